@@ -1,0 +1,93 @@
+//! The one error body every failing REST call returns: `{"code": ..., "message": ...}` with a
+//! stable machine-readable code. SDKs classify failures (retry, re-auth, give up) by `code`
+//! and the HTTP status, never by parsing `message`.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable error codes. New codes may be added; existing ones never change meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ErrorCode {
+    /// 400: the body is not valid JSON (or not the JSON shape expected).
+    InvalidJson,
+    /// 400: a field failed validation (length, charset, unknown user, ...).
+    ValidationFailed,
+    /// 400: the sync cursor is malformed.
+    InvalidCursor,
+    /// 401: missing or invalid credentials.
+    Unauthorized,
+    /// 401: the user token has expired; fetch a fresh one and retry.
+    TokenExpired,
+    /// 403: authenticated but not allowed (role too low, feature disabled).
+    Forbidden,
+    /// 403: the caller is not a member of the channel.
+    NotAMember,
+    /// 404: the resource (or route) does not exist.
+    NotFound,
+    /// 405: the route exists but not with this method.
+    MethodNotAllowed,
+    /// 409: the id is already taken by a different resource (e.g. a message id sent by another user).
+    Conflict,
+    /// 410: the sync cursor can no longer be served; see `action`.
+    CursorExpired,
+    /// 413: the body is larger than the server accepts.
+    PayloadTooLarge,
+    /// 415: the request must be `application/json`.
+    UnsupportedMediaType,
+    /// 429: too many requests; retry after `retry_after_secs`.
+    RateLimited,
+    /// 500: a server fault. Safe to retry idempotent requests.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status this code is returned with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::InvalidJson | Self::ValidationFailed | Self::InvalidCursor => 400,
+            Self::Unauthorized | Self::TokenExpired => 401,
+            Self::Forbidden | Self::NotAMember => 403,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::Conflict => 409,
+            Self::CursorExpired => 410,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::RateLimited => 429,
+            Self::Internal => 500,
+        }
+    }
+}
+
+/// What the client must do to recover, when a plain retry will not help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ErrorAction {
+    /// Drop the synced cache (keep unsent local changes) and bootstrap `/v1/sync` without a cursor.
+    Reset,
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
+    /// Human-readable explanation (not stable; for logs and developers).
+    pub message: String,
+    /// Recovery action, for `cursor_expired`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<ErrorAction>,
+    /// Seconds to wait before retrying, for `rate_limited` (also in the `Retry-After` header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ErrorBody {
+    /// An error body with just a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), action: None, retry_after_secs: None }
+    }
+}

@@ -1,0 +1,319 @@
+//! The entities of a chat: users, channels, members, messages, reactions and read state.
+//! Every synced entity carries `rev`: the app-wide sequence number of its last change,
+//! so clients apply changes idempotently ("keep the higher rev").
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::ids::Cid;
+
+/// A JSON object of app-defined fields.
+pub type CustomData = Map<String, Value>;
+
+/// The kind of channel. All kinds are members-only; the kind sets defaults and lets apps
+/// style channels differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ChannelType {
+    /// One-to-one and small group conversations.
+    Messaging,
+    /// Workspace-style team channels.
+    Team,
+    /// Large audience channels.
+    Livestream,
+    /// Buyer/seller conversations.
+    Commerce,
+}
+
+impl ChannelType {
+    /// The wire name (`messaging`, `team`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Messaging => "messaging",
+            Self::Team => "team",
+            Self::Livestream => "livestream",
+            Self::Commerce => "commerce",
+        }
+    }
+}
+
+impl fmt::Display for ChannelType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ChannelType {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Ok(match s {
+            "messaging" => Self::Messaging,
+            "team" => Self::Team,
+            "livestream" => Self::Livestream,
+            "commerce" => Self::Commerce,
+            _ => return Err(()),
+        })
+    }
+}
+
+/// A member's role in a channel, from most to least privileged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum MemberRole {
+    /// Created the channel; full control.
+    Owner,
+    /// Manages the channel and its members.
+    Admin,
+    /// Manages members and deletes others' messages.
+    Moderator,
+    /// Reads and writes.
+    Member,
+}
+
+impl MemberRole {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Admin => "admin",
+            Self::Moderator => "moderator",
+            Self::Member => "member",
+        }
+    }
+
+    /// Whether this role may moderate (add/remove members, delete others' messages).
+    pub fn can_moderate(self) -> bool {
+        self <= Self::Moderator
+    }
+
+    /// Whether this role may change the channel and assign elevated roles.
+    pub fn can_admin(self) -> bool {
+        self <= Self::Admin
+    }
+}
+
+impl FromStr for MemberRole {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Ok(match s {
+            "owner" => Self::Owner,
+            "admin" => Self::Admin,
+            "moderator" => Self::Moderator,
+            "member" => Self::Member,
+            _ => return Err(()),
+        })
+    }
+}
+
+/// A user of an app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct User {
+    /// App-unique user id.
+    pub id: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Avatar URL.
+    pub image: Option<String>,
+    /// App-defined fields.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub custom: CustomData,
+    /// When the user was first seen.
+    pub created_at: DateTime<Utc>,
+    /// When the profile last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Per-channel feature switches, plus app-defined fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct ChannelConfig {
+    /// Members may react to messages.
+    pub reactions: bool,
+    /// Members may reply in threads.
+    pub replies: bool,
+    /// Typing events are relayed.
+    pub typing_events: bool,
+    /// App-defined fields.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub custom: CustomData,
+}
+
+impl Default for ChannelConfig {
+    fn default() -> Self {
+        Self {
+            reactions: true,
+            replies: true,
+            typing_events: true,
+            custom: CustomData::new(),
+        }
+    }
+}
+
+/// A channel (conversation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Channel {
+    /// `type:id`, the channel's address.
+    pub cid: Cid,
+    /// The channel type.
+    #[serde(rename = "type")]
+    pub kind: ChannelType,
+    /// The id part of the cid.
+    pub id: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Image URL.
+    pub image: Option<String>,
+    /// Feature switches and custom fields.
+    pub config: ChannelConfig,
+    /// Id of the user who created it.
+    pub created_by: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change to name, image or config.
+    pub updated_at: DateTime<Utc>,
+    /// Time of the newest top-level message, if any (the channel list sort key).
+    pub last_message_at: Option<DateTime<Utc>>,
+    /// Number of current members.
+    pub member_count: u32,
+    /// Sequence number of the last change to this row.
+    pub rev: u64,
+}
+
+/// A user's membership in a channel. `deleted: true` is the tombstone of a removed member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Member {
+    /// The channel.
+    pub cid: Cid,
+    /// The member.
+    pub user_id: String,
+    /// The member's role.
+    pub role: MemberRole,
+    /// When the user (last) joined.
+    pub created_at: DateTime<Utc>,
+    /// Last change (role, removal).
+    pub updated_at: DateTime<Utc>,
+    /// Tombstone: the user was removed (or left).
+    pub deleted: bool,
+    /// Sequence number of the last change to this row.
+    pub rev: u64,
+}
+
+/// A message. `deleted_at` set means a tombstone: content is wiped, the row stays so
+/// clients show "message deleted" in place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Message {
+    /// Client-generated UUIDv7: the permanent id and the idempotency key.
+    pub id: Uuid,
+    /// The channel.
+    pub cid: Cid,
+    /// The author.
+    pub user_id: String,
+    /// Text (empty when deleted).
+    pub text: String,
+    /// App-defined attachment objects (images, files, links...).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub attachments: Vec<Value>,
+    /// Thread root, for a thread reply.
+    pub parent_id: Option<Uuid>,
+    /// Quoted message, for a quote-reply.
+    pub quoted_message_id: Option<Uuid>,
+    /// Users mentioned in the text.
+    pub mentioned_users: Vec<String>,
+    /// Reaction counts by type.
+    pub reaction_counts: BTreeMap<String, u32>,
+    /// Number of thread replies (on a thread root).
+    pub reply_count: u32,
+    /// Server receive time. Messages are ordered by server arrival.
+    pub created_at: DateTime<Utc>,
+    /// Last change of any kind.
+    pub updated_at: DateTime<Utc>,
+    /// Set when the text or attachments were edited.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// Set when the message was deleted (tombstone).
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Sequence number of the last change to this row.
+    pub rev: u64,
+}
+
+/// One user's reaction of one type on one message. `deleted: true` is a removal tombstone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reaction {
+    /// The message.
+    pub message_id: Uuid,
+    /// The message's channel.
+    pub cid: Cid,
+    /// Who reacted.
+    pub user_id: String,
+    /// Reaction type, e.g. `like`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When it was (last) added.
+    pub created_at: DateTime<Utc>,
+    /// Tombstone: the reaction was removed.
+    pub deleted: bool,
+    /// Sequence number of the last change to this row.
+    pub rev: u64,
+}
+
+/// How far a member has read in a channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReadState {
+    /// The channel.
+    pub cid: Cid,
+    /// The reader.
+    pub user_id: String,
+    /// The newest message read (everything up to it, in channel order, is read).
+    pub last_read_message_id: Option<Uuid>,
+    /// When the read marker last moved.
+    pub last_read_at: DateTime<Utc>,
+    /// Sequence number of the last change to this row.
+    pub rev: u64,
+}
+
+/// Unread counts of the caller in one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChannelUnread {
+    /// The channel.
+    pub cid: Cid,
+    /// Unread messages (thread replies included).
+    pub unread_count: u32,
+    /// Unread messages that mention the caller.
+    pub unread_mentions: u32,
+}
+
+/// A channel with what a client needs to show it: members, read states, the newest page of
+/// top-level messages, the caller's own reactions on those messages and unread counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChannelState {
+    /// The channel.
+    pub channel: Channel,
+    /// Current members.
+    pub members: Vec<Member>,
+    /// Read states of members (empty when `read_events` is off, except the caller's own).
+    pub reads: Vec<ReadState>,
+    /// The newest top-level messages, oldest first.
+    pub messages: Vec<Message>,
+    /// Whether older messages exist before `messages`.
+    pub has_more: bool,
+    /// The caller's own (non-deleted) reactions on `messages`.
+    pub own_reactions: Vec<Reaction>,
+    /// The caller's unread counts (zero for server-side callers).
+    pub unread: ChannelUnread,
+}

@@ -1,0 +1,340 @@
+//! Request and response bodies of the REST API under `/v1`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::ids::Cid;
+use crate::models::{
+    ChannelConfig, ChannelState, ChannelType, ChannelUnread, CustomData, Member, MemberRole,
+    Message, Reaction, ReadState, User,
+};
+
+/// A user profile to create or replace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserInput {
+    /// App-unique user id.
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Avatar URL.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// App-defined fields.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub custom: CustomData,
+}
+
+/// `POST /v1/users`: create or replace users (server-side callers: any user; a user: itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpsertUsersRequest {
+    /// Up to 100 users.
+    pub users: Vec<UserInput>,
+}
+
+/// A list of users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsersResponse {
+    /// The users.
+    pub users: Vec<User>,
+}
+
+/// One user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserResponse {
+    /// The user.
+    pub user: User,
+}
+
+/// A member to add, with an optional role (default `member`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberInput {
+    /// The user to add.
+    pub user_id: String,
+    /// The role to give (default `member`; `owner` cannot be given).
+    #[serde(default)]
+    pub role: Option<MemberRole>,
+}
+
+/// `POST /v1/channels`: create a channel, or get it if the caller already created or belongs to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateChannelRequest {
+    /// The channel type.
+    #[serde(rename = "type")]
+    pub kind: ChannelType,
+    /// The channel id; the server generates one when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Image URL.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Initial members besides the creator (who becomes `owner`).
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Feature switches and custom fields.
+    #[serde(default)]
+    pub config: Option<ChannelConfig>,
+    /// Server-side callers only: the creating user.
+    #[serde(default)]
+    pub created_by: Option<String>,
+}
+
+/// `PATCH /v1/channels/{type}/{id}`: change name, image or config (owner/admin). Absent fields stay.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateChannelRequest {
+    /// New display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New image URL.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// New config (replaces the whole config).
+    #[serde(default)]
+    pub config: Option<ChannelConfig>,
+}
+
+/// Channel query filter; all given conditions must hold. User callers only ever see
+/// channels they are a member of.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChannelFilter {
+    /// Only channels of this type.
+    #[serde(default, rename = "type")]
+    pub kind: Option<ChannelType>,
+    /// Only channels where all these users are members.
+    #[serde(default)]
+    pub members: Option<Vec<String>>,
+    /// Only these channels.
+    #[serde(default)]
+    pub cids: Option<Vec<Cid>>,
+}
+
+/// One channel (after an update).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChannelResponse {
+    /// The channel.
+    pub channel: crate::models::Channel,
+}
+
+/// `POST /v1/channels/query`: channels sorted by last message time (newest first, channels
+/// without messages by creation time), paged by an opaque cursor.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueryChannelsRequest {
+    /// The filter.
+    #[serde(default)]
+    pub filter: ChannelFilter,
+    /// Page size, 1..=100 (default 20).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Messages per channel, 0..=200 (default 25).
+    #[serde(default)]
+    pub message_limit: Option<u32>,
+}
+
+/// A page of channels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueryChannelsResponse {
+    /// The channels, in sort order.
+    pub channels: Vec<ChannelState>,
+    /// Cursor of the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /v1/channels/{type}/{id}/members`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AddMembersRequest {
+    /// Up to 100 members to add (or whose role to change).
+    pub members: Vec<MemberInput>,
+}
+
+/// The current member list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MembersResponse {
+    /// Current members.
+    pub members: Vec<Member>,
+}
+
+/// `POST /v1/channels/{type}/{id}/messages`: send (idempotent on `id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SendMessageRequest {
+    /// Client-generated UUIDv7, the message's permanent id and idempotency key.
+    pub id: Uuid,
+    /// Text, at most 5000 characters.
+    #[serde(default)]
+    pub text: String,
+    /// App-defined attachment objects, at most 30.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub attachments: Vec<Value>,
+    /// Thread root (a top-level message of the same channel).
+    #[serde(default)]
+    pub parent_id: Option<Uuid>,
+    /// Quoted message (same channel).
+    #[serde(default)]
+    pub quoted_message_id: Option<Uuid>,
+    /// Mentioned users (must be members).
+    #[serde(default)]
+    pub mentioned_users: Vec<String>,
+    /// Server-side callers only: the author.
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// `PATCH /v1/messages/{id}`: edit (author only). Absent fields stay.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateMessageRequest {
+    /// New text.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// New attachments.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
+    pub attachments: Option<Vec<Value>>,
+    /// New mentioned users.
+    #[serde(default)]
+    pub mentioned_users: Option<Vec<String>>,
+}
+
+/// One message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageResponse {
+    /// The message.
+    pub message: Message,
+}
+
+/// Query of a message list: at most one of `before`, `after`, `around`; none = newest page.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct ListMessagesQuery {
+    /// Messages strictly older than this id.
+    #[serde(default)]
+    pub before: Option<Uuid>,
+    /// Messages strictly newer than this id.
+    #[serde(default)]
+    pub after: Option<Uuid>,
+    /// A page centred on this id (included).
+    #[serde(default)]
+    pub around: Option<Uuid>,
+    /// Page size, 1..=200 (default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A page of messages in channel order (oldest first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessagesResponse {
+    /// The page, oldest first.
+    pub messages: Vec<Message>,
+    /// Whether older messages exist before the page.
+    pub has_more_before: bool,
+    /// Whether newer messages exist after the page.
+    pub has_more_after: bool,
+    /// The caller's own reactions on the page's messages.
+    pub own_reactions: Vec<Reaction>,
+}
+
+/// `POST /v1/messages/{id}/reactions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReactionRequest {
+    /// Reaction type, e.g. `like`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A reaction change and the message with updated counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReactionResponse {
+    /// The reaction (a tombstone after a removal).
+    pub reaction: Reaction,
+    /// The message with updated `reaction_counts`.
+    pub message: Message,
+}
+
+/// All current reactions on a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReactionsResponse {
+    /// The reactions, oldest first.
+    pub reactions: Vec<Reaction>,
+}
+
+/// `POST /v1/channels/{type}/{id}/read`: mark read up to a message (default: the newest).
+/// The marker never moves backwards.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MarkReadRequest {
+    /// Read up to and including this message.
+    #[serde(default)]
+    pub message_id: Option<Uuid>,
+}
+
+/// The caller's read state after marking read, and its unread counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MarkReadResponse {
+    /// The read state.
+    pub read: ReadState,
+    /// Unread counts in this channel.
+    pub unread: ChannelUnread,
+}
+
+/// `GET /v1/unread`: the caller's unread counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnreadResponse {
+    /// Unread messages in all channels.
+    pub total_unread_count: u64,
+    /// Unread mentions in all channels.
+    pub total_unread_mentions: u64,
+    /// Channels with at least one unread message.
+    pub channels: Vec<ChannelUnread>,
+}
+
+/// `POST /v1/channels/{type}/{id}/typing`: typing started or stopped (not stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TypingRequest {
+    /// `true` = started typing, `false` = stopped.
+    pub typing: bool,
+    /// The thread being typed in, if any.
+    #[serde(default)]
+    pub parent_id: Option<Uuid>,
+}
+
+/// Credentials of a new app, as printed by `chat-server app create`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppCredentials {
+    /// The app id (goes into user tokens as `app`).
+    pub app_id: String,
+    /// Public key identifying the app in server-side calls.
+    pub api_key: String,
+    /// Secret: signs user tokens and authenticates server-side calls. Never ship it in apps.
+    pub api_secret: String,
+}

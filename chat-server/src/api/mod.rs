@@ -1,0 +1,64 @@
+//! The HTTP API: REST under `/v1`, the OpenAPI document, and the WebSocket route.
+//! Handlers are thin: validate shape, authorize the caller, call the store, map errors.
+
+mod channels;
+pub mod error;
+mod messages;
+mod openapi;
+pub mod state;
+mod sync;
+mod users;
+mod validate;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use chat_protocol::ErrorCode;
+use chat_protocol::limits::MAX_BODY_BYTES;
+
+pub use error::ApiError;
+pub use openapi::ApiDoc;
+pub use state::AppState;
+
+use crate::realtime::websocket;
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
+}
+
+/// The complete router.
+pub fn router(state: AppState) -> Router {
+    let ch = "/v1/channels/{type}/{id}";
+    let msg = "/v1/messages/{message_id}";
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/openapi.json", get(openapi::openapi_json))
+        .route("/v1/users", post(users::upsert_users))
+        .route("/v1/users/{user_id}", get(users::get_user))
+        .route("/v1/channels", post(channels::create_channel))
+        .route("/v1/channels/query", post(channels::query_channels))
+        .route(ch, get(channels::get_channel).patch(channels::update_channel))
+        .route(&format!("{ch}/members"), post(channels::add_members))
+        .route(&format!("{ch}/members/{{user_id}}"), delete(channels::remove_member))
+        .route(&format!("{ch}/messages"), post(messages::send_message).get(messages::list_messages))
+        .route(&format!("{ch}/read"), post(channels::mark_read))
+        .route(&format!("{ch}/typing"), post(channels::typing))
+        .route(
+            msg,
+            get(messages::get_message).patch(messages::update_message).delete(messages::delete_message),
+        )
+        .route(&format!("{msg}/replies"), get(messages::list_replies))
+        .route(&format!("{msg}/reactions"), post(messages::add_reaction).get(messages::list_reactions))
+        .route(&format!("{msg}/reactions/{{type}}"), delete(messages::remove_reaction))
+        .route("/v1/sync", get(sync::sync))
+        .route("/v1/unread", get(sync::unread))
+        .route("/connection/websocket", get(websocket::handler))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}

@@ -1,0 +1,190 @@
+//! Shared server state and the `Caller` extractor (authentication + write rate limiting).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use chat_protocol::ErrorCode;
+use chat_protocol::ids::validate_user_id;
+use tokio::sync::watch;
+
+use super::error::ApiError;
+use crate::auth::{self, AuthError};
+use crate::config::ServerConfig;
+use crate::ratelimit::RateLimiter;
+use crate::realtime::Broadcaster;
+use crate::store::{Actor, AppRecord, Store};
+
+/// Header with which a server-side caller acts on behalf of a user.
+pub const ON_BEHALF_HEADER: &str = "x-onyx-user";
+
+/// Known (app, user) pairs kept before the set is cleared.
+const KNOWN_USERS_CAP: usize = 200_000;
+
+/// State shared by all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    hub: Arc<dyn Broadcaster>,
+    config: ServerConfig,
+    limiter: RateLimiter,
+    apps: RwLock<HashMap<String, Arc<AppRecord>>>,
+    known_users: Mutex<HashSet<(String, String)>>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(
+        store: Arc<dyn Store>,
+        hub: Arc<dyn Broadcaster>,
+        config: ServerConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                limiter: RateLimiter::new(config.rate_limit),
+                store,
+                hub,
+                config,
+                apps: RwLock::default(),
+                known_users: Mutex::default(),
+                shutdown,
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    /// The broadcaster.
+    pub fn hub(&self) -> &dyn Broadcaster {
+        self.inner.hub.as_ref()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    /// A receiver that flips to `true` when the server shuts down.
+    pub fn shutdown(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.clone()
+    }
+
+    /// The app, from the cache or the store.
+    pub async fn app(&self, app_id: &str) -> Result<Arc<AppRecord>, ApiError> {
+        if let Some(app) = self.inner.apps.read().unwrap_or_else(|e| e.into_inner()).get(app_id) {
+            return Ok(app.clone());
+        }
+        let app = self
+            .store()
+            .app_by_id(app_id)
+            .await?
+            .ok_or_else(|| ApiError::from(AuthError::Invalid("unknown app".into())))?;
+        let app = Arc::new(app);
+        self.inner
+            .apps
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(app_id.to_owned(), app.clone());
+        Ok(app)
+    }
+
+    /// Verifies a user token: returns the app and the claims.
+    pub async fn verify_token(
+        &self,
+        token: &str,
+    ) -> Result<(Arc<AppRecord>, chat_protocol::token::UserClaims), ApiError> {
+        let app_id = auth::unverified_app(token)?;
+        let app = self.app(&app_id).await?;
+        let claims = auth::verify_user_token(token, &app.id, &app.api_secret)?;
+        self.ensure_user(&app.id, &claims.sub).await?;
+        Ok((app, claims))
+    }
+
+    /// Creates the user row on a user's first authenticated request.
+    pub async fn ensure_user(&self, app: &str, user: &str) -> Result<(), ApiError> {
+        let key = (app.to_owned(), user.to_owned());
+        if self.inner.known_users.lock().unwrap_or_else(|e| e.into_inner()).contains(&key) {
+            return Ok(());
+        }
+        self.store().ensure_user(app, user).await?;
+        let mut known = self.inner.known_users.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() >= KNOWN_USERS_CAP {
+            known.clear();
+        }
+        known.insert(key);
+        Ok(())
+    }
+}
+
+/// The authenticated caller of a REST request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The app.
+    pub app: Arc<AppRecord>,
+    /// Who acts.
+    pub actor: Actor,
+}
+
+impl Caller {
+    /// The acting user id, required by user-scoped calls.
+    pub fn user(&self) -> Result<&str, ApiError> {
+        self.actor.user_id.as_deref().ok_or_else(|| {
+            ApiError::invalid(format!(
+                "this call acts as a user: use a user token, or the {ON_BEHALF_HEADER} header"
+            ))
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(AuthError::Missing)?;
+        let caller = if let Some(token) = value.strip_prefix("Bearer ") {
+            let (app, claims) = state.verify_token(token.trim()).await?;
+            Caller { app, actor: Actor::user(claims.sub) }
+        } else {
+            let (key, secret) = auth::parse_basic(value)?;
+            let app = state.store().app_by_key(&key).await?.ok_or(AuthError::BadSecret)?;
+            if !auth::secrets_equal(&app.api_secret, &secret) {
+                return Err(AuthError::BadSecret.into());
+            }
+            let on_behalf = match parts.headers.get(ON_BEHALF_HEADER) {
+                None => None,
+                Some(v) => {
+                    let user = v.to_str().map_err(|_| ApiError::invalid("bad user header"))?;
+                    validate_user_id(user)?;
+                    state.ensure_user(&app.id, user).await?;
+                    Some(user.to_owned())
+                }
+            };
+            Caller { app: Arc::new(app), actor: Actor::server(on_behalf) }
+        };
+        if parts.method != Method::GET
+            && !caller.actor.server
+            && let Some(user) = &caller.actor.user_id
+            && let Err(wait) = state.inner.limiter.check(&caller.app.id, user)
+        {
+            let mut err = ApiError::new(ErrorCode::RateLimited, "too many requests; slow down");
+            err.0.retry_after_secs = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+            return Err(err);
+        }
+        Ok(caller)
+    }
+}

@@ -1,0 +1,121 @@
+//! User tokens (HS256 JWTs signed with the app secret) and server-side credentials
+//! (`Authorization: Basic base64(api_key:api_secret)`).
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use chat_protocol::ids::validate_user_id;
+use chat_protocol::token::UserClaims;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+
+/// Why credentials were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No usable `Authorization` header.
+    #[error("missing or malformed Authorization header")]
+    Missing,
+    /// The token is malformed, for an unknown app, or its signature is wrong.
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    /// The token has expired.
+    #[error("token expired")]
+    Expired,
+    /// Wrong api key or secret.
+    #[error("invalid api key or secret")]
+    BadSecret,
+}
+
+/// Mints a user token valid for `ttl_secs`.
+pub fn mint_user_token(app_id: &str, secret: &str, user_id: &str, ttl_secs: u64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let claims = UserClaims {
+        sub: user_id.to_owned(),
+        app: app_id.to_owned(),
+        iat: now,
+        exp: now + ttl_secs as i64,
+    };
+    // HS256 encoding of a plain struct cannot fail.
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
+        .unwrap_or_default()
+}
+
+/// Reads the `app` claim without verifying, to find the secret to verify with.
+pub fn unverified_app(token: &str) -> Result<String, AuthError> {
+    let payload = token.split('.').nth(1).ok_or_else(|| AuthError::Invalid("not a JWT".into()))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| AuthError::Invalid("payload is not base64url".into()))?;
+    #[derive(serde::Deserialize)]
+    struct AppOnly {
+        app: String,
+    }
+    serde_json::from_slice::<AppOnly>(&bytes)
+        .map(|c| c.app)
+        .map_err(|_| AuthError::Invalid("no app claim".into()))
+}
+
+/// Verifies a user token against the app secret.
+pub fn verify_user_token(token: &str, app_id: &str, secret: &str) -> Result<UserClaims, AuthError> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 5;
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    let data = jsonwebtoken::decode::<UserClaims>(
+        token,
+        &DecodingKey::from_secret(secret.as_bytes()),
+        &validation,
+    )
+    .map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+        _ => AuthError::Invalid(e.to_string()),
+    })?;
+    let claims = data.claims;
+    if claims.app != app_id {
+        return Err(AuthError::Invalid("token is for another app".into()));
+    }
+    validate_user_id(&claims.sub).map_err(|e| AuthError::Invalid(e.to_string()))?;
+    Ok(claims)
+}
+
+/// Parses `Basic base64(key:secret)`.
+pub fn parse_basic(value: &str) -> Result<(String, String), AuthError> {
+    let encoded = value.strip_prefix("Basic ").ok_or(AuthError::Missing)?;
+    let raw = STANDARD.decode(encoded.trim()).map_err(|_| AuthError::Missing)?;
+    let text = String::from_utf8(raw).map_err(|_| AuthError::Missing)?;
+    let (key, secret) = text.split_once(':').ok_or(AuthError::Missing)?;
+    Ok((key.to_owned(), secret.to_owned()))
+}
+
+/// Compares secrets in time independent of where they differ.
+pub fn secrets_equal(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_are_checked() {
+        let t = mint_user_token("app_1", "s3cret", "alice", 60);
+        assert_eq!(unverified_app(&t).unwrap(), "app_1");
+        assert_eq!(verify_user_token(&t, "app_1", "s3cret").unwrap().sub, "alice");
+        assert!(matches!(verify_user_token(&t, "app_1", "wrong"), Err(AuthError::Invalid(_))));
+        assert!(matches!(verify_user_token(&t, "app_2", "s3cret"), Err(AuthError::Invalid(_))));
+        let now = chrono::Utc::now().timestamp();
+        let old = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &UserClaims { sub: "a".into(), app: "app_1".into(), iat: now - 100, exp: now - 60 },
+            &EncodingKey::from_secret(b"s3cret"),
+        )
+        .unwrap();
+        assert_eq!(verify_user_token(&old, "app_1", "s3cret"), Err(AuthError::Expired));
+        assert!(unverified_app("garbage").is_err());
+    }
+
+    #[test]
+    fn basic_credentials() {
+        let header = format!("Basic {}", STANDARD.encode("key_1:sec"));
+        assert_eq!(parse_basic(&header).unwrap(), ("key_1".into(), "sec".into()));
+        assert!(parse_basic("Bearer x").is_err());
+        assert!(secrets_equal("abc", "abc") && !secrets_equal("abc", "abd") && !secrets_equal("a", "ab"));
+    }
+}

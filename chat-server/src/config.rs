@@ -1,0 +1,59 @@
+//! Server configuration (from the CLI, or built directly by tests and embedders).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::store::SyncSettings;
+
+/// Per-user write rate limit (token bucket).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// Sustained writes per second per user.
+    pub per_second: f64,
+    /// Burst size.
+    pub burst: u32,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self { per_second: 20.0, burst: 100 }
+    }
+}
+
+/// Everything `chat-server serve` can be told.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Listen address (`127.0.0.1:0` picks a free port).
+    pub addr: SocketAddr,
+    /// Data directory holding `chat.db`.
+    pub data_dir: PathBuf,
+    /// Interval of server pings on WebSocket connections.
+    pub ping_interval: Duration,
+    /// How long a client may take to answer a ping.
+    pub pong_timeout: Duration,
+    /// How long after token expiry a connection may stay without a refresh.
+    pub expiry_grace: Duration,
+    /// How long a new WebSocket may take to send `connect`.
+    pub connect_timeout: Duration,
+    /// Write rate limit per user.
+    pub rate_limit: RateLimit,
+    /// Sync tunables.
+    pub sync: SyncSettings,
+}
+
+impl ServerConfig {
+    /// Defaults for a data directory: listen on 127.0.0.1:8787, 25 s pings.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            data_dir: data_dir.into(),
+            ping_interval: Duration::from_secs(25),
+            pong_timeout: Duration::from_secs(8),
+            expiry_grace: Duration::from_secs(25),
+            connect_timeout: Duration::from_secs(10),
+            rate_limit: RateLimit::default(),
+            sync: SyncSettings::default(),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The `chat-server` command: `serve`, `app create` and `token`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use chat_protocol::{ChannelType, Cid, CreateChannelRequest, UserInput};
+use chat_server::ServerConfig;
+use chat_server::auth::mint_user_token;
+use chat_server::realtime::InProcessHub;
+use chat_server::store::sqlite::SqliteStore;
+use chat_server::store::{NewChannel, Store, SyncSettings};
+use clap::{Parser, Subcommand};
+
+/// OnyxChat reference chat server.
+#[derive(Parser)]
+#[command(name = "chat-server", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve REST, /v1/sync and the realtime WebSocket.
+    Serve {
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        addr: SocketAddr,
+        /// Data directory (holds chat.db).
+        #[arg(long, default_value = "./.onyxchat")]
+        data_dir: PathBuf,
+        /// Ensure a `demo` app with demo users and channels; print credentials and tokens.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Manage apps.
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    /// Print a user token (JWT) for a user of an app.
+    Token {
+        /// App id.
+        #[arg(long)]
+        app: String,
+        /// User id.
+        #[arg(long)]
+        user: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        ttl_secs: u64,
+        /// Data directory.
+        #[arg(long, default_value = "./.onyxchat")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Create an app; prints {"app_id","api_key","api_secret"} as JSON.
+    Create {
+        /// Unique app name.
+        #[arg(long)]
+        name: String,
+        /// Data directory.
+        #[arg(long, default_value = "./.onyxchat")]
+        data_dir: PathBuf,
+    },
+}
+
+fn open_store(dir: &std::path::Path) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open(dir, Arc::new(InProcessHub::new()), SyncSettings::default())
+        .with_context(|| format!("opening the data directory {}", dir.display()))
+}
+
+const DEMO_USERS: &[(&str, &str)] =
+    &[("alice", "Alice Liddell"), ("bob", "Bob Marley"), ("carol", "Carol Danvers"), ("dave", "Dave Bowman")];
+
+/// Ensures the demo app, users and channels; prints credentials and tokens.
+async fn dev_setup(store: &dyn Store, base: &str) -> anyhow::Result<()> {
+    let app = match store.app_by_name("demo").await? {
+        Some(app) => app,
+        None => {
+            store.create_app("demo").await?;
+            store.app_by_name("demo").await?.context("demo app vanished")?
+        }
+    };
+    let users = DEMO_USERS
+        .iter()
+        .map(|(id, name)| UserInput {
+            id: (*id).to_owned(),
+            name: Some((*name).to_owned()),
+            image: None,
+            custom: Default::default(),
+        })
+        .collect();
+    store.upsert_users(&app.id, users).await?;
+    let everyone: Vec<String> = DEMO_USERS.iter().map(|(id, _)| (*id).to_owned()).collect();
+    for (kind, id, name, members) in [
+        (ChannelType::Team, "general", "General", everyone.clone()),
+        (ChannelType::Messaging, "alice-bob", "Alice & Bob", vec!["bob".to_owned()]),
+    ] {
+        let req = CreateChannelRequest {
+            kind,
+            id: Some(id.to_owned()),
+            name: Some(name.to_owned()),
+            image: None,
+            members,
+            config: None,
+            created_by: None,
+        };
+        store.create_channel(&app.id, "alice", NewChannel { cid: Cid::new(kind, id)?, req }).await?;
+    }
+    println!("OnyxChat dev mode: server at {base}");
+    println!("  app_id:     {}", app.id);
+    println!("  api_key:    {}", app.api_key);
+    println!("  api_secret: {}", app.api_secret);
+    println!("  user tokens (valid 30 days):");
+    for (id, _) in DEMO_USERS {
+        println!("    {id:<6} {}", mint_user_token(&app.id, &app.api_secret, id, 30 * 86_400));
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve { addr, data_dir, dev } => {
+            let mut config = ServerConfig::new(&data_dir);
+            config.addr = addr;
+            let server = chat_server::start(config).await.context("starting the server")?;
+            tracing::info!(addr = %server.addr, data_dir = %data_dir.display(), "chat-server listening");
+            if dev {
+                dev_setup(server.store.as_ref(), &server.base_url()).await?;
+            }
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            server.stop().await?;
+        }
+        Command::App { command: AppCommand::Create { name, data_dir } } => {
+            if name.trim().is_empty() {
+                bail!("--name must not be empty");
+            }
+            let store = open_store(&data_dir)?;
+            let creds = store.create_app(&name).await?;
+            println!("{}", serde_json::to_string(&creds)?);
+        }
+        Command::Token { app, user, ttl_secs, data_dir } => {
+            chat_protocol::ids::validate_user_id(&user)?;
+            let store = open_store(&data_dir)?;
+            let record = store.app_by_id(&app).await?.with_context(|| format!("no app {app}"))?;
+            store.ensure_user(&record.id, &user).await?;
+            println!("{}", mint_user_token(&record.id, &record.api_secret, &user, ttl_secs));
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,77 @@
+//! Per-user token-bucket rate limiting of writes. In memory, per node: a limit protects a
+//! node, it is not a billing quota.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::config::RateLimit;
+
+/// Buckets beyond this count are pruned of full (idle) ones.
+const PRUNE_AT: usize = 100_000;
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// A set of token buckets keyed by (app, user).
+pub struct RateLimiter {
+    limit: RateLimit,
+    buckets: Mutex<HashMap<(String, String), Bucket>>,
+}
+
+impl RateLimiter {
+    /// A limiter with the given limit.
+    pub fn new(limit: RateLimit) -> Self {
+        Self { limit, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes one token; on refusal returns how long until one is available.
+    pub fn check(&self, app: &str, user: &str) -> Result<(), Duration> {
+        self.check_at(app, user, Instant::now())
+    }
+
+    fn check_at(&self, app: &str, user: &str, now: Instant) -> Result<(), Duration> {
+        let burst = f64::from(self.limit.burst.max(1));
+        let rate = self.limit.per_second.max(f64::MIN_POSITIVE);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() > PRUNE_AT {
+            buckets.retain(|_, b| {
+                b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst
+            });
+        }
+        let b = buckets
+            .entry((app.to_owned(), user.to_owned()))
+            .or_insert(Bucket { tokens: burst, at: now });
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - b.tokens) / rate))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bursts_then_refills() {
+        let limiter = RateLimiter::new(RateLimit { per_second: 2.0, burst: 3 });
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(limiter.check_at("a", "u", t0).is_ok());
+        }
+        let wait = limiter.check_at("a", "u", t0).unwrap_err();
+        assert!(wait > Duration::from_millis(400) && wait <= Duration::from_millis(500));
+        // other users and apps have their own buckets
+        assert!(limiter.check_at("a", "v", t0).is_ok());
+        assert!(limiter.check_at("b", "u", t0).is_ok());
+        assert!(limiter.check_at("a", "u", t0 + Duration::from_millis(500)).is_ok());
+        assert!(limiter.check_at("a", "u", t0 + Duration::from_millis(500)).is_err());
+    }
+}

@@ -1,0 +1,299 @@
+//! `/connection/websocket`: a strict JSON subset of the Centrifuge client protocol v2.
+//!
+//! Supported: `connect` (user JWT as token; the connection is subscribed server-side to
+//! `chat:user:{user_id}`), `refresh`, server pings `{}` with client pongs `{}`, publications
+//! of [`RealtimeEvent`](chat_protocol::realtime::RealtimeEvent)s, and disconnects as
+//! WebSocket close frames with Centrifuge codes. Client-side subscribe and the other methods
+//! are answered with errors: everything a user may see arrives on its own channel.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use chat_protocol::ErrorCode;
+use chat_protocol::realtime::{
+    Command, ConnectResult, EphemeralEvent, PresenceEvent, RealtimeEvent, RefreshResult, Reply,
+    ReplyError, SubscribeResult, disconnect_codes as dc, error_codes as ec, user_channel,
+};
+use tokio::time::{Instant, sleep_until};
+
+use crate::api::AppState;
+use crate::api::error::ApiError;
+use crate::realtime::Subscription;
+
+/// Largest accepted client frame.
+const MAX_FRAME: usize = 64 * 1024;
+/// Most queued events written in one frame.
+const MAX_BATCH: usize = 64;
+/// Reported server version.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Upgrades the request to a WebSocket speaking the Centrifuge JSON protocol.
+pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.max_message_size(MAX_FRAME).on_upgrade(move |socket| run(socket, state))
+}
+
+/// Why a connection ends: a close code and reason (reason must be non-empty, non-JSON).
+struct Close(u16, &'static str);
+
+fn frame(replies: &[String]) -> Message {
+    Message::Text(Utf8Bytes::from(replies.join("\n")))
+}
+
+fn reply_json(reply: &Reply) -> String {
+    // Our reply types serialize infallibly (no maps with non-string keys).
+    serde_json::to_string(reply).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn error_reply(id: u32, code: u32, message: &str, temporary: bool) -> String {
+    reply_json(&Reply {
+        id,
+        error: Some(ReplyError { code, message: message.to_owned(), temporary }),
+        ..Reply::default()
+    })
+}
+
+fn parse_commands(text: &str) -> Result<Vec<Command>, Close> {
+    text.split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str::<Command>(l).map_err(|_| Close(dc::BAD_REQUEST, "bad request")))
+        .collect()
+}
+
+fn is_pong(cmd: &Command) -> bool {
+    *cmd == Command::default()
+}
+
+struct Session {
+    app: String,
+    user: String,
+    client: String,
+    /// When the token stops being valid (plus grace), if it expires.
+    expires_at: Option<Instant>,
+}
+
+fn ttl_from_exp(exp: i64) -> (u32, Duration) {
+    let secs = (exp - chrono::Utc::now().timestamp()).max(0) as u64;
+    (secs.min(u64::from(u32::MAX)) as u32, Duration::from_secs(secs))
+}
+
+async fn run(mut socket: WebSocket, state: AppState) {
+    let close = match serve(&mut socket, &state).await {
+        Ok(()) => return,
+        Err(c) => c,
+    };
+    let frame = CloseFrame { code: close.0, reason: Utf8Bytes::from_static(close.1) };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+/// Waits for `connect`, then runs the session until it ends.
+async fn serve(socket: &mut WebSocket, state: &AppState) -> Result<(), Close> {
+    let deadline = Instant::now() + state.config().connect_timeout;
+    loop {
+        let msg = tokio::select! {
+            m = socket.recv() => m,
+            () = sleep_until(deadline) => return Err(Close(dc::STALE, "stale")),
+        };
+        let text = match msg {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(Message::Binary(_))) => return Err(Close(dc::BAD_REQUEST, "bad request")),
+            Some(Ok(_)) => continue,
+        };
+        let mut commands = parse_commands(&text)?.into_iter();
+        let Some(first) = commands.next() else { continue };
+        let Some(connect) = first.connect else {
+            return Err(Close(dc::BAD_REQUEST, "bad request"));
+        };
+        let (app, claims) = match state.verify_token(&connect.token).await {
+            Ok(ok) => ok,
+            Err(ApiError(body)) if body.code == ErrorCode::TokenExpired => {
+                let reply = error_reply(first.id, ec::TOKEN_EXPIRED, "token expired", false);
+                socket.send(frame(&[reply])).await.map_err(|_| Close(dc::INTERNAL, "write error"))?;
+                continue;
+            }
+            Err(ApiError(body)) if body.code == ErrorCode::Internal => {
+                let reply = error_reply(first.id, ec::INTERNAL, "internal server error", true);
+                socket.send(frame(&[reply])).await.map_err(|_| Close(dc::INTERNAL, "write error"))?;
+                continue;
+            }
+            Err(_) => return Err(Close(dc::INVALID_TOKEN, "invalid token")),
+        };
+        let (sub, info) = state
+            .store()
+            .subscribe(&app.id, &claims.sub)
+            .await
+            .map_err(|_| Close(dc::INTERNAL, "internal server error"))?;
+        let (ttl, left) = ttl_from_exp(claims.exp);
+        let session = Session {
+            app: app.id.clone(),
+            user: claims.sub.clone(),
+            client: uuid::Uuid::now_v7().to_string(),
+            expires_at: Some(Instant::now() + left + state.config().expiry_grace),
+        };
+        let result = ConnectResult {
+            client: session.client.clone(),
+            version: VERSION.to_owned(),
+            expires: true,
+            ttl: ttl.max(1),
+            subs: [(user_channel(&session.user), SubscribeResult {})].into_iter().collect(),
+            ping: state.config().ping_interval.as_secs().max(1) as u32,
+            pong: true,
+            data: info,
+        };
+        let mut out =
+            vec![reply_json(&Reply { id: first.id, connect: Some(result), ..Reply::default() })];
+        // Anything batched after connect in the same frame is handled as usual.
+        let rest: Vec<Command> = commands.collect();
+        return connected(socket, state, session, sub, rest, &mut out).await;
+    }
+}
+
+async fn announce(state: &AppState, app: &str, user: &str, online: bool) {
+    let Ok(peers) = state.store().co_member_ids(app, user).await else { return };
+    let event = RealtimeEvent::Ephemeral(EphemeralEvent::Presence(PresenceEvent {
+        user_id: user.to_owned(),
+        online,
+    }));
+    if let Ok(data) = serde_json::to_string(&event) {
+        state.hub().publish(app, &peers, Arc::from(data));
+    }
+}
+
+async fn connected(
+    socket: &mut WebSocket,
+    state: &AppState,
+    mut session: Session,
+    mut sub: Subscription,
+    first_batch: Vec<Command>,
+    out: &mut Vec<String>,
+) -> Result<(), Close> {
+    if state.hub().connections(&session.app, &session.user) == 1 {
+        announce(state, &session.app, &session.user, true).await;
+    }
+    let result = session_loop(socket, state, &mut session, &mut sub, first_batch, out).await;
+    drop(sub);
+    if state.hub().connections(&session.app, &session.user) == 0 {
+        announce(state, &session.app, &session.user, false).await;
+    }
+    result
+}
+
+async fn session_loop(
+    socket: &mut WebSocket,
+    state: &AppState,
+    session: &mut Session,
+    sub: &mut Subscription,
+    first_batch: Vec<Command>,
+    out: &mut Vec<String>,
+) -> Result<(), Close> {
+    let write_err = |_| Close(dc::INTERNAL, "write error");
+    for cmd in first_batch {
+        handle_command(state, session, cmd, out).await?;
+    }
+    socket.send(frame(out)).await.map_err(write_err)?;
+    out.clear();
+    let channel = serde_json::to_string(&user_channel(&session.user)).unwrap_or_default();
+    let ping_every = state.config().ping_interval;
+    let mut next_ping = Instant::now() + ping_every;
+    let mut pong_deadline: Option<Instant> = None;
+    let mut shutdown = state.shutdown();
+    let far = || Instant::now() + Duration::from_secs(86_400 * 365);
+    loop {
+        tokio::select! {
+            msg = socket.recv() => {
+                let text = match msg {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Binary(_))) => return Err(Close(dc::BAD_REQUEST, "bad request")),
+                    Some(Ok(_)) => continue,
+                };
+                for cmd in parse_commands(&text)? {
+                    if is_pong(&cmd) {
+                        pong_deadline = None;
+                        continue;
+                    }
+                    handle_command(state, session, cmd, out).await?;
+                }
+            }
+            event = sub.events.recv() => {
+                let Some(first) = event else { return Err(Close(dc::SLOW, "slow")) };
+                let mut data = vec![first];
+                while data.len() < MAX_BATCH {
+                    match sub.events.try_recv() {
+                        Ok(d) => data.push(d),
+                        Err(_) => break,
+                    }
+                }
+                out.extend(data.iter().map(|d| {
+                    format!(r#"{{"push":{{"channel":{channel},"pub":{{"data":{d}}}}}}}"#)
+                }));
+            }
+            () = sleep_until(next_ping) => {
+                out.push("{}".to_owned());
+                next_ping = Instant::now() + ping_every;
+                if pong_deadline.is_none() {
+                    pong_deadline = Some(Instant::now() + state.config().pong_timeout);
+                }
+            }
+            () = sleep_until(pong_deadline.unwrap_or_else(far)) => {
+                return Err(Close(dc::NO_PONG, "no pong"));
+            }
+            () = sleep_until(session.expires_at.unwrap_or_else(far)) => {
+                return Err(Close(dc::EXPIRED, "expired"));
+            }
+            _ = shutdown.changed() => return Err(Close(dc::SHUTDOWN, "shutdown")),
+        }
+        if !out.is_empty() {
+            socket.send(frame(out)).await.map_err(write_err)?;
+            out.clear();
+        }
+    }
+}
+
+async fn handle_command(
+    state: &AppState,
+    session: &mut Session,
+    cmd: Command,
+    out: &mut Vec<String>,
+) -> Result<(), Close> {
+    if cmd.connect.is_some() {
+        return Err(Close(dc::BAD_REQUEST, "bad request"));
+    }
+    if let Some(refresh) = cmd.refresh {
+        let claims = match state.verify_token(&refresh.token).await {
+            Ok((app, claims)) if app.id == session.app && claims.sub == session.user => claims,
+            Err(ApiError(body)) if body.code == ErrorCode::TokenExpired => {
+                return Err(Close(dc::EXPIRED, "expired"));
+            }
+            Err(ApiError(body)) if body.code == ErrorCode::Internal => {
+                out.push(error_reply(cmd.id, ec::INTERNAL, "internal server error", true));
+                return Ok(());
+            }
+            _ => return Err(Close(dc::INVALID_TOKEN, "invalid token")),
+        };
+        let (ttl, left) = ttl_from_exp(claims.exp);
+        session.expires_at = Some(Instant::now() + left + state.config().expiry_grace);
+        let result = RefreshResult {
+            client: session.client.clone(),
+            version: VERSION.to_owned(),
+            expires: true,
+            ttl: ttl.max(1),
+        };
+        out.push(reply_json(&Reply { id: cmd.id, refresh: Some(result), ..Reply::default() }));
+        return Ok(());
+    }
+    if cmd.id == 0 {
+        // Asynchronous `send` and friends expect no reply.
+        return Ok(());
+    }
+    if cmd.subscribe.is_some() {
+        out.push(error_reply(cmd.id, ec::PERMISSION_DENIED, "permission denied", false));
+    } else {
+        out.push(error_reply(cmd.id, ec::METHOD_NOT_FOUND, "method not found", false));
+    }
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Starting and stopping a server: used by `chat-server serve`, by tests (in-process on an
+//! ephemeral port) and by anything that embeds the server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, AppState};
+use crate::config::ServerConfig;
+use crate::realtime::{Broadcaster, InProcessHub};
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Store, StoreError};
+
+/// A running server.
+pub struct RunningServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The store (for tests and admin tasks).
+    pub store: Arc<dyn Store>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// `http://addr`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `ws://addr/connection/websocket`.
+    pub fn websocket_url(&self) -> String {
+        format!("ws://{}/connection/websocket", self.addr)
+    }
+
+    /// Closes WebSockets with the "shutdown" code, stops accepting, and waits for the end.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// Opens the SQLite store in `config.data_dir` and serves on `config.addr`.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, StoreError> {
+    let hub: Arc<dyn Broadcaster> = Arc::new(InProcessHub::new());
+    let dir = config.data_dir.clone();
+    let settings = config.sync;
+    let hub_for_store = hub.clone();
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&dir, hub_for_store, settings))
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))??;
+    start_with(config, Arc::new(store), hub).await
+}
+
+/// Serves with a given store and broadcaster (the store must publish to `hub`).
+pub async fn start_with(
+    config: ServerConfig,
+    store: Arc<dyn Store>,
+    hub: Arc<dyn Broadcaster>,
+) -> Result<RunningServer, StoreError> {
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| StoreError::Backend(format!("bind {}: {e}", config.addr)))?;
+    let addr = listener.local_addr().map_err(|e| StoreError::Backend(e.to_string()))?;
+    let (tx, rx) = watch::channel(false);
+    let state = AppState::new(store.clone(), hub, config, rx.clone());
+    let app = api::router(state);
+    let mut stop = rx;
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    Ok(RunningServer { addr, store, shutdown: tx, task })
+}

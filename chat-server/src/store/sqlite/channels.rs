@@ -1,0 +1,393 @@
+//! Channels and memberships: create (get-or-create), state, update, query, add/remove members.
+
+use chat_protocol::{
+    Change, Channel, ChannelFilter, ChannelState, ChannelUnread, Cid, ListMessagesQuery, Member,
+    MemberInput, MemberRole, QueryChannelsRequest, UpdateChannelRequest,
+    limits::{DEFAULT_CHANNEL_PAGE, MAX_MESSAGE_PAGE},
+};
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, params, params_from_iter};
+
+use super::rows::{self, MEMBER_COLS, READ_COLS, now_ms};
+use super::{Tx, apps, messages, reads, require_user};
+use crate::store::{Actor, NewChannel, StoreError, StoreResult};
+
+/// Fails unless the channel exists and the actor may read it.
+pub fn authorize_read(conn: &Connection, app: &str, actor: &Actor, cid: &Cid) -> StoreResult<()> {
+    rows::require_channel(conn, app, cid)?;
+    if actor.server {
+        return Ok(());
+    }
+    let user = require_user(actor)?;
+    match rows::member_role(conn, app, cid, &user)? {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotAMember(cid.to_string())),
+    }
+}
+
+/// The actor's role, or `NotAMember`; server callers count as owners.
+fn actor_role(conn: &Connection, app: &str, actor: &Actor, cid: &Cid) -> StoreResult<MemberRole> {
+    if actor.server {
+        return Ok(MemberRole::Owner);
+    }
+    let user = require_user(actor)?;
+    rows::member_role(conn, app, cid, &user)?.ok_or_else(|| StoreError::NotAMember(cid.to_string()))
+}
+
+/// Current members, oldest membership first.
+pub fn members(conn: &Connection, app: &str, cid: &Cid) -> StoreResult<Vec<Member>> {
+    let sql = format!(
+        "SELECT {MEMBER_COLS} FROM members WHERE app_id = ?1 AND cid = ?2 AND deleted = 0 \
+         ORDER BY created_at, user_id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let out = stmt.query_map(params![app, cid.to_string()], rows::member)?.collect::<Result<_, _>>()?;
+    Ok(out)
+}
+
+/// The full state of a channel as seen by `user` (None = server caller).
+pub fn state(
+    conn: &Connection,
+    app: &str,
+    user: Option<&str>,
+    cid: &Cid,
+    message_limit: u32,
+) -> StoreResult<ChannelState> {
+    let channel = rows::require_channel(conn, app, cid)?;
+    let read_sql =
+        format!("SELECT {READ_COLS} FROM reads WHERE app_id = ?1 AND cid = ?2 ORDER BY user_id");
+    let reads = conn
+        .prepare_cached(&read_sql)?
+        .query_map(params![app, cid.to_string()], rows::read_state)?
+        .collect::<Result<Vec<_>, _>>()?;
+    let page = messages::list(
+        conn,
+        app,
+        user,
+        messages::Scope::Channel(cid),
+        &ListMessagesQuery { limit: Some(message_limit.max(1)), ..Default::default() },
+    )?;
+    let (messages, own_reactions, has_more) = if message_limit == 0 {
+        (Vec::new(), Vec::new(), !page.messages.is_empty())
+    } else {
+        (page.messages, page.own_reactions, page.has_more_before)
+    };
+    let unread = match user {
+        Some(u) => reads::channel_unread(conn, app, u, cid)?,
+        None => ChannelUnread { cid: cid.clone(), unread_count: 0, unread_mentions: 0 },
+    };
+    Ok(ChannelState {
+        channel,
+        members: members(conn, app, cid)?,
+        reads,
+        messages,
+        has_more,
+        own_reactions,
+        unread,
+    })
+}
+
+/// Creates the channel, or returns it when it exists and `creator` is a member.
+pub fn create(
+    w: &mut Tx<'_>,
+    creator: &str,
+    new: NewChannel,
+    window: u32,
+) -> StoreResult<(ChannelState, bool)> {
+    let NewChannel { cid, req } = new;
+    if rows::load_channel(&w.tx, &w.app, &cid)?.is_some() {
+        if rows::member_role(&w.tx, &w.app, &cid, creator)?.is_some() {
+            return Ok((state(&w.tx, &w.app, Some(creator), &cid, window)?, false));
+        }
+        return Err(StoreError::Conflict(format!("channel {cid} already exists")));
+    }
+    let mut member_ids = vec![creator.to_owned()];
+    for m in req.members {
+        if !member_ids.contains(&m) {
+            member_ids.push(m);
+        }
+    }
+    let unknown = apps::unknown_users(&w.tx, &w.app, &member_ids)?;
+    if !unknown.is_empty() {
+        return Err(StoreError::Invalid(format!("unknown users: {}", unknown.join(", "))));
+    }
+    let now = now_ms();
+    let config = serde_json::to_string(&req.config.unwrap_or_default())?;
+    let seq = w.next_seq()?;
+    w.tx.prepare_cached(
+        "INSERT INTO channels (app_id, cid, type, id, name, image, config, created_by, \
+         created_at, updated_at, sort_at, member_count, rev) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        w.app,
+        cid.to_string(),
+        cid.kind().as_str(),
+        cid.id(),
+        req.name,
+        req.image,
+        config,
+        creator,
+        now,
+        member_ids.len() as i64,
+        seq as i64
+    ])?;
+    let channel = rows::require_channel(&w.tx, &w.app, &cid)?;
+    w.emit(Change::Channel(channel), member_ids.clone());
+    for (i, user) in member_ids.iter().enumerate() {
+        let role = if i == 0 { MemberRole::Owner } else { MemberRole::Member };
+        let member = put_member(w, &cid, user, role, now)?;
+        w.emit(Change::Member(member), member_ids.clone());
+    }
+    Ok((state(&w.tx, &w.app, Some(creator), &cid, window)?, true))
+}
+
+/// Inserts or revives a membership with a fresh seq.
+fn put_member(
+    w: &mut Tx<'_>,
+    cid: &Cid,
+    user: &str,
+    role: MemberRole,
+    now: i64,
+) -> StoreResult<Member> {
+    let seq = w.next_seq()? as i64;
+    let sql = format!(
+        "INSERT INTO members (app_id, cid, user_id, role, created_at, updated_at, deleted, \
+         joined_rev, rev) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, ?6, ?6) \
+         ON CONFLICT (app_id, cid, user_id) DO UPDATE SET role = excluded.role, \
+         created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = 0, \
+         joined_rev = excluded.joined_rev, rev = excluded.rev \
+         RETURNING {MEMBER_COLS}"
+    );
+    Ok(w.tx.prepare_cached(&sql)?.query_row(
+        params![w.app, cid.to_string(), user, role.as_str(), now, seq],
+        rows::member,
+    )?)
+}
+
+/// Updates name, image and/or config (owner/admin).
+pub fn update(
+    w: &mut Tx<'_>,
+    actor: &Actor,
+    cid: &Cid,
+    req: UpdateChannelRequest,
+) -> StoreResult<Channel> {
+    let current = rows::require_channel(&w.tx, &w.app, cid)?;
+    if !actor_role(&w.tx, &w.app, actor, cid)?.can_admin() {
+        return Err(StoreError::Forbidden("only owners and admins can update a channel".into()));
+    }
+    let name = req.name.or(current.name);
+    let image = req.image.or(current.image);
+    let config = serde_json::to_string(&req.config.unwrap_or(current.config))?;
+    let seq = w.next_seq()?;
+    w.tx.prepare_cached(
+        "UPDATE channels SET name = ?3, image = ?4, config = ?5, updated_at = ?6, rev = ?7 \
+         WHERE app_id = ?1 AND cid = ?2",
+    )?
+    .execute(params![w.app, cid.to_string(), name, image, config, now_ms(), seq as i64])?;
+    let channel = rows::require_channel(&w.tx, &w.app, cid)?;
+    w.emit_to_members(Change::Channel(channel.clone()), cid)?;
+    Ok(channel)
+}
+
+/// Bumps `member_count` by `delta` with a fresh seq and emits the channel to `to`.
+fn bump_member_count(w: &mut Tx<'_>, cid: &Cid, delta: i64, to: Vec<String>) -> StoreResult<()> {
+    let seq = w.next_seq()?;
+    w.tx.prepare_cached(
+        "UPDATE channels SET member_count = member_count + ?3, rev = ?4 \
+         WHERE app_id = ?1 AND cid = ?2",
+    )?
+    .execute(params![w.app, cid.to_string(), delta, seq as i64])?;
+    let channel = rows::require_channel(&w.tx, &w.app, cid)?;
+    w.emit(Change::Channel(channel), to);
+    Ok(())
+}
+
+/// Adds members or changes roles (moderator+; elevated roles need admin+).
+pub fn add_members(
+    w: &mut Tx<'_>,
+    actor: &Actor,
+    cid: &Cid,
+    inputs: Vec<MemberInput>,
+) -> StoreResult<Vec<Member>> {
+    rows::require_channel(&w.tx, &w.app, cid)?;
+    let role = actor_role(&w.tx, &w.app, actor, cid)?;
+    if !role.can_moderate() {
+        return Err(StoreError::Forbidden("only moderators and above can add members".into()));
+    }
+    for input in &inputs {
+        match input.role {
+            Some(MemberRole::Owner) => {
+                return Err(StoreError::Invalid("the owner role cannot be assigned".into()));
+            }
+            Some(MemberRole::Admin | MemberRole::Moderator) if !role.can_admin() => {
+                return Err(StoreError::Forbidden("only owners and admins assign roles".into()));
+            }
+            _ => {}
+        }
+    }
+    let ids: Vec<String> = inputs.iter().map(|m| m.user_id.clone()).collect();
+    let unknown = apps::unknown_users(&w.tx, &w.app, &ids)?;
+    if !unknown.is_empty() {
+        return Err(StoreError::Invalid(format!("unknown users: {}", unknown.join(", "))));
+    }
+    let now = now_ms();
+    let mut changed = Vec::new();
+    let mut added = 0;
+    for input in inputs {
+        let existing = rows::member_role(&w.tx, &w.app, cid, &input.user_id)?;
+        match (existing, input.role) {
+            (Some(current), Some(wanted)) if current != wanted => {
+                if current == MemberRole::Owner {
+                    return Err(StoreError::Forbidden("the owner's role cannot change".into()));
+                }
+                let seq = w.next_seq()? as i64;
+                let sql = format!(
+                    "UPDATE members SET role = ?4, updated_at = ?5, rev = ?6 \
+                     WHERE app_id = ?1 AND cid = ?2 AND user_id = ?3 RETURNING {MEMBER_COLS}"
+                );
+                let m = w.tx.prepare_cached(&sql)?.query_row(
+                    params![w.app, cid.to_string(), input.user_id, wanted.as_str(), now, seq],
+                    rows::member,
+                )?;
+                changed.push(m);
+            }
+            (Some(_), _) => {}
+            (None, wanted) => {
+                let m = put_member(w, cid, &input.user_id, wanted.unwrap_or(MemberRole::Member), now)?;
+                changed.push(m);
+                added += 1;
+            }
+        }
+    }
+    let to = rows::member_ids(&w.tx, &w.app, cid)?;
+    for m in changed {
+        w.emit(Change::Member(m), to.clone());
+    }
+    if added > 0 {
+        bump_member_count(w, cid, added, to)?;
+    }
+    members(&w.tx, &w.app, cid)
+}
+
+/// Removes a member: moderators+ may remove less privileged members; anyone may leave.
+pub fn remove_member(
+    w: &mut Tx<'_>,
+    actor: &Actor,
+    cid: &Cid,
+    user: &str,
+) -> StoreResult<Vec<Member>> {
+    rows::require_channel(&w.tx, &w.app, cid)?;
+    let target = rows::member_role(&w.tx, &w.app, cid, user)?
+        .ok_or_else(|| StoreError::NotFound(format!("member {user} of {cid}")))?;
+    let is_self = actor.user_id.as_deref() == Some(user) && !actor.server;
+    if !is_self {
+        let role = actor_role(&w.tx, &w.app, actor, cid)?;
+        if !role.can_moderate() || (!actor.server && role >= target) {
+            return Err(StoreError::Forbidden(format!("not allowed to remove {user}")));
+        }
+    }
+    let seq = w.next_seq()? as i64;
+    let sql = format!(
+        "UPDATE members SET deleted = 1, updated_at = ?4, rev = ?5 \
+         WHERE app_id = ?1 AND cid = ?2 AND user_id = ?3 RETURNING {MEMBER_COLS}"
+    );
+    let tombstone = w.tx.prepare_cached(&sql)?.query_row(
+        params![w.app, cid.to_string(), user, now_ms(), seq],
+        rows::member,
+    )?;
+    w.tx.prepare_cached("DELETE FROM user_messages WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3")?
+        .execute(params![w.app, user, cid.to_string()])?;
+    let mut to = rows::member_ids(&w.tx, &w.app, cid)?;
+    to.push(user.to_owned());
+    w.emit(Change::Member(tombstone), to.clone());
+    bump_member_count(w, cid, -1, to)?;
+    members(&w.tx, &w.app, cid)
+}
+
+/// Users sharing at least one channel with `user`.
+pub fn co_member_ids(conn: &Connection, app: &str, user: &str) -> StoreResult<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT o.user_id FROM members m JOIN members o \
+           ON o.app_id = m.app_id AND o.cid = m.cid AND o.deleted = 0 \
+         WHERE m.app_id = ?1 AND m.user_id = ?2 AND m.deleted = 0 AND o.user_id != ?2",
+    )?;
+    let ids = stmt.query_map(params![app, user], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(ids)
+}
+
+/// Channel query: keyset paging on (sort_at DESC, cid DESC). The cursor is `sort_at.cid`.
+pub fn query(
+    conn: &Connection,
+    app: &str,
+    actor: &Actor,
+    req: &QueryChannelsRequest,
+) -> StoreResult<(Vec<ChannelState>, Option<String>)> {
+    let limit = req.limit.unwrap_or(DEFAULT_CHANNEL_PAGE);
+    let message_limit = req.message_limit.unwrap_or(25).min(MAX_MESSAGE_PAGE);
+    let mut sql = String::from("SELECT c.cid, c.sort_at FROM channels c WHERE c.app_id = ?");
+    let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(app.to_owned())];
+    if !actor.server {
+        sql.push_str(
+            " AND c.cid IN (SELECT cid FROM members WHERE app_id = ? AND user_id = ? AND deleted = 0)",
+        );
+        args.push(Box::new(app.to_owned()));
+        args.push(Box::new(require_user(actor)?));
+    }
+    let ChannelFilter { kind, members: with_members, cids } = &req.filter;
+    if let Some(kind) = kind {
+        sql.push_str(" AND c.type = ?");
+        args.push(Box::new(kind.as_str()));
+    }
+    if let Some(cids) = cids {
+        let list: Vec<String> = cids.iter().map(ToString::to_string).collect();
+        sql.push_str(" AND c.cid IN (SELECT value FROM json_each(?))");
+        args.push(Box::new(serde_json::to_string(&list)?));
+    }
+    if let Some(users) = with_members {
+        let mut users = users.clone();
+        users.sort();
+        users.dedup();
+        sql.push_str(
+            " AND (SELECT COUNT(*) FROM members m WHERE m.app_id = c.app_id AND m.cid = c.cid \
+             AND m.deleted = 0 AND m.user_id IN (SELECT value FROM json_each(?))) = ?",
+        );
+        args.push(Box::new(serde_json::to_string(&users)?));
+        args.push(Box::new(users.len() as i64));
+    }
+    if let Some(cursor) = &req.cursor {
+        let (sort_at, cid) = parse_cursor(cursor)?;
+        sql.push_str(" AND (c.sort_at < ? OR (c.sort_at = ? AND c.cid < ?))");
+        args.push(Box::new(sort_at));
+        args.push(Box::new(sort_at));
+        args.push(Box::new(cid));
+    }
+    sql.push_str(" ORDER BY c.sort_at DESC, c.cid DESC LIMIT ?");
+    args.push(Box::new(i64::from(limit) + 1));
+    let mut rows_found: Vec<(String, i64)> = conn
+        .prepare(&sql)?
+        .query_map(params_from_iter(args.iter().map(|a| a.as_ref())), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let next = if rows_found.len() > limit as usize {
+        rows_found.truncate(limit as usize);
+        rows_found.last().map(|(cid, sort_at)| format!("{sort_at}.{cid}"))
+    } else {
+        None
+    };
+    let mut out = Vec::with_capacity(rows_found.len());
+    for (cid, _) in rows_found {
+        let cid: Cid = cid.parse().map_err(|e| StoreError::Backend(format!("corrupt cid: {e}")))?;
+        out.push(state(conn, app, actor.user_id.as_deref().filter(|_| !actor.server), &cid, message_limit)?);
+    }
+    Ok((out, next))
+}
+
+fn parse_cursor(cursor: &str) -> StoreResult<(i64, String)> {
+    let bad = || StoreError::Invalid("invalid channel cursor".into());
+    let (sort_at, cid) = cursor.split_once('.').ok_or_else(bad)?;
+    let sort_at = sort_at.parse::<i64>().map_err(|_| bad())?;
+    cid.parse::<Cid>().map_err(|_| bad())?;
+    Ok((sort_at, cid.to_owned()))
+}

@@ -1,0 +1,387 @@
+//! Messages: idempotent send, cursor-paged lists (channel and thread), edit, soft delete.
+//! Order is server arrival order (`pk`); ids are client-generated UUIDv7 idempotency keys,
+//! so a client with a skewed clock cannot reorder history.
+
+use chat_protocol::{
+    Change, Cid, ListMessagesQuery, Message, MessagesResponse, Reaction, SendMessageRequest,
+    UpdateMessageRequest,
+    limits::{DEFAULT_MESSAGE_PAGE, MAX_MESSAGE_PAGE},
+};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use uuid::Uuid;
+
+use super::rows::{self, MESSAGE_COLS, REACTION_COLS, now_ms};
+use super::schema::{FLAG_MENTIONED, FLAG_READ};
+use super::{Tx, apps, channels};
+use crate::store::{Actor, StoreError, StoreResult};
+
+/// Which list a page comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Top-level messages of a channel.
+    Channel(&'a Cid),
+    /// Replies under the thread root with this pk.
+    Thread(i64),
+}
+
+impl Scope<'_> {
+    fn clause(&self) -> &'static str {
+        match self {
+            Self::Channel(_) => "app_id = ?1 AND cid = ?2 AND parent_pk IS NULL",
+            Self::Thread(_) => "app_id = ?1 AND parent_pk = ?2",
+        }
+    }
+
+    fn args(&self, app: &str) -> Vec<Value> {
+        let key = match self {
+            Self::Channel(cid) => Value::Text(cid.to_string()),
+            Self::Thread(pk) => Value::Integer(*pk),
+        };
+        vec![Value::Text(app.to_owned()), key]
+    }
+}
+
+/// Loads a message and checks the actor may read its channel.
+pub fn authorize_message(
+    conn: &Connection,
+    app: &str,
+    actor: &Actor,
+    id: Uuid,
+) -> StoreResult<(i64, Message)> {
+    let (pk, msg) = rows::load_message(conn, app, id)?
+        .ok_or_else(|| StoreError::NotFound(format!("message {id}")))?;
+    channels::authorize_read(conn, app, actor, &msg.cid)?;
+    Ok((pk, msg))
+}
+
+/// One message the actor may read.
+pub fn get(conn: &Connection, app: &str, actor: &Actor, id: Uuid) -> StoreResult<Message> {
+    authorize_message(conn, app, actor, id).map(|(_, m)| m)
+}
+
+fn dedup(mut ids: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    ids
+}
+
+fn check_mentions(w: &Tx<'_>, cid: &Cid, mentions: &[String]) -> StoreResult<()> {
+    let members = rows::member_ids(&w.tx, &w.app, cid)?;
+    let outsiders: Vec<&str> =
+        mentions.iter().filter(|m| !members.contains(m)).map(String::as_str).collect();
+    if outsiders.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!("mentioned users are not members: {}", outsiders.join(", "))))
+    }
+}
+
+/// Sends a message; the same id from the same author in the same channel returns the
+/// stored message unchanged.
+pub fn send(
+    w: &mut Tx<'_>,
+    author: &str,
+    cid: &Cid,
+    req: SendMessageRequest,
+    bypass_membership: bool,
+) -> StoreResult<(Message, bool)> {
+    if let Some((_, existing)) = rows::load_message(&w.tx, &w.app, req.id)? {
+        if existing.user_id == author && existing.cid == *cid {
+            return Ok((existing, false));
+        }
+        return Err(StoreError::Conflict(format!("message id {} is already taken", req.id)));
+    }
+    let channel = rows::require_channel(&w.tx, &w.app, cid)?;
+    if bypass_membership {
+        if !apps::unknown_users(&w.tx, &w.app, &[author.to_owned()])?.is_empty() {
+            return Err(StoreError::Invalid(format!("unknown user {author}")));
+        }
+    } else if rows::member_role(&w.tx, &w.app, cid, author)?.is_none() {
+        return Err(StoreError::NotAMember(cid.to_string()));
+    }
+    let parent_pk = match req.parent_id {
+        None => None,
+        Some(pid) => {
+            if !channel.config.replies {
+                return Err(StoreError::Forbidden(format!("replies are disabled in {cid}")));
+            }
+            match rows::load_message(&w.tx, &w.app, pid)? {
+                Some((pk, p)) if p.cid == *cid && p.parent_id.is_none() => Some(pk),
+                Some((_, p)) if p.cid == *cid => {
+                    return Err(StoreError::Invalid(format!("{pid} is a reply; reply to its root")));
+                }
+                _ => return Err(StoreError::Invalid(format!("parent {pid} is not in {cid}"))),
+            }
+        }
+    };
+    if let Some(qid) = req.quoted_message_id {
+        match rows::load_message(&w.tx, &w.app, qid)? {
+            Some((_, q)) if q.cid == *cid => {}
+            _ => return Err(StoreError::Invalid(format!("quoted message {qid} is not in {cid}"))),
+        }
+    }
+    let mentions = dedup(req.mentioned_users);
+    check_mentions(w, cid, &mentions)?;
+    let mentions_json = serde_json::to_string(&mentions)?;
+    let now = now_ms();
+    let seq = w.next_seq()? as i64;
+    let pk: i64 = w
+        .tx
+        .prepare_cached(
+            "INSERT INTO messages (app_id, id, cid, user_id, text, attachments, parent_pk, \
+             parent_id, quoted_message_id, mentioned_users, reaction_counts, reply_count, \
+             created_at, updated_at, rev) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '{}', 0, ?11, ?11, ?12) RETURNING pk",
+        )?
+        .query_row(
+            params![
+                w.app,
+                req.id.to_string(),
+                cid.to_string(),
+                author,
+                req.text,
+                serde_json::to_string(&req.attachments)?,
+                parent_pk,
+                req.parent_id.map(|p| p.to_string()),
+                req.quoted_message_id.map(|q| q.to_string()),
+                mentions_json,
+                now,
+                seq
+            ],
+            |r| r.get(0),
+        )?;
+    // One row per member (Zulip's UserMessage): the author's is born read.
+    w.tx.prepare_cached(
+        "INSERT INTO user_messages (app_id, user_id, message_pk, cid, flags) \
+         SELECT app_id, user_id, ?3, cid, \
+           (CASE WHEN user_id = ?4 THEN ?6 ELSE 0 END) | \
+           (CASE WHEN user_id IN (SELECT value FROM json_each(?5)) THEN ?7 ELSE 0 END) \
+         FROM members WHERE app_id = ?1 AND cid = ?2 AND deleted = 0",
+    )?
+    .execute(params![
+        w.app,
+        cid.to_string(),
+        pk,
+        author,
+        mentions_json,
+        FLAG_READ,
+        FLAG_MENTIONED
+    ])?;
+    let message = rows::load_message_pk(&w.tx, pk)?;
+    w.emit_to_members(Change::Message(message.clone()), cid)?;
+    let seq = w.next_seq()? as i64;
+    if let Some(ppk) = parent_pk {
+        w.tx.prepare_cached(
+            "UPDATE messages SET reply_count = reply_count + 1, updated_at = ?2, rev = ?3 \
+             WHERE pk = ?1",
+        )?
+        .execute(params![ppk, now, seq])?;
+        let parent = rows::load_message_pk(&w.tx, ppk)?;
+        w.emit_to_members(Change::Message(parent), cid)?;
+    } else {
+        w.tx.prepare_cached(
+            "UPDATE channels SET last_message_at = ?3, sort_at = ?3, rev = ?4 \
+             WHERE app_id = ?1 AND cid = ?2",
+        )?
+        .execute(params![w.app, cid.to_string(), now, seq])?;
+        let channel = rows::require_channel(&w.tx, &w.app, cid)?;
+        w.emit_to_members(Change::Channel(channel), cid)?;
+    }
+    Ok((message, true))
+}
+
+fn fetch(
+    conn: &Connection,
+    scope: Scope<'_>,
+    app: &str,
+    extra: &str,
+    pivot: Option<i64>,
+    descending: bool,
+    limit: u32,
+) -> StoreResult<Vec<Message>> {
+    let dir = if descending { "DESC" } else { "ASC" };
+    let sql = format!(
+        "SELECT {MESSAGE_COLS} FROM messages WHERE {} {extra} ORDER BY pk {dir} LIMIT ?",
+        scope.clause()
+    );
+    let mut args = scope.args(app);
+    if let Some(p) = pivot {
+        args.push(Value::Integer(p));
+    }
+    args.push(Value::Integer(i64::from(limit)));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let out = stmt.query_map(params_from_iter(args), rows::message)?.collect::<Result<_, _>>()?;
+    Ok(out)
+}
+
+/// A page of messages, oldest first, with has-more flags and the user's own reactions.
+pub fn list(
+    conn: &Connection,
+    app: &str,
+    user: Option<&str>,
+    scope: Scope<'_>,
+    q: &ListMessagesQuery,
+) -> StoreResult<MessagesResponse> {
+    let limit = q.limit.unwrap_or(DEFAULT_MESSAGE_PAGE).clamp(1, MAX_MESSAGE_PAGE);
+    let pivot = |id: Uuid| -> StoreResult<i64> {
+        let sql = format!("SELECT pk FROM messages WHERE {} AND id = ?3", scope.clause());
+        let mut args = scope.args(app);
+        args.push(Value::Text(id.to_string()));
+        conn.prepare_cached(&sql)?
+            .query_row(params_from_iter(args), |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("message {id} in this list")))
+    };
+    let older = |p: Option<i64>, n: u32| -> StoreResult<(Vec<Message>, bool)> {
+        let extra = if p.is_some() { "AND pk < ?3" } else { "" };
+        let mut v = fetch(conn, scope, app, extra, p, true, n + 1)?;
+        let more = v.len() > n as usize;
+        v.truncate(n as usize);
+        v.reverse();
+        Ok((v, more))
+    };
+    let newer = |p: i64, inclusive: bool, n: u32| -> StoreResult<(Vec<Message>, bool)> {
+        let extra = if inclusive { "AND pk >= ?3" } else { "AND pk > ?3" };
+        let mut v = fetch(conn, scope, app, extra, Some(p), false, n + 1)?;
+        let more = v.len() > n as usize;
+        v.truncate(n as usize);
+        Ok((v, more))
+    };
+    let (messages, has_more_before, has_more_after) = if let Some(id) = q.before {
+        let (v, more) = older(Some(pivot(id)?), limit)?;
+        (v, more, true)
+    } else if let Some(id) = q.after {
+        let (v, more) = newer(pivot(id)?, false, limit)?;
+        (v, true, more)
+    } else if let Some(id) = q.around {
+        let p = pivot(id)?;
+        let before_n = (limit - 1) / 2;
+        let (mut v, more_before) =
+            if before_n > 0 { older(Some(p), before_n)? } else { (Vec::new(), true) };
+        let more_before = if before_n > 0 { more_before } else { has_older(conn, scope, app, p)? };
+        let (after, more_after) = newer(p, true, limit - before_n)?;
+        v.extend(after);
+        (v, more_before, more_after)
+    } else {
+        let (v, more) = older(None, limit)?;
+        (v, more, false)
+    };
+    let own_reactions = match user {
+        Some(u) => own_reactions(conn, app, u, &messages)?,
+        None => Vec::new(),
+    };
+    Ok(MessagesResponse { messages, has_more_before, has_more_after, own_reactions })
+}
+
+fn has_older(conn: &Connection, scope: Scope<'_>, app: &str, pk: i64) -> StoreResult<bool> {
+    Ok(!fetch(conn, scope, app, "AND pk < ?3", Some(pk), true, 1)?.is_empty())
+}
+
+/// The user's current reactions on `messages`.
+pub fn own_reactions(
+    conn: &Connection,
+    app: &str,
+    user: &str,
+    messages: &[Message],
+) -> StoreResult<Vec<Reaction>> {
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = messages.iter().map(|m| m.id.to_string()).collect();
+    let sql = format!(
+        "SELECT {REACTION_COLS} FROM reactions WHERE app_id = ?1 AND user_id = ?2 AND deleted = 0 \
+         AND message_id IN (SELECT value FROM json_each(?3)) ORDER BY message_pk, created_at"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let out = stmt
+        .query_map(params![app, user, serde_json::to_string(&ids)?], rows::reaction)?
+        .collect::<Result<_, _>>()?;
+    Ok(out)
+}
+
+/// Loads a message for a write by `actor`: exists, actor is a member (or server).
+fn load_for_write(w: &Tx<'_>, actor: &Actor, id: Uuid) -> StoreResult<(i64, Message)> {
+    authorize_message(&w.tx, &w.app, actor, id)
+}
+
+/// Edits text, attachments or mentions (author only).
+pub fn update(
+    w: &mut Tx<'_>,
+    actor: &Actor,
+    id: Uuid,
+    req: UpdateMessageRequest,
+) -> StoreResult<Message> {
+    let (pk, msg) = load_for_write(w, actor, id)?;
+    if !actor.server && actor.user_id.as_deref() != Some(msg.user_id.as_str()) {
+        return Err(StoreError::Forbidden("only the author can edit a message".into()));
+    }
+    if msg.deleted_at.is_some() {
+        return Err(StoreError::Invalid(format!("message {id} is deleted")));
+    }
+    let mentions = dedup(req.mentioned_users.unwrap_or(msg.mentioned_users));
+    check_mentions(w, &msg.cid, &mentions)?;
+    let mentions_json = serde_json::to_string(&mentions)?;
+    let text = req.text.unwrap_or(msg.text);
+    let attachments = serde_json::to_string(&req.attachments.unwrap_or(msg.attachments))?;
+    let now = now_ms();
+    let seq = w.next_seq()? as i64;
+    w.tx.prepare_cached(
+        "UPDATE messages SET text = ?2, attachments = ?3, mentioned_users = ?4, edited_at = ?5, \
+         updated_at = ?5, rev = ?6 WHERE pk = ?1",
+    )?
+    .execute(params![pk, text, attachments, mentions_json, now, seq])?;
+    w.tx.prepare_cached(
+        "UPDATE user_messages SET flags = (flags & ~?3) | \
+           (CASE WHEN user_id IN (SELECT value FROM json_each(?2)) THEN ?3 ELSE 0 END) \
+         WHERE app_id = ?4 AND message_pk = ?1",
+    )?
+    .execute(params![pk, mentions_json, FLAG_MENTIONED, w.app])?;
+    let message = rows::load_message_pk(&w.tx, pk)?;
+    w.emit_to_members(Change::Message(message.clone()), &message.cid)?;
+    Ok(message)
+}
+
+/// Soft-deletes: wipes content and reactions, keeps the row as a tombstone.
+pub fn delete(w: &mut Tx<'_>, actor: &Actor, id: Uuid) -> StoreResult<Message> {
+    let (pk, msg) = load_for_write(w, actor, id)?;
+    let is_author = actor.user_id.as_deref() == Some(msg.user_id.as_str()) && !actor.server;
+    if !actor.server && !is_author {
+        let user = actor.user_id.as_deref().unwrap_or_default();
+        let role = rows::member_role(&w.tx, &w.app, &msg.cid, user)?;
+        if !role.is_some_and(|r| r.can_moderate()) {
+            return Err(StoreError::Forbidden("only the author or a moderator can delete".into()));
+        }
+    }
+    if msg.deleted_at.is_some() {
+        return Ok(msg);
+    }
+    let cid = msg.cid.clone();
+    let live: Vec<(i64, String)> = w
+        .tx
+        .prepare_cached("SELECT rowid, user_id FROM reactions WHERE message_pk = ?1 AND deleted = 0")?
+        .query_map(params![pk], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (rowid, _) in live {
+        let seq = w.next_seq()? as i64;
+        let sql = format!(
+            "UPDATE reactions SET deleted = 1, rev = ?2 WHERE rowid = ?1 RETURNING {REACTION_COLS}"
+        );
+        let r = w.tx.prepare_cached(&sql)?.query_row(params![rowid, seq], rows::reaction)?;
+        w.emit_to_members(Change::Reaction(r), &cid)?;
+    }
+    let now = now_ms();
+    let seq = w.next_seq()? as i64;
+    w.tx.prepare_cached(
+        "UPDATE messages SET text = '', attachments = '[]', mentioned_users = '[]', \
+         reaction_counts = '{}', deleted_at = ?2, updated_at = ?2, rev = ?3 WHERE pk = ?1",
+    )?
+    .execute(params![pk, now, seq])?;
+    w.tx.prepare_cached(
+        "UPDATE user_messages SET flags = flags | ?3 WHERE app_id = ?1 AND message_pk = ?2",
+    )?
+    .execute(params![w.app, pk, FLAG_READ])?;
+    let message = rows::load_message_pk(&w.tx, pk)?;
+    w.emit_to_members(Change::Message(message.clone()), &cid)?;
+    Ok(message)
+}

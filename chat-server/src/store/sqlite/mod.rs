@@ -1,0 +1,447 @@
+//! The embedded SQLite backend: one database file in the data directory, WAL mode, a single
+//! writer connection (SQLite allows one writer anyway) and a pool of reader connections.
+//!
+//! Writes run in `BEGIN IMMEDIATE` transactions. Each changed row takes the next value of
+//! the app's `seq` counter (a row in `apps`), so commit order equals seq order. The
+//! resulting changes are published to the broadcaster right after commit, still under the
+//! writer lock, so publications leave in seq order too.
+
+mod apps;
+mod channels;
+mod messages;
+mod reads;
+mod rows;
+pub mod schema;
+mod sync;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chat_protocol::realtime::{ConnectInfo, RealtimeEvent};
+use chat_protocol::{
+    AppCredentials, Change, Channel, ChannelState, Cid, ListMessagesQuery, MarkReadResponse,
+    Member, MemberInput, Message, MessagesResponse, QueryChannelsRequest, Reaction,
+    ReactionResponse, SendMessageRequest, SyncChange, SyncResponse, UnreadResponse,
+    UpdateChannelRequest, UpdateMessageRequest, User, UserInput,
+};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::{
+    Actor, AppRecord, NewChannel, Store, StoreError, StoreResult, SyncPosition, SyncSettings,
+};
+use crate::realtime::{Broadcaster, Subscription};
+
+/// Idle reader connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    hub: Arc<dyn Broadcaster>,
+    settings: SyncSettings,
+}
+
+/// The SQLite [`Store`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+/// An open write transaction plus the changes it produced, to publish after commit.
+pub(crate) struct Tx<'c> {
+    pub tx: Transaction<'c>,
+    pub app: String,
+    out: Vec<(Vec<String>, SyncChange)>,
+}
+
+impl Tx<'_> {
+    /// Takes the next app-wide sequence number.
+    pub fn next_seq(&self) -> StoreResult<u64> {
+        let seq: i64 = self
+            .tx
+            .prepare_cached("UPDATE apps SET seq = seq + 1 WHERE id = ?1 RETURNING seq")?
+            .query_row(params![self.app], |r| r.get(0))?;
+        Ok(seq as u64)
+    }
+
+    /// Records a committed-to-be change for `recipients`.
+    pub fn emit(&mut self, change: Change, recipients: Vec<String>) {
+        self.out.push((recipients, SyncChange { seq: change.rev(), change }));
+    }
+
+    /// Records a change for the channel's current members.
+    pub fn emit_to_members(&mut self, change: Change, cid: &Cid) -> StoreResult<()> {
+        let to = rows::member_ids(&self.tx, &self.app, cid)?;
+        self.emit(change, to);
+        Ok(())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The protected values stay valid after a panic elsewhere (transactions roll back on drop).
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `chat.db` in `data_dir` and migrates it.
+    pub fn open(
+        data_dir: &Path,
+        hub: Arc<dyn Broadcaster>,
+        settings: SyncSettings,
+    ) -> StoreResult<Self> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Backend(format!("create {}: {e}", data_dir.display())))?;
+        let path = data_dir.join("chat.db");
+        let mut writer = Connection::open(&path)?;
+        schema::configure(&writer)?;
+        schema::migrate(&mut writer)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+                hub,
+                settings,
+            }),
+        })
+    }
+
+    /// Runs `f` in a write transaction; publishes its changes after commit.
+    async fn write<T, F>(&self, app: &str, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        let app = app.to_owned();
+        blocking(move || {
+            let mut conn = lock(&inner.writer);
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut w = Tx { tx, app, out: Vec::new() };
+            let value = f(&mut w)?;
+            let Tx { tx, app, out } = w;
+            tx.commit()?;
+            for (recipients, change) in out {
+                let data = serde_json::to_string(&RealtimeEvent::Change(change))?;
+                inner.hub.publish(&app, &recipients, Arc::from(data));
+            }
+            Ok(value)
+        })
+        .await
+    }
+
+    /// Runs `f` on a reader connection.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        blocking(move || {
+            let pooled = lock(&inner.readers).pop();
+            let mut conn = match pooled {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &inner.path,
+                        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    schema::configure(&c)?;
+                    c
+                }
+            };
+            let result = f(&mut conn);
+            let mut idle = lock(&inner.readers);
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+            result
+        })
+        .await
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Backend(format!("storage task failed: {e}")))?
+}
+
+fn require_user(actor: &Actor) -> StoreResult<String> {
+    actor
+        .user_id
+        .clone()
+        .ok_or_else(|| StoreError::Invalid("this call needs a user (user token or user_id)".into()))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_app(&self, name: &str) -> StoreResult<AppCredentials> {
+        let name = name.to_owned();
+        let inner = self.inner.clone();
+        blocking(move || apps::create_app(&mut lock(&inner.writer), &name)).await
+    }
+
+    async fn app_by_id(&self, app_id: &str) -> StoreResult<Option<AppRecord>> {
+        let id = app_id.to_owned();
+        self.read(move |c| apps::app_where(c, "id", &id)).await
+    }
+
+    async fn app_by_name(&self, name: &str) -> StoreResult<Option<AppRecord>> {
+        let name = name.to_owned();
+        self.read(move |c| apps::app_where(c, "name", &name)).await
+    }
+
+    async fn app_by_key(&self, api_key: &str) -> StoreResult<Option<AppRecord>> {
+        let key = api_key.to_owned();
+        self.read(move |c| apps::app_where(c, "api_key", &key)).await
+    }
+
+    async fn upsert_users(&self, app: &str, users: Vec<UserInput>) -> StoreResult<Vec<User>> {
+        self.write(app, move |w| apps::upsert_users(w, users)).await
+    }
+
+    async fn ensure_user(&self, app: &str, user_id: &str) -> StoreResult<()> {
+        let user = user_id.to_owned();
+        self.write(app, move |w| apps::ensure_user(w, &user)).await
+    }
+
+    async fn get_users(&self, app: &str, ids: Vec<String>) -> StoreResult<Vec<User>> {
+        let app = app.to_owned();
+        self.read(move |c| apps::get_users(c, &app, &ids)).await
+    }
+
+    async fn create_channel(
+        &self,
+        app: &str,
+        creator: &str,
+        req: NewChannel,
+    ) -> StoreResult<(ChannelState, bool)> {
+        let creator = creator.to_owned();
+        let window = self.inner.settings.window;
+        self.write(app, move |w| channels::create(w, &creator, req, window)).await
+    }
+
+    async fn channel_state(
+        &self,
+        app: &str,
+        actor: &Actor,
+        cid: &Cid,
+        message_limit: u32,
+    ) -> StoreResult<ChannelState> {
+        let (app, actor, cid) = (app.to_owned(), actor.clone(), cid.clone());
+        self.read(move |c| {
+            channels::authorize_read(c, &app, &actor, &cid)?;
+            channels::state(c, &app, actor.user_id.as_deref(), &cid, message_limit)
+        })
+        .await
+    }
+
+    async fn update_channel(
+        &self,
+        app: &str,
+        actor: &Actor,
+        cid: &Cid,
+        req: UpdateChannelRequest,
+    ) -> StoreResult<Channel> {
+        let (actor, cid) = (actor.clone(), cid.clone());
+        self.write(app, move |w| channels::update(w, &actor, &cid, req)).await
+    }
+
+    async fn query_channels(
+        &self,
+        app: &str,
+        actor: &Actor,
+        req: QueryChannelsRequest,
+    ) -> StoreResult<(Vec<ChannelState>, Option<String>)> {
+        let (app, actor) = (app.to_owned(), actor.clone());
+        self.read(move |c| channels::query(c, &app, &actor, &req)).await
+    }
+
+    async fn add_members(
+        &self,
+        app: &str,
+        actor: &Actor,
+        cid: &Cid,
+        members: Vec<MemberInput>,
+    ) -> StoreResult<Vec<Member>> {
+        let (actor, cid) = (actor.clone(), cid.clone());
+        self.write(app, move |w| channels::add_members(w, &actor, &cid, members)).await
+    }
+
+    async fn remove_member(
+        &self,
+        app: &str,
+        actor: &Actor,
+        cid: &Cid,
+        user_id: &str,
+    ) -> StoreResult<Vec<Member>> {
+        let (actor, cid, user) = (actor.clone(), cid.clone(), user_id.to_owned());
+        self.write(app, move |w| channels::remove_member(w, &actor, &cid, &user)).await
+    }
+
+    async fn member_ids(&self, app: &str, cid: &Cid) -> StoreResult<Vec<String>> {
+        let (app, cid) = (app.to_owned(), cid.clone());
+        self.read(move |c| rows::member_ids(c, &app, &cid)).await
+    }
+
+    async fn co_member_ids(&self, app: &str, user_id: &str) -> StoreResult<Vec<String>> {
+        let (app, user) = (app.to_owned(), user_id.to_owned());
+        self.read(move |c| channels::co_member_ids(c, &app, &user)).await
+    }
+
+    async fn send_message(
+        &self,
+        app: &str,
+        author: &str,
+        cid: &Cid,
+        req: SendMessageRequest,
+        bypass_membership: bool,
+    ) -> StoreResult<(Message, bool)> {
+        let (author, cid) = (author.to_owned(), cid.clone());
+        self.write(app, move |w| messages::send(w, &author, &cid, req, bypass_membership)).await
+    }
+
+    async fn get_message(&self, app: &str, actor: &Actor, id: Uuid) -> StoreResult<Message> {
+        let (app, actor) = (app.to_owned(), actor.clone());
+        self.read(move |c| messages::get(c, &app, &actor, id)).await
+    }
+
+    async fn list_messages(
+        &self,
+        app: &str,
+        actor: &Actor,
+        cid: &Cid,
+        query: ListMessagesQuery,
+    ) -> StoreResult<MessagesResponse> {
+        let (app, actor, cid) = (app.to_owned(), actor.clone(), cid.clone());
+        self.read(move |c| {
+            channels::authorize_read(c, &app, &actor, &cid)?;
+            messages::list(c, &app, actor.user_id.as_deref(), messages::Scope::Channel(&cid), &query)
+        })
+        .await
+    }
+
+    async fn list_replies(
+        &self,
+        app: &str,
+        actor: &Actor,
+        parent: Uuid,
+        query: ListMessagesQuery,
+    ) -> StoreResult<MessagesResponse> {
+        let (app, actor) = (app.to_owned(), actor.clone());
+        self.read(move |c| {
+            let (pk, root) = messages::authorize_message(c, &app, &actor, parent)?;
+            if root.parent_id.is_some() {
+                return Err(StoreError::Invalid(format!("{parent} is a reply, not a thread root")));
+            }
+            messages::list(c, &app, actor.user_id.as_deref(), messages::Scope::Thread(pk), &query)
+        })
+        .await
+    }
+
+    async fn update_message(
+        &self,
+        app: &str,
+        actor: &Actor,
+        id: Uuid,
+        req: UpdateMessageRequest,
+    ) -> StoreResult<Message> {
+        let actor = actor.clone();
+        self.write(app, move |w| messages::update(w, &actor, id, req)).await
+    }
+
+    async fn delete_message(&self, app: &str, actor: &Actor, id: Uuid) -> StoreResult<Message> {
+        let actor = actor.clone();
+        self.write(app, move |w| messages::delete(w, &actor, id)).await
+    }
+
+    async fn add_reaction(
+        &self,
+        app: &str,
+        user: &str,
+        id: Uuid,
+        kind: &str,
+    ) -> StoreResult<ReactionResponse> {
+        let (user, kind) = (user.to_owned(), kind.to_owned());
+        self.write(app, move |w| reads::add_reaction(w, &user, id, &kind)).await
+    }
+
+    async fn remove_reaction(
+        &self,
+        app: &str,
+        user: &str,
+        id: Uuid,
+        kind: &str,
+    ) -> StoreResult<ReactionResponse> {
+        let (user, kind) = (user.to_owned(), kind.to_owned());
+        self.write(app, move |w| reads::remove_reaction(w, &user, id, &kind)).await
+    }
+
+    async fn list_reactions(
+        &self,
+        app: &str,
+        actor: &Actor,
+        id: Uuid,
+    ) -> StoreResult<Vec<Reaction>> {
+        let (app, actor) = (app.to_owned(), actor.clone());
+        self.read(move |c| {
+            let (pk, _) = messages::authorize_message(c, &app, &actor, id)?;
+            reads::list_reactions(c, &app, pk)
+        })
+        .await
+    }
+
+    async fn mark_read(
+        &self,
+        app: &str,
+        user: &str,
+        cid: &Cid,
+        up_to: Option<Uuid>,
+    ) -> StoreResult<MarkReadResponse> {
+        let (user, cid) = (user.to_owned(), cid.clone());
+        self.write(app, move |w| reads::mark_read(w, &user, &cid, up_to)).await
+    }
+
+    async fn unread(&self, app: &str, user: &str) -> StoreResult<UnreadResponse> {
+        let (app, user) = (app.to_owned(), user.to_owned());
+        self.read(move |c| reads::unread(c, &app, &user)).await
+    }
+
+    async fn sync(
+        &self,
+        app: &str,
+        user: &str,
+        from: Option<SyncPosition>,
+        limit: u32,
+    ) -> StoreResult<SyncResponse> {
+        let (app, user) = (app.to_owned(), user.to_owned());
+        let settings = self.inner.settings;
+        self.read(move |c| sync::sync(c, &app, &user, from, limit, settings)).await
+    }
+
+    async fn subscribe(&self, app: &str, user: &str) -> StoreResult<(Subscription, ConnectInfo)> {
+        let (app, user) = (app.to_owned(), user.to_owned());
+        let inner = self.inner.clone();
+        blocking(move || {
+            // Holding the writer lock: no commit (and so no publish) can happen between
+            // registering the subscription and reading the seq.
+            let conn = lock(&inner.writer);
+            let (epoch, seq): (String, i64) = conn
+                .prepare_cached("SELECT epoch, seq FROM apps WHERE id = ?1")?
+                .query_row(params![app], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let sub = inner.hub.subscribe(&app, &user);
+            Ok((sub, ConnectInfo { user_id: user, epoch, seq: seq as u64 }))
+        })
+        .await
+    }
+
+    async fn compact(&self, app: &str, before_seq: u64) -> StoreResult<()> {
+        self.write(app, move |w| sync::compact(w, before_seq)).await
+    }
+}

@@ -1,0 +1,174 @@
+//! The SQLite schema and its numbered migrations. `PRAGMA user_version` holds the schema
+//! version; a database from a newer server is refused rather than misread.
+//!
+//! Unread state follows Zulip's design: one `user_messages` row per (user, message) with a
+//! flags bitmask, and partial indexes on "unread" and "unread mention", so unread counts
+//! never scan the message table.
+
+use rusqlite::Connection;
+
+use crate::store::{StoreError, StoreResult};
+
+/// `user_messages.flags` bit: the user has read the message.
+pub const FLAG_READ: i64 = 1;
+/// `user_messages.flags` bit: the message mentions the user.
+pub const FLAG_MENTIONED: i64 = 2;
+/// `user_messages.flags` bit: the user starred the message.
+pub const FLAG_STARRED: i64 = 4;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: initial schema
+    r#"
+    CREATE TABLE apps (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        api_key TEXT NOT NULL UNIQUE,
+        api_secret TEXT NOT NULL,
+        epoch TEXT NOT NULL,
+        seq INTEGER NOT NULL DEFAULT 0,
+        min_seq INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE users (
+        app_id TEXT NOT NULL REFERENCES apps(id),
+        id TEXT NOT NULL,
+        name TEXT,
+        image TEXT,
+        custom TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (app_id, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE channels (
+        app_id TEXT NOT NULL REFERENCES apps(id),
+        cid TEXT NOT NULL,
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        name TEXT,
+        image TEXT,
+        config TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_message_at INTEGER,
+        sort_at INTEGER NOT NULL,
+        member_count INTEGER NOT NULL DEFAULT 0,
+        rev INTEGER NOT NULL,
+        UNIQUE (app_id, cid)
+    );
+    CREATE INDEX channels_sort ON channels (app_id, sort_at DESC, cid DESC);
+    CREATE TABLE members (
+        app_id TEXT NOT NULL,
+        cid TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        joined_rev INTEGER NOT NULL,
+        rev INTEGER NOT NULL,
+        UNIQUE (app_id, cid, user_id)
+    );
+    CREATE INDEX members_by_user ON members (app_id, user_id, cid) WHERE deleted = 0;
+    CREATE INDEX members_rev ON members (app_id, cid, rev);
+    CREATE INDEX members_user_rev ON members (app_id, user_id, rev);
+    CREATE TABLE messages (
+        pk INTEGER PRIMARY KEY,
+        app_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        cid TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        attachments TEXT NOT NULL,
+        parent_pk INTEGER,
+        parent_id TEXT,
+        quoted_message_id TEXT,
+        mentioned_users TEXT NOT NULL,
+        reaction_counts TEXT NOT NULL,
+        reply_count INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        edited_at INTEGER,
+        deleted_at INTEGER,
+        rev INTEGER NOT NULL,
+        UNIQUE (app_id, id)
+    );
+    CREATE INDEX messages_channel ON messages (app_id, cid, pk) WHERE parent_pk IS NULL;
+    CREATE INDEX messages_thread ON messages (app_id, parent_pk, pk) WHERE parent_pk IS NOT NULL;
+    CREATE INDEX messages_rev ON messages (app_id, cid, rev);
+    CREATE TABLE reactions (
+        app_id TEXT NOT NULL,
+        message_pk INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        cid TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        rev INTEGER NOT NULL,
+        UNIQUE (app_id, message_pk, user_id, type)
+    );
+    CREATE INDEX reactions_rev ON reactions (app_id, cid, rev);
+    CREATE INDEX reactions_by_user ON reactions (app_id, user_id, message_pk) WHERE deleted = 0;
+    CREATE TABLE user_messages (
+        app_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        message_pk INTEGER NOT NULL,
+        cid TEXT NOT NULL,
+        flags INTEGER NOT NULL,
+        PRIMARY KEY (app_id, user_id, message_pk)
+    ) WITHOUT ROWID;
+    CREATE INDEX user_messages_unread ON user_messages (app_id, user_id, cid, message_pk)
+        WHERE (flags & 1) = 0;
+    CREATE INDEX user_messages_unread_mentions ON user_messages (app_id, user_id, cid)
+        WHERE (flags & 3) = 2;
+    CREATE INDEX user_messages_starred ON user_messages (app_id, user_id, message_pk)
+        WHERE (flags & 4) != 0;
+    CREATE INDEX user_messages_by_message ON user_messages (app_id, message_pk);
+    CREATE TABLE reads (
+        app_id TEXT NOT NULL,
+        cid TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        last_read_message_id TEXT,
+        last_read_pk INTEGER NOT NULL DEFAULT 0,
+        last_read_at INTEGER NOT NULL,
+        rev INTEGER NOT NULL,
+        UNIQUE (app_id, cid, user_id)
+    );
+    CREATE INDEX reads_rev ON reads (app_id, cid, rev);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Sets connection pragmas (every connection).
+pub fn configure(conn: &Connection) -> StoreResult<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(())
+}
+
+/// Brings the database to [`SCHEMA_VERSION`], refusing databases from newer servers.
+pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!("cannot enable WAL (journal_mode={mode})")));
+    }
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "database schema version {version} is newer than this server ({SCHEMA_VERSION}); \
+             upgrade chat-server"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -306,7 +306,7 @@ pub struct ChannelState {
     pub channel: Channel,
     /// Current members.
     pub members: Vec<Member>,
-    /// Read states of members (empty when `read_events` is off, except the caller's own).
+    /// Read states of members.
     pub reads: Vec<ReadState>,
     /// The newest top-level messages, oldest first.
     pub messages: Vec<Message>,

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::messages::authorize_message;
 use super::rows::{self, REACTION_COLS, READ_COLS, now_ms};
-use super::schema::FLAG_READ;
+use super::schema::{self, FLAG_READ};
 use super::Tx;
 use crate::store::{Actor, StoreError, StoreResult};
 
@@ -208,14 +208,8 @@ pub fn channel_unread(conn: &Connection, app: &str, user: &str, cid: &Cid) -> St
     };
     Ok(ChannelUnread {
         cid: cid.clone(),
-        unread_count: count(
-            "SELECT COUNT(*) FROM user_messages \
-             WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3 AND (flags & 1) = 0",
-        )?,
-        unread_mentions: count(
-            "SELECT COUNT(*) FROM user_messages \
-             WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3 AND (flags & 3) = 2",
-        )?,
+        unread_count: count(schema::UNREAD_IN_CHANNEL)?,
+        unread_mentions: count(schema::UNREAD_MENTIONS_IN_CHANNEL)?,
     })
 }
 
@@ -228,14 +222,8 @@ pub fn unread(conn: &Connection, app: &str, user: &str) -> StoreResult<UnreadRes
             .collect::<Result<_, _>>()?;
         Ok(out)
     };
-    let unread = per_channel(
-        "SELECT cid, COUNT(*) FROM user_messages \
-         WHERE app_id = ?1 AND user_id = ?2 AND (flags & 1) = 0 GROUP BY cid",
-    )?;
-    let mentions = per_channel(
-        "SELECT cid, COUNT(*) FROM user_messages \
-         WHERE app_id = ?1 AND user_id = ?2 AND (flags & 3) = 2 GROUP BY cid",
-    )?;
+    let unread = per_channel(schema::UNREAD_BY_CHANNEL)?;
+    let mentions = per_channel(schema::UNREAD_MENTIONS_BY_CHANNEL)?;
     let mut channels = Vec::with_capacity(unread.len());
     for (cid, count) in unread {
         let parsed: Cid = cid.parse().map_err(|e| StoreError::Backend(format!("corrupt cid: {e}")))?;

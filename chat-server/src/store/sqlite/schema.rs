@@ -16,6 +16,24 @@ pub const FLAG_MENTIONED: i64 = 2;
 /// `user_messages.flags` bit: the user starred the message.
 pub const FLAG_STARRED: i64 = 4;
 
+/// Unread messages of a user in one channel (`?1` app, `?2` user, `?3` cid). `INDEXED BY`
+/// pins the partial index: the count never touches read rows or the message table.
+pub const UNREAD_IN_CHANNEL: &str = "SELECT COUNT(*) FROM user_messages \
+     INDEXED BY user_messages_unread \
+     WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3 AND (flags & 1) = 0";
+/// Unread mentions of a user in one channel (`?1` app, `?2` user, `?3` cid).
+pub const UNREAD_MENTIONS_IN_CHANNEL: &str = "SELECT COUNT(*) FROM user_messages \
+     INDEXED BY user_messages_unread_mentions \
+     WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3 AND (flags & 3) = 2";
+/// Unread messages per channel of a user (`?1` app, `?2` user).
+pub const UNREAD_BY_CHANNEL: &str = "SELECT cid, COUNT(*) FROM user_messages \
+     INDEXED BY user_messages_unread \
+     WHERE app_id = ?1 AND user_id = ?2 AND (flags & 1) = 0 GROUP BY cid";
+/// Unread mentions per channel of a user (`?1` app, `?2` user).
+pub const UNREAD_MENTIONS_BY_CHANNEL: &str = "SELECT cid, COUNT(*) FROM user_messages \
+     INDEXED BY user_messages_unread_mentions \
+     WHERE app_id = ?1 AND user_id = ?2 AND (flags & 3) = 2 GROUP BY cid";
+
 const MIGRATIONS: &[&str] = &[
     // 1: initial schema
     r#"

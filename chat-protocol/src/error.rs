@@ -88,6 +88,11 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// An error body with just a code and a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), action: None, retry_after_secs: None }
+        Self {
+            code,
+            message: message.into(),
+            action: None,
+            retry_after_secs: None,
+        }
     }
 }

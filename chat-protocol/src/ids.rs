@@ -29,7 +29,9 @@ pub enum IdError {
         allowed: &'static str,
     },
     /// A cid that is not `type:id`, or whose type is unknown.
-    #[error("cid must look like `messaging:general` (type is one of messaging, team, livestream, commerce)")]
+    #[error(
+        "cid must look like `messaging:general` (type is one of messaging, team, livestream, commerce)"
+    )]
     Cid,
     /// A message id that is not a UUID version 7.
     #[error("message ids must be client-generated UUIDv7 values")]
@@ -67,9 +69,12 @@ pub fn validate_channel_id(id: &str) -> Result<(), IdError> {
 
 /// Validates a reaction type such as `like` or `+1`: `[a-z0-9_+-]`, 1..=64 bytes.
 pub fn validate_reaction_type(kind: &str) -> Result<(), IdError> {
-    check(kind, "reaction type", "lowercase letters, digits and _ + -", |c| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '+' | '-')
-    })
+    check(
+        kind,
+        "reaction type",
+        "lowercase letters, digits and _ + -",
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '+' | '-'),
+    )
 }
 
 /// Validates that a message id is a UUID version 7 (time-ordered, client generated).
@@ -93,7 +98,10 @@ impl Cid {
     /// Builds a cid from a channel type and a validated channel id.
     pub fn new(kind: ChannelType, id: &str) -> Result<Self, IdError> {
         validate_channel_id(id)?;
-        Ok(Self { kind, id: id.to_owned() })
+        Ok(Self {
+            kind,
+            id: id.to_owned(),
+        })
     }
 
     /// The channel type.
@@ -112,7 +120,9 @@ impl utoipa::PartialSchema for Cid {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::Type::String)
-            .pattern(Some("^(messaging|team|livestream|commerce):[A-Za-z0-9_-]{1,64}$"))
+            .pattern(Some(
+                "^(messaging|team|livestream|commerce):[A-Za-z0-9_-]{1,64}$",
+            ))
             .examples([serde_json::json!("messaging:general")])
             .description(Some("Channel address `type:id`"))
             .into()

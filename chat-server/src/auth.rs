@@ -34,13 +34,20 @@ pub fn mint_user_token(app_id: &str, secret: &str, user_id: &str, ttl_secs: u64)
         exp: now + ttl_secs as i64,
     };
     // HS256 encoding of a plain struct cannot fail.
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
-        .unwrap_or_default()
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap_or_default()
 }
 
 /// Reads the `app` claim without verifying, to find the secret to verify with.
 pub fn unverified_app(token: &str) -> Result<String, AuthError> {
-    let payload = token.split('.').nth(1).ok_or_else(|| AuthError::Invalid("not a JWT".into()))?;
+    let payload = token
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| AuthError::Invalid("not a JWT".into()))?;
     let bytes = URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .map_err(|_| AuthError::Invalid("payload is not base64url".into()))?;
@@ -78,7 +85,9 @@ pub fn verify_user_token(token: &str, app_id: &str, secret: &str) -> Result<User
 /// Parses `Basic base64(key:secret)`.
 pub fn parse_basic(value: &str) -> Result<(String, String), AuthError> {
     let encoded = value.strip_prefix("Basic ").ok_or(AuthError::Missing)?;
-    let raw = STANDARD.decode(encoded.trim()).map_err(|_| AuthError::Missing)?;
+    let raw = STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| AuthError::Missing)?;
     let text = String::from_utf8(raw).map_err(|_| AuthError::Missing)?;
     let (key, secret) = text.split_once(':').ok_or(AuthError::Missing)?;
     Ok((key.to_owned(), secret.to_owned()))
@@ -86,7 +95,11 @@ pub fn parse_basic(value: &str) -> Result<(String, String), AuthError> {
 
 /// Compares secrets in time independent of where they differ.
 pub fn secrets_equal(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]
@@ -97,25 +110,49 @@ mod tests {
     fn tokens_round_trip_and_are_checked() {
         let t = mint_user_token("app_1", "s3cret", "alice", 60);
         assert_eq!(unverified_app(&t).unwrap(), "app_1");
-        assert_eq!(verify_user_token(&t, "app_1", "s3cret").unwrap().sub, "alice");
-        assert!(matches!(verify_user_token(&t, "app_1", "wrong"), Err(AuthError::Invalid(_))));
-        assert!(matches!(verify_user_token(&t, "app_2", "s3cret"), Err(AuthError::Invalid(_))));
+        assert_eq!(
+            verify_user_token(&t, "app_1", "s3cret").unwrap().sub,
+            "alice"
+        );
+        assert!(matches!(
+            verify_user_token(&t, "app_1", "wrong"),
+            Err(AuthError::Invalid(_))
+        ));
+        assert!(matches!(
+            verify_user_token(&t, "app_2", "s3cret"),
+            Err(AuthError::Invalid(_))
+        ));
         let now = chrono::Utc::now().timestamp();
         let old = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
-            &UserClaims { sub: "a".into(), app: "app_1".into(), iat: now - 100, exp: now - 60 },
+            &UserClaims {
+                sub: "a".into(),
+                app: "app_1".into(),
+                iat: now - 100,
+                exp: now - 60,
+            },
             &EncodingKey::from_secret(b"s3cret"),
         )
         .unwrap();
-        assert_eq!(verify_user_token(&old, "app_1", "s3cret"), Err(AuthError::Expired));
+        assert_eq!(
+            verify_user_token(&old, "app_1", "s3cret"),
+            Err(AuthError::Expired)
+        );
         assert!(unverified_app("garbage").is_err());
     }
 
     #[test]
     fn basic_credentials() {
         let header = format!("Basic {}", STANDARD.encode("key_1:sec"));
-        assert_eq!(parse_basic(&header).unwrap(), ("key_1".into(), "sec".into()));
+        assert_eq!(
+            parse_basic(&header).unwrap(),
+            ("key_1".into(), "sec".into())
+        );
         assert!(parse_basic("Bearer x").is_err());
-        assert!(secrets_equal("abc", "abc") && !secrets_equal("abc", "abd") && !secrets_equal("a", "ab"));
+        assert!(
+            secrets_equal("abc", "abc")
+                && !secrets_equal("abc", "abd")
+                && !secrets_equal("a", "ab")
+        );
     }
 }

@@ -17,7 +17,10 @@ pub struct RateLimit {
 
 impl Default for RateLimit {
     fn default() -> Self {
-        Self { per_second: 20.0, burst: 100 }
+        Self {
+            per_second: 20.0,
+            burst: 100,
+        }
     }
 }
 

@@ -75,8 +75,12 @@ fn open_store(dir: &std::path::Path) -> anyhow::Result<SqliteStore> {
         .with_context(|| format!("opening the data directory {}", dir.display()))
 }
 
-const DEMO_USERS: &[(&str, &str)] =
-    &[("alice", "Alice Liddell"), ("bob", "Bob Marley"), ("carol", "Carol Danvers"), ("dave", "Dave Bowman")];
+const DEMO_USERS: &[(&str, &str)] = &[
+    ("alice", "Alice Liddell"),
+    ("bob", "Bob Marley"),
+    ("carol", "Carol Danvers"),
+    ("dave", "Dave Bowman"),
+];
 
 /// Ensures the demo app, users and channels; prints credentials and tokens.
 async fn dev_setup(store: &dyn Store, base: &str) -> anyhow::Result<()> {
@@ -84,7 +88,10 @@ async fn dev_setup(store: &dyn Store, base: &str) -> anyhow::Result<()> {
         Some(app) => app,
         None => {
             store.create_app("demo").await?;
-            store.app_by_name("demo").await?.context("demo app vanished")?
+            store
+                .app_by_name("demo")
+                .await?
+                .context("demo app vanished")?
         }
     };
     let users = DEMO_USERS
@@ -100,7 +107,12 @@ async fn dev_setup(store: &dyn Store, base: &str) -> anyhow::Result<()> {
     let everyone: Vec<String> = DEMO_USERS.iter().map(|(id, _)| (*id).to_owned()).collect();
     for (kind, id, name, members) in [
         (ChannelType::Team, "general", "General", everyone.clone()),
-        (ChannelType::Messaging, "alice-bob", "Alice & Bob", vec!["bob".to_owned()]),
+        (
+            ChannelType::Messaging,
+            "alice-bob",
+            "Alice & Bob",
+            vec!["bob".to_owned()],
+        ),
     ] {
         let req = CreateChannelRequest {
             kind,
@@ -111,7 +123,16 @@ async fn dev_setup(store: &dyn Store, base: &str) -> anyhow::Result<()> {
             config: None,
             created_by: None,
         };
-        store.create_channel(&app.id, "alice", NewChannel { cid: Cid::new(kind, id)?, req }).await?;
+        store
+            .create_channel(
+                &app.id,
+                "alice",
+                NewChannel {
+                    cid: Cid::new(kind, id)?,
+                    req,
+                },
+            )
+            .await?;
     }
     println!("OnyxChat dev mode: server at {base}");
     println!("  app_id:     {}", app.id);
@@ -119,7 +140,10 @@ async fn dev_setup(store: &dyn Store, base: &str) -> anyhow::Result<()> {
     println!("  api_secret: {}", app.api_secret);
     println!("  user tokens (valid 30 days):");
     for (id, _) in DEMO_USERS {
-        println!("    {id:<6} {}", mint_user_token(&app.id, &app.api_secret, id, 30 * 86_400));
+        println!(
+            "    {id:<6} {}",
+            mint_user_token(&app.id, &app.api_secret, id, 30 * 86_400)
+        );
     }
     Ok(())
 }
@@ -134,10 +158,16 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { addr, data_dir, dev } => {
+        Command::Serve {
+            addr,
+            data_dir,
+            dev,
+        } => {
             let mut config = ServerConfig::new(&data_dir);
             config.addr = addr;
-            let server = chat_server::start(config).await.context("starting the server")?;
+            let server = chat_server::start(config)
+                .await
+                .context("starting the server")?;
             tracing::info!(addr = %server.addr, data_dir = %data_dir.display(), "chat-server listening");
             if dev {
                 dev_setup(server.store.as_ref(), &server.base_url()).await?;
@@ -146,7 +176,9 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("shutting down");
             server.stop().await?;
         }
-        Command::App { command: AppCommand::Create { name, data_dir } } => {
+        Command::App {
+            command: AppCommand::Create { name, data_dir },
+        } => {
             if name.trim().is_empty() {
                 bail!("--name must not be empty");
             }
@@ -154,12 +186,23 @@ async fn main() -> anyhow::Result<()> {
             let creds = store.create_app(&name).await?;
             println!("{}", serde_json::to_string(&creds)?);
         }
-        Command::Token { app, user, ttl_secs, data_dir } => {
+        Command::Token {
+            app,
+            user,
+            ttl_secs,
+            data_dir,
+        } => {
             chat_protocol::ids::validate_user_id(&user)?;
             let store = open_store(&data_dir)?;
-            let record = store.app_by_id(&app).await?.with_context(|| format!("no app {app}"))?;
+            let record = store
+                .app_by_id(&app)
+                .await?
+                .with_context(|| format!("no app {app}"))?;
             store.ensure_user(&record.id, &user).await?;
-            println!("{}", mint_user_token(&record.id, &record.api_secret, &user, ttl_secs));
+            println!(
+                "{}",
+                mint_user_token(&record.id, &record.api_secret, &user, ttl_secs)
+            );
         }
     }
     Ok(())

@@ -24,7 +24,10 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter with the given limit.
     pub fn new(limit: RateLimit) -> Self {
-        Self { limit, buckets: Mutex::new(HashMap::new()) }
+        Self {
+            limit,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one token; on refusal returns how long until one is available.
@@ -37,13 +40,14 @@ impl RateLimiter {
         let rate = self.limit.per_second.max(f64::MIN_POSITIVE);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() > PRUNE_AT {
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst
-            });
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
         }
         let b = buckets
             .entry((app.to_owned(), user.to_owned()))
-            .or_insert(Bucket { tokens: burst, at: now });
+            .or_insert(Bucket {
+                tokens: burst,
+                at: now,
+            });
         b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
         b.at = now;
         if b.tokens >= 1.0 {
@@ -61,7 +65,10 @@ mod tests {
 
     #[test]
     fn bursts_then_refills() {
-        let limiter = RateLimiter::new(RateLimit { per_second: 2.0, burst: 3 });
+        let limiter = RateLimiter::new(RateLimit {
+            per_second: 2.0,
+            burst: 3,
+        });
         let t0 = Instant::now();
         for _ in 0..3 {
             assert!(limiter.check_at("a", "u", t0).is_ok());
@@ -71,7 +78,15 @@ mod tests {
         // other users and apps have their own buckets
         assert!(limiter.check_at("a", "v", t0).is_ok());
         assert!(limiter.check_at("b", "u", t0).is_ok());
-        assert!(limiter.check_at("a", "u", t0 + Duration::from_millis(500)).is_ok());
-        assert!(limiter.check_at("a", "u", t0 + Duration::from_millis(500)).is_err());
+        assert!(
+            limiter
+                .check_at("a", "u", t0 + Duration::from_millis(500))
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .check_at("a", "u", t0 + Duration::from_millis(500))
+                .is_err()
+        );
     }
 }

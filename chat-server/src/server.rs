@@ -48,9 +48,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StoreError> {
     let dir = config.data_dir.clone();
     let settings = config.sync;
     let hub_for_store = hub.clone();
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&dir, hub_for_store, settings))
-        .await
-        .map_err(|e| StoreError::Backend(e.to_string()))??;
+    let store =
+        tokio::task::spawn_blocking(move || SqliteStore::open(&dir, hub_for_store, settings))
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))??;
     start_with(config, Arc::new(store), hub).await
 }
 
@@ -63,7 +64,9 @@ pub async fn start_with(
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|e| StoreError::Backend(format!("bind {}: {e}", config.addr)))?;
-    let addr = listener.local_addr().map_err(|e| StoreError::Backend(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
     let (tx, rx) = watch::channel(false);
     let state = AppState::new(store.clone(), hub, config, rx.clone());
     let app = api::router(state);
@@ -75,5 +78,10 @@ pub async fn start_with(
             })
             .await
     });
-    Ok(RunningServer { addr, store, shutdown: tx, task })
+    Ok(RunningServer {
+        addr,
+        store,
+        shutdown: tx,
+        task,
+    })
 }

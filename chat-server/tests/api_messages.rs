@@ -8,14 +8,23 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 fn ids(page: &Value) -> Vec<String> {
-    page["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_owned()).collect()
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn setup() -> (TestServer, Api, Api, Api) {
     let t = TestServer::start().await;
     let app = t.app("a").await;
     t.users(&app, &["alice", "bob", "carol"]).await;
-    let (alice, bob, carol) = (t.user(&app, "alice"), t.user(&app, "bob"), t.user(&app, "carol"));
+    let (alice, bob, carol) = (
+        t.user(&app, "alice"),
+        t.user(&app, "bob"),
+        t.user(&app, "carol"),
+    );
     alice.channel("team", "dev", &["bob", "carol"]).await;
     (t, alice, bob, carol)
 }
@@ -34,7 +43,13 @@ async fn pagination_has_no_gaps_and_no_duplicates() {
     // newest page
     let (_, page) = bob.get(&format!("{base}?limit=10")).await;
     assert_eq!(ids(&page), texts[47..]);
-    assert_eq!((page["has_more_before"].as_bool(), page["has_more_after"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(
+        (
+            page["has_more_before"].as_bool(),
+            page["has_more_after"].as_bool()
+        ),
+        (Some(true), Some(false))
+    );
     // walk backwards to the start
     let mut collected = ids(&page);
     let mut oldest = page["messages"][0]["id"].as_str().unwrap().to_owned();
@@ -59,17 +74,26 @@ async fn pagination_has_no_gaps_and_no_duplicates() {
         if !p["has_more_after"].as_bool().unwrap() {
             break;
         }
-        newest = p["messages"].as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_owned();
+        newest = p["messages"].as_array().unwrap().last().unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     }
     assert_eq!(forward, texts);
     // around: the pivot is included, centred
-    let (_, p) = bob.get(&format!("{base}?around={}&limit=5", sent[30].0)).await;
+    let (_, p) = bob
+        .get(&format!("{base}?around={}&limit=5", sent[30].0))
+        .await;
     assert_eq!(ids(&p), texts[28..33]);
     assert!(p["has_more_before"].as_bool().unwrap() && p["has_more_after"].as_bool().unwrap());
-    let (_, p) = bob.get(&format!("{base}?around={}&limit=5", sent[0].0)).await;
+    let (_, p) = bob
+        .get(&format!("{base}?around={}&limit=5", sent[0].0))
+        .await;
     assert_eq!(ids(&p), texts[0..3]);
     assert!(!p["has_more_before"].as_bool().unwrap());
-    let (_, p) = bob.get(&format!("{base}?around={}&limit=1", sent[56].0)).await;
+    let (_, p) = bob
+        .get(&format!("{base}?around={}&limit=1", sent[56].0))
+        .await;
     assert_eq!(ids(&p), texts[56..]);
     assert!(p["has_more_before"].as_bool().unwrap() && !p["has_more_after"].as_bool().unwrap());
     // edges: after the newest is empty; before the oldest is empty
@@ -80,12 +104,21 @@ async fn pagination_has_no_gaps_and_no_duplicates() {
     // bad queries
     for q in ["limit=0", "limit=201", "limit=abc", "before=nope"] {
         let (s, b) = bob.get(&format!("{base}?{q}")).await;
-        assert_eq!((s, b["code"].as_str()), (StatusCode::BAD_REQUEST, Some("validation_failed")), "{q}");
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("validation_failed")),
+            "{q}"
+        );
     }
-    let (s, _) = bob.get(&format!("{base}?before={}&after={}", sent[1].0, sent[2].0)).await;
+    let (s, _) = bob
+        .get(&format!("{base}?before={}&after={}", sent[1].0, sent[2].0))
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, b) = bob.get(&format!("{base}?before={}", new_id())).await;
-    assert_eq!((s, b["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
     let (_, p) = bob.get(&format!("{base}?limit=200")).await;
     assert_eq!(ids(&p).len(), 57);
 }
@@ -97,14 +130,19 @@ async fn threads_and_quotes() {
     let rid = root["id"].as_str().unwrap();
     for i in 0..3 {
         let (s, b) = bob
-            .post("/v1/channels/team/dev/messages", json!({"id": new_id(), "text": format!("r{i}"), "parent_id": rid}))
+            .post(
+                "/v1/channels/team/dev/messages",
+                json!({"id": new_id(), "text": format!("r{i}"), "parent_id": rid}),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         assert_eq!(b["message"]["parent_id"], rid);
     }
     let (_, m) = alice.get(&format!("/v1/messages/{rid}")).await;
     assert_eq!(m["message"]["reply_count"], 3);
-    let (_, replies) = alice.get(&format!("/v1/messages/{rid}/replies?limit=2")).await;
+    let (_, replies) = alice
+        .get(&format!("/v1/messages/{rid}/replies?limit=2"))
+        .await;
     assert_eq!(ids(&replies), ["r1", "r2"]);
     assert!(replies["has_more_before"].as_bool().unwrap());
     // replies stay out of the channel list
@@ -113,25 +151,45 @@ async fn threads_and_quotes() {
     // no nested threads; replies list only on roots
     let rep = replies["messages"][0]["id"].as_str().unwrap();
     let (s, _) = bob
-        .post("/v1/channels/team/dev/messages", json!({"id": new_id(), "text": "x", "parent_id": rep}))
+        .post(
+            "/v1/channels/team/dev/messages",
+            json!({"id": new_id(), "text": "x", "parent_id": rep}),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _) = alice.get(&format!("/v1/messages/{rep}/replies")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     // quotes must be in the same channel
     let (s, b) = bob
-        .post("/v1/channels/team/dev/messages", json!({"id": new_id(), "text": "q", "quoted_message_id": rid}))
+        .post(
+            "/v1/channels/team/dev/messages",
+            json!({"id": new_id(), "text": "q", "quoted_message_id": rid}),
+        )
         .await;
-    assert_eq!((s, &b["message"]["quoted_message_id"]), (StatusCode::CREATED, &json!(rid)));
+    assert_eq!(
+        (s, &b["message"]["quoted_message_id"]),
+        (StatusCode::CREATED, &json!(rid))
+    );
     alice.channel("team", "other", &[]).await;
     let (s, _) = alice
-        .post("/v1/channels/team/other/messages", json!({"id": new_id(), "text": "q", "quoted_message_id": rid}))
+        .post(
+            "/v1/channels/team/other/messages",
+            json!({"id": new_id(), "text": "q", "quoted_message_id": rid}),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     // replies can be switched off
-    alice.patch("/v1/channels/team/dev", json!({"config": {"replies": false}})).await;
+    alice
+        .patch(
+            "/v1/channels/team/dev",
+            json!({"config": {"replies": false}}),
+        )
+        .await;
     let (s, _) = bob
-        .post("/v1/channels/team/dev/messages", json!({"id": new_id(), "text": "x", "parent_id": rid}))
+        .post(
+            "/v1/channels/team/dev/messages",
+            json!({"id": new_id(), "text": "x", "parent_id": rid}),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
@@ -141,10 +199,18 @@ async fn edit_and_soft_delete() {
     let (_t, alice, bob, carol) = setup().await;
     let m = alice.send("team:dev", "typo").await;
     let id = m["id"].as_str().unwrap();
-    let (s, b) = bob.patch(&format!("/v1/messages/{id}"), json!({"text": "hijack"})).await;
-    assert_eq!((s, b["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    let (s, b) = bob
+        .patch(&format!("/v1/messages/{id}"), json!({"text": "hijack"}))
+        .await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
     let (s, b) = alice
-        .patch(&format!("/v1/messages/{id}"), json!({"text": "fixed @bob", "mentioned_users": ["bob"]}))
+        .patch(
+            &format!("/v1/messages/{id}"),
+            json!({"text": "fixed @bob", "mentioned_users": ["bob"]}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["message"]["text"], "fixed @bob");
@@ -152,7 +218,12 @@ async fn edit_and_soft_delete() {
     assert!(b["message"]["rev"].as_u64() > m["rev"].as_u64());
     let (_, u) = bob.get("/v1/unread").await;
     assert_eq!(u["total_unread_mentions"], 1, "the edit added a mention");
-    alice.post(&format!("/v1/messages/{id}/reactions"), json!({"type": "like"})).await;
+    alice
+        .post(
+            &format!("/v1/messages/{id}/reactions"),
+            json!({"type": "like"}),
+        )
+        .await;
     // carol (member) cannot delete alice's message; alice can; deleting twice is a no-op
     let (s, _) = carol.delete(&format!("/v1/messages/{id}")).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
@@ -160,7 +231,13 @@ async fn edit_and_soft_delete() {
     assert_eq!(s, StatusCode::OK);
     let tomb = &d["message"];
     assert!(tomb["deleted_at"].is_string());
-    assert_eq!((tomb["text"].as_str(), tomb["attachments"].as_array().map(Vec::len)), (Some(""), Some(0)));
+    assert_eq!(
+        (
+            tomb["text"].as_str(),
+            tomb["attachments"].as_array().map(Vec::len)
+        ),
+        (Some(""), Some(0))
+    );
     assert_eq!(tomb["reaction_counts"], json!({}));
     assert_eq!(tomb["mentioned_users"], json!([]));
     let (s, again) = alice.delete(&format!("/v1/messages/{id}")).await;
@@ -170,17 +247,35 @@ async fn edit_and_soft_delete() {
     assert_eq!(list["messages"][0]["id"], id);
     assert!(list["messages"][0]["deleted_at"].is_string());
     let (_, u) = bob.get("/v1/unread").await;
-    assert_eq!((u["total_unread_count"].as_u64(), u["total_unread_mentions"].as_u64()), (Some(0), Some(0)));
-    let (s, _) = alice.patch(&format!("/v1/messages/{id}"), json!({"text": "zombie"})).await;
+    assert_eq!(
+        (
+            u["total_unread_count"].as_u64(),
+            u["total_unread_mentions"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    let (s, _) = alice
+        .patch(&format!("/v1/messages/{id}"), json!({"text": "zombie"}))
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = bob.post(&format!("/v1/messages/{id}/reactions"), json!({"type": "like"})).await;
+    let (s, _) = bob
+        .post(
+            &format!("/v1/messages/{id}/reactions"),
+            json!({"type": "like"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     // a moderator may delete others' messages
     let m2 = bob.send("team:dev", "spam").await;
     alice
-        .post("/v1/channels/team/dev/members", json!({"members": [{"user_id": "carol", "role": "moderator"}]}))
+        .post(
+            "/v1/channels/team/dev/members",
+            json!({"members": [{"user_id": "carol", "role": "moderator"}]}),
+        )
         .await;
-    let (s, _) = carol.delete(&format!("/v1/messages/{}", m2["id"].as_str().unwrap())).await;
+    let (s, _) = carol
+        .delete(&format!("/v1/messages/{}", m2["id"].as_str().unwrap()))
+        .await;
     assert_eq!(s, StatusCode::OK);
 }
 
@@ -193,19 +288,30 @@ async fn reactions_are_unique_per_user_and_type() {
     let (s, first) = bob.post(&path, json!({"type": "like"})).await;
     assert_eq!(s, StatusCode::OK, "{first}");
     let (_, again) = bob.post(&path, json!({"type": "like"})).await;
-    assert_eq!(again["reaction"], first["reaction"], "adding twice changes nothing");
+    assert_eq!(
+        again["reaction"], first["reaction"],
+        "adding twice changes nothing"
+    );
     carol.post(&path, json!({"type": "like"})).await;
     let (_, r) = carol.post(&path, json!({"type": "+1"})).await;
     assert_eq!(r["message"]["reaction_counts"], json!({"+1": 1, "like": 2}));
     let (_, list) = alice.get(&path).await;
     assert_eq!(list["reactions"].as_array().unwrap().len(), 3);
     let (_, page) = bob.get("/v1/channels/team/dev/messages").await;
-    let own: Vec<&str> = page["own_reactions"].as_array().unwrap().iter().map(|r| r["type"].as_str().unwrap()).collect();
+    let own: Vec<&str> = page["own_reactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
     assert_eq!(own, ["like"]);
     let (s, removed) = bob.delete(&format!("{path}/like")).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(removed["reaction"]["deleted"], true);
-    assert_eq!(removed["message"]["reaction_counts"], json!({"+1": 1, "like": 1}));
+    assert_eq!(
+        removed["message"]["reaction_counts"],
+        json!({"+1": 1, "like": 1})
+    );
     let (s, _) = bob.delete(&format!("{path}/like")).await;
     assert_eq!(s, StatusCode::OK, "removing again is idempotent");
     let (s, _) = bob.delete(&format!("{path}/wow")).await;
@@ -215,7 +321,12 @@ async fn reactions_are_unique_per_user_and_type() {
     // re-adding revives the row with a newer rev
     let (_, back) = bob.post(&path, json!({"type": "like"})).await;
     assert!(back["reaction"]["rev"].as_u64() > removed["reaction"]["rev"].as_u64());
-    alice.patch("/v1/channels/team/dev", json!({"config": {"reactions": false}})).await;
+    alice
+        .patch(
+            "/v1/channels/team/dev",
+            json!({"config": {"reactions": false}}),
+        )
+        .await;
     let (s, _) = carol.post(&path, json!({"type": "wow"})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
@@ -237,34 +348,74 @@ async fn read_state_and_unread_counts() {
     alice.send("messaging:ab", "dm").await;
     bob.send("team:dev", "bob's own").await;
     let (_, u) = bob.get("/v1/unread").await;
-    assert_eq!((u["total_unread_count"].as_u64(), u["total_unread_mentions"].as_u64()), (Some(5), Some(1)));
+    assert_eq!(
+        (
+            u["total_unread_count"].as_u64(),
+            u["total_unread_mentions"].as_u64()
+        ),
+        (Some(5), Some(1))
+    );
     let per: Vec<(String, u64)> = u["channels"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["cid"].as_str().unwrap().into(), c["unread_count"].as_u64().unwrap()))
+        .map(|c| {
+            (
+                c["cid"].as_str().unwrap().into(),
+                c["unread_count"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(per, [("messaging:ab".into(), 1), ("team:dev".into(), 4)]);
     let (_, a) = alice.get("/v1/unread").await;
     assert_eq!(a["total_unread_count"], 1, "own messages are born read");
     // mark read up to the 2nd message, then everything; never backwards
-    let (s, r) = bob.post("/v1/channels/team/dev/read", json!({"message_id": dev[1]})).await;
+    let (s, r) = bob
+        .post("/v1/channels/team/dev/read", json!({"message_id": dev[1]}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["read"]["last_read_message_id"], dev[1].as_str());
-    assert_eq!((r["unread"]["unread_count"].as_u64(), r["unread"]["unread_mentions"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (
+            r["unread"]["unread_count"].as_u64(),
+            r["unread"]["unread_mentions"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
     let (_, r) = bob.post("/v1/channels/team/dev/read", json!({})).await;
     assert_eq!(r["unread"]["unread_count"], 0);
     let newest_rev = r["read"]["rev"].as_u64();
-    let (_, r) = bob.post("/v1/channels/team/dev/read", json!({"message_id": dev[0]})).await;
-    assert_eq!((r["read"]["rev"].as_u64(), r["unread"]["unread_count"].as_u64()), (newest_rev, Some(0)));
+    let (_, r) = bob
+        .post("/v1/channels/team/dev/read", json!({"message_id": dev[0]}))
+        .await;
+    assert_eq!(
+        (
+            r["read"]["rev"].as_u64(),
+            r["unread"]["unread_count"].as_u64()
+        ),
+        (newest_rev, Some(0))
+    );
     let (_, u) = bob.get("/v1/unread").await;
     assert_eq!(u["total_unread_count"], 1);
     let (_, state) = bob.get("/v1/channels/team/dev").await;
     assert_eq!(state["unread"]["unread_count"], 0);
-    assert!(state["reads"].as_array().unwrap().iter().any(|r| r["user_id"] == "bob"));
-    let (s, _) = carol.post("/v1/channels/messaging/ab/read", json!({})).await;
+    assert!(
+        state["reads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["user_id"] == "bob")
+    );
+    let (s, _) = carol
+        .post("/v1/channels/messaging/ab/read", json!({}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = bob.post("/v1/channels/team/dev/read", json!({"message_id": new_id()})).await;
+    let (s, _) = bob
+        .post(
+            "/v1/channels/team/dev/read",
+            json!({"message_id": new_id()}),
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // leaving a channel drops its unread
     bob.delete("/v1/channels/messaging/ab/members/bob").await;

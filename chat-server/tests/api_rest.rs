@@ -8,7 +8,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 fn code(body: &Value) -> &str {
-    body["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+    body["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
 }
 
 #[tokio::test]
@@ -17,24 +19,45 @@ async fn users_upsert_get_and_permissions() {
     let app = t.app("a").await;
     let admin = t.admin(&app);
     let (s, b) = admin
-        .post("/v1/users", json!({"users": [{"id": "alice", "name": "Alice", "custom": {"tier": 2}}]}))
+        .post(
+            "/v1/users",
+            json!({"users": [{"id": "alice", "name": "Alice", "custom": {"tier": 2}}]}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["users"][0]["custom"]["tier"], 2);
     let alice = t.user(&app, "alice");
     let (s, b) = alice.get("/v1/users/alice").await;
-    assert_eq!((s, b["user"]["name"].as_str()), (StatusCode::OK, Some("Alice")));
+    assert_eq!(
+        (s, b["user"]["name"].as_str()),
+        (StatusCode::OK, Some("Alice"))
+    );
     // a user may update itself, not others
-    let (s, _) = alice.post("/v1/users", json!({"users": [{"id": "alice", "name": "Al"}]})).await;
+    let (s, _) = alice
+        .post(
+            "/v1/users",
+            json!({"users": [{"id": "alice", "name": "Al"}]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, b) = alice.post("/v1/users", json!({"users": [{"id": "bob"}]})).await;
+    let (s, b) = alice
+        .post("/v1/users", json!({"users": [{"id": "bob"}]}))
+        .await;
     assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "forbidden"));
     let (s, b) = alice.get("/v1/users/nobody").await;
     assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "not_found"));
-    let (s, b) = admin.post("/v1/users", json!({"users": [{"id": "bad id"}]})).await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "validation_failed"));
+    let (s, b) = admin
+        .post("/v1/users", json!({"users": [{"id": "bad id"}]}))
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "validation_failed")
+    );
     let (s, b) = admin.post("/v1/users", json!({"users": []})).await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "validation_failed"));
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "validation_failed")
+    );
 }
 
 #[tokio::test]
@@ -42,9 +65,19 @@ async fn authentication_errors() {
     let t = TestServer::start().await;
     let app = t.app("a").await;
     let alice = t.user(&app, "alice");
-    for auth in ["", "Bearer nonsense", "Bearer a.b.c", "Basic Zm9vOmJhcg==", "Token x"] {
+    for auth in [
+        "",
+        "Bearer nonsense",
+        "Bearer a.b.c",
+        "Basic Zm9vOmJhcg==",
+        "Token x",
+    ] {
         let (s, b) = alice.with_auth(auth).get("/v1/unread").await;
-        assert_eq!((s, code(&b)), (StatusCode::UNAUTHORIZED, "unauthorized"), "{auth}");
+        assert_eq!(
+            (s, code(&b)),
+            (StatusCode::UNAUTHORIZED, "unauthorized"),
+            "{auth}"
+        );
     }
     let expired = {
         let now = chrono::Utc::now().timestamp();
@@ -61,17 +94,26 @@ async fn authentication_errors() {
         )
         .unwrap()
     };
-    let (s, b) = alice.with_auth(&format!("Bearer {expired}")).get("/v1/unread").await;
+    let (s, b) = alice
+        .with_auth(&format!("Bearer {expired}"))
+        .get("/v1/unread")
+        .await;
     assert_eq!((s, code(&b)), (StatusCode::UNAUTHORIZED, "token_expired"));
     // wrong secret for a real app
     let forged = chat_server::auth::mint_user_token(&app.app_id, "not-the-secret", "alice", 60);
-    let (s, _) = alice.with_auth(&format!("Bearer {forged}")).get("/v1/unread").await;
+    let (s, _) = alice
+        .with_auth(&format!("Bearer {forged}"))
+        .get("/v1/unread")
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     // unknown routes and methods are JSON errors too
     let (s, b) = alice.get("/v1/nope").await;
     assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "not_found"));
     let (s, b) = alice.request(reqwest::Method::PUT, "/v1/sync", None).await;
-    assert_eq!((s, code(&b)), (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"));
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
 }
 
 #[tokio::test]
@@ -79,9 +121,16 @@ async fn channels_create_get_update_and_roles() {
     let t = TestServer::start().await;
     let app = t.app("a").await;
     t.users(&app, &["alice", "bob", "carol", "dave"]).await;
-    let (alice, bob, carol) = (t.user(&app, "alice"), t.user(&app, "bob"), t.user(&app, "carol"));
+    let (alice, bob, carol) = (
+        t.user(&app, "alice"),
+        t.user(&app, "bob"),
+        t.user(&app, "carol"),
+    );
     let (s, b) = alice
-        .post("/v1/channels", json!({"type": "team", "id": "ops", "name": "Ops", "members": ["bob"]}))
+        .post(
+            "/v1/channels",
+            json!({"type": "team", "id": "ops", "name": "Ops", "members": ["bob"]}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     assert_eq!(b["channel"]["cid"], "team:ops");
@@ -90,20 +139,54 @@ async fn channels_create_get_update_and_roles() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["user_id"].as_str().unwrap().into(), m["role"].as_str().unwrap().into()))
+        .map(|m| {
+            (
+                m["user_id"].as_str().unwrap().into(),
+                m["role"].as_str().unwrap().into(),
+            )
+        })
         .collect();
-    assert_eq!(roles, [("alice".into(), "owner".into()), ("bob".into(), "member".into())]);
+    assert_eq!(
+        roles,
+        [
+            ("alice".into(), "owner".into()),
+            ("bob".into(), "member".into())
+        ]
+    );
     // get-or-create: a member gets 200, a non-member a conflict
-    let (s, _) = bob.post("/v1/channels", json!({"type": "team", "id": "ops"})).await;
+    let (s, _) = bob
+        .post("/v1/channels", json!({"type": "team", "id": "ops"}))
+        .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, b) = carol.post("/v1/channels", json!({"type": "team", "id": "ops"})).await;
+    let (s, b) = carol
+        .post("/v1/channels", json!({"type": "team", "id": "ops"}))
+        .await;
     assert_eq!((s, code(&b)), (StatusCode::CONFLICT, "conflict"));
-    let (s, b) = alice.post("/v1/channels", json!({"type": "team", "id": "x", "members": ["ghost"]})).await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "validation_failed"));
-    let (s, b) = alice.post("/v1/channels", json!({"type": "group", "id": "x"})).await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "validation_failed"), "{b}");
+    let (s, b) = alice
+        .post(
+            "/v1/channels",
+            json!({"type": "team", "id": "x", "members": ["ghost"]}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "validation_failed")
+    );
+    let (s, b) = alice
+        .post("/v1/channels", json!({"type": "group", "id": "x"}))
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "validation_failed"),
+        "{b}"
+    );
     // server-generated id
-    let (s, b) = alice.post("/v1/channels", json!({"type": "messaging", "members": ["bob"]})).await;
+    let (s, b) = alice
+        .post(
+            "/v1/channels",
+            json!({"type": "messaging", "members": ["bob"]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     assert!(b["channel"]["id"].as_str().unwrap().len() >= 16);
     // reads: members only
@@ -112,31 +195,55 @@ async fn channels_create_get_update_and_roles() {
     let (s, b) = carol.get("/v1/channels/team/missing").await;
     assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "not_found"));
     // update: owner/admin only
-    let (s, b) = bob.patch("/v1/channels/team/ops", json!({"name": "Bob's"})).await;
+    let (s, b) = bob
+        .patch("/v1/channels/team/ops", json!({"name": "Bob's"}))
+        .await;
     assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "forbidden"));
     let (s, b) = alice
-        .patch("/v1/channels/team/ops", json!({"name": "Operations", "config": {"reactions": false}}))
+        .patch(
+            "/v1/channels/team/ops",
+            json!({"name": "Operations", "config": {"reactions": false}}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["channel"]["name"], "Operations");
     assert_eq!(b["channel"]["config"]["reactions"], false);
     assert_eq!(b["channel"]["config"]["replies"], true);
     // members: a plain member cannot add; moderators add members but not admins
-    let (s, _) = bob.post("/v1/channels/team/ops/members", json!({"members": [{"user_id": "carol"}]})).await;
+    let (s, _) = bob
+        .post(
+            "/v1/channels/team/ops/members",
+            json!({"members": [{"user_id": "carol"}]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, b) = alice
-        .post("/v1/channels/team/ops/members", json!({"members": [{"user_id": "bob", "role": "moderator"}]}))
+        .post(
+            "/v1/channels/team/ops/members",
+            json!({"members": [{"user_id": "bob", "role": "moderator"}]}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let (s, _) = bob
-        .post("/v1/channels/team/ops/members", json!({"members": [{"user_id": "carol", "role": "admin"}]}))
+        .post(
+            "/v1/channels/team/ops/members",
+            json!({"members": [{"user_id": "carol", "role": "admin"}]}),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, b) = bob.post("/v1/channels/team/ops/members", json!({"members": [{"user_id": "carol"}]})).await;
+    let (s, b) = bob
+        .post(
+            "/v1/channels/team/ops/members",
+            json!({"members": [{"user_id": "carol"}]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["members"].as_array().unwrap().len(), 3);
     let (s, _) = alice
-        .post("/v1/channels/team/ops/members", json!({"members": [{"user_id": "dave", "role": "owner"}]}))
+        .post(
+            "/v1/channels/team/ops/members",
+            json!({"members": [{"user_id": "dave", "role": "owner"}]}),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     // removal: a moderator cannot remove the owner; anyone can leave
@@ -161,7 +268,13 @@ async fn query_channels_filters_sorts_and_pages() {
     let (alice, bob) = (t.user(&app, "alice"), t.user(&app, "bob"));
     for i in 0..7 {
         let members: &[&str] = if i % 2 == 0 { &["bob"] } else { &["carol"] };
-        alice.channel(if i < 5 { "team" } else { "messaging" }, &format!("c{i}"), members).await;
+        alice
+            .channel(
+                if i < 5 { "team" } else { "messaging" },
+                &format!("c{i}"),
+                members,
+            )
+            .await;
     }
     // activity order: c3 newest, then c1, then by creation time
     alice.send("team:c1", "x").await;
@@ -191,25 +304,55 @@ async fn query_channels_filters_sorts_and_pages() {
     dedup.dedup();
     assert_eq!(dedup.len(), 7, "no duplicates across pages");
     let ids = |b: &Value| -> Vec<String> {
-        b["channels"].as_array().unwrap().iter().map(|c| c["channel"]["cid"].as_str().unwrap().to_owned()).collect()
+        b["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["channel"]["cid"].as_str().unwrap().to_owned())
+            .collect()
     };
-    let (_, b) = alice.post("/v1/channels/query", json!({"filter": {"type": "messaging"}})).await;
+    let (_, b) = alice
+        .post(
+            "/v1/channels/query",
+            json!({"filter": {"type": "messaging"}}),
+        )
+        .await;
     assert_eq!(ids(&b), ["messaging:c6", "messaging:c5"]);
-    let (_, b) = alice.post("/v1/channels/query", json!({"filter": {"members": ["alice", "carol"]}})).await;
+    let (_, b) = alice
+        .post(
+            "/v1/channels/query",
+            json!({"filter": {"members": ["alice", "carol"]}}),
+        )
+        .await;
     assert_eq!(ids(&b).len(), 3);
     let (_, b) = alice
-        .post("/v1/channels/query", json!({"filter": {"cids": ["team:c0", "team:c1", "team:nope"]}}))
+        .post(
+            "/v1/channels/query",
+            json!({"filter": {"cids": ["team:c0", "team:c1", "team:nope"]}}),
+        )
         .await;
     assert_eq!(ids(&b), ["team:c1", "team:c0"]);
     // bob only sees his own channels, even when asking for others
-    let (_, b) = bob.post("/v1/channels/query", json!({"filter": {"cids": ["team:c1", "team:c2"]}})).await;
+    let (_, b) = bob
+        .post(
+            "/v1/channels/query",
+            json!({"filter": {"cids": ["team:c1", "team:c2"]}}),
+        )
+        .await;
     assert_eq!(ids(&b), ["team:c2"]);
-    let (s, _) = alice.post("/v1/channels/query", json!({"limit": 101})).await;
+    let (s, _) = alice
+        .post("/v1/channels/query", json!({"limit": 101}))
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = alice.post("/v1/channels/query", json!({"cursor": "garbage"})).await;
+    let (s, _) = alice
+        .post("/v1/channels/query", json!({"cursor": "garbage"}))
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     // the backend sees every channel
-    let (_, b) = t.admin(&app).post("/v1/channels/query", json!({"limit": 100})).await;
+    let (_, b) = t
+        .admin(&app)
+        .post("/v1/channels/query", json!({"limit": 100}))
+        .await;
     assert_eq!(ids(&b).len(), 7);
 }
 
@@ -223,31 +366,55 @@ async fn idempotent_send_and_id_conflicts() {
     alice.channel("messaging", "other", &["bob"]).await;
     let id = new_id();
     let body = json!({"id": id, "text": "hello"});
-    let (s1, first) = alice.post("/v1/channels/messaging/ab/messages", body.clone()).await;
+    let (s1, first) = alice
+        .post("/v1/channels/messaging/ab/messages", body.clone())
+        .await;
     assert_eq!(s1, StatusCode::CREATED, "{first}");
     assert_eq!(first["message"]["id"], id.as_str());
     // a retry after a lost reply: same id, same author → the stored message, 200
-    let (s2, second) =
-        alice.post("/v1/channels/messaging/ab/messages", json!({"id": id, "text": "changed"})).await;
+    let (s2, second) = alice
+        .post(
+            "/v1/channels/messaging/ab/messages",
+            json!({"id": id, "text": "changed"}),
+        )
+        .await;
     assert_eq!(s2, StatusCode::OK);
     assert_eq!(second, first);
     // the same id from someone else, or in another channel, is a conflict
-    let (s, b) = bob.post("/v1/channels/messaging/ab/messages", body.clone()).await;
+    let (s, b) = bob
+        .post("/v1/channels/messaging/ab/messages", body.clone())
+        .await;
     assert_eq!((s, code(&b)), (StatusCode::CONFLICT, "conflict"));
-    let (s, _) = alice.post("/v1/channels/messaging/other/messages", body).await;
+    let (s, _) = alice
+        .post("/v1/channels/messaging/other/messages", body)
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
     let (_, list) = bob.get("/v1/channels/messaging/ab/messages").await;
     assert_eq!(list["messages"].as_array().unwrap().len(), 1);
     // ids must be UUIDv7
     let v4 = "4f9d2c1e-8b7a-4c3d-9e2f-1a2b3c4d5e6f";
-    let (s, b) = alice.post("/v1/channels/messaging/ab/messages", json!({"id": v4, "text": "x"})).await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "validation_failed"));
+    let (s, b) = alice
+        .post(
+            "/v1/channels/messaging/ab/messages",
+            json!({"id": v4, "text": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "validation_failed")
+    );
     // the backend sends as a user
     let admin = t.admin(&app);
     let (s, b) = admin
-        .post("/v1/channels/messaging/ab/messages", json!({"id": new_id(), "text": "sys", "user_id": "bob"}))
+        .post(
+            "/v1/channels/messaging/ab/messages",
+            json!({"id": new_id(), "text": "sys", "user_id": "bob"}),
+        )
         .await;
-    assert_eq!((s, b["message"]["user_id"].as_str()), (StatusCode::CREATED, Some("bob")));
+    assert_eq!(
+        (s, b["message"]["user_id"].as_str()),
+        (StatusCode::CREATED, Some("bob"))
+    );
 }
 
 #[tokio::test]
@@ -260,18 +427,97 @@ async fn bad_input_is_rejected_and_nothing_is_stored() {
     let path = "/v1/channels/messaging/ab/messages";
     let url = format!("{}{path}", alice.base);
     let raw = |body: String, ctype: &'static str| {
-        t.http.post(&url).header("authorization", &alice.auth).header("content-type", ctype).body(body)
+        t.http
+            .post(&url)
+            .header("authorization", &alice.auth)
+            .header("content-type", ctype)
+            .body(body)
     };
     let cases: Vec<(reqwest::RequestBuilder, StatusCode, &str)> = vec![
-        (raw("{\"id\": ".into(), "application/json"), StatusCode::BAD_REQUEST, "invalid_json"),
-        (raw("[1,2]".into(), "application/json"), StatusCode::BAD_REQUEST, "validation_failed"),
-        (raw(format!("{{\"id\":\"{}\",\"text\":\"x\"}}", new_id()), "text/plain"), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-        (raw(format!("{{\"id\":\"{}\",\"text\":\"{}\"}}", new_id(), "x".repeat(70_000)), "application/json"), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-        (raw(format!("{{\"id\":\"{}\",\"text\":\"{}\"}}", new_id(), "é".repeat(5_001)), "application/json"), StatusCode::BAD_REQUEST, "validation_failed"),
-        (raw(format!("{{\"id\":\"{}\",\"text\":\"   \"}}", new_id()), "application/json"), StatusCode::BAD_REQUEST, "validation_failed"),
-        (raw(format!("{{\"id\":\"{}\",\"text\":\"x\",\"attachments\":[1]}}", new_id()), "application/json"), StatusCode::BAD_REQUEST, "validation_failed"),
-        (raw(format!("{{\"id\":\"{}\",\"text\":\"x\",\"mentioned_users\":[\"carol\"]}}", new_id()), "application/json"), StatusCode::BAD_REQUEST, "validation_failed"),
-        (raw(format!("{{\"id\":\"{}\",\"text\":\"x\",\"parent_id\":\"{}\"}}", new_id(), new_id()), "application/json"), StatusCode::BAD_REQUEST, "validation_failed"),
+        (
+            raw("{\"id\": ".into(), "application/json"),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            raw("[1,2]".into(), "application/json"),
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        ),
+        (
+            raw(
+                format!("{{\"id\":\"{}\",\"text\":\"x\"}}", new_id()),
+                "text/plain",
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            raw(
+                format!(
+                    "{{\"id\":\"{}\",\"text\":\"{}\"}}",
+                    new_id(),
+                    "x".repeat(70_000)
+                ),
+                "application/json",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            raw(
+                format!(
+                    "{{\"id\":\"{}\",\"text\":\"{}\"}}",
+                    new_id(),
+                    "é".repeat(5_001)
+                ),
+                "application/json",
+            ),
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        ),
+        (
+            raw(
+                format!("{{\"id\":\"{}\",\"text\":\"   \"}}", new_id()),
+                "application/json",
+            ),
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        ),
+        (
+            raw(
+                format!(
+                    "{{\"id\":\"{}\",\"text\":\"x\",\"attachments\":[1]}}",
+                    new_id()
+                ),
+                "application/json",
+            ),
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        ),
+        (
+            raw(
+                format!(
+                    "{{\"id\":\"{}\",\"text\":\"x\",\"mentioned_users\":[\"carol\"]}}",
+                    new_id()
+                ),
+                "application/json",
+            ),
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        ),
+        (
+            raw(
+                format!(
+                    "{{\"id\":\"{}\",\"text\":\"x\",\"parent_id\":\"{}\"}}",
+                    new_id(),
+                    new_id()
+                ),
+                "application/json",
+            ),
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        ),
     ];
     for (req, status, expected) in cases {
         let resp = req.send().await.unwrap();
@@ -283,7 +529,11 @@ async fn bad_input_is_rejected_and_nothing_is_stored() {
     // exactly at the limit is fine
     alice.send("messaging:ab", &"é".repeat(5_000)).await;
     let (_, list) = alice.get(path).await;
-    assert_eq!(list["messages"].as_array().unwrap().len(), 1, "only the valid message was stored");
+    assert_eq!(
+        list["messages"].as_array().unwrap().len(),
+        1,
+        "only the valid message was stored"
+    );
     let (_, sync) = alice.get("/v1/sync").await;
     assert_eq!(sync["limited"][0]["messages"].as_array().unwrap().len(), 1);
 }
@@ -302,26 +552,47 @@ async fn members_only_and_tenant_isolation() {
     let eve = t.user(&a, "eve");
     for (status, path) in [
         (StatusCode::FORBIDDEN, "/v1/channels/team/secret".to_owned()),
-        (StatusCode::FORBIDDEN, "/v1/channels/team/secret/messages".to_owned()),
+        (
+            StatusCode::FORBIDDEN,
+            "/v1/channels/team/secret/messages".to_owned(),
+        ),
         (StatusCode::FORBIDDEN, format!("/v1/messages/{mid}")),
-        (StatusCode::FORBIDDEN, format!("/v1/messages/{mid}/reactions")),
+        (
+            StatusCode::FORBIDDEN,
+            format!("/v1/messages/{mid}/reactions"),
+        ),
     ] {
         let (s, body) = eve.get(&path).await;
         assert_eq!((s, code(&body)), (status, "not_a_member"), "{path}");
     }
-    let (s, _) = eve.post("/v1/channels/team/secret/messages", json!({"id": new_id(), "text": "hi"})).await;
+    let (s, _) = eve
+        .post(
+            "/v1/channels/team/secret/messages",
+            json!({"id": new_id(), "text": "hi"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = eve.post(&format!("/v1/messages/{mid}/reactions"), json!({"type": "like"})).await;
+    let (s, _) = eve
+        .post(
+            &format!("/v1/messages/{mid}/reactions"),
+            json!({"type": "like"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = eve.post("/v1/channels/team/secret/read", json!({})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = eve.post("/v1/channels/team/secret/typing", json!({"typing": true})).await;
+    let (s, _) = eve
+        .post("/v1/channels/team/secret/typing", json!({"typing": true}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (_, sync) = eve.get("/v1/sync").await;
     assert_eq!(sync["limited"].as_array().unwrap().len(), 0);
     // the same user id in another app sees nothing of app A
     let alice_b = t.user(&b, "alice");
-    for path in ["/v1/channels/team/secret".to_owned(), format!("/v1/messages/{mid}")] {
+    for path in [
+        "/v1/channels/team/secret".to_owned(),
+        format!("/v1/messages/{mid}"),
+    ] {
         let (s, _) = alice_b.get(&path).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
     }
@@ -331,7 +602,12 @@ async fn members_only_and_tenant_isolation() {
     assert!(sync["limited"].as_array().unwrap().is_empty());
     // app B can reuse the cid and even the message id, independently
     alice_b.channel("team", "secret", &["bob"]).await;
-    let (s, _) = alice_b.post("/v1/channels/team/secret/messages", json!({"id": mid, "text": "B"})).await;
+    let (s, _) = alice_b
+        .post(
+            "/v1/channels/team/secret/messages",
+            json!({"id": mid, "text": "B"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let (_, list) = alice_a.get("/v1/channels/team/secret/messages").await;
     assert_eq!(list["messages"][0]["text"], "for app A only");
@@ -341,14 +617,20 @@ async fn members_only_and_tenant_isolation() {
     let (_, m) = t.admin(&b).get(&format!("/v1/messages/{mid}")).await;
     assert_eq!(m["message"]["text"], "B");
     let mixed = chat_server::auth::mint_user_token(&b.app_id, &a.api_secret, "alice", 60);
-    let (s, _) = alice_b.with_auth(&format!("Bearer {mixed}")).get("/v1/unread").await;
+    let (s, _) = alice_b
+        .with_auth(&format!("Bearer {mixed}"))
+        .get("/v1/unread")
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn rate_limit_answers_429_with_retry_after() {
     let t = TestServer::start_with(|c| {
-        c.rate_limit = chat_server::config::RateLimit { per_second: 0.2, burst: 3 };
+        c.rate_limit = chat_server::config::RateLimit {
+            per_second: 0.2,
+            burst: 3,
+        };
     })
     .await;
     let app = t.app("a").await;
@@ -366,14 +648,21 @@ async fn rate_limit_answers_429_with_retry_after() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=5).contains(&retry), "{retry}");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(code(&body), "rate_limited");
     assert_eq!(body["retry_after_secs"], retry);
     // reads are not limited, and other users have their own budget
     let (s, list) = alice.get("/v1/channels/messaging/ab/messages").await;
-    assert_eq!((s, list["messages"].as_array().unwrap().len()), (StatusCode::OK, 2));
+    assert_eq!(
+        (s, list["messages"].as_array().unwrap().len()),
+        (StatusCode::OK, 2)
+    );
     t.user(&app, "bob").send("messaging:ab", "bob's").await;
 }
 
@@ -384,7 +673,11 @@ async fn openapi_document_is_served() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
-    for p in ["/v1/sync", "/v1/channels/{type}/{id}/messages", "/v1/messages/{message_id}/reactions"] {
+    for p in [
+        "/v1/sync",
+        "/v1/channels/{type}/{id}/messages",
+        "/v1/messages/{message_id}/reactions",
+    ] {
         assert!(paths.contains_key(p), "{p}");
     }
     assert!(doc["components"]["schemas"]["SyncResponse"].is_object());

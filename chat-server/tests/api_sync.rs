@@ -11,16 +11,25 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 fn changes(pages: &[Value]) -> Vec<Value> {
-    pages.iter().flat_map(|p| p["changes"].as_array().unwrap().clone()).collect()
+    pages
+        .iter()
+        .flat_map(|p| p["changes"].as_array().unwrap().clone())
+        .collect()
 }
 
 fn kinds(changes: &[Value]) -> Vec<String> {
-    changes.iter().map(|c| c["kind"].as_str().unwrap().to_owned()).collect()
+    changes
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn assert_seq_order(changes: &[Value]) {
     let seqs: Vec<u64> = changes.iter().map(|c| c["seq"].as_u64().unwrap()).collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seqs strictly increase: {seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "seqs strictly increase: {seqs:?}"
+    );
     for c in changes {
         assert_eq!(c["seq"], c["data"]["rev"], "rev = seq: {c}");
     }
@@ -35,7 +44,11 @@ async fn three_users() -> (TestServer, Api, Api, Api, chat_protocol::AppCredenti
     .await;
     let app = t.app("a").await;
     t.users(&app, &["alice", "bob", "carol"]).await;
-    let (alice, bob, carol) = (t.user(&app, "alice"), t.user(&app, "bob"), t.user(&app, "carol"));
+    let (alice, bob, carol) = (
+        t.user(&app, "alice"),
+        t.user(&app, "bob"),
+        t.user(&app, "carol"),
+    );
     (t, alice, bob, carol, app)
 }
 
@@ -45,22 +58,44 @@ async fn bootstrap_pages_channels_as_limited() {
     for i in 0..5 {
         alice.channel("team", &format!("t{i}"), &["bob"]).await;
         for j in 0..(i * 4) {
-            alice.send(&format!("team:t{i}"), &format!("t{i}-{j}")).await;
+            alice
+                .send(&format!("team:t{i}"), &format!("t{i}-{j}"))
+                .await;
         }
     }
     let (pages, cursor) = bob.sync_all(None, 500).await;
     assert_eq!(pages.len(), 3, "5 channels, 2 per bootstrap page");
-    assert!(pages.iter().all(|p| p["changes"].as_array().unwrap().is_empty()));
-    let limited: Vec<&Value> = pages.iter().flat_map(|p| p["limited"].as_array().unwrap()).collect();
-    let cids: Vec<&str> = limited.iter().map(|s| s["channel"]["cid"].as_str().unwrap()).collect();
-    assert_eq!(cids, ["team:t0", "team:t1", "team:t2", "team:t3", "team:t4"]);
+    assert!(
+        pages
+            .iter()
+            .all(|p| p["changes"].as_array().unwrap().is_empty())
+    );
+    let limited: Vec<&Value> = pages
+        .iter()
+        .flat_map(|p| p["limited"].as_array().unwrap())
+        .collect();
+    let cids: Vec<&str> = limited
+        .iter()
+        .map(|s| s["channel"]["cid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cids,
+        ["team:t0", "team:t1", "team:t2", "team:t3", "team:t4"]
+    );
     let t4 = limited[4];
-    assert_eq!(t4["messages"].as_array().unwrap().len(), 10, "the newest window");
+    assert_eq!(
+        t4["messages"].as_array().unwrap().len(),
+        10,
+        "the newest window"
+    );
     assert_eq!(t4["messages"][9]["text"], "t4-15");
     assert_eq!(t4["has_more"], true);
     assert_eq!(t4["unread"]["unread_count"], 16);
     assert_eq!(limited[1]["has_more"], false);
-    assert!(cursor.starts_with("v1:") && cursor.split(':').count() == 3, "{cursor}");
+    assert!(
+        cursor.starts_with("v1:") && cursor.split(':').count() == 3,
+        "{cursor}"
+    );
     // nothing new → an empty page with the same cursor
     let (pages, again) = bob.sync_all(Some(&cursor), 500).await;
     assert!(changes(&pages).is_empty() && pages[0]["limited"].as_array().unwrap().is_empty());
@@ -75,9 +110,18 @@ async fn incremental_changes_and_tombstones() {
     let (_, cursor) = bob.sync_all(None, 500).await;
     let m = carol.send("team:dev", "hello").await;
     let id = m["id"].as_str().unwrap();
-    carol.patch(&format!("/v1/messages/{id}"), json!({"text": "hello!"})).await;
-    alice.post(&format!("/v1/messages/{id}/reactions"), json!({"type": "like"})).await;
-    alice.delete(&format!("/v1/messages/{id}/reactions/like")).await;
+    carol
+        .patch(&format!("/v1/messages/{id}"), json!({"text": "hello!"}))
+        .await;
+    alice
+        .post(
+            &format!("/v1/messages/{id}/reactions"),
+            json!({"type": "like"}),
+        )
+        .await;
+    alice
+        .delete(&format!("/v1/messages/{id}/reactions/like"))
+        .await;
     carol.delete(&format!("/v1/messages/{id}")).await;
     bob.post("/v1/channels/team/dev/read", json!({})).await;
     alice.delete("/v1/channels/team/dev/members/carol").await;
@@ -86,12 +130,25 @@ async fn incremental_changes_and_tombstones() {
     assert_seq_order(&all);
     // each row appears once, in its latest state
     let k = kinds(&all);
-    assert_eq!(k, ["reaction", "message", "read", "member", "channel"], "{all:#?}");
+    assert_eq!(
+        k,
+        ["reaction", "message", "read", "member", "channel"],
+        "{all:#?}"
+    );
     let msg = &all[1]["data"];
-    assert_eq!((msg["id"].as_str(), msg["text"].as_str()), (Some(id), Some("")));
+    assert_eq!(
+        (msg["id"].as_str(), msg["text"].as_str()),
+        (Some(id), Some(""))
+    );
     assert!(msg["deleted_at"].is_string(), "tombstone");
     assert_eq!(all[0]["data"]["deleted"], true, "reaction tombstone");
-    assert_eq!((all[3]["data"]["user_id"].as_str(), all[3]["data"]["deleted"].as_bool()), (Some("carol"), Some(true)));
+    assert_eq!(
+        (
+            all[3]["data"]["user_id"].as_str(),
+            all[3]["data"]["deleted"].as_bool()
+        ),
+        (Some("carol"), Some(true))
+    );
     assert_eq!(all[4]["data"]["member_count"], 2);
     assert!(cursor2 != cursor);
     // an old cursor still gets a correct diff: from the first cursor carol's removal shows
@@ -100,10 +157,16 @@ async fn incremental_changes_and_tombstones() {
     let mine = changes(&pages);
     assert_seq_order(&mine);
     let last = mine.last().unwrap();
-    assert_eq!((last["kind"].as_str(), last["data"]["deleted"].as_bool()), (Some("member"), Some(true)));
+    assert_eq!(
+        (last["kind"].as_str(), last["data"]["deleted"].as_bool()),
+        (Some("member"), Some(true))
+    );
     alice.send("team:dev", "after carol left").await;
     let (pages, _) = carol.sync_all(Some(&carol_cursor), 500).await;
-    assert!(changes(&pages).is_empty(), "a removed member gets nothing more");
+    assert!(
+        changes(&pages).is_empty(),
+        "a removed member gets nothing more"
+    );
     let _ = keep;
 }
 
@@ -117,19 +180,30 @@ async fn paging_across_has_more_matches_one_big_page() {
         let cid = if i % 2 == 0 { "team:a" } else { "team:b" };
         let m = alice.send(cid, &format!("m{i}")).await;
         if i % 5 == 0 {
-            bob.post(&format!("/v1/messages/{}/reactions", m["id"].as_str().unwrap()), json!({"type": "ok"})).await;
+            bob.post(
+                &format!("/v1/messages/{}/reactions", m["id"].as_str().unwrap()),
+                json!({"type": "ok"}),
+            )
+            .await;
         }
     }
     let (big, end_big) = bob.sync_all(Some(&cursor), 1000).await;
     assert_eq!(big.len(), 1);
     let (small, end_small) = bob.sync_all(Some(&cursor), 4).await;
     assert_eq!(small.len(), 5, "20 changes in pages of 4");
-    assert!(small[..small.len() - 1].iter().all(|p| p["has_more"] == true));
+    assert!(
+        small[..small.len() - 1]
+            .iter()
+            .all(|p| p["has_more"] == true)
+    );
     let (a, b) = (changes(&big), changes(&small));
     assert_seq_order(&b);
     assert_eq!(a, b, "same changes, no gap, no duplicate");
     assert_eq!(end_big, end_small);
-    for (status, q) in [(StatusCode::BAD_REQUEST, "limit=0"), (StatusCode::BAD_REQUEST, "limit=1001")] {
+    for (status, q) in [
+        (StatusCode::BAD_REQUEST, "limit=0"),
+        (StatusCode::BAD_REQUEST, "limit=1001"),
+    ] {
         let (s, _) = bob.get(&format!("/v1/sync?{q}")).await;
         assert_eq!(s, status, "{q}");
     }
@@ -151,24 +225,37 @@ async fn busy_and_joined_channels_come_back_limited() {
     }
     alice.send("team:quiet", "q").await;
     alice
-        .post("/v1/channels/team/club/members", json!({"members": [{"user_id": "carol"}]}))
+        .post(
+            "/v1/channels/team/club/members",
+            json!({"members": [{"user_id": "carol"}]}),
+        )
         .await;
     let (pages, _) = bob.sync_all(Some(&bob_cursor), 500).await;
-    let limited: Vec<&str> =
-        pages[0]["limited"].as_array().unwrap().iter().map(|s| s["channel"]["cid"].as_str().unwrap()).collect();
+    let limited: Vec<&str> = pages[0]["limited"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["channel"]["cid"].as_str().unwrap())
+        .collect();
     assert_eq!(limited, ["team:busy"]);
     let busy = &pages[0]["limited"][0];
     assert_eq!(busy["messages"].as_array().unwrap().len(), 10);
     assert_eq!(busy["messages"][9]["text"], "b24");
     let streamed = changes(&pages);
-    assert!(streamed.iter().all(|c| c["data"]["cid"] != "team:busy"), "busy channel not streamed");
+    assert!(
+        streamed.iter().all(|c| c["data"]["cid"] != "team:busy"),
+        "busy channel not streamed"
+    );
     assert!(streamed.iter().any(|c| c["data"]["text"] == "q"));
     // carol joined "club" after her cursor: she gets it limited, history included
     let (pages, _) = carol.sync_all(Some(&carol_cursor), 500).await;
     let club = &pages[0]["limited"][0];
     assert_eq!(club["channel"]["cid"], "team:club");
     assert_eq!(club["messages"].as_array().unwrap().len(), 10);
-    assert_eq!(club["unread"]["unread_count"], 0, "history from before joining is not unread");
+    assert_eq!(
+        club["unread"]["unread_count"], 0,
+        "history from before joining is not unread"
+    );
 }
 
 #[tokio::test]
@@ -182,18 +269,41 @@ async fn cursor_errors_and_resets() {
         let bob = bob.clone();
         async move { bob.get(&format!("/v1/sync?cursor={}", urlencode(&c))).await }
     };
-    for bad in ["garbage", "v2:abc:1", "v1:abc:x", "v1::1", "v1:abc:1:not-a-cid"] {
+    for bad in [
+        "garbage",
+        "v2:abc:1",
+        "v1:abc:x",
+        "v1::1",
+        "v1:abc:1:not-a-cid",
+    ] {
         let (s, b) = get(bad.to_owned()).await;
-        assert_eq!((s, b["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_cursor")), "{bad}");
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_cursor")),
+            "{bad}"
+        );
     }
     for gone in ["v1:otherepoch:1".to_owned(), format!("v1:{epoch}:999999")] {
         let (s, b) = get(gone.clone()).await;
         assert_eq!(s, StatusCode::GONE, "{gone}");
-        assert_eq!((b["code"].as_str(), b["action"].as_str()), (Some("cursor_expired"), Some("reset")));
+        assert_eq!(
+            (b["code"].as_str(), b["action"].as_str()),
+            (Some("cursor_expired"), Some("reset"))
+        );
     }
     // compaction: tombstones before the horizon are purged and older cursors must reset
-    alice.post(&format!("/v1/messages/{}/reactions", m["id"].as_str().unwrap()), json!({"type": "a"})).await;
-    alice.delete(&format!("/v1/messages/{}/reactions/a", m["id"].as_str().unwrap())).await;
+    alice
+        .post(
+            &format!("/v1/messages/{}/reactions", m["id"].as_str().unwrap()),
+            json!({"type": "a"}),
+        )
+        .await;
+    alice
+        .delete(&format!(
+            "/v1/messages/{}/reactions/a",
+            m["id"].as_str().unwrap()
+        ))
+        .await;
     let (_, newer) = bob.sync_all(Some(&cursor), 500).await;
     let horizon: u64 = newer.split(':').nth(2).unwrap().parse().unwrap();
     t.server.store.compact(&app.app_id, horizon).await.unwrap();
@@ -203,7 +313,10 @@ async fn cursor_errors_and_resets() {
     assert_eq!(s, StatusCode::OK, "a cursor at the horizon is still served");
     // a reset is a bootstrap: it works and returns the current state
     let (pages, _) = bob.sync_all(None, 500).await;
-    assert_eq!(pages[0]["limited"][0]["messages"][0]["reaction_counts"], json!({}));
+    assert_eq!(
+        pages[0]["limited"][0]["messages"][0]["reaction_counts"],
+        json!({})
+    );
     // server-side callers must say for whom
     let (s, _) = t.admin(&app).get("/v1/sync").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -229,7 +342,8 @@ impl Replica {
             self.messages.retain(|_, m| m["cid"] != cid);
             self.reactions.retain(|_, r| r["cid"] != cid);
             for m in state["messages"].as_array().unwrap() {
-                self.messages.insert(m["id"].as_str().unwrap().to_owned(), m.clone());
+                self.messages
+                    .insert(m["id"].as_str().unwrap().to_owned(), m.clone());
             }
         }
         for c in page["changes"].as_array().unwrap() {
@@ -274,13 +388,23 @@ async fn a_replica_applying_sync_converges_to_the_server() {
             let (pick, author) = &ids[((round * 13 + i * 5) % ids.len() as u64) as usize];
             match (round + i) % 4 {
                 0 => {
-                    author.patch(&format!("/v1/messages/{pick}"), json!({"text": format!("edit {round}")})).await;
+                    author
+                        .patch(
+                            &format!("/v1/messages/{pick}"),
+                            json!({"text": format!("edit {round}")}),
+                        )
+                        .await;
                 }
                 1 => {
-                    who.post(&format!("/v1/messages/{pick}/reactions"), json!({"type": "like"})).await;
+                    who.post(
+                        &format!("/v1/messages/{pick}/reactions"),
+                        json!({"type": "like"}),
+                    )
+                    .await;
                 }
                 2 => {
-                    who.delete(&format!("/v1/messages/{pick}/reactions/like")).await;
+                    who.delete(&format!("/v1/messages/{pick}/reactions/like"))
+                        .await;
                 }
                 _ if i % 3 == 0 => {
                     author.delete(&format!("/v1/messages/{pick}")).await;
@@ -301,7 +425,10 @@ async fn a_replica_applying_sync_converges_to_the_server() {
         .map(|m| (m["id"].as_str().unwrap().to_owned(), m.clone()))
         .collect();
     assert_eq!(server_msgs.len(), 48);
-    assert_eq!(replica.messages, server_msgs, "the replica equals the server");
+    assert_eq!(
+        replica.messages, server_msgs,
+        "the replica equals the server"
+    );
     for (id, _) in &ids {
         let (_, r) = bob.get(&format!("/v1/messages/{id}/reactions")).await;
         let live: Vec<&Value> = replica
@@ -309,7 +436,11 @@ async fn a_replica_applying_sync_converges_to_the_server() {
             .values()
             .filter(|x| x["message_id"] == id.as_str() && x["deleted"] == false)
             .collect();
-        assert_eq!(r["reactions"].as_array().unwrap().len(), live.len(), "reactions of {id}");
+        assert_eq!(
+            r["reactions"].as_array().unwrap().len(),
+            live.len(),
+            "reactions of {id}"
+        );
     }
     let _ = new_id();
 }

@@ -8,30 +8,70 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_chat-server");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
 fn app_create_and_token_print_machine_readable_output() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let out = Command::new(BIN).args(["app", "create", "--name", "shop", "--data-dir", data]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args(["app", "create", "--name", "shop", "--data-dir", data])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let creds: chat_protocol::AppCredentials = serde_json::from_slice(&out.stdout).unwrap();
     assert!(creds.app_id.starts_with("app_") && creds.api_secret.len() >= 32);
     // names are unique
-    let dup = Command::new(BIN).args(["app", "create", "--name", "shop", "--data-dir", data]).output().unwrap();
-    assert!(!dup.status.success());
-    let out = Command::new(BIN)
-        .args(["token", "--app", &creds.app_id, "--user", "alice", "--ttl-secs", "120", "--data-dir", data])
+    let dup = Command::new(BIN)
+        .args(["app", "create", "--name", "shop", "--data-dir", data])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!dup.status.success());
+    let out = Command::new(BIN)
+        .args([
+            "token",
+            "--app",
+            &creds.app_id,
+            "--user",
+            "alice",
+            "--ttl-secs",
+            "120",
+            "--data-dir",
+            data,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let claims = chat_server::auth::verify_user_token(&token, &creds.app_id, &creds.api_secret).unwrap();
+    let claims =
+        chat_server::auth::verify_user_token(&token, &creds.app_id, &creds.api_secret).unwrap();
     assert_eq!(claims.sub, "alice");
     assert!((claims.exp - claims.iat - 120).abs() <= 1);
-    let bad = Command::new(BIN).args(["token", "--app", "app_nope", "--user", "a", "--data-dir", data]).output().unwrap();
+    let bad = Command::new(BIN)
+        .args([
+            "token",
+            "--app",
+            "app_nope",
+            "--user",
+            "a",
+            "--data-dir",
+            data,
+        ])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
 }
 
@@ -41,7 +81,14 @@ fn serve_dev_prints_working_credentials_and_stops_on_sigterm() {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let mut child = Command::new(BIN)
-        .args(["serve", "--dev", "--addr", &addr, "--data-dir", dir.path().to_str().unwrap()])
+        .args([
+            "serve",
+            "--dev",
+            "--addr",
+            &addr,
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -56,7 +103,10 @@ fn serve_dev_prints_working_credentials_and_stops_on_sigterm() {
             tokens.push((words[0].to_owned(), words[1].to_owned()));
         }
     }
-    assert_eq!(tokens.iter().map(|(u, _)| u.as_str()).collect::<Vec<_>>(), ["alice", "bob", "carol", "dave"]);
+    assert_eq!(
+        tokens.iter().map(|(u, _)| u.as_str()).collect::<Vec<_>>(),
+        ["alice", "bob", "carol", "dave"]
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let body: serde_json::Value = rt.block_on(async {
         reqwest::Client::new()
@@ -69,10 +119,18 @@ fn serve_dev_prints_working_credentials_and_stops_on_sigterm() {
             .await
             .unwrap()
     });
-    let cids: Vec<&str> = body["limited"].as_array().unwrap().iter().map(|c| c["channel"]["cid"].as_str().unwrap()).collect();
+    let cids: Vec<&str> = body["limited"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["channel"]["cid"].as_str().unwrap())
+        .collect();
     assert_eq!(cids, ["messaging:alice-bob", "team:general"]);
     // SIGTERM → graceful exit
-    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(kill.success());
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -85,14 +143,24 @@ fn serve_dev_prints_working_credentials_and_stops_on_sigterm() {
     }
     // a second --dev start on the same data dir reuses the demo app
     let again = Command::new(BIN)
-        .args(["serve", "--dev", "--addr", &format!("127.0.0.1:{}", free_port()), "--data-dir", dir.path().to_str().unwrap()])
+        .args([
+            "serve",
+            "--dev",
+            "--addr",
+            &format!("127.0.0.1:{}", free_port()),
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut again = again;
     let mut lines = BufReader::new(again.stdout.take().unwrap()).lines();
-    let app_line = lines.find(|l| l.as_ref().is_ok_and(|l| l.contains("app_id"))).unwrap().unwrap();
+    let app_line = lines
+        .find(|l| l.as_ref().is_ok_and(|l| l.contains("app_id")))
+        .unwrap()
+        .unwrap();
     let _ = again.kill();
     let _ = again.wait();
     let app_id = app_line.split_whitespace().last().unwrap();

@@ -10,11 +10,16 @@ use chat_server::store::sqlite::SqliteStore;
 use chat_server::store::sqlite::schema::{self, SCHEMA_VERSION};
 use chat_server::store::{Store, StoreError, SyncSettings};
 
-fn sqlite(hub: Arc<dyn Broadcaster>) -> std::pin::Pin<Box<dyn std::future::Future<Output = conformance::Opened> + Send>> {
+fn sqlite(
+    hub: Arc<dyn Broadcaster>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = conformance::Opened> + Send>> {
     Box::pin(async move {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path(), hub, SyncSettings::default()).unwrap();
-        (Arc::new(store) as Arc<dyn Store>, Box::new(dir) as Box<dyn std::any::Any + Send>)
+        (
+            Arc::new(store) as Arc<dyn Store>,
+            Box::new(dir) as Box<dyn std::any::Any + Send>,
+        )
     })
 }
 
@@ -23,38 +28,70 @@ conformance_suite!(sqlite);
 #[test]
 fn unread_counts_use_the_partial_indexes() {
     let dir = tempfile::tempdir().unwrap();
-    SqliteStore::open(dir.path(), Arc::new(InProcessHub::new()), SyncSettings::default()).unwrap();
+    SqliteStore::open(
+        dir.path(),
+        Arc::new(InProcessHub::new()),
+        SyncSettings::default(),
+    )
+    .unwrap();
     let conn = rusqlite::Connection::open(dir.path().join("chat.db")).unwrap();
     let plan = |sql: &str| -> String {
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let rows: Vec<String> = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         rows.join(" | ")
     };
-    let bind = |sql: &str| sql.replace("?1", "'a'").replace("?2", "'u'").replace("?3", "'c'");
+    let bind = |sql: &str| {
+        sql.replace("?1", "'a'")
+            .replace("?2", "'u'")
+            .replace("?3", "'c'")
+    };
     for (sql, index) in [
         (schema::UNREAD_IN_CHANNEL, "user_messages_unread"),
-        (schema::UNREAD_MENTIONS_IN_CHANNEL, "user_messages_unread_mentions"),
+        (
+            schema::UNREAD_MENTIONS_IN_CHANNEL,
+            "user_messages_unread_mentions",
+        ),
         (schema::UNREAD_BY_CHANNEL, "user_messages_unread"),
-        (schema::UNREAD_MENTIONS_BY_CHANNEL, "user_messages_unread_mentions"),
+        (
+            schema::UNREAD_MENTIONS_BY_CHANNEL,
+            "user_messages_unread_mentions",
+        ),
     ] {
         let p = plan(&bind(sql));
         let uses = p.contains(&format!("USING INDEX {index} "))
             || p.contains(&format!("USING COVERING INDEX {index} "))
             || p.ends_with(&format!("INDEX {index}"));
         assert!(uses, "{sql}: {p}");
-        assert!(!p.contains("SCAN user_messages") && !p.contains(" messages"), "{sql}: {p}");
+        assert!(
+            !p.contains("SCAN user_messages") && !p.contains(" messages"),
+            "{sql}: {p}"
+        );
     }
 }
 
 #[test]
 fn a_database_from_a_newer_server_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    SqliteStore::open(dir.path(), Arc::new(InProcessHub::new()), SyncSettings::default()).unwrap();
+    SqliteStore::open(
+        dir.path(),
+        Arc::new(InProcessHub::new()),
+        SyncSettings::default(),
+    )
+    .unwrap();
     {
         let conn = rusqlite::Connection::open(dir.path().join("chat.db")).unwrap();
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
     }
-    match SqliteStore::open(dir.path(), Arc::new(InProcessHub::new()), SyncSettings::default()) {
+    match SqliteStore::open(
+        dir.path(),
+        Arc::new(InProcessHub::new()),
+        SyncSettings::default(),
+    ) {
         Err(StoreError::Backend(msg)) => assert!(msg.contains("newer"), "{msg}"),
         other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
     }
@@ -65,11 +102,24 @@ fn reopening_keeps_data_and_does_not_remigrate() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let app = rt.block_on(async {
-        let s = SqliteStore::open(dir.path(), Arc::new(InProcessHub::new()), SyncSettings::default()).unwrap();
+        let s = SqliteStore::open(
+            dir.path(),
+            Arc::new(InProcessHub::new()),
+            SyncSettings::default(),
+        )
+        .unwrap();
         s.create_app("persist").await.unwrap()
     });
     rt.block_on(async {
-        let s = SqliteStore::open(dir.path(), Arc::new(InProcessHub::new()), SyncSettings::default()).unwrap();
-        assert_eq!(s.app_by_name("persist").await.unwrap().unwrap().id, app.app_id);
+        let s = SqliteStore::open(
+            dir.path(),
+            Arc::new(InProcessHub::new()),
+            SyncSettings::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.app_by_name("persist").await.unwrap().unwrap().id,
+            app.app_id
+        );
     });
 }

@@ -70,7 +70,18 @@ fn ensure_components() -> anyhow::Result<()> {
 fn test() -> anyhow::Result<()> {
     ensure_components()?;
     run("cargo", &["fmt", "--all", "--", "--check"])?;
-    run("cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     run("cargo", &["test", "--workspace", "--locked"])?;
     eprintln!("xtask: all suites passed");
     Ok(())
@@ -80,8 +91,18 @@ fn demo(extra: &[String]) -> anyhow::Result<()> {
     let data_dir = workspace_root().join(".onyxchat").join("demo");
     let data_dir = data_dir.to_string_lossy().into_owned();
     let mut args = vec![
-        "run", "--release", "--locked", "-p", "chat-server", "--", "serve", "--dev", "--addr",
-        "127.0.0.1:8787", "--data-dir", &data_dir,
+        "run",
+        "--release",
+        "--locked",
+        "-p",
+        "chat-server",
+        "--",
+        "serve",
+        "--dev",
+        "--addr",
+        "127.0.0.1:8787",
+        "--data-dir",
+        &data_dir,
     ];
     args.extend(extra.iter().map(String::as_str));
     run("cargo", &args)

@@ -37,9 +37,10 @@ pub async fn create_channel(
     ApiJson(req): ApiJson<CreateChannelRequest>,
 ) -> ApiResult<(StatusCode, Json<ChannelState>)> {
     let creator = if caller.actor.server {
-        req.created_by.clone().or(caller.actor.user_id.clone()).ok_or_else(|| {
-            ApiError::invalid("server-side channel creation needs created_by")
-        })?
+        req.created_by
+            .clone()
+            .or(caller.actor.user_id.clone())
+            .ok_or_else(|| ApiError::invalid("server-side channel creation needs created_by"))?
     } else {
         let me = caller.user()?.to_owned();
         if req.created_by.as_ref().is_some_and(|c| *c != me) {
@@ -56,11 +57,20 @@ pub async fn create_channel(
     for m in &req.members {
         chat_protocol::ids::validate_user_id(m)?;
     }
-    let id = req.id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+    let id = req
+        .id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
     let cid = Cid::new(req.kind, &id)?;
-    let (channel, created) =
-        state.store().create_channel(&caller.app.id, &creator, NewChannel { cid, req }).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let (channel, created) = state
+        .store()
+        .create_channel(&caller.app.id, &creator, NewChannel { cid, req })
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(channel)))
 }
 
@@ -79,7 +89,12 @@ pub async fn get_channel(
     let cid = validate::cid(&kind, &id)?;
     validate::limit("message_limit", q.message_limit, 0, MAX_MESSAGE_PAGE)?;
     let limit = q.message_limit.unwrap_or(25);
-    Ok(Json(state.store().channel_state(&caller.app.id, &caller.actor, &cid, limit).await?))
+    Ok(Json(
+        state
+            .store()
+            .channel_state(&caller.app.id, &caller.actor, &cid, limit)
+            .await?,
+    ))
 }
 
 /// Change name, image or config (owners and admins).
@@ -96,7 +111,10 @@ pub async fn update_channel(
     let cid = validate::cid(&kind, &id)?;
     validate::short_text("name", req.name.as_ref())?;
     validate::short_text("image", req.image.as_ref())?;
-    let channel = state.store().update_channel(&caller.app.id, &caller.actor, &cid, req).await?;
+    let channel = state
+        .store()
+        .update_channel(&caller.app.id, &caller.actor, &cid, req)
+        .await?;
     Ok(Json(ChannelResponse { channel }))
 }
 
@@ -115,9 +133,14 @@ pub async fn query_channels(
     if let Some(users) = &req.filter.members {
         validate::mentions(users)?;
     }
-    let (channels, next_cursor) =
-        state.store().query_channels(&caller.app.id, &caller.actor, req).await?;
-    Ok(Json(QueryChannelsResponse { channels, next_cursor }))
+    let (channels, next_cursor) = state
+        .store()
+        .query_channels(&caller.app.id, &caller.actor, req)
+        .await?;
+    Ok(Json(QueryChannelsResponse {
+        channels,
+        next_cursor,
+    }))
 }
 
 /// Add members or change their roles (moderators and above).
@@ -136,7 +159,10 @@ pub async fn add_members(
     for m in &req.members {
         chat_protocol::ids::validate_user_id(&m.user_id)?;
     }
-    let members = state.store().add_members(&caller.app.id, &caller.actor, &cid, req.members).await?;
+    let members = state
+        .store()
+        .add_members(&caller.app.id, &caller.actor, &cid, req.members)
+        .await?;
     Ok(Json(MembersResponse { members }))
 }
 
@@ -152,7 +178,10 @@ pub async fn remove_member(
     ApiPath((kind, id, user_id)): ApiPath<(String, String, String)>,
 ) -> ApiResult<Json<MembersResponse>> {
     let cid = validate::cid(&kind, &id)?;
-    let members = state.store().remove_member(&caller.app.id, &caller.actor, &cid, &user_id).await?;
+    let members = state
+        .store()
+        .remove_member(&caller.app.id, &caller.actor, &cid, &user_id)
+        .await?;
     Ok(Json(MembersResponse { members }))
 }
 
@@ -169,7 +198,12 @@ pub async fn mark_read(
 ) -> ApiResult<Json<MarkReadResponse>> {
     let cid = validate::cid(&kind, &id)?;
     let user = caller.user()?;
-    Ok(Json(state.store().mark_read(&caller.app.id, user, &cid, req.message_id).await?))
+    Ok(Json(
+        state
+            .store()
+            .mark_read(&caller.app.id, user, &cid, req.message_id)
+            .await?,
+    ))
 }
 
 /// Typing started or stopped: relayed to the other members, never stored.
@@ -185,15 +219,22 @@ pub async fn typing(
 ) -> ApiResult<StatusCode> {
     let cid = validate::cid(&kind, &id)?;
     let user = caller.user()?.to_owned();
-    let channel = state.store().channel_state(&caller.app.id, &caller.actor, &cid, 0).await?;
+    let channel = state
+        .store()
+        .channel_state(&caller.app.id, &caller.actor, &cid, 0)
+        .await?;
     if !channel.members.iter().any(|m| m.user_id == user) {
         return Err(StoreError::NotAMember(cid.to_string()).into());
     }
     if !channel.channel.config.typing_events {
         return Err(StoreError::Forbidden(format!("typing events are disabled in {cid}")).into());
     }
-    let others: Vec<String> =
-        channel.members.into_iter().map(|m| m.user_id).filter(|u| *u != user).collect();
+    let others: Vec<String> = channel
+        .members
+        .into_iter()
+        .map(|m| m.user_id)
+        .filter(|u| *u != user)
+        .collect();
     let event = RealtimeEvent::Ephemeral(EphemeralEvent::Typing(TypingEvent {
         cid,
         user_id: user,
@@ -201,6 +242,8 @@ pub async fn typing(
         parent_id: req.parent_id,
     }));
     let data = serde_json::to_string(&event).map_err(|e| StoreError::Backend(e.to_string()))?;
-    state.hub().publish(&caller.app.id, &others, Arc::from(data));
+    state
+        .hub()
+        .publish(&caller.app.id, &others, Arc::from(data));
     Ok(StatusCode::NO_CONTENT)
 }

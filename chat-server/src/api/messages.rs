@@ -52,15 +52,24 @@ pub async fn send_message(
         .store()
         .send_message(&caller.app.id, &author, &cid, req, caller.actor.server)
         .await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(MessageResponse { message })))
 }
 
 fn check_list_query(q: &ListMessagesQuery) -> ApiResult<()> {
     validate::limit("limit", q.limit, 1, MAX_MESSAGE_PAGE)?;
-    let anchors = [q.before, q.after, q.around].iter().filter(|a| a.is_some()).count();
+    let anchors = [q.before, q.after, q.around]
+        .iter()
+        .filter(|a| a.is_some())
+        .count();
     if anchors > 1 {
-        return Err(ApiError::invalid("use at most one of before, after, around"));
+        return Err(ApiError::invalid(
+            "use at most one of before, after, around",
+        ));
     }
     Ok(())
 }
@@ -79,7 +88,12 @@ pub async fn list_messages(
 ) -> ApiResult<Json<MessagesResponse>> {
     let cid = validate::cid(&kind, &id)?;
     check_list_query(&q)?;
-    Ok(Json(state.store().list_messages(&caller.app.id, &caller.actor, &cid, q).await?))
+    Ok(Json(
+        state
+            .store()
+            .list_messages(&caller.app.id, &caller.actor, &cid, q)
+            .await?,
+    ))
 }
 
 /// A page of thread replies, oldest first.
@@ -94,7 +108,12 @@ pub async fn list_replies(
     ApiQuery(q): ApiQuery<ListMessagesQuery>,
 ) -> ApiResult<Json<MessagesResponse>> {
     check_list_query(&q)?;
-    Ok(Json(state.store().list_replies(&caller.app.id, &caller.actor, id, q).await?))
+    Ok(Json(
+        state
+            .store()
+            .list_replies(&caller.app.id, &caller.actor, id, q)
+            .await?,
+    ))
 }
 
 /// One message.
@@ -107,7 +126,10 @@ pub async fn get_message(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<MessageResponse>> {
-    let message = state.store().get_message(&caller.app.id, &caller.actor, id).await?;
+    let message = state
+        .store()
+        .get_message(&caller.app.id, &caller.actor, id)
+        .await?;
     Ok(Json(MessageResponse { message }))
 }
 
@@ -131,7 +153,10 @@ pub async fn update_message(
     if let Some(m) = &req.mentioned_users {
         validate::mentions(m)?;
     }
-    let message = state.store().update_message(&caller.app.id, &caller.actor, id, req).await?;
+    let message = state
+        .store()
+        .update_message(&caller.app.id, &caller.actor, id, req)
+        .await?;
     Ok(Json(MessageResponse { message }))
 }
 
@@ -145,7 +170,10 @@ pub async fn delete_message(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<MessageResponse>> {
-    let message = state.store().delete_message(&caller.app.id, &caller.actor, id).await?;
+    let message = state
+        .store()
+        .delete_message(&caller.app.id, &caller.actor, id)
+        .await?;
     Ok(Json(MessageResponse { message }))
 }
 
@@ -162,7 +190,12 @@ pub async fn add_reaction(
 ) -> ApiResult<Json<ReactionResponse>> {
     validate_reaction_type(&req.kind)?;
     let user = caller.user()?;
-    Ok(Json(state.store().add_reaction(&caller.app.id, user, id, &req.kind).await?))
+    Ok(Json(
+        state
+            .store()
+            .add_reaction(&caller.app.id, user, id, &req.kind)
+            .await?,
+    ))
 }
 
 /// Remove a reaction (idempotent once it existed).
@@ -177,7 +210,12 @@ pub async fn remove_reaction(
 ) -> ApiResult<Json<ReactionResponse>> {
     validate_reaction_type(&kind)?;
     let user = caller.user()?;
-    Ok(Json(state.store().remove_reaction(&caller.app.id, user, id, &kind).await?))
+    Ok(Json(
+        state
+            .store()
+            .remove_reaction(&caller.app.id, user, id, &kind)
+            .await?,
+    ))
 }
 
 /// Current reactions on a message.
@@ -190,6 +228,9 @@ pub async fn list_reactions(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ReactionsResponse>> {
-    let reactions = state.store().list_reactions(&caller.app.id, &caller.actor, id).await?;
+    let reactions = state
+        .store()
+        .list_reactions(&caller.app.id, &caller.actor, id)
+        .await?;
     Ok(Json(ReactionsResponse { reactions }))
 }

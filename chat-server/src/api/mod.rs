@@ -27,7 +27,10 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "method not allowed on this route",
+    )
 }
 
 /// The complete router.
@@ -41,19 +44,36 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users/{user_id}", get(users::get_user))
         .route("/v1/channels", post(channels::create_channel))
         .route("/v1/channels/query", post(channels::query_channels))
-        .route(ch, get(channels::get_channel).patch(channels::update_channel))
+        .route(
+            ch,
+            get(channels::get_channel).patch(channels::update_channel),
+        )
         .route(&format!("{ch}/members"), post(channels::add_members))
-        .route(&format!("{ch}/members/{{user_id}}"), delete(channels::remove_member))
-        .route(&format!("{ch}/messages"), post(messages::send_message).get(messages::list_messages))
+        .route(
+            &format!("{ch}/members/{{user_id}}"),
+            delete(channels::remove_member),
+        )
+        .route(
+            &format!("{ch}/messages"),
+            post(messages::send_message).get(messages::list_messages),
+        )
         .route(&format!("{ch}/read"), post(channels::mark_read))
         .route(&format!("{ch}/typing"), post(channels::typing))
         .route(
             msg,
-            get(messages::get_message).patch(messages::update_message).delete(messages::delete_message),
+            get(messages::get_message)
+                .patch(messages::update_message)
+                .delete(messages::delete_message),
         )
         .route(&format!("{msg}/replies"), get(messages::list_replies))
-        .route(&format!("{msg}/reactions"), post(messages::add_reaction).get(messages::list_reactions))
-        .route(&format!("{msg}/reactions/{{type}}"), delete(messages::remove_reaction))
+        .route(
+            &format!("{msg}/reactions"),
+            post(messages::add_reaction).get(messages::list_reactions),
+        )
+        .route(
+            &format!("{msg}/reactions/{{type}}"),
+            delete(messages::remove_reaction),
+        )
         .route("/v1/sync", get(sync::sync))
         .route("/v1/unread", get(sync::unread))
         .route("/connection/websocket", get(websocket::handler))

@@ -82,7 +82,13 @@ impl AppState {
 
     /// The app, from the cache or the store.
     pub async fn app(&self, app_id: &str) -> Result<Arc<AppRecord>, ApiError> {
-        if let Some(app) = self.inner.apps.read().unwrap_or_else(|e| e.into_inner()).get(app_id) {
+        if let Some(app) = self
+            .inner
+            .apps
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(app_id)
+        {
             return Ok(app.clone());
         }
         let app = self
@@ -114,11 +120,21 @@ impl AppState {
     /// Creates the user row on a user's first authenticated request.
     pub async fn ensure_user(&self, app: &str, user: &str) -> Result<(), ApiError> {
         let key = (app.to_owned(), user.to_owned());
-        if self.inner.known_users.lock().unwrap_or_else(|e| e.into_inner()).contains(&key) {
+        if self
+            .inner
+            .known_users
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
+        {
             return Ok(());
         }
         self.store().ensure_user(app, user).await?;
-        let mut known = self.inner.known_users.lock().unwrap_or_else(|e| e.into_inner());
+        let mut known = self
+            .inner
+            .known_users
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if known.len() >= KNOWN_USERS_CAP {
             known.clear();
         }
@@ -158,23 +174,35 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or(AuthError::Missing)?;
         let caller = if let Some(token) = value.strip_prefix("Bearer ") {
             let (app, claims) = state.verify_token(token.trim()).await?;
-            Caller { app, actor: Actor::user(claims.sub) }
+            Caller {
+                app,
+                actor: Actor::user(claims.sub),
+            }
         } else {
             let (key, secret) = auth::parse_basic(value)?;
-            let app = state.store().app_by_key(&key).await?.ok_or(AuthError::BadSecret)?;
+            let app = state
+                .store()
+                .app_by_key(&key)
+                .await?
+                .ok_or(AuthError::BadSecret)?;
             if !auth::secrets_equal(&app.api_secret, &secret) {
                 return Err(AuthError::BadSecret.into());
             }
             let on_behalf = match parts.headers.get(ON_BEHALF_HEADER) {
                 None => None,
                 Some(v) => {
-                    let user = v.to_str().map_err(|_| ApiError::invalid("bad user header"))?;
+                    let user = v
+                        .to_str()
+                        .map_err(|_| ApiError::invalid("bad user header"))?;
                     validate_user_id(user)?;
                     state.ensure_user(&app.id, user).await?;
                     Some(user.to_owned())
                 }
             };
-            Caller { app: Arc::new(app), actor: Actor::server(on_behalf) }
+            Caller {
+                app: Arc::new(app),
+                actor: Actor::server(on_behalf),
+            }
         };
         if parts.method != Method::GET
             && !caller.actor.server

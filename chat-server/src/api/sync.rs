@@ -30,14 +30,22 @@ pub async fn sync(
         ),
     };
     let limit = q.limit.unwrap_or(DEFAULT_SYNC_PAGE);
-    Ok(Json(state.store().sync(&caller.app.id, user, from, limit).await?))
+    Ok(Json(
+        state
+            .store()
+            .sync(&caller.app.id, user, from, limit)
+            .await?,
+    ))
 }
 
 /// The caller's unread counts, per channel and in total.
 #[utoipa::path(get, path = "/v1/unread", tag = "read state",
     responses((status = 200, body = UnreadResponse)),
     security(("user_token" = []), ("server_key" = [])))]
-pub async fn unread(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<UnreadResponse>> {
+pub async fn unread(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<UnreadResponse>> {
     let user = caller.user()?;
     Ok(Json(state.store().unread(&caller.app.id, user).await?))
 }

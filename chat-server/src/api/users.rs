@@ -23,10 +23,15 @@ pub async fn upsert_users(
     for u in &req.users {
         validate::user(u)?;
         if !caller.actor.server && caller.actor.user_id.as_deref() != Some(u.id.as_str()) {
-            return Err(StoreError::Forbidden("users can only update their own profile".into()).into());
+            return Err(
+                StoreError::Forbidden("users can only update their own profile".into()).into(),
+            );
         }
     }
-    let users = state.store().upsert_users(&caller.app.id, req.users).await?;
+    let users = state
+        .store()
+        .upsert_users(&caller.app.id, req.users)
+        .await?;
     Ok(Json(UsersResponse { users }))
 }
 
@@ -40,7 +45,10 @@ pub async fn get_user(
     caller: Caller,
     ApiPath(user_id): ApiPath<String>,
 ) -> ApiResult<Json<UserResponse>> {
-    let mut users = state.store().get_users(&caller.app.id, vec![user_id.clone()]).await?;
+    let mut users = state
+        .store()
+        .get_users(&caller.app.id, vec![user_id.clone()])
+        .await?;
     let user = users
         .pop()
         .ok_or_else(|| ApiError::from(StoreError::NotFound(format!("user {user_id}"))))?;

@@ -22,9 +22,9 @@ pub fn cid(kind: &str, id: &str) -> ApiResult<Cid> {
 /// Checks an optional name or URL field.
 pub fn short_text(field: &str, value: Option<&String>) -> ApiResult<()> {
     match value {
-        Some(v) if v.len() > MAX_NAME_LEN => {
-            Err(ApiError::invalid(format!("{field} is longer than {MAX_NAME_LEN} bytes")))
-        }
+        Some(v) if v.len() > MAX_NAME_LEN => Err(ApiError::invalid(format!(
+            "{field} is longer than {MAX_NAME_LEN} bytes"
+        ))),
         _ => Ok(()),
     }
 }
@@ -32,7 +32,9 @@ pub fn short_text(field: &str, value: Option<&String>) -> ApiResult<()> {
 /// Checks a batch size (1..=100).
 pub fn batch<T>(field: &str, items: &[T]) -> ApiResult<()> {
     if items.is_empty() || items.len() > MAX_BATCH {
-        return Err(ApiError::invalid(format!("{field} must hold 1..={MAX_BATCH} entries")));
+        return Err(ApiError::invalid(format!(
+            "{field} must hold 1..={MAX_BATCH} entries"
+        )));
     }
     Ok(())
 }
@@ -47,9 +49,9 @@ pub fn user(u: &UserInput) -> ApiResult<()> {
 /// Checks a page size against its maximum.
 pub fn limit(field: &str, value: Option<u32>, min: u32, max: u32) -> ApiResult<()> {
     match value {
-        Some(v) if v < min || v > max => {
-            Err(ApiError::invalid(format!("{field} must be within {min}..={max}")))
-        }
+        Some(v) if v < min || v > max => Err(ApiError::invalid(format!(
+            "{field} must be within {min}..={max}"
+        ))),
         _ => Ok(()),
     }
 }
@@ -68,7 +70,9 @@ pub fn text(text: &str) -> ApiResult<()> {
 /// Checks attachments: at most 30 JSON objects.
 pub fn attachments(items: &[Value]) -> ApiResult<()> {
     if items.len() > MAX_ATTACHMENTS {
-        return Err(ApiError::invalid(format!("at most {MAX_ATTACHMENTS} attachments")));
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_ATTACHMENTS} attachments"
+        )));
     }
     if !items.iter().all(Value::is_object) {
         return Err(ApiError::invalid("every attachment must be a JSON object"));
@@ -79,7 +83,9 @@ pub fn attachments(items: &[Value]) -> ApiResult<()> {
 /// Checks mentioned user ids.
 pub fn mentions(ids: &[String]) -> ApiResult<()> {
     if ids.len() > MAX_MENTIONS {
-        return Err(ApiError::invalid(format!("at most {MAX_MENTIONS} mentioned users")));
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_MENTIONS} mentioned users"
+        )));
     }
     for id in ids {
         validate_user_id(id)?;

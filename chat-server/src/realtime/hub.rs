@@ -37,11 +37,13 @@ impl std::fmt::Debug for Subscription {
 }
 
 type Key = (String, String);
+/// One connection's sender, tagged with its subscription id.
+type Sender = (u64, mpsc::Sender<Arc<str>>);
 
 #[derive(Default)]
 struct Inner {
     next_id: u64,
-    subscribers: HashMap<Key, Vec<(u64, mpsc::Sender<Arc<str>>)>>,
+    subscribers: HashMap<Key, Vec<Sender>>,
 }
 
 /// The single-node broadcaster: an in-memory map of user → connections.
@@ -87,7 +89,9 @@ impl Broadcaster for InProcessHub {
         let mut inner = self.lock();
         for user in recipients {
             let key = (app.to_owned(), user.clone());
-            let Some(list) = inner.subscribers.get_mut(&key) else { continue };
+            let Some(list) = inner.subscribers.get_mut(&key) else {
+                continue;
+            };
             // A full or closed buffer drops the sender: the receiver drains what it has,
             // then ends, and the connection is closed so the client resyncs.
             list.retain(|(_, tx)| tx.try_send(data.clone()).is_ok());
@@ -100,10 +104,18 @@ impl Broadcaster for InProcessHub {
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
-        inner.subscribers.entry(key.clone()).or_default().push((id, tx));
+        inner
+            .subscribers
+            .entry(key.clone())
+            .or_default()
+            .push((id, tx));
         Subscription {
             events: rx,
-            _guard: Box::new(Guard { hub: Arc::downgrade(&self.inner), key, id }),
+            _guard: Box::new(Guard {
+                hub: Arc::downgrade(&self.inner),
+                key,
+                id,
+            }),
         }
     }
 

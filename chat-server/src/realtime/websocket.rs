@@ -32,7 +32,8 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Upgrades the request to a WebSocket speaking the Centrifuge JSON protocol.
 pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    ws.max_message_size(MAX_FRAME).on_upgrade(move |socket| run(socket, state))
+    ws.max_message_size(MAX_FRAME)
+        .on_upgrade(move |socket| run(socket, state))
 }
 
 /// Why a connection ends: a close code and reason (reason must be non-empty, non-JSON).
@@ -50,7 +51,11 @@ fn reply_json(reply: &Reply) -> String {
 fn error_reply(id: u32, code: u32, message: &str, temporary: bool) -> String {
     reply_json(&Reply {
         id,
-        error: Some(ReplyError { code, message: message.to_owned(), temporary }),
+        error: Some(ReplyError {
+            code,
+            message: message.to_owned(),
+            temporary,
+        }),
         ..Reply::default()
     })
 }
@@ -59,7 +64,9 @@ fn parse_commands(text: &str) -> Result<Vec<Command>, Close> {
     text.split('\n')
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_str::<Command>(l).map_err(|_| Close(dc::BAD_REQUEST, "bad request")))
+        .map(|l| {
+            serde_json::from_str::<Command>(l).map_err(|_| Close(dc::BAD_REQUEST, "bad request"))
+        })
         .collect()
 }
 
@@ -77,7 +84,10 @@ struct Session {
 
 fn ttl_from_exp(exp: i64) -> (u32, Duration) {
     let secs = (exp - chrono::Utc::now().timestamp()).max(0) as u64;
-    (secs.min(u64::from(u32::MAX)) as u32, Duration::from_secs(secs))
+    (
+        secs.min(u64::from(u32::MAX)) as u32,
+        Duration::from_secs(secs),
+    )
 }
 
 async fn run(mut socket: WebSocket, state: AppState) {
@@ -85,7 +95,10 @@ async fn run(mut socket: WebSocket, state: AppState) {
         Ok(()) => return,
         Err(c) => c,
     };
-    let frame = CloseFrame { code: close.0, reason: Utf8Bytes::from_static(close.1) };
+    let frame = CloseFrame {
+        code: close.0,
+        reason: Utf8Bytes::from_static(close.1),
+    };
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
@@ -104,7 +117,9 @@ async fn serve(socket: &mut WebSocket, state: &AppState) -> Result<(), Close> {
             Some(Ok(_)) => continue,
         };
         let mut commands = parse_commands(&text)?.into_iter();
-        let Some(first) = commands.next() else { continue };
+        let Some(first) = commands.next() else {
+            continue;
+        };
         let Some(connect) = first.connect else {
             return Err(Close(dc::BAD_REQUEST, "bad request"));
         };
@@ -112,12 +127,18 @@ async fn serve(socket: &mut WebSocket, state: &AppState) -> Result<(), Close> {
             Ok(ok) => ok,
             Err(ApiError(body)) if body.code == ErrorCode::TokenExpired => {
                 let reply = error_reply(first.id, ec::TOKEN_EXPIRED, "token expired", false);
-                socket.send(frame(&[reply])).await.map_err(|_| Close(dc::INTERNAL, "write error"))?;
+                socket
+                    .send(frame(&[reply]))
+                    .await
+                    .map_err(|_| Close(dc::INTERNAL, "write error"))?;
                 continue;
             }
             Err(ApiError(body)) if body.code == ErrorCode::Internal => {
                 let reply = error_reply(first.id, ec::INTERNAL, "internal server error", true);
-                socket.send(frame(&[reply])).await.map_err(|_| Close(dc::INTERNAL, "write error"))?;
+                socket
+                    .send(frame(&[reply]))
+                    .await
+                    .map_err(|_| Close(dc::INTERNAL, "write error"))?;
                 continue;
             }
             Err(_) => return Err(Close(dc::INVALID_TOKEN, "invalid token")),
@@ -139,13 +160,18 @@ async fn serve(socket: &mut WebSocket, state: &AppState) -> Result<(), Close> {
             version: VERSION.to_owned(),
             expires: true,
             ttl: ttl.max(1),
-            subs: [(user_channel(&session.user), SubscribeResult {})].into_iter().collect(),
+            subs: [(user_channel(&session.user), SubscribeResult {})]
+                .into_iter()
+                .collect(),
             ping: state.config().ping_interval.as_secs().max(1) as u32,
             pong: true,
             data: info,
         };
-        let mut out =
-            vec![reply_json(&Reply { id: first.id, connect: Some(result), ..Reply::default() })];
+        let mut out = vec![reply_json(&Reply {
+            id: first.id,
+            connect: Some(result),
+            ..Reply::default()
+        })];
         // Anything batched after connect in the same frame is handled as usual.
         let rest: Vec<Command> = commands.collect();
         return connected(socket, state, session, sub, rest, &mut out).await;
@@ -153,7 +179,9 @@ async fn serve(socket: &mut WebSocket, state: &AppState) -> Result<(), Close> {
 }
 
 async fn announce(state: &AppState, app: &str, user: &str, online: bool) {
-    let Ok(peers) = state.store().co_member_ids(app, user).await else { return };
+    let Ok(peers) = state.store().co_member_ids(app, user).await else {
+        return;
+    };
     let event = RealtimeEvent::Ephemeral(EphemeralEvent::Presence(PresenceEvent {
         user_id: user.to_owned(),
         online,
@@ -270,7 +298,12 @@ async fn handle_command(
                 return Err(Close(dc::EXPIRED, "expired"));
             }
             Err(ApiError(body)) if body.code == ErrorCode::Internal => {
-                out.push(error_reply(cmd.id, ec::INTERNAL, "internal server error", true));
+                out.push(error_reply(
+                    cmd.id,
+                    ec::INTERNAL,
+                    "internal server error",
+                    true,
+                ));
                 return Ok(());
             }
             _ => return Err(Close(dc::INVALID_TOKEN, "invalid token")),
@@ -283,7 +316,11 @@ async fn handle_command(
             expires: true,
             ttl: ttl.max(1),
         };
-        out.push(reply_json(&Reply { id: cmd.id, refresh: Some(result), ..Reply::default() }));
+        out.push(reply_json(&Reply {
+            id: cmd.id,
+            refresh: Some(result),
+            ..Reply::default()
+        }));
         return Ok(());
     }
     if cmd.id == 0 {
@@ -291,9 +328,19 @@ async fn handle_command(
         return Ok(());
     }
     if cmd.subscribe.is_some() {
-        out.push(error_reply(cmd.id, ec::PERMISSION_DENIED, "permission denied", false));
+        out.push(error_reply(
+            cmd.id,
+            ec::PERMISSION_DENIED,
+            "permission denied",
+            false,
+        ));
     } else {
-        out.push(error_reply(cmd.id, ec::METHOD_NOT_FOUND, "method not found", false));
+        out.push(error_reply(
+            cmd.id,
+            ec::METHOD_NOT_FOUND,
+            "method not found",
+            false,
+        ));
     }
     Ok(())
 }

@@ -34,12 +34,18 @@ pub struct Actor {
 impl Actor {
     /// A user acting with a user token.
     pub fn user(id: impl Into<String>) -> Self {
-        Self { user_id: Some(id.into()), server: false }
+        Self {
+            user_id: Some(id.into()),
+            server: false,
+        }
     }
 
     /// A server-side call, optionally on behalf of a user.
     pub fn server(on_behalf_of: Option<String>) -> Self {
-        Self { user_id: on_behalf_of, server: true }
+        Self {
+            user_id: on_behalf_of,
+            server: true,
+        }
     }
 }
 
@@ -80,7 +86,11 @@ pub struct SyncSettings {
 
 impl Default for SyncSettings {
     fn default() -> Self {
-        Self { limited_threshold: 200, window: 50, bootstrap_channels: 25 }
+        Self {
+            limited_threshold: 200,
+            window: 50,
+            bootstrap_channels: 25,
+        }
     }
 }
 
@@ -253,8 +263,12 @@ pub trait Store: Send + Sync + 'static {
         kind: &str,
     ) -> StoreResult<ReactionResponse>;
     /// Current reactions on a message.
-    async fn list_reactions(&self, app: &str, actor: &Actor, id: Uuid)
-    -> StoreResult<Vec<Reaction>>;
+    async fn list_reactions(
+        &self,
+        app: &str,
+        actor: &Actor,
+        id: Uuid,
+    ) -> StoreResult<Vec<Reaction>>;
     /// Moves the user's read marker forward to `up_to` (default: newest message).
     async fn mark_read(
         &self,
@@ -316,6 +330,10 @@ impl SyncPosition {
             None => None,
             Some(cid) => Some(cid.parse::<Cid>().ok()?.to_string()),
         };
-        Some(Self { epoch, seq, bootstrap_after })
+        Some(Self {
+            epoch,
+            seq,
+            bootstrap_after,
+        })
     }
 }

@@ -42,26 +42,46 @@ impl TestServer {
 
     /// Creates a fresh app.
     pub async fn app(&self, name: &str) -> AppCredentials {
-        self.server.store.create_app(name).await.expect("create app")
+        self.server
+            .store
+            .create_app(name)
+            .await
+            .expect("create app")
     }
 
     /// A client acting as `user` of `app` (with a fresh 1-hour token).
     pub fn user(&self, app: &AppCredentials, user: &str) -> Api {
         let token = mint_user_token(&app.app_id, &app.api_secret, user, 3600);
-        Api { base: self.server.base_url(), http: self.http.clone(), auth: format!("Bearer {token}"), extra: None }
+        Api {
+            base: self.server.base_url(),
+            http: self.http.clone(),
+            auth: format!("Bearer {token}"),
+            extra: None,
+        }
     }
 
     /// A client acting as the app's backend (api key + secret).
     pub fn admin(&self, app: &AppCredentials) -> Api {
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("{}:{}", app.api_key, app.api_secret));
-        Api { base: self.server.base_url(), http: self.http.clone(), auth: format!("Basic {basic}"), extra: None }
+        Api {
+            base: self.server.base_url(),
+            http: self.http.clone(),
+            auth: format!("Basic {basic}"),
+            extra: None,
+        }
     }
 
     /// Creates users through the admin API.
     pub async fn users(&self, app: &AppCredentials, ids: &[&str]) {
-        let users: Vec<Value> = ids.iter().map(|id| json!({"id": id, "name": id.to_uppercase()})).collect();
-        let (status, body) = self.admin(app).post("/v1/users", json!({ "users": users })).await;
+        let users: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({"id": id, "name": id.to_uppercase()}))
+            .collect();
+        let (status, body) = self
+            .admin(app)
+            .post("/v1/users", json!({ "users": users }))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 }
@@ -79,16 +99,30 @@ pub struct Api {
 impl Api {
     /// The same client with another Authorization header value.
     pub fn with_auth(&self, auth: &str) -> Self {
-        Self { auth: auth.to_owned(), ..self.clone() }
+        Self {
+            auth: auth.to_owned(),
+            ..self.clone()
+        }
     }
 
     /// The same client acting on behalf of a user (server-side callers).
     pub fn on_behalf_of(&self, user: &str) -> Self {
-        Self { extra: Some(("x-onyx-user".into(), user.into())), ..self.clone() }
+        Self {
+            extra: Some(("x-onyx-user".into(), user.into())),
+            ..self.clone()
+        }
     }
 
-    pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).header("authorization", &self.auth);
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("authorization", &self.auth);
         if let Some((k, v)) = &self.extra {
             req = req.header(k, v);
         }
@@ -98,8 +132,11 @@ impl Api {
         let resp = req.send().await.expect("request sent");
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        let value = if text.is_empty() { Value::Null } else {
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body for {path}: {text}"))
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("non-JSON body for {path}: {text}"))
         };
         (status, value)
     }
@@ -122,9 +159,16 @@ impl Api {
 
     /// Creates a channel and asserts success.
     pub async fn channel(&self, kind: &str, id: &str, members: &[&str]) -> Value {
-        let (status, body) =
-            self.post("/v1/channels", json!({"type": kind, "id": id, "members": members})).await;
-        assert!(status == StatusCode::CREATED || status == StatusCode::OK, "{status} {body}");
+        let (status, body) = self
+            .post(
+                "/v1/channels",
+                json!({"type": kind, "id": id, "members": members}),
+            )
+            .await;
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "{status} {body}"
+        );
         body
     }
 
@@ -132,7 +176,10 @@ impl Api {
     pub async fn send(&self, cid: &str, text: &str) -> Value {
         let (kind, id) = cid.split_once(':').expect("cid");
         let (status, body) = self
-            .post(&format!("/v1/channels/{kind}/{id}/messages"), json!({"id": new_id(), "text": text}))
+            .post(
+                &format!("/v1/channels/{kind}/{id}/messages"),
+                json!({"id": new_id(), "text": text}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["message"].clone()
@@ -168,7 +215,9 @@ pub fn new_id() -> String {
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -62,7 +62,10 @@ pub struct Recorder {
 
 impl Broadcaster for Recorder {
     fn publish(&self, app: &str, recipients: &[String], data: Arc<str>) {
-        self.log.lock().unwrap().push((recipients.to_vec(), data.to_string()));
+        self.log
+            .lock()
+            .unwrap()
+            .push((recipients.to_vec(), data.to_string()));
         self.hub.publish(app, recipients, data);
     }
     fn subscribe(&self, app: &str, user: &str) -> Subscription {
@@ -80,10 +83,12 @@ impl Recorder {
             .lock()
             .unwrap()
             .iter()
-            .filter_map(|(_, d)| match serde_json::from_str::<RealtimeEvent>(d).ok()? {
-                RealtimeEvent::Change(c) => Some(c.seq),
-                RealtimeEvent::Ephemeral(_) => None,
-            })
+            .filter_map(
+                |(_, d)| match serde_json::from_str::<RealtimeEvent>(d).ok()? {
+                    RealtimeEvent::Change(c) => Some(c.seq),
+                    RealtimeEvent::Ephemeral(_) => None,
+                },
+            )
             .collect()
     }
 }
@@ -98,7 +103,12 @@ async fn app_with_users(store: &dyn Store, name: &str, users: &[&str]) -> AppCre
     let app = store.create_app(name).await.unwrap();
     let inputs = users
         .iter()
-        .map(|u| UserInput { id: (*u).into(), name: None, image: None, custom: Default::default() })
+        .map(|u| UserInput {
+            id: (*u).into(),
+            name: None,
+            image: None,
+            custom: Default::default(),
+        })
         .collect();
     store.upsert_users(&app.app_id, inputs).await.unwrap();
     app
@@ -115,7 +125,17 @@ async fn channel(store: &dyn Store, app: &str, creator: &str, id: &str, members:
         config: None,
         created_by: None,
     };
-    store.create_channel(app, creator, NewChannel { cid: cid.clone(), req }).await.unwrap();
+    store
+        .create_channel(
+            app,
+            creator,
+            NewChannel {
+                cid: cid.clone(),
+                req,
+            },
+        )
+        .await
+        .unwrap();
     cid
 }
 
@@ -137,14 +157,18 @@ pub async fn publications_leave_in_commit_order(factory: Factory) {
     let (store, rec, _g) = open(factory).await;
     let app = app_with_users(store.as_ref(), "a", &["u0", "u1", "u2", "u3"]).await;
     let cid = channel(store.as_ref(), &app.app_id, "u0", "c", &["u1", "u2", "u3"]).await;
-    let start = SyncPosition::decode(&store.sync(&app.app_id, "u1", None, 1).await.unwrap().cursor).unwrap();
+    let start = SyncPosition::decode(&store.sync(&app.app_id, "u1", None, 1).await.unwrap().cursor)
+        .unwrap();
     let mut tasks = Vec::new();
     for w in 0..4 {
         let (store, app, cid) = (store.clone(), app.app_id.clone(), cid.clone());
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
                 let user = format!("u{w}");
-                store.send_message(&app, &user, &cid, msg(&format!("{w}-{i}")), false).await.unwrap();
+                store
+                    .send_message(&app, &user, &cid, msg(&format!("{w}-{i}")), false)
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -152,8 +176,14 @@ pub async fn publications_leave_in_commit_order(factory: Factory) {
         t.await.unwrap();
     }
     let seqs = rec.seqs();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "publish order = seq order");
-    let resp = store.sync(&app.app_id, "u1", Some(start), 1000).await.unwrap();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "publish order = seq order"
+    );
+    let resp = store
+        .sync(&app.app_id, "u1", Some(start), 1000)
+        .await
+        .unwrap();
     let message_revs: Vec<u64> = resp
         .changes
         .iter()
@@ -173,7 +203,10 @@ pub async fn subscribe_misses_nothing_after_its_seq(factory: Factory) {
         let (store, app, cid) = (store.clone(), app.app_id.clone(), cid.clone());
         tokio::spawn(async move {
             for i in 0..60 {
-                store.send_message(&app, "u0", &cid, msg(&i.to_string()), false).await.unwrap();
+                store
+                    .send_message(&app, "u0", &cid, msg(&i.to_string()), false)
+                    .await
+                    .unwrap();
             }
         })
     };
@@ -186,12 +219,25 @@ pub async fn subscribe_misses_nothing_after_its_seq(factory: Factory) {
             pushed.push(c.seq);
         }
     }
-    let from = SyncPosition { epoch: info.epoch.clone(), seq: info.seq, bootstrap_after: None };
-    let diff = store.sync(&app.app_id, "u1", Some(from), 1000).await.unwrap();
+    let from = SyncPosition {
+        epoch: info.epoch.clone(),
+        seq: info.seq,
+        bootstrap_after: None,
+    };
+    let diff = store
+        .sync(&app.app_id, "u1", Some(from), 1000)
+        .await
+        .unwrap();
     let expected: Vec<u64> = diff.changes.iter().map(|c| c.seq).collect();
     // the sync diff compacts rows to their latest state; every compacted seq was pushed
-    assert!(pushed.iter().all(|s| *s > info.seq), "nothing at or before the connect seq");
-    assert!(expected.iter().all(|s| pushed.contains(s)), "pushed {pushed:?} ⊇ sync {expected:?}");
+    assert!(
+        pushed.iter().all(|s| *s > info.seq),
+        "nothing at or before the connect seq"
+    );
+    assert!(
+        expected.iter().all(|s| pushed.contains(s)),
+        "pushed {pushed:?} ⊇ sync {expected:?}"
+    );
     assert!(pushed.windows(2).all(|w| w[0] < w[1]));
 }
 
@@ -202,21 +248,36 @@ pub async fn idempotent_send_and_conflicts(factory: Factory) {
     let cid = channel(store.as_ref(), &app.app_id, "u0", "c", &["u1"]).await;
     let other = channel(store.as_ref(), &app.app_id, "u0", "d", &["u1"]).await;
     let m = msg("once");
-    let (first, created) = store.send_message(&app.app_id, "u0", &cid, m.clone(), false).await.unwrap();
+    let (first, created) = store
+        .send_message(&app.app_id, "u0", &cid, m.clone(), false)
+        .await
+        .unwrap();
     assert!(created);
-    let (again, created) = store.send_message(&app.app_id, "u0", &cid, m.clone(), false).await.unwrap();
+    let (again, created) = store
+        .send_message(&app.app_id, "u0", &cid, m.clone(), false)
+        .await
+        .unwrap();
     assert!(!created);
     assert_eq!(first, again);
     assert!(matches!(
-        store.send_message(&app.app_id, "u1", &cid, m.clone(), false).await,
+        store
+            .send_message(&app.app_id, "u1", &cid, m.clone(), false)
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.send_message(&app.app_id, "u0", &other, m, false).await,
+        store
+            .send_message(&app.app_id, "u0", &other, m, false)
+            .await,
         Err(StoreError::Conflict(_))
     ));
     let page = store
-        .list_messages(&app.app_id, &Actor::user("u1"), &cid, ListMessagesQuery::default())
+        .list_messages(
+            &app.app_id,
+            &Actor::user("u1"),
+            &cid,
+            ListMessagesQuery::default(),
+        )
         .await
         .unwrap();
     assert_eq!(page.messages.len(), 1);
@@ -227,20 +288,50 @@ pub async fn apps_are_isolated(factory: Factory) {
     let (store, _rec, _g) = open(factory).await;
     let a = app_with_users(store.as_ref(), "a", &["u0", "u1"]).await;
     let b = app_with_users(store.as_ref(), "b", &["u0", "u1"]).await;
-    assert!(matches!(store.create_app("a").await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create_app("a").await,
+        Err(StoreError::Conflict(_))
+    ));
     let cid = channel(store.as_ref(), &a.app_id, "u0", "c", &["u1"]).await;
-    let (m, _) = store.send_message(&a.app_id, "u0", &cid, msg("a"), false).await.unwrap();
+    let (m, _) = store
+        .send_message(&a.app_id, "u0", &cid, msg("a"), false)
+        .await
+        .unwrap();
     let actor = Actor::server(None);
-    assert!(matches!(store.channel_state(&b.app_id, &actor, &cid, 10).await, Err(StoreError::NotFound(_))));
-    assert!(matches!(store.get_message(&b.app_id, &actor, m.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.channel_state(&b.app_id, &actor, &cid, 10).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.get_message(&b.app_id, &actor, m.id).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert!(store.member_ids(&b.app_id, &cid).await.unwrap().is_empty());
     let boot = store.sync(&b.app_id, "u1", None, 100).await.unwrap();
     assert!(boot.limited.is_empty() && boot.changes.is_empty());
-    assert_eq!(store.unread(&b.app_id, "u1").await.unwrap().total_unread_count, 0);
-    assert_eq!(store.unread(&a.app_id, "u1").await.unwrap().total_unread_count, 1);
-    assert_eq!(store.app_by_key(&a.api_key).await.unwrap().unwrap().id, a.app_id);
+    assert_eq!(
+        store
+            .unread(&b.app_id, "u1")
+            .await
+            .unwrap()
+            .total_unread_count,
+        0
+    );
+    assert_eq!(
+        store
+            .unread(&a.app_id, "u1")
+            .await
+            .unwrap()
+            .total_unread_count,
+        1
+    );
+    assert_eq!(
+        store.app_by_key(&a.api_key).await.unwrap().unwrap().id,
+        a.app_id
+    );
     assert!(store.app_by_key("nope").await.unwrap().is_none());
-    let epoch_a = SyncPosition::decode(&store.sync(&a.app_id, "u1", None, 1).await.unwrap().cursor).unwrap();
+    let epoch_a =
+        SyncPosition::decode(&store.sync(&a.app_id, "u1", None, 1).await.unwrap().cursor).unwrap();
     assert!(matches!(
         store.sync(&b.app_id, "u1", Some(epoch_a), 10).await,
         Err(StoreError::CursorExpired(_))
@@ -254,12 +345,23 @@ pub async fn sync_diff_has_every_change_once(factory: Factory) {
     let a = &app.app_id;
     let cid = channel(store.as_ref(), a, "u0", "c", &["u1"]).await;
     let start = SyncPosition::decode(&store.sync(a, "u1", None, 10).await.unwrap().cursor).unwrap();
-    let (m, _) = store.send_message(a, "u0", &cid, msg("hi"), false).await.unwrap();
+    let (m, _) = store
+        .send_message(a, "u0", &cid, msg("hi"), false)
+        .await
+        .unwrap();
     store.add_reaction(a, "u1", m.id, "like").await.unwrap();
     store.mark_read(a, "u1", &cid, None).await.unwrap();
     let owner = Actor::user("u0");
     store
-        .add_members(a, &owner, &cid, vec![MemberInput { user_id: "u2".into(), role: None }])
+        .add_members(
+            a,
+            &owner,
+            &cid,
+            vec![MemberInput {
+                user_id: "u2".into(),
+                role: None,
+            }],
+        )
         .await
         .unwrap();
     store.delete_message(a, &owner, m.id).await.unwrap();
@@ -291,12 +393,31 @@ pub async fn compaction_expires_old_cursors(factory: Factory) {
     let a = &app.app_id;
     let cid = channel(store.as_ref(), a, "u0", "c", &["u1"]).await;
     let old = SyncPosition::decode(&store.sync(a, "u1", None, 10).await.unwrap().cursor).unwrap();
-    let (m, _) = store.send_message(a, "u0", &cid, msg("x"), false).await.unwrap();
+    let (m, _) = store
+        .send_message(a, "u0", &cid, msg("x"), false)
+        .await
+        .unwrap();
     store.add_reaction(a, "u1", m.id, "like").await.unwrap();
     store.remove_reaction(a, "u1", m.id, "like").await.unwrap();
-    let now = SyncPosition::decode(&store.sync(a, "u1", Some(old.clone()), 10).await.unwrap().cursor).unwrap();
+    let now = SyncPosition::decode(
+        &store
+            .sync(a, "u1", Some(old.clone()), 10)
+            .await
+            .unwrap()
+            .cursor,
+    )
+    .unwrap();
     store.compact(a, now.seq).await.unwrap();
-    assert!(matches!(store.sync(a, "u1", Some(old), 10).await, Err(StoreError::CursorExpired(_))));
+    assert!(matches!(
+        store.sync(a, "u1", Some(old), 10).await,
+        Err(StoreError::CursorExpired(_))
+    ));
     assert!(store.sync(a, "u1", Some(now), 10).await.is_ok());
-    assert!(store.list_reactions(a, &Actor::user("u1"), m.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_reactions(a, &Actor::user("u1"), m.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -11,7 +11,9 @@ use crate::store::{AppRecord, StoreError, StoreResult};
 fn random_token(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::rng();
-    (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Creates an app with random credentials and a fresh sync epoch.
@@ -24,10 +26,19 @@ pub fn create_app(conn: &mut Connection, name: &str) -> StoreResult<AppCredentia
     let inserted = conn.execute(
         "INSERT INTO apps (id, name, api_key, api_secret, epoch, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING",
-        params![creds.app_id, name, creds.api_key, creds.api_secret, random_token(8), now_ms()],
+        params![
+            creds.app_id,
+            name,
+            creds.api_key,
+            creds.api_secret,
+            random_token(8),
+            now_ms()
+        ],
     )?;
     if inserted == 0 {
-        return Err(StoreError::Conflict(format!("an app named {name:?} already exists")));
+        return Err(StoreError::Conflict(format!(
+            "an app named {name:?} already exists"
+        )));
     }
     Ok(creds)
 }
@@ -43,7 +54,12 @@ pub fn app_where(conn: &Connection, column: &str, value: &str) -> StoreResult<Op
     Ok(conn
         .prepare_cached(sql)?
         .query_row(params![value], |r| {
-            Ok(AppRecord { id: r.get(0)?, name: r.get(1)?, api_key: r.get(2)?, api_secret: r.get(3)? })
+            Ok(AppRecord {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                api_key: r.get(2)?,
+                api_secret: r.get(3)?,
+            })
         })
         .optional()?)
 }

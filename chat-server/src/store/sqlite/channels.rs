@@ -41,7 +41,9 @@ pub fn members(conn: &Connection, app: &str, cid: &Cid) -> StoreResult<Vec<Membe
          ORDER BY created_at, user_id"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let out = stmt.query_map(params![app, cid.to_string()], rows::member)?.collect::<Result<_, _>>()?;
+    let out = stmt
+        .query_map(params![app, cid.to_string()], rows::member)?
+        .collect::<Result<_, _>>()?;
     Ok(out)
 }
 
@@ -65,7 +67,10 @@ pub fn state(
         app,
         user,
         messages::Scope::Channel(cid),
-        &ListMessagesQuery { limit: Some(message_limit.max(1)), ..Default::default() },
+        &ListMessagesQuery {
+            limit: Some(message_limit.max(1)),
+            ..Default::default()
+        },
     )?;
     let (messages, own_reactions, has_more) = if message_limit == 0 {
         (Vec::new(), Vec::new(), !page.messages.is_empty())
@@ -74,7 +79,11 @@ pub fn state(
     };
     let unread = match user {
         Some(u) => reads::channel_unread(conn, app, u, cid)?,
-        None => ChannelUnread { cid: cid.clone(), unread_count: 0, unread_mentions: 0 },
+        None => ChannelUnread {
+            cid: cid.clone(),
+            unread_count: 0,
+            unread_mentions: 0,
+        },
     };
     Ok(ChannelState {
         channel,
@@ -99,7 +108,9 @@ pub fn create(
         if rows::member_role(&w.tx, &w.app, &cid, creator)?.is_some() {
             return Ok((state(&w.tx, &w.app, Some(creator), &cid, window)?, false));
         }
-        return Err(StoreError::Conflict(format!("channel {cid} already exists")));
+        return Err(StoreError::Conflict(format!(
+            "channel {cid} already exists"
+        )));
     }
     let mut member_ids = vec![creator.to_owned()];
     for m in req.members {
@@ -109,7 +120,10 @@ pub fn create(
     }
     let unknown = apps::unknown_users(&w.tx, &w.app, &member_ids)?;
     if !unknown.is_empty() {
-        return Err(StoreError::Invalid(format!("unknown users: {}", unknown.join(", "))));
+        return Err(StoreError::Invalid(format!(
+            "unknown users: {}",
+            unknown.join(", ")
+        )));
     }
     let now = now_ms();
     let config = serde_json::to_string(&req.config.unwrap_or_default())?;
@@ -135,7 +149,11 @@ pub fn create(
     let channel = rows::require_channel(&w.tx, &w.app, &cid)?;
     w.emit(Change::Channel(channel), member_ids.clone());
     for (i, user) in member_ids.iter().enumerate() {
-        let role = if i == 0 { MemberRole::Owner } else { MemberRole::Member };
+        let role = if i == 0 {
+            MemberRole::Owner
+        } else {
+            MemberRole::Member
+        };
         let member = put_member(w, &cid, user, role, now)?;
         w.emit(Change::Member(member), member_ids.clone());
     }
@@ -174,7 +192,9 @@ pub fn update(
 ) -> StoreResult<Channel> {
     let current = rows::require_channel(&w.tx, &w.app, cid)?;
     if !actor_role(&w.tx, &w.app, actor, cid)?.can_admin() {
-        return Err(StoreError::Forbidden("only owners and admins can update a channel".into()));
+        return Err(StoreError::Forbidden(
+            "only owners and admins can update a channel".into(),
+        ));
     }
     let name = req.name.or(current.name);
     let image = req.image.or(current.image);
@@ -184,7 +204,15 @@ pub fn update(
         "UPDATE channels SET name = ?3, image = ?4, config = ?5, updated_at = ?6, rev = ?7 \
          WHERE app_id = ?1 AND cid = ?2",
     )?
-    .execute(params![w.app, cid.to_string(), name, image, config, now_ms(), seq as i64])?;
+    .execute(params![
+        w.app,
+        cid.to_string(),
+        name,
+        image,
+        config,
+        now_ms(),
+        seq as i64
+    ])?;
     let channel = rows::require_channel(&w.tx, &w.app, cid)?;
     w.emit_to_members(Change::Channel(channel.clone()), cid)?;
     Ok(channel)
@@ -213,15 +241,21 @@ pub fn add_members(
     rows::require_channel(&w.tx, &w.app, cid)?;
     let role = actor_role(&w.tx, &w.app, actor, cid)?;
     if !role.can_moderate() {
-        return Err(StoreError::Forbidden("only moderators and above can add members".into()));
+        return Err(StoreError::Forbidden(
+            "only moderators and above can add members".into(),
+        ));
     }
     for input in &inputs {
         match input.role {
             Some(MemberRole::Owner) => {
-                return Err(StoreError::Invalid("the owner role cannot be assigned".into()));
+                return Err(StoreError::Invalid(
+                    "the owner role cannot be assigned".into(),
+                ));
             }
             Some(MemberRole::Admin | MemberRole::Moderator) if !role.can_admin() => {
-                return Err(StoreError::Forbidden("only owners and admins assign roles".into()));
+                return Err(StoreError::Forbidden(
+                    "only owners and admins assign roles".into(),
+                ));
             }
             _ => {}
         }
@@ -229,7 +263,10 @@ pub fn add_members(
     let ids: Vec<String> = inputs.iter().map(|m| m.user_id.clone()).collect();
     let unknown = apps::unknown_users(&w.tx, &w.app, &ids)?;
     if !unknown.is_empty() {
-        return Err(StoreError::Invalid(format!("unknown users: {}", unknown.join(", "))));
+        return Err(StoreError::Invalid(format!(
+            "unknown users: {}",
+            unknown.join(", ")
+        )));
     }
     let now = now_ms();
     let mut changed = Vec::new();
@@ -239,7 +276,9 @@ pub fn add_members(
         match (existing, input.role) {
             (Some(current), Some(wanted)) if current != wanted => {
                 if current == MemberRole::Owner {
-                    return Err(StoreError::Forbidden("the owner's role cannot change".into()));
+                    return Err(StoreError::Forbidden(
+                        "the owner's role cannot change".into(),
+                    ));
                 }
                 let seq = w.next_seq()? as i64;
                 let sql = format!(
@@ -247,14 +286,27 @@ pub fn add_members(
                      WHERE app_id = ?1 AND cid = ?2 AND user_id = ?3 RETURNING {MEMBER_COLS}"
                 );
                 let m = w.tx.prepare_cached(&sql)?.query_row(
-                    params![w.app, cid.to_string(), input.user_id, wanted.as_str(), now, seq],
+                    params![
+                        w.app,
+                        cid.to_string(),
+                        input.user_id,
+                        wanted.as_str(),
+                        now,
+                        seq
+                    ],
                     rows::member,
                 )?;
                 changed.push(m);
             }
             (Some(_), _) => {}
             (None, wanted) => {
-                let m = put_member(w, cid, &input.user_id, wanted.unwrap_or(MemberRole::Member), now)?;
+                let m = put_member(
+                    w,
+                    cid,
+                    &input.user_id,
+                    wanted.unwrap_or(MemberRole::Member),
+                    now,
+                )?;
                 changed.push(m);
                 added += 1;
             }
@@ -284,7 +336,9 @@ pub fn remove_member(
     if !is_self {
         let role = actor_role(&w.tx, &w.app, actor, cid)?;
         if !role.can_moderate() || (!actor.server && role >= target) {
-            return Err(StoreError::Forbidden(format!("not allowed to remove {user}")));
+            return Err(StoreError::Forbidden(format!(
+                "not allowed to remove {user}"
+            )));
         }
     }
     let seq = w.next_seq()? as i64;
@@ -296,8 +350,10 @@ pub fn remove_member(
         params![w.app, cid.to_string(), user, now_ms(), seq],
         rows::member,
     )?;
-    w.tx.prepare_cached("DELETE FROM user_messages WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3")?
-        .execute(params![w.app, user, cid.to_string()])?;
+    w.tx.prepare_cached(
+        "DELETE FROM user_messages WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3",
+    )?
+    .execute(params![w.app, user, cid.to_string()])?;
     let mut to = rows::member_ids(&w.tx, &w.app, cid)?;
     to.push(user.to_owned());
     w.emit(Change::Member(tombstone), to.clone());
@@ -312,7 +368,9 @@ pub fn co_member_ids(conn: &Connection, app: &str, user: &str) -> StoreResult<Ve
            ON o.app_id = m.app_id AND o.cid = m.cid AND o.deleted = 0 \
          WHERE m.app_id = ?1 AND m.user_id = ?2 AND m.deleted = 0 AND o.user_id != ?2",
     )?;
-    let ids = stmt.query_map(params![app, user], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let ids = stmt
+        .query_map(params![app, user], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     Ok(ids)
 }
 
@@ -334,7 +392,11 @@ pub fn query(
         args.push(Box::new(app.to_owned()));
         args.push(Box::new(require_user(actor)?));
     }
-    let ChannelFilter { kind, members: with_members, cids } = &req.filter;
+    let ChannelFilter {
+        kind,
+        members: with_members,
+        cids,
+    } = &req.filter;
     if let Some(kind) = kind {
         sql.push_str(" AND c.type = ?");
         args.push(Box::new(kind.as_str()));
@@ -372,14 +434,24 @@ pub fn query(
         .collect::<Result<_, _>>()?;
     let next = if rows_found.len() > limit as usize {
         rows_found.truncate(limit as usize);
-        rows_found.last().map(|(cid, sort_at)| format!("{sort_at}.{cid}"))
+        rows_found
+            .last()
+            .map(|(cid, sort_at)| format!("{sort_at}.{cid}"))
     } else {
         None
     };
     let mut out = Vec::with_capacity(rows_found.len());
     for (cid, _) in rows_found {
-        let cid: Cid = cid.parse().map_err(|e| StoreError::Backend(format!("corrupt cid: {e}")))?;
-        out.push(state(conn, app, actor.user_id.as_deref().filter(|_| !actor.server), &cid, message_limit)?);
+        let cid: Cid = cid
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("corrupt cid: {e}")))?;
+        out.push(state(
+            conn,
+            app,
+            actor.user_id.as_deref().filter(|_| !actor.server),
+            &cid,
+            message_limit,
+        )?);
     }
     Ok((out, next))
 }

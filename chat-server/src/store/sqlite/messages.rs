@@ -68,12 +68,18 @@ fn dedup(mut ids: Vec<String>) -> Vec<String> {
 
 fn check_mentions(w: &Tx<'_>, cid: &Cid, mentions: &[String]) -> StoreResult<()> {
     let members = rows::member_ids(&w.tx, &w.app, cid)?;
-    let outsiders: Vec<&str> =
-        mentions.iter().filter(|m| !members.contains(m)).map(String::as_str).collect();
+    let outsiders: Vec<&str> = mentions
+        .iter()
+        .filter(|m| !members.contains(m))
+        .map(String::as_str)
+        .collect();
     if outsiders.is_empty() {
         Ok(())
     } else {
-        Err(StoreError::Invalid(format!("mentioned users are not members: {}", outsiders.join(", "))))
+        Err(StoreError::Invalid(format!(
+            "mentioned users are not members: {}",
+            outsiders.join(", ")
+        )))
     }
 }
 
@@ -90,7 +96,10 @@ pub fn send(
         if existing.user_id == author && existing.cid == *cid {
             return Ok((existing, false));
         }
-        return Err(StoreError::Conflict(format!("message id {} is already taken", req.id)));
+        return Err(StoreError::Conflict(format!(
+            "message id {} is already taken",
+            req.id
+        )));
     }
     let channel = rows::require_channel(&w.tx, &w.app, cid)?;
     if bypass_membership {
@@ -104,12 +113,16 @@ pub fn send(
         None => None,
         Some(pid) => {
             if !channel.config.replies {
-                return Err(StoreError::Forbidden(format!("replies are disabled in {cid}")));
+                return Err(StoreError::Forbidden(format!(
+                    "replies are disabled in {cid}"
+                )));
             }
             match rows::load_message(&w.tx, &w.app, pid)? {
                 Some((pk, p)) if p.cid == *cid && p.parent_id.is_none() => Some(pk),
                 Some((_, p)) if p.cid == *cid => {
-                    return Err(StoreError::Invalid(format!("{pid} is a reply; reply to its root")));
+                    return Err(StoreError::Invalid(format!(
+                        "{pid} is a reply; reply to its root"
+                    )));
                 }
                 _ => return Err(StoreError::Invalid(format!("parent {pid} is not in {cid}"))),
             }
@@ -118,7 +131,11 @@ pub fn send(
     if let Some(qid) = req.quoted_message_id {
         match rows::load_message(&w.tx, &w.app, qid)? {
             Some((_, q)) if q.cid == *cid => {}
-            _ => return Err(StoreError::Invalid(format!("quoted message {qid} is not in {cid}"))),
+            _ => {
+                return Err(StoreError::Invalid(format!(
+                    "quoted message {qid} is not in {cid}"
+                )));
+            }
         }
     }
     let mentions = dedup(req.mentioned_users);
@@ -126,9 +143,8 @@ pub fn send(
     let mentions_json = serde_json::to_string(&mentions)?;
     let now = now_ms();
     let seq = w.next_seq()? as i64;
-    let pk: i64 = w
-        .tx
-        .prepare_cached(
+    let pk: i64 =
+        w.tx.prepare_cached(
             "INSERT INTO messages (app_id, id, cid, user_id, text, attachments, parent_pk, \
              parent_id, quoted_message_id, mentioned_users, reaction_counts, reply_count, \
              created_at, updated_at, rev) \
@@ -211,7 +227,9 @@ fn fetch(
     }
     args.push(Value::Integer(i64::from(limit)));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let out = stmt.query_map(params_from_iter(args), rows::message)?.collect::<Result<_, _>>()?;
+    let out = stmt
+        .query_map(params_from_iter(args), rows::message)?
+        .collect::<Result<_, _>>()?;
     Ok(out)
 }
 
@@ -223,9 +241,15 @@ pub fn list(
     scope: Scope<'_>,
     q: &ListMessagesQuery,
 ) -> StoreResult<MessagesResponse> {
-    let limit = q.limit.unwrap_or(DEFAULT_MESSAGE_PAGE).clamp(1, MAX_MESSAGE_PAGE);
+    let limit = q
+        .limit
+        .unwrap_or(DEFAULT_MESSAGE_PAGE)
+        .clamp(1, MAX_MESSAGE_PAGE);
     let pivot = |id: Uuid| -> StoreResult<i64> {
-        let sql = format!("SELECT pk FROM messages WHERE {} AND id = ?3", scope.clause());
+        let sql = format!(
+            "SELECT pk FROM messages WHERE {} AND id = ?3",
+            scope.clause()
+        );
         let mut args = scope.args(app);
         args.push(Value::Text(id.to_string()));
         conn.prepare_cached(&sql)?
@@ -242,7 +266,11 @@ pub fn list(
         Ok((v, more))
     };
     let newer = |p: i64, inclusive: bool, n: u32| -> StoreResult<(Vec<Message>, bool)> {
-        let extra = if inclusive { "AND pk >= ?3" } else { "AND pk > ?3" };
+        let extra = if inclusive {
+            "AND pk >= ?3"
+        } else {
+            "AND pk > ?3"
+        };
         let mut v = fetch(conn, scope, app, extra, Some(p), false, n + 1)?;
         let more = v.len() > n as usize;
         v.truncate(n as usize);
@@ -257,9 +285,16 @@ pub fn list(
     } else if let Some(id) = q.around {
         let p = pivot(id)?;
         let before_n = (limit - 1) / 2;
-        let (mut v, more_before) =
-            if before_n > 0 { older(Some(p), before_n)? } else { (Vec::new(), true) };
-        let more_before = if before_n > 0 { more_before } else { has_older(conn, scope, app, p)? };
+        let (mut v, more_before) = if before_n > 0 {
+            older(Some(p), before_n)?
+        } else {
+            (Vec::new(), true)
+        };
+        let more_before = if before_n > 0 {
+            more_before
+        } else {
+            has_older(conn, scope, app, p)?
+        };
         let (after, more_after) = newer(p, true, limit - before_n)?;
         v.extend(after);
         (v, more_before, more_after)
@@ -271,7 +306,12 @@ pub fn list(
         Some(u) => own_reactions(conn, app, u, &messages)?,
         None => Vec::new(),
     };
-    Ok(MessagesResponse { messages, has_more_before, has_more_after, own_reactions })
+    Ok(MessagesResponse {
+        messages,
+        has_more_before,
+        has_more_after,
+        own_reactions,
+    })
 }
 
 fn has_older(conn: &Connection, scope: Scope<'_>, app: &str, pk: i64) -> StoreResult<bool> {
@@ -295,7 +335,10 @@ pub fn own_reactions(
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let out = stmt
-        .query_map(params![app, user, serde_json::to_string(&ids)?], rows::reaction)?
+        .query_map(
+            params![app, user, serde_json::to_string(&ids)?],
+            rows::reaction,
+        )?
         .collect::<Result<_, _>>()?;
     Ok(out)
 }
@@ -314,7 +357,9 @@ pub fn update(
 ) -> StoreResult<Message> {
     let (pk, msg) = load_for_write(w, actor, id)?;
     if !actor.server && actor.user_id.as_deref() != Some(msg.user_id.as_str()) {
-        return Err(StoreError::Forbidden("only the author can edit a message".into()));
+        return Err(StoreError::Forbidden(
+            "only the author can edit a message".into(),
+        ));
     }
     if msg.deleted_at.is_some() {
         return Err(StoreError::Invalid(format!("message {id} is deleted")));
@@ -350,16 +395,19 @@ pub fn delete(w: &mut Tx<'_>, actor: &Actor, id: Uuid) -> StoreResult<Message> {
         let user = actor.user_id.as_deref().unwrap_or_default();
         let role = rows::member_role(&w.tx, &w.app, &msg.cid, user)?;
         if !role.is_some_and(|r| r.can_moderate()) {
-            return Err(StoreError::Forbidden("only the author or a moderator can delete".into()));
+            return Err(StoreError::Forbidden(
+                "only the author or a moderator can delete".into(),
+            ));
         }
     }
     if msg.deleted_at.is_some() {
         return Ok(msg);
     }
     let cid = msg.cid.clone();
-    let live: Vec<(i64, String)> = w
-        .tx
-        .prepare_cached("SELECT rowid, user_id FROM reactions WHERE message_pk = ?1 AND deleted = 0")?
+    let live: Vec<(i64, String)> =
+        w.tx.prepare_cached(
+            "SELECT rowid, user_id FROM reactions WHERE message_pk = ?1 AND deleted = 0",
+        )?
         .query_map(params![pk], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     for (rowid, _) in live {
@@ -367,7 +415,9 @@ pub fn delete(w: &mut Tx<'_>, actor: &Actor, id: Uuid) -> StoreResult<Message> {
         let sql = format!(
             "UPDATE reactions SET deleted = 1, rev = ?2 WHERE rowid = ?1 RETURNING {REACTION_COLS}"
         );
-        let r = w.tx.prepare_cached(&sql)?.query_row(params![rowid, seq], rows::reaction)?;
+        let r =
+            w.tx.prepare_cached(&sql)?
+                .query_row(params![rowid, seq], rows::reaction)?;
         w.emit_to_members(Change::Reaction(r), &cid)?;
     }
     let now = now_ms();

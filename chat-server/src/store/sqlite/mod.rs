@@ -69,7 +69,13 @@ impl Tx<'_> {
 
     /// Records a committed-to-be change for `recipients`.
     pub fn emit(&mut self, change: Change, recipients: Vec<String>) {
-        self.out.push((recipients, SyncChange { seq: change.rev(), change }));
+        self.out.push((
+            recipients,
+            SyncChange {
+                seq: change.rev(),
+                change,
+            },
+        ));
     }
 
     /// Records a change for the channel's current members.
@@ -120,7 +126,11 @@ impl SqliteStore {
         blocking(move || {
             let mut conn = lock(&inner.writer);
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut w = Tx { tx, app, out: Vec::new() };
+            let mut w = Tx {
+                tx,
+                app,
+                out: Vec::new(),
+            };
             let value = f(&mut w)?;
             let Tx { tx, app, out } = w;
             tx.commit()?;
@@ -199,7 +209,8 @@ impl Store for SqliteStore {
 
     async fn app_by_key(&self, api_key: &str) -> StoreResult<Option<AppRecord>> {
         let key = api_key.to_owned();
-        self.read(move |c| apps::app_where(c, "api_key", &key)).await
+        self.read(move |c| apps::app_where(c, "api_key", &key))
+            .await
     }
 
     async fn upsert_users(&self, app: &str, users: Vec<UserInput>) -> StoreResult<Vec<User>> {
@@ -224,7 +235,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<(ChannelState, bool)> {
         let creator = creator.to_owned();
         let window = self.inner.settings.window;
-        self.write(app, move |w| channels::create(w, &creator, req, window)).await
+        self.write(app, move |w| channels::create(w, &creator, req, window))
+            .await
     }
 
     async fn channel_state(
@@ -250,7 +262,8 @@ impl Store for SqliteStore {
         req: UpdateChannelRequest,
     ) -> StoreResult<Channel> {
         let (actor, cid) = (actor.clone(), cid.clone());
-        self.write(app, move |w| channels::update(w, &actor, &cid, req)).await
+        self.write(app, move |w| channels::update(w, &actor, &cid, req))
+            .await
     }
 
     async fn query_channels(
@@ -260,7 +273,8 @@ impl Store for SqliteStore {
         req: QueryChannelsRequest,
     ) -> StoreResult<(Vec<ChannelState>, Option<String>)> {
         let (app, actor) = (app.to_owned(), actor.clone());
-        self.read(move |c| channels::query(c, &app, &actor, &req)).await
+        self.read(move |c| channels::query(c, &app, &actor, &req))
+            .await
     }
 
     async fn add_members(
@@ -271,7 +285,10 @@ impl Store for SqliteStore {
         members: Vec<MemberInput>,
     ) -> StoreResult<Vec<Member>> {
         let (actor, cid) = (actor.clone(), cid.clone());
-        self.write(app, move |w| channels::add_members(w, &actor, &cid, members)).await
+        self.write(app, move |w| {
+            channels::add_members(w, &actor, &cid, members)
+        })
+        .await
     }
 
     async fn remove_member(
@@ -282,7 +299,10 @@ impl Store for SqliteStore {
         user_id: &str,
     ) -> StoreResult<Vec<Member>> {
         let (actor, cid, user) = (actor.clone(), cid.clone(), user_id.to_owned());
-        self.write(app, move |w| channels::remove_member(w, &actor, &cid, &user)).await
+        self.write(app, move |w| {
+            channels::remove_member(w, &actor, &cid, &user)
+        })
+        .await
     }
 
     async fn member_ids(&self, app: &str, cid: &Cid) -> StoreResult<Vec<String>> {
@@ -292,7 +312,8 @@ impl Store for SqliteStore {
 
     async fn co_member_ids(&self, app: &str, user_id: &str) -> StoreResult<Vec<String>> {
         let (app, user) = (app.to_owned(), user_id.to_owned());
-        self.read(move |c| channels::co_member_ids(c, &app, &user)).await
+        self.read(move |c| channels::co_member_ids(c, &app, &user))
+            .await
     }
 
     async fn send_message(
@@ -304,7 +325,10 @@ impl Store for SqliteStore {
         bypass_membership: bool,
     ) -> StoreResult<(Message, bool)> {
         let (author, cid) = (author.to_owned(), cid.clone());
-        self.write(app, move |w| messages::send(w, &author, &cid, req, bypass_membership)).await
+        self.write(app, move |w| {
+            messages::send(w, &author, &cid, req, bypass_membership)
+        })
+        .await
     }
 
     async fn get_message(&self, app: &str, actor: &Actor, id: Uuid) -> StoreResult<Message> {
@@ -322,7 +346,13 @@ impl Store for SqliteStore {
         let (app, actor, cid) = (app.to_owned(), actor.clone(), cid.clone());
         self.read(move |c| {
             channels::authorize_read(c, &app, &actor, &cid)?;
-            messages::list(c, &app, actor.user_id.as_deref(), messages::Scope::Channel(&cid), &query)
+            messages::list(
+                c,
+                &app,
+                actor.user_id.as_deref(),
+                messages::Scope::Channel(&cid),
+                &query,
+            )
         })
         .await
     }
@@ -338,9 +368,17 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let (pk, root) = messages::authorize_message(c, &app, &actor, parent)?;
             if root.parent_id.is_some() {
-                return Err(StoreError::Invalid(format!("{parent} is a reply, not a thread root")));
+                return Err(StoreError::Invalid(format!(
+                    "{parent} is a reply, not a thread root"
+                )));
             }
-            messages::list(c, &app, actor.user_id.as_deref(), messages::Scope::Thread(pk), &query)
+            messages::list(
+                c,
+                &app,
+                actor.user_id.as_deref(),
+                messages::Scope::Thread(pk),
+                &query,
+            )
         })
         .await
     }
@@ -353,12 +391,14 @@ impl Store for SqliteStore {
         req: UpdateMessageRequest,
     ) -> StoreResult<Message> {
         let actor = actor.clone();
-        self.write(app, move |w| messages::update(w, &actor, id, req)).await
+        self.write(app, move |w| messages::update(w, &actor, id, req))
+            .await
     }
 
     async fn delete_message(&self, app: &str, actor: &Actor, id: Uuid) -> StoreResult<Message> {
         let actor = actor.clone();
-        self.write(app, move |w| messages::delete(w, &actor, id)).await
+        self.write(app, move |w| messages::delete(w, &actor, id))
+            .await
     }
 
     async fn add_reaction(
@@ -369,7 +409,8 @@ impl Store for SqliteStore {
         kind: &str,
     ) -> StoreResult<ReactionResponse> {
         let (user, kind) = (user.to_owned(), kind.to_owned());
-        self.write(app, move |w| reads::add_reaction(w, &user, id, &kind)).await
+        self.write(app, move |w| reads::add_reaction(w, &user, id, &kind))
+            .await
     }
 
     async fn remove_reaction(
@@ -380,7 +421,8 @@ impl Store for SqliteStore {
         kind: &str,
     ) -> StoreResult<ReactionResponse> {
         let (user, kind) = (user.to_owned(), kind.to_owned());
-        self.write(app, move |w| reads::remove_reaction(w, &user, id, &kind)).await
+        self.write(app, move |w| reads::remove_reaction(w, &user, id, &kind))
+            .await
     }
 
     async fn list_reactions(
@@ -405,7 +447,8 @@ impl Store for SqliteStore {
         up_to: Option<Uuid>,
     ) -> StoreResult<MarkReadResponse> {
         let (user, cid) = (user.to_owned(), cid.clone());
-        self.write(app, move |w| reads::mark_read(w, &user, &cid, up_to)).await
+        self.write(app, move |w| reads::mark_read(w, &user, &cid, up_to))
+            .await
     }
 
     async fn unread(&self, app: &str, user: &str) -> StoreResult<UnreadResponse> {
@@ -422,7 +465,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<SyncResponse> {
         let (app, user) = (app.to_owned(), user.to_owned());
         let settings = self.inner.settings;
-        self.read(move |c| sync::sync(c, &app, &user, from, limit, settings)).await
+        self.read(move |c| sync::sync(c, &app, &user, from, limit, settings))
+            .await
     }
 
     async fn subscribe(&self, app: &str, user: &str) -> StoreResult<(Subscription, ConnectInfo)> {
@@ -436,7 +480,14 @@ impl Store for SqliteStore {
                 .prepare_cached("SELECT epoch, seq FROM apps WHERE id = ?1")?
                 .query_row(params![app], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let sub = inner.hub.subscribe(&app, &user);
-            Ok((sub, ConnectInfo { user_id: user, epoch, seq: seq as u64 }))
+            Ok((
+                sub,
+                ConnectInfo {
+                    user_id: user,
+                    epoch,
+                    seq: seq as u64,
+                },
+            ))
         })
         .await
     }

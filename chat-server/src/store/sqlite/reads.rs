@@ -10,18 +10,13 @@ use chat_protocol::{
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
+use super::Tx;
 use super::messages::authorize_message;
 use super::rows::{self, REACTION_COLS, READ_COLS, now_ms};
 use super::schema::{self, FLAG_READ};
-use super::Tx;
 use crate::store::{Actor, StoreError, StoreResult};
 
-fn find_reaction(
-    w: &Tx<'_>,
-    pk: i64,
-    user: &str,
-    kind: &str,
-) -> StoreResult<Option<Reaction>> {
+fn find_reaction(w: &Tx<'_>, pk: i64, user: &str, kind: &str) -> StoreResult<Option<Reaction>> {
     let sql = format!(
         "SELECT {REACTION_COLS} FROM reactions \
          WHERE app_id = ?1 AND message_pk = ?2 AND user_id = ?3 AND type = ?4"
@@ -34,9 +29,8 @@ fn find_reaction(
 
 /// Recomputes `reaction_counts` of a message with a fresh seq and emits it.
 fn recount(w: &mut Tx<'_>, pk: i64) -> StoreResult<chat_protocol::Message> {
-    let counts: BTreeMap<String, u32> = w
-        .tx
-        .prepare_cached(
+    let counts: BTreeMap<String, u32> =
+        w.tx.prepare_cached(
             "SELECT type, COUNT(*) FROM reactions WHERE message_pk = ?1 AND deleted = 0 \
              GROUP BY type",
         )?
@@ -53,19 +47,30 @@ fn recount(w: &mut Tx<'_>, pk: i64) -> StoreResult<chat_protocol::Message> {
 }
 
 /// Adds a reaction; adding an existing one changes nothing.
-pub fn add_reaction(w: &mut Tx<'_>, user: &str, id: Uuid, kind: &str) -> StoreResult<ReactionResponse> {
+pub fn add_reaction(
+    w: &mut Tx<'_>,
+    user: &str,
+    id: Uuid,
+    kind: &str,
+) -> StoreResult<ReactionResponse> {
     let (pk, message) = authorize_message(&w.tx, &w.app, &Actor::user(user), id)?;
     if message.deleted_at.is_some() {
         return Err(StoreError::Invalid(format!("message {id} is deleted")));
     }
     let channel = rows::require_channel(&w.tx, &w.app, &message.cid)?;
     if !channel.config.reactions {
-        return Err(StoreError::Forbidden(format!("reactions are disabled in {}", channel.cid)));
+        return Err(StoreError::Forbidden(format!(
+            "reactions are disabled in {}",
+            channel.cid
+        )));
     }
     if let Some(existing) = find_reaction(w, pk, user, kind)?
         && !existing.deleted
     {
-        return Ok(ReactionResponse { reaction: existing, message });
+        return Ok(ReactionResponse {
+            reaction: existing,
+            message,
+        });
     }
     let seq = w.next_seq()? as i64;
     let sql = format!(
@@ -75,7 +80,16 @@ pub fn add_reaction(w: &mut Tx<'_>, user: &str, id: Uuid, kind: &str) -> StoreRe
          created_at = excluded.created_at, rev = excluded.rev RETURNING {REACTION_COLS}"
     );
     let reaction = w.tx.prepare_cached(&sql)?.query_row(
-        params![w.app, pk, id.to_string(), message.cid.to_string(), user, kind, now_ms(), seq],
+        params![
+            w.app,
+            pk,
+            id.to_string(),
+            message.cid.to_string(),
+            user,
+            kind,
+            now_ms(),
+            seq
+        ],
         rows::reaction,
     )?;
     w.emit_to_members(Change::Reaction(reaction.clone()), &message.cid)?;
@@ -94,7 +108,10 @@ pub fn remove_reaction(
     let existing = find_reaction(w, pk, user, kind)?
         .ok_or_else(|| StoreError::NotFound(format!("reaction {kind} of {user} on {id}")))?;
     if existing.deleted {
-        return Ok(ReactionResponse { reaction: existing, message });
+        return Ok(ReactionResponse {
+            reaction: existing,
+            message,
+        });
     }
     let seq = w.next_seq()? as i64;
     let sql = format!(
@@ -103,7 +120,8 @@ pub fn remove_reaction(
          RETURNING {REACTION_COLS}"
     );
     let reaction =
-        w.tx.prepare_cached(&sql)?.query_row(params![w.app, pk, user, kind, seq], rows::reaction)?;
+        w.tx.prepare_cached(&sql)?
+            .query_row(params![w.app, pk, user, kind, seq], rows::reaction)?;
     w.emit_to_members(Change::Reaction(reaction.clone()), &message.cid)?;
     let message = recount(w, pk)?;
     Ok(ReactionResponse { reaction, message })
@@ -175,7 +193,10 @@ pub fn mark_read(
         _ => match current {
             Some((_, state)) => {
                 let unread = channel_unread(&w.tx, &w.app, user, cid)?;
-                return Ok(MarkReadResponse { read: state, unread });
+                return Ok(MarkReadResponse {
+                    read: state,
+                    unread,
+                });
             }
             None => (0, None),
         },
@@ -188,7 +209,15 @@ pub fn mark_read(
          last_read_at = excluded.last_read_at, rev = excluded.rev RETURNING {READ_COLS}"
     );
     let read = w.tx.prepare_cached(&sql)?.query_row(
-        params![w.app, cid.to_string(), user, target_id, target_pk, now_ms(), seq],
+        params![
+            w.app,
+            cid.to_string(),
+            user,
+            target_id,
+            target_pk,
+            now_ms(),
+            seq
+        ],
         rows::read_state,
     )?;
     w.tx.prepare_cached(
@@ -202,9 +231,16 @@ pub fn mark_read(
 }
 
 /// The user's unread counts in one channel (served by the partial indexes).
-pub fn channel_unread(conn: &Connection, app: &str, user: &str, cid: &Cid) -> StoreResult<ChannelUnread> {
+pub fn channel_unread(
+    conn: &Connection,
+    app: &str,
+    user: &str,
+    cid: &Cid,
+) -> StoreResult<ChannelUnread> {
     let count = |sql: &str| -> StoreResult<u32> {
-        Ok(conn.prepare_cached(sql)?.query_row(params![app, user, cid.to_string()], |r| r.get(0))?)
+        Ok(conn
+            .prepare_cached(sql)?
+            .query_row(params![app, user, cid.to_string()], |r| r.get(0))?)
     };
     Ok(ChannelUnread {
         cid: cid.clone(),
@@ -226,7 +262,9 @@ pub fn unread(conn: &Connection, app: &str, user: &str) -> StoreResult<UnreadRes
     let mentions = per_channel(schema::UNREAD_MENTIONS_BY_CHANNEL)?;
     let mut channels = Vec::with_capacity(unread.len());
     for (cid, count) in unread {
-        let parsed: Cid = cid.parse().map_err(|e| StoreError::Backend(format!("corrupt cid: {e}")))?;
+        let parsed: Cid = cid
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("corrupt cid: {e}")))?;
         channels.push(ChannelUnread {
             cid: parsed,
             unread_count: count,

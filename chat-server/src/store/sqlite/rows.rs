@@ -74,7 +74,8 @@ fn json<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::
 
 fn parse<T: FromStr>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
     let s: String = row.get(idx)?;
-    s.parse().map_err(|_| bad(idx, Corrupt(format!("unexpected value {s:?}"))))
+    s.parse()
+        .map_err(|_| bad(idx, Corrupt(format!("unexpected value {s:?}"))))
 }
 
 fn rev(row: &Row<'_>, idx: usize) -> rusqlite::Result<u64> {
@@ -223,7 +224,8 @@ pub fn member_ids(conn: &Connection, app: &str, cid: &Cid) -> StoreResult<Vec<St
 
 /// A message row and its internal primary key, by id.
 pub fn load_message(conn: &Connection, app: &str, id: Uuid) -> StoreResult<Option<(i64, Message)>> {
-    let sql = format!("SELECT pk, parent_pk, {MESSAGE_COLS} FROM messages WHERE app_id = ?1 AND id = ?2");
+    let sql =
+        format!("SELECT pk, parent_pk, {MESSAGE_COLS} FROM messages WHERE app_id = ?1 AND id = ?2");
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params![app, id.to_string()], |row| {

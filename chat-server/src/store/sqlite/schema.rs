@@ -173,7 +173,9 @@ pub fn configure(conn: &Connection) -> StoreResult<()> {
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Backend(format!("cannot enable WAL (journal_mode={mode})")));
+        return Err(StoreError::Backend(format!(
+            "cannot enable WAL (journal_mode={mode})"
+        )));
     }
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {

@@ -27,13 +27,19 @@ pub fn sync(
         return bootstrap(&tx, app, user, &epoch, head, None, settings);
     };
     if pos.epoch != epoch {
-        return Err(StoreError::CursorExpired("the cursor is from another epoch".into()));
+        return Err(StoreError::CursorExpired(
+            "the cursor is from another epoch".into(),
+        ));
     }
     if pos.seq > head {
-        return Err(StoreError::CursorExpired("the cursor is ahead of this server".into()));
+        return Err(StoreError::CursorExpired(
+            "the cursor is ahead of this server".into(),
+        ));
     }
     if pos.seq < min_seq as u64 {
-        return Err(StoreError::CursorExpired("the cursor is older than retained history".into()));
+        return Err(StoreError::CursorExpired(
+            "the cursor is older than retained history".into(),
+        ));
     }
     match pos.bootstrap_after {
         Some(after) => bootstrap(&tx, app, user, &epoch, pos.seq, Some(&after), settings),
@@ -42,7 +48,8 @@ pub fn sync(
 }
 
 fn parse_cid(s: String) -> StoreResult<Cid> {
-    s.parse().map_err(|e| StoreError::Backend(format!("corrupt cid {s:?}: {e}")))
+    s.parse()
+        .map_err(|e| StoreError::Backend(format!("corrupt cid {s:?}: {e}")))
 }
 
 /// Bootstrap: every channel of the user as a limited channel, paged by cid.
@@ -61,17 +68,35 @@ fn bootstrap(
             "SELECT cid FROM members WHERE app_id = ?1 AND user_id = ?2 AND deleted = 0 \
              AND cid > ?3 ORDER BY cid LIMIT ?4",
         )?
-        .query_map(params![app, user, after.unwrap_or(""), i64::from(n) + 1], |r| r.get(0))?
+        .query_map(
+            params![app, user, after.unwrap_or(""), i64::from(n) + 1],
+            |r| r.get(0),
+        )?
         .collect::<Result<_, _>>()?;
     let has_more = cids.len() > n as usize;
     cids.truncate(n as usize);
     let next_after = if has_more { cids.last().cloned() } else { None };
     let mut limited = Vec::with_capacity(cids.len());
     for cid in cids {
-        limited.push(channels::state(tx, app, Some(user), &parse_cid(cid)?, settings.window)?);
+        limited.push(channels::state(
+            tx,
+            app,
+            Some(user),
+            &parse_cid(cid)?,
+            settings.window,
+        )?);
     }
-    let cursor = SyncPosition { epoch: epoch.to_owned(), seq: snapshot, bootstrap_after: next_after };
-    Ok(SyncResponse { changes: Vec::new(), limited, cursor: cursor.encode(), has_more })
+    let cursor = SyncPosition {
+        epoch: epoch.to_owned(),
+        seq: snapshot,
+        bootstrap_after: next_after,
+    };
+    Ok(SyncResponse {
+        changes: Vec::new(),
+        limited,
+        cursor: cursor.encode(),
+        has_more,
+    })
 }
 
 const KIND_CHANNEL: i64 = 0;
@@ -107,7 +132,12 @@ fn incremental(
     for (cid, joined_rev) in mine {
         let joined_since = joined_rev as u64 > cursor;
         let changes: i64 = busy.query_row(
-            params![app, cid, cursor as i64, i64::from(settings.limited_threshold) + 1],
+            params![
+                app,
+                cid,
+                cursor as i64,
+                i64::from(settings.limited_threshold) + 1
+            ],
             |r| r.get(0),
         )?;
         if joined_since || changes > i64::from(settings.limited_threshold) {
@@ -139,19 +169,42 @@ fn incremental(
     let mut changes = Vec::with_capacity(refs.len());
     for (rev, kind, rowid) in &refs {
         let change = load_change(tx, *kind, *rowid)?;
-        changes.push(SyncChange { seq: *rev as u64, change });
+        changes.push(SyncChange {
+            seq: *rev as u64,
+            change,
+        });
     }
-    let next = if has_more { refs.last().map_or(head, |(rev, _, _)| *rev as u64) } else { head };
+    let next = if has_more {
+        refs.last().map_or(head, |(rev, _, _)| *rev as u64)
+    } else {
+        head
+    };
     let mut limited = Vec::with_capacity(limited_cids.len());
     for cid in limited_cids {
-        limited.push(channels::state(tx, app, Some(user), &parse_cid(cid)?, settings.window)?);
+        limited.push(channels::state(
+            tx,
+            app,
+            Some(user),
+            &parse_cid(cid)?,
+            settings.window,
+        )?);
     }
-    let cursor = SyncPosition { epoch: epoch.to_owned(), seq: next, bootstrap_after: None };
-    Ok(SyncResponse { changes, limited, cursor: cursor.encode(), has_more })
+    let cursor = SyncPosition {
+        epoch: epoch.to_owned(),
+        seq: next,
+        bootstrap_after: None,
+    };
+    Ok(SyncResponse {
+        changes,
+        limited,
+        cursor: cursor.encode(),
+        has_more,
+    })
 }
 
 fn load_change(tx: &Transaction<'_>, kind: i64, rowid: i64) -> StoreResult<Change> {
-    let one = |table: &str, key: &str, cols: &str| format!("SELECT {cols} FROM {table} WHERE {key} = ?1");
+    let one =
+        |table: &str, key: &str, cols: &str| format!("SELECT {cols} FROM {table} WHERE {key} = ?1");
     Ok(match kind {
         KIND_CHANNEL => Change::Channel(
             tx.prepare_cached(&one("channels", "rowid", CHANNEL_COLS))?

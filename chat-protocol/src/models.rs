@@ -132,10 +132,11 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Per-channel feature switches, plus app-defined fields.
+/// Per-channel feature switches, plus app-defined fields. Unknown keys are rejected (put
+/// app-defined fields under `custom`), so a typo never silently drops a setting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ChannelConfig {
     /// Members may react to messages.
     pub reactions: bool,

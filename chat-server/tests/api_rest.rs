@@ -209,6 +209,8 @@ async fn channels_create_get_update_and_roles() {
     assert_eq!(b["channel"]["name"], "Operations");
     assert_eq!(b["channel"]["config"]["reactions"], false);
     assert_eq!(b["channel"]["config"]["replies"], true);
+    let (s, b) = alice.patch("/v1/channels/team/ops", json!({"config": {"reactons": true}})).await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "validation_failed"), "typo rejected");
     // members: a plain member cannot add; moderators add members but not admins
     let (s, _) = bob
         .post(

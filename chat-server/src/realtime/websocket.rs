@@ -105,10 +105,15 @@ async fn run(mut socket: WebSocket, state: AppState) {
 /// Waits for `connect`, then runs the session until it ends.
 async fn serve(socket: &mut WebSocket, state: &AppState) -> Result<(), Close> {
     let deadline = Instant::now() + state.config().connect_timeout;
+    // Fix: a socket still waiting for `connect` must also end on shutdown (with 3001, a
+    // reconnect code), not linger until the connect timeout and then get the terminal
+    // 3502; `RunningServer::stop` does not wait for upgraded connections.
+    let mut shutdown = state.shutdown();
     loop {
         let msg = tokio::select! {
             m = socket.recv() => m,
             () = sleep_until(deadline) => return Err(Close(dc::STALE, "stale")),
+            _ = shutdown.changed() => return Err(Close(dc::SHUTDOWN, "shutdown")),
         };
         let text = match msg {
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),

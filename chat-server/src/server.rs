@@ -21,8 +21,12 @@ pub struct RunningServer {
     /// The store (for tests and admin tasks).
     pub store: Arc<dyn Store>,
     shutdown: watch::Sender<bool>,
+    state: AppState,
     task: JoinHandle<std::io::Result<()>>,
 }
+
+/// How long [`RunningServer::stop`] waits for WebSockets to close.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl RunningServer {
     /// `http://addr`.
@@ -35,9 +39,11 @@ impl RunningServer {
         format!("ws://{}/connection/websocket", self.addr)
     }
 
-    /// Closes WebSockets with the "shutdown" code, stops accepting, and waits for the end.
+    /// Closes WebSockets with the "shutdown" code, stops accepting, and waits for open
+    /// requests and WebSockets to end (WebSockets at most 15 s).
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, self.state.drain_connections()).await;
         self.task.await.map_err(std::io::Error::other)?
     }
 }
@@ -69,7 +75,7 @@ pub async fn start_with(
         .map_err(|e| StoreError::Backend(e.to_string()))?;
     let (tx, rx) = watch::channel(false);
     let state = AppState::new(store.clone(), hub, config, rx.clone());
-    let app = api::router(state);
+    let app = api::router(state.clone());
     let mut stop = rx;
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -82,6 +88,7 @@ pub async fn start_with(
         addr,
         store,
         shutdown: tx,
+        state,
         task,
     })
 }

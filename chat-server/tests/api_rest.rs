@@ -109,6 +109,12 @@ async fn authentication_errors() {
     // unknown routes and methods are JSON errors too
     let (s, b) = alice.get("/v1/nope").await;
     assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "not_found"));
+    let (s, b) = alice.get("/connection/websocket").await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "validation_failed"),
+        "plain GET on the socket"
+    );
     let (s, b) = alice.request(reqwest::Method::PUT, "/v1/sync", None).await;
     assert_eq!(
         (s, code(&b)),
@@ -209,8 +215,17 @@ async fn channels_create_get_update_and_roles() {
     assert_eq!(b["channel"]["name"], "Operations");
     assert_eq!(b["channel"]["config"]["reactions"], false);
     assert_eq!(b["channel"]["config"]["replies"], true);
-    let (s, b) = alice.patch("/v1/channels/team/ops", json!({"config": {"reactons": true}})).await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "validation_failed"), "typo rejected");
+    let (s, b) = alice
+        .patch(
+            "/v1/channels/team/ops",
+            json!({"config": {"reactons": true}}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "validation_failed"),
+        "typo rejected"
+    );
     // members: a plain member cannot add; moderators add members but not admins
     let (s, _) = bob
         .post(

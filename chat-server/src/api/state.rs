@@ -37,6 +37,8 @@ struct Inner {
     apps: RwLock<HashMap<String, Arc<AppRecord>>>,
     known_users: Mutex<HashSet<(String, String)>>,
     shutdown: watch::Receiver<bool>,
+    /// Each open WebSocket holds a read guard; draining takes the write lock.
+    connections: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
                 apps: RwLock::default(),
                 known_users: Mutex::default(),
                 shutdown,
+                connections: Arc::default(),
             }),
         }
     }
@@ -78,6 +81,16 @@ impl AppState {
     /// A receiver that flips to `true` when the server shuts down.
     pub fn shutdown(&self) -> watch::Receiver<bool> {
         self.inner.shutdown.clone()
+    }
+
+    /// Registers an open WebSocket connection until the guard is dropped.
+    pub async fn track_connection(&self) -> tokio::sync::OwnedRwLockReadGuard<()> {
+        self.inner.connections.clone().read_owned().await
+    }
+
+    /// Waits until every tracked connection has ended (call after signalling shutdown).
+    pub async fn drain_connections(&self) {
+        let _all = self.inner.connections.write().await;
     }
 
     /// The app, from the cache or the store.

@@ -5,9 +5,10 @@
 //! losing events: its connection closes with a "slow" code and the client catches up
 //! through `/v1/sync`. A broker-backed implementation for several nodes comes later.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 
+use chat_protocol::realtime::{EphemeralEvent, PresenceEvent, RealtimeEvent};
 use tokio::sync::mpsc;
 
 /// Events buffered per connection before it counts as too slow.
@@ -21,6 +22,10 @@ pub trait Broadcaster: Send + Sync + 'static {
     fn subscribe(&self, app: &str, user: &str) -> Subscription;
     /// Number of open subscriptions of `user` (presence).
     fn connections(&self, app: &str, user: &str) -> usize;
+    /// Publishes a presence event for `user` to `peers` if the user's online state
+    /// (has at least one subscription) differs from the last one announced. Deciding and
+    /// publishing happen atomically, so concurrent calls end with the true state.
+    fn announce_presence(&self, app: &str, user: &str, peers: &[String]);
 }
 
 /// A live stream of events for one connection; unsubscribes when dropped.
@@ -44,6 +49,22 @@ type Sender = (u64, mpsc::Sender<Arc<str>>);
 struct Inner {
     next_id: u64,
     subscribers: HashMap<Key, Vec<Sender>>,
+    /// Users last announced online (absent = offline).
+    announced_online: HashSet<Key>,
+}
+
+impl Inner {
+    fn publish(&mut self, app: &str, recipients: &[String], data: &Arc<str>) {
+        for user in recipients {
+            let key = (app.to_owned(), user.clone());
+            let Some(list) = self.subscribers.get_mut(&key) else {
+                continue;
+            };
+            // A full or closed buffer drops the sender: the receiver drains what it has,
+            // then ends, and the connection is closed so the client resyncs.
+            list.retain(|(_, tx)| tx.try_send(data.clone()).is_ok());
+        }
+    }
 }
 
 /// The single-node broadcaster: an in-memory map of user → connections.
@@ -86,16 +107,7 @@ impl Drop for Guard {
 
 impl Broadcaster for InProcessHub {
     fn publish(&self, app: &str, recipients: &[String], data: Arc<str>) {
-        let mut inner = self.lock();
-        for user in recipients {
-            let key = (app.to_owned(), user.clone());
-            let Some(list) = inner.subscribers.get_mut(&key) else {
-                continue;
-            };
-            // A full or closed buffer drops the sender: the receiver drains what it has,
-            // then ends, and the connection is closed so the client resyncs.
-            list.retain(|(_, tx)| tx.try_send(data.clone()).is_ok());
-        }
+        self.lock().publish(app, recipients, &data);
     }
 
     fn subscribe(&self, app: &str, user: &str) -> Subscription {
@@ -125,6 +137,27 @@ impl Broadcaster for InProcessHub {
             .get(&(app.to_owned(), user.to_owned()))
             .map_or(0, Vec::len)
     }
+
+    fn announce_presence(&self, app: &str, user: &str, peers: &[String]) {
+        let mut inner = self.lock();
+        let key = (app.to_owned(), user.to_owned());
+        let online = inner.subscribers.get(&key).is_some_and(|l| !l.is_empty());
+        let changed = if online {
+            inner.announced_online.insert(key)
+        } else {
+            inner.announced_online.remove(&key)
+        };
+        if !changed {
+            return;
+        }
+        let event = RealtimeEvent::Ephemeral(EphemeralEvent::Presence(PresenceEvent {
+            user_id: user.to_owned(),
+            online,
+        }));
+        if let Ok(data) = serde_json::to_string(&event) {
+            inner.publish(app, peers, &Arc::from(data));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -153,5 +186,27 @@ mod tests {
         assert_eq!(hub.connections("app", "alice"), 1);
         drop(other_app);
         assert_eq!(hub.connections("other", "alice"), 0);
+    }
+
+    #[tokio::test]
+    async fn presence_is_announced_once_per_real_transition() {
+        let hub = InProcessHub::new();
+        let mut peer = hub.subscribe("app", "peer");
+        let peers = ["peer".to_owned()];
+        let mut next = || peer.events.try_recv().ok().map(|d| d.to_string());
+        let first = hub.subscribe("app", "u");
+        hub.announce_presence("app", "u", &peers);
+        assert!(next().is_some_and(|e| e.contains(r#""online":true"#)));
+        let second = hub.subscribe("app", "u");
+        hub.announce_presence("app", "u", &peers);
+        drop(first);
+        // a late announcement from the closed connection sees the live one: no change
+        hub.announce_presence("app", "u", &peers);
+        assert_eq!(next(), None);
+        drop(second);
+        hub.announce_presence("app", "u", &peers);
+        hub.announce_presence("app", "u", &peers);
+        assert!(next().is_some_and(|e| e.contains(r#""online":false"#)));
+        assert_eq!(next(), None);
     }
 }

@@ -6,16 +6,16 @@
 //! WebSocket close frames with Centrifuge codes. Client-side subscribe and the other methods
 //! are answered with errors: everything a user may see arrives on its own channel.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chat_protocol::ErrorCode;
 use chat_protocol::realtime::{
-    Command, ConnectResult, EphemeralEvent, PresenceEvent, RealtimeEvent, RefreshResult, Reply,
-    ReplyError, SubscribeResult, disconnect_codes as dc, error_codes as ec, user_channel,
+    Command, ConnectResult, RefreshResult, Reply, ReplyError, SubscribeResult,
+    disconnect_codes as dc, error_codes as ec, user_channel,
 };
 use tokio::time::{Instant, sleep_until};
 
@@ -31,9 +31,36 @@ const MAX_BATCH: usize = 64;
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Upgrades the request to a WebSocket speaking the Centrifuge JSON protocol.
-pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub async fn handler(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    State(state): State<AppState>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => {
+            let message = format!("expected a WebSocket upgrade: {}", rejection.body_text());
+            return ApiError::invalid(message).into_response();
+        }
+    };
+    let guard = state.track_connection().await;
     ws.max_message_size(MAX_FRAME)
-        .on_upgrade(move |socket| run(socket, state))
+        .on_upgrade(move |socket| async move {
+            run(socket, state).await;
+            drop(guard);
+        })
+}
+
+/// Longest a single frame write may block (a client that stops reading) before the
+/// connection is dropped as too slow.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Writes one frame, bounded by [`WRITE_TIMEOUT`].
+async fn send(socket: &mut WebSocket, msg: Message) -> Result<(), Close> {
+    match tokio::time::timeout(WRITE_TIMEOUT, socket.send(msg)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Close(dc::INTERNAL, "write error")),
+        Err(_) => Err(Close(dc::SLOW, "slow")),
+    }
 }
 
 /// Why a connection ends: a close code and reason (reason must be non-empty, non-JSON).
@@ -99,7 +126,11 @@ async fn run(mut socket: WebSocket, state: AppState) {
         code: close.0,
         reason: Utf8Bytes::from_static(close.1),
     };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        socket.send(Message::Close(Some(frame))),
+    )
+    .await;
 }
 
 /// Waits for `connect`, then runs the session until it ends.
@@ -132,18 +163,12 @@ async fn serve(socket: &mut WebSocket, state: &AppState) -> Result<(), Close> {
             Ok(ok) => ok,
             Err(ApiError(body)) if body.code == ErrorCode::TokenExpired => {
                 let reply = error_reply(first.id, ec::TOKEN_EXPIRED, "token expired", false);
-                socket
-                    .send(frame(&[reply]))
-                    .await
-                    .map_err(|_| Close(dc::INTERNAL, "write error"))?;
+                send(socket, frame(&[reply])).await?;
                 continue;
             }
             Err(ApiError(body)) if body.code == ErrorCode::Internal => {
                 let reply = error_reply(first.id, ec::INTERNAL, "internal server error", true);
-                socket
-                    .send(frame(&[reply]))
-                    .await
-                    .map_err(|_| Close(dc::INTERNAL, "write error"))?;
+                send(socket, frame(&[reply])).await?;
                 continue;
             }
             Err(_) => return Err(Close(dc::INVALID_TOKEN, "invalid token")),
@@ -183,17 +208,14 @@ async fn serve(socket: &mut WebSocket, state: &AppState) -> Result<(), Close> {
     }
 }
 
-async fn announce(state: &AppState, app: &str, user: &str, online: bool) {
+/// Tells the user's channel peers whether the user is online. The hub decides from its
+/// own connection count, under its lock, so racing connects and disconnects of the same
+/// user always leave peers with the true final state.
+async fn announce(state: &AppState, app: &str, user: &str) {
     let Ok(peers) = state.store().co_member_ids(app, user).await else {
         return;
     };
-    let event = RealtimeEvent::Ephemeral(EphemeralEvent::Presence(PresenceEvent {
-        user_id: user.to_owned(),
-        online,
-    }));
-    if let Ok(data) = serde_json::to_string(&event) {
-        state.hub().publish(app, &peers, Arc::from(data));
-    }
+    state.hub().announce_presence(app, user, &peers);
 }
 
 async fn connected(
@@ -204,14 +226,10 @@ async fn connected(
     first_batch: Vec<Command>,
     out: &mut Vec<String>,
 ) -> Result<(), Close> {
-    if state.hub().connections(&session.app, &session.user) == 1 {
-        announce(state, &session.app, &session.user, true).await;
-    }
+    announce(state, &session.app, &session.user).await;
     let result = session_loop(socket, state, &mut session, &mut sub, first_batch, out).await;
     drop(sub);
-    if state.hub().connections(&session.app, &session.user) == 0 {
-        announce(state, &session.app, &session.user, false).await;
-    }
+    announce(state, &session.app, &session.user).await;
     result
 }
 
@@ -223,11 +241,10 @@ async fn session_loop(
     first_batch: Vec<Command>,
     out: &mut Vec<String>,
 ) -> Result<(), Close> {
-    let write_err = |_| Close(dc::INTERNAL, "write error");
     for cmd in first_batch {
         handle_command(state, session, cmd, out).await?;
     }
-    socket.send(frame(out)).await.map_err(write_err)?;
+    send(socket, frame(out)).await?;
     out.clear();
     let channel = serde_json::to_string(&user_channel(&session.user)).unwrap_or_default();
     let ping_every = state.config().ping_interval;
@@ -281,7 +298,7 @@ async fn session_loop(
             _ = shutdown.changed() => return Err(Close(dc::SHUTDOWN, "shutdown")),
         }
         if !out.is_empty() {
-            socket.send(frame(out)).await.map_err(write_err)?;
+            send(socket, frame(out)).await?;
             out.clear();
         }
     }

@@ -74,6 +74,9 @@ impl Broadcaster for Recorder {
     fn connections(&self, app: &str, user: &str) -> usize {
         self.hub.connections(app, user)
     }
+    fn announce_presence(&self, app: &str, user: &str, peers: &[String]) {
+        self.hub.announce_presence(app, user, peers);
+    }
 }
 
 impl Recorder {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ErrorCode {
-    /// 400: the body is not valid JSON (or not the JSON shape expected).
+    /// 400: the body is not syntactically valid JSON (a wrong shape is `validation_failed`).
     InvalidJson,
     /// 400: a field failed validation (length, charset, unknown user, ...).
     ValidationFailed,
@@ -39,6 +39,9 @@ pub enum ErrorCode {
     RateLimited,
     /// 500: a server fault. Safe to retry idempotent requests.
     Internal,
+    /// A code this SDK does not know yet (sent by a newer server); classify by HTTP status.
+    #[serde(other)]
+    Unknown,
 }
 
 impl ErrorCode {
@@ -55,7 +58,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited => 429,
-            Self::Internal => 500,
+            Self::Internal | Self::Unknown => 500,
         }
     }
 }
@@ -94,5 +97,18 @@ impl ErrorBody {
             action: None,
             retry_after_secs: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_codes_from_newer_servers_still_parse() {
+        let body: ErrorBody =
+            serde_json::from_str(r#"{"code":"quota_exceeded","message":"later"}"#).unwrap();
+        assert_eq!(body.code, ErrorCode::Unknown);
+        assert_eq!(body.code.http_status(), 500);
     }
 }

@@ -79,7 +79,7 @@ pub fn validate_reaction_type(kind: &str) -> Result<(), IdError> {
 
 /// Validates that a message id is a UUID version 7 (time-ordered, client generated).
 pub fn validate_message_id(id: &Uuid) -> Result<(), IdError> {
-    if id.get_version_num() == 7 {
+    if id.get_version_num() == 7 && id.get_variant() == uuid::Variant::RFC4122 {
         Ok(())
     } else {
         Err(IdError::NotUuidV7)

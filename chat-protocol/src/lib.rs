@@ -12,6 +12,7 @@ pub mod models;
 pub mod realtime;
 pub mod requests;
 pub mod sync;
+pub mod time;
 pub mod token;
 
 pub use error::{ErrorAction, ErrorBody, ErrorCode};
@@ -19,3 +20,4 @@ pub use ids::{Cid, IdError};
 pub use models::*;
 pub use requests::*;
 pub use sync::*;
+pub use time::Timestamp;

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::ids::Cid;
+use crate::time::Timestamp;
 
 /// A JSON object of app-defined fields.
 pub type CustomData = Map<String, Value>;
@@ -127,9 +127,9 @@ pub struct User {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub custom: CustomData,
     /// When the user was first seen.
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When the profile last changed.
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
 }
 
 /// Per-channel feature switches, plus app-defined fields. Unknown keys are rejected (put
@@ -180,11 +180,11 @@ pub struct Channel {
     /// Id of the user who created it.
     pub created_by: String,
     /// Creation time.
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// Last change to name, image or config.
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
     /// Time of the newest top-level message, if any (the channel list sort key).
-    pub last_message_at: Option<DateTime<Utc>>,
+    pub last_message_at: Option<Timestamp>,
     /// Number of current members.
     pub member_count: u32,
     /// Sequence number of the last change to this row.
@@ -202,9 +202,9 @@ pub struct Member {
     /// The member's role.
     pub role: MemberRole,
     /// When the user (last) joined.
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// Last change (role, removal).
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
     /// Tombstone: the user was removed (or left).
     pub deleted: bool,
     /// Sequence number of the last change to this row.
@@ -237,14 +237,15 @@ pub struct Message {
     pub reaction_counts: BTreeMap<String, u32>,
     /// Number of thread replies (on a thread root).
     pub reply_count: u32,
-    /// Server receive time. Messages are ordered by server arrival.
-    pub created_at: DateTime<Utc>,
+    /// Server receive time, strictly increasing within a channel: sorting a channel's
+    /// messages (or a thread's replies) by `created_at` gives the server's arrival order.
+    pub created_at: Timestamp,
     /// Last change of any kind.
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
     /// Set when the text or attachments were edited.
-    pub edited_at: Option<DateTime<Utc>>,
+    pub edited_at: Option<Timestamp>,
     /// Set when the message was deleted (tombstone).
-    pub deleted_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<Timestamp>,
     /// Sequence number of the last change to this row.
     pub rev: u64,
 }
@@ -263,7 +264,7 @@ pub struct Reaction {
     #[serde(rename = "type")]
     pub kind: String,
     /// When it was (last) added.
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// Tombstone: the reaction was removed.
     pub deleted: bool,
     /// Sequence number of the last change to this row.
@@ -281,7 +282,7 @@ pub struct ReadState {
     /// The newest message read (everything up to it, in channel order, is read).
     pub last_read_message_id: Option<Uuid>,
     /// When the read marker last moved.
-    pub last_read_at: DateTime<Utc>,
+    pub last_read_at: Timestamp,
     /// Sequence number of the last change to this row.
     pub rev: u64,
 }

@@ -40,6 +40,19 @@ enum Command {
         #[command(subcommand)]
         command: AppCommand,
     },
+    /// Purge removal tombstones (members, reactions) of an app older than a sync position.
+    /// Sync cursors older than that position then get `410 cursor_expired` (clients reset).
+    Compact {
+        /// App id.
+        #[arg(long)]
+        app: String,
+        /// Purge tombstones with `rev` below this seq (see the `seq` of a sync cursor).
+        #[arg(long)]
+        before_seq: u64,
+        /// Data directory.
+        #[arg(long, default_value = "./.onyxchat")]
+        data_dir: PathBuf,
+    },
     /// Print a user token (JWT) for a user of an app.
     Token {
         /// App id.
@@ -185,6 +198,19 @@ async fn main() -> anyhow::Result<()> {
             let store = open_store(&data_dir)?;
             let creds = store.create_app(&name).await?;
             println!("{}", serde_json::to_string(&creds)?);
+        }
+        Command::Compact {
+            app,
+            before_seq,
+            data_dir,
+        } => {
+            let store = open_store(&data_dir)?;
+            store
+                .app_by_id(&app)
+                .await?
+                .with_context(|| format!("no app {app}"))?;
+            store.compact(&app, before_seq).await?;
+            eprintln!("compacted {app}: cursors before seq {before_seq} now reset");
         }
         Command::Token {
             app,

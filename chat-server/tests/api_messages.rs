@@ -39,6 +39,17 @@ async fn pagination_has_no_gaps_and_no_duplicates() {
         sent.push((m["id"].as_str().unwrap().to_owned(), format!("m{i:02}")));
     }
     let texts: Vec<String> = sent.iter().map(|(_, t)| t.clone()).collect();
+    let (_, all) = bob.get("/v1/channels/team/dev/messages?limit=200").await;
+    let times: Vec<&str> = all["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["created_at"].as_str().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] < w[1]),
+        "created_at strictly increases: {times:?}"
+    );
     let base = "/v1/channels/team/dev/messages";
     // newest page
     let (_, page) = bob.get(&format!("{base}?limit=10")).await;

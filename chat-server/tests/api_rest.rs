@@ -263,6 +263,38 @@ async fn channels_create_get_update_and_roles() {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    // role changes: only admins and up, and only below their own rank
+    let (s, _) = alice
+        .post(
+            "/v1/channels/team/ops/members",
+            json!({"members": [{"user_id": "dave", "role": "admin"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let dave = t.user(&app, "dave");
+    for (who, target) in [(&bob, "dave"), (&dave, "dave"), (&bob, "bob")] {
+        let (s, _) = who
+            .post(
+                "/v1/channels/team/ops/members",
+                json!({"members": [{"user_id": target, "role": "member"}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{target}");
+    }
+    let (s, _) = dave
+        .post(
+            "/v1/channels/team/ops/members",
+            json!({"members": [{"user_id": "bob", "role": "member"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "an admin demotes a moderator");
+    alice.delete("/v1/channels/team/ops/members/dave").await;
+    alice
+        .post(
+            "/v1/channels/team/ops/members",
+            json!({"members": [{"user_id": "bob", "role": "moderator"}]}),
+        )
+        .await;
     // removal: a moderator cannot remove the owner; anyone can leave
     let (s, _) = bob.delete("/v1/channels/team/ops/members/alice").await;
     assert_eq!(s, StatusCode::FORBIDDEN);

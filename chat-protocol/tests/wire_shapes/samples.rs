@@ -24,8 +24,11 @@ pub fn uuid(s: &str) -> Uuid {
     id
 }
 
-pub fn ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+pub fn ts(s: &str) -> Timestamp {
+    DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .with_timezone(&Utc)
+        .into()
 }
 
 pub fn cid(s: &str) -> Cid {

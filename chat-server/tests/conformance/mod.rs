@@ -47,6 +47,10 @@ macro_rules! conformance_suite {
             conformance::sync_diff_has_every_change_once($factory).await;
         }
         #[tokio::test]
+        async fn a_removed_member_hears_only_its_removal() {
+            conformance::a_removed_member_hears_only_its_removal($factory).await;
+        }
+        #[tokio::test]
         async fn compaction_expires_old_cursors() {
             conformance::compaction_expires_old_cursors($factory).await;
         }
@@ -423,4 +427,39 @@ pub async fn compaction_expires_old_cursors(factory: Factory) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// After removal, the removed user receives its membership tombstone and nothing more of
+/// the channel, live or through sync.
+pub async fn a_removed_member_hears_only_its_removal(factory: Factory) {
+    let (store, rec, _g) = open(factory).await;
+    let app = app_with_users(store.as_ref(), "a", &["u0", "u1"]).await;
+    let a = &app.app_id;
+    let cid = channel(store.as_ref(), a, "u0", "c", &["u1"]).await;
+    let before =
+        SyncPosition::decode(&store.sync(a, "u1", None, 10).await.unwrap().cursor).unwrap();
+    rec.log.lock().unwrap().clear();
+    store
+        .remove_member(a, &Actor::user("u0"), &cid, "u1")
+        .await
+        .unwrap();
+    store
+        .send_message(a, "u0", &cid, msg("after"), false)
+        .await
+        .unwrap();
+    let to_u1: Vec<RealtimeEvent> = rec
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(to, _)| to.iter().any(|u| u == "u1"))
+        .map(|(_, d)| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(to_u1.len(), 1, "{to_u1:?}");
+    assert!(
+        matches!(&to_u1[0], RealtimeEvent::Change(c) if matches!(&c.change, Change::Member(m) if m.deleted))
+    );
+    let diff = store.sync(a, "u1", Some(before), 100).await.unwrap();
+    assert_eq!(diff.changes.len(), 1);
+    assert!(matches!(&diff.changes[0].change, Change::Member(m) if m.deleted && m.user_id == "u1"));
 }

@@ -280,6 +280,14 @@ pub fn add_members(
                         "the owner's role cannot change".into(),
                     ));
                 }
+                // Changing a role needs admin rights and a rank above the member's current
+                // one: an admin cannot demote another admin, a moderator nobody.
+                if !actor.server && (!role.can_admin() || role >= current) {
+                    return Err(StoreError::Forbidden(format!(
+                        "not allowed to change the role of {}",
+                        input.user_id
+                    )));
+                }
                 let seq = w.next_seq()? as i64;
                 let sql = format!(
                     "UPDATE members SET role = ?4, updated_at = ?5, rev = ?6 \
@@ -354,10 +362,12 @@ pub fn remove_member(
         "DELETE FROM user_messages WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3",
     )?
     .execute(params![w.app, user, cid.to_string()])?;
-    let mut to = rows::member_ids(&w.tx, &w.app, cid)?;
+    let remaining = rows::member_ids(&w.tx, &w.app, cid)?;
+    let mut to = remaining.clone();
     to.push(user.to_owned());
-    w.emit(Change::Member(tombstone), to.clone());
-    bump_member_count(w, cid, -1, to)?;
+    // The removed user learns of its removal, and nothing of the channel after it.
+    w.emit(Change::Member(tombstone), to);
+    bump_member_count(w, cid, -1, remaining)?;
     members(&w.tx, &w.app, cid)
 }
 
@@ -448,7 +458,7 @@ pub fn query(
         out.push(state(
             conn,
             app,
-            actor.user_id.as_deref().filter(|_| !actor.server),
+            actor.user_id.as_deref(),
             &cid,
             message_limit,
         )?);

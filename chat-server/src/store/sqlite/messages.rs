@@ -141,7 +141,14 @@ pub fn send(
     let mentions = dedup(req.mentioned_users);
     check_mentions(w, cid, &mentions)?;
     let mentions_json = serde_json::to_string(&mentions)?;
-    let now = now_ms();
+    // created_at strictly increases within a channel (a tie-free, clock-skew-proof server
+    // order that clients can sort by), even when the wall clock stalls or steps back.
+    let last: i64 =
+        w.tx.prepare_cached("SELECT last_created_at FROM channels WHERE app_id = ?1 AND cid = ?2")?
+            .query_row(params![w.app, cid.to_string()], |r| r.get(0))?;
+    let now = now_ms().max(last + 1);
+    w.tx.prepare_cached("UPDATE channels SET last_created_at = ?3 WHERE app_id = ?1 AND cid = ?2")?
+        .execute(params![w.app, cid.to_string(), now])?;
     let seq = w.next_seq()? as i64;
     let pk: i64 =
         w.tx.prepare_cached(

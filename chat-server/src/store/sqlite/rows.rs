@@ -6,9 +6,8 @@ use std::str::FromStr;
 
 use chat_protocol::{
     Channel, ChannelConfig, ChannelType, Cid, Member, MemberRole, Message, Reaction, ReadState,
-    User,
+    Timestamp, User,
 };
-use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
@@ -27,7 +26,7 @@ pub const READ_COLS: &str = "cid, user_id, last_read_message_id, last_read_at, r
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
+    Timestamp::now().millis()
 }
 
 fn bad<E: std::error::Error + Send + Sync + 'static>(idx: usize, e: E) -> rusqlite::Error {
@@ -38,12 +37,12 @@ fn bad<E: std::error::Error + Send + Sync + 'static>(idx: usize, e: E) -> rusqli
 #[error("{0}")]
 struct Corrupt(String);
 
-fn time(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+fn time(row: &Row<'_>, idx: usize) -> rusqlite::Result<Timestamp> {
     let ms: i64 = row.get(idx)?;
-    DateTime::from_timestamp_millis(ms).ok_or_else(|| bad(idx, Corrupt(format!("time {ms}"))))
+    Timestamp::from_millis(ms).ok_or_else(|| bad(idx, Corrupt(format!("time {ms}"))))
 }
 
-fn opt_time(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+fn opt_time(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
     match row.get::<_, Option<i64>>(idx)? {
         None => Ok(None),
         Some(_) => time(row, idx).map(Some),

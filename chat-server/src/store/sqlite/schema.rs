@@ -70,6 +70,7 @@ const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL,
         last_message_at INTEGER,
         sort_at INTEGER NOT NULL,
+        last_created_at INTEGER NOT NULL DEFAULT 0,
         member_count INTEGER NOT NULL DEFAULT 0,
         rev INTEGER NOT NULL,
         UNIQUE (app_id, cid)

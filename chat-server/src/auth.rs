@@ -31,7 +31,7 @@ pub fn mint_user_token(app_id: &str, secret: &str, user_id: &str, ttl_secs: u64)
         sub: user_id.to_owned(),
         app: app_id.to_owned(),
         iat: now,
-        exp: now + ttl_secs as i64,
+        exp: now.saturating_add(i64::try_from(ttl_secs).unwrap_or(i64::MAX)),
     };
     // HS256 encoding of a plain struct cannot fail.
     jsonwebtoken::encode(
@@ -64,6 +64,8 @@ pub fn unverified_app(token: &str) -> Result<String, AuthError> {
 pub fn verify_user_token(token: &str, app_id: &str, secret: &str) -> Result<UserClaims, AuthError> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = 5;
+    // `aud` is not part of OnyxChat tokens; ignore it if a customer's JWT library adds one.
+    validation.validate_aud = false;
     validation.set_required_spec_claims(&["exp", "sub"]);
     let data = jsonwebtoken::decode::<UserClaims>(
         token,

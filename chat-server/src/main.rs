@@ -209,6 +209,9 @@ async fn main() -> anyhow::Result<()> {
                 .app_by_id(&app)
                 .await?
                 .with_context(|| format!("no app {app}"))?;
+            if i64::try_from(before_seq).is_err() {
+                bail!("--before-seq is out of range");
+            }
             store.compact(&app, before_seq).await?;
             eprintln!("compacted {app}: cursors before seq {before_seq} now reset");
         }

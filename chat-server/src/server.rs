@@ -23,6 +23,8 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     state: AppState,
     task: JoinHandle<std::io::Result<()>>,
+    /// Held while serving: one server per data directory (see [`lock_data_dir`]).
+    _lock: Option<std::fs::File>,
 }
 
 /// How long [`RunningServer::stop`] waits for WebSockets to close.
@@ -48,8 +50,33 @@ impl RunningServer {
     }
 }
 
+/// Takes an exclusive lock on `<data_dir>/chat-server.lock`. Two servers writing one
+/// database would each publish only their own commits, silently breaking the realtime
+/// guarantee ("every change after the connect seq is pushed"), so the second one refuses
+/// to start. Short-lived admin commands (`app create`, `token`, `compact`) do not lock.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, StoreError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| StoreError::Backend(format!("create {}: {e}", dir.display())))?;
+    let path = dir.join("chat-server.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::Backend(format!("open {}: {e}", path.display())))?;
+    file.try_lock().map_err(|_| {
+        StoreError::Backend(format!(
+            "another chat-server is already serving {} (lock {})",
+            dir.display(),
+            path.display()
+        ))
+    })?;
+    Ok(file)
+}
+
 /// Opens the SQLite store in `config.data_dir` and serves on `config.addr`.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StoreError> {
+    let lock = lock_data_dir(&config.data_dir)?;
     let hub: Arc<dyn Broadcaster> = Arc::new(InProcessHub::new());
     let dir = config.data_dir.clone();
     let settings = config.sync;
@@ -58,7 +85,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StoreError> {
         tokio::task::spawn_blocking(move || SqliteStore::open(&dir, hub_for_store, settings))
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))??;
-    start_with(config, Arc::new(store), hub).await
+    let mut server = start_with(config, Arc::new(store), hub).await?;
+    server._lock = Some(lock);
+    Ok(server)
 }
 
 /// Serves with a given store and broadcaster (the store must publish to `hub`).
@@ -90,5 +119,6 @@ pub async fn start_with(
         shutdown: tx,
         state,
         task,
+        _lock: None,
     })
 }

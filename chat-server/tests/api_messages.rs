@@ -276,6 +276,31 @@ async fn edit_and_soft_delete() {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    // an edit may not empty a message; an old mention of a departed member does not block edits
+    let m3 = alice.send("team:dev", "hi").await;
+    let id3 = m3["id"].as_str().unwrap();
+    let (s, _) = alice
+        .patch(&format!("/v1/messages/{id3}"), json!({"text": "  "}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = alice
+        .patch(
+            &format!("/v1/messages/{id3}"),
+            json!({"text": "hi @carol", "mentioned_users": ["carol"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    carol.delete("/v1/channels/team/dev/members/carol").await;
+    let (s, b) = alice
+        .patch(&format!("/v1/messages/{id3}"), json!({"text": "hi all"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    alice
+        .post(
+            "/v1/channels/team/dev/members",
+            json!({"members": [{"user_id": "carol"}]}),
+        )
+        .await;
     // a moderator may delete others' messages
     let m2 = bob.send("team:dev", "spam").await;
     alice

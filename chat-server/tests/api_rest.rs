@@ -99,6 +99,23 @@ async fn authentication_errors() {
         .get("/v1/unread")
         .await;
     assert_eq!((s, code(&b)), (StatusCode::UNAUTHORIZED, "token_expired"));
+    // an `aud` claim added by a customer's JWT library is ignored
+    let with_aud = {
+        let now = chrono::Utc::now().timestamp();
+        let claims =
+            json!({"sub": "alice", "app": app.app_id, "iat": now, "exp": now + 60, "aud": "chat"});
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(app.api_secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    let (s, _) = alice
+        .with_auth(&format!("Bearer {with_aud}"))
+        .get("/v1/unread")
+        .await;
+    assert_eq!(s, StatusCode::OK);
     // wrong secret for a real app
     let forged = chat_server::auth::mint_user_token(&app.app_id, "not-the-secret", "alice", 60);
     let (s, _) = alice
@@ -305,6 +322,17 @@ async fn channels_create_get_update_and_roles() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = carol.delete("/v1/channels/team/ops/members/carol").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // outsiders cannot probe membership: member or not, the answer is the same
+    for target in ["bob", "nobody"] {
+        let (s, b) = carol
+            .delete(&format!("/v1/channels/team/ops/members/{target}"))
+            .await;
+        assert_eq!(
+            (s, code(&b)),
+            (StatusCode::FORBIDDEN, "not_a_member"),
+            "{target}"
+        );
+    }
     let (_, b) = alice.get("/v1/channels/team/ops").await;
     assert_eq!(b["channel"]["member_count"], 2);
 }
@@ -440,6 +468,24 @@ async fn idempotent_send_and_id_conflicts() {
     assert_eq!(s, StatusCode::CONFLICT);
     let (_, list) = bob.get("/v1/channels/messaging/ab/messages").await;
     assert_eq!(list["messages"].as_array().unwrap().len(), 1);
+    // a removed author retrying an old id learns nothing of the channel any more
+    alice.delete("/v1/channels/messaging/ab/members/bob").await;
+    let bobs = json!({"id": new_id(), "text": "x"});
+    let (s, b) = bob.post("/v1/channels/messaging/ab/messages", bobs).await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "not_a_member"));
+    let (s, b) = bob
+        .post(
+            "/v1/channels/messaging/ab/messages",
+            json!({"id": id, "text": "x"}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "not_a_member"));
+    alice
+        .post(
+            "/v1/channels/messaging/ab/members",
+            json!({"members": [{"user_id": "bob"}]}),
+        )
+        .await;
     // ids must be UUIDv7
     let v4 = "4f9d2c1e-8b7a-4c3d-9e2f-1a2b3c4d5e6f";
     let (s, b) = alice

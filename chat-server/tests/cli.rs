@@ -107,6 +107,19 @@ fn serve_dev_prints_working_credentials_and_stops_on_sigterm() {
         tokens.iter().map(|(u, _)| u.as_str()).collect::<Vec<_>>(),
         ["alice", "bob", "carol", "dave"]
     );
+    // a second server on the same data directory refuses to start
+    let second = Command::new(BIN)
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{}", free_port()),
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already serving"));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let body: serde_json::Value = rt.block_on(async {
         reqwest::Client::new()

@@ -338,11 +338,17 @@ pub fn remove_member(
     user: &str,
 ) -> StoreResult<Vec<Member>> {
     rows::require_channel(&w.tx, &w.app, cid)?;
+    let is_self = actor.user_id.as_deref() == Some(user) && !actor.server;
+    // The caller's own membership is checked before the target is looked up, so
+    // outsiders cannot probe who is a member.
+    let role = if is_self {
+        MemberRole::Member
+    } else {
+        actor_role(&w.tx, &w.app, actor, cid)?
+    };
     let target = rows::member_role(&w.tx, &w.app, cid, user)?
         .ok_or_else(|| StoreError::NotFound(format!("member {user} of {cid}")))?;
-    let is_self = actor.user_id.as_deref() == Some(user) && !actor.server;
     if !is_self {
-        let role = actor_role(&w.tx, &w.app, actor, cid)?;
         if !role.can_moderate() || (!actor.server && role >= target) {
             return Err(StoreError::Forbidden(format!(
                 "not allowed to remove {user}"

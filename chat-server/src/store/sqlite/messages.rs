@@ -92,6 +92,15 @@ pub fn send(
     req: SendMessageRequest,
     bypass_membership: bool,
 ) -> StoreResult<(Message, bool)> {
+    // Authorize first, so a retry never reveals a channel the author can no longer read.
+    let channel = rows::require_channel(&w.tx, &w.app, cid)?;
+    if bypass_membership {
+        if !apps::unknown_users(&w.tx, &w.app, &[author.to_owned()])?.is_empty() {
+            return Err(StoreError::Invalid(format!("unknown user {author}")));
+        }
+    } else if rows::member_role(&w.tx, &w.app, cid, author)?.is_none() {
+        return Err(StoreError::NotAMember(cid.to_string()));
+    }
     if let Some((_, existing)) = rows::load_message(&w.tx, &w.app, req.id)? {
         if existing.user_id == author && existing.cid == *cid {
             return Ok((existing, false));
@@ -100,14 +109,6 @@ pub fn send(
             "message id {} is already taken",
             req.id
         )));
-    }
-    let channel = rows::require_channel(&w.tx, &w.app, cid)?;
-    if bypass_membership {
-        if !apps::unknown_users(&w.tx, &w.app, &[author.to_owned()])?.is_empty() {
-            return Err(StoreError::Invalid(format!("unknown user {author}")));
-        }
-    } else if rows::member_role(&w.tx, &w.app, cid, author)?.is_none() {
-        return Err(StoreError::NotAMember(cid.to_string()));
     }
     let parent_pk = match req.parent_id {
         None => None,
@@ -371,11 +372,25 @@ pub fn update(
     if msg.deleted_at.is_some() {
         return Err(StoreError::Invalid(format!("message {id} is deleted")));
     }
-    let mentions = dedup(req.mentioned_users.unwrap_or(msg.mentioned_users));
-    check_mentions(w, &msg.cid, &mentions)?;
+    // Only a new mention list is checked against the members: users mentioned earlier may
+    // have left since, which must not block an edit of the text.
+    let mentions = match req.mentioned_users {
+        Some(new) => {
+            let new = dedup(new);
+            check_mentions(w, &msg.cid, &new)?;
+            new
+        }
+        None => msg.mentioned_users,
+    };
     let mentions_json = serde_json::to_string(&mentions)?;
     let text = req.text.unwrap_or(msg.text);
-    let attachments = serde_json::to_string(&req.attachments.unwrap_or(msg.attachments))?;
+    let attachments = req.attachments.unwrap_or(msg.attachments);
+    if text.trim().is_empty() && attachments.is_empty() {
+        return Err(StoreError::Invalid(
+            "a message needs text or attachments".into(),
+        ));
+    }
+    let attachments = serde_json::to_string(&attachments)?;
     let now = now_ms();
     let seq = w.next_seq()? as i64;
     w.tx.prepare_cached(

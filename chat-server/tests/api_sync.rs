@@ -444,3 +444,158 @@ async fn a_replica_applying_sync_converges_to_the_server() {
     }
     let _ = new_id();
 }
+
+fn limited_cids(pages: &[Value]) -> Vec<String> {
+    pages
+        .iter()
+        .flat_map(|p| p["limited"].as_array().unwrap().iter())
+        .map(|s| s["channel"]["cid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn many_limited_channels_are_paged_and_sent_once() {
+    let (_t, alice, bob, _, _) = three_users().await;
+    alice.channel("team", "old", &["bob"]).await;
+    let (_, cursor) = bob.sync_all(None, 500).await;
+    for i in 0..5 {
+        alice.channel("team", &format!("new{i}"), &["bob"]).await;
+        alice.send(&format!("team:new{i}"), "hello").await;
+    }
+    alice.send("team:old", "streamed").await;
+    for limit in [1, 1000] {
+        let (pages, _) = bob.sync_all(Some(&cursor), limit).await;
+        let sent = limited_cids(&pages);
+        assert_eq!(
+            sent,
+            [
+                "team:new0",
+                "team:new1",
+                "team:new2",
+                "team:new3",
+                "team:new4"
+            ],
+            "limit {limit}"
+        );
+        let per_page: Vec<usize> = pages
+            .iter()
+            .map(|p| p["limited"].as_array().unwrap().len())
+            .collect();
+        assert!(
+            per_page.iter().all(|n| *n <= 2),
+            "at most bootstrap_channels per page: {per_page:?}"
+        );
+        let streamed = changes(&pages);
+        assert_seq_order(&streamed);
+        assert!(
+            streamed.iter().all(|c| c["data"]["cid"] == "team:old"),
+            "limited channels are not streamed"
+        );
+        assert!(streamed.iter().any(|c| c["data"]["text"] == "streamed"));
+    }
+}
+
+#[tokio::test]
+async fn a_channel_joined_mid_sync_arrives_in_the_next_sync() {
+    let (_t, alice, bob, _, _) = three_users().await;
+    alice.channel("team", "a", &["bob"]).await;
+    let (_, cursor) = bob.sync_all(None, 500).await;
+    for i in 0..6 {
+        alice.send("team:a", &format!("a{i}")).await;
+    }
+    // first page of a paged sync
+    let (s, first) = bob
+        .get(&format!("/v1/sync?cursor={}&limit=2", urlencode(&cursor)))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(first["has_more"], true);
+    // bob joins a channel with history while his sync is under way
+    alice.channel("team", "late", &[]).await;
+    alice.send("team:late", "before bob").await;
+    alice
+        .post(
+            "/v1/channels/team/late/members",
+            json!({"members": [{"user_id": "bob"}]}),
+        )
+        .await;
+    let (rest, settled) = bob.sync_all(first["cursor"].as_str(), 2).await;
+    let (next, _) = bob.sync_all(Some(&settled), 2).await;
+    let mut sent = limited_cids(&rest);
+    sent.extend(limited_cids(&next));
+    assert_eq!(sent, ["team:late"], "delivered whole, exactly once");
+    let late = rest
+        .iter()
+        .chain(&next)
+        .flat_map(|p| p["limited"].as_array().unwrap())
+        .next()
+        .unwrap();
+    assert_eq!(late["messages"][0]["text"], "before bob");
+    let mut all = changes(&[first]);
+    all.extend(changes(&rest));
+    let texts: Vec<&str> = all
+        .iter()
+        .filter_map(|c| c["data"]["text"].as_str())
+        .collect();
+    assert_eq!(texts, ["a0", "a1", "a2", "a3", "a4", "a5"]);
+}
+
+#[tokio::test]
+async fn a_replica_converges_while_channels_are_joined_and_busy() {
+    let t = TestServer::start_with(|c| {
+        c.sync.limited_threshold = 4;
+        c.sync.window = 200;
+        c.sync.bootstrap_channels = 2;
+    })
+    .await;
+    let app = t.app("a").await;
+    t.users(&app, &["alice", "bob"]).await;
+    let (alice, bob) = (t.user(&app, "alice"), t.user(&app, "bob"));
+    alice.channel("team", "c0", &["bob"]).await;
+    let mut replica = Replica::default();
+    let (pages, mut cursor) = bob.sync_all(None, 500).await;
+    pages.iter().for_each(|p| replica.apply(p));
+    for round in 1..8 {
+        // some rounds make a channel busy, others add bob to a channel with history
+        let cid = format!("team:c{round}");
+        alice.channel("team", &format!("c{round}"), &[]).await;
+        for i in 0..(round % 3) * 3 {
+            alice.send(&cid, &format!("{cid} pre {i}")).await;
+        }
+        // take one page, then let things happen mid-sync, then finish
+        let (s, page) = bob
+            .get(&format!("/v1/sync?cursor={}&limit=3", urlencode(&cursor)))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        replica.apply(&page);
+        alice
+            .post(
+                &format!("/v1/channels/team/c{round}/members"),
+                json!({"members": [{"user_id": "bob"}]}),
+            )
+            .await;
+        for i in 0..round {
+            alice
+                .send(
+                    &format!("team:c{}", round - 1),
+                    &format!("busy {round} {i}"),
+                )
+                .await;
+        }
+        let (pages, next) = bob.sync_all(page["cursor"].as_str(), 3).await;
+        pages.iter().for_each(|p| replica.apply(p));
+        cursor = next;
+    }
+    let (pages, _) = bob.sync_all(Some(&cursor), 3).await;
+    pages.iter().for_each(|p| replica.apply(p));
+    let mut server = BTreeMap::new();
+    for round in 0..8 {
+        let (_, list) = bob
+            .get(&format!("/v1/channels/team/c{round}/messages?limit=200"))
+            .await;
+        for m in list["messages"].as_array().unwrap() {
+            server.insert(m["id"].as_str().unwrap().to_owned(), m.clone());
+        }
+    }
+    assert!(server.len() > 40);
+    assert_eq!(replica.messages, server, "the replica equals the server");
+}

@@ -9,7 +9,10 @@
 //!   `seq` order, and [`Store::subscribe`] registers a listener atomically with reading the
 //!   current `seq` (so a connection misses nothing after the seq it is told).
 
+mod cursor;
 pub mod sqlite;
+
+pub use cursor::{SyncPhase, SyncPosition};
 
 use async_trait::async_trait;
 use chat_protocol::{
@@ -62,17 +65,6 @@ pub struct AppRecord {
     pub api_secret: String,
 }
 
-/// A decoded `/v1/sync` cursor position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncPosition {
-    /// The app epoch the cursor was issued in.
-    pub epoch: String,
-    /// Everything up to this seq has been delivered (or, during bootstrap, the snapshot seq).
-    pub seq: u64,
-    /// Bootstrap in progress: channels with cid greater than this remain to be sent.
-    pub bootstrap_after: Option<String>,
-}
-
 /// Tunables of the sync algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncSettings {
@@ -80,7 +72,7 @@ pub struct SyncSettings {
     pub limited_threshold: u32,
     /// Messages in the newest page of a limited channel.
     pub window: u32,
-    /// Channels per bootstrap page.
+    /// Channels per bootstrap page, and per page of limited channels.
     pub bootstrap_channels: u32,
 }
 
@@ -303,37 +295,4 @@ pub struct NewChannel {
     pub cid: Cid,
     /// The request.
     pub req: chat_protocol::CreateChannelRequest,
-}
-
-impl SyncPosition {
-    /// Encodes the opaque cursor: `v1:{epoch}:{seq}` or, mid-bootstrap,
-    /// `v1:{epoch}:{seq}:{last cid sent}`.
-    pub fn encode(&self) -> String {
-        match &self.bootstrap_after {
-            None => format!("v1:{}:{}", self.epoch, self.seq),
-            Some(after) => format!("v1:{}:{}:{after}", self.epoch, self.seq),
-        }
-    }
-
-    /// Decodes a cursor produced by [`SyncPosition::encode`].
-    pub fn decode(cursor: &str) -> Option<Self> {
-        let mut parts = cursor.splitn(4, ':');
-        if parts.next()? != "v1" {
-            return None;
-        }
-        let epoch = parts.next()?.to_owned();
-        if epoch.is_empty() || !epoch.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return None;
-        }
-        let seq = parts.next()?.parse().ok()?;
-        let bootstrap_after = match parts.next() {
-            None => None,
-            Some(cid) => Some(cid.parse::<Cid>().ok()?.to_string()),
-        };
-        Some(Self {
-            epoch,
-            seq,
-            bootstrap_after,
-        })
-    }
 }

@@ -226,11 +226,7 @@ pub async fn subscribe_misses_nothing_after_its_seq(factory: Factory) {
             pushed.push(c.seq);
         }
     }
-    let from = SyncPosition {
-        epoch: info.epoch.clone(),
-        seq: info.seq,
-        bootstrap_after: None,
-    };
+    let from = SyncPosition::at(info.epoch.clone(), info.seq);
     let diff = store
         .sync(&app.app_id, "u1", Some(from), 1000)
         .await

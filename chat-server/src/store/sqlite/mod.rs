@@ -143,11 +143,12 @@ impl SqliteStore {
         .await
     }
 
-    /// Runs `f` on a reader connection.
+    /// Runs `f` on a reader connection, inside one read transaction: everything `f` reads
+    /// comes from a single consistent snapshot (WAL readers never block the writer).
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
     {
         let inner = self.inner.clone();
         blocking(move || {
@@ -163,7 +164,11 @@ impl SqliteStore {
                     c
                 }
             };
-            let result = f(&mut conn);
+            let result = conn.transaction().map_err(StoreError::from).and_then(|tx| {
+                let value = f(&tx)?;
+                tx.finish()?;
+                Ok(value)
+            });
             let mut idle = lock(&inner.readers);
             if idle.len() < MAX_IDLE_READERS {
                 idle.push(conn);

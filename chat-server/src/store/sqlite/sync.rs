@@ -3,35 +3,43 @@
 //! docs/protocol.md ("Sync"); this module is its reference implementation.
 
 use chat_protocol::{Change, Cid, SyncChange, SyncResponse};
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Transaction, params};
 
 use super::rows::{self, CHANNEL_COLS, MEMBER_COLS, MESSAGE_COLS, REACTION_COLS, READ_COLS};
 use super::{Tx, channels};
-use crate::store::{StoreError, StoreResult, SyncPosition, SyncSettings};
+use crate::store::{StoreError, StoreResult, SyncPhase, SyncPosition, SyncSettings};
 
 /// One page of `user`'s changes after `from`, read in one snapshot transaction.
 pub fn sync(
-    conn: &mut Connection,
+    tx: &Transaction<'_>,
     app: &str,
     user: &str,
     from: Option<SyncPosition>,
     limit: u32,
     settings: SyncSettings,
 ) -> StoreResult<SyncResponse> {
-    let tx = conn.transaction()?;
     let (epoch, head, min_seq): (String, i64, i64) = tx
         .prepare_cached("SELECT epoch, seq, min_seq FROM apps WHERE id = ?1")?
         .query_row(params![app], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let head = head as u64;
+    let ctx = Ctx {
+        tx,
+        app,
+        user,
+        epoch: &epoch,
+        head,
+        limit,
+        settings,
+    };
     let Some(pos) = from else {
-        return bootstrap(&tx, app, user, &epoch, head, None, settings);
+        return ctx.bootstrap(head, None);
     };
     if pos.epoch != epoch {
         return Err(StoreError::CursorExpired(
             "the cursor is from another epoch".into(),
         ));
     }
-    if pos.seq > head {
+    if pos.seq > head || pos.snapshot.is_some_and(|s| s > head) {
         return Err(StoreError::CursorExpired(
             "the cursor is ahead of this server".into(),
         ));
@@ -41,62 +49,31 @@ pub fn sync(
             "the cursor is older than retained history".into(),
         ));
     }
-    match pos.bootstrap_after {
-        Some(after) => bootstrap(&tx, app, user, &epoch, pos.seq, Some(&after), settings),
-        None => incremental(&tx, app, user, &epoch, pos.seq, head, limit, settings),
+    match (pos.phase, pos.snapshot) {
+        (SyncPhase::Bootstrap { after }, _) => ctx.bootstrap(pos.seq, Some(&after)),
+        (SyncPhase::Limited { after }, snap) => {
+            ctx.limited(pos.seq, snap.unwrap_or(pos.seq), Some(&after))
+        }
+        // A settled cursor starts a new sync: limited channels as of now come first.
+        (SyncPhase::Stream, None) => ctx.limited(pos.seq, head, None),
+        (SyncPhase::Stream, Some(snap)) => ctx.stream(pos.seq, snap),
     }
+}
+
+/// Everything one sync page needs.
+struct Ctx<'a> {
+    tx: &'a Transaction<'a>,
+    app: &'a str,
+    user: &'a str,
+    epoch: &'a str,
+    head: u64,
+    limit: u32,
+    settings: SyncSettings,
 }
 
 fn parse_cid(s: String) -> StoreResult<Cid> {
     s.parse()
         .map_err(|e| StoreError::Backend(format!("corrupt cid {s:?}: {e}")))
-}
-
-/// Bootstrap: every channel of the user as a limited channel, paged by cid.
-fn bootstrap(
-    tx: &Transaction<'_>,
-    app: &str,
-    user: &str,
-    epoch: &str,
-    snapshot: u64,
-    after: Option<&str>,
-    settings: SyncSettings,
-) -> StoreResult<SyncResponse> {
-    let n = settings.bootstrap_channels.max(1);
-    let mut cids: Vec<String> = tx
-        .prepare_cached(
-            "SELECT cid FROM members WHERE app_id = ?1 AND user_id = ?2 AND deleted = 0 \
-             AND cid > ?3 ORDER BY cid LIMIT ?4",
-        )?
-        .query_map(
-            params![app, user, after.unwrap_or(""), i64::from(n) + 1],
-            |r| r.get(0),
-        )?
-        .collect::<Result<_, _>>()?;
-    let has_more = cids.len() > n as usize;
-    cids.truncate(n as usize);
-    let next_after = if has_more { cids.last().cloned() } else { None };
-    let mut limited = Vec::with_capacity(cids.len());
-    for cid in cids {
-        limited.push(channels::state(
-            tx,
-            app,
-            Some(user),
-            &parse_cid(cid)?,
-            settings.window,
-        )?);
-    }
-    let cursor = SyncPosition {
-        epoch: epoch.to_owned(),
-        seq: snapshot,
-        bootstrap_after: next_after,
-    };
-    Ok(SyncResponse {
-        changes: Vec::new(),
-        limited,
-        cursor: cursor.encode(),
-        has_more,
-    })
 }
 
 const KIND_CHANNEL: i64 = 0;
@@ -105,101 +82,206 @@ const KIND_MESSAGE: i64 = 2;
 const KIND_REACTION: i64 = 3;
 const KIND_READ: i64 = 4;
 
-#[allow(clippy::too_many_arguments)]
-fn incremental(
-    tx: &Transaction<'_>,
-    app: &str,
-    user: &str,
-    epoch: &str,
-    cursor: u64,
-    head: u64,
-    limit: u32,
-    settings: SyncSettings,
-) -> StoreResult<SyncResponse> {
-    let mine: Vec<(String, i64)> = tx
-        .prepare_cached(
-            "SELECT cid, joined_rev FROM members WHERE app_id = ?1 AND user_id = ?2 AND deleted = 0 \
-             ORDER BY cid",
-        )?
-        .query_map(params![app, user], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    let mut limited_cids = Vec::new();
-    let mut streamed = Vec::new();
-    let mut busy = tx.prepare_cached(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE app_id = ?1 AND cid = ?2 AND rev > ?3 \
-         LIMIT ?4)",
-    )?;
-    for (cid, joined_rev) in mine {
-        let joined_since = joined_rev as u64 > cursor;
-        let changes: i64 = busy.query_row(
-            params![
-                app,
-                cid,
-                cursor as i64,
-                i64::from(settings.limited_threshold) + 1
-            ],
-            |r| r.get(0),
-        )?;
-        if joined_since || changes > i64::from(settings.limited_threshold) {
-            limited_cids.push(cid);
-        } else {
-            streamed.push(cid);
+impl Ctx<'_> {
+    fn position(&self, seq: u64, snapshot: Option<u64>, phase: SyncPhase) -> String {
+        SyncPosition {
+            epoch: self.epoch.to_owned(),
+            seq,
+            snapshot,
+            phase,
         }
+        .encode()
     }
-    let streamed_json = serde_json::to_string(&streamed)?;
-    let mut refs: Vec<(i64, i64, i64)> = tx
-        .prepare_cached(
-            "WITH s(cid) AS (SELECT value FROM json_each(?3)) \
-             SELECT rev, 0, rowid FROM channels WHERE app_id = ?1 AND rev > ?2 AND cid IN s \
-             UNION ALL SELECT rev, 1, rowid FROM members WHERE app_id = ?1 AND rev > ?2 AND cid IN s \
-             UNION ALL SELECT rev, 1, rowid FROM members \
-               WHERE app_id = ?1 AND user_id = ?4 AND deleted = 1 AND rev > ?2 \
-             UNION ALL SELECT rev, 2, pk FROM messages WHERE app_id = ?1 AND rev > ?2 AND cid IN s \
-             UNION ALL SELECT rev, 3, rowid FROM reactions WHERE app_id = ?1 AND rev > ?2 AND cid IN s \
-             UNION ALL SELECT rev, 4, rowid FROM reads WHERE app_id = ?1 AND rev > ?2 AND cid IN s \
-             ORDER BY 1 LIMIT ?5",
-        )?
-        .query_map(
-            params![app, cursor as i64, streamed_json, user, i64::from(limit) + 1],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?
-        .collect::<Result<_, _>>()?;
-    let has_more = refs.len() > limit as usize;
-    refs.truncate(limit as usize);
-    let mut changes = Vec::with_capacity(refs.len());
-    for (rev, kind, rowid) in &refs {
-        let change = load_change(tx, *kind, *rowid)?;
-        changes.push(SyncChange {
-            seq: *rev as u64,
-            change,
-        });
+
+    /// Bootstrap: every channel of the user as a limited channel, paged by cid. The final
+    /// cursor is the snapshot seq of the first page; channels joined later come back
+    /// limited on the next sync.
+    fn bootstrap(&self, snapshot: u64, after: Option<&Cid>) -> StoreResult<SyncResponse> {
+        let n = self.settings.bootstrap_channels.max(1);
+        let after = after.map(ToString::to_string).unwrap_or_default();
+        let mut cids: Vec<String> = self
+            .tx
+            .prepare_cached(
+                "SELECT cid FROM members WHERE app_id = ?1 AND user_id = ?2 AND deleted = 0 \
+                 AND cid > ?3 ORDER BY cid LIMIT ?4",
+            )?
+            .query_map(params![self.app, self.user, after, i64::from(n) + 1], |r| {
+                r.get(0)
+            })?
+            .collect::<Result<_, _>>()?;
+        let has_more = cids.len() > n as usize;
+        cids.truncate(n as usize);
+        let limited = self.states(cids)?;
+        let cursor = match (has_more, limited.last()) {
+            (true, Some(last)) => self.position(
+                snapshot,
+                None,
+                SyncPhase::Bootstrap {
+                    after: last.channel.cid.clone(),
+                },
+            ),
+            _ => self.position(snapshot, None, SyncPhase::Stream),
+        };
+        Ok(SyncResponse {
+            changes: Vec::new(),
+            limited,
+            cursor,
+            has_more,
+        })
     }
-    let next = if has_more {
-        refs.last().map_or(head, |(rev, _, _)| *rev as u64)
-    } else {
-        head
-    };
-    let mut limited = Vec::with_capacity(limited_cids.len());
-    for cid in limited_cids {
-        limited.push(channels::state(
-            tx,
-            app,
-            Some(user),
-            &parse_cid(cid)?,
-            settings.window,
-        )?);
+
+    fn states(&self, cids: Vec<String>) -> StoreResult<Vec<chat_protocol::ChannelState>> {
+        let mut out = Vec::with_capacity(cids.len());
+        for cid in cids {
+            out.push(channels::state(
+                self.tx,
+                self.app,
+                Some(self.user),
+                &parse_cid(cid)?,
+                self.settings.window,
+            )?);
+        }
+        Ok(out)
     }
-    let cursor = SyncPosition {
-        epoch: epoch.to_owned(),
-        seq: next,
-        bootstrap_after: None,
-    };
-    Ok(SyncResponse {
-        changes,
-        limited,
-        cursor: cursor.encode(),
-        has_more,
-    })
+
+    /// The user's channels with the seq at which the user (last) joined each.
+    fn memberships(&self) -> StoreResult<Vec<(String, u64)>> {
+        let out = self
+            .tx
+            .prepare_cached(
+                "SELECT cid, joined_rev FROM members WHERE app_id = ?1 AND user_id = ?2 \
+                 AND deleted = 0 ORDER BY cid",
+            )?
+            .query_map(params![self.app, self.user], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(out)
+    }
+
+    /// Whether a channel has more message changes in `(from, to]` than the threshold.
+    fn busy(&self, cid: &str, from: u64, to: u64) -> StoreResult<bool> {
+        let t = i64::from(self.settings.limited_threshold);
+        let n: i64 = self
+            .tx
+            .prepare_cached(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE app_id = ?1 AND cid = ?2 \
+             AND rev > ?3 AND rev <= ?4 LIMIT ?5)",
+            )?
+            .query_row(params![self.app, cid, from as i64, to as i64, t + 1], |r| {
+                r.get(0)
+            })?;
+        Ok(n > t)
+    }
+
+    /// Phase 1 of a sync from `seq`: channels joined in `(seq, snap]` or with too many
+    /// message changes in `(seq, snap]` are sent whole ("limited"), a page of channels at a
+    /// time, in cid order. With none (left), streaming starts in the same call.
+    fn limited(&self, seq: u64, snap: u64, after: Option<&Cid>) -> StoreResult<SyncResponse> {
+        let after = after.map(ToString::to_string).unwrap_or_default();
+        let mut pending = Vec::new();
+        for (cid, joined) in self.memberships()? {
+            if cid.as_str() <= after.as_str() || joined > snap {
+                continue;
+            }
+            if joined > seq || self.busy(&cid, seq, snap)? {
+                pending.push(cid);
+            }
+        }
+        if pending.is_empty() {
+            return self.stream(seq, snap);
+        }
+        let n = self.settings.bootstrap_channels.max(1) as usize;
+        let more = pending.len() > n;
+        pending.truncate(n);
+        let limited = self.states(pending)?;
+        let cursor = match (more, limited.last()) {
+            (true, Some(last)) => self.position(
+                seq,
+                Some(snap),
+                SyncPhase::Limited {
+                    after: last.channel.cid.clone(),
+                },
+            ),
+            _ => self.position(seq, Some(snap), SyncPhase::Stream),
+        };
+        Ok(SyncResponse {
+            changes: Vec::new(),
+            limited,
+            cursor,
+            has_more: true,
+        })
+    }
+
+    /// Phase 2: the changes after `seq`, in seq order. Channels sent limited as of `snap`
+    /// (joined after `seq`, or still busy in `(seq, snap]`) only stream rows after `snap`;
+    /// channels joined after `snap` wait for the next sync, which the final cursor ensures
+    /// by staying below their join.
+    fn stream(&self, seq: u64, snap: u64) -> StoreResult<SyncResponse> {
+        let mut bounds: Vec<(String, u64)> = Vec::new();
+        let mut first_deferred_join: Option<u64> = None;
+        for (cid, joined) in self.memberships()? {
+            if joined > snap {
+                first_deferred_join = Some(first_deferred_join.map_or(joined, |j| j.min(joined)));
+            } else if joined > seq || self.busy(&cid, seq, snap)? {
+                bounds.push((cid, snap));
+            } else {
+                bounds.push((cid, seq));
+            }
+        }
+        let bounds_json = serde_json::to_string(&bounds)?;
+        let mut refs: Vec<(i64, i64, i64)> = self
+            .tx
+            .prepare_cached(
+                "WITH b(cid, lo) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') \
+                   FROM json_each(?3)) \
+                 SELECT c.rev, 0, c.rowid FROM b JOIN channels c ON c.app_id = ?1 AND c.cid = b.cid \
+                   WHERE c.rev > b.lo \
+                 UNION ALL SELECT m.rev, 1, m.rowid FROM b JOIN members m \
+                   ON m.app_id = ?1 AND m.cid = b.cid WHERE m.rev > b.lo \
+                 UNION ALL SELECT rev, 1, rowid FROM members \
+                   WHERE app_id = ?1 AND user_id = ?4 AND deleted = 1 AND rev > ?2 \
+                 UNION ALL SELECT g.rev, 2, g.pk FROM b JOIN messages g \
+                   ON g.app_id = ?1 AND g.cid = b.cid WHERE g.rev > b.lo \
+                 UNION ALL SELECT r.rev, 3, r.rowid FROM b JOIN reactions r \
+                   ON r.app_id = ?1 AND r.cid = b.cid WHERE r.rev > b.lo \
+                 UNION ALL SELECT d.rev, 4, d.rowid FROM b JOIN reads d \
+                   ON d.app_id = ?1 AND d.cid = b.cid WHERE d.rev > b.lo \
+                 ORDER BY 1 LIMIT ?5",
+            )?
+            .query_map(
+                params![self.app, seq as i64, bounds_json, self.user, i64::from(self.limit) + 1],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?
+            .collect::<Result<_, _>>()?;
+        let has_more = refs.len() > self.limit as usize;
+        refs.truncate(self.limit as usize);
+        let mut changes = Vec::with_capacity(refs.len());
+        for (rev, kind, rowid) in &refs {
+            changes.push(SyncChange {
+                seq: *rev as u64,
+                change: load_change(self.tx, *kind, *rowid)?,
+            });
+        }
+        let cursor = match refs.last() {
+            Some((rev, _, _)) if has_more => {
+                self.position(*rev as u64, Some(snap), SyncPhase::Stream)
+            }
+            _ => {
+                // Settled: everything up to head is delivered, except channels joined after
+                // the snapshot: the cursor stays below the first such join, so the next sync
+                // sends them limited (and re-sends a few already applied changes, harmlessly).
+                let settled = first_deferred_join.map_or(self.head, |j| (j - 1).min(self.head));
+                self.position(settled, None, SyncPhase::Stream)
+            }
+        };
+        Ok(SyncResponse {
+            changes,
+            limited: Vec::new(),
+            cursor,
+            has_more,
+        })
+    }
 }
 
 fn load_change(tx: &Transaction<'_>, kind: i64, rowid: i64) -> StoreResult<Change> {

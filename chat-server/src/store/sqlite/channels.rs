@@ -348,12 +348,10 @@ pub fn remove_member(
     };
     let target = rows::member_role(&w.tx, &w.app, cid, user)?
         .ok_or_else(|| StoreError::NotFound(format!("member {user} of {cid}")))?;
-    if !is_self {
-        if !role.can_moderate() || (!actor.server && role >= target) {
-            return Err(StoreError::Forbidden(format!(
-                "not allowed to remove {user}"
-            )));
-        }
+    if !is_self && (!role.can_moderate() || (!actor.server && role >= target)) {
+        return Err(StoreError::Forbidden(format!(
+            "not allowed to remove {user}"
+        )));
     }
     let seq = w.next_seq()? as i64;
     let sql = format!(

@@ -253,8 +253,6 @@ pub mod disconnect_codes {
     pub const BAD_REQUEST: u16 = 3501;
     /// Connected but never sent `connect` in time.
     pub const STALE: u16 = 3502;
-    /// Frame larger than allowed; do not reconnect.
-    pub const MESSAGE_SIZE_LIMIT: u16 = 3505;
 }
 
 fn is_zero<T: Default + PartialEq>(v: &T) -> bool {

@@ -822,3 +822,28 @@ async fn slow_consumer_is_closed_with_3008() {
     let (code, reason) = bob_ws.expect_close_within(Duration::from_secs(10)).await;
     assert_eq!((code, reason.as_str()), (3008, "slow"));
 }
+
+#[tokio::test]
+async fn a_client_close_is_answered_with_a_close_frame() {
+    let (t, app) = setup().await;
+    let (mut ws, _) = connect_user(&t, &app, "bob").await;
+    let frame = tokio_tungstenite::tungstenite::protocol::CloseFrame {
+        code: tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal,
+        reason: "bye".into(),
+    };
+    timeout(WAIT, ws.stream.send(Message::Close(Some(frame))))
+        .await
+        .unwrap()
+        .unwrap();
+    // The server echoes the close: the client sees a clean close, not a dropped TCP link.
+    loop {
+        match ws.try_next(WAIT).await {
+            Some(Ok(_)) => continue, // a ping may still be in flight
+            Some(Err(Ended::Close(code, _))) => {
+                assert_eq!(code, 1000);
+                break;
+            }
+            other => panic!("expected the server's close reply, got {other:?}"),
+        }
+    }
+}

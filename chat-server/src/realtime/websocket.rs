@@ -17,6 +17,7 @@ use chat_protocol::realtime::{
     Command, ConnectResult, RefreshResult, Reply, ReplyError, SubscribeResult,
     disconnect_codes as dc, error_codes as ec, user_channel,
 };
+use futures_util::SinkExt;
 use tokio::time::{Instant, sleep_until};
 
 use crate::api::AppState;
@@ -119,7 +120,12 @@ fn ttl_from_exp(exp: i64) -> (u32, Duration) {
 
 async fn run(mut socket: WebSocket, state: AppState) {
     let close = match serve(&mut socket, &state).await {
-        Ok(()) => return,
+        Ok(()) => {
+            // The peer closed (or the transport failed): flush the close reply the
+            // WebSocket layer queued, so clients see a clean close rather than 1006.
+            let _ = tokio::time::timeout(Duration::from_secs(1), SinkExt::close(&mut socket)).await;
+            return;
+        }
         Err(c) => c,
     };
     let frame = CloseFrame {

@@ -287,6 +287,23 @@ pub struct ReadState {
     pub rev: u64,
 }
 
+/// The caller's own flags on a message (Zulip-style per-user message flags). Only
+/// `starred` is set by the user; read state is [`ReadState`], mentions come from messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageFlags {
+    /// The message.
+    pub message_id: Uuid,
+    /// The message's channel.
+    pub cid: Cid,
+    /// Whose flags (always the caller: flags are private).
+    pub user_id: String,
+    /// The user starred (saved) the message.
+    pub starred: bool,
+    /// Sequence number of the last change to these flags.
+    pub rev: u64,
+}
+
 /// Unread counts of the caller in one channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -316,6 +333,8 @@ pub struct ChannelState {
     pub has_more: bool,
     /// The caller's own (non-deleted) reactions on `messages`.
     pub own_reactions: Vec<Reaction>,
+    /// Ids of the `messages` the caller starred.
+    pub starred: Vec<Uuid>,
     /// The caller's unread counts (zero for server-side callers).
     pub unread: ChannelUnread,
 }

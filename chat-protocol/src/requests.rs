@@ -255,6 +255,38 @@ pub struct MessagesResponse {
     pub has_more_after: bool,
     /// The caller's own reactions on the page's messages.
     pub own_reactions: Vec<Reaction>,
+    /// Ids of the page's messages the caller starred.
+    pub starred: Vec<Uuid>,
+}
+
+/// The caller's flags on a message after starring or unstarring it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FlagsResponse {
+    /// The flags.
+    pub flags: crate::models::MessageFlags,
+}
+
+/// `GET /v1/starred`: the caller's starred messages, most recently sent first.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct StarredQuery {
+    /// Only messages sent before this (starred) message.
+    #[serde(default)]
+    pub before: Option<Uuid>,
+    /// Page size, 1..=200 (default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A page of starred messages, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StarredResponse {
+    /// The messages, newest first.
+    pub messages: Vec<Message>,
+    /// Whether older starred messages exist.
+    pub has_more: bool,
 }
 
 /// `POST /v1/messages/{id}/reactions`.

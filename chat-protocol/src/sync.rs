@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::models::{Channel, ChannelState, Member, Message, Reaction, ReadState};
+use crate::models::{Channel, ChannelState, Member, Message, MessageFlags, Reaction, ReadState};
 
 /// A change to synced data. The entity inside carries its own `rev` (= the change's `seq`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +21,8 @@ pub enum Change {
     Reaction(Reaction),
     /// A member's read marker moved.
     Read(ReadState),
+    /// The caller's own flags on a message changed (starred / unstarred).
+    Flags(MessageFlags),
 }
 
 impl Change {
@@ -32,6 +34,7 @@ impl Change {
             Self::Message(m) => m.rev,
             Self::Reaction(r) => r.rev,
             Self::Read(r) => r.rev,
+            Self::Flags(f) => f.rev,
         }
     }
 }

@@ -225,6 +225,22 @@ fn messages_reactions_and_reads() {
             has_more_before: true,
             has_more_after: false,
             own_reactions: vec![reaction(false)],
+            starred: vec![uuid(M1)],
+        },
+    );
+    pin("flags_response", &FlagsResponse { flags: flags(true) });
+    pin(
+        "starred_query",
+        &StarredQuery {
+            before: Some(uuid(M2)),
+            limit: Some(20),
+        },
+    );
+    pin(
+        "starred_response",
+        &StarredResponse {
+            messages: vec![message()],
+            has_more: false,
         },
     );
     pin(
@@ -305,10 +321,12 @@ fn sync_changes_of_every_kind() {
         &change(64, Change::Reaction(reaction(true))),
     );
     pin("change_read", &change(59, Change::Read(read_state())));
+    pin("change_flags", &change(67, Change::Flags(flags(false))));
     for c in [
         Change::Channel(channel()),
         Change::Message(message()),
         Change::Read(read_state()),
+        Change::Flags(flags(true)),
     ] {
         let rev = c.rev();
         let json = serde_json::to_value(change(rev, c)).unwrap();

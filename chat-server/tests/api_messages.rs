@@ -458,3 +458,91 @@ async fn read_state_and_unread_counts() {
     let (_, u) = bob.get("/v1/unread").await;
     assert_eq!(u["total_unread_count"], 0);
 }
+
+#[tokio::test]
+async fn starring_is_private_idempotent_and_synced() {
+    let (t, alice, bob, _) = setup().await;
+    let (_, alice_cursor) = alice.sync_all(None, 500).await;
+    let (_, bob_cursor) = bob.sync_all(None, 500).await;
+    let m1 = alice.send("team:dev", "keep this").await;
+    let m2 = alice.send("team:dev", "and this").await;
+    let (id1, id2) = (m1["id"].as_str().unwrap(), m2["id"].as_str().unwrap());
+    let (s, f) = bob
+        .post(&format!("/v1/messages/{id1}/star"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{f}");
+    assert_eq!(
+        (
+            f["flags"]["starred"].as_bool(),
+            f["flags"]["user_id"].as_str()
+        ),
+        (Some(true), Some("bob"))
+    );
+    let (_, again) = bob
+        .post(&format!("/v1/messages/{id1}/star"), json!({}))
+        .await;
+    assert_eq!(again, f, "starring twice changes nothing");
+    bob.post(&format!("/v1/messages/{id2}/star"), json!({}))
+        .await;
+    let (_, list) = bob.get("/v1/starred").await;
+    let texts: Vec<&str> = list["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["and this", "keep this"], "newest first");
+    let (_, page) = bob.get(&format!("/v1/starred?limit=1&before={id2}")).await;
+    assert_eq!(
+        (
+            page["messages"][0]["id"].as_str(),
+            page["has_more"].as_bool()
+        ),
+        (Some(id1), Some(false))
+    );
+    let (_, msgs) = bob.get("/v1/channels/team/dev/messages").await;
+    assert_eq!(msgs["starred"], json!([id1, id2]));
+    let (_, mine) = alice.get("/v1/channels/team/dev/messages").await;
+    assert_eq!(mine["starred"], json!([]), "stars are private");
+    let (s, u) = bob.delete(&format!("/v1/messages/{id2}/star")).await;
+    assert_eq!(
+        (s, u["flags"]["starred"].as_bool()),
+        (StatusCode::OK, Some(false))
+    );
+    // the user's own flag changes sync to that user only
+    let (pages, _) = bob.sync_all(Some(&bob_cursor), 500).await;
+    let flags: Vec<&Value> = pages
+        .iter()
+        .flat_map(|p| p["changes"].as_array().unwrap())
+        .filter(|c| c["kind"] == "flags")
+        .collect();
+    let states: Vec<(&str, bool)> = flags
+        .iter()
+        .map(|c| {
+            (
+                c["data"]["message_id"].as_str().unwrap(),
+                c["data"]["starred"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(states, [(id1, true), (id2, false)]);
+    let (pages, _) = alice.sync_all(Some(&alice_cursor), 500).await;
+    assert!(
+        pages
+            .iter()
+            .flat_map(|p| p["changes"].as_array().unwrap())
+            .all(|c| c["kind"] != "flags")
+    );
+    // a bootstrap carries the stars of the window; a later member may star old messages
+    let (boot, _) = bob.sync_all(None, 500).await;
+    assert_eq!(boot[0]["limited"][0]["starred"], json!([id1]));
+    let (s, _) = t
+        .user(&t.app("x").await, "bob")
+        .post(&format!("/v1/messages/{id1}/star"), json!({}))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "another app's user cannot reach it"
+    );
+}

@@ -176,6 +176,16 @@ pub fn read_state() -> ReadState {
     }
 }
 
+pub fn flags(starred: bool) -> MessageFlags {
+    MessageFlags {
+        message_id: uuid(M1),
+        cid: cid("team:general"),
+        user_id: "bob".into(),
+        starred,
+        rev: if starred { 66 } else { 67 },
+    }
+}
+
 pub fn unread() -> ChannelUnread {
     ChannelUnread {
         cid: cid("team:general"),
@@ -195,6 +205,7 @@ pub fn channel_state() -> ChannelState {
         messages: vec![message()],
         has_more: true,
         own_reactions: vec![reaction(false)],
+        starred: vec![uuid(M1)],
         unread: unread(),
     }
 }

@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use chat_protocol::ids::{validate_message_id, validate_reaction_type};
 use chat_protocol::limits::MAX_MESSAGE_PAGE;
 use chat_protocol::{
-    ErrorBody, ListMessagesQuery, MessageResponse, MessagesResponse, ReactionRequest,
-    ReactionResponse, ReactionsResponse, SendMessageRequest, UpdateMessageRequest,
+    ErrorBody, FlagsResponse, ListMessagesQuery, MessageResponse, MessagesResponse,
+    ReactionRequest, ReactionResponse, ReactionsResponse, SendMessageRequest, StarredQuery,
+    StarredResponse, UpdateMessageRequest,
 };
 use uuid::Uuid;
 
@@ -233,4 +234,58 @@ pub async fn list_reactions(
         .list_reactions(&caller.app.id, &caller.actor, id)
         .await?;
     Ok(Json(ReactionsResponse { reactions }))
+}
+
+/// Star (save) a message for the caller. Idempotent; syncs to the caller only.
+#[utoipa::path(post, path = "/v1/messages/{message_id}/star", tag = "flags",
+    params(("message_id" = Uuid, Path)),
+    responses((status = 200, body = FlagsResponse), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("user_token" = []), ("server_key" = [])))]
+pub async fn star(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<FlagsResponse>> {
+    let flags = state
+        .store()
+        .set_starred(&caller.app.id, caller.user()?, id, true)
+        .await?;
+    Ok(Json(FlagsResponse { flags }))
+}
+
+/// Unstar a message for the caller. Idempotent.
+#[utoipa::path(delete, path = "/v1/messages/{message_id}/star", tag = "flags",
+    params(("message_id" = Uuid, Path)),
+    responses((status = 200, body = FlagsResponse), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("user_token" = []), ("server_key" = [])))]
+pub async fn unstar(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<FlagsResponse>> {
+    let flags = state
+        .store()
+        .set_starred(&caller.app.id, caller.user()?, id, false)
+        .await?;
+    Ok(Json(FlagsResponse { flags }))
+}
+
+/// The caller's starred messages, most recently sent first.
+#[utoipa::path(get, path = "/v1/starred", tag = "flags", params(StarredQuery),
+    responses((status = 200, body = StarredResponse), (status = 400, body = ErrorBody)),
+    security(("user_token" = []), ("server_key" = [])))]
+pub async fn starred(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<StarredQuery>,
+) -> ApiResult<Json<StarredResponse>> {
+    validate::limit("limit", q.limit, 1, MAX_MESSAGE_PAGE)?;
+    Ok(Json(
+        state
+            .store()
+            .starred(&caller.app.id, caller.user()?, q)
+            .await?,
+    ))
 }

@@ -74,6 +74,11 @@ pub fn router(state: AppState) -> Router {
             &format!("{msg}/reactions/{{type}}"),
             delete(messages::remove_reaction),
         )
+        .route(
+            &format!("{msg}/star"),
+            post(messages::star).delete(messages::unstar),
+        )
+        .route("/v1/starred", get(messages::starred))
         .route("/v1/sync", get(sync::sync))
         .route("/v1/unread", get(sync::unread))
         .route("/connection/websocket", get(websocket::handler))

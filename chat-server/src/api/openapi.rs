@@ -42,6 +42,7 @@ impl Modify for Security {
         messages::send_message, messages::list_messages, messages::list_replies,
         messages::get_message, messages::update_message, messages::delete_message,
         messages::add_reaction, messages::remove_reaction, messages::list_reactions,
+        messages::star, messages::unstar, messages::starred,
         sync::sync, sync::unread,
     ),
     components(schemas(chat_protocol::SyncChange, chat_protocol::Change)),

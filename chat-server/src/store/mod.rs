@@ -17,9 +17,10 @@ pub use cursor::{SyncPhase, SyncPosition};
 use async_trait::async_trait;
 use chat_protocol::{
     AppCredentials, Channel, ChannelState, Cid, ListMessagesQuery, MarkReadResponse, Member,
-    MemberInput, Message, MessagesResponse, QueryChannelsRequest, Reaction, ReactionResponse,
-    SendMessageRequest, SyncResponse, UnreadResponse, UpdateChannelRequest, UpdateMessageRequest,
-    User, UserInput, realtime::ConnectInfo,
+    MemberInput, Message, MessageFlags, MessagesResponse, QueryChannelsRequest, Reaction,
+    ReactionResponse, SendMessageRequest, StarredQuery, StarredResponse, SyncResponse,
+    UnreadResponse, UpdateChannelRequest, UpdateMessageRequest, User, UserInput,
+    realtime::ConnectInfo,
 };
 use uuid::Uuid;
 
@@ -271,6 +272,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<MarkReadResponse>;
     /// The user's unread counts.
     async fn unread(&self, app: &str, user: &str) -> StoreResult<UnreadResponse>;
+    /// Stars or unstars a message for the user (idempotent); the change syncs to the user only.
+    async fn set_starred(
+        &self,
+        app: &str,
+        user: &str,
+        id: Uuid,
+        starred: bool,
+    ) -> StoreResult<MessageFlags>;
+    /// The user's starred messages, most recently sent first.
+    async fn starred(
+        &self,
+        app: &str,
+        user: &str,
+        query: StarredQuery,
+    ) -> StoreResult<StarredResponse>;
 
     /// One page of the user's changes after `from` (`None` = bootstrap).
     async fn sync(

@@ -368,6 +368,8 @@ pub async fn sync_diff_has_every_change_once(factory: Factory) {
         .await
         .unwrap();
     store.delete_message(a, &owner, m.id).await.unwrap();
+    store.set_starred(a, "u1", m.id, true).await.unwrap();
+    store.set_starred(a, "u0", m.id, true).await.unwrap();
     let diff = store.sync(a, "u1", Some(start), 1000).await.unwrap();
     let kinds: Vec<&str> = diff
         .changes
@@ -378,9 +380,13 @@ pub async fn sync_diff_has_every_change_once(factory: Factory) {
             Change::Message(_) => "message",
             Change::Reaction(_) => "reaction",
             Change::Read(_) => "read",
+            Change::Flags(_) => "flags",
         })
         .collect();
-    assert_eq!(kinds, ["read", "member", "channel", "reaction", "message"]);
+    assert_eq!(
+        kinds,
+        ["read", "member", "channel", "reaction", "message", "flags"]
+    );
     assert!(diff.changes.windows(2).all(|w| w[0].seq < w[1].seq));
     assert!(diff.changes.iter().all(|c| c.seq == c.change.rev()));
     match &diff.changes[3].change {

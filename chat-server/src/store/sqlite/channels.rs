@@ -72,10 +72,20 @@ pub fn state(
             ..Default::default()
         },
     )?;
-    let (messages, own_reactions, has_more) = if message_limit == 0 {
-        (Vec::new(), Vec::new(), !page.messages.is_empty())
+    let (messages, own_reactions, starred, has_more) = if message_limit == 0 {
+        (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            !page.messages.is_empty(),
+        )
     } else {
-        (page.messages, page.own_reactions, page.has_more_before)
+        (
+            page.messages,
+            page.own_reactions,
+            page.starred,
+            page.has_more_before,
+        )
     };
     let unread = match user {
         Some(u) => reads::channel_unread(conn, app, u, cid)?,
@@ -92,6 +102,7 @@ pub fn state(
         messages,
         has_more,
         own_reactions,
+        starred,
         unread,
     })
 }

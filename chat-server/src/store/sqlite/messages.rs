@@ -310,15 +310,19 @@ pub fn list(
         let (v, more) = older(None, limit)?;
         (v, more, false)
     };
-    let own_reactions = match user {
-        Some(u) => own_reactions(conn, app, u, &messages)?,
-        None => Vec::new(),
+    let (own_reactions, starred) = match user {
+        Some(u) => (
+            own_reactions(conn, app, u, &messages)?,
+            super::flags::starred_among(conn, app, u, &messages)?,
+        ),
+        None => (Vec::new(), Vec::new()),
     };
     Ok(MessagesResponse {
         messages,
         has_more_before,
         has_more_after,
         own_reactions,
+        starred,
     })
 }
 

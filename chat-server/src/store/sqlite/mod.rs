@@ -8,6 +8,7 @@
 
 mod apps;
 mod channels;
+mod flags;
 mod messages;
 mod reads;
 mod rows;
@@ -21,9 +22,9 @@ use async_trait::async_trait;
 use chat_protocol::realtime::{ConnectInfo, RealtimeEvent};
 use chat_protocol::{
     AppCredentials, Change, Channel, ChannelState, Cid, ListMessagesQuery, MarkReadResponse,
-    Member, MemberInput, Message, MessagesResponse, QueryChannelsRequest, Reaction,
-    ReactionResponse, SendMessageRequest, SyncChange, SyncResponse, UnreadResponse,
-    UpdateChannelRequest, UpdateMessageRequest, User, UserInput,
+    Member, MemberInput, Message, MessageFlags, MessagesResponse, QueryChannelsRequest, Reaction,
+    ReactionResponse, SendMessageRequest, StarredQuery, StarredResponse, SyncChange, SyncResponse,
+    UnreadResponse, UpdateChannelRequest, UpdateMessageRequest, User, UserInput,
 };
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
@@ -495,6 +496,29 @@ impl Store for SqliteStore {
             ))
         })
         .await
+    }
+
+    async fn set_starred(
+        &self,
+        app: &str,
+        user: &str,
+        id: Uuid,
+        starred: bool,
+    ) -> StoreResult<MessageFlags> {
+        let user = user.to_owned();
+        self.write(app, move |w| flags::set_starred(w, &user, id, starred))
+            .await
+    }
+
+    async fn starred(
+        &self,
+        app: &str,
+        user: &str,
+        query: StarredQuery,
+    ) -> StoreResult<StarredResponse> {
+        let (app, user) = (app.to_owned(), user.to_owned());
+        self.read(move |c| flags::starred(c, &app, &user, &query))
+            .await
     }
 
     async fn compact(&self, app: &str, before_seq: u64) -> StoreResult<()> {

@@ -135,6 +135,7 @@ const MIGRATIONS: &[&str] = &[
         message_pk INTEGER NOT NULL,
         cid TEXT NOT NULL,
         flags INTEGER NOT NULL,
+        flags_rev INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (app_id, user_id, message_pk)
     ) WITHOUT ROWID;
     CREATE INDEX user_messages_unread ON user_messages (app_id, user_id, cid, message_pk)
@@ -144,6 +145,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX user_messages_starred ON user_messages (app_id, user_id, message_pk)
         WHERE (flags & 4) != 0;
     CREATE INDEX user_messages_by_message ON user_messages (app_id, message_pk);
+    CREATE INDEX user_messages_flags_rev ON user_messages (app_id, user_id, cid, flags_rev)
+        WHERE flags_rev > 0;
     CREATE TABLE reads (
         app_id TEXT NOT NULL,
         cid TEXT NOT NULL,

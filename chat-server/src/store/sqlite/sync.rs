@@ -81,6 +81,7 @@ const KIND_MEMBER: i64 = 1;
 const KIND_MESSAGE: i64 = 2;
 const KIND_REACTION: i64 = 3;
 const KIND_READ: i64 = 4;
+const KIND_FLAGS: i64 = 5;
 
 impl Ctx<'_> {
     fn position(&self, seq: u64, snapshot: Option<u64>, phase: SyncPhase) -> String {
@@ -247,6 +248,9 @@ impl Ctx<'_> {
                    ON r.app_id = ?1 AND r.cid = b.cid WHERE r.rev > b.lo \
                  UNION ALL SELECT d.rev, 4, d.rowid FROM b JOIN reads d \
                    ON d.app_id = ?1 AND d.cid = b.cid WHERE d.rev > b.lo \
+                 UNION ALL SELECT f.flags_rev, 5, f.message_pk FROM b JOIN user_messages f \
+                   ON f.app_id = ?1 AND f.user_id = ?4 AND f.cid = b.cid \
+                   WHERE f.flags_rev > 0 AND f.flags_rev > b.lo \
                  ORDER BY 1 LIMIT ?5",
             )?
             .query_map(
@@ -260,7 +264,7 @@ impl Ctx<'_> {
         for (rev, kind, rowid) in &refs {
             changes.push(SyncChange {
                 seq: *rev as u64,
-                change: load_change(self.tx, *kind, *rowid)?,
+                change: load_change(self.tx, self.app, self.user, *kind, *rowid)?,
             });
         }
         let cursor = match refs.last() {
@@ -284,7 +288,13 @@ impl Ctx<'_> {
     }
 }
 
-fn load_change(tx: &Transaction<'_>, kind: i64, rowid: i64) -> StoreResult<Change> {
+fn load_change(
+    tx: &Transaction<'_>,
+    app: &str,
+    user: &str,
+    kind: i64,
+    rowid: i64,
+) -> StoreResult<Change> {
     let one =
         |table: &str, key: &str, cols: &str| format!("SELECT {cols} FROM {table} WHERE {key} = ?1");
     Ok(match kind {
@@ -307,6 +317,10 @@ fn load_change(tx: &Transaction<'_>, kind: i64, rowid: i64) -> StoreResult<Chang
         KIND_READ => Change::Read(
             tx.prepare_cached(&one("reads", "rowid", READ_COLS))?
                 .query_row(params![rowid], rows::read_state)?,
+        ),
+        KIND_FLAGS => Change::Flags(
+            super::flags::load(tx, app, user, rowid)?
+                .ok_or_else(|| StoreError::Backend("flags row vanished".into()))?,
         ),
         other => return Err(StoreError::Backend(format!("unknown change kind {other}"))),
     })

@@ -79,21 +79,7 @@ async fn authentication_errors() {
             "{auth}"
         );
     }
-    let expired = {
-        let now = chrono::Utc::now().timestamp();
-        let claims = chat_protocol::token::UserClaims {
-            sub: "alice".into(),
-            app: app.app_id.clone(),
-            iat: now - 120,
-            exp: now - 60,
-        };
-        jsonwebtoken::encode(
-            &jsonwebtoken::Header::default(),
-            &claims,
-            &jsonwebtoken::EncodingKey::from_secret(app.api_secret.as_bytes()),
-        )
-        .unwrap()
-    };
+    let expired = common::expired_token(&app, "alice");
     let (s, b) = alice
         .with_auth(&format!("Bearer {expired}"))
         .get("/v1/unread")

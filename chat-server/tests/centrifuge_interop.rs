@@ -15,9 +15,8 @@ use centrifuge::{Client, ClientBuilder, Protocol, ProxyConfig, State};
 use chat_protocol::AppCredentials;
 use chat_protocol::realtime::{ConnectInfo, RealtimeEvent};
 use chat_protocol::sync::Change;
-use chat_protocol::token::UserClaims;
 use chat_server::auth::mint_user_token;
-use common::TestServer;
+use common::{TestServer, expired_token, token};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::time::{Instant, timeout};
 
@@ -124,26 +123,6 @@ async fn close(client: &Client) {
     timeout(WAIT, client.close())
         .await
         .expect("client closes in time");
-}
-
-fn token(app: &AppCredentials, user: &str, ttl: u64) -> String {
-    mint_user_token(&app.app_id, &app.api_secret, user, ttl)
-}
-
-fn expired_token(app: &AppCredentials, user: &str) -> String {
-    let now = chrono::Utc::now().timestamp();
-    let claims = UserClaims {
-        sub: user.to_owned(),
-        app: app.app_id.clone(),
-        iat: now - 120,
-        exp: now - 60,
-    };
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(app.api_secret.as_bytes()),
-    )
-    .expect("encode")
 }
 
 async fn setup(

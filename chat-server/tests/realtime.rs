@@ -10,9 +10,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use chat_protocol::AppCredentials;
-use chat_protocol::token::UserClaims;
 use chat_server::auth::mint_user_token;
-use common::TestServer;
+use common::{TestServer, expired_token, token};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -220,28 +219,6 @@ impl Ws {
         .await;
         assert!(ended.is_ok(), "server did not drop the connection");
     }
-}
-
-/// A token of `user` valid for `ttl` seconds.
-fn token(app: &AppCredentials, user: &str, ttl: u64) -> String {
-    mint_user_token(&app.app_id, &app.api_secret, user, ttl)
-}
-
-/// A token of `user` that expired a minute ago (beyond the verifier's leeway).
-fn expired_token(app: &AppCredentials, user: &str) -> String {
-    let now = chrono::Utc::now().timestamp();
-    let claims = UserClaims {
-        sub: user.to_owned(),
-        app: app.app_id.clone(),
-        iat: now - 120,
-        exp: now - 60,
-    };
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(app.api_secret.as_bytes()),
-    )
-    .expect("encode")
 }
 
 /// Opens a socket and connects as `user` with a 1-hour token.

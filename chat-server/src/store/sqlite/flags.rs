@@ -20,31 +20,30 @@ pub fn load(
     user: &str,
     pk: i64,
 ) -> StoreResult<Option<MessageFlags>> {
-    conn
-        .prepare_cached(
-            "SELECT m.id, u.cid, u.user_id, u.flags, u.flags_rev FROM user_messages u \
+    conn.prepare_cached(
+        "SELECT m.id, u.cid, u.user_id, u.flags, u.flags_rev FROM user_messages u \
              JOIN messages m ON m.pk = u.message_pk \
              WHERE u.app_id = ?1 AND u.user_id = ?2 AND u.message_pk = ?3",
-        )?
-        .query_row(params![app, user, pk], |r| {
-            let id: String = r.get(0)?;
-            let cid: String = r.get(1)?;
-            let flags: i64 = r.get(3)?;
-            Ok((id, cid, r.get::<_, String>(2)?, flags, r.get::<_, i64>(4)?))
+    )?
+    .query_row(params![app, user, pk], |r| {
+        let id: String = r.get(0)?;
+        let cid: String = r.get(1)?;
+        let flags: i64 = r.get(3)?;
+        Ok((id, cid, r.get::<_, String>(2)?, flags, r.get::<_, i64>(4)?))
+    })
+    .optional()?
+    .map(|(id, cid, user_id, flags, rev)| {
+        Ok::<_, StoreError>(MessageFlags {
+            message_id: Uuid::parse_str(&id).map_err(|e| StoreError::Backend(e.to_string()))?,
+            cid: cid
+                .parse()
+                .map_err(|e| StoreError::Backend(format!("corrupt cid: {e}")))?,
+            user_id,
+            starred: flags & FLAG_STARRED != 0,
+            rev: rev as u64,
         })
-        .optional()?
-        .map(|(id, cid, user_id, flags, rev)| {
-            Ok::<_, StoreError>(MessageFlags {
-                message_id: Uuid::parse_str(&id).map_err(|e| StoreError::Backend(e.to_string()))?,
-                cid: cid
-                    .parse()
-                    .map_err(|e| StoreError::Backend(format!("corrupt cid: {e}")))?,
-                user_id,
-                starred: flags & FLAG_STARRED != 0,
-                rev: rev as u64,
-            })
-        })
-        .transpose()
+    })
+    .transpose()
 }
 
 /// Stars or unstars a message for `user`; setting the current state changes nothing.

@@ -1,0 +1,354 @@
+//! Applying server data to the cache: `/v1/sync` pages (limited channel states, then
+//! changes, then the cursor, in one transaction), realtime changes, API replies, older
+//! history pages, and the `410` reset. The rules are docs/protocol.md's "Client algorithm":
+//! keep the higher `rev`, ignore channels that are not cached, never insert a top-level
+//! message older than a channel's cached window, and drop a channel on the owner's own
+//! member tombstone.
+
+use std::collections::HashMap;
+
+use chat_protocol::{
+    Change, ChannelState, Cid, Message, MessagesResponse, SyncChange, SyncResponse, UnreadResponse,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::Cache;
+use super::error::{CacheError, CacheResult, to_i64};
+use super::rows::{channel_cached, opt_millis, to_json};
+use super::unread::{self, Facts};
+use super::upserts::*;
+
+impl Cache {
+    /// Applies one `/v1/sync` page and stores its cursor, all in one transaction: each
+    /// limited channel replaces its cached state and window (local echoes are kept), then
+    /// each change is applied in order. On error nothing is applied and the cursor stays.
+    /// Needs the owner ([`Cache::set_user`]).
+    pub fn apply_sync_page(&mut self, page: &SyncResponse) -> CacheResult<()> {
+        let me = self.require_user()?;
+        let tx = self.conn.transaction()?;
+        let mut applier = Applier::new(&tx, &me);
+        for state in &page.limited {
+            applier.replace_channel(state)?;
+        }
+        for change in &page.changes {
+            applier.apply_change(&change.change)?;
+        }
+        applier.finish()?;
+        tx.prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1")?
+            .execute([&page.cursor])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Applies changes pushed over realtime (same rules as a sync page, one transaction,
+    /// the cursor is not touched).
+    pub fn apply_changes(&mut self, changes: &[SyncChange]) -> CacheResult<()> {
+        let me = self.require_user()?;
+        let tx = self.conn.transaction()?;
+        let mut applier = Applier::new(&tx, &me);
+        for change in changes {
+            applier.apply_change(&change.change)?;
+        }
+        applier.finish()?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Applies a message returned by the API (send, edit, delete, react): it replaces the
+    /// cached row if its `rev` is higher — a local echo with the same id is replaced and
+    /// its local state cleared — or is inserted if its channel is cached and it is not
+    /// older than the channel's window. Returns whether the cache changed.
+    pub fn apply_message_result(&mut self, message: &Message) -> CacheResult<bool> {
+        let me = self.user.clone().unwrap_or_default();
+        let tx = self.conn.transaction()?;
+        let mut applier = Applier::new(&tx, &me);
+        let applied = applier.apply_message(message)?;
+        applier.finish()?;
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// Stores a page of older top-level messages fetched with
+    /// `GET .../messages?before=<oldest cached message id>` (it must join the cached
+    /// window), extending the window back to the page's oldest message. Ignored (returns
+    /// `false`) when the channel is not cached.
+    pub fn apply_history_page(&mut self, cid: &Cid, page: &MessagesResponse) -> CacheResult<bool> {
+        let cid = cid.to_string();
+        let tx = self.conn.transaction()?;
+        if !channel_cached(&tx, &cid)? {
+            return Ok(false);
+        }
+        for m in &page.messages {
+            if m.cid.to_string() == cid && m.parent_id.is_none() {
+                upsert_message_if_newer(&tx, m)?;
+            }
+        }
+        for r in &page.own_reactions {
+            upsert_reaction(&tx, r)?;
+        }
+        for id in &page.starred {
+            star_from_state(&tx, &id.to_string(), &cid)?;
+        }
+        let oldest = page.messages.iter().map(|m| m.created_at.millis()).min();
+        tx.prepare_cached(
+            "UPDATE channels SET window_complete = (window_complete OR ?3), window_start = CASE \
+               WHEN ?2 IS NULL THEN window_start ELSE min(coalesce(window_start, ?2), ?2) END \
+             WHERE cid = ?1",
+        )?
+        .execute(params![cid, oldest, !page.has_more_before])?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Drops every synced row and the cursor, keeping the outbox and local echoes of
+    /// unsent messages (the `410`/`invalid_cursor` reset; the next sync bootstraps).
+    pub fn reset_synced_data(&mut self) -> CacheResult<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(
+            "DELETE FROM channels; \
+             DELETE FROM messages WHERE local_state IS NULL; \
+             DELETE FROM reactions; \
+             DELETE FROM flags; \
+             UPDATE sync_state SET cursor = NULL WHERE id = 1;",
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Stores the exact unread counts of `GET /v1/unread` (channels it does not list have
+    /// none).
+    pub fn replace_unread_counts(&mut self, unread: &UnreadResponse) -> CacheResult<()> {
+        let tx = self.conn.transaction()?;
+        unread::replace_all(&tx, &unread.channels)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Applies server data inside one transaction, reading each channel's [`Facts`] once and
+/// writing unread count changes once per channel at the end.
+struct Applier<'c> {
+    conn: &'c Connection,
+    me: &'c str,
+    facts: HashMap<String, Option<Facts>>,
+}
+
+/// The cached row of a message, as far as applying a newer version needs it.
+struct Existing {
+    rev: i64,
+    local: bool,
+    deleted: bool,
+    data: String,
+}
+
+impl<'c> Applier<'c> {
+    fn new(conn: &'c Connection, me: &'c str) -> Self {
+        Self {
+            conn,
+            me,
+            facts: HashMap::new(),
+        }
+    }
+
+    /// The facts of a channel (`None`: not cached), loaded on first use.
+    fn facts(&mut self, cid: &str) -> CacheResult<Option<&mut Facts>> {
+        if !self.facts.contains_key(cid) {
+            let facts = Facts::load(self.conn, self.me, cid)?;
+            self.facts.insert(cid.to_owned(), facts);
+        }
+        Ok(self.facts.get_mut(cid).and_then(Option::as_mut))
+    }
+
+    /// Writes and forgets what is known about a channel that is about to change.
+    fn forget(&mut self, cid: &str) -> CacheResult<()> {
+        if let Some(Some(facts)) = self.facts.remove(cid) {
+            facts.flush(self.conn, cid)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the pending unread count changes.
+    fn finish(self) -> CacheResult<()> {
+        for (cid, facts) in &self.facts {
+            if let Some(facts) = facts {
+                facts.flush(self.conn, cid)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a limited channel state: the channel, its members and reads replaced, its
+    /// cached server messages (and their reactions and stars) replaced by the window.
+    fn replace_channel(&mut self, state: &ChannelState) -> CacheResult<()> {
+        let (conn, cid) = (self.conn, state.channel.cid.to_string());
+        self.facts.remove(&cid); // exact counts follow
+        upsert_channel(conn, &state.channel)?;
+        replace_members(conn, &cid, &state.members)?;
+        replace_reads(conn, &cid, &state.reads)?;
+        conn.prepare_cached("DELETE FROM reactions WHERE cid = ?1")?
+            .execute([&cid])?;
+        conn.prepare_cached("DELETE FROM flags WHERE cid = ?1")?
+            .execute([&cid])?;
+        conn.prepare_cached("DELETE FROM messages WHERE cid = ?1 AND local_state IS NULL")?
+            .execute([&cid])?;
+        for m in &state.messages {
+            write_message(conn, m)?;
+        }
+        for r in state.own_reactions.iter().filter(|r| r.user_id == self.me) {
+            upsert_reaction(conn, r)?;
+        }
+        for id in &state.starred {
+            star_from_state(conn, &id.to_string(), &cid)?;
+        }
+        let created = || state.messages.iter().map(|m| m.created_at.millis());
+        let last_message_at = opt_millis(state.channel.last_message_at);
+        let window_start = match created().min() {
+            Some(oldest) => Some(oldest),
+            // An empty window with older history: everything up to the last message is old.
+            None if state.has_more => last_message_at.map(|t| t + 1),
+            None => None,
+        };
+        let through = created().max().max(last_message_at).unwrap_or(0);
+        conn.prepare_cached(
+            "UPDATE channels SET window_start = ?2, window_complete = ?3, unread_count = ?4, \
+             unread_mentions = ?5, unread_through = ?6 WHERE cid = ?1",
+        )?
+        .execute(params![
+            cid,
+            window_start,
+            !state.has_more,
+            state.unread.unread_count,
+            state.unread.unread_mentions,
+            through
+        ])?;
+        Ok(())
+    }
+
+    /// Applies one change (docs/protocol.md `apply(change)`).
+    fn apply_change(&mut self, change: &Change) -> CacheResult<()> {
+        let (conn, me) = (self.conn, self.me);
+        match change {
+            Change::Channel(c) => {
+                conn.prepare_cached(
+                    "UPDATE channels SET rev = ?2, sort_at = ?3, created_at = ?4, data = ?5 \
+                     WHERE cid = ?1 AND rev < ?2",
+                )?
+                .execute(params![
+                    c.cid.to_string(),
+                    to_i64("rev", c.rev)?,
+                    sort_at(c),
+                    c.created_at.millis(),
+                    to_json(c)
+                ])?;
+            }
+            Change::Member(m) => {
+                let cid = m.cid.to_string();
+                if m.user_id == me && m.deleted {
+                    let rev = to_i64("rev", m.rev)?;
+                    let cached: Option<i64> = conn
+                        .prepare_cached("SELECT rev FROM members WHERE cid = ?1 AND user_id = ?2")?
+                        .query_row(params![cid, m.user_id], |r| r.get(0))
+                        .optional()?;
+                    if cached.is_none_or(|cached| cached < rev) {
+                        self.facts.remove(&cid);
+                        drop_channel(conn, &cid)?;
+                    }
+                } else if self.facts(&cid)?.is_some() {
+                    if m.user_id == me {
+                        self.forget(&cid)?; // the join time may move
+                    }
+                    upsert_member(conn, m)?;
+                }
+            }
+            Change::Message(m) => {
+                self.apply_message(m)?;
+            }
+            Change::Reaction(r) => {
+                if self.facts(&r.cid.to_string())?.is_some() {
+                    upsert_reaction(conn, r)?;
+                }
+            }
+            Change::Read(r) => {
+                let cid = r.cid.to_string();
+                if self.facts(&cid)?.is_some() && upsert_read(conn, r)? && r.user_id == me {
+                    self.forget(&cid)?;
+                    unread::recount(conn, me, &cid)?;
+                }
+            }
+            Change::Flags(f) => {
+                if f.user_id == me && self.facts(&f.cid.to_string())?.is_some() {
+                    upsert_flags(conn, f)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a message with "keep the higher rev", the window rule and unread
+    /// bookkeeping. Returns whether the row was written.
+    fn apply_message(&mut self, m: &Message) -> CacheResult<bool> {
+        let (conn, me) = (self.conn, self.me);
+        let rev = to_i64("rev", m.rev)?;
+        let (id, cid) = (m.id.to_string(), m.cid.to_string());
+        let existing = conn
+            .prepare_cached(
+                "SELECT rev, local_state IS NOT NULL, deleted_at IS NOT NULL, data \
+                 FROM messages WHERE id = ?1",
+            )?
+            .query_row([&id], |r| {
+                Ok(Existing {
+                    rev: r.get(0)?,
+                    local: r.get(1)?,
+                    deleted: r.get(2)?,
+                    data: r.get(3)?,
+                })
+            })
+            .optional()?;
+        match &existing {
+            Some(e) if e.rev >= rev => return Ok(false),
+            Some(_) => {}
+            None => match self.facts(&cid)? {
+                None => return Ok(false),
+                Some(f) if m.parent_id.is_none() && f.before_window(m.created_at.millis()) => {
+                    return Ok(false);
+                }
+                Some(_) => {}
+            },
+        }
+        write_message(conn, m)?;
+        let Some(facts) = self.facts(&cid)? else {
+            return Ok(true); // a local echo replaced in a channel that is not cached
+        };
+        if facts.marker.as_deref() == Some(id.as_str()) {
+            // the owner's read marker message arrived: the exact recount is possible now
+            self.forget(&cid)?;
+            unread::recount(conn, me, &cid)?;
+            return Ok(true);
+        }
+        match existing {
+            None if m.user_id != me && m.deleted_at.is_none() => facts.count_new(me, m),
+            Some(e) if !e.local && !e.deleted && m.user_id != me => {
+                let old: Message = serde_json::from_str(&e.data).map_err(|err| {
+                    CacheError::Corrupt(format!("undecodable message row: {err}"))
+                })?;
+                if m.deleted_at.is_some() {
+                    facts.uncount(me, &old);
+                } else {
+                    facts.remention(me, &old, m);
+                }
+            }
+            _ => {}
+        }
+        Ok(true)
+    }
+}
+
+/// Deletes a channel and everything synced under it; local echoes (and the outbox) stay.
+fn drop_channel(conn: &Connection, cid: &str) -> CacheResult<()> {
+    conn.prepare_cached("DELETE FROM messages WHERE cid = ?1 AND local_state IS NULL")?
+        .execute([cid])?;
+    // members, reads, reactions and flags cascade
+    conn.prepare_cached("DELETE FROM channels WHERE cid = ?1")?
+        .execute([cid])?;
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! The local SQLite cache: the synced replica of the user's channels (channels, members,
+//! read states, messages, reactions, the user's stars and unread counts), the sync cursor,
+//! local echoes of unsent messages and the durable outbox queue.
+//!
+//! One [`Cache`] owns one connection and is the single writer: writes take `&mut self`,
+//! each runs in one transaction, and every statement is a cached prepared statement. File
+//! databases run in WAL mode with `synchronous = FULL`, so anything a write returned `Ok`
+//! for (a queued message, an applied sync page and its cursor) survives a crash or power
+//! loss. The schema is versioned with `PRAGMA user_version` and numbered, append-only
+//! migrations ([`schema`]).
+//!
+//! # Sync
+//! [`Cache::apply_sync_page`] applies one `/v1/sync` page exactly as docs/protocol.md
+//! ("Client algorithm") describes — limited channels replace their window, changes are
+//! applied in order with "keep the higher rev" — and stores the page's cursor in the same
+//! transaction: if anything fails nothing is applied and the cursor does not move.
+//! Re-applying a page changes nothing. [`Cache::reset_synced_data`] handles a `410` reset.
+//!
+//! # Opening, and what the SDK does when the file is unusable
+//! - [`Cache::open`] fails with [`CacheError::TooNew`] when the file was written by a newer
+//!   SDK (the user downgraded the app): the file is not touched. It fails with
+//!   [`CacheError::Corrupt`] when the file is not an SQLite database or is malformed.
+//!   Neither case ever panics.
+//! - The SDK opens its cache with [`Cache::open_or_rebuild`]: on `TooNew` or `Corrupt` it
+//!   moves the file (and its `-wal`/`-shm` companions) aside as `<name>.newer-<n>` or
+//!   `<name>.corrupt-<n>` — never deleting anything — and starts with an empty cache,
+//!   which the next sync bootstraps from the server. The returned [`Rebuilt`] says what
+//!   happened so the SDK can log it. Unsent outbox items of the old file stay in the
+//!   moved-aside file (a newer SDK, or support, can still recover them); they are not
+//!   sent by the rebuilt cache.
+//! - `Corrupt` can also surface later, from any query, when SQLite meets a damaged page
+//!   or a stored row no longer decodes. The SDK then drops the `Cache` and calls
+//!   [`Cache::rebuild`], which moves the file aside the same way.
+//! - Any other error ([`CacheError::Sqlite`]: disk full, I/O error, busy) leaves the file
+//!   as it is; the operation can be retried.
+//!
+//! # Local echoes and the outbox
+//! [`Cache::insert_local_message`] stores a message being sent (state
+//! [`LocalState::Pending`], `rev` 0) and its outbox item in one transaction, so a message is
+//! durable before it is shown. Local echoes sort after every server-confirmed message of
+//! their channel, in enqueue order (the device clock never reorders history). When the
+//! server copy arrives — sync, realtime ([`Cache::apply_changes`]) or the API reply
+//! ([`Cache::apply_message_result`]) — it replaces the echo in place: same id, no duplicate.
+//! Limited channel states, member tombstones and resets never drop local echoes or outbox
+//! rows. The outbox payloads are opaque JSON owned by the outbox engine.
+//!
+//! # Windows
+//! Each cached channel holds one contiguous window of its top-level history, from
+//! [`WindowBounds::oldest`] to the newest message; [`Cache::apply_history_page`] extends
+//! it backwards with pages fetched with `before=<oldest cached id>`. Changes to top-level
+//! messages before the window are ignored (they would leave a hole); thread replies are
+//! always cached.
+//!
+//! # Unread counts
+//! Limited channel states bring exact unread counts. Between them the cache maintains the
+//! counts locally from the changes it applies (a new message from someone else after the
+//! owner's read marker adds one; a deletion of such a message removes one; the owner's
+//! own read marker moving recounts the cached messages after it). Replies that were never
+//! cached can make these local counts drift slightly; [`Cache::replace_unread_counts`]
+//! stores the exact counts of `GET /v1/unread`, which the SDK fetches after a sync.
+
+mod apply;
+#[cfg(test)]
+mod apply_tests;
+pub mod error;
+mod outbox_rows;
+mod queries;
+mod rows;
+pub mod schema;
+#[cfg(test)]
+mod test_support;
+mod unread;
+mod upserts;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension};
+
+pub use error::{CacheError, CacheResult};
+pub use outbox_rows::OutboxRow;
+pub use rows::{CachedMessage, ChannelListItem, LocalState, WindowBounds};
+
+/// The local cache database. See the [module documentation](self).
+pub struct Cache {
+    conn: Connection,
+    user: Option<String>,
+}
+
+/// What [`Cache::open_or_rebuild`] or [`Cache::rebuild`] did with an unusable file.
+#[derive(Debug)]
+pub struct Rebuilt {
+    /// Why the file could not be used ([`CacheError::Corrupt`] or [`CacheError::TooNew`]).
+    pub reason: CacheError,
+    /// Where the old database file now is.
+    pub moved_to: PathBuf,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("path", &self.conn.path())
+            .field("user", &self.user)
+            .finish()
+    }
+}
+
+impl Cache {
+    /// Opens (creating if needed) the cache file at `path`, in WAL mode, migrating it to
+    /// this build's schema. Fails with [`CacheError::TooNew`] or [`CacheError::Corrupt`]
+    /// for a file it must not use (see the [module documentation](self)).
+    pub fn open(path: impl AsRef<Path>) -> CacheResult<Self> {
+        let mut conn = Connection::open(path.as_ref())?;
+        schema::configure(&conn)?;
+        schema::migrate(&mut conn, true)?;
+        Self::with_connection(conn)
+    }
+
+    /// A cache in memory (tests, or platforms without storage): nothing survives a drop.
+    pub fn open_in_memory() -> CacheResult<Self> {
+        let mut conn = Connection::open_in_memory()?;
+        schema::configure(&conn)?;
+        schema::migrate(&mut conn, false)?;
+        Self::with_connection(conn)
+    }
+
+    /// Opens the cache at `path`; if the file is corrupt or from a newer SDK, moves it
+    /// aside (`<name>.corrupt-<n>` / `<name>.newer-<n>`, with its `-wal` and `-shm` files)
+    /// and opens a fresh cache in its place. This is how the SDK opens its cache.
+    pub fn open_or_rebuild(path: impl AsRef<Path>) -> CacheResult<(Self, Option<Rebuilt>)> {
+        let path = path.as_ref();
+        match Self::open(path) {
+            Ok(cache) => Ok((cache, None)),
+            Err(reason) if reason.is_unusable_file() => {
+                let tag = match reason {
+                    CacheError::TooNew { .. } => "newer",
+                    _ => "corrupt",
+                };
+                let moved_to = move_aside(path, tag)?;
+                let cache = Self::open(path)?;
+                Ok((cache, Some(Rebuilt { reason, moved_to })))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Moves the file at `path` aside as `<name>.corrupt-<n>` (after a [`CacheError::Corrupt`]
+    /// met while using it; drop the old `Cache` first) and opens a fresh cache there.
+    pub fn rebuild(path: impl AsRef<Path>, reason: CacheError) -> CacheResult<(Self, Rebuilt)> {
+        let path = path.as_ref();
+        let moved_to = move_aside(path, "corrupt")?;
+        let cache = Self::open(path)?;
+        Ok((cache, Rebuilt { reason, moved_to }))
+    }
+
+    fn with_connection(conn: Connection) -> CacheResult<Self> {
+        let user = rows::stored_user(&conn)?;
+        Ok(Self { conn, user })
+    }
+
+    /// The user this cache belongs to, once set.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// Binds the cache to its user (needed to apply sync data: own member tombstones, own
+    /// reactions, unread counts). Setting the same user again is a no-op; another user is
+    /// refused with [`CacheError::WrongUser`] (each user has their own cache file).
+    pub fn set_user(&mut self, user: &str) -> CacheResult<()> {
+        match &self.user {
+            Some(bound) if bound == user => Ok(()),
+            Some(bound) => Err(CacheError::WrongUser {
+                bound: bound.clone(),
+                requested: user.to_owned(),
+            }),
+            None => {
+                self.conn
+                    .prepare_cached("UPDATE sync_state SET user_id = ?1 WHERE id = 1")?
+                    .execute([user])?;
+                self.user = Some(user.to_owned());
+                Ok(())
+            }
+        }
+    }
+
+    fn require_user(&self) -> CacheResult<String> {
+        self.user.clone().ok_or(CacheError::NoUser)
+    }
+
+    /// The stored sync cursor (`None` before the first page, and after a reset).
+    pub fn cursor(&self) -> CacheResult<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT cursor FROM sync_state WHERE id = 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// The database file, if not in memory.
+    pub fn path(&self) -> Option<&str> {
+        self.conn.path().filter(|p| !p.is_empty())
+    }
+}
+
+/// Renames `path` and its `-wal`/`-shm` companions to the first free `<name>.<tag>-<n>`.
+/// The companions go first: a stale WAL must never sit next to a fresh database.
+fn move_aside(path: &Path, tag: &str) -> CacheResult<PathBuf> {
+    let with_suffix = |p: &Path, suffix: &str| {
+        let mut s = p.as_os_str().to_owned();
+        s.push(suffix);
+        PathBuf::from(s)
+    };
+    let mut n = 1u32;
+    let target = loop {
+        let target = with_suffix(path, &format!(".{tag}-{n}"));
+        let taken = [
+            &target,
+            &with_suffix(&target, "-wal"),
+            &with_suffix(&target, "-shm"),
+        ]
+        .iter()
+        .any(|p| p.exists());
+        if !taken {
+            break target;
+        }
+        n += 1;
+    };
+    for companion in ["-wal", "-shm", ""] {
+        let from = with_suffix(path, companion);
+        if from.exists() {
+            let to = with_suffix(&target, companion);
+            std::fs::rename(&from, &to).map_err(|source| CacheError::Io { path: from, source })?;
+        }
+    }
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_corrupt_and_rebuild_keeps_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        assert!(matches!(Cache::open(&path), Err(CacheError::Corrupt(_))));
+        let (mut cache, rebuilt) = Cache::open_or_rebuild(&path).unwrap();
+        let rebuilt = rebuilt.expect("rebuilt");
+        assert!(matches!(rebuilt.reason, CacheError::Corrupt(_)));
+        assert_eq!(rebuilt.moved_to, dir.path().join("cache.db.corrupt-1"));
+        assert_eq!(std::fs::read(&rebuilt.moved_to).unwrap(), vec![0x5a; 8192]);
+        cache.set_user("bob").unwrap();
+        assert_eq!(cache.user(), Some("bob"));
+        drop(cache);
+        let cache = Cache::open(&path).unwrap();
+        assert_eq!(
+            cache.user(),
+            Some("bob"),
+            "the fresh file is a working cache"
+        );
+    }
+
+    #[test]
+    fn the_owner_is_fixed_once_set() {
+        let mut cache = Cache::open_in_memory().unwrap();
+        assert_eq!(cache.user(), None);
+        cache.set_user("bob").unwrap();
+        cache.set_user("bob").unwrap();
+        assert!(matches!(
+            cache.set_user("eve"),
+            Err(CacheError::WrongUser { .. })
+        ));
+        assert_eq!(cache.cursor().unwrap(), None);
+        assert_eq!(cache.path(), None);
+    }
+}

@@ -1,0 +1,219 @@
+//! Read queries over the cache, the building blocks of live queries: the channel list,
+//! a channel's message window, thread replies, single messages and the per-channel
+//! members, reads, reactions, unread counts and window bounds. Every list query is backed
+//! by an index (see the query-plan test below).
+
+use chat_protocol::{Channel, ChannelUnread, Cid, Member, Reaction, ReadState, Timestamp};
+use rusqlite::{OptionalExtension, params};
+use uuid::Uuid;
+
+use super::Cache;
+use super::error::CacheResult;
+use super::rows::{
+    CachedMessage, ChannelListItem, MESSAGE_SELECT, WindowBounds, cached_message, json,
+};
+
+const CHANNEL_LIST: &str = "SELECT data, unread_count, unread_mentions FROM channels \
+     ORDER BY sort_at DESC, created_at DESC, cid DESC LIMIT ?1";
+
+impl Cache {
+    fn me(&self) -> &str {
+        self.user.as_deref().unwrap_or("")
+    }
+
+    /// The first `limit` channels, most recently active first (by the last message time,
+    /// or the creation time for a channel without messages; ties by creation time, then
+    /// cid, all descending — the server's order), each with the owner's unread counts and
+    /// the newest top-level message for the preview.
+    pub fn channel_list(&self, limit: u32) -> CacheResult<Vec<ChannelListItem>> {
+        let channels: Vec<(Channel, u32, u32)> = self
+            .conn
+            .prepare_cached(CHANNEL_LIST)?
+            .query_map([limit], |r| Ok((json(r, 0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut last = self.conn.prepare_cached(&format!(
+            "{MESSAGE_SELECT} WHERE m.cid = ?2 AND m.parent_id IS NULL \
+             ORDER BY m.order_key DESC LIMIT 1"
+        ))?;
+        channels
+            .into_iter()
+            .map(|(channel, unread_count, unread_mentions)| {
+                let last_message = last
+                    .query_row(params![self.me(), channel.cid.to_string()], cached_message)
+                    .optional()?;
+                Ok(ChannelListItem {
+                    unread: ChannelUnread {
+                        cid: channel.cid.clone(),
+                        unread_count,
+                        unread_mentions,
+                    },
+                    channel,
+                    last_message,
+                })
+            })
+            .collect()
+    }
+
+    /// Up to `limit` top-level messages of `cid` — the newest ones, or the newest strictly
+    /// older than `before` (a server `created_at`) — returned oldest first. Local echoes of
+    /// unsent messages come after every server-confirmed message, in enqueue order (they
+    /// are never "before" a server time).
+    pub fn messages_window(
+        &self,
+        cid: &Cid,
+        limit: u32,
+        before: Option<Timestamp>,
+    ) -> CacheResult<Vec<CachedMessage>> {
+        let before = before.map_or(i64::MAX, |t| t.millis());
+        let mut out: Vec<CachedMessage> = self
+            .conn
+            .prepare_cached(&format!(
+                "{MESSAGE_SELECT} WHERE m.cid = ?2 AND m.parent_id IS NULL \
+                 AND m.order_key < ?3 ORDER BY m.order_key DESC LIMIT ?4"
+            ))?
+            .query_map(
+                params![self.me(), cid.to_string(), before, limit],
+                cached_message,
+            )?
+            .collect::<Result<_, _>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
+    /// The cached replies of a thread, oldest first (local echoes last).
+    pub fn thread_replies(&self, parent_id: &Uuid) -> CacheResult<Vec<CachedMessage>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "{MESSAGE_SELECT} WHERE m.parent_id = ?2 ORDER BY m.order_key"
+            ))?
+            .query_map(params![self.me(), parent_id.to_string()], cached_message)?
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// One cached message (server-confirmed or local echo).
+    pub fn message(&self, id: &Uuid) -> CacheResult<Option<CachedMessage>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!("{MESSAGE_SELECT} WHERE m.id = ?2"))?
+            .query_row(params![self.me(), id.to_string()], cached_message)
+            .optional()?)
+    }
+
+    /// A cached channel.
+    pub fn channel(&self, cid: &Cid) -> CacheResult<Option<Channel>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT data FROM channels WHERE cid = ?1")?
+            .query_row([cid.to_string()], |r| json(r, 0))
+            .optional()?)
+    }
+
+    /// The current members of a cached channel, oldest membership first (as the server
+    /// lists them).
+    pub fn members(&self, cid: &Cid) -> CacheResult<Vec<Member>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT data FROM members WHERE cid = ?1 AND deleted = 0 \
+                 ORDER BY created_at, user_id",
+            )?
+            .query_map([cid.to_string()], |r| json(r, 0))?
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The read states of a cached channel, by user id.
+    pub fn reads(&self, cid: &Cid) -> CacheResult<Vec<ReadState>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT data FROM reads WHERE cid = ?1 ORDER BY user_id")?
+            .query_map([cid.to_string()], |r| json(r, 0))?
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The cached live reactions on a message, oldest first. For a message cached from a
+    /// limited channel state this holds only the owner's reactions plus those added since
+    /// (the message's `reaction_counts` are always exact).
+    pub fn reactions(&self, message_id: &Uuid) -> CacheResult<Vec<Reaction>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT data FROM reactions WHERE message_id = ?1 AND deleted = 0 \
+                 ORDER BY created_at, user_id, type",
+            )?
+            .query_map([message_id.to_string()], |r| json(r, 0))?
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The owner's unread counts in a cached channel.
+    pub fn unread(&self, cid: &Cid) -> CacheResult<Option<ChannelUnread>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT unread_count, unread_mentions FROM channels WHERE cid = ?1")?
+            .query_row([cid.to_string()], |r| {
+                Ok(ChannelUnread {
+                    cid: cid.clone(),
+                    unread_count: r.get(0)?,
+                    unread_mentions: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Which part of a cached channel's top-level history is cached.
+    pub fn window(&self, cid: &Cid) -> CacheResult<Option<WindowBounds>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT window_start, window_complete FROM channels WHERE cid = ?1")?
+            .query_row([cid.to_string()], |r| {
+                Ok(WindowBounds {
+                    oldest: r.get::<_, Option<i64>>(0)?.and_then(Timestamp::from_millis),
+                    reaches_start: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(cache: &Cache, sql: &str) -> String {
+        let mut stmt = cache
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows.join(" | ")
+    }
+
+    #[test]
+    fn list_queries_are_index_backed() {
+        let cache = Cache::open_in_memory().unwrap();
+        let list = plan(&cache, &CHANNEL_LIST.replace("?1", "20"));
+        assert!(list.contains("channels_list"), "{list}");
+        assert!(!list.contains("TEMP B-TREE"), "{list}");
+        let window = plan(
+            &cache,
+            &format!(
+                "{MESSAGE_SELECT} WHERE m.cid = 'team:a' AND m.parent_id IS NULL \
+                 AND m.order_key < 5 ORDER BY m.order_key DESC LIMIT 50"
+            )
+            .replace("?1", "'bob'"),
+        );
+        assert!(window.contains("messages_window"), "{window}");
+        assert!(!window.contains("TEMP B-TREE"), "{window}");
+        let thread = plan(
+            &cache,
+            &format!("{MESSAGE_SELECT} WHERE m.parent_id = 'x' ORDER BY m.order_key")
+                .replace("?1", "'bob'"),
+        );
+        assert!(thread.contains("messages_thread"), "{thread}");
+        assert!(!thread.contains("TEMP B-TREE"), "{thread}");
+    }
+}

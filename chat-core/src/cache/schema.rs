@@ -1,0 +1,202 @@
+//! The cache schema and its numbered migrations. `PRAGMA user_version` holds the schema
+//! version; the `MIGRATIONS` list is append-only (never edit a shipped entry, add a new
+//! one), and a database with a newer version than this build is refused with
+//! [`CacheError::TooNew`] before anything is written to it.
+//!
+//! Layout (every synced row keeps its wire `rev` so "keep the higher rev" is one compare):
+//! - `sync_state`: one row — the owning user, the sync cursor, the outbox position counter.
+//! - `channels`: the Channel JSON plus its list sort keys, the cached window bounds of the
+//!   channel's top-level history and the owner's unread counts.
+//! - `members`, `reads`, `reactions` (tombstones kept), `flags` (the owner's stars): each
+//!   cascades from `channels`, so dropping a channel drops everything synced under it.
+//! - `messages`: server-confirmed rows (`local_state IS NULL`, `rev > 0`) and local echoes
+//!   of unsent messages (`local_state` set, `rev = 0`). No foreign key to `channels`: a
+//!   local echo may live in a channel that is not (or no longer) cached. `order_key` is the
+//!   display order: the server `created_at` (strictly increasing within a channel) for
+//!   confirmed rows, and [`LOCAL_ORDER_BASE`] + outbox position for local echoes, so unsent
+//!   messages always sort after every confirmed one, in enqueue order, whatever the clock.
+//! - `outbox`: the outbox engine's durable queue (opaque JSON payloads).
+
+use rusqlite::Connection;
+
+use super::error::{CacheError, CacheResult};
+
+/// `order_key` of a local echo = this + its outbox position (above any real `created_at`
+/// in milliseconds, which stays below 2^53 for the next 285,000 years).
+pub const LOCAL_ORDER_BASE: i64 = 1 << 53;
+
+/// The migrations, in order: entry `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: initial schema
+    r#"
+    CREATE TABLE sync_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        user_id TEXT,
+        cursor TEXT,
+        outbox_next INTEGER NOT NULL DEFAULT 1
+    );
+    INSERT INTO sync_state (id) VALUES (1);
+
+    CREATE TABLE channels (
+        cid TEXT PRIMARY KEY,
+        rev INTEGER NOT NULL CHECK (rev >= 0),
+        sort_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        window_start INTEGER,
+        window_complete INTEGER NOT NULL DEFAULT 0,
+        unread_count INTEGER NOT NULL DEFAULT 0,
+        unread_mentions INTEGER NOT NULL DEFAULT 0,
+        unread_through INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX channels_list ON channels (sort_at DESC, created_at DESC, cid DESC);
+
+    CREATE TABLE members (
+        cid TEXT NOT NULL REFERENCES channels (cid) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        rev INTEGER NOT NULL CHECK (rev >= 0),
+        deleted INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (cid, user_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE reads (
+        cid TEXT NOT NULL REFERENCES channels (cid) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        rev INTEGER NOT NULL CHECK (rev >= 0),
+        data TEXT NOT NULL,
+        PRIMARY KEY (cid, user_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        cid TEXT NOT NULL,
+        parent_id TEXT,
+        user_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        order_key INTEGER NOT NULL,
+        rev INTEGER NOT NULL CHECK (rev >= 0),
+        deleted_at INTEGER,
+        local_state TEXT CHECK (local_state IN ('pending', 'sending', 'failed')),
+        local_error TEXT,
+        data TEXT NOT NULL,
+        CHECK (local_state IS NULL OR rev = 0)
+    );
+    CREATE INDEX messages_window ON messages (cid, order_key) WHERE parent_id IS NULL;
+    CREATE INDEX messages_thread ON messages (parent_id, order_key) WHERE parent_id IS NOT NULL;
+    CREATE INDEX messages_channel ON messages (cid, created_at);
+
+    CREATE TABLE reactions (
+        message_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        cid TEXT NOT NULL REFERENCES channels (cid) ON DELETE CASCADE,
+        rev INTEGER NOT NULL CHECK (rev >= 0),
+        deleted INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (message_id, user_id, type)
+    ) WITHOUT ROWID;
+    CREATE INDEX reactions_channel ON reactions (cid);
+
+    CREATE TABLE flags (
+        message_id TEXT PRIMARY KEY,
+        cid TEXT NOT NULL REFERENCES channels (cid) ON DELETE CASCADE,
+        starred INTEGER NOT NULL,
+        rev INTEGER NOT NULL CHECK (rev >= 0)
+    ) WITHOUT ROWID;
+    CREATE INDEX flags_channel ON flags (cid);
+
+    CREATE TABLE outbox (
+        op_id TEXT PRIMARY KEY,
+        cid TEXT NOT NULL,
+        position INTEGER NOT NULL UNIQUE,
+        payload TEXT NOT NULL CHECK (json_valid(payload)),
+        updated_at INTEGER
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Per-connection settings. `synchronous = FULL`: a committed transaction (a queued
+/// message, an applied sync page with its cursor) survives power loss, not only a crash.
+pub fn configure(conn: &Connection) -> CacheResult<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.set_prepared_statement_cache_capacity(96);
+    Ok(())
+}
+
+/// The schema version stored in the file (0 for a new, empty database). This is the first
+/// read of the file, so a file that is not a database fails here with
+/// [`CacheError::Corrupt`].
+pub fn stored_version(conn: &Connection) -> CacheResult<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Refuses a newer database, switches a file database to WAL, then runs the missing
+/// migrations, each in its own transaction together with its version bump.
+pub fn migrate(conn: &mut Connection, wal: bool) -> CacheResult<()> {
+    let version = stored_version(conn)?;
+    if version > SCHEMA_VERSION {
+        return Err(CacheError::TooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    // Touch the schema so a damaged first page is detected now, not on first use.
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    if wal {
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(CacheError::Invalid(format!(
+                "cannot enable WAL (journal_mode={mode})"
+            )));
+        }
+    }
+    let start = usize::try_from(version).unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(start) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op_and_newer_versions_are_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        configure(&conn).unwrap();
+        migrate(&mut conn, false).unwrap();
+        assert_eq!(stored_version(&conn).unwrap(), SCHEMA_VERSION);
+        migrate(&mut conn, false).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        match migrate(&mut conn, false) {
+            Err(CacheError::TooNew { found, supported }) => {
+                assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
+            }
+            other => panic!("expected TooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_negative_version_is_treated_as_new() {
+        // user_version is a signed 32-bit field; a negative value never skips migrations.
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", -3).unwrap();
+        migrate(&mut conn, false).unwrap();
+        assert_eq!(stored_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+}

@@ -1,0 +1,12 @@
+//! chat-core: the OnyxChat offline-first engine shared by every platform.
+//!
+//! Layers (see docs/architecture.md as it grows):
+//! - [`cache`]: the local SQLite cache — synced entities, the sync cursor and the durable
+//!   outbox — with numbered migrations. Sync pages are applied in one transaction together
+//!   with the cursor they cover.
+//! - [`outbox`]: the sans-I/O outbox engine — per-channel FIFO of local mutations,
+//!   coalescing, error classification and retry with backoff — driven by inputs
+//!   (API results, clock ticks) and returning effects, so it runs deterministically in tests.
+
+pub mod cache;
+pub mod outbox;

@@ -1,0 +1,334 @@
+//! The [`Outbox`] state machine: construction and restore, the driver inputs (`poll`,
+//! `on_result`, token and connectivity events), app controls (`retry`, `discard`) and
+//! inspection. Enqueueing and coalescing live in `coalesce.rs`, dependency and scheduling
+//! rules in `queue.rs`.
+//!
+//! Driving it: after every input call [`Outbox::poll`] and perform the effects; call it
+//! again at [`Outbox::next_wakeup`] if nothing else happens first.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use super::api::ApiOutcome;
+use super::backoff::SplitMix64;
+use super::classify::{Class, classify};
+use super::op::OpId;
+use super::queue::{Entry, Stage, visible};
+use super::state::{
+    Effect, ItemState, ItemView, Millis, OutboxConfig, OutboxError, OutboxSnapshot, PersistedItem,
+};
+
+/// The sans-I/O outbox engine. See the [module docs](super) for the rules it enforces.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    pub(super) config: OutboxConfig,
+    pub(super) rng: SplitMix64,
+    /// Items by sequence number: the global enqueue order.
+    pub(super) entries: BTreeMap<u64, Entry>,
+    /// Sequence number by item id (looked up, never iterated).
+    pub(super) index: HashMap<OpId, u64>,
+    pub(super) next_seq: u64,
+    /// Paused for authentication.
+    pub(super) paused: bool,
+    /// Token generation, bumped by every refresh.
+    pub(super) auth_epoch: u64,
+    /// Refreshes since the last successful request.
+    pub(super) refreshes_without_success: u32,
+    /// Effects produced by inputs, handed out by the next `poll`.
+    pub(super) notes: Vec<Effect>,
+}
+
+impl Outbox {
+    /// An empty outbox. `seed` drives the backoff jitter and nothing else.
+    pub fn new(config: OutboxConfig, seed: u64) -> Self {
+        Self {
+            config,
+            rng: SplitMix64::new(seed),
+            entries: BTreeMap::new(),
+            index: HashMap::new(),
+            next_seq: 0,
+            paused: false,
+            auth_epoch: 0,
+            refreshes_without_success: 0,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Rebuilds an outbox from its persisted items (in their enqueue order), e.g. after an
+    /// app restart. Items that were in flight or waiting to retry are pending again and are
+    /// sent on the next `poll` (with the same ids, so a request the server already applied
+    /// is answered as a replay). Failed items stay failed. No coalescing happens here.
+    pub fn restore(
+        config: OutboxConfig,
+        seed: u64,
+        snapshot: OutboxSnapshot,
+    ) -> Result<Self, OutboxError> {
+        let mut outbox = Self::new(config, seed);
+        for item in snapshot.items {
+            let cid = item.op.validate(item.op_id)?;
+            if outbox.index.contains_key(&item.op_id) {
+                return Err(OutboxError::DuplicateOpId(item.op_id));
+            }
+            let stage = item.failure.map_or(Stage::Queued, Stage::Failed);
+            outbox.push_entry(item.op_id, cid, item.op, stage);
+            let entry = outbox.get_mut(item.op_id).expect("just pushed");
+            entry.attempts = item.attempts;
+            entry.maybe_applied = item.maybe_applied;
+        }
+        outbox.sync_reported();
+        Ok(outbox)
+    }
+
+    /// The whole durable state, oldest item first. An item in flight is recorded as
+    /// `maybe_applied` (its request may reach the server even if the app dies now).
+    pub fn snapshot(&self) -> OutboxSnapshot {
+        OutboxSnapshot {
+            items: self.entries.values().map(Self::persist).collect(),
+        }
+    }
+
+    /// The durable form of one item, for callers that persist item by item: write it when
+    /// it is queued or merged into (`Enqueued`), sent (`Effect::Send`), failed
+    /// (`Effect::Failed`) or retried; delete it when it leaves (`Effect::Completed`,
+    /// `Enqueued::cancelled`, `discard`). Rows read back in enqueue order form the
+    /// [`OutboxSnapshot`] for [`Outbox::restore`].
+    pub fn persisted(&self, op_id: OpId) -> Option<PersistedItem> {
+        self.get(op_id).map(Self::persist)
+    }
+
+    fn persist(entry: &Entry) -> PersistedItem {
+        PersistedItem {
+            op_id: entry.op_id,
+            op: entry.op.clone(),
+            attempts: entry.attempts,
+            maybe_applied: entry.maybe_applied || entry.in_flight(),
+            failure: match &entry.stage {
+                Stage::Failed(f) => Some(f.clone()),
+                _ => None,
+            },
+        }
+    }
+
+    /// Dispatches what may go now and returns every effect produced since the last call:
+    /// first notifications from inputs (`Completed`, `Failed`, `RefreshToken`), then
+    /// `StateChanged`, then the new `Send`s (oldest channel head first, at most
+    /// `max_in_flight` in flight, at most one per channel, none while paused).
+    pub fn poll(&mut self, now: Millis) -> Vec<Effect> {
+        let mut out = std::mem::take(&mut self.notes);
+        let gates = self.gates();
+        let mut sends = Vec::new();
+        if !self.paused {
+            let mut free = self.free_slots();
+            for head in self.heads(&gates) {
+                if free == 0 {
+                    break;
+                }
+                if head.due.is_some_and(|at| at > now) {
+                    continue;
+                }
+                let epoch = self.auth_epoch;
+                let entry = self.entries.get_mut(&head.seq).expect("head exists");
+                entry.stage = Stage::InFlight;
+                entry.auth_epoch = epoch;
+                sends.push(Effect::Send {
+                    op_id: entry.op_id,
+                    request: entry.op.to_request(),
+                });
+                free -= 1;
+            }
+        }
+        let paused = self.paused;
+        for (entry, gate) in self.entries.values_mut().zip(gates.iter()) {
+            let state = visible(entry, gate, paused);
+            if state != entry.reported {
+                if !matches!(state, ItemState::InFlight | ItemState::Failed(_)) {
+                    out.push(Effect::StateChanged {
+                        op_id: entry.op_id,
+                        state: state.clone(),
+                    });
+                }
+                entry.reported = state;
+            }
+        }
+        out.extend(sends);
+        out
+    }
+
+    /// When `poll` should be called next if no other input arrives: the earliest retry
+    /// time of a channel head that `poll` would dispatch. `None` when only an input (a
+    /// result, a token, an enqueue) can make progress. Valid right after `poll`.
+    pub fn next_wakeup(&self) -> Option<Millis> {
+        if self.paused || self.free_slots() == 0 {
+            return None;
+        }
+        let gates = self.gates();
+        self.heads(&gates).iter().filter_map(|h| h.due).min()
+    }
+
+    /// Reports the result of the request sent for `op_id`. Errors if the item is not in
+    /// flight (unknown, discarded, or a duplicate report); the outbox is then unchanged.
+    pub fn on_result(
+        &mut self,
+        op_id: OpId,
+        outcome: ApiOutcome,
+        now: Millis,
+    ) -> Result<(), OutboxError> {
+        let entry = self.get(op_id).ok_or(OutboxError::NotInFlight(op_id))?;
+        if !entry.in_flight() {
+            return Err(OutboxError::NotInFlight(op_id));
+        }
+        match classify(&entry.op, &outcome) {
+            Class::Success | Class::AlreadyDone => {
+                let entry = self.remove_entry(op_id).expect("present");
+                let (status, body) = match outcome {
+                    ApiOutcome::Ok { status, body } => (status, body),
+                    ApiOutcome::HttpError { status, .. } => (status, Value::Null),
+                    // Never classified as a success; kept total without a panic.
+                    ApiOutcome::Network(_) => (0, Value::Null),
+                };
+                self.refreshes_without_success = 0;
+                self.notes.push(Effect::Completed {
+                    op_id,
+                    op: entry.op,
+                    status,
+                    body,
+                });
+            }
+            Class::Retry { kind, retry_after } => {
+                let seq = self.index[&op_id];
+                let entry = self.entries.get_mut(&seq).expect("present");
+                entry.attempts = entry.attempts.saturating_add(1);
+                entry.maybe_applied |= kind.maybe_applied();
+                let backoff = self.config.backoff.delay(entry.attempts, &mut self.rng);
+                let delay = retry_after.map_or(backoff, |wait| wait.max(backoff));
+                entry.stage = Stage::Waiting(now.saturating_add(delay));
+                entry.not_before = retry_after.map(|wait| now.saturating_add(wait));
+            }
+            Class::Auth => {
+                let entry = self.get_mut(op_id).expect("present");
+                entry.stage = Stage::Queued;
+                // A 401 for a request sent before the latest refresh says nothing about
+                // the new token: just resend it.
+                if entry.auth_epoch == self.auth_epoch && !self.paused {
+                    self.paused = true;
+                    self.notes.push(Effect::RefreshToken {
+                        repeated: self.refreshes_without_success > 0,
+                    });
+                }
+            }
+            Class::Permanent(failure) => {
+                let entry = self.get_mut(op_id).expect("present");
+                entry.stage = Stage::Failed(failure.clone());
+                self.notes.push(Effect::Failed { op_id, failure });
+            }
+        }
+        Ok(())
+    }
+
+    /// A fresh token is available: lift the auth pause. Items waiting only for it are
+    /// sent on the next `poll`.
+    pub fn on_token_refreshed(&mut self) {
+        self.auth_epoch += 1;
+        self.refreshes_without_success = self.refreshes_without_success.saturating_add(1);
+        self.paused = false;
+    }
+
+    /// Connectivity came back (or the app came to the foreground): every item waiting to
+    /// retry becomes due now, unless the server asked it to wait longer (`Retry-After`).
+    /// Attempt counters are kept, so a still-broken network keeps backing off.
+    pub fn on_connectivity_restored(&mut self) {
+        for entry in self.entries.values_mut() {
+            entry.hurry();
+        }
+    }
+
+    /// Retries an item now: a failed item becomes pending with a fresh attempt counter; an
+    /// item waiting to retry becomes due now (a `Retry-After` still holds); a pending or
+    /// blocked item is left as is (retry a blocked item's failed dependency instead).
+    pub fn retry(&mut self, op_id: OpId) -> Result<(), OutboxError> {
+        let entry = self.get_mut(op_id).ok_or(OutboxError::UnknownOp(op_id))?;
+        match entry.stage {
+            Stage::InFlight => return Err(OutboxError::InFlight(op_id)),
+            Stage::Failed(_) => {
+                entry.stage = Stage::Queued;
+                entry.attempts = 0;
+            }
+            Stage::Waiting(_) => entry.hurry(),
+            Stage::Queued => {}
+        }
+        Ok(())
+    }
+
+    /// Gives up on an item that is not in flight, and cancels every item that depends on
+    /// it (edits, deletes, reactions and read markers of a discarded send, replies and
+    /// quotes of it; everything queued for a discarded channel creation). Returns the
+    /// removed ids, `op_id` first. Discarding a send that is `maybe_applied` does not
+    /// unsend it: the message may exist on the server, and sync will show it.
+    pub fn discard(&mut self, op_id: OpId) -> Result<Vec<OpId>, OutboxError> {
+        let entry = self.get(op_id).ok_or(OutboxError::UnknownOp(op_id))?;
+        if entry.in_flight() {
+            return Err(OutboxError::InFlight(op_id));
+        }
+        let removed = self.remove_cascade(op_id);
+        Ok(removed)
+    }
+
+    /// Every item in enqueue order, with its visible state.
+    pub fn items(&self) -> Vec<ItemView<'_>> {
+        let gates = self.gates();
+        self.entries
+            .values()
+            .zip(gates.iter())
+            .map(|(entry, gate)| ItemView {
+                op_id: entry.op_id,
+                op: &entry.op,
+                state: visible(entry, gate, self.paused),
+                attempts: entry.attempts,
+                maybe_applied: entry.maybe_applied,
+            })
+            .collect()
+    }
+
+    /// The visible state of one item.
+    pub fn state(&self, op_id: OpId) -> Option<ItemState> {
+        let entry = self.get(op_id)?;
+        Some(visible(entry, self.gates().of(entry.seq), self.paused))
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the outbox holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of requests in flight.
+    pub fn in_flight(&self) -> usize {
+        self.entries.values().filter(|e| e.in_flight()).count()
+    }
+
+    /// Whether the outbox is paused waiting for a fresh token.
+    pub fn is_auth_paused(&self) -> bool {
+        self.paused
+    }
+
+    fn free_slots(&self) -> usize {
+        self.config
+            .max_in_flight
+            .max(1)
+            .saturating_sub(self.in_flight())
+    }
+
+    /// Marks every item's current visible state as known to the caller.
+    pub(super) fn sync_reported(&mut self) {
+        let gates = self.gates();
+        let paused = self.paused;
+        for (entry, gate) in self.entries.values_mut().zip(gates.iter()) {
+            entry.reported = visible(entry, gate, paused);
+        }
+    }
+}

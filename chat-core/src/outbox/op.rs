@@ -1,0 +1,217 @@
+//! The operations the outbox carries: one local mutation each, in a serde form the caller
+//! persists as JSON (the durable outbox row), plus the facts the scheduler needs about an
+//! operation — which channel queue it belongs to and which messages it refers to.
+//!
+//! Operations are plain data. Sending, coalescing and retrying them is the engine's job.
+
+use std::fmt;
+
+use chat_protocol::ids::{self, validate_reaction_type};
+use chat_protocol::{Cid, CreateChannelRequest, SendMessageRequest, UpdateMessageRequest};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::state::OutboxError;
+
+/// The id of one outbox item. For a [`OutboxOp::SendMessage`] it is the message id
+/// (the client-generated UUIDv7, also the idempotency key); for every other operation the
+/// caller generates a fresh UUIDv7. The engine never generates ids itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OpId(pub Uuid);
+
+impl fmt::Display for OpId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<Uuid> for OpId {
+    fn from(value: Uuid) -> Self {
+        Self(value)
+    }
+}
+
+/// One local mutation waiting to reach the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum OutboxOp {
+    /// `POST /v1/channels/{type}/{id}/messages`. The item's [`OpId`] must equal `request.id`.
+    SendMessage {
+        /// The channel the message goes to.
+        cid: Cid,
+        /// The message as it will be sent (edits of a still-unsent message are merged in).
+        request: SendMessageRequest,
+    },
+    /// `PATCH /v1/messages/{id}`.
+    EditMessage {
+        /// The message's channel (the queue it waits in).
+        cid: Cid,
+        /// The message to edit.
+        id: Uuid,
+        /// The fields to change.
+        request: UpdateMessageRequest,
+    },
+    /// `DELETE /v1/messages/{id}`.
+    DeleteMessage {
+        /// The message's channel.
+        cid: Cid,
+        /// The message to delete.
+        id: Uuid,
+    },
+    /// `POST /v1/messages/{message_id}/reactions`.
+    AddReaction {
+        /// The message's channel.
+        cid: Cid,
+        /// The message reacted to.
+        message_id: Uuid,
+        /// Reaction type, e.g. `like`.
+        kind: String,
+    },
+    /// `DELETE /v1/messages/{message_id}/reactions/{kind}`.
+    RemoveReaction {
+        /// The message's channel.
+        cid: Cid,
+        /// The message.
+        message_id: Uuid,
+        /// Reaction type to remove.
+        kind: String,
+    },
+    /// `POST /v1/channels/{type}/{id}/read`.
+    MarkRead {
+        /// The channel.
+        cid: Cid,
+        /// Read up to this message; `None` = up to the newest.
+        message_id: Option<Uuid>,
+    },
+    /// `POST /v1/channels`. `request.id` is required: its cid is the queue key, and
+    /// everything queued for that cid after it waits until it has completed.
+    CreateChannel {
+        /// The channel to create (or open, if it exists and the caller is a member).
+        request: CreateChannelRequest,
+    },
+}
+
+/// What kind of operation an [`OutboxOp`] is, without its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// [`OutboxOp::SendMessage`].
+    SendMessage,
+    /// [`OutboxOp::EditMessage`].
+    EditMessage,
+    /// [`OutboxOp::DeleteMessage`].
+    DeleteMessage,
+    /// [`OutboxOp::AddReaction`].
+    AddReaction,
+    /// [`OutboxOp::RemoveReaction`].
+    RemoveReaction,
+    /// [`OutboxOp::MarkRead`].
+    MarkRead,
+    /// [`OutboxOp::CreateChannel`].
+    CreateChannel,
+}
+
+impl OutboxOp {
+    /// The payload-free kind of this operation.
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Self::SendMessage { .. } => OpKind::SendMessage,
+            Self::EditMessage { .. } => OpKind::EditMessage,
+            Self::DeleteMessage { .. } => OpKind::DeleteMessage,
+            Self::AddReaction { .. } => OpKind::AddReaction,
+            Self::RemoveReaction { .. } => OpKind::RemoveReaction,
+            Self::MarkRead { .. } => OpKind::MarkRead,
+            Self::CreateChannel { .. } => OpKind::CreateChannel,
+        }
+    }
+
+    /// The channel whose FIFO queue this operation waits in. For `CreateChannel` it is the
+    /// new channel's cid, which needs `request.id` (and a valid one).
+    pub fn queue_key(&self) -> Result<Cid, OutboxError> {
+        match self {
+            Self::SendMessage { cid, .. }
+            | Self::EditMessage { cid, .. }
+            | Self::DeleteMessage { cid, .. }
+            | Self::AddReaction { cid, .. }
+            | Self::RemoveReaction { cid, .. }
+            | Self::MarkRead { cid, .. } => Ok(cid.clone()),
+            Self::CreateChannel { request } => {
+                let id = request.id.as_deref().ok_or(OutboxError::MissingChannelId)?;
+                Cid::new(request.kind, id).map_err(OutboxError::InvalidId)
+            }
+        }
+    }
+
+    /// The existing message this operation acts on (edit, delete, reactions, mark read).
+    pub fn target_message(&self) -> Option<Uuid> {
+        match self {
+            Self::EditMessage { id, .. } | Self::DeleteMessage { id, .. } => Some(*id),
+            Self::AddReaction { message_id, .. } | Self::RemoveReaction { message_id, .. } => {
+                Some(*message_id)
+            }
+            Self::MarkRead { message_id, .. } => *message_id,
+            Self::SendMessage { .. } | Self::CreateChannel { .. } => None,
+        }
+    }
+
+    /// Every message this operation needs to exist on the server before it can succeed:
+    /// the target message, or for a send its thread parent and quoted message.
+    pub fn message_refs(&self) -> impl Iterator<Item = Uuid> {
+        let (first, second) = match self {
+            Self::SendMessage { request, .. } => (request.parent_id, request.quoted_message_id),
+            other => (other.target_message(), None),
+        };
+        first.into_iter().chain(second)
+    }
+
+    /// The `(message, reaction type)` a reaction operation toggles.
+    pub fn reaction_key(&self) -> Option<(Uuid, &str)> {
+        match self {
+            Self::AddReaction {
+                message_id, kind, ..
+            }
+            | Self::RemoveReaction {
+                message_id, kind, ..
+            } => Some((*message_id, kind.as_str())),
+            _ => None,
+        }
+    }
+
+    /// Checks what the engine relies on before accepting `self` under `op_id`: a send's
+    /// id equals its op id, a created channel has a valid id, reaction types are valid
+    /// (they become a path segment). Everything else is the server's to validate.
+    pub fn validate(&self, op_id: OpId) -> Result<Cid, OutboxError> {
+        match self {
+            Self::SendMessage { request, .. } if request.id != op_id.0 => {
+                return Err(OutboxError::SendIdMismatch {
+                    op_id,
+                    message_id: request.id,
+                });
+            }
+            Self::AddReaction { kind, .. } | Self::RemoveReaction { kind, .. } => {
+                validate_reaction_type(kind).map_err(OutboxError::InvalidId)?;
+            }
+            Self::CreateChannel { request } => {
+                if let Some(id) = &request.id {
+                    ids::validate_channel_id(id).map_err(OutboxError::InvalidId)?;
+                }
+            }
+            _ => {}
+        }
+        self.queue_key()
+    }
+}
+
+/// Applies an edit to a not-yet-sent message: present fields replace the send's fields.
+pub(super) fn merge_edit(send: &mut SendMessageRequest, edit: &UpdateMessageRequest) {
+    if let Some(text) = &edit.text {
+        send.text.clone_from(text);
+    }
+    if let Some(attachments) = &edit.attachments {
+        send.attachments.clone_from(attachments);
+    }
+    if let Some(mentioned) = &edit.mentioned_users {
+        send.mentioned_users.clone_from(mentioned);
+    }
+}

@@ -7,6 +7,9 @@
 //! - [`outbox`]: the sans-I/O outbox engine — per-channel FIFO of local mutations,
 //!   coalescing, error classification and retry with backoff — driven by inputs
 //!   (API results, clock ticks) and returning effects, so it runs deterministically in tests.
+//! - [`sync`]: the sans-I/O sync driver — pulls `/v1/sync` page by page, never moving the
+//!   cursor past what is applied, with resets, token refresh and retry with backoff.
 
 pub mod cache;
 pub mod outbox;
+pub mod sync;

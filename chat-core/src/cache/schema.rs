@@ -81,11 +81,11 @@ const MIGRATIONS: &[&str] = &[
         local_state TEXT CHECK (local_state IN ('pending', 'sending', 'failed')),
         local_error TEXT,
         data TEXT NOT NULL,
-        CHECK (local_state IS NULL OR rev = 0)
+        CHECK (local_state IS NULL OR rev = 0),
+        CHECK (local_state IS NOT NULL OR order_key = created_at)
     );
-    CREATE INDEX messages_window ON messages (cid, order_key) WHERE parent_id IS NULL;
+    CREATE INDEX messages_window ON messages (cid, order_key);
     CREATE INDEX messages_thread ON messages (parent_id, order_key) WHERE parent_id IS NOT NULL;
-    CREATE INDEX messages_channel ON messages (cid, created_at);
 
     CREATE TABLE reactions (
         message_id TEXT NOT NULL,

@@ -14,6 +14,7 @@ use chat_protocol::{ChannelUnread, Message, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::{CacheError, CacheResult};
+use super::schema::LOCAL_ORDER_BASE;
 
 /// Facts about one cached channel, plus the unread count changes not yet written.
 #[derive(Debug)]
@@ -162,18 +163,20 @@ pub(crate) fn recount(conn: &Connection, me: &str, cid: &str) -> CacheResult<()>
         .read_through
         .unwrap_or(i64::MIN)
         .max(facts.joined_at.saturating_sub(1));
+    // Confirmed rows have `order_key = created_at` (below LOCAL_ORDER_BASE), so the
+    // channel's `(cid, order_key)` index serves the range.
     conn.prepare_cached(
         "UPDATE channels SET \
            unread_count = (SELECT count(*) FROM messages m WHERE m.cid = ?1 \
-             AND m.created_at > ?2 AND m.user_id != ?3 AND m.deleted_at IS NULL \
-             AND m.local_state IS NULL), \
+             AND m.order_key > ?2 AND m.order_key < ?4 AND m.user_id != ?3 \
+             AND m.deleted_at IS NULL AND m.local_state IS NULL), \
            unread_mentions = (SELECT count(*) FROM messages m WHERE m.cid = ?1 \
-             AND m.created_at > ?2 AND m.user_id != ?3 AND m.deleted_at IS NULL \
-             AND m.local_state IS NULL \
+             AND m.order_key > ?2 AND m.order_key < ?4 AND m.user_id != ?3 \
+             AND m.deleted_at IS NULL AND m.local_state IS NULL \
              AND EXISTS (SELECT 1 FROM json_each(m.data, '$.mentioned_users') WHERE value = ?3)) \
          WHERE cid = ?1",
     )?
-    .execute(params![cid, after, me])?;
+    .execute(params![cid, after, me, LOCAL_ORDER_BASE])?;
     Ok(())
 }
 
@@ -181,10 +184,11 @@ pub(crate) fn recount(conn: &Connection, me: &str, cid: &str) -> CacheResult<()>
 pub(crate) fn replace_all(conn: &Connection, channels: &[ChannelUnread]) -> CacheResult<()> {
     conn.prepare_cached(
         "UPDATE channels SET unread_count = 0, unread_mentions = 0, unread_through = max( \
-           unread_through, coalesce((SELECT max(m.created_at) FROM messages m \
-             WHERE m.cid = channels.cid AND m.local_state IS NULL), 0))",
+           unread_through, coalesce((SELECT m.order_key FROM messages m \
+             WHERE m.cid = channels.cid AND m.order_key < ?1 AND m.local_state IS NULL \
+             ORDER BY m.order_key DESC LIMIT 1), 0))",
     )?
-    .execute([])?;
+    .execute([LOCAL_ORDER_BASE])?;
     let mut set = conn.prepare_cached(
         "UPDATE channels SET unread_count = ?2, unread_mentions = ?3 WHERE cid = ?1",
     )?;

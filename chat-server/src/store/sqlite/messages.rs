@@ -66,8 +66,8 @@ fn dedup(mut ids: Vec<String>) -> Vec<String> {
     ids
 }
 
-fn check_mentions(w: &Tx<'_>, cid: &Cid, mentions: &[String]) -> StoreResult<()> {
-    let members = rows::member_ids(&w.tx, &w.app, cid)?;
+/// Fails unless every mentioned user is one of `members` (the channel's member ids).
+fn check_mentions(members: &[String], mentions: &[String]) -> StoreResult<()> {
     let outsiders: Vec<&str> = mentions
         .iter()
         .filter(|m| !members.contains(m))
@@ -140,7 +140,10 @@ pub fn send(
         }
     }
     let mentions = dedup(req.mentioned_users);
-    check_mentions(w, cid, &mentions)?;
+    // Membership does not change within this transaction: one lookup serves the mention
+    // check and every change emitted below.
+    let members = rows::member_ids(&w.tx, &w.app, cid)?;
+    check_mentions(&members, &mentions)?;
     let mentions_json = serde_json::to_string(&mentions)?;
     // created_at strictly increases within a channel (a tie-free, clock-skew-proof server
     // order that clients can sort by), even when the wall clock stalls or steps back.
@@ -193,7 +196,7 @@ pub fn send(
         FLAG_MENTIONED
     ])?;
     let message = rows::load_message_pk(&w.tx, pk)?;
-    w.emit_to_members(Change::Message(message.clone()), cid)?;
+    w.emit(Change::Message(message.clone()), members.clone());
     let seq = w.next_seq()? as i64;
     if let Some(ppk) = parent_pk {
         w.tx.prepare_cached(
@@ -202,7 +205,7 @@ pub fn send(
         )?
         .execute(params![ppk, now, seq])?;
         let parent = rows::load_message_pk(&w.tx, ppk)?;
-        w.emit_to_members(Change::Message(parent), cid)?;
+        w.emit(Change::Message(parent), members);
     } else {
         w.tx.prepare_cached(
             "UPDATE channels SET last_message_at = ?3, sort_at = ?3, rev = ?4 \
@@ -210,7 +213,7 @@ pub fn send(
         )?
         .execute(params![w.app, cid.to_string(), now, seq])?;
         let channel = rows::require_channel(&w.tx, &w.app, cid)?;
-        w.emit_to_members(Change::Channel(channel), cid)?;
+        w.emit(Change::Channel(channel), members);
     }
     Ok((message, true))
 }
@@ -381,7 +384,7 @@ pub fn update(
     let mentions = match req.mentioned_users {
         Some(new) => {
             let new = dedup(new);
-            check_mentions(w, &msg.cid, &new)?;
+            check_mentions(&rows::member_ids(&w.tx, &w.app, &msg.cid)?, &new)?;
             new
         }
         None => msg.mentioned_users,
@@ -430,6 +433,7 @@ pub fn delete(w: &mut Tx<'_>, actor: &Actor, id: Uuid) -> StoreResult<Message> {
         return Ok(msg);
     }
     let cid = msg.cid.clone();
+    let members = rows::member_ids(&w.tx, &w.app, &cid)?;
     let live: Vec<(i64, String)> =
         w.tx.prepare_cached(
             "SELECT rowid, user_id FROM reactions WHERE message_pk = ?1 AND deleted = 0",
@@ -444,7 +448,7 @@ pub fn delete(w: &mut Tx<'_>, actor: &Actor, id: Uuid) -> StoreResult<Message> {
         let r =
             w.tx.prepare_cached(&sql)?
                 .query_row(params![rowid, seq], rows::reaction)?;
-        w.emit_to_members(Change::Reaction(r), &cid)?;
+        w.emit(Change::Reaction(r), members.clone());
     }
     let now = now_ms();
     let seq = w.next_seq()? as i64;
@@ -458,6 +462,6 @@ pub fn delete(w: &mut Tx<'_>, actor: &Actor, id: Uuid) -> StoreResult<Message> {
     )?
     .execute(params![w.app, pk, FLAG_READ])?;
     let message = rows::load_message_pk(&w.tx, pk)?;
-    w.emit_to_members(Change::Message(message.clone()), &cid)?;
+    w.emit(Change::Message(message.clone()), members);
     Ok(message)
 }

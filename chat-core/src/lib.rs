@@ -9,7 +9,13 @@
 //!   (API results, clock ticks) and returning effects, so it runs deterministically in tests.
 //! - [`sync`]: the sans-I/O sync driver — pulls `/v1/sync` page by page, never moving the
 //!   cursor past what is applied, with resets, token refresh and retry with backoff.
+//! - [`live`]: live queries — lists delivered as an initial reset then minimal diffs, with
+//!   the outbox laid over the cache so the UI shows the user's actions at once.
+//! - [`client`]: [`client::ChatClient`], which runs all of the above on a driver task with
+//!   an HTTP transport and a token provider.
 
 pub mod cache;
+pub mod client;
+pub mod live;
 pub mod outbox;
 pub mod sync;

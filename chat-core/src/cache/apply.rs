@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 
 use chat_protocol::{
-    Change, ChannelState, Cid, Message, MessagesResponse, SyncChange, SyncResponse, UnreadResponse,
+    Change, ChannelState, ChannelUnread, Cid, Message, MessagesResponse, SyncChange, SyncResponse,
+    UnreadResponse,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -66,6 +67,41 @@ impl Cache {
         applier.finish()?;
         tx.commit()?;
         Ok(applied)
+    }
+
+    /// Records the server's answer to a completed outbox operation and removes its outbox
+    /// row, in ONE transaction: `changes` (the returned message, reaction, read state …)
+    /// are applied like realtime changes — a send's server copy replaces its local echo —
+    /// and `unread` (from a mark-read answer) replaces the channel's counts. If anything
+    /// fails nothing is stored and the row stays (the operation is retried, and the server
+    /// answers the replay the same way).
+    pub fn complete_op(
+        &mut self,
+        op_id: &str,
+        changes: &[Change],
+        unread: Option<&ChannelUnread>,
+    ) -> CacheResult<()> {
+        let me = self.user.clone().unwrap_or_default();
+        let tx = self.conn.transaction()?;
+        let mut applier = Applier::new(&tx, &me);
+        for change in changes {
+            applier.apply_change(change)?;
+        }
+        applier.finish()?;
+        if let Some(unread) = unread {
+            tx.prepare_cached(
+                "UPDATE channels SET unread_count = ?2, unread_mentions = ?3 WHERE cid = ?1",
+            )?
+            .execute(params![
+                unread.cid.to_string(),
+                unread.unread_count,
+                unread.unread_mentions
+            ])?;
+        }
+        tx.prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?
+            .execute([op_id])?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Stores a page of older top-level messages fetched with

@@ -77,7 +77,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension};
 
 pub use error::{CacheError, CacheResult};
-pub use outbox_rows::OutboxRow;
+pub use outbox_rows::{OutboxRow, OutboxWrite};
 pub use rows::{CachedMessage, ChannelListItem, LocalState, WindowBounds};
 
 /// The local cache database. See the [module documentation](self).

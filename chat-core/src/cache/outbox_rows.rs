@@ -175,3 +175,54 @@ impl Cache {
         Ok(n > 0)
     }
 }
+
+/// Several outbox row changes written together by [`Cache::write_outbox`]: what one
+/// enqueue did (a new item, an item merged into, items cancelled with their local echoes).
+#[derive(Debug, Clone, Default)]
+pub struct OutboxWrite {
+    /// New items: `(op_id, cid, payload)`, appended in this order.
+    pub insert: Vec<(String, Cid, String)>,
+    /// Existing items whose payload changed: `(op_id, payload)`.
+    pub update: Vec<(String, String)>,
+    /// Items that left the outbox.
+    pub remove: Vec<String>,
+    /// Local echoes to delete (their send was cancelled or discarded).
+    pub remove_echoes: Vec<Uuid>,
+    /// Local echoes whose stored content changes (an edit merged into an unsent send).
+    pub update_echoes: Vec<Message>,
+}
+
+impl Cache {
+    /// Writes an [`OutboxWrite`] in ONE transaction: all of it or (on error) nothing.
+    pub fn write_outbox(&mut self, write: &OutboxWrite) -> CacheResult<()> {
+        let tx = self.conn.transaction()?;
+        for (op_id, cid, payload) in &write.insert {
+            insert_outbox(&tx, op_id, cid, payload)?;
+        }
+        for (op_id, payload) in &write.update {
+            check_json(payload)?;
+            tx.prepare_cached("UPDATE outbox SET payload = ?2, updated_at = ?3 WHERE op_id = ?1")?
+                .execute(params![op_id, payload, Timestamp::now().millis()])?;
+        }
+        for op_id in &write.remove {
+            tx.prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?
+                .execute([op_id])?;
+        }
+        for id in &write.remove_echoes {
+            tx.prepare_cached("DELETE FROM messages WHERE id = ?1 AND local_state IS NOT NULL")?
+                .execute([id.to_string()])?;
+        }
+        for m in &write.update_echoes {
+            let echo = Message {
+                rev: 0,
+                ..m.clone()
+            };
+            tx.prepare_cached(
+                "UPDATE messages SET data = ?2 WHERE id = ?1 AND local_state IS NOT NULL",
+            )?
+            .execute(params![echo.id.to_string(), to_json(&echo)])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

@@ -80,6 +80,53 @@ impl Cache {
         Ok(out)
     }
 
+    /// Up to `limit` top-level messages of `cid` strictly newer than `after` (a server
+    /// `created_at`), oldest first; local echoes come last, as in the window.
+    pub fn messages_after(
+        &self,
+        cid: &Cid,
+        after: Timestamp,
+        limit: u32,
+    ) -> CacheResult<Vec<CachedMessage>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "{MESSAGE_SELECT} WHERE m.cid = ?2 AND m.parent_id IS NULL \
+                 AND m.order_key > ?3 ORDER BY m.order_key LIMIT ?4"
+            ))?
+            .query_map(
+                params![self.me(), cid.to_string(), after.millis(), limit],
+                cached_message,
+            )?
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The oldest cached server-confirmed top-level message of `cid` (where the next
+    /// older history page starts).
+    pub fn oldest_message(&self, cid: &Cid) -> CacheResult<Option<CachedMessage>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "{MESSAGE_SELECT} WHERE m.cid = ?2 AND m.parent_id IS NULL \
+                 AND m.local_state IS NULL ORDER BY m.order_key LIMIT 1"
+            ))?
+            .query_row(params![self.me(), cid.to_string()], cached_message)
+            .optional()?)
+    }
+
+    /// The newest cached server-confirmed top-level message of `cid` (what "read up to
+    /// here" means for the user).
+    pub fn newest_message(&self, cid: &Cid) -> CacheResult<Option<CachedMessage>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "{MESSAGE_SELECT} WHERE m.cid = ?2 AND m.parent_id IS NULL \
+                 AND m.local_state IS NULL ORDER BY m.order_key DESC LIMIT 1"
+            ))?
+            .query_row(params![self.me(), cid.to_string()], cached_message)
+            .optional()?)
+    }
+
     /// The cached replies of a thread, oldest first (local echoes last).
     pub fn thread_replies(&self, parent_id: &Uuid) -> CacheResult<Vec<CachedMessage>> {
         Ok(self

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::api::ApiOutcome;
 use super::backoff::SplitMix64;
 use super::classify::{Class, classify};
-use super::op::OpId;
+use super::op::{OpId, OutboxOp};
 use super::queue::{Entry, Stage, visible};
 use super::state::{
     Effect, ItemState, ItemView, Millis, OutboxConfig, OutboxError, OutboxSnapshot, PersistedItem,
@@ -294,6 +294,11 @@ impl Outbox {
     pub fn state(&self, op_id: OpId) -> Option<ItemState> {
         let entry = self.get(op_id)?;
         Some(visible(entry, self.gates().of(entry.seq), self.paused))
+    }
+
+    /// The operation of one item (with any merged edits).
+    pub fn get_op(&self, op_id: OpId) -> Option<OutboxOp> {
+        self.get(op_id).map(|e| e.op.clone())
     }
 
     /// Number of items.

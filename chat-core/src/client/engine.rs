@@ -1,0 +1,522 @@
+//! The engine: the single owner of the cache, the outbox engine, the sync driver, the
+//! token state and the live queries. It runs inside the client's driver task (see
+//! `actor.rs`), which feeds it commands, I/O results and clock ticks; the engine answers
+//! with [`Io`] requests for the driver to perform. Everything here is synchronous, so the
+//! order of events is the order of calls.
+//!
+//! One step: an input arrives → the engine updates the cache (one transaction per logical
+//! change) and the in-memory state machines → [`Engine::pump`] performs what the outbox
+//! and the sync driver decided (persisting sends, reconciling completions, applying sync
+//! pages) and queues network I/O → live queries are refreshed and diffs delivered.
+
+use chat_protocol::{
+    Change, ChannelResponse, MarkReadResponse, MessageResponse, ReactionResponse, UnreadResponse,
+};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use super::error::{ClientError, ClientResult};
+use super::token::TokenError;
+use super::transport::{HttpMethod, HttpReply, HttpRequest, NetworkError};
+use crate::cache::{Cache, LocalState, OutboxWrite};
+use crate::live::overlay::Overlay;
+use crate::live::registry::Registry;
+use crate::outbox::{
+    BackoffConfig, Effect, ItemState, Millis, OpId, Outbox, OutboxOp, OutboxSnapshot,
+    PersistedItem, SplitMix64,
+};
+use crate::sync::{SyncDriver, SyncEffect};
+
+/// Network work the driver performs for the engine.
+#[derive(Debug)]
+pub(crate) enum Io {
+    /// An HTTP request; report the reply with [`Engine::on_http`].
+    Http {
+        /// What the request is for.
+        tag: IoTag,
+        /// The request (with the current token).
+        request: HttpRequest,
+    },
+    /// Ask the token provider; report with [`Engine::on_token`].
+    FetchToken,
+}
+
+/// What an HTTP request was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IoTag {
+    /// An outbox item's request.
+    Outbox(OpId),
+    /// A `/v1/sync` page.
+    Sync,
+    /// `GET /v1/unread` after a sync.
+    Unread,
+}
+
+/// The token state.
+#[derive(Debug, Default)]
+struct Auth {
+    token: Option<String>,
+    fetching: bool,
+    /// The provider refused (or a refreshed token was refused again): wait for the app.
+    stopped: bool,
+    failures: u32,
+    retry_at: Option<Millis>,
+}
+
+/// Where the engine is, for the app and for tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineStatus {
+    /// Items in the outbox.
+    pub outbox_len: usize,
+    /// Requests in flight.
+    pub in_flight: usize,
+    /// Whether a sync is running.
+    pub syncing: bool,
+    /// The saved sync cursor.
+    pub cursor: Option<String>,
+    /// Authentication stopped (token refused) until `refresh_token`.
+    pub auth_stopped: bool,
+    /// The last sync error, if the last sync failed.
+    pub last_sync_error: Option<String>,
+}
+
+type Waiter = oneshot::Sender<ClientResult<()>>;
+
+/// See the [module documentation](self).
+pub(crate) struct Engine {
+    pub(crate) cache: Cache,
+    pub(crate) outbox: Outbox,
+    pub(crate) sync: SyncDriver,
+    pub(crate) live: Registry,
+    auth: Auth,
+    auth_backoff: BackoffConfig,
+    rng: SplitMix64,
+    io: Vec<Io>,
+    /// Start a sync once the outbox is flushed.
+    sync_wanted: bool,
+    /// Waiting for the running sync.
+    sync_waiters: Vec<Waiter>,
+    /// Waiting for the next sync to start and finish.
+    next_sync_waiters: Vec<Waiter>,
+    /// Live queries need a refresh.
+    dirty: bool,
+    /// Cache errors met while reconciling (for status and logs).
+    pub(crate) last_error: Option<String>,
+}
+
+impl Engine {
+    /// Builds the engine from an open cache: restores the outbox from its rows.
+    pub(crate) fn new(
+        cache: Cache,
+        outbox_config: crate::outbox::OutboxConfig,
+        sync: SyncDriver,
+        seed: u64,
+    ) -> ClientResult<Self> {
+        let mut items = Vec::new();
+        let mut undecodable = 0usize;
+        for row in cache.outbox_load()? {
+            match serde_json::from_str::<PersistedItem>(&row.payload) {
+                Ok(item) => items.push(item),
+                // Kept in the database (never dropped), but not sent: a newer SDK may know
+                // it. Reported through the status.
+                Err(_) => undecodable += 1,
+            }
+        }
+        let outbox = Outbox::restore(outbox_config, seed, OutboxSnapshot { items })?;
+        Ok(Self {
+            cache,
+            outbox,
+            sync,
+            live: Registry::default(),
+            auth: Auth::default(),
+            auth_backoff: BackoffConfig::default(),
+            rng: SplitMix64::new(seed ^ 0x5eed),
+            io: Vec::new(),
+            sync_wanted: true,
+            sync_waiters: Vec::new(),
+            next_sync_waiters: Vec::new(),
+            dirty: true,
+            last_error: (undecodable > 0)
+                .then(|| format!("{undecodable} outbox rows could not be decoded and are kept")),
+        })
+    }
+
+    /// The I/O to perform now.
+    pub(crate) fn take_io(&mut self) -> Vec<Io> {
+        std::mem::take(&mut self.io)
+    }
+
+    /// When the engine wants to be polled again without any input.
+    pub(crate) fn next_wakeup(&self) -> Option<Millis> {
+        [
+            self.outbox.next_wakeup(),
+            self.sync.next_wakeup(),
+            self.auth.retry_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub(crate) fn status(&self) -> EngineStatus {
+        EngineStatus {
+            outbox_len: self.outbox.len(),
+            in_flight: self.outbox.in_flight(),
+            syncing: self.sync.is_running(),
+            cursor: self.sync.cursor().map(str::to_owned),
+            auth_stopped: self.auth.stopped,
+            last_sync_error: self.sync.last_error().map(str::to_owned),
+        }
+    }
+
+    /// Marks live queries for a refresh at the end of the step.
+    pub(crate) fn touch(&mut self) {
+        self.dirty = true;
+    }
+
+    /// Asks for a sync once the outbox is flushed; `waiter` is told when it finished.
+    pub(crate) fn request_sync(&mut self, waiter: Option<Waiter>) {
+        self.sync_wanted = true;
+        self.next_sync_waiters.extend(waiter);
+    }
+
+    /// The network is back (or the app came to the foreground): retry now.
+    pub(crate) fn on_connectivity(&mut self, now: Millis) {
+        self.outbox.on_connectivity_restored();
+        self.sync.on_connectivity_restored(now);
+        if self.auth.retry_at.is_some() {
+            self.auth.retry_at = Some(now);
+        }
+        self.sync_wanted = true;
+    }
+
+    /// The app asks for a new token (after a refusal, or proactively).
+    pub(crate) fn refresh_token(&mut self) {
+        self.auth.stopped = false;
+        self.auth.token = None;
+        self.auth.failures = 0;
+        self.auth.retry_at = None;
+    }
+
+    /// Applies a state change (an enqueue) to the cache and the outbox together.
+    pub(crate) fn commit(&mut self, outbox: Outbox, write: &OutboxWrite) -> ClientResult<()> {
+        self.cache.write_outbox(write)?;
+        self.outbox = outbox;
+        self.touch();
+        Ok(())
+    }
+
+    /// Runs the state machines until they have nothing immediate left, then refreshes
+    /// live queries.
+    pub(crate) fn pump(&mut self, now: Millis) {
+        for _ in 0..64 {
+            let mut progressed = false;
+            if self.auth.token.is_none() {
+                self.want_token(now);
+            } else {
+                for effect in self.outbox.poll(now) {
+                    progressed = true;
+                    self.on_outbox_effect(effect);
+                }
+                if self.sync_wanted && !self.sync.is_running() && self.outbox_flushed() {
+                    self.sync_wanted = false;
+                    self.sync_waiters.append(&mut self.next_sync_waiters);
+                    let cursor = self.cache.cursor().unwrap_or_else(|e| {
+                        self.last_error = Some(e.to_string());
+                        None
+                    });
+                    self.sync.start(cursor, now);
+                }
+                for effect in self.sync.poll(now) {
+                    if !matches!(effect, SyncEffect::Idle) {
+                        progressed = true;
+                    }
+                    self.on_sync_effect(effect, now);
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        if self.dirty {
+            self.dirty = false;
+            let overlay = Overlay::new(&self.outbox);
+            if let Err(e) = self.live.refresh(&self.cache, &overlay) {
+                self.last_error = Some(e.to_string());
+            }
+        }
+    }
+
+    /// No item is ready to go or in flight (waiting retries, failures and blocked items
+    /// do not hold a sync back).
+    fn outbox_flushed(&self) -> bool {
+        self.outbox
+            .items()
+            .iter()
+            .all(|i| !matches!(i.state, ItemState::Pending | ItemState::InFlight))
+    }
+
+    fn want_token(&mut self, now: Millis) {
+        let due = self.auth.retry_at.is_none_or(|at| at <= now);
+        if !self.auth.fetching && !self.auth.stopped && due {
+            self.auth.fetching = true;
+            self.auth.retry_at = None;
+            self.io.push(Io::FetchToken);
+        }
+    }
+
+    /// The token provider answered.
+    pub(crate) fn on_token(&mut self, result: Result<String, TokenError>, now: Millis) {
+        self.auth.fetching = false;
+        match result {
+            Ok(token) => {
+                self.auth.token = Some(token);
+                self.auth.failures = 0;
+                // Only a token the outbox asked for counts as a refresh (a first token
+                // being refused is not a "refreshed token refused again").
+                if self.outbox.is_auth_paused() {
+                    self.outbox.on_token_refreshed();
+                }
+                self.sync.on_token_refreshed(now);
+            }
+            Err(TokenError::Unavailable(_)) => {
+                self.auth.failures = self.auth.failures.saturating_add(1);
+                let delay = self.auth_backoff.delay(self.auth.failures, &mut self.rng);
+                self.auth.retry_at = Some(now.saturating_add(delay));
+            }
+            Err(TokenError::Refused(_)) => self.auth.stopped = true,
+        }
+    }
+
+    fn request(&mut self, tag: IoTag, method: HttpMethod, path: String, body: Option<Value>) {
+        let token = self.auth.token.clone().unwrap_or_default();
+        self.io.push(Io::Http {
+            tag,
+            request: HttpRequest {
+                method,
+                path,
+                body,
+                token,
+            },
+        });
+    }
+
+    fn persist(&mut self, op_id: OpId) {
+        let Some(item) = self.outbox.persisted(op_id) else {
+            return;
+        };
+        let payload = serde_json::to_string(&item).unwrap_or_default();
+        if let Err(e) = self.cache.outbox_update(&op_id.to_string(), &payload) {
+            self.last_error = Some(e.to_string());
+        }
+    }
+
+    fn on_outbox_effect(&mut self, effect: Effect) {
+        self.touch();
+        match effect {
+            Effect::Send { op_id, request } => {
+                // Record "may have reached the server" before it can.
+                self.persist(op_id);
+                self.request(
+                    IoTag::Outbox(op_id),
+                    request.method.into(),
+                    request.path,
+                    request.body,
+                );
+            }
+            Effect::Completed {
+                op_id, op, body, ..
+            } => self.complete(op_id, &op, body),
+            Effect::Failed { op_id, failure } => {
+                let op = self.outbox.get_op(op_id);
+                match op {
+                    // A refused reaction or read marker reverts: the overlay disappears.
+                    Some(OutboxOp::AddReaction { .. })
+                    | Some(OutboxOp::RemoveReaction { .. })
+                    | Some(OutboxOp::MarkRead { .. }) => {
+                        if let Err(e) = self.discard(op_id) {
+                            self.last_error = Some(e.to_string());
+                        }
+                    }
+                    Some(OutboxOp::SendMessage { request, .. }) => {
+                        self.persist(op_id);
+                        let state = LocalState::Failed(failure.reason);
+                        if let Err(e) = self.cache.set_local_state(&request.id, &state) {
+                            self.last_error = Some(e.to_string());
+                        }
+                    }
+                    _ => self.persist(op_id),
+                }
+            }
+            Effect::StateChanged { .. } => {}
+            Effect::RefreshToken { repeated } => {
+                self.auth.token = None;
+                if repeated {
+                    self.auth.stopped = true;
+                }
+            }
+        }
+    }
+
+    /// Stores a completed operation's result and drops its row (one transaction).
+    fn complete(&mut self, op_id: OpId, op: &OutboxOp, body: Value) {
+        let mut changes = Vec::new();
+        let mut unread = None;
+        match op {
+            OutboxOp::SendMessage { .. }
+            | OutboxOp::EditMessage { .. }
+            | OutboxOp::DeleteMessage { .. } => {
+                if let Ok(r) = serde_json::from_value::<MessageResponse>(body) {
+                    changes.push(Change::Message(r.message));
+                }
+            }
+            OutboxOp::AddReaction { .. } | OutboxOp::RemoveReaction { .. } => {
+                if let Ok(r) = serde_json::from_value::<ReactionResponse>(body) {
+                    changes.push(Change::Reaction(r.reaction));
+                    changes.push(Change::Message(r.message));
+                }
+            }
+            OutboxOp::MarkRead { .. } => {
+                if let Ok(r) = serde_json::from_value::<MarkReadResponse>(body) {
+                    changes.push(Change::Read(r.read));
+                    unread = Some(r.unread);
+                }
+            }
+            OutboxOp::CreateChannel { .. } => {
+                // The channel, its members and state arrive with the next sync.
+                let _ = serde_json::from_value::<ChannelResponse>(body);
+                self.sync_wanted = true;
+            }
+        }
+        if let Err(e) = self
+            .cache
+            .complete_op(&op_id.to_string(), &changes, unread.as_ref())
+        {
+            // The row stays: after a restart the item is resent and answered as a replay.
+            self.last_error = Some(e.to_string());
+        }
+    }
+
+    /// Removes an item the app gave up on (or a refused reaction / read marker), with
+    /// everything cancelled along with it.
+    pub(crate) fn discard(&mut self, op_id: OpId) -> ClientResult<()> {
+        let mut outbox = self.outbox.clone();
+        let op = outbox.get_op(op_id);
+        let cancelled = outbox.discard(op_id)?;
+        let mut write = OutboxWrite::default();
+        for id in std::iter::once(op_id).chain(cancelled.iter().copied()) {
+            write.remove.push(id.to_string());
+        }
+        if let Some(OutboxOp::SendMessage { request, .. }) = op {
+            write.remove_echoes.push(request.id);
+        }
+        for id in &cancelled {
+            if let Some(OutboxOp::SendMessage { request, .. }) = self.outbox.get_op(*id) {
+                write.remove_echoes.push(request.id);
+            }
+        }
+        self.commit(outbox, &write)
+    }
+
+    fn on_sync_effect(&mut self, effect: SyncEffect, now: Millis) {
+        match effect {
+            SyncEffect::Fetch { path } => self.request(IoTag::Sync, HttpMethod::Get, path, None),
+            SyncEffect::Apply { page } => {
+                self.touch();
+                match self.cache.apply_sync_page(&page) {
+                    Ok(()) => self.sync.on_applied(now),
+                    Err(e) => self.sync.on_apply_failed(e.to_string(), now),
+                }
+            }
+            SyncEffect::Reset => {
+                self.touch();
+                match self.cache.reset_synced_data() {
+                    Ok(()) => self.sync.on_reset_done(now),
+                    Err(e) => self.sync.on_apply_failed(e.to_string(), now),
+                }
+            }
+            SyncEffect::NeedToken => self.auth.token = None,
+            SyncEffect::RefreshUnread => {
+                self.request(IoTag::Unread, HttpMethod::Get, "/v1/unread".into(), None);
+            }
+            SyncEffect::Done { .. } => {
+                for w in self.sync_waiters.drain(..) {
+                    let _ = w.send(Ok(()));
+                }
+            }
+            SyncEffect::Failed { status, body } => {
+                for w in self.sync_waiters.drain(..) {
+                    let _ = w.send(Err(ClientError::Server {
+                        status,
+                        code: body.as_ref().map(|b| b.code),
+                        message: body.as_ref().map(|b| b.message.clone()).unwrap_or_default(),
+                    }));
+                }
+            }
+            SyncEffect::Idle => {}
+        }
+    }
+
+    /// An HTTP request finished.
+    pub(crate) fn on_http(
+        &mut self,
+        tag: IoTag,
+        result: Result<HttpReply, NetworkError>,
+        now: Millis,
+    ) {
+        match tag {
+            IoTag::Outbox(op_id) => {
+                let outcome = match result {
+                    Ok(reply) => reply.into_api_outcome(),
+                    Err(e) => crate::outbox::ApiOutcome::Network(e.0),
+                };
+                if let Err(e) = self.outbox.on_result(op_id, outcome, now) {
+                    self.last_error = Some(e.to_string());
+                }
+            }
+            IoTag::Sync => {
+                let outcome = match result {
+                    Ok(reply) => reply.into_sync_outcome(),
+                    Err(e) => crate::sync::SyncOutcome::Network(e.0),
+                };
+                self.sync.on_response(outcome, now);
+            }
+            IoTag::Unread => {
+                if let Ok(reply) = result.as_ref()
+                    && reply.is_success()
+                    && let Ok(unread) = serde_json::from_slice::<UnreadResponse>(&reply.body)
+                {
+                    self.touch();
+                    if let Err(e) = self.cache.replace_unread_counts(&unread) {
+                        self.last_error = Some(e.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fails everyone waiting for a sync (shutdown).
+    pub(crate) fn close(&mut self) {
+        for w in self
+            .sync_waiters
+            .drain(..)
+            .chain(self.next_sync_waiters.drain(..))
+        {
+            let _ = w.send(Err(ClientError::Closed));
+        }
+    }
+}
+
+impl Engine {
+    /// The current token, if any.
+    pub(crate) fn token(&self) -> Option<&str> {
+        self.auth.token.as_deref()
+    }
+
+    /// A caller-side request was answered `401` with `token`: fetch a new one.
+    pub(crate) fn token_rejected(&mut self, token: &str) {
+        if self.auth.token.as_deref() == Some(token) {
+            self.auth.token = None;
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! [`ChatClient`]: the SDK's entry point. It opens the user's cache, restores the outbox,
+//! and runs the engine on a driver task; every call is a short step on that task — a
+//! local transaction, never a network wait — so the UI gets its answer (and its live
+//! query diffs) at once, online or not. Sending, retrying, syncing and token refresh
+//! happen in the background.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), chat_core::client::ClientError> {
+//! use chat_core::client::{ChatClient, NewMessage, static_token};
+//! let client = ChatClient::builder("http://127.0.0.1:8787", "app_1", "alice")
+//!     .data_dir("/tmp/onyx")
+//!     .token_provider(static_token("eyJ…"))
+//!     .build()
+//!     .await?;
+//! let mut channels = client.channel_list(20).await?;
+//! let cid = "team:general".parse().unwrap();
+//! let mut window = client.messages(&cid, 50).await?;
+//! client.send_message(&cid, NewMessage::text("hello")).await?;
+//! while let Some(diffs) = window.next().await { /* update the UI */ }
+//! # Ok(()) }
+//! ```
+
+mod actor;
+mod builder;
+mod engine;
+pub mod error;
+mod ops;
+pub mod token;
+pub mod transport;
+mod window;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_protocol::{Cid, CreateChannelRequest, MessagesResponse, UpdateMessageRequest};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{oneshot, watch};
+use uuid::Uuid;
+
+pub use builder::ClientBuilder;
+pub use engine::EngineStatus;
+pub use error::{ClientError, ClientResult};
+pub use ops::NewMessage;
+pub use token::{TokenError, TokenProvider, static_token};
+pub use transport::{
+    BoxFuture, HttpMethod, HttpReply, HttpRequest, NetworkError, ReqwestTransport, Transport,
+};
+pub use window::MessageWindow;
+
+use crate::live::registry::Window;
+use crate::live::{ChannelItem, LiveList, MessageItem};
+use crate::outbox::{ItemState, OpId, OutboxOp};
+use actor::{Command, Job};
+use engine::Engine;
+
+/// One queued operation, as [`ChatClient::outbox`] lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    /// Its id (for a send, the message id): pass it to `retry` or `discard`.
+    pub op_id: OpId,
+    /// The operation.
+    pub op: OutboxOp,
+    /// Its state.
+    pub state: ItemState,
+}
+
+struct Inner {
+    commands: UnboundedSender<Command>,
+    user_id: String,
+    transport: Arc<dyn Transport>,
+    token: watch::Receiver<Option<String>>,
+}
+
+/// The OnyxChat client. Cheap to clone (all clones drive the same engine); the engine
+/// stops when [`ChatClient::shutdown`] is called or the last clone is dropped.
+#[derive(Clone)]
+pub struct ChatClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ChatClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatClient")
+            .field("user_id", &self.inner.user_id)
+            .finish()
+    }
+}
+
+impl ChatClient {
+    /// Starts building a client for `user_id` of app `app_id` on the server at
+    /// `server_url`.
+    pub fn builder(server_url: &str, app_id: &str, user_id: &str) -> ClientBuilder {
+        ClientBuilder::new(server_url, app_id, user_id)
+    }
+
+    /// The user this client acts as.
+    pub fn user_id(&self) -> &str {
+        &self.inner.user_id
+    }
+
+    /// Runs `f` on the engine and returns its result.
+    async fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Engine, crate::outbox::Millis) -> R + Send + 'static,
+    ) -> ClientResult<R> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |engine, now| {
+            let _ = tx.send(f(engine, now));
+        });
+        self.inner
+            .commands
+            .send(Command::Run(job))
+            .map_err(|_| ClientError::Closed)?;
+        rx.await.map_err(|_| ClientError::Closed)
+    }
+
+    /// Sends a message. Returns its id once the message is stored in the outbox and shown
+    /// in live queries (state `Pending`); delivery happens in the background, retried
+    /// until it succeeds or the server refuses it (state `Failed`).
+    pub async fn send_message(&self, cid: &Cid, message: NewMessage) -> ClientResult<Uuid> {
+        let cid = cid.clone();
+        self.run(move |e, _| e.send_message(cid, message)).await?
+    }
+
+    /// Edits a cached message (shown at once; state `Editing` until confirmed). An edit of
+    /// a message not sent yet is merged into it.
+    pub async fn edit_message(&self, id: Uuid, update: UpdateMessageRequest) -> ClientResult<OpId> {
+        self.run(move |e, _| e.edit_message(id, update)).await?
+    }
+
+    /// Deletes a cached message (shown deleted at once). Deleting a message not sent yet
+    /// cancels it.
+    pub async fn delete_message(&self, id: Uuid) -> ClientResult<OpId> {
+        self.run(move |e, _| e.delete_message(id)).await?
+    }
+
+    /// Adds the user's reaction `kind` to a cached message (shown at once; reverted if
+    /// the server refuses it).
+    pub async fn add_reaction(&self, message_id: Uuid, kind: &str) -> ClientResult<OpId> {
+        let kind = kind.to_owned();
+        self.run(move |e, _| e.react(message_id, kind, true))
+            .await?
+    }
+
+    /// Removes the user's reaction `kind` (shown at once; reverted if refused).
+    pub async fn remove_reaction(&self, message_id: Uuid, kind: &str) -> ClientResult<OpId> {
+        let kind = kind.to_owned();
+        self.run(move |e, _| e.react(message_id, kind, false))
+            .await?
+    }
+
+    /// Marks a channel read up to its newest cached message (unread counts drop to zero
+    /// at once).
+    pub async fn mark_read(&self, cid: &Cid) -> ClientResult<OpId> {
+        let cid = cid.clone();
+        self.run(move |e, _| e.mark_read(cid)).await?
+    }
+
+    /// Creates a channel (or opens it, if it exists and the user is a member). Works
+    /// offline: without an id one is generated, and messages may be sent to the returned
+    /// cid at once (they are delivered after the channel is created).
+    pub async fn create_channel(&self, request: CreateChannelRequest) -> ClientResult<Cid> {
+        self.run(move |e, _| e.create_channel(request)).await?
+    }
+
+    /// Retries a failed operation now (for a failed message, `op_id` is its id).
+    pub async fn retry(&self, op_id: OpId) -> ClientResult<()> {
+        self.run(move |e, _| e.retry(op_id)).await?
+    }
+
+    /// Gives up a queued or failed operation (a message not sent yet disappears, a
+    /// refused edit reverts). Operations depending on it are cancelled too.
+    pub async fn discard(&self, op_id: OpId) -> ClientResult<()> {
+        self.run(move |e, _| e.discard(op_id)).await?
+    }
+
+    /// Every queued operation, oldest first.
+    pub async fn outbox(&self) -> ClientResult<Vec<OutboxItem>> {
+        self.run(|e, _| {
+            e.outbox
+                .items()
+                .into_iter()
+                .map(|i| OutboxItem {
+                    op_id: i.op_id,
+                    op: i.op.clone(),
+                    state: i.state,
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Syncs now (after flushing the outbox) and waits until the sync completed.
+    pub async fn sync(&self) -> ClientResult<()> {
+        let (tx, rx) = oneshot::channel();
+        self.run(move |e, _| e.request_sync(Some(tx))).await?;
+        rx.await.map_err(|_| ClientError::Closed)?
+    }
+
+    /// Tells the client the network is reachable again (or the app returned to the
+    /// foreground): waiting retries run now and a sync follows.
+    pub async fn network_available(&self) -> ClientResult<()> {
+        self.run(|e, now| e.on_connectivity(now)).await
+    }
+
+    /// Asks the token provider for a new token (after it refused, or when the app knows
+    /// the old one is invalid). Paused work resumes once it arrives.
+    pub async fn refresh_token(&self) -> ClientResult<()> {
+        self.run(|e, _| e.refresh_token()).await
+    }
+
+    /// The engine's state (outbox size, sync, auth).
+    pub async fn status(&self) -> ClientResult<EngineStatus> {
+        self.run(|e, _| e.status()).await
+    }
+
+    /// A live channel list: the first `limit` channels, most recently active first, with
+    /// unread counts and the last message.
+    pub async fn channel_list(&self, limit: u32) -> ClientResult<LiveList<ChannelItem>> {
+        self.run(move |e, _| {
+            let overlay = crate::live::overlay::Overlay::new(&e.outbox);
+            e.live.add_channels(&e.cache, &overlay, limit)
+        })
+        .await?
+        .map_err(Into::into)
+    }
+
+    /// A live window on a channel's newest `page` messages, following new ones. Scroll
+    /// with [`MessageWindow::load_older`]; it keeps at most `8 × page` messages.
+    pub async fn messages(&self, cid: &Cid, page: u32) -> ClientResult<MessageWindow> {
+        let page = page.max(1);
+        let window = Window {
+            limit: page,
+            page,
+            max: page.saturating_mul(8),
+            end: None,
+        };
+        let key = cid.clone();
+        let list = self
+            .run(move |e, _| {
+                let overlay = crate::live::overlay::Overlay::new(&e.outbox);
+                e.live.add_messages(&e.cache, &overlay, key, window)
+            })
+            .await??;
+        Ok(MessageWindow {
+            list,
+            client: self.clone(),
+            cid: cid.clone(),
+            page,
+        })
+    }
+
+    /// A live list of a thread's replies, oldest first. The newest replies are fetched
+    /// from the server in the background (best effort: offline, the cached replies show).
+    pub async fn thread(&self, parent_id: Uuid) -> ClientResult<LiveList<MessageItem>> {
+        let list = self
+            .run(move |e, _| {
+                let overlay = crate::live::overlay::Overlay::new(&e.outbox);
+                e.live.add_thread(&e.cache, &overlay, parent_id)
+            })
+            .await??;
+        let client = self.clone();
+        tokio::spawn(async move {
+            let path = format!("/v1/messages/{parent_id}/replies?limit=100");
+            if let Ok(page) = client.get_json::<MessagesResponse>(&path).await {
+                let _ = client.run(move |e, _| e.apply_messages(&page)).await;
+            }
+        });
+        Ok(list)
+    }
+
+    /// A `GET` made on the caller's task (history pages), with the current token; a `401`
+    /// fetches a new token and retries once.
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> ClientResult<T> {
+        for attempt in 0..2 {
+            let token = self.wait_token().await?;
+            let reply = self
+                .inner
+                .transport
+                .execute(HttpRequest {
+                    method: HttpMethod::Get,
+                    path: path.to_owned(),
+                    body: None,
+                    token: token.clone(),
+                })
+                .await?;
+            if reply.status == 401 && attempt == 0 {
+                self.run(move |e, _| e.token_rejected(&token)).await?;
+                continue;
+            }
+            if !reply.is_success() {
+                let body = reply.error_body();
+                return Err(ClientError::Server {
+                    status: reply.status,
+                    code: body.as_ref().map(|b| b.code),
+                    message: body.map(|b| b.message).unwrap_or_default(),
+                });
+            }
+            return serde_json::from_slice(&reply.body)
+                .map_err(|e| NetworkError(format!("undecodable reply: {e}")).into());
+        }
+        Err(ClientError::Token(TokenError::Refused(
+            "the server refused a fresh token".into(),
+        )))
+    }
+
+    async fn wait_token(&self) -> ClientResult<String> {
+        let mut rx = self.inner.token.clone();
+        let wait = rx.wait_for(Option::is_some);
+        match tokio::time::timeout(Duration::from_secs(30), wait).await {
+            Ok(Ok(token)) => Ok(token.clone().unwrap_or_default()),
+            Ok(Err(_)) => Err(ClientError::Closed),
+            Err(_) => Err(ClientError::Token(TokenError::Unavailable(
+                "no token within 30 s".into(),
+            ))),
+        }
+    }
+
+    /// Stops the engine and closes the database. Queued work stays in the outbox and is
+    /// sent by the next client opened on the same data directory.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.commands.send(Command::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}

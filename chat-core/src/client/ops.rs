@@ -1,0 +1,274 @@
+//! The mutations the app makes, as engine steps: each validates its input, decides with
+//! the outbox engine (on a copy) what happens — a new item, a merge into an unsent send,
+//! a cancellation — writes exactly that to the cache in ONE transaction, and only then
+//! adopts the new outbox state. A failed write changes nothing, in memory or on disk, and
+//! nothing is shown before it is durable.
+
+use chat_protocol::limits::{MAX_ATTACHMENTS, MAX_MENTIONS, MAX_TEXT_CHARS};
+use chat_protocol::{
+    Cid, CreateChannelRequest, Message, SendMessageRequest, Timestamp, UpdateMessageRequest,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::engine::Engine;
+use super::error::{ClientError, ClientResult};
+use crate::cache::OutboxWrite;
+use crate::outbox::{OpId, OutboxError, OutboxOp, PersistedItem};
+
+/// A message to send. Build it with [`NewMessage::text`] and the `with_*` methods.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewMessage {
+    /// The text (at most 5 000 characters).
+    pub text: String,
+    /// App-defined attachment objects (at most 30).
+    pub attachments: Vec<Value>,
+    /// Thread root, to send a thread reply.
+    pub parent_id: Option<Uuid>,
+    /// A message to quote.
+    pub quoted_message_id: Option<Uuid>,
+    /// Mentioned user ids (at most 100).
+    pub mentioned_users: Vec<String>,
+}
+
+impl NewMessage {
+    /// A text message.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sends it as a reply in the thread of `parent_id`.
+    pub fn in_thread(mut self, parent_id: Uuid) -> Self {
+        self.parent_id = Some(parent_id);
+        self
+    }
+
+    /// Quotes `message_id`.
+    pub fn quoting(mut self, message_id: Uuid) -> Self {
+        self.quoted_message_id = Some(message_id);
+        self
+    }
+
+    /// Adds attachments.
+    pub fn with_attachments(mut self, attachments: Vec<Value>) -> Self {
+        self.attachments = attachments;
+        self
+    }
+
+    /// Mentions users.
+    pub fn mentioning(mut self, users: Vec<String>) -> Self {
+        self.mentioned_users = users;
+        self
+    }
+}
+
+fn check_content(text: &str, attachments: &[Value], mentions: &[String]) -> ClientResult<()> {
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ClientError::InvalidInput(format!(
+            "text is longer than {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    if attachments.len() > MAX_ATTACHMENTS {
+        return Err(ClientError::InvalidInput(format!(
+            "more than {MAX_ATTACHMENTS} attachments"
+        )));
+    }
+    if mentions.len() > MAX_MENTIONS {
+        return Err(ClientError::InvalidInput(format!(
+            "more than {MAX_MENTIONS} mentioned users"
+        )));
+    }
+    Ok(())
+}
+
+fn payload(op_id: OpId, op: &OutboxOp) -> String {
+    let item = PersistedItem {
+        op_id,
+        op: op.clone(),
+        attempts: 0,
+        maybe_applied: false,
+        failure: None,
+    };
+    serde_json::to_string(&item).unwrap_or_default()
+}
+
+impl Engine {
+    fn me(&self) -> String {
+        self.cache.user().unwrap_or_default().to_owned()
+    }
+
+    /// Queues a new message: its local echo and outbox row are written in one
+    /// transaction, then it joins its channel's queue. Returns the message id.
+    pub(crate) fn send_message(&mut self, cid: Cid, draft: NewMessage) -> ClientResult<Uuid> {
+        check_content(&draft.text, &draft.attachments, &draft.mentioned_users)?;
+        if draft.text.trim().is_empty() && draft.attachments.is_empty() {
+            return Err(ClientError::InvalidInput(
+                "a message needs text or attachments".into(),
+            ));
+        }
+        let id = Uuid::now_v7();
+        let op_id = OpId(id);
+        let request = SendMessageRequest {
+            id,
+            text: draft.text,
+            attachments: draft.attachments,
+            parent_id: draft.parent_id,
+            quoted_message_id: draft.quoted_message_id,
+            mentioned_users: draft.mentioned_users,
+            user_id: None,
+        };
+        let now = Timestamp::now();
+        let echo = Message {
+            id,
+            cid: cid.clone(),
+            user_id: self.me(),
+            text: request.text.clone(),
+            attachments: request.attachments.clone(),
+            parent_id: request.parent_id,
+            quoted_message_id: request.quoted_message_id,
+            mentioned_users: request.mentioned_users.clone(),
+            reaction_counts: Default::default(),
+            reply_count: 0,
+            created_at: now,
+            updated_at: now,
+            edited_at: None,
+            deleted_at: None,
+            rev: 0,
+        };
+        let op = OutboxOp::SendMessage { cid, request };
+        op.validate(op_id)?;
+        self.cache
+            .insert_local_message(&echo, &op_id.to_string(), &payload(op_id, &op))?;
+        if let Err(e) = self.outbox.enqueue(op_id, op) {
+            // Unreachable with a fresh id; undo the write rather than keep an orphan.
+            self.cache
+                .remove_local_message(&id, Some(&op_id.to_string()))?;
+            return Err(e.into());
+        }
+        self.touch();
+        Ok(id)
+    }
+
+    /// Queues any other mutation, mirroring exactly what the outbox decided (queued,
+    /// merged into an unsent send, cancelled with one) in one transaction.
+    pub(crate) fn enqueue(&mut self, op: OutboxOp) -> ClientResult<OpId> {
+        let op_id = OpId(Uuid::now_v7());
+        let mut outbox = self.outbox.clone();
+        let cid = op.validate(op_id)?;
+        let result = outbox.enqueue(op_id, op.clone())?;
+        let mut write = OutboxWrite::default();
+        if result.queued {
+            write
+                .insert
+                .push((op_id.to_string(), cid, payload(op_id, &op)));
+        }
+        if let Some(into) = result.merged_into
+            && let Some(item) = outbox.persisted(into)
+        {
+            let payload = serde_json::to_string(&item).unwrap_or_default();
+            write.update.push((into.to_string(), payload));
+        }
+        for cancelled in &result.cancelled {
+            write.remove.push(cancelled.to_string());
+            if let Some(OutboxOp::SendMessage { request, .. }) = self.outbox.get_op(*cancelled) {
+                write.remove_echoes.push(request.id);
+            }
+        }
+        self.commit(outbox, &write)?;
+        Ok(op_id)
+    }
+
+    fn cached_cid(&self, id: Uuid) -> ClientResult<Cid> {
+        self.cache
+            .message(&id)?
+            .map(|m| m.message.cid)
+            .ok_or(ClientError::MessageNotFound(id))
+    }
+
+    /// Edits a message (one of the user's own).
+    pub(crate) fn edit_message(
+        &mut self,
+        id: Uuid,
+        request: UpdateMessageRequest,
+    ) -> ClientResult<OpId> {
+        check_content(
+            request.text.as_deref().unwrap_or_default(),
+            request.attachments.as_deref().unwrap_or_default(),
+            request.mentioned_users.as_deref().unwrap_or_default(),
+        )?;
+        let cid = self.cached_cid(id)?;
+        self.enqueue(OutboxOp::EditMessage { cid, id, request })
+    }
+
+    /// Deletes a message.
+    pub(crate) fn delete_message(&mut self, id: Uuid) -> ClientResult<OpId> {
+        let cid = self.cached_cid(id)?;
+        self.enqueue(OutboxOp::DeleteMessage { cid, id })
+    }
+
+    /// Adds or removes one of the user's reactions.
+    pub(crate) fn react(
+        &mut self,
+        message_id: Uuid,
+        kind: String,
+        add: bool,
+    ) -> ClientResult<OpId> {
+        let cid = self.cached_cid(message_id)?;
+        self.enqueue(if add {
+            OutboxOp::AddReaction {
+                cid,
+                message_id,
+                kind,
+            }
+        } else {
+            OutboxOp::RemoveReaction {
+                cid,
+                message_id,
+                kind,
+            }
+        })
+    }
+
+    /// Marks `cid` read up to its newest cached server-confirmed message (what the user
+    /// has seen), or up to the newest message on the server if none is cached.
+    pub(crate) fn mark_read(&mut self, cid: Cid) -> ClientResult<OpId> {
+        let newest = self.cache.newest_message(&cid)?.map(|m| m.message.id);
+        self.enqueue(OutboxOp::MarkRead {
+            cid,
+            message_id: newest,
+        })
+    }
+
+    /// Creates (or opens) a channel; a missing id is generated so the channel can be
+    /// created offline and written to at once.
+    pub(crate) fn create_channel(
+        &mut self,
+        mut request: CreateChannelRequest,
+    ) -> ClientResult<Cid> {
+        let id = request
+            .id
+            .get_or_insert_with(|| Uuid::now_v7().simple().to_string())
+            .clone();
+        let cid = Cid::new(request.kind, &id).map_err(OutboxError::InvalidId)?;
+        self.enqueue(OutboxOp::CreateChannel { request })?;
+        Ok(cid)
+    }
+
+    /// Retries a failed item now.
+    pub(crate) fn retry(&mut self, op_id: OpId) -> ClientResult<()> {
+        self.outbox.retry(op_id)?;
+        if let Some(item) = self.outbox.persisted(op_id) {
+            let payload = serde_json::to_string(&item).unwrap_or_default();
+            self.cache.outbox_update(&op_id.to_string(), &payload)?;
+        }
+        if let Some(OutboxOp::SendMessage { request, .. }) = self.outbox.get_op(op_id) {
+            self.cache
+                .set_local_state(&request.id, &crate::cache::LocalState::Pending)?;
+        }
+        self.touch();
+        Ok(())
+    }
+}

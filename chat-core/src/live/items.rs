@@ -1,0 +1,96 @@
+//! The items live queries deliver: [`MessageItem`] (a message as the UI shows it, with its
+//! [`MessageState`]) and [`ChannelItem`] (a channel-list row). They are the cache's rows
+//! with the not-yet-confirmed local changes of the outbox laid over them (see
+//! `overlay.rs`), so the UI shows the user's intent at once and the server's truth after.
+
+use chat_protocol::{Channel, Cid, Message};
+use uuid::Uuid;
+
+use super::diff::Keyed;
+use crate::outbox::{Failure, OpId};
+
+/// Where a message stands between the user's action and the server's confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageState {
+    /// Confirmed by the server; no local change is waiting.
+    Sent,
+    /// A new message queued in the outbox (waiting for its turn, the network, a retry or
+    /// a token).
+    Pending,
+    /// A new message whose send request is in flight.
+    Sending,
+    /// A new message the server refused; `retry` or `discard` it with `op_id` (the
+    /// message id).
+    Failed {
+        /// The outbox item (for a send, the message id).
+        op_id: OpId,
+        /// Why.
+        failure: Failure,
+    },
+    /// A confirmed message with a queued edit (shown with the new content).
+    Editing,
+    /// A confirmed message with a queued delete (shown deleted).
+    Deleting,
+    /// An edit or delete of a confirmed message was refused; shown with the local change
+    /// until the app retries or discards `op_id` (discarding reverts it).
+    UpdateFailed {
+        /// The failed outbox item.
+        op_id: OpId,
+        /// Why.
+        failure: Failure,
+    },
+}
+
+impl MessageState {
+    /// Whether the server has confirmed everything shown.
+    pub fn is_settled(&self) -> bool {
+        matches!(self, Self::Sent)
+    }
+}
+
+/// A message as the UI shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageItem {
+    /// The message with local changes applied (edited text, deletion, reaction counts).
+    pub message: Message,
+    /// Its local state.
+    pub state: MessageState,
+    /// The current user's reactions on it (local toggles included), sorted.
+    pub own_reactions: Vec<String>,
+    /// Whether the current user starred it.
+    pub starred: bool,
+}
+
+impl MessageItem {
+    /// The message id (its identity in lists).
+    pub fn id(&self) -> Uuid {
+        self.message.id
+    }
+}
+
+impl Keyed for MessageItem {
+    type Key = Uuid;
+    fn key(&self) -> Uuid {
+        self.message.id
+    }
+}
+
+/// One row of the channel list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelItem {
+    /// The channel.
+    pub channel: Channel,
+    /// The current user's unread messages in it (optimistically zero after `mark_read`).
+    pub unread_count: u32,
+    /// Unread messages mentioning the current user.
+    pub unread_mentions: u32,
+    /// The newest top-level message, for the preview (a local echo if one is queued).
+    pub last_message: Option<MessageItem>,
+}
+
+impl Keyed for ChannelItem {
+    type Key = Cid;
+    fn key(&self) -> Cid {
+        self.channel.cid.clone()
+    }
+}

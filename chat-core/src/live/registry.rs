@@ -1,0 +1,210 @@
+//! The engine's side of live queries: the open subscriptions, what each last delivered,
+//! and the message-window geometry (size, and where it ends when the user has scrolled
+//! away from the newest messages).
+
+use std::collections::HashMap;
+
+use chat_protocol::{Cid, Timestamp};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use uuid::Uuid;
+
+use super::LiveList;
+use super::diff::{ListDiff, diff};
+use super::items::{ChannelItem, MessageItem};
+use super::overlay::Overlay;
+use crate::cache::{Cache, CacheResult};
+
+/// Which slice of a channel's history a message window shows: the newest `limit`
+/// top-level messages created before `end` (`None`: up to the newest, following new
+/// messages as they arrive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    /// Messages shown.
+    pub limit: u32,
+    /// How many messages one `load_older`/`load_newer` step adds.
+    pub page: u32,
+    /// The most messages kept: beyond it the window slides instead of growing.
+    pub max: u32,
+    /// Exclusive upper bound (server `created_at`); `None` = live at the newest message.
+    pub end: Option<Timestamp>,
+}
+
+enum Sub {
+    Channels {
+        limit: u32,
+        last: Vec<ChannelItem>,
+        tx: UnboundedSender<Vec<ListDiff<ChannelItem>>>,
+    },
+    Messages {
+        cid: Cid,
+        window: Window,
+        last: Vec<MessageItem>,
+        tx: UnboundedSender<Vec<ListDiff<MessageItem>>>,
+    },
+    Thread {
+        parent: Uuid,
+        last: Vec<MessageItem>,
+        tx: UnboundedSender<Vec<ListDiff<MessageItem>>>,
+    },
+}
+
+/// The open subscriptions.
+#[derive(Default)]
+pub(crate) struct Registry {
+    next_id: u64,
+    subs: HashMap<u64, Sub>,
+}
+
+fn channels(cache: &Cache, overlay: &Overlay, limit: u32) -> CacheResult<Vec<ChannelItem>> {
+    Ok(cache
+        .channel_list(limit)?
+        .into_iter()
+        .map(|item| overlay.channel(item))
+        .collect())
+}
+
+fn messages(
+    cache: &Cache,
+    overlay: &Overlay,
+    cid: &Cid,
+    window: &Window,
+) -> CacheResult<Vec<MessageItem>> {
+    Ok(cache
+        .messages_window(cid, window.limit, window.end)?
+        .into_iter()
+        .map(|m| overlay.message(m))
+        .collect())
+}
+
+fn thread(cache: &Cache, overlay: &Overlay, parent: &Uuid) -> CacheResult<Vec<MessageItem>> {
+    Ok(cache
+        .thread_replies(parent)?
+        .into_iter()
+        .map(|m| overlay.message(m))
+        .collect())
+}
+
+/// Sends `new` as a diff against `last` (a `Reset` if `reset`); `false` if the receiver
+/// is gone.
+fn deliver<T: super::Keyed + PartialEq + Clone>(
+    last: &mut Vec<T>,
+    new: Vec<T>,
+    tx: &UnboundedSender<Vec<ListDiff<T>>>,
+    reset: bool,
+) -> bool {
+    let batch = if reset {
+        vec![ListDiff::Reset { items: new.clone() }]
+    } else {
+        diff(last, &new)
+    };
+    *last = new;
+    batch.is_empty() || tx.send(batch).is_ok()
+}
+
+impl Registry {
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Opens a channel-list subscription (first `limit` channels by activity).
+    pub(crate) fn add_channels(
+        &mut self,
+        cache: &Cache,
+        overlay: &Overlay,
+        limit: u32,
+    ) -> CacheResult<LiveList<ChannelItem>> {
+        let (tx, rx) = unbounded_channel();
+        let mut last = Vec::new();
+        deliver(&mut last, channels(cache, overlay, limit)?, &tx, true);
+        let id = self.id();
+        self.subs.insert(id, Sub::Channels { limit, last, tx });
+        Ok(LiveList::new(id, rx))
+    }
+
+    /// Opens a message-window subscription.
+    pub(crate) fn add_messages(
+        &mut self,
+        cache: &Cache,
+        overlay: &Overlay,
+        cid: Cid,
+        window: Window,
+    ) -> CacheResult<LiveList<MessageItem>> {
+        let (tx, rx) = unbounded_channel();
+        let mut last = Vec::new();
+        deliver(
+            &mut last,
+            messages(cache, overlay, &cid, &window)?,
+            &tx,
+            true,
+        );
+        let id = self.id();
+        self.subs.insert(
+            id,
+            Sub::Messages {
+                cid,
+                window,
+                last,
+                tx,
+            },
+        );
+        Ok(LiveList::new(id, rx))
+    }
+
+    /// Opens a thread subscription (every cached reply of `parent`).
+    pub(crate) fn add_thread(
+        &mut self,
+        cache: &Cache,
+        overlay: &Overlay,
+        parent: Uuid,
+    ) -> CacheResult<LiveList<MessageItem>> {
+        let (tx, rx) = unbounded_channel();
+        let mut last = Vec::new();
+        deliver(&mut last, thread(cache, overlay, &parent)?, &tx, true);
+        let id = self.id();
+        self.subs.insert(id, Sub::Thread { parent, last, tx });
+        Ok(LiveList::new(id, rx))
+    }
+
+    /// Re-runs every subscription and delivers the differences; forgets subscriptions
+    /// whose receiver was dropped.
+    pub(crate) fn refresh(&mut self, cache: &Cache, overlay: &Overlay) -> CacheResult<()> {
+        let mut closed = Vec::new();
+        for (&id, sub) in &mut self.subs {
+            let open = match sub {
+                Sub::Channels { limit, last, tx } => {
+                    !tx.is_closed() && deliver(last, channels(cache, overlay, *limit)?, tx, false)
+                }
+                Sub::Messages {
+                    cid,
+                    window,
+                    last,
+                    tx,
+                } => {
+                    !tx.is_closed()
+                        && deliver(last, messages(cache, overlay, cid, window)?, tx, false)
+                }
+                Sub::Thread { parent, last, tx } => {
+                    !tx.is_closed() && deliver(last, thread(cache, overlay, parent)?, tx, false)
+                }
+            };
+            if !open {
+                closed.push(id);
+            }
+        }
+        for id in closed {
+            self.subs.remove(&id);
+        }
+        Ok(())
+    }
+
+    /// A message window's channel, geometry and delivered items.
+    pub(crate) fn window(&mut self, id: u64) -> Option<(&Cid, &mut Window, &[MessageItem])> {
+        match self.subs.get_mut(&id)? {
+            Sub::Messages {
+                cid, window, last, ..
+            } => Some((cid, window, last)),
+            _ => None,
+        }
+    }
+}

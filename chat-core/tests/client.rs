@@ -1,0 +1,514 @@
+//! `ChatClient` end to end against the real chat-server: local echo then confirmation,
+//! offline sends delivered once after a restart, a lost reply retried into one message,
+//! edits / deletes / reactions queued offline, reverts and failures, sync of other users'
+//! changes, paging without gaps or duplicates, jumps, optimistic read state, a `410`
+//! reset that keeps the outbox, and token refresh on `401`.
+
+mod cache_common;
+mod client_common;
+
+use std::sync::Arc;
+
+use cache_common::{TestServer, cid};
+use chat_core::client::{ChatClient, ClientError, NewMessage};
+use chat_core::live::{ListDiff, MessageState};
+use chat_protocol::{Message, MessagesResponse, UpdateMessageRequest};
+use client_common::*;
+use serde_json::json;
+
+async fn server_messages(
+    t: &TestServer,
+    app: &chat_protocol::AppCredentials,
+    c: &str,
+) -> Vec<Message> {
+    let api = t.user(app, "carol");
+    let path = format!("/v1/channels/{}/messages?limit=200", c.replace(':', "/"));
+    api.fetch::<MessagesResponse>(&path).await.messages
+}
+
+async fn setup(users: &[&str]) -> (TestServer, chat_protocol::AppCredentials) {
+    let t = TestServer::start_with(|c| {
+        c.rate_limit.per_second = 10_000.0;
+        c.rate_limit.burst = 10_000;
+    })
+    .await;
+    let mut all = users.to_vec();
+    all.push("carol");
+    let app = t.app(&all).await;
+    t.user(&app, "carol").channel("team:general", &all).await;
+    (t, app)
+}
+
+#[tokio::test]
+async fn a_sent_message_shows_at_once_and_becomes_the_server_copy() {
+    let (t, app) = setup(&["alice"]).await;
+    let net = FaultyTransport::new(&t.server.base_url());
+    let alice = client(&t, &app, "alice", None, net.clone()).await;
+    alice.sync().await.unwrap();
+    let c = cid("team:general");
+    let mut window = alice.messages(&c, 20).await.unwrap();
+    let first = window.next().await.unwrap();
+    assert!(matches!(&first[..], [ListDiff::Reset { items }] if items.is_empty()));
+
+    let id = alice
+        .send_message(&c, NewMessage::text("hello"))
+        .await
+        .unwrap();
+    // Shown before any network answer: the first diff is the insert of the local echo.
+    let batch = window.next().await.unwrap();
+    match &batch[..] {
+        [ListDiff::Insert { index: 0, item }] => {
+            assert_eq!(item.message.id, id);
+            assert_eq!(item.message.text, "hello");
+            assert!(matches!(
+                item.state,
+                MessageState::Pending | MessageState::Sending
+            ));
+        }
+        other => panic!("expected the echo insert, got {other:?}"),
+    }
+    until_window(&mut window, "sent", |items| {
+        items.len() == 1 && items[0].state == MessageState::Sent && items[0].message.rev > 0
+    })
+    .await;
+    let server = server_messages(&t, &app, "team:general").await;
+    assert_eq!(server.len(), 1);
+    assert_eq!(server[0].id, id);
+    assert_eq!(
+        window.items()[0].message,
+        server[0],
+        "the echo became the server copy"
+    );
+    alice.shutdown().await;
+}
+
+#[tokio::test]
+async fn offline_sends_survive_a_restart_and_are_delivered_once_in_order() {
+    let (t, app) = setup(&["alice"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let net = FaultyTransport::new(&t.server.base_url());
+    net.set_offline(true);
+    let c = cid("team:general");
+    let mut ids = Vec::new();
+    {
+        let alice = client(&t, &app, "alice", Some(dir.path()), net.clone()).await;
+        for i in 0..5 {
+            ids.push(
+                alice
+                    .send_message(&c, NewMessage::text(format!("offline {i}")))
+                    .await
+                    .unwrap(),
+            );
+        }
+        let mut window = alice.messages(&c, 20).await.unwrap();
+        window.next().await.unwrap();
+        assert_eq!(window.items().len(), 5, "echoes are shown offline");
+        assert!(
+            window
+                .items()
+                .iter()
+                .all(|m| m.state == MessageState::Pending)
+        );
+        alice.shutdown().await;
+    }
+    assert!(server_messages(&t, &app, "team:general").await.is_empty());
+
+    // The app restarts online: the outbox is restored and delivered.
+    net.set_offline(false);
+    let alice = client(&t, &app, "alice", Some(dir.path()), net.clone()).await;
+    let mut window = alice.messages(&c, 20).await.unwrap();
+    until_window(&mut window, "all sent", |items| {
+        items.len() == 5 && items.iter().all(|m| m.state == MessageState::Sent)
+    })
+    .await;
+    let server = server_messages(&t, &app, "team:general").await;
+    let got: Vec<_> = server.iter().map(|m| m.id).collect();
+    assert_eq!(got, ids, "delivered exactly once, in order");
+    let shown: Vec<_> = window.items().iter().map(|m| m.message.id).collect();
+    assert_eq!(shown, ids);
+    alice.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_lost_reply_is_retried_with_the_same_id_into_one_message() {
+    let (t, app) = setup(&["alice"]).await;
+    let net = FaultyTransport::new(&t.server.base_url());
+    let alice = client(&t, &app, "alice", None, net.clone()).await;
+    alice.sync().await.unwrap();
+    net.lose_replies
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let c = cid("team:general");
+    let id = alice
+        .send_message(&c, NewMessage::text("once"))
+        .await
+        .unwrap();
+    flushed(&alice).await;
+    assert_eq!(
+        net.count("Post /v1/channels/team/general/messages"),
+        2,
+        "the first reply was lost, the retry was answered"
+    );
+    let server = server_messages(&t, &app, "team:general").await;
+    assert_eq!(server.len(), 1, "one message on the server");
+    assert_eq!(server[0].id, id);
+    let window = alice.messages(&c, 20).await.unwrap();
+    let mut window = window;
+    window.next().await.unwrap();
+    assert_eq!(window.items().len(), 1);
+    assert_eq!(window.items()[0].state, MessageState::Sent);
+    alice.shutdown().await;
+}
+
+#[tokio::test]
+async fn edits_deletes_and_reactions_queued_offline_show_at_once_and_land() {
+    let (t, app) = setup(&["alice"]).await;
+    let net = FaultyTransport::new(&t.server.base_url());
+    let alice = client(&t, &app, "alice", None, net.clone()).await;
+    alice.sync().await.unwrap();
+    let c = cid("team:general");
+    let m1 = alice
+        .send_message(&c, NewMessage::text("one"))
+        .await
+        .unwrap();
+    let m2 = alice
+        .send_message(&c, NewMessage::text("two"))
+        .await
+        .unwrap();
+    flushed(&alice).await;
+    let mut window = alice.messages(&c, 20).await.unwrap();
+    window.next().await.unwrap();
+
+    net.set_offline(true);
+    alice
+        .edit_message(
+            m1,
+            UpdateMessageRequest {
+                text: Some("one, edited".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    alice.add_reaction(m1, "like").await.unwrap();
+    alice.delete_message(m2).await.unwrap();
+    let m3 = alice
+        .send_message(&c, NewMessage::text("three"))
+        .await
+        .unwrap();
+    alice
+        .edit_message(
+            m3,
+            UpdateMessageRequest {
+                text: Some("three, edited before sending".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    window.drain();
+    let items = window.items();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0].message.text, "one, edited");
+    assert_eq!(items[0].state, MessageState::Editing);
+    assert_eq!(items[0].own_reactions, ["like"]);
+    assert_eq!(items[0].message.reaction_counts.get("like"), Some(&1));
+    assert_eq!(items[1].state, MessageState::Deleting);
+    assert!(items[1].message.deleted_at.is_some() && items[1].message.text.is_empty());
+    assert_eq!(items[2].message.text, "three, edited before sending");
+    assert_eq!(items[2].state, MessageState::Pending);
+    let outbox = alice.outbox().await.unwrap();
+    assert_eq!(
+        outbox.len(),
+        4,
+        "the edit of m3 was merged into its send: {outbox:#?}"
+    );
+
+    net.set_offline(false);
+    alice.network_available().await.unwrap();
+    flushed(&alice).await;
+    until_window(&mut window, "settled", |items| {
+        items.iter().all(|m| m.state == MessageState::Sent)
+    })
+    .await;
+    let server = server_messages(&t, &app, "team:general").await;
+    assert_eq!(server.len(), 3);
+    assert_eq!(server[0].text, "one, edited");
+    assert_eq!(server[0].reaction_counts.get("like"), Some(&1));
+    assert!(server[1].deleted_at.is_some());
+    assert_eq!(server[2].text, "three, edited before sending");
+    assert_eq!(
+        server[2].edited_at, None,
+        "merged, never edited on the server"
+    );
+    assert_eq!(net.count("Patch"), 1, "only m1 needed a PATCH");
+    let shown: Vec<_> = window.items().iter().map(|m| m.message.clone()).collect();
+    assert_eq!(shown, server, "the window equals the server");
+    assert_eq!(window.items()[0].own_reactions, ["like"]);
+    alice.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_reaction_reverts_and_a_refused_send_fails_without_blocking_its_channel() {
+    let (t, app) = setup(&["alice"]).await;
+    let carol = t.user(&app, "carol");
+    let (status, body) = carol
+        .patch(
+            "/v1/channels/team/general",
+            json!({"config": {"reactions": false}}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let net = FaultyTransport::new(&t.server.base_url());
+    let alice = client(&t, &app, "alice", None, net.clone()).await;
+    alice.sync().await.unwrap();
+    let c = cid("team:general");
+    let m1 = alice
+        .send_message(&c, NewMessage::text("one"))
+        .await
+        .unwrap();
+    flushed(&alice).await;
+    let mut window = alice.messages(&c, 20).await.unwrap();
+    window.next().await.unwrap();
+
+    alice.add_reaction(m1, "like").await.unwrap();
+    window.drain();
+    assert_eq!(window.items()[0].own_reactions, ["like"], "toggled at once");
+    until_window(&mut window, "reaction reverted", |items| {
+        items[0].own_reactions.is_empty() && items[0].message.reaction_counts.is_empty()
+    })
+    .await;
+    flushed(&alice).await;
+
+    // A reply to a message that does not exist is refused (permanent); the next message
+    // of the same channel still goes through.
+    let bad = alice
+        .send_message(
+            &c,
+            NewMessage::text("orphan").in_thread(uuid::Uuid::now_v7()),
+        )
+        .await
+        .unwrap();
+    let good = alice
+        .send_message(&c, NewMessage::text("fine"))
+        .await
+        .unwrap();
+    let mut thread = alice.thread(m1).await.unwrap();
+    thread.next().await.unwrap();
+    until_window(&mut window, "good sent", |items| {
+        items
+            .iter()
+            .any(|m| m.message.id == good && m.state == MessageState::Sent)
+    })
+    .await;
+    let outbox = alice.outbox().await.unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].op_id.0, bad);
+    assert!(matches!(
+        outbox[0].state,
+        chat_core::outbox::ItemState::Failed(_)
+    ));
+    // Discarding removes the failed message for good.
+    alice.discard(outbox[0].op_id).await.unwrap();
+    assert!(alice.outbox().await.unwrap().is_empty());
+    assert!(matches!(
+        alice.discard(outbox[0].op_id).await,
+        Err(ClientError::Outbox(_))
+    ));
+    alice.shutdown().await;
+}
+
+#[tokio::test]
+async fn other_users_changes_arrive_with_sync_as_diffs() {
+    let (t, app) = setup(&["alice", "bob"]).await;
+    let net = FaultyTransport::new(&t.server.base_url());
+    let alice = client(&t, &app, "alice", None, net.clone()).await;
+    alice.sync().await.unwrap();
+    let c = cid("team:general");
+    let mut window = alice.messages(&c, 20).await.unwrap();
+    let mut channels = alice.channel_list(10).await.unwrap();
+    window.next().await.unwrap();
+    channels.next().await.unwrap();
+    assert_eq!(channels.items().len(), 1);
+
+    let bob = t.user(&app, "bob");
+    let sent = bob.send("team:general", "from bob", None).await;
+    alice.sync().await.unwrap();
+    until_window(&mut window, "bob's message", |items| items.len() == 1).await;
+    until(&mut channels, "unread", |items| items[0].unread_count == 1).await;
+    assert_eq!(
+        channels.items()[0]
+            .last_message
+            .as_ref()
+            .unwrap()
+            .message
+            .text,
+        "from bob"
+    );
+
+    let id = sent["id"].as_str().unwrap();
+    bob.patch(
+        &format!("/v1/messages/{id}"),
+        json!({"text": "edited by bob"}),
+    )
+    .await;
+    alice.sync().await.unwrap();
+    let batch = window.next().await.unwrap();
+    assert!(
+        matches!(&batch[..], [ListDiff::Update { index: 0, item }] if item.message.text == "edited by bob"),
+        "{batch:?}"
+    );
+
+    // Reading is optimistic: zero at once, confirmed by the server.
+    alice.mark_read(&c).await.unwrap();
+    channels.drain();
+    assert_eq!(channels.items()[0].unread_count, 0);
+    flushed(&alice).await;
+    let unread: chat_protocol::UnreadResponse = t.user(&app, "alice").fetch("/v1/unread").await;
+    assert_eq!(unread.total_unread_count, 0);
+    alice.shutdown().await;
+}
+
+#[tokio::test]
+async fn paging_back_through_history_has_no_gaps_or_duplicates_and_jumps_work() {
+    let (t, app) = setup(&["alice"]).await;
+    let carol = t.user(&app, "carol");
+    let mut expected = Vec::new();
+    for i in 0..230 {
+        let m = carol.send("team:general", &format!("m{i}"), None).await;
+        expected.push(m["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap());
+    }
+    let net = FaultyTransport::new(&t.server.base_url());
+    let alice = client(&t, &app, "alice", None, net.clone()).await;
+    alice.sync().await.unwrap();
+    let c = cid("team:general");
+    let mut window = alice.messages(&c, 40).await.unwrap();
+    window.next().await.unwrap();
+    assert!(window.items().len() <= 50);
+    let mut more = true;
+    let mut steps = 0;
+    while more {
+        more = window.load_older().await.unwrap();
+        steps += 1;
+        assert!(steps < 40);
+    }
+    window.drain();
+    // The window slid (at most 8 pages kept) — the oldest messages, contiguous.
+    let shown: Vec<_> = window.items().iter().map(|m| m.message.id).collect();
+    assert!(shown.len() <= 320);
+    assert_eq!(
+        shown,
+        expected[..shown.len()],
+        "oldest messages, no gap, no duplicate"
+    );
+
+    // Jump to a message in the middle: centred on it.
+    let target = expected[150];
+    window.jump_to(target).await.unwrap();
+    window.drain();
+    let shown: Vec<_> = window.items().iter().map(|m| m.message.id).collect();
+    let pos = shown
+        .iter()
+        .position(|id| *id == target)
+        .expect("target shown");
+    let start = expected.iter().position(|id| *id == shown[0]).unwrap();
+    assert_eq!(shown, expected[start..start + shown.len()], "contiguous");
+    assert!(
+        pos >= 10 && shown.len() - pos > 10,
+        "centred: {pos} of {}",
+        shown.len()
+    );
+
+    // Back to the newest, following new messages again.
+    while !window.load_newer().await.unwrap() {}
+    window.drain();
+    assert_eq!(
+        window.items().last().unwrap().message.id,
+        *expected.last().unwrap()
+    );
+    alice.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reset_keeps_unsent_messages_and_rebuilds_the_cache() {
+    let (t, app) = setup(&["alice"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let net = FaultyTransport::new(&t.server.base_url());
+    let c = cid("team:general");
+    let carol = t.user(&app, "carol");
+    carol.send("team:general", "before", None).await;
+    let alice = client(&t, &app, "alice", Some(dir.path()), net.clone()).await;
+    alice.sync().await.unwrap();
+    net.set_offline(true);
+    let queued = alice
+        .send_message(&c, NewMessage::text("queued"))
+        .await
+        .unwrap();
+    // The server compacts its change log past alice's cursor.
+    let after = carol.send("team:general", "after", None).await;
+    let (_, latest) = carol.sync_page(None, 500).await;
+    let head: u64 = latest["cursor"]
+        .as_str()
+        .unwrap()
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    t.server.store.compact(&app.app_id, head).await.unwrap();
+
+    net.set_offline(false);
+    alice.network_available().await.unwrap();
+    flushed(&alice).await;
+    alice.sync().await.unwrap();
+    let mut window = alice.messages(&c, 20).await.unwrap();
+    window.next().await.unwrap();
+    let texts: Vec<_> = window
+        .items()
+        .iter()
+        .map(|m| m.message.text.clone())
+        .collect();
+    assert_eq!(texts, ["before", "after", "queued"]);
+    assert!(window.items().iter().all(|m| m.state == MessageState::Sent));
+    assert_eq!(
+        window.items()[1].message.id.to_string(),
+        after["id"].as_str().unwrap()
+    );
+    let server = server_messages(&t, &app, "team:general").await;
+    assert_eq!(server.iter().filter(|m| m.id == queued).count(), 1);
+    alice.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_token_is_refreshed_and_the_queue_resumes() {
+    let (t, app) = setup(&["alice"]).await;
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // The first token is refused (401): the client asks for another and resumes.
+    let (expired, fresh) = (
+        "not-a-valid-token".to_owned(),
+        chat_server::auth::mint_user_token(&app.app_id, &app.api_secret, "alice", 3600),
+    );
+    let counter = calls.clone();
+    let alice = ChatClient::builder(&t.server.base_url(), &app.app_id, "alice")
+        .token_provider(move || {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let token = if n == 0 {
+                expired.clone()
+            } else {
+                fresh.clone()
+            };
+            async move { Ok(token) }
+        })
+        .outbox_config(fast_outbox())
+        .build()
+        .await
+        .unwrap();
+    let c = cid("team:general");
+    alice
+        .send_message(&c, NewMessage::text("hi"))
+        .await
+        .unwrap();
+    flushed(&alice).await;
+    assert_eq!(server_messages(&t, &app, "team:general").await.len(), 1);
+    assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    alice.shutdown().await;
+}

@@ -3,14 +3,17 @@
 //! members, reads, reactions, unread counts and window bounds. Every list query is backed
 //! by an index (see the query-plan test below).
 
-use chat_protocol::{Channel, ChannelUnread, Cid, Member, Reaction, ReadState, Timestamp};
+use std::collections::HashMap;
+
+use chat_protocol::{Channel, ChannelUnread, Cid, Member, Message, Reaction, ReadState, Timestamp};
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
 use super::Cache;
 use super::error::CacheResult;
 use super::rows::{
-    CachedMessage, ChannelListItem, MESSAGE_SELECT, WindowBounds, cached_message, json,
+    CachedMessage, ChannelListItem, MESSAGE_SELECT, WindowBounds, cached_message,
+    cached_message_memo, json,
 };
 
 const CHANNEL_LIST: &str = "SELECT data, unread_count, unread_mentions FROM channels \
@@ -64,6 +67,18 @@ impl Cache {
         limit: u32,
         before: Option<Timestamp>,
     ) -> CacheResult<Vec<CachedMessage>> {
+        self.messages_window_memo(cid, limit, before, None)
+    }
+
+    /// [`Cache::messages_window`], reusing already decoded server-confirmed messages of
+    /// `memo` whose revision did not change (what a live window re-runs after each change).
+    pub fn messages_window_memo(
+        &self,
+        cid: &Cid,
+        limit: u32,
+        before: Option<Timestamp>,
+        memo: Option<&HashMap<Uuid, Message>>,
+    ) -> CacheResult<Vec<CachedMessage>> {
         let before = before.map_or(i64::MAX, |t| t.millis());
         let mut out: Vec<CachedMessage> = self
             .conn
@@ -71,10 +86,9 @@ impl Cache {
                 "{MESSAGE_SELECT} WHERE m.cid = ?2 AND m.parent_id IS NULL \
                  AND m.order_key < ?3 ORDER BY m.order_key DESC LIMIT ?4"
             ))?
-            .query_map(
-                params![self.me(), cid.to_string(), before, limit],
-                cached_message,
-            )?
+            .query_map(params![self.me(), cid.to_string(), before, limit], |r| {
+                cached_message_memo(r, memo)
+            })?
             .collect::<Result<_, _>>()?;
         out.reverse();
         Ok(out)

@@ -2,9 +2,12 @@
 //! [`ChannelListItem`], [`WindowBounds`]) and the row ↔ value mapping shared by the query
 //! and apply modules.
 
+use std::collections::HashMap;
+
 use chat_protocol::{Channel, ChannelUnread, Message, Timestamp};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use uuid::Uuid;
 
 use super::error::CacheResult;
 
@@ -102,19 +105,44 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
 pub(crate) const MESSAGE_SELECT: &str = "SELECT m.data, m.local_state, m.local_error, \
      (SELECT group_concat(r.type, ',') FROM reactions r \
         WHERE r.message_id = m.id AND r.user_id = ?1 AND r.deleted = 0), \
-     (SELECT f.starred FROM flags f WHERE f.message_id = m.id) \
+     (SELECT f.starred FROM flags f WHERE f.message_id = m.id), m.id, m.rev \
      FROM messages m";
 
 /// Maps a [`MESSAGE_SELECT`] row.
 pub(crate) fn cached_message(row: &Row<'_>) -> rusqlite::Result<CachedMessage> {
+    cached_message_memo(row, None)
+}
+
+/// Maps a [`MESSAGE_SELECT`] row, reusing the decoded message from `memo` when it holds
+/// the same server-confirmed revision (decoding the JSON is most of a window query's cost).
+pub(crate) fn cached_message_memo(
+    row: &Row<'_>,
+    memo: Option<&HashMap<Uuid, Message>>,
+) -> rusqlite::Result<CachedMessage> {
     let mut own_reactions: Vec<String> = row
         .get::<_, Option<String>>(3)?
         .map(|s| s.split(',').map(str::to_owned).collect())
         .unwrap_or_default();
     own_reactions.sort();
+    let local_state = LocalState::from_columns(row.get(1)?, row.get(2)?);
+    let known = match (memo, &local_state) {
+        (Some(memo), None) => {
+            let rev: i64 = row.get(6)?;
+            let id: String = row.get(5)?;
+            Uuid::parse_str(&id)
+                .ok()
+                .and_then(|id| memo.get(&id))
+                .filter(|m| i64::try_from(m.rev).is_ok_and(|r| r == rev))
+                .cloned()
+        }
+        _ => None,
+    };
     Ok(CachedMessage {
-        message: json(row, 0)?,
-        local_state: LocalState::from_columns(row.get(1)?, row.get(2)?),
+        message: match known {
+            Some(m) => m,
+            None => json(row, 0)?,
+        },
+        local_state,
         own_reactions,
         starred: row.get::<_, Option<bool>>(4)?.unwrap_or(false),
     })

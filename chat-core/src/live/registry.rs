@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chat_protocol::{Cid, Timestamp};
+use chat_protocol::{Cid, Message, Timestamp};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use uuid::Uuid;
 
@@ -39,6 +39,9 @@ enum Sub {
         cid: Cid,
         window: Window,
         last: Vec<MessageItem>,
+        /// The server-confirmed messages of the last query, decoded (reused while their
+        /// revision is unchanged).
+        memo: HashMap<Uuid, Message>,
         tx: UnboundedSender<Vec<ListDiff<MessageItem>>>,
     },
     Thread {
@@ -68,12 +71,16 @@ fn messages(
     overlay: &Overlay,
     cid: &Cid,
     window: &Window,
+    memo: &mut HashMap<Uuid, Message>,
 ) -> CacheResult<Vec<MessageItem>> {
-    Ok(cache
-        .messages_window(cid, window.limit, window.end)?
-        .into_iter()
-        .map(|m| overlay.message(m))
-        .collect())
+    let rows = cache.messages_window_memo(cid, window.limit, window.end, Some(memo))?;
+    memo.clear();
+    memo.extend(
+        rows.iter()
+            .filter(|m| m.local_state.is_none())
+            .map(|m| (m.message.id, m.message.clone())),
+    );
+    Ok(rows.into_iter().map(|m| overlay.message(m)).collect())
 }
 
 fn thread(cache: &Cache, overlay: &Overlay, parent: &Uuid) -> CacheResult<Vec<MessageItem>> {
@@ -132,12 +139,9 @@ impl Registry {
     ) -> CacheResult<LiveList<MessageItem>> {
         let (tx, rx) = unbounded_channel();
         let mut last = Vec::new();
-        deliver(
-            &mut last,
-            messages(cache, overlay, &cid, &window)?,
-            &tx,
-            true,
-        );
+        let mut memo = HashMap::new();
+        let items = messages(cache, overlay, &cid, &window, &mut memo)?;
+        deliver(&mut last, items, &tx, true);
         let id = self.id();
         self.subs.insert(
             id,
@@ -145,6 +149,7 @@ impl Registry {
                 cid,
                 window,
                 last,
+                memo,
                 tx,
             },
         );
@@ -179,10 +184,16 @@ impl Registry {
                     cid,
                     window,
                     last,
+                    memo,
                     tx,
                 } => {
                     !tx.is_closed()
-                        && deliver(last, messages(cache, overlay, cid, window)?, tx, false)
+                        && deliver(
+                            last,
+                            messages(cache, overlay, cid, window, memo)?,
+                            tx,
+                            false,
+                        )
                 }
                 Sub::Thread { parent, last, tx } => {
                     !tx.is_closed() && deliver(last, thread(cache, overlay, parent)?, tx, false)

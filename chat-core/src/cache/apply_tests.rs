@@ -1,6 +1,6 @@
 //! Unit tests of applying server data and local echoes to the cache.
 
-use chat_protocol::{Change, MessageFlags, MessagesResponse, UnreadResponse};
+use chat_protocol::{Change, ChannelType, MessageFlags, MessagesResponse, UnreadResponse};
 
 use super::test_support::*;
 use super::*;
@@ -523,6 +523,31 @@ fn the_channel_list_is_by_activity_with_a_preview() {
         ("local 9", Some(LocalState::Pending))
     );
     assert_eq!(cache.channel_list(1).unwrap().len(), 1);
+    // filters: by type (a cid-prefix range) and unread only
+    let mut dm = state(
+        channel("messaging:dm", 4, Some(1)),
+        vec![member("messaging:dm", "bob", 1, false)],
+        vec![],
+        false,
+    );
+    dm.unread.unread_count = 2;
+    cache
+        .apply_sync_page(&page(vec![dm], vec![], "c1"))
+        .unwrap();
+    let cids = |q: ChannelQuery| -> Vec<String> {
+        let list = cache.channels(q).unwrap();
+        list.iter().map(|i| i.channel.cid.to_string()).collect()
+    };
+    assert_eq!(
+        cids(ChannelQuery::new(10).of_kind(ChannelType::Messaging)),
+        ["messaging:dm"]
+    );
+    assert_eq!(
+        cids(ChannelQuery::new(10).of_kind(ChannelType::Team)),
+        ["team:busy", "team:quiet", "team:old"]
+    );
+    assert_eq!(cids(ChannelQuery::new(10).unread_only()), ["messaging:dm"]);
+    assert_eq!(cids(ChannelQuery::new(10)).len(), 4);
     // a star arriving as a flags change
     let f = MessageFlags {
         message_id: id(1),

@@ -78,6 +78,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 pub use error::{CacheError, CacheResult};
 pub use outbox_rows::{OutboxRow, OutboxWrite};
+pub use queries::ChannelQuery;
 pub use rows::{CachedMessage, ChannelListItem, LocalState, WindowBounds};
 
 /// The local cache database. See the [module documentation](self).

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use chat_protocol::{Channel, ChannelUnread, Cid, Member, Message, Reaction, ReadState, Timestamp};
+use chat_protocol::{
+    Channel, ChannelType, ChannelUnread, Cid, Member, Message, Reaction, ReadState, Timestamp,
+};
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
@@ -17,7 +19,50 @@ use super::rows::{
 };
 
 const CHANNEL_LIST: &str = "SELECT data, unread_count, unread_mentions FROM channels \
+     WHERE (?2 IS NULL OR (cid > ?2 || ':' AND cid < ?2 || ';')) \
+       AND (?3 = 0 OR unread_count > 0) \
      ORDER BY sort_at DESC, created_at DESC, cid DESC LIMIT ?1";
+
+/// Which channels a channel list shows: the first `limit` by last activity, optionally
+/// only one channel type and only channels with unread messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelQuery {
+    /// Most channels listed.
+    pub limit: u32,
+    /// Only channels of this type.
+    pub kind: Option<ChannelType>,
+    /// Only channels with unread messages.
+    pub unread_only: bool,
+}
+
+impl ChannelQuery {
+    /// The first `limit` channels, of every type.
+    pub fn new(limit: u32) -> Self {
+        Self {
+            limit,
+            kind: None,
+            unread_only: false,
+        }
+    }
+
+    /// Only channels of type `kind`.
+    pub fn of_kind(mut self, kind: ChannelType) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+
+    /// Only channels with unread messages.
+    pub fn unread_only(mut self) -> Self {
+        self.unread_only = true;
+        self
+    }
+}
+
+impl From<u32> for ChannelQuery {
+    fn from(limit: u32) -> Self {
+        Self::new(limit)
+    }
+}
 
 impl Cache {
     fn me(&self) -> &str {
@@ -29,10 +74,18 @@ impl Cache {
     /// cid, all descending — the server's order), each with the owner's unread counts and
     /// the newest top-level message for the preview.
     pub fn channel_list(&self, limit: u32) -> CacheResult<Vec<ChannelListItem>> {
+        self.channels(ChannelQuery::new(limit))
+    }
+
+    /// [`Cache::channel_list`] with a [`ChannelQuery`] filter.
+    pub fn channels(&self, query: ChannelQuery) -> CacheResult<Vec<ChannelListItem>> {
+        let kind = query.kind.map(|k| k.as_str());
         let channels: Vec<(Channel, u32, u32)> = self
             .conn
             .prepare_cached(CHANNEL_LIST)?
-            .query_map([limit], |r| Ok((json(r, 0)?, r.get(1)?, r.get(2)?)))?
+            .query_map(params![query.limit, kind, query.unread_only], |r| {
+                Ok((json(r, 0)?, r.get(1)?, r.get(2)?))
+            })?
             .collect::<Result<_, _>>()?;
         let mut last = self.conn.prepare_cached(&format!(
             "{MESSAGE_SELECT} WHERE m.cid = ?2 AND m.parent_id IS NULL \
@@ -256,7 +309,13 @@ mod tests {
     #[test]
     fn list_queries_are_index_backed() {
         let cache = Cache::open_in_memory().unwrap();
-        let list = plan(&cache, &CHANNEL_LIST.replace("?1", "20"));
+        let list = plan(
+            &cache,
+            &CHANNEL_LIST
+                .replace("?1", "20")
+                .replace("?2", "'team'")
+                .replace("?3", "0"),
+        );
         assert!(list.contains("channels_list"), "{list}");
         assert!(!list.contains("TEMP B-TREE"), "{list}");
         let window = plan(

@@ -48,6 +48,7 @@ pub use transport::{
 };
 pub use window::MessageWindow;
 
+pub use crate::cache::ChannelQuery;
 use crate::live::registry::Window;
 use crate::live::{ChannelItem, LiveList, MessageItem};
 use crate::outbox::{ItemState, OpId, OutboxOp};
@@ -215,12 +216,17 @@ impl ChatClient {
         self.run(|e, _| e.status()).await
     }
 
-    /// A live channel list: the first `limit` channels, most recently active first, with
-    /// unread counts and the last message.
-    pub async fn channel_list(&self, limit: u32) -> ClientResult<LiveList<ChannelItem>> {
+    /// A live channel list: the user's channels, most recently active first, with unread
+    /// counts and the last message. Pass a limit (`channel_list(20)`) or a
+    /// [`ChannelQuery`] (`ChannelQuery::new(20).of_kind(ChannelType::Messaging)`).
+    pub async fn channel_list(
+        &self,
+        query: impl Into<ChannelQuery>,
+    ) -> ClientResult<LiveList<ChannelItem>> {
+        let query = query.into();
         self.run(move |e, _| {
             let overlay = crate::live::overlay::Overlay::new(&e.outbox);
-            e.live.add_channels(&e.cache, &overlay, limit)
+            e.live.add_channels(&e.cache, &overlay, query)
         })
         .await?
         .map_err(Into::into)

@@ -12,7 +12,7 @@ use super::LiveList;
 use super::diff::{ListDiff, diff};
 use super::items::{ChannelItem, MessageItem};
 use super::overlay::Overlay;
-use crate::cache::{Cache, CacheResult};
+use crate::cache::{Cache, CacheResult, ChannelQuery};
 
 /// Which slice of a channel's history a message window shows: the newest `limit`
 /// top-level messages created before `end` (`None`: up to the newest, following new
@@ -31,7 +31,7 @@ pub(crate) struct Window {
 
 enum Sub {
     Channels {
-        limit: u32,
+        query: ChannelQuery,
         last: Vec<ChannelItem>,
         tx: UnboundedSender<Vec<ListDiff<ChannelItem>>>,
     },
@@ -58,9 +58,13 @@ pub(crate) struct Registry {
     subs: HashMap<u64, Sub>,
 }
 
-fn channels(cache: &Cache, overlay: &Overlay, limit: u32) -> CacheResult<Vec<ChannelItem>> {
+fn channels(
+    cache: &Cache,
+    overlay: &Overlay,
+    query: ChannelQuery,
+) -> CacheResult<Vec<ChannelItem>> {
     Ok(cache
-        .channel_list(limit)?
+        .channels(query)?
         .into_iter()
         .map(|item| overlay.channel(item))
         .collect())
@@ -114,18 +118,18 @@ impl Registry {
         self.next_id
     }
 
-    /// Opens a channel-list subscription (first `limit` channels by activity).
+    /// Opens a channel-list subscription.
     pub(crate) fn add_channels(
         &mut self,
         cache: &Cache,
         overlay: &Overlay,
-        limit: u32,
+        query: ChannelQuery,
     ) -> CacheResult<LiveList<ChannelItem>> {
         let (tx, rx) = unbounded_channel();
         let mut last = Vec::new();
-        deliver(&mut last, channels(cache, overlay, limit)?, &tx, true);
+        deliver(&mut last, channels(cache, overlay, query)?, &tx, true);
         let id = self.id();
-        self.subs.insert(id, Sub::Channels { limit, last, tx });
+        self.subs.insert(id, Sub::Channels { query, last, tx });
         Ok(LiveList::new(id, rx))
     }
 
@@ -177,8 +181,8 @@ impl Registry {
         let mut closed = Vec::new();
         for (&id, sub) in &mut self.subs {
             let open = match sub {
-                Sub::Channels { limit, last, tx } => {
-                    !tx.is_closed() && deliver(last, channels(cache, overlay, *limit)?, tx, false)
+                Sub::Channels { query, last, tx } => {
+                    !tx.is_closed() && deliver(last, channels(cache, overlay, *query)?, tx, false)
                 }
                 Sub::Messages {
                     cid,

@@ -512,3 +512,52 @@ async fn a_refused_token_is_refreshed_and_the_queue_resumes() {
     assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 2);
     alice.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_provider_returning_bad_tokens_stops_until_the_app_refreshes() {
+    let (t, app) = setup(&["alice"]).await;
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let good = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fresh = chat_server::auth::mint_user_token(&app.app_id, &app.api_secret, "alice", 3600);
+    let (counter, ok) = (calls.clone(), good.clone());
+    let net = FaultyTransport::new(&t.server.base_url());
+    let alice = ChatClient::builder(&t.server.base_url(), &app.app_id, "alice")
+        .token_provider(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let token = if ok.load(std::sync::atomic::Ordering::SeqCst) {
+                fresh.clone()
+            } else {
+                "bad".to_owned()
+            };
+            async move { Ok(token) }
+        })
+        .transport(net.clone())
+        .outbox_config(fast_outbox())
+        .build()
+        .await
+        .unwrap();
+    // Only the start-up sync needs the network: its 401s must not loop.
+    let c = cid("team:general");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !alice.status().await.unwrap().auth_stopped {
+        assert!(tokio::time::Instant::now() < deadline, "never stopped");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let asked = calls.load(std::sync::atomic::Ordering::SeqCst);
+    let requests = net.log.lock().unwrap().len();
+    assert!(asked <= 4, "asked the provider {asked} times");
+    assert!(requests <= 8, "{requests} requests with bad tokens");
+    alice
+        .send_message(&c, NewMessage::text("hi"))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(server_messages(&t, &app, "team:general").await.is_empty());
+
+    good.store(true, std::sync::atomic::Ordering::SeqCst);
+    alice.refresh_token().await.unwrap();
+    flushed(&alice).await;
+    assert_eq!(server_messages(&t, &app, "team:general").await.len(), 1);
+    alice.shutdown().await;
+}

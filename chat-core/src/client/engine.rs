@@ -61,7 +61,14 @@ struct Auth {
     stopped: bool,
     failures: u32,
     retry_at: Option<Millis>,
+    /// Tokens rejected (`401`) since the last request that succeeded.
+    rejections: u32,
 }
+
+/// Tokens rejected in a row (with no successful request in between) after which the
+/// client stops asking the provider until the app calls `refresh_token`: a provider that
+/// keeps returning a bad token must not make the client hammer the server.
+const MAX_REJECTIONS: u32 = 3;
 
 /// Where the engine is, for the app and for tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +200,7 @@ impl Engine {
     /// The app asks for a new token (after a refusal, or proactively).
     pub(crate) fn refresh_token(&mut self) {
         self.auth.stopped = false;
+        self.auth.rejections = 0;
         self.auth.token = None;
         self.auth.failures = 0;
         self.auth.retry_at = None;
@@ -262,6 +270,16 @@ impl Engine {
             self.auth.fetching = true;
             self.auth.retry_at = None;
             self.io.push(Io::FetchToken);
+        }
+    }
+
+    /// The server rejected the current token: drop it (the next pump asks for another),
+    /// or stop after too many rejections in a row.
+    fn token_refused(&mut self) {
+        self.auth.token = None;
+        self.auth.rejections = self.auth.rejections.saturating_add(1);
+        if self.auth.rejections >= MAX_REJECTIONS {
+            self.auth.stopped = true;
         }
     }
 
@@ -350,7 +368,7 @@ impl Engine {
             }
             Effect::StateChanged { .. } => {}
             Effect::RefreshToken { repeated } => {
-                self.auth.token = None;
+                self.token_refused();
                 if repeated {
                     self.auth.stopped = true;
                 }
@@ -435,7 +453,7 @@ impl Engine {
                     Err(e) => self.sync.on_apply_failed(e.to_string(), now),
                 }
             }
-            SyncEffect::NeedToken => self.auth.token = None,
+            SyncEffect::NeedToken => self.token_refused(),
             SyncEffect::RefreshUnread => {
                 self.request(IoTag::Unread, HttpMethod::Get, "/v1/unread".into(), None);
             }
@@ -464,6 +482,9 @@ impl Engine {
         result: Result<HttpReply, NetworkError>,
         now: Millis,
     ) {
+        if result.as_ref().is_ok_and(HttpReply::is_success) {
+            self.auth.rejections = 0;
+        }
         match tag {
             IoTag::Outbox(op_id) => {
                 let outcome = match result {
@@ -516,7 +537,7 @@ impl Engine {
     /// A caller-side request was answered `401` with `token`: fetch a new one.
     pub(crate) fn token_rejected(&mut self, token: &str) {
         if self.auth.token.as_deref() == Some(token) {
-            self.auth.token = None;
+            self.token_refused();
         }
     }
 }

@@ -68,7 +68,7 @@ mod queries;
 mod rows;
 pub mod schema;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 mod unread;
 mod upserts;
 

@@ -12,6 +12,8 @@
 pub mod diff;
 pub mod items;
 pub(crate) mod overlay;
+#[cfg(test)]
+mod overlay_tests;
 pub(crate) mod registry;
 
 pub use diff::{Keyed, ListDiff, diff};

@@ -57,7 +57,7 @@ mod op;
 mod queue;
 mod state;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 pub use api::{ApiOutcome, ApiRequest, Method};
 pub use backoff::{BackoffConfig, SplitMix64};

@@ -10,22 +10,22 @@ use super::{ApiOutcome, Effect, Millis, OpId, Outbox, OutboxConfig, OutboxOp};
 pub(super) const T0: Millis = Millis(1_000);
 
 /// Parses a cid.
-pub(super) fn cid(s: &str) -> Cid {
+pub(crate) fn cid(s: &str) -> Cid {
     s.parse().unwrap()
 }
 
 /// A deterministic UUIDv7 (`n` becomes its timestamp).
-pub(super) fn v7(n: u64) -> Uuid {
+pub(crate) fn v7(n: u64) -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(n, &[7; 10]).into_uuid()
 }
 
 /// The op id `v7(n)`.
-pub(super) fn op_id(n: u64) -> OpId {
+pub(crate) fn op_id(n: u64) -> OpId {
     OpId(v7(n))
 }
 
 /// A send of message `v7(n)`.
-pub(super) fn send_op(c: &str, n: u64, text: &str) -> OutboxOp {
+pub(crate) fn send_op(c: &str, n: u64, text: &str) -> OutboxOp {
     OutboxOp::SendMessage {
         cid: cid(c),
         request: SendMessageRequest {
@@ -41,7 +41,7 @@ pub(super) fn send_op(c: &str, n: u64, text: &str) -> OutboxOp {
 }
 
 /// A text edit of message `v7(n)`.
-pub(super) fn edit_op(c: &str, n: u64, text: &str) -> OutboxOp {
+pub(crate) fn edit_op(c: &str, n: u64, text: &str) -> OutboxOp {
     OutboxOp::EditMessage {
         cid: cid(c),
         id: v7(n),
@@ -53,7 +53,7 @@ pub(super) fn edit_op(c: &str, n: u64, text: &str) -> OutboxOp {
 }
 
 /// A delete of message `v7(n)`.
-pub(super) fn delete_op(c: &str, n: u64) -> OutboxOp {
+pub(crate) fn delete_op(c: &str, n: u64) -> OutboxOp {
     OutboxOp::DeleteMessage {
         cid: cid(c),
         id: v7(n),
@@ -61,7 +61,7 @@ pub(super) fn delete_op(c: &str, n: u64) -> OutboxOp {
 }
 
 /// Adds (`add`) or removes a reaction on message `v7(n)`.
-pub(super) fn reaction(add: bool, c: &str, n: u64, kind: &str) -> OutboxOp {
+pub(crate) fn reaction(add: bool, c: &str, n: u64, kind: &str) -> OutboxOp {
     let (cid, message_id, kind) = (cid(c), v7(n), kind.to_owned());
     if add {
         OutboxOp::AddReaction {
@@ -79,7 +79,7 @@ pub(super) fn reaction(add: bool, c: &str, n: u64, kind: &str) -> OutboxOp {
 }
 
 /// Marks channel `c` read up to `v7(n)` (or the newest message).
-pub(super) fn mark_read(c: &str, n: Option<u64>) -> OutboxOp {
+pub(crate) fn mark_read(c: &str, n: Option<u64>) -> OutboxOp {
     OutboxOp::MarkRead {
         cid: cid(c),
         message_id: n.map(v7),
@@ -87,19 +87,19 @@ pub(super) fn mark_read(c: &str, n: Option<u64>) -> OutboxOp {
 }
 
 /// An outbox with the default config.
-pub(super) fn outbox() -> Outbox {
+pub(crate) fn outbox() -> Outbox {
     Outbox::new(OutboxConfig::default(), 42)
 }
 
 /// Enqueues a send whose op id is its message id.
-pub(super) fn send(ob: &mut Outbox, c: &str, n: u64) -> OpId {
+pub(crate) fn send(ob: &mut Outbox, c: &str, n: u64) -> OpId {
     ob.enqueue(op_id(n), send_op(c, n, &format!("m{n}")))
         .unwrap();
     op_id(n)
 }
 
 /// The ids of the `Send` effects, in order.
-pub(super) fn sent(effects: &[Effect]) -> Vec<OpId> {
+pub(crate) fn sent(effects: &[Effect]) -> Vec<OpId> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -110,7 +110,7 @@ pub(super) fn sent(effects: &[Effect]) -> Vec<OpId> {
 }
 
 /// An error answer with `code`'s status and body.
-pub(super) fn http(code: ErrorCode) -> ApiOutcome {
+pub(crate) fn http(code: ErrorCode) -> ApiOutcome {
     ApiOutcome::HttpError {
         status: code.http_status(),
         body: Some(ErrorBody::new(code, format!("{code:?}"))),
@@ -119,6 +119,6 @@ pub(super) fn http(code: ErrorCode) -> ApiOutcome {
 }
 
 /// A lost connection.
-pub(super) fn net() -> ApiOutcome {
+pub(crate) fn net() -> ApiOutcome {
     ApiOutcome::Network("connection reset".into())
 }

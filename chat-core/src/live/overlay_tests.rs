@@ -1,0 +1,134 @@
+//! Unit tests of the overlay: what the UI sees for each combination of cached row and
+//! queued operation state.
+
+use chat_protocol::ErrorCode;
+
+use super::items::MessageState;
+use super::overlay::Overlay;
+use crate::cache::{CachedMessage, LocalState};
+use crate::outbox::test_support::*;
+use crate::outbox::{Effect, Millis, OpId, Outbox};
+
+const C: &str = "team:general";
+
+/// A confirmed message `v7(n)` as the cache returns it.
+fn confirmed(n: u64, own: &[&str]) -> CachedMessage {
+    let mut message = crate::cache::test_support::message(C, 0, "bob", 10, 5);
+    message.id = v7(n);
+    for kind in own {
+        message.reaction_counts.insert((*kind).to_owned(), 1);
+    }
+    CachedMessage {
+        message,
+        local_state: None,
+        own_reactions: own.iter().map(|k| (*k).to_owned()).collect(),
+        starred: false,
+    }
+}
+
+/// Enqueues `op` and returns its id.
+fn queue(ob: &mut Outbox, n: u64, op: crate::outbox::OutboxOp) -> OpId {
+    let id = op_id(n);
+    ob.enqueue(id, op).unwrap();
+    id
+}
+
+/// Sends everything due and answers each request with `outcome`.
+fn answer_all(ob: &mut Outbox, outcome: crate::outbox::ApiOutcome) {
+    let effects = ob.poll(Millis(0));
+    for id in sent(&effects) {
+        ob.on_result(id, outcome.clone(), Millis(0)).unwrap();
+    }
+    let _: Vec<Effect> = ob.poll(Millis(0));
+}
+
+#[test]
+fn a_queued_edit_shows_the_new_text_and_a_refused_one_is_update_failed() {
+    let mut ob = outbox();
+    queue(&mut ob, 100, edit_op(C, 1, "new text"));
+    let item = Overlay::new(&ob).message(confirmed(1, &[]));
+    assert_eq!(item.message.text, "new text");
+    assert_eq!(item.state, MessageState::Editing);
+    assert!(item.message.edited_at.is_some());
+
+    answer_all(&mut ob, http(ErrorCode::Forbidden));
+    let item = Overlay::new(&ob).message(confirmed(1, &[]));
+    assert!(
+        matches!(item.state, MessageState::UpdateFailed { op_id, .. } if op_id == self::op_id(100)),
+        "{:?}",
+        item.state
+    );
+}
+
+#[test]
+fn a_delete_wins_over_an_edit_and_clears_the_content() {
+    let mut ob = outbox();
+    queue(&mut ob, 100, edit_op(C, 1, "new text"));
+    queue(&mut ob, 101, delete_op(C, 1));
+    let item = Overlay::new(&ob).message(confirmed(1, &[]));
+    assert_eq!(item.state, MessageState::Deleting);
+    assert!(item.message.text.is_empty());
+    assert!(item.message.deleted_at.is_some());
+}
+
+#[test]
+fn reactions_toggle_counts_once_and_a_failed_one_is_not_shown() {
+    let mut ob = outbox();
+    queue(&mut ob, 100, reaction(true, C, 1, "like"));
+    let overlay = Overlay::new(&ob);
+    let item = overlay.message(confirmed(1, &[]));
+    assert_eq!(item.own_reactions, ["like"]);
+    assert_eq!(item.message.reaction_counts.get("like"), Some(&1));
+    assert_eq!(
+        item.state,
+        MessageState::Sent,
+        "reactions do not change the state"
+    );
+    // Already confirmed by the server (sync came first): not counted twice.
+    let item = overlay.message(confirmed(1, &["like"]));
+    assert_eq!(item.message.reaction_counts.get("like"), Some(&1));
+
+    answer_all(&mut ob, http(ErrorCode::Forbidden));
+    let item = Overlay::new(&ob).message(confirmed(1, &[]));
+    assert!(
+        item.own_reactions.is_empty(),
+        "a refused reaction is not shown"
+    );
+    assert!(item.message.reaction_counts.is_empty());
+
+    let mut ob = outbox();
+    queue(&mut ob, 100, reaction(false, C, 1, "like"));
+    let item = Overlay::new(&ob).message(confirmed(1, &["like"]));
+    assert!(item.own_reactions.is_empty());
+    assert!(
+        item.message.reaction_counts.is_empty(),
+        "count dropped to zero"
+    );
+}
+
+#[test]
+fn an_echo_follows_its_send_state_and_merged_edits() {
+    let mut ob = outbox();
+    send(&mut ob, C, 1);
+    queue(&mut ob, 100, edit_op(C, 1, "merged"));
+    let mut echo = confirmed(1, &[]);
+    echo.local_state = Some(LocalState::Pending);
+    echo.message.rev = 0;
+    let item = Overlay::new(&ob).message(echo.clone());
+    assert_eq!(item.message.text, "merged");
+    assert_eq!(item.state, MessageState::Pending);
+
+    let effects = ob.poll(Millis(0));
+    assert_eq!(sent(&effects), [op_id(1)]);
+    assert_eq!(
+        Overlay::new(&ob).message(echo.clone()).state,
+        MessageState::Sending
+    );
+    ob.on_result(op_id(1), http(ErrorCode::ValidationFailed), Millis(0))
+        .unwrap();
+    let state = Overlay::new(&ob).message(echo).state;
+    assert!(
+        matches!(&state, MessageState::Failed { op_id: id, .. } if *id == op_id(1)),
+        "{state:?}"
+    );
+}

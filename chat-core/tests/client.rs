@@ -561,3 +561,87 @@ async fn a_provider_returning_bad_tokens_stops_until_the_app_refreshes() {
     assert_eq!(server_messages(&t, &app, "team:general").await.len(), 1);
     alice.shutdown().await;
 }
+
+/// The live lists are maintained incrementally (overlay-only refreshes, echoes appended
+/// without a query); at every quiet point they must equal a freshly opened query.
+async fn assert_live_equals_fresh(
+    alice: &ChatClient,
+    c: &chat_protocol::Cid,
+    window: &mut chat_core::client::MessageWindow,
+    channels: &mut chat_core::live::LiveList<chat_core::live::ChannelItem>,
+    thread: &mut chat_core::live::LiveList<chat_core::live::MessageItem>,
+    root: uuid::Uuid,
+) {
+    window.drain();
+    channels.drain();
+    thread.drain();
+    let mut fresh_window = alice.messages(c, 3).await.unwrap();
+    fresh_window.next().await.unwrap();
+    let mut fresh_channels = alice.channel_list(10).await.unwrap();
+    fresh_channels.next().await.unwrap();
+    let mut fresh_thread = alice.thread(root).await.unwrap();
+    fresh_thread.next().await.unwrap();
+    assert_eq!(window.items(), fresh_window.items());
+    assert_eq!(channels.items(), fresh_channels.items());
+    assert_eq!(thread.items(), fresh_thread.items());
+}
+
+#[tokio::test]
+async fn incremental_live_updates_equal_a_fresh_query() {
+    let (t, app) = setup(&["alice"]).await;
+    let net = FaultyTransport::new(&t.server.base_url());
+    let alice = client(&t, &app, "alice", None, net.clone()).await;
+    alice.sync().await.unwrap();
+    let c = cid("team:general");
+    let root = alice
+        .send_message(&c, NewMessage::text("root"))
+        .await
+        .unwrap();
+    flushed(&alice).await;
+    let mut window = alice.messages(&c, 3).await.unwrap();
+    let mut channels = alice.channel_list(10).await.unwrap();
+    let mut thread = alice.thread(root).await.unwrap();
+    window.next().await.unwrap();
+    channels.next().await.unwrap();
+    thread.next().await.unwrap();
+
+    // Offline: only echoes are added (no query), the window of 3 keeps the newest 3.
+    net.set_offline(true);
+    for i in 0..5 {
+        alice
+            .send_message(&c, NewMessage::text(format!("offline {i}")))
+            .await
+            .unwrap();
+    }
+    alice
+        .send_message(&c, NewMessage::text("reply").in_thread(root))
+        .await
+        .unwrap();
+    // Let retries run (overlay-only refreshes).
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_live_equals_fresh(&alice, &c, &mut window, &mut channels, &mut thread, root).await;
+    let texts: Vec<_> = window
+        .items()
+        .iter()
+        .map(|m| m.message.text.clone())
+        .collect();
+    assert_eq!(texts, ["offline 2", "offline 3", "offline 4"]);
+    assert_eq!(thread.items().len(), 1);
+    assert_eq!(
+        channels.items()[0]
+            .last_message
+            .as_ref()
+            .unwrap()
+            .message
+            .text,
+        "offline 4"
+    );
+
+    net.set_offline(false);
+    alice.network_available().await.unwrap();
+    flushed(&alice).await;
+    alice.sync().await.unwrap();
+    assert_live_equals_fresh(&alice, &c, &mut window, &mut channels, &mut thread, root).await;
+    assert!(window.items().iter().all(|m| m.state == MessageState::Sent));
+    alice.shutdown().await;
+}

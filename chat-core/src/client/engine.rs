@@ -18,9 +18,9 @@ use tokio::sync::oneshot;
 use super::error::{ClientError, ClientResult};
 use super::token::TokenError;
 use super::transport::{HttpMethod, HttpReply, HttpRequest, NetworkError};
-use crate::cache::{Cache, LocalState, OutboxWrite};
+use crate::cache::{Cache, CachedMessage, LocalState, OutboxWrite};
 use crate::live::overlay::Overlay;
-use crate::live::registry::Registry;
+use crate::live::registry::{Changed, Registry};
 use crate::outbox::{
     BackoffConfig, Effect, ItemState, Millis, OpId, Outbox, OutboxOp, OutboxSnapshot,
     PersistedItem, SplitMix64,
@@ -105,8 +105,8 @@ pub(crate) struct Engine {
     sync_waiters: Vec<Waiter>,
     /// Waiting for the next sync to start and finish.
     next_sync_waiters: Vec<Waiter>,
-    /// Live queries need a refresh.
-    dirty: bool,
+    /// What live queries must catch up with.
+    changed: Changed,
     /// Cache errors met while reconciling (for status and logs).
     pub(crate) last_error: Option<String>,
 }
@@ -142,7 +142,7 @@ impl Engine {
             sync_wanted: true,
             sync_waiters: Vec::new(),
             next_sync_waiters: Vec::new(),
-            dirty: true,
+            changed: Changed::Rows,
             last_error: (undecodable > 0)
                 .then(|| format!("{undecodable} outbox rows could not be decoded and are kept")),
         })
@@ -176,9 +176,20 @@ impl Engine {
         }
     }
 
-    /// Marks live queries for a refresh at the end of the step.
+    /// Marks live queries for a re-query at the end of the step (cached rows changed).
     pub(crate) fn touch(&mut self) {
-        self.dirty = true;
+        self.changed.add(Changed::Rows);
+    }
+
+    /// Marks live queries for a refresh after a change of the outbox only.
+    pub(crate) fn touch_overlay(&mut self) {
+        self.changed.add(Changed::Overlay);
+    }
+
+    /// Marks live queries for a refresh after new local echoes were stored (and nothing
+    /// else in the cache changed).
+    pub(crate) fn touch_echo(&mut self, echo: CachedMessage) {
+        self.changed.add(Changed::Echoes(vec![echo]));
     }
 
     /// Asks for a sync once the outbox is flushed; `waiter` is told when it finished.
@@ -246,10 +257,10 @@ impl Engine {
                 break;
             }
         }
-        if self.dirty {
-            self.dirty = false;
+        let changed = std::mem::take(&mut self.changed);
+        if changed != Changed::Nothing {
             let overlay = Overlay::new(&self.outbox);
-            if let Err(e) = self.live.refresh(&self.cache, &overlay) {
+            if let Err(e) = self.live.refresh(&self.cache, &overlay, &changed) {
                 self.last_error = Some(e.to_string());
             }
         }
@@ -330,7 +341,12 @@ impl Engine {
     }
 
     fn on_outbox_effect(&mut self, effect: Effect) {
-        self.touch();
+        match &effect {
+            Effect::Send { .. } | Effect::StateChanged { .. } | Effect::RefreshToken { .. } => {
+                self.touch_overlay();
+            }
+            Effect::Completed { .. } | Effect::Failed { .. } => self.touch(),
+        }
         match effect {
             Effect::Send { op_id, request } => {
                 // Record "may have reached the server" before it can.

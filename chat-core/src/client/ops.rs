@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::engine::Engine;
 use super::error::{ClientError, ClientResult};
-use crate::cache::OutboxWrite;
+use crate::cache::{CachedMessage, LocalState, OutboxWrite};
 use crate::outbox::{OpId, OutboxError, OutboxOp, PersistedItem};
 
 /// A message to send. Build it with [`NewMessage::text`] and the `with_*` methods.
@@ -148,7 +148,13 @@ impl Engine {
                 .remove_local_message(&id, Some(&op_id.to_string()))?;
             return Err(e.into());
         }
-        self.touch();
+        // Exactly the row the cache now holds (an echo: rev 0, pending, no reactions).
+        self.touch_echo(CachedMessage {
+            message: echo,
+            local_state: Some(LocalState::Pending),
+            own_reactions: Vec::new(),
+            starred: false,
+        });
         Ok(id)
     }
 

@@ -1,6 +1,13 @@
-//! The engine's side of live queries: the open subscriptions, what each last delivered,
-//! and the message-window geometry (size, and where it ends when the user has scrolled
-//! away from the newest messages).
+//! The engine's side of live queries: the open subscriptions, the rows each last read
+//! from the cache (before the overlay) and the list each last delivered, and the
+//! message-window geometry (size, and where it ends when the user has scrolled away from
+//! the newest messages).
+//!
+//! A refresh does the least work the step's [`Changed`] allows: after an outbox-only
+//! change (a request went out, a retry was scheduled) only the overlay is recomputed from
+//! the stored rows; after `send_message` the new local echoes are appended to the stored
+//! rows without a query (an echo always sorts last); anything else re-runs the queries.
+//! Each path yields exactly what a full re-query would (tested).
 
 use std::collections::HashMap;
 
@@ -12,7 +19,7 @@ use super::LiveList;
 use super::diff::{ListDiff, diff};
 use super::items::{ChannelItem, MessageItem};
 use super::overlay::Overlay;
-use crate::cache::{Cache, CacheResult, ChannelQuery};
+use crate::cache::{Cache, CacheResult, CachedMessage, ChannelListItem, ChannelQuery};
 
 /// Which slice of a channel's history a message window shows: the newest `limit`
 /// top-level messages created before `end` (`None`: up to the newest, following new
@@ -29,23 +36,53 @@ pub(crate) struct Window {
     pub end: Option<Timestamp>,
 }
 
+/// What changed since the last refresh.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) enum Changed {
+    /// Nothing.
+    #[default]
+    Nothing,
+    /// Only the outbox (item states): the cached rows are the same.
+    Overlay,
+    /// Only new local echoes were stored (and the outbox changed).
+    Echoes(Vec<CachedMessage>),
+    /// Anything else: re-run the queries.
+    Rows,
+}
+
+impl Changed {
+    /// Merges another change into this one.
+    pub(crate) fn add(&mut self, other: Changed) {
+        *self = match (std::mem::take(self), other) {
+            (Self::Rows, _) | (_, Self::Rows) => Self::Rows,
+            (Self::Echoes(mut a), Self::Echoes(b)) => {
+                a.extend(b);
+                Self::Echoes(a)
+            }
+            (Self::Echoes(a), _) | (_, Self::Echoes(a)) => Self::Echoes(a),
+            (Self::Overlay, _) | (_, Self::Overlay) => Self::Overlay,
+            (Self::Nothing, Self::Nothing) => Self::Nothing,
+        };
+    }
+}
+
 enum Sub {
     Channels {
         query: ChannelQuery,
+        rows: Vec<ChannelListItem>,
         last: Vec<ChannelItem>,
         tx: UnboundedSender<Vec<ListDiff<ChannelItem>>>,
     },
     Messages {
         cid: Cid,
         window: Window,
+        rows: Vec<CachedMessage>,
         last: Vec<MessageItem>,
-        /// The server-confirmed messages of the last query, decoded (reused while their
-        /// revision is unchanged).
-        memo: HashMap<Uuid, Message>,
         tx: UnboundedSender<Vec<ListDiff<MessageItem>>>,
     },
     Thread {
         parent: Uuid,
+        rows: Vec<CachedMessage>,
         last: Vec<MessageItem>,
         tx: UnboundedSender<Vec<ListDiff<MessageItem>>>,
     },
@@ -58,41 +95,24 @@ pub(crate) struct Registry {
     subs: HashMap<u64, Sub>,
 }
 
-fn channels(
+/// Re-reads a message window, reusing the decoded messages of `rows` whose revision did
+/// not change.
+fn window_rows(
     cache: &Cache,
-    overlay: &Overlay,
-    query: ChannelQuery,
-) -> CacheResult<Vec<ChannelItem>> {
-    Ok(cache
-        .channels(query)?
-        .into_iter()
-        .map(|item| overlay.channel(item))
-        .collect())
-}
-
-fn messages(
-    cache: &Cache,
-    overlay: &Overlay,
     cid: &Cid,
     window: &Window,
-    memo: &mut HashMap<Uuid, Message>,
-) -> CacheResult<Vec<MessageItem>> {
-    let rows = cache.messages_window_memo(cid, window.limit, window.end, Some(memo))?;
-    memo.clear();
-    memo.extend(
-        rows.iter()
-            .filter(|m| m.local_state.is_none())
-            .map(|m| (m.message.id, m.message.clone())),
-    );
-    Ok(rows.into_iter().map(|m| overlay.message(m)).collect())
+    rows: &[CachedMessage],
+) -> CacheResult<Vec<CachedMessage>> {
+    let memo: HashMap<Uuid, Message> = rows
+        .iter()
+        .filter(|m| m.local_state.is_none())
+        .map(|m| (m.message.id, m.message.clone()))
+        .collect();
+    cache.messages_window_memo(cid, window.limit, window.end, Some(&memo))
 }
 
-fn thread(cache: &Cache, overlay: &Overlay, parent: &Uuid) -> CacheResult<Vec<MessageItem>> {
-    Ok(cache
-        .thread_replies(parent)?
-        .into_iter()
-        .map(|m| overlay.message(m))
-        .collect())
+fn overlay_messages(overlay: &Overlay, rows: &[CachedMessage]) -> Vec<MessageItem> {
+    rows.iter().map(|m| overlay.message(m.clone())).collect()
 }
 
 /// Sends `new` as a diff against `last` (a `Reset` if `reset`); `false` if the receiver
@@ -112,10 +132,90 @@ fn deliver<T: super::Keyed + PartialEq + Clone>(
     batch.is_empty() || tx.send(batch).is_ok()
 }
 
+impl Sub {
+    /// Brings the stored rows up to date after `changed`.
+    fn update_rows(&mut self, cache: &Cache, changed: &Changed) -> CacheResult<()> {
+        match (self, changed) {
+            (_, Changed::Nothing | Changed::Overlay) => {}
+            (Sub::Channels { query, rows, .. }, Changed::Rows) => *rows = cache.channels(*query)?,
+            (Sub::Channels { rows, .. }, Changed::Echoes(echoes)) => {
+                for echo in echoes.iter().filter(|e| e.message.parent_id.is_none()) {
+                    if let Some(item) = rows.iter_mut().find(|i| i.channel.cid == echo.message.cid)
+                    {
+                        item.last_message = Some(echo.clone());
+                    }
+                }
+            }
+            (
+                Sub::Messages {
+                    cid, window, rows, ..
+                },
+                Changed::Rows,
+            ) => {
+                *rows = window_rows(cache, cid, window, rows)?;
+            }
+            (
+                Sub::Messages {
+                    cid, window, rows, ..
+                },
+                Changed::Echoes(echoes),
+            ) => {
+                if window.end.is_none() {
+                    rows.extend(
+                        echoes
+                            .iter()
+                            .filter(|e| e.message.cid == *cid && e.message.parent_id.is_none())
+                            .cloned(),
+                    );
+                    let excess = rows.len().saturating_sub(window.limit as usize);
+                    rows.drain(..excess);
+                }
+            }
+            (Sub::Thread { parent, rows, .. }, Changed::Rows) => {
+                *rows = cache.thread_replies(parent)?;
+            }
+            (Sub::Thread { parent, rows, .. }, Changed::Echoes(echoes)) => {
+                rows.extend(
+                    echoes
+                        .iter()
+                        .filter(|e| e.message.parent_id == Some(*parent))
+                        .cloned(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Lays the overlay over the stored rows and delivers the difference; `false` if the
+    /// subscriber is gone.
+    fn deliver(&mut self, overlay: &Overlay, reset: bool) -> bool {
+        match self {
+            Sub::Channels { rows, last, tx, .. } => {
+                let items = rows.iter().map(|i| overlay.channel(i.clone())).collect();
+                !tx.is_closed() && deliver(last, items, tx, reset)
+            }
+            Sub::Messages { rows, last, tx, .. } | Sub::Thread { rows, last, tx, .. } => {
+                !tx.is_closed() && deliver(last, overlay_messages(overlay, rows), tx, reset)
+            }
+        }
+    }
+}
+
 impl Registry {
-    fn id(&mut self) -> u64 {
+    fn add<T: Clone>(
+        &mut self,
+        cache: &Cache,
+        overlay: &Overlay,
+        make: impl FnOnce(UnboundedSender<Vec<ListDiff<T>>>) -> Sub,
+    ) -> CacheResult<LiveList<T>> {
+        let (tx, rx) = unbounded_channel();
+        let mut sub = make(tx);
+        sub.update_rows(cache, &Changed::Rows)?;
+        sub.deliver(overlay, true);
         self.next_id += 1;
-        self.next_id
+        let id = self.next_id;
+        self.subs.insert(id, sub);
+        Ok(LiveList::new(id, rx))
     }
 
     /// Opens a channel-list subscription.
@@ -125,12 +225,12 @@ impl Registry {
         overlay: &Overlay,
         query: ChannelQuery,
     ) -> CacheResult<LiveList<ChannelItem>> {
-        let (tx, rx) = unbounded_channel();
-        let mut last = Vec::new();
-        deliver(&mut last, channels(cache, overlay, query)?, &tx, true);
-        let id = self.id();
-        self.subs.insert(id, Sub::Channels { query, last, tx });
-        Ok(LiveList::new(id, rx))
+        self.add(cache, overlay, |tx| Sub::Channels {
+            query,
+            rows: Vec::new(),
+            last: Vec::new(),
+            tx,
+        })
     }
 
     /// Opens a message-window subscription.
@@ -141,23 +241,13 @@ impl Registry {
         cid: Cid,
         window: Window,
     ) -> CacheResult<LiveList<MessageItem>> {
-        let (tx, rx) = unbounded_channel();
-        let mut last = Vec::new();
-        let mut memo = HashMap::new();
-        let items = messages(cache, overlay, &cid, &window, &mut memo)?;
-        deliver(&mut last, items, &tx, true);
-        let id = self.id();
-        self.subs.insert(
-            id,
-            Sub::Messages {
-                cid,
-                window,
-                last,
-                memo,
-                tx,
-            },
-        );
-        Ok(LiveList::new(id, rx))
+        self.add(cache, overlay, |tx| Sub::Messages {
+            cid,
+            window,
+            rows: Vec::new(),
+            last: Vec::new(),
+            tx,
+        })
     }
 
     /// Opens a thread subscription (every cached reply of `parent`).
@@ -167,43 +257,26 @@ impl Registry {
         overlay: &Overlay,
         parent: Uuid,
     ) -> CacheResult<LiveList<MessageItem>> {
-        let (tx, rx) = unbounded_channel();
-        let mut last = Vec::new();
-        deliver(&mut last, thread(cache, overlay, &parent)?, &tx, true);
-        let id = self.id();
-        self.subs.insert(id, Sub::Thread { parent, last, tx });
-        Ok(LiveList::new(id, rx))
+        self.add(cache, overlay, |tx| Sub::Thread {
+            parent,
+            rows: Vec::new(),
+            last: Vec::new(),
+            tx,
+        })
     }
 
-    /// Re-runs every subscription and delivers the differences; forgets subscriptions
-    /// whose receiver was dropped.
-    pub(crate) fn refresh(&mut self, cache: &Cache, overlay: &Overlay) -> CacheResult<()> {
+    /// Brings every subscription up to date after `changed` and delivers the
+    /// differences; forgets subscriptions whose receiver was dropped.
+    pub(crate) fn refresh(
+        &mut self,
+        cache: &Cache,
+        overlay: &Overlay,
+        changed: &Changed,
+    ) -> CacheResult<()> {
         let mut closed = Vec::new();
         for (&id, sub) in &mut self.subs {
-            let open = match sub {
-                Sub::Channels { query, last, tx } => {
-                    !tx.is_closed() && deliver(last, channels(cache, overlay, *query)?, tx, false)
-                }
-                Sub::Messages {
-                    cid,
-                    window,
-                    last,
-                    memo,
-                    tx,
-                } => {
-                    !tx.is_closed()
-                        && deliver(
-                            last,
-                            messages(cache, overlay, cid, window, memo)?,
-                            tx,
-                            false,
-                        )
-                }
-                Sub::Thread { parent, last, tx } => {
-                    !tx.is_closed() && deliver(last, thread(cache, overlay, parent)?, tx, false)
-                }
-            };
-            if !open {
+            sub.update_rows(cache, changed)?;
+            if !sub.deliver(overlay, false) {
                 closed.push(id);
             }
         }

@@ -107,7 +107,11 @@ impl ChatClient {
     ) -> ClientResult<R> {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |engine, now| {
-            let _ = tx.send(f(engine, now));
+            let result = f(engine, now);
+            // Bring live queries up to date before answering: when a call returns, its
+            // diffs are already on their way to the listeners.
+            engine.pump(now);
+            let _ = tx.send(result);
         });
         self.inner
             .commands

@@ -323,9 +323,19 @@ impl<'c> Applier<'c> {
     /// Applies a message with "keep the higher rev", the window rule and unread
     /// bookkeeping. Returns whether the row was written.
     fn apply_message(&mut self, m: &Message) -> CacheResult<bool> {
-        let (conn, me) = (self.conn, self.me);
+        let conn = self.conn;
         let rev = to_i64("rev", m.rev)?;
         let (id, cid) = (m.id.to_string(), m.cid.to_string());
+        // Fast path for the bulk of a sync: a message of a cached channel, inside the
+        // window, not cached yet — one INSERT that does nothing if the id exists.
+        let fits = match self.facts(&cid)? {
+            Some(f) => m.parent_id.is_some() || !f.before_window(m.created_at.millis()),
+            None => false,
+        };
+        if fits && insert_new_message(conn, m, &id, &cid, rev)? {
+            self.after_write(m, &id, &cid, None)?;
+            return Ok(true);
+        }
         let existing = conn
             .prepare_cached(
                 "SELECT rev, local_state IS NOT NULL, deleted_at IS NOT NULL, data \
@@ -352,14 +362,27 @@ impl<'c> Applier<'c> {
             },
         }
         write_message(conn, m)?;
-        let Some(facts) = self.facts(&cid)? else {
-            return Ok(true); // a local echo replaced in a channel that is not cached
+        self.after_write(m, &id, &cid, existing)?;
+        Ok(true)
+    }
+
+    /// Unread bookkeeping after `m` was written over `existing` (`None`: it is new).
+    fn after_write(
+        &mut self,
+        m: &Message,
+        id: &str,
+        cid: &str,
+        existing: Option<Existing>,
+    ) -> CacheResult<()> {
+        let (conn, me) = (self.conn, self.me);
+        let Some(facts) = self.facts(cid)? else {
+            return Ok(()); // a local echo replaced in a channel that is not cached
         };
-        if facts.marker.as_deref() == Some(id.as_str()) {
+        if facts.marker.as_deref() == Some(id) {
             // the owner's read marker message arrived: the exact recount is possible now
-            self.forget(&cid)?;
-            unread::recount(conn, me, &cid)?;
-            return Ok(true);
+            self.forget(cid)?;
+            unread::recount(conn, me, cid)?;
+            return Ok(());
         }
         match existing {
             None if m.user_id != me && m.deleted_at.is_none() => facts.count_new(me, m),
@@ -375,8 +398,37 @@ impl<'c> Applier<'c> {
             }
             _ => {}
         }
-        Ok(true)
+        Ok(())
     }
+}
+
+/// Inserts a server message whose id is not cached; returns `false` (writing nothing) if
+/// the id exists.
+fn insert_new_message(
+    conn: &Connection,
+    m: &Message,
+    id: &str,
+    cid: &str,
+    rev: i64,
+) -> CacheResult<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO messages (id, cid, parent_id, user_id, created_at, order_key, rev, \
+               deleted_at, local_state, local_error, data) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, NULL, NULL, ?8) \
+             ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![
+            id,
+            cid,
+            m.parent_id.map(|p| p.to_string()),
+            m.user_id,
+            m.created_at.millis(),
+            rev,
+            opt_millis(m.deleted_at),
+            to_json(m)
+        ])?;
+    Ok(n == 1)
 }
 
 /// Deletes a channel and everything synced under it; local echoes (and the outbox) stay.

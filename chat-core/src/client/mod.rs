@@ -2,7 +2,8 @@
 //! and runs the engine on a driver task; every call is a short step on that task — a
 //! local transaction, never a network wait — so the UI gets its answer (and its live
 //! query diffs) at once, online or not. Sending, retrying, syncing and token refresh
-//! happen in the background.
+//! happen in the background. When a call returns, the live queries it affects have
+//! already been sent their diffs.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), chat_core::client::ClientError> {

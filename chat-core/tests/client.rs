@@ -645,3 +645,55 @@ async fn incremental_live_updates_equal_a_fresh_query() {
     assert!(window.items().iter().all(|m| m.state == MessageState::Sent));
     alice.shutdown().await;
 }
+
+#[tokio::test]
+async fn echoes_appended_without_a_query_equal_a_fresh_query() {
+    // A client that never gets a token sends nothing: each send_message only appends its
+    // echo (the fast path), and the lists must still equal fresh queries.
+    let (t, app) = setup(&["alice"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = cid("team:general");
+    let root = {
+        let net = FaultyTransport::new(&t.server.base_url());
+        let alice = client(&t, &app, "alice", Some(dir.path()), net).await;
+        alice.sync().await.unwrap();
+        let root = alice
+            .send_message(&c, NewMessage::text("root"))
+            .await
+            .unwrap();
+        flushed(&alice).await;
+        alice.shutdown().await;
+        root
+    };
+    let alice = ChatClient::builder(&t.server.base_url(), &app.app_id, "alice")
+        .data_dir(dir.path())
+        .token_provider(std::future::pending::<Result<String, chat_core::client::TokenError>>)
+        .build()
+        .await
+        .unwrap();
+    let mut window = alice.messages(&c, 3).await.unwrap();
+    let mut channels = alice.channel_list(10).await.unwrap();
+    let mut thread = alice.thread(root).await.unwrap();
+    window.next().await.unwrap();
+    channels.next().await.unwrap();
+    thread.next().await.unwrap();
+    for i in 0..4 {
+        alice
+            .send_message(&c, NewMessage::text(format!("queued {i}")))
+            .await
+            .unwrap();
+        alice
+            .send_message(&c, NewMessage::text(format!("reply {i}")).in_thread(root))
+            .await
+            .unwrap();
+    }
+    assert_live_equals_fresh(&alice, &c, &mut window, &mut channels, &mut thread, root).await;
+    let texts: Vec<_> = window
+        .items()
+        .iter()
+        .map(|m| m.message.text.clone())
+        .collect();
+    assert_eq!(texts, ["queued 1", "queued 2", "queued 3"]);
+    assert_eq!(thread.items().len(), 4);
+    alice.shutdown().await;
+}

@@ -189,7 +189,10 @@ impl Engine {
     /// Marks live queries for a refresh after new local echoes were stored (and nothing
     /// else in the cache changed).
     pub(crate) fn touch_echo(&mut self, echo: CachedMessage) {
-        self.changed.add(Changed::Echoes(vec![echo]));
+        self.changed.add(Changed::Echoes {
+            echoes: vec![echo],
+            overlay: false,
+        });
     }
 
     /// Asks for a sync once the outbox is flushed; `waiter` is told when it finished.

@@ -2,8 +2,8 @@
 //! and runs the engine on a driver task; every call is a short step on that task — a
 //! local transaction, never a network wait — so the UI gets its answer (and its live
 //! query diffs) at once, online or not. Sending, retrying, syncing and token refresh
-//! happen in the background. When a call returns, the live queries it affects have
-//! already been sent their diffs.
+//! happen in the background. The diffs a call causes are delivered right after it
+//! returns, in the same engine step.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), chat_core::client::ClientError> {
@@ -108,11 +108,7 @@ impl ChatClient {
     ) -> ClientResult<R> {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |engine, now| {
-            let result = f(engine, now);
-            // Bring live queries up to date before answering: when a call returns, its
-            // diffs are already on their way to the listeners.
-            engine.pump(now);
-            let _ = tx.send(result);
+            let _ = tx.send(f(engine, now));
         });
         self.inner
             .commands

@@ -44,8 +44,14 @@ pub(crate) enum Changed {
     Nothing,
     /// Only the outbox (item states): the cached rows are the same.
     Overlay,
-    /// Only new local echoes were stored (and the outbox changed).
-    Echoes(Vec<CachedMessage>),
+    /// Only new local echoes were stored, with their send items; `overlay` says whether
+    /// other outbox items changed too.
+    Echoes {
+        /// The echoes, in enqueue order.
+        echoes: Vec<CachedMessage>,
+        /// Other outbox items changed (the overlay of other rows must be recomputed).
+        overlay: bool,
+    },
     /// Anything else: re-run the queries.
     Rows,
 }
@@ -55,11 +61,27 @@ impl Changed {
     pub(crate) fn add(&mut self, other: Changed) {
         *self = match (std::mem::take(self), other) {
             (Self::Rows, _) | (_, Self::Rows) => Self::Rows,
-            (Self::Echoes(mut a), Self::Echoes(b)) => {
+            (
+                Self::Echoes {
+                    echoes: mut a,
+                    overlay: oa,
+                },
+                Self::Echoes {
+                    echoes: b,
+                    overlay: ob,
+                },
+            ) => {
                 a.extend(b);
-                Self::Echoes(a)
+                Self::Echoes {
+                    echoes: a,
+                    overlay: oa || ob,
+                }
             }
-            (Self::Echoes(a), _) | (_, Self::Echoes(a)) => Self::Echoes(a),
+            (Self::Echoes { echoes, overlay }, other)
+            | (other, Self::Echoes { echoes, overlay }) => Self::Echoes {
+                echoes,
+                overlay: overlay || other == Self::Overlay,
+            },
             (Self::Overlay, _) | (_, Self::Overlay) => Self::Overlay,
             (Self::Nothing, Self::Nothing) => Self::Nothing,
         };
@@ -138,7 +160,7 @@ impl Sub {
         match (self, changed) {
             (_, Changed::Nothing | Changed::Overlay) => {}
             (Sub::Channels { query, rows, .. }, Changed::Rows) => *rows = cache.channels(*query)?,
-            (Sub::Channels { rows, .. }, Changed::Echoes(echoes)) => {
+            (Sub::Channels { rows, .. }, Changed::Echoes { echoes, .. }) => {
                 for echo in echoes.iter().filter(|e| e.message.parent_id.is_none()) {
                     if let Some(item) = rows.iter_mut().find(|i| i.channel.cid == echo.message.cid)
                     {
@@ -158,7 +180,7 @@ impl Sub {
                 Sub::Messages {
                     cid, window, rows, ..
                 },
-                Changed::Echoes(echoes),
+                Changed::Echoes { echoes, .. },
             ) => {
                 if window.end.is_none() {
                     rows.extend(
@@ -174,7 +196,7 @@ impl Sub {
             (Sub::Thread { parent, rows, .. }, Changed::Rows) => {
                 *rows = cache.thread_replies(parent)?;
             }
-            (Sub::Thread { parent, rows, .. }, Changed::Echoes(echoes)) => {
+            (Sub::Thread { parent, rows, .. }, Changed::Echoes { echoes, .. }) => {
                 rows.extend(
                     echoes
                         .iter()
@@ -199,6 +221,96 @@ impl Sub {
             }
         }
     }
+}
+
+impl Sub {
+    /// The fast path after `send_message` when nothing else changed: the new echoes are
+    /// appended to the rows (a full window drops as many of its oldest rows) and the diff
+    /// is built directly — the overlay of the other rows cannot have changed, and an echo
+    /// always sorts last. Yields exactly what `update_rows` + `deliver` would. Returns
+    /// `false` if the subscriber is gone.
+    fn append_echoes(&mut self, overlay: &Overlay, echoes: &[CachedMessage]) -> bool {
+        match self {
+            Sub::Messages {
+                cid,
+                window,
+                rows,
+                last,
+                tx,
+            } => {
+                let new: Vec<&CachedMessage> = echoes
+                    .iter()
+                    .filter(|e| e.message.cid == *cid && e.message.parent_id.is_none())
+                    .collect();
+                if window.end.is_some() || new.is_empty() {
+                    return !tx.is_closed();
+                }
+                append(rows, last, tx, overlay, &new, Some(window.limit as usize))
+            }
+            Sub::Thread {
+                parent,
+                rows,
+                last,
+                tx,
+            } => {
+                let new: Vec<&CachedMessage> = echoes
+                    .iter()
+                    .filter(|e| e.message.parent_id == Some(*parent))
+                    .collect();
+                if new.is_empty() {
+                    return !tx.is_closed();
+                }
+                append(rows, last, tx, overlay, &new, None)
+            }
+            Sub::Channels { rows, last, tx, .. } => {
+                let mut batch = Vec::new();
+                for echo in echoes.iter().filter(|e| e.message.parent_id.is_none()) {
+                    let Some(index) = rows.iter().position(|i| i.channel.cid == echo.message.cid)
+                    else {
+                        continue;
+                    };
+                    rows[index].last_message = Some(echo.clone());
+                    let item = overlay.channel(rows[index].clone());
+                    if last[index] != item {
+                        last[index] = item.clone();
+                        batch.push(ListDiff::Update { index, item });
+                    }
+                }
+                !tx.is_closed() && (batch.is_empty() || tx.send(batch).is_ok())
+            }
+        }
+    }
+}
+
+/// Appends `new` echoes to a message list (rows and delivered items, index-aligned),
+/// keeping at most `limit` (dropping the oldest), and sends the matching diff.
+fn append(
+    rows: &mut Vec<CachedMessage>,
+    last: &mut Vec<MessageItem>,
+    tx: &UnboundedSender<Vec<ListDiff<MessageItem>>>,
+    overlay: &Overlay,
+    new: &[&CachedMessage],
+    limit: Option<usize>,
+) -> bool {
+    let shown = last.len();
+    rows.extend(new.iter().map(|e| (*e).clone()));
+    let excess = limit.map_or(0, |l| rows.len().saturating_sub(l));
+    rows.drain(..excess);
+    let dropped_old = excess.min(shown);
+    let skipped_new = excess - dropped_old;
+    let mut batch: Vec<ListDiff<MessageItem>> = (0..dropped_old)
+        .map(|_| ListDiff::Remove { index: 0 })
+        .collect();
+    last.drain(..dropped_old);
+    for echo in &new[skipped_new..] {
+        let item = overlay.message((*echo).clone());
+        batch.push(ListDiff::Insert {
+            index: last.len(),
+            item: item.clone(),
+        });
+        last.push(item);
+    }
+    !tx.is_closed() && (batch.is_empty() || tx.send(batch).is_ok())
 }
 
 impl Registry {
@@ -275,8 +387,17 @@ impl Registry {
     ) -> CacheResult<()> {
         let mut closed = Vec::new();
         for (&id, sub) in &mut self.subs {
-            sub.update_rows(cache, changed)?;
-            if !sub.deliver(overlay, false) {
+            let open = match changed {
+                Changed::Echoes {
+                    echoes,
+                    overlay: false,
+                } => sub.append_echoes(overlay, echoes),
+                _ => {
+                    sub.update_rows(cache, changed)?;
+                    sub.deliver(overlay, false)
+                }
+            };
+            if !open {
                 closed.push(id);
             }
         }

@@ -114,6 +114,28 @@ fn fill(path: &Path, cid: &Cid) {
     cache.apply_sync_page(&page).expect("fill");
 }
 
+/// A local echo as `send_message` builds it.
+fn echo_message(cid: &Cid, id: Uuid) -> Message {
+    let now = Timestamp::now();
+    Message {
+        id,
+        cid: cid.clone(),
+        user_id: "bob".into(),
+        text: TEXT.into(),
+        attachments: vec![],
+        parent_id: None,
+        quoted_message_id: None,
+        mentioned_users: vec![],
+        reaction_counts: Default::default(),
+        reply_count: 0,
+        created_at: now,
+        updated_at: now,
+        edited_at: None,
+        deleted_at: None,
+        rev: 0,
+    }
+}
+
 fn local_echo(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -178,6 +200,31 @@ fn local_echo(c: &mut Criterion) {
                     params![Uuid::now_v7().to_string(), row_json],
                 )
                 .expect("insert");
+        });
+    });
+    // Diagnostic (not a floor): the durable write alone — `Cache::insert_local_message`
+    // (echo + outbox row in one transaction) on a copy of the same cache, without the
+    // driver task, the outbox engine or live queries. It splits the gap to the floor into
+    // storage cost and engine cost.
+    let diag_dir = bench_dir();
+    let diag_path = diag_dir.path().join("diag.sqlite3");
+    fill(&diag_path, &cid);
+    let mut diag = Cache::open(&diag_path).expect("diag cache");
+    group.bench_function("diag_insert_local_message", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let id = Uuid::now_v7();
+                let echo = echo_message(&cid, id);
+                let payload = format!("{{\"op_id\":\"{id}\",\"text\":\"{TEXT}\"}}");
+                let start = Instant::now();
+                diag.insert_local_message(&echo, &id.to_string(), &payload)
+                    .expect("insert");
+                total += start.elapsed();
+                diag.remove_local_message(&id, Some(&id.to_string()))
+                    .expect("remove");
+            }
+            total
         });
     });
     group.finish();

@@ -399,22 +399,44 @@ impl Engine {
     fn complete(&mut self, op_id: OpId, op: &OutboxOp, body: Value) {
         let mut changes = Vec::new();
         let mut unread = None;
+        if body.is_null() {
+            // "Already gone" (a 404 on a removal): nothing to apply; sync shows the truth.
+            self.sync_wanted = true;
+            if let Err(e) = self.cache.complete_op(&op_id.to_string(), &[], None) {
+                self.last_error = Some(e.to_string());
+            }
+            return;
+        }
+        let decoded = |ok: bool, this: &mut Self| {
+            if !ok {
+                // Applied by the server, but the answer is unusable: sync brings the
+                // result (a send's echo stays until then).
+                this.last_error = Some(format!("undecodable answer for outbox item {op_id}"));
+                this.sync_wanted = true;
+            }
+        };
         match op {
             OutboxOp::SendMessage { .. }
             | OutboxOp::EditMessage { .. }
             | OutboxOp::DeleteMessage { .. } => {
-                if let Ok(r) = serde_json::from_value::<MessageResponse>(body) {
+                let r = serde_json::from_value::<MessageResponse>(body);
+                decoded(r.is_ok(), self);
+                if let Ok(r) = r {
                     changes.push(Change::Message(r.message));
                 }
             }
             OutboxOp::AddReaction { .. } | OutboxOp::RemoveReaction { .. } => {
-                if let Ok(r) = serde_json::from_value::<ReactionResponse>(body) {
+                let r = serde_json::from_value::<ReactionResponse>(body);
+                decoded(r.is_ok(), self);
+                if let Ok(r) = r {
                     changes.push(Change::Reaction(r.reaction));
                     changes.push(Change::Message(r.message));
                 }
             }
             OutboxOp::MarkRead { .. } => {
-                if let Ok(r) = serde_json::from_value::<MarkReadResponse>(body) {
+                let r = serde_json::from_value::<MarkReadResponse>(body);
+                decoded(r.is_ok(), self);
+                if let Ok(r) = r {
                     changes.push(Change::Read(r.read));
                     unread = Some(r.unread);
                 }

@@ -26,6 +26,15 @@ pub(crate) enum Command {
     Shutdown(oneshot::Sender<()>),
 }
 
+/// What the driver publishes about authentication for calls made on the app's tasks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TokenState {
+    /// The current token.
+    pub token: Option<String>,
+    /// Authentication stopped until `refresh_token`.
+    pub stopped: bool,
+}
+
 /// The engine's monotonic clock (milliseconds since the driver started).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Clock {
@@ -59,14 +68,17 @@ pub(crate) async fn run(
     mut commands: UnboundedReceiver<Command>,
     transport: Arc<dyn Transport>,
     tokens: SharedTokenProvider,
-    token_out: watch::Sender<Option<String>>,
+    token_out: watch::Sender<TokenState>,
 ) {
     let clock = Clock::new();
     let (done_tx, mut done_rx) = unbounded_channel::<Done>();
     loop {
         engine.pump(clock.now());
         token_out.send_if_modified(|t| {
-            let current = engine.token().map(str::to_owned);
+            let current = TokenState {
+                token: engine.token().map(str::to_owned),
+                stopped: engine.auth_stopped(),
+            };
             let changed = *t != current;
             *t = current;
             changed

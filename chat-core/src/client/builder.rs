@@ -155,7 +155,7 @@ impl ClientBuilder {
         });
         let engine = Engine::new(cache, self.outbox, SyncDriver::new(self.sync, seed), seed)?;
         let (commands, rx) = mpsc::unbounded_channel();
-        let (token_tx, token_rx) = watch::channel(None);
+        let (token_tx, token_rx) = watch::channel(super::actor::TokenState::default());
         tokio::spawn(super::actor::run(
             engine,
             rx,

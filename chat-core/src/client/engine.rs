@@ -22,8 +22,8 @@ use crate::cache::{Cache, CachedMessage, LocalState, OutboxWrite};
 use crate::live::overlay::Overlay;
 use crate::live::registry::{Changed, Registry};
 use crate::outbox::{
-    BackoffConfig, Effect, ItemState, Millis, OpId, Outbox, OutboxOp, OutboxSnapshot,
-    PersistedItem, SplitMix64,
+    BackoffConfig, Effect, Millis, OpId, Outbox, OutboxOp, OutboxSnapshot, PersistedItem,
+    SplitMix64,
 };
 use crate::sync::{SyncDriver, SyncEffect};
 
@@ -63,6 +63,8 @@ struct Auth {
     retry_at: Option<Millis>,
     /// Tokens rejected (`401`) since the last request that succeeded.
     rejections: u32,
+    /// The token the current sync request was sent with.
+    sync_token: Option<String>,
 }
 
 /// Tokens rejected in a row (with no successful request in between) after which the
@@ -85,6 +87,9 @@ pub struct EngineStatus {
     pub auth_stopped: bool,
     /// The last sync error, if the last sync failed.
     pub last_sync_error: Option<String>,
+    /// The last local error met in the background (a cache write that failed while
+    /// recording a result, undecodable outbox rows kept aside, …), for logs.
+    pub last_error: Option<String>,
 }
 
 type Waiter = oneshot::Sender<ClientResult<()>>;
@@ -109,6 +114,11 @@ pub(crate) struct Engine {
     changed: Changed,
     /// Cache errors met while reconciling (for status and logs).
     pub(crate) last_error: Option<String>,
+    /// Bumped by every local read-marker change; a `GET /v1/unread` answer is stored only
+    /// if none happened since it was asked (it would bring back counts just cleared).
+    pub(crate) read_epoch: u64,
+    /// `read_epoch` when the pending `GET /v1/unread` was sent.
+    unread_asked_at: u64,
 }
 
 impl Engine {
@@ -121,12 +131,15 @@ impl Engine {
     ) -> ClientResult<Self> {
         let mut items = Vec::new();
         let mut undecodable = 0usize;
+        let mut seen = std::collections::HashSet::new();
         for row in cache.outbox_load()? {
             match serde_json::from_str::<PersistedItem>(&row.payload) {
-                Ok(item) => items.push(item),
+                Ok(item) if item.op.validate(item.op_id).is_ok() && seen.insert(item.op_id) => {
+                    items.push(item);
+                }
                 // Kept in the database (never dropped), but not sent: a newer SDK may know
-                // it. Reported through the status.
-                Err(_) => undecodable += 1,
+                // it. Reported through the status; one bad row never stops the client.
+                _ => undecodable += 1,
             }
         }
         let outbox = Outbox::restore(outbox_config, seed, OutboxSnapshot { items })?;
@@ -143,6 +156,8 @@ impl Engine {
             sync_waiters: Vec::new(),
             next_sync_waiters: Vec::new(),
             changed: Changed::Rows,
+            read_epoch: 0,
+            unread_asked_at: 0,
             last_error: (undecodable > 0)
                 .then(|| format!("{undecodable} outbox rows could not be decoded and are kept")),
         })
@@ -155,14 +170,17 @@ impl Engine {
 
     /// When the engine wants to be polled again without any input.
     pub(crate) fn next_wakeup(&self) -> Option<Millis> {
-        [
-            self.outbox.next_wakeup(),
-            self.sync.next_wakeup(),
-            self.auth.retry_at,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        if self.auth.token.is_none() {
+            // Nothing is polled without a token: only a token retry can be due.
+            return self
+                .auth
+                .retry_at
+                .filter(|_| !self.auth.stopped && !self.auth.fetching);
+        }
+        [self.outbox.next_wakeup(), self.sync.next_wakeup()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub(crate) fn status(&self) -> EngineStatus {
@@ -173,6 +191,7 @@ impl Engine {
             cursor: self.sync.cursor().map(str::to_owned),
             auth_stopped: self.auth.stopped,
             last_sync_error: self.sync.last_error().map(str::to_owned),
+            last_error: self.last_error.clone(),
         }
     }
 
@@ -234,20 +253,33 @@ impl Engine {
         for _ in 0..64 {
             let mut progressed = false;
             if self.auth.token.is_none() {
+                // Nothing can be sent, but finished requests are still recorded.
+                for effect in self.outbox.take_notifications() {
+                    progressed = true;
+                    self.on_outbox_effect(effect, now);
+                }
                 self.want_token(now);
             } else {
+                let mut sent = false;
                 for effect in self.outbox.poll(now) {
                     progressed = true;
-                    self.on_outbox_effect(effect);
+                    sent |= matches!(effect, Effect::Send { .. });
+                    self.on_outbox_effect(effect, now);
                 }
-                if self.sync_wanted && !self.sync.is_running() && self.outbox_flushed() {
-                    self.sync_wanted = false;
-                    self.sync_waiters.append(&mut self.next_sync_waiters);
-                    let cursor = self.cache.cursor().unwrap_or_else(|e| {
-                        self.last_error = Some(e.to_string());
-                        None
-                    });
-                    self.sync.start(cursor, now);
+                // Flushed: nothing in flight and nothing dispatchable now (items waiting
+                // for a retry, queued behind one, failed or blocked do not hold a sync).
+                let flushed = !sent && self.outbox.in_flight() == 0;
+                if self.sync_wanted && !self.sync.is_running() && flushed {
+                    match self.cache.cursor() {
+                        Ok(cursor) => {
+                            self.sync_wanted = false;
+                            self.sync_waiters.append(&mut self.next_sync_waiters);
+                            self.sync.start(cursor, now);
+                        }
+                        // Never sync from a cursor that could not be read (that would be a
+                        // bootstrap on top of the cache): try again on the next step.
+                        Err(e) => self.last_error = Some(e.to_string()),
+                    }
                 }
                 for effect in self.sync.poll(now) {
                     if !matches!(effect, SyncEffect::Idle) {
@@ -260,22 +292,33 @@ impl Engine {
                 break;
             }
         }
+        if self.auth.stopped {
+            self.fail_sync_waiters(|| {
+                ClientError::Token(TokenError::Refused(
+                    "authentication stopped; call refresh_token".into(),
+                ))
+            });
+        }
         let changed = std::mem::take(&mut self.changed);
         if changed != Changed::Nothing {
             let overlay = Overlay::new(&self.outbox);
             if let Err(e) = self.live.refresh(&self.cache, &overlay, &changed) {
                 self.last_error = Some(e.to_string());
+                // Try again at the next step rather than leave lists stale.
+                self.changed.add(Changed::Rows);
             }
         }
     }
 
-    /// No item is ready to go or in flight (waiting retries, failures and blocked items
-    /// do not hold a sync back).
-    fn outbox_flushed(&self) -> bool {
-        self.outbox
-            .items()
-            .iter()
-            .all(|i| !matches!(i.state, ItemState::Pending | ItemState::InFlight))
+    /// Fails everyone waiting for a sync.
+    fn fail_sync_waiters(&mut self, error: impl Fn() -> ClientError) {
+        for w in self
+            .sync_waiters
+            .drain(..)
+            .chain(self.next_sync_waiters.drain(..))
+        {
+            let _ = w.send(Err(error()));
+        }
     }
 
     fn want_token(&mut self, now: Millis) {
@@ -322,6 +365,9 @@ impl Engine {
 
     fn request(&mut self, tag: IoTag, method: HttpMethod, path: String, body: Option<Value>) {
         let token = self.auth.token.clone().unwrap_or_default();
+        if tag == IoTag::Sync {
+            self.auth.sync_token = Some(token.clone());
+        }
         self.io.push(Io::Http {
             tag,
             request: HttpRequest {
@@ -333,17 +379,22 @@ impl Engine {
         });
     }
 
-    fn persist(&mut self, op_id: OpId) {
+    /// Writes an item's durable form; `false` if the write failed.
+    fn persist(&mut self, op_id: OpId) -> bool {
         let Some(item) = self.outbox.persisted(op_id) else {
-            return;
+            return true;
         };
         let payload = serde_json::to_string(&item).unwrap_or_default();
-        if let Err(e) = self.cache.outbox_update(&op_id.to_string(), &payload) {
-            self.last_error = Some(e.to_string());
+        match self.cache.outbox_update(&op_id.to_string(), &payload) {
+            Ok(_) => true,
+            Err(e) => {
+                self.last_error = Some(e.to_string());
+                false
+            }
         }
     }
 
-    fn on_outbox_effect(&mut self, effect: Effect) {
+    fn on_outbox_effect(&mut self, effect: Effect, now: Millis) {
         match &effect {
             Effect::Send { .. } | Effect::StateChanged { .. } | Effect::RefreshToken { .. } => {
                 self.touch_overlay();
@@ -352,8 +403,15 @@ impl Engine {
         }
         match effect {
             Effect::Send { op_id, request } => {
-                // Record "may have reached the server" before it can.
-                self.persist(op_id);
+                // Record "may have reached the server" before it can. If that write fails
+                // the request is not sent: it counts as a network failure and is retried.
+                if !self.persist(op_id) {
+                    let outcome = crate::outbox::ApiOutcome::Network("local write failed".into());
+                    if let Err(e) = self.outbox.on_result(op_id, outcome, now) {
+                        self.last_error = Some(e.to_string());
+                    }
+                    return;
+                }
                 self.request(
                     IoTag::Outbox(op_id),
                     request.method.into(),
@@ -376,13 +434,15 @@ impl Engine {
                         }
                     }
                     Some(OutboxOp::SendMessage { request, .. }) => {
-                        self.persist(op_id);
+                        let _ = self.persist(op_id);
                         let state = LocalState::Failed(failure.reason);
                         if let Err(e) = self.cache.set_local_state(&request.id, &state) {
                             self.last_error = Some(e.to_string());
                         }
                     }
-                    _ => self.persist(op_id),
+                    _ => {
+                        let _ = self.persist(op_id);
+                    }
                 }
             }
             Effect::StateChanged { .. } => {}
@@ -402,7 +462,7 @@ impl Engine {
         if body.is_null() {
             // "Already gone" (a 404 on a removal): nothing to apply; sync shows the truth.
             self.sync_wanted = true;
-            if let Err(e) = self.cache.complete_op(&op_id.to_string(), &[], None) {
+            if let Err(e) = self.cache.outbox_remove(&op_id.to_string()) {
                 self.last_error = Some(e.to_string());
             }
             return;
@@ -434,6 +494,7 @@ impl Engine {
                 }
             }
             OutboxOp::MarkRead { .. } => {
+                self.read_epoch += 1;
                 let r = serde_json::from_value::<MarkReadResponse>(body);
                 decoded(r.is_ok(), self);
                 if let Ok(r) = r {
@@ -451,8 +512,14 @@ impl Engine {
             .cache
             .complete_op(&op_id.to_string(), &changes, unread.as_ref())
         {
-            // The row stays: after a restart the item is resent and answered as a replay.
+            // The server applied it: the row must not be replayed later (an old edit or
+            // reaction toggle would undo newer ones). Drop the row on its own and let a
+            // sync bring the result instead.
             self.last_error = Some(e.to_string());
+            self.sync_wanted = true;
+            if let Err(e) = self.cache.outbox_remove(&op_id.to_string()) {
+                self.last_error = Some(e.to_string());
+            }
         }
     }
 
@@ -494,8 +561,16 @@ impl Engine {
                     Err(e) => self.sync.on_apply_failed(e.to_string(), now),
                 }
             }
-            SyncEffect::NeedToken => self.token_refused(),
+            SyncEffect::NeedToken => {
+                if self.auth.token.is_some() && self.auth.token != self.auth.sync_token {
+                    // A late 401 for a token already replaced: retry with the new one.
+                    self.sync.on_token_refreshed(now);
+                } else {
+                    self.token_refused();
+                }
+            }
             SyncEffect::RefreshUnread => {
+                self.unread_asked_at = self.read_epoch;
                 self.request(IoTag::Unread, HttpMethod::Get, "/v1/unread".into(), None);
             }
             SyncEffect::Done { .. } => {
@@ -542,10 +617,19 @@ impl Engine {
                     Err(e) => crate::sync::SyncOutcome::Network(e.0),
                 };
                 self.sync.on_response(outcome, now);
+                if self.sync.is_backing_off() {
+                    // The sync keeps retrying in the background; whoever waits for it is
+                    // told now (e.g. a pull-to-refresh while offline).
+                    let reason = self.sync.last_error().unwrap_or("sync failed").to_owned();
+                    for w in self.sync_waiters.drain(..) {
+                        let _ = w.send(Err(ClientError::Network(NetworkError(reason.clone()))));
+                    }
+                }
             }
             IoTag::Unread => {
                 if let Ok(reply) = result.as_ref()
                     && reply.is_success()
+                    && self.unread_asked_at == self.read_epoch
                     && let Ok(unread) = serde_json::from_slice::<UnreadResponse>(&reply.body)
                 {
                     self.touch();
@@ -559,13 +643,7 @@ impl Engine {
 
     /// Fails everyone waiting for a sync (shutdown).
     pub(crate) fn close(&mut self) {
-        for w in self
-            .sync_waiters
-            .drain(..)
-            .chain(self.next_sync_waiters.drain(..))
-        {
-            let _ = w.send(Err(ClientError::Closed));
-        }
+        self.fail_sync_waiters(|| ClientError::Closed);
     }
 }
 
@@ -573,6 +651,11 @@ impl Engine {
     /// The current token, if any.
     pub(crate) fn token(&self) -> Option<&str> {
         self.auth.token.as_deref()
+    }
+
+    /// Whether authentication is stopped until the app calls `refresh_token`.
+    pub(crate) fn auth_stopped(&self) -> bool {
+        self.auth.stopped
     }
 
     /// A caller-side request was answered `401` with `token`: fetch a new one.

@@ -71,7 +71,7 @@ struct Inner {
     commands: UnboundedSender<Command>,
     user_id: String,
     transport: Arc<dyn Transport>,
-    token: watch::Receiver<Option<String>>,
+    token: watch::Receiver<actor::TokenState>,
 }
 
 /// The OnyxChat client. Cheap to clone (all clones drive the same engine); the engine
@@ -280,8 +280,9 @@ impl ChatClient {
     /// A `GET` made on the caller's task (history pages), with the current token; a `401`
     /// fetches a new token and retries once.
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> ClientResult<T> {
+        let mut rejected: Option<String> = None;
         for attempt in 0..2 {
-            let token = self.wait_token().await?;
+            let token = self.wait_token(rejected.as_deref()).await?;
             let reply = self
                 .inner
                 .transport
@@ -293,7 +294,9 @@ impl ChatClient {
                 })
                 .await?;
             if reply.status == 401 && attempt == 0 {
-                self.run(move |e, _| e.token_rejected(&token)).await?;
+                let used = token.clone();
+                self.run(move |e, _| e.token_rejected(&used)).await?;
+                rejected = Some(token);
                 continue;
             }
             if !reply.is_success() {
@@ -312,11 +315,17 @@ impl ChatClient {
         )))
     }
 
-    async fn wait_token(&self) -> ClientResult<String> {
+    /// Waits (at most 30 s) for a token other than `rejected`; fails at once when
+    /// authentication is stopped.
+    async fn wait_token(&self, rejected: Option<&str>) -> ClientResult<String> {
         let mut rx = self.inner.token.clone();
-        let wait = rx.wait_for(Option::is_some);
+        let wait =
+            rx.wait_for(|s| s.stopped || s.token.as_deref().is_some_and(|t| Some(t) != rejected));
         match tokio::time::timeout(Duration::from_secs(30), wait).await {
-            Ok(Ok(token)) => Ok(token.clone().unwrap_or_default()),
+            Ok(Ok(state)) if state.stopped => Err(ClientError::Token(TokenError::Refused(
+                "authentication stopped; call refresh_token".into(),
+            ))),
+            Ok(Ok(state)) => Ok(state.token.clone().unwrap_or_default()),
             Ok(Err(_)) => Err(ClientError::Closed),
             Err(_) => Err(ClientError::Token(TokenError::Unavailable(
                 "no token within 30 s".into(),

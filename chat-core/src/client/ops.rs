@@ -242,6 +242,7 @@ impl Engine {
     /// has seen), or up to the newest message on the server if none is cached.
     pub(crate) fn mark_read(&mut self, cid: Cid) -> ClientResult<OpId> {
         let newest = self.cache.newest_message(&cid)?.map(|m| m.message.id);
+        self.read_epoch += 1;
         self.enqueue(OutboxOp::MarkRead {
             cid,
             message_id: newest,
@@ -265,11 +266,13 @@ impl Engine {
 
     /// Retries a failed item now.
     pub(crate) fn retry(&mut self, op_id: OpId) -> ClientResult<()> {
-        self.outbox.retry(op_id)?;
-        if let Some(item) = self.outbox.persisted(op_id) {
+        let mut outbox = self.outbox.clone();
+        outbox.retry(op_id)?;
+        if let Some(item) = outbox.persisted(op_id) {
             let payload = serde_json::to_string(&item).unwrap_or_default();
             self.cache.outbox_update(&op_id.to_string(), &payload)?;
         }
+        self.outbox = outbox;
         if let Some(OutboxOp::SendMessage { request, .. }) = self.outbox.get_op(op_id) {
             self.cache
                 .set_local_state(&request.id, &crate::cache::LocalState::Pending)?;

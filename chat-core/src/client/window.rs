@@ -66,6 +66,7 @@ impl Engine {
         };
         let Some(last) = items.last() else {
             window.end = None;
+            self.touch();
             return Ok(true);
         };
         if window.end.is_none() {
@@ -112,20 +113,44 @@ impl Engine {
             self.cache
                 .messages_after(&cid, target.message.created_at, half + 1)?
         };
-        let end = match newer.get(half as usize) {
-            Some(m) if m.local_state.is_none() => Some(m.message.created_at),
-            _ => None,
+        let (end, limit) = match newer.get(half as usize) {
+            Some(m) if m.local_state.is_none() => {
+                (Some(m.message.created_at), spec.page.max(half * 2 + 1))
+            }
+            // Fewer than `half` newer messages, or local echoes among them: follow the
+            // newest, with room for everything newer than the target plus `half` older.
+            _ => {
+                let all_newer = if target.local_state.is_some() {
+                    0
+                } else {
+                    self.cache
+                        .messages_after(&cid, target.message.created_at, spec.max)?
+                        .len() as u32
+                };
+                (None, spec.page.max(all_newer + 1 + half))
+            }
         };
         let (_, window, _) = self.live.window(sub).expect("checked");
         window.end = end;
-        window.limit = spec.page.max(half * 2 + 1).min(spec.max);
+        window.limit = limit.min(spec.max);
         self.touch();
         Ok(true)
     }
 
-    /// Stores an older history page fetched for a window.
-    pub(crate) fn apply_history(&mut self, cid: &Cid, page: &MessagesResponse) -> ClientResult<()> {
-        self.cache.apply_history_page(cid, page)?;
+    /// Stores an older history page fetched for a window with `before` (the oldest cached
+    /// message when the fetch started). If the cached window changed meanwhile (a sync
+    /// replaced it), the page would not join it and is dropped: storing it would claim
+    /// history the cache does not hold.
+    pub(crate) fn apply_history(
+        &mut self,
+        cid: &Cid,
+        before: Option<Uuid>,
+        page: &MessagesResponse,
+    ) -> ClientResult<()> {
+        let oldest = self.cache.oldest_message(cid)?.map(|m| m.message.id);
+        if oldest == before {
+            self.cache.apply_history_page(cid, page)?;
+        }
         self.touch();
         Ok(())
     }
@@ -203,7 +228,7 @@ impl MessageWindow {
                 let more = page.has_more_before;
                 let cid = self.cid.clone();
                 self.client
-                    .run(move |e, _| e.apply_history(&cid, &page))
+                    .run(move |e, _| e.apply_history(&cid, before, &page))
                     .await??;
                 Ok(more)
             }

@@ -110,6 +110,13 @@ impl Outbox {
         }
     }
 
+    /// Hands out the notifications produced by inputs since the last call (`Completed`,
+    /// `Failed`, `RefreshToken`) without dispatching anything: for a driver that cannot
+    /// send right now (no token) but must still record completed work.
+    pub fn take_notifications(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.notes)
+    }
+
     /// Dispatches what may go now and returns every effect produced since the last call:
     /// first notifications from inputs (`Completed`, `Failed`, `RefreshToken`), then
     /// `StateChanged`, then the new `Send`s (oldest channel head first, at most

@@ -191,6 +191,12 @@ impl SyncDriver {
         }
     }
 
+    /// Whether the sync is waiting to retry after a failure (its [`SyncDriver::last_error`]
+    /// says why).
+    pub fn is_backing_off(&self) -> bool {
+        matches!(self.phase, Phase::Backoff(_))
+    }
+
     /// The effects due at `now`. Empty while waiting for an input or a retry time;
     /// `[Idle]` when no sync runs.
     pub fn poll(&mut self, now: Millis) -> Vec<SyncEffect> {

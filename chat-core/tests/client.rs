@@ -548,6 +548,10 @@ async fn a_provider_returning_bad_tokens_stops_until_the_app_refreshes() {
     let requests = net.log.lock().unwrap().len();
     assert!(asked <= 4, "asked the provider {asked} times");
     assert!(requests <= 8, "{requests} requests with bad tokens");
+    assert!(
+        matches!(alice.sync().await, Err(ClientError::Token(_))),
+        "sync() fails while authentication is stopped"
+    );
     alice
         .send_message(&c, NewMessage::text("hi"))
         .await
@@ -695,5 +699,55 @@ async fn echoes_appended_without_a_query_equal_a_fresh_query() {
         .collect();
     assert_eq!(texts, ["queued 1", "queued 2", "queued 3"]);
     assert_eq!(thread.items().len(), 4);
+    alice.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_channel_waiting_to_retry_does_not_hold_back_sync_and_offline_sync_fails_fast() {
+    let (t, app) = setup(&["alice", "bob"]).await;
+    let net = FaultyTransport::new(&t.server.base_url());
+    let alice = client(&t, &app, "alice", None, net.clone()).await;
+    alice.sync().await.unwrap();
+    let c = cid("team:general");
+    // Alice's sends keep failing (they wait to retry, queued behind each other)...
+    net.fail_writes
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    alice
+        .send_message(&c, NewMessage::text("a1"))
+        .await
+        .unwrap();
+    alice
+        .send_message(&c, NewMessage::text("a2"))
+        .await
+        .unwrap();
+    // ...while Bob's message must still arrive with a sync.
+    t.user(&app, "bob")
+        .send("team:general", "from bob", None)
+        .await;
+    tokio::time::timeout(std::time::Duration::from_secs(10), alice.sync())
+        .await
+        .expect("sync is not held back by a retrying channel")
+        .unwrap();
+    let mut window = alice.messages(&c, 20).await.unwrap();
+    window.next().await.unwrap();
+    let texts: Vec<_> = window
+        .items()
+        .iter()
+        .map(|m| m.message.text.clone())
+        .collect();
+    assert_eq!(texts, ["from bob", "a1", "a2"]);
+
+    // Offline, sync() reports the failure instead of waiting for the network.
+    net.set_offline(true);
+    let result = tokio::time::timeout(std::time::Duration::from_secs(10), alice.sync())
+        .await
+        .expect("sync() answers while offline");
+    assert!(matches!(result, Err(ClientError::Network(_))), "{result:?}");
+    net.set_offline(false);
+    net.fail_writes
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    alice.network_available().await.unwrap();
+    flushed(&alice).await;
+    assert_eq!(server_messages(&t, &app, "team:general").await.len(), 3);
     alice.shutdown().await;
 }

@@ -28,6 +28,9 @@ pub struct FaultyTransport {
     pub offline: AtomicBool,
     /// The next N mutating requests reach the server, but their replies are lost.
     pub lose_replies: AtomicUsize,
+    /// Mutating requests (POST, PATCH, DELETE) fail without reaching the server; reads
+    /// (GET) pass.
+    pub fail_writes: AtomicBool,
     /// Every request made (method and path), in order.
     pub log: Mutex<Vec<String>>,
 }
@@ -38,6 +41,7 @@ impl FaultyTransport {
             inner: ReqwestTransport::new(base).unwrap(),
             offline: AtomicBool::new(false),
             lose_replies: AtomicUsize::new(0),
+            fail_writes: AtomicBool::new(false),
             log: Mutex::new(Vec::new()),
         })
     }
@@ -60,7 +64,9 @@ impl FaultyTransport {
 impl Transport for FaultyTransport {
     fn execute(&self, request: HttpRequest) -> BoxFuture<Result<HttpReply, NetworkError>> {
         let line = format!("{:?} {}", request.method, request.path);
-        if self.offline.load(Ordering::SeqCst) {
+        if self.offline.load(Ordering::SeqCst)
+            || (self.fail_writes.load(Ordering::SeqCst) && request.method != HttpMethod::Get)
+        {
             self.log.lock().unwrap().push(format!("offline {line}"));
             return Box::pin(async { Err(NetworkError("offline".into())) });
         }

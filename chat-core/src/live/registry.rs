@@ -386,16 +386,21 @@ impl Registry {
         changed: &Changed,
     ) -> CacheResult<()> {
         let mut closed = Vec::new();
+        let mut first_error = None;
         for (&id, sub) in &mut self.subs {
             let open = match changed {
                 Changed::Echoes {
                     echoes,
                     overlay: false,
                 } => sub.append_echoes(overlay, echoes),
-                _ => {
-                    sub.update_rows(cache, changed)?;
-                    sub.deliver(overlay, false)
-                }
+                // One failing query must not leave the other subscriptions stale.
+                _ => match sub.update_rows(cache, changed) {
+                    Ok(()) => sub.deliver(overlay, false),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                        true
+                    }
+                },
             };
             if !open {
                 closed.push(id);
@@ -404,7 +409,7 @@ impl Registry {
         for id in closed {
             self.subs.remove(&id);
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// A message window's channel, geometry and delivered items.

@@ -751,3 +751,68 @@ async fn a_channel_waiting_to_retry_does_not_hold_back_sync_and_offline_sync_fai
     assert_eq!(server_messages(&t, &app, "team:general").await.len(), 3);
     alice.shutdown().await;
 }
+
+#[tokio::test]
+async fn unreadable_or_invalid_outbox_rows_are_kept_aside_and_the_rest_is_sent() {
+    let (t, app) = setup(&["alice"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let net = FaultyTransport::new(&t.server.base_url());
+    let c = cid("team:general");
+    // Queue one message offline, then shut down.
+    {
+        net.set_offline(true);
+        let alice = client(&t, &app, "alice", Some(dir.path()), net.clone()).await;
+        alice
+            .send_message(&c, NewMessage::text("good"))
+            .await
+            .unwrap();
+        alice.shutdown().await;
+    }
+    // A newer SDK (or a bug) left rows this build cannot use: one undecodable, one that
+    // decodes but is invalid (a reaction type that cannot be a path segment).
+    let path = ChatClient::builder(&t.server.base_url(), &app.app_id, "alice")
+        .data_dir(dir.path())
+        .cache_path()
+        .unwrap();
+    {
+        let mut cache = chat_core::cache::Cache::open(&path).unwrap();
+        cache
+            .outbox_insert("future-op", &c, r#"{"op":"pin_message","op_id":"x"}"#)
+            .unwrap();
+        let bad = json!({
+            "op_id": uuid::Uuid::now_v7(),
+            "op": {"op": "add_reaction", "cid": "team:general",
+                   "message_id": uuid::Uuid::now_v7(), "kind": "not a/valid type"},
+        });
+        cache.outbox_insert("bad-op", &c, &bad.to_string()).unwrap();
+    }
+    net.set_offline(false);
+    let alice = client(&t, &app, "alice", Some(dir.path()), net.clone()).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server_messages(&t, &app, "team:general").await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the good message was not sent"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let status = alice.status().await.unwrap();
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("2 outbox rows"),
+        "{status:?}"
+    );
+    alice.shutdown().await;
+    // The rows are still there (never silently dropped).
+    let cache = chat_core::cache::Cache::open(&path).unwrap();
+    let ids: Vec<_> = cache
+        .outbox_load()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.op_id)
+        .collect();
+    assert_eq!(ids, ["future-op", "bad-op"]);
+}

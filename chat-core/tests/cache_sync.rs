@@ -378,16 +378,7 @@ async fn a_reset_keeps_queued_work_and_echoes_become_server_copies() {
             m["id"].as_str().unwrap()
         ))
         .await;
-    let (_, latest) = bob.sync_page(None, 500).await;
-    let horizon: u64 = latest["cursor"]
-        .as_str()
-        .unwrap()
-        .split(':')
-        .nth(2)
-        .unwrap()
-        .parse()
-        .unwrap();
-    t.server.store.compact(&app.app_id, horizon).await.unwrap();
+    t.compact_to_head(&app, &bob).await;
     let (s, body) = bob.sync_page(cache.cursor().unwrap().as_deref(), 500).await;
     assert_eq!(
         (s, body["action"].as_str()),

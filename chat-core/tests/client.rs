@@ -39,13 +39,38 @@ async fn setup(users: &[&str]) -> (TestServer, chat_protocol::AppCredentials) {
     (t, app)
 }
 
-#[tokio::test]
-async fn a_sent_message_shows_at_once_and_becomes_the_server_copy() {
-    let (t, app) = setup(&["alice"]).await;
+/// A server with `users` (and carol) in `team:general`, and alice's client, synced.
+struct Online {
+    t: TestServer,
+    app: chat_protocol::AppCredentials,
+    net: Arc<FaultyTransport>,
+    alice: ChatClient,
+    c: chat_protocol::Cid,
+}
+
+async fn online(users: &[&str]) -> Online {
+    let (t, app) = setup(users).await;
     let net = FaultyTransport::new(&t.server.base_url());
     let alice = client(&t, &app, "alice", None, net.clone()).await;
     alice.sync().await.unwrap();
-    let c = cid("team:general");
+    Online {
+        t,
+        app,
+        net,
+        alice,
+        c: cid("team:general"),
+    }
+}
+
+#[tokio::test]
+async fn a_sent_message_shows_at_once_and_becomes_the_server_copy() {
+    let Online {
+        t,
+        app,
+        net: _net,
+        alice,
+        c,
+    } = online(&["alice"]).await;
     let mut window = alice.messages(&c, 20).await.unwrap();
     let first = window.next().await.unwrap();
     assert!(matches!(&first[..], [ListDiff::Reset { items }] if items.is_empty()));
@@ -161,11 +186,13 @@ async fn a_lost_reply_is_retried_with_the_same_id_into_one_message() {
 
 #[tokio::test]
 async fn edits_deletes_and_reactions_queued_offline_show_at_once_and_land() {
-    let (t, app) = setup(&["alice"]).await;
-    let net = FaultyTransport::new(&t.server.base_url());
-    let alice = client(&t, &app, "alice", None, net.clone()).await;
-    alice.sync().await.unwrap();
-    let c = cid("team:general");
+    let Online {
+        t,
+        app,
+        net,
+        alice,
+        c,
+    } = online(&["alice"]).await;
     let m1 = alice
         .send_message(&c, NewMessage::text("one"))
         .await
@@ -445,16 +472,7 @@ async fn a_reset_keeps_unsent_messages_and_rebuilds_the_cache() {
         .unwrap();
     // The server compacts its change log past alice's cursor.
     let after = carol.send("team:general", "after", None).await;
-    let (_, latest) = carol.sync_page(None, 500).await;
-    let head: u64 = latest["cursor"]
-        .as_str()
-        .unwrap()
-        .split(':')
-        .nth(2)
-        .unwrap()
-        .parse()
-        .unwrap();
-    t.server.store.compact(&app.app_id, head).await.unwrap();
+    t.compact_to_head(&app, &carol).await;
 
     net.set_offline(false);
     alice.network_available().await.unwrap();
@@ -592,11 +610,13 @@ async fn assert_live_equals_fresh(
 
 #[tokio::test]
 async fn incremental_live_updates_equal_a_fresh_query() {
-    let (t, app) = setup(&["alice"]).await;
-    let net = FaultyTransport::new(&t.server.base_url());
-    let alice = client(&t, &app, "alice", None, net.clone()).await;
-    alice.sync().await.unwrap();
-    let c = cid("team:general");
+    let Online {
+        t: _t,
+        app: _app,
+        net,
+        alice,
+        c,
+    } = online(&["alice"]).await;
     let root = alice
         .send_message(&c, NewMessage::text("root"))
         .await

@@ -163,16 +163,7 @@ async fn the_driver_syncs_pages_into_the_cache_and_survives_a_reset() {
     for c in channels {
         alice.send(c, &format!("{c} while offline"), None).await;
     }
-    let (_, latest) = bob.sync_page(None, 500).await;
-    let head: u64 = latest["cursor"]
-        .as_str()
-        .unwrap()
-        .split(':')
-        .nth(2)
-        .unwrap()
-        .parse()
-        .unwrap();
-    t.server.store.compact(&app.app_id, head).await.unwrap();
+    t.compact_to_head(&app, &bob).await;
 
     driver.start(cache.cursor().unwrap(), now);
     let log = run(&mut driver, &mut cache, &bob, &mut now).await;

@@ -57,6 +57,22 @@ impl TestServer {
         app
     }
 
+    /// Compacts the app's change log up to the newest change `api`'s user can see, so every
+    /// older cursor answers `410 reset`.
+    pub async fn compact_to_head(&self, app: &AppCredentials, api: &Api) {
+        let (_, latest) = api.sync_page(None, 500).await;
+        let head: u64 = latest["cursor"]
+            .as_str()
+            .and_then(|c| c.split(':').nth(2))
+            .and_then(|n| n.parse().ok())
+            .expect("a v1 cursor");
+        self.server
+            .store
+            .compact(&app.app_id, head)
+            .await
+            .expect("compact");
+    }
+
     /// A client acting as `user` (with a fresh 1-hour token).
     pub fn user(&self, app: &AppCredentials, user: &str) -> Api {
         let token = mint_user_token(&app.app_id, &app.api_secret, user, 3600);

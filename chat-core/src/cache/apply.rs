@@ -26,24 +26,30 @@ impl Cache {
     /// Needs the owner ([`Cache::set_user`]).
     pub fn apply_sync_page(&mut self, page: &SyncResponse) -> CacheResult<()> {
         let me = self.require_user()?;
+        // The per-channel facts of the previous page stay valid if nothing else wrote in
+        // between (every other write clears the memo): one sync loads each channel once,
+        // not once per page.
+        let memo = self.facts_memo.take().unwrap_or_default();
         let tx = self.conn.transaction()?;
-        let mut applier = Applier::new(&tx, &me);
+        let mut applier = Applier::with_facts(&tx, &me, memo);
         for state in &page.limited {
             applier.replace_channel(state)?;
         }
         for change in &page.changes {
             applier.apply_change(&change.change)?;
         }
-        applier.finish()?;
+        let memo = applier.finish()?;
         tx.prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1")?
             .execute([&page.cursor])?;
         tx.commit()?;
+        self.facts_memo = Some(memo);
         Ok(())
     }
 
     /// Applies changes pushed over realtime (same rules as a sync page, one transaction,
     /// the cursor is not touched).
     pub fn apply_changes(&mut self, changes: &[SyncChange]) -> CacheResult<()> {
+        self.facts_memo = None;
         let me = self.require_user()?;
         let tx = self.conn.transaction()?;
         let mut applier = Applier::new(&tx, &me);
@@ -60,6 +66,7 @@ impl Cache {
     /// its local state cleared — or is inserted if its channel is cached and it is not
     /// older than the channel's window. Returns whether the cache changed.
     pub fn apply_message_result(&mut self, message: &Message) -> CacheResult<bool> {
+        self.facts_memo = None;
         let me = self.user.clone().unwrap_or_default();
         let tx = self.conn.transaction()?;
         let mut applier = Applier::new(&tx, &me);
@@ -81,6 +88,7 @@ impl Cache {
         changes: &[Change],
         unread: Option<&ChannelUnread>,
     ) -> CacheResult<()> {
+        self.facts_memo = None;
         let me = self.user.clone().unwrap_or_default();
         let tx = self.conn.transaction()?;
         let mut applier = Applier::new(&tx, &me);
@@ -109,6 +117,7 @@ impl Cache {
     /// window), extending the window back to the page's oldest message. Ignored (returns
     /// `false`) when the channel is not cached.
     pub fn apply_history_page(&mut self, cid: &Cid, page: &MessagesResponse) -> CacheResult<bool> {
+        self.facts_memo = None;
         let cid = cid.to_string();
         let tx = self.conn.transaction()?;
         if !channel_cached(&tx, &cid)? {
@@ -139,6 +148,7 @@ impl Cache {
     /// Drops every synced row and the cursor, keeping the outbox and local echoes of
     /// unsent messages (the `410`/`invalid_cursor` reset; the next sync bootstraps).
     pub fn reset_synced_data(&mut self) -> CacheResult<()> {
+        self.facts_memo = None;
         let tx = self.conn.transaction()?;
         tx.execute_batch(
             "DELETE FROM channels; \
@@ -154,12 +164,16 @@ impl Cache {
     /// Stores the exact unread counts of `GET /v1/unread` (channels it does not list have
     /// none).
     pub fn replace_unread_counts(&mut self, unread: &UnreadResponse) -> CacheResult<()> {
+        self.facts_memo = None;
         let tx = self.conn.transaction()?;
         unread::replace_all(&tx, &unread.channels)?;
         tx.commit()?;
         Ok(())
     }
 }
+
+/// Per-channel facts by cid (`None`: the channel is not cached).
+pub(crate) type FactsMemo = HashMap<String, Option<Facts>>;
 
 /// Applies server data inside one transaction, reading each channel's [`Facts`] once and
 /// writing unread count changes once per channel at the end.
@@ -179,11 +193,12 @@ struct Existing {
 
 impl<'c> Applier<'c> {
     fn new(conn: &'c Connection, me: &'c str) -> Self {
-        Self {
-            conn,
-            me,
-            facts: HashMap::new(),
-        }
+        Self::with_facts(conn, me, HashMap::new())
+    }
+
+    /// An applier starting from facts known to be current (no pending deltas).
+    fn with_facts(conn: &'c Connection, me: &'c str, facts: FactsMemo) -> Self {
+        Self { conn, me, facts }
     }
 
     /// The facts of a channel (`None`: not cached), loaded on first use.
@@ -203,14 +218,16 @@ impl<'c> Applier<'c> {
         Ok(())
     }
 
-    /// Writes the pending unread count changes.
-    fn finish(self) -> CacheResult<()> {
-        for (cid, facts) in &self.facts {
-            if let Some(facts) = facts {
-                facts.flush(self.conn, cid)?;
+    /// Writes the pending unread count changes; returns the facts, now current.
+    fn finish(self) -> CacheResult<FactsMemo> {
+        let mut facts = self.facts;
+        for (cid, f) in &mut facts {
+            if let Some(f) = f {
+                f.flush(self.conn, cid)?;
+                f.settle();
             }
         }
-        Ok(())
+        Ok(facts)
     }
 
     /// Stores a limited channel state: the channel, its members and reads replaced, its

@@ -85,6 +85,9 @@ pub use rows::{CachedMessage, ChannelListItem, LocalState, WindowBounds};
 pub struct Cache {
     conn: Connection,
     user: Option<String>,
+    /// The per-channel facts after the last sync page, reused by the next page; cleared
+    /// by every other write (see `apply_sync_page`).
+    facts_memo: Option<apply::FactsMemo>,
 }
 
 /// What [`Cache::open_or_rebuild`] or [`Cache::rebuild`] did with an unusable file.
@@ -155,7 +158,11 @@ impl Cache {
 
     fn with_connection(conn: Connection) -> CacheResult<Self> {
         let user = rows::stored_user(&conn)?;
-        Ok(Self { conn, user })
+        Ok(Self {
+            conn,
+            user,
+            facts_memo: None,
+        })
     }
 
     /// The user this cache belongs to, once set.

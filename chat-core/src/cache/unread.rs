@@ -140,6 +140,12 @@ impl Facts {
         }
     }
 
+    /// Forgets the pending count changes (after they were written).
+    pub(crate) fn settle(&mut self) {
+        self.unread_delta = 0;
+        self.mentions_delta = 0;
+    }
+
     /// Writes the pending count changes.
     pub(crate) fn flush(&self, conn: &Connection, cid: &str) -> CacheResult<()> {
         if self.unread_delta != 0 || self.mentions_delta != 0 {

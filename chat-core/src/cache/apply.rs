@@ -106,8 +106,7 @@ impl Cache {
                 unread.unread_mentions
             ])?;
         }
-        tx.prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?
-            .execute([op_id])?;
+        super::outbox_rows::delete_outbox(&tx, op_id)?;
         tx.commit()?;
         Ok(())
     }
@@ -349,7 +348,7 @@ impl<'c> Applier<'c> {
             Some(f) => m.parent_id.is_some() || !f.before_window(m.created_at.millis()),
             None => false,
         };
-        if fits && insert_new_message(conn, m, &id, &cid, rev)? {
+        if fits && insert_new_message(conn, m, &id, &cid)? {
             self.after_write(m, &id, &cid, None)?;
             return Ok(true);
         }
@@ -417,35 +416,6 @@ impl<'c> Applier<'c> {
         }
         Ok(())
     }
-}
-
-/// Inserts a server message whose id is not cached; returns `false` (writing nothing) if
-/// the id exists.
-fn insert_new_message(
-    conn: &Connection,
-    m: &Message,
-    id: &str,
-    cid: &str,
-    rev: i64,
-) -> CacheResult<bool> {
-    let n = conn
-        .prepare_cached(
-            "INSERT INTO messages (id, cid, parent_id, user_id, created_at, order_key, rev, \
-               deleted_at, local_state, local_error, data) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, NULL, NULL, ?8) \
-             ON CONFLICT (id) DO NOTHING",
-        )?
-        .execute(params![
-            id,
-            cid,
-            m.parent_id.map(|p| p.to_string()),
-            m.user_id,
-            m.created_at.millis(),
-            rev,
-            opt_millis(m.deleted_at),
-            to_json(m)
-        ])?;
-    Ok(n == 1)
 }
 
 /// Deletes a channel and everything synced under it; local echoes (and the outbox) stay.

@@ -55,6 +55,28 @@ fn insert_outbox(conn: &Connection, op_id: &str, cid: &Cid, payload: &str) -> Ca
     Ok(position)
 }
 
+/// Replaces an item's payload (keeping its position); returns the rows changed.
+fn update_outbox(conn: &Connection, op_id: &str, payload: &str) -> CacheResult<usize> {
+    check_json(payload)?;
+    Ok(conn
+        .prepare_cached("UPDATE outbox SET payload = ?2, updated_at = ?3 WHERE op_id = ?1")?
+        .execute(params![op_id, payload, Timestamp::now().millis()])?)
+}
+
+/// Deletes an outbox item; returns the rows deleted.
+pub(super) fn delete_outbox(conn: &Connection, op_id: &str) -> CacheResult<usize> {
+    Ok(conn
+        .prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?
+        .execute([op_id])?)
+}
+
+/// Deletes a local echo (never a server-confirmed message); returns the rows deleted.
+fn delete_echo(conn: &Connection, id: &Uuid) -> CacheResult<usize> {
+    Ok(conn
+        .prepare_cached("DELETE FROM messages WHERE id = ?1 AND local_state IS NOT NULL")?
+        .execute([id.to_string()])?)
+}
+
 impl Cache {
     /// Queues an outbox item; returns its position (enqueue order).
     pub fn outbox_insert(&mut self, op_id: &str, cid: &Cid, payload: &str) -> CacheResult<i64> {
@@ -67,21 +89,12 @@ impl Cache {
     /// Replaces an item's payload (keeping its position). Returns `false` if there is no
     /// such item.
     pub fn outbox_update(&mut self, op_id: &str, payload: &str) -> CacheResult<bool> {
-        check_json(payload)?;
-        let n = self
-            .conn
-            .prepare_cached("UPDATE outbox SET payload = ?2, updated_at = ?3 WHERE op_id = ?1")?
-            .execute(params![op_id, payload, Timestamp::now().millis()])?;
-        Ok(n > 0)
+        Ok(update_outbox(&self.conn, op_id, payload)? > 0)
     }
 
     /// Removes an item (done, cancelled or discarded). Returns `false` if there was none.
     pub fn outbox_remove(&mut self, op_id: &str) -> CacheResult<bool> {
-        let n = self
-            .conn
-            .prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?
-            .execute([op_id])?;
-        Ok(n > 0)
+        Ok(delete_outbox(&self.conn, op_id)? > 0)
     }
 
     /// Every queued item, in enqueue order.
@@ -167,12 +180,9 @@ impl Cache {
     pub fn remove_local_message(&mut self, id: &Uuid, op_id: Option<&str>) -> CacheResult<bool> {
         self.facts_memo = None;
         let tx = self.conn.transaction()?;
-        let n = tx
-            .prepare_cached("DELETE FROM messages WHERE id = ?1 AND local_state IS NOT NULL")?
-            .execute([id.to_string()])?;
+        let n = delete_echo(&tx, id)?;
         if let Some(op_id) = op_id {
-            tx.prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?
-                .execute([op_id])?;
+            delete_outbox(&tx, op_id)?;
         }
         tx.commit()?;
         Ok(n > 0)
@@ -191,8 +201,6 @@ pub struct OutboxWrite {
     pub remove: Vec<String>,
     /// Local echoes to delete (their send was cancelled or discarded).
     pub remove_echoes: Vec<Uuid>,
-    /// Local echoes whose stored content changes (an edit merged into an unsent send).
-    pub update_echoes: Vec<Message>,
 }
 
 impl Cache {
@@ -204,27 +212,13 @@ impl Cache {
             insert_outbox(&tx, op_id, cid, payload)?;
         }
         for (op_id, payload) in &write.update {
-            check_json(payload)?;
-            tx.prepare_cached("UPDATE outbox SET payload = ?2, updated_at = ?3 WHERE op_id = ?1")?
-                .execute(params![op_id, payload, Timestamp::now().millis()])?;
+            update_outbox(&tx, op_id, payload)?;
         }
         for op_id in &write.remove {
-            tx.prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?
-                .execute([op_id])?;
+            delete_outbox(&tx, op_id)?;
         }
         for id in &write.remove_echoes {
-            tx.prepare_cached("DELETE FROM messages WHERE id = ?1 AND local_state IS NOT NULL")?
-                .execute([id.to_string()])?;
-        }
-        for m in &write.update_echoes {
-            let echo = Message {
-                rev: 0,
-                ..m.clone()
-            };
-            tx.prepare_cached(
-                "UPDATE messages SET data = ?2 WHERE id = ?1 AND local_state IS NOT NULL",
-            )?
-            .execute(params![echo.id.to_string(), to_json(&echo)])?;
+            delete_echo(&tx, id)?;
         }
         tx.commit()?;
         Ok(())

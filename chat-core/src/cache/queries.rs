@@ -130,7 +130,7 @@ impl Cache {
         cid: &Cid,
         limit: u32,
         before: Option<Timestamp>,
-        memo: Option<&HashMap<Uuid, Message>>,
+        memo: Option<&HashMap<Uuid, &Message>>,
     ) -> CacheResult<Vec<CachedMessage>> {
         let before = before.map_or(i64::MAX, |t| t.millis());
         let mut out: Vec<CachedMessage> = self

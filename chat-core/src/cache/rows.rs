@@ -117,7 +117,7 @@ pub(crate) fn cached_message(row: &Row<'_>) -> rusqlite::Result<CachedMessage> {
 /// the same server-confirmed revision (decoding the JSON is most of a window query's cost).
 pub(crate) fn cached_message_memo(
     row: &Row<'_>,
-    memo: Option<&HashMap<Uuid, Message>>,
+    memo: Option<&HashMap<Uuid, &Message>>,
 ) -> rusqlite::Result<CachedMessage> {
     let mut own_reactions: Vec<String> = row
         .get::<_, Option<String>>(3)?
@@ -133,7 +133,7 @@ pub(crate) fn cached_message_memo(
                 .ok()
                 .and_then(|id| memo.get(&id))
                 .filter(|m| i64::try_from(m.rev).is_ok_and(|r| r == rev))
-                .cloned()
+                .map(|m| (*m).clone())
         }
         _ => None,
     };

@@ -8,28 +8,60 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::error::{CacheResult, to_i64};
 use super::rows::{opt_millis, to_json};
 
-/// Writes a server message unconditionally (replacing any local echo of the same id).
-pub(crate) fn write_message(conn: &Connection, m: &Message) -> CacheResult<()> {
-    conn.prepare_cached(
+/// The `INSERT` of a message row; `?1`..`?8` are bound by [`execute_message`]. A macro so
+/// the two conflict clauses below join it at compile time.
+macro_rules! message_insert {
+    () => {
         "INSERT INTO messages (id, cid, parent_id, user_id, created_at, order_key, rev, \
            deleted_at, local_state, local_error, data) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, NULL, NULL, ?8) \
-         ON CONFLICT (id) DO UPDATE SET cid = excluded.cid, parent_id = excluded.parent_id, \
-           user_id = excluded.user_id, created_at = excluded.created_at, \
-           order_key = excluded.order_key, rev = excluded.rev, deleted_at = excluded.deleted_at, \
-           local_state = NULL, local_error = NULL, data = excluded.data",
-    )?
-    .execute(params![
-        m.id.to_string(),
-        m.cid.to_string(),
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, NULL, NULL, ?8)"
+    };
+}
+
+/// Runs `sql` (a `message_insert!` statement) for `m`, whose id and cid the caller has
+/// already formatted; returns the rows changed.
+fn execute_message(
+    conn: &Connection,
+    sql: &str,
+    m: &Message,
+    id: &str,
+    cid: &str,
+) -> CacheResult<usize> {
+    Ok(conn.prepare_cached(sql)?.execute(params![
+        id,
+        cid,
         m.parent_id.map(|p| p.to_string()),
         m.user_id,
         m.created_at.millis(),
         to_i64("rev", m.rev)?,
         opt_millis(m.deleted_at),
         to_json(m)
-    ])?;
+    ])?)
+}
+
+/// Writes a server message unconditionally (replacing any local echo of the same id).
+pub(crate) fn write_message(conn: &Connection, m: &Message) -> CacheResult<()> {
+    const SQL: &str = concat!(
+        message_insert!(),
+        " ON CONFLICT (id) DO UPDATE SET cid = excluded.cid, parent_id = excluded.parent_id, \
+           user_id = excluded.user_id, created_at = excluded.created_at, \
+           order_key = excluded.order_key, rev = excluded.rev, deleted_at = excluded.deleted_at, \
+           local_state = NULL, local_error = NULL, data = excluded.data"
+    );
+    execute_message(conn, SQL, m, &m.id.to_string(), &m.cid.to_string())?;
     Ok(())
+}
+
+/// Inserts a server message whose id is not cached; returns `false` (writing nothing) if
+/// the id exists. `id` and `cid` are `m`'s, already formatted.
+pub(crate) fn insert_new_message(
+    conn: &Connection,
+    m: &Message,
+    id: &str,
+    cid: &str,
+) -> CacheResult<bool> {
+    const SQL: &str = concat!(message_insert!(), " ON CONFLICT (id) DO NOTHING");
+    Ok(execute_message(conn, SQL, m, id, cid)? == 1)
 }
 
 /// Writes a server message if it is not cached or its `rev` is higher.

@@ -10,7 +10,7 @@
 //! pages) and queues network I/O → live queries are refreshed and diffs delivered.
 
 use chat_protocol::{
-    Change, ChannelResponse, MarkReadResponse, MessageResponse, ReactionResponse, UnreadResponse,
+    Change, ChannelUnread, MarkReadResponse, MessageResponse, ReactionResponse, UnreadResponse,
 };
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -239,6 +239,15 @@ impl Engine {
         self.auth.retry_at = None;
     }
 
+    /// Records in `write` that the (current) outbox item `op_id` leaves: its row, and the
+    /// local echo of a message that will now never be sent.
+    pub(crate) fn leave(&self, write: &mut OutboxWrite, op_id: OpId) {
+        write.remove.push(op_id.to_string());
+        if let Some(OutboxOp::SendMessage { request, .. }) = self.outbox.get_op(op_id) {
+            write.remove_echoes.push(request.id);
+        }
+    }
+
     /// Applies a state change (an enqueue) to the cache and the outbox together.
     pub(crate) fn commit(&mut self, outbox: Outbox, write: &OutboxWrite) -> ClientResult<()> {
         self.cache.write_outbox(write)?;
@@ -381,10 +390,9 @@ impl Engine {
 
     /// Writes an item's durable form; `false` if the write failed.
     fn persist(&mut self, op_id: OpId) -> bool {
-        let Some(item) = self.outbox.persisted(op_id) else {
+        let Some(payload) = persisted_json(&self.outbox, op_id) else {
             return true;
         };
-        let payload = serde_json::to_string(&item).unwrap_or_default();
         match self.cache.outbox_update(&op_id.to_string(), &payload) {
             Ok(_) => true,
             Err(e) => {
@@ -457,69 +465,51 @@ impl Engine {
 
     /// Stores a completed operation's result and drops its row (one transaction).
     fn complete(&mut self, op_id: OpId, op: &OutboxOp, body: Value) {
-        let mut changes = Vec::new();
-        let mut unread = None;
-        if body.is_null() {
-            // "Already gone" (a 404 on a removal): nothing to apply; sync shows the truth.
-            self.sync_wanted = true;
-            if let Err(e) = self.cache.outbox_remove(&op_id.to_string()) {
-                self.last_error = Some(e.to_string());
-            }
-            return;
+        if matches!(op, OutboxOp::MarkRead { .. }) {
+            self.read_epoch += 1;
         }
-        let decoded = |ok: bool, this: &mut Self| {
-            if !ok {
-                // Applied by the server, but the answer is unusable: sync brings the
-                // result (a send's echo stays until then).
-                this.last_error = Some(format!("undecodable answer for outbox item {op_id}"));
-                this.sync_wanted = true;
-            }
-        };
-        match op {
+        // The answer as changes to apply with the same rules as sync; `Ok(None)` when it
+        // carries nothing to apply: "already gone" (a 404 on a removal, no body) or a
+        // channel creation (the channel's state arrives with the next sync).
+        type Parsed = (Vec<Change>, Option<ChannelUnread>);
+        let parsed: Result<Option<Parsed>, serde_json::Error> = match op {
+            _ if body.is_null() => Ok(None),
             OutboxOp::SendMessage { .. }
             | OutboxOp::EditMessage { .. }
-            | OutboxOp::DeleteMessage { .. } => {
-                let r = serde_json::from_value::<MessageResponse>(body);
-                decoded(r.is_ok(), self);
-                if let Ok(r) = r {
-                    changes.push(Change::Message(r.message));
-                }
-            }
+            | OutboxOp::DeleteMessage { .. } => serde_json::from_value::<MessageResponse>(body)
+                .map(|r| Some((vec![Change::Message(r.message)], None))),
             OutboxOp::AddReaction { .. } | OutboxOp::RemoveReaction { .. } => {
-                let r = serde_json::from_value::<ReactionResponse>(body);
-                decoded(r.is_ok(), self);
-                if let Ok(r) = r {
-                    changes.push(Change::Reaction(r.reaction));
-                    changes.push(Change::Message(r.message));
+                serde_json::from_value::<ReactionResponse>(body).map(|r| {
+                    let changes = vec![Change::Reaction(r.reaction), Change::Message(r.message)];
+                    Some((changes, None))
+                })
+            }
+            OutboxOp::MarkRead { .. } => serde_json::from_value::<MarkReadResponse>(body)
+                .map(|r| Some((vec![Change::Read(r.read)], Some(r.unread)))),
+            OutboxOp::CreateChannel { .. } => Ok(None),
+        };
+        let error = match parsed {
+            Ok(Some((changes, unread))) => {
+                match self
+                    .cache
+                    .complete_op(&op_id.to_string(), &changes, unread.as_ref())
+                {
+                    Ok(()) => return,
+                    Err(e) => Some(e.to_string()),
                 }
             }
-            OutboxOp::MarkRead { .. } => {
-                self.read_epoch += 1;
-                let r = serde_json::from_value::<MarkReadResponse>(body);
-                decoded(r.is_ok(), self);
-                if let Ok(r) = r {
-                    changes.push(Change::Read(r.read));
-                    unread = Some(r.unread);
-                }
-            }
-            OutboxOp::CreateChannel { .. } => {
-                // The channel, its members and state arrive with the next sync.
-                let _ = serde_json::from_value::<ChannelResponse>(body);
-                self.sync_wanted = true;
-            }
+            Ok(None) => None,
+            Err(_) => Some(format!("undecodable answer for outbox item {op_id}")),
+        };
+        // Not recorded from the answer. The server applied it, so the row must not be
+        // replayed later (an old edit or reaction toggle would undo newer ones): drop the
+        // row on its own and let a sync bring the result (a send's echo stays until then).
+        if error.is_some() {
+            self.last_error = error;
         }
-        if let Err(e) = self
-            .cache
-            .complete_op(&op_id.to_string(), &changes, unread.as_ref())
-        {
-            // The server applied it: the row must not be replayed later (an old edit or
-            // reaction toggle would undo newer ones). Drop the row on its own and let a
-            // sync bring the result instead.
+        self.sync_wanted = true;
+        if let Err(e) = self.cache.outbox_remove(&op_id.to_string()) {
             self.last_error = Some(e.to_string());
-            self.sync_wanted = true;
-            if let Err(e) = self.cache.outbox_remove(&op_id.to_string()) {
-                self.last_error = Some(e.to_string());
-            }
         }
     }
 
@@ -527,19 +517,10 @@ impl Engine {
     /// everything cancelled along with it.
     pub(crate) fn discard(&mut self, op_id: OpId) -> ClientResult<()> {
         let mut outbox = self.outbox.clone();
-        let op = outbox.get_op(op_id);
         let cancelled = outbox.discard(op_id)?;
         let mut write = OutboxWrite::default();
-        for id in std::iter::once(op_id).chain(cancelled.iter().copied()) {
-            write.remove.push(id.to_string());
-        }
-        if let Some(OutboxOp::SendMessage { request, .. }) = op {
-            write.remove_echoes.push(request.id);
-        }
-        for id in &cancelled {
-            if let Some(OutboxOp::SendMessage { request, .. }) = self.outbox.get_op(*id) {
-                write.remove_echoes.push(request.id);
-            }
+        for id in std::iter::once(op_id).chain(cancelled) {
+            self.leave(&mut write, id);
         }
         self.commit(outbox, &write)
     }
@@ -664,4 +645,11 @@ impl Engine {
             self.token_refused();
         }
     }
+}
+
+/// The durable JSON form of an outbox item (`None` if there is no such item).
+pub(crate) fn persisted_json(outbox: &Outbox, op_id: OpId) -> Option<String> {
+    outbox
+        .persisted(op_id)
+        .map(|item| serde_json::to_string(&item).unwrap_or_default())
 }

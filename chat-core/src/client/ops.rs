@@ -11,7 +11,7 @@ use chat_protocol::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::engine::Engine;
+use super::engine::{Engine, persisted_json};
 use super::error::{ClientError, ClientResult};
 use crate::cache::{CachedMessage, LocalState, OutboxWrite};
 use crate::outbox::{OpId, OutboxError, OutboxOp, PersistedItem};
@@ -172,16 +172,12 @@ impl Engine {
                 .push((op_id.to_string(), cid, payload(op_id, &op)));
         }
         if let Some(into) = result.merged_into
-            && let Some(item) = outbox.persisted(into)
+            && let Some(payload) = persisted_json(&outbox, into)
         {
-            let payload = serde_json::to_string(&item).unwrap_or_default();
             write.update.push((into.to_string(), payload));
         }
-        for cancelled in &result.cancelled {
-            write.remove.push(cancelled.to_string());
-            if let Some(OutboxOp::SendMessage { request, .. }) = self.outbox.get_op(*cancelled) {
-                write.remove_echoes.push(request.id);
-            }
+        for cancelled in result.cancelled {
+            self.leave(&mut write, cancelled);
         }
         self.commit(outbox, &write)?;
         Ok(op_id)
@@ -268,8 +264,7 @@ impl Engine {
     pub(crate) fn retry(&mut self, op_id: OpId) -> ClientResult<()> {
         let mut outbox = self.outbox.clone();
         outbox.retry(op_id)?;
-        if let Some(item) = outbox.persisted(op_id) {
-            let payload = serde_json::to_string(&item).unwrap_or_default();
+        if let Some(payload) = persisted_json(&outbox, op_id) {
             self.cache.outbox_update(&op_id.to_string(), &payload)?;
         }
         self.outbox = outbox;

@@ -7,7 +7,7 @@
 //! read marker fails permanently the client discards it, and the overlay — hence the UI —
 //! reverts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chat_protocol::Cid;
 use uuid::Uuid;
@@ -29,7 +29,7 @@ struct PendingOp {
 #[derive(Debug, Default)]
 pub(crate) struct Overlay {
     by_message: HashMap<Uuid, Vec<PendingOp>>,
-    reads: HashMap<Cid, ()>,
+    reads: HashSet<Cid>,
 }
 
 impl Overlay {
@@ -40,7 +40,7 @@ impl Overlay {
             let target = match item.op {
                 OutboxOp::SendMessage { request, .. } => Some(request.id),
                 OutboxOp::MarkRead { cid, .. } => {
-                    overlay.reads.insert(cid.clone(), ());
+                    overlay.reads.insert(cid.clone());
                     None
                 }
                 OutboxOp::CreateChannel { .. } => None,
@@ -152,7 +152,7 @@ impl Overlay {
     /// The UI row of a cached channel-list entry: a pending `mark_read` shows the channel
     /// as read (the server's answer then stores the exact counts).
     pub(crate) fn channel(&self, item: ChannelListItem) -> ChannelItem {
-        let read = self.reads.contains_key(&item.channel.cid);
+        let read = self.reads.contains(&item.channel.cid);
         ChannelItem {
             unread_count: if read { 0 } else { item.unread.unread_count },
             unread_mentions: if read { 0 } else { item.unread.unread_mentions },

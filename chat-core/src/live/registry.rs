@@ -125,10 +125,10 @@ fn window_rows(
     window: &Window,
     rows: &[CachedMessage],
 ) -> CacheResult<Vec<CachedMessage>> {
-    let memo: HashMap<Uuid, Message> = rows
+    let memo: HashMap<Uuid, &Message> = rows
         .iter()
         .filter(|m| m.local_state.is_none())
-        .map(|m| (m.message.id, m.message.clone()))
+        .map(|m| (m.message.id, &m.message))
         .collect();
     cache.messages_window_memo(cid, window.limit, window.end, Some(&memo))
 }
@@ -151,59 +151,52 @@ fn deliver<T: super::Keyed + PartialEq + Clone>(
         diff(last, &new)
     };
     *last = new;
-    batch.is_empty() || tx.send(batch).is_ok()
+    send(tx, batch)
 }
 
 impl Sub {
+    /// The echoes among `echoes` that belong in this list's rows, in order: top-level
+    /// echoes of a window that follows the newest messages, replies of a thread, and
+    /// top-level echoes (as last-message previews) for the channel list.
+    fn matching<'a>(&self, echoes: &'a [CachedMessage]) -> Vec<&'a CachedMessage> {
+        echoes
+            .iter()
+            .filter(|e| match self {
+                Sub::Messages { cid, window, .. } => {
+                    window.end.is_none() && e.message.cid == *cid && e.message.parent_id.is_none()
+                }
+                Sub::Thread { parent, .. } => e.message.parent_id == Some(*parent),
+                Sub::Channels { .. } => e.message.parent_id.is_none(),
+            })
+            .collect()
+    }
+
     /// Brings the stored rows up to date after `changed`.
     fn update_rows(&mut self, cache: &Cache, changed: &Changed) -> CacheResult<()> {
-        match (self, changed) {
-            (_, Changed::Nothing | Changed::Overlay) => {}
-            (Sub::Channels { query, rows, .. }, Changed::Rows) => *rows = cache.channels(*query)?,
-            (Sub::Channels { rows, .. }, Changed::Echoes { echoes, .. }) => {
-                for echo in echoes.iter().filter(|e| e.message.parent_id.is_none()) {
-                    if let Some(item) = rows.iter_mut().find(|i| i.channel.cid == echo.message.cid)
-                    {
-                        item.last_message = Some(echo.clone());
-                    }
+        if let Changed::Echoes { echoes, .. } = changed {
+            let new = self.matching(echoes);
+            match self {
+                Sub::Channels { rows, .. } => {
+                    set_previews(rows, &new);
+                }
+                Sub::Messages { window, rows, .. } => {
+                    push_rows(rows, &new, Some(window.limit as usize));
+                }
+                Sub::Thread { rows, .. } => {
+                    push_rows(rows, &new, None);
                 }
             }
-            (
-                Sub::Messages {
-                    cid, window, rows, ..
-                },
-                Changed::Rows,
-            ) => {
-                *rows = window_rows(cache, cid, window, rows)?;
-            }
-            (
-                Sub::Messages {
-                    cid, window, rows, ..
-                },
-                Changed::Echoes { echoes, .. },
-            ) => {
-                if window.end.is_none() {
-                    rows.extend(
-                        echoes
-                            .iter()
-                            .filter(|e| e.message.cid == *cid && e.message.parent_id.is_none())
-                            .cloned(),
-                    );
-                    let excess = rows.len().saturating_sub(window.limit as usize);
-                    rows.drain(..excess);
-                }
-            }
-            (Sub::Thread { parent, rows, .. }, Changed::Rows) => {
-                *rows = cache.thread_replies(parent)?;
-            }
-            (Sub::Thread { parent, rows, .. }, Changed::Echoes { echoes, .. }) => {
-                rows.extend(
-                    echoes
-                        .iter()
-                        .filter(|e| e.message.parent_id == Some(*parent))
-                        .cloned(),
-                );
-            }
+            return Ok(());
+        }
+        if *changed != Changed::Rows {
+            return Ok(());
+        }
+        match self {
+            Sub::Channels { query, rows, .. } => *rows = cache.channels(*query)?,
+            Sub::Messages {
+                cid, window, rows, ..
+            } => *rows = window_rows(cache, cid, window, rows)?,
+            Sub::Thread { parent, rows, .. } => *rows = cache.thread_replies(parent)?,
         }
         Ok(())
     }
@@ -214,89 +207,89 @@ impl Sub {
         match self {
             Sub::Channels { rows, last, tx, .. } => {
                 let items = rows.iter().map(|i| overlay.channel(i.clone())).collect();
-                !tx.is_closed() && deliver(last, items, tx, reset)
+                deliver(last, items, tx, reset)
             }
             Sub::Messages { rows, last, tx, .. } | Sub::Thread { rows, last, tx, .. } => {
-                !tx.is_closed() && deliver(last, overlay_messages(overlay, rows), tx, reset)
+                deliver(last, overlay_messages(overlay, rows), tx, reset)
             }
         }
     }
-}
 
-impl Sub {
     /// The fast path after `send_message` when nothing else changed: the new echoes are
-    /// appended to the rows (a full window drops as many of its oldest rows) and the diff
-    /// is built directly — the overlay of the other rows cannot have changed, and an echo
-    /// always sorts last. Yields exactly what `update_rows` + `deliver` would. Returns
-    /// `false` if the subscriber is gone.
+    /// added to the rows exactly as `update_rows` does, and the diff is built directly —
+    /// the overlay of the other rows cannot have changed, and an echo always sorts last.
+    /// Yields exactly what `update_rows` + `deliver` would. Returns `false` if the
+    /// subscriber is gone.
     fn append_echoes(&mut self, overlay: &Overlay, echoes: &[CachedMessage]) -> bool {
+        let new = self.matching(echoes);
         match self {
-            Sub::Messages {
-                cid,
-                window,
-                rows,
-                last,
-                tx,
-            } => {
-                let new: Vec<&CachedMessage> = echoes
-                    .iter()
-                    .filter(|e| e.message.cid == *cid && e.message.parent_id.is_none())
-                    .collect();
-                if window.end.is_some() || new.is_empty() {
-                    return !tx.is_closed();
-                }
-                append(rows, last, tx, overlay, &new, Some(window.limit as usize))
-            }
-            Sub::Thread {
-                parent,
-                rows,
-                last,
-                tx,
-            } => {
-                let new: Vec<&CachedMessage> = echoes
-                    .iter()
-                    .filter(|e| e.message.parent_id == Some(*parent))
-                    .collect();
-                if new.is_empty() {
-                    return !tx.is_closed();
-                }
-                append(rows, last, tx, overlay, &new, None)
-            }
             Sub::Channels { rows, last, tx, .. } => {
                 let mut batch = Vec::new();
-                for echo in echoes.iter().filter(|e| e.message.parent_id.is_none()) {
-                    let Some(index) = rows.iter().position(|i| i.channel.cid == echo.message.cid)
-                    else {
-                        continue;
-                    };
-                    rows[index].last_message = Some(echo.clone());
+                for index in set_previews(rows, &new) {
                     let item = overlay.channel(rows[index].clone());
                     if last[index] != item {
                         last[index] = item.clone();
                         batch.push(ListDiff::Update { index, item });
                     }
                 }
-                !tx.is_closed() && (batch.is_empty() || tx.send(batch).is_ok())
+                send(tx, batch)
+            }
+            Sub::Messages {
+                window,
+                rows,
+                last,
+                tx,
+                ..
+            } => {
+                let excess = push_rows(rows, &new, Some(window.limit as usize));
+                send(tx, appended(last, overlay, &new, excess))
+            }
+            Sub::Thread { rows, last, tx, .. } => {
+                let excess = push_rows(rows, &new, None);
+                send(tx, appended(last, overlay, &new, excess))
             }
         }
     }
 }
 
-/// Appends `new` echoes to a message list (rows and delivered items, index-aligned),
-/// keeping at most `limit` (dropping the oldest), and sends the matching diff.
-fn append(
-    rows: &mut Vec<CachedMessage>,
-    last: &mut Vec<MessageItem>,
-    tx: &UnboundedSender<Vec<ListDiff<MessageItem>>>,
-    overlay: &Overlay,
-    new: &[&CachedMessage],
-    limit: Option<usize>,
-) -> bool {
-    let shown = last.len();
+/// Sets the last-message preview of the channels `new` echoes were sent to; returns the
+/// indices of the rows changed.
+fn set_previews(rows: &mut [ChannelListItem], new: &[&CachedMessage]) -> Vec<usize> {
+    new.iter()
+        .filter_map(|echo| {
+            let index = rows
+                .iter()
+                .position(|i| i.channel.cid == echo.message.cid)?;
+            rows[index].last_message = Some((*echo).clone());
+            Some(index)
+        })
+        .collect()
+}
+
+/// Appends `new` echoes to a message list's rows, keeping at most `limit` (dropping the
+/// oldest); returns how many rows were dropped.
+fn push_rows(rows: &mut Vec<CachedMessage>, new: &[&CachedMessage], limit: Option<usize>) -> usize {
     rows.extend(new.iter().map(|e| (*e).clone()));
     let excess = limit.map_or(0, |l| rows.len().saturating_sub(l));
     rows.drain(..excess);
-    let dropped_old = excess.min(shown);
+    excess
+}
+
+/// Sends a batch (if not empty); `false` if the subscriber is gone.
+fn send<T>(tx: &UnboundedSender<Vec<ListDiff<T>>>, batch: Vec<ListDiff<T>>) -> bool {
+    !tx.is_closed() && (batch.is_empty() || tx.send(batch).is_ok())
+}
+
+/// Updates the delivered items of a message list (index-aligned with its rows) after
+/// `new` echoes were appended and `excess` of the oldest rows dropped, and returns the
+/// matching diff.
+fn appended(
+    last: &mut Vec<MessageItem>,
+    overlay: &Overlay,
+    new: &[&CachedMessage],
+    excess: usize,
+) -> Vec<ListDiff<MessageItem>> {
+    let dropped_old = excess.min(last.len());
     let skipped_new = excess - dropped_old;
     let mut batch: Vec<ListDiff<MessageItem>> = (0..dropped_old)
         .map(|_| ListDiff::Remove { index: 0 })
@@ -310,7 +303,7 @@ fn append(
         });
         last.push(item);
     }
-    !tx.is_closed() && (batch.is_empty() || tx.send(batch).is_ok())
+    batch
 }
 
 impl Registry {

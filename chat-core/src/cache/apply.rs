@@ -26,10 +26,13 @@ impl Cache {
     /// Needs the owner ([`Cache::set_user`]).
     pub fn apply_sync_page(&mut self, page: &SyncResponse) -> CacheResult<()> {
         let me = self.require_user()?;
-        // The per-channel facts of the previous page stay valid if nothing else wrote in
-        // between (every other write clears the memo): one sync loads each channel once,
-        // not once per page.
-        let memo = self.facts_memo.take().unwrap_or_default();
+        // The per-channel facts of the previous page are still current if the connection
+        // changed no row since that page committed: one sync loads each channel once, not
+        // once per page. Any other write in between (of any kind) discards them.
+        let memo = match self.facts_memo.take() {
+            Some((changes, memo)) if changes == self.conn.total_changes() => memo,
+            _ => FactsMemo::new(),
+        };
         let tx = self.conn.transaction()?;
         let mut applier = Applier::with_facts(&tx, &me, memo);
         for state in &page.limited {
@@ -42,14 +45,13 @@ impl Cache {
         tx.prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1")?
             .execute([&page.cursor])?;
         tx.commit()?;
-        self.facts_memo = Some(memo);
+        self.facts_memo = Some((self.conn.total_changes(), memo));
         Ok(())
     }
 
     /// Applies changes pushed over realtime (same rules as a sync page, one transaction,
     /// the cursor is not touched).
     pub fn apply_changes(&mut self, changes: &[SyncChange]) -> CacheResult<()> {
-        self.facts_memo = None;
         let me = self.require_user()?;
         let tx = self.conn.transaction()?;
         let mut applier = Applier::new(&tx, &me);
@@ -66,7 +68,6 @@ impl Cache {
     /// its local state cleared — or is inserted if its channel is cached and it is not
     /// older than the channel's window. Returns whether the cache changed.
     pub fn apply_message_result(&mut self, message: &Message) -> CacheResult<bool> {
-        self.facts_memo = None;
         let me = self.user.clone().unwrap_or_default();
         let tx = self.conn.transaction()?;
         let mut applier = Applier::new(&tx, &me);
@@ -88,7 +89,6 @@ impl Cache {
         changes: &[Change],
         unread: Option<&ChannelUnread>,
     ) -> CacheResult<()> {
-        self.facts_memo = None;
         let me = self.user.clone().unwrap_or_default();
         let tx = self.conn.transaction()?;
         let mut applier = Applier::new(&tx, &me);
@@ -116,7 +116,6 @@ impl Cache {
     /// window), extending the window back to the page's oldest message. Ignored (returns
     /// `false`) when the channel is not cached.
     pub fn apply_history_page(&mut self, cid: &Cid, page: &MessagesResponse) -> CacheResult<bool> {
-        self.facts_memo = None;
         let cid = cid.to_string();
         let tx = self.conn.transaction()?;
         if !channel_cached(&tx, &cid)? {
@@ -147,7 +146,6 @@ impl Cache {
     /// Drops every synced row and the cursor, keeping the outbox and local echoes of
     /// unsent messages (the `410`/`invalid_cursor` reset; the next sync bootstraps).
     pub fn reset_synced_data(&mut self) -> CacheResult<()> {
-        self.facts_memo = None;
         let tx = self.conn.transaction()?;
         tx.execute_batch(
             "DELETE FROM channels; \
@@ -163,7 +161,6 @@ impl Cache {
     /// Stores the exact unread counts of `GET /v1/unread` (channels it does not list have
     /// none).
     pub fn replace_unread_counts(&mut self, unread: &UnreadResponse) -> CacheResult<()> {
-        self.facts_memo = None;
         let tx = self.conn.transaction()?;
         unread::replace_all(&tx, &unread.channels)?;
         tx.commit()?;

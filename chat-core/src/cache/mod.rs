@@ -85,9 +85,10 @@ pub use rows::{CachedMessage, ChannelListItem, LocalState, WindowBounds};
 pub struct Cache {
     conn: Connection,
     user: Option<String>,
-    /// The per-channel facts after the last sync page, reused by the next page; cleared
-    /// by every other write (see `apply_sync_page`).
-    facts_memo: Option<apply::FactsMemo>,
+    /// The per-channel facts after the last sync page, with the connection's change count
+    /// then: the next page reuses them only if no row changed since (see
+    /// `apply_sync_page`).
+    facts_memo: Option<(u64, apply::FactsMemo)>,
 }
 
 /// What [`Cache::open_or_rebuild`] or [`Cache::rebuild`] did with an unusable file.

@@ -134,7 +134,6 @@ impl Cache {
         op_id: &str,
         payload: &str,
     ) -> CacheResult<i64> {
-        self.facts_memo = None;
         let tx = self.conn.transaction()?;
         let position = insert_outbox(&tx, op_id, &message.cid, payload)?;
         let echo = Message {
@@ -163,7 +162,6 @@ impl Cache {
     /// Sets the state of a local echo. Returns `false` if `id` is not a local echo (never
     /// stored, or already replaced by the server copy).
     pub fn set_local_state(&mut self, id: &Uuid, state: &LocalState) -> CacheResult<bool> {
-        self.facts_memo = None;
         let n = self
             .conn
             .prepare_cached(
@@ -178,7 +176,6 @@ impl Cache {
     /// message was cancelled, or a failed one discarded. Server-confirmed messages are
     /// never removed. Returns whether an echo was removed.
     pub fn remove_local_message(&mut self, id: &Uuid, op_id: Option<&str>) -> CacheResult<bool> {
-        self.facts_memo = None;
         let tx = self.conn.transaction()?;
         let n = delete_echo(&tx, id)?;
         if let Some(op_id) = op_id {
@@ -206,7 +203,6 @@ pub struct OutboxWrite {
 impl Cache {
     /// Writes an [`OutboxWrite`] in ONE transaction: all of it or (on error) nothing.
     pub fn write_outbox(&mut self, write: &OutboxWrite) -> CacheResult<()> {
-        self.facts_memo = None;
         let tx = self.conn.transaction()?;
         for (op_id, cid, payload) in &write.insert {
             insert_outbox(&tx, op_id, cid, payload)?;

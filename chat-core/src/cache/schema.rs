@@ -116,6 +116,38 @@ const MIGRATIONS: &[&str] = &[
         updated_at INTEGER
     );
     "#,
+    // 2: the same `messages` table with its `local_state` check written as comparisons.
+    // `x IN ('a', 'b', 'c')` inside a CHECK builds a temporary lookup table on every row
+    // written, which made inserting messages about 15 % slower (docs/BENCHMARKS.md). A
+    // CHECK cannot be altered in place, so the table is rebuilt with the same columns,
+    // rows and indexes.
+    r#"
+    CREATE TABLE messages_v2 (
+        id TEXT PRIMARY KEY,
+        cid TEXT NOT NULL,
+        parent_id TEXT,
+        user_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        order_key INTEGER NOT NULL,
+        rev INTEGER NOT NULL CHECK (rev >= 0),
+        deleted_at INTEGER,
+        local_state TEXT
+            CHECK (local_state = 'pending' OR local_state = 'sending' OR local_state = 'failed'),
+        local_error TEXT,
+        data TEXT NOT NULL,
+        CHECK (local_state IS NULL OR rev = 0),
+        CHECK (local_state IS NOT NULL OR order_key = created_at)
+    );
+    INSERT INTO messages_v2 (id, cid, parent_id, user_id, created_at, order_key, rev,
+                             deleted_at, local_state, local_error, data)
+        SELECT id, cid, parent_id, user_id, created_at, order_key, rev,
+               deleted_at, local_state, local_error, data
+        FROM messages;
+    DROP TABLE messages;
+    ALTER TABLE messages_v2 RENAME TO messages;
+    CREATE INDEX messages_window ON messages (cid, order_key);
+    CREATE INDEX messages_thread ON messages (parent_id, order_key) WHERE parent_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -189,6 +221,51 @@ mod tests {
             }
             other => panic!("expected TooNew, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn version_2_keeps_every_message_and_still_checks_local_state() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(MIGRATIONS[0]).unwrap();
+        tx.pragma_update(None, "user_version", 1).unwrap();
+        tx.commit().unwrap();
+        conn.execute_batch(
+            "INSERT INTO messages VALUES ('m1', 'team:a', NULL, 'ann', 5, 5, 3, NULL, NULL, NULL, '{}');
+             INSERT INTO messages VALUES ('m2', 'team:a', 'm1', 'bob', 6, 9007199254740993, 0, NULL,
+                                          'failed', 'refused', '{}');",
+        )
+        .unwrap();
+        migrate(&mut conn, false).unwrap();
+        assert_eq!(stored_version(&conn).unwrap(), SCHEMA_VERSION);
+        let rows: Vec<(String, Option<String>, i64)> = conn
+            .prepare("SELECT id, local_state, order_key FROM messages ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("m1".to_owned(), None, 5),
+                ("m2".to_owned(), Some("failed".to_owned()), 9_007_199_254_740_993)
+            ]
+        );
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'messages' \
+                   AND name IN ('messages_window', 'messages_thread')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 2);
+        let bad = conn.execute(
+            "INSERT INTO messages VALUES ('m3', 'team:a', NULL, 'bob', 7, 7, 0, NULL, 'lost', NULL, '{}')",
+            [],
+        );
+        assert!(bad.is_err(), "an unknown local_state must be refused");
     }
 
     #[test]

@@ -14,7 +14,8 @@ use chat_protocol::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Cache;
-use super::error::{CacheError, CacheResult, to_i64};
+use super::error::{CacheResult, to_i64};
+use super::message_codec::{message_columns, message_from_row};
 use super::rows::{channel_cached, opt_millis, to_json};
 use super::unread::{self, Facts};
 use super::upserts::*;
@@ -184,7 +185,7 @@ struct Existing {
     rev: i64,
     local: bool,
     deleted: bool,
-    data: String,
+    message: Message,
 }
 
 impl<'c> Applier<'c> {
@@ -350,16 +351,18 @@ impl<'c> Applier<'c> {
             return Ok(true);
         }
         let existing = conn
-            .prepare_cached(
-                "SELECT rev, local_state IS NOT NULL, deleted_at IS NOT NULL, data \
-                 FROM messages WHERE id = ?1",
-            )?
+            .prepare_cached(concat!(
+                "SELECT m.local_state IS NOT NULL, ",
+                message_columns!(),
+                " FROM messages m WHERE m.id = ?1"
+            ))?
             .query_row([&id], |r| {
+                let message = message_from_row(r, 1)?;
                 Ok(Existing {
-                    rev: r.get(0)?,
-                    local: r.get(1)?,
-                    deleted: r.get(2)?,
-                    data: r.get(3)?,
+                    rev: r.get(1 + 7)?, // the `m.rev` column
+                    local: r.get(0)?,
+                    deleted: message.deleted_at.is_some(),
+                    message,
                 })
             })
             .optional()?;
@@ -400,13 +403,10 @@ impl<'c> Applier<'c> {
         match existing {
             None if m.user_id != me && m.deleted_at.is_none() => facts.count_new(me, m),
             Some(e) if !e.local && !e.deleted && m.user_id != me => {
-                let old: Message = serde_json::from_str(&e.data).map_err(|err| {
-                    CacheError::Corrupt(format!("undecodable message row: {err}"))
-                })?;
                 if m.deleted_at.is_some() {
-                    facts.uncount(me, &old);
+                    facts.uncount(me, &e.message);
                 } else {
-                    facts.remention(me, &old, m);
+                    facts.remention(me, &e.message, m);
                 }
             }
             _ => {}

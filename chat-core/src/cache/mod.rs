@@ -63,6 +63,7 @@ mod apply;
 #[cfg(test)]
 mod apply_tests;
 pub mod error;
+mod message_codec;
 mod outbox_rows;
 mod queries;
 mod rows;

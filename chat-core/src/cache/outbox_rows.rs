@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::Cache;
 use super::error::{CacheError, CacheResult};
-use super::rows::{LocalState, opt_millis, to_json};
+use super::message_codec::encode_body;
+use super::rows::{LocalState, opt_millis};
 use super::schema::LOCAL_ORDER_BASE;
 
 /// One queued outbox item.
@@ -153,7 +154,7 @@ impl Cache {
             echo.created_at.millis(),
             LOCAL_ORDER_BASE + position,
             opt_millis(echo.deleted_at),
-            to_json(&echo)
+            encode_body(&echo)
         ])?;
         tx.commit()?;
         Ok(position)

@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
 use super::error::CacheResult;
+use super::message_codec::{MESSAGE_COLUMN_COUNT, message_columns, message_from_row};
 
 /// The local state of a message the server has not confirmed yet (a local echo). A
 /// server-confirmed message has no local state.
@@ -102,11 +103,15 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// The message columns of [`cached_message`]; `?1` must be bound to the owner's user id.
-pub(crate) const MESSAGE_SELECT: &str = "SELECT m.data, m.local_state, m.local_error, \
+pub(crate) const MESSAGE_SELECT: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    ", m.local_state, m.local_error, \
      (SELECT group_concat(r.type, ',') FROM reactions r \
         WHERE r.message_id = m.id AND r.user_id = ?1 AND r.deleted = 0), \
-     (SELECT f.starred FROM flags f WHERE f.message_id = m.id), m.id, m.rev \
-     FROM messages m";
+     (SELECT f.starred FROM flags f WHERE f.message_id = m.id) \
+     FROM messages m"
+);
 
 /// Maps a [`MESSAGE_SELECT`] row.
 pub(crate) fn cached_message(row: &Row<'_>) -> rusqlite::Result<CachedMessage> {
@@ -119,16 +124,17 @@ pub(crate) fn cached_message_memo(
     row: &Row<'_>,
     memo: Option<&HashMap<Uuid, &Message>>,
 ) -> rusqlite::Result<CachedMessage> {
+    const STATE: usize = MESSAGE_COLUMN_COUNT;
     let mut own_reactions: Vec<String> = row
-        .get::<_, Option<String>>(3)?
+        .get::<_, Option<String>>(STATE + 2)?
         .map(|s| s.split(',').map(str::to_owned).collect())
         .unwrap_or_default();
     own_reactions.sort();
-    let local_state = LocalState::from_columns(row.get(1)?, row.get(2)?);
+    let local_state = LocalState::from_columns(row.get(STATE)?, row.get(STATE + 1)?);
     let known = match (memo, &local_state) {
         (Some(memo), None) => {
-            let rev: i64 = row.get(6)?;
-            let id: String = row.get(5)?;
+            let rev: i64 = row.get(7)?;
+            let id: String = row.get(1)?;
             Uuid::parse_str(&id)
                 .ok()
                 .and_then(|id| memo.get(&id))
@@ -140,11 +146,11 @@ pub(crate) fn cached_message_memo(
     Ok(CachedMessage {
         message: match known {
             Some(m) => m,
-            None => json(row, 0)?,
+            None => message_from_row(row, 0)?,
         },
         local_state,
         own_reactions,
-        starred: row.get::<_, Option<bool>>(4)?.unwrap_or(false),
+        starred: row.get::<_, Option<bool>>(STATE + 3)?.unwrap_or(false),
     })
 }
 

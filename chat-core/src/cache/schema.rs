@@ -249,7 +249,11 @@ mod tests {
             rows,
             [
                 ("m1".to_owned(), None, 5),
-                ("m2".to_owned(), Some("failed".to_owned()), 9_007_199_254_740_993)
+                (
+                    "m2".to_owned(),
+                    Some("failed".to_owned()),
+                    9_007_199_254_740_993
+                )
             ]
         );
         let indexes: i64 = conn

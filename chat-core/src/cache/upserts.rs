@@ -6,6 +6,7 @@ use chat_protocol::{Channel, Member, Message, MessageFlags, Reaction, ReadState}
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::{CacheResult, to_i64};
+use super::message_codec::encode_body;
 use super::rows::{opt_millis, to_json};
 
 /// The `INSERT` of a message row; `?1`..`?8` are bound by [`execute_message`]. A macro so
@@ -35,7 +36,7 @@ fn execute_message(
         m.created_at.millis(),
         to_i64("rev", m.rev)?,
         opt_millis(m.deleted_at),
-        to_json(m)
+        encode_body(m)
     ])?)
 }
 

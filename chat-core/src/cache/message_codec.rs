@@ -1,0 +1,292 @@
+//! How a message is stored in the `messages` table. The fields that have their own column
+//! (id, cid, parent, author, `created_at`, `deleted_at`, rev) live only there; the `data`
+//! column holds the rest as compact JSON: empty lists, zero counts and absent ids are left
+//! out, times are integer milliseconds, and `updated_at` is left out when it equals
+//! `created_at`. That is less than half the wire JSON of a typical message, so a sync
+//! writes fewer pages and encodes and decodes less text (docs/BENCHMARKS.md).
+//!
+//! Rows written before this encoding hold the whole wire JSON in `data`; they still
+//! decode (the extra keys are ignored and RFC 3339 times are accepted), so no migration
+//! rewrites them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chat_protocol::{Cid, Message, Timestamp};
+use rusqlite::Row;
+use rusqlite::types::Type;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The message columns, in the order [`message_from_row`] reads them.
+macro_rules! message_columns {
+    () => {
+        "m.data, m.id, m.cid, m.parent_id, m.user_id, m.created_at, m.deleted_at, m.rev"
+    };
+}
+pub(crate) use message_columns;
+
+/// Number of columns in [`message_columns!`].
+pub(crate) const MESSAGE_COLUMN_COUNT: usize = 8;
+
+/// The `data` of a message being written (borrows the message).
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    text: &'a str,
+    #[serde(skip_serializing_if = "<[Value]>::is_empty")]
+    attachments: &'a [Value],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quoted_message_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    mentioned_users: &'a [String],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    reaction_counts: &'a BTreeMap<String, u32>,
+    #[serde(skip_serializing_if = "is_zero")]
+    reply_count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    edited_at: Option<i64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The `data` of a stored message, read back.
+#[derive(Deserialize)]
+struct Body {
+    text: String,
+    #[serde(default)]
+    attachments: Vec<Value>,
+    #[serde(default)]
+    quoted_message_id: Option<Uuid>,
+    #[serde(default)]
+    mentioned_users: Vec<String>,
+    #[serde(default)]
+    reaction_counts: BTreeMap<String, u32>,
+    #[serde(default)]
+    reply_count: u32,
+    #[serde(default, deserialize_with = "opt_millis")]
+    updated_at: Option<i64>,
+    #[serde(default, deserialize_with = "opt_millis")]
+    edited_at: Option<i64>,
+}
+
+/// The `data` column of `m`.
+pub(crate) fn encode_body(m: &Message) -> String {
+    let updated = m.updated_at.millis();
+    let body = BodyRef {
+        text: &m.text,
+        attachments: &m.attachments,
+        quoted_message_id: m.quoted_message_id,
+        mentioned_users: &m.mentioned_users,
+        reaction_counts: &m.reaction_counts,
+        reply_count: m.reply_count,
+        updated_at: (updated != m.created_at.millis()).then_some(updated),
+        edited_at: m.edited_at.map(|t| t.millis()),
+    };
+    // Plain strings, ids, integers and JSON values: serializing cannot fail.
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
+/// Decodes the [`message_columns!`] starting at column `first` of `row`. A failure means
+/// the stored row was damaged.
+pub(crate) fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Message> {
+    let bad = |idx: usize, msg: String| {
+        rusqlite::Error::FromSqlConversionFailure(first + idx, Type::Text, msg.into())
+    };
+    let data: String = row.get(first)?;
+    let body: Body = serde_json::from_str(&data).map_err(|e| bad(0, e.to_string()))?;
+    let id: String = row.get(first + 1)?;
+    let cid: String = row.get(first + 2)?;
+    let parent: Option<String> = row.get(first + 3)?;
+    let created: i64 = row.get(first + 5)?;
+    let deleted: Option<i64> = row.get(first + 6)?;
+    let rev: i64 = row.get(first + 7)?;
+    let time = |idx: usize, ms: i64| {
+        Timestamp::from_millis(ms).ok_or_else(|| bad(idx, format!("time out of range: {ms}")))
+    };
+    let uuid = |idx: usize, s: &str| Uuid::parse_str(s).map_err(|e| bad(idx, e.to_string()));
+    let created_at = time(5, created)?;
+    Ok(Message {
+        id: uuid(1, &id)?,
+        cid: Cid::from_str(&cid).map_err(|e| bad(2, e.to_string()))?,
+        user_id: row.get(first + 4)?,
+        text: body.text,
+        attachments: body.attachments,
+        parent_id: parent.as_deref().map(|p| uuid(3, p)).transpose()?,
+        quoted_message_id: body.quoted_message_id,
+        mentioned_users: body.mentioned_users,
+        reaction_counts: body.reaction_counts,
+        reply_count: body.reply_count,
+        created_at,
+        updated_at: match body.updated_at {
+            Some(ms) => time(0, ms)?,
+            None => created_at,
+        },
+        edited_at: body.edited_at.map(|ms| time(0, ms)).transpose()?,
+        deleted_at: deleted.map(|ms| time(6, ms)).transpose()?,
+        rev: u64::try_from(rev).map_err(|_| bad(7, format!("negative rev {rev}")))?,
+    })
+}
+
+/// An optional time stored as integer milliseconds, or as RFC 3339 text in rows written
+/// before the compact encoding.
+fn opt_millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    struct Millis;
+    impl<'de> Visitor<'de> for Millis {
+        type Value = Option<i64>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("milliseconds or an RFC 3339 time")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            i64::try_from(v).map(Some).map_err(E::custom)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            let d = de::value::StrDeserializer::<E>::new(v);
+            Timestamp::deserialize(d).map(|t| Some(t.millis()))
+        }
+    }
+    d.deserialize_option(Millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_protocol::ChannelType;
+    use rusqlite::Connection;
+
+    use super::*;
+
+    fn stored(conn: &Connection, m: &Message, data: &str) -> Message {
+        conn.execute(
+            "INSERT INTO m VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![
+                data,
+                m.id.to_string(),
+                m.cid.to_string(),
+                m.parent_id.map(|p| p.to_string()),
+                m.user_id,
+                m.created_at.millis(),
+                m.deleted_at.map(|t| t.millis()),
+                m.rev as i64
+            ],
+        )
+        .unwrap();
+        let back = conn
+            .query_row(
+                concat!("SELECT ", message_columns!(), " FROM m WHERE m.id = ?1"),
+                [m.id.to_string()],
+                |r| message_from_row(r, 0),
+            )
+            .unwrap();
+        conn.execute("DELETE FROM m", []).unwrap();
+        back
+    }
+
+    fn table() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE m (data, id, cid, parent_id, user_id, created_at, deleted_at, rev)",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millis(1_700_000_000_000 + ms).unwrap()
+    }
+
+    fn plain() -> Message {
+        Message {
+            id: Uuid::now_v7(),
+            cid: Cid::new(ChannelType::Team, "general").unwrap(),
+            user_id: "ann".into(),
+            text: "hello \"world\" ✓".into(),
+            attachments: vec![],
+            parent_id: None,
+            quoted_message_id: None,
+            mentioned_users: vec![],
+            reaction_counts: BTreeMap::new(),
+            reply_count: 0,
+            created_at: at(5),
+            updated_at: at(5),
+            edited_at: None,
+            deleted_at: None,
+            rev: 7,
+        }
+    }
+
+    #[test]
+    fn every_field_round_trips_and_defaults_are_left_out() {
+        let conn = table();
+        let m = plain();
+        let data = encode_body(&m);
+        assert_eq!(data, r#"{"text":"hello \"world\" ✓"}"#);
+        assert_eq!(stored(&conn, &m, &data), m);
+
+        let full = Message {
+            attachments: vec![serde_json::json!({"type": "image", "url": "https://x/y.png"})],
+            parent_id: Some(Uuid::now_v7()),
+            quoted_message_id: Some(Uuid::now_v7()),
+            mentioned_users: vec!["bob".into()],
+            reaction_counts: BTreeMap::from([("like".to_owned(), 3)]),
+            reply_count: 2,
+            updated_at: at(9),
+            edited_at: Some(at(8)),
+            deleted_at: Some(at(10)),
+            ..plain()
+        };
+        assert_eq!(stored(&conn, &full, &encode_body(&full)), full);
+    }
+
+    #[test]
+    fn rows_holding_the_whole_wire_json_still_decode() {
+        let conn = table();
+        let m = Message {
+            mentioned_users: vec!["bob".into()],
+            updated_at: at(9),
+            edited_at: Some(at(9)),
+            ..plain()
+        };
+        let wire = serde_json::to_string(&m).unwrap();
+        assert_eq!(stored(&conn, &m, &wire), m);
+    }
+
+    #[test]
+    fn damaged_rows_are_errors() {
+        let conn = table();
+        let m = plain();
+        for data in [
+            "not json",
+            r#"{"text": 5}"#,
+            r#"{"text":"x","updated_at":"yesterday"}"#,
+        ] {
+            conn.execute(
+                "INSERT INTO m VALUES (?1, ?2, 'team:general', NULL, 'ann', 5, NULL, 1)",
+                [data, &m.id.to_string()],
+            )
+            .unwrap();
+            let back = conn.query_row(concat!("SELECT ", message_columns!(), " FROM m"), [], |r| {
+                message_from_row(r, 0)
+            });
+            assert!(back.is_err(), "{data} must not decode");
+            conn.execute("DELETE FROM m", []).unwrap();
+        }
+    }
+}

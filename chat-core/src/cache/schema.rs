@@ -15,6 +15,8 @@
 //!   display order: the server `created_at` (strictly increasing within a channel) for
 //!   confirmed rows, and [`LOCAL_ORDER_BASE`] + outbox position for local echoes, so unsent
 //!   messages always sort after every confirmed one, in enqueue order, whatever the clock.
+//!   `data` holds the message's remaining fields in the compact encoding of
+//!   `message_codec` (the other tables keep their wire JSON).
 //! - `outbox`: the outbox engine's durable queue (opaque JSON payloads).
 
 use rusqlite::Connection;

@@ -11,6 +11,8 @@
 //!   cursor past what is applied, with resets, token refresh and retry with backoff.
 //! - [`live`]: live queries — lists delivered as an initial reset then minimal diffs, with
 //!   the outbox laid over the cache so the UI shows the user's actions at once.
+//! - [`realtime`]: the WebSocket connection as a sans-I/O state machine (connect,
+//!   catch-up, reconnect with backoff, watchdog, token renewal) behind a small socket seam.
 //! - [`client`]: [`client::ChatClient`], which runs all of the above on a driver task with
 //!   an HTTP transport and a token provider.
 
@@ -18,4 +20,5 @@ pub mod cache;
 pub mod client;
 pub mod live;
 pub mod outbox;
+pub mod realtime;
 pub mod sync;

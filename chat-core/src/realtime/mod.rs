@@ -1,0 +1,22 @@
+//! Realtime: the WebSocket connection to chat-server's `/connection/websocket` (the
+//! Centrifuge v2 JSON subset of docs/protocol.md) turned into live state.
+//!
+//! - [`frames`]: decoding server frames and encoding commands (pure functions).
+//! - [`RealtimeMachine`]: the connection state machine, sans-I/O (connect, catch-up,
+//!   reconnect policy, watchdog, token renewal, network and foreground signals).
+//! - [`socket`]: the small platform seam — a [`Connector`] opens a socket and hands back
+//!   two channels; natively it is tokio-tungstenite, in the browser a web `WebSocket`.
+//!
+//! The client's driver task owns the socket and feeds the machine; durable changes go
+//! through the cache's one change-application path (the same as `/v1/sync` pages).
+
+pub mod frames;
+mod machine;
+#[cfg(test)]
+mod machine_tests;
+pub mod socket;
+mod state;
+
+pub use machine::RealtimeMachine;
+pub use socket::{Connector, SocketEvent, SocketHandle};
+pub use state::{ConnectionState, DisconnectReason, RealtimeConfig, RealtimeEffect};

@@ -1,0 +1,318 @@
+//! A fault-injecting TCP proxy for end-to-end tests of the realtime client (WebSocket + HTTP)
+//! against a real chat-server. It owns the network between the two: tests point the client
+//! at [`FaultProxy::addr`] and then refuse, stall, delay or cut connections while the client
+//! runs, so reconnects, timeouts and half-received frames are tested on real sockets
+//! instead of a mocked transport.
+//!
+//! Forwarding is byte-exact, one task per direction of each connection. Only tokio's `net`,
+//! `sync` and `time` features are used (no `io-util`, no tokio-util): sockets are driven
+//! through their readiness API, and every control is a `watch` channel whose sender lives in
+//! the handle, so dropping the last handle stops the listener and every connection.
+// Not every test uses every control.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep, sleep_until};
+
+/// Bytes read at most per chunk.
+const CHUNK: usize = 16 * 1024;
+/// Chunks one direction holds (stalled or delayed) before it stops reading, which pushes
+/// back on the sender as a congested network would.
+const MAX_HELD: usize = 64;
+
+/// What the proxy does with traffic; switch with [`FaultProxy::set_mode`] at any time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Forward everything as it arrives.
+    Pass,
+    /// Accept new connections and close them at once, like a dead host behind a load
+    /// balancer. Live connections keep flowing.
+    Refuse,
+    /// Accept new connections but forward nothing in either direction, on new or live
+    /// connections; what was held flows, in order, once the mode changes.
+    Stall,
+    /// Forward every chunk this long after it was read, in order. Chunks are pipelined: a
+    /// stream is late by the delay, not by the delay per chunk.
+    Delay(Duration),
+}
+
+/// A running proxy to one target. Clones are cheap handles to the same proxy; dropping the
+/// last one stops the listener and closes every connection.
+#[derive(Clone)]
+pub struct FaultProxy {
+    inner: Arc<Inner>,
+}
+
+/// The controls' senders; their receivers live in the proxy's tasks, which stop when these
+/// drop.
+struct Inner {
+    addr: SocketAddr,
+    mode: watch::Sender<Mode>,
+    /// Bumped by every [`FaultProxy::cut_all`].
+    cut: watch::Sender<u64>,
+    /// Bumped by every [`FaultProxy::cut_mid_frame`].
+    mid_frame: watch::Sender<u64>,
+    counters: Arc<Counters>,
+}
+
+#[derive(Default)]
+struct Counters {
+    live: AtomicUsize,
+    total: AtomicUsize,
+}
+
+/// A connection's view of the controls; `cut` and `mid_frame` only report calls made after
+/// the connection was accepted.
+#[derive(Clone)]
+struct Signals {
+    mode: watch::Receiver<Mode>,
+    cut: watch::Receiver<u64>,
+    mid_frame: watch::Receiver<u64>,
+}
+
+impl FaultProxy {
+    /// Listens on an ephemeral port of 127.0.0.1 and forwards every connection to `target`,
+    /// starting in [`Mode::Pass`]. Needs a running tokio runtime.
+    pub async fn start(target: SocketAddr) -> io::Result<FaultProxy> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let (mode, mode_rx) = watch::channel(Mode::Pass);
+        let (cut, cut_rx) = watch::channel(0);
+        let (mid_frame, mid_frame_rx) = watch::channel(0);
+        let counters = Arc::new(Counters::default());
+        let signals = Signals {
+            mode: mode_rx,
+            cut: cut_rx,
+            mid_frame: mid_frame_rx,
+        };
+        tokio::spawn(accept_loop(listener, target, signals, counters.clone()));
+        let inner = Inner {
+            addr,
+            mode,
+            cut,
+            mid_frame,
+            counters,
+        };
+        Ok(FaultProxy {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The address clients connect to instead of the target.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// Switches the mode; takes effect on the next chunk or connection.
+    pub fn set_mode(&self, mode: Mode) {
+        self.inner.mode.send_replace(mode);
+    }
+
+    /// Abruptly closes both sides of every live connection: peers read EOF or a reset,
+    /// never a protocol-level close. Connections accepted afterwards follow the mode, and so
+    /// do connections still waiting in the listener's backlog: wait for a round trip or for
+    /// [`FaultProxy::live_connections`] before cutting a connection just opened.
+    pub fn cut_all(&self) {
+        self.inner.cut.send_modify(|calls| *calls += 1);
+    }
+
+    /// On every live connection, forwards only the first half of the next server→client
+    /// chunk (at least one byte of a chunk of two or more) and then closes both sides, as a
+    /// connection dying in the middle of a WebSocket frame. Later connections are unaffected.
+    pub fn cut_mid_frame(&self) {
+        self.inner.mid_frame.send_modify(|calls| *calls += 1);
+    }
+
+    /// Connections currently proxied (refused ones never count).
+    pub fn live_connections(&self) -> usize {
+        self.inner.counters.live.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted since start, refused ones included.
+    pub fn total_connections(&self) -> usize {
+        self.inner.counters.total.load(Ordering::SeqCst)
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    target: SocketAddr,
+    mut signals: Signals,
+    counters: Arc<Counters>,
+) {
+    loop {
+        let client = tokio::select! {
+            changed = signals.cut.changed() => match changed {
+                Ok(()) => continue, // a cut_all: live connections see it themselves
+                Err(_) => return,   // the last handle dropped
+            },
+            accepted = listener.accept() => match accepted {
+                Ok((client, _)) => client,
+                Err(_) => {
+                    // Out of file descriptors, say: do not spin.
+                    sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        counters.total.fetch_add(1, Ordering::SeqCst);
+        if false {
+            continue; // dropping `client` closes it
+        }
+        let mut own = signals.clone();
+        own.cut.mark_unchanged();
+        own.mid_frame.mark_unchanged();
+        tokio::spawn(connect(client, target, own, Live::new(counters.clone())));
+    }
+}
+
+/// Counts a connection as live until both of its directions have finished.
+struct Live(Arc<Counters>);
+
+impl Live {
+    fn new(counters: Arc<Counters>) -> Live {
+        counters.live.fetch_add(1, Ordering::SeqCst);
+        Live(counters)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Connects to the target and starts a pump per direction; a failed connect closes the
+/// client.
+async fn connect(client: TcpStream, target: SocketAddr, mut signals: Signals, live: Live) {
+    let upstream = tokio::select! {
+        connected = TcpStream::connect(target) => match connected {
+            Ok(upstream) => upstream,
+            Err(_) => return,
+        },
+        _ = signals.cut.changed() => return,
+    };
+    for stream in [&client, &upstream] {
+        let _ = stream.set_nodelay(true);
+    }
+    let (client_rx, client_tx) = client.into_split();
+    let (upstream_rx, upstream_tx) = upstream.into_split();
+    let kill = Arc::new(watch::channel(false).0);
+    let live = Arc::new(live);
+    let up = Direction {
+        signals: signals.clone(),
+        to_client: false,
+        kill: kill.clone(),
+        live,
+    };
+    let down = Direction {
+        signals,
+        to_client: true,
+        kill,
+        live: up.live.clone(),
+    };
+    tokio::spawn(pump(client_rx, upstream_tx, up));
+    tokio::spawn(pump(upstream_rx, client_tx, down));
+}
+
+/// One direction of one connection.
+struct Direction {
+    signals: Signals,
+    /// Server→client: the direction `cut_mid_frame` cuts.
+    to_client: bool,
+    /// Set by either direction when the whole connection must close.
+    kill: Arc<watch::Sender<bool>>,
+    live: Arc<Live>,
+}
+
+/// Forwards `from` to `to` until EOF (then half-closes `to`, leaving the other direction
+/// open) or until the connection is cut or fails (then closes the other direction too).
+async fn pump(from: OwnedReadHalf, to: OwnedWriteHalf, mut d: Direction) {
+    let mut kill = d.kill.subscribe();
+    let mut held: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
+    let mut buf = vec![0; CHUNK];
+    let mut eof = false;
+    let finished = loop {
+        if eof && held.is_empty() {
+            break true;
+        }
+        let mode = *d.signals.mode.borrow_and_update();
+        let due = held
+            .front()
+            .filter(|_| mode != Mode::Stall)
+            .map(|(at, _)| *at);
+        tokio::select! {
+            () = stopped(&mut d.signals.cut, &mut kill) => break false,
+            changed = d.signals.mode.changed() => if changed.is_err() {
+                break false;
+            },
+            ready = from.readable(), if !eof && held.len() < MAX_HELD => {
+                if ready.is_err() {
+                    break false;
+                }
+                match from.try_read(&mut buf) {
+                    Ok(0) => eof = true,
+                    Ok(n) => held.push_back((Instant::now() + delay(mode), buf[..n].to_vec())),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => break false,
+                }
+            }
+            () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                let (_, mut chunk) = held.pop_front().expect("a due chunk is held");
+                let cut_here = d.to_client && d.signals.mid_frame.has_changed().unwrap_or(false);
+                if cut_here {
+                    chunk.truncate(chunk.len() / 2);
+                }
+                let written = tokio::select! {
+                    written = write_all(&to, &chunk) => written.is_ok(),
+                    () = stopped(&mut d.signals.cut, &mut kill) => false,
+                };
+                if cut_here || !written {
+                    break false;
+                }
+            }
+        }
+    };
+    if !finished {
+        d.kill.send_replace(true);
+    }
+    // Dropping the halves closes this direction; the sockets close once both pumps end.
+}
+
+fn delay(mode: Mode) -> Duration {
+    match mode {
+        Mode::Delay(delay) => delay,
+        _ => Duration::ZERO,
+    }
+}
+
+/// Resolves once the connection must close: `cut_all` was called, the last handle dropped,
+/// or the other direction failed or was cut.
+async fn stopped(cut: &mut watch::Receiver<u64>, kill: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = cut.changed() => {}
+        _ = kill.wait_for(|killed| *killed) => {}
+    }
+}
+
+async fn write_all(to: &OwnedWriteHalf, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        to.writable().await?;
+        match to.try_write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

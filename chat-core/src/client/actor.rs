@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use std::collections::HashMap;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
@@ -14,6 +16,7 @@ use super::engine::{Engine, Io, IoTag};
 use super::token::{SharedTokenProvider, TokenError};
 use super::transport::{HttpReply, NetworkError, Transport};
 use crate::outbox::Millis;
+use crate::realtime::{Connector, SocketEvent, SocketHandle};
 
 /// A unit of work for the engine, run on the driver task.
 pub(crate) type Job = Box<dyn FnOnce(&mut Engine, Millis) + Send>;
@@ -60,18 +63,36 @@ impl Clock {
 enum Done {
     Http(IoTag, Result<HttpReply, NetworkError>),
     Token(Result<String, TokenError>),
+    /// A socket opened (its sender), or failed to open.
+    SocketOpened(u64, Result<UnboundedSender<String>, NetworkError>),
+    Socket(u64, SocketEvent),
+}
+
+/// What the driver performs I/O with.
+pub(crate) struct Services {
+    pub transport: Arc<dyn Transport>,
+    pub tokens: SharedTokenProvider,
+    pub token_out: watch::Sender<TokenState>,
+    /// The WebSocket connector and endpoint, when realtime is on.
+    pub realtime: Option<(Arc<dyn Connector>, String)>,
 }
 
 /// Runs the engine until shutdown or until every client handle is dropped.
 pub(crate) async fn run(
     mut engine: Engine,
     mut commands: UnboundedReceiver<Command>,
-    transport: Arc<dyn Transport>,
-    tokens: SharedTokenProvider,
-    token_out: watch::Sender<TokenState>,
+    services: Services,
 ) {
+    let Services {
+        transport,
+        tokens,
+        token_out,
+        realtime,
+    } = services;
     let clock = Clock::new();
     let (done_tx, mut done_rx) = unbounded_channel::<Done>();
+    let mut sockets: HashMap<u64, UnboundedSender<String>> = HashMap::new();
+    engine.start_realtime(clock.now());
     loop {
         engine.pump(clock.now());
         token_out.send_if_modified(|t| {
@@ -98,6 +119,42 @@ pub(crate) async fn run(
                         let _ = done.send(Done::Token(fut.await));
                     });
                 }
+                Io::OpenSocket { socket } => {
+                    let Some((connector, url)) = &realtime else {
+                        continue;
+                    };
+                    let fut = connector.connect(url);
+                    tokio::spawn(async move {
+                        match fut.await {
+                            Ok(handle) => {
+                                let SocketHandle {
+                                    outgoing,
+                                    mut incoming,
+                                } = handle;
+                                if done.send(Done::SocketOpened(socket, Ok(outgoing))).is_err() {
+                                    return;
+                                }
+                                while let Some(event) = incoming.recv().await {
+                                    if done.send(Done::Socket(socket, event)).is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                            Err(e) => {
+                                let _ = done.send(Done::SocketOpened(socket, Err(e)));
+                            }
+                        }
+                    });
+                }
+                Io::SocketSend { socket, text } => {
+                    if let Some(tx) = sockets.get(&socket) {
+                        let _ = tx.send(text);
+                    }
+                }
+                // Dropping the sender closes the socket.
+                Io::CloseSocket { socket } => {
+                    sockets.remove(&socket);
+                }
             }
         }
         let wake = engine.next_wakeup().map_or_else(
@@ -109,6 +166,7 @@ pub(crate) async fn run(
                 Some(Command::Run(job)) => job(&mut engine, clock.now()),
                 Some(Command::Shutdown(reply)) => {
                     engine.close();
+                    drop(sockets);
                     drop(engine);
                     let _ = reply.send(());
                     return;
@@ -121,6 +179,23 @@ pub(crate) async fn run(
             Some(done) = done_rx.recv() => match done {
                 Done::Http(tag, result) => engine.on_http(tag, result, clock.now()),
                 Done::Token(result) => engine.on_token(result, clock.now()),
+                Done::SocketOpened(socket, Ok(tx)) => {
+                    // A socket the engine gave up on while it was opening is dropped
+                    // (closed) here.
+                    if engine.socket_opened(socket, clock.now()) {
+                        sockets.insert(socket, tx);
+                    }
+                }
+                Done::SocketOpened(socket, Err(e)) => {
+                    engine.socket_closed(socket, None, &e.0, clock.now());
+                }
+                Done::Socket(socket, SocketEvent::Text(text)) => {
+                    engine.socket_frame(socket, &text, clock.now());
+                }
+                Done::Socket(socket, SocketEvent::Closed { code, reason }) => {
+                    sockets.remove(&socket);
+                    engine.socket_closed(socket, code, &reason, clock.now());
+                }
             },
             () = tokio::time::sleep_until(wake) => {}
         }

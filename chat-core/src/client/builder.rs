@@ -15,6 +15,8 @@ use super::transport::{ReqwestTransport, Transport};
 use super::{ChatClient, Inner};
 use crate::cache::{Cache, Rebuilt};
 use crate::outbox::OutboxConfig;
+use crate::realtime::socket::websocket_url;
+use crate::realtime::{Connector, RealtimeConfig};
 use crate::sync::{SyncConfig, SyncDriver};
 
 /// Builds a [`ChatClient`]; see [`ChatClient::builder`].
@@ -28,6 +30,8 @@ pub struct ClientBuilder {
     outbox: OutboxConfig,
     sync: SyncConfig,
     seed: Option<u64>,
+    connector: Option<Arc<dyn Connector>>,
+    realtime: Option<RealtimeConfig>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -66,6 +70,8 @@ impl ClientBuilder {
             outbox: OutboxConfig::default(),
             sync: SyncConfig::default(),
             seed: None,
+            connector: None,
+            realtime: Some(RealtimeConfig::default()),
         }
     }
 
@@ -97,6 +103,25 @@ impl ClientBuilder {
     /// Sync settings (page size, retry backoff).
     pub fn sync_config(mut self, config: SyncConfig) -> Self {
         self.sync = config;
+        self
+    }
+
+    /// Replaces the WebSocket connector (default: tokio-tungstenite natively).
+    pub fn connector(mut self, connector: Arc<dyn Connector>) -> Self {
+        self.connector = Some(connector);
+        self
+    }
+
+    /// Realtime settings (reconnect backoff, watchdog, background grace).
+    pub fn realtime_config(mut self, config: RealtimeConfig) -> Self {
+        self.realtime = Some(config);
+        self
+    }
+
+    /// Turns the realtime connection off (on by default). Without it, changes arrive
+    /// only through sync (`ChatClient::sync`, start, `network_available`).
+    pub fn without_realtime(mut self) -> Self {
+        self.realtime = None;
         self
     }
 
@@ -153,15 +178,30 @@ impl ClientBuilder {
                 .map(|d| d.as_nanos() as u64)
                 .unwrap_or(0)
         });
-        let engine = Engine::new(cache, self.outbox, SyncDriver::new(self.sync, seed), seed)?;
+        let mut engine = Engine::new(cache, self.outbox, SyncDriver::new(self.sync, seed), seed)?;
+        let realtime = match self.realtime {
+            Some(config) => {
+                engine.enable_realtime(config, seed);
+                let connector = match self.connector.clone() {
+                    Some(c) => c,
+                    None => default_connector()?,
+                };
+                Some((connector, websocket_url(&self.server_url)))
+            }
+            None => None,
+        };
+        let connection = engine.connection_watch();
         let (commands, rx) = mpsc::unbounded_channel();
         let (token_tx, token_rx) = watch::channel(super::actor::TokenState::default());
         tokio::spawn(super::actor::run(
             engine,
             rx,
-            transport.clone(),
-            tokens,
-            token_tx,
+            super::actor::Services {
+                transport: transport.clone(),
+                tokens,
+                token_out: token_tx,
+                realtime,
+            },
         ));
         let client = ChatClient {
             inner: Arc::new(Inner {
@@ -169,6 +209,7 @@ impl ClientBuilder {
                 user_id: self.user_id,
                 transport,
                 token: token_rx,
+                connection,
             }),
         };
         Ok((client, rebuilt))
@@ -178,4 +219,18 @@ impl ClientBuilder {
     pub async fn build(self) -> ClientResult<ChatClient> {
         Ok(self.build_reporting().await?.0)
     }
+}
+
+/// The platform's WebSocket connector.
+#[cfg(not(target_arch = "wasm32"))]
+fn default_connector() -> ClientResult<Arc<dyn Connector>> {
+    Ok(Arc::new(crate::realtime::socket::TungsteniteConnector))
+}
+
+/// The platform's WebSocket connector (the browser build passes its own).
+#[cfg(target_arch = "wasm32")]
+fn default_connector() -> ClientResult<Arc<dyn Connector>> {
+    Err(ClientError::InvalidInput(
+        "a WebSocket connector is required in this build".to_owned(),
+    ))
 }

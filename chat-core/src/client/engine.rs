@@ -39,6 +39,23 @@ pub(crate) enum Io {
     },
     /// Ask the token provider; report with [`Engine::on_token`].
     FetchToken,
+    /// Open a WebSocket; report with `socket_opened`, `socket_frame`, `socket_closed`.
+    OpenSocket {
+        /// The socket's id.
+        socket: u64,
+    },
+    /// Send a text frame on an open socket.
+    SocketSend {
+        /// The socket's id.
+        socket: u64,
+        /// The frame.
+        text: String,
+    },
+    /// Close a socket (drop it).
+    CloseSocket {
+        /// The socket's id.
+        socket: u64,
+    },
 }
 
 /// What an HTTP request was for.
@@ -65,6 +82,8 @@ struct Auth {
     rejections: u32,
     /// The token the current sync request was sent with.
     sync_token: Option<String>,
+    /// Fetching a fresh token while the current one still works (realtime renewal).
+    renewing: bool,
 }
 
 /// Tokens rejected in a row (with no successful request in between) after which the
@@ -103,7 +122,7 @@ pub(crate) struct Engine {
     auth: Auth,
     auth_backoff: BackoffConfig,
     rng: SplitMix64,
-    io: Vec<Io>,
+    pub(crate) io: Vec<Io>,
     /// Start a sync once the outbox is flushed.
     sync_wanted: bool,
     /// Waiting for the running sync.
@@ -119,6 +138,24 @@ pub(crate) struct Engine {
     pub(crate) read_epoch: u64,
     /// `read_epoch` when the pending `GET /v1/unread` was sent.
     unread_asked_at: u64,
+    /// The realtime connection, when enabled (see `engine_realtime.rs`).
+    pub(crate) realtime: Option<crate::realtime::RealtimeMachine>,
+    /// Where the connection state is published.
+    pub(crate) connection: tokio::sync::watch::Sender<crate::realtime::ConnectionState>,
+    /// The catch-up sync realtime asked for.
+    pub(crate) catch_up: CatchUp,
+}
+
+/// Progress of the catch-up sync that realtime asked for after (re)connecting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum CatchUp {
+    /// None asked.
+    #[default]
+    Idle,
+    /// Asked; the next sync to start is it.
+    Wanted,
+    /// The sync running now is it.
+    Running,
 }
 
 impl Engine {
@@ -158,6 +195,13 @@ impl Engine {
             changed: Changed::Rows,
             read_epoch: 0,
             unread_asked_at: 0,
+            realtime: None,
+            connection: tokio::sync::watch::Sender::new(
+                crate::realtime::ConnectionState::Disconnected {
+                    reason: crate::realtime::DisconnectReason::Stopped,
+                },
+            ),
+            catch_up: CatchUp::Idle,
             last_error: (undecodable > 0)
                 .then(|| format!("{undecodable} outbox rows could not be decoded and are kept")),
         })
@@ -170,14 +214,16 @@ impl Engine {
 
     /// When the engine wants to be polled again without any input.
     pub(crate) fn next_wakeup(&self) -> Option<Millis> {
+        let realtime = self.realtime.as_ref().and_then(|r| r.next_wakeup());
         if self.auth.token.is_none() {
             // Nothing is polled without a token: only a token retry can be due.
-            return self
+            let token = self
                 .auth
                 .retry_at
                 .filter(|_| !self.auth.stopped && !self.auth.fetching);
+            return token.into_iter().chain(realtime).min();
         }
-        [self.outbox.next_wakeup(), self.sync.next_wakeup()]
+        [self.outbox.next_wakeup(), self.sync.next_wakeup(), realtime]
             .into_iter()
             .flatten()
             .min()
@@ -282,6 +328,9 @@ impl Engine {
                     match self.cache.cursor() {
                         Ok(cursor) => {
                             self.sync_wanted = false;
+                            if self.catch_up == CatchUp::Wanted {
+                                self.catch_up = CatchUp::Running;
+                            }
                             self.sync_waiters.append(&mut self.next_sync_waiters);
                             self.sync.start(cursor, now);
                         }
@@ -297,6 +346,7 @@ impl Engine {
                     self.on_sync_effect(effect, now);
                 }
             }
+            progressed |= self.pump_realtime(now);
             if !progressed {
                 break;
             }
@@ -355,6 +405,7 @@ impl Engine {
         match result {
             Ok(token) => {
                 self.auth.token = Some(token);
+                self.auth.renewing = false;
                 self.auth.failures = 0;
                 // Only a token the outbox asked for counts as a refresh (a first token
                 // being refused is not a "refreshed token refused again").
@@ -555,11 +606,13 @@ impl Engine {
                 self.request(IoTag::Unread, HttpMethod::Get, "/v1/unread".into(), None);
             }
             SyncEffect::Done { .. } => {
+                self.sync_finished();
                 for w in self.sync_waiters.drain(..) {
                     let _ = w.send(Ok(()));
                 }
             }
             SyncEffect::Failed { status, body } => {
+                self.sync_finished();
                 for w in self.sync_waiters.drain(..) {
                     let _ = w.send(Err(ClientError::Server {
                         status,
@@ -622,8 +675,20 @@ impl Engine {
         }
     }
 
+    /// Asks the provider for a fresh token while keeping the current one in use.
+    pub(crate) fn renew_token(&mut self) {
+        if !self.auth.fetching && !self.auth.stopped {
+            self.auth.fetching = true;
+            self.auth.renewing = true;
+            self.io.push(Io::FetchToken);
+        }
+    }
+
     /// Fails everyone waiting for a sync (shutdown).
     pub(crate) fn close(&mut self) {
+        if let Some(realtime) = &mut self.realtime {
+            realtime.stop();
+        }
         self.fail_sync_waiters(|| ClientError::Closed);
     }
 }

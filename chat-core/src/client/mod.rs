@@ -24,6 +24,7 @@
 mod actor;
 mod builder;
 mod engine;
+mod engine_realtime;
 pub mod error;
 mod ops;
 pub mod token;
@@ -53,6 +54,7 @@ pub use crate::cache::ChannelQuery;
 use crate::live::registry::Window;
 use crate::live::{ChannelItem, LiveList, MessageItem};
 use crate::outbox::{ItemState, OpId, OutboxOp};
+pub use crate::realtime::{ConnectionState, DisconnectReason, RealtimeConfig};
 use actor::{Command, Job};
 use engine::Engine;
 
@@ -72,6 +74,7 @@ struct Inner {
     user_id: String,
     transport: Arc<dyn Transport>,
     token: watch::Receiver<actor::TokenState>,
+    connection: watch::Receiver<ConnectionState>,
 }
 
 /// The OnyxChat client. Cheap to clone (all clones drive the same engine); the engine
@@ -204,6 +207,34 @@ impl ChatClient {
     /// foreground): waiting retries run now and a sync follows.
     pub async fn network_available(&self) -> ClientResult<()> {
         self.run(|e, now| e.on_connectivity(now)).await
+    }
+
+    /// Tells the client whether the network is reachable (mobile apps get this from the
+    /// OS). Unreachable: the realtime connection closes and waits. Reachable again:
+    /// waiting retries run now, the connection reopens at once and a sync follows.
+    pub async fn set_network_reachable(&self, reachable: bool) -> ClientResult<()> {
+        self.run(move |e, now| e.set_network(reachable, now)).await
+    }
+
+    /// Tells the client the app moved to the foreground (`true`) or the background. In
+    /// the background the realtime connection closes after a grace period
+    /// ([`RealtimeConfig::background_grace`](crate::realtime::RealtimeConfig)); back in
+    /// the foreground it reconnects at once and catches up.
+    pub async fn set_foreground(&self, foreground: bool) -> ClientResult<()> {
+        self.run(move |e, now| e.set_foreground(foreground, now))
+            .await
+    }
+
+    /// Reconnects the realtime connection now (skipping a backoff wait, or after the
+    /// server refused the connection).
+    pub async fn reconnect(&self) -> ClientResult<()> {
+        self.run(|e, now| e.reconnect(now)).await
+    }
+
+    /// The realtime connection state, live: read it with `borrow()`, wait for changes
+    /// with `changed()`.
+    pub fn connection_state(&self) -> watch::Receiver<ConnectionState> {
+        self.inner.connection.clone()
     }
 
     /// Asks the token provider for a new token (after it refused, or when the app knows

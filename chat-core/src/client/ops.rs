@@ -96,7 +96,7 @@ fn payload(op_id: OpId, op: &OutboxOp) -> String {
 }
 
 impl Engine {
-    fn me(&self) -> String {
+    pub(crate) fn me(&self) -> String {
         self.cache.user().unwrap_or_default().to_owned()
     }
 

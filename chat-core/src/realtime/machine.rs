@@ -560,6 +560,11 @@ impl RealtimeMachine {
         std::mem::take(&mut self.effects)
     }
 
+    /// The socket the machine is using (opening, authenticating or connected).
+    pub fn current_socket(&self) -> Option<u64> {
+        self.socket()
+    }
+
     fn socket(&self) -> Option<u64> {
         match &self.phase {
             Phase::Opening { socket, .. } | Phase::Handshake { socket, .. } => Some(*socket),

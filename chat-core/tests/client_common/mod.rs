@@ -120,7 +120,10 @@ pub async fn client(
             limit: 100,
             backoff: fast_backoff(),
         })
-        .seed(7);
+        .seed(7)
+        // These tests drive the HTTP paths (outbox, sync) and cut the network through
+        // the transport; realtime has its own tests (tests/realtime.rs).
+        .without_realtime();
     if let Some(dir) = dir {
         builder = builder.data_dir(dir);
     }

@@ -1,13 +1,12 @@
-//! A fault-injecting TCP proxy for end-to-end tests of the realtime client (WebSocket + HTTP)
-//! against a real chat-server. It owns the network between the two: tests point the client
-//! at [`FaultProxy::addr`] and then refuse, stall, delay or cut connections while the client
-//! runs, so reconnects, timeouts and half-received frames are tested on real sockets
-//! instead of a mocked transport.
+//! A fault-injecting TCP proxy between the realtime client (WebSocket + HTTP) and a real
+//! chat-server in end-to-end tests: the client connects to [`FaultProxy::addr`], and the test
+//! refuses, stalls, delays or cuts its connections, so reconnects, timeouts and half-received
+//! frames are tested on real sockets rather than a mocked transport.
 //!
 //! Forwarding is byte-exact, one task per direction of each connection. Only tokio's `net`,
-//! `sync` and `time` features are used (no `io-util`, no tokio-util): sockets are driven
-//! through their readiness API, and every control is a `watch` channel whose sender lives in
-//! the handle, so dropping the last handle stops the listener and every connection.
+//! `sync` and `time` features are used: sockets go through their readiness API, and each
+//! control is a `watch` channel whose sender lives in the handle, so dropping the last
+//! handle stops the listener and every connection.
 // Not every test uses every control.
 #![allow(dead_code)]
 
@@ -25,8 +24,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 /// Bytes read at most per chunk.
 const CHUNK: usize = 16 * 1024;
-/// Chunks one direction holds (stalled or delayed) before it stops reading, which pushes
-/// back on the sender as a congested network would.
+/// Chunks one direction holds (stalled or delayed) before it stops reading, pushing back.
 const MAX_HELD: usize = 64;
 
 /// What the proxy does with traffic; switch with [`FaultProxy::set_mode`] at any time.
@@ -52,8 +50,7 @@ pub struct FaultProxy {
     inner: Arc<Inner>,
 }
 
-/// The controls' senders; their receivers live in the proxy's tasks, which stop when these
-/// drop.
+/// The controls' senders: the proxy's tasks hold only receivers, and stop when these drop.
 struct Inner {
     addr: SocketAddr,
     mode: watch::Sender<Mode>,
@@ -70,13 +67,14 @@ struct Counters {
     total: AtomicUsize,
 }
 
-/// A connection's view of the controls; `cut` and `mid_frame` only report calls made after
-/// the connection was accepted.
+/// A task's view of the proxy: the controls' receivers (a connection's `cut` and
+/// `mid_frame` only report calls made after it was accepted) and the counters.
 #[derive(Clone)]
 struct Signals {
     mode: watch::Receiver<Mode>,
     cut: watch::Receiver<u64>,
     mid_frame: watch::Receiver<u64>,
+    counters: Arc<Counters>,
 }
 
 impl FaultProxy {
@@ -84,27 +82,21 @@ impl FaultProxy {
     /// starting in [`Mode::Pass`]. Needs a running tokio runtime.
     pub async fn start(target: SocketAddr) -> io::Result<FaultProxy> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
-        let (mode, mode_rx) = watch::channel(Mode::Pass);
-        let (cut, cut_rx) = watch::channel(0);
-        let (mid_frame, mid_frame_rx) = watch::channel(0);
-        let counters = Arc::new(Counters::default());
+        let inner = Arc::new(Inner {
+            addr: listener.local_addr()?,
+            mode: watch::Sender::new(Mode::Pass),
+            cut: watch::Sender::new(0),
+            mid_frame: watch::Sender::new(0),
+            counters: Arc::default(),
+        });
         let signals = Signals {
-            mode: mode_rx,
-            cut: cut_rx,
-            mid_frame: mid_frame_rx,
+            mode: inner.mode.subscribe(),
+            cut: inner.cut.subscribe(),
+            mid_frame: inner.mid_frame.subscribe(),
+            counters: inner.counters.clone(),
         };
-        tokio::spawn(accept_loop(listener, target, signals, counters.clone()));
-        let inner = Inner {
-            addr,
-            mode,
-            cut,
-            mid_frame,
-            counters,
-        };
-        Ok(FaultProxy {
-            inner: Arc::new(inner),
-        })
+        tokio::spawn(accept_loop(listener, target, signals));
+        Ok(FaultProxy { inner })
     }
 
     /// The address clients connect to instead of the target.
@@ -143,12 +135,7 @@ impl FaultProxy {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    target: SocketAddr,
-    mut signals: Signals,
-    counters: Arc<Counters>,
-) {
+async fn accept_loop(listener: TcpListener, target: SocketAddr, mut signals: Signals) {
     loop {
         let client = tokio::select! {
             changed = signals.cut.changed() => match changed {
@@ -164,64 +151,54 @@ async fn accept_loop(
                 }
             },
         };
-        counters.total.fetch_add(1, Ordering::SeqCst);
-        if false {
+        signals.counters.total.fetch_add(1, Ordering::SeqCst);
+        if *signals.mode.borrow() == Mode::Refuse {
             continue; // dropping `client` closes it
         }
         let mut own = signals.clone();
         own.cut.mark_unchanged();
         own.mid_frame.mark_unchanged();
-        tokio::spawn(connect(client, target, own, Live::new(counters.clone())));
+        signals.counters.live.fetch_add(1, Ordering::SeqCst);
+        let conn = Conn {
+            kill: watch::Sender::new(false),
+            counters: signals.counters.clone(),
+        };
+        tokio::spawn(connect(client, target, own, conn));
     }
 }
 
-/// Counts a connection as live until both of its directions have finished.
-struct Live(Arc<Counters>);
-
-impl Live {
-    fn new(counters: Arc<Counters>) -> Live {
-        counters.live.fetch_add(1, Ordering::SeqCst);
-        Live(counters)
-    }
+/// What both directions of a connection share; it is live until both have ended.
+struct Conn {
+    /// Set by either direction when the whole connection must close.
+    kill: watch::Sender<bool>,
+    counters: Arc<Counters>,
 }
 
-impl Drop for Live {
+impl Drop for Conn {
     fn drop(&mut self) {
-        self.0.live.fetch_sub(1, Ordering::SeqCst);
+        self.counters.live.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 /// Connects to the target and starts a pump per direction; a failed connect closes the
-/// client.
-async fn connect(client: TcpStream, target: SocketAddr, mut signals: Signals, live: Live) {
-    let upstream = tokio::select! {
-        connected = TcpStream::connect(target) => match connected {
-            Ok(upstream) => upstream,
-            Err(_) => return,
-        },
-        _ = signals.cut.changed() => return,
+/// client. A cut during the connect is not missed: the pumps' receivers report it.
+async fn connect(client: TcpStream, target: SocketAddr, signals: Signals, conn: Conn) {
+    let Ok(upstream) = TcpStream::connect(target).await else {
+        return;
     };
     for stream in [&client, &upstream] {
         let _ = stream.set_nodelay(true);
     }
     let (client_rx, client_tx) = client.into_split();
     let (upstream_rx, upstream_tx) = upstream.into_split();
-    let kill = Arc::new(watch::channel(false).0);
-    let live = Arc::new(live);
-    let up = Direction {
+    let conn = Arc::new(conn);
+    let direction = |to_client| Direction {
         signals: signals.clone(),
-        to_client: false,
-        kill: kill.clone(),
-        live,
+        to_client,
+        conn: conn.clone(),
     };
-    let down = Direction {
-        signals,
-        to_client: true,
-        kill,
-        live: up.live.clone(),
-    };
-    tokio::spawn(pump(client_rx, upstream_tx, up));
-    tokio::spawn(pump(upstream_rx, client_tx, down));
+    tokio::spawn(pump(client_rx, upstream_tx, direction(false)));
+    tokio::spawn(pump(upstream_rx, client_tx, direction(true)));
 }
 
 /// One direction of one connection.
@@ -229,15 +206,13 @@ struct Direction {
     signals: Signals,
     /// Server→client: the direction `cut_mid_frame` cuts.
     to_client: bool,
-    /// Set by either direction when the whole connection must close.
-    kill: Arc<watch::Sender<bool>>,
-    live: Arc<Live>,
+    conn: Arc<Conn>,
 }
 
 /// Forwards `from` to `to` until EOF (then half-closes `to`, leaving the other direction
 /// open) or until the connection is cut or fails (then closes the other direction too).
 async fn pump(from: OwnedReadHalf, to: OwnedWriteHalf, mut d: Direction) {
-    let mut kill = d.kill.subscribe();
+    let mut kill = d.conn.kill.subscribe();
     let mut held: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
     let mut buf = vec![0; CHUNK];
     let mut eof = false;
@@ -246,27 +221,25 @@ async fn pump(from: OwnedReadHalf, to: OwnedWriteHalf, mut d: Direction) {
             break true;
         }
         let mode = *d.signals.mode.borrow_and_update();
-        let due = held
-            .front()
-            .filter(|_| mode != Mode::Stall)
-            .map(|(at, _)| *at);
+        let (stalled, due) = (mode == Mode::Stall, held.front().map(|(at, _)| *at));
+        let delay = match mode {
+            Mode::Delay(delay) => delay,
+            _ => Duration::ZERO,
+        };
         tokio::select! {
             () = stopped(&mut d.signals.cut, &mut kill) => break false,
-            changed = d.signals.mode.changed() => if changed.is_err() {
-                break false;
-            },
-            ready = from.readable(), if !eof && held.len() < MAX_HELD => {
-                if ready.is_err() {
-                    break false;
-                }
+            // Re-evaluates stall and delay; a dropped handle also ends `stopped`.
+            _ = d.signals.mode.changed() => {}
+            // Errors are left to `try_read`.
+            _ = from.readable(), if !eof && held.len() < MAX_HELD => {
                 match from.try_read(&mut buf) {
                     Ok(0) => eof = true,
-                    Ok(n) => held.push_back((Instant::now() + delay(mode), buf[..n].to_vec())),
+                    Ok(n) => held.push_back((Instant::now() + delay, buf[..n].to_vec())),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(_) => break false,
                 }
             }
-            () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+            () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() && !stalled => {
                 let (_, mut chunk) = held.pop_front().expect("a due chunk is held");
                 let cut_here = d.to_client && d.signals.mid_frame.has_changed().unwrap_or(false);
                 if cut_here {
@@ -283,16 +256,9 @@ async fn pump(from: OwnedReadHalf, to: OwnedWriteHalf, mut d: Direction) {
         }
     };
     if !finished {
-        d.kill.send_replace(true);
+        d.conn.kill.send_replace(true);
     }
     // Dropping the halves closes this direction; the sockets close once both pumps end.
-}
-
-fn delay(mode: Mode) -> Duration {
-    match mode {
-        Mode::Delay(delay) => delay,
-        _ => Duration::ZERO,
-    }
 }
 
 /// Resolves once the connection must close: `cut_all` was called, the last handle dropped,

@@ -1,0 +1,239 @@
+//! Realtime end to end: two `ChatClient`s with live WebSocket connections to the real
+//! chat-server. What one user does reaches the other's live queries without any sync
+//! call; the connection state follows the network and foreground signals; a refused
+//! token ends in the auth-failed state without a reconnect loop.
+
+mod cache_common;
+mod client_common;
+
+use std::time::Duration;
+
+use cache_common::{TestServer, cid};
+use chat_core::client::{
+    ChatClient, ConnectionState, DisconnectReason, NewMessage, RealtimeConfig, static_token,
+};
+use chat_core::outbox::BackoffConfig;
+use chat_core::sync::SyncConfig;
+use chat_protocol::{AppCredentials, UpdateMessageRequest};
+use chat_server::auth::mint_user_token;
+use client_common::*;
+
+/// Fast reconnects and a short background grace for tests.
+fn fast_realtime() -> RealtimeConfig {
+    RealtimeConfig {
+        reconnect: BackoffConfig {
+            base: Duration::from_millis(50),
+            cap: Duration::from_millis(400),
+        },
+        connect_timeout: Duration::from_secs(5),
+        ping_grace: Duration::from_millis(700),
+        background_grace: Duration::from_millis(200),
+        ..RealtimeConfig::default()
+    }
+}
+
+async fn setup(users: &[&str]) -> (TestServer, AppCredentials) {
+    let t = TestServer::start_with(|c| {
+        c.rate_limit.per_second = 10_000.0;
+        c.rate_limit.burst = 10_000;
+        c.ping_interval = Duration::from_secs(1);
+    })
+    .await;
+    let app = t.app(users).await;
+    t.user(&app, users[0]).channel("team:general", users).await;
+    (t, app)
+}
+
+/// A realtime client for `user` talking to `url`.
+async fn live_client(app: &AppCredentials, url: &str, user: &str, token: String) -> ChatClient {
+    ChatClient::builder(url, &app.app_id, user)
+        .token_provider(static_token(token))
+        .outbox_config(fast_outbox())
+        .sync_config(SyncConfig {
+            limit: 100,
+            backoff: fast_backoff(),
+        })
+        .realtime_config(fast_realtime())
+        .seed(11)
+        .build()
+        .await
+        .expect("client starts")
+}
+
+fn token(app: &AppCredentials, user: &str) -> String {
+    mint_user_token(&app.app_id, &app.api_secret, user, 3600)
+}
+
+/// Waits (at most 20 s) until the connection state satisfies `pred`.
+async fn state_until(client: &ChatClient, what: &str, pred: impl Fn(&ConnectionState) -> bool) {
+    let mut rx = client.connection_state();
+    let result = tokio::time::timeout(Duration::from_secs(20), rx.wait_for(|s| pred(s)))
+        .await
+        .map(|r| r.is_ok());
+    match result {
+        Ok(true) => {}
+        Ok(false) => panic!("client closed while waiting for {what}"),
+        Err(_) => panic!(
+            "timed out waiting for {what}; state {:?}",
+            *client.connection_state().borrow()
+        ),
+    }
+}
+
+async fn connected(client: &ChatClient) {
+    state_until(client, "connected", |s| *s == ConnectionState::Connected).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_one_user_does_reaches_the_others_live_queries_without_a_sync() {
+    let (t, app) = setup(&["alice", "bob"]).await;
+    let url = t.server.base_url();
+    let alice = live_client(&app, &url, "alice", token(&app, "alice")).await;
+    let bob = live_client(&app, &url, "bob", token(&app, "bob")).await;
+    connected(&alice).await;
+    connected(&bob).await;
+    // Both have caught up; from here on only pushes bring news.
+    alice.sync().await.unwrap();
+    bob.sync().await.unwrap();
+    let c = cid("team:general");
+    let mut bobs_window = bob.messages(&c, 20).await.unwrap();
+    let mut bobs_channels = bob.channel_list(10).await.unwrap();
+    bobs_window.next().await.unwrap();
+    bobs_channels.next().await.unwrap();
+
+    let id = alice
+        .send_message(&c, NewMessage::text("hello bob"))
+        .await
+        .unwrap();
+    until_window(&mut bobs_window, "alice's message", |items| {
+        items.iter().any(|m| m.message.id == id)
+    })
+    .await;
+    until(&mut bobs_channels, "unread badge", |items| {
+        items.first().is_some_and(|c| c.unread_count == 1)
+    })
+    .await;
+
+    alice
+        .edit_message(
+            id,
+            UpdateMessageRequest {
+                text: Some("hello bob, edited".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    until_window(&mut bobs_window, "the edit", |items| {
+        items.iter().any(|m| m.message.text == "hello bob, edited")
+    })
+    .await;
+
+    alice.add_reaction(id, "like").await.unwrap();
+    until_window(&mut bobs_window, "the reaction", |items| {
+        items
+            .iter()
+            .any(|m| m.message.reaction_counts.get("like") == Some(&1))
+    })
+    .await;
+
+    // Bob answers; alice sees it live too.
+    let reply = bob
+        .send_message(&c, NewMessage::text("hi alice"))
+        .await
+        .unwrap();
+    let mut alices_window = alice.messages(&c, 20).await.unwrap();
+    until_window(&mut alices_window, "bob's answer", |items| {
+        items.iter().any(|m| m.message.id == reply)
+    })
+    .await;
+
+    alice.delete_message(id).await.unwrap();
+    until_window(&mut bobs_window, "the deletion", |items| {
+        items
+            .iter()
+            .any(|m| m.message.id == id && m.message.deleted_at.is_some())
+    })
+    .await;
+    assert!(
+        bob.status().await.unwrap().last_error.is_none(),
+        "{:?}",
+        bob.status().await
+    );
+    alice.shutdown().await;
+    bob.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_follows_network_and_foreground_and_catches_up_after_a_gap() {
+    let (t, app) = setup(&["alice", "bob"]).await;
+    let url = t.server.base_url();
+    let bob = live_client(&app, &url, "bob", token(&app, "bob")).await;
+    connected(&bob).await;
+    bob.sync().await.unwrap();
+    let c = cid("team:general");
+    let mut window = bob.messages(&c, 20).await.unwrap();
+    window.next().await.unwrap();
+    let alice = t.user(&app, "alice");
+
+    bob.set_network_reachable(false).await.unwrap();
+    state_until(&bob, "waiting for network", |s| {
+        *s == ConnectionState::WaitingForNetwork
+    })
+    .await;
+    let missed = alice
+        .send("team:general", "while bob was offline", None)
+        .await;
+    bob.set_network_reachable(true).await.unwrap();
+    connected(&bob).await;
+    until_window(&mut window, "the message missed while offline", |items| {
+        items
+            .iter()
+            .any(|m| m.message.id.to_string() == missed["id"].as_str().unwrap())
+    })
+    .await;
+
+    bob.set_foreground(false).await.unwrap();
+    state_until(&bob, "disconnected in the background", |s| {
+        *s == ConnectionState::Disconnected {
+            reason: DisconnectReason::Background,
+        }
+    })
+    .await;
+    let missed = alice.send("team:general", "while bob was away", None).await;
+    bob.set_foreground(true).await.unwrap();
+    connected(&bob).await;
+    until_window(
+        &mut window,
+        "the message missed in the background",
+        |items| {
+            items
+                .iter()
+                .any(|m| m.message.id.to_string() == missed["id"].as_str().unwrap())
+        },
+    )
+    .await;
+    let ids: Vec<_> = window.items().iter().map(|m| m.message.id).collect();
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(ids, unique, "no duplicates");
+    bob.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_ends_in_auth_failed_without_a_reconnect_loop() {
+    let (t, app) = setup(&["alice", "bob"]).await;
+    let bad = mint_user_token(&app.app_id, "not-the-secret", "bob", 3600);
+    let bob = live_client(&app, &t.server.base_url(), "bob", bad).await;
+    state_until(&bob, "auth failed", |s| {
+        matches!(s, ConnectionState::AuthFailed { .. })
+    })
+    .await;
+    // It stays there: no reconnect attempts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(matches!(
+        *bob.connection_state().borrow(),
+        ConnectionState::AuthFailed { .. }
+    ));
+    bob.shutdown().await;
+}

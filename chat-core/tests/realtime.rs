@@ -1,7 +1,8 @@
 //! Realtime end to end: two `ChatClient`s with live WebSocket connections to the real
 //! chat-server. What one user does reaches the other's live queries without any sync
-//! call; the connection state follows the network and foreground signals; a refused
-//! token ends in the auth-failed state without a reconnect loop.
+//! call; typing, presence and read receipts propagate (and typing expires); the
+//! connection state follows the network and foreground signals; a refused token ends in
+//! the auth-failed state without a reconnect loop.
 
 mod cache_common;
 mod client_common;
@@ -10,7 +11,8 @@ use std::time::Duration;
 
 use cache_common::{TestServer, cid};
 use chat_core::client::{
-    ChatClient, ConnectionState, DisconnectReason, NewMessage, RealtimeConfig, static_token,
+    ChatClient, ConnectionState, DisconnectReason, NewMessage, RealtimeConfig, TypingConfig,
+    TypingUser, static_token,
 };
 use chat_core::outbox::BackoffConfig;
 use chat_core::sync::SyncConfig;
@@ -235,5 +237,140 @@ async fn a_refused_token_ends_in_auth_failed_without_a_reconnect_loop() {
         *bob.connection_state().borrow(),
         ConnectionState::AuthFailed { .. }
     ));
+    bob.shutdown().await;
+}
+
+/// A realtime client with its own typing timings.
+async fn typing_client(
+    app: &AppCredentials,
+    url: &str,
+    user: &str,
+    typing: TypingConfig,
+) -> ChatClient {
+    ChatClient::builder(url, &app.app_id, user)
+        .token_provider(static_token(token(app, user)))
+        .outbox_config(fast_outbox())
+        .realtime_config(fast_realtime())
+        .typing_config(typing)
+        .build()
+        .await
+        .expect("client starts")
+}
+
+/// Waits (at most 20 s) until the typing list satisfies `pred`.
+async fn typing_until(
+    watch: &mut chat_core::client::TypingWatch,
+    what: &str,
+    pred: impl Fn(&[TypingUser]) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if pred(&watch.current()) {
+            return;
+        }
+        match tokio::time::timeout_at(deadline, watch.next()).await {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("client closed while waiting for {what}"),
+            Err(_) => panic!("timed out waiting for {what}: {:?}", watch.current()),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_presence_and_read_receipts_propagate_and_typing_expires() {
+    let (t, app) = setup(&["alice", "bob"]).await;
+    let url = t.server.base_url();
+    let slow_stop = TypingConfig {
+        throttle: Duration::from_millis(100),
+        idle: Duration::from_secs(60),
+        expire: Duration::from_millis(400),
+    };
+    let bob = typing_client(&app, &url, "bob", slow_stop).await;
+    connected(&bob).await;
+    bob.sync().await.unwrap();
+    let mut presence = bob.presence();
+    let alice = typing_client(
+        &app,
+        &url,
+        "alice",
+        TypingConfig {
+            idle: Duration::from_millis(300),
+            ..slow_stop
+        },
+    )
+    .await;
+    connected(&alice).await;
+    alice.sync().await.unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        presence.wait_for(|p| p.is_online("alice") == Some(true)),
+    )
+    .await
+    .expect("alice online")
+    .unwrap();
+
+    let c = cid("team:general");
+    let mut typing = bob.typing(&c);
+    let alice_typing = |users: &[TypingUser]| {
+        users
+            == [TypingUser {
+                user_id: "alice".into(),
+                parent_id: None,
+            }]
+    };
+    // Started, then stopped explicitly.
+    alice.start_typing(&c, None).await.unwrap();
+    typing_until(&mut typing, "alice typing", alice_typing).await;
+    alice.stop_typing(&c, None).await.unwrap();
+    typing_until(&mut typing, "alice stopped", <[TypingUser]>::is_empty).await;
+    // Started, then idle: alice's client sends the stop by itself (idle 300 ms).
+    alice.start_typing(&c, None).await.unwrap();
+    typing_until(&mut typing, "alice typing again", alice_typing).await;
+    typing_until(&mut typing, "alice idle", <[TypingUser]>::is_empty).await;
+
+    // Bob's own typing never shows in his list; alice's list gets it, and it expires
+    // there without a stop (bob's idle stop is a minute away; alice expires after
+    // 400 ms): keep bob "typing" only once.
+    let mut alices_typing = alice.typing(&c);
+    bob.start_typing(&c, None).await.unwrap();
+    typing_until(&mut alices_typing, "bob typing", |u| u.len() == 1).await;
+    typing_until(
+        &mut alices_typing,
+        "bob's typing expired",
+        <[TypingUser]>::is_empty,
+    )
+    .await;
+    assert!(typing.current().is_empty());
+
+    // Read receipts: alice reads bob's message; bob's receipts show it live.
+    let mut receipts = bob.read_receipts(&c).await.unwrap();
+    receipts.next().await.unwrap();
+    let id = bob
+        .send_message(&c, NewMessage::text("did you read this?"))
+        .await
+        .unwrap();
+    let mut alices_window = alice.messages(&c, 20).await.unwrap();
+    until_window(&mut alices_window, "bob's message", |items| {
+        items.iter().any(|m| m.message.id == id)
+    })
+    .await;
+    alice.mark_read(&c).await.unwrap();
+    until(&mut receipts, "alice's receipt", |items| {
+        items
+            .iter()
+            .any(|r| r.user_id == "alice" && r.last_read_message_id == Some(id))
+    })
+    .await;
+    assert!(receipts.items().iter().all(|r| r.user_id != "bob"));
+
+    // Presence: alice leaves.
+    alice.shutdown().await;
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        presence.wait_for(|p| p.is_online("alice") == Some(false)),
+    )
+    .await
+    .expect("alice offline")
+    .unwrap();
     bob.shutdown().await;
 }

@@ -16,7 +16,7 @@ use super::{ChatClient, Inner};
 use crate::cache::{Cache, Rebuilt};
 use crate::outbox::OutboxConfig;
 use crate::realtime::socket::websocket_url;
-use crate::realtime::{Connector, RealtimeConfig};
+use crate::realtime::{Connector, RealtimeConfig, TypingConfig};
 use crate::sync::{SyncConfig, SyncDriver};
 
 /// Builds a [`ChatClient`]; see [`ChatClient::builder`].
@@ -32,6 +32,7 @@ pub struct ClientBuilder {
     seed: Option<u64>,
     connector: Option<Arc<dyn Connector>>,
     realtime: Option<RealtimeConfig>,
+    typing: TypingConfig,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -72,6 +73,7 @@ impl ClientBuilder {
             seed: None,
             connector: None,
             realtime: Some(RealtimeConfig::default()),
+            typing: TypingConfig::default(),
         }
     }
 
@@ -115,6 +117,12 @@ impl ClientBuilder {
     /// Realtime settings (reconnect backoff, watchdog, background grace).
     pub fn realtime_config(mut self, config: RealtimeConfig) -> Self {
         self.realtime = Some(config);
+        self
+    }
+
+    /// Typing timings (announcement throttle, idle stop, expiry of others' typing).
+    pub fn typing_config(mut self, config: TypingConfig) -> Self {
+        self.typing = config;
         self
     }
 
@@ -181,7 +189,7 @@ impl ClientBuilder {
         let mut engine = Engine::new(cache, self.outbox, SyncDriver::new(self.sync, seed), seed)?;
         let realtime = match self.realtime {
             Some(config) => {
-                engine.enable_realtime(config, seed);
+                engine.enable_realtime(config, self.typing, seed);
                 let connector = match self.connector.clone() {
                     Some(c) => c,
                     None => default_connector()?,
@@ -190,7 +198,9 @@ impl ClientBuilder {
             }
             None => None,
         };
-        let connection = engine.connection_watch();
+        let connection = engine.rt.connection.subscribe();
+        let typing = engine.rt.typing_out.subscribe();
+        let presence = engine.rt.presence_out.subscribe();
         let (commands, rx) = mpsc::unbounded_channel();
         let (token_tx, token_rx) = watch::channel(super::actor::TokenState::default());
         tokio::spawn(super::actor::run(
@@ -210,6 +220,8 @@ impl ClientBuilder {
                 transport,
                 token: token_rx,
                 connection,
+                typing,
+                presence,
             }),
         };
         Ok((client, rebuilt))

@@ -15,6 +15,7 @@ use chat_protocol::{
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use super::engine_realtime::RealtimeParts;
 use super::error::{ClientError, ClientResult};
 use super::token::TokenError;
 use super::transport::{HttpMethod, HttpReply, HttpRequest, NetworkError};
@@ -67,6 +68,8 @@ pub(crate) enum IoTag {
     Sync,
     /// `GET /v1/unread` after a sync.
     Unread,
+    /// A typing announcement (best effort: its answer is ignored).
+    Typing,
 }
 
 /// The token state.
@@ -138,24 +141,8 @@ pub(crate) struct Engine {
     pub(crate) read_epoch: u64,
     /// `read_epoch` when the pending `GET /v1/unread` was sent.
     unread_asked_at: u64,
-    /// The realtime connection, when enabled (see `engine_realtime.rs`).
-    pub(crate) realtime: Option<crate::realtime::RealtimeMachine>,
-    /// Where the connection state is published.
-    pub(crate) connection: tokio::sync::watch::Sender<crate::realtime::ConnectionState>,
-    /// The catch-up sync realtime asked for.
-    pub(crate) catch_up: CatchUp,
-}
-
-/// Progress of the catch-up sync that realtime asked for after (re)connecting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum CatchUp {
-    /// None asked.
-    #[default]
-    Idle,
-    /// Asked; the next sync to start is it.
-    Wanted,
-    /// The sync running now is it.
-    Running,
+    /// Realtime: the connection, typing and presence (see `engine_realtime.rs`).
+    pub(crate) rt: RealtimeParts,
 }
 
 impl Engine {
@@ -195,13 +182,7 @@ impl Engine {
             changed: Changed::Rows,
             read_epoch: 0,
             unread_asked_at: 0,
-            realtime: None,
-            connection: tokio::sync::watch::Sender::new(
-                crate::realtime::ConnectionState::Disconnected {
-                    reason: crate::realtime::DisconnectReason::Stopped,
-                },
-            ),
-            catch_up: CatchUp::Idle,
+            rt: RealtimeParts::default(),
             last_error: (undecodable > 0)
                 .then(|| format!("{undecodable} outbox rows could not be decoded and are kept")),
         })
@@ -214,7 +195,7 @@ impl Engine {
 
     /// When the engine wants to be polled again without any input.
     pub(crate) fn next_wakeup(&self) -> Option<Millis> {
-        let realtime = self.realtime.as_ref().and_then(|r| r.next_wakeup());
+        let realtime = self.rt.next_wakeup();
         if self.auth.token.is_none() {
             // Nothing is polled without a token: only a token retry can be due.
             let token = self
@@ -328,9 +309,7 @@ impl Engine {
                     match self.cache.cursor() {
                         Ok(cursor) => {
                             self.sync_wanted = false;
-                            if self.catch_up == CatchUp::Wanted {
-                                self.catch_up = CatchUp::Running;
-                            }
+                            self.rt.sync_started();
                             self.sync_waiters.append(&mut self.next_sync_waiters);
                             self.sync.start(cursor, now);
                         }
@@ -660,6 +639,7 @@ impl Engine {
                     }
                 }
             }
+            IoTag::Typing => {}
             IoTag::Unread => {
                 if let Ok(reply) = result.as_ref()
                     && reply.is_success()
@@ -686,8 +666,8 @@ impl Engine {
 
     /// Fails everyone waiting for a sync (shutdown).
     pub(crate) fn close(&mut self) {
-        if let Some(realtime) = &mut self.realtime {
-            realtime.stop();
+        if let Some(machine) = &mut self.rt.machine {
+            machine.stop();
         }
         self.fail_sync_waiters(|| ClientError::Closed);
     }

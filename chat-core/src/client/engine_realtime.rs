@@ -1,47 +1,142 @@
 //! The engine's side of realtime: it feeds the [`RealtimeMachine`] (socket events, the
 //! token, network and foreground signals) and performs its effects — socket I/O through
 //! the driver, pushed changes through the cache's one change-application path (the same
-//! as sync pages), the catch-up sync, token renewal and the published connection state.
+//! as sync pages), the catch-up sync, token renewal and the published connection state —
+//! and it keeps the ephemeral state: the user's own typing (throttled, sent as best-effort
+//! requests), others' typing and presence (published on watch channels).
 
-use chat_protocol::{Change, SyncChange};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use super::engine::{CatchUp, Engine, Io};
+use chat_protocol::realtime::EphemeralEvent;
+use chat_protocol::{Change, Cid, SyncChange};
+use serde_json::json;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::engine::{Engine, Io, IoTag};
+use super::transport::{HttpMethod, HttpRequest};
 use crate::outbox::Millis;
-use crate::realtime::{ConnectionState, RealtimeConfig, RealtimeEffect, RealtimeMachine};
+use crate::realtime::{
+    ConnectionState, DisconnectReason, Presence, RealtimeConfig, RealtimeEffect, RealtimeMachine,
+    TypingConfig, TypingSignal, TypingThrottle, TypingTracker, TypingUser,
+};
+
+/// Who is typing, per channel.
+pub type TypingMap = Arc<BTreeMap<Cid, Vec<TypingUser>>>;
+
+/// Progress of the catch-up sync that realtime asked for after (re)connecting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum CatchUp {
+    /// None asked.
+    #[default]
+    Idle,
+    /// Asked; the next sync to start is it.
+    Wanted,
+    /// The sync running now is it.
+    Running,
+}
+
+/// The engine's realtime state.
+pub(crate) struct RealtimeParts {
+    /// The connection, when realtime is enabled.
+    pub(crate) machine: Option<RealtimeMachine>,
+    pub(crate) connection: watch::Sender<ConnectionState>,
+    catch_up: CatchUp,
+    throttle: TypingThrottle,
+    tracker: TypingTracker,
+    presence: Presence,
+    pub(crate) typing_out: watch::Sender<TypingMap>,
+    pub(crate) presence_out: watch::Sender<Presence>,
+}
+
+impl Default for RealtimeParts {
+    fn default() -> Self {
+        let typing = TypingConfig::default();
+        Self {
+            machine: None,
+            connection: watch::Sender::new(ConnectionState::Disconnected {
+                reason: DisconnectReason::Stopped,
+            }),
+            catch_up: CatchUp::Idle,
+            throttle: TypingThrottle::new(typing),
+            tracker: TypingTracker::new(typing.expire),
+            presence: Presence::default(),
+            typing_out: watch::Sender::new(Arc::default()),
+            presence_out: watch::Sender::new(Presence::default()),
+        }
+    }
+}
+
+impl RealtimeParts {
+    /// When a realtime timer is due.
+    pub(crate) fn next_wakeup(&self) -> Option<Millis> {
+        [
+            self.machine.as_ref().and_then(RealtimeMachine::next_wakeup),
+            self.throttle.next_wakeup(),
+            self.tracker.next_wakeup(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// A sync starts: if realtime's catch-up was waiting for one, this is it.
+    pub(crate) fn sync_started(&mut self) {
+        if self.catch_up == CatchUp::Wanted {
+            self.catch_up = CatchUp::Running;
+        }
+    }
+
+    fn publish_typing(&self) {
+        let map = self
+            .tracker
+            .channels()
+            .into_iter()
+            .map(|cid| {
+                let users = self.tracker.typing(&cid);
+                (cid, users)
+            })
+            .collect();
+        self.typing_out.send_replace(Arc::new(map));
+    }
+}
 
 impl Engine {
     /// Turns realtime on (before the driver starts).
-    pub(crate) fn enable_realtime(&mut self, config: RealtimeConfig, seed: u64) {
-        self.realtime = Some(RealtimeMachine::new(config, seed ^ 0x7ea1));
-    }
-
-    /// A receiver of the connection state.
-    pub(crate) fn connection_watch(&self) -> tokio::sync::watch::Receiver<ConnectionState> {
-        self.connection.subscribe()
+    pub(crate) fn enable_realtime(
+        &mut self,
+        config: RealtimeConfig,
+        typing: TypingConfig,
+        seed: u64,
+    ) {
+        self.rt.machine = Some(RealtimeMachine::new(config, seed ^ 0x7ea1));
+        self.rt.throttle = TypingThrottle::new(typing);
+        self.rt.tracker = TypingTracker::new(typing.expire);
     }
 
     /// Starts connecting (the driver calls this once, when it starts).
     pub(crate) fn start_realtime(&mut self, now: Millis) {
         let (token, stopped) = (self.token().map(str::to_owned), self.auth_stopped());
-        if let Some(realtime) = &mut self.realtime {
-            realtime.set_token(token.as_deref(), stopped, now);
-            realtime.start(now);
+        if let Some(machine) = &mut self.rt.machine {
+            machine.set_token(token.as_deref(), stopped, now);
+            machine.start(now);
         }
     }
 
     /// A socket opened; `false` if it is no longer wanted (the driver drops it).
     pub(crate) fn socket_opened(&mut self, socket: u64, now: Millis) -> bool {
-        let Some(realtime) = &mut self.realtime else {
+        let Some(machine) = &mut self.rt.machine else {
             return false;
         };
-        realtime.opened(socket, now);
-        realtime.current_socket() == Some(socket)
+        machine.opened(socket, now);
+        machine.current_socket() == Some(socket)
     }
 
     /// A text frame arrived.
     pub(crate) fn socket_frame(&mut self, socket: u64, text: &str, now: Millis) {
-        if let Some(realtime) = &mut self.realtime {
-            realtime.frame(socket, text, now);
+        if let Some(machine) = &mut self.rt.machine {
+            machine.frame(socket, text, now);
         }
     }
 
@@ -53,8 +148,8 @@ impl Engine {
         reason: &str,
         now: Millis,
     ) {
-        if let Some(realtime) = &mut self.realtime {
-            realtime.closed(socket, code, reason, now);
+        if let Some(machine) = &mut self.rt.machine {
+            machine.closed(socket, code, reason, now);
         }
     }
 
@@ -63,10 +158,10 @@ impl Engine {
         if available {
             self.on_connectivity(now);
         }
-        if let Some(realtime) = &mut self.realtime {
-            realtime.set_network(available, now);
+        if let Some(machine) = &mut self.rt.machine {
+            machine.set_network(available, now);
             if available {
-                realtime.reconnect(now);
+                machine.reconnect(now);
             }
         }
     }
@@ -76,45 +171,89 @@ impl Engine {
         if foreground {
             self.on_connectivity(now);
         }
-        if let Some(realtime) = &mut self.realtime {
-            realtime.set_foreground(foreground, now);
+        if let Some(machine) = &mut self.rt.machine {
+            machine.set_foreground(foreground, now);
         }
     }
 
     /// The app asks to reconnect now.
     pub(crate) fn reconnect(&mut self, now: Millis) {
-        if let Some(realtime) = &mut self.realtime {
-            realtime.reconnect(now);
+        if let Some(machine) = &mut self.rt.machine {
+            machine.reconnect(now);
         }
+    }
+
+    /// The user typed in `cid` (or a thread of it): announces it if due.
+    pub(crate) fn start_typing(&mut self, cid: Cid, parent_id: Option<Uuid>, now: Millis) {
+        if let Some(signal) = self.rt.throttle.start((cid, parent_id), now) {
+            self.send_typing(&signal);
+        }
+    }
+
+    /// The user stopped typing (or sent the message).
+    pub(crate) fn stop_typing(&mut self, cid: Cid, parent_id: Option<Uuid>) {
+        if let Some(signal) = self.rt.throttle.stop(&(cid, parent_id)) {
+            self.send_typing(&signal);
+        }
+    }
+
+    fn send_typing(&mut self, signal: &TypingSignal) {
+        // Without a token nothing is sent: typing is not worth queueing.
+        let Some(token) = self.token().map(str::to_owned) else {
+            return;
+        };
+        let mut body = json!({ "typing": signal.typing });
+        if let Some(parent) = signal.parent_id {
+            body["parent_id"] = json!(parent);
+        }
+        self.io.push(Io::Http {
+            tag: IoTag::Typing,
+            request: HttpRequest {
+                method: HttpMethod::Post,
+                path: format!(
+                    "/v1/channels/{}/{}/typing",
+                    signal.cid.kind().as_str(),
+                    signal.cid.id()
+                ),
+                body: Some(body),
+                token,
+            },
+        });
     }
 
     /// The sync that just ended (done or failed): if it was realtime's catch-up, the
     /// changes held meanwhile are applied now.
     pub(crate) fn sync_finished(&mut self) {
-        if self.catch_up == CatchUp::Running {
-            self.catch_up = CatchUp::Idle;
-            if let Some(realtime) = &mut self.realtime {
-                realtime.caught_up();
+        if self.rt.catch_up == CatchUp::Running {
+            self.rt.catch_up = CatchUp::Idle;
+            if let Some(machine) = &mut self.rt.machine {
+                machine.caught_up();
             }
         }
     }
 
     /// One realtime step inside `pump`; `true` if anything happened.
     pub(crate) fn pump_realtime(&mut self, now: Millis) -> bool {
+        for signal in self.rt.throttle.poll(now) {
+            self.send_typing(&signal);
+        }
+        if !self.rt.tracker.expire(now).is_empty() {
+            self.rt.publish_typing();
+        }
         let (token, stopped) = (self.token().map(str::to_owned), self.auth_stopped());
-        let Some(realtime) = &mut self.realtime else {
+        let Some(machine) = &mut self.rt.machine else {
             return false;
         };
-        realtime.set_token(token.as_deref(), stopped, now);
-        let effects = realtime.poll(now);
+        machine.set_token(token.as_deref(), stopped, now);
+        let effects = machine.poll(now);
         let progressed = !effects.is_empty();
         for effect in effects {
-            self.on_realtime_effect(effect);
+            self.on_realtime_effect(effect, now);
         }
         progressed
     }
 
-    fn on_realtime_effect(&mut self, effect: RealtimeEffect) {
+    fn on_realtime_effect(&mut self, effect: RealtimeEffect, now: Millis) {
         match effect {
             RealtimeEffect::Open { socket } => self.io.push(Io::OpenSocket { socket }),
             RealtimeEffect::Send { socket, text } => {
@@ -126,15 +265,33 @@ impl Engine {
             RealtimeEffect::TokenRejected { token } => self.token_rejected(&token),
             RealtimeEffect::RenewToken => self.renew_token(),
             RealtimeEffect::CatchUp => {
-                if self.catch_up == CatchUp::Idle {
-                    self.catch_up = CatchUp::Wanted;
+                if self.rt.catch_up == CatchUp::Idle {
+                    self.rt.catch_up = CatchUp::Wanted;
                 }
                 self.request_sync(None);
             }
             RealtimeEffect::Apply(changes) => self.apply_pushed(&changes),
-            RealtimeEffect::Event(_event) => {}
+            RealtimeEffect::Event(EphemeralEvent::Typing(event)) => {
+                if event.user_id != self.me() && self.rt.tracker.on_event(&event, now) {
+                    self.rt.publish_typing();
+                }
+            }
+            RealtimeEffect::Event(EphemeralEvent::Presence(event)) => {
+                if self.rt.presence.on_event(&event) {
+                    self.rt.presence_out.send_replace(self.rt.presence.clone());
+                }
+            }
             RealtimeEffect::State(state) => {
-                self.connection.send_replace(state);
+                if state != ConnectionState::Connected {
+                    // Transitions only: what was seen on the old connection is stale.
+                    if !self.rt.tracker.clear().is_empty() {
+                        self.rt.publish_typing();
+                    }
+                    if self.rt.presence.clear() {
+                        self.rt.presence_out.send_replace(Presence::default());
+                    }
+                }
+                self.rt.connection.send_replace(state);
             }
         }
     }

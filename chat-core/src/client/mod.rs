@@ -52,11 +52,41 @@ pub use window::MessageWindow;
 
 pub use crate::cache::ChannelQuery;
 use crate::live::registry::Window;
-use crate::live::{ChannelItem, LiveList, MessageItem};
+use crate::live::{ChannelItem, LiveList, MessageItem, ReadReceipt};
 use crate::outbox::{ItemState, OpId, OutboxOp};
-pub use crate::realtime::{ConnectionState, DisconnectReason, RealtimeConfig};
+pub use crate::realtime::{
+    ConnectionState, DisconnectReason, Presence, RealtimeConfig, TypingConfig, TypingUser,
+};
 use actor::{Command, Job};
 use engine::Engine;
+
+/// Who is typing in one channel, live; see [`ChatClient::typing`].
+#[derive(Debug)]
+pub struct TypingWatch {
+    rx: watch::Receiver<engine_realtime::TypingMap>,
+    cid: Cid,
+    last: Option<Vec<TypingUser>>,
+}
+
+impl TypingWatch {
+    /// Who is typing now, sorted by user.
+    pub fn current(&self) -> Vec<TypingUser> {
+        self.rx.borrow().get(&self.cid).cloned().unwrap_or_default()
+    }
+
+    /// Waits until the list changes (the first call returns at once) and returns it;
+    /// `None` once the client is shut down.
+    pub async fn next(&mut self) -> Option<Vec<TypingUser>> {
+        loop {
+            let now = self.current();
+            if self.last.as_ref() != Some(&now) {
+                self.last = Some(now.clone());
+                return Some(now);
+            }
+            self.rx.changed().await.ok()?;
+        }
+    }
+}
 
 /// One queued operation, as [`ChatClient::outbox`] lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +105,8 @@ struct Inner {
     transport: Arc<dyn Transport>,
     token: watch::Receiver<actor::TokenState>,
     connection: watch::Receiver<ConnectionState>,
+    typing: watch::Receiver<engine_realtime::TypingMap>,
+    presence: watch::Receiver<Presence>,
 }
 
 /// The OnyxChat client. Cheap to clone (all clones drive the same engine); the engine
@@ -125,7 +157,15 @@ impl ChatClient {
     /// until it succeeds or the server refuses it (state `Failed`).
     pub async fn send_message(&self, cid: &Cid, message: NewMessage) -> ClientResult<Uuid> {
         let cid = cid.clone();
-        self.run(move |e, _| e.send_message(cid, message)).await?
+        self.run(move |e, _| {
+            let parent = message.parent_id;
+            let sent = e.send_message(cid.clone(), message);
+            if sent.is_ok() {
+                e.stop_typing(cid, parent);
+            }
+            sent
+        })
+        .await?
     }
 
     /// Edits a cached message (shown at once; state `Editing` until confirmed). An edit of
@@ -237,6 +277,38 @@ impl ChatClient {
         self.inner.connection.clone()
     }
 
+    /// The user is typing in `cid` (or in the thread `parent_id`): call it on every
+    /// keystroke. Announcements are throttled (one per 3 s), and typing stops by itself
+    /// after 5 s without a call. Best effort: nothing is queued offline.
+    pub async fn start_typing(&self, cid: &Cid, parent_id: Option<Uuid>) -> ClientResult<()> {
+        let cid = cid.clone();
+        self.run(move |e, now| e.start_typing(cid, parent_id, now))
+            .await
+    }
+
+    /// The user stopped typing (cleared the input). Sending a message stops it too.
+    pub async fn stop_typing(&self, cid: &Cid, parent_id: Option<Uuid>) -> ClientResult<()> {
+        let cid = cid.clone();
+        self.run(move |e, _| e.stop_typing(cid, parent_id)).await
+    }
+
+    /// Who else is typing in `cid`, live (entries expire 7 s after their last
+    /// announcement).
+    pub fn typing(&self, cid: &Cid) -> TypingWatch {
+        TypingWatch {
+            rx: self.inner.typing.clone(),
+            cid: cid.clone(),
+            last: None,
+        }
+    }
+
+    /// Presence of the users who share a channel with this user, as seen on the current
+    /// connection (the server sends transitions, so it is empty after a reconnect until
+    /// someone comes or goes).
+    pub fn presence(&self) -> watch::Receiver<Presence> {
+        self.inner.presence.clone()
+    }
+
     /// Asks the token provider for a new token (after it refused, or when the app knows
     /// the old one is invalid). Paused work resumes once it arrives.
     pub async fn refresh_token(&self) -> ClientResult<()> {
@@ -287,6 +359,18 @@ impl ChatClient {
             cid: cid.clone(),
             page,
         })
+    }
+
+    /// Live read receipts of a channel: how far each other member has read, by user id
+    /// (updated as read markers arrive through realtime or sync).
+    pub async fn read_receipts(&self, cid: &Cid) -> ClientResult<LiveList<ReadReceipt>> {
+        let cid = cid.clone();
+        self.run(move |e, _| {
+            let overlay = crate::live::overlay::Overlay::new(&e.outbox);
+            e.live.add_reads(&e.cache, &overlay, cid)
+        })
+        .await?
+        .map_err(Into::into)
     }
 
     /// A live list of a thread's replies, oldest first. The newest replies are fetched

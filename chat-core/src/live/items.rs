@@ -3,7 +3,7 @@
 //! with the not-yet-confirmed local changes of the outbox laid over them (see
 //! `overlay.rs`), so the UI shows the user's intent at once and the server's truth after.
 
-use chat_protocol::{Channel, Cid, Message};
+use chat_protocol::{Channel, Cid, Message, ReadState, Timestamp};
 use uuid::Uuid;
 
 use super::diff::Keyed;
@@ -92,5 +92,33 @@ impl Keyed for ChannelItem {
     type Key = Cid;
     fn key(&self) -> Cid {
         self.channel.cid.clone()
+    }
+}
+
+/// How far another member has read a channel (a read receipt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadReceipt {
+    /// The member.
+    pub user_id: String,
+    /// The newest message they have read, if any.
+    pub last_read_message_id: Option<Uuid>,
+    /// When they read it.
+    pub last_read_at: Timestamp,
+}
+
+impl From<ReadState> for ReadReceipt {
+    fn from(r: ReadState) -> Self {
+        Self {
+            user_id: r.user_id,
+            last_read_message_id: r.last_read_message_id,
+            last_read_at: r.last_read_at,
+        }
+    }
+}
+
+impl Keyed for ReadReceipt {
+    type Key = String;
+    fn key(&self) -> String {
+        self.user_id.clone()
     }
 }

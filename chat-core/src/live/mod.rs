@@ -1,4 +1,5 @@
-//! Live queries: a channel list, a channel's message window and a thread, each delivered
+//! Live queries: a channel list, a channel's message window, a thread and a channel's
+//! read receipts, each delivered
 //! to the app as an initial [`ListDiff::Reset`] followed by minimal diffs whenever the
 //! cache or the outbox changes.
 //!
@@ -17,7 +18,7 @@ mod overlay_tests;
 pub(crate) mod registry;
 
 pub use diff::{Keyed, ListDiff, diff};
-pub use items::{ChannelItem, MessageItem, MessageState};
+pub use items::{ChannelItem, MessageItem, MessageState, ReadReceipt};
 
 use tokio::sync::mpsc::UnboundedReceiver;
 

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::LiveList;
 use super::diff::{ListDiff, diff};
-use super::items::{ChannelItem, MessageItem};
+use super::items::{ChannelItem, MessageItem, ReadReceipt};
 use super::overlay::Overlay;
 use crate::cache::{Cache, CacheResult, CachedMessage, ChannelListItem, ChannelQuery};
 
@@ -108,6 +108,14 @@ enum Sub {
         last: Vec<MessageItem>,
         tx: UnboundedSender<Vec<ListDiff<MessageItem>>>,
     },
+    /// Other members' read states (no outbox overlay: the owner's own marker is not a
+    /// receipt).
+    Reads {
+        cid: Cid,
+        rows: Vec<ReadReceipt>,
+        last: Vec<ReadReceipt>,
+        tx: UnboundedSender<Vec<ListDiff<ReadReceipt>>>,
+    },
 }
 
 /// The open subscriptions.
@@ -167,6 +175,7 @@ impl Sub {
                 }
                 Sub::Thread { parent, .. } => e.message.parent_id == Some(*parent),
                 Sub::Channels { .. } => e.message.parent_id.is_none(),
+                Sub::Reads { .. } => false,
             })
             .collect()
     }
@@ -185,6 +194,7 @@ impl Sub {
                 Sub::Thread { rows, .. } => {
                     push_rows(rows, &new, None);
                 }
+                Sub::Reads { .. } => {}
             }
             return Ok(());
         }
@@ -197,6 +207,15 @@ impl Sub {
                 cid, window, rows, ..
             } => *rows = window_rows(cache, cid, window, rows)?,
             Sub::Thread { parent, rows, .. } => *rows = cache.thread_replies(parent)?,
+            Sub::Reads { cid, rows, .. } => {
+                let me = cache.user().unwrap_or_default();
+                *rows = cache
+                    .reads(cid)?
+                    .into_iter()
+                    .filter(|r| r.user_id != me)
+                    .map(ReadReceipt::from)
+                    .collect();
+            }
         }
         Ok(())
     }
@@ -212,6 +231,7 @@ impl Sub {
             Sub::Messages { rows, last, tx, .. } | Sub::Thread { rows, last, tx, .. } => {
                 deliver(last, overlay_messages(overlay, rows), tx, reset)
             }
+            Sub::Reads { rows, last, tx, .. } => deliver(last, rows.clone(), tx, reset),
         }
     }
 
@@ -248,6 +268,7 @@ impl Sub {
                 let excess = push_rows(rows, &new, None);
                 send(tx, appended(last, overlay, &new, excess))
             }
+            Sub::Reads { tx, .. } => !tx.is_closed(),
         }
     }
 }
@@ -403,6 +424,21 @@ impl Registry {
             self.subs.remove(&id);
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// Opens a read-receipts subscription.
+    pub(crate) fn add_reads(
+        &mut self,
+        cache: &Cache,
+        overlay: &Overlay,
+        cid: Cid,
+    ) -> CacheResult<LiveList<ReadReceipt>> {
+        self.add(cache, overlay, |tx| Sub::Reads {
+            cid,
+            rows: Vec::new(),
+            last: Vec::new(),
+            tx,
+        })
     }
 
     /// A message window's channel, geometry and delivered items.

@@ -4,6 +4,8 @@
 //! - [`frames`]: decoding server frames and encoding commands (pure functions).
 //! - [`RealtimeMachine`]: the connection state machine, sans-I/O (connect, catch-up,
 //!   reconnect policy, watchdog, token renewal, network and foreground signals).
+//! - [`typing`]: typing indicators (own typing throttled, others' typing expiring) and
+//!   presence, sans-I/O.
 //! - [`socket`]: the small platform seam — a [`Connector`] opens a socket and hands back
 //!   two channels; natively it is tokio-tungstenite, in the browser a web `WebSocket`.
 //!
@@ -16,7 +18,9 @@ mod machine;
 mod machine_tests;
 pub mod socket;
 mod state;
+pub mod typing;
 
 pub use machine::RealtimeMachine;
 pub use socket::{Connector, SocketEvent, SocketHandle};
 pub use state::{ConnectionState, DisconnectReason, RealtimeConfig, RealtimeEffect};
+pub use typing::{Presence, TypingConfig, TypingSignal, TypingThrottle, TypingTracker, TypingUser};

@@ -3,10 +3,9 @@
 //! refuses, stalls, delays or cuts its connections, so reconnects, timeouts and half-received
 //! frames are tested on real sockets rather than a mocked transport.
 //!
-//! Forwarding is byte-exact, one task per direction of each connection. Only tokio's `net`,
-//! `sync` and `time` features are used: sockets go through their readiness API, and each
-//! control is a `watch` channel whose sender lives in the handle, so dropping the last
-//! handle stops the listener and every connection.
+//! Forwarding is byte-exact, one task per direction of each connection, on tokio's `net`,
+//! `sync` and `time` features only. Each control is a `watch` channel whose sender lives in
+//! the handle: dropping the last handle stops the listener and every connection.
 // Not every test uses every control.
 #![allow(dead_code)]
 
@@ -20,7 +19,7 @@ use std::time::Duration;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::time::{Instant, sleep, sleep_until};
+use tokio::time::{Instant, sleep_until};
 
 /// Bytes read at most per chunk.
 const CHUNK: usize = 16 * 1024;
@@ -43,8 +42,7 @@ pub enum Mode {
     Delay(Duration),
 }
 
-/// A running proxy to one target. Clones are cheap handles to the same proxy; dropping the
-/// last one stops the listener and closes every connection.
+/// A running proxy to one target; clones are cheap handles, and dropping the last one stops it.
 #[derive(Clone)]
 pub struct FaultProxy {
     inner: Arc<Inner>,
@@ -67,8 +65,7 @@ struct Counters {
     total: AtomicUsize,
 }
 
-/// A task's view of the proxy: the controls' receivers (a connection's `cut` and
-/// `mid_frame` only report calls made after it was accepted) and the counters.
+/// A task's view of the proxy. A connection's `cut` and `mid_frame` report only later calls.
 #[derive(Clone)]
 struct Signals {
     mode: watch::Receiver<Mode>,
@@ -144,26 +141,21 @@ async fn accept_loop(listener: TcpListener, target: SocketAddr, mut signals: Sig
             },
             accepted = listener.accept() => match accepted {
                 Ok((client, _)) => client,
-                Err(_) => {
-                    // Out of file descriptors, say: do not spin.
-                    sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
+                Err(_) => continue, // e.g. the client gave up before it was accepted
             },
         };
         signals.counters.total.fetch_add(1, Ordering::SeqCst);
         if *signals.mode.borrow() == Mode::Refuse {
             continue; // dropping `client` closes it
         }
-        let mut own = signals.clone();
-        own.cut.mark_unchanged();
-        own.mid_frame.mark_unchanged();
+        signals.cut.mark_unchanged();
+        signals.mid_frame.mark_unchanged();
         signals.counters.live.fetch_add(1, Ordering::SeqCst);
         let conn = Conn {
             kill: watch::Sender::new(false),
             counters: signals.counters.clone(),
         };
-        tokio::spawn(connect(client, target, own, conn));
+        tokio::spawn(connect(client, target, signals.clone(), conn));
     }
 }
 
@@ -192,27 +184,27 @@ async fn connect(client: TcpStream, target: SocketAddr, signals: Signals, conn: 
     let (client_rx, client_tx) = client.into_split();
     let (upstream_rx, upstream_tx) = upstream.into_split();
     let conn = Arc::new(conn);
-    let direction = |to_client| Direction {
-        signals: signals.clone(),
-        to_client,
-        conn: conn.clone(),
-    };
-    tokio::spawn(pump(client_rx, upstream_tx, direction(false)));
-    tokio::spawn(pump(upstream_rx, client_tx, direction(true)));
+    tokio::spawn(pump(
+        client_rx,
+        upstream_tx,
+        signals.clone(),
+        false,
+        conn.clone(),
+    ));
+    tokio::spawn(pump(upstream_rx, client_tx, signals, true, conn));
 }
 
-/// One direction of one connection.
-struct Direction {
-    signals: Signals,
-    /// Server→client: the direction `cut_mid_frame` cuts.
+/// Forwards one direction of a connection until EOF (then half-closes `to`, leaving the
+/// other direction open) or until the connection is cut or fails (then closes both).
+/// `to_client` is the server→client direction, the one `cut_mid_frame` cuts.
+async fn pump(
+    from: OwnedReadHalf,
+    to: OwnedWriteHalf,
+    mut signals: Signals,
     to_client: bool,
     conn: Arc<Conn>,
-}
-
-/// Forwards `from` to `to` until EOF (then half-closes `to`, leaving the other direction
-/// open) or until the connection is cut or fails (then closes the other direction too).
-async fn pump(from: OwnedReadHalf, to: OwnedWriteHalf, mut d: Direction) {
-    let mut kill = d.conn.kill.subscribe();
+) {
+    let mut kill = conn.kill.subscribe();
     let mut held: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
     let mut buf = vec![0; CHUNK];
     let mut eof = false;
@@ -220,34 +212,40 @@ async fn pump(from: OwnedReadHalf, to: OwnedWriteHalf, mut d: Direction) {
         if eof && held.is_empty() {
             break true;
         }
-        let mode = *d.signals.mode.borrow_and_update();
-        let (stalled, due) = (mode == Mode::Stall, held.front().map(|(at, _)| *at));
-        let delay = match mode {
-            Mode::Delay(delay) => delay,
-            _ => Duration::ZERO,
-        };
+        // The handlers below read the mode again: it may have changed since.
+        let stalled = *signals.mode.borrow_and_update() == Mode::Stall;
+        let due = held.front().map(|(at, _)| *at);
         tokio::select! {
-            () = stopped(&mut d.signals.cut, &mut kill) => break false,
+            () = stopped(&mut signals.cut, &mut kill) => break false,
             // Re-evaluates stall and delay; a dropped handle also ends `stopped`.
-            _ = d.signals.mode.changed() => {}
+            _ = signals.mode.changed() => {}
             // Errors are left to `try_read`.
             _ = from.readable(), if !eof && held.len() < MAX_HELD => {
                 match from.try_read(&mut buf) {
                     Ok(0) => eof = true,
-                    Ok(n) => held.push_back((Instant::now() + delay, buf[..n].to_vec())),
+                    Ok(n) => {
+                        let at = match *signals.mode.borrow() {
+                            Mode::Delay(delay) => Instant::now() + delay,
+                            _ => Instant::now(),
+                        };
+                        held.push_back((at, buf[..n].to_vec()));
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(_) => break false,
                 }
             }
             () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() && !stalled => {
+                if *signals.mode.borrow() == Mode::Stall {
+                    continue;
+                }
                 let (_, mut chunk) = held.pop_front().expect("a due chunk is held");
-                let cut_here = d.to_client && d.signals.mid_frame.has_changed().unwrap_or(false);
+                let cut_here = to_client && signals.mid_frame.has_changed().unwrap_or(false);
                 if cut_here {
                     chunk.truncate(chunk.len() / 2);
                 }
                 let written = tokio::select! {
                     written = write_all(&to, &chunk) => written.is_ok(),
-                    () = stopped(&mut d.signals.cut, &mut kill) => false,
+                    () = stopped(&mut signals.cut, &mut kill) => false,
                 };
                 if cut_here || !written {
                     break false;
@@ -256,13 +254,12 @@ async fn pump(from: OwnedReadHalf, to: OwnedWriteHalf, mut d: Direction) {
         }
     };
     if !finished {
-        d.conn.kill.send_replace(true);
+        conn.kill.send_replace(true);
     }
     // Dropping the halves closes this direction; the sockets close once both pumps end.
 }
 
-/// Resolves once the connection must close: `cut_all` was called, the last handle dropped,
-/// or the other direction failed or was cut.
+/// Resolves once the connection must close: cut, the proxy dropped, or the other side ended.
 async fn stopped(cut: &mut watch::Receiver<u64>, kill: &mut watch::Receiver<bool>) {
     tokio::select! {
         _ = cut.changed() => {}

@@ -199,11 +199,9 @@ async fn run(seed: u64) {
                         .expect("edit");
                 }
             }
-            63..=69 => {
-                if !queued.is_empty() {
-                    let (_, _, id) = queued[rng.below(queued.len() as u64) as usize];
-                    let _ = peers[p].client.add_reaction(id, "like").await;
-                }
+            63..=69 if !queued.is_empty() => {
+                let (_, _, id) = queued[rng.below(queued.len() as u64) as usize];
+                let _ = peers[p].client.add_reaction(id, "like").await;
             }
             70..=76 => {
                 proxy.cut_all();

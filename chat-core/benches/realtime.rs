@@ -9,7 +9,7 @@
 //! records the results.
 
 #[path = "../tests/cache_common/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod cache_common;
 
 use std::time::{Duration, Instant};

@@ -1,12 +1,15 @@
 //! Realtime end to end: two `ChatClient`s with live WebSocket connections to the real
 //! chat-server. What one user does reaches the other's live queries without any sync
-//! call; typing, presence and read receipts propagate (and typing expires); the
+//! call; typing, presence and read receipts propagate (and typing expires); a
+//! short-lived token is renewed on the open connection; the
 //! connection state follows the network and foreground signals; a refused token ends in
 //! the auth-failed state without a reconnect loop.
 
 mod cache_common;
 mod client_common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cache_common::{TestServer, cid};
@@ -372,5 +375,69 @@ async fn typing_presence_and_read_receipts_propagate_and_typing_expires() {
     .await
     .expect("alice offline")
     .unwrap();
+    bob.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_lived_token_is_renewed_without_dropping_the_connection() {
+    let t = TestServer::start_with(|c| {
+        c.rate_limit.per_second = 10_000.0;
+        c.rate_limit.burst = 10_000;
+        c.ping_interval = Duration::from_secs(1);
+        // Without a refresh the server closes the connection 1 s after the token expires.
+        c.expiry_grace = Duration::from_secs(1);
+    })
+    .await;
+    let app = t.app(&["alice", "bob"]).await;
+    t.user(&app, "alice")
+        .channel("team:general", &["alice", "bob"])
+        .await;
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let provider = {
+        let (app, fetches) = (app.clone(), fetches.clone());
+        move || {
+            fetches.fetch_add(1, Ordering::SeqCst);
+            let token = mint_user_token(&app.app_id, &app.api_secret, "bob", 3);
+            async move { Ok(token) }
+        }
+    };
+    let bob = ChatClient::builder(&t.server.base_url(), &app.app_id, "bob")
+        .token_provider(provider)
+        .realtime_config(RealtimeConfig {
+            refresh_margin: Duration::from_millis(1_500),
+            ..fast_realtime()
+        })
+        .build()
+        .await
+        .unwrap();
+    connected(&bob).await;
+    let mut states = bob.connection_state();
+    states.borrow_and_update();
+    // 7 s: past two expiries of 3-second tokens.
+    let changed = tokio::time::timeout(Duration::from_secs(7), states.changed()).await;
+    assert!(
+        changed.is_err(),
+        "the connection must stay up, but went {:?}",
+        *states.borrow()
+    );
+    assert!(
+        fetches.load(Ordering::SeqCst) >= 3,
+        "renewed tokens were fetched"
+    );
+    // And it still delivers.
+    bob.sync().await.unwrap();
+    let c = cid("team:general");
+    let mut window = bob.messages(&c, 20).await.unwrap();
+    window.next().await.unwrap();
+    let sent = t
+        .user(&app, "alice")
+        .send("team:general", "still live", None)
+        .await;
+    until_window(&mut window, "a message after the renewals", |items| {
+        items
+            .iter()
+            .any(|m| m.message.id.to_string() == sent["id"].as_str().unwrap())
+    })
+    .await;
     bob.shutdown().await;
 }

@@ -109,7 +109,7 @@ proptest! {
                 );
             }
             Ok(messages) => {
-                let changes = messages.iter().filter(|m| matches!(m, ServerMessage::Change(_))).count();
+                let changes = messages.iter().filter(|m| matches!(m, ServerMessage::Change { .. })).count();
                 let applied: usize = effects.iter().map(|e| match e {
                     RealtimeEffect::Apply(c) => c.len(),
                     _ => 0,

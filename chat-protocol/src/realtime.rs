@@ -170,6 +170,11 @@ pub struct Push {
 pub struct Publication {
     /// The event.
     pub data: RealtimeEvent,
+    /// For a durable change: its position in this connection's stream of durable changes
+    /// (1 for the first one pushed after `connect`, then one more each time), so a client
+    /// can tell that none is missing. Absent (0) on typing and presence events.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offset: u64,
 }
 
 /// What a publication carries: a durable change (with `seq`, the same object `/v1/sync`

@@ -527,15 +527,19 @@ fn realtime_replies() {
         },
     );
     let changed = RealtimeEvent::Change(change(57, Change::Message(message())));
-    pin("reply_push_change", &push(changed.clone()));
-    pin("reply_push_typing", &push(typing_event()));
+    pin("reply_push_change", &push(changed.clone(), 3));
+    pin("reply_push_typing", &push(typing_event(), 0));
     // The server writes pushes by hand (websocket.rs): the typed frame must be identical.
-    for event in [changed, typing_event()] {
-        let data = serde_json::to_string(&event).unwrap();
-        let by_hand =
-            format!(r#"{{"push":{{"channel":"chat:user:alice","pub":{{"data":{data}}}}}}}"#);
-        assert_eq!(serde_json::to_string(&push(event)).unwrap(), by_hand);
-    }
+    let data = serde_json::to_string(&changed).unwrap();
+    let by_hand =
+        format!(r#"{{"push":{{"channel":"chat:user:alice","pub":{{"data":{data},"offset":3}}}}}}"#);
+    assert_eq!(serde_json::to_string(&push(changed, 3)).unwrap(), by_hand);
+    let data = serde_json::to_string(&typing_event()).unwrap();
+    let by_hand = format!(r#"{{"push":{{"channel":"chat:user:alice","pub":{{"data":{data}}}}}}}"#);
+    assert_eq!(
+        serde_json::to_string(&push(typing_event(), 0)).unwrap(),
+        by_hand
+    );
 }
 
 #[test]

@@ -129,11 +129,17 @@ impl Ws {
 
     /// The next publication's data (`push.pub.data`), checking the channel.
     async fn next_pub(&mut self, user: &str) -> Value {
+        self.next_publication(user).await.0
+    }
+
+    /// The next publication's data and offset (`push.pub.offset`, 0 when absent).
+    async fn next_publication(&mut self, user: &str) -> (Value, u64) {
         let v = self.next_non_ping().await;
         let push = v.get("push").unwrap_or_else(|| panic!("not a push: {v}"));
         assert_eq!(push["channel"], json!(format!("chat:user:{user}")), "{v}");
         assert!(v.get("id").is_none(), "a push has no id: {v}");
-        push["pub"]["data"].clone()
+        let offset = push["pub"].get("offset").map_or(0, |o| o.as_u64().unwrap());
+        (push["pub"]["data"].clone(), offset)
     }
 
     /// The reply to command `id` (pushes and pings before it are skipped).
@@ -357,12 +363,14 @@ async fn pushes_cover_every_change_after_connect_seq() {
     let last = *expected.keys().next_back().unwrap();
 
     // Pushes up to the last synced change: strictly increasing seq, all after the connect
-    // seq, and a superset of the synced changes (sync keeps only the latest version of
-    // each entity; the stream has every version).
+    // seq, numbered 1, 2, 3, … on this connection, and a superset of the synced changes
+    // (sync keeps only the latest version of each entity; the stream has every version).
     let mut pushed: BTreeMap<u64, Value> = BTreeMap::new();
     let mut prev = connect_seq;
+    let mut offsets = Vec::new();
     while prev < last {
-        let data = ws.next_pub("bob").await;
+        let (data, offset) = ws.next_publication("bob").await;
+        offsets.push(offset);
         let seq = seq_of(&data);
         assert!(seq > prev, "seq {seq} after {prev}");
         assert_eq!(data["data"]["rev"], json!(seq), "rev = seq: {data}");
@@ -377,6 +385,7 @@ async fn pushes_cover_every_change_after_connect_seq() {
             "change {seq} pushed as synced"
         );
     }
+    assert_eq!(offsets, (1..=offsets.len() as u64).collect::<Vec<_>>());
     ws.close().await;
 }
 
@@ -650,12 +659,13 @@ async fn typing_goes_to_other_members_without_seq() {
         .post("/v1/channels/team/general/typing", json!({"typing": true}))
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
-    let got = bob_ws.next_pub("bob").await;
+    let (got, offset) = bob_ws.next_publication("bob").await;
     assert_eq!(
         got,
         json!({"kind": "typing", "data": {"cid": "team:general", "user_id": "alice", "typing": true}})
     );
     assert!(got.get("seq").is_none());
+    assert_eq!(offset, 0, "ephemeral events are not numbered");
 
     // bob types back: alice's first publication is bob's typing, not her own.
     let (s, b) = bob

@@ -44,7 +44,13 @@ pub enum ServerMessage {
         error: ReplyError,
     },
     /// A durable change (the same object `/v1/sync` returns).
-    Change(SyncChange),
+    Change {
+        /// The change.
+        change: SyncChange,
+        /// Its position in the connection's stream of durable changes (1, 2, …; 0 from a
+        /// server that does not number them).
+        offset: u64,
+    },
     /// A typing or presence event.
     Ephemeral(EphemeralEvent),
 }
@@ -132,9 +138,13 @@ fn classify(reply: Reply) -> Result<ServerMessage, String> {
         if id != 0 {
             return Err("a push must not carry an id".into());
         }
+        let offset = push.publication.offset;
         return Ok(match push.publication.data {
-            RealtimeEvent::Change(change) => ServerMessage::Change(change),
-            RealtimeEvent::Ephemeral(event) => ServerMessage::Ephemeral(event),
+            RealtimeEvent::Change(change) => ServerMessage::Change { change, offset },
+            RealtimeEvent::Ephemeral(event) if offset == 0 => ServerMessage::Ephemeral(event),
+            RealtimeEvent::Ephemeral(_) => {
+                return Err("an ephemeral event must not carry an offset".into());
+            }
         });
     }
     if id == 0 {
@@ -209,7 +219,9 @@ mod tests {
         let messages = decode_frame(&text).unwrap();
         assert_eq!(messages.len(), 3);
         assert_eq!(messages[0], ServerMessage::Ping);
-        assert!(matches!(&messages[1], ServerMessage::Change(c) if c.seq == 7));
+        assert!(
+            matches!(&messages[1], ServerMessage::Change { change, offset: 0 } if change.seq == 7)
+        );
         assert!(matches!(&messages[2], ServerMessage::Ephemeral(_)));
     }
 

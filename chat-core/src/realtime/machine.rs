@@ -78,6 +78,8 @@ enum Phase {
         token: String,
         deadline: Millis,
         early: Vec<SyncChange>,
+        /// The offset of the last change in `early`.
+        early_offset: u64,
     },
     Connected(Box<Live>),
     AuthFailed(String),
@@ -96,9 +98,12 @@ struct Live {
     /// The `refresh` command in flight.
     refresh_command: Option<u32>,
     last_seq: u64,
+    /// The last publication offset seen (0: none yet).
+    offset: u64,
     catching_up: bool,
     held: Vec<SyncChange>,
-    /// Held changes were dropped: another catch-up must follow.
+    /// Held changes were dropped (or a gap was seen during the catch-up): another
+    /// catch-up must follow.
     overflowed: bool,
 }
 
@@ -293,6 +298,7 @@ impl RealtimeMachine {
             token,
             deadline: now.saturating_add(self.config.connect_timeout),
             early: Vec::new(),
+            early_offset: 0,
         };
     }
 
@@ -339,14 +345,26 @@ impl RealtimeMachine {
                 socket,
                 text: frames::pong(),
             }),
-            ServerMessage::Change(change) => {
+            ServerMessage::Change { change, offset } => {
                 if let Phase::Connected(live) = &mut self.phase {
-                    if change.seq <= live.last_seq && !live.catching_up {
-                        // Out of order: the stream cannot be trusted to be complete.
-                        live.catching_up = true;
-                        self.effects.push(RealtimeEffect::CatchUp);
+                    // A numbered change must be the next one, and seqs only grow: a gap
+                    // or a step back means the stream is not complete.
+                    let gap = offset != 0 && offset != live.offset + 1;
+                    let back = change.seq <= live.last_seq;
+                    if gap || back {
+                        if live.catching_up {
+                            live.overflowed = true; // another catch-up after this one
+                        } else {
+                            live.catching_up = true;
+                            self.effects.push(RealtimeEffect::CatchUp);
+                        }
+                    }
+                    if offset != 0 {
+                        live.offset = offset;
                     }
                     live.last_seq = live.last_seq.max(change.seq);
+                } else if let Phase::Handshake { early_offset, .. } = &mut self.phase {
+                    *early_offset = offset;
                 }
                 changes.push(change);
             }
@@ -383,6 +401,7 @@ impl RealtimeMachine {
             command,
             token,
             early,
+            early_offset,
             ..
         } = &mut self.phase
         else {
@@ -404,6 +423,7 @@ impl RealtimeMachine {
             renewing: false,
             refresh_command: None,
             last_seq: seq,
+            offset: *early_offset,
             catching_up: true,
             held,
             overflowed: false,

@@ -28,6 +28,14 @@ fn change(seq: u64) -> String {
     )
 }
 
+/// A change numbered `offset` in the connection's stream.
+fn numbered(seq: u64, offset: u64) -> String {
+    change(seq).replace(
+        r#""pub":{"data":"#,
+        &format!(r#""pub":{{"offset":{offset},"data":"#),
+    )
+}
+
 fn opened_socket(effects: &[E]) -> Option<u64> {
     effects.iter().find_map(|e| match e {
         E::Open { socket } => Some(*socket),
@@ -376,4 +384,31 @@ fn a_connect_that_is_never_answered_times_out() {
         m.state(),
         ConnectionState::WaitingToReconnect { attempt: 1, .. }
     ));
+}
+
+#[test]
+fn a_gap_in_publication_offsets_asks_for_a_catch_up() {
+    let mut m = connected(0);
+    m.frame(
+        1,
+        &format!("{}\n{}", numbered(11, 1), numbered(12, 2)),
+        at(1),
+    );
+    let effects = m.poll(at(1));
+    assert_eq!(applied_seqs(&effects), [11, 12]);
+    assert!(!effects.contains(&E::CatchUp));
+    // Offset 3 never arrived.
+    m.frame(1, &numbered(14, 4), at(2));
+    let effects = m.poll(at(2));
+    assert!(effects.contains(&E::CatchUp), "{effects:?}");
+    assert!(
+        applied_seqs(&effects).is_empty(),
+        "held during the catch-up"
+    );
+    m.caught_up();
+    assert_eq!(applied_seqs(&m.poll(at(3))), [14]);
+    m.frame(1, &numbered(15, 5), at(4));
+    let effects = m.poll(at(4));
+    assert_eq!(applied_seqs(&effects), [15]);
+    assert!(!effects.contains(&E::CatchUp));
 }

@@ -223,11 +223,13 @@ pub fn typing_event() -> RealtimeEvent {
     }))
 }
 
-pub fn push(data: RealtimeEvent) -> Reply {
+/// A push of `data`; `offset` is its position among the connection's durable changes
+/// (0: none, for ephemeral events).
+pub fn push(data: RealtimeEvent, offset: u64) -> Reply {
     Reply {
         push: Some(Push {
             channel: user_channel("alice"),
-            publication: Publication { data },
+            publication: Publication { data, offset },
         }),
         ..Reply::default()
     }

@@ -1,7 +1,5 @@
 //! `/v1/channels`: create (get-or-create), get, update, query, members, read, typing.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,6 +15,7 @@ use serde::Deserialize;
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use super::state::{AppState, Caller};
 use super::validate;
+use crate::realtime::HubEvent;
 use crate::store::{NewChannel, StoreError};
 
 /// `?message_limit=` of channel reads.
@@ -244,6 +243,6 @@ pub async fn typing(
     let data = serde_json::to_string(&event).map_err(|e| StoreError::Backend(e.to_string()))?;
     state
         .hub()
-        .publish(&caller.app.id, &others, Arc::from(data));
+        .publish(&caller.app.id, &others, HubEvent::ephemeral(data));
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,10 +14,38 @@ use tokio::sync::mpsc;
 /// Events buffered per connection before it counts as too slow.
 const BUFFER: usize = 1024;
 
-/// Delivers serialized realtime events (the `data` of a publication) to users' connections.
+/// One serialized realtime event (the `data` of a publication).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubEvent {
+    /// The event's JSON.
+    pub data: Arc<str>,
+    /// A durable change (with a `seq`): counted in each connection's publication
+    /// `offset`, so clients can tell that none is missing. Typing and presence are not.
+    pub durable: bool,
+}
+
+impl HubEvent {
+    /// A durable change.
+    pub fn durable(data: impl Into<Arc<str>>) -> Self {
+        Self {
+            data: data.into(),
+            durable: true,
+        }
+    }
+
+    /// An ephemeral event (typing, presence).
+    pub fn ephemeral(data: impl Into<Arc<str>>) -> Self {
+        Self {
+            data: data.into(),
+            durable: false,
+        }
+    }
+}
+
+/// Delivers serialized realtime events to users' connections.
 pub trait Broadcaster: Send + Sync + 'static {
-    /// Sends `data` to every connection of each recipient, in call order.
-    fn publish(&self, app: &str, recipients: &[String], data: Arc<str>);
+    /// Sends `event` to every connection of each recipient, in call order.
+    fn publish(&self, app: &str, recipients: &[String], event: HubEvent);
     /// Opens a stream of the events published to `user`.
     fn subscribe(&self, app: &str, user: &str) -> Subscription;
     /// Number of open subscriptions of `user` (presence).
@@ -30,8 +58,8 @@ pub trait Broadcaster: Send + Sync + 'static {
 
 /// A live stream of events for one connection; unsubscribes when dropped.
 pub struct Subscription {
-    /// Serialized events, in publish order. Ends when the subscriber was too slow.
-    pub events: mpsc::Receiver<Arc<str>>,
+    /// Events, in publish order. Ends when the subscriber was too slow.
+    pub events: mpsc::Receiver<HubEvent>,
     _guard: Box<dyn Send + Sync>,
 }
 
@@ -43,7 +71,7 @@ impl std::fmt::Debug for Subscription {
 
 type Key = (String, String);
 /// One connection's sender, tagged with its subscription id.
-type Sender = (u64, mpsc::Sender<Arc<str>>);
+type Sender = (u64, mpsc::Sender<HubEvent>);
 
 #[derive(Default)]
 struct Inner {
@@ -54,7 +82,7 @@ struct Inner {
 }
 
 impl Inner {
-    fn publish(&mut self, app: &str, recipients: &[String], data: &Arc<str>) {
+    fn publish(&mut self, app: &str, recipients: &[String], event: &HubEvent) {
         for user in recipients {
             let key = (app.to_owned(), user.clone());
             let Some(list) = self.subscribers.get_mut(&key) else {
@@ -62,7 +90,7 @@ impl Inner {
             };
             // A full or closed buffer drops the sender: the receiver drains what it has,
             // then ends, and the connection is closed so the client resyncs.
-            list.retain(|(_, tx)| tx.try_send(data.clone()).is_ok());
+            list.retain(|(_, tx)| tx.try_send(event.clone()).is_ok());
         }
     }
 }
@@ -106,8 +134,8 @@ impl Drop for Guard {
 }
 
 impl Broadcaster for InProcessHub {
-    fn publish(&self, app: &str, recipients: &[String], data: Arc<str>) {
-        self.lock().publish(app, recipients, &data);
+    fn publish(&self, app: &str, recipients: &[String], event: HubEvent) {
+        self.lock().publish(app, recipients, &event);
     }
 
     fn subscribe(&self, app: &str, user: &str) -> Subscription {
@@ -155,7 +183,7 @@ impl Broadcaster for InProcessHub {
             online,
         }));
         if let Ok(data) = serde_json::to_string(&event) {
-            inner.publish(app, peers, &Arc::from(data));
+            inner.publish(app, peers, &HubEvent::ephemeral(data));
         }
     }
 }
@@ -172,9 +200,9 @@ mod tests {
         let other_app = hub.subscribe("other", "alice");
         let to = ["alice".to_owned(), "bob".to_owned()];
         for i in 0..BUFFER + 1 {
-            hub.publish("app", &to, Arc::from(i.to_string()));
+            hub.publish("app", &to, HubEvent::durable(i.to_string()));
             // alice keeps up
-            assert_eq!(&*a.events.recv().await.unwrap(), i.to_string());
+            assert_eq!(&*a.events.recv().await.unwrap().data, i.to_string());
         }
         // bob never read: he got BUFFER events, then his stream ended.
         let mut n = 0;
@@ -193,7 +221,7 @@ mod tests {
         let hub = InProcessHub::new();
         let mut peer = hub.subscribe("app", "peer");
         let peers = ["peer".to_owned()];
-        let mut next = || peer.events.try_recv().ok().map(|d| d.to_string());
+        let mut next = || peer.events.try_recv().ok().map(|e| e.data.to_string());
         let first = hub.subscribe("app", "u");
         hub.announce_presence("app", "u", &peers);
         assert!(next().is_some_and(|e| e.contains(r#""online":true"#)));

@@ -4,4 +4,4 @@
 mod hub;
 pub mod websocket;
 
-pub use hub::{Broadcaster, InProcessHub, Subscription};
+pub use hub::{Broadcaster, HubEvent, InProcessHub, Subscription};

@@ -257,6 +257,8 @@ async fn session_loop(
     let mut next_ping = Instant::now() + ping_every;
     let mut pong_deadline: Option<Instant> = None;
     let mut shutdown = state.shutdown();
+    // Durable changes pushed on this connection so far (each publication's `offset`).
+    let mut offset: u64 = 0;
     let far = || Instant::now() + Duration::from_secs(86_400 * 365);
     loop {
         tokio::select! {
@@ -284,8 +286,14 @@ async fn session_loop(
                         Err(_) => break,
                     }
                 }
-                out.extend(data.iter().map(|d| {
-                    format!(r#"{{"push":{{"channel":{channel},"pub":{{"data":{d}}}}}}}"#)
+                out.extend(data.iter().map(|event| {
+                    let d = &event.data;
+                    if event.durable {
+                        offset += 1;
+                        format!(r#"{{"push":{{"channel":{channel},"pub":{{"data":{d},"offset":{offset}}}}}}}"#)
+                    } else {
+                        format!(r#"{{"push":{{"channel":{channel},"pub":{{"data":{d}}}}}}}"#)
+                    }
                 }));
             }
             () = sleep_until(next_ping) => {

@@ -13,7 +13,7 @@ use chat_protocol::{
     AppCredentials, Change, ChannelType, Cid, CreateChannelRequest, ListMessagesQuery, MemberInput,
     SendMessageRequest, UserInput,
 };
-use chat_server::realtime::{Broadcaster, InProcessHub, Subscription};
+use chat_server::realtime::{Broadcaster, HubEvent, InProcessHub, Subscription};
 use chat_server::store::{Actor, NewChannel, Store, StoreError, SyncPosition};
 use uuid::Uuid;
 
@@ -65,12 +65,12 @@ pub struct Recorder {
 }
 
 impl Broadcaster for Recorder {
-    fn publish(&self, app: &str, recipients: &[String], data: Arc<str>) {
+    fn publish(&self, app: &str, recipients: &[String], event: HubEvent) {
         self.log
             .lock()
             .unwrap()
-            .push((recipients.to_vec(), data.to_string()));
-        self.hub.publish(app, recipients, data);
+            .push((recipients.to_vec(), event.data.to_string()));
+        self.hub.publish(app, recipients, event);
     }
     fn subscribe(&self, app: &str, user: &str) -> Subscription {
         self.hub.subscribe(app, user)
@@ -221,8 +221,10 @@ pub async fn subscribe_misses_nothing_after_its_seq(factory: Factory) {
     let (mut sub, info) = store.subscribe(&app.app_id, "u1").await.unwrap();
     writer.await.unwrap();
     let mut pushed = Vec::new();
-    while let Ok(data) = sub.events.try_recv() {
-        if let RealtimeEvent::Change(c) = serde_json::from_str::<RealtimeEvent>(&data).unwrap() {
+    while let Ok(event) = sub.events.try_recv() {
+        let decoded = serde_json::from_str::<RealtimeEvent>(&event.data).unwrap();
+        assert_eq!(event.durable, matches!(decoded, RealtimeEvent::Change(_)));
+        if let RealtimeEvent::Change(c) = decoded {
             pushed.push(c.seq);
         }
     }

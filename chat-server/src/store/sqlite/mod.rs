@@ -32,7 +32,7 @@ use uuid::Uuid;
 use super::{
     Actor, AppRecord, NewChannel, Store, StoreError, StoreResult, SyncPosition, SyncSettings,
 };
-use crate::realtime::{Broadcaster, Subscription};
+use crate::realtime::{Broadcaster, HubEvent, Subscription};
 
 /// Idle reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;
@@ -137,7 +137,9 @@ impl SqliteStore {
             tx.commit()?;
             for (recipients, change) in out {
                 let data = serde_json::to_string(&RealtimeEvent::Change(change))?;
-                inner.hub.publish(&app, &recipients, Arc::from(data));
+                inner
+                    .hub
+                    .publish(&app, &recipients, HubEvent::durable(data));
             }
             Ok(value)
         })

@@ -10,7 +10,8 @@
 //! messages keep their order, and every client's cache equals the server's state
 //! (`cache_common::replica`).
 //!
-//! Seeded: `CHAOS_SEED=n` reproduces one run; `CHAOS_RUNS=k` runs seeds 1..=k (default
+//! Seeded: `CHAOS_SEED=n` replays one run's sequence of actions and faults (not their
+//! exact timing, which depends on the machine); `CHAOS_RUNS=k` runs seeds 1..=k (default
 //! 2). Each run is bounded (80 steps, about 10 s).
 
 mod cache_common;
@@ -278,7 +279,7 @@ async fn run(seed: u64) {
     // content, edits and reaction counts, all confirmed — with no sync call: only
     // realtime (pushes and reconnect catch-ups) brings them.
     for p in &mut peers {
-        let state = p.client.connection_state().borrow().clone();
+        let state = p.client.connection_state().current();
         for (ch, c) in CHANNELS.iter().enumerate() {
             let expected = &truth[c];
             let window = &mut p.windows[ch];
@@ -318,11 +319,21 @@ async fn run(seed: u64) {
         )
         .await;
         assert!(
-            matches!(connected, Ok(Ok(_))),
+            matches!(connected, Ok(Some(_))),
             "seed {seed}: {} ended {:?}",
             p.user,
-            *p.client.connection_state().borrow()
+            p.client.connection_state().current()
         );
+        // ...and caught up: its catch-up sync (after the last reconnect) has finished.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !p.client.status().await.expect("status").realtime_live {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "seed {seed}: {} never caught up",
+                p.user
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         p.client.shutdown().await;
         let cache = Cache::open(&p.cache).expect("cache file");
         let depth: BTreeMap<String, Depth> = CHANNELS

@@ -236,6 +236,11 @@ impl Cache {
             .collect::<Result<_, _>>()?)
     }
 
+    /// Whether the channel is cached.
+    pub fn has_channel(&self, cid: &Cid) -> CacheResult<bool> {
+        super::rows::channel_cached(&self.conn, &cid.to_string())
+    }
+
     /// The read states of a cached channel, by user id.
     pub fn reads(&self, cid: &Cid) -> CacheResult<Vec<ReadState>> {
         Ok(self

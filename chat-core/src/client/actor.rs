@@ -125,7 +125,12 @@ pub(crate) async fn run(
                     };
                     let fut = connector.connect(url);
                     tokio::spawn(async move {
-                        match fut.await {
+                        // The engine gives up sooner (its connect timeout); this only
+                        // bounds how long an abandoned attempt lingers.
+                        let opened = tokio::time::timeout(Duration::from_secs(60), fut)
+                            .await
+                            .unwrap_or_else(|_| Err(NetworkError("connect timed out".into())));
+                        match opened {
                             Ok(handle) => {
                                 let SocketHandle {
                                     outgoing,

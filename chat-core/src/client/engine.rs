@@ -8,6 +8,8 @@
 //! change) and the in-memory state machines → [`Engine::pump`] performs what the outbox
 //! and the sync driver decided (persisting sends, reconciling completions, applying sync
 //! pages) and queues network I/O → live queries are refreshed and diffs delivered.
+//!
+//! The token state lives in `engine/auth.rs`, realtime in `engine_realtime.rs`.
 
 use chat_protocol::{
     Change, ChannelUnread, MarkReadResponse, MessageResponse, ReactionResponse, UnreadResponse,
@@ -15,7 +17,6 @@ use chat_protocol::{
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::engine_realtime::RealtimeParts;
 use super::error::{ClientError, ClientResult};
 use super::token::TokenError;
 use super::transport::{HttpMethod, HttpReply, HttpRequest, NetworkError};
@@ -27,6 +28,11 @@ use crate::outbox::{
     SplitMix64,
 };
 use crate::sync::{SyncDriver, SyncEffect};
+use auth::Auth;
+
+use super::engine_realtime::RealtimeParts;
+
+mod auth;
 
 /// Network work the driver performs for the engine.
 #[derive(Debug)]
@@ -72,28 +78,6 @@ pub(crate) enum IoTag {
     Typing,
 }
 
-/// The token state.
-#[derive(Debug, Default)]
-struct Auth {
-    token: Option<String>,
-    fetching: bool,
-    /// The provider refused (or a refreshed token was refused again): wait for the app.
-    stopped: bool,
-    failures: u32,
-    retry_at: Option<Millis>,
-    /// Tokens rejected (`401`) since the last request that succeeded.
-    rejections: u32,
-    /// The token the current sync request was sent with.
-    sync_token: Option<String>,
-    /// Fetching a fresh token while the current one still works (realtime renewal).
-    renewing: bool,
-}
-
-/// Tokens rejected in a row (with no successful request in between) after which the
-/// client stops asking the provider until the app calls `refresh_token`: a provider that
-/// keeps returning a bad token must not make the client hammer the server.
-const MAX_REJECTIONS: u32 = 3;
-
 /// Where the engine is, for the app and for tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineStatus {
@@ -112,6 +96,10 @@ pub struct EngineStatus {
     /// The last local error met in the background (a cache write that failed while
     /// recording a result, undecodable outbox rows kept aside, …), for logs.
     pub last_error: Option<String>,
+    /// Realtime is connected and caught up: pushed changes are applied as they arrive
+    /// (`false` while its catch-up sync, or any sync, runs — an app may show
+    /// "updating…").
+    pub realtime_live: bool,
 }
 
 type Waiter = oneshot::Sender<ClientResult<()>>;
@@ -219,6 +207,7 @@ impl Engine {
             auth_stopped: self.auth.stopped,
             last_sync_error: self.sync.last_error().map(str::to_owned),
             last_error: self.last_error.clone(),
+            realtime_live: self.rt.machine.as_ref().is_some_and(|m| m.is_live()),
         }
     }
 
@@ -251,19 +240,11 @@ impl Engine {
     pub(crate) fn on_connectivity(&mut self, now: Millis) {
         self.outbox.on_connectivity_restored();
         self.sync.on_connectivity_restored(now);
+        self.rt.reconnect_now(now);
         if self.auth.retry_at.is_some() {
             self.auth.retry_at = Some(now);
         }
         self.sync_wanted = true;
-    }
-
-    /// The app asks for a new token (after a refusal, or proactively).
-    pub(crate) fn refresh_token(&mut self) {
-        self.auth.stopped = false;
-        self.auth.rejections = 0;
-        self.auth.token = None;
-        self.auth.failures = 0;
-        self.auth.retry_at = None;
     }
 
     /// Records in `write` that the (current) outbox item `op_id` leaves: its row, and the
@@ -356,49 +337,6 @@ impl Engine {
             .chain(self.next_sync_waiters.drain(..))
         {
             let _ = w.send(Err(error()));
-        }
-    }
-
-    fn want_token(&mut self, now: Millis) {
-        let due = self.auth.retry_at.is_none_or(|at| at <= now);
-        if !self.auth.fetching && !self.auth.stopped && due {
-            self.auth.fetching = true;
-            self.auth.retry_at = None;
-            self.io.push(Io::FetchToken);
-        }
-    }
-
-    /// The server rejected the current token: drop it (the next pump asks for another),
-    /// or stop after too many rejections in a row.
-    fn token_refused(&mut self) {
-        self.auth.token = None;
-        self.auth.rejections = self.auth.rejections.saturating_add(1);
-        if self.auth.rejections >= MAX_REJECTIONS {
-            self.auth.stopped = true;
-        }
-    }
-
-    /// The token provider answered.
-    pub(crate) fn on_token(&mut self, result: Result<String, TokenError>, now: Millis) {
-        self.auth.fetching = false;
-        match result {
-            Ok(token) => {
-                self.auth.token = Some(token);
-                self.auth.renewing = false;
-                self.auth.failures = 0;
-                // Only a token the outbox asked for counts as a refresh (a first token
-                // being refused is not a "refreshed token refused again").
-                if self.outbox.is_auth_paused() {
-                    self.outbox.on_token_refreshed();
-                }
-                self.sync.on_token_refreshed(now);
-            }
-            Err(TokenError::Unavailable(_)) => {
-                self.auth.failures = self.auth.failures.saturating_add(1);
-                let delay = self.auth_backoff.delay(self.auth.failures, &mut self.rng);
-                self.auth.retry_at = Some(now.saturating_add(delay));
-            }
-            Err(TokenError::Refused(_)) => self.auth.stopped = true,
         }
     }
 
@@ -585,13 +523,13 @@ impl Engine {
                 self.request(IoTag::Unread, HttpMethod::Get, "/v1/unread".into(), None);
             }
             SyncEffect::Done { .. } => {
-                self.sync_finished();
+                self.sync_finished(true, now);
                 for w in self.sync_waiters.drain(..) {
                     let _ = w.send(Ok(()));
                 }
             }
             SyncEffect::Failed { status, body } => {
-                self.sync_finished();
+                self.sync_finished(false, now);
                 for w in self.sync_waiters.drain(..) {
                     let _ = w.send(Err(ClientError::Server {
                         status,
@@ -655,40 +593,10 @@ impl Engine {
         }
     }
 
-    /// Asks the provider for a fresh token while keeping the current one in use.
-    pub(crate) fn renew_token(&mut self) {
-        if !self.auth.fetching && !self.auth.stopped {
-            self.auth.fetching = true;
-            self.auth.renewing = true;
-            self.io.push(Io::FetchToken);
-        }
-    }
-
     /// Fails everyone waiting for a sync (shutdown).
     pub(crate) fn close(&mut self) {
-        if let Some(machine) = &mut self.rt.machine {
-            machine.stop();
-        }
+        self.rt.stop();
         self.fail_sync_waiters(|| ClientError::Closed);
-    }
-}
-
-impl Engine {
-    /// The current token, if any.
-    pub(crate) fn token(&self) -> Option<&str> {
-        self.auth.token.as_deref()
-    }
-
-    /// Whether authentication is stopped until the app calls `refresh_token`.
-    pub(crate) fn auth_stopped(&self) -> bool {
-        self.auth.stopped
-    }
-
-    /// A caller-side request was answered `401` with `token`: fetch a new one.
-    pub(crate) fn token_rejected(&mut self, token: &str) {
-        if self.auth.token.as_deref() == Some(token) {
-            self.token_refused();
-        }
     }
 }
 

@@ -25,24 +25,11 @@ use crate::realtime::{
 /// Who is typing, per channel.
 pub type TypingMap = Arc<BTreeMap<Cid, Vec<TypingUser>>>;
 
-/// Progress of the catch-up sync that realtime asked for after (re)connecting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum CatchUp {
-    /// None asked.
-    #[default]
-    Idle,
-    /// Asked; the next sync to start is it.
-    Wanted,
-    /// The sync running now is it.
-    Running,
-}
-
 /// The engine's realtime state.
 pub(crate) struct RealtimeParts {
     /// The connection, when realtime is enabled.
     pub(crate) machine: Option<RealtimeMachine>,
     pub(crate) connection: watch::Sender<ConnectionState>,
-    catch_up: CatchUp,
     throttle: TypingThrottle,
     tracker: TypingTracker,
     presence: Presence,
@@ -58,7 +45,6 @@ impl Default for RealtimeParts {
             connection: watch::Sender::new(ConnectionState::Disconnected {
                 reason: DisconnectReason::Stopped,
             }),
-            catch_up: CatchUp::Idle,
             throttle: TypingThrottle::new(typing),
             tracker: TypingTracker::new(typing.expire),
             presence: Presence::default(),
@@ -81,11 +67,47 @@ impl RealtimeParts {
         .min()
     }
 
-    /// A sync starts: if realtime's catch-up was waiting for one, this is it.
+    /// A sync starts (realtime holds pushed changes until it ends).
     pub(crate) fn sync_started(&mut self) {
-        if self.catch_up == CatchUp::Wanted {
-            self.catch_up = CatchUp::Running;
+        if let Some(machine) = &mut self.machine {
+            machine.sync_started();
         }
+    }
+
+    /// The token provider answered while a renewal was under way: `fresh` is false if it
+    /// failed or handed back the same token.
+    pub(crate) fn renewal_answered(&mut self, fresh: bool, now: Millis) {
+        if let Some(machine) = &mut self.machine
+            && !fresh
+        {
+            machine.renew_failed(now);
+        }
+    }
+
+    /// The app asked for a new token: a token the server refused may be valid again.
+    pub(crate) fn forget_refused_token(&mut self) {
+        if let Some(machine) = &mut self.machine {
+            machine.forget_refused_token();
+        }
+    }
+
+    /// The network is back (or the app returned): reconnect now rather than after the
+    /// backoff wait.
+    pub(crate) fn reconnect_now(&mut self, now: Millis) {
+        if let Some(machine) = &mut self.machine {
+            machine.reconnect(now);
+        }
+    }
+
+    /// The client shuts down: close the socket and say so.
+    pub(crate) fn stop(&mut self) {
+        if let Some(machine) = &mut self.machine {
+            machine.stop();
+            let _ = machine.poll(Millis(0));
+        }
+        self.connection.send_replace(ConnectionState::Disconnected {
+            reason: DisconnectReason::Stopped,
+        });
     }
 
     fn publish_typing(&self) {
@@ -155,24 +177,21 @@ impl Engine {
 
     /// The app reports network reachability.
     pub(crate) fn set_network(&mut self, available: bool, now: Millis) {
-        if available {
-            self.on_connectivity(now);
-        }
         if let Some(machine) = &mut self.rt.machine {
             machine.set_network(available, now);
-            if available {
-                machine.reconnect(now);
-            }
+        }
+        if available {
+            self.on_connectivity(now);
         }
     }
 
     /// The app moved to the foreground (`true`) or the background.
     pub(crate) fn set_foreground(&mut self, foreground: bool, now: Millis) {
-        if foreground {
-            self.on_connectivity(now);
-        }
         if let Some(machine) = &mut self.rt.machine {
             machine.set_foreground(foreground, now);
+        }
+        if foreground {
+            self.on_connectivity(now);
         }
     }
 
@@ -221,14 +240,11 @@ impl Engine {
         });
     }
 
-    /// The sync that just ended (done or failed): if it was realtime's catch-up, the
-    /// changes held meanwhile are applied now.
-    pub(crate) fn sync_finished(&mut self) {
-        if self.rt.catch_up == CatchUp::Running {
-            self.rt.catch_up = CatchUp::Idle;
-            if let Some(machine) = &mut self.rt.machine {
-                machine.caught_up();
-            }
+    /// The running sync ended (`ok`: done; otherwise failed for good): realtime applies
+    /// the changes it held meanwhile.
+    pub(crate) fn sync_finished(&mut self, ok: bool, now: Millis) {
+        if let Some(machine) = &mut self.rt.machine {
+            machine.sync_finished(ok, now);
         }
     }
 
@@ -264,12 +280,7 @@ impl Engine {
             RealtimeEffect::NeedToken => {}
             RealtimeEffect::TokenRejected { token } => self.token_rejected(&token),
             RealtimeEffect::RenewToken => self.renew_token(),
-            RealtimeEffect::CatchUp => {
-                if self.rt.catch_up == CatchUp::Idle {
-                    self.rt.catch_up = CatchUp::Wanted;
-                }
-                self.request_sync(None);
-            }
+            RealtimeEffect::CatchUp => self.request_sync(None),
             RealtimeEffect::Apply(changes) => self.apply_pushed(&changes),
             RealtimeEffect::Event(EphemeralEvent::Typing(event)) => {
                 if event.user_id != self.me() && self.rt.tracker.on_event(&event, now) {
@@ -299,13 +310,18 @@ impl Engine {
     /// Applies pushed changes exactly like a sync page's (without moving the cursor).
     fn apply_pushed(&mut self, changes: &[SyncChange]) {
         self.touch();
+        // Unread counts now include these: a `GET /v1/unread` answer asked before them
+        // would bring back older counts.
+        self.read_epoch += 1;
         let me = self.me();
-        // Added to a channel that is not cached: only a sync brings its state.
-        if changes
-            .iter()
-            .any(|c| matches!(&c.change, Change::Member(m) if !m.deleted && m.user_id == me))
-        {
-            self.request_sync(None);
+        // Added to a channel that is not cached: only a sync brings its state, and its
+        // messages pushed meanwhile are held until it has.
+        let added = changes.iter().any(|c| {
+            matches!(&c.change, Change::Member(m)
+                if !m.deleted && m.user_id == me && !self.cache.has_channel(&m.cid).unwrap_or(true))
+        });
+        if added && let Some(machine) = &mut self.rt.machine {
+            machine.request_catch_up();
         }
         if let Err(e) = self.cache.apply_changes(changes) {
             self.last_error = Some(format!("applying pushed changes: {e}"));

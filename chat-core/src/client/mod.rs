@@ -52,7 +52,7 @@ pub use window::MessageWindow;
 
 pub use crate::cache::ChannelQuery;
 use crate::live::registry::Window;
-use crate::live::{ChannelItem, LiveList, MessageItem, ReadReceipt};
+use crate::live::{ChannelItem, LiveList, LiveValue, MessageItem, ReadReceipt};
 use crate::outbox::{ItemState, OpId, OutboxOp};
 pub use crate::realtime::{
     ConnectionState, DisconnectReason, Presence, RealtimeConfig, TypingConfig, TypingUser,
@@ -271,10 +271,9 @@ impl ChatClient {
         self.run(|e, now| e.reconnect(now)).await
     }
 
-    /// The realtime connection state, live: read it with `borrow()`, wait for changes
-    /// with `changed()`.
-    pub fn connection_state(&self) -> watch::Receiver<ConnectionState> {
-        self.inner.connection.clone()
+    /// The realtime connection state, live.
+    pub fn connection_state(&self) -> LiveValue<ConnectionState> {
+        LiveValue::new(self.inner.connection.clone())
     }
 
     /// The user is typing in `cid` (or in the thread `parent_id`): call it on every
@@ -305,8 +304,8 @@ impl ChatClient {
     /// Presence of the users who share a channel with this user, as seen on the current
     /// connection (the server sends transitions, so it is empty after a reconnect until
     /// someone comes or goes).
-    pub fn presence(&self) -> watch::Receiver<Presence> {
-        self.inner.presence.clone()
+    pub fn presence(&self) -> LiveValue<Presence> {
+        LiveValue::new(self.inner.presence.clone())
     }
 
     /// Asks the token provider for a new token (after it refused, or when the app knows

@@ -73,3 +73,44 @@ impl<T: Clone> LiveList<T> {
     /// Ends the subscription.
     pub fn close(self) {}
 }
+
+/// A value the engine keeps up to date (the connection state, presence): read it with
+/// [`LiveValue::current`], wait for changes with [`LiveValue::changed`] or
+/// [`LiveValue::wait_for`]. Values are cloned out, so nothing the app holds can ever
+/// block the engine.
+#[derive(Debug, Clone)]
+pub struct LiveValue<T> {
+    rx: tokio::sync::watch::Receiver<T>,
+}
+
+impl<T: Clone> LiveValue<T> {
+    /// Starts from the current value: [`LiveValue::changed`] waits for the next one.
+    pub(crate) fn new(mut rx: tokio::sync::watch::Receiver<T>) -> Self {
+        rx.mark_unchanged();
+        Self { rx }
+    }
+
+    /// The value now.
+    pub fn current(&self) -> T {
+        self.rx.borrow().clone()
+    }
+
+    /// Waits for the next change and returns the new value; `None` once the client is
+    /// shut down.
+    pub async fn changed(&mut self) -> Option<T> {
+        self.rx.changed().await.ok()?;
+        Some(self.rx.borrow_and_update().clone())
+    }
+
+    /// Waits until the value satisfies `pred` (returns at once if it does now); `None`
+    /// once the client is shut down.
+    pub async fn wait_for(&mut self, mut pred: impl FnMut(&T) -> bool) -> Option<T> {
+        loop {
+            let now = self.rx.borrow_and_update().clone();
+            if pred(&now) {
+                return Some(now);
+            }
+            self.rx.changed().await.ok()?;
+        }
+    }
+}

@@ -1,22 +1,23 @@
 //! The realtime connection state machine, sans-I/O: it consumes socket events (opened, a
-//! frame, closed), the token, the network and foreground signals and clock ticks, and
-//! answers with [`RealtimeEffect`]s. The driver owns the real socket; tests drive the
-//! machine with an injected clock and scripted frames.
+//! frame, closed), the token, sync start/finish, the network and foreground signals and
+//! clock ticks, and answers with [`RealtimeEffect`]s. The driver owns the real socket;
+//! tests drive the machine with an injected clock and scripted frames.
 //!
 //! Rules (docs/architecture.md, "Realtime"):
 //! - Connect: open the socket, send `connect` with the current token, wait for the reply
-//!   (all within `connect_timeout`). Every successful connect asks for a catch-up sync;
-//!   durable changes that arrive meanwhile are held and applied after it, because a sync
-//!   page that replaces a limited channel's window must not erase a newer pushed message.
-//! - Reconnect with full-jitter exponential backoff; the first retry after losing a
-//!   working connection is immediate, except after a server shutdown (every client would
-//!   come back at once). The attempt counter resets on a successful connect.
+//!   (all within `connect_timeout`). When pushed changes may be applied is decided by
+//!   `catch_up.rs` (held during any sync and until the connection's catch-up sync).
+//! - Reconnect with full-jitter exponential backoff. The attempt counter resets once a
+//!   connection has stayed up for `stable_after`; the first retry after losing such a
+//!   connection is immediate, except after a server shutdown (every client would come
+//!   back at once). A server that accepts and then drops connections gets backoff.
 //! - A dead socket is detected by a watchdog: no frame for the server's ping interval plus
 //!   `ping_grace` replaces it.
 //! - Token: `109` on connect or a `3005` close drop the token and connect again with a new
 //!   one; `3500` does the same but never reuses the refused token (if the provider has no
 //!   other, the state becomes auth-failed until the app gives one). A token is renewed
-//!   and sent with `refresh` before it expires.
+//!   and sent with `refresh` before it expires (`renewal.rs`). Authentication stopping
+//!   closes the connection (nothing could be synced).
 //! - Close codes 3501–3999: do not reconnect until the app acts (reconnect, network or
 //!   foreground change).
 //! - Network down: close and wait. Background: close after `background_grace`.
@@ -25,33 +26,36 @@
 //!   catch-up sync recovers any durable change it may have carried.
 
 use chat_protocol::SyncChange;
-use chat_protocol::realtime::disconnect_codes as dc;
 use chat_protocol::realtime::error_codes;
 
+use super::catch_up::CatchUp;
 use super::frames::{self, FrameError, ServerMessage};
+use super::renewal::Renewal;
 use super::state::{ConnectionState, DisconnectReason, RealtimeConfig, RealtimeEffect};
 use crate::outbox::{Millis, SplitMix64};
 
 /// See the [module documentation](self).
 #[derive(Debug)]
 pub struct RealtimeMachine {
-    config: RealtimeConfig,
-    rng: SplitMix64,
-    phase: Phase,
-    started: bool,
-    network: bool,
-    foreground: bool,
+    pub(super) config: RealtimeConfig,
+    pub(super) rng: SplitMix64,
+    pub(super) phase: Phase,
+    pub(super) started: bool,
+    pub(super) network: bool,
+    pub(super) foreground: bool,
     /// When the app went to the background (the grace period runs from here).
-    background_at: Option<Millis>,
-    token: Option<String>,
+    pub(super) background_at: Option<Millis>,
+    pub(super) token: Option<String>,
     /// The last token the server refused with `3500`: never sent again.
-    refused_token: Option<String>,
-    auth_stopped: bool,
-    /// Failed attempts since the last successful connect.
-    attempt: u32,
-    next_socket: u64,
-    next_command: u32,
-    effects: Vec<RealtimeEffect>,
+    pub(super) refused_token: Option<String>,
+    pub(super) auth_stopped: bool,
+    /// Failed attempts since the last stable connection.
+    pub(super) attempt: u32,
+    pub(super) next_socket: u64,
+    pub(super) next_command: u32,
+    /// A sync is running (reported by the engine, connected or not).
+    pub(super) sync_running: bool,
+    pub(super) effects: Vec<RealtimeEffect>,
     published: ConnectionState,
     /// Frames dropped because they did not decode (for status and logs).
     pub(crate) rejected_frames: u64,
@@ -60,7 +64,7 @@ pub struct RealtimeMachine {
 }
 
 #[derive(Debug)]
-enum Phase {
+pub(super) enum Phase {
     Idle(DisconnectReason),
     Offline,
     WaitingToken,
@@ -77,8 +81,8 @@ enum Phase {
         command: u32,
         token: String,
         deadline: Millis,
+        /// Changes that came before the connect reply, and the last one's offset.
         early: Vec<SyncChange>,
-        /// The offset of the last change in `early`.
         early_offset: u64,
     },
     Connected(Box<Live>),
@@ -86,25 +90,17 @@ enum Phase {
 }
 
 #[derive(Debug)]
-struct Live {
-    socket: u64,
-    token: String,
-    ping_every: std::time::Duration,
-    watchdog: Millis,
-    /// When to renew the token (`None`: it does not expire).
-    renew_at: Option<Millis>,
-    /// Asked the engine for a fresh token; send `refresh` when it arrives.
-    renewing: bool,
-    /// The `refresh` command in flight.
-    refresh_command: Option<u32>,
-    last_seq: u64,
+pub(super) struct Live {
+    pub(super) socket: u64,
+    pub(super) ping_every: std::time::Duration,
+    pub(super) watchdog: Millis,
+    /// The connection becomes stable (resetting the attempt counter) at this time.
+    pub(super) stable_at: Option<Millis>,
+    pub(super) renewal: Renewal,
+    pub(super) last_seq: u64,
     /// The last publication offset seen (0: none yet).
-    offset: u64,
-    catching_up: bool,
-    held: Vec<SyncChange>,
-    /// Held changes were dropped (or a gap was seen during the catch-up): another
-    /// catch-up must follow.
-    overflowed: bool,
+    pub(super) offset: u64,
+    pub(super) catch_up: CatchUp,
 }
 
 impl RealtimeMachine {
@@ -124,6 +120,7 @@ impl RealtimeMachine {
             attempt: 0,
             next_socket: 0,
             next_command: 0,
+            sync_running: false,
             effects: Vec::new(),
             published: ConnectionState::Disconnected {
                 reason: DisconnectReason::Stopped,
@@ -156,10 +153,9 @@ impl RealtimeMachine {
         }
     }
 
-    /// Whether the connection is up and caught up (pushed changes are applied as they
-    /// arrive).
+    /// Whether the connection is up and pushed changes are applied as they arrive.
     pub fn is_live(&self) -> bool {
-        matches!(&self.phase, Phase::Connected(live) if !live.catching_up)
+        matches!(&self.phase, Phase::Connected(live) if !live.catch_up.holding())
     }
 
     /// Starts connecting (idempotent).
@@ -179,11 +175,15 @@ impl RealtimeMachine {
         self.publish();
     }
 
-    /// The app asks to reconnect now (after a refusal, or to skip a backoff wait).
+    /// The app asks to reconnect now (after a refusal, or to skip a backoff wait). A
+    /// connection being opened is kept.
     pub fn reconnect(&mut self, now: Millis) {
-        if self.started && !matches!(self.phase, Phase::Connected(_)) {
+        let busy = matches!(
+            self.phase,
+            Phase::Connected(_) | Phase::Opening { .. } | Phase::Handshake { .. }
+        );
+        if self.started && !busy {
             self.attempt = 0;
-            self.drop_socket();
             self.connect_now(now);
         }
     }
@@ -198,11 +198,7 @@ impl RealtimeMachine {
             return;
         }
         if available {
-            self.attempt = 0;
-            if !matches!(self.phase, Phase::Connected(_)) {
-                self.drop_socket();
-                self.connect_now(now);
-            }
+            self.reconnect(now);
         } else {
             self.drop_socket();
             self.phase = Phase::Offline;
@@ -218,11 +214,7 @@ impl RealtimeMachine {
         self.foreground = foreground;
         if foreground {
             self.background_at = None;
-            if self.started && !matches!(self.phase, Phase::Connected(_)) {
-                self.attempt = 0;
-                self.drop_socket();
-                self.connect_now(now);
-            }
+            self.reconnect(now);
         } else {
             self.background_at = Some(now);
             if self.started && !matches!(self.phase, Phase::Connected(_)) {
@@ -240,10 +232,13 @@ impl RealtimeMachine {
         let changed = self.token.as_deref() != token;
         self.token = token.map(str::to_owned);
         self.auth_stopped = auth_stopped;
-        if auth_stopped && !matches!(self.phase, Phase::Connected(_) | Phase::AuthFailed(_)) {
-            self.drop_socket();
-            self.phase = Phase::AuthFailed("the token was refused".into());
-            self.publish();
+        if auth_stopped && !matches!(self.phase, Phase::AuthFailed(_)) {
+            // Nothing can be synced or refreshed: stop until the app gives a token.
+            if self.started {
+                self.drop_socket();
+                self.phase = Phase::AuthFailed("the token was refused".into());
+                self.publish();
+            }
             return;
         }
         match &mut self.phase {
@@ -252,28 +247,50 @@ impl RealtimeMachine {
                 self.attempt = 0;
                 self.connect_now(now);
             }
-            Phase::Connected(live) if changed && live.renewing => {
-                if let Some(token) = self.token.clone().filter(|t| *t != live.token) {
-                    live.renewing = false;
-                    self.next_command += 1;
-                    let id = self.next_command;
-                    live.refresh_command = Some(id);
-                    live.token = token.clone();
-                    let socket = live.socket;
-                    self.effects.push(RealtimeEffect::Send {
-                        socket,
-                        text: frames::refresh(id, &token),
-                    });
-                }
-            }
+            Phase::Connected(_) => self.offer_refresh(),
             _ => {}
+        }
+    }
+
+    /// The app asked for a new token (`refresh_token`): a token refused before may be
+    /// valid again (the provider's user changed, the server's keys were fixed).
+    pub fn forget_refused_token(&mut self) {
+        self.refused_token = None;
+    }
+
+    /// A sync started (any sync: realtime's catch-up, the app's, the start's).
+    pub fn sync_started(&mut self) {
+        self.sync_running = true;
+        if let Phase::Connected(live) = &mut self.phase {
+            live.catch_up.sync_started();
+        }
+    }
+
+    /// The running sync finished (`ok`) or failed for good: changes held meanwhile are
+    /// applied now.
+    pub fn sync_finished(&mut self, ok: bool, now: Millis) {
+        self.sync_running = false;
+        if let Phase::Connected(live) = &mut self.phase {
+            let held = live.catch_up.sync_finished(ok, now, &mut self.effects);
+            if !held.is_empty() {
+                self.effects.push(RealtimeEffect::Apply(held));
+            }
+        }
+    }
+
+    /// Asks for a catch-up sync now (e.g. the user was added to a channel that is not
+    /// cached: its changes are held until the sync has brought the channel).
+    pub fn request_catch_up(&mut self) {
+        if let Phase::Connected(live) = &mut self.phase {
+            live.catch_up.request(&mut self.effects);
         }
     }
 
     /// The socket `socket` is open.
     pub fn opened(&mut self, socket: u64, now: Millis) {
         let Phase::Opening {
-            socket: current, ..
+            socket: current,
+            deadline,
         } = self.phase
         else {
             return;
@@ -292,11 +309,12 @@ impl RealtimeMachine {
             socket,
             text: frames::connect(command, &token),
         });
+        // One deadline for opening and authenticating.
         self.phase = Phase::Handshake {
             socket,
             command,
             token,
-            deadline: now.saturating_add(self.config.connect_timeout),
+            deadline,
             early: Vec::new(),
             early_offset: 0,
         };
@@ -314,10 +332,7 @@ impl RealtimeMachine {
                 self.last_frame_error = Some(e);
                 if let Phase::Connected(live) = &mut self.phase {
                     live.watchdog = now.saturating_add(live.ping_every + self.config.ping_grace);
-                    if !live.catching_up {
-                        live.catching_up = true;
-                        self.effects.push(RealtimeEffect::CatchUp);
-                    }
+                    live.catch_up.request(&mut self.effects);
                 }
                 return;
             }
@@ -326,15 +341,17 @@ impl RealtimeMachine {
         for message in messages {
             self.on_message(message, &mut changes, now);
         }
-        if let Phase::Connected(live) = &mut self.phase {
-            live.watchdog = now.saturating_add(live.ping_every + self.config.ping_grace);
-            if live.catching_up {
-                hold(live, changes, self.config.max_buffered);
-            } else if !changes.is_empty() {
-                self.effects.push(RealtimeEffect::Apply(changes));
+        let max = self.config.max_buffered;
+        match &mut self.phase {
+            Phase::Connected(live) => {
+                live.watchdog = now.saturating_add(live.ping_every + self.config.ping_grace);
+                let apply = live.catch_up.push(changes, max, &mut self.effects);
+                if !apply.is_empty() {
+                    self.effects.push(RealtimeEffect::Apply(apply));
+                }
             }
-        } else if let Phase::Handshake { early, .. } = &mut self.phase {
-            early.extend(changes);
+            Phase::Handshake { early, .. } => early.extend(changes),
+            _ => {}
         }
     }
 
@@ -346,25 +363,21 @@ impl RealtimeMachine {
                 text: frames::pong(),
             }),
             ServerMessage::Change { change, offset } => {
-                if let Phase::Connected(live) = &mut self.phase {
-                    // A numbered change must be the next one, and seqs only grow: a gap
-                    // or a step back means the stream is not complete.
-                    let gap = offset != 0 && offset != live.offset + 1;
-                    let back = change.seq <= live.last_seq;
-                    if gap || back {
-                        if live.catching_up {
-                            live.overflowed = true; // another catch-up after this one
-                        } else {
-                            live.catching_up = true;
-                            self.effects.push(RealtimeEffect::CatchUp);
+                match &mut self.phase {
+                    Phase::Connected(live) => {
+                        // A numbered change must be the next one, and seqs only grow: a
+                        // gap or a step back means the stream is not complete.
+                        let gap = offset != 0 && offset != live.offset + 1;
+                        if gap || change.seq <= live.last_seq {
+                            live.catch_up.request(&mut self.effects);
                         }
+                        if offset != 0 {
+                            live.offset = offset;
+                        }
+                        live.last_seq = live.last_seq.max(change.seq);
                     }
-                    if offset != 0 {
-                        live.offset = offset;
-                    }
-                    live.last_seq = live.last_seq.max(change.seq);
-                } else if let Phase::Handshake { early_offset, .. } = &mut self.phase {
-                    *early_offset = offset;
+                    Phase::Handshake { early_offset, .. } => *early_offset = offset,
+                    _ => {}
                 }
                 changes.push(change);
             }
@@ -374,15 +387,10 @@ impl RealtimeMachine {
                 ttl,
                 ping,
                 info,
-            } => self.on_connected(id, ttl, ping, info.seq, changes, now),
-            ServerMessage::Refreshed { id, ttl } => {
-                if let Phase::Connected(live) = &mut self.phase
-                    && live.refresh_command == Some(id)
-                {
-                    live.refresh_command = None;
-                    live.renew_at = renew_at(now, ttl, self.config.refresh_margin);
-                }
+            } => {
+                self.on_connected(id, ttl, ping, info.seq, changes, now);
             }
+            ServerMessage::Refreshed { id, ttl } => self.on_refreshed(id, ttl, now),
             ServerMessage::Error { id, error } => self.on_error(id, error, now),
         }
     }
@@ -412,26 +420,22 @@ impl RealtimeMachine {
         }
         let ping_every =
             std::time::Duration::from_secs(u64::from(if ping == 0 { 25 } else { ping }));
+        let mut catch_up = CatchUp::connected(self.sync_running, &mut self.effects);
         let mut held = std::mem::take(early);
         held.append(changes);
+        let _ = catch_up.push(held, self.config.max_buffered, &mut self.effects);
         let live = Live {
             socket: *socket,
-            token: std::mem::take(token),
             ping_every,
             watchdog: now.saturating_add(ping_every + self.config.ping_grace),
-            renew_at: renew_at(now, ttl, self.config.refresh_margin),
-            renewing: false,
-            refresh_command: None,
+            stable_at: Some(now.saturating_add(self.config.stable_after)),
+            renewal: Renewal::new(std::mem::take(token), ttl, now, self.config.refresh_margin),
             last_seq: seq,
             offset: *early_offset,
-            catching_up: true,
-            held,
-            overflowed: false,
+            catch_up,
         };
-        self.attempt = 0;
         self.refused_token = None;
         self.phase = Phase::Connected(Box::new(live));
-        self.effects.push(RealtimeEffect::CatchUp);
         self.publish();
     }
 
@@ -447,79 +451,8 @@ impl RealtimeMachine {
                     self.retry_later(now, false);
                 }
             }
-            Phase::Connected(live) if live.refresh_command == Some(id) => {
-                live.refresh_command = None;
-                if error.temporary {
-                    live.renew_at = Some(now.saturating_add(std::time::Duration::from_secs(5)));
-                } else {
-                    // The fresh token was not accepted: ask for another one; the server
-                    // closes the connection when the old one runs out.
-                    let token = live.token.clone();
-                    live.renewing = true;
-                    self.effects.push(RealtimeEffect::TokenRejected { token });
-                }
-            }
+            Phase::Connected(_) => self.on_refresh_error(id, &error, now),
             _ => {}
-        }
-    }
-
-    /// The socket `socket` closed (`code` is the close frame's code; `None` when the
-    /// connection failed or dropped without one).
-    pub fn closed(&mut self, socket: u64, code: Option<u16>, reason: &str, now: Millis) {
-        if self.socket() != Some(socket) {
-            return;
-        }
-        let was_live = matches!(self.phase, Phase::Connected(_));
-        let token = match &self.phase {
-            Phase::Connected(live) => Some(live.token.clone()),
-            Phase::Handshake { token, .. } => Some(token.clone()),
-            _ => None,
-        };
-        self.phase = Phase::Idle(DisconnectReason::Stopped); // replaced below
-        match code {
-            Some(dc::EXPIRED) => {
-                if let Some(token) = token {
-                    self.reject_token(token, false);
-                }
-                self.connect_now(now);
-            }
-            Some(dc::INVALID_TOKEN) => {
-                if let Some(token) = token {
-                    self.reject_token(token, true);
-                }
-                self.connect_now(now);
-            }
-            Some(code @ 3501..=3999) => {
-                self.phase = Phase::Idle(DisconnectReason::Refused {
-                    code,
-                    reason: reason.to_owned(),
-                });
-                self.publish();
-            }
-            Some(dc::SHUTDOWN) => self.retry_later(now, false),
-            _ => self.retry_later(now, was_live),
-        }
-    }
-
-    /// The catch-up sync asked for by [`RealtimeEffect::CatchUp`] finished (or failed for
-    /// good): the held changes are applied now.
-    pub fn caught_up(&mut self) {
-        let Phase::Connected(live) = &mut self.phase else {
-            return;
-        };
-        if !live.catching_up {
-            return;
-        }
-        let held = std::mem::take(&mut live.held);
-        if live.overflowed {
-            // Some changes were dropped: the next sync brings them.
-            live.overflowed = false;
-            self.effects.push(RealtimeEffect::CatchUp);
-            return;
-        }
-        live.catching_up = false;
-        if !held.is_empty() {
-            self.effects.push(RealtimeEffect::Apply(held));
         }
     }
 
@@ -528,12 +461,15 @@ impl RealtimeMachine {
         let phase = match &self.phase {
             Phase::Backoff { until, .. } => Some(*until),
             Phase::Opening { deadline, .. } | Phase::Handshake { deadline, .. } => Some(*deadline),
-            Phase::Connected(live) => Some(match live.renew_at {
-                Some(at) if !live.renewing && live.refresh_command.is_none() => {
-                    at.min(live.watchdog)
-                }
-                _ => live.watchdog,
-            }),
+            Phase::Connected(live) => [
+                Some(live.watchdog),
+                live.stable_at,
+                live.renewal.next_wakeup(),
+                live.catch_up.next_wakeup(),
+            ]
+            .into_iter()
+            .flatten()
+            .min(),
             _ => None,
         };
         let background = self
@@ -545,6 +481,7 @@ impl RealtimeMachine {
 
     /// Runs due timers and returns every effect produced since the last call.
     pub fn poll(&mut self, now: Millis) -> Vec<RealtimeEffect> {
+        self.settle_stability(now);
         if let Some(at) = self.background_at
             && matches!(self.phase, Phase::Connected(_))
             && now >= at.saturating_add(self.config.background_grace)
@@ -563,17 +500,15 @@ impl RealtimeMachine {
             }
             Phase::Connected(live) if now >= live.watchdog => {
                 // No ping, no frame: the socket is dead even if the OS has not noticed.
+                let stable = live.stable_at.is_none();
                 self.drop_socket();
-                self.retry_later(now, true);
+                self.retry_later(now, stable);
             }
-            Phase::Connected(live)
-                if live.renew_at.is_some_and(|at| now >= at)
-                    && !live.renewing
-                    && live.refresh_command.is_none() =>
-            {
-                live.renewing = true;
-                live.renew_at = None;
-                self.effects.push(RealtimeEffect::RenewToken);
+            Phase::Connected(live) => {
+                live.catch_up.poll(now, &mut self.effects);
+                if live.renewal.due(now) {
+                    self.effects.push(RealtimeEffect::RenewToken);
+                }
             }
             _ => {}
         }
@@ -585,7 +520,7 @@ impl RealtimeMachine {
         self.socket()
     }
 
-    fn socket(&self) -> Option<u64> {
+    pub(super) fn socket(&self) -> Option<u64> {
         match &self.phase {
             Phase::Opening { socket, .. } | Phase::Handshake { socket, .. } => Some(*socket),
             Phase::Connected(live) => Some(live.socket),
@@ -594,14 +529,14 @@ impl RealtimeMachine {
     }
 
     /// Closes the current socket, if any (the machine forgets it at once).
-    fn drop_socket(&mut self) {
+    pub(super) fn drop_socket(&mut self) {
         if let Some(socket) = self.socket() {
             self.effects.push(RealtimeEffect::Close { socket });
             self.phase = Phase::Idle(DisconnectReason::Stopped);
         }
     }
 
-    fn reject_token(&mut self, token: String, never_again: bool) {
+    pub(super) fn reject_token(&mut self, token: String, never_again: bool) {
         if self.token.as_deref() == Some(token.as_str()) {
             self.token = None;
         }
@@ -611,81 +546,11 @@ impl RealtimeMachine {
         self.effects.push(RealtimeEffect::TokenRejected { token });
     }
 
-    /// Connects now if everything allows it, or settles in the state that explains why
-    /// not.
-    fn connect_now(&mut self, now: Millis) {
-        self.phase = if !self.started {
-            Phase::Idle(DisconnectReason::Stopped)
-        } else if !self.network {
-            Phase::Offline
-        } else if !self.foreground {
-            Phase::Idle(DisconnectReason::Background)
-        } else if self.auth_stopped {
-            Phase::AuthFailed("the token was refused".into())
-        } else {
-            match self.token.as_deref() {
-                Some(t) if self.refused_token.as_deref() != Some(t) => {
-                    self.next_socket += 1;
-                    let socket = self.next_socket;
-                    self.effects.push(RealtimeEffect::Open { socket });
-                    Phase::Opening {
-                        socket,
-                        deadline: now.saturating_add(self.config.connect_timeout),
-                    }
-                }
-                Some(_) => Phase::AuthFailed("the token was refused".into()),
-                None => {
-                    self.effects.push(RealtimeEffect::NeedToken);
-                    Phase::WaitingToken
-                }
-            }
-        };
-        self.publish();
-    }
-
-    /// Schedules the next attempt: immediately if `immediate` and this is the first
-    /// failure since a working connection, otherwise after a full-jitter backoff.
-    fn retry_later(&mut self, now: Millis, immediate: bool) {
-        self.attempt = self.attempt.saturating_add(1);
-        if immediate && self.attempt == 1 {
-            self.connect_now(now);
-            return;
-        }
-        let retry_in = self.config.reconnect.delay(self.attempt, &mut self.rng);
-        self.phase = Phase::Backoff {
-            until: now.saturating_add(retry_in),
-            retry_in,
-        };
-        self.publish();
-    }
-
-    fn publish(&mut self) {
+    pub(super) fn publish(&mut self) {
         let state = self.state();
         if state != self.published {
             self.published = state.clone();
             self.effects.push(RealtimeEffect::State(state));
         }
     }
-}
-
-/// Holds `changes` during a catch-up, dropping them all (and asking for another catch-up
-/// at the end) past `max`.
-fn hold(live: &mut Live, changes: Vec<SyncChange>, max: usize) {
-    if live.overflowed {
-        return;
-    }
-    if live.held.len() + changes.len() > max {
-        live.held.clear();
-        live.overflowed = true;
-    } else {
-        live.held.extend(changes);
-    }
-}
-
-/// When to renew a token that expires in `ttl` seconds (`None` if it does not expire).
-fn renew_at(now: Millis, ttl: u32, margin: std::time::Duration) -> Option<Millis> {
-    (ttl > 0).then(|| {
-        let lifetime = std::time::Duration::from_secs(u64::from(ttl));
-        now.saturating_add(lifetime - margin.min(lifetime / 2))
-    })
 }

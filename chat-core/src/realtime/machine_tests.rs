@@ -69,9 +69,18 @@ fn applied_seqs(effects: &[E]) -> Vec<u64> {
         .collect()
 }
 
+/// Default settings, except that a connection is stable at once (most tests are not
+/// about stability).
+fn config() -> RealtimeConfig {
+    RealtimeConfig {
+        stable_after: Duration::ZERO,
+        ..RealtimeConfig::default()
+    }
+}
+
 /// A machine with a token, connected on socket 1 (connect id 1), caught up.
 fn connected(ttl: u32) -> RealtimeMachine {
-    let mut m = RealtimeMachine::new(RealtimeConfig::default(), 7);
+    let mut m = RealtimeMachine::new(config(), 7);
     m.set_token(Some("t1"), false, T0);
     m.start(T0);
     let effects = m.poll(T0);
@@ -80,9 +89,15 @@ fn connected(ttl: u32) -> RealtimeMachine {
     m.frame(1, &connect_reply(1, ttl, 10), T0);
     let effects = m.poll(T0);
     assert!(effects.contains(&E::CatchUp));
-    m.caught_up();
+    caught_up(&mut m, T0);
     assert_eq!(m.state(), ConnectionState::Connected);
     m
+}
+
+/// The engine ran the catch-up sync the machine asked for.
+fn caught_up(m: &mut RealtimeMachine, now: Millis) {
+    m.sync_started();
+    m.sync_finished(true, now);
 }
 
 #[test]
@@ -111,7 +126,7 @@ fn connects_catches_up_then_applies_held_changes_in_order() {
     assert!(effects.contains(&E::State(ConnectionState::Connected)));
     assert!(applied_seqs(&effects).is_empty(), "held until caught up");
 
-    m.caught_up();
+    caught_up(&mut m, at(7));
     assert_eq!(applied_seqs(&m.poll(at(7))), [11, 12]);
     // Caught up: changes apply as they arrive.
     m.frame(1, &format!("{}\n{}", change(13), change(14)), at(8));
@@ -326,7 +341,7 @@ fn an_out_of_order_change_asks_for_a_catch_up() {
     m.frame(1, &change(19), at(2));
     let effects = m.poll(at(2));
     assert!(effects.contains(&E::CatchUp));
-    m.caught_up();
+    caught_up(&mut m, at(3));
     assert_eq!(applied_seqs(&m.poll(at(3))), [19]);
 }
 
@@ -343,7 +358,7 @@ fn events_of_an_old_socket_are_ignored() {
 }
 
 #[test]
-fn too_many_held_changes_are_dropped_and_another_catch_up_follows() {
+fn too_many_held_changes_are_dropped_and_the_catch_up_brings_them() {
     let config = RealtimeConfig {
         max_buffered: 2,
         ..RealtimeConfig::default()
@@ -359,13 +374,19 @@ fn too_many_held_changes_are_dropped_and_another_catch_up_follows() {
         &format!("{}\n{}\n{}", change(1), change(2), change(3)),
         T0,
     );
-    m.poll(T0);
-    m.caught_up();
+    assert_eq!(
+        m.poll(T0).iter().filter(|e| **e == E::CatchUp).count(),
+        1,
+        "the catch-up has not started: it will bring them"
+    );
+    caught_up(&mut m, T0);
     let effects = m.poll(T0);
-    assert!(applied_seqs(&effects).is_empty());
-    assert!(effects.contains(&E::CatchUp), "{effects:?}");
+    assert!(
+        applied_seqs(&effects).is_empty(),
+        "dropped, not applied late"
+    );
+    assert!(!effects.contains(&E::CatchUp), "{effects:?}");
     m.frame(1, &change(4), at(1));
-    m.caught_up();
     assert_eq!(applied_seqs(&m.poll(at(1))), [4]);
 }
 
@@ -405,10 +426,166 @@ fn a_gap_in_publication_offsets_asks_for_a_catch_up() {
         applied_seqs(&effects).is_empty(),
         "held during the catch-up"
     );
-    m.caught_up();
+    caught_up(&mut m, at(3));
     assert_eq!(applied_seqs(&m.poll(at(3))), [14]);
     m.frame(1, &numbered(15, 5), at(4));
     let effects = m.poll(at(4));
     assert_eq!(applied_seqs(&effects), [15]);
     assert!(!effects.contains(&E::CatchUp));
+}
+
+#[test]
+fn a_connection_dropped_before_it_is_stable_gets_backoff() {
+    let mut m = RealtimeMachine::new(RealtimeConfig::default(), 2);
+    m.set_token(Some("t"), false, T0);
+    m.start(T0);
+    m.poll(T0);
+    let mut socket = 1;
+    // The server accepts, then drops every connection at once: no tight loop.
+    for attempt in 1..=3u32 {
+        m.opened(socket, T0);
+        let id = command_id(&sent(&m.poll(T0))[0]);
+        m.frame(socket, &connect_reply(id, 0, 1), T0);
+        m.poll(T0);
+        m.closed(socket, None, "reset", at(100));
+        let effects = m.poll(at(100));
+        assert_eq!(
+            opened_socket(&effects),
+            None,
+            "attempt {attempt}: {effects:?}"
+        );
+        assert!(matches!(
+            m.state(),
+            ConnectionState::WaitingToReconnect { attempt: a, .. } if a == attempt
+        ));
+        let wake = m.next_wakeup().unwrap();
+        socket = opened_socket(&m.poll(wake)).expect("retry when due");
+    }
+    // One that stays up 10 s is stable: its loss is retried at once.
+    m.opened(socket, T0);
+    let id = command_id(&sent(&m.poll(T0))[0]);
+    m.frame(socket, &connect_reply(id, 0, 1), T0);
+    m.frame(socket, "{}", at(9_000));
+    m.closed(socket, None, "reset", at(10_000));
+    assert!(opened_socket(&m.poll(at(10_000))).is_some());
+}
+
+#[test]
+fn the_network_coming_back_opens_exactly_one_socket() {
+    let mut m = connected(0);
+    m.set_network(false, at(0));
+    m.poll(at(0));
+    m.set_network(true, at(1));
+    m.reconnect(at(1)); // the engine also reconnects on connectivity: no second socket
+    let opens = m
+        .poll(at(1))
+        .iter()
+        .filter(|e| matches!(e, E::Open { .. }))
+        .count();
+    assert_eq!(opens, 1);
+}
+
+#[test]
+fn an_expired_close_replaces_the_token() {
+    let mut m = connected(0);
+    m.closed(1, Some(dc::EXPIRED), "expired", at(0));
+    let effects = m.poll(at(0));
+    assert!(effects.contains(&E::TokenRejected { token: "t1".into() }));
+    assert!(effects.contains(&E::NeedToken), "{effects:?}");
+    m.set_token(Some("t2"), false, at(1));
+    assert_eq!(opened_socket(&m.poll(at(1))), Some(2));
+}
+
+#[test]
+fn renewal_retries_after_a_provider_failure_and_a_temporary_server_error() {
+    let mut m = connected(120);
+    m.frame(1, "{}", at(30_000));
+    assert!(m.poll(at(60_000)).contains(&E::RenewToken));
+    // The provider failed (or gave "t1" again): asked again 10 s later.
+    m.renew_failed(at(60_500));
+    m.frame(1, "{}", at(60_500));
+    assert!(!m.poll(at(70_499)).contains(&E::RenewToken));
+    assert!(m.poll(at(70_500)).contains(&E::RenewToken));
+    m.set_token(Some("t2"), false, at(71_000));
+    let refresh = sent(&m.poll(at(71_000)));
+    let id = command_id(&refresh[0]);
+    // A temporary server error: sent again at the next renewal, without a new token.
+    m.frame(
+        1,
+        &format!(r#"{{"id":{id},"error":{{"code":100,"message":"internal","temporary":true}}}}"#),
+        at(71_100),
+    );
+    m.poll(at(71_100));
+    let effects = m.poll(at(76_100));
+    assert!(effects.contains(&E::RenewToken), "{effects:?}");
+    m.set_token(Some("t2"), false, at(76_100));
+    let again = sent(&m.poll(at(76_100)));
+    assert!(
+        again[0].contains(r#""refresh":{"token":"t2"}"#),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn authentication_stopping_closes_the_connection() {
+    let mut m = connected(0);
+    m.set_token(None, true, at(0));
+    let effects = m.poll(at(0));
+    assert!(effects.contains(&E::Close { socket: 1 }));
+    assert!(matches!(m.state(), ConnectionState::AuthFailed { .. }));
+}
+
+#[test]
+fn a_sync_from_the_previous_connection_does_not_release_the_new_ones_changes() {
+    let mut m = connected(0);
+    // A catch-up sync starts, then the connection drops and comes back while it runs.
+    m.frame(1, &change(11), at(1));
+    m.poll(at(1));
+    m.sync_started();
+    m.closed(1, None, "reset", at(2));
+    assert_eq!(opened_socket(&m.poll(at(2))), Some(2));
+    m.opened(2, at(2));
+    let id = command_id(&sent(&m.poll(at(2)))[0]);
+    m.frame(
+        2,
+        &format!("{}\n{}", connect_reply(id, 0, 11), change(12)),
+        at(3),
+    );
+    assert!(m.poll(at(3)).contains(&E::CatchUp));
+    // The old sync ends: the new connection still waits for its own catch-up.
+    m.sync_finished(true, at(4));
+    assert!(applied_seqs(&m.poll(at(4))).is_empty());
+    caught_up(&mut m, at(5));
+    assert_eq!(applied_seqs(&m.poll(at(5))), [12]);
+}
+
+#[test]
+fn any_sync_holds_pushes_and_trouble_during_a_catch_up_asks_for_another() {
+    let mut m = connected(0);
+    // The app's own sync: pushes wait for it.
+    m.sync_started();
+    m.frame(1, &change(11), at(1));
+    assert!(applied_seqs(&m.poll(at(1))).is_empty());
+    m.sync_finished(true, at(2));
+    assert_eq!(applied_seqs(&m.poll(at(2))), [11]);
+    // A gap starts a catch-up; a bad frame while it runs asks for one more after it.
+    m.frame(1, &change(10), at(3));
+    assert!(m.poll(at(3)).contains(&E::CatchUp));
+    m.sync_started();
+    m.frame(1, "not json", at(4));
+    m.sync_finished(true, at(5));
+    let effects = m.poll(at(5));
+    assert_eq!(applied_seqs(&effects), [10]);
+    assert!(effects.contains(&E::CatchUp), "{effects:?}");
+}
+
+#[test]
+fn stopping_closes_the_socket_and_says_so() {
+    let mut m = connected(0);
+    m.stop();
+    let effects = m.poll(at(0));
+    assert!(effects.contains(&E::Close { socket: 1 }));
+    assert!(effects.contains(&E::State(ConnectionState::Disconnected {
+        reason: DisconnectReason::Stopped
+    })));
 }

@@ -2,8 +2,10 @@
 //! Centrifuge v2 JSON subset of docs/protocol.md) turned into live state.
 //!
 //! - [`frames`]: decoding server frames and encoding commands (pure functions).
-//! - [`RealtimeMachine`]: the connection state machine, sans-I/O (connect, catch-up,
-//!   reconnect policy, watchdog, token renewal, network and foreground signals).
+//! - [`RealtimeMachine`]: the connection state machine, sans-I/O (connect, watchdog,
+//!   network and foreground signals), with `reconnect.rs` (close codes, backoff,
+//!   stability), `catch_up.rs` (when pushed changes may be applied: held during any sync
+//!   and until the connection's catch-up sync) and `renewal.rs` (token renewal).
 //! - [`typing`]: typing indicators (own typing throttled, others' typing expiring) and
 //!   presence, sans-I/O.
 //! - [`socket`]: the small platform seam — a [`Connector`] opens a socket and hands back
@@ -12,10 +14,13 @@
 //! The client's driver task owns the socket and feeds the machine; durable changes go
 //! through the cache's one change-application path (the same as `/v1/sync` pages).
 
+mod catch_up;
 pub mod frames;
 mod machine;
 #[cfg(test)]
 mod machine_tests;
+mod reconnect;
+mod renewal;
 pub mod socket;
 mod state;
 pub mod typing;

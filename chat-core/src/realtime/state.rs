@@ -50,9 +50,10 @@ pub enum DisconnectReason {
     Background,
     /// The server closed with a "do not reconnect" code (a protocol violation the client
     /// cannot fix by retrying). The client reconnects when the app calls `reconnect`, the
-    /// network comes back or the app returns to the foreground.
+    /// network comes back or the app returns to the foreground. (`3500`, a refused token,
+    /// leads to a new token or to [`ConnectionState::AuthFailed`] instead.)
     Refused {
-        /// The WebSocket close code (3500–3999).
+        /// The WebSocket close code (3501–3999).
         code: u16,
         /// The close reason.
         reason: String,
@@ -63,9 +64,12 @@ pub enum DisconnectReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RealtimeConfig {
     /// Reconnect backoff: full jitter, growing from `base` to `cap`. The first retry
-    /// after losing a working connection is immediate.
+    /// after losing a stable connection is immediate.
     pub reconnect: BackoffConfig,
-    /// Longest wait for the socket to open and `connect` to be answered.
+    /// A connection that stayed up this long is stable: the attempt counter resets (a
+    /// server that accepts and then drops connections keeps getting backoff).
+    pub stable_after: Duration,
+    /// Longest wait for the socket to open and `connect` to be answered, together.
     pub connect_timeout: Duration,
     /// Added to the server's ping interval: with no frame for that long, the socket is
     /// considered dead and replaced.
@@ -74,20 +78,22 @@ pub struct RealtimeConfig {
     pub background_grace: Duration,
     /// A token is renewed this long before it expires (at most half its lifetime).
     pub refresh_margin: Duration,
-    /// Changes held while the catch-up sync runs; past this, they are dropped and
-    /// another sync (which brings them) follows.
+    /// Pushed changes held while a sync runs; past this, they are dropped and another
+    /// sync (which brings them) follows.
     pub max_buffered: usize,
 }
 
 impl Default for RealtimeConfig {
-    /// Backoff 1 s – 25 s, 10 s to connect, 10 s of ping grace (35 s with the server's
-    /// 25 s pings), 15 s in the background, renew 60 s before expiry, 10,000 buffered.
+    /// Backoff 1 s – 25 s, stable after 10 s, 10 s to connect, 10 s of ping grace (35 s
+    /// with the server's 25 s pings), 15 s in the background, renew 60 s before expiry,
+    /// 10,000 held changes.
     fn default() -> Self {
         Self {
             reconnect: BackoffConfig {
                 base: Duration::from_secs(1),
                 cap: Duration::from_secs(25),
             },
+            stable_after: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             ping_grace: Duration::from_secs(10),
             background_grace: Duration::from_secs(15),
@@ -126,7 +132,8 @@ pub enum RealtimeEffect {
     },
     /// The token expires soon: get a fresh one (the current one still works).
     RenewToken,
-    /// Run a `/v1/sync` catch-up, then call `caught_up`.
+    /// Run a `/v1/sync` (after flushing the outbox); report its start and end with
+    /// `sync_started` / `sync_finished`, as for every sync.
     CatchUp,
     /// Apply these changes to the cache (the same path as a sync page's changes).
     Apply(Vec<SyncChange>),

@@ -126,6 +126,28 @@ mod native {
 mod tests {
     use super::websocket_url;
 
+    /// `wss://` is spoken: against a server that is not TLS, the connect fails in the TLS
+    /// handshake (a build without TLS fails before, with "TLS support not compiled in").
+    #[cfg(not(target_arch = "wasm32"))]
+    #[tokio::test]
+    async fn wss_urls_are_connected_over_tls() {
+        use super::{Connector, TungsteniteConnector};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            if let Ok((mut tcp, _)) = listener.accept().await {
+                use tokio::io::AsyncWriteExt;
+                let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+            }
+        });
+        let err = TungsteniteConnector
+            .connect(&format!("wss://127.0.0.1:{}/connection/websocket", addr.port()))
+            .await
+            .expect_err("not a TLS server");
+        // rustls read the plain-text answer as a TLS record.
+        assert!(err.0.contains("InvalidContentType"), "{err}");
+    }
+
     #[test]
     fn the_endpoint_follows_the_server_url() {
         assert_eq!(

@@ -337,6 +337,23 @@ fn stored_rows(path: &Path, rows: &[Row]) -> Vec<Row> {
         .collect()
 }
 
+/// Inserts `rows` into the floor's minimal table with one prepared statement, one
+/// transaction per page.
+fn insert_minimal(conn: &mut Connection, rows: &[Row]) {
+    for chunk in rows.chunks(PAGE_SIZE) {
+        let tx = conn.transaction().expect("begin");
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT INTO rows (id, data) VALUES (?1, ?2)")
+                .expect("prepare");
+            for row in chunk {
+                insert.execute(params![row.id, row.json]).expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+}
+
 fn sync_ingest(c: &mut Criterion) {
     let data = ingest_data();
 
@@ -382,18 +399,7 @@ fn sync_ingest(c: &mut Criterion) {
         b.iter_batched(
             prepared_floor,
             |(dir, mut conn)| {
-                for chunk in data.rows.chunks(PAGE_SIZE) {
-                    let tx = conn.transaction().expect("begin");
-                    {
-                        let mut insert = tx
-                            .prepare_cached("INSERT INTO rows (id, data) VALUES (?1, ?2)")
-                            .expect("prepare");
-                        for row in chunk {
-                            insert.execute(params![row.id, row.json]).expect("insert");
-                        }
-                    }
-                    tx.commit().expect("commit");
-                }
+                insert_minimal(&mut conn, &data.rows);
                 (dir, conn)
             },
             BatchSize::PerIteration,
@@ -407,18 +413,7 @@ fn sync_ingest(c: &mut Criterion) {
         b.iter_batched(
             prepared_floor,
             |(dir, mut conn)| {
-                for chunk in stored.chunks(PAGE_SIZE) {
-                    let tx = conn.transaction().expect("begin");
-                    {
-                        let mut insert = tx
-                            .prepare_cached("INSERT INTO rows (id, data) VALUES (?1, ?2)")
-                            .expect("prepare");
-                        for row in chunk {
-                            insert.execute(params![row.id, row.json]).expect("insert");
-                        }
-                    }
-                    tx.commit().expect("commit");
-                }
+                insert_minimal(&mut conn, &stored);
                 (dir, conn)
             },
             BatchSize::PerIteration,

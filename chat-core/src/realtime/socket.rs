@@ -141,7 +141,10 @@ mod tests {
             }
         });
         let err = TungsteniteConnector
-            .connect(&format!("wss://127.0.0.1:{}/connection/websocket", addr.port()))
+            .connect(&format!(
+                "wss://127.0.0.1:{}/connection/websocket",
+                addr.port()
+            ))
             .await
             .expect_err("not a TLS server");
         // rustls read the plain-text answer as a TLS record.

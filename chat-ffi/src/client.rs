@@ -1,0 +1,302 @@
+//! [`ChatClient`] across the FFI: the builder's essentials as a [`ClientConfig`], the
+//! host's token source as a [`TokenProvider`], and chat-core's calls with ids as strings.
+//! Every async call runs on the crate's runtime (`runtime.rs`).
+
+use std::sync::Arc;
+
+use chat_core::client::{self as core, ChatClient as CoreClient};
+use chat_protocol::{Cid, UpdateMessageRequest};
+use uuid::Uuid;
+
+use crate::error::{ChatError, TokenFetchError};
+use crate::runtime::{run, spawn};
+use crate::subscription::{
+    ChannelListListener, ConnectionListener, MessageListListener, Subscription, deliver,
+};
+use crate::types::{NewMessage, channel_diffs, message_diffs};
+
+/// Where tokens come from: the host asks its backend for a fresh user token. Called on a
+/// background thread; it may block.
+#[uniffi::export(with_foreign)]
+pub trait TokenProvider: Send + Sync {
+    /// A fresh token for the client's user.
+    fn fetch_token(&self) -> Result<String, TokenFetchError>;
+}
+
+/// How to build a client.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ClientConfig {
+    /// The chat server (`https://chat.example.com`).
+    pub server_url: String,
+    /// The app id.
+    pub app_id: String,
+    /// The user this client acts as.
+    pub user_id: String,
+    /// Where the cache lives (the app's files directory). Without it the cache is kept in
+    /// memory and nothing survives the client.
+    pub data_dir: Option<String>,
+}
+
+struct HostTokens(Arc<dyn TokenProvider>);
+
+impl core::TokenProvider for HostTokens {
+    fn fetch_token(&self) -> core::BoxFuture<Result<String, core::TokenError>> {
+        let provider = self.0.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || provider.fetch_token())
+                .await
+                .map_err(|e| core::TokenError::Unavailable(format!("token provider failed: {e}")))?
+                .map_err(Into::into)
+        })
+    }
+}
+
+fn cid(text: &str) -> Result<Cid, ChatError> {
+    text.parse().map_err(|e| ChatError::InvalidInput {
+        message: format!("channel id {text:?}: {e}"),
+    })
+}
+
+fn uuid(what: &str, text: &str) -> Result<Uuid, ChatError> {
+    Uuid::parse_str(text).map_err(|e| ChatError::InvalidInput {
+        message: format!("{what} {text:?}: {e}"),
+    })
+}
+
+/// The OnyxChat client.
+#[derive(uniffi::Object)]
+pub struct ChatClient {
+    inner: CoreClient,
+}
+
+impl std::fmt::Debug for ChatClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatClient").finish_non_exhaustive()
+    }
+}
+
+#[uniffi::export]
+impl ChatClient {
+    /// Opens the user's cache and starts the client (instant: no network needed).
+    #[uniffi::constructor]
+    pub async fn open(
+        config: ClientConfig,
+        tokens: Arc<dyn TokenProvider>,
+    ) -> Result<Arc<Self>, ChatError> {
+        run(async move {
+            let mut builder =
+                CoreClient::builder(&config.server_url, &config.app_id, &config.user_id)
+                    .token_provider(HostTokens(tokens));
+            if let Some(dir) = config.data_dir {
+                builder = builder.data_dir(dir);
+            }
+            let inner = builder.build().await?;
+            Ok(Arc::new(Self { inner }))
+        })
+        .await
+    }
+
+    /// The user this client acts as.
+    pub fn user_id(&self) -> String {
+        self.inner.user_id().to_owned()
+    }
+
+    /// Sends a message; returns its id once it is stored and shown (state `Pending`).
+    pub async fn send_message(
+        &self,
+        cid: String,
+        message: NewMessage,
+    ) -> Result<String, ChatError> {
+        let client = self.inner.clone();
+        let cid = self::cid(&cid)?;
+        let mut draft = core::NewMessage::text(message.text);
+        if let Some(parent) = message.parent_id {
+            draft = draft.in_thread(uuid("parent id", &parent)?);
+        }
+        draft.quoted_message_id = message
+            .quoted_message_id
+            .map(|q| uuid("quoted message id", &q))
+            .transpose()?;
+        draft.mentioned_users = message.mentioned_users;
+        draft.attachments = message
+            .attachments
+            .iter()
+            .map(|a| {
+                serde_json::from_str(a).map_err(|e| ChatError::InvalidInput {
+                    message: format!("attachment is not JSON: {e}"),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        run(async move { Ok(client.send_message(&cid, draft).await?.to_string()) }).await
+    }
+
+    /// Edits a message's text (shown at once).
+    pub async fn edit_message(&self, id: String, text: String) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        let id = uuid("message id", &id)?;
+        let update = UpdateMessageRequest {
+            text: Some(text),
+            ..Default::default()
+        };
+        run(async move {
+            client.edit_message(id, update).await.map(|_| ())?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Deletes a message (shown deleted at once).
+    pub async fn delete_message(&self, id: String) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        let id = uuid("message id", &id)?;
+        run(async move {
+            client.delete_message(id).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Adds the user's reaction `kind` (shown at once; reverted if refused).
+    pub async fn add_reaction(&self, message_id: String, kind: String) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        let id = uuid("message id", &message_id)?;
+        run(async move {
+            client.add_reaction(id, &kind).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes the user's reaction `kind`.
+    pub async fn remove_reaction(&self, message_id: String, kind: String) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        let id = uuid("message id", &message_id)?;
+        run(async move {
+            client.remove_reaction(id, &kind).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Marks a channel read (unread counts drop at once).
+    pub async fn mark_read(&self, cid: String) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        let cid = self::cid(&cid)?;
+        run(async move {
+            client.mark_read(&cid).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Retries a failed operation (for a failed message, its id).
+    pub async fn retry(&self, op_id: String) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        let id = chat_core::outbox::OpId(uuid("operation id", &op_id)?);
+        run(async move { Ok(client.retry(id).await?) }).await
+    }
+
+    /// Gives up a queued or failed operation.
+    pub async fn discard(&self, op_id: String) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        let id = chat_core::outbox::OpId(uuid("operation id", &op_id)?);
+        run(async move { Ok(client.discard(id).await?) }).await
+    }
+
+    /// Syncs now and waits until done.
+    pub async fn sync(&self) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        run(async move { Ok(client.sync().await?) }).await
+    }
+
+    /// Network reachability, from the OS.
+    pub async fn set_network_reachable(&self, reachable: bool) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        run(async move { Ok(client.set_network_reachable(reachable).await?) }).await
+    }
+
+    /// The app moved to the foreground (`true`) or the background.
+    pub async fn set_foreground(&self, foreground: bool) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        run(async move { Ok(client.set_foreground(foreground).await?) }).await
+    }
+
+    /// Asks the token provider for a new token (after `TokenRefused`).
+    pub async fn refresh_token(&self) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        run(async move { Ok(client.refresh_token().await?) }).await
+    }
+
+    /// The user is typing in `cid` (call on each keystroke; throttled).
+    pub async fn start_typing(&self, cid: String) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        let cid = self::cid(&cid)?;
+        run(async move { Ok(client.start_typing(&cid, None).await?) }).await
+    }
+
+    /// The user stopped typing.
+    pub async fn stop_typing(&self, cid: String) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        let cid = self::cid(&cid)?;
+        run(async move { Ok(client.stop_typing(&cid, None).await?) }).await
+    }
+
+    /// A live window on a channel's newest `page` messages, delivered to `listener`.
+    pub async fn watch_messages(
+        &self,
+        cid: String,
+        page: u32,
+        listener: Arc<dyn MessageListListener>,
+    ) -> Result<Arc<Subscription>, ChatError> {
+        let client = self.inner.clone();
+        let cid = self::cid(&cid)?;
+        let mut window = run(async move { client.messages(&cid, page).await }).await?;
+        Ok(Subscription::new(spawn(async move {
+            while let Some(batch) = window.next().await {
+                let l = listener.clone();
+                if !deliver(move |d| l.on_diffs(d), message_diffs(batch)).await {
+                    return;
+                }
+            }
+        })))
+    }
+
+    /// The live channel list (the first `limit` by activity), delivered to `listener`.
+    pub async fn watch_channels(
+        &self,
+        limit: u32,
+        listener: Arc<dyn ChannelListListener>,
+    ) -> Result<Arc<Subscription>, ChatError> {
+        let client = self.inner.clone();
+        let mut list = run(async move { client.channel_list(limit).await }).await?;
+        Ok(Subscription::new(spawn(async move {
+            while let Some(batch) = list.next().await {
+                let l = listener.clone();
+                if !deliver(move |d| l.on_diffs(d), channel_diffs(batch)).await {
+                    return;
+                }
+            }
+        })))
+    }
+
+    /// The connection state, delivered to `listener` (the current one first).
+    pub fn watch_connection(&self, listener: Arc<dyn ConnectionListener>) -> Arc<Subscription> {
+        let mut state = self.inner.connection_state();
+        Subscription::new(spawn(async move {
+            let mut next = Some(state.current());
+            while let Some(s) = next {
+                let l = listener.clone();
+                if !deliver(move |s| l.on_state(s), s.into()).await {
+                    return;
+                }
+                next = state.changed().await;
+            }
+        }))
+    }
+
+    /// Stops the client; queued work stays in the outbox for the next start.
+    pub async fn shutdown(&self) {
+        let client = self.inner.clone();
+        run(async move { client.shutdown().await }).await;
+    }
+}

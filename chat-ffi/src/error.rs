@@ -1,0 +1,158 @@
+//! Typed errors across the FFI: [`ChatError`] has one variant per chat-core error kind
+//! (hosts can branch on them, e.g. show "offline" for `Network`, sign out on
+//! `TokenRefused`), and [`TokenFetchError`] is what the host's token provider reports.
+
+use chat_core::cache::CacheError;
+use chat_core::client::{ClientError, TokenError};
+use chat_core::outbox::OutboxError;
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum ChatError {
+    /// An argument is invalid (the message says which and why). Nothing was stored.
+    #[error("invalid input: {message}")]
+    InvalidInput {
+        /// What is wrong.
+        message: String,
+    },
+    /// The operation was refused before being queued (e.g. an invalid reaction type).
+    #[error("invalid operation: {message}")]
+    InvalidOperation {
+        /// What is wrong.
+        message: String,
+    },
+    /// The message is not in the local cache (edit, delete, react and jump need it).
+    #[error("message {id} is not cached")]
+    MessageNotFound {
+        /// The message id.
+        id: String,
+    },
+    /// No outbox item with this id (already completed or discarded).
+    #[error("no outbox item {op_id}")]
+    UnknownOperation {
+        /// The operation id.
+        op_id: String,
+    },
+    /// A call that needs the server could not reach it.
+    #[error("network error: {message}")]
+    Network {
+        /// What went wrong.
+        message: String,
+    },
+    /// The server refused a call that needs it.
+    #[error("server refused the request ({status}): {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The server's error code (`validation_failed`, `not_found`, …), if any.
+        code: Option<String>,
+        /// The server's message.
+        message: String,
+    },
+    /// No token could be obtained for now; the client asks again later.
+    #[error("token unavailable: {message}")]
+    TokenUnavailable {
+        /// Why.
+        message: String,
+    },
+    /// Authentication stopped (the provider refused, or its tokens were rejected):
+    /// call `refresh_token` once the user can sign in again.
+    #[error("token refused: {message}")]
+    TokenRefused {
+        /// Why.
+        message: String,
+    },
+    /// The local database is damaged or belongs to a newer SDK.
+    #[error("local cache: {message}")]
+    Cache {
+        /// What happened.
+        message: String,
+    },
+    /// The client was shut down.
+    #[error("the client is shut down")]
+    Closed,
+}
+
+impl From<ClientError> for ChatError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::InvalidInput(message) => Self::InvalidInput { message },
+            ClientError::Outbox(OutboxError::UnknownOp(op)) => Self::UnknownOperation {
+                op_id: op.to_string(),
+            },
+            ClientError::Outbox(e) => Self::InvalidOperation {
+                message: e.to_string(),
+            },
+            ClientError::MessageNotFound(id) => Self::MessageNotFound { id: id.to_string() },
+            ClientError::UnknownOperation(op) => Self::UnknownOperation {
+                op_id: op.to_string(),
+            },
+            ClientError::Network(e) => Self::Network { message: e.0 },
+            ClientError::Server {
+                status,
+                code,
+                message,
+            } => Self::Server {
+                status,
+                code: code.and_then(|c| wire_name(&c)),
+                message,
+            },
+            ClientError::Token(TokenError::Unavailable(message)) => {
+                Self::TokenUnavailable { message }
+            }
+            ClientError::Token(TokenError::Refused(message)) => Self::TokenRefused { message },
+            ClientError::Cache(e) => Self::from(e),
+            ClientError::Closed => Self::Closed,
+        }
+    }
+}
+
+impl From<CacheError> for ChatError {
+    fn from(e: CacheError) -> Self {
+        Self::Cache {
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The wire name of an error code (`"not_found"`).
+fn wire_name(code: &chat_protocol::ErrorCode) -> Option<String> {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+}
+
+/// What the host's token provider reports when it has no token.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum TokenFetchError {
+    /// Temporarily unavailable (e.g. the app's backend is unreachable): asked again later.
+    #[error("token temporarily unavailable: {message}")]
+    Unavailable {
+        /// Why.
+        message: String,
+    },
+    /// The user is signed out or not allowed: the client stops asking until
+    /// `refresh_token` is called.
+    #[error("token refused: {message}")]
+    Refused {
+        /// Why.
+        message: String,
+    },
+}
+
+impl From<TokenFetchError> for TokenError {
+    fn from(e: TokenFetchError) -> Self {
+        match e {
+            TokenFetchError::Unavailable { message } => Self::Unavailable(message),
+            TokenFetchError::Refused { message } => Self::Refused(message),
+        }
+    }
+}
+
+/// uniffi needs every error of a foreign trait method to be constructible from an
+/// unexpected host exception.
+impl From<uniffi::UnexpectedUniFFICallbackError> for TokenFetchError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Unavailable { message: e.reason }
+    }
+}

@@ -1,0 +1,356 @@
+//! The records and enums that cross the FFI: chat-core's values in host-friendly shapes
+//! (ids and cids as strings, times as milliseconds since the epoch, attachments as JSON
+//! text). Conversions only.
+
+use std::collections::HashMap;
+
+use chat_core::client::{ConnectionState as CoreState, DisconnectReason};
+use chat_core::live::{
+    ChannelItem as CoreChannel, ListDiff, MessageItem as CoreItem, MessageState as CoreMessageState,
+};
+
+/// A message.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Message {
+    /// The message id (a UUIDv7, chosen by the sending client).
+    pub id: String,
+    /// Its channel (`type:id`).
+    pub cid: String,
+    /// The author.
+    pub user_id: String,
+    /// The text.
+    pub text: String,
+    /// App-defined attachments, each a JSON object as text.
+    pub attachments: Vec<String>,
+    /// The thread root, for a reply.
+    pub parent_id: Option<String>,
+    /// The quoted message, if any.
+    pub quoted_message_id: Option<String>,
+    /// Mentioned user ids.
+    pub mentioned_users: Vec<String>,
+    /// Reaction counts by type.
+    pub reaction_counts: HashMap<String, u32>,
+    /// Replies in its thread.
+    pub reply_count: u32,
+    /// Milliseconds since the epoch.
+    pub created_at_ms: i64,
+    /// Last change.
+    pub updated_at_ms: i64,
+    /// Last edit of the text, if edited.
+    pub edited_at_ms: Option<i64>,
+    /// Deletion time, if deleted (a tombstone).
+    pub deleted_at_ms: Option<i64>,
+}
+
+impl From<chat_protocol::Message> for Message {
+    fn from(m: chat_protocol::Message) -> Self {
+        Self {
+            id: m.id.to_string(),
+            cid: m.cid.to_string(),
+            user_id: m.user_id,
+            text: m.text,
+            attachments: m.attachments.iter().map(|a| a.to_string()).collect(),
+            parent_id: m.parent_id.map(|p| p.to_string()),
+            quoted_message_id: m.quoted_message_id.map(|q| q.to_string()),
+            mentioned_users: m.mentioned_users,
+            reaction_counts: m.reaction_counts.into_iter().collect(),
+            reply_count: m.reply_count,
+            created_at_ms: m.created_at.millis(),
+            updated_at_ms: m.updated_at.millis(),
+            edited_at_ms: m.edited_at.map(|t| t.millis()),
+            deleted_at_ms: m.deleted_at.map(|t| t.millis()),
+        }
+    }
+}
+
+/// Where a message stands between the user's action and the server's confirmation.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum MessageState {
+    /// Confirmed by the server.
+    Sent,
+    /// Queued, not sent yet.
+    Pending,
+    /// Its send request is in flight.
+    Sending,
+    /// The server refused it: `retry` or `discard` it with `op_id`.
+    Failed {
+        /// The outbox item (the message id).
+        op_id: String,
+        /// Why.
+        reason: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// A queued edit is shown.
+    Editing,
+    /// A queued delete is shown.
+    Deleting,
+    /// An edit or delete was refused; shown until retried or discarded.
+    UpdateFailed {
+        /// The failed outbox item.
+        op_id: String,
+        /// Why.
+        reason: String,
+        /// The HTTP status.
+        status: u16,
+    },
+}
+
+impl From<CoreMessageState> for MessageState {
+    fn from(s: CoreMessageState) -> Self {
+        match s {
+            CoreMessageState::Sent => Self::Sent,
+            CoreMessageState::Pending => Self::Pending,
+            CoreMessageState::Sending => Self::Sending,
+            CoreMessageState::Failed { op_id, failure } => Self::Failed {
+                op_id: op_id.to_string(),
+                reason: failure.reason,
+                status: failure.status,
+            },
+            CoreMessageState::Editing => Self::Editing,
+            CoreMessageState::Deleting => Self::Deleting,
+            CoreMessageState::UpdateFailed { op_id, failure } => Self::UpdateFailed {
+                op_id: op_id.to_string(),
+                reason: failure.reason,
+                status: failure.status,
+            },
+        }
+    }
+}
+
+/// A message as the UI shows it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct MessageItem {
+    /// The message, local changes applied.
+    pub message: Message,
+    /// Its local state.
+    pub state: MessageState,
+    /// The current user's reactions on it, sorted.
+    pub own_reactions: Vec<String>,
+    /// Whether the current user starred it.
+    pub starred: bool,
+}
+
+impl From<CoreItem> for MessageItem {
+    fn from(i: CoreItem) -> Self {
+        Self {
+            message: i.message.into(),
+            state: i.state.into(),
+            own_reactions: i.own_reactions,
+            starred: i.starred,
+        }
+    }
+}
+
+/// One row of the channel list.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ChannelItem {
+    /// The channel (`type:id`).
+    pub cid: String,
+    /// Its name, if set.
+    pub name: Option<String>,
+    /// Its image URL, if set.
+    pub image: Option<String>,
+    /// Members.
+    pub member_count: u32,
+    /// Time of its newest message, if any.
+    pub last_message_at_ms: Option<i64>,
+    /// The current user's unread messages in it.
+    pub unread_count: u32,
+    /// Unread messages mentioning the current user.
+    pub unread_mentions: u32,
+    /// The newest message, for the preview.
+    pub last_message: Option<MessageItem>,
+}
+
+impl From<CoreChannel> for ChannelItem {
+    fn from(c: CoreChannel) -> Self {
+        Self {
+            cid: c.channel.cid.to_string(),
+            name: c.channel.name,
+            image: c.channel.image,
+            member_count: c.channel.member_count,
+            last_message_at_ms: c.channel.last_message_at.map(|t| t.millis()),
+            unread_count: c.unread_count,
+            unread_mentions: c.unread_mentions,
+            last_message: c.last_message.map(Into::into),
+        }
+    }
+}
+
+/// One change to a message list. Apply a batch's changes in order.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum MessageDiff {
+    /// Replace the whole list (always first).
+    Reset {
+        /// The new list.
+        items: Vec<MessageItem>,
+    },
+    /// Insert at `index`.
+    Insert {
+        /// Where.
+        index: u32,
+        /// What.
+        item: MessageItem,
+    },
+    /// Replace the item at `index`.
+    Update {
+        /// Where.
+        index: u32,
+        /// The new version.
+        item: MessageItem,
+    },
+    /// Remove the item at `index`.
+    Remove {
+        /// Where.
+        index: u32,
+    },
+}
+
+/// One change to the channel list. Apply a batch's changes in order.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum ChannelDiff {
+    /// Replace the whole list (always first).
+    Reset {
+        /// The new list.
+        items: Vec<ChannelItem>,
+    },
+    /// Insert at `index`.
+    Insert {
+        /// Where.
+        index: u32,
+        /// What.
+        item: ChannelItem,
+    },
+    /// Replace the item at `index`.
+    Update {
+        /// Where.
+        index: u32,
+        /// The new version.
+        item: ChannelItem,
+    },
+    /// Remove the item at `index`.
+    Remove {
+        /// Where.
+        index: u32,
+    },
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// Converts a batch of message-list diffs.
+pub(crate) fn message_diffs(batch: Vec<ListDiff<CoreItem>>) -> Vec<MessageDiff> {
+    batch
+        .into_iter()
+        .map(|d| match d {
+            ListDiff::Reset { items } => MessageDiff::Reset {
+                items: items.into_iter().map(Into::into).collect(),
+            },
+            ListDiff::Insert { index: i, item } => MessageDiff::Insert {
+                index: index(i),
+                item: item.into(),
+            },
+            ListDiff::Update { index: i, item } => MessageDiff::Update {
+                index: index(i),
+                item: item.into(),
+            },
+            ListDiff::Remove { index: i } => MessageDiff::Remove { index: index(i) },
+        })
+        .collect()
+}
+
+/// Converts a batch of channel-list diffs.
+pub(crate) fn channel_diffs(batch: Vec<ListDiff<CoreChannel>>) -> Vec<ChannelDiff> {
+    batch
+        .into_iter()
+        .map(|d| match d {
+            ListDiff::Reset { items } => ChannelDiff::Reset {
+                items: items.into_iter().map(Into::into).collect(),
+            },
+            ListDiff::Insert { index: i, item } => ChannelDiff::Insert {
+                index: index(i),
+                item: item.into(),
+            },
+            ListDiff::Update { index: i, item } => ChannelDiff::Update {
+                index: index(i),
+                item: item.into(),
+            },
+            ListDiff::Remove { index: i } => ChannelDiff::Remove { index: index(i) },
+        })
+        .collect()
+}
+
+/// The realtime connection as the app sees it.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum ConnectionState {
+    /// Not connected and not trying (stopped, in the background, or refused by the
+    /// server until the app calls `reconnect`).
+    Disconnected {
+        /// `stopped`, `background`, or the server's close reason.
+        reason: String,
+    },
+    /// The app said the network is unreachable.
+    WaitingForNetwork,
+    /// Opening the socket and authenticating.
+    Connecting {
+        /// Failed attempts so far.
+        attempt: u32,
+    },
+    /// Connected: changes arrive live.
+    Connected,
+    /// Waiting before the next attempt.
+    WaitingToReconnect {
+        /// Failed attempts so far.
+        attempt: u32,
+        /// Milliseconds until the next attempt (from when this state was entered).
+        retry_in_ms: u64,
+    },
+    /// The token was refused: call `refresh_token` when the user can sign in again.
+    AuthFailed {
+        /// What was refused.
+        reason: String,
+    },
+}
+
+impl From<CoreState> for ConnectionState {
+    fn from(s: CoreState) -> Self {
+        match s {
+            CoreState::Disconnected { reason } => Self::Disconnected {
+                reason: match reason {
+                    DisconnectReason::Stopped => "stopped".into(),
+                    DisconnectReason::Background => "background".into(),
+                    DisconnectReason::Refused { code, reason } => format!("{code} {reason}"),
+                },
+            },
+            CoreState::WaitingForNetwork => Self::WaitingForNetwork,
+            CoreState::Connecting { attempt } => Self::Connecting { attempt },
+            CoreState::Connected => Self::Connected,
+            CoreState::WaitingToReconnect { attempt, retry_in } => Self::WaitingToReconnect {
+                attempt,
+                retry_in_ms: u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX),
+            },
+            CoreState::AuthFailed { reason } => Self::AuthFailed { reason },
+        }
+    }
+}
+
+/// A message to send.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NewMessage {
+    /// The text (at most 5,000 characters).
+    pub text: String,
+    /// Thread root, to reply in a thread.
+    #[uniffi(default = None)]
+    pub parent_id: Option<String>,
+    /// A message to quote.
+    #[uniffi(default = None)]
+    pub quoted_message_id: Option<String>,
+    /// Mentioned user ids.
+    #[uniffi(default = [])]
+    pub mentioned_users: Vec<String>,
+    /// Attachments, each a JSON object as text.
+    #[uniffi(default = [])]
+    pub attachments: Vec<String>,
+}

@@ -53,13 +53,13 @@ impl core::TokenProvider for HostTokens {
 
 fn cid(text: &str) -> Result<Cid, ChatError> {
     text.parse().map_err(|e| ChatError::InvalidInput {
-        message: format!("channel id {text:?}: {e}"),
+        reason: format!("channel id {text:?}: {e}"),
     })
 }
 
 fn uuid(what: &str, text: &str) -> Result<Uuid, ChatError> {
     Uuid::parse_str(text).map_err(|e| ChatError::InvalidInput {
-        message: format!("{what} {text:?}: {e}"),
+        reason: format!("{what} {text:?}: {e}"),
     })
 }
 
@@ -123,7 +123,7 @@ impl ChatClient {
             .iter()
             .map(|a| {
                 serde_json::from_str(a).map_err(|e| ChatError::InvalidInput {
-                    message: format!("attachment is not JSON: {e}"),
+                    reason: format!("attachment is not JSON: {e}"),
                 })
             })
             .collect::<Result<_, _>>()?;

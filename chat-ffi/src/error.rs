@@ -1,4 +1,5 @@
-//! Typed errors across the FFI: [`ChatError`] has one variant per chat-core error kind
+//! Typed errors across the FFI (fields are named `reason`, not `message`, which would
+//! clash with `Throwable.message` in Kotlin): [`ChatError`] has one variant per chat-core error kind
 //! (hosts can branch on them, e.g. show "offline" for `Network`, sign out on
 //! `TokenRefused`), and [`TokenFetchError`] is what the host's token provider reports.
 
@@ -10,16 +11,16 @@ use chat_core::outbox::OutboxError;
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum ChatError {
     /// An argument is invalid (the message says which and why). Nothing was stored.
-    #[error("invalid input: {message}")]
+    #[error("invalid input: {reason}")]
     InvalidInput {
         /// What is wrong.
-        message: String,
+        reason: String,
     },
     /// The operation was refused before being queued (e.g. an invalid reaction type).
-    #[error("invalid operation: {message}")]
+    #[error("invalid operation: {reason}")]
     InvalidOperation {
         /// What is wrong.
-        message: String,
+        reason: String,
     },
     /// The message is not in the local cache (edit, delete, react and jump need it).
     #[error("message {id} is not cached")]
@@ -34,39 +35,39 @@ pub enum ChatError {
         op_id: String,
     },
     /// A call that needs the server could not reach it.
-    #[error("network error: {message}")]
+    #[error("network error: {reason}")]
     Network {
         /// What went wrong.
-        message: String,
+        reason: String,
     },
     /// The server refused a call that needs it.
-    #[error("server refused the request ({status}): {message}")]
+    #[error("server refused the request ({status}): {reason}")]
     Server {
         /// HTTP status.
         status: u16,
         /// The server's error code (`validation_failed`, `not_found`, …), if any.
         code: Option<String>,
         /// The server's message.
-        message: String,
+        reason: String,
     },
     /// No token could be obtained for now; the client asks again later.
-    #[error("token unavailable: {message}")]
+    #[error("token unavailable: {reason}")]
     TokenUnavailable {
         /// Why.
-        message: String,
+        reason: String,
     },
     /// Authentication stopped (the provider refused, or its tokens were rejected):
     /// call `refresh_token` once the user can sign in again.
-    #[error("token refused: {message}")]
+    #[error("token refused: {reason}")]
     TokenRefused {
         /// Why.
-        message: String,
+        reason: String,
     },
     /// The local database is damaged or belongs to a newer SDK.
-    #[error("local cache: {message}")]
+    #[error("local cache: {reason}")]
     Cache {
         /// What happened.
-        message: String,
+        reason: String,
     },
     /// The client was shut down.
     #[error("the client is shut down")]
@@ -76,18 +77,18 @@ pub enum ChatError {
 impl From<ClientError> for ChatError {
     fn from(e: ClientError) -> Self {
         match e {
-            ClientError::InvalidInput(message) => Self::InvalidInput { message },
+            ClientError::InvalidInput(reason) => Self::InvalidInput { reason },
             ClientError::Outbox(OutboxError::UnknownOp(op)) => Self::UnknownOperation {
                 op_id: op.to_string(),
             },
             ClientError::Outbox(e) => Self::InvalidOperation {
-                message: e.to_string(),
+                reason: e.to_string(),
             },
             ClientError::MessageNotFound(id) => Self::MessageNotFound { id: id.to_string() },
             ClientError::UnknownOperation(op) => Self::UnknownOperation {
                 op_id: op.to_string(),
             },
-            ClientError::Network(e) => Self::Network { message: e.0 },
+            ClientError::Network(e) => Self::Network { reason: e.0 },
             ClientError::Server {
                 status,
                 code,
@@ -95,12 +96,12 @@ impl From<ClientError> for ChatError {
             } => Self::Server {
                 status,
                 code: code.and_then(|c| wire_name(&c)),
-                message,
+                reason: message,
             },
-            ClientError::Token(TokenError::Unavailable(message)) => {
-                Self::TokenUnavailable { message }
+            ClientError::Token(TokenError::Unavailable(reason)) => {
+                Self::TokenUnavailable { reason }
             }
-            ClientError::Token(TokenError::Refused(message)) => Self::TokenRefused { message },
+            ClientError::Token(TokenError::Refused(reason)) => Self::TokenRefused { reason },
             ClientError::Cache(e) => Self::from(e),
             ClientError::Closed => Self::Closed,
         }
@@ -110,7 +111,7 @@ impl From<ClientError> for ChatError {
 impl From<CacheError> for ChatError {
     fn from(e: CacheError) -> Self {
         Self::Cache {
-            message: e.to_string(),
+            reason: e.to_string(),
         }
     }
 }
@@ -126,25 +127,25 @@ fn wire_name(code: &chat_protocol::ErrorCode) -> Option<String> {
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum TokenFetchError {
     /// Temporarily unavailable (e.g. the app's backend is unreachable): asked again later.
-    #[error("token temporarily unavailable: {message}")]
+    #[error("token temporarily unavailable: {reason}")]
     Unavailable {
         /// Why.
-        message: String,
+        reason: String,
     },
     /// The user is signed out or not allowed: the client stops asking until
     /// `refresh_token` is called.
-    #[error("token refused: {message}")]
+    #[error("token refused: {reason}")]
     Refused {
         /// Why.
-        message: String,
+        reason: String,
     },
 }
 
 impl From<TokenFetchError> for TokenError {
     fn from(e: TokenFetchError) -> Self {
         match e {
-            TokenFetchError::Unavailable { message } => Self::Unavailable(message),
-            TokenFetchError::Refused { message } => Self::Refused(message),
+            TokenFetchError::Unavailable { reason } => Self::Unavailable(reason),
+            TokenFetchError::Refused { reason } => Self::Refused(reason),
         }
     }
 }
@@ -153,6 +154,6 @@ impl From<TokenFetchError> for TokenError {
 /// unexpected host exception.
 impl From<uniffi::UnexpectedUniFFICallbackError> for TokenFetchError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        Self::Unavailable { message: e.reason }
+        Self::Unavailable { reason: e.reason }
     }
 }

@@ -4,8 +4,8 @@
 //! - [`ChatClient`]: the client object (async calls, run on the crate's own tokio
 //!   runtime, so hosts need no Rust runtime of their own);
 //! - live queries cross as listener callbacks receiving batches of diffs (a `Reset`
-//!   first) and return a [`Subscription`] that cancels on `close()` or when the host's GC
-//!   drops it; listeners are called from a background thread, never under a lock, and a
+//!   first) and return a [`Subscription`] that cancels on `cancel()`/`close()` or when the
+//!   host's GC drops it; listeners are called from a background thread, never under a lock, and a
 //!   slow listener never blocks the engine;
 //! - errors cross as the typed [`ChatError`], one variant per chat-core error kind.
 

@@ -31,7 +31,8 @@ pub trait ConnectionListener: Send + Sync {
     fn on_state(&self, state: ConnectionState);
 }
 
-/// A running live query; ends on [`Subscription::close`] or when released.
+/// A running live query; ends on [`Subscription::cancel`], on `close()` (the host's
+/// `AutoCloseable`/dispose, which uniffi generates) or when released by the GC.
 #[derive(Debug, uniffi::Object)]
 pub struct Subscription {
     task: Mutex<Option<JoinHandle<()>>>,
@@ -48,7 +49,7 @@ impl Subscription {
 #[uniffi::export]
 impl Subscription {
     /// Stops delivering (idempotent). A batch being delivered finishes first.
-    pub fn close(&self) {
+    pub fn cancel(&self) {
         let task = self
             .task
             .lock()
@@ -71,7 +72,7 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.close();
+        self.cancel();
     }
 }
 

@@ -155,7 +155,7 @@ async fn two_hosts_chat_live_through_the_exported_api() {
     .await;
 
     // A closed subscription delivers nothing more.
-    subscription.close();
+    subscription.cancel();
     assert!(!subscription.is_active());
     let before = *bobs.batches.lock().unwrap();
     alice
@@ -176,7 +176,7 @@ async fn two_hosts_chat_live_through_the_exported_api() {
 
     // Typed errors.
     match alice.send_message("no colon".into(), text("x")).await {
-        Err(ChatError::InvalidInput { message }) => assert!(message.contains("channel id")),
+        Err(ChatError::InvalidInput { reason }) => assert!(reason.contains("channel id")),
         other => panic!("expected InvalidInput, got {other:?}"),
     }
     let unknown = "0190b6e0-8a4e-7c3a-9f1e-2b3c4d5e6f70".to_owned();

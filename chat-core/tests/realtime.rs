@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use cache_common::{TestServer, cid};
 use chat_core::client::{
-    ChatClient, ConnectionState, DisconnectReason, NewMessage, RealtimeConfig, TypingConfig,
-    TypingUser, static_token,
+    ChatClient, ClientBuilder, ConnectionState, DisconnectReason, NewMessage, RealtimeConfig,
+    TypingConfig, TypingUser, static_token,
 };
 use chat_core::outbox::BackoffConfig;
 use chat_core::sync::SyncConfig;
@@ -51,10 +51,9 @@ async fn setup(users: &[&str]) -> (TestServer, AppCredentials) {
     (t, app)
 }
 
-/// A realtime client for `user` talking to `url`.
-async fn live_client(app: &AppCredentials, url: &str, user: &str, token: String) -> ChatClient {
+/// What every client here starts from: fast retries and reconnects, a fixed seed.
+fn builder(app: &AppCredentials, url: &str, user: &str) -> ClientBuilder {
     ChatClient::builder(url, &app.app_id, user)
-        .token_provider(static_token(token))
         .outbox_config(fast_outbox())
         .sync_config(SyncConfig {
             limit: 100,
@@ -62,6 +61,12 @@ async fn live_client(app: &AppCredentials, url: &str, user: &str, token: String)
         })
         .realtime_config(fast_realtime())
         .seed(11)
+}
+
+/// A realtime client for `user` talking to `url`.
+async fn live_client(app: &AppCredentials, url: &str, user: &str, token: String) -> ChatClient {
+    builder(app, url, user)
+        .token_provider(static_token(token))
         .build()
         .await
         .expect("client starts")
@@ -253,10 +258,8 @@ async fn typing_client(
     user: &str,
     typing: TypingConfig,
 ) -> ChatClient {
-    ChatClient::builder(url, &app.app_id, user)
+    builder(app, url, user)
         .token_provider(static_token(token(app, user)))
-        .outbox_config(fast_outbox())
-        .realtime_config(fast_realtime())
         .typing_config(typing)
         .build()
         .await
@@ -411,7 +414,7 @@ async fn a_short_lived_token_is_renewed_without_dropping_the_connection() {
             async move { Ok(token) }
         }
     };
-    let bob = ChatClient::builder(&t.server.base_url(), &app.app_id, "bob")
+    let bob = builder(&app, &t.server.base_url(), "bob")
         .token_provider(provider)
         .realtime_config(RealtimeConfig {
             refresh_margin: Duration::from_millis(1_500),

@@ -168,10 +168,10 @@ fn opt_millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> 
 
 #[cfg(test)]
 mod tests {
-    use chat_protocol::ChannelType;
     use rusqlite::Connection;
 
     use super::*;
+    use crate::cache::test_support::{message, ts};
 
     fn stored(conn: &Connection, m: &Message, data: &str) -> Message {
         conn.execute(
@@ -208,27 +208,11 @@ mod tests {
         conn
     }
 
-    fn at(ms: i64) -> Timestamp {
-        Timestamp::from_millis(1_700_000_000_000 + ms).unwrap()
-    }
-
+    /// A plain message whose text needs JSON escaping.
     fn plain() -> Message {
         Message {
-            id: Uuid::now_v7(),
-            cid: Cid::new(ChannelType::Team, "general").unwrap(),
-            user_id: "ann".into(),
             text: "hello \"world\" ✓".into(),
-            attachments: vec![],
-            parent_id: None,
-            quoted_message_id: None,
-            mentioned_users: vec![],
-            reaction_counts: BTreeMap::new(),
-            reply_count: 0,
-            created_at: at(5),
-            updated_at: at(5),
-            edited_at: None,
-            deleted_at: None,
-            rev: 7,
+            ..message("team:general", 1, "ann", 5, 7)
         }
     }
 
@@ -247,9 +231,9 @@ mod tests {
             mentioned_users: vec!["bob".into()],
             reaction_counts: BTreeMap::from([("like".to_owned(), 3)]),
             reply_count: 2,
-            updated_at: at(9),
-            edited_at: Some(at(8)),
-            deleted_at: Some(at(10)),
+            updated_at: ts(9),
+            edited_at: Some(ts(8)),
+            deleted_at: Some(ts(10)),
             ..plain()
         };
         assert_eq!(stored(&conn, &full, &encode_body(&full)), full);
@@ -260,8 +244,8 @@ mod tests {
         let conn = table();
         let m = Message {
             mentioned_users: vec!["bob".into()],
-            updated_at: at(9),
-            edited_at: Some(at(9)),
+            updated_at: ts(9),
+            edited_at: Some(ts(9)),
             ..plain()
         };
         let wire = serde_json::to_string(&m).unwrap();

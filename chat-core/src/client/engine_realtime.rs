@@ -111,16 +111,8 @@ impl RealtimeParts {
     }
 
     fn publish_typing(&self) {
-        let map = self
-            .tracker
-            .channels()
-            .into_iter()
-            .map(|cid| {
-                let users = self.tracker.typing(&cid);
-                (cid, users)
-            })
-            .collect();
-        self.typing_out.send_replace(Arc::new(map));
+        self.typing_out
+            .send_replace(Arc::new(self.tracker.snapshot()));
     }
 }
 

@@ -198,9 +198,12 @@ impl TypingTracker {
         std::mem::take(&mut self.typing).into_keys().collect()
     }
 
-    /// The channels where someone is typing.
-    pub fn channels(&self) -> Vec<Cid> {
-        self.typing.keys().cloned().collect()
+    /// Who is typing, per channel (channels where nobody types are left out).
+    pub fn snapshot(&self) -> BTreeMap<Cid, Vec<TypingUser>> {
+        self.typing
+            .iter()
+            .map(|(cid, list)| (cid.clone(), list.keys().cloned().collect()))
+            .collect()
     }
 
     /// Who is typing in `cid`, sorted by user.

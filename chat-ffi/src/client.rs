@@ -1,5 +1,7 @@
-//! [`ChatClient`] across the FFI: the builder's essentials as a [`ClientConfig`], the
-//! host's token source as a [`TokenProvider`], and chat-core's calls with ids as strings.
+//! [`FfiClient`], chat-core's client across the FFI: the builder's essentials as a
+//! [`ClientConfig`], the host's token source as a [`FfiTokenProvider`], and chat-core's
+//! calls with ids as strings. The `Ffi` prefix leaves the plain names (`ChatClient`,
+//! `TokenProvider`) to the idiomatic Kotlin and Swift layers in the same package/module.
 //! Every async call runs on the crate's runtime (`runtime.rs`).
 
 use std::sync::Arc;
@@ -9,16 +11,14 @@ use chat_protocol::{Cid, UpdateMessageRequest};
 use uuid::Uuid;
 
 use crate::error::{ChatError, TokenFetchError};
-use crate::runtime::{run, spawn};
-use crate::subscription::{
-    ChannelListListener, ConnectionListener, MessageListListener, Subscription, deliver,
-};
-use crate::types::{NewMessage, channel_diffs, message_diffs};
+use crate::outbox::{ClientStatus, NewChannel, OutboxEntry};
+use crate::runtime::run;
+use crate::types::NewMessage;
 
 /// Where tokens come from: the host asks its backend for a fresh user token. Called on a
 /// background thread; it may block.
 #[uniffi::export(with_foreign)]
-pub trait TokenProvider: Send + Sync {
+pub trait FfiTokenProvider: Send + Sync {
     /// A fresh token for the client's user.
     fn fetch_token(&self) -> Result<String, TokenFetchError>;
 }
@@ -37,7 +37,7 @@ pub struct ClientConfig {
     pub data_dir: Option<String>,
 }
 
-struct HostTokens(Arc<dyn TokenProvider>);
+struct HostTokens(Arc<dyn FfiTokenProvider>);
 
 impl core::TokenProvider for HostTokens {
     fn fetch_token(&self) -> core::BoxFuture<Result<String, core::TokenError>> {
@@ -51,13 +51,13 @@ impl core::TokenProvider for HostTokens {
     }
 }
 
-fn cid(text: &str) -> Result<Cid, ChatError> {
+pub(crate) fn cid(text: &str) -> Result<Cid, ChatError> {
     text.parse().map_err(|e| ChatError::InvalidInput {
         reason: format!("channel id {text:?}: {e}"),
     })
 }
 
-fn uuid(what: &str, text: &str) -> Result<Uuid, ChatError> {
+pub(crate) fn uuid(what: &str, text: &str) -> Result<Uuid, ChatError> {
     Uuid::parse_str(text).map_err(|e| ChatError::InvalidInput {
         reason: format!("{what} {text:?}: {e}"),
     })
@@ -65,23 +65,23 @@ fn uuid(what: &str, text: &str) -> Result<Uuid, ChatError> {
 
 /// The OnyxChat client.
 #[derive(uniffi::Object)]
-pub struct ChatClient {
-    inner: CoreClient,
+pub struct FfiClient {
+    pub(crate) inner: CoreClient,
 }
 
-impl std::fmt::Debug for ChatClient {
+impl std::fmt::Debug for FfiClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatClient").finish_non_exhaustive()
+        f.debug_struct("FfiClient").finish_non_exhaustive()
     }
 }
 
 #[uniffi::export]
-impl ChatClient {
+impl FfiClient {
     /// Opens the user's cache and starts the client (instant: no network needed).
     #[uniffi::constructor]
     pub async fn open(
         config: ClientConfig,
-        tokens: Arc<dyn TokenProvider>,
+        tokens: Arc<dyn FfiTokenProvider>,
     ) -> Result<Arc<Self>, ChatError> {
         run(async move {
             let mut builder =
@@ -203,6 +203,32 @@ impl ChatClient {
         run(async move { Ok(client.discard(id).await?) }).await
     }
 
+    /// Creates a channel (or opens it, if it exists and the user is a member); returns its
+    /// cid. Works offline: messages may be sent to the cid at once.
+    pub async fn create_channel(&self, channel: NewChannel) -> Result<String, ChatError> {
+        let client = self.inner.clone();
+        run(async move { Ok(client.create_channel(channel.into()).await?.to_string()) }).await
+    }
+
+    /// Every queued operation, oldest first (for an "unsent" screen).
+    pub async fn outbox(&self) -> Result<Vec<OutboxEntry>, ChatError> {
+        let client = self.inner.clone();
+        run(async move { Ok(client.outbox().await?.into_iter().map(Into::into).collect()) }).await
+    }
+
+    /// The engine's state (outbox size, sync, auth, realtime).
+    pub async fn status(&self) -> Result<ClientStatus, ChatError> {
+        let client = self.inner.clone();
+        run(async move { Ok(client.status().await?.into()) }).await
+    }
+
+    /// Reconnects realtime now (after the server refused the connection, or to skip
+    /// the backoff wait).
+    pub async fn reconnect(&self) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        run(async move { Ok(client.reconnect().await?) }).await
+    }
+
     /// Syncs now and waits until done.
     pub async fn sync(&self) -> Result<(), ChatError> {
         let client = self.inner.clone();
@@ -239,59 +265,6 @@ impl ChatClient {
         let client = self.inner.clone();
         let cid = self::cid(&cid)?;
         run(async move { Ok(client.stop_typing(&cid, None).await?) }).await
-    }
-
-    /// A live window on a channel's newest `page` messages, delivered to `listener`.
-    pub async fn watch_messages(
-        &self,
-        cid: String,
-        page: u32,
-        listener: Arc<dyn MessageListListener>,
-    ) -> Result<Arc<Subscription>, ChatError> {
-        let client = self.inner.clone();
-        let cid = self::cid(&cid)?;
-        let mut window = run(async move { client.messages(&cid, page).await }).await?;
-        Ok(Subscription::new(spawn(async move {
-            while let Some(batch) = window.next().await {
-                let l = listener.clone();
-                if !deliver(move |d| l.on_diffs(d), message_diffs(batch)).await {
-                    return;
-                }
-            }
-        })))
-    }
-
-    /// The live channel list (the first `limit` by activity), delivered to `listener`.
-    pub async fn watch_channels(
-        &self,
-        limit: u32,
-        listener: Arc<dyn ChannelListListener>,
-    ) -> Result<Arc<Subscription>, ChatError> {
-        let client = self.inner.clone();
-        let mut list = run(async move { client.channel_list(limit).await }).await?;
-        Ok(Subscription::new(spawn(async move {
-            while let Some(batch) = list.next().await {
-                let l = listener.clone();
-                if !deliver(move |d| l.on_diffs(d), channel_diffs(batch)).await {
-                    return;
-                }
-            }
-        })))
-    }
-
-    /// The connection state, delivered to `listener` (the current one first).
-    pub fn watch_connection(&self, listener: Arc<dyn ConnectionListener>) -> Arc<Subscription> {
-        let mut state = self.inner.connection_state();
-        Subscription::new(spawn(async move {
-            let mut next = Some(state.current());
-            while let Some(s) = next {
-                let l = listener.clone();
-                if !deliver(move |s| l.on_state(s), s.into()).await {
-                    return;
-                }
-                next = state.changed().await;
-            }
-        }))
     }
 
     /// Stops the client; queued work stays in the outbox for the next start.

@@ -1,8 +1,9 @@
 //! chat-ffi: chat-core for Kotlin (Android, JVM) and Swift (iOS) through uniffi.
 //!
 //! Conversion only — every behaviour lives in chat-core, so each platform gets it once:
-//! - [`ChatClient`]: the client object (async calls, run on the crate's own tokio
-//!   runtime, so hosts need no Rust runtime of their own);
+//! - [`FfiClient`]: the client object, wrapped by the hand-written `ChatClient` of
+//!   bindings-kotlin and bindings-swift. Its async calls run on the crate's own tokio
+//!   runtime, so hosts need no Rust runtime of their own;
 //! - live queries cross as listener callbacks receiving batches of diffs (a `Reset`
 //!   first) and return a [`Subscription`] that cancels on `cancel()`/`close()` or when the
 //!   host's GC drops it; listeners are called from a background thread, never under a lock, and a
@@ -10,15 +11,22 @@
 //! - errors cross as the typed [`ChatError`], one variant per chat-core error kind.
 
 mod client;
+mod diffs;
 mod error;
+mod live;
+mod outbox;
 mod runtime;
 mod subscription;
 mod types;
 
-pub use client::{ChatClient, ClientConfig, TokenProvider};
+pub use client::{ClientConfig, FfiClient, FfiTokenProvider};
+pub use diffs::{ChannelDiff, MessageDiff, ReadReceiptDiff};
 pub use error::{ChatError, TokenFetchError};
+pub use live::MessageWindow;
+pub use outbox::{ChannelKind, ClientStatus, NewChannel, OutboxEntry, OutboxState};
 pub use subscription::{
-    ChannelListListener, ConnectionListener, MessageListListener, Subscription,
+    ChannelListListener, ConnectionListener, MessageListListener, PresenceListener,
+    ReadReceiptListener, Subscription, TypingListener,
 };
 pub use types::*;
 

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinHandle;
 
-use crate::types::{ChannelDiff, ConnectionState, MessageDiff};
+use crate::diffs::{ChannelDiff, MessageDiff, ReadReceiptDiff};
+use crate::types::{ConnectionState, TypingUser};
 
 /// Receives a message list's diffs (a `Reset` first).
 #[uniffi::export(with_foreign)]
@@ -22,6 +23,27 @@ pub trait MessageListListener: Send + Sync {
 pub trait ChannelListListener: Send + Sync {
     /// One batch: apply its diffs in order.
     fn on_diffs(&self, diffs: Vec<ChannelDiff>);
+}
+
+/// Receives a channel's read receipts as diffs (a `Reset` first).
+#[uniffi::export(with_foreign)]
+pub trait ReadReceiptListener: Send + Sync {
+    /// One batch: apply its diffs in order.
+    fn on_diffs(&self, diffs: Vec<ReadReceiptDiff>);
+}
+
+/// Receives who is typing in a channel (the current list first, then each change).
+#[uniffi::export(with_foreign)]
+pub trait TypingListener: Send + Sync {
+    /// Everyone typing now, sorted by user id.
+    fn on_typing(&self, users: Vec<TypingUser>);
+}
+
+/// Receives who is online (the current set first, then each change).
+#[uniffi::export(with_foreign)]
+pub trait PresenceListener: Send + Sync {
+    /// The user ids online now, sorted.
+    fn on_presence(&self, online: Vec<String>);
 }
 
 /// Receives the connection state (the current one first, then each change).

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use chat_core::client::{ConnectionState as CoreState, DisconnectReason};
 use chat_core::live::{
-    ChannelItem as CoreChannel, ListDiff, MessageItem as CoreItem, MessageState as CoreMessageState,
+    ChannelItem as CoreChannel, MessageItem as CoreItem, MessageState as CoreMessageState,
+    ReadReceipt as CoreReceipt,
 };
 
 /// A message.
@@ -178,110 +179,6 @@ impl From<CoreChannel> for ChannelItem {
     }
 }
 
-/// One change to a message list. Apply a batch's changes in order.
-#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
-pub enum MessageDiff {
-    /// Replace the whole list (always first).
-    Reset {
-        /// The new list.
-        items: Vec<MessageItem>,
-    },
-    /// Insert at `index`.
-    Insert {
-        /// Where.
-        index: u32,
-        /// What.
-        item: MessageItem,
-    },
-    /// Replace the item at `index`.
-    Update {
-        /// Where.
-        index: u32,
-        /// The new version.
-        item: MessageItem,
-    },
-    /// Remove the item at `index`.
-    Remove {
-        /// Where.
-        index: u32,
-    },
-}
-
-/// One change to the channel list. Apply a batch's changes in order.
-#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
-pub enum ChannelDiff {
-    /// Replace the whole list (always first).
-    Reset {
-        /// The new list.
-        items: Vec<ChannelItem>,
-    },
-    /// Insert at `index`.
-    Insert {
-        /// Where.
-        index: u32,
-        /// What.
-        item: ChannelItem,
-    },
-    /// Replace the item at `index`.
-    Update {
-        /// Where.
-        index: u32,
-        /// The new version.
-        item: ChannelItem,
-    },
-    /// Remove the item at `index`.
-    Remove {
-        /// Where.
-        index: u32,
-    },
-}
-
-fn index(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX)
-}
-
-/// Converts a batch of message-list diffs.
-pub(crate) fn message_diffs(batch: Vec<ListDiff<CoreItem>>) -> Vec<MessageDiff> {
-    batch
-        .into_iter()
-        .map(|d| match d {
-            ListDiff::Reset { items } => MessageDiff::Reset {
-                items: items.into_iter().map(Into::into).collect(),
-            },
-            ListDiff::Insert { index: i, item } => MessageDiff::Insert {
-                index: index(i),
-                item: item.into(),
-            },
-            ListDiff::Update { index: i, item } => MessageDiff::Update {
-                index: index(i),
-                item: item.into(),
-            },
-            ListDiff::Remove { index: i } => MessageDiff::Remove { index: index(i) },
-        })
-        .collect()
-}
-
-/// Converts a batch of channel-list diffs.
-pub(crate) fn channel_diffs(batch: Vec<ListDiff<CoreChannel>>) -> Vec<ChannelDiff> {
-    batch
-        .into_iter()
-        .map(|d| match d {
-            ListDiff::Reset { items } => ChannelDiff::Reset {
-                items: items.into_iter().map(Into::into).collect(),
-            },
-            ListDiff::Insert { index: i, item } => ChannelDiff::Insert {
-                index: index(i),
-                item: item.into(),
-            },
-            ListDiff::Update { index: i, item } => ChannelDiff::Update {
-                index: index(i),
-                item: item.into(),
-            },
-            ListDiff::Remove { index: i } => ChannelDiff::Remove { index: index(i) },
-        })
-        .collect()
-}
-
 /// The realtime connection as the app sees it.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum ConnectionState {
@@ -353,4 +250,43 @@ pub struct NewMessage {
     /// Attachments, each a JSON object as text.
     #[uniffi(default = [])]
     pub attachments: Vec<String>,
+}
+
+/// Someone typing in a channel (or in one of its threads).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct TypingUser {
+    /// Who.
+    pub user_id: String,
+    /// The thread root, when typing in a thread.
+    pub parent_id: Option<String>,
+}
+
+impl From<chat_core::client::TypingUser> for TypingUser {
+    fn from(t: chat_core::client::TypingUser) -> Self {
+        Self {
+            user_id: t.user_id,
+            parent_id: t.parent_id.map(|p| p.to_string()),
+        }
+    }
+}
+
+/// How far another member has read a channel.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReadReceipt {
+    /// The member.
+    pub user_id: String,
+    /// The newest message they have read, if known.
+    pub last_read_message_id: Option<String>,
+    /// When they read it.
+    pub last_read_at_ms: i64,
+}
+
+impl From<CoreReceipt> for ReadReceipt {
+    fn from(r: CoreReceipt) -> Self {
+        Self {
+            user_id: r.user_id,
+            last_read_message_id: r.last_read_message_id.map(|m| m.to_string()),
+            last_read_at_ms: r.last_read_at.millis(),
+        }
+    }
 }

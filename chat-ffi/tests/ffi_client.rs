@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use cache_common::TestServer;
 use chat_ffi::{
-    ChatClient, ChatError, ClientConfig, ConnectionListener, ConnectionState, MessageDiff,
-    MessageItem, MessageListListener, MessageState, NewMessage, TokenFetchError, TokenProvider,
+    ChatError, ClientConfig, ConnectionListener, ConnectionState, FfiClient, FfiTokenProvider,
+    MessageDiff, MessageItem, MessageListListener, MessageState, NewMessage, TokenFetchError,
 };
 use chat_server::auth::mint_user_token;
 
 struct Tokens(String);
 
-impl TokenProvider for Tokens {
+impl FfiTokenProvider for Tokens {
     fn fetch_token(&self) -> Result<String, TokenFetchError> {
         Ok(self.0.clone())
     }
@@ -66,9 +66,9 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-async fn open(t: &TestServer, app: &chat_protocol::AppCredentials, user: &str) -> Arc<ChatClient> {
+async fn open(t: &TestServer, app: &chat_protocol::AppCredentials, user: &str) -> Arc<FfiClient> {
     let token = mint_user_token(&app.app_id, &app.api_secret, user, 3600);
-    ChatClient::open(
+    FfiClient::open(
         ClientConfig {
             server_url: t.server.base_url(),
             app_id: app.app_id.clone(),

@@ -3,8 +3,17 @@
 //! - `cargo xtask test`: every suite — format check, clippy with warnings denied, and all
 //!   Rust tests (unit, snapshot, store conformance, server integration, third-party
 //!   Centrifuge client interop). Installs what it needs (rustup components) idempotently.
+//!   Then the Kotlin suite (bindings-kotlin on the JVM against the real server, tools
+//!   installed idempotently) and a check that the committed Swift sources are current.
 //! - `cargo xtask demo`: the main job — builds and runs `chat-server serve --dev` on
 //!   http://127.0.0.1:8787 with the demo app, users and tokens printed.
+//! - `cargo xtask kotlin-test`: only the Kotlin suite.
+//! - `cargo xtask swift-bindings [--check]`: regenerates bindings-swift's generated
+//!   sources (or checks they are current).
+//! - `cargo xtask xcframework`: builds bindings-swift's XCFramework (macOS with Xcode).
+
+mod bindings;
+mod tools;
 
 use std::process::{Command, ExitCode};
 
@@ -15,10 +24,22 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
+        Some("kotlin-test") => bindings::kotlin_suite(),
+        Some("swift-bindings") => {
+            bindings::swift_bindings(args.get(1).is_some_and(|a| a == "--check"))
+        }
+        Some("xcframework") => bindings::xcframework(),
         _ => {
-            eprintln!("usage: cargo xtask <test|demo>");
-            eprintln!("  test   run every suite (fmt, clippy -D warnings, all tests)");
-            eprintln!("  demo   run chat-server --dev on http://127.0.0.1:8787");
+            eprintln!("usage: cargo xtask <test|demo|kotlin-test|swift-bindings|xcframework>");
+            eprintln!(
+                "  test            run every suite (fmt, clippy -D warnings, all tests, Kotlin)"
+            );
+            eprintln!("  demo            run chat-server --dev on http://127.0.0.1:8787");
+            eprintln!("  kotlin-test     run the Kotlin (JVM) suite of bindings-kotlin");
+            eprintln!(
+                "  swift-bindings  regenerate bindings-swift's generated sources (--check: verify)"
+            );
+            eprintln!("  xcframework     build bindings-swift/OnyxChatFFI.xcframework (macOS)");
             return ExitCode::from(2);
         }
     };
@@ -32,7 +53,7 @@ fn main() -> ExitCode {
 }
 
 /// Runs a command from the workspace root, failing on a non-zero exit.
-fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
+pub(crate) fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
     eprintln!("xtask: $ {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
@@ -45,7 +66,7 @@ fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn workspace_root() -> std::path::PathBuf {
+pub(crate) fn workspace_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(std::path::Path::to_path_buf)
@@ -83,6 +104,8 @@ fn test() -> anyhow::Result<()> {
         ],
     )?;
     run("cargo", &["test", "--workspace", "--locked"])?;
+    bindings::swift_bindings(true)?;
+    bindings::kotlin_suite()?;
     eprintln!("xtask: all suites passed");
     Ok(())
 }

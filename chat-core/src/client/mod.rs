@@ -48,7 +48,7 @@ pub use token::{TokenError, TokenProvider, static_token};
 pub use transport::{
     BoxFuture, HttpMethod, HttpReply, HttpRequest, NetworkError, ReqwestTransport, Transport,
 };
-pub use window::MessageWindow;
+pub use window::{MessageWindow, WindowControl};
 
 pub use crate::cache::ChannelQuery;
 use crate::live::registry::Window;
@@ -352,12 +352,7 @@ impl ChatClient {
                 e.live.add_messages(&e.cache, &overlay, key, window)
             })
             .await??;
-        Ok(MessageWindow {
-            list,
-            client: self.clone(),
-            cid: cid.clone(),
-            page,
-        })
+        Ok(MessageWindow::new(list, self.clone(), cid.clone(), page))
     }
 
     /// Live read receipts of a channel: how far each other member has read, by user id

@@ -180,16 +180,36 @@ impl Engine {
 /// of [`ListDiff`]s, the first a `Reset`. Dropping it ends the subscription.
 #[derive(Debug)]
 pub struct MessageWindow {
-    pub(crate) list: LiveList<MessageItem>,
-    pub(crate) client: ChatClient,
-    pub(crate) cid: Cid,
-    pub(crate) page: u32,
+    list: LiveList<MessageItem>,
+    control: WindowControl,
 }
 
 impl MessageWindow {
+    pub(crate) fn new(
+        list: LiveList<MessageItem>,
+        client: ChatClient,
+        cid: Cid,
+        page: u32,
+    ) -> Self {
+        let control = WindowControl {
+            sub: list.id(),
+            client,
+            cid,
+            page,
+        };
+        Self { list, control }
+    }
+
     /// The channel.
     pub fn cid(&self) -> &Cid {
-        &self.cid
+        &self.control.cid
+    }
+
+    /// A cloneable handle that moves this window from another task (or thread) while
+    /// this one waits for deliveries. It stops working (`Closed`) once the window is
+    /// dropped.
+    pub fn control(&self) -> WindowControl {
+        self.control.clone()
     }
 
     /// Waits for the next batch of diffs (`None` once the client is shut down).
@@ -210,7 +230,37 @@ impl MessageWindow {
     /// Shows one more page of older messages: from the cache, or fetched from the server
     /// when the cache has none. Returns `false` when the start of the channel is reached.
     pub async fn load_older(&self) -> ClientResult<bool> {
-        let sub = self.list.id();
+        self.control.load_older().await
+    }
+
+    /// Moves one page towards the newest messages; returns whether the window is at the
+    /// newest (and follows new messages) again.
+    pub async fn load_newer(&self) -> ClientResult<bool> {
+        self.control.load_newer().await
+    }
+
+    /// Centres the window on a message (a thread reply centres on its root), fetching
+    /// older history from the server until the message is cached (at most 50 pages).
+    pub async fn jump_to(&self, message_id: Uuid) -> ClientResult<()> {
+        self.control.jump_to(message_id).await
+    }
+}
+
+/// Moves a [`MessageWindow`] (see [`MessageWindow::control`]): cheap to clone, usable
+/// from any task while the window's owner waits for deliveries.
+#[derive(Debug, Clone)]
+pub struct WindowControl {
+    sub: u64,
+    client: ChatClient,
+    cid: Cid,
+    page: u32,
+}
+
+impl WindowControl {
+    /// Shows one more page of older messages: from the cache, or fetched from the server
+    /// when the cache has none. Returns `false` when the start of the channel is reached.
+    pub async fn load_older(&self) -> ClientResult<bool> {
+        let sub = self.sub;
         match self.client.run(move |e, _| e.window_older(sub)).await?? {
             Step::Done => Ok(true),
             Step::Start => Ok(false),
@@ -238,14 +288,14 @@ impl MessageWindow {
     /// Moves one page towards the newest messages; returns whether the window is at the
     /// newest (and follows new messages) again.
     pub async fn load_newer(&self) -> ClientResult<bool> {
-        let sub = self.list.id();
+        let sub = self.sub;
         self.client.run(move |e, _| e.window_newer(sub)).await?
     }
 
     /// Centres the window on a message (a thread reply centres on its root), fetching
     /// older history from the server until the message is cached (at most 50 pages).
     pub async fn jump_to(&self, message_id: Uuid) -> ClientResult<()> {
-        let sub = self.list.id();
+        let sub = self.sub;
         for _ in 0..50 {
             if self
                 .client

@@ -1,0 +1,200 @@
+// The Kotlin SDK against the real chat-server: two users chat live, offline sends are
+// delivered after the network returns, lists update live (edits, deletes, reactions,
+// typing), paging, and closed subscriptions stop.
+package com.onyxchat
+
+import kotlinx.coroutines.async
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.runBlocking
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertTrue
+import org.junit.Test
+
+class ChatClientTest : Fixture() {
+
+    @Test
+    fun twoUsersChatLive(): Unit = runBlocking {
+        val alice = connect("alice")
+        val bob = connect("bob")
+        alice.connectionState.await("alice connected") { it is ConnectionState.Connected }
+        bob.connectionState.await("bob connected") { it is ConnectionState.Connected }
+        val cid = channel(alice, "bob")
+        val sent = alice.sendMessage(cid, "hello bob")
+
+        // Bob learns of the channel and the message live (no sync call).
+        val bobChannels = bob.channels().await("bob's channel with one unread") { list ->
+            list.any { it.cid == cid && it.unreadCount == 1u }
+        }
+        assertEquals("hello bob", bobChannels.first { it.cid == cid }.lastMessage?.message?.text)
+        val bobList = bob.messages(cid)
+        bobList.items.await("bob has the message") { it.texts == listOf("hello bob") }
+        assertEquals(sent, bobList.items.value.single().message.id)
+
+        // Alice's own copy goes from pending to sent.
+        val aliceList = alice.messages(cid)
+        aliceList.items.await("alice's message sent") { items ->
+            items.singleOrNull()?.state == MessageState.Sent
+        }
+
+        // A reply from Bob reaches Alice's open list.
+        bob.sendMessage(cid, "hi alice")
+        aliceList.items.await("alice gets the reply") { it.texts == listOf("hello bob", "hi alice") }
+        bob.markRead(cid)
+        bob.channels().await("bob's unread cleared") { l -> l.any { it.cid == cid && it.unreadCount == 0u } }
+        aliceList.close()
+        bobList.close()
+    }
+
+    @Test
+    fun sendOfflineThenDeliverAfterReconnect(): Unit = runBlocking {
+        val alice = connect("alice")
+        val bob = connect("bob")
+        val cid = channel(alice, "bob")
+        alice.sync()
+        val bobList = bob.messages(cid)
+
+        // The network goes away: the server is down and the OS says unreachable.
+        server.stop()
+        alice.setNetworkReachable(false)
+        alice.connectionState.await("alice offline") { it is ConnectionState.WaitingForNetwork }
+        val aliceList = alice.messages(cid)
+        val id = alice.sendMessage(cid, "sent on a plane")
+
+        // Shown at once, queued, not sent.
+        val shown = aliceList.items.await("the message is shown") { it.texts == listOf("sent on a plane") }
+        assertTrue(shown.single().state != MessageState.Sent)
+        assertEquals(listOf(id), alice.outbox().filter { it.kind == "send_message" }.map { it.opId })
+
+        // The network returns: delivered without any retry call.
+        server.start()
+        alice.setNetworkReachable(true)
+        aliceList.items.await("alice's message sent") { it.singleOrNull()?.state == MessageState.Sent }
+        bobList.items.await("bob receives it") { it.texts == listOf("sent on a plane") }
+        assertTrue(alice.outbox().isEmpty())
+    }
+
+    @Test
+    fun outboxSurvivesAnAppRestart(): Unit = runBlocking {
+        val dir = newDir()
+        val alice = connect("alice", dir)
+        val cid = channel(alice, "bob")
+        alice.sync()
+        server.stop()
+        alice.setNetworkReachable(false)
+        alice.sendMessage(cid, "queued before the app died")
+        alice.close()
+
+        // The next run of the app, on the same cache, shows it at once and delivers it.
+        server.start()
+        val again = connect("alice", dir)
+        val list = again.messages(cid)
+        assertEquals(listOf("queued before the app died"), list.items.value.texts)
+        list.items.await("delivered after the restart") { it.singleOrNull()?.state == MessageState.Sent }
+        val bob = connect("bob")
+        bob.messages(cid).items.await("bob receives it") { it.texts == listOf("queued before the app died") }
+    }
+
+    @Test
+    fun editsDeletesAndReactionsUpdateLiveLists(): Unit = runBlocking {
+        val alice = connect("alice")
+        val bob = connect("bob")
+        val cid = channel(alice, "bob")
+        val id = alice.sendMessage(cid, "first draft")
+        val bobList = bob.messages(cid)
+        bobList.items.await("bob has it") { it.texts == listOf("first draft") }
+
+        alice.editMessage(id, "final text")
+        bobList.items.await("bob sees the edit") { it.texts == listOf("final text") }
+        assertTrue(bobList.items.value.single().message.editedAtMs != null)
+
+        bob.addReaction(id, "like")
+        val aliceList = alice.messages(cid)
+        aliceList.items.await("alice sees bob's like") { items ->
+            items.singleOrNull()?.message?.reactionCounts == mapOf("like" to 1u)
+        }
+        val bobView = bobList.items.await("bob's own reaction") { it.single().ownReactions == listOf("like") }
+        assertEquals(mapOf("like" to 1u), bobView.single().message.reactionCounts)
+        bob.removeReaction(id, "like")
+        aliceList.items.await("the like is gone") { it.single().message.reactionCounts.isEmpty() }
+
+        alice.deleteMessage(id)
+        bobList.items.await("bob sees the delete") { items ->
+            items.isEmpty() || items.single().message.deletedAtMs != null
+        }
+    }
+
+    @Test
+    fun typingAndThreads(): Unit = runBlocking {
+        val alice = connect("alice")
+        val bob = connect("bob")
+        alice.connectionState.await("alice connected") { it is ConnectionState.Connected }
+        bob.connectionState.await("bob connected") { it is ConnectionState.Connected }
+        val cid = channel(alice, "bob")
+        bob.sync()
+        val typing = async { bob.typing(cid).await("alice typing") { u -> u.map { it.userId } == listOf("alice") } }
+        // Announce until Bob's watch sees it (the first announcement may precede his subscription).
+        while (!typing.isCompleted) {
+            alice.startTyping(cid)
+            delay(200)
+        }
+        typing.await()
+        alice.stopTyping(cid)
+        bob.typing(cid).await("alice stopped") { it.isEmpty() }
+
+        val root = alice.sendMessage(cid, "thread root")
+        alice.sendMessage(cid, "a reply", parentId = root)
+        bob.thread(root).await("bob sees the reply") { it.texts == listOf("a reply") }
+    }
+
+    @Test
+    fun pagingThroughHistory(): Unit = runBlocking {
+        val alice = connect("alice")
+        val cid = channel(alice)
+        for (i in 1..25) alice.sendMessage(cid, "m$i")
+        alice.sync()
+        val fresh = connect("alice") // an empty cache: history comes from the server
+        fresh.sync()
+        val list = fresh.messages(cid, pageSize = 10)
+        list.items.await("the newest page") { it.texts == (16..25).map { "m$it" } }
+        assertTrue(list.loadOlder())
+        list.items.await("two pages") { it.texts == (6..25).map { "m$it" } }
+        list.loadOlder()
+        list.items.await("everything") { it.texts == (1..25).map { "m$it" } }
+        assertFalse(list.loadOlder())
+    }
+
+    @Test
+    fun closedSubscriptionsStopDelivering(): Unit = runBlocking {
+        val alice = connect("alice")
+        val bob = connect("bob")
+        val cid = channel(alice, "bob")
+        alice.sync()
+        val list = bob.messages(cid)
+        alice.sendMessage(cid, "one")
+        list.items.await("bob gets one") { it.texts == listOf("one") }
+        list.close()
+        assertFalse(list.isActive)
+        alice.sendMessage(cid, "two")
+        val control = bob.messages(cid)
+        control.items.await("a live list gets two") { it.texts == listOf("one", "two") }
+        assertEquals("the closed list stays as it was", listOf("one"), list.items.value.texts)
+
+        // The generated API's subscriptions end on cancel() too.
+        val batches = java.util.concurrent.atomic.AtomicInteger()
+        val subscription = bob.ffi.watchChannels(10u, object : com.onyxchat.ChannelListListener {
+            override fun onDiffs(diffs: List<com.onyxchat.ChannelDiff>) {
+                batches.incrementAndGet()
+            }
+        })
+        while (batches.get() == 0) delay(20)
+        subscription.cancel()
+        assertFalse(subscription.isActive())
+        val before = batches.get()
+        alice.sendMessage(cid, "three")
+        control.items.await("the live list gets three") { it.texts.last() == "three" }
+        delay(200)
+        assertEquals(before, batches.get())
+        subscription.close()
+    }
+}

@@ -1,0 +1,202 @@
+// The OnyxChat client for Kotlin: suspend functions, Flows for live queries, a StateFlow
+// for the connection, Closeable. A thin layer over the generated bindings (FfiClient and friends):
+// every behaviour lives in the shared Rust core.
+package com.onyxchat
+
+import java.io.Closeable
+import java.io.File
+import java.util.concurrent.atomic.AtomicBoolean
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.runBlocking
+
+/**
+ * Where user tokens come from: usually a call to the app's backend. Throw
+ * [TokenFetchException.Refused] when the user is signed out (the client stops asking until
+ * [ChatClient.refreshToken]); any other exception means "try again later".
+ */
+fun interface TokenProvider {
+    /** A fresh token for the client's user. */
+    suspend fun fetchToken(): String
+}
+
+/**
+ * The OnyxChat client. Open one per signed-in user with [ChatClient.connect]; it starts
+ * from the local cache at once and connects in the background. Every call is main-safe:
+ * the work runs on the SDK's own threads.
+ */
+class ChatClient private constructor(
+    /** The generated binding underneath, for the rare call this layer does not wrap. */
+    val ffi: FfiClient,
+) : Closeable {
+
+    private val closed = AtomicBoolean(false)
+
+    private val connection = MutableStateFlow(ffi.connectionState())
+    private val connectionWatch = ffi.watchConnection(object : ConnectionListener {
+        override fun onState(state: ConnectionState) {
+            connection.value = state
+        }
+    })
+
+    /** The user this client acts as. */
+    val userId: String = ffi.userId()
+
+    /** The realtime connection, for an "offline" / "connecting…" banner. */
+    val connectionState: StateFlow<ConnectionState> = connection.asStateFlow()
+
+    /** Sends a message; returns its id at once (the message shows as `Pending` and is delivered when possible). */
+    suspend fun sendMessage(
+        cid: String,
+        text: String,
+        parentId: String? = null,
+        quotedMessageId: String? = null,
+        mentionedUsers: List<String> = emptyList(),
+        attachments: List<String> = emptyList(),
+    ): String = ffi.sendMessage(cid, NewMessage(text, parentId, quotedMessageId, mentionedUsers, attachments))
+
+    /** Replaces a message's text (shown at once). */
+    suspend fun editMessage(messageId: String, text: String) = ffi.editMessage(messageId, text)
+
+    /** Deletes a message (shown deleted at once). */
+    suspend fun deleteMessage(messageId: String) = ffi.deleteMessage(messageId)
+
+    /** Adds the user's reaction of [kind] (e.g. `"like"`) to a message. */
+    suspend fun addReaction(messageId: String, kind: String) = ffi.addReaction(messageId, kind)
+
+    /** Removes the user's reaction of [kind]. */
+    suspend fun removeReaction(messageId: String, kind: String) = ffi.removeReaction(messageId, kind)
+
+    /** Marks a channel read (its unread count drops at once). */
+    suspend fun markRead(cid: String) = ffi.markRead(cid)
+
+    /** Creates a channel (or opens it, if it exists and the user is a member); returns its cid. Works offline. */
+    suspend fun createChannel(
+        kind: ChannelKind,
+        id: String? = null,
+        name: String? = null,
+        members: List<String> = emptyList(),
+        image: String? = null,
+    ): String = ffi.createChannel(NewChannel(kind, id, name, image, members))
+
+    /** Retries a failed operation now (for a failed message: its id). */
+    suspend fun retry(opId: String) = ffi.retry(opId)
+
+    /** Gives up a queued or failed operation (an unsent message disappears). */
+    suspend fun discard(opId: String) = ffi.discard(opId)
+
+    /** Every queued operation, oldest first. */
+    suspend fun outbox(): List<OutboxEntry> = ffi.outbox()
+
+    /** The engine's state. */
+    suspend fun status(): ClientStatus = ffi.status()
+
+    /** Syncs now (after sending what is queued) and returns when done. */
+    suspend fun sync() = ffi.sync()
+
+    /** Reports network reachability from the OS (ConnectivityManager): offline, nothing is tried; back online, everything resumes at once. */
+    suspend fun setNetworkReachable(reachable: Boolean) = ffi.setNetworkReachable(reachable)
+
+    /** Reports the app moving to the foreground (`true`) or the background (realtime disconnects). */
+    suspend fun setForeground(foreground: Boolean) = ffi.setForeground(foreground)
+
+    /** Reconnects realtime now. */
+    suspend fun reconnect() = ffi.reconnect()
+
+    /** Asks the [TokenProvider] again (after it refused, once the user signed in again). */
+    suspend fun refreshToken() = ffi.refreshToken()
+
+    /** The user is typing in [cid]: call on each keystroke (throttled by the SDK). */
+    suspend fun startTyping(cid: String) = ffi.startTyping(cid)
+
+    /** The user stopped typing (sending a message does this too). */
+    suspend fun stopTyping(cid: String) = ffi.stopTyping(cid)
+
+    /** The user's channels, most recently active first, with unread counts and last messages. */
+    fun channels(limit: Int = 30): Flow<List<ChannelItem>> =
+        liveListFlow({ d: com.onyxchat.ChannelDiff -> d.toChange() }) { onBatch ->
+            ffi.watchChannels(limit.toUInt(), object : ChannelListListener {
+                override fun onDiffs(diffs: List<com.onyxchat.ChannelDiff>) = onBatch(diffs)
+            })
+        }
+
+    /** Opens a live window on the newest [pageSize] messages of [cid]; returns once it is loaded (from the cache: no network wait). */
+    suspend fun messages(cid: String, pageSize: Int = 30): MessageList =
+        MessageList.open { listener -> ffi.watchMessages(cid, pageSize.toUInt(), listener) }
+
+    /** A thread's replies, oldest first. */
+    fun thread(parentId: String): Flow<List<MessageItem>> =
+        liveListFlow({ d: com.onyxchat.MessageDiff -> d.toChange() }) { onBatch ->
+            ffi.watchThread(parentId, object : MessageListListener {
+                override fun onDiffs(diffs: List<com.onyxchat.MessageDiff>) = onBatch(diffs)
+            })
+        }
+
+    /** How far each other member has read [cid]. */
+    fun readReceipts(cid: String): Flow<List<ReadReceipt>> =
+        liveListFlow({ d: com.onyxchat.ReadReceiptDiff -> d.toChange() }) { onBatch ->
+            ffi.watchReadReceipts(cid, object : ReadReceiptListener {
+                override fun onDiffs(diffs: List<com.onyxchat.ReadReceiptDiff>) = onBatch(diffs)
+            })
+        }
+
+    /** Who else is typing in [cid] (entries expire on their own). */
+    fun typing(cid: String): Flow<List<TypingUser>> = liveValueFlow { onValue ->
+        ffi.watchTyping(cid, object : TypingListener {
+            override fun onTyping(users: List<TypingUser>) = onValue(users)
+        })
+    }
+
+    /** The ids of the users online among those sharing a channel with this user. */
+    fun onlineUsers(): Flow<Set<String>> = liveValueFlow { onValue ->
+        ffi.watchPresence(object : PresenceListener {
+            override fun onPresence(online: List<String>) = onValue(online.toSet())
+        })
+    }
+
+    /** Stops the client. Queued work stays in the outbox and is sent by the next client of this user. */
+    suspend fun shutdown() {
+        connectionWatch.cancel()
+        ffi.shutdown()
+    }
+
+    /** Stops the client (blocking; prefer [shutdown] from a coroutine) and releases it. */
+    override fun close() {
+        if (closed.getAndSet(true)) return
+        runBlocking { shutdown() }
+        connectionWatch.close()
+        ffi.close()
+    }
+
+    companion object {
+        /**
+         * Opens [userId]'s client: the cache in [dataDir] (the app's `filesDir`; `null`
+         * keeps it in memory), then connects to [serverUrl] in the background.
+         */
+        suspend fun connect(
+            serverUrl: String,
+            appId: String,
+            userId: String,
+            dataDir: File?,
+            tokenProvider: TokenProvider,
+        ): ChatClient {
+            val config = ClientConfig(serverUrl, appId, userId, dataDir?.absolutePath)
+            return ChatClient(FfiClient.open(config, HostTokens(tokenProvider)))
+        }
+    }
+}
+
+/** Bridges the suspend [TokenProvider] to the blocking callback the core calls on its own thread. */
+private class HostTokens(private val provider: TokenProvider) : FfiTokenProvider {
+    override fun fetchToken(): String = runBlocking {
+        try {
+            provider.fetchToken()
+        } catch (e: TokenFetchException) {
+            throw e
+        } catch (e: Exception) {
+            throw TokenFetchException.Unavailable(e.message ?: e.toString())
+        }
+    }
+}

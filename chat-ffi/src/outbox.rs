@@ -1,0 +1,187 @@
+//! Channels and the outbox across the FFI: creating a channel ([`NewChannel`]), listing
+//! queued work ([`OutboxEntry`], for an "unsent" screen or a badge) and the engine's
+//! status ([`ClientStatus`]). Conversions only.
+
+use chat_core::client::{EngineStatus, OutboxItem};
+use chat_core::outbox::{ItemState, OutboxOp, PauseReason};
+use chat_protocol::{ChannelType, CreateChannelRequest};
+
+/// A channel type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ChannelKind {
+    /// One-to-one and small group conversations.
+    Messaging,
+    /// Workspace-style team channels.
+    Team,
+    /// Large audience channels.
+    Livestream,
+    /// Buyer/seller conversations.
+    Commerce,
+}
+
+impl From<ChannelKind> for ChannelType {
+    fn from(k: ChannelKind) -> Self {
+        match k {
+            ChannelKind::Messaging => Self::Messaging,
+            ChannelKind::Team => Self::Team,
+            ChannelKind::Livestream => Self::Livestream,
+            ChannelKind::Commerce => Self::Commerce,
+        }
+    }
+}
+
+/// A channel to create (works offline: messages may be sent to it at once).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NewChannel {
+    /// Its type.
+    pub kind: ChannelKind,
+    /// Its id; generated when absent.
+    #[uniffi(default = None)]
+    pub id: Option<String>,
+    /// Display name.
+    #[uniffi(default = None)]
+    pub name: Option<String>,
+    /// Image URL.
+    #[uniffi(default = None)]
+    pub image: Option<String>,
+    /// Members besides the current user.
+    #[uniffi(default = [])]
+    pub members: Vec<String>,
+}
+
+impl From<NewChannel> for CreateChannelRequest {
+    fn from(c: NewChannel) -> Self {
+        Self {
+            kind: c.kind.into(),
+            id: c.id,
+            name: c.name,
+            image: c.image,
+            members: c.members,
+            config: None,
+            created_by: None,
+        }
+    }
+}
+
+/// Where a queued operation is.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum OutboxState {
+    /// Waiting for its turn.
+    Pending,
+    /// Being sent now.
+    InFlight,
+    /// Failed for a transient reason; retried at `retry_at_ms` (or on reconnect).
+    WaitingRetry {
+        /// Failed attempts so far.
+        attempt: u32,
+        /// When it is retried, in milliseconds since the epoch.
+        retry_at_ms: i64,
+    },
+    /// Waiting for a new token (`refresh_token`).
+    PausedForAuth,
+    /// Waits for another operation that failed (`on`): runs once that is retried and
+    /// succeeds, cancelled if it is discarded.
+    Blocked {
+        /// The operation it depends on.
+        on: String,
+    },
+    /// Refused by the server; kept until `retry` or `discard`.
+    Failed {
+        /// Why.
+        reason: String,
+        /// The HTTP status.
+        status: u16,
+    },
+}
+
+impl From<ItemState> for OutboxState {
+    fn from(s: ItemState) -> Self {
+        match s {
+            ItemState::Pending => Self::Pending,
+            ItemState::InFlight => Self::InFlight,
+            ItemState::WaitingRetry { attempt, at } => Self::WaitingRetry {
+                attempt,
+                retry_at_ms: i64::try_from(at.0).unwrap_or(i64::MAX),
+            },
+            ItemState::Paused(PauseReason::Auth) => Self::PausedForAuth,
+            ItemState::Blocked { on } => Self::Blocked { on: on.to_string() },
+            ItemState::Failed(f) => Self::Failed {
+                reason: f.reason,
+                status: f.status,
+            },
+        }
+    }
+}
+
+/// One queued operation.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OutboxEntry {
+    /// Its id (for a send, the message id): pass it to `retry` or `discard`.
+    pub op_id: String,
+    /// What it does: `send_message`, `edit_message`, `delete_message`, `add_reaction`,
+    /// `remove_reaction`, `mark_read` or `create_channel`.
+    pub kind: String,
+    /// The channel it concerns.
+    pub cid: Option<String>,
+    /// Its state.
+    pub state: OutboxState,
+}
+
+impl From<OutboxItem> for OutboxEntry {
+    fn from(i: OutboxItem) -> Self {
+        let cid = match &i.op {
+            OutboxOp::SendMessage { cid, .. }
+            | OutboxOp::EditMessage { cid, .. }
+            | OutboxOp::DeleteMessage { cid, .. }
+            | OutboxOp::AddReaction { cid, .. }
+            | OutboxOp::RemoveReaction { cid, .. }
+            | OutboxOp::MarkRead { cid, .. } => Some(cid.to_string()),
+            OutboxOp::CreateChannel { request } => request
+                .id
+                .as_ref()
+                .map(|id| format!("{}:{id}", request.kind.as_str())),
+        };
+        Self {
+            op_id: i.op_id.to_string(),
+            kind: serde_json::to_value(i.op.kind())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            cid,
+            state: i.state.into(),
+        }
+    }
+}
+
+/// The engine's state, for diagnostics and "syncing…" indicators.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ClientStatus {
+    /// Operations in the outbox.
+    pub outbox_len: u32,
+    /// Requests in flight.
+    pub in_flight: u32,
+    /// A sync is running.
+    pub syncing: bool,
+    /// Authentication stopped (the token was refused) until `refresh_token`.
+    pub auth_stopped: bool,
+    /// Realtime is connected and caught up.
+    pub realtime_live: bool,
+    /// The last sync error, if the last sync failed.
+    pub last_sync_error: Option<String>,
+    /// The last background error, for logs.
+    pub last_error: Option<String>,
+}
+
+impl From<EngineStatus> for ClientStatus {
+    fn from(s: EngineStatus) -> Self {
+        Self {
+            outbox_len: u32::try_from(s.outbox_len).unwrap_or(u32::MAX),
+            in_flight: u32::try_from(s.in_flight).unwrap_or(u32::MAX),
+            syncing: s.syncing,
+            auth_stopped: s.auth_stopped,
+            realtime_live: s.realtime_live,
+            last_sync_error: s.last_sync_error,
+            last_error: s.last_error,
+        }
+    }
+}

@@ -24,7 +24,7 @@ class TestServer : Closeable {
         private set
 
     /** Tokens of the demo users (alice, bob, carol, dave), valid across restarts. */
-    val tokens = HashMap<String, String>()
+    val tokens: MutableMap<String, String> = java.util.concurrent.ConcurrentHashMap()
 
     /** A token provider for [user], as an app's backend would serve it. */
     fun tokenProvider(user: String) = TokenProvider { tokens.getValue(user) }
@@ -40,12 +40,16 @@ class TestServer : Closeable {
         val token = Regex("""^\s+(\w+)\s+(ey\S+)\s*$""")
         val app = Regex("""^\s+app_id:\s+(\S+)\s*$""")
         val output = StringBuilder()
-        while (!tokens.containsKey("dave") || !this::appId.isInitialized) {
+        val printed = HashMap<String, String>()
+        // Dev mode prints the tokens once it listens: wait for the last demo user's.
+        while (!printed.containsKey("dave")) {
             val line = lines.readLine() ?: error("chat-server exited before it was ready:\n$output")
             output.appendLine(line)
             app.find(line)?.let { appId = it.groupValues[1] }
-            token.find(line)?.let { tokens[it.groupValues[1]] = it.groupValues[2] }
+            token.find(line)?.let { printed[it.groupValues[1]] = it.groupValues[2] }
         }
+        check(this::appId.isInitialized) { "no app_id in:\n$output" }
+        tokens.putAll(printed)
         // Keep draining the server's log so it never blocks on a full pipe.
         Thread {
             try {

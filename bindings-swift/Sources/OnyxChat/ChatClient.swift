@@ -1,0 +1,308 @@
+// The OnyxChat client for Swift: async functions, AsyncStreams for live queries and the connection.
+// A thin layer over the generated bindings (FfiClient and friends): every behaviour lives in the Rust core.
+import Foundation
+
+/// Where user tokens come from: usually a call to the app's backend. Throw
+/// `TokenFetchError.Refused` when the user is signed out (the client stops asking until
+/// ``ChatClient/refreshToken()``); any other error means "try again later".
+public protocol TokenProvider: Sendable {
+    /// A fresh token for the client's user.
+    func fetchToken() async throws -> String
+}
+
+/// The OnyxChat client. Open one per signed-in user with
+/// ``connect(serverURL:appId:userId:dataDirectory:tokenProvider:)``; it starts from the local
+/// cache at once and connects in the background. Every call is safe from the main actor: the
+/// work runs on the SDK's own threads.
+public final class ChatClient: Sendable {
+    /// The generated binding underneath, for the rare call this layer does not wrap.
+    public let ffi: FfiClient
+
+    /// The user this client acts as.
+    public let userId: String
+
+    private init(ffi: FfiClient) {
+        self.ffi = ffi
+        self.userId = ffi.userId()
+    }
+
+    /// Opens `userId`'s client: the cache in `dataDirectory` (e.g. Application Support; `nil`
+    /// keeps it in memory), then connects to `serverURL` in the background.
+    public static func connect(
+        serverURL: URL,
+        appId: String,
+        userId: String,
+        dataDirectory: URL?,
+        tokenProvider: any TokenProvider
+    ) async throws -> ChatClient {
+        let config = ClientConfig(
+            serverUrl: serverURL.absoluteString,
+            appId: appId,
+            userId: userId,
+            dataDir: dataDirectory?.path
+        )
+        return ChatClient(ffi: try await FfiClient.open(config: config, tokens: HostTokens(tokenProvider)))
+    }
+
+    /// ``connect(serverURL:appId:userId:dataDirectory:tokenProvider:)`` with the token provider as a closure.
+    public static func connect(
+        serverURL: URL,
+        appId: String,
+        userId: String,
+        dataDirectory: URL?,
+        fetchToken: @escaping @Sendable () async throws -> String
+    ) async throws -> ChatClient {
+        try await connect(
+            serverURL: serverURL,
+            appId: appId,
+            userId: userId,
+            dataDirectory: dataDirectory,
+            tokenProvider: ClosureTokenProvider(fetch: fetchToken)
+        )
+    }
+
+    // MARK: Connection
+
+    /// The realtime connection now, for an "offline" / "connecting…" banner.
+    public var currentConnectionState: ConnectionState {
+        ffi.connectionState()
+    }
+
+    /// The realtime connection: a new stream per access, starting with the current state, then
+    /// each change (conflated). It never finishes on its own; stop consuming it to end it.
+    public var connectionState: AsyncStream<ConnectionState> {
+        let ffi = self.ffi
+        return liveValueStream { onValue in
+            ffi.watchConnection(listener: ConnectionCallback(onValue))
+        }
+    }
+
+    // MARK: Messages
+
+    /// Sends a message; returns its id at once (the message shows as `.pending` and is delivered when possible).
+    @discardableResult
+    public func sendMessage(
+        cid: String,
+        text: String,
+        parentId: String? = nil,
+        quotedMessageId: String? = nil,
+        mentionedUsers: [String] = [],
+        attachments: [String] = []
+    ) async throws -> String {
+        try await ffi.sendMessage(
+            cid: cid,
+            message: NewMessage(
+                text: text,
+                parentId: parentId,
+                quotedMessageId: quotedMessageId,
+                mentionedUsers: mentionedUsers,
+                attachments: attachments
+            )
+        )
+    }
+
+    /// Replaces a message's text (shown at once).
+    public func editMessage(messageId: String, text: String) async throws {
+        try await ffi.editMessage(id: messageId, text: text)
+    }
+
+    /// Deletes a message (shown deleted at once).
+    public func deleteMessage(messageId: String) async throws {
+        try await ffi.deleteMessage(id: messageId)
+    }
+
+    /// Adds the user's reaction of `kind` (e.g. `"like"`) to a message.
+    public func addReaction(messageId: String, kind: String) async throws {
+        try await ffi.addReaction(messageId: messageId, kind: kind)
+    }
+
+    /// Removes the user's reaction of `kind`.
+    public func removeReaction(messageId: String, kind: String) async throws {
+        try await ffi.removeReaction(messageId: messageId, kind: kind)
+    }
+
+    /// Marks a channel read (its unread count drops at once).
+    public func markRead(cid: String) async throws {
+        try await ffi.markRead(cid: cid)
+    }
+
+    /// Creates a channel (or opens it, if it exists and the user is a member); returns its cid. Works offline.
+    @discardableResult
+    public func createChannel(
+        kind: ChannelKind,
+        id: String? = nil,
+        name: String? = nil,
+        members: [String] = [],
+        image: String? = nil
+    ) async throws -> String {
+        try await ffi.createChannel(
+            channel: NewChannel(kind: kind, id: id, name: name, image: image, members: members)
+        )
+    }
+
+    // MARK: Outbox and engine
+
+    /// Retries a failed operation now (for a failed message: its id).
+    public func retry(opId: String) async throws {
+        try await ffi.retry(opId: opId)
+    }
+
+    /// Gives up a queued or failed operation (an unsent message disappears).
+    public func discard(opId: String) async throws {
+        try await ffi.discard(opId: opId)
+    }
+
+    /// Every queued operation, oldest first.
+    public func outbox() async throws -> [OutboxEntry] {
+        try await ffi.outbox()
+    }
+
+    /// The engine's state.
+    public func status() async throws -> ClientStatus {
+        try await ffi.status()
+    }
+
+    /// Syncs now (after sending what is queued) and returns when done.
+    public func sync() async throws {
+        try await ffi.sync()
+    }
+
+    /// Reports network reachability from the OS (e.g. `NWPathMonitor`): offline, nothing is tried;
+    /// back online, everything resumes at once.
+    public func setNetworkReachable(_ reachable: Bool) async throws {
+        try await ffi.setNetworkReachable(reachable: reachable)
+    }
+
+    /// Reports the app moving to the foreground (`true`) or the background (realtime disconnects).
+    public func setForeground(_ foreground: Bool) async throws {
+        try await ffi.setForeground(foreground: foreground)
+    }
+
+    /// Reconnects realtime now.
+    public func reconnect() async throws {
+        try await ffi.reconnect()
+    }
+
+    /// Asks the ``TokenProvider`` again (after it refused, once the user signed in again).
+    public func refreshToken() async throws {
+        try await ffi.refreshToken()
+    }
+
+    /// The user is typing in `cid`: call on each keystroke (throttled by the SDK).
+    public func startTyping(cid: String) async throws {
+        try await ffi.startTyping(cid: cid)
+    }
+
+    /// The user stopped typing (sending a message does this too).
+    public func stopTyping(cid: String) async throws {
+        try await ffi.stopTyping(cid: cid)
+    }
+
+    // MARK: Live queries
+
+    /// The user's channels, most recently active first, with unread counts and last messages.
+    /// Creating the stream opens the live query; it ends when the stream does. Conflated.
+    public func channels(limit: Int = 30) -> AsyncThrowingStream<[ChannelItem], Error> {
+        let ffi = self.ffi
+        let limit = UInt32(clamping: limit)
+        return liveListStream({ (diff: ChannelDiff) in diff.change }) { onBatch in
+            try await ffi.watchChannels(limit: limit, listener: ChannelDiffListener(onBatch))
+        }
+    }
+
+    /// Opens a live window on the newest `pageSize` messages of `cid`; returns once it is loaded
+    /// (from the cache: no network wait).
+    public func messages(cid: String, pageSize: Int = 30) async throws -> MessageList {
+        let page = UInt32(clamping: pageSize)
+        return try await MessageList.open { listener in
+            try await self.ffi.watchMessages(cid: cid, page: page, listener: listener)
+        }
+    }
+
+    /// A thread's replies, oldest first. Conflated; ends when the stream does.
+    public func thread(parentId: String) -> AsyncThrowingStream<[MessageItem], Error> {
+        let ffi = self.ffi
+        return liveListStream({ (diff: MessageDiff) in diff.change }) { onBatch in
+            try await ffi.watchThread(parentId: parentId, listener: MessageDiffListener(onBatch))
+        }
+    }
+
+    /// How far each other member has read `cid`. Conflated; ends when the stream does.
+    public func readReceipts(cid: String) -> AsyncThrowingStream<[ReadReceipt], Error> {
+        let ffi = self.ffi
+        return liveListStream({ (diff: ReadReceiptDiff) in diff.change }) { onBatch in
+            try await ffi.watchReadReceipts(cid: cid, listener: ReadReceiptDiffListener(onBatch))
+        }
+    }
+
+    /// Who else is typing in `cid` (entries expire on their own). Conflated; ends when the stream does.
+    public func typing(cid: String) -> AsyncThrowingStream<[TypingUser], Error> {
+        let ffi = self.ffi
+        return throwingLiveValueStream { onValue in
+            try ffi.watchTyping(cid: cid, listener: TypingCallback(onValue))
+        }
+    }
+
+    /// The ids of the users online among those sharing a channel with this user. Conflated; ends
+    /// when the stream does.
+    public func onlineUsers() -> AsyncStream<Set<String>> {
+        let ffi = self.ffi
+        return liveValueStream { onValue in
+            ffi.watchPresence(listener: PresenceCallback { online in onValue(Set(online)) })
+        }
+    }
+
+    // MARK: Lifecycle
+
+    /// Stops the client. Queued work stays in the outbox and is sent by the next client of this
+    /// user. Later calls fail with `ChatError.Closed`; the client is released with its last reference.
+    public func shutdown() async {
+        await ffi.shutdown()
+    }
+}
+
+/// A ``TokenProvider`` made of a closure.
+private struct ClosureTokenProvider: TokenProvider {
+    let fetch: @Sendable () async throws -> String
+
+    func fetchToken() async throws -> String {
+        try await fetch()
+    }
+}
+
+/// Bridges the async ``TokenProvider`` to the blocking callback the core calls on its own
+/// background thread (never the main thread), so waiting on a semaphore there is safe.
+private final class HostTokens: FfiTokenProvider {
+    private let provider: any TokenProvider
+
+    init(_ provider: any TokenProvider) {
+        self.provider = provider
+    }
+
+    func fetchToken() throws -> String {
+        let outcome = Locked<Result<String, Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let provider = self.provider
+        Task.detached {
+            let result: Result<String, Error>
+            do {
+                result = .success(try await provider.fetchToken())
+            } catch {
+                result = .failure(error)
+            }
+            outcome.withValue { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        switch outcome.value {
+        case .success(let token)?:
+            return token
+        case .failure(let error as TokenFetchError)?:
+            throw error
+        case .failure(let error)?:
+            throw TokenFetchError.Unavailable(reason: String(describing: error))
+        case nil:
+            throw TokenFetchError.Unavailable(reason: "the token provider returned nothing")
+        }
+    }
+}

@@ -1,4 +1,5 @@
-// swift-tools-version: 5.9
+// swift-tools-version: 5.10
+// 5.10 (Xcode 15.3+) at least: the generated bindings use `nonisolated(unsafe)`.
 // The OnyxChat Swift package: one module, OnyxChat (the uniffi-generated bindings plus the
 // hand-written Swift layer), over the Rust core shipped as the OnyxChatFFI XCFramework.
 import PackageDescription

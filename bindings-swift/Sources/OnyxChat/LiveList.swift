@@ -146,10 +146,10 @@ final class LiveValue<Value: Sendable>: @unchecked Sendable {
             let id: Int? = self.state.withValue { state in
                 continuation.yield(state.value)
                 guard !state.ended else { return nil }
-                let id = state.nextId
+                let newId = state.nextId
                 state.nextId += 1
-                state.streams[id] = continuation
-                return id
+                state.streams[newId] = continuation
+                return newId
             }
             guard let id else {
                 continuation.finish()

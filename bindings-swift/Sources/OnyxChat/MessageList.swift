@@ -57,8 +57,9 @@ public final class MessageList: Sendable {
             return closed
         }
         guard !wasClosed else { return }
-        window.cancel()
+        // Freeze the list first, so a batch still being delivered cannot change it after close().
         live.end()
+        window.cancel()
     }
 
     /// Opens the window and returns once its first snapshot (the initial Reset) is in ``items``.

@@ -1,5 +1,6 @@
 // The Swift SDK against the real chat-server, one test per Kotlin ChatClientTest test: live chat,
 // offline sends, live edits/deletes/reactions/typing, paging, and closed subscriptions stopping.
+#if os(macOS)
 import Foundation
 import OnyxChat
 import XCTest
@@ -207,3 +208,4 @@ private final class CountingChannelListener: ChannelListListener {
         batches.mutate { $0 += 1 }
     }
 }
+#endif

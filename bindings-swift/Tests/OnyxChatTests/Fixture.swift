@@ -1,5 +1,6 @@
 // Shared set-up of the Swift tests: a real chat-server per test, clients with their own cache
 // directories, and a bounded wait on streams.
+#if os(macOS)
 import Foundation
 import OnyxChat
 import XCTest
@@ -12,7 +13,10 @@ class Fixture: XCTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        server = try TestServer().start()
+        // Kept before starting, so tearDown deletes its data directory even if the start fails.
+        let server = try TestServer()
+        self.server = server
+        try server.start()
     }
 
     override func tearDown() async throws {
@@ -104,3 +108,4 @@ extension Array {
         count == 1 ? first : nil
     }
 }
+#endif

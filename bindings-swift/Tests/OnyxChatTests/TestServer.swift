@@ -1,5 +1,7 @@
 // Runs the real chat-server (`serve --dev`) for the tests on a fixed port and data directory (so it
 // can be stopped and restarted), with the app id and demo users' tokens parsed from its output.
+// macOS only: the tests run chat-server with Process, which iOS does not have.
+#if os(macOS)
 import Darwin
 import Foundation
 import OnyxChat
@@ -229,3 +231,4 @@ private func freeLoopbackPort() throws -> UInt16 {
     guard named == 0 else { throw TestFailure("getsockname() failed: errno \(errno)") }
     return UInt16(bigEndian: address.sin_port)
 }
+#endif

@@ -21,4 +21,5 @@ pub mod client;
 pub mod live;
 pub mod outbox;
 pub mod realtime;
+mod rt;
 pub mod sync;

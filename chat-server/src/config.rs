@@ -43,6 +43,9 @@ pub struct ServerConfig {
     pub rate_limit: RateLimit,
     /// Sync tunables.
     pub sync: SyncSettings,
+    /// A web app to serve at `/` (e.g. the demo app's build): files as they are, and its
+    /// `index.html` for every other path outside `/v1`, `/connection` and `/healthz`.
+    pub static_dir: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -57,6 +60,7 @@ impl ServerConfig {
             connect_timeout: Duration::from_secs(10),
             rate_limit: RateLimit::default(),
             sync: SyncSettings::default(),
+            static_dir: None,
         }
     }
 }

@@ -31,9 +31,13 @@ enum Command {
         /// Data directory (holds chat.db).
         #[arg(long, default_value = "./.onyxchat")]
         data_dir: PathBuf,
-        /// Ensure a `demo` app with demo users and channels; print credentials and tokens.
+        /// Ensure a `demo` app with demo users and channels; print credentials and tokens,
+        /// and serve them to the demo app at `GET /v1/dev/session`.
         #[arg(long)]
         dev: bool,
+        /// Serve the web app in this directory at `/` (e.g. the demo app's build).
+        #[arg(long)]
+        static_dir: Option<PathBuf>,
     },
     /// Manage apps.
     App {
@@ -96,7 +100,7 @@ const DEMO_USERS: &[(&str, &str)] = &[
 ];
 
 /// Ensures the demo app, users and channels; prints credentials and tokens.
-async fn dev_setup(store: &dyn Store, base: &str) -> anyhow::Result<()> {
+async fn dev_setup(store: &dyn Store, base: &str) -> anyhow::Result<serde_json::Value> {
     let app = match store.app_by_name("demo").await? {
         Some(app) => app,
         None => {
@@ -152,13 +156,18 @@ async fn dev_setup(store: &dyn Store, base: &str) -> anyhow::Result<()> {
     println!("  api_key:    {}", app.api_key);
     println!("  api_secret: {}", app.api_secret);
     println!("  user tokens (valid 30 days):");
-    for (id, _) in DEMO_USERS {
-        println!(
-            "    {id:<6} {}",
-            mint_user_token(&app.id, &app.api_secret, id, 30 * 86_400)
-        );
+    let mut session_users = Vec::new();
+    for (id, name) in DEMO_USERS {
+        let token = mint_user_token(&app.id, &app.api_secret, id, 30 * 86_400);
+        println!("    {id:<6} {token}");
+        session_users.push(serde_json::json!({ "id": id, "name": name, "token": token }));
     }
-    Ok(())
+    Ok(serde_json::json!({ "app_id": app.id, "users": session_users }))
+}
+
+/// Whether the server serves a web app.
+fn config_has_app(server: &chat_server::RunningServer) -> bool {
+    server.state.config().static_dir.is_some()
 }
 
 #[tokio::main]
@@ -175,15 +184,26 @@ async fn main() -> anyhow::Result<()> {
             addr,
             data_dir,
             dev,
+            static_dir,
         } => {
             let mut config = ServerConfig::new(&data_dir);
             config.addr = addr;
+            if let Some(dir) = &static_dir
+                && !dir.join("index.html").is_file()
+            {
+                bail!("--static-dir {}: no index.html there", dir.display());
+            }
+            config.static_dir = static_dir;
             let server = chat_server::start(config)
                 .await
                 .context("starting the server")?;
             tracing::info!(addr = %server.addr, data_dir = %data_dir.display(), "chat-server listening");
             if dev {
-                dev_setup(server.store.as_ref(), &server.base_url()).await?;
+                let session = dev_setup(server.store.as_ref(), &server.base_url()).await?;
+                server.state.set_dev_session(session);
+                if config_has_app(&server) {
+                    println!("  web app:    {}/", server.base_url());
+                }
             }
             shutdown_signal().await;
             tracing::info!("shutting down");

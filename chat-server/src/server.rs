@@ -21,7 +21,8 @@ pub struct RunningServer {
     /// The store (for tests and admin tasks).
     pub store: Arc<dyn Store>,
     shutdown: watch::Sender<bool>,
-    state: AppState,
+    /// The shared state (dev mode publishes its demo session through it).
+    pub state: AppState,
     task: JoinHandle<std::io::Result<()>>,
     /// Held while serving: one server per data directory (see [`lock_data_dir`]).
     _lock: Option<std::fs::File>,

@@ -78,6 +78,13 @@ fn app_create_and_token_print_machine_readable_output() {
 #[test]
 fn serve_dev_prints_working_credentials_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(
+        web.path().join("index.html"),
+        "<!doctype html><title>demo</title>",
+    )
+    .unwrap();
+    std::fs::write(web.path().join("app.js"), "console.log('demo')").unwrap();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let mut child = Command::new(BIN)
@@ -88,6 +95,8 @@ fn serve_dev_prints_working_credentials_and_stops_on_sigterm() {
             &addr,
             "--data-dir",
             dir.path().to_str().unwrap(),
+            "--static-dir",
+            web.path().to_str().unwrap(),
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -139,6 +148,43 @@ fn serve_dev_prints_working_credentials_and_stops_on_sigterm() {
         .map(|c| c["channel"]["cid"].as_str().unwrap())
         .collect();
     assert_eq!(cids, ["messaging:alice-bob", "team:general"]);
+    // The demo app: its files, its index.html for client routes, JSON errors under /v1,
+    // and the dev session with the printed tokens.
+    let get = |path: &str| {
+        let url = format!("http://{addr}{path}");
+        rt.block_on(async move {
+            let reply = reqwest::get(url).await.unwrap();
+            (reply.status().as_u16(), reply.text().await.unwrap())
+        })
+    };
+    assert_eq!(get("/").1, "<!doctype html><title>demo</title>");
+    assert_eq!(get("/app.js").1, "console.log('demo')");
+    assert_eq!(
+        get("/channels/general").1,
+        "<!doctype html><title>demo</title>"
+    );
+    let (status, body) = get("/v1/no-such-route");
+    assert_eq!(status, 404);
+    assert!(body.contains("not_found"), "{body}");
+    let (status, session) = get("/v1/dev/session");
+    assert_eq!(status, 200);
+    let session: serde_json::Value = serde_json::from_str(&session).unwrap();
+    let served: Vec<(String, String)> = session["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["id"].as_str().unwrap().to_owned(),
+                u["token"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(served, tokens);
+    assert_eq!(
+        session["app_id"].as_str().unwrap(),
+        chat_server::auth::unverified_app(&tokens[0].1).unwrap()
+    );
     // SIGTERM → graceful exit
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -14,6 +14,7 @@
 
 mod bindings;
 mod tools;
+mod wasm;
 
 use std::process::{Command, ExitCode};
 
@@ -29,6 +30,9 @@ fn main() -> ExitCode {
             bindings::swift_bindings(args.get(1).is_some_and(|a| a == "--check"))
         }
         Some("xcframework") => bindings::xcframework(),
+        Some("wasm") => {
+            wasm::ensure_wasm_tools().and_then(|()| wasm::build_wasm_package().map(drop))
+        }
         _ => {
             eprintln!("usage: cargo xtask <test|demo|kotlin-test|swift-bindings|xcframework>");
             eprintln!(
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
                 "  swift-bindings  regenerate bindings-swift's generated sources (--check: verify)"
             );
             eprintln!("  xcframework     build bindings-swift/OnyxChatFFI.xcframework (macOS)");
+            eprintln!("  wasm            build chat-wasm into packages-js/core/wasm");
             return ExitCode::from(2);
         }
     };
@@ -106,6 +111,10 @@ fn test() -> anyhow::Result<()> {
     run("cargo", &["test", "--workspace", "--locked"])?;
     bindings::swift_bindings(true)?;
     bindings::kotlin_suite()?;
+    wasm::ensure_wasm_tools()?;
+    wasm::wasm_clippy()?;
+    wasm::wasm_tests()?;
+    wasm::build_wasm_package()?;
     eprintln!("xtask: all suites passed");
     Ok(())
 }

@@ -35,7 +35,7 @@ fn succeeds(program: &str, args: &[&str]) -> bool {
 
 /// `apt-get install -y <packages>`, through sudo when not root; refreshes the package
 /// lists once if the first attempt fails (a fresh image has none).
-fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+pub(crate) fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     let root = Command::new("id")
         .arg("-u")
         .output()

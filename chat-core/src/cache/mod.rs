@@ -68,8 +68,9 @@ mod outbox_rows;
 mod queries;
 mod rows;
 pub mod schema;
-#[cfg(test)]
-pub(crate) mod test_support;
+#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
+pub mod test_support;
 mod unread;
 mod upserts;
 
@@ -117,7 +118,8 @@ impl Cache {
     pub fn open(path: impl AsRef<Path>) -> CacheResult<Self> {
         let mut conn = Connection::open(path.as_ref())?;
         schema::configure(&conn)?;
-        schema::migrate(&mut conn, true)?;
+        // The browser's OPFS pool has no shared memory for WAL: a rollback journal there.
+        schema::migrate(&mut conn, !cfg!(target_arch = "wasm32"))?;
         Self::with_connection(conn)
     }
 

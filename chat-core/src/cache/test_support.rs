@@ -1,5 +1,7 @@
 //! Fixtures for the cache's unit tests: wire values built with few fields, and a dump of
-//! every table to compare whole-database states.
+//! every table to compare whole-database states. Also built with the `test-support`
+//! feature, for the same store tests on other targets (chat-wasm's, on wasm32).
+#![allow(missing_docs)]
 
 use std::collections::BTreeMap;
 

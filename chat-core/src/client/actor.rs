@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use std::collections::HashMap;
 
+use crate::rt::{self, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::{oneshot, watch};
-use tokio::time::Instant;
 
 use super::engine::{Engine, Io, IoTag};
 use super::token::{SharedTokenProvider, TokenError};
@@ -109,13 +109,13 @@ pub(crate) async fn run(
             match io {
                 Io::Http { tag, request } => {
                     let fut = transport.execute(request);
-                    tokio::spawn(async move {
+                    rt::spawn(async move {
                         let _ = done.send(Done::Http(tag, fut.await));
                     });
                 }
                 Io::FetchToken => {
                     let fut = tokens.fetch_token();
-                    tokio::spawn(async move {
+                    rt::spawn(async move {
                         let _ = done.send(Done::Token(fut.await));
                     });
                 }
@@ -124,12 +124,12 @@ pub(crate) async fn run(
                         continue;
                     };
                     let fut = connector.connect(url);
-                    tokio::spawn(async move {
+                    rt::spawn(async move {
                         // The engine gives up sooner (its connect timeout); this only
                         // bounds how long an abandoned attempt lingers.
-                        let opened = tokio::time::timeout(Duration::from_secs(60), fut)
+                        let opened = rt::timeout(Duration::from_secs(60), fut)
                             .await
-                            .unwrap_or_else(|_| Err(NetworkError("connect timed out".into())));
+                            .unwrap_or_else(|| Err(NetworkError("connect timed out".into())));
                         match opened {
                             Ok(handle) => {
                                 let SocketHandle {
@@ -202,7 +202,7 @@ pub(crate) async fn run(
                     engine.socket_closed(socket, code, &reason, clock.now());
                 }
             },
-            () = tokio::time::sleep_until(wake) => {}
+            () = rt::sleep_until(wake) => {}
         }
     }
 }

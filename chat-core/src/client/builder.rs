@@ -167,6 +167,8 @@ impl ClientBuilder {
         };
         let (mut cache, rebuilt) = match self.cache_path() {
             Some(path) => {
+                // In the browser the VFS (chat-wasm's) has flat names: nothing to create.
+                #[cfg(not(target_arch = "wasm32"))]
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir).map_err(|source| {
                         crate::cache::CacheError::Io {
@@ -180,12 +182,10 @@ impl ClientBuilder {
             None => (Cache::open_in_memory()?, None),
         };
         cache.set_user(&self.user_id)?;
-        let seed = self.seed.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0)
-        });
+        let seed = self
+            .seed
+            // The low half of a UUIDv7 is random.
+            .unwrap_or_else(|| uuid::Uuid::now_v7().as_u64_pair().1);
         let mut engine = Engine::new(cache, self.outbox, SyncDriver::new(self.sync, seed), seed)?;
         let realtime = match self.realtime {
             Some(config) => {
@@ -203,7 +203,7 @@ impl ClientBuilder {
         let presence = engine.rt.presence_out.subscribe();
         let (commands, rx) = mpsc::unbounded_channel();
         let (token_tx, token_rx) = watch::channel(super::actor::TokenState::default());
-        tokio::spawn(super::actor::run(
+        crate::rt::spawn(super::actor::run(
             engine,
             rx,
             super::actor::Services {
@@ -239,10 +239,8 @@ fn default_connector() -> ClientResult<Arc<dyn Connector>> {
     Ok(Arc::new(crate::realtime::socket::TungsteniteConnector))
 }
 
-/// The platform's WebSocket connector (the browser build passes its own).
+/// The platform's WebSocket connector: the browser's `WebSocket`.
 #[cfg(target_arch = "wasm32")]
 fn default_connector() -> ClientResult<Arc<dyn Connector>> {
-    Err(ClientError::InvalidInput(
-        "a WebSocket connector is required in this build".to_owned(),
-    ))
+    Ok(Arc::new(crate::realtime::socket::BrowserConnector))
 }

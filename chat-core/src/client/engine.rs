@@ -79,7 +79,7 @@ pub(crate) enum IoTag {
 }
 
 /// Where the engine is, for the app and for tests.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EngineStatus {
     /// Items in the outbox.
     pub outbox_len: usize,

@@ -89,7 +89,7 @@ impl TypingWatch {
 }
 
 /// One queued operation, as [`ChatClient::outbox`] lists it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OutboxItem {
     /// Its id (for a send, the message id): pass it to `retry` or `discard`.
     pub op_id: OpId,
@@ -377,7 +377,7 @@ impl ChatClient {
             })
             .await??;
         let client = self.clone();
-        tokio::spawn(async move {
+        crate::rt::spawn(async move {
             let path = format!("/v1/messages/{parent_id}/replies?limit=100");
             if let Ok(page) = client.get_json::<MessagesResponse>(&path).await {
                 let _ = client.run(move |e, _| e.apply_messages(&page)).await;
@@ -430,13 +430,13 @@ impl ChatClient {
         let mut rx = self.inner.token.clone();
         let wait =
             rx.wait_for(|s| s.stopped || s.token.as_deref().is_some_and(|t| Some(t) != rejected));
-        match tokio::time::timeout(Duration::from_secs(30), wait).await {
-            Ok(Ok(state)) if state.stopped => Err(ClientError::Token(TokenError::Refused(
+        match crate::rt::timeout(Duration::from_secs(30), wait).await {
+            Some(Ok(state)) if state.stopped => Err(ClientError::Token(TokenError::Refused(
                 "authentication stopped; call refresh_token".into(),
             ))),
-            Ok(Ok(state)) => Ok(state.token.clone().unwrap_or_default()),
-            Ok(Err(_)) => Err(ClientError::Closed),
-            Err(_) => Err(ClientError::Token(TokenError::Unavailable(
+            Some(Ok(state)) => Ok(state.token.clone().unwrap_or_default()),
+            Some(Err(_)) => Err(ClientError::Closed),
+            None => Err(ClientError::Token(TokenError::Unavailable(
                 "no token within 30 s".into(),
             ))),
         }

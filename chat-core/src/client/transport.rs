@@ -132,7 +132,8 @@ impl HttpReply {
     }
 }
 
-/// The native transport: reqwest over a shared connection pool.
+/// The HTTP transport: reqwest over a shared connection pool natively, `fetch` in the
+/// browser.
 #[derive(Debug, Clone)]
 pub struct ReqwestTransport {
     base: String,
@@ -143,11 +144,15 @@ impl ReqwestTransport {
     /// A transport for the server at `base_url` (e.g. `http://127.0.0.1:8787`), with a
     /// 30 s request timeout.
     pub fn new(base_url: &str) -> Result<Self, NetworkError> {
+        #[cfg(not(target_arch = "wasm32"))]
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| NetworkError(e.to_string()))?;
+        // fetch has no timeouts of its own: `execute` bounds each request instead.
+        #[cfg(target_arch = "wasm32")]
+        let http = reqwest::Client::new();
         Ok(Self::with_client(base_url, http))
     }
 
@@ -175,7 +180,7 @@ impl Transport for ReqwestTransport {
         if let Some(body) = &request.body {
             builder = builder.json(body);
         }
-        Box::pin(async move {
+        let call = async move {
             let response = builder
                 .send()
                 .await
@@ -197,6 +202,18 @@ impl Transport for ReqwestTransport {
                 body,
                 retry_after,
             })
-        })
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        return Box::pin(call);
+        // The browser is single-threaded: fetch's future never leaves its thread.
+        #[cfg(target_arch = "wasm32")]
+        return Box::pin(send_wrapper::SendWrapper::new(async move {
+            crate::rt::timeout(REQUEST_TIMEOUT, call)
+                .await
+                .unwrap_or_else(|| Err(NetworkError("the request timed out".into())))
+        }));
     }
 }
+
+/// How long one request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

@@ -21,7 +21,10 @@ pub trait Keyed {
 
 /// One change to a live list. Apply the operations of a batch in order; indices refer to
 /// the list as it is after the previous operations of the batch.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serialized (for the web SDK) as `{"type": "insert", "index": 3, "item": …}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum ListDiff<T> {
     /// Replace the whole list (always the first batch of a subscription).
     Reset {

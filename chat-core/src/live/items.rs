@@ -4,13 +4,16 @@
 //! `overlay.rs`), so the UI shows the user's intent at once and the server's truth after.
 
 use chat_protocol::{Channel, Cid, Message, ReadState, Timestamp};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::diff::Keyed;
 use crate::outbox::{Failure, OpId};
 
 /// Where a message stands between the user's action and the server's confirmation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialized (for the web SDK) as `{"type": "failed", "op_id": …, "failure": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum MessageState {
     /// Confirmed by the server; no local change is waiting.
     Sent,
@@ -49,7 +52,7 @@ impl MessageState {
 }
 
 /// A message as the UI shows it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageItem {
     /// The message with local changes applied (edited text, deletion, reaction counts).
     pub message: Message,
@@ -76,7 +79,7 @@ impl Keyed for MessageItem {
 }
 
 /// One row of the channel list.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChannelItem {
     /// The channel.
     pub channel: Channel,
@@ -96,7 +99,7 @@ impl Keyed for ChannelItem {
 }
 
 /// How far another member has read a channel (a read receipt).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReadReceipt {
     /// The member.
     pub user_id: String,

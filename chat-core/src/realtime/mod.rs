@@ -22,6 +22,8 @@ mod machine_tests;
 mod reconnect;
 mod renewal;
 pub mod socket;
+#[cfg(target_arch = "wasm32")]
+mod socket_web;
 mod state;
 pub mod typing;
 

@@ -50,6 +50,8 @@ pub fn websocket_url(server_url: &str) -> String {
     format!("{base}/connection/websocket")
 }
 
+#[cfg(target_arch = "wasm32")]
+pub use super::socket_web::BrowserConnector;
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::TungsteniteConnector;
 

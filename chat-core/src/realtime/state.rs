@@ -8,8 +8,10 @@ use chat_protocol::realtime::EphemeralEvent;
 
 use crate::outbox::BackoffConfig;
 
-/// The realtime connection as the app sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The realtime connection as the app sees it. Serialized (for the web SDK) as
+/// `{"type": "waiting_to_reconnect", "attempt": 2, "retry_in_ms": 1500}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum ConnectionState {
     /// Not connected, and not trying: see the reason.
     Disconnected {
@@ -31,6 +33,7 @@ pub enum ConnectionState {
         /// Failed attempts since the last successful connection.
         attempt: u32,
         /// Time until the next attempt, from when this state was entered.
+        #[serde(rename = "retry_in_ms", serialize_with = "as_millis")]
         retry_in: Duration,
     },
     /// The server refused the token and the token provider has no other: nothing is
@@ -41,8 +44,13 @@ pub enum ConnectionState {
     },
 }
 
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// Why the client is [`ConnectionState::Disconnected`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum DisconnectReason {
     /// Realtime has not been started, or the client shut down.
     Stopped,

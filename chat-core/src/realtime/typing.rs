@@ -136,7 +136,7 @@ fn signal((cid, parent_id): TypingPlace, typing: bool) -> TypingSignal {
 }
 
 /// Someone typing, as a typing list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct TypingUser {
     /// Who.
     pub user_id: String,

@@ -10,11 +10,12 @@ mod sync;
 mod users;
 mod validate;
 
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::{any, delete, get, post};
+use axum::{Json, Router};
 use chat_protocol::ErrorCode;
 use chat_protocol::limits::MAX_BODY_BYTES;
+use tower_http::services::{ServeDir, ServeFile};
 
 pub use error::ApiError;
 pub use openapi::ApiDoc;
@@ -33,11 +34,20 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// Dev mode's demo session (`--dev` only): what the demo app signs in with.
+async fn dev_session(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    state
+        .dev_session()
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "not in dev mode"))
+}
+
 /// The complete router.
 pub fn router(state: AppState) -> Router {
     let ch = "/v1/channels/{type}/{id}";
     let msg = "/v1/messages/{message_id}";
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/openapi.json", get(openapi::openapi_json))
         .route("/v1/users", post(users::upsert_users))
@@ -82,7 +92,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync", get(sync::sync))
         .route("/v1/unread", get(sync::unread))
         .route("/connection/websocket", get(websocket::handler))
-        .fallback(not_found)
+        .route("/v1/dev/session", get(dev_session));
+    // A web app (the demo) at `/`, with its index.html for client-side routes; the API's
+    // unknown paths stay JSON errors.
+    let routes = match &state.config().static_dir {
+        Some(dir) => routes
+            .route("/v1/{*rest}", any(not_found))
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        None => routes.fallback(not_found),
+    };
+    routes
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

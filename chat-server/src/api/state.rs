@@ -39,6 +39,9 @@ struct Inner {
     shutdown: watch::Receiver<bool>,
     /// Each open WebSocket holds a read guard; draining takes the write lock.
     connections: Arc<tokio::sync::RwLock<()>>,
+    /// Dev mode's demo session (app id, demo users and their tokens), served to the demo
+    /// app at `GET /v1/dev/session`; unset (404) outside `--dev`.
+    dev_session: std::sync::OnceLock<serde_json::Value>,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
                 known_users: Mutex::default(),
                 shutdown,
                 connections: Arc::default(),
+                dev_session: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -71,6 +75,16 @@ impl AppState {
     /// The broadcaster.
     pub fn hub(&self) -> &dyn Broadcaster {
         self.inner.hub.as_ref()
+    }
+
+    /// Publishes dev mode's demo session (once; later calls are ignored).
+    pub fn set_dev_session(&self, session: serde_json::Value) {
+        let _ = self.inner.dev_session.set(session);
+    }
+
+    /// Dev mode's demo session, if this server runs in dev mode.
+    pub fn dev_session(&self) -> Option<&serde_json::Value> {
+        self.inner.dev_session.get()
     }
 
     /// The configuration.

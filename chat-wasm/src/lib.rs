@@ -1,0 +1,26 @@
+//! chat-wasm: chat-core for browsers through wasm-bindgen, run inside a dedicated Web
+//! Worker (`@onyxchat/core` starts it). Conversion only — every behaviour lives in
+//! chat-core:
+//! - [`storage`]: the cache on OPFS through SQLite's SyncAccessHandle-pool VFS, or in
+//!   memory where OPFS is unavailable (reported through `WasmClient.storage`);
+//! - [`client`]: `WasmClient`, chat-core's client with promise-returning calls and the
+//!   host's token function;
+//! - [`live`]: live queries delivering chat-core's diff batches to JS callbacks, with
+//!   cancellable subscriptions and pageable message windows;
+//! - [`error`]: chat-core's error kinds as JS `Error`s with a `kind` (never one generic
+//!   string).
+//!
+//! Values cross as plain JS objects with chat-core's serde shape (the wire format's
+//! snake_case field names, RFC 3339 times), so the JS SDK sees what the REST API returns.
+//! On targets other than wasm32 the crate is empty.
+
+#![cfg(target_arch = "wasm32")]
+
+pub mod client;
+pub mod error;
+pub mod live;
+pub mod storage;
+mod values;
+
+pub use client::WasmClient;
+pub use live::{WasmSubscription, WasmWindow};

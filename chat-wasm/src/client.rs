@@ -89,7 +89,10 @@ impl WasmClient {
     /// Opens the user's cache (OPFS when available) and starts the client. `options`:
     /// `{ serverUrl, appId, userId, storage?: "auto" | "opfs" | "memory" }`.
     #[wasm_bindgen(unchecked_return_type = "Promise<WasmClient>")]
-    pub fn open(options: JsValue, fetch_token: Function) -> Promise {
+    pub fn open(
+        #[wasm_bindgen(unchecked_param_type = "OpenOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "() => Promise<string>")] fetch_token: Function,
+    ) -> Promise {
         let tokens = JsTokens(SendWrapper::new(fetch_token));
         promise(async move {
             let options: OpenOptions = from_js("options", options)?;
@@ -148,7 +151,11 @@ impl WasmClient {
     /// Sends a message (`{ text, parentId?, quotedMessageId?, mentionedUsers?,
     /// attachments? }`); resolves with its id once it is stored and shown.
     #[wasm_bindgen(js_name = sendMessage, unchecked_return_type = "Promise<string>")]
-    pub fn send_message(&self, cid: String, message: JsValue) -> Promise {
+    pub fn send_message(
+        &self,
+        cid: String,
+        #[wasm_bindgen(unchecked_param_type = "NewMessage")] message: JsValue,
+    ) -> Promise {
         let client = self.inner.clone();
         promise(async move {
             let cid = self::cid(&cid)?;
@@ -240,7 +247,10 @@ impl WasmClient {
     /// Creates a channel (`{ type, id?, name?, image?, members? }`, the REST API's shape);
     /// resolves with its cid. Works offline.
     #[wasm_bindgen(js_name = createChannel, unchecked_return_type = "Promise<string>")]
-    pub fn create_channel(&self, request: JsValue) -> Promise {
+    pub fn create_channel(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "NewChannel")] request: JsValue,
+    ) -> Promise {
         let client = self.inner.clone();
         promise(async move {
             let request: CreateChannelRequest = from_js("channel", request)?;

@@ -20,6 +20,7 @@ pub mod client;
 pub mod error;
 pub mod live;
 pub mod storage;
+mod typescript;
 mod values;
 
 pub use client::WasmClient;

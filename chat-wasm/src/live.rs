@@ -175,7 +175,13 @@ impl WasmWindow {
 impl WasmClient {
     /// A live window on a channel's newest `page` messages; `callback(diffs)`.
     #[wasm_bindgen(js_name = watchMessages, unchecked_return_type = "Promise<WasmWindow>")]
-    pub fn watch_messages(&self, cid: String, page: u32, callback: Function) -> Promise {
+    pub fn watch_messages(
+        &self,
+        cid: String,
+        page: u32,
+        #[wasm_bindgen(unchecked_param_type = "(diffs: ListDiff<MessageItem>[]) => void")]
+        callback: Function,
+    ) -> Promise {
         let client = self.inner.clone();
         promise(async move {
             let cid = self::cid(&cid)?;
@@ -191,7 +197,12 @@ impl WasmClient {
 
     /// A thread's replies, oldest first; `callback(diffs)`.
     #[wasm_bindgen(js_name = watchThread, unchecked_return_type = "Promise<WasmSubscription>")]
-    pub fn watch_thread(&self, parent_id: String, callback: Function) -> Promise {
+    pub fn watch_thread(
+        &self,
+        parent_id: String,
+        #[wasm_bindgen(unchecked_param_type = "(diffs: ListDiff<MessageItem>[]) => void")]
+        callback: Function,
+    ) -> Promise {
         let client = self.inner.clone();
         promise(async move {
             let parent = uuid("parent id", &parent_id)?;
@@ -202,7 +213,12 @@ impl WasmClient {
 
     /// The channel list (the first `limit` by activity); `callback(diffs)`.
     #[wasm_bindgen(js_name = watchChannels, unchecked_return_type = "Promise<WasmSubscription>")]
-    pub fn watch_channels(&self, limit: u32, callback: Function) -> Promise {
+    pub fn watch_channels(
+        &self,
+        limit: u32,
+        #[wasm_bindgen(unchecked_param_type = "(diffs: ListDiff<ChannelItem>[]) => void")]
+        callback: Function,
+    ) -> Promise {
         let client = self.inner.clone();
         promise(async move {
             let list = client.channel_list(limit).await.map_err(error_to_js)?;
@@ -212,7 +228,12 @@ impl WasmClient {
 
     /// A channel's read receipts; `callback(diffs)`.
     #[wasm_bindgen(js_name = watchReadReceipts, unchecked_return_type = "Promise<WasmSubscription>")]
-    pub fn watch_read_receipts(&self, cid: String, callback: Function) -> Promise {
+    pub fn watch_read_receipts(
+        &self,
+        cid: String,
+        #[wasm_bindgen(unchecked_param_type = "(diffs: ListDiff<ReadReceipt>[]) => void")]
+        callback: Function,
+    ) -> Promise {
         let client = self.inner.clone();
         promise(async move {
             let cid = self::cid(&cid)?;
@@ -234,7 +255,10 @@ impl WasmClient {
 
     /// Who is online; `callback(userIds)` (the current set first).
     #[wasm_bindgen(js_name = watchPresence)]
-    pub fn watch_presence(&self, callback: Function) -> WasmSubscription {
+    pub fn watch_presence(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(online: string[]) => void")] callback: Function,
+    ) -> WasmSubscription {
         /// The online user ids of the presence value.
         struct Online {
             value: LiveValue<chat_core::client::Presence>,
@@ -258,7 +282,11 @@ impl WasmClient {
 
     /// The connection state; `callback(state)` (the current one first).
     #[wasm_bindgen(js_name = watchConnection)]
-    pub fn watch_connection(&self, callback: Function) -> WasmSubscription {
+    pub fn watch_connection(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(state: ConnectionState) => void")]
+        callback: Function,
+    ) -> WasmSubscription {
         let values = Values {
             value: self.inner.connection_state(),
             started: false,

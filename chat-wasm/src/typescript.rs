@@ -1,0 +1,171 @@
+//! The TypeScript shapes of the values that cross (written into the generated
+//! `chat_wasm.d.ts`): chat-core's serde shapes — the wire format's snake_case names, RFC 3339
+//! times, `type`-tagged unions. `@onyxchat/core` re-exports them. Keep in step with the
+//! `Serialize` derives of chat-protocol's models and chat-core's live values.
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** RFC 3339 UTC time with milliseconds, e.g. `2026-11-23T10:23:56.000Z`. */
+export type Timestamp = string;
+/** `type:id`, e.g. `messaging:general`. */
+export type Cid = string;
+export type ChannelType = "messaging" | "team" | "livestream" | "commerce";
+
+export interface ChannelConfig {
+  reactions: boolean;
+  replies: boolean;
+  typing_events: boolean;
+  custom: Record<string, unknown>;
+}
+
+export interface Channel {
+  cid: Cid;
+  type: ChannelType;
+  id: string;
+  name: string | null;
+  image: string | null;
+  config: ChannelConfig;
+  created_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  last_message_at: Timestamp | null;
+  member_count: number;
+  rev: number;
+}
+
+export interface Message {
+  id: string;
+  cid: Cid;
+  user_id: string;
+  text: string;
+  attachments: Record<string, unknown>[];
+  parent_id: string | null;
+  quoted_message_id: string | null;
+  mentioned_users: string[];
+  reaction_counts: Record<string, number>;
+  reply_count: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  edited_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+  /** 0 for a local echo not yet confirmed by the server. */
+  rev: number;
+}
+
+/** Why the server refused an operation. */
+export interface Failure {
+  reason: string;
+  code: string | null;
+  status: number;
+}
+
+/** Where a message stands between the user's action and the server's confirmation. */
+export type MessageState =
+  | { type: "sent" }
+  | { type: "pending" }
+  | { type: "sending" }
+  | { type: "failed"; op_id: string; failure: Failure }
+  | { type: "editing" }
+  | { type: "deleting" }
+  | { type: "update_failed"; op_id: string; failure: Failure };
+
+export interface MessageItem {
+  message: Message;
+  state: MessageState;
+  own_reactions: string[];
+  starred: boolean;
+}
+
+export interface ChannelItem {
+  channel: Channel;
+  unread_count: number;
+  unread_mentions: number;
+  last_message: MessageItem | null;
+}
+
+export interface ReadReceipt {
+  user_id: string;
+  last_read_message_id: string | null;
+  last_read_at: Timestamp;
+}
+
+export interface TypingUser {
+  user_id: string;
+  parent_id: string | null;
+}
+
+/** One change to a live list; apply a batch's changes in order (a `reset` comes first). */
+export type ListDiff<T> =
+  | { type: "reset"; items: T[] }
+  | { type: "insert"; index: number; item: T }
+  | { type: "update"; index: number; item: T }
+  | { type: "remove"; index: number };
+
+export type DisconnectReason =
+  | { type: "stopped" }
+  | { type: "background" }
+  | { type: "refused"; code: number; reason: string };
+
+export type ConnectionState =
+  | { type: "disconnected"; reason: DisconnectReason }
+  | { type: "waiting_for_network" }
+  | { type: "connecting"; attempt: number }
+  | { type: "connected" }
+  | { type: "waiting_to_reconnect"; attempt: number; retry_in_ms: number }
+  | { type: "auth_failed"; reason: string };
+
+/** A queued operation's state (`detail` carries the variant's fields). */
+export type OutboxItemState =
+  | { state: "pending" }
+  | { state: "in_flight" }
+  | { state: "waiting_retry"; detail: { attempt: number; at: number } }
+  | { state: "paused"; detail: "auth" }
+  | { state: "blocked"; detail: { on: string } }
+  | { state: "failed"; detail: Failure };
+
+export interface OutboxItem {
+  /** For a send, the message id: pass it to `retry` or `discard`. */
+  op_id: string;
+  /** The operation, tagged by `op`: `send_message`, `edit_message`, `delete_message`,
+   * `add_reaction`, `remove_reaction`, `mark_read`, `create_channel`. */
+  op: { op: string; cid?: Cid; [field: string]: unknown };
+  state: OutboxItemState;
+}
+
+export interface EngineStatus {
+  outbox_len: number;
+  in_flight: number;
+  syncing: boolean;
+  cursor: string | null;
+  auth_stopped: boolean;
+  last_sync_error: string | null;
+  last_error: string | null;
+  realtime_live: boolean;
+}
+
+export interface OpenOptions {
+  serverUrl: string;
+  appId: string;
+  userId: string;
+  /** `"auto"` (default): OPFS, else memory; `"opfs"`: fail without it; `"memory"`. */
+  storage?: "auto" | "opfs" | "memory";
+}
+
+export interface NewMessage {
+  text: string;
+  parentId?: string;
+  quotedMessageId?: string;
+  mentionedUsers?: string[];
+  attachments?: Record<string, unknown>[];
+}
+
+export interface NewChannel {
+  type: ChannelType;
+  id?: string;
+  name?: string;
+  image?: string;
+  members?: string[];
+}
+"#;

@@ -124,14 +124,15 @@ pub(crate) fn wasm_tests() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds chat-wasm (release) and runs wasm-bindgen into `packages-js/core/wasm/`.
+/// Builds chat-wasm (profile `wasm-release`) and runs wasm-bindgen into `packages-js/core/wasm/`.
 pub(crate) fn build_wasm_package() -> anyhow::Result<PathBuf> {
     run(
         "cargo",
         &[
             "build",
             "--locked",
-            "--release",
+            "--profile",
+            "wasm-release",
             "-p",
             "chat-wasm",
             "--target",
@@ -139,7 +140,7 @@ pub(crate) fn build_wasm_package() -> anyhow::Result<PathBuf> {
         ],
     )?;
     let root = workspace_root();
-    let wasm = root.join(format!("target/{TARGET}/release/chat_wasm.wasm"));
+    let wasm = root.join(format!("target/{TARGET}/wasm-release/chat_wasm.wasm"));
     let out = root.join("packages-js/core/wasm");
     if out.exists() {
         fs::remove_dir_all(&out)?;

@@ -101,16 +101,18 @@ impl WasmClient {
                     reason: "memory storage was requested".into(),
                 },
                 "opfs" => {
-                    install_opfs().await.map_err(|e| {
-                        error_to_js(core::ClientError::Cache(
-                            chat_core::cache::CacheError::Invalid(format!(
-                                "OPFS is unavailable: {e}"
-                            )),
-                        ))
-                    })?;
+                    install_opfs(&options.app_id, &options.user_id)
+                        .await
+                        .map_err(|e| {
+                            error_to_js(core::ClientError::Cache(
+                                chat_core::cache::CacheError::Invalid(format!(
+                                    "OPFS is unavailable: {e}"
+                                )),
+                            ))
+                        })?;
                     Storage::Opfs
                 }
-                "auto" => match install_opfs().await {
+                "auto" => match install_opfs(&options.app_id, &options.user_id).await {
                     Ok(()) => Storage::Opfs,
                     Err(reason) => Storage::Memory { reason },
                 },

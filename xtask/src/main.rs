@@ -5,8 +5,11 @@
 //!   Centrifuge client interop). Installs what it needs (rustup components) idempotently.
 //!   Then the Kotlin suite (bindings-kotlin on the JVM against the real server, tools
 //!   installed idempotently) and a check that the committed Swift sources are current.
-//! - `cargo xtask demo`: the main job — builds and runs `chat-server serve --dev` on
-//!   http://127.0.0.1:8787 with the demo app, users and tokens printed.
+//!   Then the web SDK: wasm lints and store tests on wasm, the wasm package, the JS
+//!   packages' builds and vitest suites.
+//! - `cargo xtask demo`: the main job — builds the wasm package, the JS packages and the
+//!   demo web app, and runs `chat-server serve --dev` serving it on http://127.0.0.1:8787,
+//!   with the demo users and tokens printed.
 //! - `cargo xtask kotlin-test`: only the Kotlin suite.
 //! - `cargo xtask swift-bindings [--check]`: regenerates bindings-swift's generated
 //!   sources (or checks they are current).
@@ -15,6 +18,7 @@
 mod bindings;
 mod tools;
 mod wasm;
+mod web;
 
 use std::process::{Command, ExitCode};
 
@@ -38,7 +42,9 @@ fn main() -> ExitCode {
             eprintln!(
                 "  test            run every suite (fmt, clippy -D warnings, all tests, Kotlin)"
             );
-            eprintln!("  demo            run chat-server --dev on http://127.0.0.1:8787");
+            eprintln!(
+                "  demo            build the web demo and serve it with chat-server --dev on http://127.0.0.1:8787"
+            );
             eprintln!("  kotlin-test     run the Kotlin (JVM) suite of bindings-kotlin");
             eprintln!(
                 "  swift-bindings  regenerate bindings-swift's generated sources (--check: verify)"
@@ -115,13 +121,33 @@ fn test() -> anyhow::Result<()> {
     wasm::wasm_clippy()?;
     wasm::wasm_tests()?;
     wasm::build_wasm_package()?;
+    web::ensure_node_packages()?;
+    web::npm_script("build:js", &[])?;
+    let server_bin = workspace_root().join("target/debug/chat-server");
+    web::npm_script(
+        "test:js",
+        &[(
+            "ONYXCHAT_SERVER_BIN",
+            server_bin.to_string_lossy().into_owned(),
+        )],
+    )?;
     eprintln!("xtask: all suites passed");
     Ok(())
 }
 
 fn demo(extra: &[String]) -> anyhow::Result<()> {
-    let data_dir = workspace_root().join(".onyxchat").join("demo");
+    ensure_components()?;
+    wasm::ensure_wasm_tools()?;
+    wasm::build_wasm_package()?;
+    web::ensure_node_packages()?;
+    web::npm_script("build:js", &[])?;
+    let root = workspace_root();
+    let data_dir = root.join(".onyxchat").join("demo");
     let data_dir = data_dir.to_string_lossy().into_owned();
+    let web_dir = root
+        .join("examples/web/dist")
+        .to_string_lossy()
+        .into_owned();
     let mut args = vec![
         "run",
         "--release",
@@ -135,6 +161,8 @@ fn demo(extra: &[String]) -> anyhow::Result<()> {
         "127.0.0.1:8787",
         "--data-dir",
         &data_dir,
+        "--static-dir",
+        &web_dir,
     ];
     args.extend(extra.iter().map(String::as_str));
     run("cargo", &args)

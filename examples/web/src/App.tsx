@@ -1,0 +1,29 @@
+import { useCallback, useState } from "react";
+import { ChatScreen } from "./ChatScreen";
+import { closeClient } from "./client";
+import { clearSession, loadSession, saveSession, type SavedSession } from "./session";
+import { SignIn } from "./SignIn";
+
+export function App() {
+  // A remembered user goes straight to the chat (from the cache, no network needed).
+  const [session, setSession] = useState<SavedSession | null>(loadSession);
+
+  const signIn = useCallback((s: SavedSession) => {
+    saveSession(s);
+    setSession(s);
+  }, []);
+
+  const signOut = useCallback(() => {
+    setSession((current) => {
+      if (current) void closeClient(current);
+      return null;
+    });
+    clearSession();
+  }, []);
+
+  return session ? (
+    <ChatScreen key={`${session.appId}/${session.user.id}`} session={session} onSignOut={signOut} />
+  ) : (
+    <SignIn onSignIn={signIn} />
+  );
+}

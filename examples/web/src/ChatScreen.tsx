@@ -1,0 +1,266 @@
+import type { ChatClient, MessageItem } from "@onyxchat/core";
+import {
+  Avatar,
+  ChannelList,
+  ChatProvider,
+  ConnectionBanner,
+  MessageInput,
+  MessageList,
+  Thread,
+  TypingIndicator,
+  channelName,
+  useChannelList,
+  useConnectionState,
+  useOutbox,
+  usePresence,
+  type UserDisplay,
+} from "@onyxchat/react";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { clientFor } from "./client";
+import { NewChannel } from "./NewChannel";
+import { fetchDevSession, loadChannel, saveChannel, saveSession, type SavedSession } from "./session";
+
+interface Props {
+  session: SavedSession;
+  onSignOut: () => void;
+}
+
+/** Connects (from the cache: instant) and shows the chat. */
+export function ChatScreen({ session, onSignOut }: Props) {
+  const [client, setClient] = useState<ChatClient | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    clientFor(session).then(
+      (c) => live && setClient(c),
+      (e: unknown) => live && setError(e instanceof Error ? e.message : String(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [session]);
+
+  // In the background: if the dev server was reset (a new app), this user's cache and
+  // token belong to the old one; sign out. Otherwise refresh the remembered token.
+  useEffect(() => {
+    const abort = new AbortController();
+    fetchDevSession(abort.signal).then(
+      (dev) => {
+        if (dev.app_id !== session.appId) {
+          onSignOut();
+          return;
+        }
+        const fresh = dev.users.find((u) => u.id === session.user.id);
+        if (fresh && fresh.token !== session.user.token) {
+          saveSession({ ...session, user: fresh });
+        }
+      },
+      () => {
+        // Offline or the server is down: carry on from the cache.
+      },
+    );
+    return () => abort.abort();
+  }, [session, onSignOut]);
+
+  const names = useMemo(() => new Map(session.people.map((p) => [p.id, p.name])), [session]);
+  const getUser = useCallback(
+    (id: string): UserDisplay | undefined => {
+      const name = names.get(id);
+      return name ? { name } : undefined;
+    },
+    [names],
+  );
+
+  if (error) {
+    return (
+      <div className="splash" role="alert">
+        <p>Couldn't open the chat: {error}</p>
+        <button type="button" className="onyx-button" onClick={onSignOut}>
+          Sign out
+        </button>
+      </div>
+    );
+  }
+  if (!client) {
+    return (
+      <div className="splash" data-testid="opening">
+        <span className="brand-mark" aria-hidden="true" /> Opening…
+      </div>
+    );
+  }
+  return (
+    <ChatProvider client={client} getUser={getUser}>
+      <ChatLayout client={client} session={session} onSignOut={onSignOut} />
+    </ChatProvider>
+  );
+}
+
+function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient }) {
+  const { channels, ready } = useChannelList();
+  const [cid, setCid] = useState<string | null>(() => loadChannel(session));
+  const [threadParent, setThreadParent] = useState<MessageItem | null>(null);
+  const [creating, setCreating] = useState(false);
+
+  // Open the first channel when none is remembered (or the remembered one is gone).
+  useEffect(() => {
+    if (!ready || channels.length === 0) return;
+    if (!cid || !channels.some((c) => c.channel.cid === cid)) {
+      setCid(channels[0]!.channel.cid);
+    }
+  }, [ready, channels, cid]);
+
+  useEffect(() => saveChannel(session, cid), [session, cid]);
+
+  const select = useCallback((next: string) => {
+    setCid(next);
+    setThreadParent(null);
+    setCreating(false);
+  }, []);
+
+  const current = channels.find((c) => c.channel.cid === cid);
+
+  return (
+    <div className={`app ${threadParent ? "app--thread" : ""}`}>
+      <header className="app__header">
+        <div className="app__brand">
+          <span className="brand-mark" aria-hidden="true" />
+          OnyxChat
+        </div>
+        <div className="app__status">
+          <ConnectionDot />
+          <OutboxBadge />
+          <StorageBadge client={client} />
+        </div>
+        <div className="app__me">
+          <Avatar id={session.user.id} name={session.user.name} size={28} />
+          <span className="app__me-name" data-testid="current-user">
+            {session.user.name}
+          </span>
+          <button type="button" className="onyx-button" data-testid="sign-out" onClick={onSignOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <ConnectionBanner />
+      <div className="app__body">
+        <aside className="app__sidebar">
+          <div className="app__sidebar-head">
+            <span>Channels</span>
+            <button
+              type="button"
+              className="onyx-icon-button"
+              title="New channel"
+              aria-label="New channel"
+              data-testid="new-channel"
+              onClick={() => setCreating((c) => !c)}
+            >
+              +
+            </button>
+          </div>
+          {creating ? (
+            <NewChannel session={session} onCreated={select} onCancel={() => setCreating(false)} />
+          ) : null}
+          <ChannelList selectedCid={cid} onSelect={select} className="app__channels" />
+          <People session={session} />
+        </aside>
+        <main className="app__channel">
+          {cid ? (
+            <>
+              <div className="app__channel-head">
+                <h2>{current ? channelName(current) : cid}</h2>
+                {current ? (
+                  <span className="app__channel-meta">
+                    {current.channel.member_count} member{current.channel.member_count === 1 ? "" : "s"}
+                  </span>
+                ) : null}
+              </div>
+              <MessageList key={cid} cid={cid} onOpenThread={setThreadParent} />
+              <TypingIndicator cid={cid} />
+              <MessageInput key={`input-${cid}`} cid={cid} autoFocus />
+            </>
+          ) : (
+            <div className="app__no-channel">{ready ? "Pick or create a channel." : "Loading…"}</div>
+          )}
+        </main>
+        {threadParent ? (
+          <aside className="app__thread">
+            <Thread
+              key={threadParent.message.id}
+              parent={threadParent}
+              onClose={() => setThreadParent(null)}
+            />
+          </aside>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+function ConnectionDot() {
+  const state = useConnectionState();
+  const label =
+    state.type === "connected"
+      ? "Online"
+      : state.type === "connecting" || state.type === "waiting_to_reconnect"
+        ? "Connecting"
+        : "Offline";
+  return (
+    <span className={`status-pill status-pill--${state.type}`} title={state.type}>
+      <span className="status-pill__dot" aria-hidden="true" />
+      {label}
+    </span>
+  );
+}
+
+function OutboxBadge() {
+  const outbox = useOutbox();
+  const failed = outbox.filter((o) => o.state.state === "failed").length;
+  const n = outbox.length;
+  return (
+    <span
+      className={`status-pill ${n > 0 ? "status-pill--queued" : ""} ${failed > 0 ? "status-pill--failed" : ""}`}
+      title={n > 0 ? `${n} change(s) waiting to reach the server${failed ? `, ${failed} failed` : ""}` : "Everything is delivered"}
+    >
+      Outbox <span data-testid="outbox-count" data-count={n}>{n}</span>
+    </span>
+  );
+}
+
+function StorageBadge({ client }: { client: ChatClient }) {
+  const persistent = client.storage === "opfs";
+  return (
+    <span
+      className={`status-pill ${persistent ? "status-pill--opfs" : "status-pill--memory"}`}
+      data-testid="storage"
+      data-storage={client.storage}
+      title={client.storageNote ?? (persistent ? "Cached in the Origin Private File System" : "Kept in memory only")}
+    >
+      {persistent ? "OPFS" : "Memory"}
+    </span>
+  );
+}
+
+function People({ session }: { session: SavedSession }) {
+  const online = usePresence();
+  const others = session.people.filter((p) => p.id !== session.user.id);
+  return (
+    <div className="people">
+      <div className="app__sidebar-head">
+        <span>People</span>
+      </div>
+      <ul className="people__list">
+        {others.map((p) => {
+          const on = online.includes(p.id);
+          return (
+            <li key={p.id} className="people__item" data-testid={`person-${p.id}`} data-online={on}>
+              <Avatar id={p.id} name={p.name} size={24} />
+              <span>{p.name}</span>
+              <span className={`people__dot ${on ? "people__dot--on" : ""}`} title={on ? "online" : "offline"} />
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}

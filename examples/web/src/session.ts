@@ -1,0 +1,79 @@
+// The demo's sign-in: the dev server's ready-made users (`GET /v1/dev/session`), and the
+// chosen one remembered in localStorage so a reload opens the chat straight from the cache.
+
+export interface DemoUser {
+  id: string;
+  name: string;
+  token: string;
+}
+
+export interface DevSession {
+  app_id: string;
+  users: DemoUser[];
+}
+
+/** What a reload needs to start at once, offline included. */
+export interface SavedSession {
+  appId: string;
+  user: DemoUser;
+  /** Everyone's names, for display (the core knows ids only). */
+  people: { id: string; name: string }[];
+}
+
+const SESSION_KEY = "onyxchat-demo:session";
+const channelKey = (s: SavedSession) => `onyxchat-demo:channel:${s.appId}:${s.user.id}`;
+
+export async function fetchDevSession(signal?: AbortSignal): Promise<DevSession> {
+  const res = await fetch("/v1/dev/session", { signal: signal ?? null, cache: "no-store" });
+  if (res.status === 404) {
+    throw new Error("This server is not in dev mode: start it with `cargo xtask demo` (chat-server --dev).");
+  }
+  if (!res.ok) throw new Error(`GET /v1/dev/session: HTTP ${res.status}`);
+  return (await res.json()) as DevSession;
+}
+
+export function sessionFor(dev: DevSession, user: DemoUser): SavedSession {
+  return {
+    appId: dev.app_id,
+    user,
+    people: dev.users.map(({ id, name }) => ({ id, name })),
+  };
+}
+
+function storage(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+export function loadSession(): SavedSession | null {
+  const raw = storage()?.getItem(SESSION_KEY);
+  if (!raw) return null;
+  try {
+    const s = JSON.parse(raw) as SavedSession;
+    return s && typeof s.appId === "string" && s.user && typeof s.user.id === "string" ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveSession(session: SavedSession): void {
+  storage()?.setItem(SESSION_KEY, JSON.stringify(session));
+}
+
+export function clearSession(): void {
+  storage()?.removeItem(SESSION_KEY);
+}
+
+export function loadChannel(session: SavedSession): string | null {
+  return storage()?.getItem(channelKey(session)) ?? null;
+}
+
+export function saveChannel(session: SavedSession, cid: string | null): void {
+  const s = storage();
+  if (!s) return;
+  if (cid) s.setItem(channelKey(session), cid);
+  else s.removeItem(channelKey(session));
+}

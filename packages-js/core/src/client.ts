@@ -1,0 +1,385 @@
+// `ChatClient`: the page's API. Starts the engine's worker (or uses the endpoint given),
+// opens the client in it, forwards calls as promises, hands out cached live stores, and
+// follows the page's network and visibility.
+
+import { ChatError } from "./errors.js";
+import type { EngineInfo, MessageEndpoint } from "./protocol.js";
+import { Connection } from "./rpc.js";
+import { spawnWorker } from "./spawn.js";
+import {
+  ListStore,
+  MessageWindowStore,
+  OutboxStore,
+  ValueStore,
+  type LiveStore,
+  type MessageListStore,
+  type StoreHost,
+} from "./stores.js";
+import type {
+  ChannelItem,
+  ConnectionState,
+  EngineStatus,
+  MessageItem,
+  NewChannel,
+  NewMessage,
+  OutboxItem,
+  ReadReceipt,
+  TypingUser,
+} from "./types.js";
+
+/** How to connect (see {@link ChatClient.connect}). */
+export interface ConnectOptions {
+  /** The server's base URL, e.g. `https://chat.example.com`. */
+  serverUrl: string;
+  /** The app's id. */
+  appId: string;
+  /** The signed-in user's id. */
+  userId: string;
+  /**
+   * Returns a fresh token for `userId`. Throw (reject with) a {@link TokenRefusedError}
+   * when the user is signed out; any other error means "try again later". With several
+   * tabs open, the tab owning the database asks its own provider.
+   */
+  tokenProvider: () => Promise<string>;
+  /**
+   * `"auto"` (default): OPFS when the browser supports it, else memory (see
+   * `storageNote`); `"opfs"`: fail without it; `"memory"`: nothing kept across reloads.
+   */
+  storage?: "auto" | "opfs" | "memory";
+  /**
+   * Where the engine runs. Default: a new module Worker from this package's `worker.js`.
+   * Pass an endpoint to run it elsewhere, e.g. `createInProcessEndpoint(wasm).endpoint`
+   * from `@onyxchat/core/engine` in Node tests.
+   */
+  worker?: MessageEndpoint;
+  /** How long a store's live query outlives its last listener, in ms (default 1000). */
+  storeGraceMs?: number;
+}
+
+/** A store the client can stop. */
+type Halting = LiveStore<unknown> & { halt(): void };
+
+/** The worker-side message list page size (default). */
+const DEFAULT_PAGE = 30;
+const DEFAULT_CHANNELS = 30;
+
+/**
+ * The OnyxChat client for the web. Every call returns a promise that rejects with a
+ * {@link ChatError}; live data comes from stores (`channels()`, `messages()`, …) built for
+ * `useSyncExternalStore`. Create it with {@link ChatClient.connect}; `close()` it when
+ * the user signs out.
+ */
+export class ChatClient {
+  /** The user this client acts as. */
+  readonly userId: string;
+  /** The connection state (a live store; its first value is the state at connect). */
+  readonly connection: LiveStore<ConnectionState>;
+
+  private info: EngineInfo;
+  private readonly stores = new Map<string, Halting>();
+  private readonly outboxLive: OutboxStore;
+  private readonly connectionStore: ValueStore<ConnectionState>;
+  private detachPage: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
+
+  private readonly host: StoreHost;
+
+  private constructor(
+    private readonly rpc: Connection,
+    private readonly endpoint: MessageEndpoint,
+    private readonly ownsWorker: boolean,
+    info: EngineInfo,
+    graceMs: number,
+  ) {
+    this.info = info;
+    this.userId = info.userId;
+    const client = this;
+    this.host = {
+      rpc,
+      graceMs,
+      get closed() {
+        return client.closed;
+      },
+    };
+    this.outboxLive = new OutboxStore(this.host);
+    this.connectionStore = new ValueStore<ConnectionState>(
+      this.host,
+      "connection",
+      [],
+      { type: "connecting", attempt: 0 },
+      (s) => ({ ...s }),
+    );
+    this.connection = this.connectionStore;
+  }
+
+  /**
+   * Starts the engine (a Worker), opens the user's database (OPFS, or memory — see
+   * {@link ChatClient.storage}) and starts syncing. With several tabs of the same app and
+   * user, one tab's worker owns the database and the others use it through that tab.
+   */
+  static async connect(options: ConnectOptions): Promise<ChatClient> {
+    const ownsWorker = options.worker === undefined;
+    const endpoint = options.worker ?? spawnWorker();
+    let client: ChatClient | undefined;
+    const rpc = new Connection(endpoint, options.tokenProvider, (info) => client?.onRole(info));
+    try {
+      const info = await rpc.call<EngineInfo>("open", [
+        {
+          serverUrl: options.serverUrl,
+          appId: options.appId,
+          userId: options.userId,
+          storage: options.storage ?? "auto",
+        },
+      ]);
+      client = new ChatClient(rpc, endpoint, ownsWorker, info, options.storeGraceMs ?? 1000);
+      client.connectionStore.seed(await rpc.call<ConnectionState>("connectionState"));
+      await client.followPage();
+      return client;
+    } catch (e) {
+      rpc.fail(new ChatError("closed", "the client is closed"));
+      if (ownsWorker) (endpoint as Worker).terminate();
+      else (endpoint as { close?(): void }).close?.();
+      throw e;
+    }
+  }
+
+  /** Whether the cache is persistent (`"opfs"`) or in memory (lost on reload). */
+  get storage(): "opfs" | "memory" {
+    return this.info.storage;
+  }
+
+  /** Why the cache is in memory, if it is (e.g. OPFS is unsupported in this browser). */
+  get storageNote(): string | undefined {
+    return this.info.storageNote;
+  }
+
+  /** Whether this tab's worker owns the database (false: it goes through another tab's). */
+  get isLeader(): boolean {
+    return this.info.isLeader;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  private onRole(info: EngineInfo) {
+    this.info = info;
+  }
+
+  /** Runs a call and re-reads the outbox after it (calls change what is queued). */
+  private async run<T>(method: string, args: unknown[]): Promise<T> {
+    if (this.closing) throw new ChatError("closed", "the client is closed");
+    try {
+      return await this.rpc.call<T>(method, args);
+    } finally {
+      this.outboxLive.refresh();
+    }
+  }
+
+  // ---- calls ------------------------------------------------------------------------
+
+  /**
+   * Sends a message to `cid` (text, or a {@link NewMessage} with thread parent, quote,
+   * mentions, attachments). Resolves with the message id once it is stored locally and
+   * shown (state `pending`/`sending`, then `sent`); works offline.
+   */
+  sendMessage(cid: string, message: string | NewMessage): Promise<string> {
+    return this.run("sendMessage", [cid, typeof message === "string" ? { text: message } : message]);
+  }
+
+  /** Edits a message's text (own messages). */
+  editMessage(messageId: string, text: string): Promise<void> {
+    return this.run("editMessage", [messageId, text]);
+  }
+
+  /** Deletes a message (own messages). */
+  deleteMessage(messageId: string): Promise<void> {
+    return this.run("deleteMessage", [messageId]);
+  }
+
+  /** Adds the user's reaction `kind` (e.g. `"like"`). */
+  addReaction(messageId: string, kind: string): Promise<void> {
+    return this.run("addReaction", [messageId, kind]);
+  }
+
+  /** Removes the user's reaction `kind`. */
+  removeReaction(messageId: string, kind: string): Promise<void> {
+    return this.run("removeReaction", [messageId, kind]);
+  }
+
+  /** Marks a channel read up to its newest message. */
+  markRead(cid: string): Promise<void> {
+    return this.run("markRead", [cid]);
+  }
+
+  /** Creates a channel; resolves with its cid (`type:id`). Works offline. */
+  createChannel(channel: NewChannel): Promise<string> {
+    return this.run("createChannel", [channel]);
+  }
+
+  /** Retries a failed operation (for a failed message: its id). */
+  retry(opId: string): Promise<void> {
+    return this.run("retry", [opId]);
+  }
+
+  /** Gives up a queued or failed operation (a failed message disappears). */
+  discard(opId: string): Promise<void> {
+    return this.run("discard", [opId]);
+  }
+
+  /** Every queued operation, oldest first (see also {@link ChatClient.outboxStore}). */
+  outbox(): Promise<OutboxItem[]> {
+    return this.run("outbox", []);
+  }
+
+  /** The engine's state (outbox length, sync cursor, whether auth stopped, errors). */
+  status(): Promise<EngineStatus> {
+    return this.run("status", []);
+  }
+
+  /** Syncs with the server now; resolves when done. */
+  sync(): Promise<void> {
+    return this.run("sync", []);
+  }
+
+  /** Reconnects realtime now (e.g. from a "retry" button). */
+  reconnect(): Promise<void> {
+    return this.run("reconnect", []);
+  }
+
+  /** Asks the token provider again (after it refused, once the user signed in again). */
+  refreshToken(): Promise<void> {
+    return this.run("refreshToken", []);
+  }
+
+  /** The user is typing in `cid` (in the thread of `parentId`, if given). */
+  startTyping(cid: string, parentId?: string): Promise<void> {
+    return this.run("startTyping", [cid, parentId ?? null]);
+  }
+
+  /** The user stopped typing. */
+  stopTyping(cid: string, parentId?: string): Promise<void> {
+    return this.run("stopTyping", [cid, parentId ?? null]);
+  }
+
+  /** Tells the engine whether the network is reachable (done for you from `online`/`offline`). */
+  setNetworkReachable(reachable: boolean): Promise<void> {
+    return this.run("setNetworkReachable", [reachable]);
+  }
+
+  /**
+   * Tells the engine whether the page is visible (done for you from `visibilitychange`;
+   * with several tabs, the engine counts as foreground while any tab is visible).
+   */
+  setForeground(foreground: boolean): Promise<void> {
+    return this.run("setForeground", [foreground]);
+  }
+
+  /**
+   * Stops the client: stores stop, the engine shuts down (queued operations stay in the
+   * database for the next start) and its worker ends. Later calls reject with `closed`.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.detachPage?.();
+    for (const store of this.stores.values()) store.halt();
+    this.outboxLive.halt();
+    this.connectionStore.halt();
+    try {
+      await Promise.race([
+        this.rpc.call("close"),
+        new Promise((resolve) => setTimeout(resolve, 5000)),
+      ]);
+    } catch {
+      // Already gone.
+    }
+    this.rpc.fail(new ChatError("closed", "the client is closed"));
+    if (this.ownsWorker) (this.endpoint as Worker).terminate();
+    else (this.endpoint as { close?(): void }).close?.();
+  }
+
+  // ---- stores -----------------------------------------------------------------------
+
+  /** Something that may have moved the outbox happened (a list batch). */
+  private readonly outboxChanged = () => this.outboxLive.refresh();
+
+  private store<S extends Halting>(key: string, make: () => S): S {
+    let store = this.stores.get(key) as S | undefined;
+    if (!store) {
+      store = make();
+      this.stores.set(key, store);
+    }
+    return store;
+  }
+
+  /** The channel list: the first `limit` channels by recent activity, with unread counts. */
+  channels(limit = DEFAULT_CHANNELS): LiveStore<ChannelItem[]> {
+    return this.store(`channels:${limit}`, () => new ListStore<ChannelItem>(this.host, "channels", [limit], (c) => c.channel.cid, this.outboxChanged));
+  }
+
+  /**
+   * A channel's messages, oldest first: the newest `pageSize`, then more with
+   * `loadOlder()`. The same store for the same arguments.
+   */
+  messages(cid: string, pageSize = DEFAULT_PAGE): MessageListStore {
+    return this.store(`messages:${cid}:${pageSize}`, () => new MessageWindowStore(this.host, cid, pageSize, this.outboxChanged));
+  }
+
+  /** A thread's replies, oldest first. */
+  thread(parentId: string): LiveStore<MessageItem[]> {
+    return this.store(`thread:${parentId}`, () => new ListStore<MessageItem>(this.host, "thread", [parentId], (m) => m.message.id, this.outboxChanged));
+  }
+
+  /** A channel's read receipts (one per member who read). */
+  readReceipts(cid: string): LiveStore<ReadReceipt[]> {
+    return this.store(`readReceipts:${cid}`, () => new ListStore<ReadReceipt>(this.host, "readReceipts", [cid], (r) => r.user_id));
+  }
+
+  /** Who else is typing in `cid`. */
+  typing(cid: string): LiveStore<TypingUser[]> {
+    return this.store(`typing:${cid}`, () => new ValueStore<TypingUser[]>(this.host, "typing", [cid], [], (l) => l.slice()));
+  }
+
+  /** The ids of the users online. */
+  presence(): LiveStore<string[]> {
+    return this.store("presence", () => new ValueStore<string[]>(this.host, "presence", [], [], (l) => l.slice()));
+  }
+
+  /**
+   * The outbox as a store. chat-core has no live query for it: it is re-read after every
+   * call through this client, after every batch of its channel, message and thread
+   * stores, and while subscribed every 2 s (every 0.5 s while it holds operations).
+   */
+  outboxStore(): LiveStore<OutboxItem[]> {
+    return this.outboxLive;
+  }
+
+  // ---- the page ---------------------------------------------------------------------
+
+  /** Follows `online`/`offline` and `visibilitychange` where there is a page. */
+  private async followPage(): Promise<void> {
+    const w = (globalThis as { window?: Window }).window;
+    const d = (globalThis as { document?: Document }).document;
+    const n = (globalThis as { navigator?: Navigator }).navigator;
+    if (!w || typeof w.addEventListener !== "function") return;
+    const ignore = () => undefined;
+    const online = () => this.setNetworkReachable(true).catch(ignore);
+    const offline = () => this.setNetworkReachable(false).catch(ignore);
+    const visibility = () => this.setForeground(d?.visibilityState !== "hidden").catch(ignore);
+    w.addEventListener("online", online);
+    w.addEventListener("offline", offline);
+    d?.addEventListener("visibilitychange", visibility);
+    this.detachPage = () => {
+      w.removeEventListener("online", online);
+      w.removeEventListener("offline", offline);
+      d?.removeEventListener("visibilitychange", visibility);
+    };
+    if (n && n.onLine === false) await offline();
+    if (d) await visibility();
+  }
+}

@@ -1,0 +1,8 @@
+// @onyxchat/core's public API: the client, its live stores, its errors, and the value
+// types shared with the Rust core.
+
+export { ChatClient, type ConnectOptions } from "./client.js";
+export type { LiveStore, MessageListStore } from "./stores.js";
+export { ChatError, TokenRefusedError, type ChatErrorKind } from "./errors.js";
+export type { MessageEndpoint } from "./protocol.js";
+export type * from "./types.js";

@@ -1,0 +1,348 @@
+// Live stores for the UI, shaped for React's `useSyncExternalStore`: `subscribe` +
+// `getSnapshot` (an immutable snapshot, replaced on every change). A store's live query in
+// the worker runs while it has listeners: it starts with the first `subscribe` and stops a
+// grace period after the last listener leaves (so StrictMode's mount–unmount–mount and
+// quick re-renders reuse it). Each (re)start delivers a reset first.
+
+import { ChatError } from "./errors.js";
+import { applyDiffs, deepEqual } from "./diff.js";
+import type { Connection } from "./rpc.js";
+import type { SubKind } from "./protocol.js";
+import type { ListDiff, MessageItem, OutboxItem } from "./types.js";
+
+/**
+ * A value that changes over time, for `useSyncExternalStore(store.subscribe,
+ * store.getSnapshot)`. Both methods are bound: pass them as they are.
+ */
+export interface LiveStore<T> {
+  /** Calls `listener` after each change; returns the function that stops it. */
+  subscribe(listener: () => void): () => void;
+  /**
+   * The current value: the same object until something changes, then a new one (never
+   * mutate it). Before the first delivery: an empty list (or the last known value).
+   */
+  getSnapshot(): T;
+  /** Whether the snapshot reflects the running live query (false until its first delivery). */
+  readonly ready: boolean;
+  /** Why the live query failed (e.g. a malformed cid), if it did. */
+  readonly error: ChatError | undefined;
+}
+
+/**
+ * A live window on a channel's messages, oldest first: the newest `pageSize` messages,
+ * growing by a page per {@link MessageListStore.loadOlder}.
+ */
+export interface MessageListStore extends LiveStore<MessageItem[]> {
+  /**
+   * Shows one more page of older messages; resolves `false` at the start of the channel
+   * (then {@link MessageListStore.hasOlder} is false). Concurrent calls share one request.
+   * The store must be subscribed.
+   */
+  loadOlder(): Promise<boolean>;
+  /** Moves one page towards the newest; resolves `true` once at the newest again. */
+  loadNewer(): Promise<boolean>;
+  /** Centres the window on a message (for "jump to reply"); older pages may follow again. */
+  jumpTo(messageId: string): Promise<void>;
+  /** False once `loadOlder` found the start of the channel (the snapshot is replaced then). */
+  readonly hasOlder: boolean;
+}
+
+/** What stores need from the client. */
+export interface StoreHost {
+  readonly rpc: Connection;
+  /** How long a store's live query outlives its last listener. */
+  readonly graceMs: number;
+  /** Whether the client is closed (stores then stay stopped). */
+  readonly closed: boolean;
+}
+
+/** Listener bookkeeping, the grace period, and snapshot replacement. */
+abstract class BaseStore<T> implements LiveStore<T> {
+  private readonly listeners = new Set<{ fn: () => void }>();
+  private stopTimer: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  ready = false;
+  error: ChatError | undefined;
+
+  protected constructor(
+    protected readonly host: StoreHost,
+    protected snapshot: T,
+  ) {}
+
+  readonly subscribe = (listener: () => void): (() => void) => {
+    const entry = { fn: listener };
+    this.listeners.add(entry);
+    if (this.stopTimer !== undefined) {
+      clearTimeout(this.stopTimer);
+      this.stopTimer = undefined;
+    }
+    if (!this.running && !this.host.closed) {
+      this.running = true;
+      this.start();
+    }
+    return () => {
+      if (!this.listeners.delete(entry) || this.listeners.size > 0 || !this.running) return;
+      this.stopTimer = setTimeout(() => this.halt(), this.host.graceMs);
+    };
+  };
+
+  readonly getSnapshot = (): T => this.snapshot;
+
+  /** Whether the live query is running (listeners, or within the grace period). */
+  get active(): boolean {
+    return this.running;
+  }
+
+  /** Stops the live query now (grace over, or the client closed). */
+  halt(): void {
+    if (this.stopTimer !== undefined) clearTimeout(this.stopTimer);
+    this.stopTimer = undefined;
+    if (!this.running) return;
+    this.running = false;
+    this.ready = false;
+    this.stop();
+  }
+
+  protected abstract start(): void;
+  protected abstract stop(): void;
+  /** A copy of `value` (a new identity with the same content). */
+  protected abstract copy(value: T): T;
+
+  /** Replaces the snapshot (`next`), or forces a new one when `ready` flips, and notifies. */
+  protected publish(next: T, becameReady: boolean): void {
+    if (next === this.snapshot && !becameReady) return;
+    this.snapshot = next === this.snapshot ? this.copy(next) : next;
+    this.notify();
+  }
+
+  /** A new snapshot with the same content (after a change listeners must see, e.g. `error`). */
+  protected touch(): void {
+    this.snapshot = this.copy(this.snapshot);
+    this.notify();
+  }
+
+  private notify() {
+    for (const l of [...this.listeners]) l.fn();
+  }
+}
+
+/** A store fed by one live query in the worker. */
+class QueryStore<T> extends BaseStore<T> {
+  protected sub: number | undefined;
+
+  constructor(
+    host: StoreHost,
+    initial: T,
+    private readonly kind: SubKind,
+    private readonly args: unknown[],
+    private readonly reduce: (prev: T, payload: unknown) => T,
+    private readonly clone: (value: T) => T,
+  ) {
+    super(host, initial);
+  }
+
+  protected start(): void {
+    const sub = this.host.rpc.subscribe(this.kind, this.args, {
+      payload: (payload) => {
+        if (this.sub !== sub) return;
+        const becameReady = !this.ready;
+        this.ready = true;
+        this.error = undefined;
+        this.publish(this.reduce(this.snapshot, payload), becameReady);
+        this.delivered(payload);
+      },
+      error: (error) => {
+        if (this.sub !== sub) return;
+        this.sub = undefined;
+        this.ready = false;
+        this.error = error;
+        this.touch();
+      },
+    });
+    this.sub = sub;
+  }
+
+  protected stop(): void {
+    if (this.sub !== undefined) this.host.rpc.unsubscribe(this.sub);
+    this.sub = undefined;
+  }
+
+  protected copy(value: T): T {
+    return this.clone(value);
+  }
+
+  /** Called after each delivery (subclasses). */
+  protected delivered(_payload: unknown): void {}
+}
+
+/** A list kept from diff batches (`key` identifies an item across batches). */
+export class ListStore<T> extends QueryStore<T[]> {
+  constructor(
+    host: StoreHost,
+    kind: SubKind,
+    args: unknown[],
+    key: (item: T) => string,
+    private readonly onBatch: () => void = () => undefined,
+  ) {
+    super(
+      host,
+      [],
+      kind,
+      args,
+      (prev, payload) => applyDiffs(prev, payload as ListDiff<T>[], key) as T[],
+      (list) => list.slice(),
+    );
+  }
+
+  protected override delivered(_payload: unknown): void {
+    this.onBatch();
+  }
+}
+
+/** A whole value replaced on each delivery (kept when equal). */
+export class ValueStore<T> extends QueryStore<T> {
+  constructor(host: StoreHost, kind: SubKind, args: unknown[], initial: T, clone: (value: T) => T) {
+    super(host, initial, kind, args, (prev, payload) => (deepEqual(prev, payload) ? prev : (payload as T)), clone);
+  }
+
+  /** Sets the value known before the live query runs (e.g. the connection state at connect). */
+  seed(value: T): void {
+    if (!this.ready) this.snapshot = value;
+  }
+}
+
+const messageKey = (m: MessageItem) => m.message.id;
+
+/** The {@link MessageListStore} implementation. */
+export class MessageWindowStore extends ListStore<MessageItem> implements MessageListStore {
+  hasOlder = true;
+  private olderInFlight: Promise<boolean> | undefined;
+
+  constructor(host: StoreHost, cid: string, pageSize: number, onBatch: () => void) {
+    super(host, "messages", [cid, pageSize], messageKey, onBatch);
+  }
+
+  protected override start(): void {
+    this.hasOlder = true;
+    super.start();
+  }
+
+  protected override delivered(payload: unknown): void {
+    if ((payload as ListDiff<MessageItem>[]).some((d) => d.type === "reset")) this.hasOlder = true;
+    super.delivered(payload);
+  }
+
+  private windowCall<R>(method: string, args: unknown[] = []): Promise<R> {
+    if (this.host.closed) return Promise.reject(new ChatError("closed", "the client is closed"));
+    if (this.sub === undefined) {
+      return Promise.reject(new ChatError("invalid_operation", "subscribe to the message list before paging it"));
+    }
+    return this.host.rpc.call<R>(method, [this.sub, ...args]);
+  }
+
+  loadOlder(): Promise<boolean> {
+    this.olderInFlight ??= this.windowCall<boolean>("window.loadOlder").then(
+      (more) => {
+        this.olderInFlight = undefined;
+        if (this.hasOlder !== more) {
+          this.hasOlder = more;
+          this.touch();
+        }
+        return more;
+      },
+      (e) => {
+        this.olderInFlight = undefined;
+        throw e;
+      },
+    );
+    return this.olderInFlight;
+  }
+
+  loadNewer(): Promise<boolean> {
+    return this.windowCall<boolean>("window.loadNewer");
+  }
+
+  async jumpTo(messageId: string): Promise<void> {
+    await this.windowCall<void>("window.jumpTo", [messageId]);
+    if (!this.hasOlder) {
+      this.hasOlder = true;
+      this.touch();
+    }
+  }
+}
+
+/** How often the outbox is re-read while its store is subscribed and it is empty… */
+export const OUTBOX_POLL_MS = 2000;
+/** …and while it holds operations (they change state as they go). */
+export const OUTBOX_BUSY_POLL_MS = 500;
+
+const opKey = (o: OutboxItem) => o.op_id;
+
+/**
+ * The outbox. chat-core has no live query for it, so the store re-reads it after every
+ * call made through the client, after every batch of the client's list stores, and
+ * periodically while subscribed (every 2 s, every 0.5 s while it is not empty).
+ */
+export class OutboxStore extends BaseStore<OutboxItem[]> {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private reading = false;
+  private again = false;
+
+  constructor(host: StoreHost) {
+    super(host, []);
+  }
+
+  protected start(): void {
+    this.refresh();
+  }
+
+  protected stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  protected copy(value: OutboxItem[]): OutboxItem[] {
+    return value.slice();
+  }
+
+  private schedule() {
+    clearTimeout(this.timer);
+    if (!this.active || this.host.closed) return;
+    const ms = this.snapshot.length > 0 ? OUTBOX_BUSY_POLL_MS : OUTBOX_POLL_MS;
+    this.timer = setTimeout(() => this.refresh(), ms);
+  }
+
+  /** Re-reads the outbox (coalesced: one read at a time, one more if asked meanwhile). */
+  refresh(): void {
+    if (!this.active || this.host.closed) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = true;
+    this.host.rpc.call<OutboxItem[]>("outbox").then(
+      (items) => {
+        this.reading = false;
+        if (!this.active) return;
+        const becameReady = !this.ready;
+        this.ready = true;
+        this.error = undefined;
+        this.publish(applyDiffs(this.snapshot, [{ type: "reset", items }], opKey) as OutboxItem[], becameReady);
+        if (this.again) {
+          this.again = false;
+          this.refresh();
+        } else this.schedule();
+      },
+      (e: unknown) => {
+        this.reading = false;
+        this.again = false;
+        if (!this.active) return;
+        if (e instanceof ChatError) {
+          this.error = e;
+          this.touch();
+        }
+        this.schedule();
+      },
+    );
+  }
+}

@@ -1,0 +1,133 @@
+// ChatClient against the real server and the real wasm engine: connect, sends and their
+// states, two users, edits/reactions/deletes, typed errors, a refusing token provider.
+
+import { describe, expect, it } from "vitest";
+import { ChatError, TokenRefusedError, type MessageItem } from "../src/index.js";
+import { connect, eventually, record, unique, until } from "./support/harness.js";
+
+const byId = (items: MessageItem[], id: string) => items.find((m) => m.message.id === id);
+
+describe("ChatClient", () => {
+  it("connects and reports memory storage in Node", async () => {
+    const { client, engine } = await connect("alice");
+    expect(client.userId).toBe("alice");
+    expect(client.storage).toBe("memory");
+    expect(client.storageNote).toMatch(/OPFS/);
+    expect(client.isLeader).toBe(true);
+    expect(engine.isLeader).toBe(true);
+    const status = await client.status();
+    expect(status.auth_stopped).toBe(false);
+  });
+
+  it("shows a sent message first as pending, then as sent, under one id", async () => {
+    const { client } = await connect("alice");
+    const cid = await client.createChannel({ type: "messaging", id: unique(), members: ["alice"] });
+    const store = client.messages(cid);
+    await until(store, () => true);
+    const rec = record(store);
+    const id = await client.sendMessage(cid, "hello from the web");
+    const sent = await until(store, (items) => byId(items, id)?.state.type === "sent");
+    rec.stop();
+    expect(byId(sent, id)!.message.text).toBe("hello from the web");
+    const states = rec.snapshots.map((s) => byId(s, id)?.state.type).filter(Boolean);
+    expect(["pending", "sending"]).toContain(states[0]);
+    expect(states.at(-1)).toBe("sent");
+    expect(sent.filter((m) => m.message.id === id)).toHaveLength(1);
+  });
+
+  it("delivers alice's message to bob's store after bob syncs", async () => {
+    const alice = (await connect("alice")).client;
+    const bob = (await connect("bob")).client;
+    const bobs = bob.messages("team:general");
+    await until(bobs, () => true);
+    const text = `hi bob ${unique()}`;
+    const id = await alice.sendMessage("team:general", text);
+    await eventually(async () => (await alice.outbox()).length === 0);
+    await bob.sync();
+    const items = await until(bobs, (list) => byId(list, id) !== undefined);
+    const m = byId(items, id)!;
+    expect(m.message.text).toBe(text);
+    expect(m.message.user_id).toBe("alice");
+    expect(m.state.type).toBe("sent");
+    const channels = await until(bob.channels(), (list) => list.some((c) => c.channel.cid === "team:general"));
+    expect(channels.find((c) => c.channel.cid === "team:general")!.last_message?.message.id).toBe(id);
+  });
+
+  it("reflects edits, reactions and deletes, locally and at the other user", async () => {
+    const alice = (await connect("alice")).client;
+    const bob = (await connect("bob")).client;
+    const cid = await alice.createChannel({ type: "messaging", id: unique(), members: ["alice", "bob"] });
+    const mine = alice.messages(cid);
+    await until(mine, () => true);
+    const id = await alice.sendMessage(cid, "first draft");
+    await until(mine, (l) => byId(l, id)?.state.type === "sent");
+
+    await alice.editMessage(id, "final text");
+    await alice.addReaction(id, "like");
+    let l = await until(
+      mine,
+      (l) => byId(l, id)?.message.text === "final text" && byId(l, id)?.own_reactions.includes("like") === true,
+    );
+    expect(byId(l, id)!.message.edited_at).not.toBeNull();
+    expect(byId(l, id)!.message.reaction_counts).toEqual({ like: 1 });
+
+    await eventually(async () => (await alice.outbox()).length === 0);
+    await bob.sync();
+    const theirs = bob.messages(cid);
+    l = await until(theirs, (l) => byId(l, id)?.message.text === "final text" && byId(l, id)?.message.reaction_counts.like === 1);
+    expect(byId(l, id)!.own_reactions).toEqual([]);
+
+    await alice.removeReaction(id, "like");
+    l = await until(mine, (l) => byId(l, id)?.own_reactions.length === 0);
+    expect(byId(l, id)!.message.reaction_counts.like ?? 0).toBe(0);
+
+    await alice.deleteMessage(id);
+    await until(mine, (l) => byId(l, id) === undefined || byId(l, id)!.message.deleted_at !== null);
+    await eventually(async () => (await alice.outbox()).length === 0);
+    await bob.sync();
+    await until(theirs, (l) => byId(l, id) === undefined || byId(l, id)!.message.deleted_at !== null);
+  });
+
+  it("rejects with typed ChatErrors", async () => {
+    const { client } = await connect("alice");
+    const bad = await client.sendMessage("not a cid", "x").catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(ChatError);
+    expect((bad as ChatError).kind).toBe("invalid_input");
+    expect((bad as ChatError).name).toBe("ChatError");
+
+    const op = "00000000-0000-4000-8000-000000000000";
+    const unknown = await client.retry(op).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(ChatError);
+    expect((unknown as ChatError).kind).toBe("unknown_operation");
+    expect((unknown as ChatError).id).toBe(op);
+
+    const store = client.messages("nonsense");
+    store.subscribe(() => undefined);
+    await eventually(() => store.error !== undefined);
+    expect(store.error!.kind).toBe("invalid_input");
+
+    await client.close();
+    const closed = await client.sync().catch((e: unknown) => e);
+    expect(closed).toBeInstanceOf(ChatError);
+    expect((closed as ChatError).kind).toBe("closed");
+    const alsoClosed = await client.sendMessage("team:general", "x").catch((e: unknown) => e);
+    expect((alsoClosed as ChatError).kind).toBe("closed");
+  });
+
+  it("stops asking for tokens when the provider refuses (signed out)", async () => {
+    let asked = 0;
+    const { client } = await connect("carol", {
+      tokenProvider: async () => {
+        asked++;
+        throw new TokenRefusedError("carol signed out");
+      },
+    });
+    await client.sync().catch(() => undefined);
+    await eventually(async () => (await client.status()).auth_stopped);
+    expect(asked).toBeGreaterThan(0);
+    // Offline-first: sending still works locally and waits in the outbox.
+    const id = await client.sendMessage("team:general", "queued while signed out");
+    const outbox = await client.outbox();
+    expect(outbox.some((o) => o.op_id === id)).toBe(true);
+  });
+});

@@ -1,0 +1,322 @@
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useChatContext, useComponentOverrides } from "../context.js";
+import { useUser } from "../hooks.js";
+import type { MessageItem } from "../types.js";
+import { cx, formatTime, reportError } from "../utils.js";
+import { Avatar as DefaultAvatar } from "./basics.js";
+import { EditIcon, ReplyIcon, SmileIcon, TrashIcon } from "./icons.js";
+import type { MessageProps, MessageStatusProps, ReactionListProps } from "./types.js";
+
+/** Whether the message waits for (or failed) the server. */
+export function isFailed(item: MessageItem): boolean {
+  return item.state.type === "failed" || item.state.type === "update_failed";
+}
+
+/**
+ * The delivery line under a message: queued/sending/saving, or the failure with Retry and
+ * Discard (which call `client.retry(op_id)` / `client.discard(op_id)`).
+ */
+export function MessageStatus({ item }: MessageStatusProps) {
+  const { client, onError } = useChatContext();
+  const state = item.state;
+  switch (state.type) {
+    case "sent":
+      return null;
+    case "pending":
+      return <div className="onyx-message-status onyx-message-status--pending">Waiting to send…</div>;
+    case "sending":
+      return <div className="onyx-message-status onyx-message-status--sending">Sending…</div>;
+    case "editing":
+      return <div className="onyx-message-status onyx-message-status--editing">Saving…</div>;
+    case "deleting":
+      return <div className="onyx-message-status onyx-message-status--deleting">Deleting…</div>;
+    case "failed":
+    case "update_failed": {
+      const opId = state.op_id;
+      const what = state.type === "failed" ? "Not sent" : "Change not saved";
+      return (
+        <div
+          className={cx("onyx-message-status", "onyx-message-status--failed")}
+          role="alert"
+          data-testid={`message-failure-${item.message.id}`}
+        >
+          <span className="onyx-message-status__reason">
+            {what}
+            {state.failure.reason ? `: ${state.failure.reason}` : ""}
+          </span>
+          <button
+            type="button"
+            className="onyx-button onyx-button--link onyx-message-status__retry"
+            data-testid={`retry-${item.message.id}`}
+            onClick={() => {
+              client.retry(opId).catch(reportError(onError, "retry"));
+            }}
+          >
+            Retry
+          </button>
+          <button
+            type="button"
+            className="onyx-button onyx-button--link onyx-message-status__discard"
+            data-testid={`discard-${item.message.id}`}
+            onClick={() => {
+              client.discard(opId).catch(reportError(onError, "discard"));
+            }}
+          >
+            Discard
+          </button>
+        </div>
+      );
+    }
+    default:
+      return null;
+  }
+}
+
+/** The reaction counts under a message; the user's own reactions are highlighted. */
+export function ReactionList({ item, onToggle }: ReactionListProps) {
+  const { reactions } = useChatContext();
+  const counts = Object.entries(item.message.reaction_counts).filter(([, n]) => n > 0);
+  if (counts.length === 0) return null;
+  const emojiOf = (kind: string) => reactions.find((r) => r.kind === kind)?.emoji ?? kind;
+  return (
+    <ul className="onyx-reactions" aria-label="Reactions">
+      {counts.map(([kind, count]) => {
+        const mine = item.own_reactions.includes(kind);
+        return (
+          <li key={kind}>
+            <button
+              type="button"
+              className={cx("onyx-reaction", mine && "onyx-reaction--own")}
+              aria-pressed={mine}
+              title={mine ? `Remove your ${kind}` : `React with ${kind}`}
+              data-testid={`reaction-${item.message.id}-${kind}`}
+              onClick={() => onToggle(kind)}
+            >
+              <span className="onyx-reaction__emoji">{emojiOf(kind)}</span>
+              <span className="onyx-reaction__count">{count}</span>
+            </button>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function EditBox({ item, onDone }: { item: MessageItem; onDone: () => void }) {
+  const { client, onError } = useChatContext();
+  const [text, setText] = useState(item.message.text);
+  const ref = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (el) {
+      el.focus();
+      el.setSelectionRange(el.value.length, el.value.length);
+    }
+  }, []);
+  const save = () => {
+    const next = text.trim();
+    if (next && next !== item.message.text) {
+      client.editMessage(item.message.id, next).catch(reportError(onError, "edit"));
+    }
+    onDone();
+  };
+  const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      save();
+    } else if (e.key === "Escape") {
+      e.preventDefault();
+      onDone();
+    }
+  };
+  return (
+    <div className="onyx-message__edit">
+      <textarea
+        ref={ref}
+        className="onyx-message__edit-input"
+        value={text}
+        rows={2}
+        aria-label="Edit message"
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={onKeyDown}
+      />
+      <div className="onyx-message__edit-actions">
+        <button type="button" className="onyx-button" onClick={onDone}>
+          Cancel
+        </button>
+        <button type="button" className="onyx-button onyx-button--primary" onClick={save}>
+          Save
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/**
+ * The default message: avatar and name (first of a group), text, reactions, the delivery
+ * status with Retry/Discard, and hover actions (react, reply in thread, edit, delete).
+ */
+export function Message({
+  item,
+  isOwn,
+  isFirstInGroup,
+  inThread,
+  onOpenThread,
+  className,
+}: MessageProps) {
+  const { client, reactions, onError } = useChatContext();
+  const overrides = useComponentOverrides(undefined);
+  const Avatar = overrides.Avatar ?? DefaultAvatar;
+  const Status = overrides.MessageStatus ?? MessageStatus;
+  const Reactions = overrides.ReactionList ?? ReactionList;
+  const m = item.message;
+  const user = useUser(m.user_id);
+  const [editing, setEditing] = useState(false);
+  const [picking, setPicking] = useState(false);
+  const deleted = m.deleted_at != null;
+
+  const toggleReaction = useCallback(
+    (kind: string) => {
+      const call = item.own_reactions.includes(kind)
+        ? client.removeReaction(m.id, kind)
+        : client.addReaction(m.id, kind);
+      call.catch(reportError(onError, "reaction"));
+    },
+    [client, onError, item.own_reactions, m.id],
+  );
+
+  const canThread = !!onOpenThread && !inThread && m.parent_id == null && !deleted;
+  const edited = m.edited_at != null && !deleted;
+
+  return (
+    <div
+      className={cx(
+        "onyx-message",
+        isOwn && "onyx-message--own",
+        isFirstInGroup ? "onyx-message--first" : "onyx-message--grouped",
+        `onyx-message--${item.state.type}`,
+        deleted && "onyx-message--deleted",
+        className,
+      )}
+      data-testid={`message-${m.id}`}
+      data-state={item.state.type}
+      data-message-id={m.id}
+    >
+      <div className="onyx-message__gutter">
+        {isFirstInGroup ? <Avatar id={m.user_id} name={user.name} image={user.image} /> : null}
+      </div>
+      <div className="onyx-message__main">
+        {isFirstInGroup ? (
+          <div className="onyx-message__header">
+            <span className="onyx-message__author">{isOwn ? "You" : user.name}</span>
+            <time className="onyx-message__time" dateTime={m.created_at}>
+              {formatTime(m.created_at)}
+            </time>
+          </div>
+        ) : null}
+        {editing ? (
+          <EditBox item={item} onDone={() => setEditing(false)} />
+        ) : (
+          <div className="onyx-message__text" data-testid={`message-text-${m.id}`}>
+            {deleted ? <em>This message was deleted.</em> : m.text}
+            {edited ? <span className="onyx-message__edited"> (edited)</span> : null}
+          </div>
+        )}
+        {!deleted && m.attachments.length > 0 ? (
+          <div className="onyx-message__attachments">
+            📎 {m.attachments.length === 1 ? "1 attachment" : `${m.attachments.length} attachments`}
+          </div>
+        ) : null}
+        {!deleted ? <Reactions item={item} onToggle={toggleReaction} /> : null}
+        {canThread && m.reply_count > 0 ? (
+          <button
+            type="button"
+            className="onyx-button onyx-button--link onyx-message__replies"
+            data-testid={`replies-${m.id}`}
+            onClick={() => onOpenThread?.(item)}
+          >
+            {m.reply_count === 1 ? "1 reply" : `${m.reply_count} replies`}
+          </button>
+        ) : null}
+        <Status item={item} isOwn={isOwn} />
+      </div>
+      {!deleted && !editing ? (
+        <div className="onyx-message__actions" role="toolbar" aria-label="Message actions">
+          <button
+            type="button"
+            className="onyx-icon-button"
+            title="Add reaction"
+            aria-label="Add reaction"
+            aria-expanded={picking}
+            data-testid={`react-${m.id}`}
+            onClick={() => setPicking((p) => !p)}
+          >
+            <SmileIcon />
+          </button>
+          {canThread ? (
+            <button
+              type="button"
+              className="onyx-icon-button"
+              title="Reply in thread"
+              aria-label="Reply in thread"
+              data-testid={`reply-${m.id}`}
+              onClick={() => onOpenThread?.(item)}
+            >
+              <ReplyIcon />
+            </button>
+          ) : null}
+          {isOwn ? (
+            <>
+              <button
+                type="button"
+                className="onyx-icon-button"
+                title="Edit"
+                aria-label="Edit message"
+                data-testid={`edit-${m.id}`}
+                onClick={() => setEditing(true)}
+              >
+                <EditIcon />
+              </button>
+              <button
+                type="button"
+                className="onyx-icon-button onyx-icon-button--danger"
+                title="Delete"
+                aria-label="Delete message"
+                data-testid={`delete-${m.id}`}
+                onClick={() => {
+                  client.deleteMessage(m.id).catch(reportError(onError, "delete"));
+                }}
+              >
+                <TrashIcon />
+              </button>
+            </>
+          ) : null}
+          {picking ? (
+            <div className="onyx-reaction-picker" role="menu" aria-label="Pick a reaction">
+              {reactions.map((r) => (
+                <button
+                  key={r.kind}
+                  type="button"
+                  role="menuitemcheckbox"
+                  aria-checked={item.own_reactions.includes(r.kind)}
+                  className={cx(
+                    "onyx-reaction-picker__option",
+                    item.own_reactions.includes(r.kind) && "onyx-reaction-picker__option--own",
+                  )}
+                  title={r.label ?? r.kind}
+                  data-testid={`react-${m.id}-${r.kind}`}
+                  onClick={() => {
+                    toggleReaction(r.kind);
+                    setPicking(false);
+                  }}
+                >
+                  {r.emoji}
+                </button>
+              ))}
+            </div>
+          ) : null}
+        </div>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,54 @@
+import type { ReactNode } from "react";
+import { useChatContext } from "../context.js";
+import { useTyping } from "../hooks.js";
+import type { TypingUser } from "../types.js";
+import { cx } from "../utils.js";
+
+export interface TypingIndicatorProps {
+  cid: string;
+  /** `null` (default): typing in the channel itself; an id: in that thread. */
+  parentId?: string | null;
+  className?: string;
+  /** Renders the text (default: "Alice is typing…"). */
+  render?: (users: readonly TypingUser[], names: string[]) => ReactNode;
+}
+
+/** "Alice is typing…", "Alice and Bob are typing…", "Several people are typing…". */
+export function typingText(names: readonly string[]): string {
+  if (names.length === 0) return "";
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  if (names.length === 3) return `${names[0]}, ${names[1]} and ${names[2]} are typing…`;
+  return "Several people are typing…";
+}
+
+/** Who else is typing here (always rendered, empty when nobody is, so the layout holds). */
+export function TypingIndicator({ cid, parentId = null, className, render }: TypingIndicatorProps) {
+  const { getUser } = useChatContext();
+  const users = useTyping(cid, parentId);
+  const names = users.map((u) => getUser(u.user_id)?.name || u.user_id);
+  const active = users.length > 0;
+  return (
+    <div
+      className={cx("onyx-typing", active && "onyx-typing--active", className)}
+      data-testid="typing-indicator"
+      data-active={active}
+      aria-live="polite"
+    >
+      {active ? (
+        render ? (
+          render(users, names)
+        ) : (
+          <>
+            <span className="onyx-typing__dots" aria-hidden="true">
+              <span />
+              <span />
+              <span />
+            </span>
+            <span className="onyx-typing__text">{typingText(names)}</span>
+          </>
+        )
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,56 @@
+export {
+  ChatProvider,
+  ComponentsProvider,
+  DEFAULT_REACTIONS,
+  useChatClient,
+  useChatContext,
+  useComponentOverrides,
+  type ChatContextValue,
+  type ChatProviderProps,
+  type ReactionOption,
+} from "./context.js";
+export {
+  useChannelList,
+  useConnectionState,
+  useLiveStore,
+  useMessages,
+  useOutbox,
+  usePresence,
+  useReadReceipts,
+  useStoreState,
+  useThread,
+  useTyping,
+  useUser,
+  type ChannelListState,
+  type MessagesState,
+  type StoreState,
+  type ThreadState,
+} from "./hooks.js";
+export { Avatar, EmptyState, LoadingIndicator } from "./components/basics.js";
+export { ChannelList, ChannelPreview, channelName, type ChannelListProps } from "./components/ChannelList.js";
+export { ConnectionBanner, type ConnectionBannerProps } from "./components/ConnectionBanner.js";
+export { Message, MessageStatus, ReactionList, isFailed } from "./components/Message.js";
+export { MessageInput, type MessageInputProps } from "./components/MessageInput.js";
+export {
+  FIRST_ITEM_INDEX,
+  MessageList,
+  shiftedFirstIndex,
+  useFirstItemIndex,
+  type MessageListProps,
+} from "./components/MessageList.js";
+export { Thread, type ThreadProps } from "./components/Thread.js";
+export { TypingIndicator, typingText, type TypingIndicatorProps } from "./components/TypingIndicator.js";
+export type {
+  AvatarProps,
+  ChannelPreviewProps,
+  ChatComponents,
+  EmptyStateProps,
+  LoadingIndicatorProps,
+  MessageProps,
+  MessageRenderContext,
+  MessageStatusProps,
+  ReactionListProps,
+  RenderMessage,
+} from "./components/types.js";
+export * from "./types.js";
+export { cx, describeConnection, formatTime, previewText } from "./utils.js";

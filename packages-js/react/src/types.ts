@@ -1,0 +1,89 @@
+/**
+ * The slice of `@onyxchat/core`'s `ChatClient` the React layer uses.
+ *
+ * Components take any object of this shape, so a real `ChatClient` fits and so does an
+ * in-memory fake in tests or storybooks. The value types come from `@onyxchat/core`
+ * (the wasm crate's TypeScript shapes, snake_case).
+ */
+import type {
+  ChannelItem,
+  ConnectionState,
+  MessageItem,
+  NewChannel,
+  NewMessage,
+  OutboxItem,
+  ReadReceipt,
+  TypingUser,
+} from "@onyxchat/core";
+
+export type {
+  Channel,
+  ChannelItem,
+  ConnectionState,
+  Failure,
+  Message,
+  MessageItem,
+  MessageState,
+  NewChannel,
+  NewMessage,
+  OutboxItem,
+  ReadReceipt,
+  TypingUser,
+} from "@onyxchat/core";
+
+/** A value that changes over time, in the shape `useSyncExternalStore` wants. */
+export interface LiveStore<T> {
+  subscribe(listener: () => void): () => void;
+  getSnapshot(): T;
+  /** Whether the first value has arrived (before it, the snapshot is a placeholder). */
+  readonly ready: boolean;
+  /** Why the live query failed, if it did. */
+  readonly error?: unknown;
+}
+
+/** A channel's live message window, oldest first, that pages through the history. */
+export interface MessageListStore extends LiveStore<readonly MessageItem[]> {
+  /** Shows one more page of older messages; resolves `false` at the start of the channel. */
+  loadOlder(): Promise<boolean>;
+  /** Moves one page towards the newest; resolves `true` once at the newest again. */
+  loadNewer(): Promise<boolean>;
+  /** Centres the window on a message. */
+  jumpTo(messageId: string): Promise<void>;
+  /** Whether older messages may exist before the first one shown. */
+  readonly hasOlder: boolean;
+}
+
+/** What the React layer needs from a client (`ChatClient` from `@onyxchat/core`). */
+export interface ChatClientLike {
+  readonly userId: string;
+  readonly storage?: string;
+  readonly storageNote?: string | null | undefined;
+
+  channels(limit?: number): LiveStore<readonly ChannelItem[]>;
+  messages(cid: string, pageSize?: number): MessageListStore;
+  thread(parentId: string): LiveStore<readonly MessageItem[]>;
+  readReceipts(cid: string): LiveStore<readonly ReadReceipt[]>;
+  typing(cid: string): LiveStore<readonly TypingUser[]>;
+  presence(): LiveStore<readonly string[]>;
+  readonly connection: LiveStore<ConnectionState>;
+  outboxStore(): LiveStore<readonly OutboxItem[]>;
+
+  sendMessage(cid: string, message: string | NewMessage): Promise<string>;
+  editMessage(id: string, text: string): Promise<void>;
+  deleteMessage(id: string): Promise<void>;
+  addReaction(messageId: string, kind: string): Promise<void>;
+  removeReaction(messageId: string, kind: string): Promise<void>;
+  markRead(cid: string): Promise<void>;
+  createChannel(channel: NewChannel): Promise<string>;
+  retry(opId: string): Promise<void>;
+  discard(opId: string): Promise<void>;
+  reconnect(): Promise<void>;
+  startTyping(cid: string, parentId?: string): Promise<void>;
+  stopTyping(cid: string, parentId?: string): Promise<void>;
+}
+
+/** How the UI shows a user: the core knows ids only, the app knows names and pictures. */
+export interface UserDisplay {
+  name?: string;
+  image?: string | null;
+}

@@ -1,0 +1,83 @@
+import { act, fireEvent, screen } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import { ChannelList } from "../src/index.js";
+import { channel, createFakeClient, message } from "./fakeClient.js";
+import { renderWithClient } from "./render.js";
+
+describe("ChannelList", () => {
+  it("shows channels with unread badges and last message previews", () => {
+    const fake = createFakeClient("alice");
+    renderWithClient(<ChannelList />, fake, {
+      getUser: (id) => (id === "bob" ? { name: "Bob Marley" } : undefined),
+    });
+    expect(screen.getByRole("status").textContent).toContain("Loading");
+    act(() =>
+      fake.channelStore().set([
+        channel("team:general", {
+          name: "General",
+          unread_count: 3,
+          unread_mentions: 1,
+          last_message: message({ text: "hi there", user_id: "bob" }),
+        }),
+        channel("messaging:alice-bob", {
+          name: "Alice & Bob",
+          last_message: message({ text: "see you", user_id: "alice" }),
+        }),
+        channel("messaging:lots", { unread_count: 150 }),
+      ]),
+    );
+    const general = screen.getByTestId("channel-team:general");
+    expect(general.textContent).toContain("General");
+    expect(general.textContent).toContain("Bob: hi there");
+    expect(screen.getByTestId("unread-team:general").textContent).toBe("3");
+    expect(screen.getByTestId("mentions-team:general")).toBeTruthy();
+    expect(screen.getByTestId("channel-messaging:alice-bob").textContent).toContain("You: see you");
+    expect(screen.queryByTestId("unread-messaging:alice-bob")).toBeNull();
+    expect(screen.getByTestId("unread-messaging:lots").textContent).toBe("99+");
+
+    // Reading clears the badge.
+    act(() =>
+      fake.channelStore().set(
+        fake
+          .channelStore()
+          .getSnapshot()
+          .map((c) => (c.channel.cid === "team:general" ? { ...c, unread_count: 0, unread_mentions: 0 } : c)),
+      ),
+    );
+    expect(screen.queryByTestId("unread-team:general")).toBeNull();
+  });
+
+  it("calls onSelect and marks the selected channel", () => {
+    const fake = createFakeClient();
+    fake.channelStore().set([channel("team:general"), channel("messaging:b")]);
+    const onSelect = vi.fn();
+    const { rerender } = renderWithClient(<ChannelList onSelect={onSelect} selectedCid={null} />, fake);
+    fireEvent.click(screen.getByTestId("channel-messaging:b"));
+    expect(onSelect).toHaveBeenCalledWith("messaging:b", expect.objectContaining({ unread_count: 0 }));
+    rerender(<ChannelList onSelect={onSelect} selectedCid="messaging:b" />);
+    expect(screen.getByTestId("channel-messaging:b").getAttribute("aria-current")).toBe("true");
+    expect(screen.getByTestId("channel-team:general").getAttribute("aria-current")).toBeNull();
+  });
+
+  it("shows the empty state and supports renderChannel", () => {
+    const fake = createFakeClient();
+    fake.channelStore(5).set([]);
+    const { unmount } = renderWithClient(<ChannelList limit={5} />, fake);
+    expect(screen.getByText("No channels yet.")).toBeTruthy();
+    unmount();
+    fake.channelStore().set([channel("team:x", { name: "X" })]);
+    renderWithClient(
+      <ChannelList renderChannel={(item, { selected }) => <b>{`${item.channel.name}:${selected}`}</b>} selectedCid="team:x" />,
+      fake,
+    );
+    expect(screen.getByText("X:true")).toBeTruthy();
+  });
+
+  it("unsubscribes on unmount", () => {
+    const fake = createFakeClient();
+    const { unmount } = renderWithClient(<ChannelList />, fake);
+    expect(fake.channelStore().listenerCount).toBe(1);
+    unmount();
+    expect(fake.channelStore().listenerCount).toBe(0);
+  });
+});

@@ -1,0 +1,219 @@
+import { act, fireEvent, screen, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import { MessageList, shiftedFirstIndex, type MessageProps } from "../src/index.js";
+import { createFakeClient, message } from "./fakeClient.js";
+import { renderWithClient } from "./render.js";
+
+const cid = "messaging:general";
+
+/**
+ * Under VirtuosoMockContext, an initial scroll to the last item (with firstItemIndex)
+ * never settles, as jsdom cannot scroll; the tests start at the top instead.
+ */
+const virtuosoProps = { initialTopMostItemIndex: 0 };
+
+describe("MessageList", () => {
+  it("shows loading, then the messages keyed by id with their state", () => {
+    const fake = createFakeClient("alice");
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    expect(screen.getByTestId("message-list").dataset.ready).toBe("false");
+    const a = message({ id: "a", text: "hello" });
+    const b = message({ id: "b", text: "mine", user_id: "alice" }, { type: "sending" });
+    act(() => fake.messageStore(cid).set([a, b]));
+    expect(screen.getByTestId("message-a").dataset.state).toBe("sent");
+    expect(screen.getByTestId("message-b").dataset.state).toBe("sending");
+    expect(screen.getByTestId("message-b").textContent).toContain("Sending…");
+    expect(screen.getByText("hello")).toBeTruthy();
+  });
+
+  it("renders the empty state when the channel has no messages", () => {
+    const fake = createFakeClient();
+    act(() => fake.messageStore(cid).set([]));
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    expect(screen.getByText(/No messages yet/)).toBeTruthy();
+  });
+
+  it("shows a failed message with Retry calling client.retry(op_id), and Discard", () => {
+    const fake = createFakeClient("alice");
+    const failed = message(
+      { id: "f1", text: "did not go", user_id: "alice" },
+      {
+        type: "failed",
+        op_id: "op-f1",
+        failure: { reason: "channel is frozen", code: "forbidden", status: 403 },
+      },
+    );
+    fake.messageStore(cid).set([failed]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    const row = screen.getByTestId("message-f1");
+    expect(row.dataset.state).toBe("failed");
+    expect(within(row).getByRole("alert").textContent).toContain("channel is frozen");
+    fireEvent.click(within(row).getByRole("button", { name: "Retry" }));
+    expect(fake.client.retry).toHaveBeenCalledWith("op-f1");
+    fireEvent.click(within(row).getByRole("button", { name: "Discard" }));
+    expect(fake.client.discard).toHaveBeenCalledWith("op-f1");
+  });
+
+  it("toggles reactions: adds a new one, removes the user's own", () => {
+    const fake = createFakeClient("alice");
+    const m = message(
+      { id: "r1", reaction_counts: { like: 2, love: 1 } },
+      { type: "sent" },
+      { own_reactions: ["like"] },
+    );
+    fake.messageStore(cid).set([m]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    const like = screen.getByTestId("reaction-r1-like");
+    expect(like.getAttribute("aria-pressed")).toBe("true");
+    expect(like.textContent).toContain("2");
+    fireEvent.click(like);
+    expect(fake.client.removeReaction).toHaveBeenCalledWith("r1", "like");
+    fireEvent.click(screen.getByTestId("reaction-r1-love"));
+    expect(fake.client.addReaction).toHaveBeenCalledWith("r1", "love");
+    // From the picker.
+    fireEvent.click(screen.getByTestId("react-r1"));
+    fireEvent.click(screen.getByTestId("react-r1-wow"));
+    expect(fake.client.addReaction).toHaveBeenCalledWith("r1", "wow");
+  });
+
+  it("offers reply in thread with the reply count", () => {
+    const fake = createFakeClient("alice");
+    const m = message({ id: "t1", reply_count: 3 });
+    fake.messageStore(cid).set([m]);
+    const onOpenThread = vi.fn();
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} onOpenThread={onOpenThread} />, fake);
+    const replies = screen.getByTestId("replies-t1");
+    expect(replies.textContent).toBe("3 replies");
+    fireEvent.click(replies);
+    expect(onOpenThread).toHaveBeenCalledWith(m);
+    fireEvent.click(screen.getByTestId("reply-t1"));
+    expect(onOpenThread).toHaveBeenCalledTimes(2);
+  });
+
+  it("hides thread actions without onOpenThread", () => {
+    const fake = createFakeClient("alice");
+    fake.messageStore(cid).set([message({ id: "t2", reply_count: 1 })]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    expect(screen.queryByTestId("reply-t2")).toBeNull();
+    expect(screen.queryByTestId("replies-t2")).toBeNull();
+  });
+
+  it("keeps rows mounted by id when a message changes (stable keys)", () => {
+    const fake = createFakeClient("alice");
+    const store = fake.messageStore(cid);
+    const a = message({ id: "a", user_id: "alice" }, { type: "sending" });
+    store.set([a]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    const before = screen.getByTestId("message-a");
+    const b = message({ id: "b" });
+    act(() => store.set([{ ...a, state: { type: "sent" } }, b]));
+    const after = screen.getByTestId("message-a");
+    expect(after).toBe(before);
+    expect(after.dataset.state).toBe("sent");
+  });
+
+  it("loads older pages when the top is reached and prepends them", async () => {
+    const fake = createFakeClient("alice");
+    const store = fake.messageStore(cid);
+    const older = [message({ id: "o1" }), message({ id: "o2" })];
+    store.olderPages = [older];
+    store.hasOlder = true;
+    store.set([message({ id: "n1" }), message({ id: "n2" })]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    // With everything in view, Virtuoso reports the top as reached (after its 200 ms debounce).
+    await vi.waitFor(() => expect(screen.getByTestId("message-o1")).toBeTruthy(), { timeout: 2000 });
+    expect(store.loadOlder).toHaveBeenCalledTimes(1);
+    expect(screen.getByTestId("message-n1")).toBeTruthy();
+    expect(screen.getByText(/beginning of the conversation/)).toBeTruthy();
+  });
+
+  it("pages back to the newest after the window slid away from it", async () => {
+    const fake = createFakeClient("alice");
+    const store = fake.messageStore(cid);
+    const [x, a, b, c] = [message({ id: "x" }), message({ id: "a" }), message({ id: "b" }), message({ id: "c" })];
+    store.set([a, b, c]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    expect(screen.queryByTestId("jump-to-latest")).toBeNull();
+    // An older page came in at the top and the newest left at the bottom (a full window).
+    act(() => store.set([x, a, b]));
+    store.loadNewer.mockImplementation(async () => {
+      store.set([a, b, c]);
+      return true;
+    });
+    fireEvent.click(screen.getByTestId("jump-to-latest"));
+    await vi.waitFor(() => expect(store.loadNewer).toHaveBeenCalledTimes(1));
+    await vi.waitFor(() => expect(screen.getByTestId("message-c")).toBeTruthy());
+  });
+
+  it("marks the channel read when the newest message is in view", async () => {
+    const fake = createFakeClient("alice");
+    fake.messageStore(cid).set([message({ id: "x" })]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    expect(fake.client.markRead).toHaveBeenCalledWith(cid);
+    const calls = fake.client.markRead.mock.calls.length;
+    const store = fake.messageStore(cid);
+    // Someone else's message: read again.
+    act(() => store.set([...store.getSnapshot(), message({ id: "y" })]));
+    expect(fake.client.markRead.mock.calls.length).toBe(calls + 1);
+    // The user's own: nothing to mark.
+    act(() => store.set([...store.getSnapshot(), message({ id: "z", user_id: "alice" }, { type: "pending" })]));
+    expect(fake.client.markRead.mock.calls.length).toBe(calls + 1);
+    // Others' messages that arrived with (before) the user's own still count.
+    act(() => {
+      const items = store.getSnapshot();
+      store.set([...items.slice(0, -1), message({ id: "w" }), items[items.length - 1]!]);
+    });
+    expect(fake.client.markRead.mock.calls.length).toBe(calls + 2);
+  });
+
+  it("accepts components and renderMessage overrides", () => {
+    const fake = createFakeClient("alice");
+    fake.messageStore(cid).set([message({ id: "c1", text: "custom" })]);
+    const Custom = ({ item, isOwn }: MessageProps) => (
+      <div data-testid={`custom-${item.message.id}`}>{isOwn ? "own" : "other"}: {item.message.text}</div>
+    );
+    const { unmount } = renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} components={{ Message: Custom }} />, fake);
+    expect(screen.getByTestId("custom-c1").textContent).toBe("other: custom");
+    unmount();
+    renderWithClient(
+      <MessageList virtuosoProps={virtuosoProps} cid={cid} renderMessage={(item) => <p data-testid="rendered">{item.message.text}!</p>} />,
+      fake,
+    );
+    expect(screen.getByTestId("rendered").textContent).toBe("custom!");
+  });
+
+  it("uses the provider's Avatar override inside default messages", () => {
+    const fake = createFakeClient("alice");
+    fake.messageStore(cid).set([message({ id: "av", user_id: "bob" })]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake, {
+      components: { Avatar: ({ name }) => <i data-testid="avatar">{name}</i> },
+      getUser: (id) => (id === "bob" ? { name: "Bob Marley" } : undefined),
+    });
+    expect(screen.getByTestId("avatar").textContent).toBe("Bob Marley");
+  });
+
+  it("unsubscribes from its store on unmount", () => {
+    const fake = createFakeClient("alice");
+    const store = fake.messageStore(cid);
+    store.set([message()]);
+    const { unmount } = renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    expect(store.listenerCount).toBeGreaterThan(0);
+    unmount();
+    expect(store.listenerCount).toBe(0);
+  });
+});
+
+describe("shiftedFirstIndex", () => {
+  const [a, b, c, d] = [message({ id: "a" }), message({ id: "b" }), message({ id: "c" }), message({ id: "d" })];
+  it("lowers the first index by the number of prepended items", () => {
+    expect(shiftedFirstIndex([c, d], [a, b, c, d], 1000)).toBe(998);
+  });
+  it("raises it by the number of items dropped from the top", () => {
+    expect(shiftedFirstIndex([a, b, c, d], [c, d], 1000)).toBe(1002);
+  });
+  it("leaves it for appends and unrelated windows", () => {
+    expect(shiftedFirstIndex([a, b], [a, b, c], 1000)).toBe(1000);
+    expect(shiftedFirstIndex([a, b], [c, d], 1000)).toBe(1000);
+    expect(shiftedFirstIndex([], [a], 1000)).toBe(1000);
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * An in-memory client implementing the LiveStore contract of @onyxchat/core, so the React
+ * layer is tested on its own (end-to-end tests run against the real server in a browser).
+ */
+import { vi } from "vitest";
+import type {
+  ChannelItem,
+  ChatClientLike,
+  ConnectionState,
+  LiveStore,
+  MessageItem,
+  MessageListStore,
+  MessageState,
+  OutboxItem,
+  ReadReceipt,
+  TypingUser,
+} from "../src/index.js";
+
+export class FakeStore<T> implements LiveStore<T> {
+  private listeners = new Set<() => void>();
+  ready: boolean;
+  constructor(
+    private value: T,
+    ready = true,
+  ) {
+    this.ready = ready;
+  }
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+  getSnapshot(): T {
+    return this.value;
+  }
+  /** Replaces the value (and marks the store ready) and notifies. */
+  set(value: T): void {
+    this.value = value;
+    this.ready = true;
+    this.emit();
+  }
+  emit(): void {
+    for (const l of [...this.listeners]) l();
+  }
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+}
+
+export class FakeMessageStore extends FakeStore<MessageItem[]> implements MessageListStore {
+  hasOlder: boolean;
+  /** What `loadOlder` prepends, one page per call. */
+  olderPages: MessageItem[][] = [];
+  loadOlder = vi.fn(async () => {
+    const page = this.olderPages.shift();
+    if (page) this.set([...page, ...this.getSnapshot()]);
+    this.hasOlder = this.olderPages.length > 0;
+    this.emit();
+    return this.hasOlder;
+  });
+  loadNewer = vi.fn(async () => true);
+  jumpTo = vi.fn(async () => {});
+  constructor(items: MessageItem[] = [], ready = true, hasOlder = false) {
+    super(items, ready);
+    this.hasOlder = hasOlder;
+  }
+}
+
+let seq = 0;
+const BASE = Date.parse("2026-11-23T10:00:00.000Z");
+
+export function message(
+  overrides: Partial<MessageItem["message"]> & { id?: string } = {},
+  state: MessageState = { type: "sent" },
+  extra: Partial<Omit<MessageItem, "message" | "state">> = {},
+): MessageItem {
+  seq += 1;
+  const created = new Date(BASE + seq * 1000).toISOString();
+  return {
+    message: {
+      id: `m${seq}`,
+      cid: "messaging:general",
+      user_id: "bob",
+      text: `message ${seq}`,
+      attachments: [],
+      parent_id: null,
+      quoted_message_id: null,
+      mentioned_users: [],
+      reaction_counts: {},
+      reply_count: 0,
+      created_at: created,
+      updated_at: created,
+      edited_at: null,
+      deleted_at: null,
+      rev: 1,
+      ...overrides,
+    },
+    state,
+    own_reactions: [],
+    starred: false,
+    ...extra,
+  };
+}
+
+export function channel(
+  cid: string,
+  overrides: Partial<Omit<ChannelItem, "channel">> & { name?: string | null } = {},
+): ChannelItem {
+  const [type, id] = cid.split(":") as [ChannelItem["channel"]["type"], string];
+  const { name, ...rest } = overrides;
+  return {
+    channel: {
+      cid,
+      type,
+      id,
+      name: name === undefined ? id : name,
+      image: null,
+      config: { reactions: true, replies: true, typing_events: true, custom: {} },
+      created_by: "alice",
+      created_at: "2026-11-23T09:00:00.000Z",
+      updated_at: "2026-11-23T09:00:00.000Z",
+      last_message_at: null,
+      member_count: 2,
+      rev: 1,
+    },
+    unread_count: 0,
+    unread_mentions: 0,
+    last_message: null,
+    ...rest,
+  };
+}
+
+/** A fake client: stores created on demand and cached by args, every call a `vi.fn`. */
+export function createFakeClient(userId = "alice") {
+  const messageStores = new Map<string, FakeMessageStore>();
+  const threadStores = new Map<string, FakeStore<MessageItem[]>>();
+  const typingStores = new Map<string, FakeStore<TypingUser[]>>();
+  const receiptStores = new Map<string, FakeStore<ReadReceipt[]>>();
+  const channelStores = new Map<number, FakeStore<ChannelItem[]>>();
+  const outbox = new FakeStore<OutboxItem[]>([]);
+  const presence = new FakeStore<string[]>([]);
+  const connection = new FakeStore<ConnectionState>({ type: "connected" });
+
+  const getOr = <K, V>(map: Map<K, V>, key: K, make: () => V): V => {
+    let v = map.get(key);
+    if (!v) {
+      v = make();
+      map.set(key, v);
+    }
+    return v;
+  };
+
+  let nextId = 0;
+  const client = {
+    userId,
+    storage: "memory",
+    storageNote: null,
+    connection,
+    channels: vi.fn((limit = 30) => getOr(channelStores, limit, () => new FakeStore<ChannelItem[]>([], false))),
+    messages: vi.fn((cid: string, pageSize = 30) =>
+      getOr(messageStores, `${cid}/${pageSize}`, () => new FakeMessageStore([], false)),
+    ),
+    thread: vi.fn((parentId: string) => getOr(threadStores, parentId, () => new FakeStore<MessageItem[]>([], false))),
+    readReceipts: vi.fn((cid: string) => getOr(receiptStores, cid, () => new FakeStore<ReadReceipt[]>([]))),
+    typing: vi.fn((cid: string) => getOr(typingStores, cid, () => new FakeStore<TypingUser[]>([]))),
+    presence: vi.fn(() => presence),
+    outboxStore: vi.fn(() => outbox),
+    sendMessage: vi.fn(async (_cid: string, _message: unknown) => `sent-${++nextId}`),
+    editMessage: vi.fn(async (_id: string, _text: string) => {}),
+    deleteMessage: vi.fn(async (_id: string) => {}),
+    addReaction: vi.fn(async (_id: string, _kind: string) => {}),
+    removeReaction: vi.fn(async (_id: string, _kind: string) => {}),
+    markRead: vi.fn(async (_cid: string) => {}),
+    createChannel: vi.fn(async () => "messaging:new"),
+    retry: vi.fn(async (_opId: string) => {}),
+    discard: vi.fn(async (_opId: string) => {}),
+    reconnect: vi.fn(async () => {}),
+    startTyping: vi.fn(async (_cid: string, _parentId?: string) => {}),
+    stopTyping: vi.fn(async (_cid: string, _parentId?: string) => {}),
+  } satisfies ChatClientLike;
+
+  return {
+    client,
+    /** The message store for `cid` (the one the hooks get with the default page size). */
+    messageStore: (cid: string, pageSize = 30) =>
+      client.messages(cid, pageSize) as FakeMessageStore,
+    threadStore: (parentId: string) => client.thread(parentId) as FakeStore<MessageItem[]>,
+    typingStore: (cid: string) => client.typing(cid) as FakeStore<TypingUser[]>,
+    channelStore: (limit = 30) => client.channels(limit) as FakeStore<ChannelItem[]>,
+    outbox,
+    presence,
+    connection,
+  };
+}
+
+export type FakeClient = ReturnType<typeof createFakeClient>;

@@ -6,7 +6,8 @@
 //!   Then the Kotlin suite (bindings-kotlin on the JVM against the real server, tools
 //!   installed idempotently) and a check that the committed Swift sources are current.
 //!   Then the web SDK: wasm lints and store tests on wasm, the wasm package, the JS
-//!   packages' builds and vitest suites.
+//!   packages' builds and vitest suites, and the browser end-to-end tests (headless
+//!   Chromium against the real server; screenshots in target/e2e-artifacts).
 //! - `cargo xtask demo`: the main job — builds the wasm package, the JS packages and the
 //!   demo web app, and runs `chat-server serve --dev` serving it on http://127.0.0.1:8787,
 //!   with the demo users and tokens printed.
@@ -124,13 +125,13 @@ fn test() -> anyhow::Result<()> {
     web::ensure_node_packages()?;
     web::npm_script("build:js", &[])?;
     let server_bin = workspace_root().join("target/debug/chat-server");
-    web::npm_script(
-        "test:js",
-        &[(
-            "ONYXCHAT_SERVER_BIN",
-            server_bin.to_string_lossy().into_owned(),
-        )],
-    )?;
+    let server_env = [(
+        "ONYXCHAT_SERVER_BIN",
+        server_bin.to_string_lossy().into_owned(),
+    )];
+    web::npm_script("test:js", &server_env)?;
+    web::ensure_chromium()?;
+    web::npm_script("test:e2e", &server_env)?;
     eprintln!("xtask: all suites passed");
     Ok(())
 }

@@ -41,6 +41,17 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
     path.metadata().and_then(|m| m.modified()).ok()
 }
 
+/// The system Chromium the browser tests drive (never a downloaded browser).
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Chromium from the system's packages.
+pub(crate) fn ensure_chromium() -> anyhow::Result<()> {
+    if !Path::new(CHROMIUM).exists() {
+        apt_install(&["chromium"])?;
+    }
+    Ok(())
+}
+
 /// Runs an npm script of the root package with extra environment.
 pub(crate) fn npm_script(script: &str, env: &[(&str, String)]) -> anyhow::Result<()> {
     eprintln!("xtask: $ npm run {script}");

@@ -159,17 +159,44 @@ function ChannelMessageList({
   const busy = useRef(false);
   const hasOlderRef = useRef(hasOlder);
   hasOlderRef.current = hasOlder;
+  // A load may move the window without showing anything older (at its size cap the
+  // core's window can drop the newest page first and show the fetched older one only on
+  // the next load). Virtuoso reports the top once per first item, so while the top stays
+  // in view and the first message is unchanged, load again (a few times at most).
+  const firstMessageId = messages[0]?.message.id;
+  const firstId = useRef(firstMessageId);
+  firstId.current = firstMessageId;
+  const atTopRef = useRef(false);
+  const onAtTop = useCallback((top: boolean) => {
+    atTopRef.current = top;
+  }, []);
+  const stalled = useRef(0);
+  useEffect(() => {
+    stalled.current = 0; // older messages showed: count stalls afresh
+  }, [firstMessageId]);
+  const recheck = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(recheck.current), []);
+  const startReachedRef = useRef<() => void>(() => undefined);
   const onStartReached = useCallback(() => {
     if (busy.current || !hasOlderRef.current) return;
     busy.current = true;
     setLoadingOlder(true);
+    const first = firstId.current;
     loadOlder()
       .catch(report("load older messages"))
       .finally(() => {
         busy.current = false;
         setLoadingOlder(false);
+        clearTimeout(recheck.current);
+        recheck.current = setTimeout(() => {
+          if (atTopRef.current && firstId.current === first && stalled.current < 3) {
+            stalled.current += 1;
+            startReachedRef.current();
+          }
+        }, 300);
       });
   }, [loadOlder, report]);
+  startReachedRef.current = onStartReached;
 
   // Back down at the bottom of a detached window: page towards the newest again.
   const onEndReached = useCallback(() => {
@@ -296,6 +323,7 @@ function ChannelMessageList({
           itemContent={renderItem}
           followOutput={followOutput}
           startReached={onStartReached}
+          atTopStateChange={onAtTop}
           endReached={onEndReached}
           atBottomStateChange={onAtBottom}
           atBottomThreshold={48}

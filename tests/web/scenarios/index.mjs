@@ -1,0 +1,9 @@
+// The scenarios, in run order (they share one server; each uses its own channel or
+// unique texts, so any subset runs alone too).
+import liveChat from "./live-chat.mjs";
+import offlineSend from "./offline-send.mjs";
+import reloadOffline from "./reload-offline.mjs";
+import bigChannel from "./big-channel.mjs";
+import multiTab from "./multi-tab.mjs";
+
+export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab];

@@ -1,0 +1,74 @@
+// 2. Offline: Alice's context goes offline (`context.setOffline(true)`: the page and its
+// engine worker lose the network, and the page's `offline` event tells the engine). Her
+// message shows at once as pending/sending with outbox 1, stays unsent (in her list, on
+// the server and for Bob) while offline, and goes out once she is online again.
+
+import { connectionState, openChannel, outboxCount, rowState, send, signIn } from "../lib/browser.mjs";
+import { assert, holds, poll } from "../lib/expect.mjs";
+
+const CID = "team:general";
+/** How long "stays unsent" is watched (the engine retries every ~1 s meanwhile). */
+const OFFLINE_WATCH_MS = 4000;
+
+export default {
+  name: "offline send queues, then delivers when back online",
+  async run(t) {
+    const aliceContext = await t.context();
+    const alice = await t.page(aliceContext, "alice");
+    const bob = await t.page(await t.context(), "bob");
+    await signIn(alice, t.server.url, "alice");
+    await signIn(bob, t.server.url, "bob");
+    await openChannel(alice, CID);
+    await openChannel(bob, CID);
+    await poll(() => connectionState(alice), (s) => s === "connected", { message: "Alice connected" });
+    // Something from Bob that Alice reads while online, so the only thing her outbox can
+    // hold offline is her message (opening a channel marks it read: a queued operation too).
+    const before = t.text("Bob, before Alice goes offline");
+    await t.server.sendMessage(CID, before, { user: "bob" });
+    await poll(() => rowState(alice, before), (s) => s === "sent", { message: "Alice to see Bob's message" });
+    await poll(() => outboxCount(alice), (n) => n === 0, { message: "Alice's outbox to be empty before going offline" });
+
+    // Count the engine's delivery attempts while offline (informational).
+    let failedPosts = 0;
+    aliceContext.on("requestfailed", (r) => {
+      if (r.method() === "POST" && r.url().endsWith("/messages")) failedPosts++;
+    });
+
+    await aliceContext.setOffline(true);
+    // The client heard the `offline` event: the realtime connection waits for the network.
+    await poll(() => connectionState(alice), (s) => s !== "connected", { timeout: 5000, message: "Alice's connection to leave `connected`" });
+    t.log("alice offline, connection:", await connectionState(alice));
+
+    const text = t.text("Sent while offline");
+    const sentAt = Date.now();
+    await send(alice, text);
+    const first = await poll(() => rowState(alice, text), (s) => s !== null, { timeout: 3000, message: "the row to show at once" });
+    t.log(`row shown after ${Date.now() - sentAt} ms as`, first);
+    assert(first === "pending" || first === "sending", `the new row's state is ${first}, want pending or sending`);
+    await poll(() => outboxCount(alice), (n) => n === 1, { timeout: 3000, message: "outbox-count 1" });
+
+    // Stays unsent while offline: pending/sending, outbox 1, not on the server, not at Bob's.
+    const samples = await holds(
+      async () => ({
+        state: await rowState(alice, text),
+        outbox: await outboxCount(alice),
+        onServer: (await t.server.allMessages(CID)).some((m) => m.text === text),
+        atBob: await rowState(bob, text),
+      }),
+      (v) => (v.state === "pending" || v.state === "sending") && v.outbox === 1 && !v.onServer && v.atBob === null,
+      { duration: OFFLINE_WATCH_MS, interval: 400, message: "the message to stay unsent while offline" },
+    );
+    t.log(`stayed unsent for ${OFFLINE_WATCH_MS} ms (${samples} samples); delivery attempts that failed offline: ${failedPosts}`);
+
+    // Back online: sent, outbox empty, Bob has it, the server has it once.
+    const onlineAt = Date.now();
+    await aliceContext.setOffline(false);
+    await poll(() => rowState(alice, text), (s) => s === "sent", { timeout: 20_000, message: "the message to be sent after going online" });
+    t.log(`sent ${Date.now() - onlineAt} ms after going online`);
+    await poll(() => outboxCount(alice), (n) => n === 0, { message: "the outbox to drain" });
+    await poll(() => rowState(bob, text), (s) => s === "sent", { timeout: 15_000, message: "Bob to receive the message" });
+    await poll(() => connectionState(alice), (s) => s === "connected", { timeout: 15_000, message: "Alice reconnected" });
+    const n = (await t.server.allMessages(CID)).filter((m) => m.text === text).length;
+    assert(n === 1, `the server has the message ${n} times`);
+  },
+};

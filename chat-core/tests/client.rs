@@ -456,6 +456,45 @@ async fn paging_back_through_history_has_no_gaps_or_duplicates_and_jumps_work() 
 }
 
 #[tokio::test]
+async fn every_step_back_through_a_sliding_window_shows_older_messages() {
+    let (t, app) = setup(&["alice"]).await;
+    let carol = t.user(&app, "carol");
+    let mut expected = Vec::new();
+    for i in 0..120 {
+        let m = carol.send("team:general", &format!("m{i}"), None).await;
+        expected.push(m["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap());
+    }
+    let net = FaultyTransport::new(&t.server.base_url());
+    let alice = client(&t, &app, "alice", None, net.clone()).await;
+    alice.sync().await.unwrap();
+    let c = cid("team:general");
+    // Pages of 5: the window slides past 40 messages, with fetches from the server
+    // whenever the cache runs out.
+    let mut window = alice.messages(&c, 5).await.unwrap();
+    window.next().await.unwrap();
+    let mut oldest = window.items()[0].message.id;
+    loop {
+        let more = window.load_older().await.unwrap();
+        window.drain();
+        let shown: Vec<_> = window.items().iter().map(|m| m.message.id).collect();
+        assert!(shown.len() <= 40, "bounded: {}", shown.len());
+        let start = expected.iter().position(|id| *id == shown[0]).unwrap();
+        assert_eq!(shown, expected[start..start + shown.len()], "contiguous");
+        if !more {
+            assert_eq!(shown[0], expected[0], "the start of the channel is shown");
+            break;
+        }
+        let before = expected.iter().position(|id| *id == oldest).unwrap();
+        assert!(
+            start < before,
+            "each step shows older messages ({start} vs {before})"
+        );
+        oldest = shown[0];
+    }
+    alice.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_reset_keeps_unsent_messages_and_rebuilds_the_cache() {
     let (t, app) = setup(&["alice"]).await;
     let dir = tempfile::tempdir().unwrap();

@@ -27,7 +27,11 @@ pub(crate) enum Step {
 }
 
 impl Engine {
-    /// Grows (or slides) a window one page towards older messages.
+    /// Grows a window one page towards older messages, sliding it if that makes it
+    /// longer than `max`. When the cache runs out first, nothing moves yet: the caller
+    /// fetches the page before the oldest cached message, stores it, and calls
+    /// [`Engine::window_settle`], which slides over the fetched page (sliding first
+    /// would drop the newest page and then not show the fetched one).
     pub(crate) fn window_older(&mut self, sub: u64) -> ClientResult<Step> {
         let Some((cid, window, _)) = self.live.window(sub) else {
             return Err(ClientError::Closed);
@@ -35,8 +39,32 @@ impl Engine {
         let cid = cid.clone();
         window.limit = window.limit.saturating_add(window.page);
         let spec = *window;
+        let cached = self
+            .cache
+            .messages_window(&cid, spec.limit, spec.end)?
+            .len() as u32;
+        if cached >= spec.limit {
+            self.window_settle(sub)?;
+            return Ok(Step::Done);
+        }
+        let bounds = self.cache.window(&cid)?;
+        if bounds.is_none_or(|b| b.reaches_start) {
+            self.window_settle(sub)?;
+            return Ok(Step::Start);
+        }
+        Ok(Step::Fetch(
+            self.cache.oldest_message(&cid)?.map(|m| m.message.id),
+        ))
+    }
+
+    /// Keeps a window within `max` messages after it grew: past that it slides (keeping
+    /// the oldest `max` of what it would show), then refreshes.
+    pub(crate) fn window_settle(&mut self, sub: u64) -> ClientResult<()> {
+        let Some((cid, window, _)) = self.live.window(sub) else {
+            return Err(ClientError::Closed);
+        };
+        let (cid, spec) = (cid.clone(), *window);
         let items = self.cache.messages_window(&cid, spec.limit, spec.end)?;
-        let short = (items.len() as u32) < spec.limit;
         if items.len() as u32 > spec.max {
             let cut = &items[spec.max as usize];
             if cut.local_state.is_none() {
@@ -46,16 +74,7 @@ impl Engine {
             }
         }
         self.touch();
-        if !short {
-            return Ok(Step::Done);
-        }
-        let bounds = self.cache.window(&cid)?;
-        if bounds.is_none_or(|b| b.reaches_start) {
-            return Ok(Step::Start);
-        }
-        Ok(Step::Fetch(
-            self.cache.oldest_message(&cid)?.map(|m| m.message.id),
-        ))
+        Ok(())
     }
 
     /// Moves a window one page towards the newest messages; returns whether it is at the
@@ -274,13 +293,19 @@ impl WindowControl {
                 if let Some(before) = before {
                     path.push_str(&format!("&before={before}"));
                 }
-                let page: MessagesResponse = self.client.get_json(&path).await?;
-                let more = page.has_more_before;
-                let cid = self.cid.clone();
-                self.client
-                    .run(move |e, _| e.apply_history(&cid, before, &page))
-                    .await??;
-                Ok(more)
+                let fetched = async {
+                    let page: MessagesResponse = self.client.get_json(&path).await?;
+                    let more = page.has_more_before;
+                    let cid = self.cid.clone();
+                    self.client
+                        .run(move |e, _| e.apply_history(&cid, before, &page))
+                        .await??;
+                    Ok::<_, ClientError>(more)
+                }
+                .await;
+                // Settle even when the fetch failed: the window grew for it.
+                self.client.run(move |e, _| e.window_settle(sub)).await??;
+                fetched
             }
         }
     }

@@ -159,10 +159,10 @@ function ChannelMessageList({
   const busy = useRef(false);
   const hasOlderRef = useRef(hasOlder);
   hasOlderRef.current = hasOlder;
-  // A load may move the window without showing anything older (at its size cap the
-  // core's window can drop the newest page first and show the fetched older one only on
-  // the next load). Virtuoso reports the top once per first item, so while the top stays
-  // in view and the first message is unchanged, load again (a few times at most).
+  // A load can end without showing anything older (a fetched page dropped because a sync
+  // replaced the cached window meanwhile, a failed fetch). Virtuoso reports the top once
+  // per first item, so while the top stays in view and the first message is unchanged,
+  // load again (a few times at most).
   const firstMessageId = messages[0]?.message.id;
   const firstId = useRef(firstMessageId);
   firstId.current = firstMessageId;

@@ -395,15 +395,25 @@ async fn other_users_changes_arrive_with_sync_as_diffs() {
     alice.shutdown().await;
 }
 
+/// Carol sends `n` messages (`m0`, `m1`, …) to `team:general`; their ids, oldest first.
+async fn carol_sends(
+    t: &TestServer,
+    app: &chat_protocol::AppCredentials,
+    n: usize,
+) -> Vec<uuid::Uuid> {
+    let carol = t.user(app, "carol");
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let m = carol.send("team:general", &format!("m{i}"), None).await;
+        ids.push(m["id"].as_str().unwrap().parse().unwrap());
+    }
+    ids
+}
+
 #[tokio::test]
 async fn paging_back_through_history_has_no_gaps_or_duplicates_and_jumps_work() {
     let (t, app) = setup(&["alice"]).await;
-    let carol = t.user(&app, "carol");
-    let mut expected = Vec::new();
-    for i in 0..230 {
-        let m = carol.send("team:general", &format!("m{i}"), None).await;
-        expected.push(m["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap());
-    }
+    let expected = carol_sends(&t, &app, 230).await;
     let net = FaultyTransport::new(&t.server.base_url());
     let alice = client(&t, &app, "alice", None, net.clone()).await;
     alice.sync().await.unwrap();
@@ -458,12 +468,7 @@ async fn paging_back_through_history_has_no_gaps_or_duplicates_and_jumps_work() 
 #[tokio::test]
 async fn every_step_back_through_a_sliding_window_shows_older_messages() {
     let (t, app) = setup(&["alice"]).await;
-    let carol = t.user(&app, "carol");
-    let mut expected = Vec::new();
-    for i in 0..120 {
-        let m = carol.send("team:general", &format!("m{i}"), None).await;
-        expected.push(m["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap());
-    }
+    let expected = carol_sends(&t, &app, 120).await;
     let net = FaultyTransport::new(&t.server.base_url());
     let alice = client(&t, &app, "alice", None, net.clone()).await;
     alice.sync().await.unwrap();

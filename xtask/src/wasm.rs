@@ -72,36 +72,16 @@ pub(crate) fn ensure_wasm_tools() -> anyhow::Result<()> {
 
 /// Clippy with warnings denied on the wasm32 builds of chat-core and chat-wasm.
 pub(crate) fn wasm_clippy() -> anyhow::Result<()> {
-    run(
-        "cargo",
-        &[
-            "clippy",
-            "--locked",
-            "--target",
-            TARGET,
-            "-p",
-            "chat-core",
-            "--lib",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
-    run(
-        "cargo",
-        &[
-            "clippy",
-            "--locked",
-            "--target",
-            TARGET,
-            "-p",
-            "chat-wasm",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )
+    for (package, targets) in [("chat-core", "--lib"), ("chat-wasm", "--all-targets")] {
+        run(
+            "cargo",
+            &[
+                "clippy", "--locked", "--target", TARGET, "-p", package, targets, "--", "-D",
+                "warnings",
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 /// chat-wasm's tests (the store on wasm) under Node with wasm-bindgen-test-runner.

@@ -3,11 +3,10 @@
 //! `subscription.rs` for the delivery rules). A message window also crosses as a
 //! [`MessageWindow`] object, so the host can page it while the pump keeps running.
 
-use std::future::Future;
 use std::sync::Arc;
 
-use chat_core::client::{self as core, TypingWatch, WindowControl};
-use chat_core::live::{ListDiff, LiveList, LiveValue};
+use chat_core::client::{self as core, WindowControl};
+use chat_core::live::LiveSource;
 use tokio::task::JoinHandle;
 
 use crate::client::{FfiClient, cid, uuid};
@@ -20,52 +19,9 @@ use crate::subscription::{
 };
 use crate::types::ConnectionState;
 
-/// Something that delivers values until it ends (`None`).
-trait Source: Send + 'static {
-    type Item: Send + 'static;
-    fn next(&mut self) -> impl Future<Output = Option<Self::Item>> + Send;
-}
-
-impl<T: Clone + Send + Sync + 'static> Source for LiveList<T> {
-    type Item = Vec<ListDiff<T>>;
-    fn next(&mut self) -> impl Future<Output = Option<Self::Item>> + Send {
-        LiveList::next(self)
-    }
-}
-
-impl Source for core::MessageWindow {
-    type Item = Vec<ListDiff<chat_core::live::MessageItem>>;
-    fn next(&mut self) -> impl Future<Output = Option<Self::Item>> + Send {
-        core::MessageWindow::next(self)
-    }
-}
-
-impl Source for TypingWatch {
-    type Item = Vec<core::TypingUser>;
-    fn next(&mut self) -> impl Future<Output = Option<Self::Item>> + Send {
-        TypingWatch::next(self)
-    }
-}
-
-/// A [`LiveValue`] as a source: its current value first, then each change.
-struct Values<T> {
-    value: LiveValue<T>,
-    started: bool,
-}
-
-impl<T: Clone + Send + Sync + 'static> Source for Values<T> {
-    type Item = T;
-    async fn next(&mut self) -> Option<T> {
-        if !std::mem::replace(&mut self.started, true) {
-            return Some(self.value.current());
-        }
-        self.value.changed().await
-    }
-}
-
 /// Pumps `source` into `call` (converted by `convert`) until the source ends, the
 /// subscription is cancelled or the host's callback throws.
-fn pump<S: Source, U: Send + 'static>(
+fn pump<S: LiveSource, U: Send + 'static>(
     mut source: S,
     convert: impl Fn(S::Item) -> U + Send + 'static,
     call: impl Fn(U) + Send + Sync + 'static,
@@ -204,12 +160,9 @@ impl FfiClient {
     /// `listener` (the current set first; empty after a reconnect until someone comes or
     /// goes).
     pub fn watch_presence(&self, listener: Arc<dyn PresenceListener>) -> Arc<Subscription> {
-        let values = Values {
-            value: self.inner.presence(),
-            started: false,
-        };
         let convert = |p: core::Presence| p.online_users();
-        Subscription::new(pump(values, convert, move |u| listener.on_presence(u)))
+        let updates = self.inner.presence().updates();
+        Subscription::new(pump(updates, convert, move |u| listener.on_presence(u)))
     }
 
     /// The connection state now.
@@ -219,10 +172,7 @@ impl FfiClient {
 
     /// The connection state, delivered to `listener` (the current one first).
     pub fn watch_connection(&self, listener: Arc<dyn ConnectionListener>) -> Arc<Subscription> {
-        let values = Values {
-            value: self.inner.connection_state(),
-            started: false,
-        };
-        Subscription::new(pump(values, Into::into, move |s| listener.on_state(s)))
+        let updates = self.inner.connection_state().updates();
+        Subscription::new(pump(updates, Into::into, move |s| listener.on_state(s)))
     }
 }

@@ -4,10 +4,8 @@
 //! for typing, presence and the connection. `WasmSubscription.cancel()` (or `free()`)
 //! ends it; `WasmWindow` also pages a message window.
 
-use std::future::Future;
-
-use chat_core::client::{MessageWindow, TypingWatch, WindowControl};
-use chat_core::live::{ListDiff, LiveList, LiveValue};
+use chat_core::client::WindowControl;
+use chat_core::live::LiveSource;
 use js_sys::{Function, Promise};
 use serde::Serialize;
 use tokio::sync::oneshot;
@@ -17,52 +15,21 @@ use crate::client::{WasmClient, cid, promise, uuid};
 use crate::error::to_js as error_to_js;
 use crate::values::to_js;
 
-/// Something that delivers values until it ends (`None`).
-trait Source: 'static {
-    type Item: Serialize;
-    fn next(&mut self) -> impl Future<Output = Option<Self::Item>>;
-}
-
-impl<T: Clone + Serialize + 'static> Source for LiveList<T> {
-    type Item = Vec<ListDiff<T>>;
-    fn next(&mut self) -> impl Future<Output = Option<Self::Item>> {
-        LiveList::next(self)
-    }
-}
-
-impl Source for MessageWindow {
-    type Item = Vec<ListDiff<chat_core::live::MessageItem>>;
-    fn next(&mut self) -> impl Future<Output = Option<Self::Item>> {
-        MessageWindow::next(self)
-    }
-}
-
-impl Source for TypingWatch {
-    type Item = Vec<chat_core::client::TypingUser>;
-    fn next(&mut self) -> impl Future<Output = Option<Self::Item>> {
-        TypingWatch::next(self)
-    }
-}
-
-/// A [`LiveValue`]: its current value first, then each change.
-struct Values<T> {
-    value: LiveValue<T>,
-    started: bool,
-}
-
-impl<T: Clone + Serialize + 'static> Source for Values<T> {
-    type Item = T;
-    async fn next(&mut self) -> Option<T> {
-        if !std::mem::replace(&mut self.started, true) {
-            return Some(self.value.current());
-        }
-        self.value.changed().await
-    }
-}
-
 /// Pumps `source` into `callback` until the source ends or the returned sender is
 /// dropped or used. A callback that throws is reported on the console; delivery goes on.
-fn pump<S: Source>(mut source: S, callback: Function) -> oneshot::Sender<()> {
+fn pump<S: LiveSource>(source: S, callback: Function) -> oneshot::Sender<()>
+where
+    S::Item: Serialize,
+{
+    pump_mapped(source, |item| item, callback)
+}
+
+/// [`pump`], delivering `convert(item)`.
+fn pump_mapped<S: LiveSource, U: Serialize>(
+    mut source: S,
+    convert: impl Fn(S::Item) -> U + 'static,
+    callback: Function,
+) -> oneshot::Sender<()> {
     let (stop, mut stopped) = oneshot::channel::<()>();
     wasm_bindgen_futures::spawn_local(async move {
         loop {
@@ -71,7 +38,7 @@ fn pump<S: Source>(mut source: S, callback: Function) -> oneshot::Sender<()> {
                 item = source.next() => item,
             };
             let Some(item) = item else { return };
-            if let Err(e) = callback.call1(&JsValue::NULL, &to_js(&item)) {
+            if let Err(e) = callback.call1(&JsValue::NULL, &to_js(&convert(item))) {
                 web_sys_console_error(&e);
             }
         }
@@ -259,25 +226,8 @@ impl WasmClient {
         &self,
         #[wasm_bindgen(unchecked_param_type = "(online: string[]) => void")] callback: Function,
     ) -> WasmSubscription {
-        /// The online user ids of the presence value.
-        struct Online {
-            value: LiveValue<chat_core::client::Presence>,
-            started: bool,
-        }
-        impl Source for Online {
-            type Item = Vec<String>;
-            async fn next(&mut self) -> Option<Vec<String>> {
-                if !std::mem::replace(&mut self.started, true) {
-                    return Some(self.value.current().online_users());
-                }
-                self.value.changed().await.map(|p| p.online_users())
-            }
-        }
-        let values = Online {
-            value: self.inner.presence(),
-            started: false,
-        };
-        WasmSubscription::new(pump(values, callback))
+        let updates = self.inner.presence().updates();
+        WasmSubscription::new(pump_mapped(updates, |p| p.online_users(), callback))
     }
 
     /// The connection state; `callback(state)` (the current one first).
@@ -287,10 +237,6 @@ impl WasmClient {
         #[wasm_bindgen(unchecked_param_type = "(state: ConnectionState) => void")]
         callback: Function,
     ) -> WasmSubscription {
-        let values = Values {
-            value: self.inner.connection_state(),
-            started: false,
-        };
-        WasmSubscription::new(pump(values, callback))
+        WasmSubscription::new(pump(self.inner.connection_state().updates(), callback))
     }
 }

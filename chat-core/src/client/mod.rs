@@ -88,6 +88,13 @@ impl TypingWatch {
     }
 }
 
+impl crate::live::LiveSource for TypingWatch {
+    type Item = Vec<TypingUser>;
+    fn next(&mut self) -> impl std::future::Future<Output = Option<Self::Item>> + Send {
+        TypingWatch::next(self)
+    }
+}
+
 /// One queued operation, as [`ChatClient::outbox`] lists it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OutboxItem {

@@ -265,6 +265,13 @@ impl MessageWindow {
     }
 }
 
+impl crate::live::LiveSource for MessageWindow {
+    type Item = Vec<ListDiff<MessageItem>>;
+    fn next(&mut self) -> impl std::future::Future<Output = Option<Self::Item>> + Send {
+        MessageWindow::next(self)
+    }
+}
+
 /// Moves a [`MessageWindow`] (see [`MessageWindow::control`]): cheap to clone, usable
 /// from any task while the window's owner waits for deliveries.
 #[derive(Debug, Clone)]

@@ -16,9 +16,11 @@ pub(crate) mod overlay;
 #[cfg(test)]
 mod overlay_tests;
 pub(crate) mod registry;
+mod source;
 
 pub use diff::{Keyed, ListDiff, diff};
 pub use items::{ChannelItem, MessageItem, MessageState, ReadReceipt};
+pub use source::{LiveSource, Updates};
 
 use tokio::sync::mpsc::UnboundedReceiver;
 

@@ -203,8 +203,9 @@ impl ChatClient {
     }
 
     /// Marks a channel read up to its newest cached message (unread counts drop to zero
-    /// at once).
-    pub async fn mark_read(&self, cid: &Cid) -> ClientResult<OpId> {
+    /// at once). Returns the queued operation, or `None` when the cached channel has
+    /// nothing unread (nothing is queued).
+    pub async fn mark_read(&self, cid: &Cid) -> ClientResult<Option<OpId>> {
         let cid = cid.clone();
         self.run(move |e, _| e.mark_read(cid)).await?
     }

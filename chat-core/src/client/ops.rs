@@ -235,14 +235,24 @@ impl Engine {
     }
 
     /// Marks `cid` read up to its newest cached server-confirmed message (what the user
-    /// has seen), or up to the newest message on the server if none is cached.
-    pub(crate) fn mark_read(&mut self, cid: Cid) -> ClientResult<OpId> {
+    /// has seen), or up to the newest message on the server if none is cached. A cached
+    /// channel with nothing unread queues nothing (`None`): opening a read channel costs no
+    /// request and leaves the outbox as it was.
+    pub(crate) fn mark_read(&mut self, cid: Cid) -> ClientResult<Option<OpId>> {
+        if self
+            .cache
+            .unread(&cid)?
+            .is_some_and(|u| u.unread_count == 0 && u.unread_mentions == 0)
+        {
+            return Ok(None);
+        }
         let newest = self.cache.newest_message(&cid)?.map(|m| m.message.id);
         self.read_epoch += 1;
         self.enqueue(OutboxOp::MarkRead {
             cid,
             message_id: newest,
         })
+        .map(Some)
     }
 
     /// Creates (or opens) a channel; a missing id is generated so the channel can be

@@ -26,7 +26,15 @@ export default {
     const before = t.text("Bob, before Alice goes offline");
     await t.server.sendMessage(CID, before, { user: "bob" });
     await poll(() => rowState(alice, before), (s) => s === "sent", { message: "Alice to see Bob's message" });
-    await poll(() => outboxCount(alice), (n) => n === 0, { message: "Alice's outbox to be empty before going offline" });
+    // Her list marks Bob's message read once it renders it: wait until the server has that
+    // read (not just an empty outbox, which holds before the mark-read is even queued on a
+    // slow machine), then for the outbox to settle.
+    await poll(
+      async () => (await t.server.api("GET", "/v1/unread", { as: "alice" })).channels.find((c) => c.cid === CID)?.unread_count ?? 0,
+      (n) => n === 0,
+      { timeout: 15_000, message: "the server to have Alice's read of Bob's message" },
+    );
+    await poll(() => outboxCount(alice), (n) => n === 0, { timeout: 15_000, message: "Alice's outbox to be empty before going offline" });
 
     // Count the engine's delivery attempts while offline (informational).
     let failedPosts = 0;

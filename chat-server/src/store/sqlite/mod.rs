@@ -8,6 +8,7 @@
 
 mod apps;
 mod channels;
+pub mod cost;
 mod flags;
 mod messages;
 mod reads;

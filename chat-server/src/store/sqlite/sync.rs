@@ -1,6 +1,12 @@
 //! `/v1/sync` for SQLite: bootstrap pages, incremental diffs by `rev`, "limited" channels,
 //! cursor validation and tombstone compaction. The algorithm is documented in
 //! docs/protocol.md ("Sync"); this module is its reference implementation.
+//!
+//! Cost: one walk of the user's memberships with a probe of each channel row
+//! (`channels.last_rev`, the newest rev in the channel, kept by triggers); only channels
+//! with something after their bound are probed further (`busy`) and streamed, each arm
+//! one `(app_id, cid, rev)` range per such channel. Nothing outside the user's channels
+//! is read.
 
 use chat_protocol::{Change, Cid, SyncChange, SyncResponse};
 use rusqlite::{Transaction, params};

@@ -247,3 +247,86 @@ async fn incremental_sync_costs_the_same_however_big_the_rest_of_the_app() {
         big.1
     );
 }
+
+/// Turns a current database back into schema 1 (before `channels.last_rev`).
+fn downgrade_to_schema_1(db: &Path) {
+    let conn = Connection::open(db).expect("db");
+    let triggers: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE '%last_rev%'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("triggers");
+    assert_eq!(triggers.len(), 10, "{triggers:?}");
+    for t in triggers {
+        conn.execute_batch(&format!("DROP TRIGGER {t}"))
+            .expect("drop trigger");
+    }
+    conn.execute_batch(
+        "DROP INDEX members_current; DROP INDEX messages_replies; \
+         ALTER TABLE channels DROP COLUMN last_rev; PRAGMA user_version = 1;",
+    )
+    .expect("downgrade");
+}
+
+#[tokio::test]
+async fn databases_from_before_last_rev_are_backfilled_so_no_change_is_skipped() {
+    let server = TestServer::start().await;
+    let app = server.app("read-cost-migration").await;
+    server.users(&app, &["alice", "bob"]).await;
+    server
+        .user(&app, "alice")
+        .channel("messaging", "upgrade", &["bob"])
+        .await;
+    let store = &server.server.store;
+    let a = &app.app_id;
+    let cid: Cid = "messaging:upgrade".parse().expect("cid");
+    let db = server.dir.path().join("chat.db");
+    let (sent, _) = store
+        .send_message(a, "bob", &cid, message("before the upgrade"), false)
+        .await
+        .expect("send");
+    // The cursor is past the channel row's last rev: only the changes below (none of
+    // which touches the channel row) make the channel worth reading.
+    let mut conn = Connection::open(&db).expect("db");
+    let (page, _) = cost::sync_on(&mut conn, a, "nobody", None, 1).expect("head");
+    let from = SyncPosition::decode(&page.cursor).expect("cursor");
+    drop(conn);
+    store
+        .add_reaction(a, "bob", sent.id, "like")
+        .await
+        .expect("react");
+    store.mark_read(a, "bob", &cid, None).await.expect("read");
+    store
+        .set_starred(a, "alice", sent.id, true)
+        .await
+        .expect("star");
+
+    downgrade_to_schema_1(&db);
+    // Reopening migrates again: the backfill must cover every kind of row.
+    let upgraded = SqliteStore::open(
+        server.dir.path(),
+        std::sync::Arc::new(InProcessHub::new()),
+        SyncSettings::default(),
+    )
+    .expect("store reopens");
+    let page = chat_server::store::Store::sync(&upgraded, a, "alice", Some(from), 500)
+        .await
+        .expect("sync");
+    let kinds: Vec<&str> = page
+        .changes
+        .iter()
+        .map(|c| match &c.change {
+            chat_protocol::Change::Channel(_) => "channel",
+            chat_protocol::Change::Member(_) => "member",
+            chat_protocol::Change::Message(_) => "message",
+            chat_protocol::Change::Reaction(_) => "reaction",
+            chat_protocol::Change::Read(_) => "read",
+            chat_protocol::Change::Flags(_) => "flags",
+        })
+        .collect();
+    for kind in ["message", "reaction", "read", "flags"] {
+        assert!(
+            kinds.contains(&kind),
+            "no {kind} change after the upgrade: {kinds:?}"
+        );
+    }
+}

@@ -9,6 +9,8 @@
 //!   statistics skewed to make every pinned index look worst and every other one best.
 //! - An incremental sync costs the same number of SQLite VM steps however much the rest of
 //!   the app holds (counted with `cost::sync_on`, the store's real sync).
+//! - Skipping untouched channels never loses a change: `channels.last_rev` is backfilled
+//!   for databases written before it existed.
 
 use std::path::Path;
 

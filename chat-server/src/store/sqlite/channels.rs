@@ -34,12 +34,23 @@ fn actor_role(conn: &Connection, app: &str, actor: &Actor, cid: &Cid) -> StoreRe
     rows::member_role(conn, app, cid, &user)?.ok_or_else(|| StoreError::NotAMember(cid.to_string()))
 }
 
+/// Current members (`?1` app, `?2` cid), oldest membership first: one range of
+/// `members_current`.
+pub(crate) fn members_sql() -> String {
+    format!(
+        "SELECT {MEMBER_COLS} FROM members INDEXED BY members_current \
+         WHERE app_id = ?1 AND cid = ?2 AND deleted = 0 ORDER BY created_at, user_id"
+    )
+}
+
+/// The read states of a channel (`?1` app, `?2` cid), by user.
+pub(crate) fn reads_sql() -> String {
+    format!("SELECT {READ_COLS} FROM reads WHERE app_id = ?1 AND cid = ?2 ORDER BY user_id")
+}
+
 /// Current members, oldest membership first.
 pub fn members(conn: &Connection, app: &str, cid: &Cid) -> StoreResult<Vec<Member>> {
-    let sql = format!(
-        "SELECT {MEMBER_COLS} FROM members WHERE app_id = ?1 AND cid = ?2 AND deleted = 0 \
-         ORDER BY created_at, user_id"
-    );
+    let sql = members_sql();
     let mut stmt = conn.prepare_cached(&sql)?;
     let out = stmt
         .query_map(params![app, cid.to_string()], rows::member)?
@@ -56,8 +67,7 @@ pub fn state(
     message_limit: u32,
 ) -> StoreResult<ChannelState> {
     let channel = rows::require_channel(conn, app, cid)?;
-    let read_sql =
-        format!("SELECT {READ_COLS} FROM reads WHERE app_id = ?1 AND cid = ?2 ORDER BY user_id");
+    let read_sql = reads_sql();
     let reads = conn
         .prepare_cached(&read_sql)?
         .query_map(params![app, cid.to_string()], rows::read_state)?
@@ -386,18 +396,30 @@ pub fn remove_member(
     members(&w.tx, &w.app, cid)
 }
 
+/// Users sharing a channel with `?2`: the user's memberships (`members_by_user`), then
+/// each channel's current members (`members_current`); order and indexes pinned.
+pub(crate) const CO_MEMBER_IDS: &str = "SELECT DISTINCT o.user_id \
+     FROM members AS m INDEXED BY members_by_user \
+     CROSS JOIN members AS o INDEXED BY members_current \
+     WHERE m.app_id = ?1 AND m.user_id = ?2 AND m.deleted = 0 \
+       AND o.app_id = ?1 AND o.cid = m.cid AND o.deleted = 0 AND o.user_id != ?2";
+
 /// Users sharing at least one channel with `user`.
 pub fn co_member_ids(conn: &Connection, app: &str, user: &str) -> StoreResult<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT o.user_id FROM members m JOIN members o \
-           ON o.app_id = m.app_id AND o.cid = m.cid AND o.deleted = 0 \
-         WHERE m.app_id = ?1 AND m.user_id = ?2 AND m.deleted = 0 AND o.user_id != ?2",
-    )?;
+    let mut stmt = conn.prepare_cached(CO_MEMBER_IDS)?;
     let ids = stmt
         .query_map(params![app, user], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok(ids)
 }
+
+/// The base of a user's channel query (`?1` app, `?2` user): the user's memberships
+/// (`members_by_user`), one channel probe each; filters and order are appended.
+pub(crate) const USER_CHANNELS: &str = "SELECT c.cid, c.sort_at \
+     FROM members AS mm INDEXED BY members_by_user \
+     CROSS JOIN channels AS c INDEXED BY sqlite_autoindex_channels_1 \
+     WHERE mm.app_id = ?1 AND mm.user_id = ?2 AND mm.deleted = 0 \
+       AND c.app_id = ?1 AND c.cid = mm.cid";
 
 /// Channel query: keyset paging on (sort_at DESC, cid DESC). The cursor is `sort_at.cid`.
 pub fn query(
@@ -408,15 +430,19 @@ pub fn query(
 ) -> StoreResult<(Vec<ChannelState>, Option<String>)> {
     let limit = req.limit.unwrap_or(DEFAULT_CHANNEL_PAGE);
     let message_limit = req.message_limit.unwrap_or(25).min(MAX_MESSAGE_PAGE);
-    let mut sql = String::from("SELECT c.cid, c.sort_at FROM channels c WHERE c.app_id = ?");
-    let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(app.to_owned())];
-    if !actor.server {
-        sql.push_str(
-            " AND c.cid IN (SELECT cid FROM members WHERE app_id = ? AND user_id = ? AND deleted = 0)",
-        );
-        args.push(Box::new(app.to_owned()));
-        args.push(Box::new(require_user(actor)?));
-    }
+    let (mut sql, mut args): (String, Vec<Box<dyn ToSql>>) = if actor.server {
+        (
+            "SELECT c.cid, c.sort_at FROM channels c WHERE c.app_id = ?".into(),
+            vec![Box::new(app.to_owned())],
+        )
+    } else {
+        // A user's query walks the user's own memberships (then sorts them), never the
+        // app's channels in sort order looking for the user's.
+        (
+            USER_CHANNELS.into(),
+            vec![Box::new(app.to_owned()), Box::new(require_user(actor)?)],
+        )
+    };
     let ChannelFilter {
         kind,
         members: with_members,

@@ -121,6 +121,22 @@ pub fn starred_among(
         .collect()
 }
 
+/// A page of the user's (`?2`) starred messages before pk `?3`, newest first (`?4` rows):
+/// one range of the partial `user_messages_starred` index, then one message probe each.
+pub(crate) fn starred_sql() -> String {
+    let cols = MESSAGE_COLS
+        .split(", ")
+        .map(|c| format!("m.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {cols} FROM user_messages u INDEXED BY user_messages_starred \
+         CROSS JOIN messages m ON m.pk = u.message_pk \
+         WHERE u.app_id = ?1 AND u.user_id = ?2 AND (u.flags & 4) != 0 AND u.message_pk < ?3 \
+         ORDER BY u.message_pk DESC LIMIT ?4"
+    )
+}
+
 /// The user's starred messages, most recently sent first.
 pub fn starred(
     conn: &Connection,
@@ -138,17 +154,7 @@ pub fn starred(
             .map(|(pk, _)| pk)
             .ok_or_else(|| StoreError::NotFound(format!("message {id}")))?,
     };
-    let cols = MESSAGE_COLS
-        .split(", ")
-        .map(|c| format!("m.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT {cols} FROM user_messages u INDEXED BY user_messages_starred \
-         JOIN messages m ON m.pk = u.message_pk \
-         WHERE u.app_id = ?1 AND u.user_id = ?2 AND (u.flags & 4) != 0 AND u.message_pk < ?3 \
-         ORDER BY u.message_pk DESC LIMIT ?4"
-    );
+    let sql = starred_sql();
     let mut messages: Vec<Message> = conn
         .prepare_cached(&sql)?
         .query_map(

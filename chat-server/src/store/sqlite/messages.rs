@@ -16,6 +16,32 @@ use super::schema::{FLAG_MENTIONED, FLAG_READ};
 use super::{Tx, apps, channels};
 use crate::store::{Actor, StoreError, StoreResult};
 
+/// One `user_messages` row per current member of the channel (`?1` app, `?2` cid) for the
+/// new message `?3` by `?4`, mentioning the JSON list `?5` (`?6` read flag, `?7` mention
+/// flag). Pinned to `members_current`: one range of the channel's members.
+pub(crate) const INSERT_RECIPIENTS: &str = "INSERT INTO user_messages \
+     (app_id, user_id, message_pk, cid, flags) \
+     SELECT app_id, user_id, ?3, cid, \
+       (CASE WHEN user_id = ?4 THEN ?6 ELSE 0 END) | \
+       (CASE WHEN user_id IN (SELECT value FROM json_each(?5)) THEN ?7 ELSE 0 END) \
+     FROM members INDEXED BY members_current WHERE app_id = ?1 AND cid = ?2 AND deleted = 0";
+
+/// The user's (`?2`) live reactions on the messages with the JSON list of ids `?3`: one
+/// probe of `reactions_by_user` per message of the page, never a walk of all the user's
+/// reactions.
+pub(crate) const OWN_REACTIONS: &str = "SELECT message_id, cid, user_id, type, created_at, \
+     deleted, rev FROM reactions INDEXED BY reactions_by_user \
+     WHERE app_id = ?1 AND user_id = ?2 AND deleted = 0 AND message_pk IN \
+       (SELECT pk FROM messages WHERE app_id = ?1 AND id IN (SELECT value FROM json_each(?3))) \
+     ORDER BY message_pk, created_at";
+
+/// The live reactions on message `?1` of app `?2`, to tombstone on delete: one range of
+/// the reactions' unique key `(app_id, message_pk, …)`. Pinned: the planner prefers the
+/// covering `reactions_by_user` with `app_id` alone, a walk of every reaction of the app.
+pub(crate) const LIVE_REACTIONS: &str = "SELECT rowid, user_id FROM reactions \
+     INDEXED BY sqlite_autoindex_reactions_1 \
+     WHERE app_id = ?2 AND message_pk = ?1 AND deleted = 0";
+
 /// Which list a page comes from.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'a> {
@@ -30,6 +56,15 @@ impl Scope<'_> {
         match self {
             Self::Channel(_) => "app_id = ?1 AND cid = ?2 AND parent_pk IS NULL",
             Self::Thread(_) => "app_id = ?1 AND parent_pk = ?2",
+        }
+    }
+
+    /// The index a page of this list walks (pinned: the primary key walked in `pk` order
+    /// would also serve the `ORDER BY`, by visiting the whole app).
+    fn index(&self) -> &'static str {
+        match self {
+            Self::Channel(_) => "messages_channel",
+            Self::Thread(_) => "messages_thread",
         }
     }
 
@@ -179,14 +214,7 @@ pub fn send(
             |r| r.get(0),
         )?;
     // One row per member (Zulip's UserMessage): the author's is born read.
-    w.tx.prepare_cached(
-        "INSERT INTO user_messages (app_id, user_id, message_pk, cid, flags) \
-         SELECT app_id, user_id, ?3, cid, \
-           (CASE WHEN user_id = ?4 THEN ?6 ELSE 0 END) | \
-           (CASE WHEN user_id IN (SELECT value FROM json_each(?5)) THEN ?7 ELSE 0 END) \
-         FROM members WHERE app_id = ?1 AND cid = ?2 AND deleted = 0",
-    )?
-    .execute(params![
+    w.tx.prepare_cached(INSERT_RECIPIENTS)?.execute(params![
         w.app,
         cid.to_string(),
         pk,
@@ -218,6 +246,17 @@ pub fn send(
     Ok((message, true))
 }
 
+/// A page of `scope` in `pk` order; `extra` bounds it by a pivot `?3`.
+pub(crate) fn fetch_sql(scope: Scope<'_>, extra: &str, descending: bool) -> String {
+    let dir = if descending { "DESC" } else { "ASC" };
+    format!(
+        "SELECT {MESSAGE_COLS} FROM messages INDEXED BY {} WHERE {} {extra} \
+         ORDER BY pk {dir} LIMIT ?",
+        scope.index(),
+        scope.clause()
+    )
+}
+
 fn fetch(
     conn: &Connection,
     scope: Scope<'_>,
@@ -227,11 +266,7 @@ fn fetch(
     descending: bool,
     limit: u32,
 ) -> StoreResult<Vec<Message>> {
-    let dir = if descending { "DESC" } else { "ASC" };
-    let sql = format!(
-        "SELECT {MESSAGE_COLS} FROM messages WHERE {} {extra} ORDER BY pk {dir} LIMIT ?",
-        scope.clause()
-    );
+    let sql = fetch_sql(scope, extra, descending);
     let mut args = scope.args(app);
     if let Some(p) = pivot {
         args.push(Value::Integer(p));
@@ -344,11 +379,7 @@ pub fn own_reactions(
         return Ok(Vec::new());
     }
     let ids: Vec<String> = messages.iter().map(|m| m.id.to_string()).collect();
-    let sql = format!(
-        "SELECT {REACTION_COLS} FROM reactions WHERE app_id = ?1 AND user_id = ?2 AND deleted = 0 \
-         AND message_id IN (SELECT value FROM json_each(?3)) ORDER BY message_pk, created_at"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(OWN_REACTIONS)?;
     let out = stmt
         .query_map(
             params![app, user, serde_json::to_string(&ids)?],
@@ -435,11 +466,9 @@ pub fn delete(w: &mut Tx<'_>, actor: &Actor, id: Uuid) -> StoreResult<Message> {
     let cid = msg.cid.clone();
     let members = rows::member_ids(&w.tx, &w.app, &cid)?;
     let live: Vec<(i64, String)> =
-        w.tx.prepare_cached(
-            "SELECT rowid, user_id FROM reactions WHERE message_pk = ?1 AND deleted = 0",
-        )?
-        .query_map(params![pk], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+        w.tx.prepare_cached(LIVE_REACTIONS)?
+            .query_map(params![pk, w.app], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
     for (rowid, _) in live {
         let seq = w.next_seq()? as i64;
         let sql = format!(

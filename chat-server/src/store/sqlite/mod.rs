@@ -5,9 +5,14 @@
 //! the app's `seq` counter (a row in `apps`), so commit order equals seq order. The
 //! resulting changes are published to the broadcaster right after commit, still under the
 //! writer lock, so publications leave in seq order too.
+//!
+//! Reads are paid for by the reader's own data: every per-user query is an index range
+//! keyed by the user's memberships, channels or messages, with plans pinned so statistics
+//! cannot flip them (the rules and the registry of hot queries: [`cost`]).
 
 mod apps;
 mod channels;
+pub mod cost;
 mod flags;
 mod messages;
 mod reads;

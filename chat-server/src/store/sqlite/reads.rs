@@ -27,15 +27,19 @@ fn find_reaction(w: &Tx<'_>, pk: i64, user: &str, kind: &str) -> StoreResult<Opt
         .optional()?)
 }
 
+/// Live reactions per type on the message `?1` of app `?2`: one range of the reactions'
+/// unique key (without `app_id` the message's reactions were found by scanning every
+/// reaction of every app).
+pub(crate) const REACTION_COUNTS: &str = "SELECT type, COUNT(*) FROM reactions \
+     INDEXED BY sqlite_autoindex_reactions_1 \
+     WHERE app_id = ?2 AND message_pk = ?1 AND deleted = 0 GROUP BY type";
+
 /// Recomputes `reaction_counts` of a message with a fresh seq and emits it.
 fn recount(w: &mut Tx<'_>, pk: i64) -> StoreResult<chat_protocol::Message> {
     let counts: BTreeMap<String, u32> =
-        w.tx.prepare_cached(
-            "SELECT type, COUNT(*) FROM reactions WHERE message_pk = ?1 AND deleted = 0 \
-             GROUP BY type",
-        )?
-        .query_map(params![pk], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+        w.tx.prepare_cached(REACTION_COUNTS)?
+            .query_map(params![pk, w.app], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
     let seq = w.next_seq()? as i64;
     w.tx.prepare_cached(
         "UPDATE messages SET reaction_counts = ?2, updated_at = ?3, rev = ?4 WHERE pk = ?1",
@@ -140,6 +144,22 @@ pub fn list_reactions(conn: &Connection, app: &str, pk: i64) -> StoreResult<Vec<
     Ok(out)
 }
 
+/// The newest message of a channel, replies included (`?1` app, `?2` cid): the newer of
+/// the last top-level message (`messages_channel`) and the last reply
+/// (`messages_replies`), two probes at the end of an index range. Pinned: walking the
+/// primary key backwards would visit the newer messages of the whole app first.
+pub(crate) const NEWEST_MESSAGE: &str = "SELECT pk, id FROM messages WHERE pk = MAX( \
+     COALESCE((SELECT pk FROM messages INDEXED BY messages_channel \
+       WHERE app_id = ?1 AND cid = ?2 AND parent_pk IS NULL ORDER BY pk DESC LIMIT 1), 0), \
+     COALESCE((SELECT pk FROM messages INDEXED BY messages_replies \
+       WHERE app_id = ?1 AND cid = ?2 AND parent_pk IS NOT NULL ORDER BY pk DESC LIMIT 1), 0))";
+
+/// Flags the user's (`?2`) unread messages of a channel (`?3`) up to `?4` as read (`?5`):
+/// one range of the partial `user_messages_unread` index.
+pub(crate) const MARK_READ_FLAGS: &str = "UPDATE user_messages INDEXED BY user_messages_unread \
+     SET flags = flags | ?5 \
+     WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3 AND (flags & 1) = 0 AND message_pk <= ?4";
+
 fn load_read(
     conn: &Connection,
     app: &str,
@@ -174,17 +194,19 @@ pub fn mark_read(
             w.tx.prepare_cached(
                 "SELECT pk, id FROM messages WHERE app_id = ?1 AND cid = ?2 AND id = ?3",
             )?
-            .query_row(params![w.app, cid.to_string(), id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(params![w.app, cid.to_string(), id.to_string()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("message {id} in {cid}")))?,
         ),
-        None => w
-            .tx
-            .prepare_cached(
-                "SELECT pk, id FROM messages WHERE app_id = ?1 AND cid = ?2 ORDER BY pk DESC LIMIT 1",
-            )?
-            .query_row(params![w.app, cid.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?,
+        None => {
+            w.tx.prepare_cached(NEWEST_MESSAGE)?
+                .query_row(params![w.app, cid.to_string()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?
+        }
     };
     let current = load_read(&w.tx, &w.app, cid, user)?;
     let current_pk = current.as_ref().map_or(0, |(pk, _)| *pk);
@@ -220,11 +242,13 @@ pub fn mark_read(
         ],
         rows::read_state,
     )?;
-    w.tx.prepare_cached(
-        "UPDATE user_messages SET flags = flags | ?5 \
-         WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3 AND (flags & 1) = 0 AND message_pk <= ?4",
-    )?
-    .execute(params![w.app, user, cid.to_string(), target_pk, FLAG_READ])?;
+    w.tx.prepare_cached(MARK_READ_FLAGS)?.execute(params![
+        w.app,
+        user,
+        cid.to_string(),
+        target_pk,
+        FLAG_READ
+    ])?;
     w.emit_to_members(Change::Read(read.clone()), cid)?;
     let unread = channel_unread(&w.tx, &w.app, user, cid)?;
     Ok(MarkReadResponse { read, unread })

@@ -188,6 +188,10 @@ pub fn require_channel(conn: &Connection, app: &str, cid: &Cid) -> StoreResult<C
     load_channel(conn, app, cid)?.ok_or_else(|| StoreError::NotFound(format!("channel {cid}")))
 }
 
+/// The role of a current member (`?1` app, `?2` cid, `?3` user): one full-key probe.
+pub(crate) const MEMBER_ROLE: &str = "SELECT role FROM members \
+     WHERE app_id = ?1 AND cid = ?2 AND user_id = ?3 AND deleted = 0";
+
 /// The role of a current member, if the user is one.
 pub fn member_role(
     conn: &Connection,
@@ -196,10 +200,7 @@ pub fn member_role(
     user: &str,
 ) -> StoreResult<Option<MemberRole>> {
     let role: Option<String> = conn
-        .prepare_cached(
-            "SELECT role FROM members WHERE app_id = ?1 AND cid = ?2 AND user_id = ?3 \
-             AND deleted = 0",
-        )?
+        .prepare_cached(MEMBER_ROLE)?
         .query_row(params![app, cid.to_string(), user], |r| r.get(0))
         .optional()?;
     role.map(|r| {
@@ -209,12 +210,15 @@ pub fn member_role(
     .transpose()
 }
 
+/// Current members of a channel (`?1` app, `?2` cid), sorted: one range of
+/// `members_current`, which also yields the order (pinned: `members_by_user` with `app_id`
+/// alone would also yield it, by walking every membership of the app).
+pub(crate) const MEMBER_IDS: &str = "SELECT user_id FROM members INDEXED BY members_current \
+     WHERE app_id = ?1 AND cid = ?2 AND deleted = 0 ORDER BY user_id";
+
 /// Ids of the current members, sorted.
 pub fn member_ids(conn: &Connection, app: &str, cid: &Cid) -> StoreResult<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT user_id FROM members WHERE app_id = ?1 AND cid = ?2 AND deleted = 0 \
-         ORDER BY user_id",
-    )?;
+    let mut stmt = conn.prepare_cached(MEMBER_IDS)?;
     let ids = stmt
         .query_map(params![app, cid.to_string()], |r| r.get(0))?
         .collect::<Result<Vec<String>, _>>()?;

@@ -159,6 +159,68 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX reads_rev ON reads (app_id, cid, rev);
     "#,
+    // 2: cost of reads. `channels.last_rev` is the newest rev of any row of the channel
+    // (members, messages, reactions, reads, flags; the channel row's own `rev` is read
+    // alongside), kept by triggers so no write path can forget it: a sync skips channels
+    // with nothing after its cursor without probing their tables. `members_current` serves
+    // "the current members of a channel" (recipients of every write) from one covering
+    // range, so no plan has to fall back to `members_by_user` with `app_id` alone;
+    // `messages_replies` with `messages_channel` finds a channel's newest message in two
+    // probes.
+    r#"
+    ALTER TABLE channels ADD COLUMN last_rev INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX members_current ON members (app_id, cid, user_id) WHERE deleted = 0;
+    CREATE INDEX messages_replies ON messages (app_id, cid, pk) WHERE parent_pk IS NOT NULL;
+    UPDATE channels SET last_rev = MAX(channels.last_rev, x.r)
+      FROM (SELECT app_id, cid, MAX(rev) AS r FROM members GROUP BY app_id, cid) AS x
+      WHERE channels.app_id = x.app_id AND channels.cid = x.cid;
+    UPDATE channels SET last_rev = MAX(channels.last_rev, x.r)
+      FROM (SELECT app_id, cid, MAX(rev) AS r FROM messages GROUP BY app_id, cid) AS x
+      WHERE channels.app_id = x.app_id AND channels.cid = x.cid;
+    UPDATE channels SET last_rev = MAX(channels.last_rev, x.r)
+      FROM (SELECT app_id, cid, MAX(rev) AS r FROM reactions GROUP BY app_id, cid) AS x
+      WHERE channels.app_id = x.app_id AND channels.cid = x.cid;
+    UPDATE channels SET last_rev = MAX(channels.last_rev, x.r)
+      FROM (SELECT app_id, cid, MAX(rev) AS r FROM reads GROUP BY app_id, cid) AS x
+      WHERE channels.app_id = x.app_id AND channels.cid = x.cid;
+    UPDATE channels SET last_rev = MAX(channels.last_rev, x.r)
+      FROM (SELECT app_id, cid, MAX(flags_rev) AS r FROM user_messages WHERE flags_rev > 0
+            GROUP BY app_id, cid) AS x
+      WHERE channels.app_id = x.app_id AND channels.cid = x.cid;
+    CREATE TRIGGER members_last_rev_insert AFTER INSERT ON members BEGIN
+      UPDATE channels SET last_rev = NEW.rev
+        WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.rev; END;
+    CREATE TRIGGER members_last_rev_update AFTER UPDATE OF rev ON members BEGIN
+      UPDATE channels SET last_rev = NEW.rev
+        WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.rev; END;
+    CREATE TRIGGER messages_last_rev_insert AFTER INSERT ON messages BEGIN
+      UPDATE channels SET last_rev = NEW.rev
+        WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.rev; END;
+    CREATE TRIGGER messages_last_rev_update AFTER UPDATE OF rev ON messages BEGIN
+      UPDATE channels SET last_rev = NEW.rev
+        WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.rev; END;
+    CREATE TRIGGER reactions_last_rev_insert AFTER INSERT ON reactions BEGIN
+      UPDATE channels SET last_rev = NEW.rev
+        WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.rev; END;
+    CREATE TRIGGER reactions_last_rev_update AFTER UPDATE OF rev ON reactions BEGIN
+      UPDATE channels SET last_rev = NEW.rev
+        WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.rev; END;
+    CREATE TRIGGER reads_last_rev_insert AFTER INSERT ON reads BEGIN
+      UPDATE channels SET last_rev = NEW.rev
+        WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.rev; END;
+    CREATE TRIGGER reads_last_rev_update AFTER UPDATE OF rev ON reads BEGIN
+      UPDATE channels SET last_rev = NEW.rev
+        WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.rev; END;
+    CREATE TRIGGER flags_last_rev_insert AFTER INSERT ON user_messages WHEN NEW.flags_rev > 0
+    BEGIN
+      UPDATE channels SET last_rev = NEW.flags_rev
+        WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.flags_rev; END;
+    CREATE TRIGGER flags_last_rev_update AFTER UPDATE OF flags_rev ON user_messages
+      WHEN NEW.flags_rev > 0
+    BEGIN
+      UPDATE channels SET last_rev = NEW.flags_rev
+        WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.flags_rev; END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,6 +1,12 @@
 //! `/v1/sync` for SQLite: bootstrap pages, incremental diffs by `rev`, "limited" channels,
 //! cursor validation and tombstone compaction. The algorithm is documented in
 //! docs/protocol.md ("Sync"); this module is its reference implementation.
+//!
+//! Cost: one walk of the user's memberships with a probe of each channel row
+//! (`channels.last_rev`, the newest rev in the channel, kept by triggers); only channels
+//! with something after their bound are probed further (`busy`) and streamed, each arm
+//! one `(app_id, cid, rev)` range per such channel. Nothing outside the user's channels
+//! is read.
 
 use chat_protocol::{Change, Cid, SyncChange, SyncResponse};
 use rusqlite::{Transaction, params};
@@ -19,7 +25,7 @@ pub fn sync(
     settings: SyncSettings,
 ) -> StoreResult<SyncResponse> {
     let (epoch, head, min_seq): (String, i64, i64) = tx
-        .prepare_cached("SELECT epoch, seq, min_seq FROM apps WHERE id = ?1")?
+        .prepare_cached(HEAD)?
         .query_row(params![app], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let head = head as u64;
     let ctx = Ctx {
@@ -83,6 +89,60 @@ const KIND_REACTION: i64 = 3;
 const KIND_READ: i64 = 4;
 const KIND_FLAGS: i64 = 5;
 
+/// One of the user's channels, as the sync loop sees it.
+struct Membership {
+    cid: String,
+    /// The seq at which the user (last) joined.
+    joined: u64,
+    /// The newest rev of the channel row or of any row in the channel.
+    touched: u64,
+}
+
+/// The app's epoch, head seq and oldest servable seq (`?1` app).
+pub(crate) const HEAD: &str = "SELECT epoch, seq, min_seq FROM apps WHERE id = ?1";
+
+/// The user's channels (`?1` app, `?2` user) with join seq and newest rev, in cid order.
+/// Pinned: a walk of `members_by_user` for the user, then one unique probe per channel.
+pub(crate) const MEMBERSHIPS: &str = "SELECT m.cid, m.joined_rev, MAX(c.rev, c.last_rev) \
+     FROM members AS m INDEXED BY members_by_user \
+     CROSS JOIN channels AS c INDEXED BY sqlite_autoindex_channels_1 \
+     WHERE m.app_id = ?1 AND m.user_id = ?2 AND m.deleted = 0 \
+       AND c.app_id = ?1 AND c.cid = m.cid ORDER BY m.cid";
+
+/// The user's channels after a cid (`?1` app, `?2` user, `?3` after, `?4` limit).
+pub(crate) const BOOTSTRAP_CIDS: &str = "SELECT cid FROM members INDEXED BY members_by_user \
+     WHERE app_id = ?1 AND user_id = ?2 AND deleted = 0 AND cid > ?3 ORDER BY cid LIMIT ?4";
+
+/// Message changes of one channel in `(?3, ?4]`, counted up to `?5`.
+pub(crate) const BUSY: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM messages \
+     INDEXED BY messages_rev WHERE app_id = ?1 AND cid = ?2 AND rev > ?3 AND rev <= ?4 \
+     LIMIT ?5)";
+
+/// The stream: `?1` app, `?2` seq, `?3` JSON `[[cid, lower bound], …]` of the channels with
+/// something after their bound, `?4` user, `?5` limit. The bounds are materialized and
+/// drive every arm (`CROSS JOIN` fixes the join order, `INDEXED BY` the index), so each
+/// arm is one range of a `(app_id, cid, rev)` index per listed channel, never a scan.
+pub(crate) const STREAM: &str = "WITH b(cid, lo) AS MATERIALIZED \
+       (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?3)) \
+     SELECT c.rev, 0, c.rowid FROM b \
+       CROSS JOIN channels AS c INDEXED BY sqlite_autoindex_channels_1 \
+       WHERE c.app_id = ?1 AND c.cid = b.cid AND c.rev > b.lo \
+     UNION ALL SELECT m.rev, 1, m.rowid FROM b CROSS JOIN members AS m INDEXED BY members_rev \
+       WHERE m.app_id = ?1 AND m.cid = b.cid AND m.rev > b.lo \
+     UNION ALL SELECT rev, 1, rowid FROM members INDEXED BY members_user_rev \
+       WHERE app_id = ?1 AND user_id = ?4 AND deleted = 1 AND rev > ?2 \
+     UNION ALL SELECT g.rev, 2, g.pk FROM b CROSS JOIN messages AS g INDEXED BY messages_rev \
+       WHERE g.app_id = ?1 AND g.cid = b.cid AND g.rev > b.lo \
+     UNION ALL SELECT r.rev, 3, r.rowid FROM b CROSS JOIN reactions AS r \
+       INDEXED BY reactions_rev WHERE r.app_id = ?1 AND r.cid = b.cid AND r.rev > b.lo \
+     UNION ALL SELECT d.rev, 4, d.rowid FROM b CROSS JOIN reads AS d INDEXED BY reads_rev \
+       WHERE d.app_id = ?1 AND d.cid = b.cid AND d.rev > b.lo \
+     UNION ALL SELECT f.flags_rev, 5, f.message_pk FROM b CROSS JOIN user_messages AS f \
+       INDEXED BY user_messages_flags_rev \
+       WHERE f.app_id = ?1 AND f.user_id = ?4 AND f.cid = b.cid \
+       AND f.flags_rev > 0 AND f.flags_rev > b.lo \
+     ORDER BY 1 LIMIT ?5";
+
 impl Ctx<'_> {
     fn position(&self, seq: u64, snapshot: Option<u64>, phase: SyncPhase) -> String {
         SyncPosition {
@@ -102,10 +162,7 @@ impl Ctx<'_> {
         let after = after.map(ToString::to_string).unwrap_or_default();
         let mut cids: Vec<String> = self
             .tx
-            .prepare_cached(
-                "SELECT cid FROM members WHERE app_id = ?1 AND user_id = ?2 AND deleted = 0 \
-                 AND cid > ?3 ORDER BY cid LIMIT ?4",
-            )?
+            .prepare_cached(BOOTSTRAP_CIDS)?
             .query_map(params![self.app, self.user, after, i64::from(n) + 1], |r| {
                 r.get(0)
             })?
@@ -145,16 +202,19 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    /// The user's channels with the seq at which the user (last) joined each.
-    fn memberships(&self) -> StoreResult<Vec<(String, u64)>> {
+    /// The user's channels in cid order: each with the seq at which the user (last) joined
+    /// it and the newest rev of anything in it (`channels.last_rev`, kept by triggers, or
+    /// the channel row's own rev). One walk of the user's memberships, one row probe each.
+    fn memberships(&self) -> StoreResult<Vec<Membership>> {
         let out = self
             .tx
-            .prepare_cached(
-                "SELECT cid, joined_rev FROM members WHERE app_id = ?1 AND user_id = ?2 \
-                 AND deleted = 0 ORDER BY cid",
-            )?
+            .prepare_cached(MEMBERSHIPS)?
             .query_map(params![self.app, self.user], |r| {
-                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+                Ok(Membership {
+                    cid: r.get(0)?,
+                    joined: r.get::<_, i64>(1)? as u64,
+                    touched: r.get::<_, i64>(2)? as u64,
+                })
             })?
             .collect::<Result<_, _>>()?;
         Ok(out)
@@ -165,10 +225,7 @@ impl Ctx<'_> {
         let t = i64::from(self.settings.limited_threshold);
         let n: i64 = self
             .tx
-            .prepare_cached(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE app_id = ?1 AND cid = ?2 \
-             AND rev > ?3 AND rev <= ?4 LIMIT ?5)",
-            )?
+            .prepare_cached(BUSY)?
             .query_row(params![self.app, cid, from as i64, to as i64, t + 1], |r| {
                 r.get(0)
             })?;
@@ -181,12 +238,13 @@ impl Ctx<'_> {
     fn limited(&self, seq: u64, snap: u64, after: Option<&Cid>) -> StoreResult<SyncResponse> {
         let after = after.map(ToString::to_string).unwrap_or_default();
         let mut pending = Vec::new();
-        for (cid, joined) in self.memberships()? {
-            if cid.as_str() <= after.as_str() || joined > snap {
+        for m in self.memberships()? {
+            if m.cid.as_str() <= after.as_str() || m.joined > snap {
                 continue;
             }
-            if joined > seq || self.busy(&cid, seq, snap)? {
-                pending.push(cid);
+            // Nothing after `seq` in the channel: it cannot be busy, no probe needed.
+            if m.joined > seq || (m.touched > seq && self.busy(&m.cid, seq, snap)?) {
+                pending.push(m.cid);
             }
         }
         if pending.is_empty() {
@@ -217,44 +275,38 @@ impl Ctx<'_> {
     /// Phase 2: the changes after `seq`, in seq order. Channels sent limited as of `snap`
     /// (joined after `seq`, or still busy in `(seq, snap]`) only stream rows after `snap`;
     /// channels joined after `snap` wait for the next sync, which the final cursor ensures
-    /// by staying below their join.
+    /// by staying below their join. Channels with nothing after their bound are skipped
+    /// before any of their tables is read.
     fn stream(&self, seq: u64, snap: u64) -> StoreResult<SyncResponse> {
         let mut bounds: Vec<(String, u64)> = Vec::new();
         let mut first_deferred_join: Option<u64> = None;
-        for (cid, joined) in self.memberships()? {
-            if joined > snap {
-                first_deferred_join = Some(first_deferred_join.map_or(joined, |j| j.min(joined)));
-            } else if joined > seq || self.busy(&cid, seq, snap)? {
-                bounds.push((cid, snap));
+        for m in self.memberships()? {
+            if m.joined > snap {
+                first_deferred_join =
+                    Some(first_deferred_join.map_or(m.joined, |j| j.min(m.joined)));
+                continue;
+            }
+            let lo = if m.joined > seq || (m.touched > seq && self.busy(&m.cid, seq, snap)?) {
+                snap
             } else {
-                bounds.push((cid, seq));
+                seq
+            };
+            if m.touched > lo {
+                bounds.push((m.cid, lo));
             }
         }
         let bounds_json = serde_json::to_string(&bounds)?;
         let mut refs: Vec<(i64, i64, i64)> = self
             .tx
-            .prepare_cached(
-                "WITH b(cid, lo) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') \
-                   FROM json_each(?3)) \
-                 SELECT c.rev, 0, c.rowid FROM b JOIN channels c ON c.app_id = ?1 AND c.cid = b.cid \
-                   WHERE c.rev > b.lo \
-                 UNION ALL SELECT m.rev, 1, m.rowid FROM b JOIN members m \
-                   ON m.app_id = ?1 AND m.cid = b.cid WHERE m.rev > b.lo \
-                 UNION ALL SELECT rev, 1, rowid FROM members \
-                   WHERE app_id = ?1 AND user_id = ?4 AND deleted = 1 AND rev > ?2 \
-                 UNION ALL SELECT g.rev, 2, g.pk FROM b JOIN messages g \
-                   ON g.app_id = ?1 AND g.cid = b.cid WHERE g.rev > b.lo \
-                 UNION ALL SELECT r.rev, 3, r.rowid FROM b JOIN reactions r \
-                   ON r.app_id = ?1 AND r.cid = b.cid WHERE r.rev > b.lo \
-                 UNION ALL SELECT d.rev, 4, d.rowid FROM b JOIN reads d \
-                   ON d.app_id = ?1 AND d.cid = b.cid WHERE d.rev > b.lo \
-                 UNION ALL SELECT f.flags_rev, 5, f.message_pk FROM b JOIN user_messages f \
-                   ON f.app_id = ?1 AND f.user_id = ?4 AND f.cid = b.cid \
-                   WHERE f.flags_rev > 0 AND f.flags_rev > b.lo \
-                 ORDER BY 1 LIMIT ?5",
-            )?
+            .prepare_cached(STREAM)?
             .query_map(
-                params![self.app, seq as i64, bounds_json, self.user, i64::from(self.limit) + 1],
+                params![
+                    self.app,
+                    seq as i64,
+                    bounds_json,
+                    self.user,
+                    i64::from(self.limit) + 1
+                ],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?
             .collect::<Result<_, _>>()?;

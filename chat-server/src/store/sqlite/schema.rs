@@ -159,6 +159,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX reads_rev ON reads (app_id, cid, rev);
     "#,
+    // 2: distinct channels (id derived from the member set) and the initial member set a
+    // create replay is compared with (sorted JSON array; NULL on channels created before).
+    r#"
+    ALTER TABLE channels ADD COLUMN is_distinct INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE channels ADD COLUMN initial_members TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

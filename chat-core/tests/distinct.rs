@@ -55,7 +55,10 @@ async fn an_offline_distinct_conversation_is_created_once_with_one_cid_for_both_
         .open_distinct_channel(ChannelType::Messaging, members, Some("Bob".into()))
         .await
         .unwrap();
-    assert_eq!(cid, Cid::distinct(ChannelType::Messaging, "bob", &["alice"]));
+    assert_eq!(
+        cid,
+        Cid::distinct(ChannelType::Messaging, "bob", &["alice"])
+    );
     assert!(cid.id().starts_with("!members-"));
     let id = alice
         .send_message(&cid, NewMessage::text("hi bob"))
@@ -77,7 +80,8 @@ async fn an_offline_distinct_conversation_is_created_once_with_one_cid_for_both_
     assert!(alice.create_channel(forged).await.is_err());
 
     // Back online, with the first create's reply lost: the retry opens the same channel.
-    net.lose_replies.store(1, std::sync::atomic::Ordering::SeqCst);
+    net.lose_replies
+        .store(1, std::sync::atomic::Ordering::SeqCst);
     net.set_offline(false);
     alice.network_available().await.unwrap();
     flushed(&alice).await;
@@ -107,7 +111,10 @@ async fn an_offline_distinct_conversation_is_created_once_with_one_cid_for_both_
     let server = t.user(&app, "bob").fetch::<MessagesResponse>(&path).await;
     let ids: Vec<_> = server.messages.iter().map(|m| m.id).collect();
     assert_eq!(ids, [id], "delivered exactly once");
-    let (_, state) = t.user(&app, "bob").get(&format!("/v1/channels/messaging/{}", cid.id())).await;
+    let (_, state) = t
+        .user(&app, "bob")
+        .get(&format!("/v1/channels/messaging/{}", cid.id()))
+        .await;
     assert_eq!(state["channel"]["distinct"], true);
     assert_eq!(state["channel"]["member_count"], 2);
     alice.shutdown().await;

@@ -119,7 +119,10 @@ fn users_and_channels() {
         },
     );
     let mut dm = CreateChannelRequest::distinct(ChannelType::Messaging, vec!["bob".into()]);
-    dm.id = Some(chat_protocol::ids::distinct_channel_id("alice", &dm.members));
+    dm.id = Some(chat_protocol::ids::distinct_channel_id(
+        "alice",
+        &dm.members,
+    ));
     pin("create_channel_request_distinct", &dm);
     let minimal: CreateChannelRequest =
         serde_json::from_value(json!({"type": "messaging"})).unwrap();

@@ -49,7 +49,9 @@ pub async fn distinct_channels(factory: Factory) {
     let s = store.as_ref();
     let app = app_with_users(s, "a", &["alice", "bob", "carol"]).await;
     let app = app.app_id.as_str();
-    let (members, created) = create(s, app, "alice", distinct_req(&["bob"])).await.unwrap();
+    let (members, created) = create(s, app, "alice", distinct_req(&["bob"]))
+        .await
+        .unwrap();
     assert!(created);
     assert_eq!(members, ["alice", "bob"]);
     // Bob's create of the same pair is the same channel (200, nothing added).
@@ -77,20 +79,34 @@ pub async fn distinct_channels(factory: Factory) {
             role: None,
         }]
     };
-    let refused = s.add_members(app, &Actor::user("alice"), &dm, carol()).await;
-    assert!(matches!(refused, Err(StoreError::Forbidden(_))), "{refused:?}");
+    let refused = s
+        .add_members(app, &Actor::user("alice"), &dm, carol())
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Forbidden(_))),
+        "{refused:?}"
+    );
     // Nor remove others; leaving is always allowed.
-    let refused = s.remove_member(app, &Actor::user("alice"), &dm, "bob").await;
-    assert!(matches!(refused, Err(StoreError::Forbidden(_))), "{refused:?}");
+    let refused = s
+        .remove_member(app, &Actor::user("alice"), &dm, "bob")
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Forbidden(_))),
+        "{refused:?}"
+    );
     let left = s
         .remove_member(app, &Actor::user("bob"), &dm, "bob")
         .await
         .unwrap();
     assert_eq!(left.len(), 1);
     // Alice's create does not bring Bob back; Bob's own create does.
-    let (members, _) = create(s, app, "alice", distinct_req(&["bob"])).await.unwrap();
+    let (members, _) = create(s, app, "alice", distinct_req(&["bob"]))
+        .await
+        .unwrap();
     assert_eq!(members, ["alice"]);
-    let (members, created) = create(s, app, "bob", distinct_req(&["alice"])).await.unwrap();
+    let (members, created) = create(s, app, "bob", distinct_req(&["alice"]))
+        .await
+        .unwrap();
     assert!(!created);
     assert_eq!(members, ["alice", "bob"]);
     let state = s
@@ -109,7 +125,10 @@ pub async fn distinct_channels(factory: Factory) {
         req: distinct_req(&["bob"]),
     };
     let refused = s.create_channel(app, "alice", forged).await;
-    assert!(matches!(refused, Err(StoreError::Invalid(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
     // Notes to self: a set of one.
     let (members, created) = create(s, app, "carol", distinct_req(&[])).await.unwrap();
     assert!(created);
@@ -156,7 +175,10 @@ pub async fn explicit_ids_replay_only_for_their_creator(factory: Factory) {
             },
         )
         .await;
-    assert!(matches!(refused, Err(StoreError::Invalid(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
     // The creator who left cannot rejoin by replaying the create.
     let cid = Cid::new(ChannelType::Team, "squat").unwrap();
     s.remove_member(app, &Actor::user("mallory"), &cid, "mallory")

@@ -93,7 +93,11 @@ async fn a_squatted_id_does_not_take_over_the_conversation() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (status, body) = open_dm(&mallory, &["alice", "bob"]).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_ne!(body["channel"]["cid"], cid.as_str(), "a third user gets another set");
+    assert_ne!(
+        body["channel"]["cid"],
+        cid.as_str(),
+        "a third user gets another set"
+    );
     assert_eq!(member_ids(&body), ["alice", "bob", "mallory"]);
 }
 
@@ -151,10 +155,18 @@ async fn nobody_adds_to_or_removes_from_a_distinct_channel() {
     // Alice is the owner: still 403, with a hint to start a new conversation.
     let (status, body) = alice.post(&members, add_carol.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("new conversation"));
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("new conversation")
+    );
     // An admin (role given server-side) cannot either.
     let (status, body) = admin
-        .post(&members, json!({"members": [{"user_id": "bob", "role": "admin"}]}))
+        .post(
+            &members,
+            json!({"members": [{"user_id": "bob", "role": "admin"}]}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = bob.post(&members, add_carol.clone()).await;
@@ -215,13 +227,16 @@ async fn explicit_ids_replay_only_for_their_creator() {
         server.user(&app, "bob"),
         server.user(&app, "carol"),
     );
-    let create = |members: Value, name: &str| {
-        json!({"type": "team", "id": "ops", "name": name, "members": members})
-    };
-    let (status, body) = alice.post("/v1/channels", create(json!(["bob"]), "Ops")).await;
+    let create = |members: Value, name: &str| json!({"type": "team", "id": "ops", "name": name, "members": members});
+    let (status, body) = alice
+        .post("/v1/channels", create(json!(["bob"]), "Ops"))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = alice
-        .post("/v1/channels", create(json!(["bob", "alice", "bob"]), "Renamed"))
+        .post(
+            "/v1/channels",
+            create(json!(["bob", "alice", "bob"]), "Renamed"),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "a lost reply's retry: {body}");
     assert_eq!(body["channel"]["name"], "Ops", "a replay changes nothing");
@@ -260,7 +275,11 @@ async fn distinct_channels_stay_inside_their_app() {
     let (status, body) = bob2.get(&path(&cid)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, body) = open_dm(&bob2, &["alice"]).await;
-    assert_eq!(status, StatusCode::CREATED, "a new channel in the other app: {body}");
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "a new channel in the other app: {body}"
+    );
     assert_eq!(body["channel"]["cid"], cid.as_str());
     assert_eq!(body["messages"], json!([]));
 }
@@ -301,9 +320,7 @@ async fn derived_ids_work_in_paths_queries_and_sync() {
     let (status, body) = alice.get(&format!("{}?message_limit=5", path(&cid))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["messages"][0]["text"], "hi alice");
-    let (status, body) = alice
-        .post(&format!("{}/read", path(&cid)), json!({}))
-        .await;
+    let (status, body) = alice.post(&format!("{}/read", path(&cid)), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // Page through both distinct channels one at a time: the cursor carries a `!` cid.
     let mut seen = Vec::new();

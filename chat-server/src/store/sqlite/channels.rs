@@ -3,8 +3,8 @@
 //! users can leave them but never add or remove others.
 
 use chat_protocol::{
-    Change, Channel, ids, ChannelFilter, ChannelState, ChannelUnread, Cid, ListMessagesQuery, Member,
-    MemberInput, MemberRole, QueryChannelsRequest, UpdateChannelRequest,
+    Change, Channel, ChannelFilter, ChannelState, ChannelUnread, Cid, ListMessagesQuery, Member,
+    MemberInput, MemberRole, QueryChannelsRequest, UpdateChannelRequest, ids,
     limits::{DEFAULT_CHANNEL_PAGE, MAX_MESSAGE_PAGE},
 };
 use rusqlite::types::ToSql;
@@ -219,10 +219,9 @@ fn create_replay(
         }
         return Ok((state(&w.tx, &w.app, Some(creator), cid, window)?, false));
     }
-    let recorded: Option<String> = w
-        .tx
-        .prepare_cached("SELECT initial_members FROM channels WHERE app_id = ?1 AND cid = ?2")?
-        .query_row(params![w.app, cid.to_string()], |r| r.get(0))?;
+    let recorded: Option<String> =
+        w.tx.prepare_cached("SELECT initial_members FROM channels WHERE app_id = ?1 AND cid = ?2")?
+            .query_row(params![w.app, cid.to_string()], |r| r.get(0))?;
     let same_members = match recorded {
         Some(json) => serde_json::from_str::<Vec<String>>(&json)? == initial,
         // Created before initial member sets were recorded: the creator alone decides.

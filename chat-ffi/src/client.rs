@@ -11,7 +11,7 @@ use chat_protocol::{Cid, UpdateMessageRequest};
 use uuid::Uuid;
 
 use crate::error::{ChatError, TokenFetchError};
-use crate::outbox::{ClientStatus, NewChannel, OutboxEntry};
+use crate::outbox::{ChannelKind, ClientStatus, NewChannel, OutboxEntry};
 use crate::runtime::run;
 use crate::types::NewMessage;
 

@@ -67,6 +67,7 @@ fn channel(cid: &Cid, rev: u64, last_message_at: Option<i64>) -> Channel {
         updated_at: ts(0),
         last_message_at: last_message_at.map(ts),
         member_count: 1 + OTHERS.len() as u32,
+        distinct: false,
         rev,
     }
 }

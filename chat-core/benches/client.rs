@@ -78,6 +78,7 @@ fn fill(path: &Path, cid: &Cid) {
         updated_at: ts(0),
         last_message_at: Some(ts(199_000)),
         member_count: 2,
+        distinct: false,
         rev: 1,
     };
     let members = ["alice", "bob"]

@@ -443,6 +443,7 @@ fn a_channel_creation_goes_first_and_its_failure_blocks_the_channel_only() {
         members: vec![],
         config: None,
         created_by: None,
+        distinct: false,
     };
     ob.enqueue(
         op_id(900),

@@ -224,6 +224,7 @@ impl Sim {
                     members: vec![],
                     config: None,
                     created_by: None,
+                    distinct: false,
                 };
                 self.enqueue(op_id, OutboxOp::CreateChannel { request });
                 self.channels

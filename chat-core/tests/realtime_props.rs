@@ -144,6 +144,7 @@ fn channel_state(name: &str) -> ChannelState {
             updated_at: ts(0),
             last_message_at: None,
             member_count: 2,
+            distinct: false,
             rev: 1,
         },
         members: ["ann", ME]

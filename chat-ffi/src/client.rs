@@ -11,7 +11,7 @@ use chat_protocol::{Cid, UpdateMessageRequest};
 use uuid::Uuid;
 
 use crate::error::{ChatError, TokenFetchError};
-use crate::outbox::{ClientStatus, NewChannel, OutboxEntry};
+use crate::outbox::{ChannelKind, ClientStatus, NewChannel, OutboxEntry};
 use crate::runtime::run;
 use crate::types::NewMessage;
 
@@ -203,11 +203,31 @@ impl FfiClient {
         run(async move { Ok(client.discard(id).await?) }).await
     }
 
-    /// Creates a channel (or opens it, if it exists and the user is a member); returns its
-    /// cid. Works offline: messages may be sent to the cid at once.
+    /// Creates a channel; returns its cid. Works offline: messages may be sent to the cid
+    /// at once. With `distinct`, opens the conversation of exactly these members (see
+    /// [`ChatClient::open_distinct_channel`]).
     pub async fn create_channel(&self, channel: NewChannel) -> Result<String, ChatError> {
         let client = self.inner.clone();
         run(async move { Ok(client.create_channel(channel.into()).await?.to_string()) }).await
+    }
+
+    /// Opens (creating it if needed) the distinct conversation between the current user and
+    /// `members`: a direct message with one member, a fixed group with several. Its cid is
+    /// derived from the member set, so it is the same for every member and known offline.
+    pub async fn open_distinct_channel(
+        &self,
+        kind: ChannelKind,
+        members: Vec<String>,
+        name: Option<String>,
+    ) -> Result<String, ChatError> {
+        let client = self.inner.clone();
+        run(async move {
+            Ok(client
+                .open_distinct_channel(kind.into(), members, name)
+                .await?
+                .to_string())
+        })
+        .await
     }
 
     /// Every queued operation, oldest first (for an "unsent" screen).

@@ -35,7 +35,9 @@ impl From<ChannelKind> for ChannelType {
 pub struct NewChannel {
     /// Its type.
     pub kind: ChannelKind,
-    /// Its id; generated when absent.
+    /// Its id; generated when absent (derived from the members when `distinct`). An
+    /// explicit id is an idempotent create for this user: if someone else uses it, the
+    /// create fails (409) in the outbox.
     #[uniffi(default = None)]
     pub id: Option<String>,
     /// Display name.
@@ -47,6 +49,10 @@ pub struct NewChannel {
     /// Members besides the current user.
     #[uniffi(default = [])]
     pub members: Vec<String>,
+    /// A distinct conversation: one channel per member set (current user included), its id
+    /// derived from the set, its members fixed (they may only leave).
+    #[uniffi(default = false)]
+    pub distinct: bool,
 }
 
 impl From<NewChannel> for CreateChannelRequest {
@@ -59,6 +65,7 @@ impl From<NewChannel> for CreateChannelRequest {
             members: c.members,
             config: None,
             created_by: None,
+            distinct: c.distinct,
         }
     }
 }

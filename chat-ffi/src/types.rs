@@ -154,6 +154,8 @@ pub struct ChannelItem {
     pub image: Option<String>,
     /// Members.
     pub member_count: u32,
+    /// A distinct conversation (a direct message or a fixed group; members are fixed).
+    pub distinct: bool,
     /// Time of its newest message, if any.
     pub last_message_at_ms: Option<i64>,
     /// The current user's unread messages in it.
@@ -171,6 +173,7 @@ impl From<CoreChannel> for ChannelItem {
             name: c.channel.name,
             image: c.channel.image,
             member_count: c.channel.member_count,
+            distinct: c.channel.distinct,
             last_message_at_ms: c.channel.last_message_at.map(|t| t.millis()),
             unread_count: c.unread_count,
             unread_mentions: c.unread_mentions,

@@ -187,6 +187,10 @@ pub struct Channel {
     pub last_message_at: Option<Timestamp>,
     /// Number of current members.
     pub member_count: u32,
+    /// A distinct channel (1:1 or fixed group conversation): its id is derived from its
+    /// member set, and members cannot be added.
+    #[serde(default)]
+    pub distinct: bool,
     /// Sequence number of the last change to this row.
     pub rev: u64,
 }

@@ -63,14 +63,24 @@ pub struct MemberInput {
     pub role: Option<MemberRole>,
 }
 
-/// `POST /v1/channels`: create a channel, or get it if the caller already created or belongs to it.
+/// `POST /v1/channels`: create a channel.
+///
+/// - `distinct: true`: the conversation of exactly `members` ∪ {creator}. Its id is derived
+///   from that set ([`crate::ids::distinct_channel_id`]); `id` may be omitted or must equal
+///   the derived id. Creating it again answers 200 with its state (and brings back a caller
+///   who had left).
+/// - An explicit `id` otherwise: an idempotent create. It answers 200 with the existing
+///   channel only to its creator replaying the same initial member set; anything else is
+///   `409 conflict`.
+/// - No `id`: the server generates one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateChannelRequest {
     /// The channel type.
     #[serde(rename = "type")]
     pub kind: ChannelType,
-    /// The channel id; the server generates one when absent.
+    /// The channel id; the server generates one when absent (or derives it, for distinct
+    /// channels). Ids starting with `!` are reserved for derived distinct ids.
     #[serde(default)]
     pub id: Option<String>,
     /// Display name.
@@ -79,7 +89,8 @@ pub struct CreateChannelRequest {
     /// Image URL.
     #[serde(default)]
     pub image: Option<String>,
-    /// Initial members besides the creator (who becomes `owner`).
+    /// Initial members besides the creator (who becomes `owner`). For a distinct channel,
+    /// the other members of the conversation (at least the creator; at most 100 others).
     #[serde(default)]
     pub members: Vec<String>,
     /// Feature switches and custom fields.
@@ -88,6 +99,37 @@ pub struct CreateChannelRequest {
     /// Server-side callers only: the creating user.
     #[serde(default)]
     pub created_by: Option<String>,
+    /// A distinct channel: one conversation per member set, id derived from the members,
+    /// members fixed for life (nobody can be added; members can only leave).
+    #[serde(default)]
+    pub distinct: bool,
+}
+
+impl CreateChannelRequest {
+    /// A channel of type `kind` with a server-generated (or client-chosen, set `id`) id.
+    pub fn new(kind: ChannelType) -> Self {
+        Self {
+            kind,
+            id: None,
+            name: None,
+            image: None,
+            members: Vec::new(),
+            config: None,
+            created_by: None,
+            distinct: false,
+        }
+    }
+
+    /// The distinct conversation between the creator and `members` (a 1:1 direct message
+    /// with one member, a fixed group with several). The id is derived from the member
+    /// set; SDKs fill it in with [`crate::ids::distinct_channel_id`] before sending.
+    pub fn distinct(kind: ChannelType, members: Vec<String>) -> Self {
+        Self {
+            members,
+            distinct: true,
+            ..Self::new(kind)
+        }
+    }
 }
 
 /// `PATCH /v1/channels/{type}/{id}`: change name, image or config (owner/admin). Absent fields stay.

@@ -115,8 +115,15 @@ fn users_and_channels() {
             members: vec!["bob".into(), "carol".into()],
             config: Some(config()),
             created_by: Some("alice".into()),
+            distinct: false,
         },
     );
+    let mut dm = CreateChannelRequest::distinct(ChannelType::Messaging, vec!["bob".into()]);
+    dm.id = Some(chat_protocol::ids::distinct_channel_id(
+        "alice",
+        &dm.members,
+    ));
+    pin("create_channel_request_distinct", &dm);
     let minimal: CreateChannelRequest =
         serde_json::from_value(json!({"type": "messaging"})).unwrap();
     pin("create_channel_request_minimal", &minimal);

@@ -122,33 +122,26 @@ async fn dev_setup(store: &dyn Store, base: &str) -> anyhow::Result<serde_json::
         .collect();
     store.upsert_users(&app.id, users).await?;
     let everyone: Vec<String> = DEMO_USERS.iter().map(|(id, _)| (*id).to_owned()).collect();
-    for (kind, id, name, members) in [
-        (ChannelType::Team, "general", "General", everyone.clone()),
-        (
-            ChannelType::Messaging,
-            "alice-bob",
-            "Alice & Bob",
-            vec!["bob".to_owned()],
-        ),
-    ] {
-        let req = CreateChannelRequest {
-            kind,
-            id: Some(id.to_owned()),
-            name: Some(name.to_owned()),
-            image: None,
-            members,
-            config: None,
-            created_by: None,
+    // `team:general` has everyone; Alice & Bob's conversation is a distinct channel, its
+    // cid derived from the pair (`messaging:!members-…`), as the SDKs' open-distinct call
+    // computes it.
+    let general = CreateChannelRequest {
+        id: Some("general".to_owned()),
+        name: Some("General".to_owned()),
+        members: everyone,
+        ..CreateChannelRequest::new(ChannelType::Team)
+    };
+    let alice_bob = CreateChannelRequest {
+        name: Some("Alice & Bob".to_owned()),
+        ..CreateChannelRequest::distinct(ChannelType::Messaging, vec!["bob".to_owned()])
+    };
+    for req in [general, alice_bob] {
+        let cid = match &req.id {
+            Some(id) => Cid::new(req.kind, id)?,
+            None => Cid::distinct(req.kind, "alice", &req.members),
         };
         store
-            .create_channel(
-                &app.id,
-                "alice",
-                NewChannel {
-                    cid: Cid::new(kind, id)?,
-                    req,
-                },
-            )
+            .create_channel(&app.id, "alice", NewChannel { cid, req })
             .await?;
     }
     println!("OnyxChat dev mode: server at {base}");

@@ -162,11 +162,19 @@ async fn channels_create_get_update_and_roles() {
             ("bob".into(), "member".into())
         ]
     );
-    // get-or-create: a member gets 200, a non-member a conflict
-    let (s, _) = bob
-        .post("/v1/channels", json!({"type": "team", "id": "ops"}))
+    // An explicit id is an idempotent create: the creator's replay gets 200, anyone else
+    // (a member too) a conflict (docs/protocol.md "Channels"; tests/security/conversations.rs).
+    let (s, _) = alice
+        .post(
+            "/v1/channels",
+            json!({"type": "team", "id": "ops", "members": ["bob"]}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
+    let (s, b) = bob
+        .post("/v1/channels", json!({"type": "team", "id": "ops"}))
+        .await;
+    assert_eq!((s, code(&b)), (StatusCode::CONFLICT, "conflict"));
     let (s, b) = carol
         .post("/v1/channels", json!({"type": "team", "id": "ops"}))
         .await;

@@ -147,7 +147,12 @@ fn serve_dev_prints_working_credentials_and_stops_on_sigterm() {
         .iter()
         .map(|c| c["channel"]["cid"].as_str().unwrap())
         .collect();
-    assert_eq!(cids, ["messaging:alice-bob", "team:general"]);
+    // Alice & Bob's conversation is the distinct channel of the pair: the cid any SDK
+    // derives for it (Cid::distinct), flagged distinct on the wire.
+    let dm = chat_protocol::Cid::distinct(chat_protocol::ChannelType::Messaging, "bob", &["alice"]);
+    assert_eq!(cids, [dm.to_string().as_str(), "team:general"]);
+    assert_eq!(body["limited"][0]["channel"]["distinct"], true);
+    assert_eq!(body["limited"][1]["channel"]["distinct"], false);
     // The demo app: its files, its index.html for client routes, JSON errors under /v1,
     // and the dev session with the printed tokens.
     let get = |path: &str| {

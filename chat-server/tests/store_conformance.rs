@@ -123,3 +123,49 @@ fn reopening_keeps_data_and_does_not_remigrate() {
         );
     });
 }
+
+/// Channels created before migration 3 have no recorded initial member set: a create replay
+/// of such a channel is judged by its creator alone (and still never by anyone else).
+#[tokio::test]
+async fn legacy_channels_without_an_initial_member_set_replay_for_their_creator() {
+    use chat_protocol::{ChannelType, Cid, CreateChannelRequest, UserInput};
+    use chat_server::store::NewChannel;
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(
+        dir.path(),
+        Arc::new(InProcessHub::new()),
+        SyncSettings::default(),
+    )
+    .unwrap();
+    let app = s.create_app("legacy").await.unwrap().app_id;
+    let users = ["alice", "bob", "carol"].map(|id| UserInput {
+        id: id.into(),
+        name: None,
+        image: None,
+        custom: Default::default(),
+    });
+    s.upsert_users(&app, users.to_vec()).await.unwrap();
+    let cid = Cid::new(ChannelType::Team, "old").unwrap();
+    let create = |members: &[&str]| NewChannel {
+        cid: cid.clone(),
+        req: CreateChannelRequest {
+            id: Some("old".into()),
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+            ..CreateChannelRequest::new(ChannelType::Team)
+        },
+    };
+    s.create_channel(&app, "alice", create(&["bob"]))
+        .await
+        .unwrap();
+    rusqlite::Connection::open(dir.path().join("chat.db"))
+        .unwrap()
+        .execute("UPDATE channels SET initial_members = NULL", [])
+        .unwrap();
+    let (_, created) = s
+        .create_channel(&app, "alice", create(&["carol"]))
+        .await
+        .unwrap();
+    assert!(!created, "the creator's replay opens the legacy channel");
+    let other = s.create_channel(&app, "bob", create(&["alice"])).await;
+    assert!(matches!(other, Err(StoreError::Conflict(_))), "{other:?}");
+}

@@ -246,8 +246,9 @@ impl WasmClient {
         })
     }
 
-    /// Creates a channel (`{ type, id?, name?, image?, members? }`, the REST API's shape);
-    /// resolves with its cid. Works offline.
+    /// Creates a channel (`{ type, id?, name?, image?, members?, distinct? }`, the REST
+    /// API's shape); resolves with its cid. Works offline. With `distinct: true` the cid is
+    /// derived from the member set and this user (`messaging:!members-…`).
     #[wasm_bindgen(js_name = createChannel, unchecked_return_type = "Promise<string>")]
     pub fn create_channel(
         &self,

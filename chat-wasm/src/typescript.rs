@@ -32,6 +32,8 @@ export interface Channel {
   updated_at: Timestamp;
   last_message_at: Timestamp | null;
   member_count: number;
+  /** A distinct conversation (direct message or fixed group): id derived from the members. */
+  distinct: boolean;
   rev: number;
 }
 
@@ -163,9 +165,13 @@ export interface NewMessage {
 
 export interface NewChannel {
   type: ChannelType;
+  /** Generated when absent; derived from the members when `distinct`. */
   id?: string;
   name?: string;
   image?: string;
   members?: string[];
+  /** The conversation of exactly `members` and the current user (cid derived from the set,
+   * members fixed): see `ChatClient.openDistinctChannel`. */
+  distinct?: boolean;
 }
 "#;

@@ -400,6 +400,11 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_edit_message(uint64_t ptr, RustBuff
 uint64_t uniffi_chat_ffi_fn_method_fficlient_mark_read(uint64_t ptr, RustBuffer cid
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_OPEN_DISTINCT_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_OPEN_DISTINCT_CHANNEL
+uint64_t uniffi_chat_ffi_fn_method_fficlient_open_distinct_channel(uint64_t ptr, RustBuffer kind, RustBuffer members, RustBuffer name
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_OUTBOX
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_OUTBOX
 uint64_t uniffi_chat_ffi_fn_method_fficlient_outbox(uint64_t ptr
@@ -998,6 +1003,12 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_edit_message(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_MARK_READ
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_MARK_READ
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_mark_read(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_OPEN_DISTINCT_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_OPEN_DISTINCT_CHANNEL
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_open_distinct_channel(void
     
 );
 #endif

@@ -126,18 +126,37 @@ public final class ChatClient: Sendable {
         try await ffi.markRead(cid: cid)
     }
 
-    /// Creates a channel (or opens it, if it exists and the user is a member); returns its cid. Works offline.
+    /// Creates a channel; returns its cid. Works offline: messages may be sent to the cid at once.
+    /// An explicit `id` is an idempotent create for this user; if someone else already uses it, the
+    /// create fails in the outbox (409). With `distinct`, the channel is the conversation of exactly
+    /// `members` and this user: see `openDistinctChannel(members:kind:name:)`.
     @discardableResult
     public func createChannel(
         kind: ChannelKind,
         id: String? = nil,
         name: String? = nil,
         members: [String] = [],
-        image: String? = nil
+        image: String? = nil,
+        distinct: Bool = false
     ) async throws -> String {
         try await ffi.createChannel(
-            channel: NewChannel(kind: kind, id: id, name: name, image: image, members: members)
+            channel: NewChannel(
+                kind: kind, id: id, name: name, image: image, members: members, distinct: distinct
+            )
         )
+    }
+
+    /// Opens (creating it if needed) the distinct conversation between this user and `members`:
+    /// a direct message with one member, a fixed group with several. Its cid is derived from the
+    /// member set (`messaging:!members-…`), so every member gets the same cid, offline too. Its
+    /// members are fixed: to add someone, open a conversation with the larger set.
+    @discardableResult
+    public func openDistinctChannel(
+        members: [String],
+        kind: ChannelKind = .messaging,
+        name: String? = nil
+    ) async throws -> String {
+        try await ffi.openDistinctChannel(kind: kind, members: members, name: name)
     }
 
     // MARK: Outbox and engine

@@ -35,6 +35,7 @@ pub fn channel(c: &str, rev: u64, last_message_at: Option<i64>) -> Channel {
         updated_at: ts(0),
         last_message_at: last_message_at.map(ts),
         member_count: 2,
+        distinct: false,
         rev,
     }
 }

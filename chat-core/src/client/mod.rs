@@ -34,7 +34,9 @@ mod window;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_protocol::{Cid, CreateChannelRequest, MessagesResponse, UpdateMessageRequest};
+use chat_protocol::{
+    ChannelType, Cid, CreateChannelRequest, MessagesResponse, UpdateMessageRequest,
+};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{oneshot, watch};
@@ -210,11 +212,30 @@ impl ChatClient {
         self.run(move |e, _| e.mark_read(cid)).await?
     }
 
-    /// Creates a channel (or opens it, if it exists and the user is a member). Works
-    /// offline: without an id one is generated, and messages may be sent to the returned
-    /// cid at once (they are delivered after the channel is created).
+    /// Creates a channel. Works offline: without an id one is generated, and messages may
+    /// be sent to the returned cid at once (they are delivered after the channel is
+    /// created). With an explicit id, the create is idempotent for this user (a retry
+    /// after a lost reply opens the channel); if someone else already uses the id, the
+    /// item fails with the server's `409 conflict`. With `distinct: true`, see
+    /// [`ChatClient::open_distinct_channel`].
     pub async fn create_channel(&self, request: CreateChannelRequest) -> ClientResult<Cid> {
         self.run(move |e, _| e.create_channel(request)).await?
+    }
+
+    /// Opens the distinct conversation between this user and `members` (a direct message
+    /// with one member, a fixed group with several), creating it if needed. The cid is
+    /// derived from the member set (`messaging:!members-…`), so it is the same for every
+    /// member, known offline, and messages may be sent to it at once. Its members are
+    /// fixed: to add someone, open a new conversation with the larger set.
+    pub async fn open_distinct_channel(
+        &self,
+        kind: ChannelType,
+        members: Vec<String>,
+        name: Option<String>,
+    ) -> ClientResult<Cid> {
+        let mut request = CreateChannelRequest::distinct(kind, members);
+        request.name = name;
+        self.create_channel(request).await
     }
 
     /// Retries a failed operation now (for a failed message, `op_id` is its id).

@@ -256,15 +256,32 @@ impl Engine {
     }
 
     /// Creates (or opens) a channel; a missing id is generated so the channel can be
-    /// created offline and written to at once.
+    /// created offline and written to at once. A distinct channel's id is derived from its
+    /// member set and this user (as the server derives it), so both sides agree on the cid
+    /// offline and a retried create opens the same channel.
     pub(crate) fn create_channel(
         &mut self,
         mut request: CreateChannelRequest,
     ) -> ClientResult<Cid> {
-        let id = request
-            .id
-            .get_or_insert_with(|| Uuid::now_v7().simple().to_string())
-            .clone();
+        let id = if request.distinct {
+            if request.created_by.is_some() {
+                return Err(ClientError::InvalidInput(
+                    "created_by is for server-side callers".into(),
+                ));
+            }
+            let derived = chat_protocol::ids::distinct_channel_id(&self.me(), &request.members);
+            if request.id.as_ref().is_some_and(|id| *id != derived) {
+                return Err(ClientError::InvalidInput(format!(
+                    "a distinct channel's id is derived from its members: expected {derived}"
+                )));
+            }
+            request.id.insert(derived).clone()
+        } else {
+            request
+                .id
+                .get_or_insert_with(|| Uuid::now_v7().simple().to_string())
+                .clone()
+        };
         let cid = Cid::new(request.kind, &id).map_err(OutboxError::InvalidId)?;
         self.enqueue(OutboxOp::CreateChannel { request })?;
         Ok(cid)

@@ -20,6 +20,7 @@ fn enqueue_rejects_what_the_engine_cannot_key_or_path() {
         members: vec![],
         config: None,
         created_by: None,
+        distinct: false,
     };
     let no_id = ob.enqueue(op_id(3), OutboxOp::CreateChannel { request: create });
     assert_eq!(no_id, Err(OutboxError::MissingChannelId));

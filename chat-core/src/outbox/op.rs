@@ -87,7 +87,8 @@ pub enum OutboxOp {
     /// `POST /v1/channels`. `request.id` is required: its cid is the queue key, and
     /// everything queued for that cid after it waits until it has completed.
     CreateChannel {
-        /// The channel to create (or open, if it exists and the caller is a member).
+        /// The channel to create (for a distinct channel, or this user's replay of the
+        /// same create, the server opens the existing one).
         request: CreateChannelRequest,
     },
 }

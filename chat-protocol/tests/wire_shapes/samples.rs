@@ -77,6 +77,7 @@ pub fn channel() -> Channel {
         updated_at: ts("2024-07-15T09:10:00.000Z"),
         last_message_at: Some(ts("2024-07-15T09:30:00.123Z")),
         member_count: 2,
+        distinct: false,
         rev: 41,
     }
 }

@@ -1,4 +1,6 @@
-//! `/v1/channels`: create (get-or-create), get, update, query, members, read, typing.
+//! `/v1/channels`: create (distinct get-or-create, idempotent create replays), get, update,
+//! query, members, read, typing. The rules of who may create, open and join what are in
+//! docs/protocol.md, "Who may do what" and "Security model".
 
 use axum::Json;
 use axum::extract::State;
@@ -25,7 +27,9 @@ pub struct ChannelQuery {
     pub message_limit: Option<u32>,
 }
 
-/// Create a channel; if it exists and the caller is a member, return it (200).
+/// Create a channel (201). An existing distinct channel answers 200 with its state; an
+/// existing explicit id answers 200 only to its creator replaying the same initial
+/// members, 409 otherwise.
 #[utoipa::path(post, path = "/v1/channels", tag = "channels", request_body = CreateChannelRequest,
     responses((status = 201, body = ChannelState), (status = 200, body = ChannelState),
               (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -56,11 +60,7 @@ pub async fn create_channel(
     for m in &req.members {
         chat_protocol::ids::validate_user_id(m)?;
     }
-    let id = req
-        .id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
-    let cid = Cid::new(req.kind, &id)?;
+    let cid = new_cid(&creator, &req)?;
     let (channel, created) = state
         .store()
         .create_channel(&caller.app.id, &creator, NewChannel { cid, req })
@@ -71,6 +71,35 @@ pub async fn create_channel(
         StatusCode::OK
     };
     Ok((status, Json(channel)))
+}
+
+/// The cid a create request names: derived from the member set for a distinct channel
+/// (a given id must equal it), else the given id (never a reserved `!` id) or a fresh one.
+fn new_cid(creator: &str, req: &CreateChannelRequest) -> ApiResult<Cid> {
+    use chat_protocol::ids::distinct_channel_id;
+    if req.distinct {
+        let derived = distinct_channel_id(creator, &req.members);
+        if let Some(id) = &req.id
+            && *id != derived
+        {
+            return Err(ApiError::invalid(format!(
+                "the id of a distinct channel is derived from its members and creator: \
+                 expected {derived:?}, got {id:?} (or omit id)"
+            )));
+        }
+        return Ok(Cid::new(req.kind, &derived)?);
+    }
+    match &req.id {
+        Some(id) if id.starts_with('!') => Err(ApiError::invalid(
+            "channel ids starting with `!` are reserved for distinct channels (send \
+             \"distinct\": true and the members instead)",
+        )),
+        Some(id) => Ok(Cid::new(req.kind, id)?),
+        None => Ok(Cid::new(
+            req.kind,
+            &uuid::Uuid::now_v7().simple().to_string(),
+        )?),
+    }
 }
 
 /// A channel with members, reads, newest messages and the caller's unread counts.

@@ -3,6 +3,9 @@
 //! does so in `store_conformance.rs`, the PostgreSQL backend will do the same.
 #![allow(dead_code)]
 
+mod channels;
+pub use channels::{distinct_channels, explicit_ids_replay_only_for_their_creator};
+
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
@@ -53,6 +56,14 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn compaction_expires_old_cursors() {
             conformance::compaction_expires_old_cursors($factory).await;
+        }
+        #[tokio::test]
+        async fn distinct_channels() {
+            conformance::distinct_channels($factory).await;
+        }
+        #[tokio::test]
+        async fn explicit_ids_replay_only_for_their_creator() {
+            conformance::explicit_ids_replay_only_for_their_creator($factory).await;
         }
     };
 }
@@ -131,6 +142,7 @@ async fn channel(store: &dyn Store, app: &str, creator: &str, id: &str, members:
         members: members.iter().map(|m| (*m).to_owned()).collect(),
         config: None,
         created_by: None,
+        distinct: false,
     };
     store
         .create_channel(

@@ -17,6 +17,7 @@ import {
 } from "./stores.js";
 import type {
   ChannelItem,
+  ChannelType,
   ConnectionState,
   EngineStatus,
   MessageItem,
@@ -213,9 +214,23 @@ export class ChatClient {
     return this.run("markRead", [cid]);
   }
 
-  /** Creates a channel; resolves with its cid (`type:id`). Works offline. */
+  /**
+   * Creates a channel; resolves with its cid (`type:id`). Works offline. An explicit `id` is an
+   * idempotent create for this user; if someone else already uses it, the create fails in the
+   * outbox (409). With `distinct: true`, see {@link openDistinctChannel}.
+   */
   createChannel(channel: NewChannel): Promise<string> {
     return this.run("createChannel", [channel]);
+  }
+
+  /**
+   * Opens (creating it if needed) the distinct conversation between this user and `members`: a
+   * direct message with one member, a fixed group with several. Its cid is derived from the
+   * member set (`messaging:!members-…`), so every member gets the same cid, offline too. Its
+   * members are fixed: to add someone, open a conversation with the larger set.
+   */
+  openDistinctChannel(members: string[], type: ChannelType = "messaging", name?: string): Promise<string> {
+    return this.createChannel({ type, members, distinct: true, ...(name ? { name } : {}) });
   }
 
   /** Retries a failed operation (for a failed message: its id). */

@@ -53,6 +53,23 @@ describe("ChatClient", () => {
     expect(channels.find((c) => c.channel.cid === "team:general")!.last_message?.message.id).toBe(id);
   });
 
+  it("opens one distinct conversation under the same cid for both members", async () => {
+    const alice = (await connect("alice")).client;
+    const dave = (await connect("dave")).client;
+    const cid = await alice.createChannel({ type: "messaging", members: ["dave"], distinct: true });
+    expect(cid).toMatch(/^messaging:!members-[0-9a-f]{40}$/);
+    expect(await alice.openDistinctChannel(["dave", "alice"])).toBe(cid);
+    expect(await dave.openDistinctChannel(["alice"])).toBe(cid);
+    const text = `just us ${unique()}`;
+    const id = await alice.sendMessage(cid, text);
+    await eventually(async () => (await alice.outbox()).length === 0);
+    await dave.sync();
+    const items = await until(dave.messages(cid), (list) => byId(list, id) !== undefined);
+    expect(byId(items, id)!.message.text).toBe(text);
+    const channels = await until(dave.channels(), (list) => list.some((c) => c.channel.cid === cid));
+    expect(channels.find((c) => c.channel.cid === cid)!.channel.distinct).toBe(true);
+  });
+
   it("reflects edits, reactions and deletes, locally and at the other user", async () => {
     const alice = (await connect("alice")).client;
     const bob = (await connect("bob")).client;

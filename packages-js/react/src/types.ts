@@ -75,6 +75,7 @@ export interface ChatClientLike {
   removeReaction(messageId: string, kind: string): Promise<void>;
   markRead(cid: string): Promise<void>;
   createChannel(channel: NewChannel): Promise<string>;
+  openDistinctChannel(members: string[], type?: NewChannel["type"], name?: string): Promise<string>;
   retry(opId: string): Promise<void>;
   discard(opId: string): Promise<void>;
   reconnect(): Promise<void>;

@@ -173,6 +173,7 @@ export function createFakeClient(userId = "alice") {
     removeReaction: vi.fn(async (_id: string, _kind: string) => {}),
     markRead: vi.fn(async (_cid: string) => {}),
     createChannel: vi.fn(async () => "messaging:new"),
+    openDistinctChannel: vi.fn(async (_members: string[]) => "messaging:!members-new"),
     retry: vi.fn(async (_opId: string) => {}),
     discard: vi.fn(async (_opId: string) => {}),
     reconnect: vi.fn(async () => {}),

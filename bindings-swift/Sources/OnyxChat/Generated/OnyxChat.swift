@@ -1036,8 +1036,9 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
     func addReaction(messageId: String, kind: String) async throws 
     
     /**
-     * Creates a channel (or opens it, if it exists and the user is a member); returns its
-     * cid. Works offline: messages may be sent to the cid at once.
+     * Creates a channel; returns its cid. Works offline: messages may be sent to the cid
+     * at once. With `distinct`, opens the conversation of exactly these members (see
+     * [`ChatClient::open_distinct_channel`]).
      */
     func createChannel(channel: NewChannel) async throws  -> String
     
@@ -1060,6 +1061,13 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
      * Marks a channel read (unread counts drop at once).
      */
     func markRead(cid: String) async throws 
+    
+    /**
+     * Opens (creating it if needed) the distinct conversation between the current user and
+     * `members`: a direct message with one member, a fixed group with several. Its cid is
+     * derived from the member set, so it is the same for every member and known offline.
+     */
+    func openDistinctChannel(kind: ChannelKind, members: [String], name: String?) async throws  -> String
     
     /**
      * Every queued operation, oldest first (for an "unsent" screen).
@@ -1272,8 +1280,9 @@ open func addReaction(messageId: String, kind: String)async throws   {
 }
     
     /**
-     * Creates a channel (or opens it, if it exists and the user is a member); returns its
-     * cid. Works offline: messages may be sent to the cid at once.
+     * Creates a channel; returns its cid. Works offline: messages may be sent to the cid
+     * at once. With `distinct`, opens the conversation of exactly these members (see
+     * [`ChatClient::open_distinct_channel`]).
      */
 open func createChannel(channel: NewChannel)async throws  -> String  {
     return
@@ -1363,6 +1372,27 @@ open func markRead(cid: String)async throws   {
             completeFunc: ffi_chat_ffi_rust_future_complete_void,
             freeFunc: ffi_chat_ffi_rust_future_free_void,
             liftFunc: { $0 },
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * Opens (creating it if needed) the distinct conversation between the current user and
+     * `members`: a direct message with one member, a fixed group with several. Its cid is
+     * derived from the member set, so it is the same for every member and known offline.
+     */
+open func openDistinctChannel(kind: ChannelKind, members: [String], name: String?)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_open_distinct_channel(
+                        self.uniffiCloneHandle(),FfiConverterTypeChannelKind_lower(kind),FfiConverterSequenceString.lower(members),FfiConverterOptionString.lower(name)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
             errorHandler: FfiConverterTypeChatError_lift
         )
 }
@@ -3251,6 +3281,10 @@ public struct ChannelItem: Equatable, Hashable {
      */
     public var memberCount: UInt32
     /**
+     * A distinct conversation (a direct message or a fixed group; members are fixed).
+     */
+    public var distinct: Bool
+    /**
      * Time of its newest message, if any.
      */
     public var lastMessageAtMs: Int64?
@@ -3283,6 +3317,9 @@ public struct ChannelItem: Equatable, Hashable {
          * Members.
          */memberCount: UInt32, 
         /**
+         * A distinct conversation (a direct message or a fixed group; members are fixed).
+         */distinct: Bool, 
+        /**
          * Time of its newest message, if any.
          */lastMessageAtMs: Int64?, 
         /**
@@ -3298,6 +3335,7 @@ public struct ChannelItem: Equatable, Hashable {
         self.name = name
         self.image = image
         self.memberCount = memberCount
+        self.distinct = distinct
         self.lastMessageAtMs = lastMessageAtMs
         self.unreadCount = unreadCount
         self.unreadMentions = unreadMentions
@@ -3324,6 +3362,7 @@ public struct FfiConverterTypeChannelItem: FfiConverterRustBuffer {
                 name: FfiConverterOptionString.read(from: &buf), 
                 image: FfiConverterOptionString.read(from: &buf), 
                 memberCount: FfiConverterUInt32.read(from: &buf), 
+                distinct: FfiConverterBool.read(from: &buf), 
                 lastMessageAtMs: FfiConverterOptionInt64.read(from: &buf), 
                 unreadCount: FfiConverterUInt32.read(from: &buf), 
                 unreadMentions: FfiConverterUInt32.read(from: &buf), 
@@ -3336,6 +3375,7 @@ public struct FfiConverterTypeChannelItem: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.name, into: &buf)
         FfiConverterOptionString.write(value.image, into: &buf)
         FfiConverterUInt32.write(value.memberCount, into: &buf)
+        FfiConverterBool.write(value.distinct, into: &buf)
         FfiConverterOptionInt64.write(value.lastMessageAtMs, into: &buf)
         FfiConverterUInt32.write(value.unreadCount, into: &buf)
         FfiConverterUInt32.write(value.unreadMentions, into: &buf)
@@ -3856,7 +3896,9 @@ public struct NewChannel: Equatable, Hashable {
      */
     public var kind: ChannelKind
     /**
-     * Its id; generated when absent.
+     * Its id; generated when absent (derived from the members when `distinct`). An
+     * explicit id is an idempotent create for this user: if someone else uses it, the
+     * create fails (409) in the outbox.
      */
     public var id: String?
     /**
@@ -3871,6 +3913,11 @@ public struct NewChannel: Equatable, Hashable {
      * Members besides the current user.
      */
     public var members: [String]
+    /**
+     * A distinct conversation: one channel per member set (current user included), its id
+     * derived from the set, its members fixed (they may only leave).
+     */
+    public var distinct: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3879,7 +3926,9 @@ public struct NewChannel: Equatable, Hashable {
          * Its type.
          */kind: ChannelKind, 
         /**
-         * Its id; generated when absent.
+         * Its id; generated when absent (derived from the members when `distinct`). An
+         * explicit id is an idempotent create for this user: if someone else uses it, the
+         * create fails (409) in the outbox.
          */id: String? = nil, 
         /**
          * Display name.
@@ -3889,12 +3938,17 @@ public struct NewChannel: Equatable, Hashable {
          */image: String? = nil, 
         /**
          * Members besides the current user.
-         */members: [String] = []) {
+         */members: [String] = [], 
+        /**
+         * A distinct conversation: one channel per member set (current user included), its id
+         * derived from the set, its members fixed (they may only leave).
+         */distinct: Bool = false) {
         self.kind = kind
         self.id = id
         self.name = name
         self.image = image
         self.members = members
+        self.distinct = distinct
     }
 
     
@@ -3917,7 +3971,8 @@ public struct FfiConverterTypeNewChannel: FfiConverterRustBuffer {
                 id: FfiConverterOptionString.read(from: &buf), 
                 name: FfiConverterOptionString.read(from: &buf), 
                 image: FfiConverterOptionString.read(from: &buf), 
-                members: FfiConverterSequenceString.read(from: &buf)
+                members: FfiConverterSequenceString.read(from: &buf), 
+                distinct: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -3927,6 +3982,7 @@ public struct FfiConverterTypeNewChannel: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.name, into: &buf)
         FfiConverterOptionString.write(value.image, into: &buf)
         FfiConverterSequenceString.write(value.members, into: &buf)
+        FfiConverterBool.write(value.distinct, into: &buf)
     }
 }
 
@@ -5921,7 +5977,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chat_ffi_checksum_method_fficlient_add_reaction() != 40952) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chat_ffi_checksum_method_fficlient_create_channel() != 55580) {
+    if (uniffi_chat_ffi_checksum_method_fficlient_create_channel() != 7254) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_delete_message() != 19232) {
@@ -5934,6 +5990,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_mark_read() != 31899) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_open_distinct_channel() != 49752) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_outbox() != 43169) {

@@ -1,8 +1,10 @@
-//! Channels and memberships: create (get-or-create), state, update, query, add/remove members.
+//! Channels and memberships: create (distinct get-or-create, idempotent create replays),
+//! state, update, query, add/remove members. Distinct channels keep their member set:
+//! users can leave them but never add or remove others.
 
 use chat_protocol::{
     Change, Channel, ChannelFilter, ChannelState, ChannelUnread, Cid, ListMessagesQuery, Member,
-    MemberInput, MemberRole, QueryChannelsRequest, UpdateChannelRequest,
+    MemberInput, MemberRole, QueryChannelsRequest, UpdateChannelRequest, ids,
     limits::{DEFAULT_CHANNEL_PAGE, MAX_MESSAGE_PAGE},
 };
 use rusqlite::types::ToSql;
@@ -117,7 +119,11 @@ pub fn state(
     })
 }
 
-/// Creates the channel, or returns it when it exists and `creator` is a member.
+/// Creates the channel (`true` in the tuple), or answers for an existing one:
+/// - distinct: its state, for anyone in its defining member set (the cid is derived from the
+///   set, so the creator always is); a creator who had left is brought back, nobody else;
+/// - explicit id: its state only to its creator, still a member, replaying the same initial
+///   member set; anything else is a conflict (nobody takes over or joins a channel by id).
 pub fn create(
     w: &mut Tx<'_>,
     creator: &str,
@@ -125,20 +131,21 @@ pub fn create(
     window: u32,
 ) -> StoreResult<(ChannelState, bool)> {
     let NewChannel { cid, req } = new;
-    if rows::load_channel(&w.tx, &w.app, &cid)?.is_some() {
-        if rows::member_role(&w.tx, &w.app, &cid, creator)?.is_some() {
-            return Ok((state(&w.tx, &w.app, Some(creator), &cid, window)?, false));
-        }
-        return Err(StoreError::Conflict(format!(
-            "channel {cid} already exists"
+    let initial = ids::distinct_members(creator, &req.members);
+    if req.distinct && cid.id() != ids::distinct_channel_id(creator, &req.members) {
+        return Err(StoreError::Invalid(format!(
+            "{cid} is not the derived id of this member set"
         )));
     }
-    let mut member_ids = vec![creator.to_owned()];
-    for m in req.members {
-        if !member_ids.contains(&m) {
-            member_ids.push(m);
-        }
+    if !req.distinct && cid.is_distinct() {
+        return Err(StoreError::Invalid(
+            "channel ids starting with `!` are reserved for distinct channels".into(),
+        ));
     }
+    if let Some(existing) = rows::load_channel(&w.tx, &w.app, &cid)? {
+        return create_replay(w, creator, &existing, &cid, req.distinct, &initial, window);
+    }
+    let member_ids = initial_order(creator, &req.members);
     let unknown = apps::unknown_users(&w.tx, &w.app, &member_ids)?;
     if !unknown.is_empty() {
         return Err(StoreError::Invalid(format!(
@@ -151,8 +158,8 @@ pub fn create(
     let seq = w.next_seq()?;
     w.tx.prepare_cached(
         "INSERT INTO channels (app_id, cid, type, id, name, image, config, created_by, \
-         created_at, updated_at, sort_at, member_count, rev) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?10, ?11)",
+         created_at, updated_at, sort_at, member_count, rev, is_distinct, initial_members) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         w.app,
@@ -165,7 +172,9 @@ pub fn create(
         creator,
         now,
         member_ids.len() as i64,
-        seq as i64
+        seq as i64,
+        req.distinct,
+        serde_json::to_string(&initial)?,
     ])?;
     let channel = rows::require_channel(&w.tx, &w.app, &cid)?;
     w.emit(Change::Channel(channel), member_ids.clone());
@@ -179,6 +188,63 @@ pub fn create(
         w.emit(Change::Member(member), member_ids.clone());
     }
     Ok((state(&w.tx, &w.app, Some(creator), &cid, window)?, true))
+}
+
+/// The creator first, then the other members in request order, without duplicates.
+fn initial_order(creator: &str, members: &[String]) -> Vec<String> {
+    let mut out = vec![creator.to_owned()];
+    for m in members {
+        if !out.contains(m) {
+            out.push(m.clone());
+        }
+    }
+    out
+}
+
+/// A create of a cid that exists: see [`create`] for who gets its state.
+fn create_replay(
+    w: &mut Tx<'_>,
+    creator: &str,
+    existing: &Channel,
+    cid: &Cid,
+    distinct: bool,
+    initial: &[String],
+    window: u32,
+) -> StoreResult<(ChannelState, bool)> {
+    if distinct != existing.distinct {
+        return Err(StoreError::Conflict(format!(
+            "channel {cid} already exists and is {}a distinct channel",
+            if existing.distinct { "" } else { "not " }
+        )));
+    }
+    let is_member = rows::member_role(&w.tx, &w.app, cid, creator)?.is_some();
+    if distinct {
+        // The cid is derived from the member set, so the creator is in it. Bring back a
+        // creator who left; nobody else is re-added.
+        if !is_member {
+            let member = put_member(w, cid, creator, MemberRole::Member, now_ms())?;
+            let to = rows::member_ids(&w.tx, &w.app, cid)?;
+            w.emit(Change::Member(member), to.clone());
+            bump_member_count(w, cid, 1, to)?;
+        }
+        return Ok((state(&w.tx, &w.app, Some(creator), cid, window)?, false));
+    }
+    let recorded: Option<String> =
+        w.tx.prepare_cached("SELECT initial_members FROM channels WHERE app_id = ?1 AND cid = ?2")?
+            .query_row(params![w.app, cid.to_string()], |r| r.get(0))?;
+    let same_members = match recorded {
+        Some(json) => serde_json::from_str::<Vec<String>>(&json)? == initial,
+        // Created before initial member sets were recorded: the creator alone decides.
+        None => true,
+    };
+    if existing.created_by == creator && same_members && is_member {
+        return Ok((state(&w.tx, &w.app, Some(creator), cid, window)?, false));
+    }
+    Err(StoreError::Conflict(format!(
+        "channel {cid} already exists; creating it again answers its state only to its \
+         creator with the same initial members (open it by cid, or use a distinct channel \
+         for a conversation defined by its members)"
+    )))
 }
 
 /// Inserts or revives a membership with a fresh seq.
@@ -259,12 +325,22 @@ pub fn add_members(
     cid: &Cid,
     inputs: Vec<MemberInput>,
 ) -> StoreResult<Vec<Member>> {
-    rows::require_channel(&w.tx, &w.app, cid)?;
+    let channel = rows::require_channel(&w.tx, &w.app, cid)?;
     let role = actor_role(&w.tx, &w.app, actor, cid)?;
     if !role.can_moderate() {
         return Err(StoreError::Forbidden(
             "only moderators and above can add members".into(),
         ));
+    }
+    if channel.distinct && !actor.server {
+        for input in &inputs {
+            if rows::member_role(&w.tx, &w.app, cid, &input.user_id)?.is_none() {
+                return Err(StoreError::Forbidden(format!(
+                    "the members of distinct channel {cid} are fixed: nobody can be added \
+                     (create a new conversation with the new member set instead)"
+                )));
+            }
+        }
     }
     for input in &inputs {
         match input.role {
@@ -358,7 +434,7 @@ pub fn remove_member(
     cid: &Cid,
     user: &str,
 ) -> StoreResult<Vec<Member>> {
-    rows::require_channel(&w.tx, &w.app, cid)?;
+    let channel = rows::require_channel(&w.tx, &w.app, cid)?;
     let is_self = actor.user_id.as_deref() == Some(user) && !actor.server;
     // The caller's own membership is checked before the target is looked up, so
     // outsiders cannot probe who is a member.
@@ -369,6 +445,11 @@ pub fn remove_member(
     };
     let target = rows::member_role(&w.tx, &w.app, cid, user)?
         .ok_or_else(|| StoreError::NotFound(format!("member {user} of {cid}")))?;
+    if !is_self && channel.distinct && !actor.server {
+        return Err(StoreError::Forbidden(format!(
+            "nobody can remove others from distinct channel {cid}; members may only leave"
+        )));
+    }
     if !is_self && (!role.can_moderate() || (!actor.server && role >= target)) {
         return Err(StoreError::Forbidden(format!(
             "not allowed to remove {user}"

@@ -16,7 +16,7 @@ use crate::store::{StoreError, StoreResult};
 
 pub const USER_COLS: &str = "id, name, image, custom, created_at, updated_at";
 pub const CHANNEL_COLS: &str = "cid, type, id, name, image, config, created_by, created_at, \
-     updated_at, last_message_at, member_count, rev";
+     updated_at, last_message_at, member_count, rev, is_distinct";
 pub const MEMBER_COLS: &str = "cid, user_id, role, created_at, updated_at, deleted, rev";
 pub const MESSAGE_COLS: &str = "id, cid, user_id, text, attachments, parent_id, \
      quoted_message_id, mentioned_users, reaction_counts, reply_count, created_at, updated_at, \
@@ -108,6 +108,7 @@ pub fn channel(row: &Row<'_>) -> rusqlite::Result<Channel> {
         last_message_at: opt_time(row, 9)?,
         member_count: row.get(10)?,
         rev: rev(row, 11)?,
+        distinct: row.get(12)?,
     })
 }
 

@@ -221,6 +221,12 @@ const MIGRATIONS: &[&str] = &[
       UPDATE channels SET last_rev = NEW.flags_rev
         WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.flags_rev; END;
     "#,
+    // 3: distinct channels (id derived from the member set) and the initial member set a
+    // create replay is compared with (sorted JSON array; NULL on channels created before).
+    r#"
+    ALTER TABLE channels ADD COLUMN is_distinct INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE channels ADD COLUMN initial_members TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -10,9 +10,10 @@ import {
 } from "./basics.js";
 import type { ChannelPreviewProps, ChatComponents } from "./types.js";
 
-/** A channel's display name: its name, else its id. */
+/** A channel's display name: its name, else its id (a distinct one: "Conversation"). */
 export function channelName(item: ChannelItem): string {
-  return item.channel.name || item.channel.id;
+  // A distinct conversation's id is a hash of its members: never worth showing.
+  return item.channel.name || (item.channel.distinct ? "Conversation" : item.channel.id);
 }
 
 /** The default row: avatar, name, time, last message preview, unread and mention badges. */

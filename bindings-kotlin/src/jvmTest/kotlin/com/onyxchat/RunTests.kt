@@ -7,7 +7,11 @@ import org.junit.runner.notification.Failure
 import kotlin.system.exitProcess
 
 fun main() {
-    val result = JUnitCore.runClasses(ChatClientTest::class.java, ErrorsTest::class.java)
+    val result = JUnitCore.runClasses(
+        ChatClientTest::class.java,
+        ConversationsTest::class.java,
+        ErrorsTest::class.java,
+    )
     result.failures.forEach { f: Failure ->
         System.err.println("FAILED ${f.testHeader}\n${f.trace}")
     }

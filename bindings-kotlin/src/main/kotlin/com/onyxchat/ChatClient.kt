@@ -72,14 +72,32 @@ class ChatClient private constructor(
     /** Marks a channel read (its unread count drops at once). */
     suspend fun markRead(cid: String) = ffi.markRead(cid)
 
-    /** Creates a channel (or opens it, if it exists and the user is a member); returns its cid. Works offline. */
+    /**
+     * Creates a channel; returns its cid. Works offline: messages may be sent to the cid at once.
+     * An explicit [id] is an idempotent create for this user; if someone else already uses it, the
+     * create fails in the outbox (409). With [distinct], the channel is the conversation of exactly
+     * [members] and this user: see [openDistinctChannel].
+     */
     suspend fun createChannel(
         kind: ChannelKind,
         id: String? = null,
         name: String? = null,
         members: List<String> = emptyList(),
         image: String? = null,
-    ): String = ffi.createChannel(NewChannel(kind, id, name, image, members))
+        distinct: Boolean = false,
+    ): String = ffi.createChannel(NewChannel(kind, id, name, image, members, distinct))
+
+    /**
+     * Opens (creating it if needed) the distinct conversation between this user and [members]: a
+     * direct message with one member, a fixed group with several. Its cid is derived from the
+     * member set (`messaging:!members-…`), so every member gets the same cid, offline too. Its
+     * members are fixed: to add someone, open a conversation with the larger set.
+     */
+    suspend fun openDistinctChannel(
+        members: List<String>,
+        kind: ChannelKind = ChannelKind.MESSAGING,
+        name: String? = null,
+    ): String = ffi.openDistinctChannel(kind, members, name)
 
     /** Retries a failed operation now (for a failed message: its id). */
     suspend fun retry(opId: String) = ffi.retry(opId)

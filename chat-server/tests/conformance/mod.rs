@@ -3,6 +3,8 @@
 //! does so in `store_conformance.rs`, the PostgreSQL backend will do the same.
 #![allow(dead_code)]
 
+pub mod app_settings;
+
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
@@ -53,6 +55,10 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn compaction_expires_old_cursors() {
             conformance::compaction_expires_old_cursors($factory).await;
+        }
+        #[tokio::test]
+        async fn app_settings_round_trip() {
+            conformance::app_settings::app_settings_round_trip($factory).await;
         }
     };
 }

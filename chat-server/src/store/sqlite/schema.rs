@@ -159,6 +159,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX reads_rev ON reads (app_id, cid, rev);
     "#,
+    // 2: app settings: allowed CORS origins (a JSON array of strings)
+    r#"
+    ALTER TABLE apps ADD COLUMN cors_origins TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -235,6 +235,26 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Runs a `serve` that must refuse to start: waits at most 20 s, and a server that started
+/// anyway is killed and reported (instead of hanging the test).
+fn serve_must_refuse(mut command: Command) -> std::process::Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
 #[test]
 fn app_cors_edits_the_allowed_origins_and_refuses_bad_ones() {
     let dir = tempfile::tempdir().unwrap();
@@ -302,17 +322,15 @@ fn serve_refuses_a_static_dir_that_holds_the_data_dir() {
     let web = tempfile::tempdir().unwrap();
     std::fs::write(web.path().join("index.html"), "<title>app</title>").unwrap();
     // `serve --static-dir .` from a folder holding the default ./.onyxchat
-    let out = Command::new(BIN)
-        .current_dir(web.path())
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{}", free_port()),
-            "--static-dir",
-            ".",
-        ])
-        .output()
-        .unwrap();
+    let mut command = Command::new(BIN);
+    command.current_dir(web.path()).args([
+        "serve",
+        "--addr",
+        &format!("127.0.0.1:{}", free_port()),
+        "--static-dir",
+        ".",
+    ]);
+    let out = serve_must_refuse(command);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("contains the data directory"),
@@ -325,7 +343,8 @@ fn serve_refuses_a_static_dir_that_holds_the_data_dir() {
 fn dev_mode_listens_only_on_loopback_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
     for addr in ["0.0.0.0:0", "[::]:0"] {
-        let out = run(&[
+        let mut command = Command::new(BIN);
+        command.args([
             "serve",
             "--dev",
             "--addr",
@@ -333,6 +352,7 @@ fn dev_mode_listens_only_on_loopback_unless_forced() {
             "--data-dir",
             dir.path().to_str().unwrap(),
         ]);
+        let out = serve_must_refuse(command);
         assert!(!out.status.success(), "{addr}");
         assert!(
             stderr(&out).contains("--dev-allow-remote"),

@@ -258,6 +258,9 @@ pub mod disconnect_codes {
     pub const BAD_REQUEST: u16 = 3501;
     /// Connected but never sent `connect` in time.
     pub const STALE: u16 = 3502;
+    /// The page's origin (the upgrade's `Origin` header) is not among the app's allowed
+    /// CORS origins; do not reconnect from that page.
+    pub const ORIGIN_NOT_ALLOWED: u16 = 3507;
 }
 
 fn is_zero<T: Default + PartialEq>(v: &T) -> bool {

@@ -412,3 +412,14 @@ pub struct AppCredentials {
     /// Secret: signs user tokens and authenticates server-side calls. Never ship it in apps.
     pub api_secret: String,
 }
+
+/// An app's settings (`GET`/`PUT /v1/app/settings`, server-side credentials only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppSettings {
+    /// Web origins (`scheme://host[:port]`, no path) whose pages may call the API from a
+    /// browser (CORS) and open the realtime WebSocket with this app's tokens. `"*"` (any
+    /// origin) is accepted only by a server running in dev mode.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+}

@@ -7,6 +7,16 @@ use chat_protocol::ids::validate_user_id;
 use chat_protocol::token::UserClaims;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 
+/// Seconds of clock skew tolerated on `exp`.
+pub const EXP_LEEWAY_SECS: i64 = 5;
+/// Seconds of clock skew tolerated on `nbf` and `iat` (the minting backend's clock may run
+/// ahead of this server's).
+pub const ISSUE_LEEWAY_SECS: i64 = 60;
+/// Longest accepted token lifetime (`exp - iat`): 30 days, the lifetime of dev mode's
+/// demo tokens. Longer-lived tokens are refused, so a leaked token cannot stay valid for
+/// years.
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 30 * 86_400;
+
 /// Why credentials were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
@@ -19,12 +29,19 @@ pub enum AuthError {
     /// The token has expired.
     #[error("token expired")]
     Expired,
+    /// The token's `nbf` or `iat` lies in the future (beyond the leeway).
+    #[error("token not yet valid: {0}")]
+    NotYetValid(&'static str),
+    /// The token's lifetime (`exp - iat`) exceeds [`MAX_TOKEN_LIFETIME_SECS`].
+    #[error("token lifetime exceeds the maximum of {MAX_TOKEN_LIFETIME_SECS} seconds")]
+    TooLong,
     /// Wrong api key or secret.
     #[error("invalid api key or secret")]
     BadSecret,
 }
 
-/// Mints a user token valid for `ttl_secs`.
+/// Mints a user token valid for `ttl_secs` (tokens longer than
+/// [`MAX_TOKEN_LIFETIME_SECS`] are refused by [`verify_user_token`]).
 pub fn mint_user_token(app_id: &str, secret: &str, user_id: &str, ttl_secs: u64) -> String {
     let now = chrono::Utc::now().timestamp();
     let claims = UserClaims {
@@ -60,10 +77,15 @@ pub fn unverified_app(token: &str) -> Result<String, AuthError> {
         .map_err(|_| AuthError::Invalid("no app claim".into()))
 }
 
-/// Verifies a user token against the app secret.
+/// Verifies a user token against the app secret: the signature, `exp` (with
+/// [`EXP_LEEWAY_SECS`]), `nbf` when present and `iat` (neither in the future beyond
+/// [`ISSUE_LEEWAY_SECS`]), the lifetime (`exp - iat` at most [`MAX_TOKEN_LIFETIME_SECS`]),
+/// the app and the syntax of `sub`.
 pub fn verify_user_token(token: &str, app_id: &str, secret: &str) -> Result<UserClaims, AuthError> {
     let mut validation = Validation::new(Algorithm::HS256);
-    validation.leeway = 5;
+    validation.leeway = EXP_LEEWAY_SECS as u64;
+    // `nbf` is checked below with the issue leeway.
+    validation.validate_nbf = false;
     // `aud` is not part of OnyxChat tokens; ignore it if a customer's JWT library adds one.
     validation.validate_aud = false;
     validation.set_required_spec_claims(&["exp", "sub"]);
@@ -77,11 +99,37 @@ pub fn verify_user_token(token: &str, app_id: &str, secret: &str) -> Result<User
         _ => AuthError::Invalid(e.to_string()),
     })?;
     let claims = data.claims;
+    check_issue_times(&claims, nbf_claim(token), chrono::Utc::now().timestamp())?;
     if claims.app != app_id {
         return Err(AuthError::Invalid("token is for another app".into()));
     }
     validate_user_id(&claims.sub).map_err(|e| AuthError::Invalid(e.to_string()))?;
     Ok(claims)
+}
+
+/// The optional `nbf` claim of a token whose signature has been verified.
+fn nbf_claim(token: &str) -> Option<i64> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    #[derive(serde::Deserialize)]
+    struct NbfOnly {
+        nbf: Option<i64>,
+    }
+    serde_json::from_slice::<NbfOnly>(&bytes).ok()?.nbf
+}
+
+/// Refuses tokens not valid yet (`nbf`, `iat` in the future) or living too long.
+fn check_issue_times(claims: &UserClaims, nbf: Option<i64>, now: i64) -> Result<(), AuthError> {
+    if nbf.is_some_and(|nbf| nbf > now.saturating_add(ISSUE_LEEWAY_SECS)) {
+        return Err(AuthError::NotYetValid("nbf is in the future"));
+    }
+    if claims.iat > now.saturating_add(ISSUE_LEEWAY_SECS) {
+        return Err(AuthError::NotYetValid("iat is in the future"));
+    }
+    if claims.exp.saturating_sub(claims.iat) > MAX_TOKEN_LIFETIME_SECS {
+        return Err(AuthError::TooLong);
+    }
+    Ok(())
 }
 
 /// Parses `Basic base64(key:secret)`.

@@ -1,4 +1,4 @@
-//! The `chat-server` command: `serve`, `app create` and `token`.
+//! The `chat-server` command: `serve`, `app create`, `app cors`, `compact` and `token`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +7,9 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use chat_protocol::{ChannelType, Cid, CreateChannelRequest, UserInput};
 use chat_server::ServerConfig;
-use chat_server::auth::mint_user_token;
+use chat_server::api::cors::{self, normalize_origin, normalize_origins};
+use chat_server::api::static_files::check_static_dir;
+use chat_server::auth::{MAX_TOKEN_LIFETIME_SECS, mint_user_token};
 use chat_server::realtime::InProcessHub;
 use chat_server::store::sqlite::SqliteStore;
 use chat_server::store::{NewChannel, Store, SyncSettings};
@@ -35,9 +37,14 @@ enum Command {
         /// and serve them to the demo app at `GET /v1/dev/session`.
         #[arg(long)]
         dev: bool,
-        /// Serve the web app in this directory at `/` (e.g. the demo app's build).
+        /// Serve the web app in this directory at `/` (e.g. the demo app's build). It must
+        /// not contain the data directory; hidden paths (`/.x`) are never served.
         #[arg(long)]
         static_dir: Option<PathBuf>,
+        /// Allow `--dev` on an address other than loopback. Dev mode hands out every demo
+        /// user's token without authentication: never use this on a reachable network.
+        #[arg(long, requires = "dev")]
+        dev_allow_remote: bool,
     },
     /// Manage apps.
     App {
@@ -85,6 +92,70 @@ enum AppCommand {
         #[arg(long, default_value = "./.onyxchat")]
         data_dir: PathBuf,
     },
+    /// Show or change the web origins allowed to use an app from a browser (CORS and the
+    /// WebSocket); prints the app's settings as JSON. A running server applies changes
+    /// within 5 seconds.
+    Cors {
+        /// App id.
+        #[arg(long)]
+        app: String,
+        /// Allow an origin (`scheme://host[:port]`); repeatable.
+        #[arg(long, value_name = "ORIGIN")]
+        allow: Vec<String>,
+        /// Stop allowing an origin; repeatable.
+        #[arg(long, value_name = "ORIGIN")]
+        remove: Vec<String>,
+        /// Remove every allowed origin first.
+        #[arg(long)]
+        clear: bool,
+        /// Data directory.
+        #[arg(long, default_value = "./.onyxchat")]
+        data_dir: PathBuf,
+    },
+}
+
+/// `app cors`: applies `--clear`, `--remove` and `--allow`, in that order. `*` is refused:
+/// it is honoured only by a dev-mode server, which allows it for the demo app by itself.
+async fn app_cors(
+    store: &dyn Store,
+    app: &str,
+    allow: &[String],
+    remove: &[String],
+    clear: bool,
+) -> anyhow::Result<chat_protocol::AppSettings> {
+    let mut settings = store.app_settings(app).await?;
+    if clear {
+        settings.cors_origins.clear();
+    }
+    let remove = remove
+        .iter()
+        .map(|o| normalize_origin(o, true))
+        .collect::<Result<Vec<_>, _>>()?;
+    settings.cors_origins.retain(|o| !remove.contains(o));
+    for origin in allow {
+        if origin.trim() == cors::ANY_ORIGIN {
+            bail!(
+                "--allow '*': any origin is for dev mode only (`serve --dev` allows it for the \
+                 demo app); list the origins of your web app"
+            );
+        }
+        settings.cors_origins.push(origin.clone());
+    }
+    let cors_origins = normalize_origins(&settings.cors_origins, true)?;
+    Ok(store
+        .set_app_settings(app, chat_protocol::AppSettings { cors_origins })
+        .await?)
+}
+
+/// Whether dev mode may listen on `addr`: loopback only, unless forced.
+fn check_dev_addr(addr: SocketAddr, allow_remote: bool) -> anyhow::Result<()> {
+    if !addr.ip().is_loopback() && !allow_remote {
+        bail!(
+            "--dev serves every demo user's token without authentication, so it listens only \
+             on loopback (127.0.0.1 or ::1), not {addr}; pass --dev-allow-remote to force it"
+        );
+    }
+    Ok(())
 }
 
 fn open_store(dir: &std::path::Path) -> anyhow::Result<SqliteStore> {
@@ -121,6 +192,13 @@ async fn dev_setup(store: &dyn Store, base: &str) -> anyhow::Result<serde_json::
         })
         .collect();
     store.upsert_users(&app.id, users).await?;
+    // The demo may be served from any origin (a dev server, another port): `*` is honoured
+    // only while the server runs in dev mode.
+    let mut settings = store.app_settings(&app.id).await?;
+    if !settings.cors_origins.iter().any(|o| o == cors::ANY_ORIGIN) {
+        settings.cors_origins.push(cors::ANY_ORIGIN.to_owned());
+        store.set_app_settings(&app.id, settings).await?;
+    }
     let everyone: Vec<String> = DEMO_USERS.iter().map(|(id, _)| (*id).to_owned()).collect();
     // `team:general` has everyone; Alice & Bob's conversation is a distinct channel, its
     // cid derived from the pair (`messaging:!members-…`), as the SDKs' open-distinct call
@@ -178,13 +256,17 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             dev,
             static_dir,
+            dev_allow_remote,
         } => {
+            if dev {
+                check_dev_addr(addr, dev_allow_remote)?;
+            }
             let mut config = ServerConfig::new(&data_dir);
             config.addr = addr;
-            if let Some(dir) = &static_dir
-                && !dir.join("index.html").is_file()
-            {
-                bail!("--static-dir {}: no index.html there", dir.display());
+            if let Some(dir) = &static_dir {
+                std::fs::create_dir_all(&data_dir)
+                    .with_context(|| format!("creating {}", data_dir.display()))?;
+                check_static_dir(dir, &data_dir)?;
             }
             config.static_dir = static_dir;
             let server = chat_server::start(config)
@@ -194,6 +276,7 @@ async fn main() -> anyhow::Result<()> {
             if dev {
                 let session = dev_setup(server.store.as_ref(), &server.base_url()).await?;
                 server.state.set_dev_session(session);
+                server.state.cors().invalidate();
                 if config_has_app(&server) {
                     println!("  web app:    {}/", server.base_url());
                 }
@@ -211,6 +294,24 @@ async fn main() -> anyhow::Result<()> {
             let store = open_store(&data_dir)?;
             let creds = store.create_app(&name).await?;
             println!("{}", serde_json::to_string(&creds)?);
+        }
+        Command::App {
+            command:
+                AppCommand::Cors {
+                    app,
+                    allow,
+                    remove,
+                    clear,
+                    data_dir,
+                },
+        } => {
+            let store = open_store(&data_dir)?;
+            store
+                .app_by_id(&app)
+                .await?
+                .with_context(|| format!("no app {app}"))?;
+            let settings = app_cors(&store, &app, &allow, &remove, clear).await?;
+            println!("{}", serde_json::to_string(&settings)?);
         }
         Command::Compact {
             app,
@@ -235,6 +336,12 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
         } => {
             chat_protocol::ids::validate_user_id(&user)?;
+            if !i64::try_from(ttl_secs).is_ok_and(|t| t <= MAX_TOKEN_LIFETIME_SECS) {
+                bail!(
+                    "--ttl-secs {ttl_secs}: the server refuses tokens living longer than \
+                     {MAX_TOKEN_LIFETIME_SECS} seconds (30 days)"
+                );
+            }
             let store = open_store(&data_dir)?;
             let record = store
                 .app_by_id(&app)

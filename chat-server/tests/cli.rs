@@ -231,3 +231,141 @@ fn serve_dev_prints_working_credentials_and_stops_on_sigterm() {
     let claims_app = chat_server::auth::unverified_app(&tokens[0].1).unwrap();
     assert_eq!(app_id, claims_app);
 }
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs a `serve` that must refuse to start: waits at most 20 s, and a server that started
+/// anyway is killed and reported (instead of hanging the test).
+fn serve_must_refuse(mut command: Command) -> std::process::Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn app_cors_edits_the_allowed_origins_and_refuses_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let out = run(&["app", "create", "--name", "web", "--data-dir", data]);
+    let creds: chat_protocol::AppCredentials = serde_json::from_slice(&out.stdout).unwrap();
+    let app = creds.app_id.as_str();
+    let cors = |extra: &[&str]| {
+        let mut args = vec!["app", "cors", "--app", app, "--data-dir", data];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let settings = |out: &std::process::Output| -> serde_json::Value {
+        assert!(out.status.success(), "{}", stderr(out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    assert_eq!(settings(&cors(&[]))["cors_origins"], serde_json::json!([]));
+    let out = cors(&[
+        "--allow",
+        "https://App.example.com:443",
+        "--allow",
+        "http://localhost:5173",
+    ]);
+    assert_eq!(
+        settings(&out)["cors_origins"],
+        serde_json::json!(["https://app.example.com", "http://localhost:5173"])
+    );
+    let out = cors(&["--remove", "https://app.example.com"]);
+    assert_eq!(
+        settings(&out)["cors_origins"],
+        serde_json::json!(["http://localhost:5173"])
+    );
+    for bad in [
+        "*",
+        "https://*.example.com",
+        "https://app.example.com/path",
+        "example.com",
+    ] {
+        let out = cors(&["--allow", bad]);
+        assert!(!out.status.success(), "{bad} was accepted");
+        assert!(stderr(&out).contains("origin"), "{bad}: {}", stderr(&out));
+    }
+    let out = cors(&["--clear"]);
+    assert_eq!(settings(&out)["cors_origins"], serde_json::json!([]));
+    let out = run(&["app", "cors", "--app", "app_nope", "--data-dir", data]);
+    assert!(!out.status.success());
+    // tokens longer than the server accepts are not minted
+    let out = run(&[
+        "token",
+        "--app",
+        app,
+        "--user",
+        "alice",
+        "--ttl-secs",
+        "2592001",
+        "--data-dir",
+        data,
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("30 days"), "{}", stderr(&out));
+}
+
+#[test]
+fn serve_refuses_a_static_dir_that_holds_the_data_dir() {
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(web.path().join("index.html"), "<title>app</title>").unwrap();
+    // `serve --static-dir .` from a folder holding the default ./.onyxchat
+    let mut command = Command::new(BIN);
+    command.current_dir(web.path()).args([
+        "serve",
+        "--addr",
+        &format!("127.0.0.1:{}", free_port()),
+        "--static-dir",
+        ".",
+    ]);
+    let out = serve_must_refuse(command);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("contains the data directory"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn dev_mode_listens_only_on_loopback_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    for addr in ["0.0.0.0:0", "[::]:0"] {
+        let mut command = Command::new(BIN);
+        command.args([
+            "serve",
+            "--dev",
+            "--addr",
+            addr,
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ]);
+        let out = serve_must_refuse(command);
+        assert!(!out.status.success(), "{addr}");
+        assert!(
+            stderr(&out).contains("--dev-allow-remote"),
+            "{addr}: {}",
+            stderr(&out)
+        );
+    }
+    // the flag only makes sense with --dev
+    let out = run(&["serve", "--dev-allow-remote", "--addr", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+}

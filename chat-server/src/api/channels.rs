@@ -121,7 +121,8 @@ pub async fn get_channel(
         state
             .store()
             .channel_state(&caller.app.id, &caller.actor, &cid, limit)
-            .await?,
+            .await
+            .map_err(|e| super::messages::as_missing(e, || format!("channel {cid}")))?,
     ))
 }
 

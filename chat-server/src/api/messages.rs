@@ -16,6 +16,27 @@ use uuid::Uuid;
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use super::state::{AppState, Caller};
 use super::validate;
+use crate::store::StoreError;
+
+/// Reads by a caller who may not read the channel answer exactly as if the channel or
+/// message did not exist (`404 not_found`, the same message), so outsiders cannot probe
+/// which channels and message ids exist. `missing` is what a missing resource is called.
+pub(super) fn as_missing(e: StoreError, missing: impl FnOnce() -> String) -> StoreError {
+    match e {
+        StoreError::NotAMember(_) => StoreError::NotFound(missing()),
+        other => other,
+    }
+}
+
+/// Writes addressed by message id keep `403 not_a_member` (an ex-member's queued write
+/// fails for good, see docs/protocol.md "Errors"), but the message never names the
+/// channel the caller may not read.
+fn hide_channel(e: StoreError) -> StoreError {
+    match e {
+        StoreError::NotAMember(_) => StoreError::NotAMember("the message's channel".into()),
+        other => other,
+    }
+}
 
 /// Send a message. Re-sending the same id by the same author returns the stored message
 /// with 200; a new message answers 201; an id used by someone else is a 409.
@@ -93,7 +114,8 @@ pub async fn list_messages(
         state
             .store()
             .list_messages(&caller.app.id, &caller.actor, &cid, q)
-            .await?,
+            .await
+            .map_err(|e| as_missing(e, || format!("channel {cid}")))?,
     ))
 }
 
@@ -113,7 +135,8 @@ pub async fn list_replies(
         state
             .store()
             .list_replies(&caller.app.id, &caller.actor, id, q)
-            .await?,
+            .await
+            .map_err(|e| as_missing(e, || format!("message {id}")))?,
     ))
 }
 
@@ -130,7 +153,8 @@ pub async fn get_message(
     let message = state
         .store()
         .get_message(&caller.app.id, &caller.actor, id)
-        .await?;
+        .await
+        .map_err(|e| as_missing(e, || format!("message {id}")))?;
     Ok(Json(MessageResponse { message }))
 }
 
@@ -157,7 +181,8 @@ pub async fn update_message(
     let message = state
         .store()
         .update_message(&caller.app.id, &caller.actor, id, req)
-        .await?;
+        .await
+        .map_err(hide_channel)?;
     Ok(Json(MessageResponse { message }))
 }
 
@@ -174,7 +199,8 @@ pub async fn delete_message(
     let message = state
         .store()
         .delete_message(&caller.app.id, &caller.actor, id)
-        .await?;
+        .await
+        .map_err(hide_channel)?;
     Ok(Json(MessageResponse { message }))
 }
 
@@ -195,7 +221,8 @@ pub async fn add_reaction(
         state
             .store()
             .add_reaction(&caller.app.id, user, id, &req.kind)
-            .await?,
+            .await
+            .map_err(hide_channel)?,
     ))
 }
 
@@ -215,7 +242,8 @@ pub async fn remove_reaction(
         state
             .store()
             .remove_reaction(&caller.app.id, user, id, &kind)
-            .await?,
+            .await
+            .map_err(hide_channel)?,
     ))
 }
 
@@ -232,7 +260,8 @@ pub async fn list_reactions(
     let reactions = state
         .store()
         .list_reactions(&caller.app.id, &caller.actor, id)
-        .await?;
+        .await
+        .map_err(|e| as_missing(e, || format!("message {id}")))?;
     Ok(Json(ReactionsResponse { reactions }))
 }
 
@@ -250,7 +279,8 @@ pub async fn star(
     let flags = state
         .store()
         .set_starred(&caller.app.id, caller.user()?, id, true)
-        .await?;
+        .await
+        .map_err(hide_channel)?;
     Ok(Json(FlagsResponse { flags }))
 }
 
@@ -268,7 +298,8 @@ pub async fn unstar(
     let flags = state
         .store()
         .set_starred(&caller.app.id, caller.user()?, id, false)
-        .await?;
+        .await
+        .map_err(hide_channel)?;
     Ok(Json(FlagsResponse { flags }))
 }
 

@@ -1,11 +1,14 @@
 //! The HTTP API: REST under `/v1`, the OpenAPI document, and the WebSocket route.
 //! Handlers are thin: validate shape, authorize the caller, call the store, map errors.
 
+mod app_settings;
 mod channels;
+pub mod cors;
 pub mod error;
 mod messages;
 mod openapi;
 pub mod state;
+pub mod static_files;
 mod sync;
 mod users;
 mod validate;
@@ -15,7 +18,6 @@ use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use chat_protocol::ErrorCode;
 use chat_protocol::limits::MAX_BODY_BYTES;
-use tower_http::services::{ServeDir, ServeFile};
 
 pub use error::ApiError;
 pub use openapi::ApiDoc;
@@ -92,17 +94,25 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync", get(sync::sync))
         .route("/v1/unread", get(sync::unread))
         .route("/connection/websocket", get(websocket::handler))
-        .route("/v1/dev/session", get(dev_session));
+        .route("/v1/dev/session", get(dev_session))
+        .route(
+            "/v1/app/settings",
+            get(app_settings::get_settings).put(app_settings::put_settings),
+        );
     // A web app (the demo) at `/`, with its index.html for client-side routes; the API's
     // unknown paths stay JSON errors.
     let routes = match &state.config().static_dir {
         Some(dir) => routes
             .route("/v1/{*rest}", any(not_found))
-            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+            .fallback_service(static_files::service(dir)),
         None => routes.fallback(not_found),
     };
     routes
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::layer,
+        ))
         .with_state(state)
 }

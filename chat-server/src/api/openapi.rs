@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{channels, messages, sync, users};
+use super::{app_settings, channels, messages, sync, users};
 
 struct Security;
 
@@ -44,6 +44,7 @@ impl Modify for Security {
         messages::add_reaction, messages::remove_reaction, messages::list_reactions,
         messages::star, messages::unstar, messages::starred,
         sync::sync, sync::unread,
+        app_settings::get_settings, app_settings::put_settings,
     ),
     components(schemas(chat_protocol::SyncChange, chat_protocol::Change)),
     modifiers(&Security),

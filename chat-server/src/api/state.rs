@@ -42,6 +42,8 @@ struct Inner {
     /// Dev mode's demo session (app id, demo users and their tokens), served to the demo
     /// app at `GET /v1/dev/session`; unset (404) outside `--dev`.
     dev_session: std::sync::OnceLock<serde_json::Value>,
+    /// Every app's allowed CORS origins (cached).
+    cors: super::cors::CorsOrigins,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
                 shutdown,
                 connections: Arc::default(),
                 dev_session: std::sync::OnceLock::new(),
+                cors: super::cors::CorsOrigins::default(),
             }),
         }
     }
@@ -85,6 +88,17 @@ impl AppState {
     /// Dev mode's demo session, if this server runs in dev mode.
     pub fn dev_session(&self) -> Option<&serde_json::Value> {
         self.inner.dev_session.get()
+    }
+
+    /// Whether the server runs in dev mode (its demo session is published): the origin
+    /// `*` then matches any origin.
+    pub fn is_dev(&self) -> bool {
+        self.inner.dev_session.get().is_some()
+    }
+
+    /// The cached allowed CORS origins of all apps.
+    pub fn cors(&self) -> &super::cors::CorsOrigins {
+        &self.inner.cors
     }
 
     /// The configuration.

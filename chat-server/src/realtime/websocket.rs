@@ -35,7 +35,10 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub async fn handler(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
+    // A page of another origin: checked against the app's origins once `connect` names it.
+    let origin = crate::api::cors::cross_origin(&headers);
     let ws = match ws {
         Ok(ws) => ws,
         Err(rejection) => {
@@ -46,7 +49,7 @@ pub async fn handler(
     let guard = state.track_connection().await;
     ws.max_message_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
-            run(socket, state).await;
+            run(socket, state, origin).await;
             drop(guard);
         })
 }
@@ -118,8 +121,8 @@ fn ttl_from_exp(exp: i64) -> (u32, Duration) {
     )
 }
 
-async fn run(mut socket: WebSocket, state: AppState) {
-    let close = match serve(&mut socket, &state).await {
+async fn run(mut socket: WebSocket, state: AppState, origin: Option<String>) {
+    let close = match serve(&mut socket, &state, origin.as_deref()).await {
         Ok(()) => {
             // The peer closed (or the transport failed): flush the close reply the
             // WebSocket layer queued, so clients see a clean close rather than 1006.
@@ -140,7 +143,11 @@ async fn run(mut socket: WebSocket, state: AppState) {
 }
 
 /// Waits for `connect`, then runs the session until it ends.
-async fn serve(socket: &mut WebSocket, state: &AppState) -> Result<(), Close> {
+async fn serve(
+    socket: &mut WebSocket,
+    state: &AppState,
+    origin: Option<&str>,
+) -> Result<(), Close> {
     let deadline = Instant::now() + state.config().connect_timeout;
     // Fix: a socket still waiting for `connect` must also end on shutdown (with 3001, a
     // reconnect code), not linger until the connect timeout and then get the terminal
@@ -179,6 +186,11 @@ async fn serve(socket: &mut WebSocket, state: &AppState) -> Result<(), Close> {
             }
             Err(_) => return Err(Close(dc::INVALID_TOKEN, "invalid token")),
         };
+        if let Some(origin) = origin
+            && !crate::api::cors::websocket_allowed(state, &app.id, origin).await
+        {
+            return Err(Close(dc::ORIGIN_NOT_ALLOWED, "origin not allowed"));
+        }
         let (sub, info) = state
             .store()
             .subscribe(&app.id, &claims.sub)

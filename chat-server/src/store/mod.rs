@@ -16,8 +16,8 @@ pub use cursor::{SyncPhase, SyncPosition};
 
 use async_trait::async_trait;
 use chat_protocol::{
-    AppCredentials, Channel, ChannelState, Cid, ListMessagesQuery, MarkReadResponse, Member,
-    MemberInput, Message, MessageFlags, MessagesResponse, QueryChannelsRequest, Reaction,
+    AppCredentials, AppSettings, Channel, ChannelState, Cid, ListMessagesQuery, MarkReadResponse,
+    Member, MemberInput, Message, MessageFlags, MessagesResponse, QueryChannelsRequest, Reaction,
     ReactionResponse, SendMessageRequest, StarredQuery, StarredResponse, SyncResponse,
     UnreadResponse, UpdateChannelRequest, UpdateMessageRequest, User, UserInput,
     realtime::ConnectInfo,
@@ -308,6 +308,15 @@ pub trait Store: Send + Sync + 'static {
     /// Purges removal tombstones (members, reactions) older than `before_seq`; cursors older
     /// than that then get `cursor_expired`.
     async fn compact(&self, app: &str, before_seq: u64) -> StoreResult<()>;
+
+    /// The app's settings (the defaults for an app that never set any); `NotFound` for an
+    /// unknown app.
+    async fn app_settings(&self, app: &str) -> StoreResult<AppSettings>;
+    /// Replaces the app's settings (already validated by the caller) and returns them;
+    /// `NotFound` for an unknown app.
+    async fn set_app_settings(&self, app: &str, settings: AppSettings) -> StoreResult<AppSettings>;
+    /// The allowed CORS origins of every app, as (app id, origin) pairs.
+    async fn all_cors_origins(&self) -> StoreResult<Vec<(String, String)>>;
 }
 
 /// A validated channel creation.

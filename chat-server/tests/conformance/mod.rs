@@ -5,6 +5,7 @@
 
 mod channels;
 pub use channels::{distinct_channels, explicit_ids_replay_only_for_their_creator};
+pub mod app_settings;
 
 use std::any::Any;
 use std::future::Future;
@@ -64,6 +65,10 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn explicit_ids_replay_only_for_their_creator() {
             conformance::explicit_ids_replay_only_for_their_creator($factory).await;
+        }
+        #[tokio::test]
+        async fn app_settings_round_trip() {
+            conformance::app_settings::app_settings_round_trip($factory).await;
         }
     };
 }

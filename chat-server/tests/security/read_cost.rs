@@ -250,7 +250,8 @@ async fn incremental_sync_costs_the_same_however_big_the_rest_of_the_app() {
     );
 }
 
-/// Turns a current database back into schema 1 (before `channels.last_rev`).
+/// Turns a current database back into schema 1 (before `channels.last_rev` and the later
+/// migrations, which are undone too so the reopen replays them all).
 fn downgrade_to_schema_1(db: &Path) {
     let conn = Connection::open(db).expect("db");
     let triggers: Vec<String> = conn
@@ -264,7 +265,10 @@ fn downgrade_to_schema_1(db: &Path) {
     }
     conn.execute_batch(
         "DROP INDEX members_current; DROP INDEX messages_replies; \
-         ALTER TABLE channels DROP COLUMN last_rev; PRAGMA user_version = 1;",
+         ALTER TABLE channels DROP COLUMN last_rev; \
+         ALTER TABLE channels DROP COLUMN is_distinct; \
+         ALTER TABLE channels DROP COLUMN initial_members; \
+         ALTER TABLE apps DROP COLUMN cors_origins; PRAGMA user_version = 1;",
     )
     .expect("downgrade");
 }

@@ -1,7 +1,7 @@
 // One ChatClient per signed-in user for the page's lifetime (React StrictMode mounts twice;
 // the engine's database must be opened once).
 import { ChatClient, TokenRefusedError } from "@onyxchat/core";
-import { fetchDevSession, saveSession, type SavedSession } from "./session";
+import { fetchDevSession, saveSession, serverUrl, type SavedSession } from "./session";
 
 const clients = new Map<string, Promise<ChatClient>>();
 const keyOf = (s: SavedSession) => `${s.appId}/${s.user.id}`;
@@ -17,7 +17,7 @@ export function clientFor(session: SavedSession): Promise<ChatClient> {
   if (!client) {
     let asked = 0;
     client = ChatClient.connect({
-      serverUrl: window.location.origin,
+      serverUrl: serverUrl(),
       appId: session.appId,
       userId: session.user.id,
       tokenProvider: async () => {

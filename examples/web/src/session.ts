@@ -23,8 +23,27 @@ export interface SavedSession {
 const SESSION_KEY = "onyxchat-demo:session";
 const channelKey = (s: SavedSession) => `onyxchat-demo:channel:${s.appId}:${s.user.id}`;
 
+/**
+ * The chat-server's URL: the page's own origin (chat-server serving the demo, or Vite's
+ * dev proxy), or `?server=http://host:port` when the demo is served from another origin.
+ * The server must then allow this page's origin (`chat-server app cors`; `--dev` allows
+ * any origin for the demo app).
+ */
+export function serverUrl(): string {
+  const param = new URLSearchParams(window.location.search).get("server");
+  if (param) {
+    try {
+      const url = new URL(param);
+      if (url.protocol === "http:" || url.protocol === "https:") return url.origin;
+    } catch {
+      // not a URL: use the page's origin
+    }
+  }
+  return window.location.origin;
+}
+
 export async function fetchDevSession(signal?: AbortSignal): Promise<DevSession> {
-  const res = await fetch("/v1/dev/session", { signal: signal ?? null, cache: "no-store" });
+  const res = await fetch(`${serverUrl()}/v1/dev/session`, { signal: signal ?? null, cache: "no-store" });
   if (res.status === 404) {
     throw new Error("This server is not in dev mode: start it with `cargo xtask demo` (chat-server --dev).");
   }

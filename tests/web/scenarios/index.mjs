@@ -5,5 +5,6 @@ import offlineSend from "./offline-send.mjs";
 import reloadOffline from "./reload-offline.mjs";
 import bigChannel from "./big-channel.mjs";
 import multiTab from "./multi-tab.mjs";
+import secondOrigin from "./second-origin.mjs";
 
-export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab];
+export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin];

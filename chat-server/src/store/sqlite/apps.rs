@@ -1,6 +1,6 @@
 //! Apps (tenants) and users.
 
-use chat_protocol::{AppCredentials, User, UserInput};
+use chat_protocol::{AppCredentials, AppSettings, User, UserInput};
 use rand::Rng;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -119,4 +119,45 @@ pub fn unknown_users(conn: &Connection, app: &str, ids: &[String]) -> StoreResul
         }
     }
     Ok(missing)
+}
+
+/// The app's settings; `NotFound` for an unknown app.
+pub fn app_settings(conn: &Connection, app: &str) -> StoreResult<AppSettings> {
+    let origins: String = conn
+        .prepare_cached("SELECT cors_origins FROM apps WHERE id = ?1")?
+        .query_row(params![app], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("app {app}")))?;
+    Ok(AppSettings {
+        cors_origins: serde_json::from_str(&origins)?,
+    })
+}
+
+/// Replaces the app's settings; `NotFound` for an unknown app.
+pub fn set_app_settings(
+    conn: &Connection,
+    app: &str,
+    settings: &AppSettings,
+) -> StoreResult<AppSettings> {
+    let changed = conn
+        .prepare_cached("UPDATE apps SET cors_origins = ?2 WHERE id = ?1")?
+        .execute(params![app, serde_json::to_string(&settings.cors_origins)?])?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("app {app}")));
+    }
+    app_settings(conn, app)
+}
+
+/// Every app's allowed CORS origins, as (app id, origin) pairs.
+pub fn all_cors_origins(conn: &Connection) -> StoreResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut stmt =
+        conn.prepare_cached("SELECT id, cors_origins FROM apps WHERE cors_origins != '[]'")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (app, origins) = row?;
+        for origin in serde_json::from_str::<Vec<String>>(&origins)? {
+            out.push((app.clone(), origin));
+        }
+    }
+    Ok(out)
 }

@@ -148,11 +148,14 @@ pub fn starred(
         .limit
         .unwrap_or(DEFAULT_MESSAGE_PAGE)
         .clamp(1, MAX_MESSAGE_PAGE);
+    // The anchor must be in the list (one of the user's starred messages): any other id
+    // answers like a missing one, so the anchor cannot probe other users' messages.
     let before = match q.before {
         None => i64::MAX,
-        Some(id) => rows::load_message(conn, app, id)?
-            .map(|(pk, _)| pk)
-            .ok_or_else(|| StoreError::NotFound(format!("message {id}")))?,
+        Some(id) => match rows::load_message(conn, app, id)?.map(|(pk, _)| pk) {
+            Some(pk) if load(conn, app, user, pk)?.is_some_and(|f| f.starred) => pk,
+            _ => return Err(StoreError::NotFound(format!("message {id}"))),
+        },
     };
     let sql = starred_sql();
     let mut messages: Vec<Message> = conn

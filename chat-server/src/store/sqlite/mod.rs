@@ -26,10 +26,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use chat_protocol::realtime::{ConnectInfo, RealtimeEvent};
 use chat_protocol::{
-    AppCredentials, Change, Channel, ChannelState, Cid, ListMessagesQuery, MarkReadResponse,
-    Member, MemberInput, Message, MessageFlags, MessagesResponse, QueryChannelsRequest, Reaction,
-    ReactionResponse, SendMessageRequest, StarredQuery, StarredResponse, SyncChange, SyncResponse,
-    UnreadResponse, UpdateChannelRequest, UpdateMessageRequest, User, UserInput,
+    AppCredentials, AppSettings, Change, Channel, ChannelState, Cid, ListMessagesQuery,
+    MarkReadResponse, Member, MemberInput, Message, MessageFlags, MessagesResponse,
+    QueryChannelsRequest, Reaction, ReactionResponse, SendMessageRequest, StarredQuery,
+    StarredResponse, SyncChange, SyncResponse, UnreadResponse, UpdateChannelRequest,
+    UpdateMessageRequest, User, UserInput,
 };
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
@@ -530,5 +531,20 @@ impl Store for SqliteStore {
 
     async fn compact(&self, app: &str, before_seq: u64) -> StoreResult<()> {
         self.write(app, move |w| sync::compact(w, before_seq)).await
+    }
+
+    async fn app_settings(&self, app: &str) -> StoreResult<AppSettings> {
+        let app = app.to_owned();
+        self.read(move |c| apps::app_settings(c, &app)).await
+    }
+
+    async fn set_app_settings(&self, app: &str, settings: AppSettings) -> StoreResult<AppSettings> {
+        let app = app.to_owned();
+        let inner = self.inner.clone();
+        blocking(move || apps::set_app_settings(&lock(&inner.writer), &app, &settings)).await
+    }
+
+    async fn all_cors_origins(&self) -> StoreResult<Vec<(String, String)>> {
+        self.read(|c| apps::all_cors_origins(c)).await
     }
 }

@@ -227,6 +227,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE channels ADD COLUMN is_distinct INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE channels ADD COLUMN initial_members TEXT;
     "#,
+    // 4: app settings: allowed CORS origins (a JSON array of strings)
+    r#"
+    ALTER TABLE apps ADD COLUMN cors_origins TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];
 
 /// The schema version this build writes.

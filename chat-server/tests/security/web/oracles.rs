@@ -1,0 +1,128 @@
+//! Outsiders learn nothing from error answers: an existing channel or message they may not
+//! read answers exactly like a missing one.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{TestServer, new_id};
+
+/// The answer with the resource's own name replaced, so answers about different ids compare.
+fn shape(status: StatusCode, body: &Value, id: &str, placeholder: &str) -> (StatusCode, String) {
+    (status, body.to_string().replace(id, placeholder))
+}
+
+#[tokio::test]
+async fn an_outsider_cannot_tell_existing_channels_and_messages_from_missing_ones() {
+    let t = TestServer::start().await;
+    let app = t.app("a").await;
+    t.users(&app, &["alice", "bob", "eve"]).await;
+    let alice = t.user(&app, "alice");
+    alice.channel("team", "secret", &["bob"]).await;
+    let root = alice.send("team:secret", "root").await;
+    let mid = root["id"].as_str().unwrap().to_owned();
+    let missing_mid = new_id();
+    let eve = t.user(&app, "eve");
+    for (existing, missing, id, missing_id) in [
+        (
+            "/v1/channels/team/secret",
+            "/v1/channels/team/nothere",
+            "secret",
+            "nothere",
+        ),
+        (
+            "/v1/channels/team/secret/messages?limit=5",
+            "/v1/channels/team/nothere/messages?limit=5",
+            "secret",
+            "nothere",
+        ),
+        (
+            &*format!("/v1/messages/{mid}"),
+            &*format!("/v1/messages/{missing_mid}"),
+            &*mid,
+            &*missing_mid,
+        ),
+        (
+            &*format!("/v1/messages/{mid}/replies"),
+            &*format!("/v1/messages/{missing_mid}/replies"),
+            &*mid,
+            &*missing_mid,
+        ),
+        (
+            &*format!("/v1/messages/{mid}/reactions"),
+            &*format!("/v1/messages/{missing_mid}/reactions"),
+            &*mid,
+            &*missing_mid,
+        ),
+    ] {
+        let (s1, b1) = eve.get(existing).await;
+        let (s2, b2) = eve.get(missing).await;
+        assert_eq!(s1, StatusCode::NOT_FOUND, "{existing}: {b1}");
+        assert_eq!(
+            shape(s1, &b1, id, "ID"),
+            shape(s2, &b2, missing_id, "ID"),
+            "{existing} vs {missing}"
+        );
+    }
+    // Writes by message id keep 403 not_a_member (an ex-member's queued write fails for
+    // good) but never name the channel.
+    for (method, path, body) in [
+        (
+            "POST",
+            format!("/v1/messages/{mid}/reactions"),
+            Some(json!({"type": "like"})),
+        ),
+        ("POST", format!("/v1/messages/{mid}/star"), None),
+        (
+            "PATCH",
+            format!("/v1/messages/{mid}"),
+            Some(json!({"text": "x"})),
+        ),
+        ("DELETE", format!("/v1/messages/{mid}"), None),
+    ] {
+        let (s, b) = eve.request(method.parse().unwrap(), &path, body).await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("not_a_member")),
+            "{method} {path}: {b}"
+        );
+        assert!(!b.to_string().contains("secret"), "{method} {path}: {b}");
+    }
+}
+
+#[tokio::test]
+async fn the_starred_anchor_must_be_one_of_the_callers_starred_messages() {
+    let t = TestServer::start().await;
+    let app = t.app("a").await;
+    t.users(&app, &["alice", "bob", "eve"]).await;
+    let alice = t.user(&app, "alice");
+    alice.channel("team", "secret", &["bob"]).await;
+    let hidden = alice.send("team:secret", "not for eve").await;
+    let hidden = hidden["id"].as_str().unwrap().to_owned();
+    let eve = t.user(&app, "eve");
+    eve.channel("team", "eves", &[]).await;
+    let mine = eve.send("team:eves", "mine").await;
+    let mine = mine["id"].as_str().unwrap().to_owned();
+    let unstarred = eve.send("team:eves", "not starred").await;
+    let unstarred = unstarred["id"].as_str().unwrap().to_owned();
+    let (s, b) = eve
+        .post(&format!("/v1/messages/{mine}/star"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = eve.get(&format!("/v1/starred?before={mine}")).await;
+    assert_eq!(
+        (s, b["messages"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0)),
+        "{b}"
+    );
+    let missing = new_id();
+    let (s_missing, b_missing) = eve.get(&format!("/v1/starred?before={missing}")).await;
+    assert_eq!(s_missing, StatusCode::NOT_FOUND);
+    for anchor in [&hidden, &unstarred] {
+        let (s, b) = eve.get(&format!("/v1/starred?before={anchor}")).await;
+        assert_eq!(
+            shape(s, &b, anchor, "ID"),
+            shape(s_missing, &b_missing, &missing, "ID"),
+            "{anchor}"
+        );
+    }
+}

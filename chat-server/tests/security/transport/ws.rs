@@ -206,7 +206,9 @@ async fn a_client_that_stops_reading_gets_3008_when_it_reads_again() {
             assert_eq!(status, StatusCode::CREATED, "{body}");
         }
     }
-    // bob reads again: what was queued, then the reason, not a dropped connection.
+    // bob comes back a while later (a backgrounded app, say) and reads again: what was
+    // queued, then the reason, not a dropped connection.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(bob.ended().await, Ended::Close(3008, "slow".into()));
 }
 

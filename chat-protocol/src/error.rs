@@ -35,10 +35,17 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// 415: the request must be `application/json`.
     UnsupportedMediaType,
+    /// 414: the request URI (path and query) is longer than the server accepts.
+    UriTooLong,
     /// 429: too many requests; retry after `retry_after_secs`.
     RateLimited,
+    /// 431: the request head (request line and headers) is larger than the server accepts,
+    /// or has too many headers.
+    HeadersTooLarge,
     /// 500: a server fault. Safe to retry idempotent requests.
     Internal,
+    /// 503: the server is at its connection limit; retry after `retry_after_secs`.
+    Overloaded,
     /// A code this SDK does not know yet (sent by a newer server); classify by HTTP status.
     #[serde(other)]
     Unknown,
@@ -57,8 +64,11 @@ impl ErrorCode {
             Self::CursorExpired => 410,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
+            Self::UriTooLong => 414,
             Self::RateLimited => 429,
+            Self::HeadersTooLarge => 431,
             Self::Internal | Self::Unknown => 500,
+            Self::Overloaded => 503,
         }
     }
 }
@@ -83,7 +93,8 @@ pub struct ErrorBody {
     /// Recovery action, for `cursor_expired`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<ErrorAction>,
-    /// Seconds to wait before retrying, for `rate_limited` (also in the `Retry-After` header).
+    /// Seconds to wait before retrying, for `rate_limited` and `overloaded` (also in the
+    /// `Retry-After` header).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
 }

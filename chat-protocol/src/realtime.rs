@@ -252,12 +252,17 @@ pub mod disconnect_codes {
     pub const SLOW: u16 = 3008;
     /// No pong within the allowed time; reconnect.
     pub const NO_PONG: u16 = 3012;
+    /// Too many connects of this user in a short time; reconnect with backoff.
+    pub const TOO_MANY_REQUESTS: u16 = 3013;
     /// Bad or missing token; do not reconnect until a new token is given.
     pub const INVALID_TOKEN: u16 = 3500;
     /// Malformed frames; do not reconnect.
     pub const BAD_REQUEST: u16 = 3501;
     /// Connected but never sent `connect` in time.
     pub const STALE: u16 = 3502;
+    /// The user has as many open connections as the server allows; do not reconnect until
+    /// one of them closes.
+    pub const CONNECTION_LIMIT: u16 = 3504;
     /// The page's origin (the upgrade's `Origin` header) is not among the app's allowed
     /// CORS origins; do not reconnect from that page.
     pub const ORIGIN_NOT_ALLOWED: u16 = 3507;

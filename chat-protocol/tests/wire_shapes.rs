@@ -407,8 +407,11 @@ fn errors_and_tokens() {
         ErrorCode::CursorExpired,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
+        ErrorCode::UriTooLong,
         ErrorCode::RateLimited,
+        ErrorCode::HeadersTooLarge,
         ErrorCode::Internal,
+        ErrorCode::Overloaded,
     ];
     let with_status: Vec<(ErrorCode, u16)> = codes.iter().map(|c| (*c, c.http_status())).collect();
     pin("error_codes_with_status", &with_status);

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::store::SyncSettings;
+use crate::transport::TransportConfig;
 
 /// Per-user write rate limit (token bucket).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -46,6 +47,8 @@ pub struct ServerConfig {
     /// A web app to serve at `/` (e.g. the demo app's build): files as they are, and its
     /// `index.html` for every other path outside `/v1`, `/connection` and `/healthz`.
     pub static_dir: Option<PathBuf>,
+    /// Connection limits and timeouts (see [`crate::transport`]).
+    pub transport: TransportConfig,
 }
 
 impl ServerConfig {
@@ -61,6 +64,7 @@ impl ServerConfig {
             rate_limit: RateLimit::default(),
             sync: SyncSettings::default(),
             static_dir: None,
+            transport: TransportConfig::default(),
         }
     }
 }

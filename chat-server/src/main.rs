@@ -45,6 +45,8 @@ enum Command {
         /// user's token without authentication: never use this on a reachable network.
         #[arg(long, requires = "dev")]
         dev_allow_remote: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Manage apps.
     App {
@@ -79,6 +81,50 @@ enum Command {
         #[arg(long, default_value = "./.onyxchat")]
         data_dir: PathBuf,
     },
+}
+
+/// Connection limits of `serve` (see the "Connections and transport" section of
+/// docs/protocol.md). Behind a reverse proxy every client has the proxy's address: set the
+/// per-address limits to 0 there.
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Most open TCP connections, WebSockets included (lowered to what the file
+    /// descriptor limit allows).
+    #[arg(long, default_value_t = 10_000)]
+    max_connections: usize,
+    /// Most open TCP connections from one address (0: no cap).
+    #[arg(long, default_value_t = 256)]
+    max_connections_per_ip: usize,
+    /// Most open WebSockets.
+    #[arg(long, default_value_t = 8_000)]
+    max_websockets: usize,
+    /// Most open WebSockets of one user.
+    #[arg(long, default_value_t = 32)]
+    max_websockets_per_user: usize,
+    /// WebSocket connects per second from one address, with bursts of 5 times as many
+    /// (0: no limit).
+    #[arg(long, default_value_t = 20.0)]
+    connect_rate_per_ip: f64,
+    /// Seconds a client may take to send a request head (also the keep-alive idle
+    /// timeout).
+    #[arg(long, default_value_t = 10)]
+    header_read_timeout_secs: u64,
+}
+
+impl LimitArgs {
+    fn apply(&self, t: &mut chat_server::transport::TransportConfig) {
+        t.max_connections = self.max_connections;
+        t.max_connections_per_ip = self.max_connections_per_ip;
+        t.max_websockets = self.max_websockets;
+        t.max_websockets_per_user = self.max_websockets_per_user;
+        t.connect_rate_per_ip =
+            (self.connect_rate_per_ip > 0.0).then(|| chat_server::config::RateLimit {
+                per_second: self.connect_rate_per_ip,
+                burst: (self.connect_rate_per_ip * 5.0).ceil() as u32,
+            });
+        t.header_read_timeout =
+            std::time::Duration::from_secs(self.header_read_timeout_secs.max(1));
+    }
 }
 
 #[derive(Subcommand)]
@@ -257,13 +303,22 @@ async fn main() -> anyhow::Result<()> {
             dev,
             static_dir,
             dev_allow_remote,
+            limits,
         } => {
             if dev {
                 check_dev_addr(addr, dev_allow_remote)?;
             }
+            match chat_server::transport::raise_fd_limit() {
+                Ok(soft) => tracing::debug!(?soft, "file descriptor limit"),
+                Err(e) => tracing::warn!(error = %e, "could not raise the file descriptor limit"),
+            }
             let mut config = ServerConfig::new(&data_dir);
             config.addr = addr;
+            limits.apply(&mut config.transport);
             if let Some(dir) = &static_dir {
+                if !dir.join("index.html").is_file() {
+                    bail!("--static-dir {}: no index.html there", dir.display());
+                }
                 std::fs::create_dir_all(&data_dir)
                     .with_context(|| format!("creating {}", data_dir.display()))?;
                 check_static_dir(dir, &data_dir)?;

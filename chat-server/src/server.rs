@@ -1,5 +1,6 @@
 //! Starting and stopping a server: used by `chat-server serve`, by tests (in-process on an
-//! ephemeral port) and by anything that embeds the server.
+//! ephemeral port) and by anything that embeds the server. Connections are accepted and
+//! served by [`crate::transport`] (timeouts, caps, load shedding).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::config::ServerConfig;
 use crate::realtime::{Broadcaster, InProcessHub};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
+use crate::transport;
 
 /// A running server.
 pub struct RunningServer {
@@ -104,16 +106,10 @@ pub async fn start_with(
         .local_addr()
         .map_err(|e| StoreError::Backend(e.to_string()))?;
     let (tx, rx) = watch::channel(false);
+    let limits = config.transport.clone();
     let state = AppState::new(store.clone(), hub, config, rx.clone());
     let app = api::router(state.clone());
-    let mut stop = rx;
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let task = tokio::spawn(transport::serve(listener, app, limits, rx));
     Ok(RunningServer {
         addr,
         store,

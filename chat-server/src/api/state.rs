@@ -15,6 +15,8 @@ use crate::auth::{self, AuthError};
 use crate::config::ServerConfig;
 use crate::ratelimit::RateLimiter;
 use crate::realtime::Broadcaster;
+use crate::realtime::limits::WsLimits;
+use crate::realtime::presence::PresenceDebounce;
 use crate::store::{Actor, AppRecord, Store};
 
 /// Header with which a server-side caller acts on behalf of a user.
@@ -39,6 +41,10 @@ struct Inner {
     shutdown: watch::Receiver<bool>,
     /// Each open WebSocket holds a read guard; draining takes the write lock.
     connections: Arc<tokio::sync::RwLock<()>>,
+    /// WebSocket caps and connect rates.
+    ws_limits: WsLimits,
+    /// Pending offline announcements.
+    presence: PresenceDebounce,
     /// Dev mode's demo session (app id, demo users and their tokens), served to the demo
     /// app at `GET /v1/dev/session`; unset (404) outside `--dev`.
     dev_session: std::sync::OnceLock<serde_json::Value>,
@@ -57,6 +63,8 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 limiter: RateLimiter::new(config.rate_limit),
+                ws_limits: WsLimits::new(&config.transport),
+                presence: PresenceDebounce::default(),
                 store,
                 hub,
                 config,
@@ -114,6 +122,16 @@ impl AppState {
     /// Registers an open WebSocket connection until the guard is dropped.
     pub async fn track_connection(&self) -> tokio::sync::OwnedRwLockReadGuard<()> {
         self.inner.connections.clone().read_owned().await
+    }
+
+    /// WebSocket caps and connect rates.
+    pub fn ws_limits(&self) -> &WsLimits {
+        &self.inner.ws_limits
+    }
+
+    /// Pending offline announcements (see [`crate::realtime::presence`]).
+    pub fn presence(&self) -> &PresenceDebounce {
+        &self.inner.presence
     }
 
     /// Waits until every tracked connection has ended (call after signalling shutdown).

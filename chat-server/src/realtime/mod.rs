@@ -1,7 +1,10 @@
 //! Realtime delivery: the fan-out [`Broadcaster`] trait with its in-process implementation,
-//! and the Centrifuge-protocol WebSocket endpoint (`/connection/websocket`).
+//! the Centrifuge-protocol WebSocket endpoint (`/connection/websocket`), its admission
+//! limits ([`limits`]) and debounced presence ([`presence`]).
 
 mod hub;
+pub mod limits;
+pub mod presence;
 pub mod websocket;
 
 pub use hub::{Broadcaster, HubEvent, InProcessHub, Subscription};

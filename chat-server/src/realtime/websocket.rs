@@ -5,9 +5,18 @@
 //! of [`RealtimeEvent`](chat_protocol::realtime::RealtimeEvent)s, and disconnects as
 //! WebSocket close frames with Centrifuge codes. Client-side subscribe and the other methods
 //! are answered with errors: everything a user may see arrives on its own channel.
+//!
+//! Resources per socket are bounded: reads go through a [`READ_BUFFER`] buffer (frames are
+//! chat-sized; a larger frame grows it up to [`MAX_FRAME`], beyond which the socket is
+//! closed with `3501`), a socket that has not sent `connect` within the connect timeout is
+//! closed with `3502`, and admission (caps, connect rates) is [`super::limits`]'. A client
+//! that stops reading is cut off after the write timeout with `3008`; the close frame
+//! still waits behind the queued data for [`CLOSE_TIMEOUT`], so a client that resumes
+//! reading learns why.
 
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -23,9 +32,17 @@ use tokio::time::{Instant, sleep_until};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::realtime::Subscription;
+use crate::realtime::limits::{UserRefusal, UserSlot};
+use crate::realtime::presence::{announce, announce_later};
+use crate::transport::Peer;
 
-/// Largest accepted client frame.
-const MAX_FRAME: usize = 64 * 1024;
+/// Largest accepted client frame (and message).
+pub const MAX_FRAME: usize = 64 * 1024;
+/// Read buffer of a socket: client frames (commands, pongs) are small.
+pub const READ_BUFFER: usize = 4 * 1024;
+/// How long the close frame may wait to be written (behind queued data, for a slow
+/// client) before the socket is dropped.
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most queued events written in one frame.
 const MAX_BATCH: usize = 64;
 /// Reported server version.
@@ -34,6 +51,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Upgrades the request to a WebSocket speaking the Centrifuge JSON protocol.
 pub async fn handler(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    peer: Option<Extension<Peer>>,
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> Response {
@@ -46,21 +64,31 @@ pub async fn handler(
             return ApiError::invalid(message).into_response();
         }
     };
+    let socket_permit = match state
+        .ws_limits()
+        .admit_socket(peer.as_ref().map(|p| p.ip()))
+    {
+        Ok(permit) => permit,
+        Err(e) => return e.into_response(),
+    };
+    // The upgraded socket keeps its TCP connection's place under the connection caps.
+    let conn_permit = peer.map(|p| p.permit());
     let guard = state.track_connection().await;
-    ws.max_message_size(MAX_FRAME)
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(READ_BUFFER)
+        .max_frame_size(MAX_FRAME)
+        .max_message_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
             run(socket, state, origin).await;
-            drop(guard);
+            drop((guard, socket_permit, conn_permit));
         })
 }
 
-/// Longest a single frame write may block (a client that stops reading) before the
-/// connection is dropped as too slow.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Writes one frame, bounded by [`WRITE_TIMEOUT`].
-async fn send(socket: &mut WebSocket, msg: Message) -> Result<(), Close> {
-    match tokio::time::timeout(WRITE_TIMEOUT, socket.send(msg)).await {
+/// Writes one frame; a write blocked longer than the write timeout (a client that stops
+/// reading) ends the connection as too slow.
+async fn send(state: &AppState, socket: &mut WebSocket, msg: Message) -> Result<(), Close> {
+    let limit = state.config().transport.ws_write_timeout;
+    match tokio::time::timeout(limit, socket.send(msg)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(Close(dc::INTERNAL, "write error")),
         Err(_) => Err(Close(dc::SLOW, "slow")),
@@ -135,11 +163,43 @@ async fn run(mut socket: WebSocket, state: AppState, origin: Option<String>) {
         code: close.0,
         reason: Utf8Bytes::from_static(close.1),
     };
-    let _ = tokio::time::timeout(
-        Duration::from_secs(1),
-        socket.send(Message::Close(Some(frame))),
-    )
-    .await;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+}
+
+/// What a received message means for the session.
+enum Received {
+    /// A text frame.
+    Text(Utf8Bytes),
+    /// Nothing to act on (ping, pong).
+    Nothing,
+}
+
+/// Interprets what `socket.recv()` gave: `Err(None)` when the peer closed or the transport
+/// failed, `Err(Some(close))` when the client broke the protocol (a binary frame, a frame
+/// over [`MAX_FRAME`], bad framing).
+fn received(msg: Option<Result<Message, axum::Error>>) -> Result<Received, Option<Close>> {
+    match msg {
+        None | Some(Ok(Message::Close(_))) => Err(None),
+        Some(Err(e)) if is_transport_error(&e) => Err(None),
+        Some(Err(_)) | Some(Ok(Message::Binary(_))) => {
+            Err(Some(Close(dc::BAD_REQUEST, "bad request")))
+        }
+        Some(Ok(Message::Text(t))) => Ok(Received::Text(t)),
+        Some(Ok(_)) => Ok(Received::Nothing),
+    }
+}
+
+/// Whether a receive error is the connection failing (rather than the client sending
+/// something the protocol forbids).
+fn is_transport_error(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<std::io::Error>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// Waits for `connect`, then runs the session until it ends.
@@ -159,11 +219,11 @@ async fn serve(
             () = sleep_until(deadline) => return Err(Close(dc::STALE, "stale")),
             _ = shutdown.changed() => return Err(Close(dc::SHUTDOWN, "shutdown")),
         };
-        let text = match msg {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
-            Some(Ok(Message::Text(t))) => t,
-            Some(Ok(Message::Binary(_))) => return Err(Close(dc::BAD_REQUEST, "bad request")),
-            Some(Ok(_)) => continue,
+        let text = match received(msg) {
+            Ok(Received::Text(t)) => t,
+            Ok(Received::Nothing) => continue,
+            Err(None) => return Ok(()),
+            Err(Some(close)) => return Err(close),
         };
         let mut commands = parse_commands(&text)?.into_iter();
         let Some(first) = commands.next() else {
@@ -172,16 +232,21 @@ async fn serve(
         let Some(connect) = first.connect else {
             return Err(Close(dc::BAD_REQUEST, "bad request"));
         };
+        // The storage work of a connect waits for a turn, within the connect deadline.
+        let Ok(turn) = tokio::time::timeout_at(deadline, state.ws_limits().connect_turn()).await
+        else {
+            return Err(Close(dc::TOO_MANY_REQUESTS, "too many requests"));
+        };
         let (app, claims) = match state.verify_token(&connect.token).await {
             Ok(ok) => ok,
             Err(ApiError(body)) if body.code == ErrorCode::TokenExpired => {
                 let reply = error_reply(first.id, ec::TOKEN_EXPIRED, "token expired", false);
-                send(socket, frame(&[reply])).await?;
+                send(state, socket, frame(&[reply])).await?;
                 continue;
             }
             Err(ApiError(body)) if body.code == ErrorCode::Internal => {
                 let reply = error_reply(first.id, ec::INTERNAL, "internal server error", true);
-                send(socket, frame(&[reply])).await?;
+                send(state, socket, frame(&[reply])).await?;
                 continue;
             }
             Err(_) => return Err(Close(dc::INVALID_TOKEN, "invalid token")),
@@ -191,11 +256,19 @@ async fn serve(
         {
             return Err(Close(dc::ORIGIN_NOT_ALLOWED, "origin not allowed"));
         }
+        let slot = state
+            .ws_limits()
+            .admit_user(&app.id, &claims.sub)
+            .map_err(|refusal| match refusal {
+                UserRefusal::RateLimited => Close(dc::TOO_MANY_REQUESTS, "too many requests"),
+                UserRefusal::TooManySockets => Close(dc::CONNECTION_LIMIT, "connection limit"),
+            })?;
         let (sub, info) = state
             .store()
             .subscribe(&app.id, &claims.sub)
             .await
             .map_err(|_| Close(dc::INTERNAL, "internal server error"))?;
+        drop(turn);
         let (ttl, left) = ttl_from_exp(claims.exp);
         let session = Session {
             app: app.id.clone(),
@@ -222,32 +295,26 @@ async fn serve(
         })];
         // Anything batched after connect in the same frame is handled as usual.
         let rest: Vec<Command> = commands.collect();
-        return connected(socket, state, session, sub, rest, &mut out).await;
+        return connected(socket, state, session, (sub, slot), rest, &mut out).await;
     }
 }
 
-/// Tells the user's channel peers whether the user is online. The hub decides from its
-/// own connection count, under its lock, so racing connects and disconnects of the same
-/// user always leave peers with the true final state.
-async fn announce(state: &AppState, app: &str, user: &str) {
-    let Ok(peers) = state.store().co_member_ids(app, user).await else {
-        return;
-    };
-    state.hub().announce_presence(app, user, &peers);
-}
-
+/// Runs a connected session. Peers learn at once that the user came online, and after
+/// the presence grace that the user went offline (unless the user came back); the hub
+/// decides under its lock, so racing connects and disconnects leave peers with the true
+/// final state.
 async fn connected(
     socket: &mut WebSocket,
     state: &AppState,
     mut session: Session,
-    mut sub: Subscription,
+    (mut sub, slot): (Subscription, UserSlot),
     first_batch: Vec<Command>,
     out: &mut Vec<String>,
 ) -> Result<(), Close> {
     announce(state, &session.app, &session.user).await;
     let result = session_loop(socket, state, &mut session, &mut sub, first_batch, out).await;
-    drop(sub);
-    announce(state, &session.app, &session.user).await;
+    drop((sub, slot));
+    announce_later(state, &session.app, &session.user);
     result
 }
 
@@ -262,7 +329,7 @@ async fn session_loop(
     for cmd in first_batch {
         handle_command(state, session, cmd, out).await?;
     }
-    send(socket, frame(out)).await?;
+    send(state, socket, frame(out)).await?;
     out.clear();
     let channel = serde_json::to_string(&user_channel(&session.user)).unwrap_or_default();
     let ping_every = state.config().ping_interval;
@@ -275,11 +342,11 @@ async fn session_loop(
     loop {
         tokio::select! {
             msg = socket.recv() => {
-                let text = match msg {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
-                    Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Binary(_))) => return Err(Close(dc::BAD_REQUEST, "bad request")),
-                    Some(Ok(_)) => continue,
+                let text = match received(msg) {
+                    Ok(Received::Text(t)) => t,
+                    Ok(Received::Nothing) => continue,
+                    Err(None) => return Ok(()),
+                    Err(Some(close)) => return Err(close),
                 };
                 for cmd in parse_commands(&text)? {
                     if is_pong(&cmd) {
@@ -324,7 +391,7 @@ async fn session_loop(
             _ = shutdown.changed() => return Err(Close(dc::SHUTDOWN, "shutdown")),
         }
         if !out.is_empty() {
-            send(socket, frame(out)).await?;
+            send(state, socket, frame(out)).await?;
             out.clear();
         }
     }

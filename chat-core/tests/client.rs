@@ -386,7 +386,10 @@ async fn other_users_changes_arrive_with_sync_as_diffs() {
     );
 
     // Reading is optimistic: zero at once, confirmed by the server.
-    assert!(alice.mark_read(&c).await.unwrap().is_some(), "unread: queued");
+    assert!(
+        alice.mark_read(&c).await.unwrap().is_some(),
+        "unread: queued"
+    );
     channels.drain();
     assert_eq!(channels.items()[0].unread_count, 0);
     flushed(&alice).await;

@@ -89,8 +89,9 @@ async fn a_squatted_id_does_not_take_over_the_conversation() {
     let (status, body) = open_dm(&bob, &["alice"]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["channel"]["cid"], cid.as_str());
+    // Outsiders cannot tell it exists: 404, as for a missing channel.
     let (status, body) = mallory.get(&path(&cid)).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, body) = open_dm(&mallory, &["alice", "bob"]).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_ne!(
@@ -138,7 +139,7 @@ async fn derived_ids_cannot_be_claimed_or_forged() {
     assert_eq!(status, StatusCode::CREATED, "{reply}");
     assert_eq!(reply["channel"]["cid"], target.as_str());
     let (status, _) = mallory.get(&path(&target)).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 /// Members of a distinct channel are fixed: no role adds anyone, no role removes others;
@@ -206,7 +207,7 @@ async fn a_member_who_left_returns_only_by_their_own_create() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (status, _) = bob.get(&path(&cid)).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(status, StatusCode::NOT_FOUND);
     // Bob's own create brings him back, and only him.
     let (status, body) = open_dm(&bob, &["alice"]).await;
     assert_eq!(status, StatusCode::OK, "{body}");

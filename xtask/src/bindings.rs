@@ -28,17 +28,12 @@ fn generate(language: &str, out: &Path) -> anyhow::Result<()> {
     }
     let library = host_library().to_string_lossy().into_owned();
     let out = out.to_string_lossy().into_owned();
+    let bindgen = workspace_root()
+        .join("target/debug")
+        .join(format!("uniffi-bindgen{}", std::env::consts::EXE_SUFFIX));
     run(
-        "cargo",
+        &bindgen.to_string_lossy(),
         &[
-            "run",
-            "--quiet",
-            "--locked",
-            "-p",
-            "chat-ffi",
-            "--bin",
-            "uniffi-bindgen",
-            "--",
             "generate",
             "--library",
             &library,
@@ -48,6 +43,19 @@ fn generate(language: &str, out: &Path) -> anyhow::Result<()> {
             &out,
             "--no-format",
         ],
+    )
+}
+
+/// Builds every host artifact the native suites use (`libchat_ffi`, `uniffi-bindgen`,
+/// `chat-server`) in one invocation whose feature set equals `cargo test --workspace`'s:
+/// `--workspace --all-targets` turns on the same dev-dependency features, so after the
+/// Rust tests this compiles only what they did not (bins, benches), never the whole
+/// dependency graph again under another feature set. A `cargo build -p chat-ffi` here
+/// used to recompile ~60 crates twice over and fill the disk of a CI machine.
+pub(crate) fn build_host_artifacts() -> anyhow::Result<()> {
+    run(
+        "cargo",
+        &["build", "--workspace", "--all-targets", "--locked"],
     )
 }
 
@@ -75,10 +83,7 @@ fn classpath(parts: &[PathBuf]) -> String {
 /// and runs it against a real chat-server; prints `kotlin: N passed, N failed`.
 pub(crate) fn kotlin_suite() -> anyhow::Result<()> {
     let tools = ensure_kotlin_tools()?;
-    run(
-        "cargo",
-        &["build", "--locked", "-p", "chat-ffi", "-p", "chat-server"],
-    )?;
+    build_host_artifacts()?;
     let root = workspace_root();
     let work = root.join("target/kotlin");
     let generated = work.join("generated");
@@ -144,7 +149,7 @@ fn swift_outputs(generated: &Path) -> Vec<(PathBuf, PathBuf)> {
 /// Regenerates bindings-swift's generated sources from chat-ffi; with `check`, only
 /// verifies that the committed ones are current (CI runs this).
 pub(crate) fn swift_bindings(check: bool) -> anyhow::Result<()> {
-    run("cargo", &["build", "--locked", "-p", "chat-ffi"])?;
+    build_host_artifacts()?;
     let generated = workspace_root().join("target/swift-bindings");
     generate("swift", &generated)?;
     let mut stale = Vec::new();

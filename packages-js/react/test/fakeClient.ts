@@ -122,6 +122,7 @@ export function channel(
       updated_at: "2026-11-23T09:00:00.000Z",
       last_message_at: null,
       member_count: 2,
+      distinct: false,
       rev: 1,
     },
     unread_count: 0,

@@ -12,9 +12,14 @@ use anyhow::{Context, bail};
 use crate::tools::ensure_kotlin_tools;
 use crate::{run, workspace_root};
 
+/// Where `build_host_artifacts` puts the host build (debug profile).
+pub(crate) fn host_dir() -> PathBuf {
+    workspace_root().join("target/debug")
+}
+
 /// The host build of chat-ffi (debug), as the JVM loads it and bindgen reads it.
 fn host_library() -> PathBuf {
-    workspace_root().join("target/debug").join(format!(
+    host_dir().join(format!(
         "{}chat_ffi{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
@@ -28,9 +33,7 @@ fn generate(language: &str, out: &Path) -> anyhow::Result<()> {
     }
     let library = host_library().to_string_lossy().into_owned();
     let out = out.to_string_lossy().into_owned();
-    let bindgen = workspace_root()
-        .join("target/debug")
-        .join(format!("uniffi-bindgen{}", std::env::consts::EXE_SUFFIX));
+    let bindgen = host_dir().join(format!("uniffi-bindgen{}", std::env::consts::EXE_SUFFIX));
     run(
         &bindgen.to_string_lossy(),
         &[
@@ -110,7 +113,7 @@ pub(crate) fn kotlin_suite() -> anyhow::Result<()> {
     let mut runtime = vec![classes];
     runtime.extend(tools.compile_classpath);
     runtime.extend(tools.runtime_classpath);
-    let library_dir = root.join("target/debug");
+    let library_dir = host_dir();
     eprintln!("xtask: $ java com.onyxchat.RunTestsKt (JUnit, bindings-kotlin/src/jvmTest)");
     let status = Command::new("java")
         .arg(format!("-Djna.library.path={}", library_dir.display()))

@@ -124,7 +124,7 @@ fn test() -> anyhow::Result<()> {
     wasm::build_wasm_package()?;
     web::ensure_node_packages()?;
     web::npm_script("build:js", &[])?;
-    let server_bin = workspace_root().join("target/debug/chat-server");
+    let server_bin = bindings::host_dir().join("chat-server");
     let server_env = [(
         "ONYXCHAT_SERVER_BIN",
         server_bin.to_string_lossy().into_owned(),

@@ -21,9 +21,10 @@ pub enum ErrorCode {
     TokenExpired,
     /// 403: authenticated but not allowed (role too low, feature disabled).
     Forbidden,
-    /// 403: the caller is not a member of the channel.
+    /// 403: the caller was a member of the channel and is not any more (someone who never
+    /// was a member gets `NotFound`).
     NotAMember,
-    /// 404: the resource (or route) does not exist.
+    /// 404: the resource (or route) does not exist, or the caller may not know it does.
     NotFound,
     /// 405: the route exists but not with this method.
     MethodNotAllowed,

@@ -415,6 +415,18 @@ fn errors_and_tokens() {
     ];
     let with_status: Vec<(ErrorCode, u16)> = codes.iter().map(|c| (*c, c.http_status())).collect();
     pin("error_codes_with_status", &with_status);
+    // The web SDK names every code in its `ServerErrorCode` type.
+    let ts = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../packages-js/core/src/errors.ts"),
+    )
+    .expect("packages-js/core/src/errors.ts");
+    for code in codes {
+        let wire = serde_json::to_string(&code).expect("code serializes");
+        assert!(
+            ts.contains(&format!("| {wire}")),
+            "ServerErrorCode in packages-js/core/src/errors.ts lacks {wire}"
+        );
+    }
     pin(
         "user_claims",
         &UserClaims {

@@ -442,10 +442,11 @@ async fn read_state_and_unread_counts() {
             .iter()
             .any(|r| r["user_id"] == "bob")
     );
+    // carol never was a member: to her the channel does not exist
     let (s, _) = carol
         .post("/v1/channels/messaging/ab/read", json!({}))
         .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = bob
         .post(
             "/v1/channels/team/dev/read",

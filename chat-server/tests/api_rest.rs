@@ -656,26 +656,27 @@ async fn members_only_and_tenant_isolation() {
             "{path}"
         );
     }
+    // writes by someone who never was a member: the channel does not exist for them
     let (s, _) = eve
         .post(
             "/v1/channels/team/secret/messages",
             json!({"id": new_id(), "text": "hi"}),
         )
         .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = eve
         .post(
             &format!("/v1/messages/{mid}/reactions"),
             json!({"type": "like"}),
         )
         .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = eve.post("/v1/channels/team/secret/read", json!({})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = eve
         .post("/v1/channels/team/secret/typing", json!({"typing": true}))
         .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, sync) = eve.get("/v1/sync").await;
     assert_eq!(sync["limited"].as_array().unwrap().len(), 0);
     // the same user id in another app sees nothing of app A

@@ -129,7 +129,7 @@ pub async fn get_channel(
 /// Change name, image or config (owners and admins).
 #[utoipa::path(patch, path = "/v1/channels/{type}/{id}", tag = "channels",
     params(("type" = String, Path), ("id" = String, Path)), request_body = UpdateChannelRequest,
-    responses((status = 200, body = ChannelResponse), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = ChannelResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("user_token" = []), ("server_key" = [])))]
 pub async fn update_channel(
     State(state): State<AppState>,
@@ -175,7 +175,7 @@ pub async fn query_channels(
 /// Add members or change their roles (moderators and above).
 #[utoipa::path(post, path = "/v1/channels/{type}/{id}/members", tag = "channels",
     params(("type" = String, Path), ("id" = String, Path)), request_body = AddMembersRequest,
-    responses((status = 200, body = MembersResponse), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = MembersResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("user_token" = []), ("server_key" = [])))]
 pub async fn add_members(
     State(state): State<AppState>,
@@ -217,7 +217,7 @@ pub async fn remove_member(
 /// Mark the channel read up to a message (default: the newest).
 #[utoipa::path(post, path = "/v1/channels/{type}/{id}/read", tag = "read state",
     params(("type" = String, Path), ("id" = String, Path)), request_body = MarkReadRequest,
-    responses((status = 200, body = MarkReadResponse), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = MarkReadResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("user_token" = []), ("server_key" = [])))]
 pub async fn mark_read(
     State(state): State<AppState>,
@@ -238,7 +238,7 @@ pub async fn mark_read(
 /// Typing started or stopped: relayed to the other members, never stored.
 #[utoipa::path(post, path = "/v1/channels/{type}/{id}/typing", tag = "realtime",
     params(("type" = String, Path), ("id" = String, Path)), request_body = TypingRequest,
-    responses((status = 204), (status = 403, body = ErrorBody)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("user_token" = []), ("server_key" = [])))]
 pub async fn typing(
     State(state): State<AppState>,

@@ -28,9 +28,10 @@ pub(super) fn as_missing(e: StoreError, missing: impl FnOnce() -> String) -> Sto
     }
 }
 
-/// Writes addressed by message id keep `403 not_a_member` (an ex-member's queued write
-/// fails for good, see docs/protocol.md "Errors"), but the message never names the
-/// channel the caller may not read.
+/// A former member's writes addressed by message id answer `403 not_a_member` (their
+/// queued write fails for good, see docs/protocol.md "Errors"), but the message never
+/// names the channel the caller may not read. Outsiders already get the missing
+/// message's `404` from the store.
 fn hide_channel(e: StoreError) -> StoreError {
     match e {
         StoreError::NotAMember(_) => StoreError::NotAMember("the message's channel".into()),
@@ -43,7 +44,7 @@ fn hide_channel(e: StoreError) -> StoreError {
 #[utoipa::path(post, path = "/v1/channels/{type}/{id}/messages", tag = "messages",
     params(("type" = String, Path), ("id" = String, Path)), request_body = SendMessageRequest,
     responses((status = 201, body = MessageResponse), (status = 200, body = MessageResponse),
-              (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
               (status = 429, body = ErrorBody)),
     security(("user_token" = []), ("server_key" = [])))]
@@ -161,7 +162,7 @@ pub async fn get_message(
 /// Edit a message (author only); sets `edited_at`.
 #[utoipa::path(patch, path = "/v1/messages/{message_id}", tag = "messages",
     params(("message_id" = Uuid, Path)), request_body = UpdateMessageRequest,
-    responses((status = 200, body = MessageResponse), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = MessageResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("user_token" = []), ("server_key" = [])))]
 pub async fn update_message(
     State(state): State<AppState>,
@@ -189,7 +190,7 @@ pub async fn update_message(
 /// Soft-delete a message (author, moderators and above). Idempotent.
 #[utoipa::path(delete, path = "/v1/messages/{message_id}", tag = "messages",
     params(("message_id" = Uuid, Path)),
-    responses((status = 200, body = MessageResponse), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = MessageResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("user_token" = []), ("server_key" = [])))]
 pub async fn delete_message(
     State(state): State<AppState>,
@@ -207,7 +208,7 @@ pub async fn delete_message(
 /// Add a reaction (one per user per type; idempotent).
 #[utoipa::path(post, path = "/v1/messages/{message_id}/reactions", tag = "reactions",
     params(("message_id" = Uuid, Path)), request_body = ReactionRequest,
-    responses((status = 200, body = ReactionResponse), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = ReactionResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("user_token" = []), ("server_key" = [])))]
 pub async fn add_reaction(
     State(state): State<AppState>,

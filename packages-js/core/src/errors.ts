@@ -25,12 +25,38 @@ export type ChatErrorKind =
   /** The client was closed. */
   | "closed";
 
+/**
+ * The server's machine-readable error codes (docs/protocol.md, "Errors"), as in
+ * chat-protocol's `ErrorCode`. A newer server may send codes this list does not name yet,
+ * so the type stays open: classify unknown codes by `status`.
+ */
+export type ServerErrorCode =
+  | "invalid_json"
+  | "validation_failed"
+  | "invalid_cursor"
+  | "unauthorized"
+  | "token_expired"
+  | "forbidden"
+  | "not_a_member"
+  | "not_found"
+  | "method_not_allowed"
+  | "conflict"
+  | "cursor_expired"
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "uri_too_long"
+  | "rate_limited"
+  | "headers_too_large"
+  | "internal"
+  | "overloaded"
+  | (string & {});
+
 /** A `ChatError` as it crosses `postMessage` (Errors lose their extra fields there). */
 export interface WireError {
   kind: ChatErrorKind;
   message: string;
   status?: number;
-  code?: string | null;
+  code?: ServerErrorCode | null;
   id?: string;
 }
 
@@ -56,8 +82,8 @@ export class ChatError extends Error {
   readonly kind: ChatErrorKind;
   /** The HTTP status, for `server`. */
   readonly status?: number;
-  /** The server's error code (e.g. `"not_allowed"`), for `server`, when it sent one. */
-  readonly code?: string | null;
+  /** The server's error code (e.g. `"not_a_member"`), for `server`, when it sent one. */
+  readonly code?: ServerErrorCode | null;
   /** The message or operation id, for `message_not_found` and `unknown_operation`. */
   readonly id?: string;
 

@@ -23,17 +23,20 @@ pub fn authorize_read(conn: &Connection, app: &str, actor: &Actor, cid: &Cid) ->
     let user = require_user(actor)?;
     match rows::member_role(conn, app, cid, &user)? {
         Some(_) => Ok(()),
-        None => Err(StoreError::NotAMember(cid.to_string())),
+        None => Err(rows::outsider(conn, app, cid, &user)?),
     }
 }
 
-/// The actor's role, or `NotAMember`; server callers count as owners.
+/// The actor's role, or the refusal of [`rows::outsider`]; server callers count as owners.
 fn actor_role(conn: &Connection, app: &str, actor: &Actor, cid: &Cid) -> StoreResult<MemberRole> {
     if actor.server {
         return Ok(MemberRole::Owner);
     }
     let user = require_user(actor)?;
-    rows::member_role(conn, app, cid, &user)?.ok_or_else(|| StoreError::NotAMember(cid.to_string()))
+    match rows::member_role(conn, app, cid, &user)? {
+        Some(role) => Ok(role),
+        None => Err(rows::outsider(conn, app, cid, &user)?),
+    }
 }
 
 /// Current members (`?1` app, `?2` cid), oldest membership first: one range of

@@ -99,6 +99,11 @@ pub fn hot_queries() -> Vec<HotQuery> {
             &["SEARCH members USING *INDEX * (app_id=? AND *=? AND *=?)"],
         ),
         q(
+            "outsider refusal: was the user ever a member",
+            rows::EVER_MEMBER,
+            &["SEARCH members USING *INDEX * (app_id=? AND *=? AND *=?)"],
+        ),
+        q(
             "send: one user_messages row per member",
             messages::INSERT_RECIPIENTS,
             &["SEARCH members USING *INDEX members_current (app_id=? AND cid=?)"],

@@ -77,17 +77,21 @@ impl Scope<'_> {
     }
 }
 
-/// Loads a message and checks the actor may read its channel.
+/// Loads a message and checks the actor may read its channel. An outsider's refusal is
+/// the missing message's own `NotFound`, never naming the channel.
 pub fn authorize_message(
     conn: &Connection,
     app: &str,
     actor: &Actor,
     id: Uuid,
 ) -> StoreResult<(i64, Message)> {
-    let (pk, msg) = rows::load_message(conn, app, id)?
-        .ok_or_else(|| StoreError::NotFound(format!("message {id}")))?;
-    channels::authorize_read(conn, app, actor, &msg.cid)?;
-    Ok((pk, msg))
+    let missing = || StoreError::NotFound(format!("message {id}"));
+    let (pk, msg) = rows::load_message(conn, app, id)?.ok_or_else(missing)?;
+    match channels::authorize_read(conn, app, actor, &msg.cid) {
+        Ok(()) => Ok((pk, msg)),
+        Err(StoreError::NotFound(_)) => Err(missing()),
+        Err(e) => Err(e),
+    }
 }
 
 /// One message the actor may read.
@@ -134,7 +138,7 @@ pub fn send(
             return Err(StoreError::Invalid(format!("unknown user {author}")));
         }
     } else if rows::member_role(&w.tx, &w.app, cid, author)?.is_none() {
-        return Err(StoreError::NotAMember(cid.to_string()));
+        return Err(rows::outsider(&w.tx, &w.app, cid, author)?);
     }
     if let Some((_, existing)) = rows::load_message(&w.tx, &w.app, req.id)? {
         if existing.user_id == author && existing.cid == *cid {

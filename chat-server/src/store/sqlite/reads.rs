@@ -187,7 +187,7 @@ pub fn mark_read(
 ) -> StoreResult<MarkReadResponse> {
     rows::require_channel(&w.tx, &w.app, cid)?;
     if rows::member_role(&w.tx, &w.app, cid, user)?.is_none() {
-        return Err(StoreError::NotAMember(cid.to_string()));
+        return Err(rows::outsider(&w.tx, &w.app, cid, user)?);
     }
     let target: Option<(i64, String)> = match up_to {
         Some(id) => Some(

@@ -1,5 +1,6 @@
 //! Outsiders learn nothing from error answers: an existing channel or message they may not
-//! read answers exactly like a missing one.
+//! read answers exactly like a missing one, for reads and writes alike. Only someone who
+//! was a member gets `403 not_a_member` for writes.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -63,8 +64,92 @@ async fn an_outsider_cannot_tell_existing_channels_and_messages_from_missing_one
             "{existing} vs {missing}"
         );
     }
-    // Writes by message id keep 403 not_a_member (an ex-member's queued write fails for
-    // good) but never name the channel.
+    // Writes answer the same: by message id, and to a channel by cid.
+    let writes = |mid: &str, channel: &str| {
+        vec![
+            (
+                "POST",
+                format!("/v1/messages/{mid}/reactions"),
+                Some(json!({"type": "like"})),
+            ),
+            ("POST", format!("/v1/messages/{mid}/star"), None),
+            (
+                "PATCH",
+                format!("/v1/messages/{mid}"),
+                Some(json!({"text": "x"})),
+            ),
+            ("DELETE", format!("/v1/messages/{mid}"), None),
+            (
+                "POST",
+                format!("/v1/channels/team/{channel}/messages"),
+                Some(json!({"id": new_id(), "text": "x"})),
+            ),
+            (
+                "POST",
+                format!("/v1/channels/team/{channel}/read"),
+                Some(json!({})),
+            ),
+            (
+                "POST",
+                format!("/v1/channels/team/{channel}/typing"),
+                Some(json!({"typing": true})),
+            ),
+            (
+                "PATCH",
+                format!("/v1/channels/team/{channel}"),
+                Some(json!({"name": "x"})),
+            ),
+            (
+                "POST",
+                format!("/v1/channels/team/{channel}/members"),
+                Some(json!({"members": [{"user_id": "eve"}]})),
+            ),
+            (
+                "DELETE",
+                format!("/v1/channels/team/{channel}/members/bob"),
+                None,
+            ),
+        ]
+    };
+    let existing = writes(&mid, "secret");
+    let missing = writes(&missing_mid, "nothere");
+    for ((method, path, body), (_, missing_path, missing_body)) in existing.into_iter().zip(missing)
+    {
+        let (s1, b1) = eve.request(method.parse().unwrap(), &path, body).await;
+        let (s2, b2) = eve
+            .request(method.parse().unwrap(), &missing_path, missing_body)
+            .await;
+        assert_eq!(s1, StatusCode::NOT_FOUND, "{method} {path}: {b1}");
+        let (id, missing_id) = if path.contains(&mid) {
+            (&*mid, &*missing_mid)
+        } else {
+            ("secret", "nothere")
+        };
+        assert_eq!(
+            shape(s1, &b1, id, "ID"),
+            shape(s2, &b2, missing_id, "ID"),
+            "{method} {path} vs {missing_path}"
+        );
+    }
+}
+
+/// A removed member knew the channel: their writes (queued while they were a member)
+/// fail for good with `403 not_a_member`, and an answer by message id never names the
+/// channel. Their reads answer `404` like everyone else's.
+#[tokio::test]
+async fn a_removed_members_writes_answer_not_a_member() {
+    let t = TestServer::start().await;
+    let app = t.app("a").await;
+    t.users(&app, &["alice", "bob", "eve"]).await;
+    let alice = t.user(&app, "alice");
+    alice.channel("team", "secret", &["bob", "eve"]).await;
+    let root = alice.send("team:secret", "root").await;
+    let mid = root["id"].as_str().unwrap().to_owned();
+    let (s, b) = alice.delete("/v1/channels/team/secret/members/eve").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let eve = t.user(&app, "eve");
+    let (s, _) = eve.get("/v1/channels/team/secret").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     for (method, path, body) in [
         (
             "POST",
@@ -78,6 +163,16 @@ async fn an_outsider_cannot_tell_existing_channels_and_messages_from_missing_one
             Some(json!({"text": "x"})),
         ),
         ("DELETE", format!("/v1/messages/{mid}"), None),
+        (
+            "POST",
+            "/v1/channels/team/secret/messages".to_owned(),
+            Some(json!({"id": new_id(), "text": "x"})),
+        ),
+        (
+            "POST",
+            "/v1/channels/team/secret/read".to_owned(),
+            Some(json!({})),
+        ),
     ] {
         let (s, b) = eve.request(method.parse().unwrap(), &path, body).await;
         assert_eq!(
@@ -85,7 +180,9 @@ async fn an_outsider_cannot_tell_existing_channels_and_messages_from_missing_one
             (StatusCode::FORBIDDEN, Some("not_a_member")),
             "{method} {path}: {b}"
         );
-        assert!(!b.to_string().contains("secret"), "{method} {path}: {b}");
+        if path.contains(&mid) {
+            assert!(!b.to_string().contains("secret"), "{method} {path}: {b}");
+        }
     }
 }
 

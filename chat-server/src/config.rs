@@ -7,21 +7,37 @@ use std::time::Duration;
 use crate::store::SyncSettings;
 use crate::transport::TransportConfig;
 
-/// Per-user write rate limit (token bucket).
+/// A per-user token bucket: `per_second` sustained, `burst` at once.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateLimit {
-    /// Sustained writes per second per user.
+    /// Sustained requests per second per user.
     pub per_second: f64,
     /// Burst size.
     pub burst: u32,
 }
 
+impl RateLimit {
+    /// The default write limit: 20 per second, bursts of 100.
+    pub const WRITES: Self = Self {
+        per_second: 20.0,
+        burst: 100,
+    };
+    /// The default read limit: 100 per second, bursts of 1,000 (a cold start pages
+    /// through sync and several channels' history at once).
+    pub const READS: Self = Self {
+        per_second: 100.0,
+        burst: 1_000,
+    };
+    /// No limit (tests and benchmarks that drive one user hard).
+    pub const UNLIMITED: Self = Self {
+        per_second: 1e12,
+        burst: u32::MAX,
+    };
+}
+
 impl Default for RateLimit {
     fn default() -> Self {
-        Self {
-            per_second: 20.0,
-            burst: 100,
-        }
+        Self::WRITES
     }
 }
 
@@ -40,8 +56,10 @@ pub struct ServerConfig {
     pub expiry_grace: Duration,
     /// How long a new WebSocket may take to send `connect`.
     pub connect_timeout: Duration,
-    /// Write rate limit per user.
+    /// Write rate limit per user (requests other than `GET`).
     pub rate_limit: RateLimit,
+    /// Read rate limit per user (`GET` requests), a bucket of its own.
+    pub read_rate_limit: RateLimit,
     /// Sync tunables.
     pub sync: SyncSettings,
     /// A web app to serve at `/` (e.g. the demo app's build): files as they are, and its
@@ -61,7 +79,8 @@ impl ServerConfig {
             pong_timeout: Duration::from_secs(8),
             expiry_grace: Duration::from_secs(25),
             connect_timeout: Duration::from_secs(10),
-            rate_limit: RateLimit::default(),
+            rate_limit: RateLimit::WRITES,
+            read_rate_limit: RateLimit::READS,
             sync: SyncSettings::default(),
             static_dir: None,
             transport: TransportConfig::default(),

@@ -1,4 +1,4 @@
-//! Per-user token-bucket rate limiting of writes. In memory, per node: a limit protects a
+//! Per-user token-bucket rate limiting (one limiter for writes, one for reads). In memory, per node: a limit protects a
 //! node, it is not a billing quota.
 
 use std::collections::HashMap;

@@ -749,13 +749,47 @@ async fn rate_limit_answers_429_with_retry_after() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(code(&body), "rate_limited");
     assert_eq!(body["retry_after_secs"], retry);
-    // reads are not limited, and other users have their own budget
+    // reads have their own bucket, and other users have their own budget
     let (s, list) = alice.get("/v1/channels/messaging/ab/messages").await;
     assert_eq!(
         (s, list["messages"].as_array().unwrap().len()),
         (StatusCode::OK, 2)
     );
     t.user(&app, "bob").send("messaging:ab", "bob's").await;
+}
+
+#[tokio::test]
+async fn reads_have_a_bucket_of_their_own() {
+    let t = TestServer::start_with(|c| {
+        c.read_rate_limit = chat_server::config::RateLimit {
+            per_second: 0.2,
+            burst: 3,
+        };
+    })
+    .await;
+    let app = t.app("a").await;
+    t.users(&app, &["alice", "bob"]).await;
+    let alice = t.user(&app, "alice");
+    alice.channel("messaging", "ab", &["bob"]).await;
+    for _ in 0..3 {
+        let (s, b) = alice.get("/v1/sync").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let (s, b) = alice.get("/v1/channels/messaging/ab/messages").await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    assert!(
+        b["retry_after_secs"].as_u64().is_some_and(|r| r >= 1),
+        "{b}"
+    );
+    // writes still pass, other users read, and server-side reads are never limited
+    alice.send("messaging:ab", "still sending").await;
+    let (s, _) = t.user(&app, "bob").get("/v1/sync").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = t.admin(&app).get("/v1/channels/messaging/ab").await;
+    assert_eq!(s, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! Shared server state and the `Caller` extractor (authentication + write rate limiting).
+//! Shared server state and the `Caller` extractor (authentication + per-user rate limiting:
+//! reads and writes have a bucket each, so reading hard never blocks a user's sends).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -36,6 +37,7 @@ struct Inner {
     hub: Arc<dyn Broadcaster>,
     config: ServerConfig,
     limiter: RateLimiter,
+    read_limiter: RateLimiter,
     apps: RwLock<HashMap<String, Arc<AppRecord>>>,
     known_users: Mutex<HashSet<(String, String)>>,
     shutdown: watch::Receiver<bool>,
@@ -63,6 +65,7 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 limiter: RateLimiter::new(config.rate_limit),
+                read_limiter: RateLimiter::new(config.read_rate_limit),
                 ws_limits: WsLimits::new(&config.transport),
                 presence: PresenceDebounce::default(),
                 store,
@@ -263,10 +266,14 @@ impl FromRequestParts<AppState> for Caller {
                 actor: Actor::server(on_behalf),
             }
         };
-        if parts.method != Method::GET
-            && !caller.actor.server
+        let limiter = if matches!(parts.method, Method::GET | Method::HEAD) {
+            &state.inner.read_limiter
+        } else {
+            &state.inner.limiter
+        };
+        if !caller.actor.server
             && let Some(user) = &caller.actor.user_id
-            && let Err(wait) = state.inner.limiter.check(&caller.app.id, user)
+            && let Err(wait) = limiter.check(&caller.app.id, user)
         {
             let mut err = ApiError::new(ErrorCode::RateLimited, "too many requests; slow down");
             err.0.retry_after_secs = Some(wait.as_secs_f64().ceil().max(1.0) as u64);

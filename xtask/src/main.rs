@@ -15,8 +15,10 @@
 //! - `cargo xtask swift-bindings [--check]`: regenerates bindings-swift's generated
 //!   sources (or checks they are current).
 //! - `cargo xtask xcframework`: builds bindings-swift's XCFramework (macOS with Xcode).
+//! - `cargo xtask docs`: the API references (rustdoc, warnings denied) in target/api-docs.
 
 mod bindings;
+mod docs;
 mod tools;
 mod wasm;
 mod web;
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
             bindings::swift_bindings(args.get(1).is_some_and(|a| a == "--check"))
         }
         Some("xcframework") => bindings::xcframework(),
+        Some("docs") => docs::api_docs(),
         Some("wasm") => {
             wasm::ensure_wasm_tools().and_then(|()| wasm::build_wasm_package().map(drop))
         }
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
             );
             eprintln!("  xcframework     build bindings-swift/OnyxChatFFI.xcframework (macOS)");
             eprintln!("  wasm            build chat-wasm into packages-js/core/wasm");
+            eprintln!("  docs            build the API references into target/api-docs");
             return ExitCode::from(2);
         }
     };
@@ -66,9 +70,19 @@ fn main() -> ExitCode {
 
 /// Runs a command from the workspace root, failing on a non-zero exit.
 pub(crate) fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
+    run_with_env(program, args, &[])
+}
+
+/// [`run`] with extra environment variables.
+pub(crate) fn run_with_env(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> anyhow::Result<()> {
     eprintln!("xtask: $ {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(workspace_root())
         .status()
         .with_context(|| format!("starting {program}"))?;

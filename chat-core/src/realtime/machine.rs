@@ -34,7 +34,9 @@ use super::renewal::Renewal;
 use super::state::{ConnectionState, DisconnectReason, RealtimeConfig, RealtimeEffect};
 use crate::outbox::{Millis, SplitMix64};
 
-/// See the [module documentation](self).
+/// The realtime connection state machine, sans-I/O: socket events, frames, the token,
+/// sync, network, foreground and clock ticks in, [`RealtimeEffect`]s out. Its rules are in
+/// docs/architecture.md ("Realtime") and in the source of this type's module.
 #[derive(Debug)]
 pub struct RealtimeMachine {
     pub(super) config: RealtimeConfig,

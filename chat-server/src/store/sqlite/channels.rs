@@ -430,6 +430,13 @@ pub fn add_members(
     members(&w.tx, &w.app, cid)
 }
 
+/// Drops a leaving member's per-message flags in one channel (`?1` app, `?2` user, `?3`
+/// cid): driven by the channel's messages, then one primary-key probe each, so leaving a
+/// channel never walks the user's flags in every other channel.
+pub(crate) const FORGET_USER_MESSAGES: &str = "DELETE FROM user_messages \
+     WHERE app_id = ?1 AND user_id = ?2 AND message_pk IN \
+       (SELECT pk FROM messages INDEXED BY messages_rev WHERE app_id = ?1 AND cid = ?3)";
+
 /// Removes a member: moderators+ may remove less privileged members; anyone may leave.
 pub fn remove_member(
     w: &mut Tx<'_>,
@@ -467,10 +474,8 @@ pub fn remove_member(
         params![w.app, cid.to_string(), user, now_ms(), seq],
         rows::member,
     )?;
-    w.tx.prepare_cached(
-        "DELETE FROM user_messages WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3",
-    )?
-    .execute(params![w.app, user, cid.to_string()])?;
+    w.tx.prepare_cached(FORGET_USER_MESSAGES)?
+        .execute(params![w.app, user, cid.to_string()])?;
     let remaining = rows::member_ids(&w.tx, &w.app, cid)?;
     let mut to = remaining.clone();
     to.push(user.to_owned());

@@ -104,6 +104,14 @@ pub fn hot_queries() -> Vec<HotQuery> {
             &["SEARCH members USING *INDEX * (app_id=? AND *=? AND *=?)"],
         ),
         q(
+            "leave/remove: drop the member's flags in that channel",
+            channels::FORGET_USER_MESSAGES,
+            &[
+                "SEARCH user_messages USING * (app_id=? AND *message_pk=?*",
+                "SEARCH messages USING *INDEX messages_rev (app_id=? AND cid=?)",
+            ],
+        ),
+        q(
             "send: one user_messages row per member",
             messages::INSERT_RECIPIENTS,
             &["SEARCH members USING *INDEX members_current (app_id=? AND cid=?)"],

@@ -17,6 +17,7 @@
 //! - `cargo xtask xcframework`: builds bindings-swift's XCFramework (macOS with Xcode).
 
 mod bindings;
+mod release;
 mod tools;
 mod wasm;
 mod web;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
             bindings::swift_bindings(args.get(1).is_some_and(|a| a == "--check"))
         }
         Some("xcframework") => bindings::xcframework(),
+        Some("release") => release::release(&args[1..]),
         Some("wasm") => {
             wasm::ensure_wasm_tools().and_then(|()| wasm::build_wasm_package().map(drop))
         }

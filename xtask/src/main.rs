@@ -19,6 +19,7 @@
 
 mod bindings;
 mod docs;
+mod release;
 mod tools;
 mod wasm;
 mod web;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         }
         Some("xcframework") => bindings::xcframework(),
         Some("docs") => docs::api_docs(),
+        Some("release") => release::release(&args[1..]),
         Some("wasm") => {
             wasm::ensure_wasm_tools().and_then(|()| wasm::build_wasm_package().map(drop))
         }

@@ -1,0 +1,8 @@
+//! Release packaging of the swift artifacts (owned by the helper that builds it).
+
+use std::path::{Path, PathBuf};
+
+/// Builds the swift artifacts into `out` and checks their contents.
+pub(crate) fn package(_out: &Path, _version: &str) -> anyhow::Result<Vec<PathBuf>> {
+    anyhow::bail!("swift packaging is not built yet")
+}

@@ -18,6 +18,7 @@
 
 mod bindings;
 mod release;
+mod swift;
 mod tools;
 mod wasm;
 mod web;

@@ -1,6 +1,6 @@
 // Shared set-up of the Swift tests: a real chat-server per test, clients with their own cache
 // directories, and a bounded wait on streams.
-#if os(macOS)
+#if os(macOS) || os(Linux)
 import Foundation
 import OnyxChat
 import XCTest

@@ -16,7 +16,9 @@
 //!   manifest always carries the real checksum.
 //! - Checked before anything is returned: the url names the version's tag, the checksum is 64
 //!   hex digits, every target's folder exists and every folder of `Sources/` is a target, the
-//!   tree holds exactly the expected files, and the tarball lists the same files.
+//!   tree holds exactly the expected files, the tarball lists the same files, and the
+//!   hand-written Swift (the tree's and bindings-swift's tests) parses (`swift::check_swift_syntax`:
+//!   no Swift compiler exists here, so this is a parse, not a build).
 //! - Produced: `OnyxChat-swift-<version>.tar.gz` (the tree), the tree's `Package.swift`, and the
 //!   XCFramework zip when there is one.
 
@@ -40,8 +42,23 @@ const PLACEHOLDER_NAME: &str = "OnyxChatFFI.xcframework.zip.PLACEHOLDER";
 /// The local binary target line of bindings-swift/Package.swift that a release replaces.
 const LOCAL_BINARY_TARGET: &str = "let coreTarget: Target = .binaryTarget(name: \"OnyxChatFFI\", path: \"OnyxChatFFI.xcframework\")";
 
-/// Builds the Swift distribution into `out/swift/` and checks it; returns the produced files.
+/// Builds the Swift distribution into `out/swift/` and checks it, including that its Swift (and
+/// bindings-swift's tests) parse; returns the produced files.
 pub(crate) fn package(out: &Path, version: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let produced = assemble(out, version)?;
+    let mut swift_files = swift::hand_written_swift(&out.join("swift/OnyxChat"))?;
+    swift_files.extend(
+        swift::hand_written_swift(&swift::package_dir())?
+            .into_iter()
+            .filter(|f| f.components().any(|c| c.as_os_str() == "Tests")),
+    );
+    swift::check_swift_syntax(&swift_files)?;
+    Ok(produced)
+}
+
+/// Assembles and checks the distribution (everything but the syntax check, which needs a tool
+/// from npm); returns the produced files.
+fn assemble(out: &Path, version: &str) -> anyhow::Result<Vec<PathBuf>> {
     let source = swift::package_dir();
     let dist = out.join("swift");
     if dist.exists() {

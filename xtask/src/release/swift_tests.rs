@@ -19,7 +19,7 @@ fn local_manifest() -> String {
 #[test]
 fn the_distribution_is_a_complete_swift_package() {
     let out = scratch("release-swift");
-    let files = package(&out, "9.8.7").unwrap();
+    let files = assemble(&out, "9.8.7").unwrap();
     let tree = out.join("swift/OnyxChat");
     let tarball = out.join("swift/OnyxChat-swift-9.8.7.tar.gz");
     assert!(files.contains(&tarball), "{files:?}");
@@ -150,4 +150,28 @@ fn the_manifest_check_refuses_a_wrong_url_checksum_or_target() {
         .unwrap_err()
         .to_string();
     assert!(stray.contains("Stray"), "{stray}");
+}
+
+#[test]
+fn the_hand_written_swift_excludes_the_generated_bindings() {
+    let files = swift::hand_written_swift(&swift::package_dir()).unwrap();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| {
+            f.strip_prefix(swift::package_dir())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert!(names.contains(&"Package.swift".to_owned()), "{names:?}");
+    assert!(
+        names.contains(&"Sources/OnyxChat/SystemEvents.swift".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"Tests/OnyxChatTests/TestServer.swift".to_owned()),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.contains("Generated")), "{names:?}");
 }

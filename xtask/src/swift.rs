@@ -18,6 +18,8 @@
 //!   assembles one slice that way on any host and checks it, and `cargo xtask xcframework`
 //!   checks the real slices after `xcodebuild`.
 
+pub(crate) mod probe;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -18,7 +18,9 @@
 //!   hex digits, every target's folder exists and every folder of `Sources/` is a target, the
 //!   tree holds exactly the expected files, the tarball lists the same files, and the
 //!   hand-written Swift (the tree's and bindings-swift's tests) parses (`swift::check_swift_syntax`:
-//!   no Swift compiler exists here, so this is a parse, not a build).
+//!   no Swift compiler exists here, so this is a parse, not a build), and its C module, built
+//!   with clang through the Linux module map and linked against the host `libchat_ffi`,
+//!   answers the contract version and every API checksum its generated Swift expects.
 //! - Produced: `OnyxChat-swift-<version>.tar.gz` (the tree), the tree's `Package.swift`, and the
 //!   XCFramework zip when there is one.
 
@@ -43,7 +45,8 @@ const PLACEHOLDER_NAME: &str = "OnyxChatFFI.xcframework.zip.PLACEHOLDER";
 const LOCAL_BINARY_TARGET: &str = "let coreTarget: Target = .binaryTarget(name: \"OnyxChatFFI\", path: \"OnyxChatFFI.xcframework\")";
 
 /// Builds the Swift distribution into `out/swift/` and checks it, including that its Swift (and
-/// bindings-swift's tests) parse; returns the produced files.
+/// bindings-swift's tests) parse and that its C module matches the host-built core (see
+/// `swift::probe`); returns the produced files.
 pub(crate) fn package(out: &Path, version: &str) -> anyhow::Result<Vec<PathBuf>> {
     let produced = assemble(out, version)?;
     let mut swift_files = swift::hand_written_swift(&out.join("swift/OnyxChat"))?;
@@ -53,6 +56,13 @@ pub(crate) fn package(out: &Path, version: &str) -> anyhow::Result<Vec<PathBuf>>
             .filter(|f| f.components().any(|c| c.as_os_str() == "Tests")),
     );
     swift::check_swift_syntax(&swift_files)?;
+    // The distribution's C module and generated Swift against the core built from the same
+    // sources (a no-op build when the suite already built it).
+    if Command::new("clang").arg("--version").output().is_err() {
+        crate::tools::apt_install(&["clang"])?;
+    }
+    crate::bindings::build_host_artifacts()?;
+    swift::probe::check(&out.join("swift/OnyxChat"), &crate::bindings::host_dir())?;
     Ok(produced)
 }
 

@@ -15,6 +15,8 @@
 //! - `cargo xtask swift-bindings [--check]`: regenerates bindings-swift's generated
 //!   sources (or checks they are current).
 //! - `cargo xtask xcframework`: builds bindings-swift's XCFramework (macOS with Xcode).
+//! - `cargo xtask swift-package`: only the Swift part of `release --dry-run` (the Swift
+//!   distribution, with the real XCFramework checksum after `xcframework` on macOS).
 
 mod bindings;
 mod release;
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         }
         Some("xcframework") => bindings::xcframework(),
         Some("release") => release::release(&args[1..]),
+        Some("swift-package") => release::swift_package(),
         Some("wasm") => {
             wasm::ensure_wasm_tools().and_then(|()| wasm::build_wasm_package().map(drop))
         }
@@ -54,6 +57,9 @@ fn main() -> ExitCode {
                 "  swift-bindings  regenerate bindings-swift's generated sources (--check: verify)"
             );
             eprintln!("  xcframework     build bindings-swift/OnyxChatFFI.xcframework (macOS)");
+            eprintln!(
+                "  swift-package   assemble and check the Swift distribution (target/release-artifacts/swift)"
+            );
             eprintln!("  wasm            build chat-wasm into packages-js/core/wasm");
             return ExitCode::from(2);
         }

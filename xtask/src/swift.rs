@@ -227,6 +227,13 @@ pub(crate) fn check_swift_syntax(files: &[PathBuf]) -> anyhow::Result<()> {
     let prefix = workspace_root().join("target/tools/ast-grep");
     let binary = prefix.join("node_modules/.bin/ast-grep");
     if !binary.exists() {
+        if std::process::Command::new("npm")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            crate::tools::apt_install(&["npm"])?;
+        }
         let prefix_arg = prefix.to_string_lossy().into_owned();
         crate::run(
             "npm",

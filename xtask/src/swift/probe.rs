@@ -101,6 +101,7 @@ pub(crate) fn check(package: &Path, library_dir: &Path) -> anyhow::Result<()> {
         .arg("-L")
         .arg(library_dir)
         .arg("-lchat_ffi")
+        .arg(format!("-Wl,-rpath,{}", library_dir.display()))
         .arg("-o")
         .arg(&probe)
         .status()

@@ -70,11 +70,20 @@ pub(crate) fn assemble_headers(into: &Path) -> anyhow::Result<PathBuf> {
     Ok(into.to_path_buf())
 }
 
-/// Copies the directory `from` to `to` (created), recursively.
+/// Whether `path` is a dot file (`.DS_Store`, editor state): never copied, listed or shipped.
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+}
+
+/// Copies the directory `from` to `to` (created), recursively, leaving dot files out.
 pub(crate) fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     for entry in fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry?;
+        if is_hidden(&entry.path()) {
+            continue;
+        }
         let target = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {
             copy_tree(&entry.path(), &target)?;
@@ -86,12 +95,14 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every file under `dir`, as sorted paths relative to it (with `/`).
+/// Every file under `dir` but dot files, as sorted paths relative to it (with `/`).
 pub(crate) fn relative_files(dir: &Path) -> anyhow::Result<Vec<String>> {
     fn walk(root: &Path, dir: &Path, into: &mut Vec<String>) -> anyhow::Result<()> {
         for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
             let path = entry?.path();
-            if path.is_dir() {
+            if is_hidden(&path) {
+                continue;
+            } else if path.is_dir() {
                 walk(root, &path, into)?;
             } else {
                 let relative = path.strip_prefix(root).unwrap_or(&path);

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::swift;
 use crate::tools::ensure_kotlin_tools;
 use crate::{run, workspace_root};
 
@@ -132,20 +133,15 @@ pub(crate) fn kotlin_suite() -> anyhow::Result<()> {
 
 /// Where the committed Swift sources go: (generated file, its destination).
 fn swift_outputs(generated: &Path) -> Vec<(PathBuf, PathBuf)> {
-    let package = workspace_root().join("bindings-swift");
+    let package = swift::package_dir();
+    let (header, module_map) = swift::generated_header_paths();
     vec![
         (
             generated.join("OnyxChat.swift"),
             package.join("Sources/OnyxChat/Generated/OnyxChat.swift"),
         ),
-        (
-            generated.join("OnyxChatFFI.h"),
-            package.join("Generated/include/OnyxChatFFI.h"),
-        ),
-        (
-            generated.join("OnyxChatFFI.modulemap"),
-            package.join("Generated/include/module.modulemap"),
-        ),
+        (generated.join("OnyxChatFFI.h"), header),
+        (generated.join("OnyxChatFFI.modulemap"), module_map),
     ]
 }
 
@@ -214,7 +210,8 @@ pub(crate) fn xcframework() -> anyhow::Result<()> {
     add.extend(&targets);
     run("rustup", &add)?;
 
-    let headers = root.join("bindings-swift/Generated/include");
+    // Headers/OnyxChatFFI/{OnyxChatFFI.h,module.modulemap} in every slice (see swift.rs).
+    let headers = swift::assemble_headers(&work.join("headers"))?;
     let output = root.join("bindings-swift/OnyxChatFFI.xcframework");
     if output.exists() {
         fs::remove_dir_all(&output)?;
@@ -259,6 +256,7 @@ pub(crate) fn xcframework() -> anyhow::Result<()> {
     create.extend(["-output".into(), output.to_string_lossy().into_owned()]);
     let create: Vec<&str> = create.iter().map(String::as_str).collect();
     run("xcodebuild", &create)?;
+    swift::check_xcframework_headers(&output)?;
 
     let zip = root.join("bindings-swift/OnyxChatFFI.xcframework.zip");
     let _ = fs::remove_file(&zip);

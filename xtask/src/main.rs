@@ -16,10 +16,13 @@
 //!   sources (or checks they are current).
 //! - `cargo xtask xcframework`: builds bindings-swift's XCFramework (macOS with Xcode).
 //! - `cargo xtask docs`: the API references (rustdoc, warnings denied) in target/api-docs.
+//! - `cargo xtask swift-package`: only the Swift part of `release --dry-run` (the Swift
+//!   distribution, with the real XCFramework checksum after `xcframework` on macOS).
 
 mod bindings;
 mod docs;
 mod release;
+mod swift;
 mod tools;
 mod wasm;
 mod web;
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Some("xcframework") => bindings::xcframework(),
         Some("docs") => docs::api_docs(),
         Some("release") => release::release(&args[1..]),
+        Some("swift-package") => release::swift_package(),
         Some("wasm") => {
             wasm::ensure_wasm_tools().and_then(|()| wasm::build_wasm_package().map(drop))
         }
@@ -56,6 +60,9 @@ fn main() -> ExitCode {
                 "  swift-bindings  regenerate bindings-swift's generated sources (--check: verify)"
             );
             eprintln!("  xcframework     build bindings-swift/OnyxChatFFI.xcframework (macOS)");
+            eprintln!(
+                "  swift-package   assemble and check the Swift distribution (target/release-artifacts/swift)"
+            );
             eprintln!("  wasm            build chat-wasm into packages-js/core/wasm");
             eprintln!("  docs            build the API references into target/api-docs");
             return ExitCode::from(2);

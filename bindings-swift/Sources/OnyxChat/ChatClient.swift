@@ -11,8 +11,9 @@ public protocol TokenProvider: Sendable {
 }
 
 /// The OnyxChat client. Open one per signed-in user with
-/// ``connect(serverURL:appId:userId:dataDirectory:tokenProvider:)``; it starts from the local
-/// cache at once and connects in the background. Every call is safe from the main actor: the
+/// ``connect(serverURL:appId:userId:dataDirectory:tokenProvider:observing:)``; it starts from the
+/// local cache at once and connects in the background. It follows the app's lifecycle and the
+/// network by itself (see ``SystemObservation``). Every call is safe from the main actor: the
 /// work runs on the SDK's own threads.
 public final class ChatClient: Sendable {
     /// The generated binding underneath, for the rare call this layer does not wrap.
@@ -21,19 +22,26 @@ public final class ChatClient: Sendable {
     /// The user this client acts as.
     public let userId: String
 
-    private init(ffi: FfiClient) {
+    /// What follows the app's lifecycle and the network for this client (`nil`: nothing).
+    private let system: SystemEvents?
+
+    private init(ffi: FfiClient, system: SystemEvents?) {
         self.ffi = ffi
         self.userId = ffi.userId()
+        self.system = system
     }
 
     /// Opens `userId`'s client: the cache in `dataDirectory` (e.g. Application Support; `nil`
-    /// keeps it in memory), then connects to `serverURL` in the background.
+    /// keeps it in memory), then connects to `serverURL` in the background. `observing` is what
+    /// the client follows by itself (the app going to the background and back, the network);
+    /// pass `[]` to report those yourself with ``setForeground(_:)`` and ``setNetworkReachable(_:)``.
     public static func connect(
         serverURL: URL,
         appId: String,
         userId: String,
         dataDirectory: URL?,
-        tokenProvider: any TokenProvider
+        tokenProvider: any TokenProvider,
+        observing: SystemObservation = .all
     ) async throws -> ChatClient {
         let config = ClientConfig(
             serverUrl: serverURL.absoluteString,
@@ -41,15 +49,19 @@ public final class ChatClient: Sendable {
             userId: userId,
             dataDir: dataDirectory?.path
         )
-        return ChatClient(ffi: try await FfiClient.open(config: config, tokens: HostTokens(tokenProvider)))
+        let ffi = try await FfiClient.open(config: config, tokens: HostTokens(tokenProvider))
+        let system = await SystemEvents.start(observing, ffi: ffi)
+        return ChatClient(ffi: ffi, system: system)
     }
 
-    /// ``connect(serverURL:appId:userId:dataDirectory:tokenProvider:)`` with the token provider as a closure.
+    /// ``connect(serverURL:appId:userId:dataDirectory:tokenProvider:observing:)`` with the token
+    /// provider as a closure.
     public static func connect(
         serverURL: URL,
         appId: String,
         userId: String,
         dataDirectory: URL?,
+        observing: SystemObservation = .all,
         fetchToken: @escaping @Sendable () async throws -> String
     ) async throws -> ChatClient {
         try await connect(
@@ -57,7 +69,8 @@ public final class ChatClient: Sendable {
             appId: appId,
             userId: userId,
             dataDirectory: dataDirectory,
-            tokenProvider: ClosureTokenProvider(fetch: fetchToken)
+            tokenProvider: ClosureTokenProvider(fetch: fetchToken),
+            observing: observing
         )
     }
 
@@ -186,13 +199,15 @@ public final class ChatClient: Sendable {
         try await ffi.sync()
     }
 
-    /// Reports network reachability from the OS (e.g. `NWPathMonitor`): offline, nothing is tried;
-    /// back online, everything resumes at once.
+    /// Reports network reachability: offline, nothing is tried; back online, everything resumes at
+    /// once. The client does this by itself from `NWPathMonitor` unless it was opened without
+    /// ``SystemObservation/networkReachability``.
     public func setNetworkReachable(_ reachable: Bool) async throws {
         try await ffi.setNetworkReachable(reachable: reachable)
     }
 
     /// Reports the app moving to the foreground (`true`) or the background (realtime disconnects).
+    /// The client does this by itself unless it was opened without ``SystemObservation/appLifecycle``.
     public func setForeground(_ foreground: Bool) async throws {
         try await ffi.setForeground(foreground: foreground)
     }
@@ -276,6 +291,7 @@ public final class ChatClient: Sendable {
     /// Stops the client. Queued work stays in the outbox and is sent by the next client of this
     /// user. Later calls fail with `ChatError.Closed`; the client is released with its last reference.
     public func shutdown() async {
+        system?.stop()
         await ffi.shutdown()
     }
 }

@@ -1,7 +1,9 @@
 // SwiftUI models over ChatClient's streams (the channel list with the connection, one channel's
 // messages), published on the main actor with the Observation framework (iOS 17 / macOS 14).
+// Apple platforms only: compiled where SwiftUI exists (a Linux toolchain has Observation but no
+// SwiftUI, and nothing there would observe these models).
 import Foundation
-#if canImport(Observation)
+#if canImport(SwiftUI) && canImport(Observation)
 import Observation
 
 /// The user's channels and the connection state for a SwiftUI screen. Create it on the main

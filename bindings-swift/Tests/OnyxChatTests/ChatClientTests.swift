@@ -1,6 +1,6 @@
 // The Swift SDK against the real chat-server, one test per Kotlin ChatClientTest test: live chat,
 // offline sends, live edits/deletes/reactions/typing, paging, and closed subscriptions stopping.
-#if os(macOS)
+#if os(macOS) || os(Linux)
 import Foundation
 import OnyxChat
 import XCTest

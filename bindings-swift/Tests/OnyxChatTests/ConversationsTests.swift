@@ -1,7 +1,7 @@
 // Distinct conversations from Swift against the real chat-server, mirroring the Kotlin
 // ConversationsTest: both members derive the same cid (offline too), the dev seed's Alice & Bob
 // conversation is one, and a group is another conversation.
-#if os(macOS)
+#if os(macOS) || os(Linux)
 import Foundation
 import OnyxChat
 import XCTest

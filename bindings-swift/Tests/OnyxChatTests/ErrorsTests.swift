@@ -1,6 +1,6 @@
 // Typed errors across the FFI, as Swift errors: each failure kind is its own ChatError case, a
 // refused token surfaces as .authFailed, a closed client says so. Mirrors Kotlin's ErrorsTest.
-#if os(macOS)
+#if os(macOS) || os(Linux)
 import Foundation
 import OnyxChat
 import XCTest

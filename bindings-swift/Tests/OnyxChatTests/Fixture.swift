@@ -1,6 +1,6 @@
 // Shared set-up of the Swift tests: a real chat-server per test, clients with their own cache
 // directories, and a bounded wait on streams.
-#if os(macOS)
+#if os(macOS) || os(Linux)
 import Foundation
 import OnyxChat
 import XCTest
@@ -42,15 +42,22 @@ class Fixture: XCTestCase {
         return directory
     }
 
-    /// A client of `user` with a fresh on-disk cache (or the given one, to restart it).
-    func connect(_ user: String, dataDirectory: URL? = nil) async throws -> ChatClient {
+    /// A client of `user` with a fresh on-disk cache (or the given one, to restart it). It
+    /// follows nothing of the system unless asked (`observing`): the tests report reachability
+    /// themselves, and the host's own network path must not interfere.
+    func connect(
+        _ user: String,
+        dataDirectory: URL? = nil,
+        observing: SystemObservation = []
+    ) async throws -> ChatClient {
         let directory = try dataDirectory ?? newDirectory()
         let client = try await ChatClient.connect(
             serverURL: server.url,
             appId: server.appId,
             userId: user,
             dataDirectory: directory,
-            tokenProvider: server.tokenProvider(user: user)
+            tokenProvider: server.tokenProvider(user: user),
+            observing: observing
         )
         clients.append(client)
         return client

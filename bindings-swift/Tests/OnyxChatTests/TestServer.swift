@@ -1,8 +1,12 @@
 // Runs the real chat-server (`serve --dev`) for the tests on a fixed port and data directory (so it
 // can be stopped and restarted), with the app id and demo users' tokens parsed from its output.
-// macOS only: the tests run chat-server with Process, which iOS does not have.
-#if os(macOS)
+// macOS and Linux: the tests run chat-server with Process, which iOS does not have.
+#if os(macOS) || os(Linux)
+#if canImport(Darwin)
 import Darwin
+#elseif canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import OnyxChat
 
@@ -208,11 +212,21 @@ private func waitForExit(_ process: Process, seconds: Double) -> Bool {
 /// A free TCP port on 127.0.0.1: binds a throwaway socket to port 0 and reads the port the
 /// kernel picked (released again before the server binds it).
 private func freeLoopbackPort() throws -> UInt16 {
+    #if canImport(Darwin)
     let fd = socket(AF_INET, SOCK_STREAM, 0)
+    #else
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)  // an enum in Glibc
+    #endif
     guard fd >= 0 else { throw TestFailure("socket() failed: errno \(errno)") }
+    #if canImport(Darwin)
     defer { _ = Darwin.close(fd) }
+    #else
+    defer { _ = Glibc.close(fd) }
+    #endif
     var address = sockaddr_in()
-    address.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
+    #if canImport(Darwin)
+    address.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)  // BSD sockets only
+    #endif
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = 0
     address.sin_addr.s_addr = inet_addr("127.0.0.1")

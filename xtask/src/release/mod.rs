@@ -53,6 +53,18 @@ pub(crate) fn release(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `cargo xtask swift-package`: only the Swift distribution, into `target/release-artifacts/swift/`
+/// (the macOS workflows run it after `cargo xtask xcframework`, so its manifest carries the
+/// checksum of the real zip).
+pub(crate) fn swift_package() -> anyhow::Result<()> {
+    let out = workspace_root().join("target/release-artifacts");
+    std::fs::create_dir_all(&out)?;
+    for file in swift::package(&out, &workspace_version()?)? {
+        eprintln!("xtask: produced {}", file.display());
+    }
+    Ok(())
+}
+
 /// The workspace's version (`[workspace.package] version` in the root `Cargo.toml`).
 pub(crate) fn workspace_version() -> anyhow::Result<String> {
     let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml"))?;

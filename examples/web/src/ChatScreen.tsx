@@ -1,4 +1,4 @@
-import type { ChatClient, MessageItem } from "@onyxchat/core";
+import { TokenRefusedError, type ChatClient, type MessageItem } from "@onyxchat/core";
 import {
   Avatar,
   ChannelList,
@@ -12,13 +12,13 @@ import {
   useChannelList,
   useConnectionState,
   useOutbox,
+  useCreateChatClient,
   usePresence,
   type UserDisplay,
 } from "@onyxchat/react";
-import { useCallback, useEffect, useMemo, useState } from "react";
-import { clientFor } from "./client";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { NewChannel } from "./NewChannel";
-import { fetchDevSession, loadChannel, saveChannel, saveSession, type SavedSession } from "./session";
+import { fetchDevSession, loadChannel, saveChannel, saveSession, serverUrl, type SavedSession } from "./session";
 
 interface Props {
   session: SavedSession;
@@ -27,19 +27,27 @@ interface Props {
 
 /** Connects (from the cache: instant) and shows the chat. */
 export function ChatScreen({ session, onSignOut }: Props) {
-  const [client, setClient] = useState<ChatClient | null>(null);
   const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    clientFor(session).then(
-      (c) => live && setClient(c),
-      (e: unknown) => live && setError(e instanceof Error ? e.message : String(e)),
-    );
-    return () => {
-      live = false;
-    };
+  // The first token is the remembered one (no network needed to start); when the core
+  // asks again (the token was refused or expired), a fresh one comes from the dev session.
+  const asked = useRef(0);
+  const tokenProvider = useCallback(async () => {
+    asked.current += 1;
+    if (asked.current === 1) return session.user.token;
+    const dev = await fetchDevSession(); // a network error: the core tries again later
+    const user = dev.app_id === session.appId ? dev.users.find((u) => u.id === session.user.id) : undefined;
+    if (!user) throw new TokenRefusedError(`${session.user.id} is not a user of this server any more`);
+    session.user.token = user.token;
+    saveSession(session);
+    return user.token;
   }, [session]);
+  const client = useCreateChatClient({
+    serverUrl: serverUrl(),
+    appId: session.appId,
+    userId: session.user.id,
+    tokenProvider,
+    onError: (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
+  });
 
   // In the background: if the dev server was reset (a new app), this user's cache and
   // token belong to the old one; sign out. Otherwise refresh the remembered token.

@@ -54,3 +54,8 @@ export type {
 } from "./components/types.js";
 export * from "./types.js";
 export { cx, describeConnection, formatTime, previewText } from "./utils.js";
+export {
+  useCreateChatClient,
+  type ClosableClient,
+  type UseCreateChatClientOptions,
+} from "./useCreateChatClient.js";

@@ -59,3 +59,20 @@ export {
   type ClosableClient,
   type UseCreateChatClientOptions,
 } from "./useCreateChatClient.js";
+export {
+  TranslationProvider,
+  builtinTranslations,
+  createTranslator,
+  de,
+  defaultTranslator,
+  en,
+  translationsFor,
+  useTranslation,
+  type Plural,
+  type PluralKey,
+  type TranslationKey,
+  type TranslationProviderProps,
+  type TranslationValues,
+  type Translations,
+  type Translator,
+} from "./i18n/index.js";

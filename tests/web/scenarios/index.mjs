@@ -6,5 +6,6 @@ import reloadOffline from "./reload-offline.mjs";
 import bigChannel from "./big-channel.mjs";
 import multiTab from "./multi-tab.mjs";
 import secondOrigin from "./second-origin.mjs";
+import keyboard from "./keyboard.mjs";
 
-export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin];
+export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard];

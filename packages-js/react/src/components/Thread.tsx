@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useMemo, useRef, type KeyboardEvent, type ReactNode } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { ComponentsProvider, useChatClient, useComponentOverrides } from "../context.js";
 import { useMessages, useThread } from "../hooks.js";
 import type { MessageItem } from "../types.js";
@@ -68,15 +68,18 @@ export function Thread({
     if (el && pinned.current) el.scrollTop = el.scrollHeight;
   }, [replies]);
 
-  // Focus returns to the opener when the panel goes away.
+  // Focus returns to the opener when the panel goes away. The opener is read at the first
+  // render: by the time effects run, the reply box's autoFocus has taken the focus.
+  const [opener] = useState(() =>
+    typeof document !== "undefined" && document.activeElement instanceof HTMLElement ? document.activeElement : null,
+  );
   useEffect(() => {
-    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     return () => {
       const focus = document.activeElement;
       const lost = !focus || focus === document.body || !focus.isConnected;
       if (opener?.isConnected && lost) opener.focus();
     };
-  }, []);
+  }, [opener]);
 
   const onKeyDown = (e: KeyboardEvent<HTMLElement>) => {
     if (e.key !== "Escape" || e.defaultPrevented || !onClose) return;

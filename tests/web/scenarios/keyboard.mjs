@@ -1,0 +1,100 @@
+// 7. Keyboard only, checked through roles and names (playwright's getByRole): sign in
+// with Tab and Enter, reach the channel listbox (one Tab stop), move with Home and the
+// arrows to the channel not open, open it with Enter; the composer gets the focus, Shift+Enter adds a
+// line, Enter sends and the focus stays; the message is a labelled article in the
+// "Messages" log and reaches the server once; its "Reply in thread" button is reached
+// with Shift+Tab, Enter opens the thread region, Escape closes it and the focus returns.
+
+import { assert, assertEqual, poll } from "../lib/expect.mjs";
+
+/** Whether `locator`'s element has the focus. */
+const focused = (locator) => locator.evaluate((el) => el === document.activeElement).catch(() => false);
+
+/** Presses `key` until `done()` (at most `limit` presses). */
+async function pressUntil(page, key, done, limit, what) {
+  for (let i = 0; i < limit; i++) {
+    if (await done()) return i;
+    await page.keyboard.press(key);
+  }
+  assert(await done(), `${what}: not reached with ${limit} × ${key}`);
+  return limit;
+}
+
+export default {
+  name: "keyboard only: sign in, pick a channel, send, open and close a thread",
+  async run(t) {
+    const page = await t.page(await t.context(), "alice-keyboard");
+    await page.goto(t.server.url);
+
+    const signInButton = page.getByRole("button", { name: /@alice/ });
+    await signInButton.waitFor({ timeout: 20_000 });
+    await pressUntil(page, "Tab", () => focused(signInButton), 15, "Alice's sign-in button");
+    await page.keyboard.press("Enter");
+
+    // The channel list is a named listbox; the first channel opens and its composer,
+    // a textbox named "Message", has the focus.
+    const channels = page.getByRole("listbox", { name: "Channels" });
+    await channels.waitFor({ timeout: 20_000 });
+    const composer = page.getByRole("textbox", { name: "Message" });
+    await poll(() => focused(composer), Boolean, { timeout: 20_000, message: "the composer has the focus" });
+    assert((await page.locator('[data-testid="connection-state"][role="status"]').count()) === 1, "the connection banner is a status");
+    assert(await page.getByRole("button", { name: "Send" }).isVisible(), "a button named Send");
+
+    // Back to the list with Shift+Tab: it is one Tab stop, on the selected channel.
+    const presses = await pressUntil(
+      page,
+      "Shift+Tab",
+      () => page.evaluate(() => document.activeElement?.getAttribute("role") === "option"),
+      150,
+      "the channel list",
+    );
+    t.log(`channel list reached with ${presses} × Shift+Tab`);
+    const selected = channels.getByRole("option", { selected: true });
+    assert(await focused(selected), "the Tab stop of the list is the selected channel");
+
+    await page.keyboard.press("Home");
+    assert(await focused(channels.getByRole("option").first()), "Home focuses the first channel");
+    // The other channel (the demo user has two: General, and Alice & Bob), by its name.
+    const otherCid = await channels.getByRole("option", { selected: false }).first().getAttribute("data-cid");
+    const otherName = await channels.locator(`[data-cid="${otherCid}"] .onyx-channel-preview__name`).textContent();
+    const target = channels.getByRole("option", { name: otherName, exact: true });
+    await pressUntil(page, "ArrowDown", () => focused(target), 5, `${otherName} by ArrowDown`);
+    const cid = await target.getAttribute("data-cid");
+    assertEqual(await target.getAttribute("aria-selected"), "false", "moving the focus does not open a channel");
+    await page.keyboard.press("Enter");
+    await poll(() => target.getAttribute("aria-selected"), (v) => v === "true", { message: "Enter opens the channel" });
+    await poll(() => focused(composer), Boolean, { message: "the new channel's composer has the focus" });
+
+    // Shift+Enter adds a line, Enter sends; the focus stays in the emptied composer.
+    const text = t.text("Sent by keyboard");
+    await page.keyboard.type(text);
+    await page.keyboard.press("Shift+Enter");
+    await page.keyboard.type("second line");
+    await page.keyboard.press("Enter");
+    const log = page.getByRole("log", { name: "Messages" });
+    const article = log.getByRole("article").filter({ hasText: text });
+    await article.waitFor({ timeout: 20_000 });
+    assert(/^You, /.test((await article.getAttribute("aria-label")) ?? ""), "the message is labelled with its author");
+    assertEqual(await composer.inputValue(), "", "the composer is empty after sending");
+    assert(await focused(composer), "the focus stays in the composer after sending");
+    const stored = await poll(
+      async () => (await t.server.allMessages(cid)).filter((m) => m.text.startsWith(text)),
+      (found) => found.length > 0,
+      { timeout: 20_000, message: "the message on the server" },
+    );
+    assertEqual(stored.map((m) => m.text), [`${text}\nsecond line`], "stored once, with its two lines");
+
+    // The message's thread by keyboard: Shift+Tab to its "Reply in thread", Enter, Escape.
+    const reply = article.getByRole("button", { name: "Reply in thread" });
+    await pressUntil(page, "Shift+Tab", () => focused(reply), 12, "the message's Reply in thread button");
+    await page.keyboard.press("Enter");
+    const thread = page.getByRole("region", { name: "Thread" });
+    await thread.waitFor({ timeout: 10_000 });
+    await poll(() => focused(thread.getByRole("textbox", { name: "Reply in thread" })), Boolean, {
+      message: "the reply box has the focus",
+    });
+    await page.keyboard.press("Escape");
+    await thread.waitFor({ state: "detached", timeout: 10_000 });
+    assert(await focused(reply), "closing the thread gives the focus back to its opener");
+  },
+};

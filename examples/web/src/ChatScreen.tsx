@@ -20,6 +20,11 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { NewChannel } from "./NewChannel";
 import { fetchDevSession, loadChannel, saveChannel, saveSession, serverUrl, type SavedSession } from "./session";
 
+/** The components' language: `?lang=de` (any BCP 47 tag; built in: en, de), else English. */
+function uiLocale(): string {
+  return new URLSearchParams(window.location.search).get("lang") || "en";
+}
+
 interface Props {
   session: SavedSession;
   onSignOut: () => void;
@@ -98,7 +103,7 @@ export function ChatScreen({ session, onSignOut }: Props) {
     );
   }
   return (
-    <ChatProvider client={client} getUser={getUser}>
+    <ChatProvider client={client} getUser={getUser} locale={uiLocale()}>
       <ChatLayout client={client} session={session} onSignOut={onSignOut} />
     </ChatProvider>
   );
@@ -131,10 +136,10 @@ function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient
   return (
     <div className={`app ${threadParent ? "app--thread" : ""}`}>
       <header className="app__header">
-        <div className="app__brand">
+        <h1 className="app__brand">
           <span className="brand-mark" aria-hidden="true" />
           OnyxChat
-        </div>
+        </h1>
         <div className="app__status">
           <ConnectionDot />
           <OutboxBadge />
@@ -152,7 +157,7 @@ function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient
       </header>
       <ConnectionBanner />
       <div className="app__body">
-        <aside className="app__sidebar">
+        <aside className="app__sidebar" aria-label="Channels and people">
           <div className="app__sidebar-head">
             <span>Channels</span>
             <button
@@ -192,7 +197,7 @@ function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient
           )}
         </main>
         {threadParent ? (
-          <aside className="app__thread">
+          <aside className="app__thread" aria-label="Thread panel">
             <Thread
               key={threadParent.message.id}
               parent={threadParent}

@@ -2,10 +2,21 @@
 // with Tab and Enter, reach the channel listbox (one Tab stop), move with Home and the
 // arrows to the channel not open, open it with Enter; the composer gets the focus, Shift+Enter adds a
 // line, Enter sends and the focus stays; the message is a labelled article in the
-// "Messages" log and reaches the server once; its "Reply in thread" button is reached
-// with Shift+Tab, Enter opens the thread region, Escape closes it and the focus returns.
+// "Messages" log and reaches the server once; axe-core finds no serious or critical
+// violation on the sign-in screen, the chat, and the open thread; its "Reply in thread" button is reached
+// with Shift+Tab, Enter opens the thread region, Escape closes it and the focus returns;
+// with `?lang=de` the same roles carry German names.
 
+import { axeCheck } from "../lib/axe.mjs";
 import { assert, assertEqual, poll } from "../lib/expect.mjs";
+
+/** axe-core on the page: no serious or critical violation. */
+async function noSeriousViolations(t, page, what) {
+  const { failing, minor, ms } = await axeCheck(page);
+  t.log(`axe (${what}): ${failing.length} serious/critical, ${minor.length} minor, ${ms} ms`);
+  for (const v of minor) t.log(`  minor: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.join(", ")}`);
+  assert(failing.length === 0, `axe on ${what}: ${JSON.stringify(failing, null, 1)}`);
+}
 
 /** Whether `locator`'s element has the focus. */
 const focused = (locator) => locator.evaluate((el) => el === document.activeElement).catch(() => false);
@@ -28,6 +39,7 @@ export default {
 
     const signInButton = page.getByRole("button", { name: /@alice/ });
     await signInButton.waitFor({ timeout: 20_000 });
+    await noSeriousViolations(t, page, "the sign-in screen");
     await pressUntil(page, "Tab", () => focused(signInButton), 15, "Alice's sign-in button");
     await page.keyboard.press("Enter");
 
@@ -57,7 +69,9 @@ export default {
     // The other channel (the demo user has two: General, and Alice & Bob), by its name.
     const otherCid = await channels.getByRole("option", { selected: false }).first().getAttribute("data-cid");
     const otherName = await channels.locator(`[data-cid="${otherCid}"] .onyx-channel-preview__name`).textContent();
-    const target = channels.getByRole("option", { name: otherName, exact: true });
+    // An option is named by what it shows, its channel's name first.
+    const escaped = otherName.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const target = channels.getByRole("option", { name: new RegExp(`^${escaped}(\\s|$)`) });
     await pressUntil(page, "ArrowDown", () => focused(target), 5, `${otherName} by ArrowDown`);
     const cid = await target.getAttribute("data-cid");
     assertEqual(await target.getAttribute("aria-selected"), "false", "moving the focus does not open a channel");
@@ -83,6 +97,7 @@ export default {
       { timeout: 20_000, message: "the message on the server" },
     );
     assertEqual(stored.map((m) => m.text), [`${text}\nsecond line`], "stored once, with its two lines");
+    await noSeriousViolations(t, page, "the chat");
 
     // The message's thread by keyboard: Shift+Tab to its "Reply in thread", Enter, Escape.
     const reply = article.getByRole("button", { name: "Reply in thread" });
@@ -93,8 +108,15 @@ export default {
     await poll(() => focused(thread.getByRole("textbox", { name: "Reply in thread" })), Boolean, {
       message: "the reply box has the focus",
     });
+    await noSeriousViolations(t, page, "the open thread");
     await page.keyboard.press("Escape");
     await thread.waitFor({ state: "detached", timeout: 10_000 });
     assert(await focused(reply), "closing the thread gives the focus back to its opener");
+
+    // The same screen in German (`?lang=de`: the demo's ChatProvider locale).
+    await page.goto(`${t.server.url}/?lang=de`);
+    await page.getByRole("listbox", { name: "Kanäle" }).waitFor({ timeout: 20_000 });
+    assert(await page.getByRole("textbox", { name: "Nachricht" }).isVisible(), "the composer is named Nachricht");
+    assert(await page.getByRole("log", { name: "Nachrichten" }).isVisible(), "the log is named Nachrichten");
   },
 };

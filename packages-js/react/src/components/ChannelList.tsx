@@ -1,4 +1,4 @@
-import { useCallback, useId, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { useCallback, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { ComponentsProvider, useChatContext, useComponentOverrides } from "../context.js";
 import { useChannelList } from "../hooks.js";
 import { useTranslation } from "../i18n/context.js";
@@ -20,15 +20,14 @@ export function channelName(item: ChannelItem, translator: Translator = defaultT
 
 /**
  * The default row: avatar, name, time, last message preview, unread and mention badges.
- * An `option` of the list's listbox, named by the channel's name and described by its
- * preview and unread counts (spelled out for screen readers).
+ * An `option` of the list's listbox, named by what it shows (the name first, then time,
+ * preview, and the unread counts spelled out for screen readers instead of the badges).
  */
 export function ChannelPreview({ item, selected, onSelect, tabIndex }: ChannelPreviewProps) {
   const { client, getUser } = useChatContext();
   const translator = useTranslation();
   const { t } = translator;
   const Avatar = useComponentOverrides().Avatar ?? DefaultAvatar;
-  const id = useId();
   const { channel, unread_count: unread, unread_mentions: mentions, last_message: last } = item;
   const name = channelName(item, translator);
   let preview = "";
@@ -45,8 +44,6 @@ export function ChannelPreview({ item, selected, onSelect, tabIndex }: ChannelPr
       type="button"
       role="option"
       aria-selected={selected}
-      aria-labelledby={`${id}-name`}
-      aria-describedby={`${id}-desc`}
       tabIndex={tabIndex}
       className={cx(
         "onyx-channel-preview",
@@ -62,21 +59,19 @@ export function ChannelPreview({ item, selected, onSelect, tabIndex }: ChannelPr
       <Avatar id={channel.cid} name={name} image={channel.image} size={40} />
       <span className="onyx-channel-preview__body">
         <span className="onyx-channel-preview__top">
-          <span className="onyx-channel-preview__name" id={`${id}-name`}>
-            {name}
-          </span>
+          <span className="onyx-channel-preview__name">{name}</span>{" "}
           <time className="onyx-channel-preview__time" dateTime={when ?? undefined}>
             {translator.formatTime(when)}
           </time>
-        </span>
-        <span className="onyx-channel-preview__bottom" id={`${id}-desc`}>
-          <span className="onyx-channel-preview__last">{preview || t("noMessagesYet")}</span>
+        </span>{" "}
+        <span className="onyx-channel-preview__bottom">
+          <span className="onyx-channel-preview__last">{preview || t("noMessagesYet")}</span>{" "}
           {mentions > 0 ? (
             <>
               <span className="onyx-badge onyx-badge--mention" data-testid={`mentions-${channel.cid}`} aria-hidden="true">
                 @
               </span>
-              <span className="onyx-sr-only">{t("unreadMentions", { count: mentions })}</span>
+              <span className="onyx-sr-only">{t("unreadMentions", { count: mentions })}</span>{" "}
             </>
           ) : null}
           {unread > 0 ? (

@@ -89,6 +89,36 @@ describe("MessageList, composer, thread and banner accessibility", () => {
     expect(within(articles[0]!).getByRole("toolbar", { name: "Message actions" })).toBeTruthy();
   });
 
+  it("makes each message's actions one toolbar Tab stop with arrow keys inside", async () => {
+    const user = userEvent.setup();
+    const fake = createFakeClient("alice");
+    renderWithClient(
+      <MessageList cid={cid} onOpenThread={() => {}} virtuosoProps={{ initialTopMostItemIndex: 0 }} />,
+      fake,
+    );
+    act(() => fake.messageStore(cid).set([message({ id: "own", text: "mine", user_id: "alice" })]));
+    const toolbar = screen.getByRole("toolbar", { name: "Message actions" });
+    const buttons = within(toolbar).getAllByRole("button");
+    expect(buttons.map((b) => b.getAttribute("aria-label"))).toEqual([
+      "Add reaction",
+      "Reply in thread",
+      "Edit message",
+      "Delete message",
+    ]);
+    expect(buttons.map((b) => b.tabIndex)).toEqual([0, -1, -1, -1]);
+    buttons[0]!.focus();
+    await user.keyboard("{ArrowRight}");
+    expect(document.activeElement).toBe(buttons[1]);
+    await user.keyboard("{End}");
+    expect(document.activeElement).toBe(buttons[3]);
+    await user.keyboard("{ArrowRight}"); // wraps
+    expect(document.activeElement).toBe(buttons[0]);
+    await user.keyboard("{ArrowLeft}{ArrowLeft}");
+    expect(document.activeElement).toBe(buttons[2]);
+    // The Tab stop follows the last one used.
+    expect(within(toolbar).getAllByRole("button").map((b) => b.tabIndex)).toEqual([-1, -1, 0, -1]);
+  });
+
   it("keeps the focus in the labelled composer after sending by Enter or by the named button", async () => {
     const user = userEvent.setup();
     const fake = createFakeClient("alice");

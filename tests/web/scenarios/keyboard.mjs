@@ -1,11 +1,12 @@
 // 7. Keyboard only, checked through roles and names (playwright's getByRole): sign in
 // with Tab and Enter, reach the channel listbox (one Tab stop), move with Home and the
-// arrows to the channel not open, open it with Enter; the composer gets the focus, Shift+Enter adds a
-// line, Enter sends and the focus stays; the message is a labelled article in the
-// "Messages" log and reaches the server once; axe-core finds no serious or critical
-// violation on the sign-in screen, the chat, and the open thread; its "Reply in thread" button is reached
-// with Shift+Tab, Enter opens the thread region, Escape closes it and the focus returns;
-// with `?lang=de` the same roles carry German names.
+// arrows to the channel not open, open it with Enter; the composer gets the focus,
+// Shift+Enter adds a line, Enter sends and the focus stays; the message is a labelled
+// article in the "Messages" log and reaches the server once; Shift+Tab reaches its actions
+// toolbar (one Tab stop), ArrowRight its "Reply in thread", Enter opens the thread region,
+// Escape closes it and the focus returns; with `?lang=de` the same roles carry German
+// names. axe-core finds no serious or critical violation on the sign-in screen, the chat
+// and the open thread.
 
 import { axeCheck } from "../lib/axe.mjs";
 import { assert, assertEqual, poll } from "../lib/expect.mjs";
@@ -99,9 +100,13 @@ export default {
     assertEqual(stored.map((m) => m.text), [`${text}\nsecond line`], "stored once, with its two lines");
     await noSeriousViolations(t, page, "the chat");
 
-    // The message's thread by keyboard: Shift+Tab to its "Reply in thread", Enter, Escape.
-    const reply = article.getByRole("button", { name: "Reply in thread" });
-    await pressUntil(page, "Shift+Tab", () => focused(reply), 12, "the message's Reply in thread button");
+    // The message's thread by keyboard: Shift+Tab to its actions toolbar (one Tab stop),
+    // ArrowRight to "Reply in thread", Enter; then Escape.
+    const toolbar = article.getByRole("toolbar", { name: "Message actions" });
+    const inToolbar = () => toolbar.evaluate((el) => el.contains(document.activeElement)).catch(() => false);
+    await pressUntil(page, "Shift+Tab", inToolbar, 6, "the message's actions toolbar");
+    const reply = toolbar.getByRole("button", { name: "Reply in thread" });
+    await pressUntil(page, "ArrowRight", () => focused(reply), 4, "Reply in thread by ArrowRight");
     await page.keyboard.press("Enter");
     const thread = page.getByRole("region", { name: "Thread" });
     await thread.waitFor({ timeout: 10_000 });

@@ -213,6 +213,31 @@ export function Message({
   );
 
   const canThread = !!onOpenThread && !inThread && m.parent_id == null && !deleted;
+
+  // The actions are a toolbar: one Tab stop (the last one used), arrows move within it.
+  const tools = ["react", canThread && "reply", isOwn && "edit", isOwn && "delete"].filter(
+    (x): x is string => typeof x === "string",
+  );
+  const [tool, setTool] = useState("react");
+  const stop = tools.includes(tool) ? tool : "react";
+  const toolTab = (name: string) => (name === stop ? 0 : -1);
+  const onToolbarKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    const buttons = Array.from(e.currentTarget.querySelectorAll<HTMLButtonElement>(":scope > button[data-tool]"));
+    const at = buttons.findIndex((b) => b === e.target);
+    if (at < 0) return; // e.g. in the reaction picker
+    const n = buttons.length;
+    const next =
+      e.key === "ArrowRight" ? (at + 1) % n
+      : e.key === "ArrowLeft" ? (at - 1 + n) % n
+      : e.key === "Home" ? 0
+      : e.key === "End" ? n - 1
+      : null;
+    if (next === null) return;
+    e.preventDefault();
+    const button = buttons[next]!;
+    button.focus();
+    setTool(button.dataset.tool ?? "react");
+  };
   const edited = m.edited_at != null && !deleted;
   const author = isOwn ? t("you") : user.name;
   const time = translator.formatTime(m.created_at);
@@ -272,7 +297,7 @@ export function Message({
         <Status item={item} isOwn={isOwn} />
       </div>
       {!deleted && !editing ? (
-        <div className="onyx-message__actions" role="toolbar" aria-label={t("messageActions")}>
+        <div className="onyx-message__actions" role="toolbar" aria-label={t("messageActions")} onKeyDown={onToolbarKeyDown}>
           <button
             type="button"
             className="onyx-icon-button"
@@ -280,6 +305,8 @@ export function Message({
             aria-label={t("addReaction")}
             aria-expanded={picking}
             data-testid={`react-${m.id}`}
+            data-tool="react"
+            tabIndex={toolTab("react")}
             onClick={() => setPicking((p) => !p)}
           >
             <SmileIcon />
@@ -291,6 +318,8 @@ export function Message({
               title={t("replyInThread")}
               aria-label={t("replyInThread")}
               data-testid={`reply-${m.id}`}
+            data-tool="reply"
+            tabIndex={toolTab("reply")}
               onClick={() => onOpenThread?.(item)}
             >
               <ReplyIcon />
@@ -304,6 +333,8 @@ export function Message({
                 title={t("edit")}
                 aria-label={t("editMessage")}
                 data-testid={`edit-${m.id}`}
+            data-tool="edit"
+            tabIndex={toolTab("edit")}
                 onClick={() => setEditing(true)}
               >
                 <EditIcon />
@@ -314,6 +345,8 @@ export function Message({
                 title={t("deleteMessage")}
                 aria-label={t("deleteMessage")}
                 data-testid={`delete-${m.id}`}
+            data-tool="delete"
+            tabIndex={toolTab("delete")}
                 onClick={() => {
                   client.deleteMessage(m.id).catch(reportError(onError, "delete"));
                 }}

@@ -1,6 +1,5 @@
 import { useCallback, useState } from "react";
 import { ChatScreen } from "./ChatScreen";
-import { closeClient } from "./client";
 import { clearSession, loadSession, saveSession, type SavedSession } from "./session";
 import { SignIn } from "./SignIn";
 
@@ -14,10 +13,8 @@ export function App() {
   }, []);
 
   const signOut = useCallback(() => {
-    setSession((current) => {
-      if (current) void closeClient(current);
-      return null;
-    });
+    // Unmounting the chat screen closes its client (useCreateChatClient).
+    setSession(null);
     clearSession();
   }, []);
 

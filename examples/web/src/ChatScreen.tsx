@@ -1,4 +1,4 @@
-import type { ChatClient, MessageItem } from "@onyxchat/core";
+import { TokenRefusedError, type ChatClient, type MessageItem } from "@onyxchat/core";
 import {
   Avatar,
   ChannelList,
@@ -12,13 +12,18 @@ import {
   useChannelList,
   useConnectionState,
   useOutbox,
+  useCreateChatClient,
   usePresence,
   type UserDisplay,
 } from "@onyxchat/react";
-import { useCallback, useEffect, useMemo, useState } from "react";
-import { clientFor } from "./client";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { NewChannel } from "./NewChannel";
-import { fetchDevSession, loadChannel, saveChannel, saveSession, type SavedSession } from "./session";
+import { fetchDevSession, loadChannel, saveChannel, saveSession, serverUrl, type SavedSession } from "./session";
+
+/** The components' language: `?lang=de` (any BCP 47 tag; built in: en, de), else English. */
+function uiLocale(): string {
+  return new URLSearchParams(window.location.search).get("lang") || "en";
+}
 
 interface Props {
   session: SavedSession;
@@ -27,19 +32,27 @@ interface Props {
 
 /** Connects (from the cache: instant) and shows the chat. */
 export function ChatScreen({ session, onSignOut }: Props) {
-  const [client, setClient] = useState<ChatClient | null>(null);
   const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    clientFor(session).then(
-      (c) => live && setClient(c),
-      (e: unknown) => live && setError(e instanceof Error ? e.message : String(e)),
-    );
-    return () => {
-      live = false;
-    };
+  // The first token is the remembered one (no network needed to start); when the core
+  // asks again (the token was refused or expired), a fresh one comes from the dev session.
+  const asked = useRef(0);
+  const tokenProvider = useCallback(async () => {
+    asked.current += 1;
+    if (asked.current === 1) return session.user.token;
+    const dev = await fetchDevSession(); // a network error: the core tries again later
+    const user = dev.app_id === session.appId ? dev.users.find((u) => u.id === session.user.id) : undefined;
+    if (!user) throw new TokenRefusedError(`${session.user.id} is not a user of this server any more`);
+    session.user.token = user.token;
+    saveSession(session);
+    return user.token;
   }, [session]);
+  const client = useCreateChatClient({
+    serverUrl: serverUrl(),
+    appId: session.appId,
+    userId: session.user.id,
+    tokenProvider,
+    onError: (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
+  });
 
   // In the background: if the dev server was reset (a new app), this user's cache and
   // token belong to the old one; sign out. Otherwise refresh the remembered token.
@@ -90,7 +103,7 @@ export function ChatScreen({ session, onSignOut }: Props) {
     );
   }
   return (
-    <ChatProvider client={client} getUser={getUser}>
+    <ChatProvider client={client} getUser={getUser} locale={uiLocale()}>
       <ChatLayout client={client} session={session} onSignOut={onSignOut} />
     </ChatProvider>
   );
@@ -123,10 +136,10 @@ function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient
   return (
     <div className={`app ${threadParent ? "app--thread" : ""}`}>
       <header className="app__header">
-        <div className="app__brand">
+        <h1 className="app__brand">
           <span className="brand-mark" aria-hidden="true" />
           OnyxChat
-        </div>
+        </h1>
         <div className="app__status">
           <ConnectionDot />
           <OutboxBadge />
@@ -144,7 +157,7 @@ function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient
       </header>
       <ConnectionBanner />
       <div className="app__body">
-        <aside className="app__sidebar">
+        <aside className="app__sidebar" aria-label="Channels and people">
           <div className="app__sidebar-head">
             <span>Channels</span>
             <button
@@ -184,7 +197,7 @@ function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient
           )}
         </main>
         {threadParent ? (
-          <aside className="app__thread">
+          <aside className="app__thread" aria-label="Thread panel">
             <Thread
               key={threadParent.message.id}
               parent={threadParent}

@@ -17,7 +17,7 @@ export function SignIn({ onSignIn }: { onSignIn: (session: SavedSession) => void
   }, [attempt]);
 
   return (
-    <div className="sign-in">
+    <main className="sign-in">
       <div className="sign-in__card">
         <div className="sign-in__brand">
           <span className="brand-mark" aria-hidden="true" />
@@ -58,6 +58,6 @@ export function SignIn({ onSignIn }: { onSignIn: (session: SavedSession) => void
           network: messages queue and go out when it is back.
         </p>
       </div>
-    </div>
+    </main>
   );
 }

@@ -1,21 +1,24 @@
 import { createContext, useContext, useMemo, useRef, type ReactNode } from "react";
 import type { ChatComponents } from "./components/types.js";
+import { TranslationProvider } from "./i18n/context.js";
+import type { Translations } from "./i18n/en.js";
 import type { ChatClientLike, UserDisplay } from "./types.js";
 
 /** A reaction the default UI offers: its `kind` (sent to the server) and how it looks. */
 export interface ReactionOption {
   kind: string;
   emoji: string;
+  /** Its name for assistive technology (default: the translation of a built-in kind, else `kind`). */
   label?: string;
 }
 
-/** The default reactions offered by the message actions. */
+/** The default reactions offered by the message actions (named by the translations). */
 export const DEFAULT_REACTIONS: readonly ReactionOption[] = [
-  { kind: "like", emoji: "👍", label: "Like" },
-  { kind: "love", emoji: "❤️", label: "Love" },
-  { kind: "haha", emoji: "😂", label: "Haha" },
-  { kind: "wow", emoji: "😮", label: "Wow" },
-  { kind: "sad", emoji: "😢", label: "Sad" },
+  { kind: "like", emoji: "👍" },
+  { kind: "love", emoji: "❤️" },
+  { kind: "haha", emoji: "😂" },
+  { kind: "wow", emoji: "😮" },
+  { kind: "sad", emoji: "😢" },
 ];
 
 export interface ChatContextValue {
@@ -42,6 +45,14 @@ export interface ChatProviderProps {
   reactions?: readonly ReactionOption[];
   /** Called when a UI action's call fails (default: `console.error`). */
   onError?: (error: unknown, action: string) => void;
+  /**
+   * The components' language and formats (BCP 47, e.g. `"de"`; built-in: `en`, `de`).
+   * Without `locale` and `translations`, an enclosing `TranslationProvider` (else English)
+   * applies.
+   */
+  locale?: string;
+  /** Your own texts over the built-in ones (some keys, or a whole table for a new language). */
+  translations?: Partial<Translations>;
 }
 
 const defaultOnError = (error: unknown, action: string) => {
@@ -58,15 +69,24 @@ export function ChatProvider({
   components = noComponents,
   reactions = DEFAULT_REACTIONS,
   onError = defaultOnError,
+  locale,
+  translations,
 }: ChatProviderProps) {
   const value = useMemo<ChatContextValue>(
     () => ({ client, getUser, components, reactions, onError }),
     [client, getUser, components, reactions, onError],
   );
-  return (
+  const tree = (
     <ChatContext.Provider value={value}>
       <ComponentsContext.Provider value={components}>{children}</ComponentsContext.Provider>
     </ChatContext.Provider>
+  );
+  return locale !== undefined || translations !== undefined ? (
+    <TranslationProvider locale={locale ?? "en"} translations={translations}>
+      {tree}
+    </TranslationProvider>
+  ) : (
+    tree
   );
 }
 

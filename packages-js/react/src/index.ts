@@ -54,3 +54,25 @@ export type {
 } from "./components/types.js";
 export * from "./types.js";
 export { cx, describeConnection, formatTime, previewText } from "./utils.js";
+export {
+  useCreateChatClient,
+  type ClosableClient,
+  type UseCreateChatClientOptions,
+} from "./useCreateChatClient.js";
+export {
+  TranslationProvider,
+  builtinTranslations,
+  createTranslator,
+  de,
+  defaultTranslator,
+  en,
+  translationsFor,
+  useTranslation,
+  type Plural,
+  type PluralKey,
+  type TranslationKey,
+  type TranslationProviderProps,
+  type TranslationValues,
+  type Translations,
+  type Translator,
+} from "./i18n/index.js";

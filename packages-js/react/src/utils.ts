@@ -1,3 +1,4 @@
+import { defaultTranslator, type Translator } from "./i18n/translator.js";
 import type { ConnectionState, MessageItem } from "./types.js";
 
 /** Joins class names, skipping falsy ones. */
@@ -11,17 +12,16 @@ function parseTime(value: string | null | undefined): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-/** `10:23` for today, `Mon 10:23` this week, else a short date. */
-export function formatTime(value: string | null | undefined, now: Date = new Date()): string {
-  const date = parseTime(value);
-  if (!date) return "";
-  const time = date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-  if (date.toDateString() === now.toDateString()) return time;
-  const days = (now.getTime() - date.getTime()) / 86_400_000;
-  if (days >= 0 && days < 6) {
-    return `${date.toLocaleDateString(undefined, { weekday: "short" })} ${time}`;
-  }
-  return date.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+/**
+ * `10:23` for today, `Mon 10:23` this week, else a short date, in the translator's locale
+ * (default English; components use `useTranslation().formatTime`).
+ */
+export function formatTime(
+  value: string | null | undefined,
+  now: Date = new Date(),
+  translator: Translator = defaultTranslator,
+): string {
+  return translator.formatTime(value, now);
 }
 
 /** Whether `b` follows `a` closely enough (same author, within 5 minutes) to be grouped. */
@@ -44,38 +44,35 @@ export function groupStarts(items: readonly MessageItem[]): Set<string> {
 }
 
 /** A short human text for a connection state (empty when connected). */
-export function describeConnection(state: ConnectionState): string {
+export function describeConnection(state: ConnectionState, translator: Translator = defaultTranslator): string {
+  const { t } = translator;
   switch (state.type) {
     case "connected":
       return "";
     case "connecting":
-      return state.attempt > 1 ? `Connecting… (attempt ${state.attempt})` : "Connecting…";
-    case "waiting_to_reconnect": {
-      const seconds = Math.max(1, Math.round(state.retry_in_ms / 1000));
-      return `Connection lost. Reconnecting in ${seconds}s…`;
-    }
+      return state.attempt > 1 ? t("connectingAttempt", { attempt: state.attempt }) : t("connecting");
+    case "waiting_to_reconnect":
+      return t("reconnectingIn", { count: Math.max(1, Math.round(state.retry_in_ms / 1000)) });
     case "waiting_for_network":
-      return "You are offline. Messages will be sent when the connection is back.";
+      return t("offline");
     case "disconnected":
-      if (state.reason.type === "refused") return `Disconnected: ${state.reason.reason}`;
-      if (state.reason.type === "background") return "Paused while in the background.";
-      return "Disconnected.";
+      if (state.reason.type === "refused") return t("disconnectedRefused", { reason: state.reason.reason });
+      if (state.reason.type === "background") return t("pausedInBackground");
+      return t("disconnected");
     case "auth_failed":
-      return `Sign-in expired or refused: ${state.reason}`;
+      return t("authFailed", { reason: state.reason });
     default:
       return "";
   }
 }
 
 /** A one-line preview of a message (for channel lists and quotes). */
-export function previewText(item: MessageItem): string {
+export function previewText(item: MessageItem, translator: Translator = defaultTranslator): string {
   const m = item.message;
-  if (m.deleted_at) return "Message deleted";
+  if (m.deleted_at) return translator.t("messageDeletedPreview");
   const text = m.text.replace(/\s+/g, " ").trim();
   if (text) return text;
-  if (m.attachments.length > 0) {
-    return m.attachments.length === 1 ? "📎 Attachment" : `📎 ${m.attachments.length} attachments`;
-  }
+  if (m.attachments.length > 0) return translator.t("attachmentsPreview", { count: m.attachments.length });
   return "";
 }
 

@@ -55,8 +55,8 @@ describe("ChannelList", () => {
     fireEvent.click(screen.getByTestId("channel-messaging:b"));
     expect(onSelect).toHaveBeenCalledWith("messaging:b", expect.objectContaining({ unread_count: 0 }));
     rerender(<ChannelList onSelect={onSelect} selectedCid="messaging:b" />);
-    expect(screen.getByTestId("channel-messaging:b").getAttribute("aria-current")).toBe("true");
-    expect(screen.getByTestId("channel-team:general").getAttribute("aria-current")).toBeNull();
+    expect(screen.getByRole("option", { name: /^b\b/, selected: true })).toBe(screen.getByTestId("channel-messaging:b"));
+    expect(screen.getByRole("option", { name: /^general\b/, selected: false })).toBeTruthy();
   });
 
   it("shows the empty state and supports renderChannel", () => {

@@ -42,7 +42,7 @@ describe("ConnectionBanner", () => {
     expect(el.textContent).toBe("");
     act(() => fake.connection.set({ type: "waiting_to_reconnect", attempt: 1, retry_in_ms: 4000 }));
     expect(el.dataset.state).toBe("waiting_to_reconnect");
-    expect(el.textContent).toContain("Reconnecting in 4s");
+    expect(el.textContent).toContain("Reconnecting in 4 seconds");
     fireEvent.click(screen.getByRole("button", { name: "Reconnect now" }));
     expect(fake.client.reconnect).toHaveBeenCalled();
     act(() => fake.connection.set({ type: "waiting_for_network" }));

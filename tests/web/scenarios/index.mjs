@@ -6,5 +6,7 @@ import reloadOffline from "./reload-offline.mjs";
 import bigChannel from "./big-channel.mjs";
 import multiTab from "./multi-tab.mjs";
 import secondOrigin from "./second-origin.mjs";
+import keyboard from "./keyboard.mjs";
+import strictMode from "./strict-mode.mjs";
 
-export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin];
+export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard, strictMode];

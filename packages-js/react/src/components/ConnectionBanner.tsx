@@ -1,6 +1,7 @@
 import type { ReactNode } from "react";
 import { useChatContext } from "../context.js";
 import { useConnectionState } from "../hooks.js";
+import { useTranslation } from "../i18n/context.js";
 import type { ConnectionState } from "../types.js";
 import { cx, describeConnection, reportError } from "../utils.js";
 
@@ -12,11 +13,13 @@ export interface ConnectionBannerProps {
 
 /**
  * A slim banner while not connected. Always rendered with `data-state` (the state's
- * `type`); empty, and hidden by the theme, while connected.
+ * `type`); empty, and hidden by the theme, while connected. A polite live region
+ * (`role="status"`), so screen readers announce connection changes.
  */
 export function ConnectionBanner({ className, render }: ConnectionBannerProps) {
   const { client, onError } = useChatContext();
   const state = useConnectionState();
+  const translator = useTranslation();
   const connected = state.type === "connected";
   const canRetry = state.type === "waiting_to_reconnect" || state.type === "disconnected";
   return (
@@ -35,7 +38,7 @@ export function ConnectionBanner({ className, render }: ConnectionBannerProps) {
         render(state)
       ) : connected ? null : (
         <>
-          <span className="onyx-connection-banner__text">{describeConnection(state)}</span>
+          <span className="onyx-connection-banner__text">{describeConnection(state, translator)}</span>
           {canRetry ? (
             <button
               type="button"
@@ -44,7 +47,7 @@ export function ConnectionBanner({ className, render }: ConnectionBannerProps) {
                 client.reconnect().catch(reportError(onError, "reconnect"));
               }}
             >
-              Reconnect now
+              {translator.t("reconnectNow")}
             </button>
           ) : null}
         </>

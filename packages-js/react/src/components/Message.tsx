@@ -2,10 +2,28 @@ import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "re
 import { useChatContext, useComponentOverrides } from "../context.js";
 import { useUser } from "../hooks.js";
 import type { MessageItem } from "../types.js";
-import { cx, formatTime, reportError } from "../utils.js";
+import { useTranslation } from "../i18n/context.js";
+import type { Translator } from "../i18n/translator.js";
+import { cx, reportError } from "../utils.js";
 import { Avatar as DefaultAvatar } from "./basics.js";
 import { EditIcon, ReplyIcon, SmileIcon, TrashIcon } from "./icons.js";
 import type { MessageProps, MessageStatusProps, ReactionListProps } from "./types.js";
+
+/** The translation keys naming the default reactions. */
+const REACTION_NAMES: Readonly<Record<string, "reactionLike" | "reactionLove" | "reactionHaha" | "reactionWow" | "reactionSad">> = {
+  like: "reactionLike",
+  love: "reactionLove",
+  haha: "reactionHaha",
+  wow: "reactionWow",
+  sad: "reactionSad",
+};
+
+/** A reaction's name: its label, else the translation of a built-in kind, else the kind. */
+function reactionName(kind: string, label: string | undefined, { t }: Translator): string {
+  if (label) return label;
+  const key = REACTION_NAMES[kind];
+  return key ? t(key) : kind;
+}
 
 /** Whether the message waits for (or failed) the server. */
 export function isFailed(item: MessageItem): boolean {
@@ -18,22 +36,23 @@ export function isFailed(item: MessageItem): boolean {
  */
 export function MessageStatus({ item }: MessageStatusProps) {
   const { client, onError } = useChatContext();
+  const { t } = useTranslation();
   const state = item.state;
   switch (state.type) {
     case "sent":
       return null;
     case "pending":
-      return <div className="onyx-message-status onyx-message-status--pending">Waiting to send…</div>;
+      return <div className="onyx-message-status onyx-message-status--pending">{t("waitingToSend")}</div>;
     case "sending":
-      return <div className="onyx-message-status onyx-message-status--sending">Sending…</div>;
+      return <div className="onyx-message-status onyx-message-status--sending">{t("sending")}</div>;
     case "editing":
-      return <div className="onyx-message-status onyx-message-status--editing">Saving…</div>;
+      return <div className="onyx-message-status onyx-message-status--editing">{t("saving")}</div>;
     case "deleting":
-      return <div className="onyx-message-status onyx-message-status--deleting">Deleting…</div>;
+      return <div className="onyx-message-status onyx-message-status--deleting">{t("deleting")}</div>;
     case "failed":
     case "update_failed": {
       const opId = state.op_id;
-      const what = state.type === "failed" ? "Not sent" : "Change not saved";
+      const what = state.type === "failed" ? t("notSent") : t("changeNotSaved");
       return (
         <div
           className={cx("onyx-message-status", "onyx-message-status--failed")}
@@ -41,8 +60,7 @@ export function MessageStatus({ item }: MessageStatusProps) {
           data-testid={`message-failure-${item.message.id}`}
         >
           <span className="onyx-message-status__reason">
-            {what}
-            {state.failure.reason ? `: ${state.failure.reason}` : ""}
+            {state.failure.reason ? t("failureWithReason", { what, reason: state.failure.reason }) : what}
           </span>
           <button
             type="button"
@@ -52,7 +70,7 @@ export function MessageStatus({ item }: MessageStatusProps) {
               client.retry(opId).catch(reportError(onError, "retry"));
             }}
           >
-            Retry
+            {t("retry")}
           </button>
           <button
             type="button"
@@ -62,7 +80,7 @@ export function MessageStatus({ item }: MessageStatusProps) {
               client.discard(opId).catch(reportError(onError, "discard"));
             }}
           >
-            Discard
+            {t("discard")}
           </button>
         </div>
       );
@@ -75,11 +93,14 @@ export function MessageStatus({ item }: MessageStatusProps) {
 /** The reaction counts under a message; the user's own reactions are highlighted. */
 export function ReactionList({ item, onToggle }: ReactionListProps) {
   const { reactions } = useChatContext();
+  const translator = useTranslation();
+  const { t } = translator;
   const counts = Object.entries(item.message.reaction_counts).filter(([, n]) => n > 0);
   if (counts.length === 0) return null;
   const emojiOf = (kind: string) => reactions.find((r) => r.kind === kind)?.emoji ?? kind;
+  const nameOf = (kind: string) => reactionName(kind, reactions.find((r) => r.kind === kind)?.label, translator);
   return (
-    <ul className="onyx-reactions" aria-label="Reactions">
+    <ul className="onyx-reactions" aria-label={t("reactionsLabel")}>
       {counts.map(([kind, count]) => {
         const mine = item.own_reactions.includes(kind);
         return (
@@ -88,11 +109,14 @@ export function ReactionList({ item, onToggle }: ReactionListProps) {
               type="button"
               className={cx("onyx-reaction", mine && "onyx-reaction--own")}
               aria-pressed={mine}
-              title={mine ? `Remove your ${kind}` : `React with ${kind}`}
+              title={mine ? t("removeReaction", { reaction: nameOf(kind) }) : t("addReactionOf", { reaction: nameOf(kind) })}
+              aria-label={t("reactionCount", { reaction: nameOf(kind), count })}
               data-testid={`reaction-${item.message.id}-${kind}`}
               onClick={() => onToggle(kind)}
             >
-              <span className="onyx-reaction__emoji">{emojiOf(kind)}</span>
+              <span className="onyx-reaction__emoji" aria-hidden="true">
+                {emojiOf(kind)}
+              </span>
               <span className="onyx-reaction__count">{count}</span>
             </button>
           </li>
@@ -104,6 +128,7 @@ export function ReactionList({ item, onToggle }: ReactionListProps) {
 
 function EditBox({ item, onDone }: { item: MessageItem; onDone: () => void }) {
   const { client, onError } = useChatContext();
+  const { t } = useTranslation();
   const [text, setText] = useState(item.message.text);
   const ref = useRef<HTMLTextAreaElement>(null);
   useEffect(() => {
@@ -136,16 +161,16 @@ function EditBox({ item, onDone }: { item: MessageItem; onDone: () => void }) {
         className="onyx-message__edit-input"
         value={text}
         rows={2}
-        aria-label="Edit message"
+        aria-label={t("editMessage")}
         onChange={(e) => setText(e.target.value)}
         onKeyDown={onKeyDown}
       />
       <div className="onyx-message__edit-actions">
         <button type="button" className="onyx-button" onClick={onDone}>
-          Cancel
+          {t("cancel")}
         </button>
         <button type="button" className="onyx-button onyx-button--primary" onClick={save}>
-          Save
+          {t("save")}
         </button>
       </div>
     </div>
@@ -165,6 +190,8 @@ export function Message({
   className,
 }: MessageProps) {
   const { client, reactions, onError } = useChatContext();
+  const translator = useTranslation();
+  const { t } = translator;
   const overrides = useComponentOverrides(undefined);
   const Avatar = overrides.Avatar ?? DefaultAvatar;
   const Status = overrides.MessageStatus ?? MessageStatus;
@@ -186,7 +213,34 @@ export function Message({
   );
 
   const canThread = !!onOpenThread && !inThread && m.parent_id == null && !deleted;
+
+  // The actions are a toolbar: one Tab stop (the last one used), arrows move within it.
+  const tools = ["react", canThread && "reply", isOwn && "edit", isOwn && "delete"].filter(
+    (x): x is string => typeof x === "string",
+  );
+  const [tool, setTool] = useState("react");
+  const stop = tools.includes(tool) ? tool : "react";
+  const toolTab = (name: string) => (name === stop ? 0 : -1);
+  const onToolbarKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    const buttons = Array.from(e.currentTarget.querySelectorAll<HTMLButtonElement>(":scope > button[data-tool]"));
+    const at = buttons.findIndex((b) => b === e.target);
+    if (at < 0) return; // e.g. in the reaction picker
+    const n = buttons.length;
+    const next =
+      e.key === "ArrowRight" ? (at + 1) % n
+      : e.key === "ArrowLeft" ? (at - 1 + n) % n
+      : e.key === "Home" ? 0
+      : e.key === "End" ? n - 1
+      : null;
+    if (next === null) return;
+    e.preventDefault();
+    const button = buttons[next]!;
+    button.focus();
+    setTool(button.dataset.tool ?? "react");
+  };
   const edited = m.edited_at != null && !deleted;
+  const author = isOwn ? t("you") : user.name;
+  const time = translator.formatTime(m.created_at);
 
   return (
     <div
@@ -198,6 +252,8 @@ export function Message({
         deleted && "onyx-message--deleted",
         className,
       )}
+      role="article"
+      aria-label={t("messageLabel", { author, time })}
       data-testid={`message-${m.id}`}
       data-state={item.state.type}
       data-message-id={m.id}
@@ -208,9 +264,9 @@ export function Message({
       <div className="onyx-message__main">
         {isFirstInGroup ? (
           <div className="onyx-message__header">
-            <span className="onyx-message__author">{isOwn ? "You" : user.name}</span>
+            <span className="onyx-message__author">{author}</span>
             <time className="onyx-message__time" dateTime={m.created_at}>
-              {formatTime(m.created_at)}
+              {time}
             </time>
           </div>
         ) : null}
@@ -218,13 +274,13 @@ export function Message({
           <EditBox item={item} onDone={() => setEditing(false)} />
         ) : (
           <div className="onyx-message__text" data-testid={`message-text-${m.id}`}>
-            {deleted ? <em>This message was deleted.</em> : m.text}
-            {edited ? <span className="onyx-message__edited"> (edited)</span> : null}
+            {deleted ? <em>{t("messageDeleted")}</em> : m.text}
+            {edited ? <span className="onyx-message__edited"> {t("edited")}</span> : null}
           </div>
         )}
         {!deleted && m.attachments.length > 0 ? (
           <div className="onyx-message__attachments">
-            📎 {m.attachments.length === 1 ? "1 attachment" : `${m.attachments.length} attachments`}
+            📎 {t("attachments", { count: m.attachments.length })}
           </div>
         ) : null}
         {!deleted ? <Reactions item={item} onToggle={toggleReaction} /> : null}
@@ -235,20 +291,22 @@ export function Message({
             data-testid={`replies-${m.id}`}
             onClick={() => onOpenThread?.(item)}
           >
-            {m.reply_count === 1 ? "1 reply" : `${m.reply_count} replies`}
+            {t("replies", { count: m.reply_count })}
           </button>
         ) : null}
         <Status item={item} isOwn={isOwn} />
       </div>
       {!deleted && !editing ? (
-        <div className="onyx-message__actions" role="toolbar" aria-label="Message actions">
+        <div className="onyx-message__actions" role="toolbar" aria-label={t("messageActions")} onKeyDown={onToolbarKeyDown}>
           <button
             type="button"
             className="onyx-icon-button"
-            title="Add reaction"
-            aria-label="Add reaction"
+            title={t("addReaction")}
+            aria-label={t("addReaction")}
             aria-expanded={picking}
             data-testid={`react-${m.id}`}
+            data-tool="react"
+            tabIndex={toolTab("react")}
             onClick={() => setPicking((p) => !p)}
           >
             <SmileIcon />
@@ -257,9 +315,11 @@ export function Message({
             <button
               type="button"
               className="onyx-icon-button"
-              title="Reply in thread"
-              aria-label="Reply in thread"
+              title={t("replyInThread")}
+              aria-label={t("replyInThread")}
               data-testid={`reply-${m.id}`}
+            data-tool="reply"
+            tabIndex={toolTab("reply")}
               onClick={() => onOpenThread?.(item)}
             >
               <ReplyIcon />
@@ -270,9 +330,11 @@ export function Message({
               <button
                 type="button"
                 className="onyx-icon-button"
-                title="Edit"
-                aria-label="Edit message"
+                title={t("edit")}
+                aria-label={t("editMessage")}
                 data-testid={`edit-${m.id}`}
+            data-tool="edit"
+            tabIndex={toolTab("edit")}
                 onClick={() => setEditing(true)}
               >
                 <EditIcon />
@@ -280,9 +342,11 @@ export function Message({
               <button
                 type="button"
                 className="onyx-icon-button onyx-icon-button--danger"
-                title="Delete"
-                aria-label="Delete message"
+                title={t("deleteMessage")}
+                aria-label={t("deleteMessage")}
                 data-testid={`delete-${m.id}`}
+            data-tool="delete"
+            tabIndex={toolTab("delete")}
                 onClick={() => {
                   client.deleteMessage(m.id).catch(reportError(onError, "delete"));
                 }}
@@ -292,7 +356,7 @@ export function Message({
             </>
           ) : null}
           {picking ? (
-            <div className="onyx-reaction-picker" role="menu" aria-label="Pick a reaction">
+            <div className="onyx-reaction-picker" role="menu" aria-label={t("pickReaction")}>
               {reactions.map((r) => (
                 <button
                   key={r.kind}
@@ -303,7 +367,8 @@ export function Message({
                     "onyx-reaction-picker__option",
                     item.own_reactions.includes(r.kind) && "onyx-reaction-picker__option--own",
                   )}
-                  title={r.label ?? r.kind}
+                  title={reactionName(r.kind, r.label, translator)}
+                  aria-label={reactionName(r.kind, r.label, translator)}
                   data-testid={`react-${m.id}-${r.kind}`}
                   onClick={() => {
                     toggleReaction(r.kind);

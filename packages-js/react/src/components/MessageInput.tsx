@@ -10,6 +10,7 @@ import {
   type ReactNode,
 } from "react";
 import { useChatContext } from "../context.js";
+import { useTranslation } from "../i18n/context.js";
 import { cx, reportError } from "../utils.js";
 
 /** How often, at most, keystrokes re-announce typing (the core throttles too). */
@@ -51,6 +52,7 @@ export function MessageInput({
   renderSendButton,
 }: MessageInputProps) {
   const { client, onError } = useChatContext();
+  const { t } = useTranslation();
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
   const ref = useRef<HTMLTextAreaElement>(null);
@@ -138,8 +140,8 @@ export function MessageInput({
         data-testid="message-input"
         rows={1}
         value={text}
-        placeholder={placeholder ?? (parentId ? "Reply…" : "Write a message…")}
-        aria-label={parentId ? "Reply in thread" : "Message"}
+        placeholder={placeholder ?? (parentId ? t("replyPlaceholder") : t("messagePlaceholder"))}
+        aria-label={parentId ? t("replyInputLabel") : t("messageInputLabel")}
         autoFocus={autoFocus}
         disabled={disabled}
         onChange={onChange}
@@ -155,7 +157,7 @@ export function MessageInput({
           data-testid="send-button"
           disabled={cannotSend}
         >
-          Send
+          {t("send")}
         </button>
       )}
       {error ? (

@@ -10,6 +10,7 @@ import { Virtuoso, type VirtuosoHandle, type VirtuosoProps } from "react-virtuos
 import { ComponentsProvider, useChatContext, useComponentOverrides } from "../context.js";
 import { useMessages } from "../hooks.js";
 import type { MessageItem } from "../types.js";
+import { useTranslation } from "../i18n/context.js";
 import { cx, groupStarts, reportError } from "../utils.js";
 import { EmptyState as DefaultEmptyState, LoadingIndicator as DefaultLoading } from "./basics.js";
 import { Message as DefaultMessage } from "./Message.js";
@@ -82,6 +83,8 @@ interface ListContext {
   loadingOlder: boolean;
   hasOlder: boolean;
   Loading: NonNullable<ChatComponents["LoadingIndicator"]>;
+  /** The "beginning of the conversation" text. */
+  start: string;
 }
 
 /**
@@ -90,13 +93,13 @@ interface ListContext {
  */
 function ListHeader({ context }: { context?: ListContext }) {
   if (!context) return null;
-  const { Loading } = context;
+  const { Loading, start } = context;
   return (
     <div className="onyx-message-list__header">
       {context.loadingOlder ? (
         <Loading what="older" />
       ) : !context.hasOlder ? (
-        <div className="onyx-message-list__start">This is the beginning of the conversation.</div>
+        <div className="onyx-message-list__start">{start}</div>
       ) : null}
     </div>
   );
@@ -125,6 +128,7 @@ function ChannelMessageList({
   virtuosoProps,
 }: MessageListProps) {
   const { client, onError } = useChatContext();
+  const { t } = useTranslation();
   const merged = useComponentOverrides(components);
   const Message = merged.Message ?? DefaultMessage;
   const EmptyState = merged.EmptyState ?? DefaultEmptyState;
@@ -294,15 +298,15 @@ function ChannelMessageList({
   );
 
   const listContext = useMemo<ListContext>(
-    () => ({ loadingOlder, hasOlder, Loading }),
-    [loadingOlder, hasOlder, Loading],
+    () => ({ loadingOlder, hasOlder, Loading, start: t("conversationStart") }),
+    [loadingOlder, hasOlder, Loading, t],
   );
 
   let body: ReactNode;
   if (error != null && messages.length === 0) {
     body = (
       <div className="onyx-message-list__error" role="alert">
-        Couldn't load the messages: {error instanceof Error ? error.message : String(error)}
+        {t("loadFailed", { error: error instanceof Error ? error.message : String(error) })}
       </div>
     );
   } else if (!ready && messages.length === 0) {
@@ -339,7 +343,8 @@ function ChannelMessageList({
             data-testid="jump-to-latest"
             onClick={() => void jumpToLatest()}
           >
-            ↓ Latest messages
+            <span aria-hidden="true">↓ </span>
+            {t("latestMessages")}
           </button>
         ) : null}
       </>
@@ -354,7 +359,7 @@ function ChannelMessageList({
         data-ready={ready}
         role="log"
         aria-live="polite"
-        aria-label="Messages"
+        aria-label={t("messages")}
       >
         {body}
       </div>

@@ -1,7 +1,8 @@
-import { useLayoutEffect, useMemo, useRef, type ReactNode } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { ComponentsProvider, useChatClient, useComponentOverrides } from "../context.js";
 import { useMessages, useThread } from "../hooks.js";
 import type { MessageItem } from "../types.js";
+import { useTranslation } from "../i18n/context.js";
 import { cx, groupStarts } from "../utils.js";
 import { EmptyState as DefaultEmptyState, LoadingIndicator as DefaultLoading } from "./basics.js";
 import { CloseIcon } from "./icons.js";
@@ -13,7 +14,7 @@ import type { ChatComponents, MessageRenderContext, RenderMessage } from "./type
 export interface ThreadProps {
   /** The thread's root message (as last seen; the live copy from the channel is preferred). */
   parent: MessageItem;
-  /** Closes the panel (shows a close button when given). */
+  /** Closes the panel (shows a close button, and Escape closes, when given). */
   onClose?: () => void;
   /** The page size the channel's MessageList uses (to share its live window). */
   pageSize?: number;
@@ -25,7 +26,11 @@ export interface ThreadProps {
   autoFocus?: boolean;
 }
 
-/** A thread panel: the root message, its replies (live), typing, and a reply box. */
+/**
+ * A thread panel: the root message, its replies (live), typing, and a reply box. A region
+ * named "Thread"; Escape inside it calls `onClose`, and unmounting gives the focus back to
+ * what had it when the panel opened (e.g. the "Reply in thread" button), if it is still there.
+ */
 export function Thread({
   parent,
   onClose,
@@ -37,6 +42,7 @@ export function Thread({
   autoFocus = true,
 }: ThreadProps) {
   const client = useChatClient();
+  const { t } = useTranslation();
   const merged = useComponentOverrides(components);
   const Message = merged.Message ?? DefaultMessage;
   const EmptyState = merged.EmptyState ?? DefaultEmptyState;
@@ -62,6 +68,25 @@ export function Thread({
     if (el && pinned.current) el.scrollTop = el.scrollHeight;
   }, [replies]);
 
+  // Focus returns to the opener when the panel goes away. The opener is read at the first
+  // render: by the time effects run, the reply box's autoFocus has taken the focus.
+  const [opener] = useState(() =>
+    typeof document !== "undefined" && document.activeElement instanceof HTMLElement ? document.activeElement : null,
+  );
+  useEffect(() => {
+    return () => {
+      const focus = document.activeElement;
+      const lost = !focus || focus === document.body || !focus.isConnected;
+      if (opener?.isConnected && lost) opener.focus();
+    };
+  }, [opener]);
+
+  const onKeyDown = (e: KeyboardEvent<HTMLElement>) => {
+    if (e.key !== "Escape" || e.defaultPrevented || !onClose) return;
+    e.preventDefault();
+    onClose();
+  };
+
   const render = (item: MessageItem, context: MessageRenderContext) =>
     renderMessage ? renderMessage(item, context) : <Message item={item} {...context} />;
 
@@ -71,13 +96,14 @@ export function Thread({
         className={cx("onyx-thread", className)}
         data-testid="thread"
         data-parent-id={parentId}
-        aria-label="Thread"
+        aria-label={t("thread")}
+        onKeyDown={onKeyDown}
       >
         <header className="onyx-thread__header">
           <div className="onyx-thread__title">
-            <strong>Thread</strong>
+            <strong>{t("thread")}</strong>
             <span className="onyx-thread__count">
-              {root.message.reply_count === 1 ? "1 reply" : `${root.message.reply_count} replies`}
+              {t("replies", { count: root.message.reply_count })}
             </span>
             {header}
           </div>
@@ -85,7 +111,8 @@ export function Thread({
             <button
               type="button"
               className="onyx-icon-button onyx-thread__close"
-              aria-label="Close thread"
+              aria-label={t("closeThread")}
+              title={t("closeThread")}
               data-testid="thread-close"
               onClick={onClose}
             >

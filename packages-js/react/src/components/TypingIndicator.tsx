@@ -2,6 +2,8 @@ import type { ReactNode } from "react";
 import { useChatContext } from "../context.js";
 import { useTyping } from "../hooks.js";
 import type { TypingUser } from "../types.js";
+import { useTranslation } from "../i18n/context.js";
+import { defaultTranslator, type Translator } from "../i18n/translator.js";
 import { cx } from "../utils.js";
 
 export interface TypingIndicatorProps {
@@ -14,17 +16,20 @@ export interface TypingIndicatorProps {
 }
 
 /** "Alice is typing…", "Alice and Bob are typing…", "Several people are typing…". */
-export function typingText(names: readonly string[]): string {
+export function typingText(names: readonly string[], translator: Translator = defaultTranslator): string {
+  const { t } = translator;
+  const [first = "", second = "", third = ""] = names;
   if (names.length === 0) return "";
-  if (names.length === 1) return `${names[0]} is typing…`;
-  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
-  if (names.length === 3) return `${names[0]}, ${names[1]} and ${names[2]} are typing…`;
-  return "Several people are typing…";
+  if (names.length === 1) return t("typingOne", { name: first });
+  if (names.length === 2) return t("typingTwo", { first, second });
+  if (names.length === 3) return t("typingThree", { first, second, third });
+  return t("typingMany");
 }
 
 /** Who else is typing here (always rendered, empty when nobody is, so the layout holds). */
 export function TypingIndicator({ cid, parentId = null, className, render }: TypingIndicatorProps) {
   const { getUser } = useChatContext();
+  const translator = useTranslation();
   const users = useTyping(cid, parentId);
   const names = users.map((u) => getUser(u.user_id)?.name || u.user_id);
   const active = users.length > 0;
@@ -45,7 +50,7 @@ export function TypingIndicator({ cid, parentId = null, className, render }: Typ
               <span />
               <span />
             </span>
-            <span className="onyx-typing__text">{typingText(names)}</span>
+            <span className="onyx-typing__text">{typingText(names, translator)}</span>
           </>
         )
       ) : null}

@@ -1,4 +1,6 @@
 import type { CSSProperties } from "react";
+import { useTranslation } from "../i18n/context.js";
+import type { TranslationKey } from "../i18n/en.js";
 import { cx, hueOf, initials } from "../utils.js";
 import type { AvatarProps, EmptyStateProps, LoadingIndicatorProps } from "./types.js";
 
@@ -20,26 +22,28 @@ export function Avatar({ id, name, image, size = 32, className }: AvatarProps) {
   );
 }
 
-const EMPTY_TEXT: Record<EmptyStateProps["kind"], string> = {
-  channels: "No channels yet.",
-  messages: "No messages yet. Say hello!",
-  thread: "No replies yet.",
+const EMPTY_TEXT: Record<EmptyStateProps["kind"], TranslationKey & `empty${string}`> = {
+  channels: "emptyChannels",
+  messages: "emptyMessages",
+  thread: "emptyThread",
 };
 
 export function EmptyState({ kind }: EmptyStateProps) {
+  const { t } = useTranslation();
   return (
     <div className={cx("onyx-empty-state", `onyx-empty-state--${kind}`)} role="status">
-      {EMPTY_TEXT[kind]}
+      {t(EMPTY_TEXT[kind])}
     </div>
   );
 }
 
 export function LoadingIndicator({ what }: LoadingIndicatorProps) {
+  const { t } = useTranslation();
   return (
     <div className={cx("onyx-loading", what && `onyx-loading--${what}`)} role="status" aria-live="polite">
       <span className="onyx-loading__spinner" aria-hidden="true" />
       <span className="onyx-loading__label">
-        {what === "older" ? "Loading older messages…" : "Loading…"}
+        {what === "older" ? t("loadingOlder") : t("loading")}
       </span>
     </div>
   );

@@ -53,6 +53,12 @@ export interface ChannelPreviewProps {
   item: ChannelItem;
   selected: boolean;
   onSelect?: (cid: string, item: ChannelItem) => void;
+  /**
+   * The row's `tabIndex` in the list's roving focus: 0 for the one row Tab reaches, -1 for
+   * the others (arrow keys move between rows). A custom row puts it, `role="option"`,
+   * `aria-selected` and `data-cid` on its focusable element to keep keyboard use.
+   */
+  tabIndex?: number;
 }
 
 /** Every replaceable piece of the default UI. */

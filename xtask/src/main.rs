@@ -17,6 +17,7 @@
 //! - `cargo xtask xcframework`: builds bindings-swift's XCFramework (macOS with Xcode).
 
 mod bindings;
+mod consumers;
 mod release;
 mod tools;
 mod wasm;
@@ -134,6 +135,7 @@ fn test() -> anyhow::Result<()> {
     web::npm_script("test:js", &server_env)?;
     web::ensure_chromium()?;
     web::npm_script("test:e2e", &server_env)?;
+    consumers::consumer_apps(&server_bin)?;
     eprintln!("xtask: all suites passed");
     Ok(())
 }

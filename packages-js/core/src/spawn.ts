@@ -15,8 +15,6 @@ import type { MessageEndpoint } from "./protocol.js";
 
 const PREBUNDLED = "/.vite/deps/";
 
-/** The package's worker, relative to a Vite pre-bundle in `node_modules/.vite/deps/`. */
-const FROM_PREBUNDLE = "../../@onyxchat/core/dist/worker.js";
 
 /**
  * A new module Worker running `worker.js` (this package's engine). Throws a
@@ -31,10 +29,12 @@ export function spawnWorker(): MessageEndpoint & { terminate(): void } {
         "or pass `worker` (see @onyxchat/core/engine) to run the engine elsewhere.",
     );
   }
-  if (import.meta.url.includes(PREBUNDLED)) {
-    // A variable, so that bundlers do not try to resolve it at build time.
-    const original = FROM_PREBUNDLE;
-    return new Worker(new URL(original, import.meta.url), { type: "module", name: "onyxchat" });
+  const here = import.meta.url;
+  if (here.includes(PREBUNDLED)) {
+    // `node_modules/.vite/deps/x.js` -> `node_modules/@onyxchat/core/dist/worker.js`. A string
+    // computed at run time: bundlers (which never take this branch) must not resolve it.
+    const original = here.replace(/\/\.vite\/deps\/.*$/, "/@onyxchat/core/dist/worker.js");
+    return new Worker(original, { type: "module", name: "onyxchat" });
   }
   return new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "onyxchat" });
 }

@@ -9,7 +9,8 @@
 //!   range on `@onyxchat/core` must be `^<version>`: one version for everything.
 //! - Packing goes through `npm pack`, so each package's `prepack` script runs (it refuses
 //!   a package without its built files and copies the root LICENSE in); then each
-//!   tarball's listing (`tar -tzf`) must hold every file a consumer needs, and
+//!   tarball's listing (`tar -tzf`) must hold every file a consumer needs and nothing
+//!   outside the package's root files and its shipped directories, and
 //!   `@onyxchat/react`'s modules must start with `"use client"`.
 
 use std::path::{Path, PathBuf};
@@ -27,7 +28,16 @@ struct NpmPackage {
     dir: &'static str,
     /// Files its tarball must contain (paths inside the tarball).
     required: &'static [&'static str],
+    /// Where every file of the tarball must be (exact paths, or directories ending in `/`).
+    allowed: &'static [&'static str],
 }
+
+/// The files every package ships at its root.
+const ROOT_FILES: [&str; 3] = [
+    "package/package.json",
+    "package/README.md",
+    "package/LICENSE",
+];
 
 const PACKAGES: [NpmPackage; 2] = [
     NpmPackage {
@@ -45,6 +55,7 @@ const PACKAGES: [NpmPackage; 2] = [
             "package/wasm/chat_wasm.d.ts",
             "package/wasm/chat_wasm_bg.wasm",
         ],
+        allowed: &["package/dist/", "package/wasm/"],
     },
     NpmPackage {
         name: "@onyxchat/react",
@@ -57,6 +68,7 @@ const PACKAGES: [NpmPackage; 2] = [
             "package/dist/index.d.ts",
             "package/dist/theme.css",
         ],
+        allowed: &["package/dist/", "package/src/"],
     },
 ];
 
@@ -171,6 +183,18 @@ fn check_listing(p: &NpmPackage, tarball: &Path) -> anyhow::Result<()> {
             p.name,
             missing.join(", "),
             tarball.display()
+        );
+    }
+    let extra: Vec<&str> = files
+        .iter()
+        .copied()
+        .filter(|f| !ROOT_FILES.contains(f) && !p.allowed.iter().any(|a| f.starts_with(a)))
+        .collect();
+    if !extra.is_empty() {
+        bail!(
+            "{} ships files it should not: {} (check \"files\" in its package.json)",
+            p.name,
+            extra.join(", ")
         );
     }
     eprintln!(

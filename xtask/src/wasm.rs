@@ -7,8 +7,9 @@
 //! The package's wasm goes through `wasm-opt -Oz` from the npm package `binaryen` (a pinned
 //! devDependency of packages-js/core; Debian's binaryen 108 writes modules that fail to
 //! load). Optimising takes minutes on 2 cores, so its output is cached in
-//! `target/wasm-opt/` under the SHA-256 of its input and the flags: an unchanged wasm is
-//! never optimised twice. The last input is kept there too (`chat_wasm_bg.input.wasm`).
+//! `target/wasm-opt/` under the SHA-256 of its input, the flags and binaryen's pinned
+//! version: an unchanged wasm is never optimised twice. The last input is kept there too
+//! (`chat_wasm_bg.input.wasm`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -157,7 +158,16 @@ const WASM_OPT_FLAGS: &[&str] = &["-Oz"];
 /// npm packages) and caching the result.
 pub(crate) fn optimise(wasm: &Path) -> anyhow::Result<()> {
     let input = fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    // The key: the binaryen version pinned in packages-js/core/package.json, the flags and
+    // the input.
+    let core_manifest = fs::read_to_string(workspace_root().join("packages-js/core/package.json"))?;
+    let binaryen = core_manifest
+        .lines()
+        .find(|l| l.trim_start().starts_with("\"binaryen\""))
+        .context("binaryen is not a devDependency of packages-js/core")?;
     let mut hasher = Sha256::new();
+    hasher.update(binaryen.trim().as_bytes());
+    hasher.update([0]);
     hasher.update(WASM_OPT_FLAGS.join(" ").as_bytes());
     hasher.update([0]);
     hasher.update(&input);

@@ -20,6 +20,7 @@
 //!   distribution, with the real XCFramework checksum after `xcframework` on macOS).
 
 mod bindings;
+mod consumers;
 mod docs;
 mod release;
 mod swift;
@@ -155,6 +156,7 @@ fn test() -> anyhow::Result<()> {
     web::npm_script("test:js", &server_env)?;
     web::ensure_chromium()?;
     web::npm_script("test:e2e", &server_env)?;
+    consumers::consumer_apps(&server_bin)?;
     eprintln!("xtask: all suites passed");
     Ok(())
 }

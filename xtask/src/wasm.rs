@@ -3,12 +3,20 @@
 //! Cargo.lock), lints chat-core and chat-wasm for wasm32, runs the store tests on wasm under
 //! Node, and builds the wasm-bindgen package that `@onyxchat/core` loads
 //! (`packages-js/core/wasm/`, generated, not committed).
+//!
+//! The package's wasm goes through `wasm-opt -Oz` from the npm package `binaryen` (a pinned
+//! devDependency of packages-js/core; Debian's binaryen 108 writes modules that fail to
+//! load). Optimising takes minutes on 2 cores, so its output is cached in
+//! `target/wasm-opt/` under the SHA-256 of its input, the flags and binaryen's pinned
+//! version: an unchanged wasm is never optimised twice. The last input is kept there too
+//! (`chat_wasm_bg.input.wasm`).
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
+use sha2::{Digest, Sha256};
 
 use crate::tools::apt_install;
 use crate::{run, workspace_root};
@@ -104,7 +112,8 @@ pub(crate) fn wasm_tests() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds chat-wasm (profile `wasm-release`) and runs wasm-bindgen into `packages-js/core/wasm/`.
+/// Builds chat-wasm (profile `wasm-release`), runs wasm-bindgen into
+/// `packages-js/core/wasm/` and optimises the wasm there (see [`optimise`]).
 pub(crate) fn build_wasm_package() -> anyhow::Result<PathBuf> {
     run(
         "cargo",
@@ -137,5 +146,78 @@ pub(crate) fn build_wasm_package() -> anyhow::Result<PathBuf> {
             &wasm.to_string_lossy(),
         ],
     )?;
+    optimise(&out.join("chat_wasm_bg.wasm"))?;
     Ok(out)
+}
+
+/// The optimisation flags (part of the cache key).
+const WASM_OPT_FLAGS: &[&str] = &["-Oz"];
+
+/// Replaces `wasm` by its `wasm-opt -Oz` output: from the cache when this exact input was
+/// optimised before, else by running binaryen's wasm-opt (installed with the workspace's
+/// npm packages) and caching the result.
+pub(crate) fn optimise(wasm: &Path) -> anyhow::Result<()> {
+    let input = fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    // The key: the binaryen version pinned in packages-js/core/package.json, the flags and
+    // the input.
+    let core_manifest = fs::read_to_string(workspace_root().join("packages-js/core/package.json"))?;
+    let binaryen = core_manifest
+        .lines()
+        .find(|l| l.trim_start().starts_with("\"binaryen\""))
+        .context("binaryen is not a devDependency of packages-js/core")?;
+    let mut hasher = Sha256::new();
+    hasher.update(binaryen.trim().as_bytes());
+    hasher.update([0]);
+    hasher.update(WASM_OPT_FLAGS.join(" ").as_bytes());
+    hasher.update([0]);
+    hasher.update(&input);
+    let key = format!("{:x}", hasher.finalize());
+    let cache = workspace_root().join("target/wasm-opt");
+    let cached = cache.join("chat_wasm_bg.wasm");
+    let stamp = cache.join("input.sha256");
+    let hit = cached.exists() && fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == key);
+    if hit {
+        eprintln!(
+            "xtask: wasm-opt: input unchanged, using {}",
+            cached.display()
+        );
+    } else {
+        crate::web::ensure_node_packages()?;
+        let wasm_opt = workspace_root().join("node_modules/.bin/wasm-opt");
+        if !wasm_opt.exists() {
+            bail!(
+                "{} is missing: it comes from the npm package binaryen, a devDependency of packages-js/core",
+                wasm_opt.display()
+            );
+        }
+        fs::create_dir_all(&cache)?;
+        let _ = fs::remove_file(&stamp);
+        let partial = cache.join("chat_wasm_bg.partial.wasm");
+        let started = std::time::Instant::now();
+        let mut args: Vec<String> = WASM_OPT_FLAGS.iter().map(|f| (*f).to_owned()).collect();
+        args.extend([
+            wasm.to_string_lossy().into_owned(),
+            "-o".into(),
+            partial.to_string_lossy().into_owned(),
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&wasm_opt.to_string_lossy(), &args)?;
+        fs::rename(&partial, &cached)?;
+        // Kept for comparing sizes (docs/BENCHMARKS.md).
+        fs::write(cache.join("chat_wasm_bg.input.wasm"), &input)?;
+        fs::write(&stamp, &key)?;
+        eprintln!(
+            "xtask: wasm-opt took {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    fs::copy(&cached, wasm)
+        .with_context(|| format!("copying {} to {}", cached.display(), wasm.display()))?;
+    let after = fs::metadata(wasm)?.len();
+    eprintln!(
+        "xtask: chat_wasm_bg.wasm: {} bytes before wasm-opt, {after} after ({:+.1} %)",
+        input.len(),
+        (after as f64 / input.len() as f64 - 1.0) * 100.0
+    );
+    Ok(())
 }

@@ -4,6 +4,7 @@
 
 import { ChatError, isTokenRefusal } from "./errors.js";
 import type { EngineInfo, FromEngine, MessageEndpoint, SubKind, ToEngine } from "./protocol.js";
+import { workerFailureHint } from "./spawn.js";
 
 /** Where a live query's deliveries go. */
 export interface SubHandlers {
@@ -19,7 +20,7 @@ export class Connection {
   private closedError: ChatError | undefined;
   private readonly listener = (e: MessageEvent) => this.onMessage(e.data as FromEngine);
   private readonly errorListener = (e: Event) => {
-    const message = (e as ErrorEvent).message || "the OnyxChat worker failed to start or crashed";
+    const message = (e as ErrorEvent).message || `the OnyxChat worker failed to start or crashed${workerFailureHint()}`;
     this.fail(new ChatError("closed", message));
   };
 

@@ -15,7 +15,7 @@
 //!   credentials and happens only in the release workflow.
 
 mod jvm;
-mod npm;
+pub(crate) mod npm;
 mod swift;
 
 use std::fmt::Write as _;

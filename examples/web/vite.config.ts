@@ -9,11 +9,8 @@ const server = process.env.ONYXCHAT_SERVER ?? "http://127.0.0.1:8787";
 
 export default defineConfig({
   plugins: [react()],
-  // @onyxchat/core starts its engine with `new Worker(new URL("./worker.js",
-  // import.meta.url), { type: "module" })` and the worker loads the wasm by URL: keep the
-  // package out of pre-bundling so those URLs resolve, and emit the worker as a module.
-  optimizeDeps: { exclude: ["@onyxchat/core"] },
-  worker: { format: "es" },
+  // No @onyxchat/core settings are needed (no optimizeDeps.exclude, no worker format): the
+  // consumer-app test (tests/consumers) proves it on Vite 7 and 8, dev server and build.
   build: {
     outDir: "dist",
     emptyOutDir: true,

@@ -148,6 +148,7 @@ fn test() -> anyhow::Result<()> {
     wasm::build_wasm_package()?;
     web::ensure_node_packages()?;
     web::npm_script("build:js", &[])?;
+    docs::js_docs()?;
     let server_bin = bindings::host_dir().join("chat-server");
     let server_env = [(
         "ONYXCHAT_SERVER_BIN",

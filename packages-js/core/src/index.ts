@@ -3,6 +3,12 @@
 
 export { ChatClient, type ConnectOptions } from "./client.js";
 export type { LiveStore, MessageListStore } from "./stores.js";
-export { ChatError, TokenRefusedError, type ChatErrorKind, type ServerErrorCode } from "./errors.js";
+export {
+  ChatError,
+  TokenRefusedError,
+  type ChatErrorKind,
+  type ServerErrorCode,
+  type WireError,
+} from "./errors.js";
 export type { MessageEndpoint } from "./protocol.js";
 export type * from "./types.js";

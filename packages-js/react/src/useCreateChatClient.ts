@@ -25,6 +25,12 @@ export interface ClosableClient {
 /** Options of {@link useCreateChatClient}: `ChatClient.connect`'s options and two more. */
 export interface UseCreateChatClientOptions<C extends ClosableClient = ChatClient> extends ConnectOptions {
   /**
+   * Returns a fresh token for `userId` (as for `ChatClient.connect`; throw `@onyxchat/core`'s
+   * `TokenRefusedError` when the user is signed out). It may be a new function on every
+   * render: the latest one is called, and changing it never reconnects.
+   */
+  tokenProvider: ConnectOptions["tokenProvider"];
+  /**
    * Called when connecting fails (the hook then keeps returning `null`). Default:
    * `console.error`. Keep the error in state to show it (see the README).
    */

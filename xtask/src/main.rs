@@ -15,7 +15,10 @@
 //! - `cargo xtask swift-bindings [--check]`: regenerates bindings-swift's generated
 //!   sources (or checks they are current).
 //! - `cargo xtask xcframework`: builds bindings-swift's XCFramework (macOS with Xcode).
+//! - `cargo xtask check-16k <lib.so>...`: fails unless each library loads on 16 KB-page
+//!   Android devices (the Kotlin suite checks the host `libchat_ffi.so` the same way).
 
+mod android;
 mod bindings;
 mod release;
 mod tools;
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
             bindings::swift_bindings(args.get(1).is_some_and(|a| a == "--check"))
         }
         Some("xcframework") => bindings::xcframework(),
+        Some("check-16k") => check_16k(&args[1..]),
         Some("release") => release::release(&args[1..]),
         Some("wasm") => {
             wasm::ensure_wasm_tools().and_then(|()| wasm::build_wasm_package().map(drop))
@@ -54,6 +58,9 @@ fn main() -> ExitCode {
             );
             eprintln!("  xcframework     build bindings-swift/OnyxChatFFI.xcframework (macOS)");
             eprintln!("  wasm            build chat-wasm into packages-js/core/wasm");
+            eprintln!(
+                "  check-16k SO..  fail unless every LOAD segment of each .so is 16 KB-aligned"
+            );
             return ExitCode::from(2);
         }
     };
@@ -64,6 +71,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask check-16k <lib.so>...`: the 16 KB page check on any built libraries.
+fn check_16k(paths: &[String]) -> anyhow::Result<()> {
+    if paths.is_empty() {
+        bail!("usage: cargo xtask check-16k <lib.so>...");
+    }
+    for path in paths {
+        android::check_16k_pages(std::path::Path::new(path))?;
+    }
+    Ok(())
 }
 
 /// Runs a command from the workspace root, failing on a non-zero exit.

@@ -62,7 +62,8 @@ pub(crate) fn build_host_artifacts() -> anyhow::Result<()> {
     )
 }
 
-fn kotlin_sources(dir: &Path, into: &mut Vec<String>) -> anyhow::Result<()> {
+/// Appends every `.kt` file under `dir` to `into`.
+pub(crate) fn kotlin_sources(dir: &Path, into: &mut Vec<String>) -> anyhow::Result<()> {
     for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         if path.is_dir() {
@@ -74,7 +75,8 @@ fn kotlin_sources(dir: &Path, into: &mut Vec<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn classpath(parts: &[PathBuf]) -> String {
+/// A `:`-separated class path.
+pub(crate) fn classpath(parts: &[PathBuf]) -> String {
     parts
         .iter()
         .map(|p| p.to_string_lossy().into_owned())

@@ -45,8 +45,8 @@ fun networkReachable(context: Context): Flow<Boolean> = callbackFlow {
             trySend(hasInternet(manager.getNetworkCapabilities(network)))
         }
 
-        override fun onCapabilitiesChanged(network: Network, capabilities: NetworkCapabilities) {
-            trySend(hasInternet(capabilities))
+        override fun onCapabilitiesChanged(network: Network, networkCapabilities: NetworkCapabilities) {
+            trySend(hasInternet(networkCapabilities))
         }
 
         override fun onLost(network: Network) {

@@ -1,5 +1,7 @@
-// Builds the OnyxChat Android library (AAR): libchat_ffi.so per ABI (cargo-ndk), the uniffi-generated
-// Kotlin bindings and the hand-written Kotlin layer in src/main/kotlin.
+// Builds the OnyxChat Android library (AAR): libchat_ffi.so per ABI (cargo-ndk, linked for 16 KB pages by
+// chat-ffi/build.rs), the uniffi-generated Kotlin bindings, the platform-neutral Kotlin layer in
+// src/main/kotlin and the Android-only wiring in src/android/kotlin; publishes it with sources, javadoc,
+// a complete POM and (when a key is given) signatures.
 
 import org.jetbrains.kotlin.gradle.dsl.JvmTarget
 import org.jetbrains.kotlin.gradle.tasks.KotlinCompile
@@ -8,9 +10,19 @@ plugins {
     alias(libs.plugins.android.library)
     alias(libs.plugins.kotlin.android)
     `maven-publish`
+    signing
 }
 
 val libraryVersion: String = providers.gradleProperty("VERSION_NAME").get()
+
+// One version for every artifact: VERSION_NAME must equal `[workspace.package] version` in ../Cargo.toml.
+run {
+    val cargoVersion = Regex("""(?ms)^\[workspace\.package\].*?^version\s*=\s*"([^"]+)"""")
+        .find(rootDir.parentFile.resolve("Cargo.toml").readText())?.groupValues?.get(1)
+    check(cargoVersion == libraryVersion) {
+        "VERSION_NAME=$libraryVersion in gradle.properties differs from the workspace version $cargoVersion in ../Cargo.toml"
+    }
+}
 
 // The Rust workspace (Cargo.toml, Cargo.lock, the crates) is the parent of this directory.
 val cargoWorkspace: File = rootDir.parentFile
@@ -42,16 +54,20 @@ android {
         targetCompatibility = JavaVersion.VERSION_17
     }
 
-    // src/main/kotlin is a default source dir; src/jvmTest is deliberately not part of any source set
-    // (those tests are run by `cargo xtask test`, not by Gradle).
+    // src/main/kotlin is a default source dir (platform-neutral: also compiled and tested on the JVM by
+    // `cargo xtask kotlin-test`); src/android/kotlin holds what needs Android (lifecycle, connectivity,
+    // androidx ViewModels) and is compiled only here. src/jvmTest is deliberately not part of any source
+    // set (those tests are run by `cargo xtask test`, not by Gradle).
     sourceSets.getByName("main") {
         jniLibs.srcDir(jniLibsDir)
         kotlin.srcDir(uniffiKotlinDir)
+        kotlin.srcDir("src/android/kotlin")
     }
 
     publishing {
         singleVariant("release") {
             withSourcesJar()
+            withJavadocJar()
         }
     }
 }
@@ -71,6 +87,9 @@ dependencies {
     // `api`: the public API returns Flow/StateFlow.
     api(libs.kotlinx.coroutines.core)
     implementation(libs.kotlinx.coroutines.android)
+    // src/android: ProcessLifecycleOwner; `api` because the ViewModel wrappers extend androidx's ViewModel.
+    implementation(libs.androidx.lifecycle.process)
+    api(libs.androidx.lifecycle.viewmodel)
 }
 
 // Native libraries: build/rust/jniLibs/<abi>/libchat_ffi.so, picked up by the jniLibs source dir above.
@@ -117,7 +136,7 @@ val generateUniffiKotlin by tasks.registering(Exec::class) {
     doFirst { outDir.deleteRecursively() }
     workingDir = cargoWorkspace
     commandLine(
-        "cargo", "run", "--locked", "--package", "chat-ffi", "--bin", "uniffi-bindgen", "--",
+        "cargo", "run", "--locked", "--package", "uniffi-bindgen", "--",
         "generate", "--library", library.absolutePath,
         "--language", "kotlin", "--out-dir", outDir.absolutePath, "--no-format",
     )
@@ -141,14 +160,56 @@ afterEvaluate {
                     name = "OnyxChat for Android"
                     description = "OnyxChat offline-first chat SDK for Android: a Kotlin API over the Rust core."
                     url = "https://github.com/onyxchat/onyxchat"
+                    inceptionYear = "2026"
                     licenses {
                         license {
                             name = "Apache-2.0"
                             url = "https://www.apache.org/licenses/LICENSE-2.0.txt"
+                            distribution = "repo"
                         }
+                    }
+                    developers {
+                        developer {
+                            id = "onyxchat"
+                            name = "The OnyxChat developers"
+                            url = "https://github.com/onyxchat"
+                        }
+                    }
+                    scm {
+                        url = "https://github.com/onyxchat/onyxchat"
+                        connection = "scm:git:https://github.com/onyxchat/onyxchat.git"
+                        developerConnection = "scm:git:ssh://git@github.com/onyxchat/onyxchat.git"
+                    }
+                    issueManagement {
+                        system = "GitHub"
+                        url = "https://github.com/onyxchat/onyxchat/issues"
                     }
                 }
             }
+        }
+        repositories {
+            // `./gradlew publishReleasePublicationToLocalRepository`: a Maven repository in build/repo, to
+            // inspect what a release would upload (the release workflow adds the real repository).
+            maven {
+                name = "local"
+                url = uri(layout.buildDirectory.dir("repo"))
+            }
+        }
+    }
+
+    // Signing with an in-memory ASCII-armoured key from Gradle properties (or the environment as
+    // ORG_GRADLE_PROJECT_signingInMemoryKey, …KeyId, …KeyPassword). Without a key nothing is signed,
+    // so local publications work; the release workflow sets the key.
+    val signingKey = providers.gradleProperty("signingInMemoryKey").orNull
+    signing {
+        isRequired = signingKey != null
+        if (signingKey != null) {
+            useInMemoryPgpKeys(
+                providers.gradleProperty("signingInMemoryKeyId").orNull,
+                signingKey,
+                providers.gradleProperty("signingInMemoryKeyPassword").orNull,
+            )
+            sign(publishing.publications["release"])
         }
     }
 }

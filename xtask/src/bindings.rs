@@ -19,7 +19,7 @@ pub(crate) fn host_dir() -> PathBuf {
 }
 
 /// The host build of chat-ffi (debug), as the JVM loads it and bindgen reads it.
-fn host_library() -> PathBuf {
+pub(crate) fn host_library() -> PathBuf {
     host_dir().join(format!(
         "{}chat_ffi{}",
         std::env::consts::DLL_PREFIX,
@@ -63,7 +63,8 @@ pub(crate) fn build_host_artifacts() -> anyhow::Result<()> {
     )
 }
 
-fn kotlin_sources(dir: &Path, into: &mut Vec<String>) -> anyhow::Result<()> {
+/// Appends every `.kt` file under `dir` to `into`.
+pub(crate) fn kotlin_sources(dir: &Path, into: &mut Vec<String>) -> anyhow::Result<()> {
     for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         if path.is_dir() {
@@ -75,7 +76,8 @@ fn kotlin_sources(dir: &Path, into: &mut Vec<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn classpath(parts: &[PathBuf]) -> String {
+/// A `:`-separated class path.
+pub(crate) fn classpath(parts: &[PathBuf]) -> String {
     parts
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
@@ -83,11 +85,14 @@ fn classpath(parts: &[PathBuf]) -> String {
         .join(":")
 }
 
-/// The Kotlin suite: compiles bindings-kotlin (generated + hand-written + the JVM tests)
-/// and runs it against a real chat-server; prints `kotlin: N passed, N failed`.
+/// The Kotlin suite: checks the host `libchat_ffi.so` is 16 KB-page aligned, compiles
+/// bindings-kotlin (generated + hand-written + the JVM tests) and runs it against a real
+/// chat-server; prints `kotlin: N passed, N failed`.
 pub(crate) fn kotlin_suite() -> anyhow::Result<()> {
     let tools = ensure_kotlin_tools()?;
     build_host_artifacts()?;
+    // chat-ffi/build.rs links Linux like Android: the check runs on the library tested here.
+    crate::android::check_16k_pages(&host_library())?;
     let root = workspace_root();
     let work = root.join("target/kotlin");
     let generated = work.join("generated");

@@ -18,7 +18,10 @@
 //! - `cargo xtask docs`: the API references (rustdoc, warnings denied) in target/api-docs.
 //! - `cargo xtask swift-package`: only the Swift part of `release --dry-run` (the Swift
 //!   distribution, with the real XCFramework checksum after `xcframework` on macOS).
+//! - `cargo xtask check-16k <lib.so>...`: fails unless each library loads on 16 KB-page
+//!   Android devices (the Kotlin suite checks the host `libchat_ffi.so` the same way).
 
+mod android;
 mod bindings;
 mod consumers;
 mod docs;
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         }
         Some("xcframework") => bindings::xcframework(),
         Some("docs") => docs::api_docs(),
+        Some("check-16k") => check_16k(&args[1..]),
         Some("release") => release::release(&args[1..]),
         Some("swift-package") => release::swift_package(),
         Some("wasm") => {
@@ -66,6 +70,9 @@ fn main() -> ExitCode {
             );
             eprintln!("  wasm            build chat-wasm into packages-js/core/wasm");
             eprintln!("  docs            build the API references into target/api-docs");
+            eprintln!(
+                "  check-16k SO..  fail unless every LOAD segment of each .so is 16 KB-aligned"
+            );
             return ExitCode::from(2);
         }
     };
@@ -76,6 +83,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask check-16k <lib.so>...`: the 16 KB page check on any built libraries.
+fn check_16k(paths: &[String]) -> anyhow::Result<()> {
+    if paths.is_empty() {
+        bail!("usage: cargo xtask check-16k <lib.so>...");
+    }
+    for path in paths {
+        android::check_16k_pages(std::path::Path::new(path))?;
+    }
+    Ok(())
 }
 
 /// Runs a command from the workspace root, failing on a non-zero exit.

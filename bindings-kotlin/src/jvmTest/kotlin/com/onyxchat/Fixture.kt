@@ -35,13 +35,15 @@ abstract class Fixture {
     }
 }
 
-/** The first value of the flow matching [predicate], failing after 20 s. */
-suspend fun <T> Flow<T>.await(what: String, predicate: (T) -> Boolean): T =
-    try {
-        withTimeout(20_000) { first(predicate) }
+/** The first value of the flow matching [predicate], failing after 20 s (naming the last value seen). */
+suspend fun <T> Flow<T>.await(what: String, predicate: (T) -> Boolean): T {
+    var last: Any? = "nothing"
+    return try {
+        withTimeout(20_000) { first { last = it; predicate(it) } }
     } catch (e: kotlinx.coroutines.TimeoutCancellationException) {
-        throw AssertionError("timed out waiting for $what", e)
+        throw AssertionError("timed out waiting for $what; last value: $last", e)
     }
+}
 
 /** The texts of a message list. */
 val List<MessageItem>.texts: List<String> get() = map { it.message.text }

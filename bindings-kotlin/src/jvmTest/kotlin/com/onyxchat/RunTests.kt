@@ -11,6 +11,9 @@ fun main() {
         ChatClientTest::class.java,
         ConversationsTest::class.java,
         ErrorsTest::class.java,
+        LifecycleBinderTest::class.java,
+        LifecycleBindingClientTest::class.java,
+        ViewModelsTest::class.java,
     )
     result.failures.forEach { f: Failure ->
         System.err.println("FAILED ${f.testHeader}\n${f.trace}")

@@ -6,6 +6,10 @@ package com.onyxchat
 import java.io.Closeable
 import java.io.File
 import java.util.concurrent.atomic.AtomicBoolean
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -30,9 +34,12 @@ fun interface TokenProvider {
 class ChatClient private constructor(
     /** The generated binding underneath, for the rare call this layer does not wrap. */
     val ffi: FfiClient,
-) : Closeable {
+) : Closeable, LifecycleTarget {
 
     private val closed = AtomicBoolean(false)
+
+    /** Runs this client's own coroutines (lifecycle bindings); cancelled by [shutdown]. */
+    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
 
     private val connection = MutableStateFlow(ffi.connectionState())
     private val connectionWatch = ffi.watchConnection(object : ConnectionListener {
@@ -115,10 +122,22 @@ class ChatClient private constructor(
     suspend fun sync() = ffi.sync()
 
     /** Reports network reachability from the OS (ConnectivityManager): offline, nothing is tried; back online, everything resumes at once. */
-    suspend fun setNetworkReachable(reachable: Boolean) = ffi.setNetworkReachable(reachable)
+    override suspend fun setNetworkReachable(reachable: Boolean) = ffi.setNetworkReachable(reachable)
 
     /** Reports the app moving to the foreground (`true`) or the background (realtime disconnects). */
-    suspend fun setForeground(foreground: Boolean) = ffi.setForeground(foreground)
+    override suspend fun setForeground(foreground: Boolean) = ffi.setForeground(foreground)
+
+    /**
+     * Drives [setForeground] and [setNetworkReachable] from [foreground] and [online] until the
+     * client stops or the returned binding is closed (see [LifecycleBinder] for the rules). On
+     * Android, `ChatClient.connect(context, …)` does this with ProcessLifecycleOwner and
+     * ConnectivityManager unless told not to.
+     */
+    fun bindLifecycle(
+        foreground: Flow<Boolean>,
+        online: Flow<Boolean>,
+        offlineDebounceMillis: Long = LifecycleBinder.DEFAULT_OFFLINE_DEBOUNCE_MILLIS,
+    ): LifecycleBinder = LifecycleBinder(this, foreground, online, scope, offlineDebounceMillis)
 
     /** Reconnects realtime now. */
     suspend fun reconnect() = ffi.reconnect()
@@ -176,6 +195,7 @@ class ChatClient private constructor(
 
     /** Stops the client. Queued work stays in the outbox and is sent by the next client of this user. */
     suspend fun shutdown() {
+        scope.cancel()
         connectionWatch.cancel()
         ffi.shutdown()
     }

@@ -176,6 +176,7 @@ fn test() -> anyhow::Result<()> {
     web::ensure_chromium()?;
     web::npm_script("test:e2e", &server_env)?;
     consumers::consumer_apps(&server_bin)?;
+    release::check()?;
     eprintln!("xtask: all suites passed");
     Ok(())
 }

@@ -9,7 +9,8 @@
 //!   kotlinx-coroutines) come from its `gradle/libs.versions.toml`, so both publications
 //!   agree; kotlin-stdlib is the compiler's.
 //! - The native library is a release build of chat-ffi alone (no bindgen code, linked for
-//!   16 KB pages and checked like the Android ones).
+//!   16 KB pages and checked like the Android ones); `cargo xtask test` packs the debug
+//!   host library instead ([`Mode::Suite`]), checked the same way.
 //! - The jar is checked, not trusted: the library and the main classes are in it, nothing
 //!   Android- or test-only is, the manifest carries the version, and a smoke program opens a
 //!   client from the jar alone (no `-Djna.library.path`), proving JNA finds the library
@@ -21,6 +22,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail, ensure};
 
+use super::Mode;
 use crate::bindings::{build_host_artifacts, classpath, host_dir, kotlin_sources};
 use crate::tools::ensure_kotlin_tools;
 use crate::{run, workspace_root};
@@ -47,7 +49,7 @@ const FORBIDDEN: &[&str] = &[
 ];
 
 /// Builds the JVM jar and its POM into `out` and checks them; returns both paths.
-pub(crate) fn package(out: &Path, version: &str) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn package(out: &Path, version: &str, mode: Mode) -> anyhow::Result<Vec<PathBuf>> {
     let root = workspace_root();
     let kotlin = root.join("bindings-kotlin");
     let gradle_version = property(&kotlin.join("gradle.properties"), "VERSION_NAME")?;
@@ -60,15 +62,20 @@ pub(crate) fn package(out: &Path, version: &str) -> anyhow::Result<Vec<PathBuf>>
     let coroutines = property(&catalog, "kotlinx-coroutines")?;
 
     let tools = ensure_kotlin_tools()?;
-    run(
-        "cargo",
-        &["build", "--release", "--locked", "-p", "chat-ffi", "--lib"],
-    )?;
+    if mode == Mode::Release {
+        run(
+            "cargo",
+            &["build", "--release", "--locked", "-p", "chat-ffi", "--lib"],
+        )?;
+    }
     // The host build the native suites use (a no-op after them): it holds uniffi-bindgen.
     // `cargo build -p uniffi-bindgen` alone would recompile its dependencies under another
     // feature set.
     build_host_artifacts()?;
-    let library = root.join("target/release/libchat_ffi.so");
+    let library = match mode {
+        Mode::Release => root.join("target/release/libchat_ffi.so"),
+        Mode::Suite => host_dir().join("libchat_ffi.so"),
+    };
     crate::android::check_16k_pages(&library)?;
 
     let work = root.join("target/jvm-release");

@@ -11,6 +11,11 @@
 //!   missing or extra piece.
 //! - `SHA256SUMS` lists every produced file (`sha256sum -c` format), so a release can be
 //!   verified by anyone who downloads it.
+//! - `--dry-run` builds the native library as shipped (a release build of chat-ffi alone).
+//!   `cargo xtask test` runs the same packaging and checks through [`check`] on what the
+//!   suites already built ([`Mode::Suite`]: the npm packages, the debug host library) (a release build costs ~5 min on a
+//!   fresh 2-core machine; what is checked — contents, versions, that the jar loads — does
+//!   not depend on the profile).
 //! - `--dry-run` stops there; publishing (npm, Maven, the Swift package repository) needs
 //!   credentials and happens only in the release workflow.
 
@@ -26,6 +31,17 @@ use sha2::{Digest, Sha256};
 
 use crate::workspace_root;
 
+/// What the packaging builds first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Everything as shipped: the wasm package and both npm packages' `dist/`, and a release
+    /// build of chat-ffi alone for the JVM jar.
+    Release,
+    /// What the suites of `cargo xtask test` already built: the npm packages as they are,
+    /// the debug host library in the jar.
+    Suite,
+}
+
 /// `cargo xtask release [--dry-run]`.
 pub(crate) fn release(args: &[String]) -> anyhow::Result<()> {
     if !args.iter().any(|a| a == "--dry-run") {
@@ -34,14 +50,26 @@ pub(crate) fn release(args: &[String]) -> anyhow::Result<()> {
              run `cargo xtask release --dry-run` to build and check the artifacts here"
         );
     }
+    build(Mode::Release)
+}
+
+/// The release's packaging and checks as `cargo xtask test` runs them (see the module doc).
+pub(crate) fn check() -> anyhow::Result<()> {
+    build(Mode::Suite)
+}
+
+fn build(mode: Mode) -> anyhow::Result<()> {
     let version = workspace_version()?;
     let out = workspace_root().join("target/release-artifacts");
     if out.exists() {
         std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
     }
     std::fs::create_dir_all(&out)?;
-    let mut files = npm::package(&out, &version)?;
-    files.extend(jvm::package(&out, &version)?);
+    let mut files = match mode {
+        Mode::Release => npm::package(&out, &version)?,
+        Mode::Suite => npm::pack(&out, &version)?,
+    };
+    files.extend(jvm::package(&out, &version, mode)?);
     files.extend(swift::package(&out, &version)?);
     let sums = write_checksums(&out, &files)?;
     eprintln!(

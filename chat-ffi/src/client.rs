@@ -273,18 +273,29 @@ impl FfiClient {
         run(async move { Ok(client.refresh_token().await?) }).await
     }
 
-    /// The user is typing in `cid` (call on each keystroke; throttled).
-    pub async fn start_typing(&self, cid: String) -> Result<(), ChatError> {
+    /// The user is typing in `cid`, in the thread of `parent_id` when given (call on each
+    /// keystroke; throttled).
+    pub async fn start_typing(
+        &self,
+        cid: String,
+        parent_id: Option<String>,
+    ) -> Result<(), ChatError> {
         let client = self.inner.clone();
         let cid = self::cid(&cid)?;
-        run(async move { Ok(client.start_typing(&cid, None).await?) }).await
+        let parent = parent_id.map(|p| uuid("parent_id", &p)).transpose()?;
+        run(async move { Ok(client.start_typing(&cid, parent).await?) }).await
     }
 
-    /// The user stopped typing.
-    pub async fn stop_typing(&self, cid: String) -> Result<(), ChatError> {
+    /// The user stopped typing in `cid` (in the thread of `parent_id`, when given).
+    pub async fn stop_typing(
+        &self,
+        cid: String,
+        parent_id: Option<String>,
+    ) -> Result<(), ChatError> {
         let client = self.inner.clone();
         let cid = self::cid(&cid)?;
-        run(async move { Ok(client.stop_typing(&cid, None).await?) }).await
+        let parent = parent_id.map(|p| uuid("parent_id", &p)).transpose()?;
+        run(async move { Ok(client.stop_typing(&cid, parent).await?) }).await
     }
 
     /// Stops the client; queued work stays in the outbox for the next start.

@@ -222,14 +222,16 @@ public final class ChatClient: Sendable {
         try await ffi.refreshToken()
     }
 
-    /// The user is typing in `cid`: call on each keystroke (throttled by the SDK).
-    public func startTyping(cid: String) async throws {
-        try await ffi.startTyping(cid: cid)
+    /// The user is typing in `cid`, in the thread of `parentId` when given: call on each
+    /// keystroke (throttled by the SDK).
+    public func startTyping(cid: String, parentId: String? = nil) async throws {
+        try await ffi.startTyping(cid: cid, parentId: parentId)
     }
 
-    /// The user stopped typing (sending a message does this too).
-    public func stopTyping(cid: String) async throws {
-        try await ffi.stopTyping(cid: cid)
+    /// The user stopped typing in `cid` or its thread `parentId` (sending a message does this
+    /// too).
+    public func stopTyping(cid: String, parentId: String? = nil) async throws {
+        try await ffi.stopTyping(cid: cid, parentId: parentId)
     }
 
     // MARK: Live queries

@@ -452,7 +452,7 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_shutdown(uint64_t ptr
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_START_TYPING
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_START_TYPING
-uint64_t uniffi_chat_ffi_fn_method_fficlient_start_typing(uint64_t ptr, RustBuffer cid
+uint64_t uniffi_chat_ffi_fn_method_fficlient_start_typing(uint64_t ptr, RustBuffer cid, RustBuffer parent_id
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_STATUS
@@ -462,7 +462,7 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_status(uint64_t ptr
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_STOP_TYPING
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_STOP_TYPING
-uint64_t uniffi_chat_ffi_fn_method_fficlient_stop_typing(uint64_t ptr, RustBuffer cid
+uint64_t uniffi_chat_ffi_fn_method_fficlient_stop_typing(uint64_t ptr, RustBuffer cid, RustBuffer parent_id
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SYNC

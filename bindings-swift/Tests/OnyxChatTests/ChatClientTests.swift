@@ -145,6 +145,22 @@ final class ChatClientTests: Fixture {
         let root = try await alice.sendMessage(cid: cid, text: "thread root")
         try await alice.sendMessage(cid: cid, text: "a reply", parentId: root)
         try await bob.thread(parentId: root).awaitFirst("bob sees the reply") { $0.texts == ["a reply"] }
+
+        // Typing in a thread names the thread.
+        let threadTypingDone = TestBox(false)
+        let threadTyping = Task {
+            defer { threadTypingDone.value = true }
+            return try await bob.typing(cid: cid).awaitFirst("alice typing in the thread") { users in
+                users.map { "\($0.userId) \($0.parentId ?? "-")" } == ["alice \(root)"]
+            }
+        }
+        while !threadTypingDone.value {
+            try await alice.startTyping(cid: cid, parentId: root)
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        _ = try await threadTyping.value
+        try await alice.stopTyping(cid: cid, parentId: root)
+        try await bob.typing(cid: cid).awaitFirst("alice stopped in the thread") { $0.isEmpty }
     }
 
     func testPagingThroughHistory() async throws {

@@ -1116,9 +1116,10 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
     func shutdown() async 
     
     /**
-     * The user is typing in `cid` (call on each keystroke; throttled).
+     * The user is typing in `cid`, in the thread of `parent_id` when given (call on each
+     * keystroke; throttled).
      */
-    func startTyping(cid: String) async throws 
+    func startTyping(cid: String, parentId: String?) async throws 
     
     /**
      * The engine's state (outbox size, sync, auth, realtime).
@@ -1126,9 +1127,9 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
     func status() async throws  -> ClientStatus
     
     /**
-     * The user stopped typing.
+     * The user stopped typing in `cid` (in the thread of `parent_id`, when given).
      */
-    func stopTyping(cid: String) async throws 
+    func stopTyping(cid: String, parentId: String?) async throws 
     
     /**
      * Syncs now and waits until done.
@@ -1571,14 +1572,15 @@ open func shutdown()async   {
 }
     
     /**
-     * The user is typing in `cid` (call on each keystroke; throttled).
+     * The user is typing in `cid`, in the thread of `parent_id` when given (call on each
+     * keystroke; throttled).
      */
-open func startTyping(cid: String)async throws   {
+open func startTyping(cid: String, parentId: String?)async throws   {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_chat_ffi_fn_method_fficlient_start_typing(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(cid)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterOptionString.lower(parentId)
                 )
             },
             pollFunc: ffi_chat_ffi_rust_future_poll_void,
@@ -1609,14 +1611,14 @@ open func status()async throws  -> ClientStatus  {
 }
     
     /**
-     * The user stopped typing.
+     * The user stopped typing in `cid` (in the thread of `parent_id`, when given).
      */
-open func stopTyping(cid: String)async throws   {
+open func stopTyping(cid: String, parentId: String?)async throws   {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_chat_ffi_fn_method_fficlient_stop_typing(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(cid)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterOptionString.lower(parentId)
                 )
             },
             pollFunc: ffi_chat_ffi_rust_future_poll_void,
@@ -6022,13 +6024,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chat_ffi_checksum_method_fficlient_shutdown() != 28954) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chat_ffi_checksum_method_fficlient_start_typing() != 9983) {
+    if (uniffi_chat_ffi_checksum_method_fficlient_start_typing() != 41559) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_status() != 52392) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chat_ffi_checksum_method_fficlient_stop_typing() != 51113) {
+    if (uniffi_chat_ffi_checksum_method_fficlient_stop_typing() != 34990) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_sync() != 5210) {

@@ -145,6 +145,20 @@ class ChatClientTest : Fixture() {
         val root = alice.sendMessage(cid, "thread root")
         alice.sendMessage(cid, "a reply", parentId = root)
         bob.thread(root).await("bob sees the reply") { it.texts == listOf("a reply") }
+
+        // Typing in a thread names the thread.
+        val inThread = async {
+            bob.typing(cid).await("alice typing in the thread") { u ->
+                u.map { it.userId to it.parentId } == listOf("alice" to root)
+            }
+        }
+        while (!inThread.isCompleted) {
+            alice.startTyping(cid, parentId = root)
+            delay(200)
+        }
+        inThread.await()
+        alice.stopTyping(cid, parentId = root)
+        bob.typing(cid).await("alice stopped in the thread") { it.isEmpty() }
     }
 
     @Test

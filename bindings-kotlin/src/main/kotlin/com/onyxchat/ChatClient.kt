@@ -145,11 +145,14 @@ class ChatClient private constructor(
     /** Asks the [TokenProvider] again (after it refused, once the user signed in again). */
     suspend fun refreshToken() = ffi.refreshToken()
 
-    /** The user is typing in [cid]: call on each keystroke (throttled by the SDK). */
-    suspend fun startTyping(cid: String) = ffi.startTyping(cid)
+    /**
+     * The user is typing in [cid], in the thread of [parentId] when given: call on each
+     * keystroke (throttled by the SDK).
+     */
+    suspend fun startTyping(cid: String, parentId: String? = null) = ffi.startTyping(cid, parentId)
 
-    /** The user stopped typing (sending a message does this too). */
-    suspend fun stopTyping(cid: String) = ffi.stopTyping(cid)
+    /** The user stopped typing in [cid] or its thread [parentId] (sending a message does this too). */
+    suspend fun stopTyping(cid: String, parentId: String? = null) = ffi.stopTyping(cid, parentId)
 
     /** The user's channels, most recently active first, with unread counts and last messages. */
     fun channels(limit: Int = 30): Flow<List<ChannelItem>> =

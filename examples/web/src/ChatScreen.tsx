@@ -184,7 +184,7 @@ function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient
                 <h2>{current ? channelName(current) : cid}</h2>
                 {current ? (
                   <span className="app__channel-meta">
-                    {current.channel.member_count} member{current.channel.member_count === 1 ? "" : "s"}
+                    {current.channel.memberCount} member{current.channel.memberCount === 1 ? "" : "s"}
                   </span>
                 ) : null}
               </div>

@@ -352,7 +352,7 @@ export class ChatClient {
 
   /** A channel's read receipts (one per member who read). */
   readReceipts(cid: string): LiveStore<ReadReceipt[]> {
-    return this.store(`readReceipts:${cid}`, () => new ListStore<ReadReceipt>(this.host, "readReceipts", [cid], (r) => r.user_id));
+    return this.store(`readReceipts:${cid}`, () => new ListStore<ReadReceipt>(this.host, "readReceipts", [cid], (r) => r.userId));
   }
 
   /** Who else is typing in `cid`. */

@@ -5,10 +5,13 @@
 
 import type { ListDiff } from "./types.js";
 
-/** Deep equality of JSON-like values (what crosses from the worker). */
+/** Deep equality of JSON-like values and `Date`s (what the stores hold). */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (a instanceof Date || b instanceof Date) {
+    return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  }
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;

@@ -1,10 +1,12 @@
 // The page's end of the engine protocol: numbered calls with their promises, live query
 // deliveries routed to their handlers, and the engine's token requests answered from the
-// app's token provider.
+// app's token provider. Every result and delivery passes through `values.ts`, which
+// turns the engine's wire shapes into the public camelCase shapes with `Date` times.
 
 import { ChatError, isTokenRefusal } from "./errors.js";
 import type { EngineInfo, FromEngine, MessageEndpoint, SubKind, ToEngine } from "./protocol.js";
 import { workerFailureHint } from "./spawn.js";
+import { fromEngineCall, fromEngineSub } from "./values.js";
 
 /** Where a live query's deliveries go. */
 export interface SubHandlers {
@@ -48,7 +50,7 @@ export class Connection {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = ++this.seq;
     return new Promise<T>((resolve, reject) => {
-      this.calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.calls.set(id, { resolve: (v) => resolve(fromEngineCall(method, v) as T), reject });
       this.post({ id, method, args } as ToEngine);
     });
   }
@@ -61,7 +63,7 @@ export class Connection {
       queueMicrotask(() => handlers.error(error));
       return sub;
     }
-    this.subs.set(sub, handlers);
+    this.subs.set(sub, { payload: (p) => handlers.payload(fromEngineSub(kind, p)), error: (e) => handlers.error(e) });
     this.post({ sub, kind, args });
     return sub;
   }

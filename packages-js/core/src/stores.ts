@@ -276,7 +276,7 @@ export const OUTBOX_POLL_MS = 2000;
 /** …and while it holds operations (they change state as they go). */
 export const OUTBOX_BUSY_POLL_MS = 500;
 
-const opKey = (o: OutboxItem) => o.op_id;
+const opKey = (o: OutboxItem) => o.opId;
 
 /**
  * The outbox. chat-core has no live query for it, so the store re-reads it after every

@@ -16,7 +16,7 @@ describe("ChatClient", () => {
     expect(client.isLeader).toBe(true);
     expect(engine.isLeader).toBe(true);
     const status = await client.status();
-    expect(status.auth_stopped).toBe(false);
+    expect(status.authStopped).toBe(false);
   });
 
   it("shows a sent message first as pending, then as sent, under one id", async () => {
@@ -47,10 +47,10 @@ describe("ChatClient", () => {
     const items = await until(bobs, (list) => byId(list, id) !== undefined);
     const m = byId(items, id)!;
     expect(m.message.text).toBe(text);
-    expect(m.message.user_id).toBe("alice");
+    expect(m.message.userId).toBe("alice");
     expect(m.state.type).toBe("sent");
     const channels = await until(bob.channels(), (list) => list.some((c) => c.channel.cid === "team:general"));
-    expect(channels.find((c) => c.channel.cid === "team:general")!.last_message?.message.id).toBe(id);
+    expect(channels.find((c) => c.channel.cid === "team:general")!.lastMessage?.message.id).toBe(id);
   });
 
   it("opens one distinct conversation under the same cid for both members", async () => {
@@ -83,26 +83,26 @@ describe("ChatClient", () => {
     await alice.addReaction(id, "like");
     let l = await until(
       mine,
-      (l) => byId(l, id)?.message.text === "final text" && byId(l, id)?.own_reactions.includes("like") === true,
+      (l) => byId(l, id)?.message.text === "final text" && byId(l, id)?.ownReactions.includes("like") === true,
     );
-    expect(byId(l, id)!.message.edited_at).not.toBeNull();
-    expect(byId(l, id)!.message.reaction_counts).toEqual({ like: 1 });
+    expect(byId(l, id)!.message.editedAt).not.toBeNull();
+    expect(byId(l, id)!.message.reactionCounts).toEqual({ like: 1 });
 
     await eventually(async () => (await alice.outbox()).length === 0);
     await bob.sync();
     const theirs = bob.messages(cid);
-    l = await until(theirs, (l) => byId(l, id)?.message.text === "final text" && byId(l, id)?.message.reaction_counts.like === 1);
-    expect(byId(l, id)!.own_reactions).toEqual([]);
+    l = await until(theirs, (l) => byId(l, id)?.message.text === "final text" && byId(l, id)?.message.reactionCounts.like === 1);
+    expect(byId(l, id)!.ownReactions).toEqual([]);
 
     await alice.removeReaction(id, "like");
-    l = await until(mine, (l) => byId(l, id)?.own_reactions.length === 0);
-    expect(byId(l, id)!.message.reaction_counts.like ?? 0).toBe(0);
+    l = await until(mine, (l) => byId(l, id)?.ownReactions.length === 0);
+    expect(byId(l, id)!.message.reactionCounts.like ?? 0).toBe(0);
 
     await alice.deleteMessage(id);
-    await until(mine, (l) => byId(l, id) === undefined || byId(l, id)!.message.deleted_at !== null);
+    await until(mine, (l) => byId(l, id) === undefined || byId(l, id)!.message.deletedAt !== null);
     await eventually(async () => (await alice.outbox()).length === 0);
     await bob.sync();
-    await until(theirs, (l) => byId(l, id) === undefined || byId(l, id)!.message.deleted_at !== null);
+    await until(theirs, (l) => byId(l, id) === undefined || byId(l, id)!.message.deletedAt !== null);
   });
 
   it("rejects with typed ChatErrors", async () => {
@@ -140,11 +140,11 @@ describe("ChatClient", () => {
       },
     });
     await client.sync().catch(() => undefined);
-    await eventually(async () => (await client.status()).auth_stopped);
+    await eventually(async () => (await client.status()).authStopped);
     expect(asked).toBeGreaterThan(0);
     // Offline-first: sending still works locally and waits in the outbox.
     const id = await client.sendMessage("team:general", "queued while signed out");
     const outbox = await client.outbox();
-    expect(outbox.some((o) => o.op_id === id)).toBe(true);
+    expect(outbox.some((o) => o.opId === id)).toBe(true);
   });
 });

@@ -42,5 +42,8 @@ describe("applyDiffs", () => {
     expect(deepEqual({ x: [1] }, { x: [1, 2] })).toBe(false);
     expect(deepEqual({ x: 1 }, { y: 1 })).toBe(false);
     expect(deepEqual([], {})).toBe(false);
+    expect(deepEqual({ at: new Date(1) }, { at: new Date(1) })).toBe(true);
+    expect(deepEqual({ at: new Date(1) }, { at: new Date(2) })).toBe(false);
+    expect(deepEqual(new Date(1), {})).toBe(false);
   });
 });

@@ -110,8 +110,8 @@ describe("live stores", () => {
     await until(outbox, (l) => l.length === 0);
     await client.setNetworkReachable(false);
     const id = await client.sendMessage(cid, "offline");
-    const queued = await until(outbox, (l) => l.some((o) => o.op_id === id));
-    expect(queued.find((o) => o.op_id === id)!.op.op).toBe("send_message");
+    const queued = await until(outbox, (l) => l.some((o) => o.opId === id));
+    expect(queued.find((o) => o.opId === id)!.op.op).toBe("send_message");
     await client.setNetworkReachable(true);
     await until(outbox, (l) => l.length === 0);
     const list = await until(client.messages(cid), (l) => l.some((m) => m.message.id === id && m.state.type === "sent"));
@@ -126,15 +126,15 @@ describe("live stores", () => {
     const reply = await alice.sendMessage(cid, { text: "a reply", parentId: parent });
     const thread = await until(alice.thread(parent), (l) => l.some((m) => m.message.id === reply));
     expect(thread.map((m) => m.message.text)).toEqual(["a reply"]);
-    expect(thread[0]!.message.parent_id).toBe(parent);
+    expect(thread[0]!.message.parentId).toBe(parent);
 
     await eventually(async () => (await alice.outbox()).length === 0);
     await bob.sync();
     await bob.markRead(cid);
     await eventually(async () => (await bob.outbox()).length === 0);
     await alice.sync();
-    const receipts = await until(alice.readReceipts(cid), (l) => l.some((r) => r.user_id === "bob"));
-    expect(receipts.find((r) => r.user_id === "bob")!.last_read_message_id).not.toBeNull();
+    const receipts = await until(alice.readReceipts(cid), (l) => l.some((r) => r.userId === "bob"));
+    expect(receipts.find((r) => r.userId === "bob")!.lastReadMessageId).not.toBeNull();
   });
 
   it("deliver the connection state and presence", async () => {

@@ -112,6 +112,6 @@ describe("tabs", () => {
     await c.engine.terminate(); // Just vanishes: its peer lock frees.
     await eventually(() => a.engine.forwardedCount === 0);
     expect(a.client.isLeader).toBe(true);
-    expect((await a.client.status()).auth_stopped).toBe(false);
+    expect((await a.client.status()).authStopped).toBe(false);
   });
 });

@@ -165,7 +165,7 @@ export function useTyping(cid: string | null | undefined, parentId?: string | nu
   const me = client.userId;
   return useMemo(() => {
     const others = all.filter(
-      (t) => t.user_id !== me && (parentId === undefined || (t.parent_id ?? null) === parentId),
+      (t) => t.userId !== me && (parentId === undefined || (t.parentId ?? null) === parentId),
     );
     // Keep the store's array when nothing was filtered out.
     return others.length === all.length ? all : others;

@@ -6,9 +6,9 @@ export function cx(...names: Array<string | false | null | undefined>): string {
   return names.filter(Boolean).join(" ");
 }
 
-function parseTime(value: string | null | undefined): Date | null {
+function parseTime(value: Date | string | null | undefined): Date | null {
   if (!value) return null;
-  const date = new Date(value);
+  const date = value instanceof Date ? value : new Date(value);
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
@@ -17,7 +17,7 @@ function parseTime(value: string | null | undefined): Date | null {
  * (default English; components use `useTranslation().formatTime`).
  */
 export function formatTime(
-  value: string | null | undefined,
+  value: Date | string | null | undefined,
   now: Date = new Date(),
   translator: Translator = defaultTranslator,
 ): string {
@@ -27,9 +27,9 @@ export function formatTime(
 /** Whether `b` follows `a` closely enough (same author, within 5 minutes) to be grouped. */
 export function continuesGroup(a: MessageItem | undefined, b: MessageItem): boolean {
   if (!a) return false;
-  if (a.message.user_id !== b.message.user_id) return false;
-  const ta = parseTime(a.message.created_at);
-  const tb = parseTime(b.message.created_at);
+  if (a.message.userId !== b.message.userId) return false;
+  const ta = parseTime(a.message.createdAt);
+  const tb = parseTime(b.message.createdAt);
   if (!ta || !tb) return true;
   return Math.abs(tb.getTime() - ta.getTime()) < 5 * 60_000;
 }
@@ -52,7 +52,7 @@ export function describeConnection(state: ConnectionState, translator: Translato
     case "connecting":
       return state.attempt > 1 ? t("connectingAttempt", { attempt: state.attempt }) : t("connecting");
     case "waiting_to_reconnect":
-      return t("reconnectingIn", { count: Math.max(1, Math.round(state.retry_in_ms / 1000)) });
+      return t("reconnectingIn", { count: Math.max(1, Math.round(state.retryInMs / 1000)) });
     case "waiting_for_network":
       return t("offline");
     case "disconnected":
@@ -69,7 +69,7 @@ export function describeConnection(state: ConnectionState, translator: Translato
 /** A one-line preview of a message (for channel lists and quotes). */
 export function previewText(item: MessageItem, translator: Translator = defaultTranslator): string {
   const m = item.message;
-  if (m.deleted_at) return translator.t("messageDeletedPreview");
+  if (m.deletedAt) return translator.t("messageDeletedPreview");
   const text = m.text.replace(/\s+/g, " ").trim();
   if (text) return text;
   if (m.attachments.length > 0) return translator.t("attachmentsPreview", { count: m.attachments.length });

@@ -15,15 +15,15 @@ describe("ChannelList", () => {
       fake.channelStore().set([
         channel("team:general", {
           name: "General",
-          unread_count: 3,
-          unread_mentions: 1,
-          last_message: message({ text: "hi there", user_id: "bob" }),
+          unreadCount: 3,
+          unreadMentions: 1,
+          lastMessage: message({ text: "hi there", userId: "bob" }),
         }),
         channel("messaging:alice-bob", {
           name: "Alice & Bob",
-          last_message: message({ text: "see you", user_id: "alice" }),
+          lastMessage: message({ text: "see you", userId: "alice" }),
         }),
-        channel("messaging:lots", { unread_count: 150 }),
+        channel("messaging:lots", { unreadCount: 150 }),
       ]),
     );
     const general = screen.getByTestId("channel-team:general");
@@ -41,7 +41,7 @@ describe("ChannelList", () => {
         fake
           .channelStore()
           .getSnapshot()
-          .map((c) => (c.channel.cid === "team:general" ? { ...c, unread_count: 0, unread_mentions: 0 } : c)),
+          .map((c) => (c.channel.cid === "team:general" ? { ...c, unreadCount: 0, unreadMentions: 0 } : c)),
       ),
     );
     expect(screen.queryByTestId("unread-team:general")).toBeNull();
@@ -53,7 +53,7 @@ describe("ChannelList", () => {
     const onSelect = vi.fn();
     const { rerender } = renderWithClient(<ChannelList onSelect={onSelect} selectedCid={null} />, fake);
     fireEvent.click(screen.getByTestId("channel-messaging:b"));
-    expect(onSelect).toHaveBeenCalledWith("messaging:b", expect.objectContaining({ unread_count: 0 }));
+    expect(onSelect).toHaveBeenCalledWith("messaging:b", expect.objectContaining({ unreadCount: 0 }));
     rerender(<ChannelList onSelect={onSelect} selectedCid="messaging:b" />);
     expect(screen.getByRole("option", { name: /^b\b/, selected: true })).toBe(screen.getByTestId("channel-messaging:b"));
     expect(screen.getByRole("option", { name: /^general\b/, selected: false })).toBeTruthy();

@@ -18,7 +18,7 @@ describe("MessageList", () => {
     renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
     expect(screen.getByTestId("message-list").dataset.ready).toBe("false");
     const a = message({ id: "a", text: "hello" });
-    const b = message({ id: "b", text: "mine", user_id: "alice" }, { type: "sending" });
+    const b = message({ id: "b", text: "mine", userId: "alice" }, { type: "sending" });
     act(() => fake.messageStore(cid).set([a, b]));
     expect(screen.getByTestId("message-a").dataset.state).toBe("sent");
     expect(screen.getByTestId("message-b").dataset.state).toBe("sending");
@@ -33,13 +33,13 @@ describe("MessageList", () => {
     expect(screen.getByText(/No messages yet/)).toBeTruthy();
   });
 
-  it("shows a failed message with Retry calling client.retry(op_id), and Discard", () => {
+  it("shows a failed message with Retry calling client.retry(opId), and Discard", () => {
     const fake = createFakeClient("alice");
     const failed = message(
-      { id: "f1", text: "did not go", user_id: "alice" },
+      { id: "f1", text: "did not go", userId: "alice" },
       {
         type: "failed",
-        op_id: "op-f1",
+        opId: "op-f1",
         failure: { reason: "channel is frozen", code: "forbidden", status: 403 },
       },
     );
@@ -57,9 +57,9 @@ describe("MessageList", () => {
   it("toggles reactions: adds a new one, removes the user's own", () => {
     const fake = createFakeClient("alice");
     const m = message(
-      { id: "r1", reaction_counts: { like: 2, love: 1 } },
+      { id: "r1", reactionCounts: { like: 2, love: 1 } },
       { type: "sent" },
-      { own_reactions: ["like"] },
+      { ownReactions: ["like"] },
     );
     fake.messageStore(cid).set([m]);
     renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
@@ -78,7 +78,7 @@ describe("MessageList", () => {
 
   it("offers reply in thread with the reply count", () => {
     const fake = createFakeClient("alice");
-    const m = message({ id: "t1", reply_count: 3 });
+    const m = message({ id: "t1", replyCount: 3 });
     fake.messageStore(cid).set([m]);
     const onOpenThread = vi.fn();
     renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} onOpenThread={onOpenThread} />, fake);
@@ -92,7 +92,7 @@ describe("MessageList", () => {
 
   it("hides thread actions without onOpenThread", () => {
     const fake = createFakeClient("alice");
-    fake.messageStore(cid).set([message({ id: "t2", reply_count: 1 })]);
+    fake.messageStore(cid).set([message({ id: "t2", replyCount: 1 })]);
     renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
     expect(screen.queryByTestId("reply-t2")).toBeNull();
     expect(screen.queryByTestId("replies-t2")).toBeNull();
@@ -101,7 +101,7 @@ describe("MessageList", () => {
   it("keeps rows mounted by id when a message changes (stable keys)", () => {
     const fake = createFakeClient("alice");
     const store = fake.messageStore(cid);
-    const a = message({ id: "a", user_id: "alice" }, { type: "sending" });
+    const a = message({ id: "a", userId: "alice" }, { type: "sending" });
     store.set([a]);
     renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
     const before = screen.getByTestId("message-a");
@@ -156,7 +156,7 @@ describe("MessageList", () => {
     act(() => store.set([...store.getSnapshot(), message({ id: "y" })]));
     expect(fake.client.markRead.mock.calls.length).toBe(calls + 1);
     // The user's own: nothing to mark.
-    act(() => store.set([...store.getSnapshot(), message({ id: "z", user_id: "alice" }, { type: "pending" })]));
+    act(() => store.set([...store.getSnapshot(), message({ id: "z", userId: "alice" }, { type: "pending" })]));
     expect(fake.client.markRead.mock.calls.length).toBe(calls + 1);
     // Others' messages that arrived with (before) the user's own still count.
     act(() => {
@@ -184,7 +184,7 @@ describe("MessageList", () => {
 
   it("uses the provider's Avatar override inside default messages", () => {
     const fake = createFakeClient("alice");
-    fake.messageStore(cid).set([message({ id: "av", user_id: "bob" })]);
+    fake.messageStore(cid).set([message({ id: "av", userId: "bob" })]);
     renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake, {
       components: { Avatar: ({ name }) => <i data-testid="avatar">{name}</i> },
       getUser: (id) => (id === "bob" ? { name: "Bob Marley" } : undefined),

@@ -11,9 +11,9 @@ const cid = "messaging:general";
 function channels() {
   const fake = createFakeClient("alice");
   fake.channelStore().set([
-    channel("team:general", { name: "General", unread_count: 3 }),
+    channel("team:general", { name: "General", unreadCount: 3 }),
     channel("team:random", { name: "Random" }),
-    channel("team:design", { name: "Design", unread_mentions: 1, unread_count: 1 }),
+    channel("team:design", { name: "Design", unreadMentions: 1, unreadCount: 1 }),
   ]);
   return fake;
 }
@@ -79,7 +79,7 @@ describe("MessageList, composer, thread and banner accessibility", () => {
       getUser: (id) => (id === "bob" ? { name: "Bob" } : undefined),
     });
     act(() =>
-      fake.messageStore(cid).set([message({ id: "a", text: "hi" }), message({ id: "b", text: "yo", user_id: "alice" })]),
+      fake.messageStore(cid).set([message({ id: "a", text: "hi" }), message({ id: "b", text: "yo", userId: "alice" })]),
     );
     const log = screen.getByRole("log", { name: "Messages" });
     const articles = within(log).getAllByRole("article");
@@ -96,7 +96,7 @@ describe("MessageList, composer, thread and banner accessibility", () => {
       <MessageList cid={cid} onOpenThread={() => {}} virtuosoProps={{ initialTopMostItemIndex: 0 }} />,
       fake,
     );
-    act(() => fake.messageStore(cid).set([message({ id: "own", text: "mine", user_id: "alice" })]));
+    act(() => fake.messageStore(cid).set([message({ id: "own", text: "mine", userId: "alice" })]));
     const toolbar = screen.getByRole("toolbar", { name: "Message actions" });
     const buttons = within(toolbar).getAllByRole("button");
     expect(buttons.map((b) => b.getAttribute("aria-label"))).toEqual([
@@ -137,9 +137,9 @@ describe("MessageList, composer, thread and banner accessibility", () => {
   it("closes the thread on Escape (not while editing) and gives the focus back to its opener", async () => {
     const user = userEvent.setup();
     const fake = createFakeClient("alice");
-    const root = message({ id: "root", text: "question", reply_count: 1 });
+    const root = message({ id: "root", text: "question", replyCount: 1 });
     fake.messageStore(cid).set([root]);
-    fake.threadStore("root").set([message({ id: "r1", text: "mine", parent_id: "root", user_id: "alice" })]);
+    fake.threadStore("root").set([message({ id: "r1", text: "mine", parentId: "root", userId: "alice" })]);
     const onClose = vi.fn();
     function App() {
       const [open, setOpen] = useState(false);
@@ -184,7 +184,7 @@ describe("MessageList, composer, thread and banner accessibility", () => {
 
   it("announces the connection in a status region with a named reconnect button", () => {
     const fake = createFakeClient("alice");
-    fake.connection.set({ type: "waiting_to_reconnect", attempt: 2, retry_in_ms: 1000 });
+    fake.connection.set({ type: "waiting_to_reconnect", attempt: 2, retryInMs: 1000 });
     renderWithClient(<ConnectionBanner />, fake);
     const status = screen.getByRole("status");
     expect(status.textContent).toContain("Reconnecting in 1 second…");

@@ -152,8 +152,8 @@ describe("the other hooks", () => {
     const fake = createFakeClient();
     const { result } = renderHook(() => useConnectionState(), { wrapper: wrapperFor(fake) });
     expect(result.current.type).toBe("connected");
-    act(() => fake.connection.set({ type: "waiting_to_reconnect", attempt: 2, retry_in_ms: 3000 }));
-    expect(result.current).toEqual({ type: "waiting_to_reconnect", attempt: 2, retry_in_ms: 3000 });
+    act(() => fake.connection.set({ type: "waiting_to_reconnect", attempt: 2, retryInMs: 3000 }));
+    expect(result.current).toEqual({ type: "waiting_to_reconnect", attempt: 2, retryInMs: 3000 });
   });
 
   it("useTyping leaves out the current user and filters by thread", () => {
@@ -165,19 +165,19 @@ describe("the other hooks", () => {
     });
     act(() =>
       fake.typingStore(cid).set([
-        { user_id: "alice", parent_id: null },
-        { user_id: "bob", parent_id: null },
-        { user_id: "carol", parent_id: "p1" },
+        { userId: "alice", parentId: null },
+        { userId: "bob", parentId: null },
+        { userId: "carol", parentId: "p1" },
       ]),
     );
-    expect(result.current.map((t) => t.user_id)).toEqual(["bob", "carol"]);
+    expect(result.current.map((t) => t.userId)).toEqual(["bob", "carol"]);
     const everyone = result.current;
     rerender({ parent: undefined });
     expect(result.current).toBe(everyone);
     rerender({ parent: null });
-    expect(result.current.map((t) => t.user_id)).toEqual(["bob"]);
+    expect(result.current.map((t) => t.userId)).toEqual(["bob"]);
     rerender({ parent: "p1" });
-    expect(result.current.map((t) => t.user_id)).toEqual(["carol"]);
+    expect(result.current.map((t) => t.userId)).toEqual(["carol"]);
   });
 
   it("useOutbox lists the queued operations", () => {
@@ -186,7 +186,7 @@ describe("the other hooks", () => {
     expect(result.current).toEqual([]);
     act(() =>
       fake.outbox.set([
-        { op_id: "m1", op: { op: "send_message", cid: "messaging:general" }, state: { state: "pending" } },
+        { opId: "m1", op: { op: "send_message", cid: "messaging:general" }, state: { state: "pending" } },
       ]),
     );
     expect(result.current).toHaveLength(1);

@@ -63,8 +63,8 @@ describe("translations", () => {
   it("renders the components in German with locale=\"de\"", () => {
     const fake = createFakeClient("alice");
     fake.channelStore().set([
-      channel("team:general", { name: "Allgemein", unread_count: 1 }),
-      channel("team:random", { name: "Zufall", unread_count: 5 }),
+      channel("team:general", { name: "Allgemein", unreadCount: 1 }),
+      channel("team:random", { name: "Zufall", unreadCount: 5 }),
     ]);
     fake.connection.set({ type: "waiting_for_network" });
     renderWithClient(
@@ -77,7 +77,7 @@ describe("translations", () => {
       fake,
       { locale: "de" },
     );
-    act(() => fake.messageStore("messaging:general").set([message({ id: "x", reply_count: 3 })]));
+    act(() => fake.messageStore("messaging:general").set([message({ id: "x", replyCount: 3 })]));
     expect(screen.getByRole("listbox", { name: "Kanäle" })).toBeTruthy();
     expect(screen.getByText("1 ungelesene Nachricht")).toBeTruthy();
     expect(screen.getByText("5 ungelesene Nachrichten")).toBeTruthy();

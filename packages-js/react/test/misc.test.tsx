@@ -18,9 +18,9 @@ describe("TypingIndicator", () => {
     expect(el.textContent).toBe("");
     act(() =>
       fake.typingStore(cid).set([
-        { user_id: "alice", parent_id: null },
-        { user_id: "bob", parent_id: null },
-        { user_id: "carol", parent_id: "p1" },
+        { userId: "alice", parentId: null },
+        { userId: "bob", parentId: null },
+        { userId: "carol", parentId: "p1" },
       ]),
     );
     expect(el.dataset.active).toBe("true");
@@ -40,7 +40,7 @@ describe("ConnectionBanner", () => {
     const el = screen.getByTestId("connection-state");
     expect(el.dataset.state).toBe("connected");
     expect(el.textContent).toBe("");
-    act(() => fake.connection.set({ type: "waiting_to_reconnect", attempt: 1, retry_in_ms: 4000 }));
+    act(() => fake.connection.set({ type: "waiting_to_reconnect", attempt: 1, retryInMs: 4000 }));
     expect(el.dataset.state).toBe("waiting_to_reconnect");
     expect(el.textContent).toContain("Reconnecting in 4 seconds");
     fireEvent.click(screen.getByRole("button", { name: "Reconnect now" }));
@@ -54,15 +54,15 @@ describe("Thread", () => {
   it("shows the live root, the replies, and replies with parentId", async () => {
     const user = userEvent.setup();
     const fake = createFakeClient("alice");
-    const root = message({ id: "root", text: "the question", reply_count: 1 });
+    const root = message({ id: "root", text: "the question", replyCount: 1 });
     fake.messageStore(cid).set([root]);
     const onClose = vi.fn();
     renderWithClient(<Thread parent={root} onClose={onClose} autoFocus={false} />, fake);
     expect(screen.getByTestId("thread").textContent).toContain("the question");
-    act(() => fake.threadStore("root").set([message({ id: "r1", text: "an answer", parent_id: "root" })]));
+    act(() => fake.threadStore("root").set([message({ id: "r1", text: "an answer", parentId: "root" })]));
     expect(screen.getByTestId("message-r1").textContent).toContain("an answer");
     // The root's live copy: a new reply count shows without a new `parent` prop.
-    act(() => fake.messageStore(cid).set([{ ...root, message: { ...root.message, reply_count: 2 } }]));
+    act(() => fake.messageStore(cid).set([{ ...root, message: { ...root.message, replyCount: 2 } }]));
     expect(screen.getByTestId("thread").textContent).toContain("2 replies");
     // No nested thread actions inside a thread.
     expect(screen.queryByTestId("reply-root")).toBeNull();

@@ -28,17 +28,17 @@ export function ChannelPreview({ item, selected, onSelect, tabIndex }: ChannelPr
   const translator = useTranslation();
   const { t } = translator;
   const Avatar = useComponentOverrides().Avatar ?? DefaultAvatar;
-  const { channel, unread_count: unread, unread_mentions: mentions, last_message: last } = item;
+  const { channel, unreadCount: unread, unreadMentions: mentions, lastMessage: last } = item;
   const name = channelName(item, translator);
   let preview = "";
   if (last) {
     const author =
-      last.message.user_id === client.userId
+      last.message.userId === client.userId
         ? t("you")
-        : getUser(last.message.user_id)?.name?.split(" ")[0] || last.message.user_id;
+        : getUser(last.message.userId)?.name?.split(" ")[0] || last.message.userId;
     preview = t("previewLine", { author, text: previewText(last, translator) });
   }
-  const when = last?.message.created_at ?? channel.last_message_at;
+  const when = last?.message.createdAt ?? channel.lastMessageAt;
   return (
     <button
       type="button"
@@ -60,7 +60,7 @@ export function ChannelPreview({ item, selected, onSelect, tabIndex }: ChannelPr
       <span className="onyx-channel-preview__body">
         <span className="onyx-channel-preview__top">
           <span className="onyx-channel-preview__name">{name}</span>{" "}
-          <time className="onyx-channel-preview__time" dateTime={when ?? undefined}>
+          <time className="onyx-channel-preview__time" dateTime={when?.toISOString()}>
             {translator.formatTime(when)}
           </time>
         </span>{" "}

@@ -32,7 +32,7 @@ export function isFailed(item: MessageItem): boolean {
 
 /**
  * The delivery line under a message: queued/sending/saving, or the failure with Retry and
- * Discard (which call `client.retry(op_id)` / `client.discard(op_id)`).
+ * Discard (which call `client.retry(opId)` / `client.discard(opId)`).
  */
 export function MessageStatus({ item }: MessageStatusProps) {
   const { client, onError } = useChatContext();
@@ -51,7 +51,7 @@ export function MessageStatus({ item }: MessageStatusProps) {
       return <div className="onyx-message-status onyx-message-status--deleting">{t("deleting")}</div>;
     case "failed":
     case "update_failed": {
-      const opId = state.op_id;
+      const opId = state.opId;
       const what = state.type === "failed" ? t("notSent") : t("changeNotSaved");
       return (
         <div
@@ -95,14 +95,14 @@ export function ReactionList({ item, onToggle }: ReactionListProps) {
   const { reactions } = useChatContext();
   const translator = useTranslation();
   const { t } = translator;
-  const counts = Object.entries(item.message.reaction_counts).filter(([, n]) => n > 0);
+  const counts = Object.entries(item.message.reactionCounts).filter(([, n]) => n > 0);
   if (counts.length === 0) return null;
   const emojiOf = (kind: string) => reactions.find((r) => r.kind === kind)?.emoji ?? kind;
   const nameOf = (kind: string) => reactionName(kind, reactions.find((r) => r.kind === kind)?.label, translator);
   return (
     <ul className="onyx-reactions" aria-label={t("reactionsLabel")}>
       {counts.map(([kind, count]) => {
-        const mine = item.own_reactions.includes(kind);
+        const mine = item.ownReactions.includes(kind);
         return (
           <li key={kind}>
             <button
@@ -197,22 +197,22 @@ export function Message({
   const Status = overrides.MessageStatus ?? MessageStatus;
   const Reactions = overrides.ReactionList ?? ReactionList;
   const m = item.message;
-  const user = useUser(m.user_id);
+  const user = useUser(m.userId);
   const [editing, setEditing] = useState(false);
   const [picking, setPicking] = useState(false);
-  const deleted = m.deleted_at != null;
+  const deleted = m.deletedAt != null;
 
   const toggleReaction = useCallback(
     (kind: string) => {
-      const call = item.own_reactions.includes(kind)
+      const call = item.ownReactions.includes(kind)
         ? client.removeReaction(m.id, kind)
         : client.addReaction(m.id, kind);
       call.catch(reportError(onError, "reaction"));
     },
-    [client, onError, item.own_reactions, m.id],
+    [client, onError, item.ownReactions, m.id],
   );
 
-  const canThread = !!onOpenThread && !inThread && m.parent_id == null && !deleted;
+  const canThread = !!onOpenThread && !inThread && m.parentId == null && !deleted;
 
   // The actions are a toolbar: one Tab stop (the last one used), arrows move within it.
   const tools = ["react", canThread && "reply", isOwn && "edit", isOwn && "delete"].filter(
@@ -238,9 +238,9 @@ export function Message({
     button.focus();
     setTool(button.dataset.tool ?? "react");
   };
-  const edited = m.edited_at != null && !deleted;
+  const edited = m.editedAt != null && !deleted;
   const author = isOwn ? t("you") : user.name;
-  const time = translator.formatTime(m.created_at);
+  const time = translator.formatTime(m.createdAt);
 
   return (
     <div
@@ -259,13 +259,13 @@ export function Message({
       data-message-id={m.id}
     >
       <div className="onyx-message__gutter">
-        {isFirstInGroup ? <Avatar id={m.user_id} name={user.name} image={user.image} /> : null}
+        {isFirstInGroup ? <Avatar id={m.userId} name={user.name} image={user.image} /> : null}
       </div>
       <div className="onyx-message__main">
         {isFirstInGroup ? (
           <div className="onyx-message__header">
             <span className="onyx-message__author">{author}</span>
-            <time className="onyx-message__time" dateTime={m.created_at}>
+            <time className="onyx-message__time" dateTime={m.createdAt.toISOString()}>
               {time}
             </time>
           </div>
@@ -284,14 +284,14 @@ export function Message({
           </div>
         ) : null}
         {!deleted ? <Reactions item={item} onToggle={toggleReaction} /> : null}
-        {canThread && m.reply_count > 0 ? (
+        {canThread && m.replyCount > 0 ? (
           <button
             type="button"
             className="onyx-button onyx-button--link onyx-message__replies"
             data-testid={`replies-${m.id}`}
             onClick={() => onOpenThread?.(item)}
           >
-            {t("replies", { count: m.reply_count })}
+            {t("replies", { count: m.replyCount })}
           </button>
         ) : null}
         <Status item={item} isOwn={isOwn} />
@@ -362,10 +362,10 @@ export function Message({
                   key={r.kind}
                   type="button"
                   role="menuitemcheckbox"
-                  aria-checked={item.own_reactions.includes(r.kind)}
+                  aria-checked={item.ownReactions.includes(r.kind)}
                   className={cx(
                     "onyx-reaction-picker__option",
-                    item.own_reactions.includes(r.kind) && "onyx-reaction-picker__option--own",
+                    item.ownReactions.includes(r.kind) && "onyx-reaction-picker__option--own",
                   )}
                   title={reactionName(r.kind, r.label, translator)}
                   aria-label={reactionName(r.kind, r.label, translator)}

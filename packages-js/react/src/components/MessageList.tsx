@@ -228,7 +228,7 @@ function ChannelMessageList({
   const followOutput = useCallback(
     (isAtBottom: boolean) => {
       const item = latest.current;
-      if (item && item.message.user_id === me && item.state.type !== "sent") return "auto" as const;
+      if (item && item.message.userId === me && item.state.type !== "sent") return "auto" as const;
       return isAtBottom ? ("smooth" as const) : false;
     },
     [me],
@@ -240,7 +240,7 @@ function ChannelMessageList({
     if (!lastId || !prev || prev === lastId || detached) return;
     const item = latest.current;
     const appended = messages.some((m) => m.message.id === prev);
-    const own = !!item && item.message.user_id === me && item.state.type !== "sent";
+    const own = !!item && item.message.userId === me && item.state.type !== "sent";
     if (!appended || (!own && !atBottomRef.current)) return;
     const frame = requestAnimationFrame(() =>
       virtuoso.current?.scrollToIndex({ index: "LAST", align: "end", behavior: "auto" }),
@@ -271,7 +271,7 @@ function ChannelMessageList({
   const lastOtherId = useMemo(() => {
     for (let i = messages.length - 1; i >= 0; i--) {
       const m = messages[i]!.message;
-      if (m.user_id !== me) return m.id;
+      if (m.userId !== me) return m.id;
     }
     return null;
   }, [messages, me]);
@@ -286,7 +286,7 @@ function ChannelMessageList({
   const renderItem = useCallback(
     (_index: number, item: MessageItem): ReactNode => {
       const context: MessageRenderContext = {
-        isOwn: item.message.user_id === me,
+        isOwn: item.message.userId === me,
         isFirstInGroup: starts.has(item.message.id),
         inThread: false,
         ...(onOpenThread ? { onOpenThread } : {}),

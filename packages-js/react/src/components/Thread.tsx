@@ -103,7 +103,7 @@ export function Thread({
           <div className="onyx-thread__title">
             <strong>{t("thread")}</strong>
             <span className="onyx-thread__count">
-              {t("replies", { count: root.message.reply_count })}
+              {t("replies", { count: root.message.replyCount })}
             </span>
             {header}
           </div>
@@ -130,7 +130,7 @@ export function Thread({
         >
           <div className="onyx-thread__root">
             {render(root, {
-              isOwn: root.message.user_id === me,
+              isOwn: root.message.userId === me,
               isFirstInGroup: true,
               inThread: true,
             })}
@@ -145,7 +145,7 @@ export function Thread({
               replies.map((item) => (
                 <div key={item.message.id} className="onyx-thread__reply">
                   {render(item, {
-                    isOwn: item.message.user_id === me,
+                    isOwn: item.message.userId === me,
                     isFirstInGroup: starts.has(item.message.id),
                     inThread: true,
                   })}

@@ -31,7 +31,7 @@ export function TypingIndicator({ cid, parentId = null, className, render }: Typ
   const { getUser } = useChatContext();
   const translator = useTranslation();
   const users = useTyping(cid, parentId);
-  const names = users.map((u) => getUser(u.user_id)?.name || u.user_id);
+  const names = users.map((u) => getUser(u.userId)?.name || u.userId);
   const active = users.length > 0;
   return (
     <div

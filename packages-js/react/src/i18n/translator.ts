@@ -23,12 +23,12 @@ export interface Translator {
   /** A plural text: the form for `values.count` in this locale. */
   t(key: PluralKey, values: TranslationValues & { count: number }): string;
   /** `10:23` today, `Mon 10:23` within the week, else a short date; "" for no time. */
-  formatTime(value: string | null | undefined, now?: Date): string;
+  formatTime(value: Date | string | null | undefined, now?: Date): string;
 }
 
-function parseTime(value: string | null | undefined): Date | null {
+function parseTime(value: Date | string | null | undefined): Date | null {
   if (!value) return null;
-  const date = new Date(value);
+  const date = value instanceof Date ? value : new Date(value);
   return Number.isNaN(date.getTime()) ? null : date;
 }
 

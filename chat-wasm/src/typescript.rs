@@ -1,7 +1,11 @@
 //! The TypeScript shapes of the values that cross (written into the generated
 //! `chat_wasm.d.ts`): chat-core's serde shapes — the wire format's snake_case names, RFC 3339
-//! times, `type`-tagged unions. `@onyxchat/core` re-exports them. Keep in step with the
-//! `Serialize` derives of chat-protocol's models and chat-core's live values.
+//! times, `type`-tagged unions — which is what `WasmClient` hands over. They are not the
+//! SDK's public shapes: `@onyxchat/core` converts every output value to camelCase with
+//! `Date` times in one place (`packages-js/core/src/values.ts`, its public types in
+//! `types.ts`; docs/value-shapes.md) and re-exports only the inputs and the unions without
+//! renamed fields from here. Keep in step with the `Serialize` derives of chat-protocol's
+//! models and chat-core's live values, and with `values.ts`.
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -13,7 +13,8 @@ function parseTime(value: Date | string | null | undefined): Date | null {
 }
 
 /**
- * `10:23` for today, `Mon 10:23` this week, else a short date, in the translator's locale
+ * `10:23` for today, `Mon 10:23` this week, else a short date (of a `Date` such as
+ * `message.createdAt`, or an ISO string), in the translator's locale
  * (default English; components use `useTranslation().formatTime`).
  */
 export function formatTime(

@@ -23,7 +23,7 @@ export function TranslationProvider({ locale = "en", translations, children }: T
   return <TranslationContext.Provider value={translator}>{children}</TranslationContext.Provider>;
 }
 
-/** The translator in effect: `t(key, values)`, `formatTime(iso)`, `locale`. */
+/** The translator in effect: `t(key, values)`, `formatTime(date)` (a `Date`, or an ISO string), `locale`. */
 export function useTranslation(): Translator {
   return useContext(TranslationContext);
 }

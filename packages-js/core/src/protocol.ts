@@ -3,6 +3,8 @@
 // `{sub, kind, args}` answered by pushes `{sub, payload}` (or `{sub, error}`) until
 // `{unsub}`; the engine asks the page for tokens with `{tokenRequest}`; `{event: "role"}`
 // tells the page this tab's worker became (or stopped being) the database owner.
+// Values cross in the engine's wire shapes (snake_case, RFC 3339 strings); the page turns
+// them into the public shapes in `values.ts`.
 
 import type { WireError } from "./errors.js";
 import type { OpenOptions } from "./types.js";

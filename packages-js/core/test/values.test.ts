@@ -3,7 +3,8 @@
 // app-defined JSON and data-keyed maps passed through untouched.
 
 import { describe, expect, it } from "vitest";
-import { camel } from "../src/values.js";
+import { camel, fromEngineCall, fromEngineSub } from "../src/values.js";
+import type { MessageItem } from "../src/index.js";
 import { connect, eventually, unique, until } from "./support/harness.js";
 
 /** Keys whose values are app data or keyed by data: their inner keys are not ours. */
@@ -23,6 +24,38 @@ describe("value shapes", () => {
   it("camelCases names", () => {
     expect(camel("last_read_message_id")).toBe("lastReadMessageId");
     expect(camel("cid")).toBe("cid");
+  });
+
+  it("converts the states a healthy run rarely shows: failures, reconnect waits, a failed outbox item", () => {
+    const failure = { reason: "no", code: "forbidden", status: 403 };
+    expect(fromEngineSub("connection", { type: "waiting_to_reconnect", attempt: 2, retry_in_ms: 500 })).toEqual({
+      type: "waiting_to_reconnect",
+      attempt: 2,
+      retryInMs: 500,
+    });
+    const [diff] = fromEngineSub("typing", [{ user_id: "bob", parent_id: null }]) as unknown[];
+    expect(diff).toEqual({ userId: "bob", parentId: null });
+    const [outboxed] = fromEngineCall("outbox", [
+      { op_id: "o1", op: { op: "add_reaction", cid: "messaging:x", message_id: "m1", kind: "like" }, state: { state: "failed", detail: failure } },
+    ]) as unknown[];
+    expect(outboxed).toEqual({
+      opId: "o1",
+      op: { op: "add_reaction", cid: "messaging:x", messageId: "m1", kind: "like" },
+      state: { state: "failed", detail: failure },
+    });
+    expect(snakeKeys(outboxed)).toEqual([]);
+    const t = "2026-11-23T10:23:56.000Z";
+    const wire = {
+      id: "m1", cid: "messaging:x", user_id: "alice", text: "hi", attachments: [], parent_id: null,
+      quoted_message_id: null, mentioned_users: [], reaction_counts: {}, reply_count: 0,
+      created_at: t, updated_at: t, edited_at: null, deleted_at: null, rev: 0,
+    };
+    const [update] = fromEngineSub("messages", [
+      { type: "update", index: 0, item: { message: wire, state: { type: "update_failed", op_id: "o2", failure }, own_reactions: [], starred: false } },
+    ]) as { item: MessageItem }[];
+    expect(update!.item.state).toEqual({ type: "update_failed", opId: "o2", failure });
+    expect(update!.item.message.createdAt).toEqual(new Date(t));
+    expect(snakeKeys(update)).toEqual([]);
   });
 
   it("messages, channels, receipts, status, connection and outbox are camelCase with Date times", async () => {

@@ -52,6 +52,9 @@ android {
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
+        // Times are java.time.Instant, which Android has natively only from API 26: below that
+        // (minSdk 24) core library desugaring supplies java.time. Apps with minSdk < 26 enable it too.
+        isCoreLibraryDesugaringEnabled = true
     }
 
     // src/main/kotlin is a default source dir (platform-neutral: also compiled and tested on the JVM by
@@ -79,6 +82,8 @@ kotlin {
 }
 
 dependencies {
+    // java.time (Instant) on API 24-25; see compileOptions.
+    coreLibraryDesugaring(libs.desugar.jdk.libs)
     // The generated bindings reach libchat_ffi.so through JNA; its AAR carries libjnidispatch.so per ABI.
     // `api`: public generated types (e.g. RustBuffer) extend JNA classes.
     api(libs.jna) {

@@ -8,6 +8,8 @@
 //!   first) and return a [`Subscription`] that cancels on `cancel()`/`close()` or when the
 //!   host's GC drops it; listeners are called from a background thread, never under a lock, and a
 //!   slow listener never blocks the engine;
+//! - times cross as chat-protocol's `Timestamp`, a custom type the hosts see as their
+//!   instant type (`java.time.Instant`, `Date`);
 //! - errors cross as the typed [`ChatError`], one variant per chat-core error kind.
 
 mod client;
@@ -17,6 +19,7 @@ mod live;
 mod outbox;
 mod runtime;
 mod subscription;
+mod time;
 mod types;
 
 pub use client::{ClientConfig, FfiClient, FfiTokenProvider};

@@ -81,7 +81,9 @@ pub enum OutboxState {
     WaitingRetry {
         /// Failed attempts so far.
         attempt: u32,
-        /// When it is retried, in milliseconds since the epoch.
+        /// When it is retried, on the client's monotonic clock: milliseconds since this
+        /// client started, not a wall-clock time (compare it only with other values of the
+        /// same client).
         retry_at_ms: i64,
     },
     /// Waiting for a new token (`refresh_token`).

@@ -1,6 +1,6 @@
 //! The records and enums that cross the FFI: chat-core's values in host-friendly shapes
-//! (ids and cids as strings, times as milliseconds since the epoch, attachments as JSON
-//! text). Conversions only.
+//! (ids and cids as strings, times as chat-protocol's `Timestamp` — the host's instant type,
+//! see `time.rs` — attachments as JSON text). Conversions only.
 
 use std::collections::HashMap;
 
@@ -9,6 +9,7 @@ use chat_core::live::{
     ChannelItem as CoreChannel, MessageItem as CoreItem, MessageState as CoreMessageState,
     ReadReceipt as CoreReceipt,
 };
+use chat_protocol::Timestamp;
 
 /// A message.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -33,14 +34,14 @@ pub struct Message {
     pub reaction_counts: HashMap<String, u32>,
     /// Replies in its thread.
     pub reply_count: u32,
-    /// Milliseconds since the epoch.
-    pub created_at_ms: i64,
+    /// When it was sent (the server's time once confirmed).
+    pub created_at: Timestamp,
     /// Last change.
-    pub updated_at_ms: i64,
+    pub updated_at: Timestamp,
     /// Last edit of the text, if edited.
-    pub edited_at_ms: Option<i64>,
+    pub edited_at: Option<Timestamp>,
     /// Deletion time, if deleted (a tombstone).
-    pub deleted_at_ms: Option<i64>,
+    pub deleted_at: Option<Timestamp>,
 }
 
 impl From<chat_protocol::Message> for Message {
@@ -56,10 +57,10 @@ impl From<chat_protocol::Message> for Message {
             mentioned_users: m.mentioned_users,
             reaction_counts: m.reaction_counts.into_iter().collect(),
             reply_count: m.reply_count,
-            created_at_ms: m.created_at.millis(),
-            updated_at_ms: m.updated_at.millis(),
-            edited_at_ms: m.edited_at.map(|t| t.millis()),
-            deleted_at_ms: m.deleted_at.map(|t| t.millis()),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            edited_at: m.edited_at,
+            deleted_at: m.deleted_at,
         }
     }
 }
@@ -157,7 +158,7 @@ pub struct ChannelItem {
     /// A distinct conversation (a direct message or a fixed group; members are fixed).
     pub distinct: bool,
     /// Time of its newest message, if any.
-    pub last_message_at_ms: Option<i64>,
+    pub last_message_at: Option<Timestamp>,
     /// The current user's unread messages in it.
     pub unread_count: u32,
     /// Unread messages mentioning the current user.
@@ -174,7 +175,7 @@ impl From<CoreChannel> for ChannelItem {
             image: c.channel.image,
             member_count: c.channel.member_count,
             distinct: c.channel.distinct,
-            last_message_at_ms: c.channel.last_message_at.map(|t| t.millis()),
+            last_message_at: c.channel.last_message_at,
             unread_count: c.unread_count,
             unread_mentions: c.unread_mentions,
             last_message: c.last_message.map(Into::into),
@@ -281,7 +282,7 @@ pub struct ReadReceipt {
     /// The newest message they have read, if known.
     pub last_read_message_id: Option<String>,
     /// When they read it.
-    pub last_read_at_ms: i64,
+    pub last_read_at: Timestamp,
 }
 
 impl From<CoreReceipt> for ReadReceipt {
@@ -289,7 +290,7 @@ impl From<CoreReceipt> for ReadReceipt {
         Self {
             user_id: r.user_id,
             last_read_message_id: r.last_read_message_id.map(|m| m.to_string()),
-            last_read_at_ms: r.last_read_at.millis(),
+            last_read_at: r.last_read_at,
         }
     }
 }

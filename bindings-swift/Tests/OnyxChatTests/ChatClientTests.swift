@@ -1,5 +1,6 @@
 // The Swift SDK against the real chat-server, one test per Kotlin ChatClientTest test: live chat,
-// offline sends, live edits/deletes/reactions/typing, paging, and closed subscriptions stopping.
+// offline sends, live edits/deletes/reactions/typing, paging, closed subscriptions stopping, and
+// times arriving as `Date`.
 #if os(macOS) || os(Linux)
 import Foundation
 import OnyxChat
@@ -36,6 +37,28 @@ final class ChatClientTests: Fixture {
             list.contains { $0.cid == cid && $0.unreadCount == 0 }
         }
         aliceList.close()
+        bobList.close()
+    }
+
+    func testReceivedTimesAreDatesBetweenSendAndReceipt() async throws {
+        let alice = try await connect("alice")
+        let bob = try await connect("bob")
+        let cid = try await channel(alice, "bob")
+        // The server keeps milliseconds: the lower bound is truncated to match.
+        let before = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        try await alice.sendMessage(cid: cid, text: "what time is it")
+        let bobList = try await bob.messages(cid: cid)
+        let received = try await bobList.updates.awaitFirst("bob has it") { $0.texts == ["what time is it"] }
+        let after = Date()
+
+        let message = try XCTUnwrap(received.single?.message)
+        let createdAt: Date = message.createdAt
+        XCTAssertTrue((before...after).contains(createdAt), "createdAt \(createdAt) in [\(before), \(after)]")
+        XCTAssertFalse(message.updatedAt < createdAt, "updatedAt before createdAt")
+        XCTAssertNil(message.editedAt)
+        let channels = try await bob.channels().awaitFirst("bob's channel") { list in list.contains { $0.cid == cid } }
+        let lastMessageAt: Date? = channels.first { $0.cid == cid }?.lastMessageAt
+        XCTAssertTrue(lastMessageAt.map { (before...Date()).contains($0) } ?? false, "lastMessageAt \(String(describing: lastMessageAt))")
         bobList.close()
     }
 
@@ -101,7 +124,7 @@ final class ChatClientTests: Fixture {
         try await alice.editMessage(messageId: id, text: "final text")
         try await bobList.updates.awaitFirst("bob sees the edit") { $0.texts == ["final text"] }
         XCTAssertEqual(bobList.items.count, 1)
-        XCTAssertNotNil(bobList.items.first?.message.editedAtMs)
+        XCTAssertNotNil(bobList.items.first?.message.editedAt)
 
         try await bob.addReaction(messageId: id, kind: "like")
         let aliceList = try await alice.messages(cid: cid)
@@ -115,7 +138,7 @@ final class ChatClientTests: Fixture {
 
         try await alice.deleteMessage(messageId: id)
         try await bobList.updates.awaitFirst("bob sees the delete") { items in
-            items.isEmpty || items.single?.message.deletedAtMs != nil
+            items.isEmpty || items.single?.message.deletedAt != nil
         }
     }
 

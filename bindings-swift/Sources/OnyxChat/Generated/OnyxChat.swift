@@ -3,6 +3,7 @@
 
 // swiftlint:disable all
 import Foundation
+import Foundation
 
 // Depending on the consumer's build setup, the low-level FFI code
 // might be in a separate module, or it might be compiled inline into
@@ -3289,7 +3290,7 @@ public struct ChannelItem: Equatable, Hashable {
     /**
      * Time of its newest message, if any.
      */
-    public var lastMessageAtMs: Int64?
+    public var lastMessageAt: Timestamp?
     /**
      * The current user's unread messages in it.
      */
@@ -3323,7 +3324,7 @@ public struct ChannelItem: Equatable, Hashable {
          */distinct: Bool, 
         /**
          * Time of its newest message, if any.
-         */lastMessageAtMs: Int64?, 
+         */lastMessageAt: Timestamp?, 
         /**
          * The current user's unread messages in it.
          */unreadCount: UInt32, 
@@ -3338,7 +3339,7 @@ public struct ChannelItem: Equatable, Hashable {
         self.image = image
         self.memberCount = memberCount
         self.distinct = distinct
-        self.lastMessageAtMs = lastMessageAtMs
+        self.lastMessageAt = lastMessageAt
         self.unreadCount = unreadCount
         self.unreadMentions = unreadMentions
         self.lastMessage = lastMessage
@@ -3365,7 +3366,7 @@ public struct FfiConverterTypeChannelItem: FfiConverterRustBuffer {
                 image: FfiConverterOptionString.read(from: &buf), 
                 memberCount: FfiConverterUInt32.read(from: &buf), 
                 distinct: FfiConverterBool.read(from: &buf), 
-                lastMessageAtMs: FfiConverterOptionInt64.read(from: &buf), 
+                lastMessageAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
                 unreadCount: FfiConverterUInt32.read(from: &buf), 
                 unreadMentions: FfiConverterUInt32.read(from: &buf), 
                 lastMessage: FfiConverterOptionTypeMessageItem.read(from: &buf)
@@ -3378,7 +3379,7 @@ public struct FfiConverterTypeChannelItem: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.image, into: &buf)
         FfiConverterUInt32.write(value.memberCount, into: &buf)
         FfiConverterBool.write(value.distinct, into: &buf)
-        FfiConverterOptionInt64.write(value.lastMessageAtMs, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.lastMessageAt, into: &buf)
         FfiConverterUInt32.write(value.unreadCount, into: &buf)
         FfiConverterUInt32.write(value.unreadMentions, into: &buf)
         FfiConverterOptionTypeMessageItem.write(value.lastMessage, into: &buf)
@@ -3656,21 +3657,21 @@ public struct Message: Equatable, Hashable {
      */
     public var replyCount: UInt32
     /**
-     * Milliseconds since the epoch.
+     * When it was sent (the server's time once confirmed).
      */
-    public var createdAtMs: Int64
+    public var createdAt: Timestamp
     /**
      * Last change.
      */
-    public var updatedAtMs: Int64
+    public var updatedAt: Timestamp
     /**
      * Last edit of the text, if edited.
      */
-    public var editedAtMs: Int64?
+    public var editedAt: Timestamp?
     /**
      * Deletion time, if deleted (a tombstone).
      */
-    public var deletedAtMs: Int64?
+    public var deletedAt: Timestamp?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3706,17 +3707,17 @@ public struct Message: Equatable, Hashable {
          * Replies in its thread.
          */replyCount: UInt32, 
         /**
-         * Milliseconds since the epoch.
-         */createdAtMs: Int64, 
+         * When it was sent (the server's time once confirmed).
+         */createdAt: Timestamp, 
         /**
          * Last change.
-         */updatedAtMs: Int64, 
+         */updatedAt: Timestamp, 
         /**
          * Last edit of the text, if edited.
-         */editedAtMs: Int64?, 
+         */editedAt: Timestamp?, 
         /**
          * Deletion time, if deleted (a tombstone).
-         */deletedAtMs: Int64?) {
+         */deletedAt: Timestamp?) {
         self.id = id
         self.cid = cid
         self.userId = userId
@@ -3727,10 +3728,10 @@ public struct Message: Equatable, Hashable {
         self.mentionedUsers = mentionedUsers
         self.reactionCounts = reactionCounts
         self.replyCount = replyCount
-        self.createdAtMs = createdAtMs
-        self.updatedAtMs = updatedAtMs
-        self.editedAtMs = editedAtMs
-        self.deletedAtMs = deletedAtMs
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.editedAt = editedAt
+        self.deletedAt = deletedAt
     }
 
     
@@ -3759,10 +3760,10 @@ public struct FfiConverterTypeMessage: FfiConverterRustBuffer {
                 mentionedUsers: FfiConverterSequenceString.read(from: &buf), 
                 reactionCounts: FfiConverterDictionaryStringUInt32.read(from: &buf), 
                 replyCount: FfiConverterUInt32.read(from: &buf), 
-                createdAtMs: FfiConverterInt64.read(from: &buf), 
-                updatedAtMs: FfiConverterInt64.read(from: &buf), 
-                editedAtMs: FfiConverterOptionInt64.read(from: &buf), 
-                deletedAtMs: FfiConverterOptionInt64.read(from: &buf)
+                createdAt: FfiConverterTypeTimestamp.read(from: &buf), 
+                updatedAt: FfiConverterTypeTimestamp.read(from: &buf), 
+                editedAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
+                deletedAt: FfiConverterOptionTypeTimestamp.read(from: &buf)
         )
     }
 
@@ -3777,10 +3778,10 @@ public struct FfiConverterTypeMessage: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.mentionedUsers, into: &buf)
         FfiConverterDictionaryStringUInt32.write(value.reactionCounts, into: &buf)
         FfiConverterUInt32.write(value.replyCount, into: &buf)
-        FfiConverterInt64.write(value.createdAtMs, into: &buf)
-        FfiConverterInt64.write(value.updatedAtMs, into: &buf)
-        FfiConverterOptionInt64.write(value.editedAtMs, into: &buf)
-        FfiConverterOptionInt64.write(value.deletedAtMs, into: &buf)
+        FfiConverterTypeTimestamp.write(value.createdAt, into: &buf)
+        FfiConverterTypeTimestamp.write(value.updatedAt, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.editedAt, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.deletedAt, into: &buf)
     }
 }
 
@@ -4209,7 +4210,7 @@ public struct ReadReceipt: Equatable, Hashable {
     /**
      * When they read it.
      */
-    public var lastReadAtMs: Int64
+    public var lastReadAt: Timestamp
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4222,10 +4223,10 @@ public struct ReadReceipt: Equatable, Hashable {
          */lastReadMessageId: String?, 
         /**
          * When they read it.
-         */lastReadAtMs: Int64) {
+         */lastReadAt: Timestamp) {
         self.userId = userId
         self.lastReadMessageId = lastReadMessageId
-        self.lastReadAtMs = lastReadAtMs
+        self.lastReadAt = lastReadAt
     }
 
     
@@ -4246,14 +4247,14 @@ public struct FfiConverterTypeReadReceipt: FfiConverterRustBuffer {
             try ReadReceipt(
                 userId: FfiConverterString.read(from: &buf), 
                 lastReadMessageId: FfiConverterOptionString.read(from: &buf), 
-                lastReadAtMs: FfiConverterInt64.read(from: &buf)
+                lastReadAt: FfiConverterTypeTimestamp.read(from: &buf)
         )
     }
 
     public static func write(_ value: ReadReceipt, into buf: inout [UInt8]) {
         FfiConverterString.write(value.userId, into: &buf)
         FfiConverterOptionString.write(value.lastReadMessageId, into: &buf)
-        FfiConverterInt64.write(value.lastReadAtMs, into: &buf)
+        FfiConverterTypeTimestamp.write(value.lastReadAt, into: &buf)
     }
 }
 
@@ -5243,7 +5244,9 @@ public enum OutboxState: Equatable, Hashable {
          * Failed attempts so far.
          */attempt: UInt32, 
         /**
-         * When it is retried, in milliseconds since the epoch.
+         * When it is retried, on the client's monotonic clock: milliseconds since this
+         * client started, not a wall-clock time (compare it only with other values of the
+         * same client).
          */retryAtMs: Int64
     )
     /**
@@ -5593,30 +5596,6 @@ public func FfiConverterTypeTokenFetchError_lower(_ value: TokenFetchError) -> R
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
-    typealias SwiftType = Int64?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterInt64.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterInt64.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -5657,6 +5636,30 @@ fileprivate struct FfiConverterOptionTypeMessageItem: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeMessageItem.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeTimestamp: FfiConverterRustBuffer {
+    typealias SwiftType = Timestamp?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeTimestamp.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeTimestamp.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5912,6 +5915,54 @@ fileprivate struct FfiConverterDictionaryStringUInt32: FfiConverterRustBuffer {
         return dict
     }
 }
+
+
+
+
+public typealias Timestamp = Date
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTimestamp: FfiConverter {
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Timestamp {
+        let builtinValue = try FfiConverterInt64.read(from: &buf)
+        return Date(timeIntervalSince1970: Double(builtinValue) / 1000)
+    }
+
+    public static func write(_ value: Timestamp, into buf: inout [UInt8]) {
+        let builtinValue = Int64((value.timeIntervalSince1970 * 1000).rounded())
+        return FfiConverterInt64.write(builtinValue, into: &buf)
+    }
+
+    public static func lift(_ value: Int64) throws -> Timestamp {
+        let builtinValue = try FfiConverterInt64.lift(value)
+        return Date(timeIntervalSince1970: Double(builtinValue) / 1000)
+    }
+
+    public static func lower(_ value: Timestamp) -> Int64 {
+        let builtinValue = Int64((value.timeIntervalSince1970 * 1000).rounded())
+        return FfiConverterInt64.lower(builtinValue)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimestamp_lift(_ value: Int64) throws -> Timestamp {
+    return try FfiConverterTypeTimestamp.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimestamp_lower(_ value: Timestamp) -> Int64 {
+    return FfiConverterTypeTimestamp.lower(value)
+}
+
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 

@@ -1,11 +1,13 @@
 // The Kotlin SDK against the real chat-server: two users chat live, offline sends are
 // delivered after the network returns, lists update live (edits, deletes, reactions,
-// typing), paging, and closed subscriptions stop.
+// typing), paging, closed subscriptions stop, and times arrive as `java.time.Instant`.
 package com.onyxchat
 
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
+import java.time.Instant
+import java.time.temporal.ChronoUnit
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
@@ -44,6 +46,27 @@ class ChatClientTest : Fixture() {
         bob.channels().await("bob's unread cleared") { l -> l.any { it.cid == cid && it.unreadCount == 0u } }
         aliceList.close()
         bobList.close()
+    }
+
+    @Test
+    fun receivedTimesAreInstantsBetweenSendAndReceipt(): Unit = runBlocking {
+        val alice = connect("alice")
+        val bob = connect("bob")
+        val cid = channel(alice, "bob")
+        // The server keeps milliseconds: the lower bound is truncated to match.
+        val before: Instant = Instant.now().truncatedTo(ChronoUnit.MILLIS)
+        alice.sendMessage(cid, "what time is it")
+        val received = bob.messages(cid).items.await("bob has it") { it.texts == listOf("what time is it") }
+        val after: Instant = Instant.now()
+
+        val message = received.single().message
+        val createdAt: Instant = message.createdAt
+        assertTrue("createdAt $createdAt in [$before, $after]", createdAt in before..after)
+        assertFalse("updatedAt before createdAt", message.updatedAt.isBefore(createdAt))
+        assertEquals(null, message.editedAt)
+        val channel = bob.channels().await("bob's channel") { l -> l.any { it.cid == cid } }.first { it.cid == cid }
+        val lastMessageAt: Instant? = channel.lastMessageAt
+        assertTrue("lastMessageAt $lastMessageAt in [$before, now]", lastMessageAt != null && lastMessageAt in before..Instant.now())
     }
 
     @Test
@@ -106,7 +129,7 @@ class ChatClientTest : Fixture() {
 
         alice.editMessage(id, "final text")
         bobList.items.await("bob sees the edit") { it.texts == listOf("final text") }
-        assertTrue(bobList.items.value.single().message.editedAtMs != null)
+        assertTrue(bobList.items.value.single().message.editedAt != null)
 
         bob.addReaction(id, "like")
         val aliceList = alice.messages(cid)
@@ -120,7 +143,7 @@ class ChatClientTest : Fixture() {
 
         alice.deleteMessage(id)
         bobList.items.await("bob sees the delete") { items ->
-            items.isEmpty() || items.single().message.deletedAtMs != null
+            items.isEmpty() || items.single().message.deletedAt != null
         }
     }
 

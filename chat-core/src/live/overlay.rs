@@ -140,6 +140,13 @@ impl Overlay {
                 _ => {}
             }
         }
+        // A reaction of mine counts at least once. The server publishes a reaction and the
+        // message's recount as two events: between them the cache holds my reaction with the
+        // old counts, and the UI must not show "liked by me, 0 likes".
+        for kind in &own_reactions {
+            let count = message.reaction_counts.entry(kind.clone()).or_default();
+            *count = (*count).max(1);
+        }
         own_reactions.sort();
         MessageItem {
             message,

@@ -107,6 +107,27 @@ fn reactions_toggle_counts_once_and_a_failed_one_is_not_shown() {
 }
 
 #[test]
+fn my_reaction_counts_at_least_once_while_its_recount_is_on_the_way() {
+    // The reaction's push arrived, the message's recount not yet: the cache holds my
+    // reaction with the old counts, with or without the operation still queued.
+    let mut stale = confirmed(1, &["like"]);
+    stale.message.reaction_counts.clear();
+    let ob = outbox();
+    let item = Overlay::new(&ob).message(stale.clone());
+    assert_eq!(item.message.reaction_counts.get("like"), Some(&1));
+    let mut ob = outbox();
+    queue(&mut ob, 100, reaction(true, C, 1, "like"));
+    let item = Overlay::new(&ob).message(stale);
+    assert_eq!(item.own_reactions, ["like"]);
+    assert_eq!(item.message.reaction_counts.get("like"), Some(&1));
+    // Others' reactions are counted as the server says.
+    let mut others = confirmed(1, &[]);
+    others.message.reaction_counts.insert("wow".into(), 3);
+    let item = Overlay::new(&outbox()).message(others);
+    assert_eq!(item.message.reaction_counts.get("wow"), Some(&3));
+}
+
+#[test]
 fn an_echo_follows_its_send_state_and_merged_edits() {
     let mut ob = outbox();
     send(&mut ob, C, 1);

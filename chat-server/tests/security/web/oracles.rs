@@ -12,6 +12,54 @@ fn shape(status: StatusCode, body: &Value, id: &str, placeholder: &str) -> (Stat
     (status, body.to_string().replace(id, placeholder))
 }
 
+/// Every write an outsider might try: by message id `mid`, and to channel `team:<channel>`.
+fn writes(mid: &str, channel: &str) -> Vec<(&'static str, String, Option<Value>)> {
+    vec![
+        (
+            "POST",
+            format!("/v1/messages/{mid}/reactions"),
+            Some(json!({"type": "like"})),
+        ),
+        ("POST", format!("/v1/messages/{mid}/star"), None),
+        (
+            "PATCH",
+            format!("/v1/messages/{mid}"),
+            Some(json!({"text": "x"})),
+        ),
+        ("DELETE", format!("/v1/messages/{mid}"), None),
+        (
+            "POST",
+            format!("/v1/channels/team/{channel}/messages"),
+            Some(json!({"id": new_id(), "text": "x"})),
+        ),
+        (
+            "POST",
+            format!("/v1/channels/team/{channel}/read"),
+            Some(json!({})),
+        ),
+        (
+            "POST",
+            format!("/v1/channels/team/{channel}/typing"),
+            Some(json!({"typing": true})),
+        ),
+        (
+            "PATCH",
+            format!("/v1/channels/team/{channel}"),
+            Some(json!({"name": "x"})),
+        ),
+        (
+            "POST",
+            format!("/v1/channels/team/{channel}/members"),
+            Some(json!({"members": [{"user_id": "eve"}]})),
+        ),
+        (
+            "DELETE",
+            format!("/v1/channels/team/{channel}/members/bob"),
+            None,
+        ),
+    ]
+}
+
 #[tokio::test]
 async fn an_outsider_cannot_tell_existing_channels_and_messages_from_missing_ones() {
     let t = TestServer::start().await;
@@ -65,52 +113,6 @@ async fn an_outsider_cannot_tell_existing_channels_and_messages_from_missing_one
         );
     }
     // Writes answer the same: by message id, and to a channel by cid.
-    let writes = |mid: &str, channel: &str| {
-        vec![
-            (
-                "POST",
-                format!("/v1/messages/{mid}/reactions"),
-                Some(json!({"type": "like"})),
-            ),
-            ("POST", format!("/v1/messages/{mid}/star"), None),
-            (
-                "PATCH",
-                format!("/v1/messages/{mid}"),
-                Some(json!({"text": "x"})),
-            ),
-            ("DELETE", format!("/v1/messages/{mid}"), None),
-            (
-                "POST",
-                format!("/v1/channels/team/{channel}/messages"),
-                Some(json!({"id": new_id(), "text": "x"})),
-            ),
-            (
-                "POST",
-                format!("/v1/channels/team/{channel}/read"),
-                Some(json!({})),
-            ),
-            (
-                "POST",
-                format!("/v1/channels/team/{channel}/typing"),
-                Some(json!({"typing": true})),
-            ),
-            (
-                "PATCH",
-                format!("/v1/channels/team/{channel}"),
-                Some(json!({"name": "x"})),
-            ),
-            (
-                "POST",
-                format!("/v1/channels/team/{channel}/members"),
-                Some(json!({"members": [{"user_id": "eve"}]})),
-            ),
-            (
-                "DELETE",
-                format!("/v1/channels/team/{channel}/members/bob"),
-                None,
-            ),
-        ]
-    };
     let existing = writes(&mid, "secret");
     let missing = writes(&missing_mid, "nothere");
     for ((method, path, body), (_, missing_path, missing_body)) in existing.into_iter().zip(missing)
@@ -150,30 +152,7 @@ async fn a_removed_members_writes_answer_not_a_member() {
     let eve = t.user(&app, "eve");
     let (s, _) = eve.get("/v1/channels/team/secret").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    for (method, path, body) in [
-        (
-            "POST",
-            format!("/v1/messages/{mid}/reactions"),
-            Some(json!({"type": "like"})),
-        ),
-        ("POST", format!("/v1/messages/{mid}/star"), None),
-        (
-            "PATCH",
-            format!("/v1/messages/{mid}"),
-            Some(json!({"text": "x"})),
-        ),
-        ("DELETE", format!("/v1/messages/{mid}"), None),
-        (
-            "POST",
-            "/v1/channels/team/secret/messages".to_owned(),
-            Some(json!({"id": new_id(), "text": "x"})),
-        ),
-        (
-            "POST",
-            "/v1/channels/team/secret/read".to_owned(),
-            Some(json!({})),
-        ),
-    ] {
+    for (method, path, body) in writes(&mid, "secret") {
         let (s, b) = eve.request(method.parse().unwrap(), &path, body).await;
         assert_eq!(
             (s, b["code"].as_str()),

@@ -16,29 +16,17 @@
 
 import { execFile, spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import http from "node:http";
-import net from "node:net";
-import { tmpdir } from "node:os";
 import { dirname, extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchBrowser } from "../web/lib/browser.mjs";
+import { REPO } from "../web/lib/paths.mjs";
+import { ChatServer, freePort } from "../web/lib/server.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO = resolve(HERE, "../..");
 const WORK = join(REPO, "target/consumers");
-const SERVER_BIN = process.env.ONYXCHAT_SERVER_BIN ?? join(REPO, "target/debug/chat-server");
-const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 const args = process.argv.slice(2);
 const flag = (name) => {
@@ -74,17 +62,6 @@ function sh(cmd, cwd, env = {}) {
       else ok(stdout);
     }),
   );
-}
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = net.createServer();
-    srv.on("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
 }
 
 /** A long-running child (a server); `stop()` ends it and its children. */
@@ -135,50 +112,6 @@ async function waitForHttp(url, proc) {
     if (Date.now() > deadline) throw new Error(`${url} did not answer in 60 s:\n${proc?.output.slice(-3000) ?? ""}`);
     await sleep(200);
   }
-}
-
-// ---- chat-server --------------------------------------------------------------------
-
-async function startChatServer() {
-  if (!existsSync(SERVER_BIN)) throw new Error(`chat-server not found at ${SERVER_BIN}: run \`cargo build -p chat-server\``);
-  const dataDir = mkdtempSync(join(tmpdir(), "onyxchat-consumers-"));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const proc = start([SERVER_BIN, "serve", "--dev", "--addr", `127.0.0.1:${port}`, "--data-dir", dataDir], REPO, {
-    RUST_LOG: process.env.RUST_LOG ?? "warn",
-  });
-  await waitForHttp(`${url}/healthz`, proc);
-  const session = await (await fetch(`${url}/v1/dev/session`)).json();
-  const tokens = Object.fromEntries(session.users.map((u) => [u.id, u.token]));
-  const call = async (method, path, user, body) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${tokens[user]}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`);
-    return await res.json();
-  };
-  return {
-    url,
-    appId: session.app_id,
-    tokens,
-    call,
-    async stop() {
-      await proc.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** A UUIDv7 (the server requires them for message ids). */
-function uuidv7() {
-  const b = Buffer.from(randomUUID().replaceAll("-", ""), "hex");
-  const ms = Date.now();
-  b.writeUIntBE(ms, 0, 6);
-  b[6] = 0x70 | (b[6] & 0x0f);
-  const h = b.toString("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 // ---- the apps -----------------------------------------------------------------------
@@ -254,7 +187,7 @@ async function browse(browser, server, check, baseUrl) {
   page.on("pageerror", (e) => log.push(`pageerror: ${e.stack ?? e}`));
   try {
     const cid = "team:general";
-    const q = new URLSearchParams({ server: server.url, app: server.appId, user: "alice", token: server.tokens.alice, cid, name: check.name });
+    const q = new URLSearchParams({ server: server.url, app: server.session.app_id, user: "alice", token: server.token("alice"), cid, name: check.name });
     await page.goto(`${baseUrl}/?${q}`);
     const ready = page.getByTestId("chat-ready");
     const failed = page.getByTestId("chat-error");
@@ -266,14 +199,14 @@ async function browse(browser, server, check, baseUrl) {
     const [type, id] = cid.split(":");
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const { messages } = await server.call("GET", `/v1/channels/${type}/${id}/messages?limit=100`, "bob");
+      const { messages } = await server.api("GET", `/v1/channels/${type}/${id}/messages?limit=100`, { as: "bob" });
       if (messages.some((m) => m.text === mine && m.user_id === "alice")) break;
       if (Date.now() > deadline) throw new Error(`the server never got "${mine}"`);
       await sleep(200);
     }
     // ...and a message sent through the server shows in the page.
     const theirs = `hello ${check.name} from bob ${randomUUID().slice(0, 8)}`;
-    await server.call("POST", `/v1/channels/${type}/${id}/messages`, "bob", { id: uuidv7(), text: theirs });
+    await server.sendMessage(cid, theirs);
     await page.getByText(theirs).waitFor({ timeout: 30_000 });
   } catch (e) {
     e.message += log.length ? `\n${log.join("\n")}` : "";
@@ -321,8 +254,8 @@ async function main() {
   }
   mkdirSync(WORK, { recursive: true });
   if (resolve(TARBALLS) !== join(WORK, "tarballs")) cpSync(TARBALLS, join(WORK, "tarballs"), { recursive: true });
-  const server = UPDATE_LOCKS ? null : await startChatServer();
-  const browser = UPDATE_LOCKS ? null : await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const server = UPDATE_LOCKS ? null : await ChatServer.start({ staticDir: null });
+  const browser = UPDATE_LOCKS ? null : await launchBrowser();
   let passed = 0;
   let failed = 0;
   const prepared = new Map();
@@ -340,7 +273,7 @@ async function main() {
     }
   } finally {
     await browser?.close();
-    await server?.stop();
+    await server?.dispose();
   }
   console.log(`consumer apps: ${seconds(started)}s`);
   console.log(`${passed} passed, ${failed} failed`);

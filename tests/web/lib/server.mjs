@@ -1,5 +1,6 @@
 // A chat-server process for the tests: `serve --dev` on a free port with a temp data dir,
-// serving the demo build on the same origin. It can be stopped and restarted on the same
+// serving the demo build on the same origin (`staticDir: null`: no web app, as the
+// consumer-app test wants). It can be stopped and restarted on the same
 // port and data dir (tokens stay valid: the app and its secret live in the data dir).
 
 import { spawn } from "node:child_process";
@@ -49,7 +50,7 @@ export class ChatServer {
     if (!existsSync(SERVER_BIN)) {
       throw new Error(`chat-server not found at ${SERVER_BIN}: run \`cargo build -p chat-server\` (or set ONYXCHAT_SERVER_BIN)`);
     }
-    if (!existsSync(join(options.staticDir ?? DEMO_DIST, "index.html"))) {
+    if (options.staticDir !== null && !existsSync(join(options.staticDir ?? DEMO_DIST, "index.html"))) {
       throw new Error(`the demo is not built (${DEMO_DIST}): run \`npm run build:js\` at the repository root`);
     }
     const dataDir = mkdtempSync(join(tmpdir(), "onyxchat-e2e-"));
@@ -64,7 +65,8 @@ export class ChatServer {
 
   async start() {
     if (this.proc) throw new Error("the server is already running");
-    const args = ["serve", "--dev", "--addr", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--static-dir", this.staticDir];
+    const args = ["serve", "--dev", "--addr", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir];
+    if (this.staticDir !== null) args.push("--static-dir", this.staticDir);
     const proc = spawn(SERVER_BIN, args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" },

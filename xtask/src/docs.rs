@@ -9,7 +9,7 @@
 //! - The release workflow publishes `target/api-docs/` as the project's API reference site;
 //!   each package README links its part.
 
-use crate::{run, run_with_env, web, workspace_root};
+use crate::{run, run_with_env, swift, web, workspace_root};
 
 /// Builds every API reference into `target/api-docs/`.
 pub(crate) fn api_docs() -> anyhow::Result<()> {
@@ -42,7 +42,7 @@ fn rust_docs() -> anyhow::Result<()> {
     if rust.exists() {
         std::fs::remove_dir_all(&rust)?;
     }
-    copy_dir(&workspace_root().join("target/doc"), &rust)
+    swift::copy_tree(&workspace_root().join("target/doc"), &rust)
 }
 
 /// TypeDoc of both npm packages, warnings as errors, into `js/core` and `js/react` (about
@@ -62,20 +62,6 @@ pub(crate) fn js_docs() -> anyhow::Result<()> {
                 &dest,
             ],
         )?;
-    }
-    Ok(())
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
     }
     Ok(())
 }

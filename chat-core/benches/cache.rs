@@ -165,6 +165,7 @@ fn sync_page(limited: Vec<ChannelState>, changes: Vec<Change>, cursor: String) -
             })
             .collect(),
         limited,
+        limited_seq: None,
         cursor,
         has_more: true,
     }

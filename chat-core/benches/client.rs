@@ -109,6 +109,7 @@ fn fill(path: &Path, cid: &Cid) {
                 unread_mentions: 0,
             },
         }],
+        limited_seq: None,
         cursor: "v1:bench:1".into(),
         has_more: false,
     };

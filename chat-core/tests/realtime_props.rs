@@ -264,6 +264,7 @@ fn prepared() -> (tempfile::TempDir, std::path::PathBuf, Cache) {
         .apply_sync_page(&SyncResponse {
             changes: vec![],
             limited: vec![channel_state("team:a"), channel_state("team:b")],
+            limited_seq: None,
             cursor: "v1:e:5".into(),
             has_more: false,
         })

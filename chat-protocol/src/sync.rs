@@ -72,6 +72,13 @@ pub struct SyncResponse {
     /// then store this newest page (joined channels, channels with too many changes, and
     /// every channel on bootstrap).
     pub limited: Vec<ChannelState>,
+    /// The seq the `limited` states are complete up to (set when `limited` is not empty).
+    /// A row of those channels with a higher `rev` may be missing from a state; it comes
+    /// as a change, later in this sync or in the next one. A client replacing a channel
+    /// therefore keeps the cached rows newer than this seq (a message it just sent, say)
+    /// instead of dropping them until they come back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limited_seq: Option<u64>,
     /// Opaque cursor to store with this page's data and send next time.
     pub cursor: String,
     /// More changes are waiting: call again with `cursor` right away.

@@ -355,6 +355,7 @@ fn sync_requests_and_pages() {
         &SyncResponse {
             changes: vec![],
             limited: vec![channel_state()],
+            limited_seq: Some(57),
             cursor: "v1:Xk3m9QzA:57:team:general".into(),
             has_more: true,
         },
@@ -367,6 +368,7 @@ fn sync_requests_and_pages() {
                 change(59, Change::Read(read_state())),
             ],
             limited: vec![],
+            limited_seq: None,
             cursor: "v1:Xk3m9QzA:59".into(),
             has_more: false,
         },

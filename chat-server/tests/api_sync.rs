@@ -241,6 +241,24 @@ async fn busy_and_joined_channels_come_back_limited() {
     let busy = &pages[0]["limited"][0];
     assert_eq!(busy["messages"].as_array().unwrap().len(), 10);
     assert_eq!(busy["messages"][9]["text"], "b24");
+    // The page names the seq its states are complete up to: everything in them is at or
+    // below it (clients keep their own newer rows when replacing the channel).
+    let snap = pages[0]["limited_seq"]
+        .as_u64()
+        .expect("a page with limited channels names their snapshot seq");
+    let newest = busy["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(busy["members"].as_array().unwrap())
+        .map(|row| row["rev"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(newest <= snap, "{newest} > {snap}");
+    assert!(
+        pages.iter().skip(1).all(|p| p.get("limited_seq").is_none()),
+        "pages without limited channels carry no limited_seq"
+    );
     let streamed = changes(&pages);
     assert!(
         streamed.iter().all(|c| c["data"]["cid"] != "team:busy"),

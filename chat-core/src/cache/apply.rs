@@ -37,7 +37,7 @@ impl Cache {
         let tx = self.conn.transaction()?;
         let mut applier = Applier::with_facts(&tx, &me, memo);
         for state in &page.limited {
-            applier.replace_channel(state)?;
+            applier.replace_channel(state, page.limited_seq)?;
         }
         for change in &page.changes {
             applier.apply_change(&change.change)?;
@@ -229,20 +229,41 @@ impl<'c> Applier<'c> {
 
     /// Stores a limited channel state: the channel, its members and reads replaced, its
     /// cached server messages (and their reactions and stars) replaced by the window.
-    fn replace_channel(&mut self, state: &ChannelState) -> CacheResult<()> {
-        let (conn, cid) = (self.conn, state.channel.cid.to_string());
+    ///
+    /// The state is complete only up to `limited_seq` (the sync's snapshot). Rows of the
+    /// user's own that are newer — a message whose send completed, a reaction or star
+    /// confirmed while the page was on its way — are kept, not dropped until they come
+    /// back as changes: the UI never loses a sent message for a moment, and an edit or
+    /// reaction the user makes meanwhile finds it. Other users' newer rows are replaced
+    /// as before (the state's exact unread counts cover exactly the state's messages).
+    /// Kept top-level messages older than the new window go, so it has no hole.
+    fn replace_channel(
+        &mut self,
+        state: &ChannelState,
+        limited_seq: Option<u64>,
+    ) -> CacheResult<()> {
+        let (conn, cid, me) = (self.conn, state.channel.cid.to_string(), self.me);
+        let after = limited_seq.map(|s| to_i64("limited_seq", s)).transpose()?;
         self.facts.remove(&cid); // exact counts follow
         upsert_channel(conn, &state.channel)?;
         replace_members(conn, &cid, &state.members)?;
         replace_reads(conn, &cid, &state.reads)?;
-        conn.prepare_cached("DELETE FROM reactions WHERE cid = ?1")?
-            .execute([&cid])?;
-        conn.prepare_cached("DELETE FROM flags WHERE cid = ?1")?
-            .execute([&cid])?;
-        conn.prepare_cached("DELETE FROM messages WHERE cid = ?1 AND local_state IS NULL")?
-            .execute([&cid])?;
+        conn.prepare_cached(
+            "DELETE FROM reactions WHERE cid = ?1 \
+             AND NOT (?3 IS NOT NULL AND user_id = ?2 AND rev > ?3)",
+        )?
+        .execute(params![cid, me, after])?;
+        conn.prepare_cached(
+            "DELETE FROM flags WHERE cid = ?1 AND NOT (?2 IS NOT NULL AND rev > ?2)",
+        )?
+        .execute(params![cid, after])?;
+        conn.prepare_cached(
+            "DELETE FROM messages WHERE cid = ?1 AND local_state IS NULL \
+             AND NOT (?3 IS NOT NULL AND user_id = ?2 AND rev > ?3)",
+        )?
+        .execute(params![cid, me, after])?;
         for m in &state.messages {
-            write_message(conn, m)?;
+            upsert_message_if_newer(conn, m)?;
         }
         for r in state.own_reactions.iter().filter(|r| r.user_id == self.me) {
             upsert_reaction(conn, r)?;
@@ -259,6 +280,13 @@ impl<'c> Applier<'c> {
             None => None,
         };
         let through = created().max().max(last_message_at).unwrap_or(0);
+        if let Some(start) = window_start {
+            conn.prepare_cached(
+                "DELETE FROM messages WHERE cid = ?1 AND local_state IS NULL \
+                 AND parent_id IS NULL AND order_key < ?2",
+            )?
+            .execute(params![cid, start])?;
+        }
         conn.prepare_cached(
             "UPDATE channels SET window_start = ?2, window_complete = ?3, unread_count = ?4, \
              unread_mentions = ?5, unread_through = ?6 WHERE cid = ?1",

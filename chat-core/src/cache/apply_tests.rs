@@ -72,6 +72,105 @@ fn a_limited_state_replaces_the_window_but_keeps_local_echoes() {
     assert_eq!(cache.outbox_load().unwrap().len(), 1);
 }
 
+/// The race behind a message that vanished right after it showed as sent: a sync page
+/// read before the send committed arrives after the send's answer. The state is complete
+/// only up to `limited_seq`; the user's own newer rows stay, other users' do not, and a
+/// kept message older than the new window goes.
+#[test]
+fn a_limited_state_keeps_the_users_own_rows_newer_than_its_snapshot() {
+    let first = message("team:a", 1, "alice", 1, 5);
+    let old = message("team:a", 4, "bob", 0, 3);
+    let bobs = vec![member("team:a", "bob", 2, false)];
+    let before = state(
+        channel("team:a", 5, Some(1)),
+        bobs.clone(),
+        vec![old.clone(), first.clone()],
+        false,
+    );
+    // The new state's window holds `first` only; older history exists.
+    let s = state(
+        channel("team:a", 5, Some(1)),
+        bobs,
+        vec![first.clone()],
+        true,
+    );
+    let fresh = || {
+        let mut cache = bob_cache();
+        cache
+            .apply_sync_page(&page(vec![before.clone()], vec![], "c1"))
+            .unwrap();
+        cache
+    };
+    // Completed after the snapshot at seq 10: bob's send (rev 12), his reaction on
+    // alice's message (rev 13), alice's message that arrived by realtime (rev 14), and
+    // an edit of bob's old message that the new window no longer holds (rev 15).
+    let sent = message("team:a", 2, "bob", 20, 12);
+    let mine = reaction(&first, "bob", "like", 13, false);
+    let theirs = message("team:a", 3, "alice", 21, 14);
+    let mut old_edit = old.clone();
+    old_edit.rev = 15;
+    let changes = [
+        Change::Message(sent.clone()),
+        Change::Reaction(mine.clone()),
+        Change::Message(theirs.clone()),
+        Change::Message(old_edit.clone()),
+    ];
+    let apply = |cache: &mut Cache, limited_seq| {
+        cache
+            .apply_changes(
+                &changes
+                    .iter()
+                    .map(|c| chat_protocol::SyncChange {
+                        seq: c.rev(),
+                        change: c.clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap();
+        let mut p = page(vec![s.clone()], vec![], "c2");
+        p.limited_seq = limited_seq;
+        cache.apply_sync_page(&p).unwrap();
+    };
+    let mut cache = fresh();
+    apply(&mut cache, Some(10));
+    assert!(
+        cache.message(&sent.id).unwrap().is_some(),
+        "the sent message stays"
+    );
+    assert!(
+        cache.message(&theirs.id).unwrap().is_none(),
+        "theirs comes back as a change"
+    );
+    assert!(
+        cache.message(&old_edit.id).unwrap().is_none(),
+        "no hole before the window"
+    );
+    assert_eq!(
+        cache.message(&first.id).unwrap().unwrap().own_reactions,
+        ["like"],
+        "the confirmed reaction stays"
+    );
+    assert_eq!(texts(&cache, "team:a"), ["m1 r5", "m2 r12"]);
+
+    // Without `limited_seq` (an older server) the state replaces everything, as before.
+    let mut cache = fresh();
+    apply(&mut cache, None);
+    assert!(cache.message(&sent.id).unwrap().is_none());
+    assert!(
+        cache
+            .message(&first.id)
+            .unwrap()
+            .unwrap()
+            .own_reactions
+            .is_empty()
+    );
+    // A snapshot that already covers the send drops the cached copy (the state has it,
+    // or the message is gone).
+    let mut cache = fresh();
+    apply(&mut cache, Some(12));
+    assert!(cache.message(&sent.id).unwrap().is_none());
+}
+
 #[test]
 fn changes_keep_the_higher_rev_and_reapplying_a_page_is_a_no_op() {
     let mut cache = bob_cache();

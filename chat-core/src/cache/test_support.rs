@@ -132,6 +132,7 @@ pub fn page(limited: Vec<ChannelState>, changes: Vec<Change>, cursor: &str) -> S
             })
             .collect(),
         limited,
+        limited_seq: None,
         cursor: cursor.into(),
         has_more: false,
     }

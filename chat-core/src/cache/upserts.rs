@@ -3,7 +3,7 @@
 //! `replace_*` functions install a limited channel state's member and read lists.
 
 use chat_protocol::{Channel, Member, Message, MessageFlags, Reaction, ReadState};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::error::{CacheResult, to_i64};
 use super::message_codec::encode_body;
@@ -65,16 +65,18 @@ pub(crate) fn insert_new_message(
     Ok(execute_message(conn, SQL, m, id, cid)? == 1)
 }
 
-/// Writes a server message if it is not cached or its `rev` is higher.
+/// Writes a server message if it is not cached or its `rev` is higher (a local echo has
+/// `rev` 0, so the server copy always replaces it).
 pub(crate) fn upsert_message_if_newer(conn: &Connection, m: &Message) -> CacheResult<()> {
-    let cached: Option<i64> = conn
-        .prepare_cached("SELECT rev FROM messages WHERE id = ?1")?
-        .query_row([m.id.to_string()], |r| r.get(0))
-        .optional()?;
-    let rev = to_i64("rev", m.rev)?;
-    if cached.is_none_or(|cached| cached < rev) {
-        write_message(conn, m)?;
-    }
+    const SQL: &str = concat!(
+        message_insert!(),
+        " ON CONFLICT (id) DO UPDATE SET cid = excluded.cid, parent_id = excluded.parent_id, \
+           user_id = excluded.user_id, created_at = excluded.created_at, \
+           order_key = excluded.order_key, rev = excluded.rev, deleted_at = excluded.deleted_at, \
+           local_state = NULL, local_error = NULL, data = excluded.data \
+         WHERE excluded.rev > messages.rev"
+    );
+    execute_message(conn, SQL, m, &m.id.to_string(), &m.cid.to_string())?;
     Ok(())
 }
 

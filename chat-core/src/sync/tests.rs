@@ -10,6 +10,7 @@ fn page(cursor: &str, has_more: bool) -> SyncResponse {
     SyncResponse {
         changes: vec![],
         limited: vec![],
+        limited_seq: None,
         cursor: cursor.to_owned(),
         has_more,
     }

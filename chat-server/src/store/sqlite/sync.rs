@@ -183,6 +183,7 @@ impl Ctx<'_> {
         Ok(SyncResponse {
             changes: Vec::new(),
             limited,
+            limited_seq: Some(snapshot),
             cursor,
             has_more,
         })
@@ -267,6 +268,7 @@ impl Ctx<'_> {
         Ok(SyncResponse {
             changes: Vec::new(),
             limited,
+            limited_seq: Some(snap),
             cursor,
             has_more: true,
         })
@@ -334,6 +336,7 @@ impl Ctx<'_> {
         Ok(SyncResponse {
             changes,
             limited: Vec::new(),
+            limited_seq: None,
             cursor,
             has_more,
         })

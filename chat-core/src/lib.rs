@@ -16,9 +16,13 @@
 //! - [`client`]: [`client::ChatClient`], which runs all of the above on a driver task with
 //!   an HTTP transport and a token provider.
 
+pub mod backoff;
 pub mod cache;
 pub mod client;
+pub mod clock;
+mod engine;
 pub mod live;
+pub mod net;
 pub mod outbox;
 pub mod realtime;
 mod rt;

@@ -52,8 +52,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use cache_common::{Api, TestServer, cid};
+use chat_core::backoff::{BackoffConfig, SplitMix64};
 use chat_core::client::{ChatClient, NewMessage, static_token};
-use chat_core::outbox::{BackoffConfig, OutboxConfig, SplitMix64};
+use chat_core::outbox::OutboxConfig;
 use chat_protocol::{Message, MessagesResponse};
 use chat_server::auth::mint_user_token;
 use uuid::Uuid;

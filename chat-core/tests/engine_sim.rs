@@ -39,10 +39,11 @@ use std::time::{Duration, Instant};
 
 use cache_common::TestServer;
 use cache_common::replica::{Depth, assert_replica};
+use chat_core::backoff::SplitMix64;
 use chat_core::cache::Cache;
 use chat_core::client::{ChatClient, NewMessage, static_token};
 use chat_core::live::{MessageItem, MessageState};
-use chat_core::outbox::{ItemState, OutboxOp, SplitMix64};
+use chat_core::outbox::{ItemState, OutboxOp};
 use chat_core::sync::SyncConfig;
 use chat_protocol::{AppCredentials, Cid, Message, MessagesResponse, UpdateMessageRequest};
 use chat_server::auth::mint_user_token;

@@ -7,9 +7,11 @@
 
 use std::time::Duration;
 
+use chat_core::backoff::BackoffConfig;
+use chat_core::clock::Millis;
 use chat_core::outbox::{
-    ApiOutcome, BackoffConfig, Effect, ItemState, Method, Millis, OpId, Outbox, OutboxConfig,
-    OutboxError, OutboxOp, OutboxSnapshot, PauseReason,
+    ApiOutcome, Effect, ItemState, Method, OpId, Outbox, OutboxConfig, OutboxError, OutboxOp,
+    OutboxSnapshot, PauseReason,
 };
 use chat_protocol::{
     ChannelType, Cid, CreateChannelRequest, ErrorBody, ErrorCode, SendMessageRequest,

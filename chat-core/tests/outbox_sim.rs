@@ -17,9 +17,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
+use chat_core::backoff::{BackoffConfig, SplitMix64};
+use chat_core::clock::Millis;
 use chat_core::outbox::{
-    ApiOutcome, ApiRequest, BackoffConfig, Effect, ItemState, Method, Millis, OpId, Outbox,
-    OutboxConfig, OutboxOp, OutboxSnapshot, SplitMix64,
+    ApiOutcome, ApiRequest, Effect, ItemState, Method, OpId, Outbox, OutboxConfig, OutboxOp,
+    OutboxSnapshot,
 };
 use chat_protocol::{
     ChannelType, Cid, CreateChannelRequest, ErrorBody, ErrorCode, MarkReadRequest,

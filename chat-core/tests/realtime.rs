@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cache_common::{TestServer, cid};
+use chat_core::backoff::BackoffConfig;
 use chat_core::client::{
     ChatClient, ClientBuilder, ConnectionState, DisconnectReason, NewMessage, RealtimeConfig,
     TypingConfig, TypingUser, static_token,
 };
-use chat_core::outbox::BackoffConfig;
 use chat_core::sync::SyncConfig;
 use chat_protocol::{AppCredentials, UpdateMessageRequest};
 use chat_server::auth::mint_user_token;

@@ -24,10 +24,10 @@ use std::time::Duration;
 
 use cache_common::replica::{Depth, assert_replica};
 use cache_common::{TestServer, cid};
+use chat_core::backoff::{BackoffConfig, SplitMix64};
 use chat_core::cache::Cache;
 use chat_core::client::{ChatClient, ConnectionState, MessageWindow, NewMessage, RealtimeConfig};
 use chat_core::live::MessageState;
-use chat_core::outbox::{BackoffConfig, SplitMix64};
 use chat_core::sync::SyncConfig;
 use chat_protocol::{AppCredentials, Message, MessagesResponse, UpdateMessageRequest};
 use chat_server::ServerConfig;

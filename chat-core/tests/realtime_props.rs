@@ -12,7 +12,7 @@ mod cache_common;
 
 use cache_common::{cid, dump};
 use chat_core::cache::Cache;
-use chat_core::outbox::Millis;
+use chat_core::clock::Millis;
 use chat_core::realtime::frames::{ServerMessage, decode_frame};
 use chat_core::realtime::{ConnectionState, RealtimeConfig, RealtimeEffect, RealtimeMachine};
 use chat_protocol::{

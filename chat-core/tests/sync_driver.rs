@@ -11,7 +11,8 @@ use std::time::Duration;
 use cache_common::replica::{assert_replica, confirmed};
 use cache_common::{Api, TestServer, cache_for, cid};
 use chat_core::cache::Cache;
-use chat_core::sync::{Millis, SyncConfig, SyncDriver, SyncEffect, SyncOutcome};
+use chat_core::clock::Millis;
+use chat_core::sync::{SyncConfig, SyncDriver, SyncEffect, SyncOutcome};
 use chat_protocol::{ErrorBody, MessagesResponse, SyncResponse, UnreadResponse};
 
 /// Performs the driver's effects until it is idle; returns every effect seen (pages

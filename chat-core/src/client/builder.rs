@@ -6,17 +6,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chat_protocol::ids::validate_user_id;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
-use super::engine::Engine;
 use super::error::{ClientError, ClientResult};
 use super::token::{SharedTokenProvider, TokenProvider};
-use super::transport::{ReqwestTransport, Transport};
 use super::{ChatClient, Inner};
 use crate::cache::{Cache, Rebuilt};
+use crate::engine::{Engine, driver};
+use crate::net::{Connector, ReqwestTransport, Transport, websocket_url};
 use crate::outbox::OutboxConfig;
-use crate::realtime::socket::websocket_url;
-use crate::realtime::{Connector, RealtimeConfig, TypingConfig};
+use crate::realtime::{RealtimeConfig, TypingConfig};
 use crate::sync::{SyncConfig, SyncDriver};
 
 /// Builds a [`ChatClient`]; see [`ChatClient::builder`].
@@ -198,18 +197,16 @@ impl ClientBuilder {
             }
             None => None,
         };
-        let connection = engine.rt.connection.subscribe();
-        let typing = engine.rt.typing_out.subscribe();
-        let presence = engine.rt.presence_out.subscribe();
+        let connection = engine.watch_connection();
+        let typing = engine.watch_typing();
+        let presence = engine.watch_presence();
         let (commands, rx) = mpsc::unbounded_channel();
-        let (token_tx, token_rx) = watch::channel(super::actor::TokenState::default());
-        crate::rt::spawn(super::actor::run(
+        crate::rt::spawn(driver::run(
             engine,
             rx,
-            super::actor::Services {
-                transport: transport.clone(),
+            driver::Services {
+                transport,
                 tokens,
-                token_out: token_tx,
                 realtime,
             },
         ));
@@ -217,8 +214,6 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 commands,
                 user_id: self.user_id,
-                transport,
-                token: token_rx,
                 connection,
                 typing,
                 presence,
@@ -236,11 +231,11 @@ impl ClientBuilder {
 /// The platform's WebSocket connector.
 #[cfg(not(target_arch = "wasm32"))]
 fn default_connector() -> ClientResult<Arc<dyn Connector>> {
-    Ok(Arc::new(crate::realtime::socket::TungsteniteConnector))
+    Ok(Arc::new(crate::net::TungsteniteConnector))
 }
 
 /// The platform's WebSocket connector: the browser's `WebSocket`.
 #[cfg(target_arch = "wasm32")]
 fn default_connector() -> ClientResult<Arc<dyn Connector>> {
-    Ok(Arc::new(crate::realtime::socket::BrowserConnector))
+    Ok(Arc::new(crate::net::BrowserConnector))
 }

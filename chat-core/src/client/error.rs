@@ -6,8 +6,8 @@ use chat_protocol::ErrorCode;
 use uuid::Uuid;
 
 use super::token::TokenError;
-use super::transport::NetworkError;
 use crate::cache::CacheError;
+use crate::net::NetworkError;
 use crate::outbox::{OpId, OutboxError};
 
 /// Errors of [`ChatClient`](super::ChatClient) calls.

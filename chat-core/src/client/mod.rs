@@ -21,51 +21,45 @@
 //! # Ok(()) }
 //! ```
 
-mod actor;
 mod builder;
-mod engine;
-mod engine_realtime;
 pub mod error;
-mod ops;
+mod message;
 pub mod token;
-pub mod transport;
 mod window;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use chat_protocol::{
-    ChannelType, Cid, CreateChannelRequest, MessagesResponse, UpdateMessageRequest,
-};
-use serde::de::DeserializeOwned;
+use chat_protocol::{ChannelType, Cid, CreateChannelRequest, Message, UpdateMessageRequest};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 pub use builder::ClientBuilder;
-pub use engine::EngineStatus;
 pub use error::{ClientError, ClientResult};
-pub use ops::NewMessage;
+pub use message::NewMessage;
 pub use token::{TokenError, TokenProvider, static_token};
-pub use transport::{
-    BoxFuture, HttpMethod, HttpReply, HttpRequest, NetworkError, ReqwestTransport, Transport,
-};
 pub use window::{MessageWindow, WindowControl};
 
 pub use crate::cache::ChannelQuery;
+pub use crate::engine::EngineStatus;
+use crate::engine::driver::{Command, Job};
+use crate::engine::realtime::TypingMap;
+use crate::engine::{Engine, Query};
 use crate::live::registry::Window;
 use crate::live::{ChannelItem, LiveList, LiveValue, MessageItem, ReadReceipt};
+/// The seams the builder accepts (re-exported from [`crate::net`]).
+pub use crate::net::{
+    BoxFuture, HttpMethod, HttpReply, HttpRequest, NetworkError, ReqwestTransport, Transport,
+};
 use crate::outbox::{ItemState, OpId, OutboxOp};
 pub use crate::realtime::{
     ConnectionState, DisconnectReason, Presence, RealtimeConfig, TypingConfig, TypingUser,
 };
-use actor::{Command, Job};
-use engine::Engine;
 
 /// Who is typing in one channel, live; see [`ChatClient::typing`].
 #[derive(Debug)]
 pub struct TypingWatch {
-    rx: watch::Receiver<engine_realtime::TypingMap>,
+    rx: watch::Receiver<TypingMap>,
     cid: Cid,
     last: Option<Vec<TypingUser>>,
 }
@@ -111,10 +105,8 @@ pub struct OutboxItem {
 struct Inner {
     commands: UnboundedSender<Command>,
     user_id: String,
-    transport: Arc<dyn Transport>,
-    token: watch::Receiver<actor::TokenState>,
     connection: watch::Receiver<ConnectionState>,
-    typing: watch::Receiver<engine_realtime::TypingMap>,
+    typing: watch::Receiver<TypingMap>,
     presence: watch::Receiver<Presence>,
 }
 
@@ -148,7 +140,7 @@ impl ChatClient {
     /// Runs `f` on the engine and returns its result.
     async fn run<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Engine, crate::outbox::Millis) -> R + Send + 'static,
+        f: impl FnOnce(&mut Engine, crate::clock::Millis) -> R + Send + 'static,
     ) -> ClientResult<R> {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |engine, now| {
@@ -252,8 +244,7 @@ impl ChatClient {
     /// Every queued operation, oldest first.
     pub async fn outbox(&self) -> ClientResult<Vec<OutboxItem>> {
         self.run(|e, _| {
-            e.outbox
-                .items()
+            e.outbox_items()
                 .into_iter()
                 .map(|i| OutboxItem {
                     op_id: i.op_id,
@@ -356,12 +347,9 @@ impl ChatClient {
         query: impl Into<ChannelQuery>,
     ) -> ClientResult<LiveList<ChannelItem>> {
         let query = query.into();
-        self.run(move |e, _| {
-            let overlay = crate::live::overlay::Overlay::new(&e.outbox);
-            e.live.add_channels(&e.cache, &overlay, query)
-        })
-        .await?
-        .map_err(Into::into)
+        self.run(move |e, _| e.watch_channels(query))
+            .await?
+            .map_err(Into::into)
     }
 
     /// A live window on a channel's newest `page` messages, following new ones. Scroll
@@ -376,99 +364,39 @@ impl ChatClient {
         };
         let key = cid.clone();
         let list = self
-            .run(move |e, _| {
-                let overlay = crate::live::overlay::Overlay::new(&e.outbox);
-                e.live.add_messages(&e.cache, &overlay, key, window)
-            })
+            .run(move |e, _| e.watch_messages(key, window))
             .await??;
-        Ok(MessageWindow::new(list, self.clone(), cid.clone(), page))
+        Ok(MessageWindow::new(list, self.clone(), cid.clone()))
     }
 
     /// Live read receipts of a channel: how far each other member has read, by user id
     /// (updated as read markers arrive through realtime or sync).
     pub async fn read_receipts(&self, cid: &Cid) -> ClientResult<LiveList<ReadReceipt>> {
         let cid = cid.clone();
-        self.run(move |e, _| {
-            let overlay = crate::live::overlay::Overlay::new(&e.outbox);
-            e.live.add_reads(&e.cache, &overlay, cid)
-        })
-        .await?
-        .map_err(Into::into)
+        self.run(move |e, _| e.watch_reads(cid))
+            .await?
+            .map_err(Into::into)
     }
 
     /// A live list of a thread's replies, oldest first. The newest replies are fetched
     /// from the server in the background (best effort: offline, the cached replies show).
     pub async fn thread(&self, parent_id: Uuid) -> ClientResult<LiveList<MessageItem>> {
         let list = self
-            .run(move |e, _| {
-                let overlay = crate::live::overlay::Overlay::new(&e.outbox);
-                e.live.add_thread(&e.cache, &overlay, parent_id)
+            .run(move |e, now| {
+                let list = e.watch_thread(parent_id)?;
+                e.ask(Query::Thread { parent_id }, now);
+                Ok::<_, ClientError>(list)
             })
             .await??;
-        let client = self.clone();
-        crate::rt::spawn(async move {
-            let path = format!("/v1/messages/{parent_id}/replies?limit=100");
-            if let Ok(page) = client.get_json::<MessagesResponse>(&path).await {
-                let _ = client.run(move |e, _| e.apply_messages(&page)).await;
-            }
-        });
         Ok(list)
     }
 
-    /// A `GET` made on the caller's task (history pages), with the current token; a `401`
-    /// fetches a new token and retries once.
-    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> ClientResult<T> {
-        let mut rejected: Option<String> = None;
-        for attempt in 0..2 {
-            let token = self.wait_token(rejected.as_deref()).await?;
-            let reply = self
-                .inner
-                .transport
-                .execute(HttpRequest {
-                    method: HttpMethod::Get,
-                    path: path.to_owned(),
-                    body: None,
-                    token: token.clone(),
-                })
-                .await?;
-            if reply.status == 401 && attempt == 0 {
-                let used = token.clone();
-                self.run(move |e, _| e.token_rejected(&used)).await?;
-                rejected = Some(token);
-                continue;
-            }
-            if !reply.is_success() {
-                let body = reply.error_body();
-                return Err(ClientError::Server {
-                    status: reply.status,
-                    code: body.as_ref().map(|b| b.code),
-                    message: body.map(|b| b.message).unwrap_or_default(),
-                });
-            }
-            return serde_json::from_slice(&reply.body)
-                .map_err(|e| NetworkError(format!("undecodable reply: {e}")).into());
-        }
-        Err(ClientError::Token(TokenError::Refused(
-            "the server refused a fresh token".into(),
-        )))
-    }
-
-    /// Waits (at most 30 s) for a token other than `rejected`; fails at once when
-    /// authentication is stopped.
-    async fn wait_token(&self, rejected: Option<&str>) -> ClientResult<String> {
-        let mut rx = self.inner.token.clone();
-        let wait =
-            rx.wait_for(|s| s.stopped || s.token.as_deref().is_some_and(|t| Some(t) != rejected));
-        match crate::rt::timeout(Duration::from_secs(30), wait).await {
-            Some(Ok(state)) if state.stopped => Err(ClientError::Token(TokenError::Refused(
-                "authentication stopped; call refresh_token".into(),
-            ))),
-            Some(Ok(state)) => Ok(state.token.clone().unwrap_or_default()),
-            Some(Err(_)) => Err(ClientError::Closed),
-            None => Err(ClientError::Token(TokenError::Unavailable(
-                "no token within 30 s".into(),
-            ))),
-        }
+    /// One message from the server (whether it exists and where), through the engine.
+    async fn lookup(&self, id: Uuid) -> ClientResult<Message> {
+        let (tx, rx) = oneshot::channel();
+        self.run(move |e, now| e.ask(Query::Lookup { id, waiter: tx }, now))
+            .await?;
+        rx.await.map_err(|_| ClientError::Closed)?
     }
 
     /// Stops the engine and closes the database. Queued work stays in the outbox and is

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::transport::BoxFuture;
+use crate::net::BoxFuture;
 
 /// Why no token could be obtained.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -151,7 +151,7 @@ fn longest_increasing(seq: &[usize]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox::SplitMix64;
+    use crate::backoff::SplitMix64;
 
     #[derive(Debug, Clone, PartialEq)]
     struct Item(u32, u32);

@@ -6,8 +6,9 @@ use chat_protocol::ErrorCode;
 use super::items::MessageState;
 use super::overlay::Overlay;
 use crate::cache::{CachedMessage, LocalState};
+use crate::clock::Millis;
 use crate::outbox::test_support::*;
-use crate::outbox::{Effect, Millis, OpId, Outbox};
+use crate::outbox::{Effect, OpId, Outbox};
 
 const C: &str = "team:general";
 

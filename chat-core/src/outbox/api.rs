@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::op::OutboxOp;
+use crate::net::HttpMethod;
 
 /// An HTTP method used by outbox requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -20,6 +21,16 @@ pub enum Method {
     Patch,
     /// `DELETE`.
     Delete,
+}
+
+impl From<Method> for HttpMethod {
+    fn from(m: Method) -> Self {
+        match m {
+            Method::Post => Self::Post,
+            Method::Patch => Self::Patch,
+            Method::Delete => Self::Delete,
+        }
+    }
 }
 
 impl Method {

@@ -24,9 +24,10 @@ use uuid::Uuid;
 use chat_protocol::{Cid, UpdateMessageRequest};
 
 use super::engine::Outbox;
+use super::error::OutboxError;
 use super::op::{OpId, OutboxOp, merge_edit};
 use super::queue::{Entry, Stage};
-use super::state::{Enqueued, OutboxError};
+use super::state::Enqueued;
 
 impl Enqueued {
     fn queued() -> Self {

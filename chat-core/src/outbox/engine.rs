@@ -11,13 +11,13 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use super::api::ApiOutcome;
-use super::backoff::SplitMix64;
 use super::classify::{Class, classify};
+use super::error::OutboxError;
 use super::op::{OpId, OutboxOp};
 use super::queue::{Entry, Stage, visible};
-use super::state::{
-    Effect, ItemState, ItemView, Millis, OutboxConfig, OutboxError, OutboxSnapshot, PersistedItem,
-};
+use super::state::{Effect, ItemState, ItemView, OutboxConfig, OutboxSnapshot, PersistedItem};
+use crate::backoff::SplitMix64;
+use crate::clock::Millis;
 
 /// The sans-I/O outbox engine. See the [module docs](super) for the rules it enforces.
 #[derive(Debug, Clone)]

@@ -47,12 +47,12 @@
 //! ```
 
 mod api;
-mod backoff;
 mod classify;
 mod coalesce;
 #[cfg(test)]
 mod coalesce_tests;
 mod engine;
+mod error;
 mod op;
 mod queue;
 mod state;
@@ -60,11 +60,10 @@ mod state;
 pub(crate) mod test_support;
 
 pub use api::{ApiOutcome, ApiRequest, Method};
-pub use backoff::{BackoffConfig, SplitMix64};
 pub use classify::{Class, Failure, RetryKind, classify};
 pub use engine::Outbox;
+pub use error::OutboxError;
 pub use op::{OpId, OpKind, OutboxOp};
 pub use state::{
-    Effect, Enqueued, ItemState, ItemView, Millis, OutboxConfig, OutboxError, OutboxSnapshot,
-    PauseReason, PersistedItem,
+    Effect, Enqueued, ItemState, ItemView, OutboxConfig, OutboxSnapshot, PauseReason, PersistedItem,
 };

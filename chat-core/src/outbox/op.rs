@@ -11,7 +11,7 @@ use chat_protocol::{Cid, CreateChannelRequest, SendMessageRequest, UpdateMessage
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::state::OutboxError;
+use super::error::OutboxError;
 
 /// The id of one outbox item. For a [`OutboxOp::SendMessage`] it is the message id
 /// (the client-generated UUIDv7, also the idempotency key); for every other operation the

@@ -18,7 +18,8 @@ use chat_protocol::Cid;
 
 use super::engine::Outbox;
 use super::op::{OpId, OutboxOp};
-use super::state::{ItemState, Millis, PauseReason};
+use super::state::{ItemState, PauseReason};
+use crate::clock::Millis;
 
 /// The engine-internal lifecycle of an item.
 #[derive(Debug, Clone, PartialEq, Eq)]

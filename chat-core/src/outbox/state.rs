@@ -1,43 +1,15 @@
-//! The engine's vocabulary: the injected clock ([`Millis`]), configuration, the item
-//! states callers see, the effects the engine asks the driver to perform, the results of
-//! synchronous calls, the persisted form of items, and errors.
+//! The engine's vocabulary: configuration, the item states callers see, the effects the
+//! engine asks the driver to perform, the results of synchronous calls and the persisted
+//! form of items.
 
-use std::time::Duration;
-
-use chat_protocol::IdError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::api::ApiRequest;
-use super::backoff::BackoffConfig;
 use super::classify::Failure;
 use super::op::{OpId, OutboxOp};
-
-/// A point on the driver's monotonic clock: milliseconds since an epoch the driver picks
-/// (typically process start). The engine never reads a clock; it only compares and adds
-/// the values it is given. Times are therefore meaningless across restarts, which is why
-/// the persisted form of an item holds no time (see [`PersistedItem`]).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct Millis(pub u64);
-
-impl Millis {
-    /// `self + d`, saturating.
-    pub fn saturating_add(self, d: Duration) -> Self {
-        Self(
-            self.0
-                .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-        )
-    }
-
-    /// The time from `earlier` to `self` (zero if `earlier` is later).
-    pub fn saturating_since(self, earlier: Self) -> Duration {
-        Duration::from_millis(self.0.saturating_sub(earlier.0))
-    }
-}
+use crate::backoff::BackoffConfig;
+use crate::clock::Millis;
 
 /// Engine settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,42 +170,12 @@ pub struct OutboxSnapshot {
     pub items: Vec<PersistedItem>,
 }
 
-/// Errors of the synchronous calls.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OutboxError {
-    /// An item with this id is already queued.
-    #[error("an outbox item with id {0} already exists")]
-    DuplicateOpId(OpId),
-    /// A send's op id must be its message id.
-    #[error("a send's op id ({op_id}) must equal its message id ({message_id})")]
-    SendIdMismatch {
-        /// The op id given.
-        op_id: OpId,
-        /// The message id in the request.
-        message_id: Uuid,
-    },
-    /// `CreateChannel` without `request.id`: offline creation needs a client-chosen id.
-    #[error("creating a channel through the outbox needs a client-chosen channel id")]
-    MissingChannelId,
-    /// A channel id or reaction type that would not form a valid path.
-    #[error("invalid identifier: {0}")]
-    InvalidId(IdError),
-    /// No item with this id.
-    #[error("no outbox item with id {0}")]
-    UnknownOp(OpId),
-    /// The item is not in flight (e.g. a late or duplicate result).
-    #[error("outbox item {0} is not in flight")]
-    NotInFlight(OpId),
-    /// The item is in flight; wait for its result first.
-    #[error("outbox item {0} is in flight")]
-    InFlight(OpId),
-}
-
 #[cfg(test)]
 mod tests {
     use chat_protocol::ErrorCode;
 
     use super::*;
+    use uuid::Uuid;
 
     #[test]
     fn item_states_round_trip_through_json() {

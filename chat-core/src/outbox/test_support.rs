@@ -4,7 +4,8 @@
 use chat_protocol::{Cid, ErrorBody, ErrorCode, SendMessageRequest, UpdateMessageRequest};
 use uuid::Uuid;
 
-use super::{ApiOutcome, Effect, Millis, OpId, Outbox, OutboxConfig, OutboxOp};
+use super::{ApiOutcome, Effect, OpId, Outbox, OutboxConfig, OutboxOp};
+use crate::clock::Millis;
 
 /// A time to run scenarios at.
 pub(super) const T0: Millis = Millis(1_000);

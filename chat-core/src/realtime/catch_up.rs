@@ -18,7 +18,7 @@ use std::time::Duration;
 use chat_protocol::SyncChange;
 
 use super::state::RealtimeEffect;
-use crate::outbox::Millis;
+use crate::clock::Millis;
 
 /// Wait before retrying a catch-up whose sync failed for good.
 const RETRY_FAILED: Duration = Duration::from_secs(10);

@@ -32,7 +32,8 @@ use super::catch_up::CatchUp;
 use super::frames::{self, FrameError, ServerMessage};
 use super::renewal::Renewal;
 use super::state::{ConnectionState, DisconnectReason, RealtimeConfig, RealtimeEffect};
-use crate::outbox::{Millis, SplitMix64};
+use crate::backoff::SplitMix64;
+use crate::clock::Millis;
 
 /// The realtime connection state machine, sans-I/O: socket events, frames, the token,
 /// sync, network, foreground and clock ticks in, [`RealtimeEffect`]s out. Its rules are in

@@ -7,7 +7,7 @@ use chat_protocol::realtime::disconnect_codes as dc;
 
 use super::machine::RealtimeMachine;
 use super::state::{ConnectionState, DisconnectReason, RealtimeConfig, RealtimeEffect as E};
-use crate::outbox::Millis;
+use crate::clock::Millis;
 
 const T0: Millis = Millis(1_000_000);
 

@@ -8,11 +8,11 @@
 //!   and until the connection's catch-up sync) and `renewal.rs` (token renewal).
 //! - [`typing`]: typing indicators (own typing throttled, others' typing expiring) and
 //!   presence, sans-I/O.
-//! - [`socket`]: the small platform seam — a [`Connector`] opens a socket and hands back
-//!   two channels; natively it is tokio-tungstenite, in the browser a web `WebSocket`.
 //!
-//! The client's driver task owns the socket and feeds the machine; durable changes go
-//! through the cache's one change-application path (the same as `/v1/sync` pages).
+//! Nothing here does I/O: the socket itself is the `net` module's seam
+//! ([`Connector`](crate::net::Connector)), owned by the engine's driver task, which feeds
+//! the machine; durable changes go through the cache's one change-application path (the
+//! same as `/v1/sync` pages).
 
 mod catch_up;
 pub mod frames;
@@ -21,13 +21,9 @@ mod machine;
 mod machine_tests;
 mod reconnect;
 mod renewal;
-pub mod socket;
-#[cfg(target_arch = "wasm32")]
-mod socket_web;
 mod state;
 pub mod typing;
 
 pub use machine::RealtimeMachine;
-pub use socket::{Connector, SocketEvent, SocketHandle};
 pub use state::{ConnectionState, DisconnectReason, RealtimeConfig, RealtimeEffect};
 pub use typing::{Presence, TypingConfig, TypingSignal, TypingThrottle, TypingTracker, TypingUser};

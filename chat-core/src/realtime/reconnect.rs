@@ -7,7 +7,7 @@ use chat_protocol::realtime::disconnect_codes as dc;
 
 use super::machine::{Phase, RealtimeMachine};
 use super::state::{DisconnectReason, RealtimeEffect};
-use crate::outbox::Millis;
+use crate::clock::Millis;
 
 impl RealtimeMachine {
     /// The socket `socket` closed (`code` is the close frame's code; `None` when the

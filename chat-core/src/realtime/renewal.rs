@@ -13,7 +13,7 @@ use chat_protocol::realtime::ReplyError;
 use super::frames;
 use super::machine::{Phase, RealtimeMachine};
 use super::state::RealtimeEffect;
-use crate::outbox::Millis;
+use crate::clock::Millis;
 
 /// Wait before asking again after the provider failed (or gave the same token).
 const RETRY_PROVIDER: Duration = Duration::from_secs(10);

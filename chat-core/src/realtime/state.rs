@@ -6,7 +6,7 @@ use std::time::Duration;
 use chat_protocol::SyncChange;
 use chat_protocol::realtime::EphemeralEvent;
 
-use crate::outbox::BackoffConfig;
+use crate::backoff::BackoffConfig;
 
 /// The realtime connection as the app sees it. Serialized (for the web SDK) as
 /// `{"type": "waiting_to_reconnect", "attempt": 2, "retry_in_ms": 1500}`.

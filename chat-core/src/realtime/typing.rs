@@ -17,7 +17,7 @@ use chat_protocol::Cid;
 use chat_protocol::realtime::{PresenceEvent, TypingEvent};
 use uuid::Uuid;
 
-use crate::outbox::Millis;
+use crate::clock::Millis;
 
 /// Typing timings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use chat_protocol::{ErrorAction, ErrorBody, ErrorCode, SyncResponse};
 
-use crate::outbox::{BackoffConfig, Millis, SplitMix64};
+use crate::backoff::{BackoffConfig, SplitMix64};
+use crate::clock::Millis;
 
 /// Driver settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -73,5 +73,4 @@ mod driver;
 #[cfg(test)]
 mod tests;
 
-pub use crate::outbox::{BackoffConfig, Millis, SplitMix64};
 pub use driver::{SyncConfig, SyncDriver, SyncEffect, SyncOutcome, sync_path};

@@ -5,6 +5,8 @@ use std::time::Duration;
 use chat_protocol::{ErrorAction, ErrorBody, ErrorCode, SyncResponse};
 
 use super::*;
+use crate::backoff::{BackoffConfig, SplitMix64};
+use crate::clock::Millis;
 
 fn page(cursor: &str, has_more: bool) -> SyncResponse {
     SyncResponse {

@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chat_core::backoff::BackoffConfig;
 use chat_core::client::MessageWindow;
 use chat_core::client::{
     BoxFuture, ChatClient, HttpMethod, HttpReply, HttpRequest, NetworkError, ReqwestTransport,
     Transport, static_token,
 };
 use chat_core::live::{ListDiff, LiveList, MessageItem};
-use chat_core::outbox::{BackoffConfig, OutboxConfig};
+use chat_core::outbox::OutboxConfig;
 use chat_core::sync::SyncConfig;
 use chat_protocol::AppCredentials;
 use chat_server::auth::mint_user_token;

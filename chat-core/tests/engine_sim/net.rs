@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chat_core::backoff::SplitMix64;
 use chat_core::client::{
     BoxFuture, HttpMethod, HttpReply, HttpRequest, NetworkError, ReqwestTransport, Transport,
 };
-use chat_core::outbox::SplitMix64;
 
 /// Chance that a request fails before it is sent.
 pub const FAIL_BEFORE_SENDING: f64 = 0.15;

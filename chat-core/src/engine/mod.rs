@@ -1,6 +1,6 @@
 //! The engine: the single owner of the cache, the outbox engine, the sync driver, the
 //! token state and the live queries. It runs inside the client's driver task (see
-//! `actor.rs`), which feeds it commands, I/O results and clock ticks; the engine answers
+//! `driver.rs`), which feeds it commands, I/O results and clock ticks; the engine answers
 //! with [`Io`] requests for the driver to perform. Everything here is synchronous, so the
 //! order of events is the order of calls.
 //!
@@ -9,30 +9,37 @@
 //! and the sync driver decided (persisting sends, reconciling completions, applying sync
 //! pages) and queues network I/O → live queries are refreshed and diffs delivered.
 //!
-//! The token state lives in `engine/auth.rs`, realtime in `engine_realtime.rs`.
+//! The token state lives in `auth.rs`, realtime in `realtime.rs`, the app's mutations in
+//! `mutations.rs`, window moves in `window.rs`.
 
-use chat_protocol::{
-    Change, ChannelUnread, MarkReadResponse, MessageResponse, ReactionResponse, UnreadResponse,
-};
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::error::{ClientError, ClientResult};
-use super::token::TokenError;
-use super::transport::{HttpMethod, HttpReply, HttpRequest, NetworkError};
-use crate::cache::{Cache, CachedMessage, LocalState, OutboxWrite};
+use crate::backoff::{BackoffConfig, SplitMix64};
+use crate::cache::{Cache, CachedMessage, OutboxWrite};
+use crate::client::{ClientError, ClientResult, TokenError};
+use crate::clock::Millis;
 use crate::live::overlay::Overlay;
 use crate::live::registry::{Changed, Registry};
-use crate::outbox::{
-    BackoffConfig, Effect, Millis, OpId, Outbox, OutboxOp, OutboxSnapshot, PersistedItem,
-    SplitMix64,
-};
+use crate::net::{HttpMethod, HttpRequest};
+use crate::outbox::{Effect, OpId, Outbox, OutboxOp, OutboxSnapshot, PersistedItem};
 use crate::sync::{SyncDriver, SyncEffect};
 use auth::Auth;
-
-use super::engine_realtime::RealtimeParts;
+use realtime::RealtimeParts;
 
 mod auth;
+pub(crate) mod driver;
+mod effects;
+mod mutations;
+mod queries;
+pub(crate) mod realtime;
+mod watch;
+mod window;
+
+use queries::PendingQuery;
+pub(crate) use queries::Query;
 
 /// Network work the driver performs for the engine.
 #[derive(Debug)]
@@ -76,6 +83,8 @@ pub(crate) enum IoTag {
     Unread,
     /// A typing announcement (best effort: its answer is ignored).
     Typing,
+    /// A query the app asked for (history, thread replies, a lookup; see `queries.rs`).
+    Query(u64),
 }
 
 /// Where the engine is, for the app and for tests.
@@ -106,14 +115,18 @@ type Waiter = oneshot::Sender<ClientResult<()>>;
 
 /// See the [module documentation](self).
 pub(crate) struct Engine {
-    pub(crate) cache: Cache,
-    pub(crate) outbox: Outbox,
-    pub(crate) sync: SyncDriver,
-    pub(crate) live: Registry,
+    cache: Cache,
+    outbox: Outbox,
+    sync: SyncDriver,
+    live: Registry,
     auth: Auth,
     auth_backoff: BackoffConfig,
     rng: SplitMix64,
-    pub(crate) io: Vec<Io>,
+    io: Vec<Io>,
+    /// Queries in progress, by the id in their [`IoTag::Query`].
+    queries: BTreeMap<u64, PendingQuery>,
+    /// The last query id given out.
+    next_query: u64,
     /// Start a sync once the outbox is flushed.
     sync_wanted: bool,
     /// Waiting for the running sync.
@@ -123,14 +136,14 @@ pub(crate) struct Engine {
     /// What live queries must catch up with.
     changed: Changed,
     /// Cache errors met while reconciling (for status and logs).
-    pub(crate) last_error: Option<String>,
+    last_error: Option<String>,
     /// Bumped by every local read-marker change; a `GET /v1/unread` answer is stored only
     /// if none happened since it was asked (it would bring back counts just cleared).
-    pub(crate) read_epoch: u64,
+    read_epoch: u64,
     /// `read_epoch` when the pending `GET /v1/unread` was sent.
     unread_asked_at: u64,
-    /// Realtime: the connection, typing and presence (see `engine_realtime.rs`).
-    pub(crate) rt: RealtimeParts,
+    /// Realtime: the connection, typing and presence (see `realtime.rs`).
+    rt: RealtimeParts,
 }
 
 impl Engine {
@@ -164,6 +177,8 @@ impl Engine {
             auth_backoff: BackoffConfig::default(),
             rng: SplitMix64::new(seed ^ 0x5eed),
             io: Vec::new(),
+            queries: BTreeMap::new(),
+            next_query: 0,
             sync_wanted: true,
             sync_waiters: Vec::new(),
             next_sync_waiters: Vec::new(),
@@ -190,7 +205,10 @@ impl Engine {
                 .auth
                 .retry_at
                 .filter(|_| !self.auth.stopped && !self.auth.fetching);
-            return token.into_iter().chain(realtime).min();
+            return [token, realtime, self.next_query_deadline()]
+                .into_iter()
+                .flatten()
+                .min();
         }
         [self.outbox.next_wakeup(), self.sync.next_wakeup(), realtime]
             .into_iter()
@@ -307,6 +325,7 @@ impl Engine {
                 }
             }
             progressed |= self.pump_realtime(now);
+            self.dispatch_queries(now);
             if !progressed {
                 break;
             }
@@ -356,246 +375,10 @@ impl Engine {
         });
     }
 
-    /// Writes an item's durable form; `false` if the write failed.
-    fn persist(&mut self, op_id: OpId) -> bool {
-        let Some(payload) = persisted_json(&self.outbox, op_id) else {
-            return true;
-        };
-        match self.cache.outbox_update(&op_id.to_string(), &payload) {
-            Ok(_) => true,
-            Err(e) => {
-                self.last_error = Some(e.to_string());
-                false
-            }
-        }
-    }
-
-    fn on_outbox_effect(&mut self, effect: Effect, now: Millis) {
-        match &effect {
-            Effect::Send { .. } | Effect::StateChanged { .. } | Effect::RefreshToken { .. } => {
-                self.touch_overlay();
-            }
-            Effect::Completed { .. } | Effect::Failed { .. } => self.touch(),
-        }
-        match effect {
-            Effect::Send { op_id, request } => {
-                // Record "may have reached the server" before it can. If that write fails
-                // the request is not sent: it counts as a network failure and is retried.
-                if !self.persist(op_id) {
-                    let outcome = crate::outbox::ApiOutcome::Network("local write failed".into());
-                    if let Err(e) = self.outbox.on_result(op_id, outcome, now) {
-                        self.last_error = Some(e.to_string());
-                    }
-                    return;
-                }
-                self.request(
-                    IoTag::Outbox(op_id),
-                    request.method.into(),
-                    request.path,
-                    request.body,
-                );
-            }
-            Effect::Completed {
-                op_id, op, body, ..
-            } => self.complete(op_id, &op, body),
-            Effect::Failed { op_id, failure } => {
-                let op = self.outbox.get_op(op_id);
-                match op {
-                    // A refused reaction or read marker reverts: the overlay disappears.
-                    Some(OutboxOp::AddReaction { .. })
-                    | Some(OutboxOp::RemoveReaction { .. })
-                    | Some(OutboxOp::MarkRead { .. }) => {
-                        if let Err(e) = self.discard(op_id) {
-                            self.last_error = Some(e.to_string());
-                        }
-                    }
-                    Some(OutboxOp::SendMessage { request, .. }) => {
-                        let _ = self.persist(op_id);
-                        let state = LocalState::Failed(failure.reason);
-                        if let Err(e) = self.cache.set_local_state(&request.id, &state) {
-                            self.last_error = Some(e.to_string());
-                        }
-                    }
-                    _ => {
-                        let _ = self.persist(op_id);
-                    }
-                }
-            }
-            Effect::StateChanged { .. } => {}
-            Effect::RefreshToken { repeated } => {
-                self.token_refused();
-                if repeated {
-                    self.auth.stopped = true;
-                }
-            }
-        }
-    }
-
-    /// Stores a completed operation's result and drops its row (one transaction).
-    fn complete(&mut self, op_id: OpId, op: &OutboxOp, body: Value) {
-        if matches!(op, OutboxOp::MarkRead { .. }) {
-            self.read_epoch += 1;
-        }
-        // The answer as changes to apply with the same rules as sync; `Ok(None)` when it
-        // carries nothing to apply: "already gone" (a 404 on a removal, no body) or a
-        // channel creation (the channel's state arrives with the next sync).
-        type Parsed = (Vec<Change>, Option<ChannelUnread>);
-        let parsed: Result<Option<Parsed>, serde_json::Error> = match op {
-            _ if body.is_null() => Ok(None),
-            OutboxOp::SendMessage { .. }
-            | OutboxOp::EditMessage { .. }
-            | OutboxOp::DeleteMessage { .. } => serde_json::from_value::<MessageResponse>(body)
-                .map(|r| Some((vec![Change::Message(r.message)], None))),
-            OutboxOp::AddReaction { .. } | OutboxOp::RemoveReaction { .. } => {
-                serde_json::from_value::<ReactionResponse>(body).map(|r| {
-                    let changes = vec![Change::Reaction(r.reaction), Change::Message(r.message)];
-                    Some((changes, None))
-                })
-            }
-            OutboxOp::MarkRead { .. } => serde_json::from_value::<MarkReadResponse>(body)
-                .map(|r| Some((vec![Change::Read(r.read)], Some(r.unread)))),
-            OutboxOp::CreateChannel { .. } => Ok(None),
-        };
-        let error = match parsed {
-            Ok(Some((changes, unread))) => {
-                match self
-                    .cache
-                    .complete_op(&op_id.to_string(), &changes, unread.as_ref())
-                {
-                    Ok(()) => return,
-                    Err(e) => Some(e.to_string()),
-                }
-            }
-            Ok(None) => None,
-            Err(_) => Some(format!("undecodable answer for outbox item {op_id}")),
-        };
-        // Not recorded from the answer. The server applied it, so the row must not be
-        // replayed later (an old edit or reaction toggle would undo newer ones): drop the
-        // row on its own and let a sync bring the result (a send's echo stays until then).
-        if error.is_some() {
-            self.last_error = error;
-        }
-        self.sync_wanted = true;
-        if let Err(e) = self.cache.outbox_remove(&op_id.to_string()) {
-            self.last_error = Some(e.to_string());
-        }
-    }
-
-    /// Removes an item the app gave up on (or a refused reaction / read marker), with
-    /// everything cancelled along with it.
-    pub(crate) fn discard(&mut self, op_id: OpId) -> ClientResult<()> {
-        let mut outbox = self.outbox.clone();
-        let cancelled = outbox.discard(op_id)?;
-        let mut write = OutboxWrite::default();
-        for id in std::iter::once(op_id).chain(cancelled) {
-            self.leave(&mut write, id);
-        }
-        self.commit(outbox, &write)
-    }
-
-    fn on_sync_effect(&mut self, effect: SyncEffect, now: Millis) {
-        match effect {
-            SyncEffect::Fetch { path } => self.request(IoTag::Sync, HttpMethod::Get, path, None),
-            SyncEffect::Apply { page } => {
-                self.touch();
-                match self.cache.apply_sync_page(&page) {
-                    Ok(()) => self.sync.on_applied(now),
-                    Err(e) => self.sync.on_apply_failed(e.to_string(), now),
-                }
-            }
-            SyncEffect::Reset => {
-                self.touch();
-                match self.cache.reset_synced_data() {
-                    Ok(()) => self.sync.on_reset_done(now),
-                    Err(e) => self.sync.on_apply_failed(e.to_string(), now),
-                }
-            }
-            SyncEffect::NeedToken => {
-                if self.auth.token.is_some() && self.auth.token != self.auth.sync_token {
-                    // A late 401 for a token already replaced: retry with the new one.
-                    self.sync.on_token_refreshed(now);
-                } else {
-                    self.token_refused();
-                }
-            }
-            SyncEffect::RefreshUnread => {
-                self.unread_asked_at = self.read_epoch;
-                self.request(IoTag::Unread, HttpMethod::Get, "/v1/unread".into(), None);
-            }
-            SyncEffect::Done { .. } => {
-                self.sync_finished(true, now);
-                for w in self.sync_waiters.drain(..) {
-                    let _ = w.send(Ok(()));
-                }
-            }
-            SyncEffect::Failed { status, body } => {
-                self.sync_finished(false, now);
-                for w in self.sync_waiters.drain(..) {
-                    let _ = w.send(Err(ClientError::Server {
-                        status,
-                        code: body.as_ref().map(|b| b.code),
-                        message: body.as_ref().map(|b| b.message.clone()).unwrap_or_default(),
-                    }));
-                }
-            }
-            SyncEffect::Idle => {}
-        }
-    }
-
-    /// An HTTP request finished.
-    pub(crate) fn on_http(
-        &mut self,
-        tag: IoTag,
-        result: Result<HttpReply, NetworkError>,
-        now: Millis,
-    ) {
-        if result.as_ref().is_ok_and(HttpReply::is_success) {
-            self.auth.rejections = 0;
-        }
-        match tag {
-            IoTag::Outbox(op_id) => {
-                let outcome = match result {
-                    Ok(reply) => reply.into_api_outcome(),
-                    Err(e) => crate::outbox::ApiOutcome::Network(e.0),
-                };
-                if let Err(e) = self.outbox.on_result(op_id, outcome, now) {
-                    self.last_error = Some(e.to_string());
-                }
-            }
-            IoTag::Sync => {
-                let outcome = match result {
-                    Ok(reply) => reply.into_sync_outcome(),
-                    Err(e) => crate::sync::SyncOutcome::Network(e.0),
-                };
-                self.sync.on_response(outcome, now);
-                if self.sync.is_backing_off() {
-                    // The sync keeps retrying in the background; whoever waits for it is
-                    // told now (e.g. a pull-to-refresh while offline).
-                    let reason = self.sync.last_error().unwrap_or("sync failed").to_owned();
-                    for w in self.sync_waiters.drain(..) {
-                        let _ = w.send(Err(ClientError::Network(NetworkError(reason.clone()))));
-                    }
-                }
-            }
-            IoTag::Typing => {}
-            IoTag::Unread => {
-                if let Ok(reply) = result.as_ref()
-                    && reply.is_success()
-                    && self.unread_asked_at == self.read_epoch
-                    && let Ok(unread) = serde_json::from_slice::<UnreadResponse>(&reply.body)
-                {
-                    self.touch();
-                    if let Err(e) = self.cache.replace_unread_counts(&unread) {
-                        self.last_error = Some(e.to_string());
-                    }
-                }
-            }
-        }
-    }
-
     /// Fails everyone waiting for a sync (shutdown).
     pub(crate) fn close(&mut self) {
         self.rt.stop();
+        self.queries.clear(); // their callers hear `Closed`
         self.fail_sync_waiters(|| ClientError::Closed);
     }
 }

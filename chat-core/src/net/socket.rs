@@ -5,7 +5,7 @@
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
-use crate::client::{BoxFuture, NetworkError};
+use super::{BoxFuture, NetworkError};
 
 /// What the socket reports.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,8 +2,8 @@
 //! token does, and when authentication stops (until the app calls `refresh_token`).
 
 use super::{Engine, Io};
-use crate::client::token::TokenError;
-use crate::outbox::Millis;
+use crate::client::TokenError;
+use crate::clock::Millis;
 
 /// The token state.
 #[derive(Debug, Default)]

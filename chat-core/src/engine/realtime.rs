@@ -14,9 +14,9 @@ use serde_json::json;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::engine::{Engine, Io, IoTag};
-use super::transport::{HttpMethod, HttpRequest};
-use crate::outbox::Millis;
+use super::{Engine, Io, IoTag};
+use crate::clock::Millis;
+use crate::net::{HttpMethod, HttpRequest};
 use crate::realtime::{
     ConnectionState, DisconnectReason, Presence, RealtimeConfig, RealtimeEffect, RealtimeMachine,
     TypingConfig, TypingSignal, TypingThrottle, TypingTracker, TypingUser,

@@ -12,8 +12,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
+use super::{BoxFuture, NetworkError};
 use super::{Connector, SocketEvent, SocketHandle};
-use crate::client::{BoxFuture, NetworkError};
 
 /// The browser [`Connector`] (the default in wasm builds).
 #[derive(Debug, Clone, Copy, Default)]

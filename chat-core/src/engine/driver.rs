@@ -1,7 +1,9 @@
 //! The driver task: owns the [`Engine`] and runs its event loop — app commands, finished
 //! network I/O and timer wake-ups in, one engine step each — and performs the engine's
 //! [`Io`] requests on spawned tasks, so the engine never waits for the network and the app
-//! never waits for the engine longer than one local transaction.
+//! never waits for the engine longer than one local transaction. This is the only code
+//! that calls the [`Transport`], the token provider or a [`Connector`]: the one road from
+//! any call to the network.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,13 +12,12 @@ use std::collections::HashMap;
 
 use crate::rt::{self, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
-use super::engine::{Engine, Io, IoTag};
-use super::token::{SharedTokenProvider, TokenError};
-use super::transport::{HttpReply, NetworkError, Transport};
-use crate::outbox::Millis;
-use crate::realtime::{Connector, SocketEvent, SocketHandle};
+use super::{Engine, Io, IoTag};
+use crate::client::token::{SharedTokenProvider, TokenError};
+use crate::clock::Millis;
+use crate::net::{Connector, HttpReply, NetworkError, SocketEvent, SocketHandle, Transport};
 
 /// A unit of work for the engine, run on the driver task.
 pub(crate) type Job = Box<dyn FnOnce(&mut Engine, Millis) + Send>;
@@ -27,15 +28,6 @@ pub(crate) enum Command {
     Run(Job),
     /// Stop: drop the engine (closing the database), then answer.
     Shutdown(oneshot::Sender<()>),
-}
-
-/// What the driver publishes about authentication for calls made on the app's tasks.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct TokenState {
-    /// The current token.
-    pub token: Option<String>,
-    /// Authentication stopped until `refresh_token`.
-    pub stopped: bool,
 }
 
 /// The engine's monotonic clock (milliseconds since the driver started).
@@ -72,7 +64,6 @@ enum Done {
 pub(crate) struct Services {
     pub transport: Arc<dyn Transport>,
     pub tokens: SharedTokenProvider,
-    pub token_out: watch::Sender<TokenState>,
     /// The WebSocket connector and endpoint, when realtime is on.
     pub realtime: Option<(Arc<dyn Connector>, String)>,
 }
@@ -86,7 +77,6 @@ pub(crate) async fn run(
     let Services {
         transport,
         tokens,
-        token_out,
         realtime,
     } = services;
     let clock = Clock::new();
@@ -95,15 +85,6 @@ pub(crate) async fn run(
     engine.start_realtime(clock.now());
     loop {
         engine.pump(clock.now());
-        token_out.send_if_modified(|t| {
-            let current = TokenState {
-                token: engine.token().map(str::to_owned),
-                stopped: engine.auth_stopped(),
-            };
-            let changed = *t != current;
-            *t = current;
-            changed
-        });
         for io in engine.take_io() {
             let done = done_tx.clone();
             match io {

@@ -1,22 +1,15 @@
-//! The HTTP boundary of the client: a small [`Transport`] trait (one request in, one reply
-//! or a network error out) so each platform brings its own HTTP stack — reqwest natively
-//! ([`ReqwestTransport`]), `fetch` in the browser build — and tests can wrap the real one
-//! to lose replies or cut the network. The engine turns replies into the outbox's and the
-//! sync driver's outcome types; nothing here knows about chat semantics.
+//! HTTP: a small [`Transport`] trait (one request in, one reply or a network error out) so
+//! each platform brings its own HTTP stack — reqwest natively ([`ReqwestTransport`]),
+//! `fetch` in the browser build — and tests can wrap the real one to lose replies or cut
+//! the network. Nothing here knows about chat semantics: the engine turns replies into
+//! the outbox's and the sync driver's outcomes.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use chat_protocol::ErrorBody;
 use serde_json::Value;
 
-use crate::outbox::{ApiOutcome, Method};
-use crate::sync::SyncOutcome;
-
-/// A boxed, sendable future (what [`Transport`] and [`TokenProvider`](super::TokenProvider)
-/// return).
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+use super::{BoxFuture, NetworkError};
 
 /// An HTTP method the client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,16 +22,6 @@ pub enum HttpMethod {
     Patch,
     /// `DELETE`.
     Delete,
-}
-
-impl From<Method> for HttpMethod {
-    fn from(m: Method) -> Self {
-        match m {
-            Method::Post => Self::Post,
-            Method::Patch => Self::Patch,
-            Method::Delete => Self::Delete,
-        }
-    }
 }
 
 /// One request to the chat server.
@@ -65,12 +48,6 @@ pub struct HttpReply {
     pub retry_after: Option<Duration>,
 }
 
-/// No HTTP answer arrived (connection refused, reset, timed out, reply lost). The server
-/// may or may not have applied the request.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("network error: {0}")]
-pub struct NetworkError(pub String);
-
 /// Executes requests against the chat server.
 pub trait Transport: Send + Sync + 'static {
     /// Sends `request` and resolves with the server's reply, whatever its status.
@@ -86,49 +63,6 @@ impl HttpReply {
     /// The error body of a non-2xx reply, if it is one.
     pub fn error_body(&self) -> Option<ErrorBody> {
         serde_json::from_slice(&self.body).ok()
-    }
-
-    /// The reply as the outbox engine's outcome.
-    pub fn into_api_outcome(self) -> ApiOutcome {
-        if self.is_success() {
-            let body = if self.body.is_empty() {
-                Value::Null
-            } else {
-                match serde_json::from_slice(&self.body) {
-                    Ok(v) => v,
-                    // A 2xx with a broken body: the request was applied, the answer is
-                    // unusable. Sync brings the result; the item is done.
-                    Err(_) => Value::Null,
-                }
-            };
-            ApiOutcome::Ok {
-                status: self.status,
-                body,
-            }
-        } else {
-            ApiOutcome::HttpError {
-                status: self.status,
-                body: self.error_body(),
-                retry_after: self.retry_after,
-            }
-        }
-    }
-
-    /// The reply as the sync driver's outcome (a 200 whose body does not decode counts as
-    /// a network failure: retried, nothing applied).
-    pub fn into_sync_outcome(self) -> SyncOutcome {
-        if self.is_success() {
-            match serde_json::from_slice(&self.body) {
-                Ok(page) => SyncOutcome::Ok(page),
-                Err(e) => SyncOutcome::Network(format!("undecodable sync page: {e}")),
-            }
-        } else {
-            SyncOutcome::Http {
-                status: self.status,
-                body: self.error_body(),
-                retry_after: self.retry_after,
-            }
-        }
     }
 }
 

@@ -11,59 +11,10 @@ use chat_protocol::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::engine::{Engine, persisted_json};
-use super::error::{ClientError, ClientResult};
+use super::{Engine, persisted_json};
 use crate::cache::{CachedMessage, LocalState, OutboxWrite};
+use crate::client::{ClientError, ClientResult, NewMessage};
 use crate::outbox::{OpId, OutboxError, OutboxOp, PersistedItem};
-
-/// A message to send. Build it with [`NewMessage::text`] and the `with_*` methods.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct NewMessage {
-    /// The text (at most 5 000 characters).
-    pub text: String,
-    /// App-defined attachment objects (at most 30).
-    pub attachments: Vec<Value>,
-    /// Thread root, to send a thread reply.
-    pub parent_id: Option<Uuid>,
-    /// A message to quote.
-    pub quoted_message_id: Option<Uuid>,
-    /// Mentioned user ids (at most 100).
-    pub mentioned_users: Vec<String>,
-}
-
-impl NewMessage {
-    /// A text message.
-    pub fn text(text: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            ..Self::default()
-        }
-    }
-
-    /// Sends it as a reply in the thread of `parent_id`.
-    pub fn in_thread(mut self, parent_id: Uuid) -> Self {
-        self.parent_id = Some(parent_id);
-        self
-    }
-
-    /// Quotes `message_id`.
-    pub fn quoting(mut self, message_id: Uuid) -> Self {
-        self.quoted_message_id = Some(message_id);
-        self
-    }
-
-    /// Adds attachments.
-    pub fn with_attachments(mut self, attachments: Vec<Value>) -> Self {
-        self.attachments = attachments;
-        self
-    }
-
-    /// Mentions users.
-    pub fn mentioning(mut self, users: Vec<String>) -> Self {
-        self.mentioned_users = users;
-        self
-    }
-}
 
 fn check_content(text: &str, attachments: &[Value], mentions: &[String]) -> ClientResult<()> {
     if text.chars().count() > MAX_TEXT_CHARS {
@@ -301,5 +252,17 @@ impl Engine {
         }
         self.touch();
         Ok(())
+    }
+
+    /// Removes an item the app gave up on (or a refused reaction / read marker), with
+    /// everything cancelled along with it.
+    pub(crate) fn discard(&mut self, op_id: OpId) -> ClientResult<()> {
+        let mut outbox = self.outbox.clone();
+        let cancelled = outbox.discard(op_id)?;
+        let mut write = OutboxWrite::default();
+        for id in std::iter::once(op_id).chain(cancelled) {
+            self.leave(&mut write, id);
+        }
+        self.commit(outbox, &write)
     }
 }

@@ -1,0 +1,289 @@
+//! What the engine does with the machines' effects and the network's answers: an outbox
+//! send is persisted ("may have reached the server") before its request leaves; a
+//! completion stores the server's answer and drops the row in ONE transaction; a sync
+//! page is applied with its cursor; every HTTP reply is routed by its [`IoTag`] to the
+//! machine (or the waiting query) that asked for it.
+
+use chat_protocol::{
+    Change, ChannelUnread, MarkReadResponse, MessageResponse, ReactionResponse, UnreadResponse,
+};
+use serde_json::Value;
+
+use super::{Engine, IoTag, persisted_json};
+use crate::cache::LocalState;
+use crate::client::ClientError;
+use crate::clock::Millis;
+use crate::net::{HttpMethod, HttpReply, NetworkError};
+use crate::outbox::{ApiOutcome, Effect, OpId, OutboxOp};
+use crate::sync::{SyncEffect, SyncOutcome};
+
+impl Engine {
+    /// Writes an item's durable form; `false` if the write failed.
+    fn persist(&mut self, op_id: OpId) -> bool {
+        let Some(payload) = persisted_json(&self.outbox, op_id) else {
+            return true;
+        };
+        match self.cache.outbox_update(&op_id.to_string(), &payload) {
+            Ok(_) => true,
+            Err(e) => {
+                self.last_error = Some(e.to_string());
+                false
+            }
+        }
+    }
+
+    pub(super) fn on_outbox_effect(&mut self, effect: Effect, now: Millis) {
+        match &effect {
+            Effect::Send { .. } | Effect::StateChanged { .. } | Effect::RefreshToken { .. } => {
+                self.touch_overlay();
+            }
+            Effect::Completed { .. } | Effect::Failed { .. } => self.touch(),
+        }
+        match effect {
+            Effect::Send { op_id, request } => {
+                // Record "may have reached the server" before it can. If that write fails
+                // the request is not sent: it counts as a network failure and is retried.
+                if !self.persist(op_id) {
+                    let outcome = ApiOutcome::Network("local write failed".into());
+                    if let Err(e) = self.outbox.on_result(op_id, outcome, now) {
+                        self.last_error = Some(e.to_string());
+                    }
+                    return;
+                }
+                self.request(
+                    IoTag::Outbox(op_id),
+                    request.method.into(),
+                    request.path,
+                    request.body,
+                );
+            }
+            Effect::Completed {
+                op_id, op, body, ..
+            } => self.complete(op_id, &op, body),
+            Effect::Failed { op_id, failure } => {
+                let op = self.outbox.get_op(op_id);
+                match op {
+                    // A refused reaction or read marker reverts: the overlay disappears.
+                    Some(OutboxOp::AddReaction { .. })
+                    | Some(OutboxOp::RemoveReaction { .. })
+                    | Some(OutboxOp::MarkRead { .. }) => {
+                        if let Err(e) = self.discard(op_id) {
+                            self.last_error = Some(e.to_string());
+                        }
+                    }
+                    Some(OutboxOp::SendMessage { request, .. }) => {
+                        let _ = self.persist(op_id);
+                        let state = LocalState::Failed(failure.reason);
+                        if let Err(e) = self.cache.set_local_state(&request.id, &state) {
+                            self.last_error = Some(e.to_string());
+                        }
+                    }
+                    _ => {
+                        let _ = self.persist(op_id);
+                    }
+                }
+            }
+            Effect::StateChanged { .. } => {}
+            Effect::RefreshToken { repeated } => {
+                self.token_refused();
+                if repeated {
+                    self.auth.stopped = true;
+                }
+            }
+        }
+    }
+
+    /// Stores a completed operation's result and drops its row (one transaction).
+    fn complete(&mut self, op_id: OpId, op: &OutboxOp, body: Value) {
+        if matches!(op, OutboxOp::MarkRead { .. }) {
+            self.read_epoch += 1;
+        }
+        // The answer as changes to apply with the same rules as sync; `Ok(None)` when it
+        // carries nothing to apply: "already gone" (a 404 on a removal, no body) or a
+        // channel creation (the channel's state arrives with the next sync).
+        type Parsed = (Vec<Change>, Option<ChannelUnread>);
+        let parsed: Result<Option<Parsed>, serde_json::Error> = match op {
+            _ if body.is_null() => Ok(None),
+            OutboxOp::SendMessage { .. }
+            | OutboxOp::EditMessage { .. }
+            | OutboxOp::DeleteMessage { .. } => serde_json::from_value::<MessageResponse>(body)
+                .map(|r| Some((vec![Change::Message(r.message)], None))),
+            OutboxOp::AddReaction { .. } | OutboxOp::RemoveReaction { .. } => {
+                serde_json::from_value::<ReactionResponse>(body).map(|r| {
+                    let changes = vec![Change::Reaction(r.reaction), Change::Message(r.message)];
+                    Some((changes, None))
+                })
+            }
+            OutboxOp::MarkRead { .. } => serde_json::from_value::<MarkReadResponse>(body)
+                .map(|r| Some((vec![Change::Read(r.read)], Some(r.unread)))),
+            OutboxOp::CreateChannel { .. } => Ok(None),
+        };
+        let error = match parsed {
+            Ok(Some((changes, unread))) => {
+                match self
+                    .cache
+                    .complete_op(&op_id.to_string(), &changes, unread.as_ref())
+                {
+                    Ok(()) => return,
+                    Err(e) => Some(e.to_string()),
+                }
+            }
+            Ok(None) => None,
+            Err(_) => Some(format!("undecodable answer for outbox item {op_id}")),
+        };
+        // Not recorded from the answer. The server applied it, so the row must not be
+        // replayed later (an old edit or reaction toggle would undo newer ones): drop the
+        // row on its own and let a sync bring the result (a send's echo stays until then).
+        if error.is_some() {
+            self.last_error = error;
+        }
+        self.sync_wanted = true;
+        if let Err(e) = self.cache.outbox_remove(&op_id.to_string()) {
+            self.last_error = Some(e.to_string());
+        }
+    }
+
+    pub(super) fn on_sync_effect(&mut self, effect: SyncEffect, now: Millis) {
+        match effect {
+            SyncEffect::Fetch { path } => self.request(IoTag::Sync, HttpMethod::Get, path, None),
+            SyncEffect::Apply { page } => {
+                self.touch();
+                match self.cache.apply_sync_page(&page) {
+                    Ok(()) => self.sync.on_applied(now),
+                    Err(e) => self.sync.on_apply_failed(e.to_string(), now),
+                }
+            }
+            SyncEffect::Reset => {
+                self.touch();
+                match self.cache.reset_synced_data() {
+                    Ok(()) => self.sync.on_reset_done(now),
+                    Err(e) => self.sync.on_apply_failed(e.to_string(), now),
+                }
+            }
+            SyncEffect::NeedToken => {
+                if self.auth.token.is_some() && self.auth.token != self.auth.sync_token {
+                    // A late 401 for a token already replaced: retry with the new one.
+                    self.sync.on_token_refreshed(now);
+                } else {
+                    self.token_refused();
+                }
+            }
+            SyncEffect::RefreshUnread => {
+                self.unread_asked_at = self.read_epoch;
+                self.request(IoTag::Unread, HttpMethod::Get, "/v1/unread".into(), None);
+            }
+            SyncEffect::Done { .. } => {
+                self.sync_finished(true, now);
+                for w in self.sync_waiters.drain(..) {
+                    let _ = w.send(Ok(()));
+                }
+            }
+            SyncEffect::Failed { status, body } => {
+                self.sync_finished(false, now);
+                for w in self.sync_waiters.drain(..) {
+                    let _ = w.send(Err(ClientError::Server {
+                        status,
+                        code: body.as_ref().map(|b| b.code),
+                        message: body.as_ref().map(|b| b.message.clone()).unwrap_or_default(),
+                    }));
+                }
+            }
+            SyncEffect::Idle => {}
+        }
+    }
+
+    /// An HTTP request finished.
+    pub(crate) fn on_http(
+        &mut self,
+        tag: IoTag,
+        result: Result<HttpReply, NetworkError>,
+        now: Millis,
+    ) {
+        if result.as_ref().is_ok_and(HttpReply::is_success) {
+            self.auth.rejections = 0;
+        }
+        match tag {
+            IoTag::Outbox(op_id) => {
+                let outcome = match result {
+                    Ok(reply) => api_outcome(reply),
+                    Err(e) => ApiOutcome::Network(e.0),
+                };
+                if let Err(e) = self.outbox.on_result(op_id, outcome, now) {
+                    self.last_error = Some(e.to_string());
+                }
+            }
+            IoTag::Sync => {
+                let outcome = match result {
+                    Ok(reply) => sync_outcome(reply),
+                    Err(e) => SyncOutcome::Network(e.0),
+                };
+                self.sync.on_response(outcome, now);
+                if self.sync.is_backing_off() {
+                    // The sync keeps retrying in the background; whoever waits for it is
+                    // told now (e.g. a pull-to-refresh while offline).
+                    let reason = self.sync.last_error().unwrap_or("sync failed").to_owned();
+                    for w in self.sync_waiters.drain(..) {
+                        let _ = w.send(Err(ClientError::Network(NetworkError(reason.clone()))));
+                    }
+                }
+            }
+            IoTag::Typing => {}
+            IoTag::Query(id) => self.on_query_reply(id, result),
+            IoTag::Unread => {
+                if let Ok(reply) = result.as_ref()
+                    && reply.is_success()
+                    && self.unread_asked_at == self.read_epoch
+                    && let Ok(unread) = serde_json::from_slice::<UnreadResponse>(&reply.body)
+                {
+                    self.touch();
+                    if let Err(e) = self.cache.replace_unread_counts(&unread) {
+                        self.last_error = Some(e.to_string());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A reply as the outbox engine's outcome.
+fn api_outcome(reply: HttpReply) -> ApiOutcome {
+    if reply.is_success() {
+        let body = if reply.body.is_empty() {
+            Value::Null
+        } else {
+            match serde_json::from_slice(&reply.body) {
+                Ok(v) => v,
+                // A 2xx with a broken body: the request was applied, the answer is
+                // unusable. Sync brings the result; the item is done.
+                Err(_) => Value::Null,
+            }
+        };
+        ApiOutcome::Ok {
+            status: reply.status,
+            body,
+        }
+    } else {
+        ApiOutcome::HttpError {
+            status: reply.status,
+            body: reply.error_body(),
+            retry_after: reply.retry_after,
+        }
+    }
+}
+
+/// A reply as the sync driver's outcome (a 200 whose body does not decode counts as a
+/// network failure: retried, nothing applied).
+fn sync_outcome(reply: HttpReply) -> SyncOutcome {
+    if reply.is_success() {
+        match serde_json::from_slice(&reply.body) {
+            Ok(page) => SyncOutcome::Ok(page),
+            Err(e) => SyncOutcome::Network(format!("undecodable sync page: {e}")),
+        }
+    } else {
+        SyncOutcome::Http {
+            status: reply.status,
+            body: reply.error_body(),
+            retry_after: reply.retry_after,
+        }
+    }
+}

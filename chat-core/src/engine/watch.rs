@@ -1,0 +1,70 @@
+//! What the facade may ask the engine for without changing anything: new live queries
+//! (each laid over the current outbox, so it starts with the user's pending actions
+//! shown), the outbox's items, and receivers of the realtime values. The facade never
+//! reaches into the engine's fields: every view of its state is one of these calls.
+
+use chat_protocol::Cid;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::Engine;
+use super::realtime::TypingMap;
+use crate::cache::{CacheResult, ChannelQuery};
+use crate::live::overlay::Overlay;
+use crate::live::registry::Window;
+use crate::live::{ChannelItem, LiveList, MessageItem, ReadReceipt};
+use crate::outbox::ItemView;
+use crate::realtime::{ConnectionState, Presence};
+
+impl Engine {
+    /// A live channel list.
+    pub(crate) fn watch_channels(
+        &mut self,
+        query: ChannelQuery,
+    ) -> CacheResult<LiveList<ChannelItem>> {
+        let overlay = Overlay::new(&self.outbox);
+        self.live.add_channels(&self.cache, &overlay, query)
+    }
+
+    /// A live message window on `cid`.
+    pub(crate) fn watch_messages(
+        &mut self,
+        cid: Cid,
+        window: Window,
+    ) -> CacheResult<LiveList<MessageItem>> {
+        let overlay = Overlay::new(&self.outbox);
+        self.live.add_messages(&self.cache, &overlay, cid, window)
+    }
+
+    /// Live read receipts of `cid`.
+    pub(crate) fn watch_reads(&mut self, cid: Cid) -> CacheResult<LiveList<ReadReceipt>> {
+        let overlay = Overlay::new(&self.outbox);
+        self.live.add_reads(&self.cache, &overlay, cid)
+    }
+
+    /// A live list of a thread's replies.
+    pub(crate) fn watch_thread(&mut self, parent_id: Uuid) -> CacheResult<LiveList<MessageItem>> {
+        let overlay = Overlay::new(&self.outbox);
+        self.live.add_thread(&self.cache, &overlay, parent_id)
+    }
+
+    /// Every queued operation, oldest first.
+    pub(crate) fn outbox_items(&self) -> Vec<ItemView<'_>> {
+        self.outbox.items()
+    }
+
+    /// The realtime connection state, live.
+    pub(crate) fn watch_connection(&self) -> watch::Receiver<ConnectionState> {
+        self.rt.connection.subscribe()
+    }
+
+    /// Who is typing, per channel, live.
+    pub(crate) fn watch_typing(&self) -> watch::Receiver<TypingMap> {
+        self.rt.typing_out.subscribe()
+    }
+
+    /// Presence of co-members, live.
+    pub(crate) fn watch_presence(&self) -> watch::Receiver<Presence> {
+        self.rt.presence_out.subscribe()
+    }
+}

@@ -23,7 +23,7 @@ use chat_protocol::{Cid, SyncResponse};
 use rusqlite::{Connection, StatementStatus};
 
 use super::messages::{self, Scope};
-use super::{channels, flags, reads, rows, schema, sync};
+use super::{access, channels, flags, reads, rows, schema, sync};
 use crate::store::{StoreResult, SyncPosition, SyncSettings};
 
 /// A per-user (or per-write) query and the plan it must have.
@@ -95,12 +95,12 @@ pub fn hot_queries() -> Vec<HotQuery> {
         ),
         q(
             "membership check",
-            rows::MEMBER_ROLE,
+            access::MEMBER_ROLE,
             &["SEARCH members USING *INDEX * (app_id=? AND *=? AND *=?)"],
         ),
         q(
             "outsider refusal: was the user ever a member",
-            rows::EVER_MEMBER,
+            access::EVER_MEMBER,
             &["SEARCH members USING *INDEX * (app_id=? AND *=? AND *=?)"],
         ),
         q(

@@ -11,9 +11,10 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use uuid::Uuid;
 
+use super::access::{authorize_message, member_role, require_member};
 use super::rows::{self, MESSAGE_COLS, REACTION_COLS, now_ms};
 use super::schema::{FLAG_MENTIONED, FLAG_READ};
-use super::{Tx, apps, channels};
+use super::{Tx, apps};
 use crate::store::{Actor, StoreError, StoreResult};
 
 /// One `user_messages` row per current member of the channel (`?1` app, `?2` cid) for the
@@ -77,23 +78,6 @@ impl Scope<'_> {
     }
 }
 
-/// Loads a message and checks the actor may read its channel. An outsider's refusal is
-/// the missing message's own `NotFound`, never naming the channel.
-pub fn authorize_message(
-    conn: &Connection,
-    app: &str,
-    actor: &Actor,
-    id: Uuid,
-) -> StoreResult<(i64, Message)> {
-    let missing = || StoreError::NotFound(format!("message {id}"));
-    let (pk, msg) = rows::load_message(conn, app, id)?.ok_or_else(missing)?;
-    match channels::authorize_read(conn, app, actor, &msg.cid) {
-        Ok(()) => Ok((pk, msg)),
-        Err(StoreError::NotFound(_)) => Err(missing()),
-        Err(e) => Err(e),
-    }
-}
-
 /// One message the actor may read.
 pub fn get(conn: &Connection, app: &str, actor: &Actor, id: Uuid) -> StoreResult<Message> {
     authorize_message(conn, app, actor, id).map(|(_, m)| m)
@@ -137,8 +121,8 @@ pub fn send(
         if !apps::unknown_users(&w.tx, &w.app, &[author.to_owned()])?.is_empty() {
             return Err(StoreError::Invalid(format!("unknown user {author}")));
         }
-    } else if rows::member_role(&w.tx, &w.app, cid, author)?.is_none() {
-        return Err(rows::outsider(&w.tx, &w.app, cid, author)?);
+    } else {
+        require_member(&w.tx, &w.app, cid, author)?;
     }
     if let Some((_, existing)) = rows::load_message(&w.tx, &w.app, req.id)? {
         if existing.user_id == author && existing.cid == *cid {
@@ -393,11 +377,6 @@ pub fn own_reactions(
     Ok(out)
 }
 
-/// Loads a message for a write by `actor`: exists, actor is a member (or server).
-fn load_for_write(w: &Tx<'_>, actor: &Actor, id: Uuid) -> StoreResult<(i64, Message)> {
-    authorize_message(&w.tx, &w.app, actor, id)
-}
-
 /// Edits text, attachments or mentions (author only).
 pub fn update(
     w: &mut Tx<'_>,
@@ -405,7 +384,7 @@ pub fn update(
     id: Uuid,
     req: UpdateMessageRequest,
 ) -> StoreResult<Message> {
-    let (pk, msg) = load_for_write(w, actor, id)?;
+    let (pk, msg) = authorize_message(&w.tx, &w.app, actor, id)?;
     if !actor.server && actor.user_id.as_deref() != Some(msg.user_id.as_str()) {
         return Err(StoreError::Forbidden(
             "only the author can edit a message".into(),
@@ -453,11 +432,11 @@ pub fn update(
 
 /// Soft-deletes: wipes content and reactions, keeps the row as a tombstone.
 pub fn delete(w: &mut Tx<'_>, actor: &Actor, id: Uuid) -> StoreResult<Message> {
-    let (pk, msg) = load_for_write(w, actor, id)?;
+    let (pk, msg) = authorize_message(&w.tx, &w.app, actor, id)?;
     let is_author = actor.user_id.as_deref() == Some(msg.user_id.as_str()) && !actor.server;
     if !actor.server && !is_author {
         let user = actor.user_id.as_deref().unwrap_or_default();
-        let role = rows::member_role(&w.tx, &w.app, &msg.cid, user)?;
+        let role = member_role(&w.tx, &w.app, &msg.cid, user)?;
         if !role.is_some_and(|r| r.can_moderate()) {
             return Err(StoreError::Forbidden(
                 "only the author or a moderator can delete".into(),

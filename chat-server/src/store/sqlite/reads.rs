@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::Tx;
-use super::messages::authorize_message;
+use super::access::{authorize_message, require_member};
 use super::rows::{self, REACTION_COLS, READ_COLS, now_ms};
 use super::schema::{self, FLAG_READ};
 use crate::store::{Actor, StoreError, StoreResult};
@@ -186,9 +186,7 @@ pub fn mark_read(
     up_to: Option<Uuid>,
 ) -> StoreResult<MarkReadResponse> {
     rows::require_channel(&w.tx, &w.app, cid)?;
-    if rows::member_role(&w.tx, &w.app, cid, user)?.is_none() {
-        return Err(rows::outsider(&w.tx, &w.app, cid, user)?);
-    }
+    require_member(&w.tx, &w.app, cid, user)?;
     let target: Option<(i64, String)> = match up_to {
         Some(id) => Some(
             w.tx.prepare_cached(

@@ -3,7 +3,7 @@
 //! so a client with a skewed clock cannot reorder history.
 
 use chat_protocol::{
-    Change, Cid, ListMessagesQuery, Message, MessagesResponse, Reaction, SendMessageRequest,
+    Change, Cid, ListMessagesQuery, Message, MessagesResponse, SendMessageRequest,
     UpdateMessageRequest,
     limits::{DEFAULT_MESSAGE_PAGE, MAX_MESSAGE_PAGE},
 };
@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::access::{authorize_message, member_role, require_member};
 use super::rows::{self, MESSAGE_COLS, REACTION_COLS, now_ms};
 use super::schema::{FLAG_MENTIONED, FLAG_READ};
-use super::{Tx, apps};
+use super::{Tx, apps, reactions};
 use crate::store::{Actor, StoreError, StoreResult};
 
 /// One `user_messages` row per current member of the channel (`?1` app, `?2` cid) for the
@@ -26,15 +26,6 @@ pub(crate) const INSERT_RECIPIENTS: &str = "INSERT INTO user_messages \
        (CASE WHEN user_id = ?4 THEN ?6 ELSE 0 END) | \
        (CASE WHEN user_id IN (SELECT value FROM json_each(?5)) THEN ?7 ELSE 0 END) \
      FROM members INDEXED BY members_current WHERE app_id = ?1 AND cid = ?2 AND deleted = 0";
-
-/// The user's (`?2`) live reactions on the messages with the JSON list of ids `?3`: one
-/// probe of `reactions_by_user` per message of the page, never a walk of all the user's
-/// reactions.
-pub(crate) const OWN_REACTIONS: &str = "SELECT message_id, cid, user_id, type, created_at, \
-     deleted, rev FROM reactions INDEXED BY reactions_by_user \
-     WHERE app_id = ?1 AND user_id = ?2 AND deleted = 0 AND message_pk IN \
-       (SELECT pk FROM messages WHERE app_id = ?1 AND id IN (SELECT value FROM json_each(?3))) \
-     ORDER BY message_pk, created_at";
 
 /// The live reactions on message `?1` of app `?2`, to tombstone on delete: one range of
 /// the reactions' unique key `(app_id, message_pk, …)`. Pinned: the planner prefers the
@@ -338,7 +329,7 @@ pub fn list(
     };
     let (own_reactions, starred) = match user {
         Some(u) => (
-            own_reactions(conn, app, u, &messages)?,
+            reactions::own_reactions(conn, app, u, &messages)?,
             super::flags::starred_among(conn, app, u, &messages)?,
         ),
         None => (Vec::new(), Vec::new()),
@@ -354,27 +345,6 @@ pub fn list(
 
 fn has_older(conn: &Connection, scope: Scope<'_>, app: &str, pk: i64) -> StoreResult<bool> {
     Ok(!fetch(conn, scope, app, "AND pk < ?3", Some(pk), true, 1)?.is_empty())
-}
-
-/// The user's current reactions on `messages`.
-pub fn own_reactions(
-    conn: &Connection,
-    app: &str,
-    user: &str,
-    messages: &[Message],
-) -> StoreResult<Vec<Reaction>> {
-    if messages.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<String> = messages.iter().map(|m| m.id.to_string()).collect();
-    let mut stmt = conn.prepare_cached(OWN_REACTIONS)?;
-    let out = stmt
-        .query_map(
-            params![app, user, serde_json::to_string(&ids)?],
-            rows::reaction,
-        )?
-        .collect::<Result<_, _>>()?;
-    Ok(out)
 }
 
 /// Edits text, attachments or mentions (author only).

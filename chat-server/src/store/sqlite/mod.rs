@@ -20,6 +20,7 @@ mod channels;
 pub mod cost;
 mod flags;
 mod messages;
+mod reactions;
 mod reads;
 mod rows;
 pub mod schema;
@@ -421,7 +422,7 @@ impl Store for SqliteStore {
         kind: &str,
     ) -> StoreResult<ReactionResponse> {
         let (user, kind) = (user.to_owned(), kind.to_owned());
-        self.write(app, move |w| reads::add_reaction(w, &user, id, &kind))
+        self.write(app, move |w| reactions::add_reaction(w, &user, id, &kind))
             .await
     }
 
@@ -433,8 +434,10 @@ impl Store for SqliteStore {
         kind: &str,
     ) -> StoreResult<ReactionResponse> {
         let (user, kind) = (user.to_owned(), kind.to_owned());
-        self.write(app, move |w| reads::remove_reaction(w, &user, id, &kind))
-            .await
+        self.write(app, move |w| {
+            reactions::remove_reaction(w, &user, id, &kind)
+        })
+        .await
     }
 
     async fn list_reactions(
@@ -446,7 +449,7 @@ impl Store for SqliteStore {
         let (app, actor) = (app.to_owned(), actor.clone());
         self.read(move |c| {
             let (pk, _) = access::authorize_message(c, &app, &actor, id)?;
-            reads::list_reactions(c, &app, pk)
+            reactions::list_reactions(c, &app, pk)
         })
         .await
     }

@@ -9,7 +9,8 @@
 //!   `429 rate_limited`, a server holding its WebSocket cap `503 overloaded`; nothing is
 //!   upgraded then.
 //! - The upgraded socket keeps its TCP connection's place under the connection caps and is
-//!   tracked as an open connection until it ends, so draining on shutdown waits for it.
+//!   tracked as an open connection until it ends, so stopping the server waits (a bounded
+//!   time) for its session to close.
 //! - The socket's buffers and frame limits are set here, from the session's bounds
 //!   ([`READ_BUFFER`], [`MAX_FRAME`]).
 //! - Authentication happens at `connect`, inside the protocol: the page's cross-origin

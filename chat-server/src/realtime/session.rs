@@ -9,7 +9,7 @@
 //!
 //! At `connect` the session asks the API who the caller is (the token through
 //! [`AppState::verify_token`], a cross-origin page through
-//! [`websocket_allowed`](crate::api::cors::websocket_allowed)) and the user's admission
+//! [`websocket_allowed`]) and the user's admission
 //! ([`super::limits`]), and answers each refusal with the protocol's own reply or close
 //! code. `refresh` must name the same app and user.
 //!

@@ -553,7 +553,8 @@ fn realtime_replies() {
     let changed = RealtimeEvent::Change(change(57, Change::Message(message())));
     pin("reply_push_change", &push(changed.clone(), 3));
     pin("reply_push_typing", &push(typing_event(), 0));
-    // The server writes pushes by hand (websocket.rs): the typed frame must be identical.
+    // The server writes pushes by hand (chat-server realtime/session.rs): the typed frame must
+    // be identical.
     let data = serde_json::to_string(&changed).unwrap();
     let by_hand =
         format!(r#"{{"push":{{"channel":"chat:user:alice","pub":{{"data":{data},"offset":3}}}}}}"#);

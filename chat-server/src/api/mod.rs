@@ -1,5 +1,7 @@
-//! The HTTP API: REST under `/v1`, the OpenAPI document, and the WebSocket route.
-//! Handlers are thin: validate shape, authorize the caller, call the store, map errors.
+//! The HTTP API: REST under `/v1`, the OpenAPI document, and the WebSocket route
+//! ([`websocket`]: upgrade and admission; the protocol spoken on the socket is
+//! [`crate::realtime::session`]'s). Handlers are thin: validate shape, authorize the caller,
+//! call the store, map errors.
 
 mod app_settings;
 mod channels;
@@ -12,6 +14,7 @@ pub mod static_files;
 mod sync;
 mod users;
 mod validate;
+pub mod websocket;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{any, delete, get, post};
@@ -22,8 +25,6 @@ use chat_protocol::limits::MAX_BODY_BYTES;
 pub use error::ApiError;
 pub use openapi::ApiDoc;
 pub use state::AppState;
-
-use crate::realtime::websocket;
 
 async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such route")

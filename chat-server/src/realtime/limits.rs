@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use chat_protocol::ErrorCode;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
-use crate::api::ApiError;
+use crate::api::error::ApiError;
 use crate::ratelimit::RateLimiter;
 use crate::transport::TransportConfig;
 

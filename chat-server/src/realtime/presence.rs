@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::api::AppState;
+use crate::api::state::AppState;
 
 /// The users whose offline check is pending.
 #[derive(Debug, Default)]

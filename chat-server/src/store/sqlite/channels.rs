@@ -10,34 +10,10 @@ use chat_protocol::{
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, params, params_from_iter};
 
+use super::access::{actor_role, member_role, require_user};
 use super::rows::{self, MEMBER_COLS, READ_COLS, now_ms};
-use super::{Tx, apps, messages, reads, require_user};
+use super::{Tx, apps, messages, reads};
 use crate::store::{Actor, NewChannel, StoreError, StoreResult};
-
-/// Fails unless the channel exists and the actor may read it.
-pub fn authorize_read(conn: &Connection, app: &str, actor: &Actor, cid: &Cid) -> StoreResult<()> {
-    rows::require_channel(conn, app, cid)?;
-    if actor.server {
-        return Ok(());
-    }
-    let user = require_user(actor)?;
-    match rows::member_role(conn, app, cid, &user)? {
-        Some(_) => Ok(()),
-        None => Err(rows::outsider(conn, app, cid, &user)?),
-    }
-}
-
-/// The actor's role, or the refusal of [`rows::outsider`]; server callers count as owners.
-fn actor_role(conn: &Connection, app: &str, actor: &Actor, cid: &Cid) -> StoreResult<MemberRole> {
-    if actor.server {
-        return Ok(MemberRole::Owner);
-    }
-    let user = require_user(actor)?;
-    match rows::member_role(conn, app, cid, &user)? {
-        Some(role) => Ok(role),
-        None => Err(rows::outsider(conn, app, cid, &user)?),
-    }
-}
 
 /// Current members (`?1` app, `?2` cid), oldest membership first: one range of
 /// `members_current`.
@@ -220,7 +196,7 @@ fn create_replay(
             if existing.distinct { "" } else { "not " }
         )));
     }
-    let is_member = rows::member_role(&w.tx, &w.app, cid, creator)?.is_some();
+    let is_member = member_role(&w.tx, &w.app, cid, creator)?.is_some();
     if distinct {
         // The cid is derived from the member set, so the creator is in it. Bring back a
         // creator who left; nobody else is re-added.
@@ -337,7 +313,7 @@ pub fn add_members(
     }
     if channel.distinct && !actor.server {
         for input in &inputs {
-            if rows::member_role(&w.tx, &w.app, cid, &input.user_id)?.is_none() {
+            if member_role(&w.tx, &w.app, cid, &input.user_id)?.is_none() {
                 return Err(StoreError::Forbidden(format!(
                     "the members of distinct channel {cid} are fixed: nobody can be added \
                      (create a new conversation with the new member set instead)"
@@ -372,7 +348,7 @@ pub fn add_members(
     let mut changed = Vec::new();
     let mut added = 0;
     for input in inputs {
-        let existing = rows::member_role(&w.tx, &w.app, cid, &input.user_id)?;
+        let existing = member_role(&w.tx, &w.app, cid, &input.user_id)?;
         match (existing, input.role) {
             (Some(current), Some(wanted)) if current != wanted => {
                 if current == MemberRole::Owner {
@@ -453,7 +429,7 @@ pub fn remove_member(
     } else {
         actor_role(&w.tx, &w.app, actor, cid)?
     };
-    let target = rows::member_role(&w.tx, &w.app, cid, user)?
+    let target = member_role(&w.tx, &w.app, cid, user)?
         .ok_or_else(|| StoreError::NotFound(format!("member {user} of {cid}")))?;
     if !is_self && channel.distinct && !actor.server {
         return Err(StoreError::Forbidden(format!(

@@ -23,7 +23,7 @@ use chat_protocol::{Cid, SyncResponse};
 use rusqlite::{Connection, StatementStatus};
 
 use super::messages::{self, Scope};
-use super::{channels, flags, reads, rows, schema, sync};
+use super::{access, channels, flags, reactions, reads, rows, schema, sync};
 use crate::store::{StoreResult, SyncPosition, SyncSettings};
 
 /// A per-user (or per-write) query and the plan it must have.
@@ -95,12 +95,12 @@ pub fn hot_queries() -> Vec<HotQuery> {
         ),
         q(
             "membership check",
-            rows::MEMBER_ROLE,
+            access::MEMBER_ROLE,
             &["SEARCH members USING *INDEX * (app_id=? AND *=? AND *=?)"],
         ),
         q(
             "outsider refusal: was the user ever a member",
-            rows::EVER_MEMBER,
+            access::EVER_MEMBER,
             &["SEARCH members USING *INDEX * (app_id=? AND *=? AND *=?)"],
         ),
         q(
@@ -172,7 +172,7 @@ pub fn hot_queries() -> Vec<HotQuery> {
         ),
         q(
             "messages: own reactions on a page",
-            messages::OWN_REACTIONS,
+            reactions::OWN_REACTIONS,
             &[
                 "SEARCH reactions USING *INDEX reactions_by_user (app_id=? AND user_id=? AND message_pk=?)",
                 "SEARCH messages USING *INDEX * (app_id=? AND id=?)",
@@ -185,7 +185,7 @@ pub fn hot_queries() -> Vec<HotQuery> {
         ),
         q(
             "reactions: counts of a message",
-            reads::REACTION_COUNTS,
+            reactions::REACTION_COUNTS,
             &["SEARCH reactions USING *INDEX * (app_id=? AND message_pk=?)"],
         ),
         q(

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::Tx;
-use super::messages::authorize_message;
+use super::access::authorize_message;
 use super::rows::{self, MESSAGE_COLS};
 use super::schema::{FLAG_READ, FLAG_STARRED};
 use crate::store::{Actor, StoreError, StoreResult};

@@ -3,7 +3,7 @@
 //! so a client with a skewed clock cannot reorder history.
 
 use chat_protocol::{
-    Change, Cid, ListMessagesQuery, Message, MessagesResponse, Reaction, SendMessageRequest,
+    Change, Cid, ListMessagesQuery, Message, MessagesResponse, SendMessageRequest,
     UpdateMessageRequest,
     limits::{DEFAULT_MESSAGE_PAGE, MAX_MESSAGE_PAGE},
 };
@@ -11,9 +11,10 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use uuid::Uuid;
 
+use super::access::{authorize_message, member_role, require_member};
 use super::rows::{self, MESSAGE_COLS, REACTION_COLS, now_ms};
 use super::schema::{FLAG_MENTIONED, FLAG_READ};
-use super::{Tx, apps, channels};
+use super::{Tx, apps, reactions};
 use crate::store::{Actor, StoreError, StoreResult};
 
 /// One `user_messages` row per current member of the channel (`?1` app, `?2` cid) for the
@@ -25,15 +26,6 @@ pub(crate) const INSERT_RECIPIENTS: &str = "INSERT INTO user_messages \
        (CASE WHEN user_id = ?4 THEN ?6 ELSE 0 END) | \
        (CASE WHEN user_id IN (SELECT value FROM json_each(?5)) THEN ?7 ELSE 0 END) \
      FROM members INDEXED BY members_current WHERE app_id = ?1 AND cid = ?2 AND deleted = 0";
-
-/// The user's (`?2`) live reactions on the messages with the JSON list of ids `?3`: one
-/// probe of `reactions_by_user` per message of the page, never a walk of all the user's
-/// reactions.
-pub(crate) const OWN_REACTIONS: &str = "SELECT message_id, cid, user_id, type, created_at, \
-     deleted, rev FROM reactions INDEXED BY reactions_by_user \
-     WHERE app_id = ?1 AND user_id = ?2 AND deleted = 0 AND message_pk IN \
-       (SELECT pk FROM messages WHERE app_id = ?1 AND id IN (SELECT value FROM json_each(?3))) \
-     ORDER BY message_pk, created_at";
 
 /// The live reactions on message `?1` of app `?2`, to tombstone on delete: one range of
 /// the reactions' unique key `(app_id, message_pk, …)`. Pinned: the planner prefers the
@@ -74,23 +66,6 @@ impl Scope<'_> {
             Self::Thread(pk) => Value::Integer(*pk),
         };
         vec![Value::Text(app.to_owned()), key]
-    }
-}
-
-/// Loads a message and checks the actor may read its channel. An outsider's refusal is
-/// the missing message's own `NotFound`, never naming the channel.
-pub fn authorize_message(
-    conn: &Connection,
-    app: &str,
-    actor: &Actor,
-    id: Uuid,
-) -> StoreResult<(i64, Message)> {
-    let missing = || StoreError::NotFound(format!("message {id}"));
-    let (pk, msg) = rows::load_message(conn, app, id)?.ok_or_else(missing)?;
-    match channels::authorize_read(conn, app, actor, &msg.cid) {
-        Ok(()) => Ok((pk, msg)),
-        Err(StoreError::NotFound(_)) => Err(missing()),
-        Err(e) => Err(e),
     }
 }
 
@@ -137,8 +112,8 @@ pub fn send(
         if !apps::unknown_users(&w.tx, &w.app, &[author.to_owned()])?.is_empty() {
             return Err(StoreError::Invalid(format!("unknown user {author}")));
         }
-    } else if rows::member_role(&w.tx, &w.app, cid, author)?.is_none() {
-        return Err(rows::outsider(&w.tx, &w.app, cid, author)?);
+    } else {
+        require_member(&w.tx, &w.app, cid, author)?;
     }
     if let Some((_, existing)) = rows::load_message(&w.tx, &w.app, req.id)? {
         if existing.user_id == author && existing.cid == *cid {
@@ -354,7 +329,7 @@ pub fn list(
     };
     let (own_reactions, starred) = match user {
         Some(u) => (
-            own_reactions(conn, app, u, &messages)?,
+            reactions::own_reactions(conn, app, u, &messages)?,
             super::flags::starred_among(conn, app, u, &messages)?,
         ),
         None => (Vec::new(), Vec::new()),
@@ -372,32 +347,6 @@ fn has_older(conn: &Connection, scope: Scope<'_>, app: &str, pk: i64) -> StoreRe
     Ok(!fetch(conn, scope, app, "AND pk < ?3", Some(pk), true, 1)?.is_empty())
 }
 
-/// The user's current reactions on `messages`.
-pub fn own_reactions(
-    conn: &Connection,
-    app: &str,
-    user: &str,
-    messages: &[Message],
-) -> StoreResult<Vec<Reaction>> {
-    if messages.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<String> = messages.iter().map(|m| m.id.to_string()).collect();
-    let mut stmt = conn.prepare_cached(OWN_REACTIONS)?;
-    let out = stmt
-        .query_map(
-            params![app, user, serde_json::to_string(&ids)?],
-            rows::reaction,
-        )?
-        .collect::<Result<_, _>>()?;
-    Ok(out)
-}
-
-/// Loads a message for a write by `actor`: exists, actor is a member (or server).
-fn load_for_write(w: &Tx<'_>, actor: &Actor, id: Uuid) -> StoreResult<(i64, Message)> {
-    authorize_message(&w.tx, &w.app, actor, id)
-}
-
 /// Edits text, attachments or mentions (author only).
 pub fn update(
     w: &mut Tx<'_>,
@@ -405,7 +354,7 @@ pub fn update(
     id: Uuid,
     req: UpdateMessageRequest,
 ) -> StoreResult<Message> {
-    let (pk, msg) = load_for_write(w, actor, id)?;
+    let (pk, msg) = authorize_message(&w.tx, &w.app, actor, id)?;
     if !actor.server && actor.user_id.as_deref() != Some(msg.user_id.as_str()) {
         return Err(StoreError::Forbidden(
             "only the author can edit a message".into(),
@@ -453,11 +402,11 @@ pub fn update(
 
 /// Soft-deletes: wipes content and reactions, keeps the row as a tombstone.
 pub fn delete(w: &mut Tx<'_>, actor: &Actor, id: Uuid) -> StoreResult<Message> {
-    let (pk, msg) = load_for_write(w, actor, id)?;
+    let (pk, msg) = authorize_message(&w.tx, &w.app, actor, id)?;
     let is_author = actor.user_id.as_deref() == Some(msg.user_id.as_str()) && !actor.server;
     if !actor.server && !is_author {
         let user = actor.user_id.as_deref().unwrap_or_default();
-        let role = rows::member_role(&w.tx, &w.app, &msg.cid, user)?;
+        let role = member_role(&w.tx, &w.app, &msg.cid, user)?;
         if !role.is_some_and(|r| r.can_moderate()) {
             return Err(StoreError::Forbidden(
                 "only the author or a moderator can delete".into(),

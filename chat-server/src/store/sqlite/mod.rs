@@ -9,12 +9,18 @@
 //! Reads are paid for by the reader's own data: every per-user query is an index range
 //! keyed by the user's memberships, channels or messages, with plans pinned so statistics
 //! cannot flip them (the rules and the registry of hot queries: [`cost`]).
+//!
+//! Who may read and write a channel or message is decided in one module, `access`
+//! (outsiders get `NotFound`, former members `NotAMember`); sync, unread counts and starred
+//! lists read only the caller's own rows.
 
+mod access;
 mod apps;
 mod channels;
 pub mod cost;
 mod flags;
 mod messages;
+mod reactions;
 mod reads;
 mod rows;
 pub mod schema;
@@ -196,13 +202,6 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| StoreError::Backend(format!("storage task failed: {e}")))?
 }
 
-fn require_user(actor: &Actor) -> StoreResult<String> {
-    actor
-        .user_id
-        .clone()
-        .ok_or_else(|| StoreError::Invalid("this call needs a user (user token or user_id)".into()))
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_app(&self, name: &str) -> StoreResult<AppCredentials> {
@@ -262,7 +261,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<ChannelState> {
         let (app, actor, cid) = (app.to_owned(), actor.clone(), cid.clone());
         self.read(move |c| {
-            channels::authorize_read(c, &app, &actor, &cid)?;
+            access::authorize_read(c, &app, &actor, &cid)?;
             channels::state(c, &app, actor.user_id.as_deref(), &cid, message_limit)
         })
         .await
@@ -359,7 +358,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<MessagesResponse> {
         let (app, actor, cid) = (app.to_owned(), actor.clone(), cid.clone());
         self.read(move |c| {
-            channels::authorize_read(c, &app, &actor, &cid)?;
+            access::authorize_read(c, &app, &actor, &cid)?;
             messages::list(
                 c,
                 &app,
@@ -380,7 +379,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<MessagesResponse> {
         let (app, actor) = (app.to_owned(), actor.clone());
         self.read(move |c| {
-            let (pk, root) = messages::authorize_message(c, &app, &actor, parent)?;
+            let (pk, root) = access::authorize_message(c, &app, &actor, parent)?;
             if root.parent_id.is_some() {
                 return Err(StoreError::Invalid(format!(
                     "{parent} is a reply, not a thread root"
@@ -423,7 +422,7 @@ impl Store for SqliteStore {
         kind: &str,
     ) -> StoreResult<ReactionResponse> {
         let (user, kind) = (user.to_owned(), kind.to_owned());
-        self.write(app, move |w| reads::add_reaction(w, &user, id, &kind))
+        self.write(app, move |w| reactions::add_reaction(w, &user, id, &kind))
             .await
     }
 
@@ -435,8 +434,10 @@ impl Store for SqliteStore {
         kind: &str,
     ) -> StoreResult<ReactionResponse> {
         let (user, kind) = (user.to_owned(), kind.to_owned());
-        self.write(app, move |w| reads::remove_reaction(w, &user, id, &kind))
-            .await
+        self.write(app, move |w| {
+            reactions::remove_reaction(w, &user, id, &kind)
+        })
+        .await
     }
 
     async fn list_reactions(
@@ -447,8 +448,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<Reaction>> {
         let (app, actor) = (app.to_owned(), actor.clone());
         self.read(move |c| {
-            let (pk, _) = messages::authorize_message(c, &app, &actor, id)?;
-            reads::list_reactions(c, &app, pk)
+            let (pk, _) = access::authorize_message(c, &app, &actor, id)?;
+            reactions::list_reactions(c, &app, pk)
         })
         .await
     }

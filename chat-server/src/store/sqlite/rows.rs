@@ -189,51 +189,6 @@ pub fn require_channel(conn: &Connection, app: &str, cid: &Cid) -> StoreResult<C
     load_channel(conn, app, cid)?.ok_or_else(|| StoreError::NotFound(format!("channel {cid}")))
 }
 
-/// Whether the user has a membership row, current or a tombstone (`?1` app, `?2` cid,
-/// `?3` user): one full-key probe.
-pub(crate) const EVER_MEMBER: &str =
-    "SELECT 1 FROM members WHERE app_id = ?1 AND cid = ?2 AND user_id = ?3";
-
-/// The refusal for a user who is not a current member of an existing channel. Someone who
-/// was a member (their removal left a tombstone) gets `NotAMember`: they knew the channel,
-/// and their queued writes must fail for good. Anyone else gets the same `NotFound` as a
-/// missing channel, so outsiders cannot tell which channel ids exist. Once compaction has
-/// dropped the tombstone, an ex-member counts as an outsider.
-pub fn outsider(conn: &Connection, app: &str, cid: &Cid, user: &str) -> StoreResult<StoreError> {
-    let was_member = conn
-        .prepare_cached(EVER_MEMBER)?
-        .query_row(params![app, cid.to_string(), user], |_| Ok(()))
-        .optional()?
-        .is_some();
-    Ok(if was_member {
-        StoreError::NotAMember(cid.to_string())
-    } else {
-        StoreError::NotFound(format!("channel {cid}"))
-    })
-}
-
-/// The role of a current member (`?1` app, `?2` cid, `?3` user): one full-key probe.
-pub(crate) const MEMBER_ROLE: &str = "SELECT role FROM members \
-     WHERE app_id = ?1 AND cid = ?2 AND user_id = ?3 AND deleted = 0";
-
-/// The role of a current member, if the user is one.
-pub fn member_role(
-    conn: &Connection,
-    app: &str,
-    cid: &Cid,
-    user: &str,
-) -> StoreResult<Option<MemberRole>> {
-    let role: Option<String> = conn
-        .prepare_cached(MEMBER_ROLE)?
-        .query_row(params![app, cid.to_string(), user], |r| r.get(0))
-        .optional()?;
-    role.map(|r| {
-        r.parse::<MemberRole>()
-            .map_err(|_| StoreError::Backend(format!("corrupt member role {r:?}")))
-    })
-    .transpose()
-}
-
 /// Current members of a channel (`?1` app, `?2` cid), sorted: one range of
 /// `members_current`, which also yields the order (pinned: `members_by_user` with `app_id`
 /// alone would also yield it, by walking every membership of the app).

@@ -1,10 +1,17 @@
-//! `/connection/websocket`: a strict JSON subset of the Centrifuge client protocol v2.
+//! One realtime session: a strict JSON subset of the Centrifuge client protocol v2, spoken
+//! on a socket that [`crate::api::websocket`] upgraded and admitted.
 //!
 //! Supported: `connect` (user JWT as token; the connection is subscribed server-side to
 //! `chat:user:{user_id}`), `refresh`, server pings `{}` with client pongs `{}`, publications
 //! of [`RealtimeEvent`](chat_protocol::realtime::RealtimeEvent)s, and disconnects as
 //! WebSocket close frames with Centrifuge codes. Client-side subscribe and the other methods
 //! are answered with errors: everything a user may see arrives on its own channel.
+//!
+//! At `connect` the session asks the API who the caller is (the token through
+//! [`AppState::verify_token`], a cross-origin page through
+//! [`websocket_allowed`]) and the user's admission
+//! ([`super::limits`]), and answers each refusal with the protocol's own reply or close
+//! code. `refresh` must name the same app and user.
 //!
 //! Resources per socket are bounded: reads go through a [`READ_BUFFER`] buffer (frames are
 //! chat-sized; a larger frame grows it up to [`MAX_FRAME`], beyond which the socket is
@@ -16,11 +23,7 @@
 
 use std::time::Duration;
 
-use axum::Extension;
-use axum::extract::State;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::response::{IntoResponse, Response};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use chat_protocol::ErrorCode;
 use chat_protocol::realtime::{
     Command, ConnectResult, RefreshResult, Reply, ReplyError, SubscribeResult,
@@ -29,12 +32,12 @@ use chat_protocol::realtime::{
 use futures_util::SinkExt;
 use tokio::time::{Instant, sleep_until};
 
-use crate::api::AppState;
+use crate::api::cors::websocket_allowed;
 use crate::api::error::ApiError;
+use crate::api::state::AppState;
 use crate::realtime::Subscription;
 use crate::realtime::limits::{UserRefusal, UserSlot};
 use crate::realtime::presence::{announce, announce_later};
-use crate::transport::Peer;
 
 /// Largest accepted client frame (and message).
 pub const MAX_FRAME: usize = 64 * 1024;
@@ -47,42 +50,6 @@ pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_BATCH: usize = 64;
 /// Reported server version.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Upgrades the request to a WebSocket speaking the Centrifuge JSON protocol.
-pub async fn handler(
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-    peer: Option<Extension<Peer>>,
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-) -> Response {
-    // A page of another origin: checked against the app's origins once `connect` names it.
-    let origin = crate::api::cors::cross_origin(&headers);
-    let ws = match ws {
-        Ok(ws) => ws,
-        Err(rejection) => {
-            let message = format!("expected a WebSocket upgrade: {}", rejection.body_text());
-            return ApiError::invalid(message).into_response();
-        }
-    };
-    let socket_permit = match state
-        .ws_limits()
-        .admit_socket(peer.as_ref().map(|p| p.ip()))
-    {
-        Ok(permit) => permit,
-        Err(e) => return e.into_response(),
-    };
-    // The upgraded socket keeps its TCP connection's place under the connection caps.
-    let conn_permit = peer.map(|p| p.permit());
-    let guard = state.track_connection().await;
-    ws.read_buffer_size(READ_BUFFER)
-        .write_buffer_size(READ_BUFFER)
-        .max_frame_size(MAX_FRAME)
-        .max_message_size(MAX_FRAME)
-        .on_upgrade(move |socket| async move {
-            run(socket, state, origin).await;
-            drop((guard, socket_permit, conn_permit));
-        })
-}
 
 /// Writes one frame; a write blocked longer than the write timeout (a client that stops
 /// reading) ends the connection as too slow.
@@ -149,7 +116,9 @@ fn ttl_from_exp(exp: i64) -> (u32, Duration) {
     )
 }
 
-async fn run(mut socket: WebSocket, state: AppState, origin: Option<String>) {
+/// Runs the session on an upgraded socket until it ends, then closes the socket with the
+/// reason. `origin` is the page's cross-origin `Origin`, if any, checked at `connect`.
+pub async fn run(mut socket: WebSocket, state: AppState, origin: Option<String>) {
     let close = match serve(&mut socket, &state, origin.as_deref()).await {
         Ok(()) => {
             // The peer closed (or the transport failed): flush the close reply the
@@ -252,7 +221,7 @@ async fn serve(
             Err(_) => return Err(Close(dc::INVALID_TOKEN, "invalid token")),
         };
         if let Some(origin) = origin
-            && !crate::api::cors::websocket_allowed(state, &app.id, origin).await
+            && !websocket_allowed(state, &app.id, origin).await
         {
             return Err(Close(dc::ORIGIN_NOT_ALLOWED, "origin not allowed"));
         }

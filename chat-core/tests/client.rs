@@ -582,6 +582,75 @@ async fn a_refused_token_is_refreshed_and_the_queue_resumes() {
     alice.shutdown().await;
 }
 
+/// History pages and thread replies take the engine's one road to the network: a `401`
+/// on either goes through the engine's token path — the provider is asked once, the
+/// request goes again with the new token, and the page arrives.
+#[tokio::test]
+async fn history_and_thread_pages_recover_from_a_401_through_the_engine_token_path() {
+    let (t, app) = setup(&["alice"]).await;
+    carol_sends(&t, &app, 60).await;
+    let carol = t.user(&app, "carol");
+    let root: uuid::Uuid = carol.send("team:general", "root", None).await["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let parent = root.to_string();
+    for i in 0..3 {
+        carol
+            .send("team:general", &format!("reply {i}"), Some(&parent))
+            .await;
+    }
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let token = chat_server::auth::mint_user_token(&app.app_id, &app.api_secret, "alice", 3600);
+    let counter = calls.clone();
+    let net = FaultyTransport::new(&t.server.base_url());
+    let alice = ChatClient::builder(&t.server.base_url(), &app.app_id, "alice")
+        .token_provider(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let token = token.clone();
+            async move { Ok(token) }
+        })
+        .transport(net.clone())
+        .outbox_config(fast_outbox())
+        .without_realtime()
+        .build()
+        .await
+        .unwrap();
+    alice.sync().await.unwrap();
+    let asked = || calls.load(std::sync::atomic::Ordering::SeqCst);
+    let start = asked();
+
+    // The newest 50 top-level messages are cached: 40 more need a page from the server,
+    // whose first attempt is refused.
+    let c = cid("team:general");
+    let mut window = alice.messages(&c, 40).await.unwrap();
+    window.next().await.unwrap();
+    net.refuse_reads
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        !window.load_older().await.unwrap(),
+        "61 messages: the start is reached"
+    );
+    window.drain();
+    assert_eq!(window.items().len(), 61, "the fetched page is shown");
+    assert_eq!(asked() - start, 1, "one new token for the refused page");
+    assert_eq!(
+        net.count("Get /v1/channels/team/general/messages"),
+        2,
+        "the refused request, then the page"
+    );
+
+    // Thread replies are not part of the synced window: only the fetch brings them.
+    net.refuse_reads
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let mut thread = alice.thread(root).await.unwrap();
+    until(&mut thread, "the replies arrive", |items| items.len() == 3).await;
+    assert_eq!(asked() - start, 2, "one new token for the refused replies");
+    assert_eq!(net.count(&format!("Get /v1/messages/{root}/replies")), 2);
+    alice.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_provider_returning_bad_tokens_stops_until_the_app_refreshes() {
     let (t, app) = setup(&["alice"]).await;

@@ -32,6 +32,9 @@ pub struct FaultyTransport {
     /// Mutating requests (POST, PATCH, DELETE) fail without reaching the server; reads
     /// (GET) pass.
     pub fail_writes: AtomicBool,
+    /// The next N reads (GET) reach the server with a token it refuses (`401`), as if
+    /// the client's token had just expired.
+    pub refuse_reads: AtomicUsize,
     /// Every request made (method and path), in order.
     pub log: Mutex<Vec<String>>,
 }
@@ -43,6 +46,7 @@ impl FaultyTransport {
             offline: AtomicBool::new(false),
             lose_replies: AtomicUsize::new(0),
             fail_writes: AtomicBool::new(false),
+            refuse_reads: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
         })
     }
@@ -63,8 +67,16 @@ impl FaultyTransport {
 }
 
 impl Transport for FaultyTransport {
-    fn execute(&self, request: HttpRequest) -> BoxFuture<Result<HttpReply, NetworkError>> {
+    fn execute(&self, mut request: HttpRequest) -> BoxFuture<Result<HttpReply, NetworkError>> {
         let line = format!("{:?} {}", request.method, request.path);
+        if request.method == HttpMethod::Get
+            && self
+                .refuse_reads
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            request.token = "expired".into();
+        }
         if self.offline.load(Ordering::SeqCst)
             || (self.fail_writes.load(Ordering::SeqCst) && request.method != HttpMethod::Get)
         {

@@ -21,6 +21,8 @@ pub mod cache;
 pub mod client;
 pub mod clock;
 mod engine;
+#[cfg(test)]
+mod layers;
 pub mod live;
 pub mod net;
 pub mod outbox;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// A point on the driver's monotonic clock: milliseconds since an epoch the driver picks
 /// (typically process start). The engine never reads a clock; it only compares and adds
 /// the values it is given. Times are therefore meaningless across restarts, which is why
-/// the persisted form of an item holds no time (see [`PersistedItem`]).
+/// the persisted form of an item holds no time (see [`PersistedItem`](crate::outbox::PersistedItem)).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]

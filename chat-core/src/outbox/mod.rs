@@ -4,7 +4,7 @@
 //! The engine does no I/O, reads no clock and draws randomness only from a seed given at
 //! construction. The driver feeds it inputs — [`Outbox::enqueue`], [`Outbox::on_result`],
 //! [`Outbox::on_token_refreshed`], [`Outbox::on_connectivity_restored`], and the current
-//! time as [`Millis`] — and performs the [`Effect`]s that [`Outbox::poll`] returns. The
+//! time as [`Millis`](crate::clock::Millis) — and performs the [`Effect`]s that [`Outbox::poll`] returns. The
 //! same inputs always give the same effects, so tests drive it with a simulated server.
 //!
 //! Rules:
@@ -21,7 +21,7 @@
 //!   the app died while it was in flight) is never coalesced away: later operations queue
 //!   behind it instead.
 //! - **Errors** (see [`classify()`]): network / 5xx / 408 retry with exponential backoff and
-//!   full jitter ([`BackoffConfig`]); 429 waits at least `Retry-After`; 401 pauses the
+//!   full jitter ([`BackoffConfig`](crate::backoff::BackoffConfig)); 429 waits at least `Retry-After`; 401 pauses the
 //!   whole outbox and asks for a token ([`Effect::RefreshToken`]); any other 4xx parks the
 //!   item as [`ItemState::Failed`] without blocking later items of its channel. A 404 when
 //!   removing a reaction or deleting a message means the goal already holds: completed.

@@ -6,7 +6,7 @@
 //! [`SyncDriver::start`], [`SyncDriver::on_response`], [`SyncDriver::on_applied`],
 //! [`SyncDriver::on_apply_failed`], [`SyncDriver::on_reset_done`],
 //! [`SyncDriver::on_token_refreshed`], [`SyncDriver::on_connectivity_restored`] and the
-//! current time as [`Millis`] — and performs the [`SyncEffect`]s that [`SyncDriver::poll`]
+//! current time as [`Millis`](crate::clock::Millis) — and performs the [`SyncEffect`]s that [`SyncDriver::poll`]
 //! returns. The same inputs always give the same effects.
 //!
 //! # When to start
@@ -40,8 +40,8 @@
 //! - **Auth.** `401` gives [`SyncEffect::NeedToken`]; the driver waits for
 //!   [`SyncDriver::on_token_refreshed`] and then fetches the same page again.
 //! - **Transient errors** — network failures, `408`, `429`, `5xx`, and `410`/`400` on a
-//!   bootstrap — retry with exponential backoff and full jitter ([`BackoffConfig`], drawn
-//!   from a seeded [`SplitMix64`]). The delay is at least the `Retry-After` header (or the
+//!   bootstrap — retry with exponential backoff and full jitter ([`BackoffConfig`](crate::backoff::BackoffConfig), drawn
+//!   from a seeded [`SplitMix64`](crate::backoff::SplitMix64)). The delay is at least the `Retry-After` header (or the
 //!   body's `retry_after_secs`). Transient failures retry forever (capped delay);
 //!   [`SyncDriver::next_wakeup`] says when to poll again, and
 //!   [`SyncDriver::on_connectivity_restored`] cuts a wait short. The failure count resets

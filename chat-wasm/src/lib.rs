@@ -21,6 +21,8 @@ pub mod error;
 pub mod live;
 pub mod storage;
 mod typescript;
+#[cfg(test)]
+mod typescript_tests;
 mod values;
 
 pub use client::WasmClient;

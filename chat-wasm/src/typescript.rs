@@ -6,11 +6,18 @@
 //! `types.ts`; docs/value-shapes.md) and re-exports only the inputs and the unions without
 //! renamed fields from here. Keep in step with the `Serialize` derives of chat-protocol's
 //! models and chat-core's live values, and with `values.ts`.
+//!
+//! Written by hand, not generated (tsify, ts-rs): a generator would put its derives and
+//! overrides (`Timestamp`, `Cid` and `serde_json::Value` as strings/unknown) on every type
+//! of chat-protocol and chat-core behind a feature, and it would replace only this wire
+//! layer — the public camelCase types (`types.ts`) stay hand-written either way. What a
+//! generator buys, that the two cannot drift, `typescript_tests.rs` checks instead: every
+//! output type's serialization, variant by variant, against these declarations.
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TYPES: &str = r#"
+/// The declarations (checked against chat-core's serialization in `typescript_tests.rs`).
+pub(crate) const TYPES: &str = r#"
 /** RFC 3339 UTC time with milliseconds, e.g. `2026-11-23T10:23:56.000Z`. */
 export type Timestamp = string;
 /** `type:id`, e.g. `messaging:general`. */
@@ -179,3 +186,6 @@ export interface NewChannel {
   distinct?: boolean;
 }
 "#;
+
+#[wasm_bindgen(typescript_custom_section)]
+const SECTION: &str = TYPES;

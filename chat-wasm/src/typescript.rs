@@ -17,6 +17,8 @@
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// The declarations (checked against chat-core's serialization in `typescript_tests.rs`).
+/// rustc does not see the custom section below read it, hence the `allow`.
+#[allow(dead_code)]
 pub(crate) const TYPES: &str = r#"
 /** RFC 3339 UTC time with milliseconds, e.g. `2026-11-23T10:23:56.000Z`. */
 export type Timestamp = string;

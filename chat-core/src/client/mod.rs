@@ -23,7 +23,7 @@
 
 mod builder;
 pub mod error;
-mod message;
+pub(crate) mod message;
 pub mod token;
 mod window;
 

@@ -2,7 +2,7 @@
 //! token does, and when authentication stops (until the app calls `refresh_token`).
 
 use super::{Engine, Io};
-use crate::client::TokenError;
+use crate::client::token::TokenError;
 use crate::clock::Millis;
 
 /// The token state.

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{Engine, IoTag, persisted_json};
 use crate::cache::LocalState;
-use crate::client::ClientError;
+use crate::client::error::ClientError;
 use crate::clock::Millis;
 use crate::net::{HttpMethod, HttpReply, NetworkError};
 use crate::outbox::{ApiOutcome, Effect, OpId, OutboxOp};

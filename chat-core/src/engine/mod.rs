@@ -19,7 +19,8 @@ use tokio::sync::oneshot;
 
 use crate::backoff::{BackoffConfig, SplitMix64};
 use crate::cache::{Cache, CachedMessage, OutboxWrite};
-use crate::client::{ClientError, ClientResult, TokenError};
+use crate::client::error::{ClientError, ClientResult};
+use crate::client::token::TokenError;
 use crate::clock::Millis;
 use crate::live::overlay::Overlay;
 use crate::live::registry::{Changed, Registry};

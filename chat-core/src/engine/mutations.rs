@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use super::{Engine, persisted_json};
 use crate::cache::{CachedMessage, LocalState, OutboxWrite};
-use crate::client::{ClientError, ClientResult, NewMessage};
+use crate::client::error::{ClientError, ClientResult};
+use crate::client::message::NewMessage;
 use crate::outbox::{OpId, OutboxError, OutboxOp, PersistedItem};
 
 fn check_content(text: &str, attachments: &[Value], mentions: &[String]) -> ClientResult<()> {

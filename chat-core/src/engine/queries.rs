@@ -21,7 +21,8 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::{Engine, IoTag};
-use crate::client::{ClientError, ClientResult, TokenError};
+use crate::client::error::{ClientError, ClientResult};
+use crate::client::token::TokenError;
 use crate::clock::Millis;
 use crate::net::{HttpMethod, HttpReply, NetworkError};
 

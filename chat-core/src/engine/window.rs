@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::{Engine, Query};
-use crate::client::{ClientError, ClientResult};
+use crate::client::error::{ClientError, ClientResult};
 use crate::clock::Millis;
 
 impl Engine {

@@ -4,7 +4,7 @@
 use chat_protocol::IdError;
 use uuid::Uuid;
 
-use super::op::OpId;
+use super::id::OpId;
 
 /// Errors of the synchronous calls.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

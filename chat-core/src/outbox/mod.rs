@@ -53,6 +53,7 @@ mod coalesce;
 mod coalesce_tests;
 mod engine;
 mod error;
+mod id;
 mod op;
 mod queue;
 mod state;

@@ -4,33 +4,13 @@
 //!
 //! Operations are plain data. Sending, coalescing and retrying them is the engine's job.
 
-use std::fmt;
-
 use chat_protocol::ids::{self, validate_reaction_type};
 use chat_protocol::{Cid, CreateChannelRequest, SendMessageRequest, UpdateMessageRequest};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::error::OutboxError;
-
-/// The id of one outbox item. For a [`OutboxOp::SendMessage`] it is the message id
-/// (the client-generated UUIDv7, also the idempotency key); for every other operation the
-/// caller generates a fresh UUIDv7. The engine never generates ids itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct OpId(pub Uuid);
-
-impl fmt::Display for OpId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl From<Uuid> for OpId {
-    fn from(value: Uuid) -> Self {
-        Self(value)
-    }
-}
+pub use super::id::OpId;
 
 /// One local mutation waiting to reach the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -690,6 +690,17 @@ async fn a_provider_returning_bad_tokens_stops_until_the_app_refreshes() {
         matches!(alice.sync().await, Err(ClientError::Token(_))),
         "sync() fails while authentication is stopped"
     );
+    // So does a query that needs the server (here: looking a message up), at once.
+    let window = alice.messages(&c, 5).await.unwrap();
+    let before = net.log.lock().unwrap().len();
+    assert!(
+        matches!(
+            window.jump_to(uuid::Uuid::now_v7()).await,
+            Err(ClientError::Token(_))
+        ),
+        "a lookup fails while authentication is stopped"
+    );
+    assert_eq!(net.log.lock().unwrap().len(), before, "and sends nothing");
     alice
         .send_message(&c, NewMessage::text("hi"))
         .await

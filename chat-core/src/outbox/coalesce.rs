@@ -69,11 +69,14 @@ impl Outbox {
         (matches!(entry.op, OutboxOp::SendMessage { .. }) && entry.coalescable()).then_some(id)
     }
 
-    /// Removes the items matching `pred`, returning their ids in enqueue order.
-    fn remove_where(&mut self, pred: impl Fn(&Entry) -> bool) -> Vec<OpId> {
-        let ids: Vec<OpId> = self
-            .entries
-            .values()
+    /// Removes the items of `among` (in enqueue order) matching `pred`, returning their ids.
+    fn remove_where(
+        &mut self,
+        among: impl Fn(&Self) -> Vec<&Entry>,
+        pred: impl Fn(&Entry) -> bool,
+    ) -> Vec<OpId> {
+        let ids: Vec<OpId> = among(self)
+            .into_iter()
             .filter(|e| pred(e))
             .map(|e| e.op_id)
             .collect();
@@ -90,8 +93,7 @@ impl Outbox {
         // An edit queued separately (enqueued while the send was in flight) must not be
         // overtaken: the newest text has to be applied last.
         let edit_queued = self
-            .entries
-            .values()
+            .touching(message)
             .any(|e| matches!(e.op, OutboxOp::EditMessage { id, .. } if id == message));
         if edit_queued {
             return Enqueued::queued();
@@ -110,7 +112,7 @@ impl Outbox {
 
     fn coalesce_delete(&mut self, message: Uuid) -> Enqueued {
         if let Some(send) = self.coalescable_send(message) {
-            let referenced = self.entries.values().any(|e| {
+            let referenced = self.touching(message).any(|e| {
                 e.op_id != send
                     && match &e.op {
                         OutboxOp::SendMessage { .. } => e.op.message_refs().any(|m| m == message),
@@ -126,19 +128,21 @@ impl Outbox {
                 };
             }
         }
-        let dropped = self.remove_where(|e| {
-            !e.in_flight()
-                && e.op.target_message() == Some(message)
-                && matches!(
-                    e.op,
-                    OutboxOp::EditMessage { .. }
-                        | OutboxOp::AddReaction { .. }
-                        | OutboxOp::RemoveReaction { .. }
-                )
-        });
+        let dropped = self.remove_where(
+            |o| o.touching(message).collect(),
+            |e| {
+                !e.in_flight()
+                    && e.op.target_message() == Some(message)
+                    && matches!(
+                        e.op,
+                        OutboxOp::EditMessage { .. }
+                            | OutboxOp::AddReaction { .. }
+                            | OutboxOp::RemoveReaction { .. }
+                    )
+            },
+        );
         let queued_delete = self
-            .entries
-            .values()
+            .touching(message)
             .find(|e| {
                 !e.in_flight()
                     && matches!(e.op, OutboxOp::DeleteMessage { id, .. } if id == message)
@@ -153,9 +157,11 @@ impl Outbox {
 
     fn coalesce_reaction(&mut self, op: &OutboxOp) -> Enqueued {
         let key = op.reaction_key();
+        let Some((message, _)) = key else {
+            return Enqueued::queued();
+        };
         let latest = self
-            .entries
-            .values()
+            .touching(message)
             .rev()
             .find(|e| e.op.reaction_key() == key)
             .map(|e| {
@@ -182,9 +188,7 @@ impl Outbox {
     }
 
     fn supersede_mark_read(&mut self, cid: &Cid) -> Enqueued {
-        let cancelled = self.remove_where(|e| {
-            &e.cid == cid && !e.in_flight() && matches!(e.op, OutboxOp::MarkRead { .. })
-        });
+        let cancelled = self.remove_where(|o| o.mark_reads(cid).collect(), |e| !e.in_flight());
         Enqueued {
             queued: true,
             merged_into: None,

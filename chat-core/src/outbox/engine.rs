@@ -6,7 +6,10 @@
 //! Driving it: after every input call [`Outbox::poll`] and perform the effects; call it
 //! again at [`Outbox::next_wakeup`] if nothing else happens first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chat_protocol::Cid;
+use uuid::Uuid;
 
 use serde_json::Value;
 
@@ -14,7 +17,7 @@ use super::api::ApiOutcome;
 use super::classify::{Class, classify};
 use super::error::OutboxError;
 use super::op::{OpId, OutboxOp};
-use super::queue::{Entry, Stage, visible};
+use super::queue::{Entry, Stage};
 use super::state::{Effect, ItemState, ItemView, OutboxConfig, OutboxSnapshot, PersistedItem};
 use crate::backoff::SplitMix64;
 use crate::clock::Millis;
@@ -37,6 +40,22 @@ pub struct Outbox {
     pub(super) refreshes_without_success: u32,
     /// Effects produced by inputs, handed out by the next `poll`.
     pub(super) notes: Vec<Effect>,
+    /// Each channel's queue: its items' sequence numbers, in order.
+    pub(super) queues: HashMap<Cid, BTreeSet<u64>>,
+    /// Each channel's `CreateChannel` items.
+    pub(super) creates: HashMap<Cid, BTreeSet<u64>>,
+    /// Each channel's `MarkRead` items.
+    pub(super) mark_reads: HashMap<Cid, BTreeSet<u64>>,
+    /// The items touching each message (referring to it, or its send).
+    pub(super) touching: HashMap<Uuid, BTreeSet<u64>>,
+    /// The items depending on each item.
+    pub(super) dependents: HashMap<u64, Vec<u64>>,
+    /// Channels with a request in flight.
+    pub(super) busy: HashSet<Cid>,
+    /// Requests in flight.
+    pub(super) flying: usize,
+    /// Items whose visible state may differ from the one reported.
+    pub(super) dirty: BTreeSet<u64>,
 }
 
 impl Outbox {
@@ -52,6 +71,14 @@ impl Outbox {
             auth_epoch: 0,
             refreshes_without_success: 0,
             notes: Vec::new(),
+            queues: HashMap::new(),
+            creates: HashMap::new(),
+            mark_reads: HashMap::new(),
+            touching: HashMap::new(),
+            dependents: HashMap::new(),
+            busy: HashSet::new(),
+            flying: 0,
+            dirty: BTreeSet::new(),
         }
     }
 
@@ -123,20 +150,19 @@ impl Outbox {
     /// `max_in_flight` in flight, at most one per channel, none while paused).
     pub fn poll(&mut self, now: Millis) -> Vec<Effect> {
         let mut out = std::mem::take(&mut self.notes);
-        let gates = self.gates();
         let mut sends = Vec::new();
         if !self.paused {
             let mut free = self.free_slots();
-            for head in self.heads(&gates) {
+            for head in self.heads() {
                 if free == 0 {
                     break;
                 }
                 if head.due.is_some_and(|at| at > now) {
                     continue;
                 }
+                self.set_stage(head.seq, Stage::InFlight);
                 let epoch = self.auth_epoch;
                 let entry = self.entries.get_mut(&head.seq).expect("head exists");
-                entry.stage = Stage::InFlight;
                 entry.auth_epoch = epoch;
                 sends.push(Effect::Send {
                     op_id: entry.op_id,
@@ -145,9 +171,12 @@ impl Outbox {
                 free -= 1;
             }
         }
-        let paused = self.paused;
-        for (entry, gate) in self.entries.values_mut().zip(gates.iter()) {
-            let state = visible(entry, gate, paused);
+        for seq in std::mem::take(&mut self.dirty) {
+            if !self.entries.contains_key(&seq) {
+                continue;
+            }
+            let state = self.visible_state(seq);
+            let entry = self.entries.get_mut(&seq).expect("present");
             if state != entry.reported {
                 if !matches!(state, ItemState::InFlight | ItemState::Failed(_)) {
                     out.push(Effect::StateChanged {
@@ -169,8 +198,7 @@ impl Outbox {
         if self.paused || self.free_slots() == 0 {
             return None;
         }
-        let gates = self.gates();
-        self.heads(&gates).iter().filter_map(|h| h.due).min()
+        self.heads().iter().filter_map(|h| h.due).min()
     }
 
     /// Reports the result of the request sent for `op_id`. Errors if the item is not in
@@ -209,24 +237,25 @@ impl Outbox {
                 entry.maybe_applied |= kind.maybe_applied();
                 let backoff = self.config.backoff.delay(entry.attempts, &mut self.rng);
                 let delay = retry_after.map_or(backoff, |wait| wait.max(backoff));
-                entry.stage = Stage::Waiting(now.saturating_add(delay));
                 entry.not_before = retry_after.map(|wait| now.saturating_add(wait));
+                self.set_stage(seq, Stage::Waiting(now.saturating_add(delay)));
             }
             Class::Auth => {
-                let entry = self.get_mut(op_id).expect("present");
-                entry.stage = Stage::Queued;
+                let seq = self.index[&op_id];
+                self.set_stage(seq, Stage::Queued);
                 // A 401 for a request sent before the latest refresh says nothing about
                 // the new token: just resend it.
-                if entry.auth_epoch == self.auth_epoch && !self.paused {
+                if self.entries[&seq].auth_epoch == self.auth_epoch && !self.paused {
                     self.paused = true;
+                    self.mark_all_dirty();
                     self.notes.push(Effect::RefreshToken {
                         repeated: self.refreshes_without_success > 0,
                     });
                 }
             }
             Class::Permanent(failure) => {
-                let entry = self.get_mut(op_id).expect("present");
-                entry.stage = Stage::Failed(failure.clone());
+                let seq = self.index[&op_id];
+                self.set_stage(seq, Stage::Failed(failure.clone()));
                 self.notes.push(Effect::Failed { op_id, failure });
             }
         }
@@ -238,15 +267,23 @@ impl Outbox {
     pub fn on_token_refreshed(&mut self) {
         self.auth_epoch += 1;
         self.refreshes_without_success = self.refreshes_without_success.saturating_add(1);
-        self.paused = false;
+        if self.paused {
+            self.paused = false;
+            self.mark_all_dirty();
+        }
     }
 
     /// Connectivity came back (or the app came to the foreground): every item waiting to
     /// retry becomes due now, unless the server asked it to wait longer (`Retry-After`).
     /// Attempt counters are kept, so a still-broken network keeps backing off.
     pub fn on_connectivity_restored(&mut self) {
-        for entry in self.entries.values_mut() {
-            entry.hurry();
+        let hurried: Vec<(u64, Stage)> = self
+            .entries
+            .values()
+            .filter_map(|e| e.hurried().map(|stage| (e.seq, stage)))
+            .collect();
+        for (seq, stage) in hurried {
+            self.set_stage(seq, stage);
         }
     }
 
@@ -255,13 +292,17 @@ impl Outbox {
     /// blocked item is left as is (retry a blocked item's failed dependency instead).
     pub fn retry(&mut self, op_id: OpId) -> Result<(), OutboxError> {
         let entry = self.get_mut(op_id).ok_or(OutboxError::UnknownOp(op_id))?;
+        let seq = entry.seq;
         match entry.stage {
             Stage::InFlight => return Err(OutboxError::InFlight(op_id)),
             Stage::Failed(_) => {
-                entry.stage = Stage::Queued;
                 entry.attempts = 0;
+                self.set_stage(seq, Stage::Queued);
             }
-            Stage::Waiting(_) => entry.hurry(),
+            Stage::Waiting(_) => {
+                let stage = entry.hurried().expect("waiting");
+                self.set_stage(seq, stage);
+            }
             Stage::Queued => {}
         }
         Ok(())
@@ -283,14 +324,12 @@ impl Outbox {
 
     /// Every item in enqueue order, with its visible state.
     pub fn items(&self) -> Vec<ItemView<'_>> {
-        let gates = self.gates();
         self.entries
             .values()
-            .zip(gates.iter())
-            .map(|(entry, gate)| ItemView {
+            .map(|entry| ItemView {
                 op_id: entry.op_id,
                 op: &entry.op,
-                state: visible(entry, gate, self.paused),
+                state: self.visible_state(entry.seq),
                 attempts: entry.attempts,
                 maybe_applied: entry.maybe_applied,
             })
@@ -299,8 +338,8 @@ impl Outbox {
 
     /// The visible state of one item.
     pub fn state(&self, op_id: OpId) -> Option<ItemState> {
-        let entry = self.get(op_id)?;
-        Some(visible(entry, self.gates().of(entry.seq), self.paused))
+        let seq = *self.index.get(&op_id)?;
+        Some(self.visible_state(seq))
     }
 
     /// The operation of one item (with any merged edits).
@@ -320,7 +359,7 @@ impl Outbox {
 
     /// Number of requests in flight.
     pub fn in_flight(&self) -> usize {
-        self.entries.values().filter(|e| e.in_flight()).count()
+        self.flying
     }
 
     /// Whether the outbox is paused waiting for a fresh token.
@@ -337,10 +376,14 @@ impl Outbox {
 
     /// Marks every item's current visible state as known to the caller.
     pub(super) fn sync_reported(&mut self) {
-        let gates = self.gates();
-        let paused = self.paused;
-        for (entry, gate) in self.entries.values_mut().zip(gates.iter()) {
-            entry.reported = visible(entry, gate, paused);
+        let states: Vec<(u64, ItemState)> = self
+            .entries
+            .keys()
+            .map(|&seq| (seq, self.visible_state(seq)))
+            .collect();
+        for (seq, state) in states {
+            self.entries.get_mut(&seq).expect("present").reported = state;
         }
+        self.dirty.clear();
     }
 }

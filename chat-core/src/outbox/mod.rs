@@ -54,6 +54,8 @@ mod coalesce_tests;
 mod engine;
 mod error;
 mod id;
+#[cfg(test)]
+mod index_tests;
 mod op;
 mod queue;
 mod state;

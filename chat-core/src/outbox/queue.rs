@@ -1,9 +1,15 @@
 //! Queue structure and scheduling decisions: the per-item record, the dependencies
 //! between items, and which item of each channel may go next.
 //!
-//! All items live in one global enqueue order; a channel's FIFO queue is that order
-//! filtered by the item's queue key, so no per-channel structure can drift out of sync.
-//! Every decision walks the order front to back, which keeps it deterministic.
+//! All items live in one global enqueue order (`seq`). Beside it the outbox keeps
+//! indexes, each updated by the only functions that add, remove or restage an item
+//! ([`Outbox::push_entry`], [`Outbox::remove_entry`], [`Outbox::set_stage`]): each
+//! channel's FIFO queue (that order filtered by channel), its `CreateChannel` items, the
+//! items touching each message, each item's dependencies and dependents, the channels
+//! with a request in flight, and the items whose visible state may have changed. So no
+//! decision walks the whole outbox: dispatching costs O(channels with queued items),
+//! a completion O(its dependents), and the cost never grows with the backlog. Ties are
+//! broken by `seq`, which keeps every decision deterministic.
 //!
 //! Dependencies: an item depends on the latest earlier `CreateChannel` of its channel
 //! still in the outbox, and on the `SendMessage` items (still in the outbox, enqueued
@@ -12,9 +18,10 @@
 //! *blocks* the item: it is skipped and does not hold up its channel. Any other present
 //! dependency makes the item (and hence its channel) *wait*.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use chat_protocol::Cid;
+use uuid::Uuid;
 
 use super::engine::Outbox;
 use super::op::{OpId, OutboxOp};
@@ -56,6 +63,9 @@ pub(super) struct Entry {
     pub(super) not_before: Option<Millis>,
     /// The visible state last announced (or known to the caller).
     pub(super) reported: ItemState,
+    /// Sequence numbers of its direct dependencies (fixed at enqueue, see the module docs;
+    /// a dependency leaves this list when it leaves the outbox).
+    pub(super) deps: Vec<u64>,
 }
 
 impl Entry {
@@ -69,11 +79,11 @@ impl Entry {
         !self.in_flight() && !self.maybe_applied
     }
 
-    /// Makes an item waiting to retry due now, except for a server-imposed wait.
-    pub(super) fn hurry(&mut self) {
-        if matches!(self.stage, Stage::Waiting(_)) {
-            self.stage = self.not_before.map_or(Stage::Queued, Stage::Waiting);
-        }
+    /// The stage of an item waiting to retry that is hurried: due now, except for a
+    /// server-imposed wait. `None` when it is not waiting.
+    pub(super) fn hurried(&self) -> Option<Stage> {
+        matches!(self.stage, Stage::Waiting(_))
+            .then(|| self.not_before.map_or(Stage::Queued, Stage::Waiting))
     }
 }
 
@@ -103,33 +113,34 @@ pub(super) enum Gate {
     Blocked(OpId),
 }
 
-/// The gate of every item, in enqueue order (aligned with `Outbox::entries`).
-pub(super) struct Gates {
-    seqs: Vec<u64>,
-    gates: Vec<Gate>,
-}
-
-impl Gates {
-    /// The gate of the item with sequence number `seq`.
-    pub(super) fn of(&self, seq: u64) -> Gate {
-        let i = self
-            .seqs
-            .binary_search(&seq)
-            .expect("every item has a gate");
-        self.gates[i]
-    }
-
-    /// Gates in enqueue order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = Gate> + '_ {
-        self.gates.iter().copied()
-    }
-}
-
 /// The next item a channel would dispatch.
 pub(super) struct Head {
     pub(super) seq: u64,
     /// `Some(at)` when it is waiting to retry at `at`.
     pub(super) due: Option<Millis>,
+}
+
+/// The messages an operation touches, for the per-message index: the ones it refers to
+/// and, for a send, its own.
+fn touched(op: &OutboxOp) -> impl Iterator<Item = Uuid> + '_ {
+    let own = match op {
+        OutboxOp::SendMessage { request, .. } => Some(request.id),
+        _ => None,
+    };
+    op.message_refs().chain(own)
+}
+
+fn insert_into<K: std::hash::Hash + Eq>(map: &mut HashMap<K, BTreeSet<u64>>, key: K, seq: u64) {
+    map.entry(key).or_default().insert(seq);
+}
+
+fn remove_from<K: std::hash::Hash + Eq>(map: &mut HashMap<K, BTreeSet<u64>>, key: &K, seq: u64) {
+    if let Some(set) = map.get_mut(key) {
+        set.remove(&seq);
+        if set.is_empty() {
+            map.remove(key);
+        }
+    }
 }
 
 impl Outbox {
@@ -138,86 +149,114 @@ impl Outbox {
         self.entries.get(self.index.get(&id)?)
     }
 
-    /// The item with id `id`, mutably.
+    /// The item with id `id`, mutably. Never change its stage through it: use
+    /// [`Outbox::set_stage`], which keeps the indexes.
     pub(super) fn get_mut(&mut self, id: OpId) -> Option<&mut Entry> {
         self.entries.get_mut(self.index.get(&id)?)
     }
 
-    /// Calls `f(entry, sequence numbers of its direct dependencies)` for every item in
-    /// enqueue order.
-    pub(super) fn for_each_with_deps(&self, mut f: impl FnMut(&Entry, &[u64])) {
-        let mut last_create: BTreeMap<&Cid, u64> = BTreeMap::new();
-        let mut deps = Vec::new();
-        for entry in self.entries.values() {
-            deps.clear();
-            deps.extend(last_create.get(&entry.cid).copied());
-            for message in entry.op.message_refs() {
-                let Some(&seq) = self.index.get(&OpId(message)) else {
-                    continue;
-                };
-                if seq < entry.seq
-                    && !deps.contains(&seq)
-                    && matches!(self.entries[&seq].op, OutboxOp::SendMessage { .. })
-                {
-                    deps.push(seq);
-                }
-            }
-            f(entry, &deps);
-            if matches!(entry.op, OutboxOp::CreateChannel { .. }) {
-                last_create.insert(&entry.cid, entry.seq);
-            }
-        }
+    /// The items touching `message` (referring to it, or its send), in enqueue order.
+    pub(super) fn touching(&self, message: Uuid) -> impl DoubleEndedIterator<Item = &Entry> {
+        self.touching
+            .get(&message)
+            .into_iter()
+            .flatten()
+            .map(|seq| &self.entries[seq])
     }
 
-    /// The dependency gate of every item.
-    pub(super) fn gates(&self) -> Gates {
-        let mut seqs = Vec::with_capacity(self.entries.len());
-        let mut gates: Vec<Gate> = Vec::with_capacity(self.entries.len());
-        self.for_each_with_deps(|entry, deps| {
-            let mut gate = Gate::Open;
-            for dep in deps {
-                let i = seqs.binary_search(dep).expect("dependencies come first");
-                let dep = &self.entries[dep];
-                if matches!(dep.stage, Stage::Failed(_)) || matches!(gates[i], Gate::Blocked(_)) {
-                    gate = Gate::Blocked(dep.op_id);
-                    break;
-                }
-                gate = Gate::Wait;
+    /// The `MarkRead` items of `cid`, in enqueue order.
+    pub(super) fn mark_reads(&self, cid: &Cid) -> impl Iterator<Item = &Entry> {
+        self.mark_reads
+            .get(cid)
+            .into_iter()
+            .flatten()
+            .map(|seq| &self.entries[seq])
+    }
+
+    /// The dependency gate of the item `seq`: blocked by the first dependency that failed
+    /// or is itself blocked, waiting while any other is present, open without any.
+    pub(super) fn gate(&self, seq: u64) -> Gate {
+        let mut gate = Gate::Open;
+        for dep in &self.entries[&seq].deps {
+            let d = &self.entries[dep];
+            if matches!(d.stage, Stage::Failed(_)) || matches!(self.gate(*dep), Gate::Blocked(_)) {
+                return Gate::Blocked(d.op_id);
             }
-            seqs.push(entry.seq);
-            gates.push(gate);
-        });
-        Gates { seqs, gates }
+            gate = Gate::Wait;
+        }
+        gate
+    }
+
+    /// The state the item `seq` shows now.
+    pub(super) fn visible_state(&self, seq: u64) -> ItemState {
+        visible(&self.entries[&seq], self.gate(seq), self.paused)
     }
 
     /// The item each idle channel would dispatch next, oldest first. A channel with a
     /// request in flight has none (one in flight per channel); failed and blocked items
     /// are skipped; an item that must wait for a dependency holds its channel.
-    pub(super) fn heads(&self, gates: &Gates) -> Vec<Head> {
-        let mut done: BTreeSet<&Cid> = self
-            .entries
-            .values()
-            .filter(|e| e.in_flight())
-            .map(|e| &e.cid)
-            .collect();
+    pub(super) fn heads(&self) -> Vec<Head> {
         let mut heads = Vec::new();
-        for (entry, gate) in self.entries.values().zip(gates.iter()) {
-            if matches!(entry.stage, Stage::Failed(_)) || matches!(gate, Gate::Blocked(_)) {
+        for (cid, queue) in &self.queues {
+            if self.busy.contains(cid) {
                 continue;
             }
-            if !done.insert(&entry.cid) || gate == Gate::Wait {
-                continue;
+            for &seq in queue {
+                let entry = &self.entries[&seq];
+                if matches!(entry.stage, Stage::Failed(_)) {
+                    continue;
+                }
+                match self.gate(seq) {
+                    Gate::Blocked(_) => continue,
+                    Gate::Wait => break,
+                    Gate::Open => {}
+                }
+                let due = match entry.stage {
+                    Stage::Waiting(at) => Some(at),
+                    _ => None,
+                };
+                heads.push(Head { seq, due });
+                break;
             }
-            let due = match entry.stage {
-                Stage::Waiting(at) => Some(at),
-                _ => None,
-            };
-            heads.push(Head {
-                seq: entry.seq,
-                due,
-            });
         }
+        heads.sort_unstable_by_key(|h| h.seq);
         heads
+    }
+
+    /// Moves the item `seq` to `stage`, keeping the in-flight bookkeeping, and marks its
+    /// visible state (and its dependents') for the next report.
+    pub(super) fn set_stage(&mut self, seq: u64, stage: Stage) {
+        let entry = self.entries.get_mut(&seq).expect("a present item");
+        let was = entry.in_flight();
+        entry.stage = stage;
+        match (was, entry.in_flight()) {
+            (false, true) => {
+                self.flying += 1;
+                self.busy.insert(entry.cid.clone());
+            }
+            (true, false) => {
+                self.flying -= 1;
+                self.busy.remove(&entry.cid);
+            }
+            _ => {}
+        }
+        self.mark_dirty(seq);
+    }
+
+    /// Marks the item `seq` and, transitively, its dependents for the next state report
+    /// (their gates follow its stage).
+    pub(super) fn mark_dirty(&mut self, seq: u64) {
+        let mut stack = vec![seq];
+        while let Some(s) = stack.pop() {
+            if self.dirty.insert(s) {
+                stack.extend(self.dependents.get(&s).into_iter().flatten());
+            }
+        }
+    }
+
+    /// Marks every item for the next state report (the auth pause changed).
+    pub(super) fn mark_all_dirty(&mut self) {
+        self.dirty.extend(self.entries.keys());
     }
 
     /// Removes `root` and, transitively, every item depending on it (except items in
@@ -227,44 +266,106 @@ impl Outbox {
         let Some(&root_seq) = self.index.get(&root) else {
             return Vec::new();
         };
-        let mut removed = vec![root];
-        let mut gone = BTreeSet::from([root_seq]);
-        self.for_each_with_deps(|entry, deps| {
-            if entry.seq != root_seq && !entry.in_flight() && deps.iter().any(|d| gone.contains(d))
-            {
-                gone.insert(entry.seq);
-                removed.push(entry.op_id);
+        let mut gone = BTreeSet::new();
+        let mut stack = vec![root_seq];
+        while let Some(seq) = stack.pop() {
+            for &d in self.dependents.get(&seq).into_iter().flatten() {
+                if !self.entries[&d].in_flight() && gone.insert(d) {
+                    stack.push(d);
+                }
             }
-        });
+        }
+        gone.remove(&root_seq);
+        let removed: Vec<OpId> = std::iter::once(root)
+            .chain(gone.iter().map(|seq| self.entries[seq].op_id))
+            .collect();
         for id in &removed {
             self.remove_entry(*id);
         }
         removed
     }
 
-    /// Removes one item, returning it.
+    /// Removes one item, returning it; its dependents lose the dependency.
     pub(super) fn remove_entry(&mut self, id: OpId) -> Option<Entry> {
         let seq = self.index.remove(&id)?;
-        self.entries.remove(&seq)
+        let entry = self.entries.remove(&seq)?;
+        remove_from(&mut self.queues, &entry.cid, seq);
+        if matches!(entry.op, OutboxOp::CreateChannel { .. }) {
+            remove_from(&mut self.creates, &entry.cid, seq);
+        }
+        if matches!(entry.op, OutboxOp::MarkRead { .. }) {
+            remove_from(&mut self.mark_reads, &entry.cid, seq);
+        }
+        for message in touched(&entry.op) {
+            remove_from(&mut self.touching, &message, seq);
+        }
+        if entry.in_flight() {
+            self.flying -= 1;
+            self.busy.remove(&entry.cid);
+        }
+        for dep in &entry.deps {
+            if let Some(list) = self.dependents.get_mut(dep) {
+                list.retain(|d| *d != seq);
+            }
+        }
+        for dependent in self.dependents.remove(&seq).unwrap_or_default() {
+            if let Some(e) = self.entries.get_mut(&dependent) {
+                e.deps.retain(|d| *d != seq);
+                self.mark_dirty(dependent);
+            }
+        }
+        self.dirty.remove(&seq);
+        Some(entry)
     }
 
-    /// Adds an item at the end of the order.
+    /// Adds an item at the end of the order. Its dependencies: the channel's latest
+    /// `CreateChannel` still queued, and the queued sends of the messages it refers to.
     pub(super) fn push_entry(&mut self, op_id: OpId, cid: Cid, op: OutboxOp, stage: Stage) {
         let seq = self.next_seq;
         self.next_seq += 1;
+        let mut deps: Vec<u64> = self
+            .creates
+            .get(&cid)
+            .and_then(|set| set.last())
+            .copied()
+            .into_iter()
+            .collect();
+        for message in op.message_refs() {
+            if let Some(&dep) = self.index.get(&OpId(message))
+                && !deps.contains(&dep)
+                && matches!(self.entries[&dep].op, OutboxOp::SendMessage { .. })
+            {
+                deps.push(dep);
+            }
+        }
+        for dep in &deps {
+            self.dependents.entry(*dep).or_default().push(seq);
+        }
+        insert_into(&mut self.queues, cid.clone(), seq);
+        if matches!(op, OutboxOp::CreateChannel { .. }) {
+            insert_into(&mut self.creates, cid.clone(), seq);
+        }
+        if matches!(op, OutboxOp::MarkRead { .. }) {
+            insert_into(&mut self.mark_reads, cid.clone(), seq);
+        }
+        for message in touched(&op) {
+            insert_into(&mut self.touching, message, seq);
+        }
         self.index.insert(op_id, seq);
         let entry = Entry {
             op_id,
             seq,
             cid,
             op,
-            stage,
+            stage: Stage::Queued,
             attempts: 0,
             maybe_applied: false,
             auth_epoch: self.auth_epoch,
             not_before: None,
             reported: ItemState::Pending,
+            deps,
         };
         self.entries.insert(seq, entry);
+        self.set_stage(seq, stage);
     }
 }

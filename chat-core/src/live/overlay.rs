@@ -1,60 +1,28 @@
 //! Laying the outbox over the cache: the cache holds what the server confirmed (plus the
 //! local echoes of unsent messages); the outbox holds what the user did since. A live
 //! query shows both — an edit's new text, a deletion, a toggled reaction, a channel read
-//! — so the UI reflects the user's action at once. The overlay is recomputed from the
-//! outbox on every refresh: when an operation completes, its server result is in the
+//! — so the UI reflects the user's action at once. The overlay reads the outbox (through
+//! its indexes) on every refresh: when an operation completes, its server result is in the
 //! cache and the operation is gone in the same step (no flicker); when a reaction or a
 //! read marker fails permanently the client discards it, and the overlay — hence the UI —
 //! reverts.
-
-use std::collections::{HashMap, HashSet};
-
-use chat_protocol::Cid;
-use uuid::Uuid;
 
 use super::items::{ChannelItem, MessageItem, MessageState};
 use crate::cache::{CachedMessage, ChannelListItem, LocalState};
 use crate::outbox::{Failure, ItemState, OpId, Outbox, OutboxOp};
 
-/// One queued operation touching a message.
-#[derive(Debug, Clone)]
-struct PendingOp {
-    op_id: OpId,
-    op: OutboxOp,
-    state: ItemState,
+/// The outbox as a lens over cached rows. It holds no copy: each lookup asks the
+/// outbox's per-message and per-channel indexes, so laying the outbox over a window costs
+/// O(the window's messages and their queued changes), never O(the backlog).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Overlay<'a> {
+    outbox: &'a Outbox,
 }
 
-/// An index of the outbox's operations by the message or channel they change, built once
-/// per refresh.
-#[derive(Debug, Default)]
-pub(crate) struct Overlay {
-    by_message: HashMap<Uuid, Vec<PendingOp>>,
-    reads: HashSet<Cid>,
-}
-
-impl Overlay {
-    /// Indexes every item of `outbox` (in enqueue order).
-    pub(crate) fn new(outbox: &Outbox) -> Self {
-        let mut overlay = Self::default();
-        for item in outbox.items() {
-            let target = match item.op {
-                OutboxOp::SendMessage { request, .. } => Some(request.id),
-                OutboxOp::MarkRead { cid, .. } => {
-                    overlay.reads.insert(cid.clone());
-                    None
-                }
-                OutboxOp::CreateChannel { .. } => None,
-                other => other.target_message(),
-            };
-            if let Some(id) = target {
-                overlay.by_message.entry(id).or_default().push(PendingOp {
-                    op_id: item.op_id,
-                    op: item.op.clone(),
-                    state: item.state.clone(),
-                });
-            }
-        }
-        overlay
+impl<'a> Overlay<'a> {
+    /// The lens over `outbox`.
+    pub(crate) fn new(outbox: &'a Outbox) -> Self {
+        Self { outbox }
     }
 
     /// The UI item of a cached message, with its queued changes applied.
@@ -78,7 +46,7 @@ impl Overlay {
             },
             Some(_) => MessageState::Pending,
         };
-        for pending in self.by_message.get(&message.id).into_iter().flatten() {
+        for pending in self.outbox.changes_of(message.id) {
             let failed = match &pending.state {
                 ItemState::Failed(f) => Some(f.clone()),
                 _ => None,
@@ -159,7 +127,7 @@ impl Overlay {
     /// The UI row of a cached channel-list entry: a pending `mark_read` shows the channel
     /// as read (the server's answer then stores the exact counts).
     pub(crate) fn channel(&self, item: ChannelListItem) -> ChannelItem {
-        let read = self.reads.contains(&item.channel.cid);
+        let read = self.outbox.marks_read(&item.channel.cid);
         ChannelItem {
             unread_count: if read { 0 } else { item.unread.unread_count },
             unread_mentions: if read { 0 } else { item.unread.unread_mentions },

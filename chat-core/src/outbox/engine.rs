@@ -336,6 +336,30 @@ impl Outbox {
             .collect()
     }
 
+    /// The items that change `message` as the UI shows it — its send, and edits, deletes
+    /// and reaction changes of it — in enqueue order, with their visible states. Costs
+    /// O(items touching the message), whatever the backlog.
+    pub fn changes_of(&self, message: Uuid) -> impl Iterator<Item = ItemView<'_>> {
+        self.touching(message)
+            .filter(move |e| match &e.op {
+                OutboxOp::SendMessage { request, .. } => request.id == message,
+                OutboxOp::MarkRead { .. } | OutboxOp::CreateChannel { .. } => false,
+                op => op.target_message() == Some(message),
+            })
+            .map(|entry| ItemView {
+                op_id: entry.op_id,
+                op: &entry.op,
+                state: self.visible_state(entry.seq),
+                attempts: entry.attempts,
+                maybe_applied: entry.maybe_applied,
+            })
+    }
+
+    /// Whether a read marker of `cid` is queued.
+    pub fn marks_read(&self, cid: &Cid) -> bool {
+        self.mark_reads.contains_key(cid)
+    }
+
     /// The visible state of one item.
     pub fn state(&self, op_id: OpId) -> Option<ItemState> {
         let seq = *self.index.get(&op_id)?;

@@ -44,7 +44,7 @@ use uuid::Uuid;
 
 pub use builder::ClientBuilder;
 pub use engine::EngineStatus;
-pub use error::{ClientError, ClientResult};
+pub use error::{ClientError, ClientResult, ErrorKind};
 pub use ops::NewMessage;
 pub use token::{TokenError, TokenProvider, static_token};
 pub use transport::{

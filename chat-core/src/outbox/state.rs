@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chat_protocol::IdError;
+use chat_protocol::limits::LimitError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -215,9 +216,13 @@ pub enum OutboxError {
     /// `CreateChannel` without `request.id`: offline creation needs a client-chosen id.
     #[error("creating a channel through the outbox needs a client-chosen channel id")]
     MissingChannelId,
-    /// A channel id or reaction type that would not form a valid path.
+    /// A channel id that would not form a valid path.
     #[error("invalid identifier: {0}")]
     InvalidId(IdError),
+    /// A message's content or a reaction type breaks a protocol limit
+    /// ([`chat_protocol::limits`], the same checks as the server's).
+    #[error("{0}")]
+    Content(LimitError),
     /// No item with this id.
     #[error("no outbox item with id {0}")]
     UnknownOp(OpId),

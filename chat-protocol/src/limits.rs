@@ -76,6 +76,20 @@ pub enum LimitError {
         /// What is wrong with it.
         error: IdError,
     },
+    /// More than [`MAX_BATCH`] initial members of a new channel.
+    #[error("{count} initial members; the limit is {MAX_BATCH}")]
+    TooManyMembers {
+        /// How many were given.
+        count: usize,
+    },
+    /// An initial member id that is not a valid user id.
+    #[error("member {index}: {error}")]
+    InvalidMember {
+        /// Its position (0-based).
+        index: usize,
+        /// What is wrong with it.
+        error: IdError,
+    },
     /// A reaction type that is not valid (it becomes a path segment).
     #[error(transparent)]
     ReactionType(IdError),
@@ -148,6 +162,18 @@ pub fn check_message_content(
     check_text(text)?;
     check_attachments(attachments)?;
     check_mentions(mentions)
+}
+
+/// Checks a new channel's initial members: at most [`MAX_BATCH`] (none is fine), each a
+/// valid user id.
+pub fn check_members(ids: &[String]) -> Result<(), LimitError> {
+    if ids.len() > MAX_BATCH {
+        return Err(LimitError::TooManyMembers { count: ids.len() });
+    }
+    for (index, id) in ids.iter().enumerate() {
+        validate_user_id(id).map_err(|error| LimitError::InvalidMember { index, error })?;
+    }
+    Ok(())
 }
 
 /// Checks a reaction type (see [`validate_reaction_type`]).
@@ -253,6 +279,18 @@ mod tests {
             check_name("image", Some(&"x".repeat(MAX_NAME_LEN + 1))),
             Err(LimitError::NameTooLong { field: "image" })
         );
+        assert_eq!(check_members(&[]), Ok(()));
+        assert_eq!(check_members(&vec!["bob".into(); MAX_BATCH]), Ok(()));
+        assert_eq!(
+            check_members(&vec!["bob".into(); MAX_BATCH + 1]),
+            Err(LimitError::TooManyMembers {
+                count: MAX_BATCH + 1
+            })
+        );
+        assert!(matches!(
+            check_members(&["bob".into(), String::new()]),
+            Err(LimitError::InvalidMember { index: 1, .. })
+        ));
         assert_eq!(check_batch("users", &[1; MAX_BATCH]), Ok(()));
         assert!(check_batch::<u8>("users", &[]).is_err());
         assert!(check_batch("users", &[1; MAX_BATCH + 1]).is_err());

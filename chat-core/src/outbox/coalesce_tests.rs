@@ -23,8 +23,26 @@ fn enqueue_rejects_what_the_engine_cannot_key_or_path() {
         created_by: None,
         distinct: false,
     };
+    let bad_member = CreateChannelRequest {
+        id: Some("crew".into()),
+        members: vec!["bob".into(), "a/b".into()],
+        ..create.clone()
+    };
     let no_id = ob.enqueue(op_id(3), OutboxOp::CreateChannel { request: create });
     assert_eq!(no_id, Err(OutboxError::MissingChannelId));
+    let refused = ob.enqueue(
+        op_id(3),
+        OutboxOp::CreateChannel {
+            request: bad_member,
+        },
+    );
+    assert!(matches!(
+        refused,
+        Err(OutboxError::Content(LimitError::InvalidMember {
+            index: 1,
+            ..
+        }))
+    ));
     let bad_kind = ob.enqueue(op_id(4), reaction(true, "messaging:a", 1, "a/b"));
     assert!(matches!(
         bad_kind,

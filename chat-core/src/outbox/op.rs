@@ -181,9 +181,10 @@ impl OutboxOp {
 
     /// Checks what the engine relies on before accepting `self` under `op_id`: a send's
     /// id equals its op id, a created channel has a valid id, reaction types are valid
-    /// (they become a path segment), and a send's or edit's content keeps the protocol's
-    /// limits ([`chat_protocol::limits`], the server's own checks). Everything else
-    /// (existence, membership) is the server's to validate.
+    /// (they become a path segment), and a send's or edit's content and a new channel's
+    /// name, image and members keep the protocol's limits ([`chat_protocol::limits`], the
+    /// server's own checks). Everything else (existence, membership) is the server's to
+    /// validate.
     pub fn validate(&self, op_id: OpId) -> Result<Cid, OutboxError> {
         match self {
             Self::SendMessage { request, .. } => {
@@ -215,6 +216,10 @@ impl OutboxOp {
                 if let Some(id) = &request.id {
                     ids::validate_channel_id(id).map_err(OutboxError::InvalidId)?;
                 }
+                limits::check_name("name", request.name.as_deref())
+                    .and_then(|()| limits::check_name("image", request.image.as_deref()))
+                    .and_then(|()| limits::check_members(&request.members))
+                    .map_err(OutboxError::Content)?;
             }
             Self::DeleteMessage { .. } | Self::MarkRead { .. } => {}
         }

@@ -57,6 +57,11 @@ pub fn mentions(ids: &[String]) -> ApiResult<()> {
     Ok(limits::check_mentions(ids)?)
 }
 
+/// Checks a new channel's initial members: at most 100 valid user ids.
+pub fn members(ids: &[String]) -> ApiResult<()> {
+    Ok(limits::check_members(ids)?)
+}
+
 /// Checks a reaction type.
 pub fn reaction_type(kind: &str) -> ApiResult<()> {
     Ok(limits::check_reaction_type(kind)?)

@@ -10,7 +10,7 @@ mod client_common;
 use std::sync::Arc;
 
 use cache_common::{TestServer, cid};
-use chat_core::client::{ChatClient, ClientError, NewMessage};
+use chat_core::client::{ChatClient, ClientError, ErrorKind, NewMessage};
 use chat_core::live::{ListDiff, MessageState};
 use chat_protocol::{Message, MessagesResponse, UpdateMessageRequest};
 use client_common::*;
@@ -337,10 +337,17 @@ async fn a_refused_reaction_reverts_and_a_refused_send_fails_without_blocking_it
     // Discarding removes the failed message for good.
     alice.discard(outbox[0].op_id).await.unwrap();
     assert!(alice.outbox().await.unwrap().is_empty());
-    assert!(matches!(
-        alice.discard(outbox[0].op_id).await,
-        Err(ClientError::Outbox(_))
-    ));
+    // The finished id is unknown now: retry and discard both say so, with the id.
+    let gone = outbox[0].op_id;
+    for result in [alice.discard(gone).await, alice.retry(gone).await] {
+        let e = result.unwrap_err();
+        assert!(
+            matches!(e, ClientError::UnknownOperation(op) if op == gone),
+            "{e:?}"
+        );
+        assert_eq!(e.kind(), ErrorKind::UnknownOperation);
+        assert_eq!(e.subject_id(), Some(gone.0));
+    }
     alice.shutdown().await;
 }
 

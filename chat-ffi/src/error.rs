@@ -1,11 +1,11 @@
 //! Typed errors across the FFI (fields are named `reason`, not `message`, which would
-//! clash with `Throwable.message` in Kotlin): [`ChatError`] has one variant per chat-core error kind
-//! (hosts can branch on them, e.g. show "offline" for `Network`, sign out on
-//! `TokenRefused`), and [`TokenFetchError`] is what the host's token provider reports.
+//! clash with `Throwable.message` in Kotlin): [`ChatError`] has one variant per chat-core
+//! [`ErrorKind`], mapped from [`ClientError::kind`] in one exhaustive `match` (hosts can
+//! branch on them, e.g. show "offline" for `Network`, sign out on `TokenRefused`), and
+//! [`TokenFetchError`] is what the host's token provider reports.
 
 use chat_core::cache::CacheError;
-use chat_core::client::{ClientError, TokenError};
-use chat_core::outbox::OutboxError;
+use chat_core::client::{ClientError, ErrorKind, TokenError};
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -75,35 +75,28 @@ pub enum ChatError {
 }
 
 impl From<ClientError> for ChatError {
+    /// One case per [`ErrorKind`] (exhaustive: a new kind fails to compile here).
     fn from(e: ClientError) -> Self {
-        match e {
-            ClientError::InvalidInput(reason) => Self::InvalidInput { reason },
-            ClientError::Outbox(OutboxError::UnknownOp(op)) => Self::UnknownOperation {
-                op_id: op.to_string(),
-            },
-            ClientError::Outbox(e) => Self::InvalidOperation {
-                reason: e.to_string(),
-            },
-            ClientError::MessageNotFound(id) => Self::MessageNotFound { id: id.to_string() },
-            ClientError::UnknownOperation(op) => Self::UnknownOperation {
-                op_id: op.to_string(),
-            },
-            ClientError::Network(e) => Self::Network { reason: e.0 },
-            ClientError::Server {
-                status,
-                code,
-                message,
-            } => Self::Server {
-                status,
-                code: code.and_then(|c| wire_name(&c)),
-                reason: message,
-            },
-            ClientError::Token(TokenError::Unavailable(reason)) => {
-                Self::TokenUnavailable { reason }
+        let reason = e.reason();
+        let id = e.subject_id().map(|id| id.to_string()).unwrap_or_default();
+        match e.kind() {
+            ErrorKind::InvalidInput => Self::InvalidInput { reason },
+            ErrorKind::InvalidOperation => Self::InvalidOperation { reason },
+            ErrorKind::MessageNotFound => Self::MessageNotFound { id },
+            ErrorKind::UnknownOperation => Self::UnknownOperation { op_id: id },
+            ErrorKind::Network => Self::Network { reason },
+            ErrorKind::Server => {
+                let (status, code) = e.server_status().unwrap_or_default();
+                Self::Server {
+                    status,
+                    code: code.and_then(|c| wire_name(&c)),
+                    reason,
+                }
             }
-            ClientError::Token(TokenError::Refused(reason)) => Self::TokenRefused { reason },
-            ClientError::Cache(e) => Self::from(e),
-            ClientError::Closed => Self::Closed,
+            ErrorKind::TokenUnavailable => Self::TokenUnavailable { reason },
+            ErrorKind::TokenRefused => Self::TokenRefused { reason },
+            ErrorKind::Cache => Self::Cache { reason },
+            ErrorKind::Closed => Self::Closed,
         }
     }
 }

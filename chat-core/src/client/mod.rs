@@ -35,7 +35,7 @@ use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 pub use builder::ClientBuilder;
-pub use error::{ClientError, ClientResult};
+pub use error::{ClientError, ClientResult, ErrorKind};
 pub use message::NewMessage;
 pub use token::{TokenError, TokenProvider, static_token};
 pub use window::{MessageWindow, WindowControl};

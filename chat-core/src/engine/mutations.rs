@@ -4,7 +4,6 @@
 //! adopts the new outbox state. A failed write changes nothing, in memory or on disk, and
 //! nothing is shown before it is durable.
 
-use chat_protocol::limits::{MAX_ATTACHMENTS, MAX_MENTIONS, MAX_TEXT_CHARS};
 use chat_protocol::{
     Cid, CreateChannelRequest, Message, SendMessageRequest, Timestamp, UpdateMessageRequest,
 };
@@ -17,23 +16,11 @@ use crate::client::error::{ClientError, ClientResult};
 use crate::client::message::NewMessage;
 use crate::outbox::{OpId, OutboxError, OutboxOp, PersistedItem};
 
+/// The protocol's content limits ([`chat_protocol::limits`], the server's own checks), as
+/// `invalid_input` before anything is stored.
 fn check_content(text: &str, attachments: &[Value], mentions: &[String]) -> ClientResult<()> {
-    if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(ClientError::InvalidInput(format!(
-            "text is longer than {MAX_TEXT_CHARS} characters"
-        )));
-    }
-    if attachments.len() > MAX_ATTACHMENTS {
-        return Err(ClientError::InvalidInput(format!(
-            "more than {MAX_ATTACHMENTS} attachments"
-        )));
-    }
-    if mentions.len() > MAX_MENTIONS {
-        return Err(ClientError::InvalidInput(format!(
-            "more than {MAX_MENTIONS} mentioned users"
-        )));
-    }
-    Ok(())
+    chat_protocol::limits::check_message_content(text, attachments, mentions)
+        .map_err(|e| ClientError::InvalidInput(e.to_string()))
 }
 
 fn payload(op_id: OpId, op: &OutboxOp) -> String {

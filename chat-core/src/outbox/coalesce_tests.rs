@@ -1,6 +1,7 @@
 //! Unit tests of the coalescing rules (`coalesce.rs`) and of `enqueue`'s validation,
 //! through the public API.
 
+use chat_protocol::limits::{LimitError, MAX_TEXT_CHARS};
 use chat_protocol::{ChannelType, CreateChannelRequest, UpdateMessageRequest};
 use serde_json::json;
 
@@ -22,10 +23,56 @@ fn enqueue_rejects_what_the_engine_cannot_key_or_path() {
         created_by: None,
         distinct: false,
     };
+    let bad_member = CreateChannelRequest {
+        id: Some("crew".into()),
+        members: vec!["bob".into(), "a/b".into()],
+        ..create.clone()
+    };
     let no_id = ob.enqueue(op_id(3), OutboxOp::CreateChannel { request: create });
     assert_eq!(no_id, Err(OutboxError::MissingChannelId));
+    let refused = ob.enqueue(
+        op_id(3),
+        OutboxOp::CreateChannel {
+            request: bad_member,
+        },
+    );
+    assert!(matches!(
+        refused,
+        Err(OutboxError::Content(LimitError::InvalidMember {
+            index: 1,
+            ..
+        }))
+    ));
     let bad_kind = ob.enqueue(op_id(4), reaction(true, "messaging:a", 1, "a/b"));
-    assert!(matches!(bad_kind, Err(OutboxError::InvalidId(_))));
+    assert!(matches!(
+        bad_kind,
+        Err(OutboxError::Content(LimitError::ReactionType(_)))
+    ));
+    // Content limits are the protocol's (the server's own checks), for sends and edits.
+    let mut long = send_op("messaging:a", 5, "x");
+    if let OutboxOp::SendMessage { request, .. } = &mut long {
+        request.text = "x".repeat(MAX_TEXT_CHARS + 1);
+    }
+    assert_eq!(
+        ob.enqueue(op_id(5), long),
+        Err(OutboxError::Content(LimitError::TextTooLong {
+            chars: MAX_TEXT_CHARS + 1
+        }))
+    );
+    let bad_edit = OutboxOp::EditMessage {
+        cid: cid("messaging:a"),
+        id: op_id(1).0,
+        request: UpdateMessageRequest {
+            attachments: Some(vec![json!("not an object")]),
+            ..UpdateMessageRequest::default()
+        },
+    };
+    assert_eq!(
+        ob.enqueue(op_id(6), bad_edit),
+        Err(OutboxError::Content(LimitError::AttachmentNotObject {
+            index: 0
+        }))
+    );
     send(&mut ob, "messaging:a", 1);
     let dup = ob.enqueue(op_id(1), send_op("messaging:a", 1, "again"));
     assert_eq!(dup, Err(OutboxError::DuplicateOpId(op_id(1))));

@@ -2,6 +2,7 @@
 //! discard, results). Each names the item and what was wrong; nothing is half-applied.
 
 use chat_protocol::IdError;
+use chat_protocol::limits::LimitError;
 use uuid::Uuid;
 
 use super::id::OpId;
@@ -23,9 +24,13 @@ pub enum OutboxError {
     /// `CreateChannel` without `request.id`: offline creation needs a client-chosen id.
     #[error("creating a channel through the outbox needs a client-chosen channel id")]
     MissingChannelId,
-    /// A channel id or reaction type that would not form a valid path.
+    /// A channel id that would not form a valid path.
     #[error("invalid identifier: {0}")]
     InvalidId(IdError),
+    /// A message's content or a reaction type breaks a protocol limit
+    /// ([`chat_protocol::limits`], the same checks as the server's).
+    #[error("{0}")]
+    Content(LimitError),
     /// No item with this id.
     #[error("no outbox item with id {0}")]
     UnknownOp(OpId),

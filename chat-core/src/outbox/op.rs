@@ -4,8 +4,8 @@
 //!
 //! Operations are plain data. Sending, coalescing and retrying them is the engine's job.
 
-use chat_protocol::ids::{self, validate_reaction_type};
 use chat_protocol::{Cid, CreateChannelRequest, SendMessageRequest, UpdateMessageRequest};
+use chat_protocol::{ids, limits};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -161,24 +161,47 @@ impl OutboxOp {
 
     /// Checks what the engine relies on before accepting `self` under `op_id`: a send's
     /// id equals its op id, a created channel has a valid id, reaction types are valid
-    /// (they become a path segment). Everything else is the server's to validate.
+    /// (they become a path segment), and a send's or edit's content and a new channel's
+    /// name, image and members keep the protocol's limits ([`chat_protocol::limits`], the
+    /// server's own checks). Everything else (existence, membership) is the server's to
+    /// validate.
     pub fn validate(&self, op_id: OpId) -> Result<Cid, OutboxError> {
         match self {
-            Self::SendMessage { request, .. } if request.id != op_id.0 => {
-                return Err(OutboxError::SendIdMismatch {
-                    op_id,
-                    message_id: request.id,
-                });
+            Self::SendMessage { request, .. } => {
+                if request.id != op_id.0 {
+                    return Err(OutboxError::SendIdMismatch {
+                        op_id,
+                        message_id: request.id,
+                    });
+                }
+                limits::check_message_content(
+                    &request.text,
+                    &request.attachments,
+                    &request.mentioned_users,
+                )
+                .map_err(OutboxError::Content)?;
+            }
+            Self::EditMessage { request, .. } => {
+                limits::check_message_content(
+                    request.text.as_deref().unwrap_or_default(),
+                    request.attachments.as_deref().unwrap_or_default(),
+                    request.mentioned_users.as_deref().unwrap_or_default(),
+                )
+                .map_err(OutboxError::Content)?;
             }
             Self::AddReaction { kind, .. } | Self::RemoveReaction { kind, .. } => {
-                validate_reaction_type(kind).map_err(OutboxError::InvalidId)?;
+                limits::check_reaction_type(kind).map_err(OutboxError::Content)?;
             }
             Self::CreateChannel { request } => {
                 if let Some(id) = &request.id {
                     ids::validate_channel_id(id).map_err(OutboxError::InvalidId)?;
                 }
+                limits::check_name("name", request.name.as_deref())
+                    .and_then(|()| limits::check_name("image", request.image.as_deref()))
+                    .and_then(|()| limits::check_members(&request.members))
+                    .map_err(OutboxError::Content)?;
             }
-            _ => {}
+            Self::DeleteMessage { .. } | Self::MarkRead { .. } => {}
         }
         self.queue_key()
     }

@@ -54,12 +54,7 @@ pub async fn create_channel(
     chat_protocol::ids::validate_user_id(&creator)?;
     validate::short_text("name", req.name.as_ref())?;
     validate::short_text("image", req.image.as_ref())?;
-    if req.members.len() > chat_protocol::limits::MAX_BATCH {
-        return Err(ApiError::invalid("at most 100 initial members"));
-    }
-    for m in &req.members {
-        chat_protocol::ids::validate_user_id(m)?;
-    }
+    validate::members(&req.members)?;
     let cid = new_cid(&creator, &req)?;
     let (channel, created) = state
         .store()

@@ -5,6 +5,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chat_protocol::limits::LimitError;
 use chat_protocol::{ErrorAction, ErrorBody, ErrorCode, IdError};
 
 use crate::auth::AuthError;
@@ -70,6 +71,12 @@ impl From<AuthError> for ApiError {
             _ => ErrorCode::Unauthorized,
         };
         Self::new(code, e.to_string())
+    }
+}
+
+impl From<LimitError> for ApiError {
+    fn from(e: LimitError) -> Self {
+        Self::invalid(e.to_string())
     }
 }
 

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chat_protocol::ids::{validate_message_id, validate_reaction_type};
+use chat_protocol::ids::validate_message_id;
 use chat_protocol::limits::MAX_MESSAGE_PAGE;
 use chat_protocol::{
     ErrorBody, FlagsResponse, ListMessagesQuery, MessageResponse, MessagesResponse,
@@ -216,7 +216,7 @@ pub async fn add_reaction(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(req): ApiJson<ReactionRequest>,
 ) -> ApiResult<Json<ReactionResponse>> {
-    validate_reaction_type(&req.kind)?;
+    validate::reaction_type(&req.kind)?;
     let user = caller.user()?;
     Ok(Json(
         state
@@ -237,7 +237,7 @@ pub async fn remove_reaction(
     caller: Caller,
     ApiPath((id, kind)): ApiPath<(Uuid, String)>,
 ) -> ApiResult<Json<ReactionResponse>> {
-    validate_reaction_type(&kind)?;
+    validate::reaction_type(&kind)?;
     let user = caller.user()?;
     Ok(Json(
         state

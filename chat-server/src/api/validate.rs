@@ -1,10 +1,11 @@
 //! Shape validation of request inputs, before anything reaches the store: lengths, id
-//! syntax, page sizes. Data-dependent checks (existence, membership) are the store's.
+//! syntax, page sizes. The rules themselves are `chat_protocol::limits` and
+//! `chat_protocol::ids` (the SDKs apply the same ones before sending); this module only
+//! turns their errors into `400 validation_failed`. Data-dependent checks (existence,
+//! membership) are the store's.
 
 use chat_protocol::ids::{validate_channel_id, validate_user_id};
-use chat_protocol::limits::{
-    MAX_ATTACHMENTS, MAX_BATCH, MAX_MENTIONS, MAX_NAME_LEN, MAX_TEXT_CHARS,
-};
+use chat_protocol::limits;
 use chat_protocol::{ChannelType, Cid, UserInput};
 use serde_json::Value;
 
@@ -20,23 +21,13 @@ pub fn cid(kind: &str, id: &str) -> ApiResult<Cid> {
 }
 
 /// Checks an optional name or URL field.
-pub fn short_text(field: &str, value: Option<&String>) -> ApiResult<()> {
-    match value {
-        Some(v) if v.len() > MAX_NAME_LEN => Err(ApiError::invalid(format!(
-            "{field} is longer than {MAX_NAME_LEN} bytes"
-        ))),
-        _ => Ok(()),
-    }
+pub fn short_text(field: &'static str, value: Option<&String>) -> ApiResult<()> {
+    Ok(limits::check_name(field, value.map(String::as_str))?)
 }
 
 /// Checks a batch size (1..=100).
-pub fn batch<T>(field: &str, items: &[T]) -> ApiResult<()> {
-    if items.is_empty() || items.len() > MAX_BATCH {
-        return Err(ApiError::invalid(format!(
-            "{field} must hold 1..={MAX_BATCH} entries"
-        )));
-    }
-    Ok(())
+pub fn batch<T>(field: &'static str, items: &[T]) -> ApiResult<()> {
+    Ok(limits::check_batch(field, items)?)
 }
 
 /// Checks a user profile.
@@ -46,49 +37,32 @@ pub fn user(u: &UserInput) -> ApiResult<()> {
     short_text("image", u.image.as_ref())
 }
 
-/// Checks a page size against its maximum.
-pub fn limit(field: &str, value: Option<u32>, min: u32, max: u32) -> ApiResult<()> {
-    match value {
-        Some(v) if v < min || v > max => Err(ApiError::invalid(format!(
-            "{field} must be within {min}..={max}"
-        ))),
-        _ => Ok(()),
-    }
+/// Checks a page size against its range.
+pub fn limit(field: &'static str, value: Option<u32>, min: u32, max: u32) -> ApiResult<()> {
+    Ok(limits::check_page(field, value, min, max)?)
 }
 
 /// Checks message text.
 pub fn text(text: &str) -> ApiResult<()> {
-    let chars = text.chars().count();
-    if chars > MAX_TEXT_CHARS {
-        return Err(ApiError::invalid(format!(
-            "text is {chars} characters; the limit is {MAX_TEXT_CHARS}"
-        )));
-    }
-    Ok(())
+    Ok(limits::check_text(text)?)
 }
 
 /// Checks attachments: at most 30 JSON objects.
 pub fn attachments(items: &[Value]) -> ApiResult<()> {
-    if items.len() > MAX_ATTACHMENTS {
-        return Err(ApiError::invalid(format!(
-            "at most {MAX_ATTACHMENTS} attachments"
-        )));
-    }
-    if !items.iter().all(Value::is_object) {
-        return Err(ApiError::invalid("every attachment must be a JSON object"));
-    }
-    Ok(())
+    Ok(limits::check_attachments(items)?)
 }
 
-/// Checks mentioned user ids.
+/// Checks mentioned user ids: at most 100 valid user ids.
 pub fn mentions(ids: &[String]) -> ApiResult<()> {
-    if ids.len() > MAX_MENTIONS {
-        return Err(ApiError::invalid(format!(
-            "at most {MAX_MENTIONS} mentioned users"
-        )));
-    }
-    for id in ids {
-        validate_user_id(id)?;
-    }
-    Ok(())
+    Ok(limits::check_mentions(ids)?)
+}
+
+/// Checks a new channel's initial members: at most 100 valid user ids.
+pub fn members(ids: &[String]) -> ApiResult<()> {
+    Ok(limits::check_members(ids)?)
+}
+
+/// Checks a reaction type.
+pub fn reaction_type(kind: &str) -> ApiResult<()> {
+    Ok(limits::check_reaction_type(kind)?)
 }

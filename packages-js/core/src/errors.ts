@@ -2,7 +2,11 @@
 // `TokenRefusedError` (what a token provider throws for "signed out"), and their plain
 // wire shape between the worker and the page.
 
-/** What went wrong, the same kinds as the native SDKs' `ChatError`. */
+/**
+ * What went wrong: the wire names of chat-core's `ErrorKind`, the same kinds as the native
+ * SDKs' `ChatError`. A chat-core test checks that this union and `KINDS` below list exactly
+ * those names, in order.
+ */
 export type ChatErrorKind =
   /** Bad arguments (a malformed cid or id, an empty text…). */
   | "invalid_input"

@@ -4,15 +4,16 @@
 //! a `410` reset keeps unsent work; a local echo becomes the server copy without a
 //! duplicate; unusable files are refused and rebuilt without losing their bytes.
 
-mod cache_common;
+mod cache_support;
 
 use std::collections::BTreeMap;
 
-use cache_common::replica::{Depth, assert_replica, confirmed};
-use cache_common::workload::{Rng, random_write};
-use cache_common::{Api, TestServer, cache_for, cid, dump, local_message, sync};
+use cache_support::replica::{Depth, assert_replica, confirmed};
+use cache_support::{cache_for, dump, sync};
 use chat_core::cache::{Cache, CacheError, LocalState, schema};
 use chat_protocol::{Change, Message, MessagesResponse, SyncChange, SyncResponse};
+use chat_test::workload::{Rng, random_write};
+use chat_test::{Api, TestServer, cid, local_message};
 use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
@@ -20,18 +21,18 @@ use uuid::Uuid;
 #[tokio::test]
 async fn a_replica_fed_by_small_sync_pages_equals_the_server() {
     let t = TestServer::start_with(|c| c.sync.bootstrap_channels = 1).await;
-    let app = t.app(&["alice", "bob", "carol"]).await;
+    let app = t.app_with_users(&["alice", "bob", "carol"]).await;
     let apis: BTreeMap<&str, Api> = ["alice", "bob", "carol"]
         .into_iter()
         .map(|u| (u, t.user(&app, u)))
         .collect();
     let (alice, bob) = (&apis["alice"], &apis["bob"]);
-    alice.channel("team:dev", &["bob", "carol"]).await;
-    alice.channel("team:ops", &["bob"]).await;
-    alice.channel("messaging:ac", &["carol"]).await;
+    alice.create_channel("team:dev", &["bob", "carol"]).await;
+    alice.create_channel("team:ops", &["bob"]).await;
+    alice.create_channel("messaging:ac", &["carol"]).await;
     for i in 0..3 {
         alice
-            .send("team:dev", &format!("before bootstrap {i}"), None)
+            .send_text("team:dev", &format!("before bootstrap {i}"), None)
             .await;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -123,15 +124,19 @@ async fn limited_channels_keep_only_their_window_and_scroll_back() {
         c.sync.bootstrap_channels = 2;
     })
     .await;
-    let app = t.app(&["alice", "bob"]).await;
+    let app = t.app_with_users(&["alice", "bob"]).await;
     let (alice, bob) = (t.user(&app, "alice"), t.user(&app, "bob"));
-    alice.channel("team:busy", &["bob"]).await;
-    alice.channel("team:calm", &["bob"]).await;
+    alice.create_channel("team:busy", &["bob"]).await;
+    alice.create_channel("team:calm", &["bob"]).await;
     let mut busy = Vec::new();
     for i in 0..6 {
-        busy.push(alice.send("team:busy", &format!("busy {i}"), None).await);
+        busy.push(
+            alice
+                .send_text("team:busy", &format!("busy {i}"), None)
+                .await,
+        );
     }
-    alice.send("team:calm", "calm 0", None).await;
+    alice.send_text("team:calm", "calm 0", None).await;
     let dir = tempfile::tempdir().unwrap();
     let (mut cache, _) = cache_for(&dir, "bob");
     sync(&mut cache, &bob, 2).await;
@@ -158,9 +163,11 @@ async fn limited_channels_keep_only_their_window_and_scroll_back() {
         .insert_local_message(&echo, "op-1", "{\"send\":1}")
         .unwrap();
     for i in 6..12 {
-        alice.send("team:busy", &format!("busy {i}"), None).await;
+        alice
+            .send_text("team:busy", &format!("busy {i}"), None)
+            .await;
     }
-    alice.send("team:calm", "calm 1", None).await;
+    alice.send_text("team:calm", "calm 1", None).await;
     sync(&mut cache, &bob, 2).await;
     assert_replica(&cache, &bob, "bob", &depth).await;
     let window = cache.messages_window(&cid("team:busy"), 100, None).unwrap();
@@ -178,7 +185,7 @@ async fn limited_channels_keep_only_their_window_and_scroll_back() {
     alice
         .patch(&format!("/v1/messages/{old}"), json!({"text": "old edit"}))
         .await;
-    let reply = alice.send("team:busy", "late reply", Some(&old)).await;
+    let reply = alice.send_text("team:busy", "late reply", Some(&old)).await;
     sync(&mut cache, &bob, 2).await;
     assert_replica(&cache, &bob, "bob", &depth).await;
     let old_id: Uuid = old.parse().unwrap();
@@ -273,24 +280,24 @@ fn apply_after_a_failure(
 #[tokio::test]
 async fn a_failing_page_changes_nothing_and_a_repeated_page_is_a_no_op() {
     let t = TestServer::start_with(|_| {}).await;
-    let app = t.app(&["alice", "bob"]).await;
+    let app = t.app_with_users(&["alice", "bob"]).await;
     let (alice, bob) = (t.user(&app, "alice"), t.user(&app, "bob"));
-    alice.channel("team:dev", &["bob"]).await;
-    alice.send("team:dev", "hello", None).await;
+    alice.create_channel("team:dev", &["bob"]).await;
+    alice.send_text("team:dev", "hello", None).await;
     let dir = tempfile::tempdir().unwrap();
     let (mut cache, path) = cache_for(&dir, "bob");
     sync(&mut cache, &bob, 500).await;
-    let m = alice.send("team:dev", "first", None).await;
+    let m = alice.send_text("team:dev", "first", None).await;
     alice
         .post(
             &format!("/v1/messages/{}/reactions", m["id"].as_str().unwrap()),
             json!({"type": "like"}),
         )
         .await;
-    alice.send("team:dev", "boom-change", None).await;
-    alice.send("team:dev", "after", None).await;
-    alice.channel("team:new", &["bob"]).await;
-    alice.send("team:new", "boom-limited", None).await;
+    alice.send_text("team:dev", "boom-change", None).await;
+    alice.send_text("team:dev", "after", None).await;
+    alice.create_channel("team:new", &["bob"]).await;
+    alice.send_text("team:new", "boom-limited", None).await;
 
     // page 1: the newly joined channel, limited; the failure hits its window messages
     let (s, body) = bob.sync_page(cache.cursor().unwrap().as_deref(), 500).await;
@@ -337,10 +344,10 @@ async fn a_failing_page_changes_nothing_and_a_repeated_page_is_a_no_op() {
 #[tokio::test]
 async fn a_reset_keeps_queued_work_and_echoes_become_server_copies() {
     let t = TestServer::start_with(|_| {}).await;
-    let app = t.app(&["alice", "bob"]).await;
+    let app = t.app_with_users(&["alice", "bob"]).await;
     let (alice, bob) = (t.user(&app, "alice"), t.user(&app, "bob"));
-    alice.channel("team:dev", &["bob"]).await;
-    let m = alice.send("team:dev", "hello", None).await;
+    alice.create_channel("team:dev", &["bob"]).await;
+    let m = alice.send_text("team:dev", "hello", None).await;
     let dir = tempfile::tempdir().unwrap();
     let (mut cache, _) = cache_for(&dir, "bob");
     sync(&mut cache, &bob, 500).await;

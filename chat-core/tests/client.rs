@@ -4,15 +4,14 @@
 //! changes, paging without gaps or duplicates, jumps, optimistic read state, a `410`
 //! reset that keeps the outbox, and token refresh on `401`.
 
-mod cache_common;
 mod client_common;
 
 use std::sync::Arc;
 
-use cache_common::{TestServer, cid};
 use chat_core::client::{ChatClient, ClientError, NewMessage};
 use chat_core::live::{ListDiff, MessageState};
 use chat_protocol::{Message, MessagesResponse, UpdateMessageRequest};
+use chat_test::{TestServer, cid};
 use client_common::*;
 use serde_json::json;
 
@@ -34,8 +33,10 @@ async fn setup(users: &[&str]) -> (TestServer, chat_protocol::AppCredentials) {
     .await;
     let mut all = users.to_vec();
     all.push("carol");
-    let app = t.app(&all).await;
-    t.user(&app, "carol").channel("team:general", &all).await;
+    let app = t.app_with_users(&all).await;
+    t.user(&app, "carol")
+        .create_channel("team:general", &all)
+        .await;
     (t, app)
 }
 
@@ -358,7 +359,7 @@ async fn other_users_changes_arrive_with_sync_as_diffs() {
     assert_eq!(channels.items().len(), 1);
 
     let bob = t.user(&app, "bob");
-    let sent = bob.send("team:general", "from bob", None).await;
+    let sent = bob.send_text("team:general", "from bob", None).await;
     alice.sync().await.unwrap();
     until_window(&mut window, "bob's message", |items| items.len() == 1).await;
     until(&mut channels, "unread", |items| items[0].unread_count == 1).await;
@@ -411,7 +412,9 @@ async fn carol_sends(
     let carol = t.user(app, "carol");
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
-        let m = carol.send("team:general", &format!("m{i}"), None).await;
+        let m = carol
+            .send_text("team:general", &format!("m{i}"), None)
+            .await;
         ids.push(m["id"].as_str().unwrap().parse().unwrap());
     }
     ids
@@ -513,7 +516,7 @@ async fn a_reset_keeps_unsent_messages_and_rebuilds_the_cache() {
     let net = FaultyTransport::new(&t.server.base_url());
     let c = cid("team:general");
     let carol = t.user(&app, "carol");
-    carol.send("team:general", "before", None).await;
+    carol.send_text("team:general", "before", None).await;
     let alice = client(&t, &app, "alice", Some(dir.path()), net.clone()).await;
     alice.sync().await.unwrap();
     net.set_offline(true);
@@ -522,7 +525,7 @@ async fn a_reset_keeps_unsent_messages_and_rebuilds_the_cache() {
         .await
         .unwrap();
     // The server compacts its change log past alice's cursor.
-    let after = carol.send("team:general", "after", None).await;
+    let after = carol.send_text("team:general", "after", None).await;
     t.compact_to_head(&app, &carol).await;
 
     net.set_offline(false);
@@ -590,7 +593,7 @@ async fn history_and_thread_pages_recover_from_a_401_through_the_engine_token_pa
     let (t, app) = setup(&["alice"]).await;
     carol_sends(&t, &app, 60).await;
     let carol = t.user(&app, "carol");
-    let root: uuid::Uuid = carol.send("team:general", "root", None).await["id"]
+    let root: uuid::Uuid = carol.send_text("team:general", "root", None).await["id"]
         .as_str()
         .unwrap()
         .parse()
@@ -598,7 +601,7 @@ async fn history_and_thread_pages_recover_from_a_401_through_the_engine_token_pa
     let parent = root.to_string();
     for i in 0..3 {
         carol
-            .send("team:general", &format!("reply {i}"), Some(&parent))
+            .send_text("team:general", &format!("reply {i}"), Some(&parent))
             .await;
     }
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -862,7 +865,7 @@ async fn a_channel_waiting_to_retry_does_not_hold_back_sync_and_offline_sync_fai
         .unwrap();
     // ...while Bob's message must still arrive with a sync.
     t.user(&app, "bob")
-        .send("team:general", "from bob", None)
+        .send_text("team:general", "from bob", None)
         .await;
     tokio::time::timeout(std::time::Duration::from_secs(10), alice.sync())
         .await

@@ -41,8 +41,6 @@
 //! CRASH_SEED=0x5eed CRASH_ITERATIONS=100 cargo test -p chat-core --test crash_safety -- --nocapture
 //! ```
 
-mod cache_common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -51,12 +49,12 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cache_common::{Api, TestServer, cid};
 use chat_core::backoff::{BackoffConfig, SplitMix64};
 use chat_core::client::{ChatClient, NewMessage, static_token};
 use chat_core::outbox::OutboxConfig;
 use chat_protocol::{Message, MessagesResponse};
 use chat_server::auth::mint_user_token;
+use chat_test::{Api, TestServer, cid};
 use uuid::Uuid;
 
 const ENV_MODE: &str = "CRASH_CHILD_MODE";
@@ -424,10 +422,10 @@ async fn sigkill_at_random_points_loses_and_duplicates_nothing() {
         c.rate_limit.burst = 100_000;
     })
     .await;
-    let app = t.app(&[USER]).await;
+    let app = t.app_with_users(&[USER]).await;
     let api = t.user(&app, USER);
     for c in CHANNELS {
-        api.channel(c, &[USER]).await;
+        api.create_channel(c, &[USER]).await;
     }
     let data_dir = tempfile::tempdir().expect("data dir");
     let env = ChildEnv {

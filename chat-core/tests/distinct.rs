@@ -3,15 +3,14 @@
 //! after reconnecting, and the other member opening it gets the same cid; an explicit-id
 //! create whose id someone else took fails as an outbox item (409), not into their channel.
 
-mod cache_common;
 mod client_common;
 
 use std::time::Duration;
 
-use cache_common::TestServer;
 use chat_core::client::{ChatClient, NewMessage};
 use chat_core::outbox::ItemState;
 use chat_protocol::{ChannelType, Cid, CreateChannelRequest, MessagesResponse};
+use chat_test::TestServer;
 use client_common::*;
 
 async fn setup(users: &[&str]) -> (TestServer, chat_protocol::AppCredentials) {
@@ -20,7 +19,7 @@ async fn setup(users: &[&str]) -> (TestServer, chat_protocol::AppCredentials) {
         c.rate_limit.burst = 10_000;
     })
     .await;
-    let app = t.app(users).await;
+    let app = t.app_with_users(users).await;
     (t, app)
 }
 
@@ -125,7 +124,7 @@ async fn an_offline_distinct_conversation_is_created_once_with_one_cid_for_both_
 async fn a_create_of_an_id_someone_else_took_fails_as_an_outbox_item() {
     let (t, app) = setup(&["alice", "bob", "mallory"]).await;
     t.user(&app, "mallory")
-        .channel("messaging:alice-bob", &["alice", "bob"])
+        .create_channel("messaging:alice-bob", &["alice", "bob"])
         .await;
     let alice = client(
         &t,

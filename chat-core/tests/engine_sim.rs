@@ -12,7 +12,7 @@
 //!
 //! At the end the network heals; every outbox drains (failed items are discarded and
 //! counted), every client syncs, and each client's cache file is compared with the
-//! server's REST views (`cache_common::replica::assert_replica`). The server must hold
+//! server's REST views (`cache_support::replica::assert_replica`). The server must hold
 //! every message an app sent and did not delete exactly once, with its last edited text,
 //! and nothing else.
 //!
@@ -23,7 +23,7 @@
 //! (which requests happen to be made when, what a sync has delivered by the time a step
 //! looks at the cache) can still vary between runs, so a failure may need a few runs.
 
-mod cache_common;
+mod cache_support;
 mod client_common;
 
 #[path = "engine_sim/checks.rs"]
@@ -37,8 +37,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use cache_common::TestServer;
-use cache_common::replica::{Depth, assert_replica};
+use cache_support::replica::{Depth, assert_replica};
 use chat_core::backoff::SplitMix64;
 use chat_core::cache::Cache;
 use chat_core::client::{ChatClient, NewMessage, static_token};
@@ -47,6 +46,7 @@ use chat_core::outbox::{ItemState, OutboxOp};
 use chat_core::sync::SyncConfig;
 use chat_protocol::{AppCredentials, Cid, Message, MessagesResponse, UpdateMessageRequest};
 use chat_server::auth::mint_user_token;
+use chat_test::TestServer;
 use client_common::{fast_backoff, fast_outbox};
 use net::SimTransport;
 use uuid::Uuid;
@@ -128,10 +128,10 @@ impl Sim {
         .await;
         let mut all: Vec<&str> = USERS.to_vec();
         all.push("carol");
-        let app = t.app(&all).await;
+        let app = t.app_with_users(&all).await;
         let carol = t.user(&app, "carol");
         for c in CHANNELS {
-            carol.channel(c, &all).await;
+            carol.create_channel(c, &all).await;
         }
         let base = t.server.base_url();
         let mut sim = Self {

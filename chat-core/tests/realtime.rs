@@ -5,14 +5,12 @@
 //! connection state follows the network and foreground signals; a refused token ends in
 //! the auth-failed state without a reconnect loop.
 
-mod cache_common;
 mod client_common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use cache_common::{TestServer, cid};
 use chat_core::backoff::BackoffConfig;
 use chat_core::client::{
     ChatClient, ClientBuilder, ConnectionState, DisconnectReason, NewMessage, RealtimeConfig,
@@ -21,6 +19,7 @@ use chat_core::client::{
 use chat_core::sync::SyncConfig;
 use chat_protocol::{AppCredentials, UpdateMessageRequest};
 use chat_server::auth::mint_user_token;
+use chat_test::{TestServer, cid};
 use client_common::*;
 
 /// Fast reconnects and a short background grace for tests.
@@ -46,8 +45,10 @@ async fn setup(users: &[&str]) -> (TestServer, AppCredentials) {
         c.ping_interval = Duration::from_secs(1);
     })
     .await;
-    let app = t.app(users).await;
-    t.user(&app, users[0]).channel("team:general", users).await;
+    let app = t.app_with_users(users).await;
+    t.user(&app, users[0])
+        .create_channel("team:general", users)
+        .await;
     (t, app)
 }
 
@@ -194,7 +195,7 @@ async fn the_connection_follows_network_and_foreground_signals() {
     })
     .await;
     let missed = alice
-        .send("team:general", "while bob was offline", None)
+        .send_text("team:general", "while bob was offline", None)
         .await;
     bob.set_network_reachable(true).await.unwrap();
     connected(&bob).await;
@@ -212,7 +213,9 @@ async fn the_connection_follows_network_and_foreground_signals() {
         }
     })
     .await;
-    let missed = alice.send("team:general", "while bob was away", None).await;
+    let missed = alice
+        .send_text("team:general", "while bob was away", None)
+        .await;
     bob.set_foreground(true).await.unwrap();
     connected(&bob).await;
     until_window(
@@ -401,9 +404,9 @@ async fn a_short_lived_token_is_renewed_without_dropping_the_connection() {
         c.expiry_grace = Duration::from_secs(1);
     })
     .await;
-    let app = t.app(&["alice", "bob"]).await;
+    let app = t.app_with_users(&["alice", "bob"]).await;
     t.user(&app, "alice")
-        .channel("team:general", &["alice", "bob"])
+        .create_channel("team:general", &["alice", "bob"])
         .await;
     let fetches = Arc::new(AtomicUsize::new(0));
     let provider = {
@@ -443,7 +446,7 @@ async fn a_short_lived_token_is_renewed_without_dropping_the_connection() {
     window.next().await.unwrap();
     let sent = t
         .user(&app, "alice")
-        .send("team:general", "still live", None)
+        .send_text("team:general", "still live", None)
         .await;
     until_window(&mut window, "a message after the renewals", |items| {
         items

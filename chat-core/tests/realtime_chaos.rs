@@ -8,13 +8,13 @@
 //! brought — every client's live windows show exactly the server's messages, every
 //! message the app was told was queued is on the server exactly once, each sender's
 //! messages keep their order, and every client's cache equals the server's state
-//! (`cache_common::replica`).
+//! (`cache_support::replica`).
 //!
 //! Seeded: `CHAOS_SEED=n` replays one run's sequence of actions and faults (not their
 //! exact timing, which depends on the machine); `CHAOS_RUNS=k` runs seeds 1..=k (default
 //! 2). Each run is bounded (80 steps, about 10 s).
 
-mod cache_common;
+mod cache_support;
 mod client_common;
 #[path = "realtime_common/proxy.rs"]
 mod proxy;
@@ -22,8 +22,7 @@ mod proxy;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use cache_common::replica::{Depth, assert_replica};
-use cache_common::{TestServer, cid};
+use cache_support::replica::{Depth, assert_replica};
 use chat_core::backoff::{BackoffConfig, SplitMix64};
 use chat_core::cache::Cache;
 use chat_core::client::{ChatClient, ConnectionState, MessageWindow, NewMessage, RealtimeConfig};
@@ -32,6 +31,7 @@ use chat_core::sync::SyncConfig;
 use chat_protocol::{AppCredentials, Message, MessagesResponse, UpdateMessageRequest};
 use chat_server::ServerConfig;
 use chat_server::auth::mint_user_token;
+use chat_test::{TestServer, cid};
 use client_common::{fast_outbox, flushed};
 use proxy::{FaultProxy, Mode};
 use tempfile::TempDir;
@@ -148,9 +148,9 @@ async fn clients_converge_through_cuts_stalls_delays_and_a_server_restart() {
 
 async fn run(seed: u64) {
     let mut t = TestServer::start_with(adjust).await;
-    let app = t.app(&USERS).await;
+    let app = t.app_with_users(&USERS).await;
     for c in CHANNELS {
-        t.user(&app, "carol").channel(c, &USERS).await;
+        t.user(&app, "carol").create_channel(c, &USERS).await;
     }
     let proxy = FaultProxy::start(t.server.addr).await.expect("proxy");
     let url = format!("http://{}", proxy.addr());

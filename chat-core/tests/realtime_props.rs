@@ -8,9 +8,9 @@
 //!   changes again, or replaying older changes after newer ones, leaves the cache exactly
 //!   as it was; a batch with an invalid change is refused whole, with nothing written.
 
-mod cache_common;
+mod cache_support;
 
-use cache_common::{cid, dump};
+use cache_support::dump;
 use chat_core::cache::Cache;
 use chat_core::clock::Millis;
 use chat_core::realtime::frames::{ServerMessage, decode_frame};
@@ -19,6 +19,7 @@ use chat_protocol::{
     Change, Channel, ChannelConfig, ChannelState, ChannelUnread, Member, MemberRole, Message,
     ReadState, SyncChange, SyncResponse, Timestamp,
 };
+use chat_test::cid;
 use proptest::prelude::*;
 use uuid::Uuid;
 

@@ -3,17 +3,18 @@
 //! a compaction past the cursor makes the driver reset and bootstrap without losing the
 //! outbox.
 
-mod cache_common;
+mod cache_support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use cache_common::replica::{assert_replica, confirmed};
-use cache_common::{Api, TestServer, cache_for, cid};
+use cache_support::cache_for;
+use cache_support::replica::{assert_replica, confirmed};
 use chat_core::cache::Cache;
 use chat_core::clock::Millis;
 use chat_core::sync::{SyncConfig, SyncDriver, SyncEffect, SyncOutcome};
 use chat_protocol::{ErrorBody, MessagesResponse, SyncResponse, UnreadResponse};
+use chat_test::{Api, TestServer, cid};
 
 /// Performs the driver's effects until it is idle; returns every effect seen (pages
 /// reduced to their cursors).
@@ -97,13 +98,13 @@ async fn assert_messages(cache: &Cache, api: &Api, c: &str) {
 #[tokio::test]
 async fn the_driver_syncs_pages_into_the_cache_and_survives_a_reset() {
     let t = TestServer::start_with(|c| c.sync.bootstrap_channels = 1).await;
-    let app = t.app(&["alice", "bob"]).await;
+    let app = t.app_with_users(&["alice", "bob"]).await;
     let (alice, bob) = (t.user(&app, "alice"), t.user(&app, "bob"));
     let channels = ["team:dev", "team:ops", "messaging:ab"];
     for c in channels {
-        alice.channel(c, &["bob"]).await;
+        alice.create_channel(c, &["bob"]).await;
         for i in 0..3 {
-            alice.send(c, &format!("{c} before {i}"), None).await;
+            alice.send_text(c, &format!("{c} before {i}"), None).await;
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -134,8 +135,10 @@ async fn the_driver_syncs_pages_into_the_cache_and_survives_a_reset() {
     // alice writes more: incremental pages of 2 changes
     for c in channels {
         for i in 0..3 {
-            let m = alice.send(c, &format!("{c} after {i}"), None).await;
-            alice.send(c, &format!("reply {i}"), m["id"].as_str()).await;
+            let m = alice.send_text(c, &format!("{c} after {i}"), None).await;
+            alice
+                .send_text(c, &format!("reply {i}"), m["id"].as_str())
+                .await;
         }
     }
     driver.start(cache.cursor().unwrap(), now);
@@ -162,7 +165,9 @@ async fn the_driver_syncs_pages_into_the_cache_and_survives_a_reset() {
         .outbox_insert("op-1", &cid("team:dev"), "{\"read\":true}")
         .unwrap();
     for c in channels {
-        alice.send(c, &format!("{c} while offline"), None).await;
+        alice
+            .send_text(c, &format!("{c} while offline"), None)
+            .await;
     }
     t.compact_to_head(&app, &bob).await;
 

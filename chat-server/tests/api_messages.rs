@@ -1,9 +1,7 @@
 //! Message integration tests: cursor pagination edges, threads, edit and soft delete,
 //! reactions, read state and unread counts — against a real chat-server.
 
-mod common;
-
-use common::{Api, TestServer, new_id};
+use chat_test::{Api, TestServer, new_id};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

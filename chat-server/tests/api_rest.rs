@@ -1,9 +1,7 @@
 //! REST integration tests against a real chat-server (in-process, ephemeral port, temp
 //! SQLite data dir): every endpoint, permissions, validation and error bodies.
 
-mod common;
-
-use common::{TestServer, new_id};
+use chat_test::{TestServer, new_id};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -79,7 +77,7 @@ async fn authentication_errors() {
             "{auth}"
         );
     }
-    let expired = common::expired_token(&app, "alice");
+    let expired = chat_test::expired_token(&app, "alice");
     let (s, b) = alice
         .with_auth(&format!("Bearer {expired}"))
         .get("/v1/unread")

@@ -2,11 +2,9 @@
 //! tombstones, paging across `has_more`, limited channels, 410 resets, and a replica that
 //! applies sync pages converging to the server's state.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{Api, TestServer, new_id, urlencode};
+use chat_test::{Api, TestServer, new_id, urlencode};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -5,8 +5,6 @@
 //! through its token getter, recovers from `109 token expired` on connect, stops for good
 //! on `3500 invalid token`, and reconnects after `3001 shutdown`.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -16,7 +14,7 @@ use chat_protocol::AppCredentials;
 use chat_protocol::realtime::{ConnectInfo, RealtimeEvent};
 use chat_protocol::sync::Change;
 use chat_server::auth::mint_user_token;
-use common::{TestServer, expired_token, token};
+use chat_test::{TestServer, expired_token, token};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::time::{Instant, timeout};
 
@@ -152,7 +150,7 @@ async fn connected_as(rx: &mut UnboundedReceiver<Ev>, user: &str) -> String {
 
 /// Sends a message as alice and waits for bob's client to get it as a message change.
 async fn message_arrives(t: &TestServer, app: &AppCredentials, rx: &mut UnboundedReceiver<Ev>) {
-    let text = format!("hi {}", common::new_id());
+    let text = format!("hi {}", chat_test::new_id());
     let sent = t.user(app, "alice").send("team:general", &text).await;
     let ev = until(rx, "publication", |e| matches!(e, Ev::Publication(..))).await;
     let Ev::Publication(channel, data) = ev else {

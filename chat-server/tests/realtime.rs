@@ -4,14 +4,12 @@
 //! isolation, command errors and close codes, pings/pongs, token refresh and expiry, typing
 //! and presence events, shutdown, and the slow-consumer cut-off.
 
-mod common;
-
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use chat_protocol::AppCredentials;
 use chat_server::auth::mint_user_token;
-use common::{TestServer, expired_token, token};
+use chat_test::{TestServer, expired_token, token};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -777,7 +775,7 @@ async fn slow_consumer_is_closed_with_3008() {
         let mut batch = Vec::new();
         for _ in 0..8 {
             let alice = alice.clone();
-            let body = json!({"id": common::new_id(), "text": "y".repeat(5_000), "attachments": [big.clone()]});
+            let body = json!({"id": chat_test::new_id(), "text": "y".repeat(5_000), "attachments": [big.clone()]});
             batch.push(tokio::spawn(async move {
                 alice.post("/v1/channels/team/general/messages", body).await
             }));

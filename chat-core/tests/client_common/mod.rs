@@ -1,4 +1,4 @@
-//! Harness for the client tests: the real chat-server in-process (from `cache_common`), a
+//! Harness for the client tests: the real chat-server in-process (`chat_test::TestServer`), a
 //! [`ChatClient`] per user with a real token, and [`FaultyTransport`], the real reqwest
 //! transport with switches to cut the network or lose replies after the server answered.
 #![allow(dead_code)]
@@ -19,8 +19,7 @@ use chat_core::outbox::OutboxConfig;
 use chat_core::sync::SyncConfig;
 use chat_protocol::AppCredentials;
 use chat_server::auth::mint_user_token;
-
-use crate::cache_common::TestServer;
+use chat_test::TestServer;
 
 /// The real transport with fault switches.
 pub struct FaultyTransport {

@@ -13,7 +13,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{Api, TestServer};
+use chat_test::{Api, TestServer};
 
 /// The cid any SDK derives for the distinct channel of `members` created by `creator`.
 fn dm_cid(creator: &str, members: &[&str]) -> String {

@@ -10,9 +10,6 @@
 //!   the size of the app (query plans pinned).
 //! - `web`: CORS, static files, tokens' time claims, dev mode, existence oracles.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod conversations;
 mod read_cost;
 mod transport;

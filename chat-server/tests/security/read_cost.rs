@@ -22,7 +22,7 @@ use chat_server::store::{SyncPosition, SyncSettings};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
-use crate::common::TestServer;
+use chat_test::TestServer;
 
 /// A fresh, migrated database in `dir`, opened as a plain connection.
 fn fresh_db(dir: &Path) -> Connection {

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::raw::{HEALTHZ, RawConn, WAIT};
-use crate::common::{TestServer, token};
 use chat_server::config::RateLimit;
+use chat_test::{TestServer, token};
 
 /// A server with small connection caps and a header timeout long enough that idle test
 /// connections stay open.

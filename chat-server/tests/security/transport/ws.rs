@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::raw::WAIT;
-use crate::common::{TestServer, token};
+use chat_test::{TestServer, token};
 
 /// How a socket ended, as the client saw it.
 #[derive(Debug, PartialEq)]
@@ -194,12 +194,11 @@ async fn a_client_that_stops_reading_gets_3008_when_it_reads_again() {
         assert!(Instant::now() < deadline, "the server never gave up on bob");
         let sends = (0..4).map(|_| {
             let alice = alice.clone();
-            let body = json!({"id": crate::common::new_id(), "text": "z", "attachments": [{"blob": blob}]});
-            tokio::spawn(async move {
-                alice
-                    .post("/v1/channels/team/general/messages", body)
-                    .await
-            })
+            let body =
+                json!({"id": chat_test::new_id(), "text": "z", "attachments": [{"blob": blob}]});
+            tokio::spawn(
+                async move { alice.post("/v1/channels/team/general/messages", body).await },
+            )
         });
         for send in sends.collect::<Vec<_>>() {
             let (status, body) = send.await.expect("join");

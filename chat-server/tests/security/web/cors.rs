@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::common::{TestServer, expired_token, token};
+use chat_test::{TestServer, expired_token, token};
 
 const APP_ORIGIN: &str = "http://app.example.test:5173";
 const EVIL_ORIGIN: &str = "http://evil.example.test";

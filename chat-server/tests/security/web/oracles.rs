@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{TestServer, new_id};
+use chat_test::{TestServer, new_id};
 
 /// The answer with the resource's own name replaced, so answers about different ids compare.
 fn shape(status: StatusCode, body: &Value, id: &str, placeholder: &str) -> (StatusCode, String) {

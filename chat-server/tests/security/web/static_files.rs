@@ -1,6 +1,6 @@
 //! `--static-dir` serves the web app and nothing hidden next to it.
 
-use crate::common::TestServer;
+use chat_test::TestServer;
 
 #[tokio::test]
 async fn hidden_files_next_to_the_web_app_are_never_served() {

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::TestServer;
+use chat_test::TestServer;
 
 /// Signs arbitrary claims with the app's secret.
 fn signed(app: &chat_protocol::AppCredentials, claims: Value) -> String {

@@ -1,4 +1,7 @@
 //! The replica check: a cache equals the server's REST views of its owner's channels.
+//!
+//! Rules: the server's REST answers are the truth; the check reads the cache only through
+//! its public API and compares confirmed rows (local, unsent state is left out).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,7 +14,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::Api;
+use chat_test::Api;
 
 /// What of a channel the replica must hold exactly.
 #[derive(Clone, Copy, PartialEq)]

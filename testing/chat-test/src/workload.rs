@@ -1,10 +1,15 @@
 //! A deterministic random workload of REST writes by the members of a channel.
+//!
+//! Rules: the sequence of writes is a function of the seed alone ([`Rng`] is a fixed LCG,
+//! never the system's randomness), so a failing seed replays; sends must succeed, other
+//! writes may be refused (a reaction on a deleted message, say) and are not asserted: the
+//! tests check the end state against the server, not each write.
 
 use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{Api, new_id};
+use crate::{Api, new_id};
 
 /// A deterministic pseudo-random sequence.
 pub struct Rng(pub u64);

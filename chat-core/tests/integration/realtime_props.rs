@@ -8,9 +8,7 @@
 //!   changes again, or replaying older changes after newer ones, leaves the cache exactly
 //!   as it was; a batch with an invalid change is refused whole, with nothing written.
 
-mod cache_support;
-
-use cache_support::dump;
+use crate::support::cache::dump;
 use chat_core::cache::Cache;
 use chat_core::clock::Millis;
 use chat_core::realtime::frames::{ServerMessage, decode_frame};

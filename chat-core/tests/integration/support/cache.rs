@@ -1,12 +1,9 @@
 //! The cache's side of the harness (the rest is the `chat-test` crate): a file cache per
 //! user, a sync driver that feeds `/v1/sync` pages into a [`Cache`], a dump of every cache
-//! row, and the replica check ([`replica`]).
+//! row. The replica check is its sibling [`super::replica`].
 //!
 //! Rules: only what needs chat-core's types lives here (chat-test must not depend on
 //! chat-core); every helper asserts what it needs and panics with the server's answer.
-#![allow(dead_code)]
-
-pub mod replica;
 
 use chat_core::cache::Cache;
 use chat_protocol::SyncResponse;

@@ -1,5 +1,5 @@
 //! Realtime under faults: three realtime clients talk to the real chat-server through a
-//! fault-injecting TCP proxy (`realtime_common/proxy.rs`) that cuts every connection,
+//! fault-injecting TCP proxy (`support/proxy.rs`) that cuts every connection,
 //! cuts connections in the middle of a frame, stalls, delays and refuses them, and the
 //! server itself is restarted mid-test. The clients send, edit and react at random
 //! meanwhile.
@@ -8,21 +8,18 @@
 //! brought — every client's live windows show exactly the server's messages, every
 //! message the app was told was queued is on the server exactly once, each sender's
 //! messages keep their order, and every client's cache equals the server's state
-//! (`cache_support::replica`).
+//! (`support::replica`).
 //!
 //! Seeded: `CHAOS_SEED=n` replays one run's sequence of actions and faults (not their
 //! exact timing, which depends on the machine); `CHAOS_RUNS=k` runs seeds 1..=k (default
 //! 2). Each run is bounded (80 steps, about 10 s).
 
-mod cache_support;
-mod client_common;
-#[path = "realtime_common/proxy.rs"]
-mod proxy;
-
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use cache_support::replica::{Depth, assert_replica};
+use crate::support::client::{fast_outbox, flushed};
+use crate::support::proxy::{FaultProxy, Mode};
+use crate::support::replica::{Depth, assert_replica};
 use chat_core::backoff::{BackoffConfig, SplitMix64};
 use chat_core::cache::Cache;
 use chat_core::client::{ChatClient, ConnectionState, MessageWindow, NewMessage, RealtimeConfig};
@@ -32,8 +29,6 @@ use chat_protocol::{AppCredentials, Message, MessagesResponse, UpdateMessageRequ
 use chat_server::ServerConfig;
 use chat_server::auth::mint_user_token;
 use chat_test::{TestServer, cid};
-use client_common::{fast_outbox, flushed};
-use proxy::{FaultProxy, Mode};
 use tempfile::TempDir;
 use uuid::Uuid;
 

@@ -3,15 +3,13 @@
 //! after reconnecting, and the other member opening it gets the same cid; an explicit-id
 //! create whose id someone else took fails as an outbox item (409), not into their channel.
 
-mod client_common;
-
 use std::time::Duration;
 
+use crate::support::client::*;
 use chat_core::client::{ChatClient, NewMessage};
 use chat_core::outbox::ItemState;
 use chat_protocol::{ChannelType, Cid, CreateChannelRequest, MessagesResponse};
 use chat_test::TestServer;
-use client_common::*;
 
 async fn setup(users: &[&str]) -> (TestServer, chat_protocol::AppCredentials) {
     let t = TestServer::start_with(|c| {

@@ -1,9 +1,6 @@
-//! Self-test of the fault-injecting proxy in `realtime_common/proxy.rs`, against small TCP
+//! Self-test of the fault-injecting proxy in `support/proxy.rs`, against small TCP
 //! servers started here: each control is shown to do what it says, and each test would fail
 //! if its control did nothing, so the realtime tests can trust the faults they inject.
-
-#[path = "realtime_common/proxy.rs"]
-mod proxy;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -11,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use proxy::{FaultProxy, Mode};
+use crate::support::proxy::{FaultProxy, Mode};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, sleep, timeout};
 

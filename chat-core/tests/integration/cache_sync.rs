@@ -4,12 +4,10 @@
 //! a `410` reset keeps unsent work; a local echo becomes the server copy without a
 //! duplicate; unusable files are refused and rebuilt without losing their bytes.
 
-mod cache_support;
-
 use std::collections::BTreeMap;
 
-use cache_support::replica::{Depth, assert_replica, confirmed};
-use cache_support::{cache_for, dump, sync};
+use crate::support::cache::{cache_for, dump, sync};
+use crate::support::replica::{Depth, assert_replica, confirmed};
 use chat_core::cache::{Cache, CacheError, LocalState, schema};
 use chat_protocol::{Change, Message, MessagesResponse, SyncChange, SyncResponse};
 use chat_test::workload::{Rng, random_write};

@@ -4,7 +4,7 @@
 //! in per-channel order.
 //!
 //! How it works. The test binary re-executes itself as the child: the parent runs
-//! `current_exe() --exact child_sender --ignored --nocapture --test-threads=1` with
+//! `current_exe() --exact crash_safety::child_sender --ignored --nocapture --test-threads=1` with
 //! `CRASH_CHILD_*` variables set. In `send` mode the child ([`child_sender`]) builds a
 //! [`ChatClient`] on the shared data directory and sends `m{n}` forever, numbered from
 //! `CRASH_CHILD_START`, alternating `team:a` (even `n`) and `team:b` (odd `n`); each time
@@ -38,7 +38,7 @@
 //! kill:
 //!
 //! ```text
-//! CRASH_SEED=0x5eed CRASH_ITERATIONS=100 cargo test -p chat-core --test crash_safety -- --nocapture
+//! CRASH_SEED=0x5eed CRASH_ITERATIONS=100 cargo test -p chat-core --test integration crash_safety:: -- --nocapture
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -87,6 +87,13 @@ fn channel_of(n: u64) -> &'static str {
 // ---------------------------------------------------------------------------------------
 // The child process.
 // ---------------------------------------------------------------------------------------
+
+/// [`child_sender`]'s name as the test harness lists it: its module path without the
+/// crate (`crash_safety::child_sender`).
+fn child_test_name() -> String {
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    format!("{module}::child_sender")
+}
 
 /// The child process of [`sigkill_at_random_points_loses_and_duplicates_nothing`]; does
 /// nothing unless started by it (with `CRASH_CHILD_MODE` set).
@@ -202,7 +209,7 @@ impl ChildProc {
         let mut child = Command::new(exe)
             .args([
                 "--exact",
-                "child_sender",
+                &child_test_name(),
                 "--ignored",
                 "--nocapture",
                 "--test-threads=1",

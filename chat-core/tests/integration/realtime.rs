@@ -5,12 +5,11 @@
 //! connection state follows the network and foreground signals; a refused token ends in
 //! the auth-failed state without a reconnect loop.
 
-mod client_common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::support::client::*;
 use chat_core::backoff::BackoffConfig;
 use chat_core::client::{
     ChatClient, ClientBuilder, ConnectionState, DisconnectReason, NewMessage, RealtimeConfig,
@@ -20,7 +19,6 @@ use chat_core::sync::SyncConfig;
 use chat_protocol::{AppCredentials, UpdateMessageRequest};
 use chat_server::auth::mint_user_token;
 use chat_test::{TestServer, cid};
-use client_common::*;
 
 /// Fast reconnects and a short background grace for tests.
 fn fast_realtime() -> RealtimeConfig {

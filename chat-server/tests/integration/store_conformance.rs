@@ -1,14 +1,14 @@
 //! Runs the storage conformance suite against the embedded SQLite backend, plus checks
 //! that only make sense for SQLite (query plans, schema versioning).
 
-mod conformance;
-
 use std::sync::Arc;
 
 use chat_server::realtime::{Broadcaster, InProcessHub};
 use chat_server::store::sqlite::SqliteStore;
 use chat_server::store::sqlite::schema::{self, SCHEMA_VERSION};
 use chat_server::store::{Store, StoreError, SyncSettings};
+
+use crate::{conformance, conformance_suite};
 
 fn sqlite(
     hub: Arc<dyn Broadcaster>,

@@ -30,7 +30,6 @@ use chat_protocol::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-#[path = "outbox_sim/server.rs"]
 mod server;
 use server::*;
 

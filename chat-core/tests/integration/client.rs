@@ -4,15 +4,13 @@
 //! changes, paging without gaps or duplicates, jumps, optimistic read state, a `410`
 //! reset that keeps the outbox, and token refresh on `401`.
 
-mod client_common;
-
 use std::sync::Arc;
 
+use crate::support::client::*;
 use chat_core::client::{ChatClient, ClientError, NewMessage};
 use chat_core::live::{ListDiff, MessageState};
 use chat_protocol::{Message, MessagesResponse, UpdateMessageRequest};
 use chat_test::{TestServer, cid};
-use client_common::*;
 use serde_json::json;
 
 async fn server_messages(

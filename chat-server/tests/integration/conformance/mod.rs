@@ -1,7 +1,6 @@
 //! The storage conformance suite: behaviour every [`Store`] backend must have. A backend's
 //! test file provides a factory and expands [`conformance_suite!`]; the SQLite backend
 //! does so in `store_conformance.rs`, the PostgreSQL backend will do the same.
-#![allow(dead_code)]
 
 mod channels;
 pub use channels::{distinct_channels, explicit_ids_replay_only_for_their_creator};
@@ -32,43 +31,43 @@ macro_rules! conformance_suite {
     ($factory:expr) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn publications_leave_in_commit_order_under_concurrency() {
-            conformance::publications_leave_in_commit_order($factory).await;
+            $crate::conformance::publications_leave_in_commit_order($factory).await;
         }
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn subscribe_misses_nothing_after_its_seq() {
-            conformance::subscribe_misses_nothing_after_its_seq($factory).await;
+            $crate::conformance::subscribe_misses_nothing_after_its_seq($factory).await;
         }
         #[tokio::test]
         async fn idempotent_send_and_conflicts() {
-            conformance::idempotent_send_and_conflicts($factory).await;
+            $crate::conformance::idempotent_send_and_conflicts($factory).await;
         }
         #[tokio::test]
         async fn apps_are_isolated() {
-            conformance::apps_are_isolated($factory).await;
+            $crate::conformance::apps_are_isolated($factory).await;
         }
         #[tokio::test]
         async fn sync_diff_has_every_change_once() {
-            conformance::sync_diff_has_every_change_once($factory).await;
+            $crate::conformance::sync_diff_has_every_change_once($factory).await;
         }
         #[tokio::test]
         async fn a_removed_member_hears_only_its_removal() {
-            conformance::a_removed_member_hears_only_its_removal($factory).await;
+            $crate::conformance::a_removed_member_hears_only_its_removal($factory).await;
         }
         #[tokio::test]
         async fn compaction_expires_old_cursors() {
-            conformance::compaction_expires_old_cursors($factory).await;
+            $crate::conformance::compaction_expires_old_cursors($factory).await;
         }
         #[tokio::test]
         async fn distinct_channels() {
-            conformance::distinct_channels($factory).await;
+            $crate::conformance::distinct_channels($factory).await;
         }
         #[tokio::test]
         async fn explicit_ids_replay_only_for_their_creator() {
-            conformance::explicit_ids_replay_only_for_their_creator($factory).await;
+            $crate::conformance::explicit_ids_replay_only_for_their_creator($factory).await;
         }
         #[tokio::test]
         async fn app_settings_round_trip() {
-            conformance::app_settings::app_settings_round_trip($factory).await;
+            $crate::conformance::app_settings::app_settings_round_trip($factory).await;
         }
     };
 }

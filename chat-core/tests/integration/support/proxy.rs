@@ -6,8 +6,6 @@
 //! Forwarding is byte-exact, one task per direction of each connection, on tokio's `net`,
 //! `sync` and `time` features only. Each control is a `watch` channel whose sender lives in
 //! the handle: dropping the last handle stops the listener and every connection.
-// Not every test uses every control.
-#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::io;

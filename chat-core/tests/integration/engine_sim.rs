@@ -12,23 +12,18 @@
 //!
 //! At the end the network heals; every outbox drains (failed items are discarded and
 //! counted), every client syncs, and each client's cache file is compared with the
-//! server's REST views (`cache_support::replica::assert_replica`). The server must hold
+//! server's REST views (`support::replica::assert_replica`). The server must hold
 //! every message an app sent and did not delete exactly once, with its last edited text,
 //! and nothing else.
 //!
 //! Reproducing: the default run covers a fixed list of seeds; `SIM_SEED=n cargo test -p
-//! chat-core --test engine_sim` runs seed `n` only, and `SIM_TRACE=1` prints every step
+//! chat-core --test integration engine_sim::` runs seed `n` only, and `SIM_TRACE=1` prints every step
 //! and request. A seed fixes the operations (which client does what, in which order),
 //! the fault injected into each client's n-th request and the restarts; thread timing
 //! (which requests happen to be made when, what a sync has delivered by the time a step
 //! looks at the cache) can still vary between runs, so a failure may need a few runs.
 
-mod cache_support;
-mod client_common;
-
-#[path = "engine_sim/checks.rs"]
 mod checks;
-#[path = "engine_sim/net.rs"]
 mod net;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,7 +32,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use cache_support::replica::{Depth, assert_replica};
+use crate::support::client::{fast_backoff, fast_outbox};
+use crate::support::replica::{Depth, assert_replica};
 use chat_core::backoff::SplitMix64;
 use chat_core::cache::Cache;
 use chat_core::client::{ChatClient, NewMessage, static_token};
@@ -47,7 +43,6 @@ use chat_core::sync::SyncConfig;
 use chat_protocol::{AppCredentials, Cid, Message, MessagesResponse, UpdateMessageRequest};
 use chat_server::auth::mint_user_token;
 use chat_test::TestServer;
-use client_common::{fast_backoff, fast_outbox};
 use net::SimTransport;
 use uuid::Uuid;
 
@@ -590,7 +585,7 @@ fn seeded_clients_with_faults_and_restarts_converge_to_the_server() {
         let all: Vec<u64> = failures.iter().map(|(s, _)| *s).collect();
         panic!(
             "engine simulation failed for seeds {all:?}; first, seed {seed}: {message}\n\
-             reproduce with: SIM_SEED={seed} cargo test -p chat-core --test engine_sim"
+             reproduce with: SIM_SEED={seed} cargo test -p chat-core --test integration engine_sim::"
         );
     }
     if seeds.len() == 1 {

@@ -3,13 +3,11 @@
 //! a compaction past the cursor makes the driver reset and bootstrap without losing the
 //! outbox.
 
-mod cache_support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use cache_support::cache_for;
-use cache_support::replica::{assert_replica, confirmed};
+use crate::support::cache::cache_for;
+use crate::support::replica::{assert_replica, confirmed};
 use chat_core::cache::Cache;
 use chat_core::clock::Millis;
 use chat_core::sync::{SyncConfig, SyncDriver, SyncEffect, SyncOutcome};

@@ -1,7 +1,10 @@
-//! Harness for the client tests: the real chat-server in-process (`chat_test::TestServer`), a
-//! [`ChatClient`] per user with a real token, and [`FaultyTransport`], the real reqwest
-//! transport with switches to cut the network or lose replies after the server answered.
-#![allow(dead_code)]
+//! Harness for the client tests: a [`ChatClient`] per user with a real token against the
+//! real chat-server in-process (`chat_test::TestServer`), [`FaultyTransport`] (the real
+//! reqwest transport with switches to cut the network or lose replies after the server
+//! answered), fast retry settings and waits on live lists.
+//!
+//! Rules: faults are injected only in the transport (the server and the cache are real);
+//! every wait is bounded (20 s) and panics with what it was waiting for.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -134,7 +137,7 @@ pub async fn client(
         })
         .seed(7)
         // These tests drive the HTTP paths (outbox, sync) and cut the network through
-        // the transport; realtime has its own tests (tests/realtime.rs).
+        // the transport; realtime has its own tests (the `realtime` module).
         .without_realtime();
     if let Some(dir) = dir {
         builder = builder.data_dir(dir);

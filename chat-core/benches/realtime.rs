@@ -8,15 +8,11 @@
 //! criterion. Run with `cargo bench -p chat-core --bench realtime`; docs/BENCHMARKS.md
 //! records the results.
 
-#[path = "../tests/cache_common/mod.rs"]
-#[allow(unused_imports)]
-mod cache_common;
-
 use std::time::{Duration, Instant};
 
-use cache_common::{TestServer, cid};
 use chat_core::client::{ChatClient, ConnectionState, NewMessage, static_token};
 use chat_server::auth::mint_user_token;
+use chat_test::{TestServer, cid};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -74,9 +70,9 @@ async fn delivery() -> Vec<Duration> {
         c.rate_limit.burst = 1_000_000;
     })
     .await;
-    let app = t.app(&["alice", "bob"]).await;
+    let app = t.app_with_users(&["alice", "bob"]).await;
     t.user(&app, "alice")
-        .channel("team:bench", &["alice", "bob"])
+        .create_channel("team:bench", &["alice", "bob"])
         .await;
     let dirs = tempfile::Builder::new()
         .prefix("chat-core-bench-")

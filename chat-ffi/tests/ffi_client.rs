@@ -3,19 +3,15 @@
 //! clients chat live, listeners receive a `Reset` then diffs, a closed subscription stops
 //! delivering, and bad input comes back as the matching typed error.
 
-#[path = "../../chat-core/tests/cache_common/mod.rs"]
-#[allow(unused_imports)]
-mod cache_common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cache_common::TestServer;
 use chat_ffi::{
     ChatError, ClientConfig, ConnectionListener, ConnectionState, FfiClient, FfiTokenProvider,
     MessageDiff, MessageItem, MessageListListener, MessageState, NewMessage, TokenFetchError,
 };
 use chat_server::auth::mint_user_token;
+use chat_test::TestServer;
 
 struct Tokens(String);
 
@@ -88,9 +84,9 @@ async fn two_hosts_chat_live_through_the_exported_api() {
         c.rate_limit.burst = 10_000;
     })
     .await;
-    let app = t.app(&["alice", "bob"]).await;
+    let app = t.app_with_users(&["alice", "bob"]).await;
     t.user(&app, "alice")
-        .channel("team:general", &["alice", "bob"])
+        .create_channel("team:general", &["alice", "bob"])
         .await;
     let alice = open(&t, &app, "alice").await;
     let bob = open(&t, &app, "bob").await;

@@ -1,5 +1,5 @@
 //! Storage behind a trait. Every backend (embedded SQLite now, PostgreSQL later) implements
-//! [`Store`] and must pass the conformance suite in `tests/store_conformance.rs`.
+//! [`Store`] and must pass the conformance suite in `tests/integration/store_conformance.rs`.
 //!
 //! A backend owns three guarantees the rest of the server relies on:
 //! - every row belongs to an app, and no method reads or writes outside the given app;

@@ -15,7 +15,7 @@
 //!   something after the cursor: O(user's channels + user's changes × log N).
 //!
 //! [`hot_queries`] lists each query with the plan lines it must show; [`violations`]
-//! checks them on a connection. The security suite (`tests/security/read_cost.rs`) runs it
+//! checks them on a connection. The security suite (`tests/integration/security/read_cost.rs`) runs it
 //! without statistics and with skewed ones, and uses [`sync_on`] to count the VM steps of
 //! a real sync. Both are test and benchmark hooks: the server itself never calls them.
 

@@ -1,0 +1,36 @@
+//! chat-core's integration tests, one binary (one link instead of one per file; tests of
+//! every module run concurrently on the harness's threads). Each module is one suite,
+//! against the real chat-server in-process unless it says otherwise:
+//!
+//! - `cache_sync`, `sync_driver`: the cache and the sync driver; replicas equal the
+//!   server's views, failures apply nothing, resets keep unsent work.
+//! - `client`, `distinct`: `ChatClient` end to end (outbox, sync, paging, tokens) and
+//!   distinct conversations.
+//! - `crash_safety`: a child process killed with `SIGKILL` while it sends (this binary
+//!   re-executes itself as the child).
+//! - `engine_sim`: three clients doing seeded random operations with injected faults.
+//! - `outbox_engine`, `outbox_sim`: the sans-I/O outbox engine, under a simulated server.
+//! - `realtime`, `realtime_chaos`, `realtime_props`, `proxy_selftest`: realtime delivery,
+//!   under a fault-injecting proxy, property tests of the frame decoder and of pushed
+//!   changes, and the proxy's own checks.
+//!
+//! Rules: a test owns everything it starts (its server on an ephemeral port, its temporary
+//! directories, its runtime), so tests never share process state; knobs are environment
+//! variables read, never set (`SIM_SEED`, `OUTBOX_SEED`, `CHAOS_SEED`, `CRASH_SEED`, ...);
+//! helpers shared by several modules live in [`support`] or in the `chat-test` crate.
+//! Run one suite with `cargo test -p chat-core --test integration <module>::`.
+
+mod support;
+
+mod cache_sync;
+mod client;
+mod crash_safety;
+mod distinct;
+mod engine_sim;
+mod outbox_engine;
+mod outbox_sim;
+mod proxy_selftest;
+mod realtime;
+mod realtime_chaos;
+mod realtime_props;
+mod sync_driver;

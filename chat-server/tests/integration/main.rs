@@ -1,0 +1,28 @@
+//! chat-server's integration tests, one binary (one link instead of one per file; tests of
+//! every module run concurrently on the harness's threads), each against a real server
+//! (in-process from the `chat-test` harness, or the `chat-server` binary in `cli`):
+//!
+//! - `api_rest`, `api_messages`, `api_sync`: every REST endpoint, messages, threads,
+//!   reactions and read state, and `/v1/sync`.
+//! - `realtime`, `centrifuge_interop`: `/connection/websocket` in the raw Centrifuge JSON
+//!   protocol, and with the official Centrifuge Rust client.
+//! - `cli`: the binary as users run it (`app create`, `token`, `serve --dev`).
+//! - `conformance`, `store_conformance`: the storage conformance suite every `Store`
+//!   backend expands, and its expansion for SQLite.
+//! - `security`: the adversarial suite (every row of docs/protocol.md's security tables).
+//!
+//! Rules: a test owns everything it starts (its server on an ephemeral port, its temporary
+//! directories, its child processes), so tests never share process state; nothing here
+//! sets environment variables or the current directory. Run one suite with
+//! `cargo test -p chat-server --test integration <module>::`.
+
+mod conformance;
+
+mod api_messages;
+mod api_rest;
+mod api_sync;
+mod centrifuge_interop;
+mod cli;
+mod realtime;
+mod security;
+mod store_conformance;

@@ -1,0 +1,16 @@
+//! The adversarial suite: chat-server as a hostile client meets it. Every row of the
+//! "Security model" tables in docs/protocol.md has a test here, and each test failed
+//! before the fix it guards. One module per area:
+//!
+//! - `conversations`: who may create, open, join and take over a channel (distinct 1:1 and
+//!   group conversations, get-or-create, adding members without consent).
+//! - `transport`: timeouts, connection caps, load shedding, WebSocket limits and close codes,
+//!   connect rate limits.
+//! - `read_cost`: sync and other per-user reads cost what the user's own data costs, never
+//!   the size of the app (query plans pinned).
+//! - `web`: CORS, static files, tokens' time claims, dev mode, existence oracles.
+
+mod conversations;
+mod read_cost;
+mod transport;
+mod web;

@@ -1,0 +1,171 @@
+//! Runs the storage conformance suite against the embedded SQLite backend, plus checks
+//! that only make sense for SQLite (query plans, schema versioning).
+
+use std::sync::Arc;
+
+use chat_server::realtime::{Broadcaster, InProcessHub};
+use chat_server::store::sqlite::SqliteStore;
+use chat_server::store::sqlite::schema::{self, SCHEMA_VERSION};
+use chat_server::store::{Store, StoreError, SyncSettings};
+
+use crate::{conformance, conformance_suite};
+
+fn sqlite(
+    hub: Arc<dyn Broadcaster>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = conformance::Opened> + Send>> {
+    Box::pin(async move {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), hub, SyncSettings::default()).unwrap();
+        (
+            Arc::new(store) as Arc<dyn Store>,
+            Box::new(dir) as Box<dyn std::any::Any + Send>,
+        )
+    })
+}
+
+conformance_suite!(sqlite);
+
+#[test]
+fn unread_counts_use_the_partial_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    SqliteStore::open(
+        dir.path(),
+        Arc::new(InProcessHub::new()),
+        SyncSettings::default(),
+    )
+    .unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("chat.db")).unwrap();
+    let plan = |sql: &str| -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows.join(" | ")
+    };
+    let bind = |sql: &str| {
+        sql.replace("?1", "'a'")
+            .replace("?2", "'u'")
+            .replace("?3", "'c'")
+    };
+    for (sql, index) in [
+        (schema::UNREAD_IN_CHANNEL, "user_messages_unread"),
+        (
+            schema::UNREAD_MENTIONS_IN_CHANNEL,
+            "user_messages_unread_mentions",
+        ),
+        (schema::UNREAD_BY_CHANNEL, "user_messages_unread"),
+        (
+            schema::UNREAD_MENTIONS_BY_CHANNEL,
+            "user_messages_unread_mentions",
+        ),
+    ] {
+        let p = plan(&bind(sql));
+        let uses = p.contains(&format!("USING INDEX {index} "))
+            || p.contains(&format!("USING COVERING INDEX {index} "))
+            || p.ends_with(&format!("INDEX {index}"));
+        assert!(uses, "{sql}: {p}");
+        assert!(
+            !p.contains("SCAN user_messages") && !p.contains(" messages"),
+            "{sql}: {p}"
+        );
+    }
+}
+
+#[test]
+fn a_database_from_a_newer_server_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    SqliteStore::open(
+        dir.path(),
+        Arc::new(InProcessHub::new()),
+        SyncSettings::default(),
+    )
+    .unwrap();
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("chat.db")).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+    }
+    match SqliteStore::open(
+        dir.path(),
+        Arc::new(InProcessHub::new()),
+        SyncSettings::default(),
+    ) {
+        Err(StoreError::Backend(msg)) => assert!(msg.contains("newer"), "{msg}"),
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn reopening_keeps_data_and_does_not_remigrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let app = rt.block_on(async {
+        let s = SqliteStore::open(
+            dir.path(),
+            Arc::new(InProcessHub::new()),
+            SyncSettings::default(),
+        )
+        .unwrap();
+        s.create_app("persist").await.unwrap()
+    });
+    rt.block_on(async {
+        let s = SqliteStore::open(
+            dir.path(),
+            Arc::new(InProcessHub::new()),
+            SyncSettings::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.app_by_name("persist").await.unwrap().unwrap().id,
+            app.app_id
+        );
+    });
+}
+
+/// Channels created before migration 3 have no recorded initial member set: a create replay
+/// of such a channel is judged by its creator alone (and still never by anyone else).
+#[tokio::test]
+async fn legacy_channels_without_an_initial_member_set_replay_for_their_creator() {
+    use chat_protocol::{ChannelType, Cid, CreateChannelRequest, UserInput};
+    use chat_server::store::NewChannel;
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(
+        dir.path(),
+        Arc::new(InProcessHub::new()),
+        SyncSettings::default(),
+    )
+    .unwrap();
+    let app = s.create_app("legacy").await.unwrap().app_id;
+    let users = ["alice", "bob", "carol"].map(|id| UserInput {
+        id: id.into(),
+        name: None,
+        image: None,
+        custom: Default::default(),
+    });
+    s.upsert_users(&app, users.to_vec()).await.unwrap();
+    let cid = Cid::new(ChannelType::Team, "old").unwrap();
+    let create = |members: &[&str]| NewChannel {
+        cid: cid.clone(),
+        req: CreateChannelRequest {
+            id: Some("old".into()),
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+            ..CreateChannelRequest::new(ChannelType::Team)
+        },
+    };
+    s.create_channel(&app, "alice", create(&["bob"]))
+        .await
+        .unwrap();
+    rusqlite::Connection::open(dir.path().join("chat.db"))
+        .unwrap()
+        .execute("UPDATE channels SET initial_members = NULL", [])
+        .unwrap();
+    let (_, created) = s
+        .create_channel(&app, "alice", create(&["carol"]))
+        .await
+        .unwrap();
+    assert!(!created, "the creator's replay opens the legacy channel");
+    let other = s.create_channel(&app, "bob", create(&["alice"])).await;
+    assert!(matches!(other, Err(StoreError::Conflict(_))), "{other:?}");
+}

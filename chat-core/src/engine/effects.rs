@@ -230,9 +230,20 @@ impl Engine {
             IoTag::Typing => {}
             IoTag::Query(id) => self.on_query_reply(id, result),
             IoTag::Unread => {
+                // The server's counts may already include messages this cache has not
+                // received: ones a newer sync or held realtime pushes are about to bring.
+                // Stored then, they would show "1 unread" without the message (and the
+                // message would count once more when it arrives), so only a quiet cache
+                // takes them; the next sync asks again.
+                let newer_coming = self.sync_wanted
+                    || self.sync.is_running()
+                    || self.rt.machine.as_ref().is_some_and(|m| {
+                        m.state() == crate::realtime::ConnectionState::Connected && !m.is_live()
+                    });
                 if let Ok(reply) = result.as_ref()
                     && reply.is_success()
                     && self.unread_asked_at == self.read_epoch
+                    && !newer_coming
                     && let Ok(unread) = serde_json::from_slice::<UnreadResponse>(&reply.body)
                 {
                     self.touch();

@@ -36,6 +36,8 @@ mod effects;
 mod mutations;
 mod queries;
 pub(crate) mod realtime;
+#[cfg(test)]
+mod tests;
 mod watch;
 mod window;
 

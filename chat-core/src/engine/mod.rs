@@ -277,14 +277,6 @@ impl Engine {
         }
     }
 
-    /// Applies a state change (an enqueue) to the cache and the outbox together.
-    pub(crate) fn commit(&mut self, outbox: Outbox, write: &OutboxWrite) -> ClientResult<()> {
-        self.cache.write_outbox(write)?;
-        self.outbox = outbox;
-        self.touch();
-        Ok(())
-    }
-
     /// Runs the state machines until they have nothing immediate left, then refreshes
     /// live queries.
     pub(crate) fn pump(&mut self, now: Millis) {

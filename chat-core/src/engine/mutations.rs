@@ -1,7 +1,7 @@
-//! The mutations the app makes, as engine steps: each validates its input, decides with
-//! the outbox engine (on a copy) what happens — a new item, a merge into an unsent send,
-//! a cancellation — writes exactly that to the cache in ONE transaction, and only then
-//! adopts the new outbox state. A failed write changes nothing, in memory or on disk, and
+//! The mutations the app makes, as engine steps: each validates its input, asks the
+//! outbox what would happen without changing it (a plan: a new item, a merge into an
+//! unsent send, a cancellation), writes exactly that to the cache in ONE transaction, and
+//! only then applies the plan. (A retry still decides on a copy: it is rare.) A failed write changes nothing, in memory or on disk, and
 //! nothing is shown before it is durable.
 
 use chat_protocol::{
@@ -98,27 +98,30 @@ impl Engine {
     }
 
     /// Queues any other mutation, mirroring exactly what the outbox decided (queued,
-    /// merged into an unsent send, cancelled with one) in one transaction.
+    /// merged into an unsent send, cancelled with one) in one transaction. The outbox
+    /// decides without changing ([`Outbox::plan`](crate::outbox::Outbox::plan)) and
+    /// adopts the decision only once it is durable: a failed write changes nothing.
     pub(crate) fn enqueue(&mut self, op: OutboxOp) -> ClientResult<OpId> {
         let op_id = OpId(Uuid::now_v7());
-        let mut outbox = self.outbox.clone();
-        let cid = op.validate(op_id)?;
-        let result = outbox.enqueue(op_id, op.clone())?;
+        let plan = self.outbox.plan(op_id, op)?;
         let mut write = OutboxWrite::default();
-        if result.queued {
+        if let Some((id, cid, op)) = plan.queued() {
             write
                 .insert
-                .push((op_id.to_string(), cid, payload(op_id, &op)));
+                .push((id.to_string(), cid.clone(), payload(id, op)));
         }
-        if let Some(into) = result.merged_into
-            && let Some(payload) = persisted_json(&outbox, into)
+        if let Some((into, op)) = plan.merged()
+            && let Some(item) = self.outbox.persisted_as(into, op)
         {
-            write.update.push((into.to_string(), payload));
+            let json = serde_json::to_string(&item).unwrap_or_default();
+            write.update.push((into.to_string(), json));
         }
-        for cancelled in result.cancelled {
-            self.leave(&mut write, cancelled);
+        for cancelled in plan.cancelled() {
+            self.leave(&mut write, *cancelled);
         }
-        self.commit(outbox, &write)?;
+        self.cache.write_outbox(&write)?;
+        self.outbox.apply(plan);
+        self.touch();
         Ok(op_id)
     }
 
@@ -243,14 +246,19 @@ impl Engine {
     }
 
     /// Removes an item the app gave up on (or a refused reaction / read marker), with
-    /// everything cancelled along with it.
+    /// everything cancelled along with it: decided, written, then adopted.
     pub(crate) fn discard(&mut self, op_id: OpId) -> ClientResult<()> {
-        let mut outbox = self.outbox.clone();
-        let cancelled = outbox.discard(op_id)?;
+        let removed = self.outbox.plan_discard(op_id)?;
         let mut write = OutboxWrite::default();
-        for id in std::iter::once(op_id).chain(cancelled) {
-            self.leave(&mut write, id);
+        for id in &removed {
+            self.leave(&mut write, *id);
         }
-        self.commit(outbox, &write)
+        self.cache.write_outbox(&write)?;
+        // The same decision again, on the outbox it was planned on.
+        if let Err(e) = self.outbox.discard(op_id) {
+            self.last_error = Some(e.to_string());
+        }
+        self.touch();
+        Ok(())
     }
 }

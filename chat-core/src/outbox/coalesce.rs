@@ -26,40 +26,96 @@ use chat_protocol::{Cid, UpdateMessageRequest};
 use super::engine::Outbox;
 use super::error::OutboxError;
 use super::op::{OpId, OutboxOp, merge_edit};
-use super::queue::{Entry, Stage};
+use super::queue::Stage;
 use super::state::Enqueued;
 
-impl Enqueued {
-    fn queued() -> Self {
-        Self {
-            queued: true,
-            ..Self::default()
-        }
+/// What enqueueing an operation would do, decided without changing the outbox
+/// ([`Outbox::plan`]): the caller persists it, then [`Outbox::apply`]s it. Deciding first
+/// costs nothing when the write fails (the outbox never changed), where a copy of the
+/// whole outbox would cost O(backlog) on every edit, reaction or read marker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    op_id: OpId,
+    cid: Cid,
+    op: OutboxOp,
+    queued: bool,
+    merged: Option<(OpId, OutboxOp)>,
+    cancelled: Vec<OpId>,
+}
+
+impl Plan {
+    /// The new item, when the operation is queued as its own item (persist it).
+    pub fn queued(&self) -> Option<(OpId, &Cid, &OutboxOp)> {
+        self.queued.then_some((self.op_id, &self.cid, &self.op))
+    }
+
+    /// The item the operation is folded into, with its operation after the merge
+    /// (persist that item again).
+    pub fn merged(&self) -> Option<(OpId, &OutboxOp)> {
+        self.merged.as_ref().map(|(id, op)| (*id, op))
+    }
+
+    /// Items removed because of the operation (delete their rows).
+    pub fn cancelled(&self) -> &[OpId] {
+        &self.cancelled
     }
 }
 
 impl Outbox {
-    /// Adds a local mutation, or folds it into queued ones (see the rules above). The
-    /// caller persists what the result says before showing the change. Errors leave the
-    /// outbox unchanged.
+    /// Adds a local mutation, or folds it into queued ones (see the rules above):
+    /// [`Outbox::plan`] then [`Outbox::apply`]. The caller persists what the result says
+    /// before showing the change. Errors leave the outbox unchanged.
     pub fn enqueue(&mut self, op_id: OpId, op: OutboxOp) -> Result<Enqueued, OutboxError> {
+        let plan = self.plan(op_id, op)?;
+        Ok(self.apply(plan))
+    }
+
+    /// Decides what enqueueing `op` does, without changing anything.
+    pub fn plan(&self, op_id: OpId, op: OutboxOp) -> Result<Plan, OutboxError> {
         let cid = op.validate(op_id)?;
         if self.index.contains_key(&op_id) {
             return Err(OutboxError::DuplicateOpId(op_id));
         }
-        let result = match &op {
-            OutboxOp::EditMessage { id, request, .. } => self.merge_into_send(*id, request),
-            OutboxOp::DeleteMessage { id, .. } => self.coalesce_delete(*id),
-            OutboxOp::AddReaction { .. } | OutboxOp::RemoveReaction { .. } => {
-                self.coalesce_reaction(&op)
-            }
-            OutboxOp::MarkRead { .. } => self.supersede_mark_read(&cid),
-            OutboxOp::SendMessage { .. } | OutboxOp::CreateChannel { .. } => Enqueued::queued(),
+        let mut plan = Plan {
+            op_id,
+            cid,
+            op,
+            queued: true,
+            merged: None,
+            cancelled: Vec::new(),
         };
-        if result.queued {
-            self.push_entry(op_id, cid, op, Stage::Queued);
+        match plan.op.clone() {
+            OutboxOp::EditMessage { id, request, .. } => {
+                self.merge_into_send(id, &request, &mut plan);
+            }
+            OutboxOp::DeleteMessage { id, .. } => self.coalesce_delete(id, &mut plan),
+            OutboxOp::AddReaction { .. } | OutboxOp::RemoveReaction { .. } => {
+                self.coalesce_reaction(&mut plan);
+            }
+            OutboxOp::MarkRead { .. } => self.supersede_mark_read(&mut plan),
+            OutboxOp::SendMessage { .. } | OutboxOp::CreateChannel { .. } => {}
         }
-        Ok(result)
+        Ok(plan)
+    }
+
+    /// Carries out a plan made by [`Outbox::plan`] on this outbox, unchanged since.
+    pub fn apply(&mut self, plan: Plan) -> Enqueued {
+        for id in &plan.cancelled {
+            self.remove_entry(*id);
+        }
+        if let Some((into, op)) = &plan.merged
+            && let Some(entry) = self.get_mut(*into)
+        {
+            entry.op = op.clone();
+        }
+        if plan.queued {
+            self.push_entry(plan.op_id, plan.cid, plan.op, Stage::Queued);
+        }
+        Enqueued {
+            queued: plan.queued,
+            merged_into: plan.merged.map(|(id, _)| id),
+            cancelled: plan.cancelled,
+        }
     }
 
     /// The send of `message`, if it is still in the outbox and coalescable.
@@ -69,26 +125,9 @@ impl Outbox {
         (matches!(entry.op, OutboxOp::SendMessage { .. }) && entry.coalescable()).then_some(id)
     }
 
-    /// Removes the items of `among` (in enqueue order) matching `pred`, returning their ids.
-    fn remove_where(
-        &mut self,
-        among: impl Fn(&Self) -> Vec<&Entry>,
-        pred: impl Fn(&Entry) -> bool,
-    ) -> Vec<OpId> {
-        let ids: Vec<OpId> = among(self)
-            .into_iter()
-            .filter(|e| pred(e))
-            .map(|e| e.op_id)
-            .collect();
-        for id in &ids {
-            self.remove_entry(*id);
-        }
-        ids
-    }
-
-    fn merge_into_send(&mut self, message: Uuid, edit: &UpdateMessageRequest) -> Enqueued {
+    fn merge_into_send(&self, message: Uuid, edit: &UpdateMessageRequest, plan: &mut Plan) {
         let Some(send) = self.coalescable_send(message) else {
-            return Enqueued::queued();
+            return;
         };
         // An edit queued separately (enqueued while the send was in flight) must not be
         // overtaken: the newest text has to be applied last.
@@ -96,21 +135,17 @@ impl Outbox {
             .touching(message)
             .any(|e| matches!(e.op, OutboxOp::EditMessage { id, .. } if id == message));
         if edit_queued {
-            return Enqueued::queued();
+            return;
         }
-        if let Some(entry) = self.get_mut(send)
-            && let OutboxOp::SendMessage { request, .. } = &mut entry.op
-        {
+        let mut op = self.get(send).expect("present").op.clone();
+        if let OutboxOp::SendMessage { request, .. } = &mut op {
             merge_edit(request, edit);
         }
-        Enqueued {
-            queued: false,
-            merged_into: Some(send),
-            cancelled: Vec::new(),
-        }
+        plan.queued = false;
+        plan.merged = Some((send, op));
     }
 
-    fn coalesce_delete(&mut self, message: Uuid) -> Enqueued {
+    fn coalesce_delete(&self, message: Uuid, plan: &mut Plan) {
         if let Some(send) = self.coalescable_send(message) {
             let referenced = self.touching(message).any(|e| {
                 e.op_id != send
@@ -121,16 +156,14 @@ impl Outbox {
                     }
             });
             if !referenced {
-                return Enqueued {
-                    queued: false,
-                    merged_into: None,
-                    cancelled: self.remove_cascade(send),
-                };
+                plan.queued = false;
+                plan.cancelled = self.cascade(send);
+                return;
             }
         }
-        let dropped = self.remove_where(
-            |o| o.touching(message).collect(),
-            |e| {
+        plan.cancelled = self
+            .touching(message)
+            .filter(|e| {
                 !e.in_flight()
                     && e.op.target_message() == Some(message)
                     && matches!(
@@ -139,8 +172,9 @@ impl Outbox {
                             | OutboxOp::AddReaction { .. }
                             | OutboxOp::RemoveReaction { .. }
                     )
-            },
-        );
+            })
+            .map(|e| e.op_id)
+            .collect();
         let queued_delete = self
             .touching(message)
             .find(|e| {
@@ -148,51 +182,43 @@ impl Outbox {
                     && matches!(e.op, OutboxOp::DeleteMessage { id, .. } if id == message)
             })
             .map(|e| e.op_id);
-        Enqueued {
-            queued: queued_delete.is_none(),
-            merged_into: queued_delete,
-            cancelled: dropped,
+        if let Some(delete) = queued_delete {
+            plan.queued = false;
+            plan.merged = Some((delete, self.get(delete).expect("present").op.clone()));
         }
     }
 
-    fn coalesce_reaction(&mut self, op: &OutboxOp) -> Enqueued {
-        let key = op.reaction_key();
-        let Some((message, _)) = key else {
-            return Enqueued::queued();
+    fn coalesce_reaction(&self, plan: &mut Plan) {
+        let Some((message, kind)) = plan.op.reaction_key() else {
+            return;
         };
         let latest = self
             .touching(message)
             .rev()
-            .find(|e| e.op.reaction_key() == key)
+            .find(|e| e.op.reaction_key() == Some((message, kind)))
             .map(|e| {
-                let same = e.op.kind() == op.kind();
+                let same = e.op.kind() == plan.op.kind();
                 let parked = matches!(e.stage, Stage::Failed(_));
                 (e.op_id, same, e.coalescable(), e.in_flight() || parked)
             });
         match latest {
             Some((id, false, true, _)) => {
-                self.remove_entry(id);
-                Enqueued {
-                    queued: false,
-                    merged_into: None,
-                    cancelled: vec![id],
-                }
+                plan.queued = false;
+                plan.cancelled = vec![id];
             }
-            Some((id, true, _, false)) => Enqueued {
-                queued: false,
-                merged_into: Some(id),
-                cancelled: Vec::new(),
-            },
-            _ => Enqueued::queued(),
+            Some((id, true, _, false)) => {
+                plan.queued = false;
+                plan.merged = Some((id, self.get(id).expect("present").op.clone()));
+            }
+            _ => {}
         }
     }
 
-    fn supersede_mark_read(&mut self, cid: &Cid) -> Enqueued {
-        let cancelled = self.remove_where(|o| o.mark_reads(cid).collect(), |e| !e.in_flight());
-        Enqueued {
-            queued: true,
-            merged_into: None,
-            cancelled,
-        }
+    fn supersede_mark_read(&self, plan: &mut Plan) {
+        plan.cancelled = self
+            .mark_reads(&plan.cid)
+            .filter(|e| !e.in_flight())
+            .map(|e| e.op_id)
+            .collect();
     }
 }

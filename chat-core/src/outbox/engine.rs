@@ -314,12 +314,29 @@ impl Outbox {
     /// removed ids, `op_id` first. Discarding a send that is `maybe_applied` does not
     /// unsend it: the message may exist on the server, and sync will show it.
     pub fn discard(&mut self, op_id: OpId) -> Result<Vec<OpId>, OutboxError> {
+        let removed = self.plan_discard(op_id)?;
+        for id in &removed {
+            self.remove_entry(*id);
+        }
+        Ok(removed)
+    }
+
+    /// What [`Outbox::discard`] would remove, without changing anything.
+    pub fn plan_discard(&self, op_id: OpId) -> Result<Vec<OpId>, OutboxError> {
         let entry = self.get(op_id).ok_or(OutboxError::UnknownOp(op_id))?;
         if entry.in_flight() {
             return Err(OutboxError::InFlight(op_id));
         }
-        let removed = self.remove_cascade(op_id);
-        Ok(removed)
+        Ok(self.cascade(op_id))
+    }
+
+    /// The durable form `op_id` would have with its operation replaced by `op` (an item
+    /// an enqueue [`Plan`](super::Plan) merges into), for persisting before applying.
+    pub fn persisted_as(&self, op_id: OpId, op: &OutboxOp) -> Option<PersistedItem> {
+        self.persisted(op_id).map(|item| PersistedItem {
+            op: op.clone(),
+            ..item
+        })
     }
 
     /// Every item in enqueue order, with its visible state.

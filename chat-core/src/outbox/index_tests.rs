@@ -137,6 +137,29 @@ fn check(ob: &Outbox, step: usize, polled: bool) -> (usize, usize) {
     )
 }
 
+/// Enqueues through [`Outbox::plan`] and [`Outbox::apply`], checking that planning
+/// changes nothing (the engine writes the plan before applying it).
+fn enqueue(ob: &mut Outbox, id: OpId, op: OutboxOp) -> bool {
+    let before = (
+        format!("{:?}", ob.entries),
+        ob.queues.clone(),
+        ob.touching.clone(),
+        ob.dirty.clone(),
+    );
+    let Ok(plan) = ob.plan(id, op) else {
+        return false;
+    };
+    let after = (
+        format!("{:?}", ob.entries),
+        ob.queues.clone(),
+        ob.touching.clone(),
+        ob.dirty.clone(),
+    );
+    assert_eq!(before, after, "planning changed the outbox");
+    ob.apply(plan);
+    true
+}
+
 fn create_op(c: &str) -> OutboxOp {
     let cid = cid(c);
     OutboxOp::CreateChannel {
@@ -211,27 +234,27 @@ fn walk(seed: u64, steps: usize) -> (usize, usize) {
                 }
             }
             4 => {
-                let _ = ob.enqueue(id, create_op(channels[c]));
+                enqueue(&mut ob, id, create_op(channels[c]));
             }
             5 => {
                 if let Some((mc, n)) = known(&mut pick) {
-                    let _ = ob.enqueue(id, edit_op(channels[mc], n, "edited"));
+                    enqueue(&mut ob, id, edit_op(channels[mc], n, "edited"));
                 }
             }
             6 => {
                 if let Some((mc, n)) = known(&mut pick) {
-                    let _ = ob.enqueue(id, delete_op(channels[mc], n));
+                    enqueue(&mut ob, id, delete_op(channels[mc], n));
                 }
             }
             7 => {
                 if let Some((mc, n)) = known(&mut pick) {
                     let add = pick(2) == 0;
-                    let _ = ob.enqueue(id, reaction(add, channels[mc], n, "like"));
+                    enqueue(&mut ob, id, reaction(add, channels[mc], n, "like"));
                 }
             }
             8 => {
                 let marker = known(&mut pick).filter(|(mc, _)| *mc == c).map(|(_, n)| n);
-                let _ = ob.enqueue(id, mark_read(channels[c], marker));
+                enqueue(&mut ob, id, mark_read(channels[c], marker));
             }
             9..=11 => {
                 // Answer one request in flight with a random outcome class.

@@ -64,6 +64,7 @@ pub(crate) mod test_support;
 
 pub use api::{ApiOutcome, ApiRequest, Method};
 pub use classify::{Class, Failure, RetryKind, classify};
+pub use coalesce::Plan;
 pub use engine::Outbox;
 pub use error::OutboxError;
 pub use op::{OpId, OpKind, OutboxOp};

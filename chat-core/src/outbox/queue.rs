@@ -259,10 +259,9 @@ impl Outbox {
         self.dirty.extend(self.entries.keys());
     }
 
-    /// Removes `root` and, transitively, every item depending on it (except items in
-    /// flight, which cannot depend on a present item). Returns the removed ids, `root`
-    /// first, then in enqueue order.
-    pub(super) fn remove_cascade(&mut self, root: OpId) -> Vec<OpId> {
+    /// `root` and, transitively, every item depending on it (except items in flight,
+    /// which cannot depend on a present item): `root` first, then in enqueue order.
+    pub(super) fn cascade(&self, root: OpId) -> Vec<OpId> {
         let Some(&root_seq) = self.index.get(&root) else {
             return Vec::new();
         };
@@ -276,13 +275,9 @@ impl Outbox {
             }
         }
         gone.remove(&root_seq);
-        let removed: Vec<OpId> = std::iter::once(root)
+        std::iter::once(root)
             .chain(gone.iter().map(|seq| self.entries[seq].op_id))
-            .collect();
-        for id in &removed {
-            self.remove_entry(*id);
-        }
-        removed
+            .collect()
     }
 
     /// Removes one item, returning it; its dependents lose the dependency.

@@ -141,6 +141,15 @@ impl fmt::Display for ErrorKind {
 }
 
 impl ClientError {
+    /// The server refused a call with `status` and, if it sent one, an error body.
+    pub(crate) fn server(status: u16, body: Option<chat_protocol::ErrorBody>) -> Self {
+        Self::Server {
+            status,
+            code: body.as_ref().map(|b| b.code),
+            message: body.map(|b| b.message).unwrap_or_default(),
+        }
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         match self {

@@ -181,11 +181,7 @@ impl Engine {
             SyncEffect::Failed { status, body } => {
                 self.sync_finished(false, now);
                 for w in self.sync_waiters.drain(..) {
-                    let _ = w.send(Err(ClientError::Server {
-                        status,
-                        code: body.as_ref().map(|b| b.code),
-                        message: body.as_ref().map(|b| b.message.clone()).unwrap_or_default(),
-                    }));
+                    let _ = w.send(Err(ClientError::server(status, body.clone())));
                 }
             }
             SyncEffect::Idle => {}
@@ -237,9 +233,7 @@ impl Engine {
                 // takes them; the next sync asks again.
                 let newer_coming = self.sync_wanted
                     || self.sync.is_running()
-                    || self.rt.machine.as_ref().is_some_and(|m| {
-                        m.state() == crate::realtime::ConnectionState::Connected && !m.is_live()
-                    });
+                    || self.rt.machine.as_ref().is_some_and(|m| m.is_holding());
                 if let Ok(reply) = result.as_ref()
                     && reply.is_success()
                     && self.unread_asked_at == self.read_epoch

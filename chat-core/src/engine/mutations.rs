@@ -161,19 +161,7 @@ impl Engine {
         add: bool,
     ) -> ClientResult<OpId> {
         let cid = self.cached_cid(message_id)?;
-        self.enqueue(if add {
-            OutboxOp::AddReaction {
-                cid,
-                message_id,
-                kind,
-            }
-        } else {
-            OutboxOp::RemoveReaction {
-                cid,
-                message_id,
-                kind,
-            }
-        })
+        self.enqueue(OutboxOp::reaction(add, cid, message_id, kind))
     }
 
     /// Marks `cid` read up to its newest cached server-confirmed message (what the user
@@ -254,10 +242,7 @@ impl Engine {
             self.leave(&mut write, *id);
         }
         self.cache.write_outbox(&write)?;
-        // The same decision again, on the outbox it was planned on.
-        if let Err(e) = self.outbox.discard(op_id) {
-            self.last_error = Some(e.to_string());
-        }
+        self.outbox.apply_discard(&removed);
         self.touch();
         Ok(())
     }

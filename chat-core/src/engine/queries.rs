@@ -183,12 +183,7 @@ impl Engine {
             return;
         }
         if !reply.is_success() {
-            let body = reply.error_body();
-            let error = ClientError::Server {
-                status: reply.status,
-                code: body.as_ref().map(|b| b.code),
-                message: body.map(|b| b.message).unwrap_or_default(),
-            };
+            let error = ClientError::server(reply.status, reply.error_body());
             return self.fail_query(pending.query, error);
         }
         let undecodable = |e: serde_json::Error| -> ClientError {

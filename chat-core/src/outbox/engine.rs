@@ -315,10 +315,15 @@ impl Outbox {
     /// unsend it: the message may exist on the server, and sync will show it.
     pub fn discard(&mut self, op_id: OpId) -> Result<Vec<OpId>, OutboxError> {
         let removed = self.plan_discard(op_id)?;
-        for id in &removed {
+        self.apply_discard(&removed);
+        Ok(removed)
+    }
+
+    /// Removes what [`Outbox::plan_discard`] decided, on the outbox it was planned on.
+    pub fn apply_discard(&mut self, removed: &[OpId]) {
+        for id in removed {
             self.remove_entry(*id);
         }
-        Ok(removed)
     }
 
     /// What [`Outbox::discard`] would remove, without changing anything.

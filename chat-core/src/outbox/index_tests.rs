@@ -140,21 +140,19 @@ fn check(ob: &Outbox, step: usize, polled: bool) -> (usize, usize) {
 /// Enqueues through [`Outbox::plan`] and [`Outbox::apply`], checking that planning
 /// changes nothing (the engine writes the plan before applying it).
 fn enqueue(ob: &mut Outbox, id: OpId, op: OutboxOp) -> bool {
-    let before = (
-        format!("{:?}", ob.entries),
-        ob.queues.clone(),
-        ob.touching.clone(),
-        ob.dirty.clone(),
-    );
+    let state = |ob: &Outbox| {
+        (
+            format!("{:?}", ob.entries),
+            ob.queues.clone(),
+            ob.touching.clone(),
+            ob.dirty.clone(),
+        )
+    };
+    let before = state(ob);
     let Ok(plan) = ob.plan(id, op) else {
         return false;
     };
-    let after = (
-        format!("{:?}", ob.entries),
-        ob.queues.clone(),
-        ob.touching.clone(),
-        ob.dirty.clone(),
-    );
+    let after = state(ob);
     assert_eq!(before, after, "planning changed the outbox");
     ob.apply(plan);
     true

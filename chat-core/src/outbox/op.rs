@@ -94,6 +94,23 @@ pub enum OpKind {
 }
 
 impl OutboxOp {
+    /// Adds (`add`) or removes the reaction `kind` of the user on `message_id`.
+    pub fn reaction(add: bool, cid: Cid, message_id: Uuid, kind: String) -> Self {
+        if add {
+            Self::AddReaction {
+                cid,
+                message_id,
+                kind,
+            }
+        } else {
+            Self::RemoveReaction {
+                cid,
+                message_id,
+                kind,
+            }
+        }
+    }
+
     /// The payload-free kind of this operation.
     pub fn kind(&self) -> OpKind {
         match self {

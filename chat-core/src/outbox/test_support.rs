@@ -63,20 +63,7 @@ pub(crate) fn delete_op(c: &str, n: u64) -> OutboxOp {
 
 /// Adds (`add`) or removes a reaction on message `v7(n)`.
 pub(crate) fn reaction(add: bool, c: &str, n: u64, kind: &str) -> OutboxOp {
-    let (cid, message_id, kind) = (cid(c), v7(n), kind.to_owned());
-    if add {
-        OutboxOp::AddReaction {
-            cid,
-            message_id,
-            kind,
-        }
-    } else {
-        OutboxOp::RemoveReaction {
-            cid,
-            message_id,
-            kind,
-        }
-    }
+    OutboxOp::reaction(add, cid(c), v7(n), kind.to_owned())
 }
 
 /// Marks channel `c` read up to `v7(n)` (or the newest message).

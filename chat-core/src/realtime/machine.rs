@@ -161,6 +161,12 @@ impl RealtimeMachine {
         matches!(&self.phase, Phase::Connected(live) if !live.catch_up.holding())
     }
 
+    /// Whether the connection is up and holds pushed changes back (until a sync ends):
+    /// changes are on their way that the cache does not have yet.
+    pub fn is_holding(&self) -> bool {
+        matches!(&self.phase, Phase::Connected(live) if live.catch_up.holding())
+    }
+
     /// Starts connecting (idempotent).
     pub fn start(&mut self, now: Millis) {
         if !self.started {

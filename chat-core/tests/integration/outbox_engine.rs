@@ -62,20 +62,7 @@ fn edit_op(c: &str, n: u64, text: &str) -> OutboxOp {
 }
 
 fn reaction(add: bool, c: &str, n: u64, kind: &str) -> OutboxOp {
-    let (cid, message_id, kind) = (cid(c), v7(n), kind.to_owned());
-    if add {
-        OutboxOp::AddReaction {
-            cid,
-            message_id,
-            kind,
-        }
-    } else {
-        OutboxOp::RemoveReaction {
-            cid,
-            message_id,
-            kind,
-        }
-    }
+    OutboxOp::reaction(add, cid(c), v7(n), kind.to_owned())
 }
 
 fn outbox() -> Outbox {

@@ -183,20 +183,11 @@ impl Sim {
             (48..=59, Some(i)) => {
                 let (cid, message_id) = (self.messages[i].cid.clone(), self.messages[i].id);
                 let kind = if self.rng.chance(0.5) { "like" } else { "love" }.to_owned();
-                let op = if self.reactions.remove(&(message_id, kind.clone())) {
-                    OutboxOp::RemoveReaction {
-                        cid,
-                        message_id,
-                        kind,
-                    }
-                } else {
+                let add = !self.reactions.remove(&(message_id, kind.clone()));
+                if add {
                     self.reactions.insert((message_id, kind.clone()));
-                    OutboxOp::AddReaction {
-                        cid,
-                        message_id,
-                        kind,
-                    }
-                };
+                }
+                let op = OutboxOp::reaction(add, cid, message_id, kind);
                 self.enqueue(op_id, op);
             }
             (60..=64, _) => {

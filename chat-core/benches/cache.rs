@@ -151,6 +151,7 @@ fn limited(cid: &Cid, rev: u64, messages: Vec<Message>, has_more: bool) -> Chann
             cid: cid.clone(),
             unread_count: 0,
             unread_mentions: 0,
+            counted_through: None,
         },
     }
 }

@@ -107,6 +107,7 @@ fn fill(path: &Path, cid: &Cid) {
                 cid: cid.clone(),
                 unread_count: 0,
                 unread_mentions: 0,
+                counted_through: None,
             },
         }],
         limited_seq: None,

@@ -318,6 +318,13 @@ pub struct ChannelUnread {
     pub unread_count: u32,
     /// Unread messages that mention the caller.
     pub unread_mentions: u32,
+    /// The `created_at` of the channel's newest message (thread replies included) when
+    /// the counts were taken: every message created up to it is counted (if unread),
+    /// none created after it. Message times strictly increase within a channel, so a
+    /// client that learns of a message later can tell whether these counts already hold
+    /// it. Absent when the channel has no messages yet (and from older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_through: Option<Timestamp>,
 }
 
 /// A channel with what a client needs to show it: members, read states, the newest page of

@@ -287,6 +287,7 @@ fn messages_reactions_and_reads() {
             unread: ChannelUnread {
                 unread_count: 0,
                 unread_mentions: 0,
+                counted_through: None,
                 ..unread()
             },
         },

@@ -98,14 +98,7 @@ impl Cache {
         }
         applier.finish()?;
         if let Some(unread) = unread {
-            tx.prepare_cached(
-                "UPDATE channels SET unread_count = ?2, unread_mentions = ?3 WHERE cid = ?1",
-            )?
-            .execute(params![
-                unread.cid.to_string(),
-                unread.unread_count,
-                unread.unread_mentions
-            ])?;
+            unread::store_exact(&tx, unread)?;
         }
         super::outbox_rows::delete_outbox(&tx, op_id)?;
         tx.commit()?;
@@ -279,7 +272,12 @@ impl<'c> Applier<'c> {
             None if state.has_more => last_message_at.map(|t| t + 1),
             None => None,
         };
-        let through = created().max().max(last_message_at).unwrap_or(0);
+        let counted_through = state.unread.counted_through.map(|t| t.millis());
+        let through = created()
+            .max()
+            .max(last_message_at)
+            .max(counted_through)
+            .unwrap_or(0);
         if let Some(start) = window_start {
             conn.prepare_cached(
                 "DELETE FROM messages WHERE cid = ?1 AND local_state IS NULL \

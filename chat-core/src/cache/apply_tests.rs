@@ -572,6 +572,7 @@ fn unread_counts_follow_messages_deletions_and_the_read_marker() {
             cid: cid("team:a"),
             unread_count: 4,
             unread_mentions: 0,
+            counted_through: None,
         }],
     };
     cache.replace_unread_counts(&exact).unwrap();
@@ -582,6 +583,52 @@ fn unread_counts_follow_messages_deletions_and_the_read_marker() {
         (4, 0),
         "re-delivered messages are not counted again"
     );
+}
+
+#[test]
+fn exact_counts_that_already_hold_a_message_still_on_its_way_do_not_count_it_twice() {
+    let mut cache = bob_cache();
+    let m1 = message("team:a", 1, "alice", 1, 3);
+    let s = state(
+        channel("team:a", 3, Some(1)),
+        vec![member("team:a", "bob", 0, false)],
+        vec![m1.clone()],
+        false,
+    );
+    cache.apply_sync_page(&page(vec![s], vec![], "c1")).unwrap();
+    let unread = |c: &Cache| c.unread(&cid("team:a")).unwrap().unwrap().unread_count;
+    // The server counted m1 and m2; m2's realtime push has not arrived yet.
+    let m2 = message("team:a", 2, "alice", 2, 4);
+    let counts = |through: Option<i64>| UnreadResponse {
+        total_unread_count: 2,
+        total_unread_mentions: 0,
+        channels: vec![chat_protocol::ChannelUnread {
+            cid: cid("team:a"),
+            unread_count: 2,
+            unread_mentions: 0,
+            counted_through: through.map(ts),
+        }],
+    };
+    cache.replace_unread_counts(&counts(Some(2))).unwrap();
+    assert_eq!(unread(&cache), 2);
+    cache
+        .apply_sync_page(&page(vec![], vec![Change::Message(m2)], "c2"))
+        .unwrap();
+    assert_eq!(unread(&cache), 2, "m2 was in the counts already");
+    // A message newer than the counts is counted.
+    let m3 = message("team:a", 3, "alice", 3, 5);
+    cache
+        .apply_sync_page(&page(vec![], vec![Change::Message(m3)], "c3"))
+        .unwrap();
+    assert_eq!(unread(&cache), 3);
+    // Counts from a server that does not say how far they reach keep the old rule (the
+    // newest cached message): a later message is counted.
+    cache.replace_unread_counts(&counts(None)).unwrap();
+    let m4 = message("team:a", 4, "alice", 4, 6);
+    cache
+        .apply_sync_page(&page(vec![], vec![Change::Message(m4)], "c4"))
+        .unwrap();
+    assert_eq!(unread(&cache), 3);
 }
 
 #[test]

@@ -57,7 +57,9 @@
 //! owner's read marker adds one; a deletion of such a message removes one; the owner's
 //! own read marker moving recounts the cached messages after it). Replies that were never
 //! cached can make these local counts drift slightly; [`Cache::replace_unread_counts`]
-//! stores the exact counts of `GET /v1/unread`, which the SDK fetches after a sync.
+//! stores the exact counts of `GET /v1/unread`, which the SDK fetches after a sync. Exact
+//! counts say up to which message time they count (`counted_through`): a message created
+//! up to it that is cached later was counted already and is not counted again.
 
 mod apply;
 #[cfg(test)]

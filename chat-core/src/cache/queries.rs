@@ -102,6 +102,7 @@ impl Cache {
                         cid: channel.cid.clone(),
                         unread_count,
                         unread_mentions,
+                        counted_through: None,
                     },
                     channel,
                     last_message,
@@ -274,6 +275,7 @@ impl Cache {
                     cid: cid.clone(),
                     unread_count: r.get(0)?,
                     unread_mentions: r.get(1)?,
+                    counted_through: None,
                 })
             })
             .optional()?)

@@ -111,6 +111,7 @@ pub fn state(
             cid: ch.cid.clone(),
             unread_count: 0,
             unread_mentions: 0,
+            counted_through: None,
         },
         channel: ch,
         members,

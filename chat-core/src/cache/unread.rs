@@ -8,7 +8,10 @@
 //! after the owner's read marker; thread replies count; deleting a message reads it; an
 //! edit moves its mention. Each channel keeps `unread_through`, the newest `created_at` its
 //! last exact count covered: a message first cached later but sent before that (a reply
-//! the limited window did not hold) was already counted and is not counted again.
+//! the limited window did not hold) was already counted and is not counted again. The
+//! server's counts say how far they reach (`counted_through`, the channel's newest message
+//! time when they were taken); `unread_through` moves there, so a message the counts hold
+//! but whose change was still on its way is counted once, not twice.
 
 use chat_protocol::{ChannelUnread, Message, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -195,15 +198,26 @@ pub(crate) fn replace_all(conn: &Connection, channels: &[ChannelUnread]) -> Cach
              ORDER BY m.order_key DESC LIMIT 1), 0))",
     )?
     .execute([LOCAL_ORDER_BASE])?;
-    let mut set = conn.prepare_cached(
-        "UPDATE channels SET unread_count = ?2, unread_mentions = ?3 WHERE cid = ?1",
-    )?;
     for c in channels {
-        set.execute(params![
-            c.cid.to_string(),
-            c.unread_count,
-            c.unread_mentions
-        ])?;
+        store_exact(conn, c)?;
     }
+    Ok(())
+}
+
+/// Stores one channel's exact counts. When the server says up to which message time they
+/// count (`counted_through`), `unread_through` moves there: a message created up to it
+/// that arrives later (its realtime push or sync change was still on its way) is already
+/// in the counts and is not counted again.
+pub(crate) fn store_exact(conn: &Connection, c: &ChannelUnread) -> CacheResult<()> {
+    conn.prepare_cached(
+        "UPDATE channels SET unread_count = ?2, unread_mentions = ?3, \
+           unread_through = max(unread_through, coalesce(?4, 0)) WHERE cid = ?1",
+    )?
+    .execute(params![
+        c.cid.to_string(),
+        c.unread_count,
+        c.unread_mentions,
+        c.counted_through.map(|t| t.millis())
+    ])?;
     Ok(())
 }

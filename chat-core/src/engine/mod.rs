@@ -140,8 +140,9 @@ pub(crate) struct Engine {
     changed: Changed,
     /// Cache errors met while reconciling (for status and logs).
     last_error: Option<String>,
-    /// Bumped by every local read-marker change; a `GET /v1/unread` answer is stored only
-    /// if none happened since it was asked (it would bring back counts just cleared).
+    /// Bumped by every local read-marker change and every applied push; a `GET /v1/unread`
+    /// answer is stored only if none happened since it was asked (it would bring back
+    /// counts just cleared, or miss a message just cached).
     read_epoch: u64,
     /// `read_epoch` when the pending `GET /v1/unread` was sent.
     unread_asked_at: u64,

@@ -73,6 +73,7 @@ fn unread_reply(count: u32) -> UnreadResponse {
             cid: "team:a".parse().unwrap(),
             unread_count: count,
             unread_mentions: 0,
+            counted_through: None,
         }],
     }
 }

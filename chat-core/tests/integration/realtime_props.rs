@@ -167,6 +167,7 @@ fn channel_state(name: &str) -> ChannelState {
             cid: c,
             unread_count: 0,
             unread_mentions: 0,
+            counted_through: None,
         },
     }
 }

@@ -192,6 +192,7 @@ pub fn unread() -> ChannelUnread {
         cid: cid("team:general"),
         unread_count: 3,
         unread_mentions: 1,
+        counted_through: Some(ts("2024-07-15T09:10:00.000Z")),
     }
 }
 

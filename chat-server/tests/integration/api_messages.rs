@@ -379,9 +379,17 @@ async fn read_state_and_unread_counts() {
         let (_, b) = alice.post("/v1/channels/team/dev/messages", body).await;
         dev.push(b["message"]["id"].as_str().unwrap().to_owned());
     }
-    alice.send("messaging:ab", "dm").await;
-    bob.send("team:dev", "bob's own").await;
+    let dm = alice.send("messaging:ab", "dm").await;
+    let own = bob.send("team:dev", "bob's own").await;
     let (_, u) = bob.get("/v1/unread").await;
+    // Each channel's counts say how far they reach: its newest message, own ones too.
+    let through: Vec<&Value> = u["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["counted_through"])
+        .collect();
+    assert_eq!(through, [&dm["created_at"], &own["created_at"]]);
     assert_eq!(
         (
             u["total_unread_count"].as_u64(),
@@ -418,6 +426,7 @@ async fn read_state_and_unread_counts() {
     );
     let (_, r) = bob.post("/v1/channels/team/dev/read", json!({})).await;
     assert_eq!(r["unread"]["unread_count"], 0);
+    assert_eq!(r["unread"]["counted_through"], own["created_at"]);
     let newest_rev = r["read"]["rev"].as_u64();
     let (_, r) = bob
         .post("/v1/channels/team/dev/read", json!({"message_id": dev[0]}))

@@ -84,6 +84,7 @@ pub fn state(
             cid: cid.clone(),
             unread_count: 0,
             unread_mentions: 0,
+            counted_through: None,
         },
     };
     Ok(ChannelState {

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use chat_protocol::{Change, ChannelUnread, Cid, MarkReadResponse, ReadState, UnreadResponse};
+use chat_protocol::{
+    Change, ChannelUnread, Cid, MarkReadResponse, ReadState, Timestamp, UnreadResponse,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
@@ -137,7 +139,18 @@ pub fn channel_unread(
         cid: cid.clone(),
         unread_count: count(schema::UNREAD_IN_CHANNEL)?,
         unread_mentions: count(schema::UNREAD_MENTIONS_IN_CHANNEL)?,
+        counted_through: counted_through(conn, app, cid)?,
     })
+}
+
+/// The channel's newest message time, read in the same transaction as its counts (one
+/// primary-key lookup): what a client needs to tell counted messages from newer ones.
+fn counted_through(conn: &Connection, app: &str, cid: &Cid) -> StoreResult<Option<Timestamp>> {
+    let last: Option<i64> = conn
+        .prepare_cached("SELECT last_created_at FROM channels WHERE app_id = ?1 AND cid = ?2")?
+        .query_row(params![app, cid.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(last.filter(|&ms| ms > 0).and_then(Timestamp::from_millis))
 }
 
 /// The user's unread counts in all channels.
@@ -157,6 +170,7 @@ pub fn unread(conn: &Connection, app: &str, user: &str) -> StoreResult<UnreadRes
             .parse()
             .map_err(|e| StoreError::Backend(format!("corrupt cid: {e}")))?;
         channels.push(ChannelUnread {
+            counted_through: counted_through(conn, app, &parsed)?,
             cid: parsed,
             unread_count: count,
             unread_mentions: mentions.get(&cid).copied().unwrap_or(0),

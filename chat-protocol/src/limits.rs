@@ -28,8 +28,12 @@ pub const DEFAULT_SYNC_PAGE: u32 = 500;
 pub const MAX_CHANNEL_PAGE: u32 = 100;
 /// Default page of channels in a channel query.
 pub const DEFAULT_CHANNEL_PAGE: u32 = 20;
-/// Most users or members in one upsert / add-members request.
+/// Most users or members in one upsert / add-members request, and most messages in one
+/// batch send.
 pub const MAX_BATCH: usize = 100;
+/// Largest accepted body of a batch send (`POST /v1/channels/{type}/{id}/messages/batch`),
+/// in bytes; every other request is held to [`MAX_BODY_BYTES`].
+pub const MAX_SEND_BATCH_BYTES: usize = 1024 * 1024;
 /// Longest user id, channel id or reaction type, in bytes.
 pub const MAX_ID_LEN: usize = 64;
 /// Longest name or image URL, in bytes.
@@ -102,7 +106,7 @@ pub enum LimitError {
     /// A batch that is empty or holds more than [`MAX_BATCH`] entries.
     #[error("{field} must hold 1..={MAX_BATCH} entries, not {count}")]
     BatchSize {
-        /// The field (`users`, `members`).
+        /// The field (`users`, `members`, `messages`).
         field: &'static str,
         /// How many were given.
         count: usize,

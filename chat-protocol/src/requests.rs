@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::error::ErrorBody;
 use crate::ids::Cid;
 use crate::models::{
     ChannelConfig, ChannelState, ChannelType, ChannelUnread, CustomData, Member, MemberRole,
@@ -241,6 +242,42 @@ pub struct SendMessageRequest {
     /// Server-side callers only: the author.
     #[serde(default)]
     pub user_id: Option<String>,
+}
+
+/// `POST /v1/channels/{type}/{id}/messages/batch`: up to [`MAX_BATCH`](crate::limits::MAX_BATCH)
+/// sends to one channel in one request, applied in order, each idempotent on its `id`
+/// exactly like a single send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SendMessagesRequest {
+    /// The messages, oldest first.
+    pub messages: Vec<SendMessageRequest>,
+}
+
+/// The answer to a batch send: one result per message, in the request's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SendMessagesResponse {
+    /// One result per message of the request, in its order.
+    pub results: Vec<SendResult>,
+}
+
+/// What happened to one message of a batch send: what a single send of it would have
+/// answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SendResult {
+    /// The message's id, as sent.
+    pub id: Uuid,
+    /// The status a single send would have answered: `201` created, `200` already stored
+    /// (a replay), or an error status (`400`, `403`, `404`, `409`, `429`).
+    pub status: u16,
+    /// The stored message (`200`, `201`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+    /// Why it was refused (error statuses); `retry_after_secs` is set on a `429`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
 }
 
 /// `PATCH /v1/messages/{id}`: edit (author only). Absent fields stay.

@@ -217,6 +217,34 @@ fn messages_reactions_and_reads() {
     );
     pin("message_response", &MessageResponse { message: message() });
     pin(
+        "send_messages_request",
+        &SendMessagesRequest {
+            messages: vec![minimal.clone()],
+        },
+    );
+    pin(
+        "send_messages_response",
+        &SendMessagesResponse {
+            results: vec![
+                SendResult {
+                    id: uuid(M1),
+                    status: 201,
+                    message: Some(message()),
+                    error: None,
+                },
+                SendResult {
+                    id: uuid(M2),
+                    status: 429,
+                    message: None,
+                    error: Some(ErrorBody {
+                        retry_after_secs: Some(1),
+                        ..ErrorBody::new(ErrorCode::RateLimited, "too many requests; slow down")
+                    }),
+                },
+            ],
+        },
+    );
+    pin(
         "list_messages_query",
         &ListMessagesQuery {
             before: Some(uuid(M2)),

@@ -35,7 +35,27 @@ impl RateLimiter {
         self.check_at(app, user, Instant::now())
     }
 
+    /// Takes up to `wanted` tokens at once (the further messages of a batch send, each
+    /// counted like a request of its own); returns how many it took and, when that is
+    /// fewer than wanted, how long until the next one is available.
+    pub fn take_up_to(&self, app: &str, user: &str, wanted: usize) -> (usize, Option<Duration>) {
+        self.take_at(app, user, wanted, Instant::now())
+    }
+
     fn check_at(&self, app: &str, user: &str, now: Instant) -> Result<(), Duration> {
+        match self.take_at(app, user, 1, now) {
+            (1, _) => Ok(()),
+            (_, wait) => Err(wait.unwrap_or_default()),
+        }
+    }
+
+    fn take_at(
+        &self,
+        app: &str,
+        user: &str,
+        wanted: usize,
+        now: Instant,
+    ) -> (usize, Option<Duration>) {
         let burst = f64::from(self.limit.burst.max(1));
         let rate = self.limit.per_second.max(f64::MIN_POSITIVE);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
@@ -50,12 +70,11 @@ impl RateLimiter {
             });
         b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
         b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - b.tokens) / rate))
-        }
+        // Whole tokens only; `wanted` is at most a batch, far below f64's exact integers.
+        let granted = (b.tokens.floor().max(0.0) as usize).min(wanted);
+        b.tokens -= granted as f64;
+        let wait = (granted < wanted).then(|| Duration::from_secs_f64((1.0 - b.tokens) / rate));
+        (granted, wait)
     }
 }
 
@@ -75,6 +94,19 @@ mod tests {
         }
         let wait = limiter.check_at("a", "u", t0).unwrap_err();
         assert!(wait > Duration::from_millis(400) && wait <= Duration::from_millis(500));
+        // a batch takes what is there and says when the next token comes
+        let other = RateLimiter::new(RateLimit {
+            per_second: 2.0,
+            burst: 3,
+        });
+        let (granted, wait) = other.take_at("a", "u", 5, t0);
+        assert_eq!(granted, 3);
+        assert!(wait.unwrap() > Duration::from_millis(400));
+        assert_eq!(other.take_at("a", "u", 5, t0).0, 0);
+        assert_eq!(
+            other.take_at("a", "u", 1, t0 + Duration::from_secs(1)),
+            (1, None)
+        );
         // other users and apps have their own buckets
         assert!(limiter.check_at("a", "v", t0).is_ok());
         assert!(limiter.check_at("b", "u", t0).is_ok());

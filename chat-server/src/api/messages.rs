@@ -55,6 +55,22 @@ pub async fn send_message(
     ApiJson(req): ApiJson<SendMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<MessageResponse>)> {
     let cid = validate::cid(&kind, &id)?;
+    let author = check_send(&caller, &req)?;
+    let (message, created) = state
+        .store()
+        .send_message(&caller.app.id, &author, &cid, req, caller.actor.server)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(MessageResponse { message })))
+}
+
+/// Checks one message to send (id, limits, content) and returns its author: the caller,
+/// or for a server-side caller the `user_id` it names.
+pub(super) fn check_send(caller: &Caller, req: &SendMessageRequest) -> ApiResult<String> {
     validate_message_id(&req.id)?;
     validate::text(&req.text)?;
     validate::attachments(&req.attachments)?;
@@ -71,16 +87,7 @@ pub async fn send_message(
         _ => caller.user()?.to_owned(),
     };
     chat_protocol::ids::validate_user_id(&author)?;
-    let (message, created) = state
-        .store()
-        .send_message(&caller.app.id, &author, &cid, req, caller.actor.server)
-        .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(MessageResponse { message })))
+    Ok(author)
 }
 
 fn check_list_query(q: &ListMessagesQuery) -> ApiResult<()> {

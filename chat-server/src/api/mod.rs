@@ -9,6 +9,7 @@ pub mod cors;
 pub mod error;
 mod messages;
 mod openapi;
+mod send_batch;
 pub mod state;
 pub mod static_files;
 mod sync;
@@ -20,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use chat_protocol::ErrorCode;
-use chat_protocol::limits::MAX_BODY_BYTES;
+use chat_protocol::limits::{MAX_BODY_BYTES, MAX_SEND_BATCH_BYTES};
 
 pub use error::ApiError;
 pub use openapi::ApiDoc;
@@ -69,6 +70,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("{ch}/messages"),
             post(messages::send_message).get(messages::list_messages),
+        )
+        .route(
+            &format!("{ch}/messages/batch"),
+            // A backlog of sends is bigger than one request; every other body keeps the
+            // global limit (this inner layer overrides it for this route only).
+            post(send_batch::send_messages).layer(DefaultBodyLimit::max(MAX_SEND_BATCH_BYTES)),
         )
         .route(&format!("{ch}/read"), post(channels::mark_read))
         .route(&format!("{ch}/typing"), post(channels::typing))

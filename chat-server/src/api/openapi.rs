@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{app_settings, channels, messages, sync, users};
+use super::{app_settings, channels, messages, send_batch, sync, users};
 
 struct Security;
 
@@ -39,7 +39,8 @@ impl Modify for Security {
         channels::create_channel, channels::get_channel, channels::update_channel,
         channels::query_channels, channels::add_members, channels::remove_member,
         channels::mark_read, channels::typing,
-        messages::send_message, messages::list_messages, messages::list_replies,
+        messages::send_message, send_batch::send_messages, messages::list_messages,
+        messages::list_replies,
         messages::get_message, messages::update_message, messages::delete_message,
         messages::add_reaction, messages::remove_reaction, messages::list_reactions,
         messages::star, messages::unstar, messages::starred,

@@ -55,6 +55,20 @@ struct Inner {
 }
 
 impl AppState {
+    /// Takes write tokens for `wanted` further writes of one request (the messages of a
+    /// batch send after its first, which the request's own token paid for): how many may
+    /// go, and when the rest may be retried. Server-side callers are not limited.
+    pub fn take_writes(
+        &self,
+        caller: &Caller,
+        wanted: usize,
+    ) -> (usize, Option<std::time::Duration>) {
+        match (&caller.actor.user_id, caller.actor.server) {
+            (Some(user), false) => self.inner.limiter.take_up_to(&caller.app.id, user, wanted),
+            _ => (wanted, None),
+        }
+    }
+
     /// Builds the state.
     pub fn new(
         store: Arc<dyn Store>,

@@ -217,6 +217,19 @@ pub trait Store: Send + Sync + 'static {
         req: SendMessageRequest,
         bypass_membership: bool,
     ) -> StoreResult<(Message, bool)>;
+    /// Sends several messages to one channel in ONE transaction, in order, each exactly as
+    /// [`Store::send_message`] would (its own author, idempotent on its id). A message
+    /// refused for a client reason (`NotFound`, `NotAMember`, `Forbidden`, `Conflict`,
+    /// `Invalid`) leaves no trace — its writes are rolled back to a savepoint and its
+    /// changes never published — and does not stop the others: its error is its result.
+    /// A backend failure fails the whole batch (nothing stored).
+    async fn send_messages(
+        &self,
+        app: &str,
+        cid: &Cid,
+        items: Vec<(String, SendMessageRequest)>,
+        bypass_membership: bool,
+    ) -> StoreResult<Vec<StoreResult<(Message, bool)>>>;
     /// One message.
     async fn get_message(&self, app: &str, actor: &Actor, id: Uuid) -> StoreResult<Message>;
     /// A page of top-level messages of a channel.

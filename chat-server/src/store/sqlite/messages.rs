@@ -225,6 +225,35 @@ pub fn send(
     Ok((message, true))
 }
 
+/// Sends `items` in order inside the caller's transaction; each message's client-side
+/// refusal rolls back to its own savepoint (and forgets its changes), a backend failure
+/// fails the whole batch. See [`Store::send_messages`](crate::store::Store::send_messages).
+pub fn send_batch(
+    w: &mut Tx<'_>,
+    cid: &Cid,
+    items: Vec<(String, SendMessageRequest)>,
+    bypass_membership: bool,
+) -> StoreResult<Vec<StoreResult<(Message, bool)>>> {
+    let mut results = Vec::with_capacity(items.len());
+    for (author, req) in items {
+        w.tx.execute_batch("SAVEPOINT send_item")?;
+        let mark = w.emitted();
+        match send(w, &author, cid, req, bypass_membership) {
+            Ok(sent) => {
+                w.tx.execute_batch("RELEASE send_item")?;
+                results.push(Ok(sent));
+            }
+            Err(e @ StoreError::Backend(_)) => return Err(e),
+            Err(refused) => {
+                w.tx.execute_batch("ROLLBACK TO send_item; RELEASE send_item")?;
+                w.forget_after(mark);
+                results.push(Err(refused));
+            }
+        }
+    }
+    Ok(results)
+}
+
 /// A page of `scope` in `pk` order; `extra` bounds it by a pivot `?3`.
 pub(crate) fn fetch_sql(scope: Scope<'_>, extra: &str, descending: bool) -> String {
     let dir = if descending { "DESC" } else { "ASC" };

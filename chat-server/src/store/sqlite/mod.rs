@@ -91,6 +91,17 @@ impl Tx<'_> {
         ));
     }
 
+    /// How many changes are recorded so far (a mark to [`Tx::forget_after`]).
+    pub fn emitted(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Forgets the changes recorded after `mark`: their writes were rolled back to a
+    /// savepoint, so they must never be published.
+    pub fn forget_after(&mut self, mark: usize) {
+        self.out.truncate(mark);
+    }
+
     /// Records a change for the channel's current members.
     pub fn emit_to_members(&mut self, change: Change, cid: &Cid) -> StoreResult<()> {
         let to = rows::member_ids(&self.tx, &self.app, cid)?;
@@ -340,6 +351,20 @@ impl Store for SqliteStore {
         let (author, cid) = (author.to_owned(), cid.clone());
         self.write(app, move |w| {
             messages::send(w, &author, &cid, req, bypass_membership)
+        })
+        .await
+    }
+
+    async fn send_messages(
+        &self,
+        app: &str,
+        cid: &Cid,
+        items: Vec<(String, SendMessageRequest)>,
+        bypass_membership: bool,
+    ) -> StoreResult<Vec<StoreResult<(Message, bool)>>> {
+        let cid = cid.clone();
+        self.write(app, move |w| {
+            messages::send_batch(w, &cid, items, bypass_membership)
         })
         .await
     }

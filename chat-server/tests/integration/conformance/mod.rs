@@ -5,6 +5,7 @@
 mod channels;
 pub use channels::{distinct_channels, explicit_ids_replay_only_for_their_creator};
 pub mod app_settings;
+pub mod send_batch;
 
 use std::any::Any;
 use std::future::Future;
@@ -64,6 +65,13 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn explicit_ids_replay_only_for_their_creator() {
             $crate::conformance::explicit_ids_replay_only_for_their_creator($factory).await;
+        }
+        #[tokio::test]
+        async fn batch_send_applies_in_order_and_refuses_per_message() {
+            $crate::conformance::send_batch::batch_send_applies_in_order_and_refuses_per_message(
+                $factory,
+            )
+            .await;
         }
         #[tokio::test]
         async fn app_settings_round_trip() {

@@ -8,9 +8,12 @@
 //!   connect rate limits.
 //! - `read_cost`: sync and other per-user reads cost what the user's own data costs, never
 //!   the size of the app (query plans pinned).
+//! - `send_batch`: batch sends grant nothing a single send does not; their size and rate
+//!   limits.
 //! - `web`: CORS, static files, tokens' time claims, dev mode, existence oracles.
 
 mod conversations;
 mod read_cost;
+mod send_batch;
 mod transport;
 mod web;

@@ -93,6 +93,17 @@ impl Cache {
         Ok(update_outbox(&self.conn, op_id, payload)? > 0)
     }
 
+    /// Replaces several items' payloads in ONE transaction (a batch send's items, all
+    /// recorded as "may have reached the server" before its request leaves): all or none.
+    pub fn outbox_update_all(&mut self, rows: &[(String, String)]) -> CacheResult<()> {
+        let tx = self.conn.transaction()?;
+        for (op_id, payload) in rows {
+            update_outbox(&tx, op_id, payload)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Removes an item (done, cancelled or discarded). Returns `false` if there was none.
     pub fn outbox_remove(&mut self, op_id: &str) -> CacheResult<bool> {
         Ok(delete_outbox(&self.conn, op_id)? > 0)

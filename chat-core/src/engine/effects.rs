@@ -34,7 +34,10 @@ impl Engine {
 
     pub(super) fn on_outbox_effect(&mut self, effect: Effect, now: Millis) {
         match &effect {
-            Effect::Send { .. } | Effect::StateChanged { .. } | Effect::RefreshToken { .. } => {
+            Effect::Send { .. }
+            | Effect::SendBatch { .. }
+            | Effect::StateChanged { .. }
+            | Effect::RefreshToken { .. } => {
                 self.touch_overlay();
             }
             Effect::Completed { .. } | Effect::Failed { .. } => self.touch(),
@@ -52,6 +55,27 @@ impl Engine {
                 }
                 self.request(
                     IoTag::Outbox(op_id),
+                    request.method.into(),
+                    request.path,
+                    request.body,
+                );
+            }
+            Effect::SendBatch { op_ids, request } => {
+                // The same rule for all of them, in one local transaction.
+                let rows: Vec<(String, String)> = op_ids
+                    .iter()
+                    .filter_map(|id| Some((id.to_string(), persisted_json(&self.outbox, *id)?)))
+                    .collect();
+                if let Err(e) = self.cache.outbox_update_all(&rows) {
+                    self.last_error = Some(e.to_string());
+                    let outcome = ApiOutcome::Network("local write failed".into());
+                    if let Err(e) = self.outbox.on_batch_result(&op_ids, outcome, now) {
+                        self.last_error = Some(e.to_string());
+                    }
+                    return;
+                }
+                self.request(
+                    IoTag::OutboxBatch(op_ids),
                     request.method.into(),
                     request.path,
                     request.body,
@@ -205,6 +229,15 @@ impl Engine {
                     Err(e) => ApiOutcome::Network(e.0),
                 };
                 if let Err(e) = self.outbox.on_result(op_id, outcome, now) {
+                    self.last_error = Some(e.to_string());
+                }
+            }
+            IoTag::OutboxBatch(op_ids) => {
+                let outcome = match result {
+                    Ok(reply) => api_outcome(reply),
+                    Err(e) => ApiOutcome::Network(e.0),
+                };
+                if let Err(e) = self.outbox.on_batch_result(&op_ids, outcome, now) {
                     self.last_error = Some(e.to_string());
                 }
             }

@@ -76,10 +76,12 @@ pub(crate) enum Io {
 }
 
 /// What an HTTP request was for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum IoTag {
     /// An outbox item's request.
     Outbox(OpId),
+    /// A batch send of these outbox items.
+    OutboxBatch(Vec<OpId>),
     /// A `/v1/sync` page.
     Sync,
     /// `GET /v1/unread` after a sync.
@@ -95,7 +97,7 @@ pub(crate) enum IoTag {
 pub struct EngineStatus {
     /// Items in the outbox.
     pub outbox_len: usize,
-    /// Requests in flight.
+    /// Outbox items in flight (each message of a batch send counts).
     pub in_flight: usize,
     /// Whether a sync is running.
     pub syncing: bool,
@@ -294,7 +296,7 @@ impl Engine {
                 let mut sent = false;
                 for effect in self.outbox.poll(now) {
                     progressed = true;
-                    sent |= matches!(effect, Effect::Send { .. });
+                    sent |= matches!(effect, Effect::Send { .. } | Effect::SendBatch { .. });
                     self.on_outbox_effect(effect, now);
                 }
                 // Flushed: nothing in flight and nothing dispatchable now (items waiting

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use chat_protocol::{Cid, ErrorBody, MarkReadRequest, ReactionRequest};
+use chat_protocol::{
+    Cid, ErrorBody, MarkReadRequest, ReactionRequest, SendMessageRequest, SendMessagesRequest,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -88,6 +90,20 @@ fn channel_path(cid: &Cid, tail: &str) -> String {
 fn json<T: Serialize>(value: &T) -> Option<Value> {
     // The protocol types only have string map keys, so serializing them cannot fail.
     Some(serde_json::to_value(value).expect("protocol types always serialize to JSON"))
+}
+
+/// The batch send of `messages` (consecutive sends of `cid`, oldest first).
+pub(super) fn batch_request(cid: &Cid, messages: Vec<SendMessageRequest>) -> ApiRequest {
+    ApiRequest {
+        method: Method::Post,
+        path: channel_path(cid, "messages/batch"),
+        body: json(&SendMessagesRequest { messages }),
+    }
+}
+
+/// The bytes a send adds to a batch body (its JSON and a separating comma).
+pub(super) fn batch_bytes(request: &SendMessageRequest) -> usize {
+    serde_json::to_vec(request).map_or(usize::MAX, |v| v.len() + 1)
 }
 
 impl OutboxOp {

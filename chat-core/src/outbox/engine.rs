@@ -6,7 +6,7 @@
 //! Driving it: after every input call [`Outbox::poll`] and perform the effects; call it
 //! again at [`Outbox::next_wakeup`] if nothing else happens first.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chat_protocol::Cid;
 use uuid::Uuid;
@@ -50,10 +50,14 @@ pub struct Outbox {
     pub(super) touching: HashMap<Uuid, BTreeSet<u64>>,
     /// The items depending on each item.
     pub(super) dependents: HashMap<u64, Vec<u64>>,
-    /// Channels with a request in flight.
-    pub(super) busy: HashSet<Cid>,
-    /// Requests in flight.
+    /// Channels with a request in flight, each with its number of items in flight (more
+    /// than one for a batch send). Its length is the number of requests in flight.
+    pub(super) busy: HashMap<Cid, usize>,
+    /// Items in flight.
     pub(super) flying: usize,
+    /// Whether the server takes batch sends (`false` once it answered one with 404/405:
+    /// an older server; messages then go one by one).
+    pub(super) batching: bool,
     /// Items whose visible state may differ from the one reported.
     pub(super) dirty: BTreeSet<u64>,
 }
@@ -76,8 +80,9 @@ impl Outbox {
             mark_reads: HashMap::new(),
             touching: HashMap::new(),
             dependents: HashMap::new(),
-            busy: HashSet::new(),
+            busy: HashMap::new(),
             flying: 0,
+            batching: true,
             dirty: BTreeSet::new(),
         }
     }
@@ -160,14 +165,7 @@ impl Outbox {
                 if head.due.is_some_and(|at| at > now) {
                     continue;
                 }
-                self.set_stage(head.seq, Stage::InFlight);
-                let epoch = self.auth_epoch;
-                let entry = self.entries.get_mut(&head.seq).expect("head exists");
-                entry.auth_epoch = epoch;
-                sends.push(Effect::Send {
-                    op_id: entry.op_id,
-                    request: entry.op.to_request(),
-                });
+                sends.push(self.dispatch(head.seq, now));
                 free -= 1;
             }
         }
@@ -403,9 +401,14 @@ impl Outbox {
         self.entries.is_empty()
     }
 
-    /// Number of requests in flight.
+    /// Number of items in flight (each message of a batch send counts).
     pub fn in_flight(&self) -> usize {
         self.flying
+    }
+
+    /// Number of requests in flight (a batch send counts once).
+    pub fn requests_in_flight(&self) -> usize {
+        self.busy.len()
     }
 
     /// Whether the outbox is paused waiting for a fresh token.
@@ -417,7 +420,7 @@ impl Outbox {
         self.config
             .max_in_flight
             .max(1)
-            .saturating_sub(self.in_flight())
+            .saturating_sub(self.requests_in_flight())
     }
 
     /// Marks every item's current visible state as known to the caller.

@@ -12,6 +12,9 @@
 //!   channels are independent; at most [`OutboxConfig::max_in_flight`] requests are in
 //!   flight overall, oldest channel head first. A `CreateChannel` completes before
 //!   anything queued after it for that cid is sent.
+//! - **Batches** (see `batch.rs`): a channel's run of queued sends leaves as one batch
+//!   send ([`Effect::SendBatch`], up to [`OutboxConfig::max_batch`] messages), one request
+//!   in flight for the channel; each message is answered and classified as if sent alone.
 //! - **Idempotency.** A send's item id is its message id, so every retry — including after
 //!   a restart — is the same request; a 200 replay is success.
 //! - **Coalescing** of operations the server has not seen (see `coalesce.rs`): edits merge
@@ -41,12 +44,16 @@
 //! after every input (enqueue, on_result, on_token_refreshed, …) and at next_wakeup():
 //!     for effect in outbox.poll(now):
 //!         Send { op_id, request } -> execute it; later on_result(op_id, outcome, now)
+//!         SendBatch { op_ids, request } -> execute it; later on_batch_result(&op_ids, …)
 //!         RefreshToken { .. }     -> get a token; then on_token_refreshed()
 //!         Completed / Failed / StateChanged -> update cache and UI, persist or drop rows
 //!     sleep until the next input or outbox.next_wakeup()
 //! ```
 
 mod api;
+mod batch;
+#[cfg(test)]
+mod batch_tests;
 mod classify;
 mod coalesce;
 #[cfg(test)]

@@ -198,7 +198,7 @@ impl Outbox {
     pub(super) fn heads(&self) -> Vec<Head> {
         let mut heads = Vec::new();
         for (cid, queue) in &self.queues {
-            if self.busy.contains(cid) {
+            if self.busy.contains_key(cid) {
                 continue;
             }
             for &seq in queue {
@@ -232,15 +232,26 @@ impl Outbox {
         match (was, entry.in_flight()) {
             (false, true) => {
                 self.flying += 1;
-                self.busy.insert(entry.cid.clone());
+                *self.busy.entry(entry.cid.clone()).or_default() += 1;
             }
             (true, false) => {
                 self.flying -= 1;
-                self.busy.remove(&entry.cid);
+                let cid = entry.cid.clone();
+                self.land(&cid);
             }
             _ => {}
         }
         self.mark_dirty(seq);
+    }
+
+    /// One item of `cid`'s request in flight landed; the channel is idle once all have.
+    fn land(&mut self, cid: &Cid) {
+        if let Some(n) = self.busy.get_mut(cid) {
+            *n -= 1;
+            if *n == 0 {
+                self.busy.remove(cid);
+            }
+        }
     }
 
     /// Marks the item `seq` and, transitively, its dependents for the next state report
@@ -296,7 +307,7 @@ impl Outbox {
         }
         if entry.in_flight() {
             self.flying -= 1;
-            self.busy.remove(&entry.cid);
+            self.land(&entry.cid);
         }
         for dep in &entry.deps {
             if let Some(list) = self.dependents.get_mut(dep) {

@@ -16,15 +16,20 @@ use crate::clock::Millis;
 pub struct OutboxConfig {
     /// Most requests in flight at once, over all channels (at least 1 is used).
     pub max_in_flight: usize,
+    /// Most messages in one batch send (consecutive sends of one channel go as one
+    /// request, see [`Effect::SendBatch`]); `1` sends every message on its own. At most
+    /// [`MAX_BATCH`](chat_protocol::limits::MAX_BATCH) is used.
+    pub max_batch: usize,
     /// Retry timing for transient failures.
     pub backoff: BackoffConfig,
 }
 
 impl Default for OutboxConfig {
-    /// 4 requests in flight; 500 ms – 60 s backoff.
+    /// 4 requests in flight; batches of up to 100 messages; 500 ms – 60 s backoff.
     fn default() -> Self {
         Self {
             max_in_flight: 4,
+            max_batch: chat_protocol::limits::MAX_BATCH,
             backoff: BackoffConfig::default(),
         }
     }
@@ -76,6 +81,16 @@ pub enum Effect {
     Send {
         /// The item.
         op_id: OpId,
+        /// The call to make.
+        request: ApiRequest,
+    },
+    /// Execute `request` — one batch send of several consecutive messages of `cid` — and
+    /// report its result with `on_batch_result(&op_ids, …)`. Every item is now in flight
+    /// (persist them all before the request leaves). One request: it takes one of the
+    /// `max_in_flight` slots and is its channel's one request in flight.
+    SendBatch {
+        /// The items, in the channel's order (the order of the request's messages).
+        op_ids: Vec<OpId>,
         /// The call to make.
         request: ApiRequest,
     },

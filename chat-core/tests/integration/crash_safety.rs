@@ -132,6 +132,7 @@ async fn child_main(mode: &str) {
         .token_provider(static_token(env(ENV_TOKEN)))
         .outbox_config(OutboxConfig {
             max_in_flight: 4,
+            max_batch: 1 + (seed % 100) as usize,
             backoff: BackoffConfig {
                 base: Duration::from_millis(20),
                 cap: Duration::from_millis(200),

@@ -65,8 +65,17 @@ fn reaction(add: bool, c: &str, n: u64, kind: &str) -> OutboxOp {
     OutboxOp::reaction(add, cid(c), v7(n), kind.to_owned())
 }
 
+/// One request per item: these tests pin the per-item rules (batch sends, which reuse
+/// them item by item, are pinned in `outbox_batch`).
+fn single() -> OutboxConfig {
+    OutboxConfig {
+        max_batch: 1,
+        ..OutboxConfig::default()
+    }
+}
+
 fn outbox() -> Outbox {
-    Outbox::new(OutboxConfig::default(), 42)
+    Outbox::new(single(), 42)
 }
 
 /// Enqueues a send whose op id is its message id.
@@ -487,7 +496,7 @@ fn restart_resends_in_flight_items_with_the_same_ids() {
     let json = serde_json::to_string(&ob.snapshot()).unwrap();
     let snapshot: OutboxSnapshot = serde_json::from_str(&json).unwrap();
     assert_eq!(snapshot, ob.snapshot());
-    let mut restored = Outbox::restore(OutboxConfig::default(), 7, snapshot).unwrap();
+    let mut restored = Outbox::restore(single(), 7, snapshot).unwrap();
     assert_eq!(restored.state(a), Some(ItemState::Pending));
     assert_eq!(restored.state(b), Some(ItemState::Pending));
     assert!(matches!(restored.state(c), Some(ItemState::Failed(f)) if f.status == 413));
@@ -527,5 +536,5 @@ fn restart_resends_in_flight_items_with_the_same_ids() {
         )
         .unwrap();
     assert_eq!(sent(&restored.poll(Millis(6))), vec![a2]);
-    assert!(Outbox::restore(OutboxConfig::default(), 7, restored.snapshot()).is_ok());
+    assert!(Outbox::restore(single(), 7, restored.snapshot()).is_ok());
 }

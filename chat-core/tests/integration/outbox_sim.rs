@@ -25,7 +25,7 @@ use chat_core::outbox::{
 };
 use chat_protocol::{
     ChannelType, Cid, CreateChannelRequest, ErrorBody, ErrorCode, MarkReadRequest,
-    SendMessageRequest, UpdateMessageRequest,
+    SendMessageRequest, SendMessagesRequest, UpdateMessageRequest,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -51,8 +51,9 @@ struct Sim {
     config: OutboxConfig,
     engine: Outbox,
     server: Server,
-    /// Replies on their way: (arrival, op, outcome, channel).
-    replies: Vec<(Millis, OpId, ApiOutcome, Cid)>,
+    /// Replies on their way: (arrival, the ops of the request, whether it was a batch
+    /// send, outcome, channel).
+    replies: Vec<(Millis, Vec<OpId>, bool, ApiOutcome, Cid)>,
     refresh_at: Option<Millis>,
     next_id: u64,
     channels: Vec<Cid>,
@@ -74,6 +75,7 @@ impl Sim {
         let mut rng = SplitMix64::new(seed);
         let config = OutboxConfig {
             max_in_flight: 1 + rng.below(4) as usize,
+            max_batch: 1 + rng.below(6) as usize,
             backoff: BackoffConfig {
                 base: Duration::from_millis(50 + rng.below(500)),
                 cap: Duration::from_secs(2 + rng.below(60)),
@@ -331,16 +333,31 @@ impl Sim {
         }
         self.replies.sort_by_key(|r| r.0);
         while self.replies.first().is_some_and(|r| r.0 <= self.now) {
-            let (at, op_id, outcome, _) = self.replies.remove(0);
-            self.trace(format_args!("result {op_id} {outcome:?}"));
+            let (at, op_ids, batch, outcome, _) = self.replies.remove(0);
+            self.trace(format_args!("result {op_ids:?} {outcome:?}"));
             if let ApiOutcome::HttpError {
                 retry_after: Some(wait),
                 ..
             } = &outcome
             {
-                self.not_before.insert(op_id, at.saturating_add(*wait));
+                for op_id in &op_ids {
+                    self.not_before.insert(*op_id, at.saturating_add(*wait));
+                }
             }
-            self.engine.on_result(op_id, outcome, at).unwrap();
+            if batch {
+                // Per-message waits inside a processed batch.
+                if let ApiOutcome::Ok { body, .. } = &outcome {
+                    for (op_id, r) in op_ids.iter().zip(body["results"].as_array().unwrap()) {
+                        if let Some(secs) = r["error"]["retry_after_secs"].as_u64() {
+                            let wait = Duration::from_secs(secs);
+                            self.not_before.insert(*op_id, at.saturating_add(wait));
+                        }
+                    }
+                }
+                self.engine.on_batch_result(&op_ids, outcome, at).unwrap();
+            } else {
+                self.engine.on_result(op_ids[0], outcome, at).unwrap();
+            }
         }
     }
 
@@ -356,24 +373,11 @@ impl Sim {
         }
         for effect in effects {
             match effect {
-                Effect::Send { op_id, request } => {
-                    self.trace(format_args!(
-                        "send {op_id} {} {}",
-                        request.method.as_str(),
-                        request.path
-                    ));
-                    let cid = self.op_cid[&op_id].clone();
-                    assert!(
-                        self.replies.iter().all(|r| r.3 != cid),
-                        "two requests in flight for {cid}"
-                    );
-                    assert!(self.replies.len() < self.config.max_in_flight);
-                    if let Some(deadline) = self.not_before.get(&op_id) {
-                        assert!(self.now >= *deadline, "{op_id} resent before Retry-After");
-                    }
-                    let outcome = self.server.execute(&request, &mut self.rng, self.chaos);
-                    let at = Millis(self.now.0 + 5 + self.rng.below(400));
-                    self.replies.push((at, op_id, outcome, cid));
+                Effect::Send { op_id, request } => self.execute(vec![op_id], false, request),
+                Effect::SendBatch { op_ids, request } => {
+                    assert!(op_ids.len() > 1 && op_ids.len() <= self.config.max_batch);
+                    self.bump("batch send");
+                    self.execute(op_ids, true, request);
                 }
                 Effect::Failed { op_id, failure } => {
                     assert!(
@@ -392,6 +396,36 @@ impl Sim {
                 Effect::Completed { .. } | Effect::StateChanged { .. } => {}
             }
         }
+    }
+
+    /// Executes one request (of one op, or a batch send of several) on the server.
+    fn execute(&mut self, op_ids: Vec<OpId>, batch: bool, request: ApiRequest) {
+        self.trace(format_args!(
+            "send {op_ids:?} {} {}",
+            request.method.as_str(),
+            request.path
+        ));
+        let cid = self.op_cid[&op_ids[0]].clone();
+        assert!(
+            op_ids.iter().all(|id| self.op_cid[id] == cid),
+            "a batch of one channel"
+        );
+        assert!(
+            self.replies.iter().all(|r| r.4 != cid),
+            "two requests in flight for {cid}"
+        );
+        assert!(self.replies.len() < self.config.max_in_flight);
+        for op_id in &op_ids {
+            if let Some(deadline) = self.not_before.get(op_id) {
+                assert!(self.now >= *deadline, "{op_id} resent before Retry-After");
+            }
+        }
+        // Sometimes the rate limit pays for only the first messages of a batch.
+        self.server.batch_budget = (batch && self.chaos && self.rng.chance(0.2))
+            .then(|| 1 + self.rng.below(op_ids.len() as u64) as usize);
+        let outcome = self.server.execute(&request, &mut self.rng, self.chaos);
+        let at = Millis(self.now.0 + 5 + self.rng.below(400));
+        self.replies.push((at, op_ids, batch, outcome, cid));
     }
 
     fn next_event(&self) -> Option<Millis> {

@@ -24,6 +24,9 @@ pub(crate) struct Server {
     pub(crate) reactions: BTreeSet<(Uuid, String)>,
     pub(crate) read_position: BTreeMap<Cid, usize>,
     pub(crate) token_valid: bool,
+    /// How many messages of the next batch send the rate limit pays for (`None`: all);
+    /// the others are refused with `429`, not applied.
+    pub(crate) batch_budget: Option<usize>,
     /// How often each kind of fault and event happened (coverage of the run).
     pub(crate) stats: BTreeMap<&'static str, u64>,
 }
@@ -99,6 +102,32 @@ impl Server {
                 }
                 let new = self.channels.insert(Cid::new(create.kind, &id).unwrap());
                 Ok((if new { 201 } else { 200 }, json!({})))
+            }
+            (Method::Post, ["channels", kind, id, "messages", "batch"]) => {
+                let cid = Cid::new(kind.parse().unwrap(), id).unwrap();
+                let batch: SendMessagesRequest = serde_json::from_value(body).unwrap();
+                let budget = self.batch_budget.take().unwrap_or(usize::MAX);
+                let results: Vec<Value> = batch
+                    .messages
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, send)| {
+                        let id = send.id;
+                        if i >= budget {
+                            *self.stats.entry("batch tail 429").or_default() += 1;
+                            return json!({"id": id, "status": 429, "error":
+                                {"code": "rate_limited", "message": "slow down", "retry_after_secs": 1}});
+                        }
+                        match self.send(cid.clone(), send) {
+                            Ok((status, body)) => {
+                                json!({"id": id, "status": status, "message": body["message"]})
+                            }
+                            Err((status, code)) => json!({"id": id, "status": status, "error":
+                                {"code": code, "message": "refused"}}),
+                        }
+                    })
+                    .collect();
+                Ok((200, json!({ "results": results })))
             }
             (Method::Post, ["channels", kind, id, "messages"]) => {
                 let cid = Cid::new(kind.parse().unwrap(), id).unwrap();

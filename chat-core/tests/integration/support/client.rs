@@ -107,6 +107,7 @@ pub fn fast_outbox() -> OutboxConfig {
     OutboxConfig {
         max_in_flight: 4,
         backoff: fast_backoff(),
+        ..OutboxConfig::default()
     }
 }
 

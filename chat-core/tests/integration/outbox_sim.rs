@@ -617,6 +617,8 @@ fn simulated_chaos_delivers_everything_once_in_order() {
         "cancelled on enqueue",
         "permanent failure",
         "404 counted as done",
+        "batch send",
+        "batch tail 429",
     ] {
         assert!(
             totals.get(event).copied().unwrap_or(0) > 0 || seeds < 50,

@@ -2,10 +2,11 @@
 //! no token (nothing can leave), then the token arrives and the clock runs until the
 //! outbox is empty — every message stored on the real chat-server (in-process, loopback)
 //! and its server copy recorded in the client's cache. Measured for 100, 1,000 and 10,000
-//! messages in one channel and spread over ten, next to a floor measured in the same run:
-//! the same number of raw `POST .../messages` from a plain reqwest client, one request at
-//! a time per channel and at most four channels at once (the outbox's own limits), with
-//! nothing recorded locally.
+//! messages in one channel and spread over ten, next to two floors measured in the same
+//! run, both from a plain reqwest client with the outbox's own limits (one request at a
+//! time per channel, at most four channels at once) and nothing recorded locally: the same
+//! number of raw single `POST .../messages`, and the same messages as raw batch sends
+//! (`POST .../messages/batch`, 100 per request, what the SDK sends).
 //!
 //! A single run per size is seconds long, so this is a plain harness (`harness = false`),
 //! not criterion. Run with `cargo bench -p chat-core --bench drain`; docs/BENCHMARKS.md
@@ -30,9 +31,10 @@ fn channel(i: usize) -> String {
     format!("team:drain-{i}")
 }
 
-/// `n` raw POSTs spread round-robin over `channels`, one at a time per channel and at
-/// most [`IN_FLIGHT`] channels at once.
-async fn floor(t: &TestServer, token: &str, n: usize, channels: usize) -> Duration {
+/// `n` raw messages spread round-robin over `channels`, sent `batch` per request (`1`:
+/// single sends, else batch sends), one request at a time per channel and at most
+/// [`IN_FLIGHT`] channels at once.
+async fn floor(t: &TestServer, token: &str, n: usize, channels: usize, batch: usize) -> Duration {
     let http = reqwest::Client::new();
     let base = t.server.base_url();
     let start = Instant::now();
@@ -43,12 +45,34 @@ async fn floor(t: &TestServer, token: &str, n: usize, channels: usize) -> Durati
         // Lane `lane` serves channels lane, lane + lanes, …, their messages in order.
         let mine: Vec<usize> = (0..n).filter(|k| (k % channels) % lanes == lane).collect();
         tasks.push(tokio::spawn(async move {
+            // Each channel's messages in order, `batch` at a time, channels taking turns.
+            let mut per_channel: Vec<Vec<usize>> = vec![Vec::new(); channels];
             for k in mine {
-                let c = channel(k % channels).replace(':', "/");
+                per_channel[k % channels].push(k);
+            }
+            let mut requests: Vec<(usize, Vec<usize>)> = Vec::new();
+            for (c, ks) in per_channel.into_iter().enumerate() {
+                for (i, chunk) in ks.chunks(batch).enumerate() {
+                    requests.push((i * channels + c, chunk.to_vec()));
+                }
+            }
+            requests.sort_by_key(|r| r.0);
+            for (_, ks) in requests {
+                let c = channel(ks[0] % channels).replace(':', "/");
+                let one = |k: usize| json!({"id": new_id(), "text": format!("floor {k}")});
+                let (path, body) = if batch == 1 {
+                    (format!("{base}/v1/channels/{c}/messages"), one(ks[0]))
+                } else {
+                    let messages: Vec<_> = ks.iter().map(|k| one(*k)).collect();
+                    (
+                        format!("{base}/v1/channels/{c}/messages/batch"),
+                        json!({ "messages": messages }),
+                    )
+                };
                 let reply = http
-                    .post(format!("{base}/v1/channels/{c}/messages"))
+                    .post(path)
                     .bearer_auth(&token)
-                    .json(&json!({"id": new_id(), "text": format!("floor {k}")}))
+                    .json(&body)
                     .send()
                     .await
                     .expect("post");
@@ -134,20 +158,34 @@ async fn main() {
     let token = mint_user_token(&app.app_id, &app.api_secret, "alice", 3600);
     println!("outbox drain on loopback (release build), one run per row");
     println!(
-        "{:>7} {:>8} {:>12} {:>10} {:>12} {:>10} {:>7}",
-        "queued", "channels", "sdk", "msg/s", "floor", "msg/s", "ratio"
+        "{:>7} {:>8} {:>10} {:>7} | {:>10} {:>7} {:>6} | {:>10} {:>7} {:>6}",
+        "queued",
+        "channels",
+        "sdk",
+        "msg/s",
+        "singles",
+        "msg/s",
+        "ratio",
+        "batches",
+        "msg/s",
+        "ratio"
     );
     for channels in CHANNELS {
         for n in SIZES {
             let sdk = drain(&t, &app, &token, n, channels).await;
-            let raw = floor(&t, &token, n, channels).await;
+            let single = floor(&t, &token, n, channels, 1).await;
+            let batched = floor(&t, &token, n, channels, 100).await;
+            let ratio = |floor: Duration| sdk.as_secs_f64() / floor.as_secs_f64();
             println!(
-                "{n:>7} {channels:>8} {:>12.1?} {:>10.0} {:>12.1?} {:>10.0} {:>6.2}x",
+                "{n:>7} {channels:>8} {:>10.1?} {:>7.0} | {:>10.1?} {:>7.0} {:>5.2}x | {:>10.1?} {:>7.0} {:>5.2}x",
                 sdk,
                 rate(n, sdk),
-                raw,
-                rate(n, raw),
-                sdk.as_secs_f64() / raw.as_secs_f64()
+                single,
+                rate(n, single),
+                ratio(single),
+                batched,
+                rate(n, batched),
+                ratio(batched),
             );
         }
     }

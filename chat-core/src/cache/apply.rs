@@ -20,6 +20,18 @@ use super::rows::{channel_cached, opt_millis, to_json};
 use super::unread::{self, Facts};
 use super::upserts::*;
 
+/// A completed outbox operation to record: its row, the server's answer as changes, and
+/// (for a mark-read) the channel's exact unread counts.
+#[derive(Debug, Clone, Copy)]
+pub struct Completion<'a> {
+    /// The outbox row to drop.
+    pub op_id: &'a str,
+    /// The answer, applied like realtime changes.
+    pub changes: &'a [Change],
+    /// Exact counts that replace the channel's.
+    pub unread: Option<&'a ChannelUnread>,
+}
+
 impl Cache {
     /// Applies one `/v1/sync` page and stores its cursor, all in one transaction: each
     /// limited channel replaces its cached state and window (local echoes are kept), then
@@ -90,17 +102,31 @@ impl Cache {
         changes: &[Change],
         unread: Option<&ChannelUnread>,
     ) -> CacheResult<()> {
+        self.complete_ops(&[Completion {
+            op_id,
+            changes,
+            unread,
+        }])
+    }
+
+    /// [`Cache::complete_op`] for several operations (the messages of a batch send) in ONE
+    /// transaction, in order: all are recorded or none.
+    pub fn complete_ops(&mut self, done: &[Completion<'_>]) -> CacheResult<()> {
         let me = self.user.clone().unwrap_or_default();
         let tx = self.conn.transaction()?;
         let mut applier = Applier::new(&tx, &me);
-        for change in changes {
-            applier.apply_change(change)?;
+        for c in done {
+            for change in c.changes {
+                applier.apply_change(change)?;
+            }
         }
         applier.finish()?;
-        if let Some(unread) = unread {
-            unread::store_exact(&tx, unread)?;
+        for c in done {
+            if let Some(unread) = c.unread {
+                unread::store_exact(&tx, unread)?;
+            }
+            super::outbox_rows::delete_outbox(&tx, c.op_id)?;
         }
-        super::outbox_rows::delete_outbox(&tx, op_id)?;
         tx.commit()?;
         Ok(())
     }

@@ -80,6 +80,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
+pub use apply::Completion;
 pub use error::{CacheError, CacheResult};
 pub use outbox_rows::{OutboxRow, OutboxWrite};
 pub use queries::ChannelQuery;

@@ -10,7 +10,7 @@ use chat_protocol::{
 use serde_json::Value;
 
 use super::{Engine, IoTag, persisted_json};
-use crate::cache::LocalState;
+use crate::cache::{Completion, LocalState};
 use crate::client::error::ClientError;
 use crate::clock::Millis;
 use crate::net::{HttpMethod, HttpReply, NetworkError};
@@ -117,31 +117,56 @@ impl Engine {
         }
     }
 
+    /// Stores completed operations' results and drops their rows: the ones whose answers
+    /// parse in ONE transaction (a batch send's messages land together), each other one
+    /// on its own (see [`Engine::complete`]).
+    pub(super) fn complete_all(&mut self, done: Vec<(OpId, OutboxOp, Value)>) {
+        if done.len() == 1 {
+            let (op_id, op, body) = done.into_iter().next().expect("one");
+            return self.complete(op_id, &op, body);
+        }
+        let mut parsed = Vec::with_capacity(done.len());
+        let mut rest = Vec::new();
+        for (op_id, op, body) in done {
+            if matches!(op, OutboxOp::MarkRead { .. }) {
+                self.read_epoch += 1;
+            }
+            match parse_answer(&op, body.clone()) {
+                Ok(Some((changes, unread))) => {
+                    parsed.push((op_id, op_id.to_string(), changes, unread));
+                }
+                _ => rest.push((op_id, op, body)),
+            }
+        }
+        let completions: Vec<Completion<'_>> = parsed
+            .iter()
+            .map(|(_, row, changes, unread)| Completion {
+                op_id: row,
+                changes,
+                unread: unread.as_ref(),
+            })
+            .collect();
+        if let Err(e) = self.cache.complete_ops(&completions) {
+            // Nothing of it was stored: record them one by one (each with its fallback).
+            self.last_error = Some(e.to_string());
+            for (op_id, _, changes, unread) in parsed {
+                self.complete_parsed(op_id, Ok(Some((changes, unread))));
+            }
+        }
+        for (op_id, op, body) in rest {
+            self.complete_parsed(op_id, parse_answer(&op, body));
+        }
+    }
+
     /// Stores a completed operation's result and drops its row (one transaction).
     fn complete(&mut self, op_id: OpId, op: &OutboxOp, body: Value) {
         if matches!(op, OutboxOp::MarkRead { .. }) {
             self.read_epoch += 1;
         }
-        // The answer as changes to apply with the same rules as sync; `Ok(None)` when it
-        // carries nothing to apply: "already gone" (a 404 on a removal, no body) or a
-        // channel creation (the channel's state arrives with the next sync).
-        type Parsed = (Vec<Change>, Option<ChannelUnread>);
-        let parsed: Result<Option<Parsed>, serde_json::Error> = match op {
-            _ if body.is_null() => Ok(None),
-            OutboxOp::SendMessage { .. }
-            | OutboxOp::EditMessage { .. }
-            | OutboxOp::DeleteMessage { .. } => serde_json::from_value::<MessageResponse>(body)
-                .map(|r| Some((vec![Change::Message(r.message)], None))),
-            OutboxOp::AddReaction { .. } | OutboxOp::RemoveReaction { .. } => {
-                serde_json::from_value::<ReactionResponse>(body).map(|r| {
-                    let changes = vec![Change::Reaction(r.reaction), Change::Message(r.message)];
-                    Some((changes, None))
-                })
-            }
-            OutboxOp::MarkRead { .. } => serde_json::from_value::<MarkReadResponse>(body)
-                .map(|r| Some((vec![Change::Read(r.read)], Some(r.unread)))),
-            OutboxOp::CreateChannel { .. } => Ok(None),
-        };
+        self.complete_parsed(op_id, parse_answer(op, body));
+    }
+
+    fn complete_parsed(&mut self, op_id: OpId, parsed: Result<Option<Parsed>, serde_json::Error>) {
         let error = match parsed {
             Ok(Some((changes, unread))) => {
                 match self
@@ -280,6 +305,32 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// An answer as changes to apply with the same rules as sync, plus a mark-read's exact
+/// counts.
+type Parsed = (Vec<Change>, Option<ChannelUnread>);
+
+/// A completed operation's answer as [`Parsed`]; `Ok(None)` when it carries nothing to
+/// apply: "already gone" (a 404 on a removal, no body) or a channel creation (the
+/// channel's state arrives with the next sync).
+fn parse_answer(op: &OutboxOp, body: Value) -> Result<Option<Parsed>, serde_json::Error> {
+    match op {
+        _ if body.is_null() => Ok(None),
+        OutboxOp::SendMessage { .. }
+        | OutboxOp::EditMessage { .. }
+        | OutboxOp::DeleteMessage { .. } => serde_json::from_value::<MessageResponse>(body)
+            .map(|r| Some((vec![Change::Message(r.message)], None))),
+        OutboxOp::AddReaction { .. } | OutboxOp::RemoveReaction { .. } => {
+            serde_json::from_value::<ReactionResponse>(body).map(|r| {
+                let changes = vec![Change::Reaction(r.reaction), Change::Message(r.message)];
+                Some((changes, None))
+            })
+        }
+        OutboxOp::MarkRead { .. } => serde_json::from_value::<MarkReadResponse>(body)
+            .map(|r| Some((vec![Change::Read(r.read)], Some(r.unread)))),
+        OutboxOp::CreateChannel { .. } => Ok(None),
     }
 }
 

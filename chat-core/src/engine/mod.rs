@@ -294,10 +294,28 @@ impl Engine {
                 self.want_token(now);
             } else {
                 let mut sent = false;
+                // Completions are recorded together (a batch send's land in one
+                // transaction), before the effects that follow them.
+                let mut done = Vec::new();
                 for effect in self.outbox.poll(now) {
                     progressed = true;
                     sent |= matches!(effect, Effect::Send { .. } | Effect::SendBatch { .. });
-                    self.on_outbox_effect(effect, now);
+                    match effect {
+                        Effect::Completed {
+                            op_id, op, body, ..
+                        } => done.push((op_id, op, body)),
+                        other => {
+                            if !done.is_empty() {
+                                self.touch();
+                                self.complete_all(std::mem::take(&mut done));
+                            }
+                            self.on_outbox_effect(other, now);
+                        }
+                    }
+                }
+                if !done.is_empty() {
+                    self.touch();
+                    self.complete_all(done);
                 }
                 // Flushed: nothing in flight and nothing dispatchable now (items waiting
                 // for a retry, queued behind one, failed or blocked do not hold a sync).

@@ -150,6 +150,14 @@ async fn offline_sends_survive_a_restart_and_are_delivered_once_in_order() {
     assert_eq!(got, ids, "delivered exactly once, in order");
     let shown: Vec<_> = window.items().iter().map(|m| m.message.id).collect();
     assert_eq!(shown, ids);
+    // The backlog left as one batch send, no single sends.
+    let path = "Post /v1/channels/team/general/messages";
+    assert_eq!(
+        (net.count(&format!("{path}/batch")), net.count(path)),
+        (1, 1),
+        "{:?}",
+        net.log.lock().unwrap()
+    );
     alice.shutdown().await;
 }
 

@@ -167,7 +167,7 @@ impl From<OutboxItem> for OutboxEntry {
 pub struct ClientStatus {
     /// Operations in the outbox.
     pub outbox_len: u32,
-    /// Requests in flight.
+    /// Outbox items in flight (each message of a batch send counts).
     pub in_flight: u32,
     /// A sync is running.
     pub syncing: bool,

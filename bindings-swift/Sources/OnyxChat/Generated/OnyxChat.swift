@@ -3502,7 +3502,7 @@ public struct ClientStatus: Equatable, Hashable {
      */
     public var outboxLen: UInt32
     /**
-     * Requests in flight.
+     * Outbox items in flight (each message of a batch send counts).
      */
     public var inFlight: UInt32
     /**
@@ -3533,7 +3533,7 @@ public struct ClientStatus: Equatable, Hashable {
          * Operations in the outbox.
          */outboxLen: UInt32, 
         /**
-         * Requests in flight.
+         * Outbox items in flight (each message of a batch send counts).
          */inFlight: UInt32, 
         /**
          * A sync is running.

@@ -18,9 +18,11 @@
 //!   answer for the whole request (network failure, 5xx, 401, 429) is every item's
 //!   outcome. A `2xx` whose results cannot be matched to the items retries them all
 //!   (sends are idempotent, so a replay answers `200`).
-//! - **Older servers.** A whole-request `404` or `405` means the server has no batch
-//!   route: batching is switched off for this outbox and the items go back to the queue,
-//!   without counting an attempt, to be sent one by one.
+//! - **Refused as a whole.** A whole-request `404` or `405` means the server has no batch
+//!   route (an older server): batching is switched off for this outbox. A `413` means the
+//!   server takes smaller bodies than this build: batches are halved (down to single sends).
+//!   Either way the items go back to the queue without counting an attempt, so no message
+//!   fails for what was wrong with its batch.
 
 use chat_protocol::limits::{MAX_BATCH, MAX_SEND_BATCH_BYTES};
 use chat_protocol::{SendMessageRequest, SendMessagesResponse};
@@ -74,11 +76,11 @@ impl Outbox {
     /// The head `seq` and the sends that may go with it (see the module rules).
     fn batch_behind(&self, seq: u64, now: Millis) -> Vec<u64> {
         let head = &self.entries[&seq];
-        let max = self.config.max_batch.clamp(1, MAX_BATCH);
+        let max = self.batch_cap.clamp(1, MAX_BATCH);
         let OutboxOp::SendMessage { request, .. } = &head.op else {
             return vec![seq];
         };
-        if max == 1 || !self.batching {
+        if max == 1 {
             return vec![seq];
         }
         let mut bytes = ENVELOPE_BYTES + batch_bytes(request);
@@ -128,10 +130,14 @@ impl Outbox {
         }
         let outcomes = match outcome {
             ApiOutcome::HttpError {
-                status: 404 | 405, ..
+                status: status @ (404 | 405 | 413),
+                ..
             } => {
-                // No batch route: an older server. Back to the queue, one by one.
-                self.batching = false;
+                self.batch_cap = if status == 413 {
+                    (op_ids.len() / 2).max(1)
+                } else {
+                    1
+                };
                 for id in op_ids {
                     let seq = self.index[id];
                     self.set_stage(seq, Stage::Queued);

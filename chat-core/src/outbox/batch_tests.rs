@@ -266,3 +266,32 @@ fn a_server_without_the_batch_route_gets_single_sends() {
     assert_eq!(sent(&effects), [op_id(1)]);
     assert!(batches(&effects).is_empty());
 }
+
+#[test]
+fn a_batch_too_big_for_the_server_is_halved_and_no_message_fails_for_it() {
+    let mut ob = outbox();
+    for n in 1..=8 {
+        send(&mut ob, "messaging:a", n);
+    }
+    ob.poll(T0);
+    ob.on_batch_result(&ids(1..=8), http(ErrorCode::PayloadTooLarge), T0)
+        .unwrap();
+    for id in ids(1..=8) {
+        assert_eq!(ob.state(id), Some(ItemState::Pending));
+    }
+    assert_eq!(batches(&ob.poll(T0)), [ids(1..=4)]);
+    ob.on_batch_result(&ids(1..=4), http(ErrorCode::PayloadTooLarge), T0)
+        .unwrap();
+    assert_eq!(batches(&ob.poll(T0)), [ids(1..=2)]);
+    ob.on_batch_result(&ids(1..=2), http(ErrorCode::PayloadTooLarge), T0)
+        .unwrap();
+    let effects = ob.poll(T0);
+    assert_eq!(
+        (sent(&effects), batches(&effects)),
+        (vec![op_id(1)], vec![])
+    );
+    // Alone, a 413 is the message's own failure.
+    ob.on_result(op_id(1), http(ErrorCode::PayloadTooLarge), T0)
+        .unwrap();
+    assert!(matches!(ob.state(op_id(1)), Some(ItemState::Failed(f)) if f.status == 413));
+}

@@ -55,9 +55,9 @@ pub struct Outbox {
     pub(super) busy: HashMap<Cid, usize>,
     /// Items in flight.
     pub(super) flying: usize,
-    /// Whether the server takes batch sends (`false` once it answered one with 404/405:
-    /// an older server; messages then go one by one).
-    pub(super) batching: bool,
+    /// The most messages a batch may hold now: `config.max_batch`, lowered when the
+    /// server refused a batch as a whole (see `batch.rs`).
+    pub(super) batch_cap: usize,
     /// Items whose visible state may differ from the one reported.
     pub(super) dirty: BTreeSet<u64>,
 }
@@ -82,7 +82,7 @@ impl Outbox {
             dependents: HashMap::new(),
             busy: HashMap::new(),
             flying: 0,
-            batching: true,
+            batch_cap: config.max_batch.clamp(1, chat_protocol::limits::MAX_BATCH),
             dirty: BTreeSet::new(),
         }
     }

@@ -1,3 +1,4 @@
+import "./boot";
 import "@onyxchat/react/theme.css";
 import "./styles.css";
 import { StrictMode } from "react";

@@ -3,6 +3,7 @@
 // follows the page's network and visibility.
 
 import { ChatError } from "./errors.js";
+import { mark } from "./marks.js";
 import type { EngineInfo, MessageEndpoint } from "./protocol.js";
 import { Connection } from "./rpc.js";
 import { spawnWorker } from "./spawn.js";
@@ -135,6 +136,7 @@ export class ChatClient {
       client = new ChatClient(rpc, endpoint, ownsWorker, info, options.storeGraceMs ?? 1000);
       client.connectionStore.seed(await rpc.call<ConnectionState>("connectionState"));
       await client.followPage();
+      mark("connected");
       return client;
     } catch (e) {
       rpc.fail(new ChatError("closed", "the client is closed"));

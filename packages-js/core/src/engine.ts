@@ -6,6 +6,7 @@
 
 import { LocalBackend, type Backend, type WasmModule, type Watch } from "./backend.js";
 import { ChatError, toWire } from "./errors.js";
+import { mark, markOnce } from "./marks.js";
 import {
   CLIENT_METHODS,
   WINDOW_METHODS,
@@ -98,7 +99,9 @@ export function serve(
     const b = backend;
     if (!b) return;
     sub.started = b.watch(sub.kind, sub.args, (payload) => {
-      if (current()) post({ sub: id, payload });
+      if (!current()) return;
+      if (sub.kind === "messages") markOnce("first-query");
+      post({ sub: id, payload });
     });
     sub.started.then(
       (watch) => {
@@ -133,6 +136,7 @@ export function serve(
   async function open(opts: OpenOptions): Promise<unknown> {
     if (opening || backend) throw new ChatError("invalid_operation", "the engine is already open");
     opening = true;
+    mark("open-start");
     try {
       const module = await wasm;
       const env = options.tabs === undefined || options.tabs === "auto" ? detectTabsEnvironment() : options.tabs;
@@ -146,6 +150,7 @@ export function serve(
       await backend.close();
       throw new ChatError("closed", "the client is closed");
     }
+    mark("engine-open");
     return backend.info;
   }
 

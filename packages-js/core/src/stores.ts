@@ -6,6 +6,7 @@
 
 import { ChatError } from "./errors.js";
 import { applyDiffs, deepEqual } from "./diff.js";
+import { markOnce } from "./marks.js";
 import type { Connection } from "./rpc.js";
 import type { SubKind } from "./protocol.js";
 import type { ListDiff, MessageItem, OutboxItem } from "./types.js";
@@ -228,6 +229,7 @@ export class MessageWindowStore extends ListStore<MessageItem> implements Messag
   }
 
   protected override delivered(payload: unknown): void {
+    markOnce("first-messages");
     if ((payload as ListDiff<MessageItem>[]).some((d) => d.type === "reset")) this.hasOlder = true;
     super.delivered(payload);
   }

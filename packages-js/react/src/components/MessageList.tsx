@@ -1,6 +1,7 @@
 import {
   useCallback,
   useEffect,
+  useLayoutEffect,
   useMemo,
   useRef,
   useState,
@@ -28,6 +29,22 @@ function useDocumentVisible(): boolean {
     return () => document.removeEventListener("visibilitychange", update);
   }, []);
   return visible;
+}
+
+let rowsCommitted = false;
+
+/**
+ * Marks `onyxchat:list-rows-committed` (User Timing) the first time a message list commits
+ * with messages in this page: a start-up phase of the web benchmark (`tests/web/bench.mjs`).
+ */
+function markRowsCommitted() {
+  if (rowsCommitted) return;
+  rowsCommitted = true;
+  try {
+    globalThis.performance?.mark?.("onyxchat:list-rows-committed");
+  } catch {
+    // No User Timing here.
+  }
 }
 
 /** Virtuoso's index of the first item at mount; lowered as older pages are prepended. */
@@ -135,6 +152,10 @@ function ChannelMessageList({
   const Loading = merged.LoadingIndicator ?? DefaultLoading;
   const { messages, ready, hasOlder, error, loadOlder, loadNewer } = useMessages(cid, pageSize);
   const firstItemIndex = useFirstItemIndex(messages);
+  const hasRows = messages.length > 0;
+  useLayoutEffect(() => {
+    if (hasRows) markRowsCommitted();
+  }, [hasRows]);
   const starts = useMemo(() => groupStarts(messages), [messages]);
   const virtuoso = useRef<VirtuosoHandle>(null);
   const me = client.userId;

@@ -115,8 +115,15 @@ async function floorServer() {
 
 /** In every page: when the first message row enters the DOM, and when it is first visible. */
 function firstRowProbe() {
-  const mark = { firstRow: null, firstVisible: null };
+  const mark = { firstRow: null, firstVisible: null, frames: 0, longTasks: [] };
   window.__bench = mark;
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (mark.firstVisible === null) mark.longTasks.push([e.startTime, e.duration]);
+    }).observe({ type: "longtask", buffered: true });
+  } catch {
+    // No Long Tasks API.
+  }
   const SEL = "[data-message-id]";
   const observer = new MutationObserver(() => {
     if (mark.firstRow === null && document.querySelector(SEL)) {
@@ -125,7 +132,12 @@ function firstRowProbe() {
     }
   });
   observer.observe(document, { childList: true, subtree: true });
+  mark.trace = [];
   const frame = () => {
+    mark.frames++;
+    const il = document.querySelector("[data-testid=virtuoso-item-list]");
+    const sc = document.querySelector("[data-virtuoso-scroller]");
+    mark.trace.push([Math.round(performance.now()), document.querySelectorAll(SEL).length, il?.style.visibility ?? "-", sc?.scrollTop ?? -1, sc?.scrollHeight ?? -1]);
     const row = document.querySelector(SEL);
     if (row && row.checkVisibility({ visibilityProperty: true, opacityProperty: true })) {
       mark.firstVisible = performance.now();
@@ -163,7 +175,14 @@ async function reloads(page, n, phases = false) {
   for (let i = 0; i < n; i++) {
     await page.reload({ waitUntil: "commit" });
     await page.waitForFunction(() => window.__bench?.firstVisible != null && window.__bench?.firstRow != null, null, { timeout: 30_000 });
-    const r = await page.evaluate(() => ({ dom: window.__bench.firstRow, visible: window.__bench.firstVisible }));
+    const r = await page.evaluate(() => ({
+      dom: window.__bench.firstRow,
+      visible: window.__bench.firstVisible,
+      frames: window.__bench.frames,
+      longTasks: window.__bench.longTasks,
+      trace: window.__bench.trace,
+    }));
+    if (process.env.BENCH_WEB_TRACE) log(JSON.stringify(r.trace));
     if (phases) {
       const own = await page.evaluate(timeline);
       const marks = [...own.marks];
@@ -308,6 +327,7 @@ try {
   const plain = await reloads(page, RELOADS);
   log("reloads done");
   const phases = phaseTable(demo);
+  for (const r of demo) log(`run: visible ${r.visible.toFixed(0)} ms, ${r.frames} frames, long tasks ${r.longTasks.map(([s, d]) => `${s.toFixed(0)}+${d.toFixed(0)}`).join(" ")}`);
 
   // 3. 10,000 messages (server-side sends: not rate-limited), scrolled from the newest up.
   // BENCH_WEB_FIRST_ROW_ONLY=1 skips it (a quicker run while working on the start-up).
@@ -371,6 +391,9 @@ try {
     `| Phase | Mark | At (median) | Step |`,
     `|---|---|---:|---:|`,
     ...phases.map((p) => `| ${PHASES[p.name] ?? p.name} | \`${p.name}\` | ${ms(p.at)} | +${ms(p.step)} |`),
+    ``,
+    `Main thread until the first row is visible (medians): ${median(demo.map((r) => r.frames))} animation frames; ` +
+      `${median(demo.map((r) => r.longTasks.length))} long tasks (> 50 ms) taking ${ms(median(demo.map((r) => r.longTasks.reduce((a, [, d]) => a + d, 0))))} in all.`,
     ``,
   );
   if (!FIRST_ROW_ONLY) lines.push(

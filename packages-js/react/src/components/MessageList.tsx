@@ -14,6 +14,7 @@ import type { MessageItem } from "../types.js";
 import { useTranslation } from "../i18n/context.js";
 import { cx, groupStarts, reportError } from "../utils.js";
 import { EmptyState as DefaultEmptyState, LoadingIndicator as DefaultLoading } from "./basics.js";
+import { FirstPaintRows, useFirstPaint } from "./FirstPaint.js";
 import { Message as DefaultMessage } from "./Message.js";
 import type { ChatComponents, MessageRenderContext, RenderMessage } from "./types.js";
 
@@ -318,6 +319,13 @@ function ChannelMessageList({
     [me, starts, onOpenThread, renderMessage, Message],
   );
 
+  // The newest rows at once, while Virtuoso's first pass is hidden (see FirstPaint.tsx).
+  const firstPaint = useFirstPaint(
+    hasRows,
+    virtuosoProps?.initialTopMostItemIndex,
+    virtuosoProps?.scrollerRef,
+  );
+
   const listContext = useMemo<ListContext>(
     () => ({ loadingOlder, hasOlder, Loading, start: t("conversationStart") }),
     [loadingOlder, hasOlder, Loading, t],
@@ -337,6 +345,9 @@ function ChannelMessageList({
   } else {
     body = (
       <>
+        {firstPaint.active ? (
+          <FirstPaintRows items={messages} renderItem={renderItem} layerRef={firstPaint.layerRef} />
+        ) : null}
         <Virtuoso<MessageItem, ListContext>
           ref={virtuoso}
           className="onyx-message-list__scroller"
@@ -356,6 +367,7 @@ function ChannelMessageList({
           alignToBottom
           components={virtuosoComponents}
           {...virtuosoProps}
+          scrollerRef={firstPaint.scrollerRef}
         />
         {!atBottom || detached ? (
           <button

@@ -327,7 +327,10 @@ try {
   const plain = await reloads(page, RELOADS);
   log("reloads done");
   const phases = phaseTable(demo);
-  for (const r of demo) log(`run: visible ${r.visible.toFixed(0)} ms, ${r.frames} frames, long tasks ${r.longTasks.map(([s, d]) => `${s.toFixed(0)}+${d.toFixed(0)}`).join(" ")}`);
+  for (const r of demo) {
+    log(`run: visible ${r.visible.toFixed(0)} ms, ${r.frames} frames, long tasks ${r.longTasks.map(([s, d]) => `${s.toFixed(0)}+${d.toFixed(0)}`).join(" ")}`);
+    if (process.env.BENCH_WEB_TRACE) log(Object.entries(r.phases).sort((a, b) => a[1] - b[1]).map(([n, t]) => `${n.replace(/^\w+:/, "")} ${t.toFixed(0)}`).join(" | "));
+  }
 
   // 3. 10,000 messages (server-side sends: not rate-limited), scrolled from the newest up.
   // BENCH_WEB_FIRST_ROW_ONLY=1 skips it (a quicker run while working on the start-up).

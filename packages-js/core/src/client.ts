@@ -134,8 +134,10 @@ export class ChatClient {
         },
       ]);
       client = new ChatClient(rpc, endpoint, ownsWorker, info, options.storeGraceMs ?? 1000);
-      client.connectionStore.seed(await rpc.call<ConnectionState>("connectionState"));
-      await client.followPage();
+      const created = client;
+      // Both at once (one round trip to the engine, not two); the engine runs them in order.
+      const [state] = await Promise.all([rpc.call<ConnectionState>("connectionState"), created.followPage()]);
+      created.connectionStore.seed(state);
       mark("connected");
       return client;
     } catch (e) {

@@ -19,10 +19,12 @@ import { build } from "vite";
 import { launchProfile, openChannel, rowWithText, signIn } from "./lib/browser.mjs";
 import { poll } from "./lib/expect.mjs";
 import { REPO } from "./lib/paths.mjs";
-import { ChatServer, DEMO_DIST, freePort, pool } from "./lib/server.mjs";
+import { ChatServer, DEMO_DIST as BUILT_DEMO, freePort, pool } from "./lib/server.mjs";
 
 const RELOADS = 7;
 const FIRST_ROW_ONLY = process.env.BENCH_WEB_FIRST_ROW_ONLY === "1";
+// Another build of the demo to measure (e.g. an earlier commit's, to compare in one sitting).
+const DEMO_DIST = process.env.BENCH_WEB_DEMO_DIST ?? BUILT_DEMO;
 const CACHED_MESSAGES = 300;
 const BIG = 10_000;
 const SCROLL_MS = 8000;
@@ -295,7 +297,7 @@ function frameStats({ deltas, travelled, longTasks }) {
 
 // ---- main --------------------------------------------------------------------------------
 
-const server = await ChatServer.start();
+const server = await ChatServer.start({ staticDir: DEMO_DIST });
 const floor = await floorServer();
 const profile = await launchProfile("bench");
 const lines = [];

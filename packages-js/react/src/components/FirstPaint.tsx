@@ -17,8 +17,8 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNo
 import { flushSync } from "react-dom";
 import type { MessageItem } from "../types.js";
 
-/** The newest rows the first paint renders (the list's default page). */
-export const FIRST_PAINT_ROWS = 30;
+/** The newest rows the first paint renders (more than a usual viewport shows; each costs a render). */
+export const FIRST_PAINT_ROWS = 20;
 /** How long the first paint may stay if Virtuoso never shows its list (e.g. a hidden panel). */
 const FIRST_PAINT_MAX_MS = 3000;
 

@@ -2,13 +2,11 @@
 // engine (its worker, the wasm, the database) and the remembered channel's message query
 // here, before React and the app's code have even loaded (main.tsx imports them after).
 // `ChatScreen` then takes this client through `useCreateChatClient`'s `connect` option
-// instead of connecting again, and its message list finds the query already answered.
+// instead of connecting again, and its message list finds the query already answered
+// (`preloadMessages`).
 
 import { ChatClient, type ConnectOptions } from "@onyxchat/core";
 import { loadChannel, loadSession, serverUrl, tokenProviderFor } from "./session";
-
-/** How long the early message query is held for the list to take it over. */
-const HOLD_MS = 10_000;
 
 let early: { key: string; client: Promise<ChatClient> } | undefined;
 
@@ -25,19 +23,11 @@ export function connectEarly(): void {
     userId: session.user.id,
     tokenProvider: tokenProviderFor(session),
   };
-  const client = ChatClient.connect(options);
-  early = { key: identity(options), client };
   const cid = loadChannel(session);
-  client.then(
-    (c) => {
-      if (!cid) return;
-      // The store keeps its query while it has a listener: hold it until the list has
-      // subscribed (the same store: same cid and page size).
-      const stop = c.messages(cid).subscribe(() => undefined);
-      setTimeout(stop, HOLD_MS);
-    },
-    () => undefined, // ChatScreen reports it (it takes this promise).
-  );
+  // The remembered channel's newest messages are read as soon as the database is open.
+  const client = ChatClient.connect(cid ? { ...options, preloadMessages: cid } : options);
+  early = { key: identity(options), client };
+  client.catch(() => undefined); // ChatScreen reports it (it takes this promise).
 }
 
 /**

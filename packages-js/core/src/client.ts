@@ -11,6 +11,7 @@ import {
   ListStore,
   MessageWindowStore,
   OutboxStore,
+  Preloaded,
   ValueStore,
   type LiveStore,
   type MessageListStore,
@@ -56,7 +57,17 @@ export interface ConnectOptions {
   worker?: MessageEndpoint;
   /** How long a store's live query outlives its last listener, in ms (default 1000). */
   storeGraceMs?: number;
+  /**
+   * A channel whose newest messages to load while connecting (e.g. the channel the app
+   * shows first): the engine reads them from the cache as soon as the database is open,
+   * and `messages(cid)` (default page size) has them without another round trip. The
+   * client holds that query for 10 s after connecting, so the app's list finds it running.
+   */
+  preloadMessages?: string;
 }
+
+/** How long a preloaded message list is held for the app to subscribe (ms). */
+const PRELOAD_HOLD_MS = 10_000;
 
 /** A store the client can stop. */
 type Halting = LiveStore<unknown> & { halt(): void };
@@ -125,7 +136,7 @@ export class ChatClient {
     let client: ChatClient | undefined;
     const rpc = new Connection(endpoint, options.tokenProvider, (info) => client?.onRole(info));
     try {
-      const info = await rpc.call<EngineInfo>("open", [
+      const opening = rpc.call<EngineInfo>("open", [
         {
           serverUrl: options.serverUrl,
           appId: options.appId,
@@ -133,8 +144,19 @@ export class ChatClient {
           storage: options.storage ?? "auto",
         },
       ]);
+      // Asked for together with `open`: the engine runs it once the database is open.
+      const cid = options.preloadMessages;
+      const preloaded = cid !== undefined ? new Preloaded(rpc, "messages", [cid, DEFAULT_PAGE]) : undefined;
+      const info = await opening;
       client = new ChatClient(rpc, endpoint, ownsWorker, info, options.storeGraceMs ?? 1000);
       const created = client;
+      if (cid !== undefined && preloaded) {
+        const store = created.messageWindow(cid, DEFAULT_PAGE);
+        if (store.adopt(preloaded)) {
+          const hold = setTimeout(store.subscribe(() => undefined), PRELOAD_HOLD_MS);
+          (hold as { unref?(): void }).unref?.(); // Node: not a reason to stay alive
+        } else rpc.unsubscribe(preloaded.sub);
+      }
       // Both at once (one round trip to the engine, not two); the engine runs them in order.
       const [state] = await Promise.all([rpc.call<ConnectionState>("connectionState"), created.followPage()]);
       created.connectionStore.seed(state);
@@ -346,6 +368,10 @@ export class ChatClient {
    * `loadOlder()`. The same store for the same arguments.
    */
   messages(cid: string, pageSize = DEFAULT_PAGE): MessageListStore {
+    return this.messageWindow(cid, pageSize);
+  }
+
+  private messageWindow(cid: string, pageSize: number): MessageWindowStore {
     return this.store(`messages:${cid}:${pageSize}`, () => new MessageWindowStore(this.host, cid, pageSize, this.outboxChanged));
   }
 

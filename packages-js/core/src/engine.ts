@@ -2,7 +2,8 @@
 // the page's protocol (`protocol.ts`) on a backend: the Rust client in this worker, or,
 // with several tabs open, the tab that owns the database (`tabs.ts`). It keeps the page's
 // live queries keyed by the page's ids and restarts them (each with a reset) whenever the
-// database owner changes.
+// database owner changes. Live queries asked for while the engine opens start as soon as
+// it is open (so a page can ask for its first data together with `open`).
 
 import { LocalBackend, type Backend, type WasmModule, type Watch } from "./backend.js";
 import { ChatError, toWire } from "./errors.js";
@@ -143,6 +144,11 @@ export function serve(
       backend = env
         ? await Tabs.start(module, opts, fetchToken, env, onTabsChange)
         : await LocalBackend.open(module, opts, fetchToken);
+    } catch (e) {
+      // The live queries that waited for the database will not get one.
+      for (const id of subs.keys()) post({ sub: id, error: toWire(new ChatError("closed", "the client is closed")) });
+      subs.clear();
+      throw e;
     } finally {
       opening = false;
     }
@@ -151,6 +157,7 @@ export function serve(
       throw new ChatError("closed", "the client is closed");
     }
     mark("engine-open");
+    for (const [id, sub] of subs) if (sub.started === undefined) startSub(id, sub);
     return backend.info;
   }
 
@@ -210,13 +217,14 @@ export function serve(
         subs.delete(m.unsub);
       }
     } else if ("sub" in m) {
-      if (closed || !backend) {
+      if (closed || (!backend && !opening)) {
         post({ sub: m.sub, error: toWire(new ChatError("closed", "the client is closed")) });
         return;
       }
       const sub: Sub = { kind: m.kind, args: m.args, epoch: 0 };
       subs.set(m.sub, sub);
-      startSub(m.sub, sub);
+      // While opening, `open` starts it once the database is there.
+      if (backend) startSub(m.sub, sub);
     } else if ("id" in m) {
       const { id, method } = m;
       call(method, m.args).then(

@@ -144,9 +144,13 @@ export class ChatClient {
           storage: options.storage ?? "auto",
         },
       ]);
-      // Asked for together with `open`: the engine runs it once the database is open.
+      // Sent together with `open` (the engine runs them once the database is open): the
+      // preloaded messages, the connection state, and the page's network and visibility.
       const cid = options.preloadMessages;
       const preloaded = cid !== undefined ? new Preloaded(rpc, "messages", [cid, DEFAULT_PAGE]) : undefined;
+      const state = rpc.call<ConnectionState>("connectionState");
+      const page = tellPage(rpc);
+      state.catch(() => undefined); // Reported through `open` if that fails.
       const info = await opening;
       client = new ChatClient(rpc, endpoint, ownsWorker, info, options.storeGraceMs ?? 1000);
       const created = client;
@@ -157,9 +161,9 @@ export class ChatClient {
           (hold as { unref?(): void }).unref?.(); // Node: not a reason to stay alive
         } else rpc.unsubscribe(preloaded.sub);
       }
-      // Both at once (one round trip to the engine, not two); the engine runs them in order.
-      const [state] = await Promise.all([rpc.call<ConnectionState>("connectionState"), created.followPage()]);
-      created.connectionStore.seed(state);
+      created.connectionStore.seed(await state);
+      await page;
+      created.followPage();
       mark("connected");
       return client;
     } catch (e) {
@@ -406,11 +410,10 @@ export class ChatClient {
 
   // ---- the page ---------------------------------------------------------------------
 
-  /** Follows `online`/`offline` and `visibilitychange` where there is a page. */
-  private async followPage(): Promise<void> {
+  /** Follows `online`/`offline` and `visibilitychange` where there is a page (see `tellPage`). */
+  private followPage(): void {
     const w = (globalThis as { window?: Window }).window;
     const d = (globalThis as { document?: Document }).document;
-    const n = (globalThis as { navigator?: Navigator }).navigator;
     if (!w || typeof w.addEventListener !== "function") return;
     const ignore = () => undefined;
     const online = () => this.setNetworkReachable(true).catch(ignore);
@@ -424,7 +427,21 @@ export class ChatClient {
       w.removeEventListener("offline", offline);
       d?.removeEventListener("visibilitychange", visibility);
     };
-    if (n && n.onLine === false) await offline();
-    if (d) await visibility();
   }
+}
+
+/**
+ * Tells the engine the page's state at connect (offline, hidden), where there is a page;
+ * settles once it has been told (failures are ignored, as for later changes).
+ */
+async function tellPage(rpc: Connection): Promise<void> {
+  const w = (globalThis as { window?: Window }).window;
+  const d = (globalThis as { document?: Document }).document;
+  const n = (globalThis as { navigator?: Navigator }).navigator;
+  if (!w || typeof w.addEventListener !== "function") return;
+  const ignore = () => undefined;
+  const offline = n && n.onLine === false ? rpc.call("setNetworkReachable", [false]).catch(ignore) : undefined;
+  const visible = d ? rpc.call("setForeground", [d.visibilityState !== "hidden"]).catch(ignore) : undefined;
+  await offline;
+  await visible;
 }

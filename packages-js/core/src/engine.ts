@@ -2,8 +2,9 @@
 // the page's protocol (`protocol.ts`) on a backend: the Rust client in this worker, or,
 // with several tabs open, the tab that owns the database (`tabs.ts`). It keeps the page's
 // live queries keyed by the page's ids and restarts them (each with a reset) whenever the
-// database owner changes. Live queries asked for while the engine opens start as soon as
-// it is open (so a page can ask for its first data together with `open`).
+// database owner changes. Calls and live queries sent while the engine opens wait for it
+// and run as soon as it is open (so a page can send its first requests together with
+// `open`, without waiting for its answer).
 
 import { LocalBackend, type Backend, type WasmModule, type Watch } from "./backend.js";
 import { ChatError, toWire } from "./errors.js";
@@ -76,6 +77,8 @@ export function serve(
 ): Engine {
   let backend: Backend | undefined;
   let opening = false;
+  /** Settles when the `open` in progress has (calls sent meanwhile wait for it). */
+  let opened: Promise<void> = Promise.resolve();
   let closed = false;
   let detached = false;
   let tokenSeq = 0;
@@ -137,6 +140,8 @@ export function serve(
   async function open(opts: OpenOptions): Promise<unknown> {
     if (opening || backend) throw new ChatError("invalid_operation", "the engine is already open");
     opening = true;
+    let settle!: () => void;
+    opened = new Promise((resolve) => (settle = resolve));
     mark("open-start");
     try {
       const module = await wasm;
@@ -151,6 +156,7 @@ export function serve(
       throw e;
     } finally {
       opening = false;
+      settle();
     }
     if (closed) {
       await backend.close();
@@ -174,6 +180,8 @@ export function serve(
   async function call(method: string, args: unknown[]): Promise<unknown> {
     if (method === "open") return await open(args[0] as OpenOptions);
     if (method === "close") return await shutdown();
+    if (closed) throw new ChatError("closed", "the client is closed");
+    if (!backend && opening) await opened;
     if (closed) throw new ChatError("closed", "the client is closed");
     if (!backend) throw new ChatError("invalid_operation", "the engine is not open yet");
     if (WINDOW_CALLS.has(method)) return await windowCall(method as WindowMethod, args);

@@ -66,17 +66,20 @@ describe("the message list's first paint", () => {
     expect(screen.getAllByTestId(`message-${items.at(-1)!.message.id}`)).toHaveLength(1);
     expect(screen.queryByTestId(`message-${items[0]!.message.id}`)).toBeNull();
 
-    // Virtuoso's hidden rows arrive: they become the addressable ones (never two at once).
+    // Virtuoso's hidden rows arrive: the layer's stay the addressable ones (never two at once).
     act(() => virtuosoRenders(items));
-    await waitFor(() => expect(layer()!.querySelector("[data-message-id]")).toBeNull());
-    expect(layer()!.textContent).toContain(`row ${items.length - 1}`);
+    await waitFor(() => expect(itemList().querySelector("[data-message-id]")).toBeNull());
+    expect(itemList().querySelectorAll("[data-index]")).toHaveLength(items.length);
     expect(screen.getAllByTestId(`message-${items.at(-1)!.message.id}`)).toHaveLength(1);
+    expect(layer()!.querySelectorAll("[data-message-id]").length).toBe(FIRST_PAINT_ROWS);
 
-    // Virtuoso shows its list: the layer goes.
+    // Virtuoso shows its list: the layer goes, and Virtuoso's rows are addressable again.
     act(() => {
       itemList().style.visibility = "";
     });
     await waitFor(() => expect(layer()).toBeNull());
+    expect(itemList().querySelectorAll("[data-message-id]")).toHaveLength(items.length);
+    expect(screen.getAllByTestId(`message-${items[0]!.message.id}`)).toHaveLength(1);
   });
 
   it("shows nothing until there are rows", () => {

@@ -8,9 +8,11 @@
 // - Only where Virtuoso hides its first pass: a browser (MutationObserver, ResizeObserver)
 //   and the default start at the newest message (a `virtuosoProps.initialTopMostItemIndex`
 //   turns it off, as in jsdom tests).
-// - One set of rows is addressable at a time: as soon as Virtuoso's (still hidden) list has
-//   rows, the layer's rows lose their `data-testid` and `data-message-id` attributes; the
-//   layer goes in the commit in which Virtuoso shows its list (or after 3 s at most).
+// - One set of rows is addressable at a time, and it is the one on screen: while the layer
+//   is shown, Virtuoso's hidden rows are kept without their `data-testid` and
+//   `data-message-id` attributes (taken off as they are rendered, before anything else
+//   runs); they get them back in the commit in which Virtuoso shows its list and the
+//   layer goes (after 3 s at most).
 // - At most `FIRST_PAINT_ROWS` rows (the newest): more than any viewport shows.
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from "react";
@@ -23,6 +25,32 @@ export const FIRST_PAINT_ROWS = 20;
 const FIRST_PAINT_MAX_MS = 3000;
 
 const ADDRESSES = ["data-testid", "data-message-id"] as const;
+/** Where a hidden row keeps an address while it is taken off. */
+const kept = (a: string) => `data-first-paint-${a.slice("data-".length)}`;
+
+/** Takes the addresses off the rows in `list` (Virtuoso's hidden rows), keeping them. */
+function hideAddresses(list: Element) {
+  for (const el of list.querySelectorAll(ADDRESSES.map((a) => `[${a}]`).join(","))) {
+    for (const a of ADDRESSES) {
+      const value = el.getAttribute(a);
+      if (value === null) continue;
+      el.setAttribute(kept(a), value);
+      el.removeAttribute(a);
+    }
+  }
+}
+
+/** Gives the rows in `list` their addresses back. */
+function restoreAddresses(list: Element) {
+  for (const el of list.querySelectorAll(ADDRESSES.map((a) => `[${kept(a)}]`).join(","))) {
+    for (const a of ADDRESSES) {
+      const value = el.getAttribute(kept(a));
+      if (value === null) continue;
+      el.setAttribute(a, value);
+      el.removeAttribute(kept(a));
+    }
+  }
+}
 
 /** Whether this environment needs the first paint (see the module's rules). */
 function supported(initialTopMostItemIndex: unknown): boolean {
@@ -65,33 +93,37 @@ export function useFirstPaint(
   useEffect(() => {
     if (!pending || !hasRows || !scroller) return;
     let done = false;
+    const itemList = () => scroller.querySelector<HTMLElement>('[data-testid="virtuoso-item-list"]');
     const finish = (now: boolean) => {
       if (done) return;
       done = true;
       observer.disconnect();
       clearTimeout(timer);
+      const list = itemList();
+      if (list) restoreAddresses(list);
       // From the observer: before the browser paints Virtuoso's list, so no frame shows
       // both or neither.
       if (now) flushSync(() => setPending(false));
       else setPending(false);
     };
     const check = (now: boolean) => {
-      const list = scroller.querySelector<HTMLElement>('[data-testid="virtuoso-item-list"]');
+      const list = itemList();
       if (!list?.querySelector("[data-index]")) return;
       if (list.style.visibility !== "hidden") return finish(now);
-      // Virtuoso's hidden rows are there: they, not the layer's, are the addressable ones.
-      for (const el of layerRef.current?.querySelectorAll(ADDRESSES.map((a) => `[${a}]`).join(",")) ?? []) {
-        for (const a of ADDRESSES) el.removeAttribute(a);
-      }
+      // Virtuoso's rows, still hidden: the layer's are the addressable ones until it shows.
+      hideAddresses(list);
     };
     const observer = new MutationObserver(() => check(true));
     observer.observe(scroller, { subtree: true, childList: true, attributes: true, attributeFilter: ["style"] });
     const timer = setTimeout(() => finish(false), FIRST_PAINT_MAX_MS);
     check(false);
     return () => {
+      if (done) return;
       done = true;
       observer.disconnect();
       clearTimeout(timer);
+      const list = itemList();
+      if (list) restoreAddresses(list);
     };
   }, [pending, hasRows, scroller]);
 

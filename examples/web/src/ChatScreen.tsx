@@ -189,7 +189,7 @@ function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient
                   </span>
                 ) : null}
               </div>
-              <MessageList key={cid} cid={cid} onOpenThread={setThreadParent} />
+              <MessageList key={cid} cid={cid} onOpenThread={setThreadParent} firstPaint />
               <TypingIndicator cid={cid} />
               <MessageInput key={`input-${cid}`} cid={cid} autoFocus />
             </>

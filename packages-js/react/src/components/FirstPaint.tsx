@@ -5,6 +5,8 @@
 // in a layer over Virtuoso's scroller, scrolled to the bottom before the browser paints.
 //
 // Rules:
+// - Only when the app asks (`MessageList firstPaint`): meanwhile the rows are in the DOM
+//   twice (Virtuoso's hidden copy), which text-based test locators can see.
 // - Only where Virtuoso hides its first pass: a browser (MutationObserver, ResizeObserver)
 //   and the default start at the newest message (a `virtuosoProps.initialTopMostItemIndex`
 //   turns it off, as in jsdom tests).

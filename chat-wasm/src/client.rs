@@ -118,6 +118,7 @@ impl WasmClient {
                 },
                 other => return Err(invalid_input(&format!("unknown storage {other:?}"))),
             };
+            crate::marks::mark("storage-ready");
             let mut builder =
                 ChatClient::builder(&options.server_url, &options.app_id, &options.user_id)
                     .token_provider(tokens);
@@ -125,6 +126,7 @@ impl WasmClient {
                 builder = builder.data_dir("/onyxchat");
             }
             let inner = builder.build().await.map_err(error_to_js)?;
+            crate::marks::mark("cache-open");
             Ok(WasmClient { inner, storage })
         })
     }

@@ -8,7 +8,8 @@
 //! - [`live`]: live queries delivering chat-core's diff batches to JS callbacks, with
 //!   cancellable subscriptions and pageable message windows;
 //! - [`error`]: chat-core's error kinds as JS `Error`s with a `kind` (never one generic
-//!   string).
+//!   string);
+//! - `marks`: `performance.mark`s of the start-up phases (OPFS pool, cache open).
 //!
 //! Values cross as plain JS objects with chat-core's serde shape (the wire format's
 //! snake_case field names, RFC 3339 times), so the JS SDK sees what the REST API returns.
@@ -19,6 +20,7 @@
 pub mod client;
 pub mod error;
 pub mod live;
+mod marks;
 pub mod storage;
 mod typescript;
 #[cfg(test)]

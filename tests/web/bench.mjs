@@ -19,9 +19,12 @@ import { build } from "vite";
 import { launchProfile, openChannel, rowWithText, signIn } from "./lib/browser.mjs";
 import { poll } from "./lib/expect.mjs";
 import { REPO } from "./lib/paths.mjs";
-import { ChatServer, DEMO_DIST, freePort, pool } from "./lib/server.mjs";
+import { ChatServer, DEMO_DIST as BUILT_DEMO, freePort, pool } from "./lib/server.mjs";
 
 const RELOADS = 7;
+const FIRST_ROW_ONLY = process.env.BENCH_WEB_FIRST_ROW_ONLY === "1";
+// Another build of the demo to measure (e.g. an earlier commit's, to compare in one sitting).
+const DEMO_DIST = process.env.BENCH_WEB_DEMO_DIST ?? BUILT_DEMO;
 const CACHED_MESSAGES = 300;
 const BIG = 10_000;
 const SCROLL_MS = 8000;
@@ -114,8 +117,15 @@ async function floorServer() {
 
 /** In every page: when the first message row enters the DOM, and when it is first visible. */
 function firstRowProbe() {
-  const mark = { firstRow: null, firstVisible: null };
+  const mark = { firstRow: null, firstVisible: null, frames: 0, longTasks: [] };
   window.__bench = mark;
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (mark.firstVisible === null) mark.longTasks.push([e.startTime, e.duration]);
+    }).observe({ type: "longtask", buffered: true });
+  } catch {
+    // No Long Tasks API.
+  }
   const SEL = "[data-message-id]";
   const observer = new MutationObserver(() => {
     if (mark.firstRow === null && document.querySelector(SEL)) {
@@ -124,7 +134,12 @@ function firstRowProbe() {
     }
   });
   observer.observe(document, { childList: true, subtree: true });
+  mark.trace = [];
   const frame = () => {
+    mark.frames++;
+    const il = document.querySelector("[data-testid=virtuoso-item-list]");
+    const sc = document.querySelector("[data-virtuoso-scroller]");
+    mark.trace.push([Math.round(performance.now()), document.querySelectorAll(SEL).length, il?.style.visibility ?? "-", sc?.scrollTop ?? -1, sc?.scrollHeight ?? -1]);
     const row = document.querySelector(SEL);
     if (row && row.checkVisibility({ visibilityProperty: true, opacityProperty: true })) {
       mark.firstVisible = performance.now();
@@ -135,20 +150,97 @@ function firstRowProbe() {
   requestAnimationFrame(frame);
 }
 
-/** Reloads `page` `n` times; each: ms from navigation start to the first row (DOM, visible). */
-async function reloads(page, n) {
+/**
+ * In a page or worker: its User Timing marks and the wasm's resource timing, as absolute
+ * times (timeOrigin + startTime), so the page and its worker share one clock.
+ */
+function timeline() {
+  const at = (t) => performance.timeOrigin + t;
+  const marks = performance.getEntriesByType("mark").map((m) => ({ name: m.name, t: at(m.startTime) }));
+  for (const r of performance.getEntriesByType("resource")) {
+    if (r.name.endsWith(".wasm")) marks.push({ name: "resource:wasm-downloaded", t: at(r.responseEnd) });
+  }
+  const nav = performance.getEntriesByType("navigation")[0];
+  if (nav) {
+    marks.push({ name: "nav:response-end", t: at(nav.responseEnd) });
+    marks.push({ name: "nav:dom-content-loaded", t: at(nav.domContentLoadedEventEnd) });
+  }
+  return { origin: performance.timeOrigin, marks };
+}
+
+/**
+ * Reloads `page` `n` times; each: ms from navigation start to the first row (DOM, visible)
+ * and, with `phases`, the page's and its workers' marks in ms from navigation start.
+ */
+async function reloads(page, n, phases = false) {
   const runs = [];
   for (let i = 0; i < n; i++) {
     await page.reload({ waitUntil: "commit" });
     await page.waitForFunction(() => window.__bench?.firstVisible != null && window.__bench?.firstRow != null, null, { timeout: 30_000 });
-    const r = await page.evaluate(() => {
-      const nav = performance.getEntriesByType("navigation")[0];
-      return { dom: window.__bench.firstRow, visible: window.__bench.firstVisible, dcl: nav?.domContentLoadedEventEnd ?? null };
-    });
+    const r = await page.evaluate(() => ({
+      dom: window.__bench.firstRow,
+      visible: window.__bench.firstVisible,
+      frames: window.__bench.frames,
+      longTasks: window.__bench.longTasks,
+      trace: window.__bench.trace,
+    }));
+    if (process.env.BENCH_WEB_TRACE) log(JSON.stringify(r.trace));
+    if (phases) {
+      const own = await page.evaluate(timeline);
+      const marks = [...own.marks];
+      for (const worker of page.workers()) {
+        const w = await worker.evaluate(timeline).catch(() => null);
+        if (w) marks.push(...w.marks);
+      }
+      r.phases = {};
+      for (const m of marks) {
+        const t = m.t - own.origin;
+        // The first of each name (a phase marked again later, e.g. by a second client, is not start-up).
+        if (!(m.name in r.phases) || t < r.phases[m.name]) r.phases[m.name] = t;
+      }
+      r.phases["bench:first-row-in-dom"] = r.dom;
+      r.phases["bench:first-row-visible"] = r.visible;
+    }
     runs.push(r);
   }
   return runs;
 }
+
+/** The phases in the order of their median time, with the median and the step from the one before. */
+function phaseTable(runs) {
+  const names = new Set(runs.flatMap((r) => Object.keys(r.phases ?? {})));
+  const rows = [...names]
+    .map((name) => {
+      const ts = runs.map((r) => r.phases?.[name]).filter((t) => t !== undefined);
+      return { name, at: median(ts), n: ts.length };
+    })
+    .sort((a, b) => a.at - b.at);
+  return rows.map((row, i) => ({ ...row, step: i === 0 ? row.at : row.at - rows[i - 1].at }));
+}
+
+/** What each mark means (see the SDK's marks.ts, chat-wasm's marks.rs and the demo). */
+const PHASES = {
+  "nav:response-end": "index.html received",
+  "demo:script-start": "page script starts (demo's first module)",
+  "onyxchat:worker-spawn": "page: SDK spawns the engine worker",
+  "demo:app-committed": "page: React's first commit (App)",
+  "onyxchat:worker-start": "worker: script runs",
+  "onyxchat:wasm-response": "worker: wasm response headers",
+  "resource:wasm-downloaded": "worker: wasm fully downloaded",
+  "onyxchat:wasm-compiled": "worker: wasm compiled",
+  "onyxchat:wasm-ready": "worker: wasm instantiated",
+  "onyxchat:open-start": "worker: engine gets `open`",
+  "onyxchat:storage-ready": "worker: OPFS pool open",
+  "onyxchat:cache-open": "worker: cache (SQLite) open, client built",
+  "onyxchat:engine-open": "worker: engine open (tab leadership settled)",
+  "onyxchat:connected": "page: `ChatClient.connect` resolved",
+  "nav:dom-content-loaded": "DOMContentLoaded",
+  "onyxchat:first-query": "worker: first message query answered",
+  "onyxchat:first-messages": "page: first messages in the store",
+  "onyxchat:list-rows-committed": "page: React commits the list with rows",
+  "bench:first-row-in-dom": "first `[data-message-id]` row in the DOM",
+  "bench:first-row-visible": "**first row visible**",
+};
 
 // ---- 3. frame times while scrolling ------------------------------------------------------
 
@@ -205,7 +297,7 @@ function frameStats({ deltas, travelled, longTasks }) {
 
 // ---- main --------------------------------------------------------------------------------
 
-const server = await ChatServer.start();
+const server = await ChatServer.start({ staticDir: DEMO_DIST });
 const floor = await floorServer();
 const profile = await launchProfile("bench");
 const lines = [];
@@ -232,27 +324,36 @@ try {
   await page.reload();
   await rowWithText(page, texts.at(-1)).waitFor({ state: "visible", timeout: 30_000 });
   log("warm cache ready");
-  const demo = await reloads(page, RELOADS);
+  const demo = await reloads(page, RELOADS, true);
   await page.goto(`${floor.url}/first-row.html`);
   const plain = await reloads(page, RELOADS);
   log("reloads done");
+  const phases = phaseTable(demo);
+  for (const r of demo) {
+    log(`run: visible ${r.visible.toFixed(0)} ms, ${r.frames} frames, long tasks ${r.longTasks.map(([s, d]) => `${s.toFixed(0)}+${d.toFixed(0)}`).join(" ")}`);
+    if (process.env.BENCH_WEB_TRACE) log(Object.entries(r.phases).sort((a, b) => a[1] - b[1]).map(([n, t]) => `${n.replace(/^\w+:/, "")} ${t.toFixed(0)}`).join(" | "));
+  }
 
   // 3. 10,000 messages (server-side sends: not rate-limited), scrolled from the newest up.
-  await server.createChannel("team:ten-k", { name: "Ten thousand", members: ["alice"], createdBy: "alice" });
-  const numbers = Array.from({ length: BIG }, (_, i) => i + 1);
-  await pool(numbers, 16, (n) => server.sendMessage("team:ten-k", `big #${String(n).padStart(5, "0")}`, { user: "alice", as: "server" }));
-  const newest = (await server.api("GET", "/v1/channels/team/ten-k/messages?limit=1")).messages[0].text;
-  await page.goto(server.url);
-  await openChannel(page, "team:ten-k");
-  await rowWithText(page, newest).waitFor({ state: "visible", timeout: 30_000 });
-  // Settled: the read marker and the first layout are done.
-  await poll(() => page.locator('[data-testid="outbox-count"]').getAttribute("data-count"), (c) => c === "0");
-  const demoFrames = frameStats(await scrollFrames(page, '[data-testid="message-list"] [data-virtuoso-scroller]'));
-  const oldestReached = await page.evaluate(() => document.querySelector("[data-message-id] [data-testid^='message-text-']")?.textContent);
-  await page.goto(`${floor.url}/`);
-  await page.locator("[data-message-id]").first().waitFor({ state: "visible" });
-  const floorFrames = frameStats(await scrollFrames(page, "[data-virtuoso-scroller]"));
-  log("frames done");
+  // BENCH_WEB_FIRST_ROW_ONLY=1 skips it (a quicker run while working on the start-up).
+  let demoFrames, floorFrames, oldestReached;
+  if (!FIRST_ROW_ONLY) {
+    await server.createChannel("team:ten-k", { name: "Ten thousand", members: ["alice"], createdBy: "alice" });
+    const numbers = Array.from({ length: BIG }, (_, i) => i + 1);
+    await pool(numbers, 16, (n) => server.sendMessage("team:ten-k", `big #${String(n).padStart(5, "0")}`, { user: "alice", as: "server" }));
+    const newest = (await server.api("GET", "/v1/channels/team/ten-k/messages?limit=1")).messages[0].text;
+    await page.goto(server.url);
+    await openChannel(page, "team:ten-k");
+    await rowWithText(page, newest).waitFor({ state: "visible", timeout: 30_000 });
+    // Settled: the read marker and the first layout are done.
+    await poll(() => page.locator('[data-testid="outbox-count"]').getAttribute("data-count"), (c) => c === "0");
+    demoFrames = frameStats(await scrollFrames(page, '[data-testid="message-list"] [data-virtuoso-scroller]'));
+    oldestReached = await page.evaluate(() => document.querySelector("[data-message-id] [data-testid^='message-text-']")?.textContent);
+    await page.goto(`${floor.url}/`);
+    await page.locator("[data-message-id]").first().waitFor({ state: "visible" });
+    floorFrames = frameStats(await scrollFrames(page, "[data-virtuoso-scroller]"));
+    log("frames done");
+  }
 
   // ---- report ----
   const dm = { dom: median(demo.map((r) => r.dom)), visible: median(demo.map((r) => r.visible)) };
@@ -288,6 +389,19 @@ try {
     `| Floor (static HTML, 30 rows) | ${ms(fm.dom)} | ${ms(fm.visible)} | ${plain.map((r) => r.visible.toFixed(0)).join(", ")} |`,
     `| **Ratio demo / floor** | ${(dm.dom / fm.dom).toFixed(1)}× | **${(dm.visible / fm.visible).toFixed(1)}×** | |`,
     ``,
+    `Where the demo's time goes: the page's and its worker's \`performance.mark\`s (\`onyxchat:*\` from the SDK,`,
+    `\`demo:*\` from the demo) and the wasm's resource timing, in ms from navigation start, median of the ${RELOADS}`,
+    `reloads per phase (so the steps are differences of medians). Worker phases run in parallel with the page's.`,
+    ``,
+    `| Phase | Mark | At (median) | Step |`,
+    `|---|---|---:|---:|`,
+    ...phases.map((p) => `| ${PHASES[p.name] ?? p.name} | \`${p.name}\` | ${ms(p.at)} | +${ms(p.step)} |`),
+    ``,
+    `Main thread until the first row is visible (medians): ${median(demo.map((r) => r.frames))} animation frames; ` +
+      `${median(demo.map((r) => r.longTasks.length))} long tasks (> 50 ms) taking ${ms(median(demo.map((r) => r.longTasks.reduce((a, [, d]) => a + d, 0))))} in all.`,
+    ``,
+  );
+  if (!FIRST_ROW_ONLY) lines.push(
     `## Frame times while scrolling 10,000 messages`,
     ``,
     `A script scrolls the list up by ${PX_PER_FRAME} px per animation frame for ${SCROLL_MS / 1000} s, starting at the newest`,

@@ -1,4 +1,4 @@
-import { useCallback, useState } from "react";
+import { useCallback, useLayoutEffect, useState } from "react";
 import { ChatScreen } from "./ChatScreen";
 import { clearSession, loadSession, saveSession, type SavedSession } from "./session";
 import { SignIn } from "./SignIn";
@@ -6,6 +6,8 @@ import { SignIn } from "./SignIn";
 export function App() {
   // A remembered user goes straight to the chat (from the cache, no network needed).
   const [session, setSession] = useState<SavedSession | null>(loadSession);
+  // React's first commit (the start-up breakdown of tests/web/bench.mjs).
+  useLayoutEffect(() => void performance.mark("demo:app-committed"), []);
 
   const signIn = useCallback((s: SavedSession) => {
     saveSession(s);

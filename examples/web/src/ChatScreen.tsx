@@ -1,4 +1,4 @@
-import { TokenRefusedError, type ChatClient, type MessageItem } from "@onyxchat/core";
+import type { ChatClient, MessageItem } from "@onyxchat/core";
 import {
   Avatar,
   ChannelList,
@@ -16,9 +16,18 @@ import {
   usePresence,
   type UserDisplay,
 } from "@onyxchat/react";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { NewChannel } from "./NewChannel";
-import { fetchDevSession, loadChannel, saveChannel, saveSession, serverUrl, type SavedSession } from "./session";
+import { connectOrTakeEarly } from "./early";
+import {
+  fetchDevSession,
+  loadChannel,
+  saveChannel,
+  saveSession,
+  serverUrl,
+  tokenProviderFor,
+  type SavedSession,
+} from "./session";
 
 /** The components' language: `?lang=de` (any BCP 47 tag; built in: en, de), else English. */
 function uiLocale(): string {
@@ -35,22 +44,14 @@ export function ChatScreen({ session, onSignOut }: Props) {
   const [error, setError] = useState<string | null>(null);
   // The first token is the remembered one (no network needed to start); when the core
   // asks again (the token was refused or expired), a fresh one comes from the dev session.
-  const asked = useRef(0);
-  const tokenProvider = useCallback(async () => {
-    asked.current += 1;
-    if (asked.current === 1) return session.user.token;
-    const dev = await fetchDevSession(); // a network error: the core tries again later
-    const user = dev.app_id === session.appId ? dev.users.find((u) => u.id === session.user.id) : undefined;
-    if (!user) throw new TokenRefusedError(`${session.user.id} is not a user of this server any more`);
-    session.user.token = user.token;
-    saveSession(session);
-    return user.token;
-  }, [session]);
+  const tokenProvider = useMemo(() => tokenProviderFor(session), [session]);
   const client = useCreateChatClient({
     serverUrl: serverUrl(),
     appId: session.appId,
     userId: session.user.id,
     tokenProvider,
+    // A reload's client was started by the page's first script (early.ts).
+    connect: connectOrTakeEarly,
     onError: (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
   });
 
@@ -188,7 +189,7 @@ function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient
                   </span>
                 ) : null}
               </div>
-              <MessageList key={cid} cid={cid} onOpenThread={setThreadParent} />
+              <MessageList key={cid} cid={cid} onOpenThread={setThreadParent} firstPaint />
               <TypingIndicator cid={cid} />
               <MessageInput key={`input-${cid}`} cid={cid} autoFocus />
             </>

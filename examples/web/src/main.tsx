@@ -1,11 +1,8 @@
-import "@onyxchat/react/theme.css";
-import "./styles.css";
-import { StrictMode } from "react";
-import { createRoot } from "react-dom/client";
-import { App } from "./App";
+// The page's first script: small on purpose. It starts the remembered user's engine (a
+// worker fetching and compiling the wasm, then opening the cache) and only then loads
+// React and the app, which download and start meanwhile.
+import "./boot";
+import { connectEarly } from "./early";
 
-createRoot(document.getElementById("root")!).render(
-  <StrictMode>
-    <App />
-  </StrictMode>,
-);
+connectEarly();
+void import("./root");

@@ -1,6 +1,8 @@
 // The demo's sign-in: the dev server's ready-made users (`GET /v1/dev/session`), and the
 // chosen one remembered in localStorage so a reload opens the chat straight from the cache.
 
+import { TokenRefusedError } from "@onyxchat/core";
+
 export interface DemoUser {
   id: string;
   name: string;
@@ -95,4 +97,23 @@ export function saveChannel(session: SavedSession, cid: string | null): void {
   if (!s) return;
   if (cid) s.setItem(channelKey(session), cid);
   else s.removeItem(channelKey(session));
+}
+
+/**
+ * The token provider for `session`'s user: the remembered token first (no network needed
+ * to start), then, each time the core asks again (refused or expired), a fresh one from the
+ * dev session (kept in `session` and saved).
+ */
+export function tokenProviderFor(session: SavedSession): () => Promise<string> {
+  let asked = 0;
+  return async () => {
+    asked += 1;
+    if (asked === 1) return session.user.token;
+    const dev = await fetchDevSession(); // a network error: the core tries again later
+    const user = dev.app_id === session.appId ? dev.users.find((u) => u.id === session.user.id) : undefined;
+    if (!user) throw new TokenRefusedError(`${session.user.id} is not a user of this server any more`);
+    session.user.token = user.token;
+    saveSession(session);
+    return user.token;
+  };
 }

@@ -3,6 +3,7 @@
 // follows the page's network and visibility.
 
 import { ChatError } from "./errors.js";
+import { mark } from "./marks.js";
 import type { EngineInfo, MessageEndpoint } from "./protocol.js";
 import { Connection } from "./rpc.js";
 import { spawnWorker } from "./spawn.js";
@@ -10,6 +11,7 @@ import {
   ListStore,
   MessageWindowStore,
   OutboxStore,
+  Preloaded,
   ValueStore,
   type LiveStore,
   type MessageListStore,
@@ -55,7 +57,17 @@ export interface ConnectOptions {
   worker?: MessageEndpoint;
   /** How long a store's live query outlives its last listener, in ms (default 1000). */
   storeGraceMs?: number;
+  /**
+   * A channel whose newest messages to load while connecting (e.g. the channel the app
+   * shows first): the engine reads them from the cache as soon as the database is open,
+   * and `messages(cid)` (default page size) has them without another round trip. The
+   * client holds that query for 10 s after connecting, so the app's list finds it running.
+   */
+  preloadMessages?: string;
 }
+
+/** How long a preloaded message list is held for the app to subscribe (ms). */
+const PRELOAD_HOLD_MS = 10_000;
 
 /** A store the client can stop. */
 type Halting = LiveStore<unknown> & { halt(): void };
@@ -124,7 +136,7 @@ export class ChatClient {
     let client: ChatClient | undefined;
     const rpc = new Connection(endpoint, options.tokenProvider, (info) => client?.onRole(info));
     try {
-      const info = await rpc.call<EngineInfo>("open", [
+      const opening = rpc.call<EngineInfo>("open", [
         {
           serverUrl: options.serverUrl,
           appId: options.appId,
@@ -132,9 +144,27 @@ export class ChatClient {
           storage: options.storage ?? "auto",
         },
       ]);
+      // Sent together with `open` (the engine runs them once the database is open): the
+      // preloaded messages, the connection state, and the page's network and visibility.
+      const cid = options.preloadMessages;
+      const preloaded = cid !== undefined ? new Preloaded(rpc, "messages", [cid, DEFAULT_PAGE]) : undefined;
+      const state = rpc.call<ConnectionState>("connectionState");
+      const page = tellPage(rpc);
+      state.catch(() => undefined); // Reported through `open` if that fails.
+      const info = await opening;
       client = new ChatClient(rpc, endpoint, ownsWorker, info, options.storeGraceMs ?? 1000);
-      client.connectionStore.seed(await rpc.call<ConnectionState>("connectionState"));
-      await client.followPage();
+      const created = client;
+      if (cid !== undefined && preloaded) {
+        const store = created.messageWindow(cid, DEFAULT_PAGE);
+        if (store.adopt(preloaded)) {
+          const hold = setTimeout(store.subscribe(() => undefined), PRELOAD_HOLD_MS);
+          (hold as { unref?(): void }).unref?.(); // Node: not a reason to stay alive
+        } else rpc.unsubscribe(preloaded.sub);
+      }
+      created.connectionStore.seed(await state);
+      await page;
+      created.followPage();
+      mark("connected");
       return client;
     } catch (e) {
       rpc.fail(new ChatError("closed", "the client is closed"));
@@ -342,6 +372,10 @@ export class ChatClient {
    * `loadOlder()`. The same store for the same arguments.
    */
   messages(cid: string, pageSize = DEFAULT_PAGE): MessageListStore {
+    return this.messageWindow(cid, pageSize);
+  }
+
+  private messageWindow(cid: string, pageSize: number): MessageWindowStore {
     return this.store(`messages:${cid}:${pageSize}`, () => new MessageWindowStore(this.host, cid, pageSize, this.outboxChanged));
   }
 
@@ -376,11 +410,10 @@ export class ChatClient {
 
   // ---- the page ---------------------------------------------------------------------
 
-  /** Follows `online`/`offline` and `visibilitychange` where there is a page. */
-  private async followPage(): Promise<void> {
+  /** Follows `online`/`offline` and `visibilitychange` where there is a page (see `tellPage`). */
+  private followPage(): void {
     const w = (globalThis as { window?: Window }).window;
     const d = (globalThis as { document?: Document }).document;
-    const n = (globalThis as { navigator?: Navigator }).navigator;
     if (!w || typeof w.addEventListener !== "function") return;
     const ignore = () => undefined;
     const online = () => this.setNetworkReachable(true).catch(ignore);
@@ -394,7 +427,21 @@ export class ChatClient {
       w.removeEventListener("offline", offline);
       d?.removeEventListener("visibilitychange", visibility);
     };
-    if (n && n.onLine === false) await offline();
-    if (d) await visibility();
   }
+}
+
+/**
+ * Tells the engine the page's state at connect (offline, hidden), where there is a page;
+ * settles once it has been told (failures are ignored, as for later changes).
+ */
+async function tellPage(rpc: Connection): Promise<void> {
+  const w = (globalThis as { window?: Window }).window;
+  const d = (globalThis as { document?: Document }).document;
+  const n = (globalThis as { navigator?: Navigator }).navigator;
+  if (!w || typeof w.addEventListener !== "function") return;
+  const ignore = () => undefined;
+  const offline = n && n.onLine === false ? rpc.call("setNetworkReachable", [false]).catch(ignore) : undefined;
+  const visible = d ? rpc.call("setForeground", [d.visibilityState !== "hidden"]).catch(ignore) : undefined;
+  await offline;
+  await visible;
 }

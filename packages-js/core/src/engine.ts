@@ -2,10 +2,13 @@
 // the page's protocol (`protocol.ts`) on a backend: the Rust client in this worker, or,
 // with several tabs open, the tab that owns the database (`tabs.ts`). It keeps the page's
 // live queries keyed by the page's ids and restarts them (each with a reset) whenever the
-// database owner changes.
+// database owner changes. Calls and live queries sent while the engine opens wait for it
+// and run as soon as it is open (so a page can send its first requests together with
+// `open`, without waiting for its answer).
 
 import { LocalBackend, type Backend, type WasmModule, type Watch } from "./backend.js";
 import { ChatError, toWire } from "./errors.js";
+import { mark, markOnce } from "./marks.js";
 import {
   CLIENT_METHODS,
   WINDOW_METHODS,
@@ -74,6 +77,8 @@ export function serve(
 ): Engine {
   let backend: Backend | undefined;
   let opening = false;
+  /** Settles when the `open` in progress has (calls sent meanwhile wait for it). */
+  let opened: Promise<void> = Promise.resolve();
   let closed = false;
   let detached = false;
   let tokenSeq = 0;
@@ -98,7 +103,9 @@ export function serve(
     const b = backend;
     if (!b) return;
     sub.started = b.watch(sub.kind, sub.args, (payload) => {
-      if (current()) post({ sub: id, payload });
+      if (!current()) return;
+      if (sub.kind === "messages") markOnce("first-query");
+      post({ sub: id, payload });
     });
     sub.started.then(
       (watch) => {
@@ -133,19 +140,30 @@ export function serve(
   async function open(opts: OpenOptions): Promise<unknown> {
     if (opening || backend) throw new ChatError("invalid_operation", "the engine is already open");
     opening = true;
+    let settle!: () => void;
+    opened = new Promise((resolve) => (settle = resolve));
+    mark("open-start");
     try {
       const module = await wasm;
       const env = options.tabs === undefined || options.tabs === "auto" ? detectTabsEnvironment() : options.tabs;
       backend = env
         ? await Tabs.start(module, opts, fetchToken, env, onTabsChange)
         : await LocalBackend.open(module, opts, fetchToken);
+    } catch (e) {
+      // The live queries that waited for the database will not get one.
+      for (const id of subs.keys()) post({ sub: id, error: toWire(new ChatError("closed", "the client is closed")) });
+      subs.clear();
+      throw e;
     } finally {
       opening = false;
+      settle();
     }
     if (closed) {
       await backend.close();
       throw new ChatError("closed", "the client is closed");
     }
+    mark("engine-open");
+    for (const [id, sub] of subs) if (sub.started === undefined) startSub(id, sub);
     return backend.info;
   }
 
@@ -162,6 +180,8 @@ export function serve(
   async function call(method: string, args: unknown[]): Promise<unknown> {
     if (method === "open") return await open(args[0] as OpenOptions);
     if (method === "close") return await shutdown();
+    if (closed) throw new ChatError("closed", "the client is closed");
+    if (!backend && opening) await opened;
     if (closed) throw new ChatError("closed", "the client is closed");
     if (!backend) throw new ChatError("invalid_operation", "the engine is not open yet");
     if (WINDOW_CALLS.has(method)) return await windowCall(method as WindowMethod, args);
@@ -205,13 +225,14 @@ export function serve(
         subs.delete(m.unsub);
       }
     } else if ("sub" in m) {
-      if (closed || !backend) {
+      if (closed || (!backend && !opening)) {
         post({ sub: m.sub, error: toWire(new ChatError("closed", "the client is closed")) });
         return;
       }
       const sub: Sub = { kind: m.kind, args: m.args, epoch: 0 };
       subs.set(m.sub, sub);
-      startSub(m.sub, sub);
+      // While opening, `open` starts it once the database is there.
+      if (backend) startSub(m.sub, sub);
     } else if ("id" in m) {
       const { id, method } = m;
       call(method, m.args).then(

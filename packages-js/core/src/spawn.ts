@@ -11,6 +11,7 @@
 // above the app's root), the failure names the fix.
 
 import { ChatError } from "./errors.js";
+import { mark } from "./marks.js";
 import type { MessageEndpoint } from "./protocol.js";
 
 const PREBUNDLED = "/.vite/deps/";
@@ -29,6 +30,7 @@ export function spawnWorker(): MessageEndpoint & { terminate(): void } {
         "or pass `worker` (see @onyxchat/core/engine) to run the engine elsewhere.",
     );
   }
+  mark("worker-spawn");
   const here = import.meta.url;
   if (here.includes(PREBUNDLED)) {
     // `node_modules/.vite/deps/x.js` -> `node_modules/@onyxchat/core/dist/worker.js`. A string

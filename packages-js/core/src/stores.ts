@@ -6,7 +6,8 @@
 
 import { ChatError } from "./errors.js";
 import { applyDiffs, deepEqual } from "./diff.js";
-import type { Connection } from "./rpc.js";
+import { markOnce } from "./marks.js";
+import type { Connection, SubHandlers } from "./rpc.js";
 import type { SubKind } from "./protocol.js";
 import type { ListDiff, MessageItem, OutboxItem } from "./types.js";
 
@@ -45,6 +46,32 @@ export interface MessageListStore extends LiveStore<MessageItem[]> {
   jumpTo(messageId: string): Promise<void>;
   /** False once `loadOlder` found the start of the channel (the snapshot is replaced then). */
   readonly hasOlder: boolean;
+}
+
+/**
+ * A live query started on the connection before its store exists (`ChatClient.connect`'s
+ * `preloadMessages`): deliveries are kept until a store takes them.
+ */
+export class Preloaded {
+  private readonly kept: Array<{ payload: unknown } | { error: ChatError }> = [];
+  private target: SubHandlers | undefined;
+  readonly sub: number;
+
+  constructor(rpc: Connection, kind: SubKind, args: unknown[]) {
+    this.sub = rpc.subscribe(kind, args, {
+      payload: (payload) => (this.target ? this.target.payload(payload) : this.kept.push({ payload })),
+      error: (error) => (this.target ? this.target.error(error) : this.kept.push({ error })),
+    });
+  }
+
+  /** Hands what was delivered, and all that follows, to `handlers`. */
+  take(handlers: SubHandlers): void {
+    this.target = handlers;
+    for (const k of this.kept.splice(0)) {
+      if ("payload" in k) handlers.payload(k.payload);
+      else handlers.error(k.error);
+    }
+  }
 }
 
 /** What stores need from the client. */
@@ -103,6 +130,17 @@ abstract class BaseStore<T> implements LiveStore<T> {
     this.stop();
   }
 
+  /**
+   * Runs `take` as the live query's start (instead of `start()`), if the query is not
+   * running yet; returns whether it did.
+   */
+  protected startWith(take: () => void): boolean {
+    if (this.running || this.host.closed) return false;
+    this.running = true;
+    take();
+    return true;
+  }
+
   protected abstract start(): void;
   protected abstract stop(): void;
   /** A copy of `value` (a new identity with the same content). */
@@ -142,9 +180,16 @@ class QueryStore<T> extends BaseStore<T> {
   }
 
   protected start(): void {
-    const sub = this.host.rpc.subscribe(this.kind, this.args, {
+    let sub = 0;
+    sub = this.host.rpc.subscribe(this.kind, this.args, this.handlers(() => sub));
+    this.sub = sub;
+  }
+
+  /** What this store does with its live query `sub()`'s deliveries. */
+  private handlers(sub: () => number): SubHandlers {
+    return {
       payload: (payload) => {
-        if (this.sub !== sub) return;
+        if (this.sub !== sub()) return;
         const becameReady = !this.ready;
         this.ready = true;
         this.error = undefined;
@@ -152,14 +197,25 @@ class QueryStore<T> extends BaseStore<T> {
         this.delivered(payload);
       },
       error: (error) => {
-        if (this.sub !== sub) return;
+        if (this.sub !== sub()) return;
         this.sub = undefined;
         this.ready = false;
         this.error = error;
         this.touch();
       },
+    };
+  }
+
+  /**
+   * Takes over `query`, a live query of this store's kind and arguments started on the
+   * connection before the store existed (see {@link Preloaded}): what it delivered so far
+   * is applied now, the rest as it comes. Does nothing if the store's own query runs.
+   */
+  adopt(query: Preloaded): boolean {
+    return this.startWith(() => {
+      this.sub = query.sub;
+      query.take(this.handlers(() => query.sub));
     });
-    this.sub = sub;
   }
 
   protected stop(): void {
@@ -227,7 +283,9 @@ export class MessageWindowStore extends ListStore<MessageItem> implements Messag
     super.start();
   }
 
+
   protected override delivered(payload: unknown): void {
+    markOnce("first-messages");
     if ((payload as ListDiff<MessageItem>[]).some((d) => d.type === "reset")) this.hasOlder = true;
     super.delivered(payload);
   }

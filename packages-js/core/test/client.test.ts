@@ -19,6 +19,20 @@ describe("ChatClient", () => {
     expect(status.authStopped).toBe(false);
   });
 
+  it("preloads a channel's messages while connecting (preloadMessages)", async () => {
+    const first = (await connect("alice")).client;
+    const cid = await first.createChannel({ type: "messaging", id: unique(), members: ["alice"] });
+    const id = await first.sendMessage(cid, "there before the reload");
+    const { client } = await connect("alice", { preloadMessages: cid });
+    // The store's query was asked for with `open` and is running before anyone subscribes.
+    const store = client.messages(cid);
+    expect((store as unknown as { active: boolean }).active).toBe(true);
+    const items = await until(store, (list) => byId(list, id) !== undefined);
+    expect(byId(items, id)!.message.text).toBe("there before the reload");
+    // Another channel's store starts as before.
+    expect((client.messages("team:general") as unknown as { active: boolean }).active).toBe(false);
+  });
+
   it("shows a sent message first as pending, then as sent, under one id", async () => {
     const { client } = await connect("alice");
     const cid = await client.createChannel({ type: "messaging", id: unique(), members: ["alice"] });

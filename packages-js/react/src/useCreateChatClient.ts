@@ -84,7 +84,7 @@ function closeSlot<C extends ClosableClient>(slot: Slot<C>): Promise<void> {
 export function useCreateChatClient<C extends ClosableClient = ChatClient>(
   options: UseCreateChatClientOptions<C>,
 ): C | null {
-  const { serverUrl, appId, userId, storage, worker, storeGraceMs } = options;
+  const { serverUrl, appId, userId, storage, worker, storeGraceMs, preloadMessages } = options;
   const key = JSON.stringify([serverUrl, appId, userId, storage ?? "auto"]);
 
   // The latest callbacks, read when they are called (changing them does not reconnect).
@@ -115,6 +115,7 @@ export function useCreateChatClient<C extends ClosableClient = ChatClient>(
         ...(storage !== undefined ? { storage } : {}),
         ...(worker !== undefined ? { worker } : {}),
         ...(storeGraceMs !== undefined ? { storeGraceMs } : {}),
+        ...(preloadMessages !== undefined ? { preloadMessages } : {}),
       };
       const client = previousClose.current.then(() => connect(connectOptions));
       slot = { key, client, pendingClose: undefined, closed: undefined };
@@ -142,7 +143,8 @@ export function useCreateChatClient<C extends ClosableClient = ChatClient>(
         }, 0);
       }
     };
-    // `worker` and `storeGraceMs` are read at connect time only (not part of the identity).
+    // `worker`, `storeGraceMs` and `preloadMessages` are read at connect time only (not
+    // part of the identity).
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
 

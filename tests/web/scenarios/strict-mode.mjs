@@ -27,7 +27,8 @@ async function buildDevDemo(outDir) {
     if (before === undefined) delete process.env.NODE_ENV;
     else process.env.NODE_ENV = before;
   }
-  const js = readdirSync(join(outDir, "assets")).filter((f) => f.startsWith("index-") && f.endsWith(".js"));
+  // The page's chunks (the demo loads React in a chunk of its own after its first script).
+  const js = readdirSync(join(outDir, "assets")).filter((f) => !f.startsWith("worker-") && f.endsWith(".js"));
   const bundle = js.map((f) => readFileSync(join(outDir, "assets", f), "utf8")).join("\n");
   // React's development build (the only one where StrictMode double-invokes effects).
   assert(bundle.includes("runWithFiberInDEV"), "the demo was not built with React's development build");

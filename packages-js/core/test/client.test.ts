@@ -23,6 +23,9 @@ describe("ChatClient", () => {
     const first = (await connect("alice")).client;
     const cid = await first.createChannel({ type: "messaging", id: unique(), members: ["alice"] });
     const id = await first.sendMessage(cid, "there before the reload");
+    // On the server before the "reload": the new client's first sync brings it (Node has
+    // no realtime to bring it later).
+    await eventually(async () => (await first.outbox()).length === 0);
     const { client } = await connect("alice", { preloadMessages: cid });
     // The store's query was asked for with `open` and is running before anyone subscribes.
     const store = client.messages(cid);

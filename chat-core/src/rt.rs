@@ -1,7 +1,8 @@
-//! The async runtime seam: spawning tasks and timers, so the same engine runs on tokio
-//! natively and on the browser's event loop in wasm (`wasm32-unknown-unknown`, where
-//! tokio's runtime and timers do not exist). Everything else in chat-core uses only
-//! runtime-independent pieces (`tokio::sync` channels, `tokio::select!`).
+//! The async runtime seam: spawning tasks, timers and work that blocks its thread, so the
+//! same engine runs on tokio natively and on the browser's event loop in wasm
+//! (`wasm32-unknown-unknown`, where tokio's runtime and timers do not exist). Everything
+//! else in chat-core uses only runtime-independent pieces (`tokio::sync` channels,
+//! `tokio::select!`).
 
 use std::future::Future;
 use std::time::Duration;
@@ -18,6 +19,23 @@ pub fn spawn(fut: impl Future<Output = ()> + Send + 'static) {
     drop(tokio::spawn(fut));
     #[cfg(target_arch = "wasm32")]
     wasm_bindgen_futures::spawn_local(fut);
+}
+
+/// Runs `f`, which blocks its thread (SQLite commits: an `fsync` each), without holding
+/// up the runtime's other tasks. On a multi-threaded tokio runtime the worker hands its
+/// queued tasks to another thread first ([`tokio::task::block_in_place`]): otherwise a
+/// task spawned just before — the request that carries a message, which tokio keeps in
+/// the worker's next-task slot where no other worker may steal it — waits for the whole
+/// commit, and two blocked workers stall every socket and timer of the app (and, in one
+/// process, of the server). Elsewhere (a current-thread runtime, the browser) `f` just runs.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    #[cfg(not(target_arch = "wasm32"))]
+    if tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+    {
+        return tokio::task::block_in_place(f);
+    }
+    f()
 }
 
 /// Waits until `deadline`.

@@ -4,6 +4,10 @@
 //! never waits for the engine longer than one local transaction. This is the only code
 //! that calls the [`Transport`], the token provider or a [`Connector`]: the one road from
 //! any call to the network.
+//!
+//! Each engine step (the event, then [`Engine::pump`]) commits to SQLite, so it runs
+//! through [`rt::blocking`]: it never holds a runtime worker — and the request it just
+//! spawned — behind an `fsync`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,9 +87,19 @@ pub(crate) async fn run(
     let (done_tx, mut done_rx) = unbounded_channel::<Done>();
     let mut sockets: HashMap<u64, UnboundedSender<String>> = HashMap::new();
     engine.start_realtime(clock.now());
+    // The event received last, handled at the top of the next turn.
+    let mut event: Option<Event> = None;
     loop {
-        engine.pump(clock.now());
-        for io in engine.take_io() {
+        // One engine step — the event, then the machines — is local work with commits:
+        // it runs off the runtime's worker (see `rt::blocking`).
+        let io = rt::blocking(|| {
+            if let Some(event) = event.take() {
+                on_event(&mut engine, &mut sockets, event, &clock);
+            }
+            engine.pump(clock.now());
+            engine.take_io()
+        });
+        for io in io {
             let done = done_tx.clone();
             match io {
                 Io::Http { tag, request } => {
@@ -147,43 +161,78 @@ pub(crate) async fn run(
             || Instant::now() + Duration::from_secs(3600),
             |m| clock.instant(m),
         );
-        tokio::select! {
-            command = commands.recv() => match command {
-                Some(Command::Run(job)) => job(&mut engine, clock.now()),
-                Some(Command::Shutdown(reply)) => {
+        let next = tokio::select! {
+            command = commands.recv() => Event::Command(command),
+            Some(done) = done_rx.recv() => Event::Done(done),
+            () = rt::sleep_until(wake) => Event::Wake,
+        };
+        match next {
+            Event::Command(Some(Command::Shutdown(reply))) => {
+                // Closing the database may checkpoint its journal: off the worker too.
+                rt::blocking(move || {
                     engine.close();
                     drop(sockets);
                     drop(engine);
-                    let _ = reply.send(());
-                    return;
-                }
-                None => {
+                });
+                let _ = reply.send(());
+                return;
+            }
+            Event::Command(None) => {
+                rt::blocking(move || {
                     engine.close();
-                    return;
-                }
-            },
-            Some(done) = done_rx.recv() => match done {
-                Done::Http(tag, result) => engine.on_http(tag, result, clock.now()),
-                Done::Token(result) => engine.on_token(result, clock.now()),
-                Done::SocketOpened(socket, Ok(tx)) => {
-                    // A socket the engine gave up on while it was opening is dropped
-                    // (closed) here.
-                    if engine.socket_opened(socket, clock.now()) {
-                        sockets.insert(socket, tx);
-                    }
-                }
-                Done::SocketOpened(socket, Err(e)) => {
-                    engine.socket_closed(socket, None, &e.0, clock.now());
-                }
-                Done::Socket(socket, SocketEvent::Text(text)) => {
-                    engine.socket_frame(socket, &text, clock.now());
-                }
-                Done::Socket(socket, SocketEvent::Closed { code, reason }) => {
-                    sockets.remove(&socket);
-                    engine.socket_closed(socket, code, &reason, clock.now());
-                }
-            },
-            () = rt::sleep_until(wake) => {}
+                    drop(engine);
+                });
+                return;
+            }
+            next => event = Some(next),
         }
+    }
+}
+
+/// What woke the driver.
+enum Event {
+    /// A command from a client handle (`None`: every handle is gone).
+    Command(Option<Command>),
+    /// Finished I/O.
+    Done(Done),
+    /// A timer the engine asked for.
+    Wake,
+}
+
+/// Hands one event (not a shutdown) to the engine.
+fn on_event(
+    engine: &mut Engine,
+    sockets: &mut HashMap<u64, UnboundedSender<String>>,
+    event: Event,
+    clock: &Clock,
+) {
+    match event {
+        Event::Command(Some(Command::Run(job))) => {
+            job(engine, clock.now());
+        }
+        Event::Command(_) | Event::Wake => {}
+        Event::Done(done) => match done {
+            Done::Http(tag, result) => {
+                engine.on_http(tag, result, clock.now());
+            }
+            Done::Token(result) => engine.on_token(result, clock.now()),
+            Done::SocketOpened(socket, Ok(tx)) => {
+                // A socket the engine gave up on while it was opening is dropped
+                // (closed) here.
+                if engine.socket_opened(socket, clock.now()) {
+                    sockets.insert(socket, tx);
+                }
+            }
+            Done::SocketOpened(socket, Err(e)) => {
+                engine.socket_closed(socket, None, &e.0, clock.now());
+            }
+            Done::Socket(socket, SocketEvent::Text(text)) => {
+                engine.socket_frame(socket, &text, clock.now());
+            }
+            Done::Socket(socket, SocketEvent::Closed { code, reason }) => {
+                sockets.remove(&socket);
+                engine.socket_closed(socket, code, &reason, clock.now());
+            }
+        },
     }
 }

@@ -6,6 +6,7 @@
 //!   server's views, failures apply nothing, resets keep unsent work.
 //! - `client`, `distinct`: `ChatClient` end to end (outbox, sync, paging, tokens) and
 //!   distinct conversations.
+//! - `engine_blocking`: the engine's disk waits never stop the runtime's other tasks.
 //! - `crash_safety`: a child process killed with `SIGKILL` while it sends (this binary
 //!   re-executes itself as the child).
 //! - `engine_sim`: three clients doing seeded random operations with injected faults.
@@ -26,6 +27,7 @@ mod cache_sync;
 mod client;
 mod crash_safety;
 mod distinct;
+mod engine_blocking;
 mod engine_sim;
 mod outbox_engine;
 mod outbox_sim;

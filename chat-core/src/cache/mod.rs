@@ -126,6 +126,13 @@ impl Cache {
         Self::with_connection(conn)
     }
 
+    /// Rows written so far on this connection (inserts, updates, deletes): lets tests
+    /// check that a step wrote nothing.
+    #[cfg(test)]
+    pub(crate) fn rows_written(&self) -> u64 {
+        self.conn.total_changes()
+    }
+
     /// A cache in memory (tests, or platforms without storage): nothing survives a drop.
     pub fn open_in_memory() -> CacheResult<Self> {
         let mut conn = Connection::open_in_memory()?;

@@ -158,9 +158,9 @@ impl ChatClient {
     /// until it succeeds or the server refuses it (state `Failed`).
     pub async fn send_message(&self, cid: &Cid, message: NewMessage) -> ClientResult<Uuid> {
         let cid = cid.clone();
-        self.run(move |e, _| {
+        self.run(move |e, now| {
             let parent = message.parent_id;
-            let sent = e.send_message(cid.clone(), message);
+            let sent = e.send_message(cid.clone(), message, now);
             if sent.is_ok() {
                 e.stop_typing(cid, parent);
             }

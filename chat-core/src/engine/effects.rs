@@ -44,9 +44,10 @@ impl Engine {
         }
         match effect {
             Effect::Send { op_id, request } => {
-                // Record "may have reached the server" before it can. If that write fails
-                // the request is not sent: it counts as a network failure and is retried.
-                if !self.persist(op_id) {
+                // Record "may have reached the server" before it can (unless its echo's
+                // write did). If that write fails the request is not sent: it counts as a
+                // network failure and is retried.
+                if !self.take_written_in_flight(op_id) && !self.persist(op_id) {
                     let outcome = ApiOutcome::Network("local write failed".into());
                     if let Err(e) = self.outbox.on_result(op_id, outcome, now) {
                         self.last_error = Some(e.to_string());
@@ -62,11 +63,17 @@ impl Engine {
             }
             Effect::SendBatch { op_ids, request } => {
                 // The same rule for all of them, in one local transaction.
-                let rows: Vec<(String, String)> = op_ids
-                    .iter()
-                    .filter_map(|id| Some((id.to_string(), persisted_json(&self.outbox, *id)?)))
-                    .collect();
-                if let Err(e) = self.cache.outbox_update_all(&rows) {
+                let mut rows = Vec::with_capacity(op_ids.len());
+                for id in &op_ids {
+                    if !self.take_written_in_flight(*id)
+                        && let Some(json) = persisted_json(&self.outbox, *id)
+                    {
+                        rows.push((id.to_string(), json));
+                    }
+                }
+                if !rows.is_empty()
+                    && let Err(e) = self.cache.outbox_update_all(&rows)
+                {
                     self.last_error = Some(e.to_string());
                     let outcome = ApiOutcome::Network("local write failed".into());
                     if let Err(e) = self.outbox.on_batch_result(&op_ids, outcome, now) {

@@ -148,6 +148,9 @@ pub(crate) struct Engine {
     read_epoch: u64,
     /// `read_epoch` when the pending `GET /v1/unread` was sent.
     unread_asked_at: u64,
+    /// Sends whose row was written as "may have reached the server" together with their
+    /// echo (they were to leave at once): their `Send` needs no second write.
+    written_in_flight: std::collections::HashSet<OpId>,
     /// Realtime: the connection, typing and presence (see `realtime.rs`).
     rt: RealtimeParts,
 }
@@ -191,6 +194,7 @@ impl Engine {
             changed: Changed::Rows,
             read_epoch: 0,
             unread_asked_at: 0,
+            written_in_flight: std::collections::HashSet::new(),
             rt: RealtimeParts::default(),
             last_error: (undecodable > 0)
                 .then(|| format!("{undecodable} outbox rows could not be decoded and are kept")),
@@ -400,6 +404,18 @@ impl Engine {
 }
 
 /// The durable JSON form of an outbox item (`None` if there is no such item).
+impl Engine {
+    /// Whether `op_id`'s row already says what sending it now would write: it was written
+    /// "in flight" with its echo and has not been tried since. Forgets it either way.
+    pub(crate) fn take_written_in_flight(&mut self, op_id: OpId) -> bool {
+        self.written_in_flight.remove(&op_id)
+            && self
+                .outbox
+                .persisted(op_id)
+                .is_some_and(|item| item.attempts == 0 && item.failure.is_none())
+    }
+}
+
 pub(crate) fn persisted_json(outbox: &Outbox, op_id: OpId) -> Option<String> {
     outbox
         .persisted(op_id)

@@ -10,6 +10,8 @@ use chat_protocol::{
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::clock::Millis;
+
 use super::{Engine, persisted_json};
 use crate::cache::{CachedMessage, LocalState, OutboxWrite};
 use crate::client::error::{ClientError, ClientResult};
@@ -24,11 +26,16 @@ fn check_content(text: &str, attachments: &[Value], mentions: &[String]) -> Clie
 }
 
 fn payload(op_id: OpId, op: &OutboxOp) -> String {
+    payload_as(op_id, op, false)
+}
+
+/// [`payload`], recorded as "may have reached the server" when it leaves at once.
+fn payload_as(op_id: OpId, op: &OutboxOp, maybe_applied: bool) -> String {
     let item = PersistedItem {
         op_id,
         op: op.clone(),
         attempts: 0,
-        maybe_applied: false,
+        maybe_applied,
         failure: None,
     };
     serde_json::to_string(&item).unwrap_or_default()
@@ -41,7 +48,12 @@ impl Engine {
 
     /// Queues a new message: its local echo and outbox row are written in one
     /// transaction, then it joins its channel's queue. Returns the message id.
-    pub(crate) fn send_message(&mut self, cid: Cid, draft: NewMessage) -> ClientResult<Uuid> {
+    pub(crate) fn send_message(
+        &mut self,
+        cid: Cid,
+        draft: NewMessage,
+        at: Millis,
+    ) -> ClientResult<Uuid> {
         check_content(&draft.text, &draft.attachments, &draft.mentioned_users)?;
         if draft.text.trim().is_empty() && draft.attachments.is_empty() {
             return Err(ClientError::InvalidInput(
@@ -77,10 +89,25 @@ impl Engine {
             deleted_at: None,
             rev: 0,
         };
-        let op = OutboxOp::SendMessage { cid, request };
+        // A send that leaves at once is recorded "in flight" now, in the echo's write:
+        // one commit (one `fsync`) less between the tap and the request.
+        let op = OutboxOp::SendMessage {
+            cid: cid.clone(),
+            request,
+        };
         op.validate(op_id)?;
-        self.cache
-            .insert_local_message(&echo, &op_id.to_string(), &payload(op_id, &op))?;
+        let at_once = self.auth.token.is_some() && self.outbox.goes_at_once(&cid, &op, at);
+        self.cache.insert_local_message(
+            &echo,
+            &op_id.to_string(),
+            &payload_as(op_id, &op, at_once),
+        )?;
+        if at_once {
+            let outbox = &self.outbox;
+            self.written_in_flight
+                .retain(|id| outbox.state(*id).is_some());
+            self.written_in_flight.insert(op_id);
+        }
         if let Err(e) = self.outbox.enqueue(op_id, op) {
             // Unreachable with a fresh id; undo the write rather than keep an orphan.
             self.cache

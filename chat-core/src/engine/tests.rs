@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{Engine, Io, IoTag};
 use crate::cache::Cache;
 use crate::cache::test_support::{channel, member, state};
+use crate::client::message::NewMessage;
 use crate::clock::Millis;
 use crate::net::HttpReply;
 use crate::outbox::OutboxConfig;
@@ -133,4 +134,34 @@ fn unread_counts_asked_before_a_read_marker_are_not_stored() {
     e.read_epoch += 1; // what a local mark-read or an applied push does
     e.on_http(IoTag::Unread, ok(&unread_reply(2)), NOW);
     assert_eq!(cached_unread(&e), 0);
+}
+
+#[test]
+fn a_send_that_leaves_at_once_is_recorded_in_flight_with_its_echo_in_one_write() {
+    let mut e = engine();
+    synced(&mut e);
+    let cid: chat_protocol::Cid = "team:a".parse().unwrap();
+    let rows = |e: &Engine| e.cache.outbox_load().unwrap();
+    let item = |row: &crate::cache::OutboxRow| -> crate::outbox::PersistedItem {
+        serde_json::from_str(&row.payload).unwrap()
+    };
+    let first = e
+        .send_message(cid.clone(), NewMessage::text("now"), NOW)
+        .unwrap();
+    let written = rows(&e);
+    assert!(item(&written[0]).maybe_applied, "it leaves at once");
+    let writes = e.cache.rows_written();
+    let sent = requests(&mut e);
+    assert_eq!(sent, [IoTag::Outbox(crate::outbox::OpId(first))]);
+    assert_eq!(
+        e.cache.rows_written(),
+        writes,
+        "no second write before the request"
+    );
+    assert_eq!(rows(&e)[0].payload, written[0].payload);
+    // The next one waits behind it: queued as not sent, recorded when it goes.
+    e.send_message(cid, NewMessage::text("behind it"), NOW)
+        .unwrap();
+    assert!(!item(&rows(&e)[1]).maybe_applied);
+    assert!(requests(&mut e).is_empty(), "one request per channel");
 }

@@ -295,3 +295,53 @@ fn a_batch_too_big_for_the_server_is_halved_and_no_message_fails_for_it() {
         .unwrap();
     assert!(matches!(ob.state(op_id(1)), Some(ItemState::Failed(f)) if f.status == 413));
 }
+
+#[test]
+fn goes_at_once_predicts_exactly_what_the_next_poll_sends() {
+    let mut ob = Outbox::new(
+        OutboxConfig {
+            max_in_flight: 2,
+            ..OutboxConfig::default()
+        },
+        3,
+    );
+    let op = |c: &str, n: u64| send_op(c, n, "x");
+    assert!(ob.goes_at_once(&cid("messaging:a"), &op("messaging:a", 1), T0));
+    send(&mut ob, "messaging:a", 1);
+    // Queued behind its channel's item: no.
+    assert!(!ob.goes_at_once(&cid("messaging:a"), &op("messaging:a", 2), T0));
+    // Another channel: yes while a slot is left after `a`'s due head.
+    assert!(ob.goes_at_once(&cid("messaging:b"), &op("messaging:b", 3), T0));
+    send(&mut ob, "messaging:b", 3);
+    assert!(
+        !ob.goes_at_once(&cid("messaging:c"), &op("messaging:c", 4), T0),
+        "two due heads take both slots"
+    );
+    let effects = ob.poll(T0);
+    assert_eq!(sent(&effects), [op_id(1), op_id(3)]);
+    // In flight: its channel is busy, and no slot is free.
+    assert!(!ob.goes_at_once(&cid("messaging:a"), &op("messaging:a", 5), T0));
+    ob.on_result(
+        op_id(3),
+        ApiOutcome::Ok {
+            status: 201,
+            body: Value::Null,
+        },
+        T0,
+    )
+    .unwrap();
+    ob.poll(T0);
+    assert!(ob.goes_at_once(&cid("messaging:c"), &op("messaging:c", 4), T0));
+    // A reply to a message still queued waits for it.
+    send(&mut ob, "messaging:d", 6);
+    let mut reply = op("messaging:e", 7);
+    if let OutboxOp::SendMessage { request, .. } = &mut reply {
+        request.quoted_message_id = Some(v7(6));
+    }
+    assert!(!ob.goes_at_once(&cid("messaging:e"), &reply, T0));
+    // Paused for a token: nothing goes.
+    ob.on_result(op_id(1), http(ErrorCode::TokenExpired), T0)
+        .unwrap();
+    ob.poll(T0);
+    assert!(!ob.goes_at_once(&cid("messaging:f"), &op("messaging:f", 8), T0));
+}

@@ -375,6 +375,27 @@ impl Outbox {
             })
     }
 
+    /// Whether `op`, enqueued now as a new item of `cid`, would be sent by the next
+    /// [`Outbox::poll`] at `now` (given a token): nothing paused, nothing else of its
+    /// channel queued or in flight, nothing it depends on still queued, and a free slot
+    /// left after the other channels' due heads. A driver may then record the item as
+    /// "may have reached the server" in the same write that queues it, instead of in a
+    /// second one when it is sent (a wrong guess only costs coalescing after a restart).
+    pub fn goes_at_once(&self, cid: &Cid, op: &OutboxOp, now: Millis) -> bool {
+        if self.paused || self.queues.contains_key(cid) || self.busy.contains_key(cid) {
+            return false;
+        }
+        if op.message_refs().any(|m| self.index.contains_key(&OpId(m))) {
+            return false;
+        }
+        let due_elsewhere = self
+            .heads()
+            .iter()
+            .filter(|h| h.due.is_none_or(|at| at <= now))
+            .count();
+        self.free_slots() > due_elsewhere
+    }
+
     /// Whether a read marker of `cid` is queued.
     pub fn marks_read(&self, cid: &Cid) -> bool {
         self.mark_reads.contains_key(cid)

@@ -169,3 +169,71 @@ async fn legacy_channels_without_an_initial_member_set_replay_for_their_creator(
     let other = s.create_channel(&app, "bob", create(&["alice"])).await;
     assert!(matches!(other, Err(StoreError::Conflict(_))), "{other:?}");
 }
+
+/// Commits never checkpoint the log themselves (a checkpoint inside a commit was most of
+/// the delivery p99): a background thread copies it into the database file. One
+/// transaction of ~2 MB stays far below the 1,000 pages at which SQLite's default would
+/// checkpoint, so only the background checkpointer can grow `chat.db` to hold it.
+#[tokio::test]
+async fn the_log_is_checkpointed_in_the_background_not_by_commits() {
+    use chat_protocol::{ChannelType, Cid, CreateChannelRequest, SendMessageRequest, UserInput};
+    use chat_server::store::NewChannel;
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(
+        dir.path(),
+        Arc::new(InProcessHub::new()),
+        SyncSettings::default(),
+    )
+    .unwrap();
+    let app = s.create_app("wal").await.unwrap().app_id;
+    let user = UserInput {
+        id: "alice".into(),
+        name: None,
+        image: None,
+        custom: Default::default(),
+    };
+    s.upsert_users(&app, vec![user]).await.unwrap();
+    let cid = Cid::new(ChannelType::Team, "big").unwrap();
+    let req = CreateChannelRequest {
+        id: Some("big".into()),
+        ..CreateChannelRequest::new(ChannelType::Team)
+    };
+    s.create_channel(
+        &app,
+        "alice",
+        NewChannel {
+            cid: cid.clone(),
+            req,
+        },
+    )
+    .await
+    .unwrap();
+    let db = dir.path().join("chat.db");
+    let size = || std::fs::metadata(&db).unwrap().len();
+    let before = size();
+    let items: Vec<_> = (0..2_000)
+        .map(|i| {
+            let text = format!("{i:>5} {}", "x".repeat(700));
+            let message = SendMessageRequest {
+                id: uuid::Uuid::now_v7(),
+                text,
+                attachments: vec![],
+                parent_id: None,
+                quoted_message_id: None,
+                mentioned_users: vec![],
+                user_id: None,
+            };
+            ("alice".to_owned(), message)
+        })
+        .collect();
+    let sent = s.send_messages(&app, &cid, items, false).await.unwrap();
+    assert!(sent.iter().all(Result::is_ok));
+    let grown = 1_500_000;
+    for _ in 0..600 {
+        if size() >= before + grown {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("chat.db stayed at {} bytes (from {before})", size());
+}

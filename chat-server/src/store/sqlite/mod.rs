@@ -1,6 +1,9 @@
 //! The embedded SQLite backend: one database file in the data directory, WAL mode, a single
 //! writer connection (SQLite allows one writer anyway) and a pool of reader connections.
 //!
+//! Checkpoints of the log run on a background thread, never inside a commit (the rules:
+//! [`checkpoint`]).
+//!
 //! Writes run in `BEGIN IMMEDIATE` transactions. Each changed row takes the next value of
 //! the app's `seq` counter (a row in `apps`), so commit order equals seq order. The
 //! resulting changes are published to the broadcaster right after commit, still under the
@@ -17,6 +20,7 @@
 mod access;
 mod apps;
 mod channels;
+pub mod checkpoint;
 pub mod cost;
 mod flags;
 mod messages;
@@ -55,6 +59,8 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     hub: Arc<dyn Broadcaster>,
     settings: SyncSettings,
+    /// Checkpoints the log after commits, off the write path.
+    checkpointer: checkpoint::Checkpointer,
 }
 
 /// The SQLite [`Store`].
@@ -128,6 +134,8 @@ impl SqliteStore {
         let mut writer = Connection::open(&path)?;
         schema::configure(&writer)?;
         schema::migrate(&mut writer)?;
+        writer.pragma_update(None, "wal_autocheckpoint", checkpoint::SAFETY_NET_PAGES)?;
+        let checkpointer = checkpoint::Checkpointer::start(&path)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
@@ -135,6 +143,7 @@ impl SqliteStore {
                 readers: Mutex::new(Vec::new()),
                 hub,
                 settings,
+                checkpointer,
             }),
         })
     }
@@ -158,6 +167,7 @@ impl SqliteStore {
             let value = f(&mut w)?;
             let Tx { tx, app, out } = w;
             tx.commit()?;
+            inner.checkpointer.wrote();
             for (recipients, change) in out {
                 let data = serde_json::to_string(&RealtimeEvent::Change(change))?;
                 inner

@@ -8,8 +8,16 @@ import { message } from "./fakeClient.js";
  * The message list's first paint, driven without Virtuoso: a stand-in scroller whose item
  * list is hidden (as Virtuoso's first pass is) and then shown, as the tests say.
  */
-function Harness({ items, initialTopMostItemIndex }: { items: MessageItem[]; initialTopMostItemIndex?: number }) {
-  const firstPaint = useFirstPaint(items.length > 0, initialTopMostItemIndex);
+function Harness({
+  items,
+  ready = false,
+  initialTopMostItemIndex,
+}: {
+  items: MessageItem[];
+  ready?: boolean;
+  initialTopMostItemIndex?: number;
+}) {
+  const firstPaint = useFirstPaint(items.length > 0, ready && items.length === 0, initialTopMostItemIndex);
   const row = (_index: number, item: MessageItem) => (
     <div data-testid={`message-${item.message.id}`} data-message-id={item.message.id}>
       {item.message.text}
@@ -85,6 +93,19 @@ describe("the message list's first paint", () => {
   it("shows nothing until there are rows", () => {
     render(<Harness items={[]} />);
     expect(layer()).toBeNull();
+  });
+
+  it("is over once the first answer was empty: a later message is no first paint", async () => {
+    // A new channel: the list answered with no rows, then a message is sent.
+    const { rerender } = render(<Harness items={[]} ready />);
+    await act(async () => {});
+    rerender(<Harness items={[message({ text: "the first message" })]} ready />);
+    expect(layer()).toBeNull();
+    // While the first answer is awaited, rows arriving are the first paint.
+    const { unmount } = render(<Harness items={[]} />);
+    unmount();
+    render(<Harness items={[message({ text: "from the cache" })]} />);
+    expect(layer()).not.toBeNull();
   });
 
   it("is off when the list starts elsewhere (initialTopMostItemIndex) or cannot measure", () => {

@@ -182,6 +182,49 @@ describe("MessageList, composer, thread and banner accessibility", () => {
     expect(document.activeElement).toBe(opener);
   });
 
+  it("gives the focus back to the opener's replacement when a list re-rendered its row", async () => {
+    const user = userEvent.setup();
+    const fake = createFakeClient("alice");
+    const root = message({ id: "root", text: "question", replyCount: 1 });
+    fake.threadStore("root").set([]);
+    function Row({ copy }: { copy: number }) {
+      return (
+        <article data-message-id="root" key={copy}>
+          <button type="button" data-tool="reply">
+            reply {copy}
+          </button>
+        </article>
+      );
+    }
+    function App() {
+      const [open, setOpen] = useState(false);
+      // A new element for the same row while the thread is open (as a virtualized list, or
+      // the first-paint layer giving way, does).
+      const [copy, setCopy] = useState(1);
+      return (
+        <>
+          <div onClick={() => setOpen(true)}>
+            <Row key={copy} copy={copy} />
+          </div>
+          <button type="button" onClick={() => setCopy((c) => c + 1)}>
+            re-render
+          </button>
+          {open ? <Thread parent={root} onClose={() => setOpen(false)} /> : null}
+        </>
+      );
+    }
+    renderWithClient(<App />, fake);
+    await user.click(screen.getByRole("button", { name: "reply 1" }));
+    const region = screen.getByRole("region", { name: "Thread" });
+    const box = within(region).getByRole("textbox", { name: "Reply in thread" });
+    await user.click(screen.getByRole("button", { name: "re-render" }));
+    expect(screen.queryByRole("button", { name: "reply 1" })).toBeNull();
+    box.focus();
+    await user.keyboard("{Escape}");
+    expect(screen.queryByRole("region", { name: "Thread" })).toBeNull();
+    expect(document.activeElement).toBe(screen.getByRole("button", { name: "reply 2" }));
+  });
+
   it("announces the connection in a status region with a named reconnect button", () => {
     const fake = createFakeClient("alice");
     fake.connection.set({ type: "waiting_to_reconnect", attempt: 2, retryInMs: 1000 });

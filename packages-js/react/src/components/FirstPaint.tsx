@@ -16,6 +16,10 @@
 //   runs); they get them back in the commit in which Virtuoso shows its list and the
 //   layer goes (after 3 s at most).
 // - At most `FIRST_PAINT_ROWS` rows (the newest): more than any viewport shows.
+// - Only for the list's first rows: a list whose first answer is empty (a new channel) has
+//   had its first paint, and a message arriving later is a plain update, not a first
+//   paint (the layer would otherwise hold a row the user can focus for up to 3 s, then
+//   give way to Virtuoso's copy of it).
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from "react";
 import { flushSync } from "react-dom";
@@ -75,10 +79,11 @@ export interface FirstPaint {
 
 /**
  * Follows Virtuoso's first pass: `active` while Virtuoso's list is hidden and there are
- * rows to show (`hasRows`).
+ * rows to show (`hasRows`); over for good once the list's first answer was empty (`empty`).
  */
 export function useFirstPaint(
   hasRows: boolean,
+  empty: boolean,
   initialTopMostItemIndex: unknown,
   appScrollerRef?: (el: HTMLElement | Window | null) => void,
 ): FirstPaint {
@@ -91,6 +96,10 @@ export function useFirstPaint(
     setScroller(el instanceof HTMLElement ? el : null);
     appRef.current?.(el);
   }, []);
+
+  useEffect(() => {
+    if (pending && empty) setPending(false);
+  }, [pending, empty]);
 
   useEffect(() => {
     if (!pending || !hasRows || !scroller) return;

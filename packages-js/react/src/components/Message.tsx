@@ -289,6 +289,7 @@ export function Message({
             type="button"
             className="onyx-button onyx-button--link onyx-message__replies"
             data-testid={`replies-${m.id}`}
+            data-tool="replies"
             onClick={() => onOpenThread?.(item)}
           >
             {t("replies", { count: m.replyCount })}

@@ -331,6 +331,7 @@ function ChannelMessageList({
   // The newest rows at once, while Virtuoso's first pass is hidden (see FirstPaint.tsx).
   const firstPaint = useFirstPaint(
     firstPaintWanted && hasRows,
+    firstPaintWanted && ready && !hasRows,
     virtuosoProps?.initialTopMostItemIndex,
     virtuosoProps?.scrollerRef,
   );

@@ -69,17 +69,22 @@ export function Thread({
   }, [replies]);
 
   // Focus returns to the opener when the panel goes away. The opener is read at the first
-  // render: by the time effects run, the reply box's autoFocus has taken the focus.
+  // render: by the time effects run, the reply box's autoFocus has taken the focus. A list
+  // may have replaced the opener's element meanwhile (a virtualized list re-rendering its
+  // rows, the first-paint layer giving way to the real list): then the element at the same
+  // address (its message's row, its tool) takes the focus.
   const [opener] = useState(() =>
     typeof document !== "undefined" && document.activeElement instanceof HTMLElement ? document.activeElement : null,
   );
+  const [address] = useState(() => (opener ? openerAddress(opener) : null));
   useEffect(() => {
     return () => {
       const focus = document.activeElement;
       const lost = !focus || focus === document.body || !focus.isConnected;
-      if (opener?.isConnected && lost) opener.focus();
+      const target = opener?.isConnected ? opener : address ? document.querySelector<HTMLElement>(address) : null;
+      if (target && lost) target.focus();
     };
-  }, [opener]);
+  }, [opener, address]);
 
   const onKeyDown = (e: KeyboardEvent<HTMLElement>) => {
     if (e.key !== "Escape" || e.defaultPrevented || !onClose) return;
@@ -159,4 +164,15 @@ export function Thread({
       </section>
     </ComponentsProvider>
   );
+}
+
+/**
+ * A selector that finds `el` again if its element is replaced: a message's tool, addressed
+ * by its row's `data-message-id` and its `data-tool`. `null` for anything else.
+ */
+function openerAddress(el: HTMLElement): string | null {
+  const tool = el.dataset.tool;
+  const id = el.closest<HTMLElement>("[data-message-id]")?.dataset.messageId;
+  // Message ids are UUIDs and tools plain words: nothing to escape in the selector.
+  return tool && id && /^[\w-]+$/.test(tool + id) ? `[data-message-id="${id}"] [data-tool="${tool}"]` : null;
 }

@@ -124,27 +124,35 @@ fn reopening_keeps_data_and_does_not_remigrate() {
     });
 }
 
+/// A fresh store in `dir` with an app named `name` holding `users`; the app's id.
+async fn store_with_users(
+    dir: &std::path::Path,
+    name: &str,
+    users: &[&str],
+) -> (SqliteStore, String) {
+    let s = SqliteStore::open(dir, Arc::new(InProcessHub::new()), SyncSettings::default()).unwrap();
+    let app = s.create_app(name).await.unwrap().app_id;
+    let inputs = users
+        .iter()
+        .map(|id| chat_protocol::UserInput {
+            id: (*id).into(),
+            name: None,
+            image: None,
+            custom: Default::default(),
+        })
+        .collect();
+    s.upsert_users(&app, inputs).await.unwrap();
+    (s, app)
+}
+
 /// Channels created before migration 3 have no recorded initial member set: a create replay
 /// of such a channel is judged by its creator alone (and still never by anyone else).
 #[tokio::test]
 async fn legacy_channels_without_an_initial_member_set_replay_for_their_creator() {
-    use chat_protocol::{ChannelType, Cid, CreateChannelRequest, UserInput};
+    use chat_protocol::{ChannelType, Cid, CreateChannelRequest};
     use chat_server::store::NewChannel;
     let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(
-        dir.path(),
-        Arc::new(InProcessHub::new()),
-        SyncSettings::default(),
-    )
-    .unwrap();
-    let app = s.create_app("legacy").await.unwrap().app_id;
-    let users = ["alice", "bob", "carol"].map(|id| UserInput {
-        id: id.into(),
-        name: None,
-        image: None,
-        custom: Default::default(),
-    });
-    s.upsert_users(&app, users.to_vec()).await.unwrap();
+    let (s, app) = store_with_users(dir.path(), "legacy", &["alice", "bob", "carol"]).await;
     let cid = Cid::new(ChannelType::Team, "old").unwrap();
     let create = |members: &[&str]| NewChannel {
         cid: cid.clone(),
@@ -176,23 +184,10 @@ async fn legacy_channels_without_an_initial_member_set_replay_for_their_creator(
 /// checkpoint, so only the background checkpointer can grow `chat.db` to hold it.
 #[tokio::test]
 async fn the_log_is_checkpointed_in_the_background_not_by_commits() {
-    use chat_protocol::{ChannelType, Cid, CreateChannelRequest, SendMessageRequest, UserInput};
+    use chat_protocol::{ChannelType, Cid, CreateChannelRequest, SendMessageRequest};
     use chat_server::store::NewChannel;
     let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(
-        dir.path(),
-        Arc::new(InProcessHub::new()),
-        SyncSettings::default(),
-    )
-    .unwrap();
-    let app = s.create_app("wal").await.unwrap().app_id;
-    let user = UserInput {
-        id: "alice".into(),
-        name: None,
-        image: None,
-        custom: Default::default(),
-    };
-    s.upsert_users(&app, vec![user]).await.unwrap();
+    let (s, app) = store_with_users(dir.path(), "wal", &["alice"]).await;
     let cid = Cid::new(ChannelType::Team, "big").unwrap();
     let req = CreateChannelRequest {
         id: Some("big".into()),

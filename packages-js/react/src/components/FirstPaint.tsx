@@ -105,13 +105,18 @@ export function useFirstPaint(
     if (!pending || !hasRows || !scroller) return;
     let done = false;
     const itemList = () => scroller.querySelector<HTMLElement>('[data-testid="virtuoso-item-list"]');
-    const finish = (now: boolean) => {
-      if (done) return;
+    /** Stops watching and gives Virtuoso's rows their addresses back; `false` if done before. */
+    const stop = () => {
+      if (done) return false;
       done = true;
       observer.disconnect();
       clearTimeout(timer);
       const list = itemList();
       if (list) restoreAddresses(list);
+      return true;
+    };
+    const finish = (now: boolean) => {
+      if (!stop()) return;
       // From the observer: before the browser paints Virtuoso's list, so no frame shows
       // both or neither.
       if (now) flushSync(() => setPending(false));
@@ -129,12 +134,7 @@ export function useFirstPaint(
     const timer = setTimeout(() => finish(false), FIRST_PAINT_MAX_MS);
     check(false);
     return () => {
-      if (done) return;
-      done = true;
-      observer.disconnect();
-      clearTimeout(timer);
-      const list = itemList();
-      if (list) restoreAddresses(list);
+      stop();
     };
   }, [pending, hasRows, scroller]);
 

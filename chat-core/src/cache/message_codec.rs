@@ -1,13 +1,16 @@
 //! How a message is stored in the `messages` table. The fields that have their own column
-//! (id, cid, parent, author, `created_at`, `deleted_at`, rev) live only there; the `data`
-//! column holds the rest as compact JSON: empty lists, zero counts and absent ids are left
-//! out, times are integer milliseconds, and `updated_at` is left out when it equals
-//! `created_at`. That is less than half the wire JSON of a typical message, so a sync
-//! writes fewer pages and encodes and decodes less text (docs/BENCHMARKS.md).
+//! (id, cid, parent, author, text, `created_at`, `deleted_at`, rev) live only there; the
+//! `data` column holds the rest as compact JSON: empty lists, zero counts and absent ids are
+//! left out, times are integer milliseconds, and `updated_at` is left out when it equals
+//! `created_at` — a plain message's `data` is `{}`, written without a JSON encoder. That is
+//! less than half the wire JSON of a typical message, so a sync writes fewer pages, and the
+//! text (most of a message) is bound and read as it is, never JSON-escaped or unescaped
+//! (docs/BENCHMARKS.md).
 //!
-//! Rows written before this encoding hold the whole wire JSON in `data`; they still
-//! decode (the extra keys are ignored and RFC 3339 times are accepted), so no migration
-//! rewrites them.
+//! Older rows still decode, so no migration rewrites them: rows written before schema
+//! version 3 have no `text` column value and hold the text in `data`; rows written before
+//! the compact encoding hold the whole wire JSON in `data` (the extra keys are ignored and
+//! RFC 3339 times are accepted).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,18 +27,18 @@ use uuid::Uuid;
 /// The message columns, in the order [`message_from_row`] reads them.
 macro_rules! message_columns {
     () => {
-        "m.data, m.id, m.cid, m.parent_id, m.user_id, m.created_at, m.deleted_at, m.rev"
+        "m.data, m.id, m.cid, m.parent_id, m.user_id, m.created_at, m.deleted_at, m.rev, \
+         m.text"
     };
 }
 pub(crate) use message_columns;
 
 /// Number of columns in [`message_columns!`].
-pub(crate) const MESSAGE_COLUMN_COUNT: usize = 8;
+pub(crate) const MESSAGE_COLUMN_COUNT: usize = 9;
 
 /// The `data` of a message being written (borrows the message).
 #[derive(Serialize)]
 struct BodyRef<'a> {
-    text: &'a str,
     #[serde(skip_serializing_if = "<[Value]>::is_empty")]
     attachments: &'a [Value],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,7 +62,9 @@ fn is_zero(n: &u32) -> bool {
 /// The `data` of a stored message, read back.
 #[derive(Deserialize)]
 struct Body {
-    text: String,
+    /// Only in rows written before schema version 3 (the `text` column is `NULL` there).
+    #[serde(default)]
+    text: Option<String>,
     #[serde(default)]
     attachments: Vec<Value>,
     #[serde(default)]
@@ -76,17 +81,27 @@ struct Body {
     edited_at: Option<i64>,
 }
 
-/// The `data` column of `m`.
+/// The `data` column of `m` (its `text` goes to the `text` column).
 pub(crate) fn encode_body(m: &Message) -> String {
     let updated = m.updated_at.millis();
+    let updated_at = (updated != m.created_at.millis()).then_some(updated);
+    if m.attachments.is_empty()
+        && m.quoted_message_id.is_none()
+        && m.mentioned_users.is_empty()
+        && m.reaction_counts.is_empty()
+        && m.reply_count == 0
+        && updated_at.is_none()
+        && m.edited_at.is_none()
+    {
+        return "{}".to_owned(); // what the encoder below writes for these defaults
+    }
     let body = BodyRef {
-        text: &m.text,
         attachments: &m.attachments,
         quoted_message_id: m.quoted_message_id,
         mentioned_users: &m.mentioned_users,
         reaction_counts: &m.reaction_counts,
         reply_count: m.reply_count,
-        updated_at: (updated != m.created_at.millis()).then_some(updated),
+        updated_at,
         edited_at: m.edited_at.map(|t| t.millis()),
     };
     // Plain strings, ids, integers and JSON values: serializing cannot fail.
@@ -107,6 +122,10 @@ pub(crate) fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<
     let created: i64 = row.get(first + 5)?;
     let deleted: Option<i64> = row.get(first + 6)?;
     let rev: i64 = row.get(first + 7)?;
+    let text = match (row.get::<_, Option<String>>(first + 8)?, body.text) {
+        (Some(text), _) | (None, Some(text)) => text,
+        (None, None) => return Err(bad(8, "a message row without text".into())),
+    };
     let time = |idx: usize, ms: i64| {
         Timestamp::from_millis(ms).ok_or_else(|| bad(idx, format!("time out of range: {ms}")))
     };
@@ -116,7 +135,7 @@ pub(crate) fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<
         id: uuid(1, &id)?,
         cid: Cid::from_str(&cid).map_err(|e| bad(2, e.to_string()))?,
         user_id: row.get(first + 4)?,
-        text: body.text,
+        text,
         attachments: body.attachments,
         parent_id: parent.as_deref().map(|p| uuid(3, p)).transpose()?,
         quoted_message_id: body.quoted_message_id,
@@ -173,9 +192,10 @@ mod tests {
     use super::*;
     use crate::cache::test_support::{message, ts};
 
-    fn stored(conn: &Connection, m: &Message, data: &str) -> Message {
+    /// Stores `m`'s columns with `data` and the `text` column `text`, and reads it back.
+    fn stored(conn: &Connection, m: &Message, data: &str, text: Option<&str>) -> Message {
         conn.execute(
-            "INSERT INTO m VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO m VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             rusqlite::params![
                 data,
                 m.id.to_string(),
@@ -184,7 +204,8 @@ mod tests {
                 m.user_id,
                 m.created_at.millis(),
                 m.deleted_at.map(|t| t.millis()),
-                m.rev as i64
+                m.rev as i64,
+                text
             ],
         )
         .unwrap();
@@ -202,13 +223,13 @@ mod tests {
     fn table() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
-            "CREATE TABLE m (data, id, cid, parent_id, user_id, created_at, deleted_at, rev)",
+            "CREATE TABLE m (data, id, cid, parent_id, user_id, created_at, deleted_at, rev, text)",
         )
         .unwrap();
         conn
     }
 
-    /// A plain message whose text needs JSON escaping.
+    /// A plain message whose text would need JSON escaping.
     fn plain() -> Message {
         Message {
             text: "hello \"world\" ✓".into(),
@@ -221,8 +242,8 @@ mod tests {
         let conn = table();
         let m = plain();
         let data = encode_body(&m);
-        assert_eq!(data, r#"{"text":"hello \"world\" ✓"}"#);
-        assert_eq!(stored(&conn, &m, &data), m);
+        assert_eq!(data, "{}", "the text has its own column");
+        assert_eq!(stored(&conn, &m, &data, Some(&m.text)), m);
 
         let full = Message {
             attachments: vec![serde_json::json!({"type": "image", "url": "https://x/y.png"})],
@@ -236,11 +257,20 @@ mod tests {
             deleted_at: Some(ts(10)),
             ..plain()
         };
-        assert_eq!(stored(&conn, &full, &encode_body(&full)), full);
+        let data = encode_body(&full);
+        assert!(!data.contains("text"), "{data}");
+        assert_eq!(stored(&conn, &full, &data, Some(&full.text)), full);
+        // Each non-default field alone leaves the `{}` shortcut.
+        let edited = Message {
+            edited_at: Some(ts(6)),
+            ..plain()
+        };
+        let at = ts(6).millis();
+        assert_eq!(encode_body(&edited), format!(r#"{{"edited_at":{at}}}"#));
     }
 
     #[test]
-    fn rows_holding_the_whole_wire_json_still_decode() {
+    fn rows_written_before_the_text_column_and_the_compact_encoding_still_decode() {
         let conn = table();
         let m = Message {
             mentioned_users: vec!["bob".into()],
@@ -248,28 +278,43 @@ mod tests {
             edited_at: Some(ts(9)),
             ..plain()
         };
+        // Schema version 2: the compact body held the text.
+        let at = ts(9).millis();
+        let v2 = format!(
+            r#"{{"text":"hello \"world\" ✓","mentioned_users":["bob"],"updated_at":{at},"edited_at":{at}}}"#
+        );
+        let v2 = v2.as_str();
+        assert_eq!(stored(&conn, &m, v2, None), m);
+        // Before the compact encoding: the whole wire JSON.
         let wire = serde_json::to_string(&m).unwrap();
-        assert_eq!(stored(&conn, &m, &wire), m);
+        assert_eq!(stored(&conn, &m, &wire, None), m);
+        // The column wins over a body that still holds a text.
+        let both = Message {
+            text: "column".into(),
+            ..m.clone()
+        };
+        assert_eq!(stored(&conn, &both, v2, Some("column")), both);
     }
 
     #[test]
     fn damaged_rows_are_errors() {
         let conn = table();
         let m = plain();
-        for data in [
-            "not json",
-            r#"{"text": 5}"#,
-            r#"{"text":"x","updated_at":"yesterday"}"#,
+        for (data, text) in [
+            ("not json", Some("x")),
+            (r#"{"text": 5}"#, None),
+            (r#"{"updated_at":"yesterday"}"#, Some("x")),
+            ("{}", None),
         ] {
             conn.execute(
-                "INSERT INTO m VALUES (?1, ?2, 'team:general', NULL, 'ann', 5, NULL, 1)",
-                [data, &m.id.to_string()],
+                "INSERT INTO m VALUES (?1, ?2, 'team:general', NULL, 'ann', 5, NULL, 1, ?3)",
+                rusqlite::params![data, m.id.to_string(), text],
             )
             .unwrap();
             let back = conn.query_row(concat!("SELECT ", message_columns!(), " FROM m"), [], |r| {
                 message_from_row(r, 0)
             });
-            assert!(back.is_err(), "{data} must not decode");
+            assert!(back.is_err(), "{data} / {text:?} must not decode");
             conn.execute("DELETE FROM m", []).unwrap();
         }
     }

@@ -148,14 +148,12 @@ impl Cache {
     ) -> CacheResult<i64> {
         let tx = self.conn.transaction()?;
         let position = insert_outbox(&tx, op_id, &message.cid, payload)?;
-        let echo = Message {
-            rev: 0,
-            ..message.clone()
-        };
+        // The echo is the message with rev 0 (bound in the statement; the body has no rev).
+        let echo = message;
         tx.prepare_cached(
             "INSERT INTO messages (id, cid, parent_id, user_id, created_at, order_key, rev, \
-               deleted_at, local_state, local_error, data) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, 'pending', NULL, ?8)",
+               deleted_at, local_state, local_error, data, text) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, 'pending', NULL, ?8, ?9)",
         )?
         .execute(params![
             echo.id.to_string(),
@@ -165,7 +163,8 @@ impl Cache {
             echo.created_at.millis(),
             LOCAL_ORDER_BASE + position,
             opt_millis(echo.deleted_at),
-            encode_body(&echo)
+            encode_body(&echo),
+            echo.text
         ])?;
         tx.commit()?;
         Ok(position)

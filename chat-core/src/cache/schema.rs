@@ -15,7 +15,8 @@
 //!   display order: the server `created_at` (strictly increasing within a channel) for
 //!   confirmed rows, and [`LOCAL_ORDER_BASE`] + outbox position for local echoes, so unsent
 //!   messages always sort after every confirmed one, in enqueue order, whatever the clock.
-//!   `data` holds the message's remaining fields in the compact encoding of
+//!   `text` holds the message text as it is (version 3; `NULL` in older rows, whose text
+//!   is in `data`), `data` the remaining fields in the compact encoding of
 //!   `message_codec` (the other tables keep their wire JSON).
 //! - `outbox`: the outbox engine's durable queue (opaque JSON payloads).
 
@@ -151,6 +152,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_window ON messages (cid, order_key);
     CREATE INDEX messages_thread ON messages (parent_id, order_key) WHERE parent_id IS NOT NULL;
     "#,
+    // Version 3: the text in a column of its own, bound and read without JSON escaping.
+    // Existing rows keep their text in `data` (`text` NULL); nothing is rewritten.
+    r#"
+    ALTER TABLE messages ADD COLUMN text TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -233,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn version_2_keeps_every_message_and_still_checks_local_state() {
+    fn versions_2_and_3_keep_every_message_and_still_check_local_state() {
         let mut conn = Connection::open_in_memory().unwrap();
         let tx = conn.transaction().unwrap();
         tx.execute_batch(MIGRATIONS[0]).unwrap();
@@ -274,8 +280,15 @@ mod tests {
             )
             .unwrap();
         assert_eq!(indexes, 2);
+        // Version 3 added the text column without rewriting a row: theirs is in `data`.
+        let texts: i64 = conn
+            .query_row("SELECT count(text) FROM messages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(texts, 0);
         let bad = conn.execute(
-            "INSERT INTO messages VALUES ('m3', 'team:a', NULL, 'bob', 7, 7, 0, NULL, 'lost', NULL, '{}')",
+            "INSERT INTO messages (id, cid, parent_id, user_id, created_at, order_key, rev, \
+               deleted_at, local_state, local_error, data) \
+             VALUES ('m3', 'team:a', NULL, 'bob', 7, 7, 0, NULL, 'lost', NULL, '{}')",
             [],
         );
         assert!(bad.is_err(), "an unknown local_state must be refused");

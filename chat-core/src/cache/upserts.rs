@@ -9,13 +9,23 @@ use super::error::{CacheResult, to_i64};
 use super::message_codec::encode_body;
 use super::rows::{opt_millis, to_json};
 
-/// The `INSERT` of a message row; `?1`..`?8` are bound by [`execute_message`]. A macro so
-/// the two conflict clauses below join it at compile time.
+/// The `INSERT` of a message row; `?1`..`?9` are bound by [`execute_message`]. A macro so
+/// the conflict clauses below join it at compile time.
 macro_rules! message_insert {
     () => {
         "INSERT INTO messages (id, cid, parent_id, user_id, created_at, order_key, rev, \
-           deleted_at, local_state, local_error, data) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, NULL, NULL, ?8)"
+           deleted_at, local_state, local_error, data, text) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, NULL, NULL, ?8, ?9)"
+    };
+}
+
+/// What a newer server copy overwrites (every column but the id).
+macro_rules! message_update {
+    () => {
+        " ON CONFLICT (id) DO UPDATE SET cid = excluded.cid, parent_id = excluded.parent_id, \
+           user_id = excluded.user_id, created_at = excluded.created_at, \
+           order_key = excluded.order_key, rev = excluded.rev, deleted_at = excluded.deleted_at, \
+           local_state = NULL, local_error = NULL, data = excluded.data, text = excluded.text"
     };
 }
 
@@ -36,19 +46,14 @@ fn execute_message(
         m.created_at.millis(),
         to_i64("rev", m.rev)?,
         opt_millis(m.deleted_at),
-        encode_body(m)
+        encode_body(m),
+        m.text
     ])?)
 }
 
 /// Writes a server message unconditionally (replacing any local echo of the same id).
 pub(crate) fn write_message(conn: &Connection, m: &Message) -> CacheResult<()> {
-    const SQL: &str = concat!(
-        message_insert!(),
-        " ON CONFLICT (id) DO UPDATE SET cid = excluded.cid, parent_id = excluded.parent_id, \
-           user_id = excluded.user_id, created_at = excluded.created_at, \
-           order_key = excluded.order_key, rev = excluded.rev, deleted_at = excluded.deleted_at, \
-           local_state = NULL, local_error = NULL, data = excluded.data"
-    );
+    const SQL: &str = concat!(message_insert!(), message_update!());
     execute_message(conn, SQL, m, &m.id.to_string(), &m.cid.to_string())?;
     Ok(())
 }
@@ -70,11 +75,8 @@ pub(crate) fn insert_new_message(
 pub(crate) fn upsert_message_if_newer(conn: &Connection, m: &Message) -> CacheResult<()> {
     const SQL: &str = concat!(
         message_insert!(),
-        " ON CONFLICT (id) DO UPDATE SET cid = excluded.cid, parent_id = excluded.parent_id, \
-           user_id = excluded.user_id, created_at = excluded.created_at, \
-           order_key = excluded.order_key, rev = excluded.rev, deleted_at = excluded.deleted_at, \
-           local_state = NULL, local_error = NULL, data = excluded.data \
-         WHERE excluded.rev > messages.rev"
+        message_update!(),
+        " WHERE excluded.rev > messages.rev"
     );
     execute_message(conn, SQL, m, &m.id.to_string(), &m.cid.to_string())?;
     Ok(())

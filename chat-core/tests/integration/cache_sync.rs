@@ -229,7 +229,7 @@ async fn limited_channels_keep_only_their_window_and_scroll_back() {
 fn inject_failure(path: &std::path::Path, marker: &str) {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(&format!(
-        "CREATE TRIGGER inject BEFORE INSERT ON messages WHEN NEW.data LIKE '%{marker}%' \
+        "CREATE TRIGGER inject BEFORE INSERT ON messages WHEN NEW.text LIKE '%{marker}%' \
          BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
     ))
     .unwrap();

@@ -163,7 +163,7 @@ impl Cache {
             echo.created_at.millis(),
             LOCAL_ORDER_BASE + position,
             opt_millis(echo.deleted_at),
-            encode_body(&echo),
+            encode_body(echo),
             echo.text
         ])?;
         tx.commit()?;

@@ -221,12 +221,13 @@ struct IngestData {
 /// the cache's compact `data`), and the text when the cache stores it apart.
 struct Row {
     id: String,
-    cid: String,
     user_id: String,
     created_at: i64,
     rev: i64,
     json: String,
     text: Option<String>,
+    /// The channel key the cache stores the message under (0 in the wire rows).
+    ck: i64,
 }
 
 fn ingest_data() -> IngestData {
@@ -270,12 +271,12 @@ fn ingest_data() -> IngestData {
         let m = message(c, n, created, seq);
         rows.push(Row {
             id: m.id.to_string(),
-            cid: m.cid.to_string(),
             user_id: m.user_id.clone(),
             created_at: m.created_at.millis(),
             rev: m.rev as i64,
             json: serde_json::to_string(&m).expect("json"),
             text: None,
+            ck: 0,
         });
         changes.push(Change::Message(m));
         if k >= INGEST_MESSAGES - INGEST_CHANNELS {
@@ -337,20 +338,20 @@ fn prepared_floor_with_text() -> (TempDir, Connection) {
 fn stored_rows(path: &Path, rows: &[Row]) -> Vec<Row> {
     let conn = Connection::open(path).expect("open cache file");
     let mut select = conn
-        .prepare("SELECT data, text FROM messages WHERE id = ?1")
+        .prepare("SELECT data, text, ck FROM messages WHERE id = ?1")
         .expect("prepare");
     rows.iter()
         .map(|row| {
-            let (json, text) = select
-                .query_row([&row.id], |r| Ok((r.get(0)?, r.get(1)?)))
+            let (json, text, ck) = select
+                .query_row([&row.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .expect("stored message");
-            (row, json, text)
+            (row, json, text, ck)
         })
-        .map(|(row, json, text)| Row {
+        .map(|(row, json, text, ck)| Row {
             json,
             text,
+            ck,
             id: row.id.clone(),
-            cid: row.cid.clone(),
             user_id: row.user_id.clone(),
             created_at: row.created_at,
             rev: row.rev,
@@ -473,7 +474,7 @@ fn sync_ingest(c: &mut Criterion) {
                     {
                         let mut insert = tx
                             .prepare_cached(
-                                "INSERT INTO messages (id, cid, parent_id, user_id, created_at, \
+                                "INSERT INTO messages (id, ck, parent_id, user_id, created_at, \
                                    order_key, rev, deleted_at, local_state, local_error, data, \
                                    text) \
                                  VALUES (?1, ?2, NULL, ?3, ?4, ?4, ?5, NULL, NULL, NULL, ?6, ?7)",
@@ -483,7 +484,7 @@ fn sync_ingest(c: &mut Criterion) {
                             insert
                                 .execute(params![
                                     row.id,
-                                    row.cid,
+                                    row.ck,
                                     row.user_id,
                                     row.created_at,
                                     row.rev,

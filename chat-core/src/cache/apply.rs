@@ -277,8 +277,8 @@ impl<'c> Applier<'c> {
         )?
         .execute(params![cid, after])?;
         conn.prepare_cached(
-            "DELETE FROM messages WHERE cid = ?1 AND local_state IS NULL \
-             AND NOT (?3 IS NOT NULL AND user_id = ?2 AND rev > ?3)",
+            "DELETE FROM messages WHERE ck = (SELECT key FROM channel_keys WHERE cid = ?1) \
+             AND local_state IS NULL AND NOT (?3 IS NOT NULL AND user_id = ?2 AND rev > ?3)",
         )?
         .execute(params![cid, me, after])?;
         for m in &state.messages {
@@ -306,8 +306,8 @@ impl<'c> Applier<'c> {
             .unwrap_or(0);
         if let Some(start) = window_start {
             conn.prepare_cached(
-                "DELETE FROM messages WHERE cid = ?1 AND local_state IS NULL \
-                 AND parent_id IS NULL AND order_key < ?2",
+                "DELETE FROM messages WHERE ck = (SELECT key FROM channel_keys WHERE cid = ?1) \
+                 AND local_state IS NULL AND parent_id IS NULL AND order_key < ?2",
             )?
             .execute(params![cid, start])?;
         }
@@ -395,10 +395,14 @@ impl<'c> Applier<'c> {
         // Fast path for the bulk of a sync: a message of a cached channel, inside the
         // window, not cached yet — one INSERT that does nothing if the id exists.
         let fits = match self.facts(&cid)? {
-            Some(f) => m.parent_id.is_some() || !f.before_window(m.created_at.millis()),
-            None => false,
+            Some(f) if m.parent_id.is_some() || !f.before_window(m.created_at.millis()) => {
+                Some(f.key)
+            }
+            _ => None,
         };
-        if fits && insert_new_message(conn, m, &id, &cid)? {
+        if let Some(ck) = fits
+            && insert_new_message(conn, m, &id, ck)?
+        {
             self.after_write(m, &id, &cid, None)?;
             return Ok(true);
         }
@@ -469,8 +473,11 @@ impl<'c> Applier<'c> {
 
 /// Deletes a channel and everything synced under it; local echoes (and the outbox) stay.
 fn drop_channel(conn: &Connection, cid: &str) -> CacheResult<()> {
-    conn.prepare_cached("DELETE FROM messages WHERE cid = ?1 AND local_state IS NULL")?
-        .execute([cid])?;
+    conn.prepare_cached(
+        "DELETE FROM messages WHERE ck = (SELECT key FROM channel_keys WHERE cid = ?1) \
+         AND local_state IS NULL",
+    )?
+    .execute([cid])?;
     // members, reads, reactions and flags cascade
     conn.prepare_cached("DELETE FROM channels WHERE cid = ?1")?
         .execute([cid])?;

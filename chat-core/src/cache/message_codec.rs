@@ -27,8 +27,8 @@ use uuid::Uuid;
 /// The message columns, in the order [`message_from_row`] reads them.
 macro_rules! message_columns {
     () => {
-        "m.data, m.id, m.cid, m.parent_id, m.user_id, m.created_at, m.deleted_at, m.rev, \
-         m.text"
+        "m.data, m.id, (SELECT k.cid FROM channel_keys k WHERE k.key = m.ck), m.parent_id, \
+         m.user_id, m.created_at, m.deleted_at, m.rev, m.text"
     };
 }
 pub(crate) use message_columns;
@@ -199,7 +199,7 @@ mod tests {
             rusqlite::params![
                 data,
                 m.id.to_string(),
-                m.cid.to_string(),
+                KEY,
                 m.parent_id.map(|p| p.to_string()),
                 m.user_id,
                 m.created_at.millis(),
@@ -220,10 +220,15 @@ mod tests {
         back
     }
 
+    /// The channel key of `team:general` in [`table`]'s database.
+    const KEY: i64 = 7;
+
     fn table() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
-            "CREATE TABLE m (data, id, cid, parent_id, user_id, created_at, deleted_at, rev, text)",
+            "CREATE TABLE m (data, id, ck, parent_id, user_id, created_at, deleted_at, rev, text);
+             CREATE TABLE channel_keys (key INTEGER PRIMARY KEY, cid TEXT NOT NULL UNIQUE);
+             INSERT INTO channel_keys VALUES (7, 'team:general');",
         )
         .unwrap();
         conn
@@ -307,7 +312,7 @@ mod tests {
             ("{}", None),
         ] {
             conn.execute(
-                "INSERT INTO m VALUES (?1, ?2, 'team:general', NULL, 'ann', 5, NULL, 1, ?3)",
+                "INSERT INTO m VALUES (?1, ?2, 7, NULL, 'ann', 5, NULL, 1, ?3)",
                 rusqlite::params![data, m.id.to_string(), text],
             )
             .unwrap();

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::Cache;
 use super::error::{CacheError, CacheResult};
 use super::message_codec::encode_body;
-use super::rows::{LocalState, opt_millis};
+use super::rows::{LocalState, channel_key, opt_millis};
 use super::schema::LOCAL_ORDER_BASE;
 
 /// One queued outbox item.
@@ -150,14 +150,15 @@ impl Cache {
         let position = insert_outbox(&tx, op_id, &message.cid, payload)?;
         // The echo is the message with rev 0 (bound in the statement; the body has no rev).
         let echo = message;
+        let ck = channel_key(&tx, &echo.cid.to_string())?;
         tx.prepare_cached(
-            "INSERT INTO messages (id, cid, parent_id, user_id, created_at, order_key, rev, \
+            "INSERT INTO messages (id, ck, parent_id, user_id, created_at, order_key, rev, \
                deleted_at, local_state, local_error, data, text) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, 'pending', NULL, ?8, ?9)",
         )?
         .execute(params![
             echo.id.to_string(),
-            echo.cid.to_string(),
+            ck,
             echo.parent_id.map(|p| p.to_string()),
             echo.user_id,
             echo.created_at.millis(),

@@ -88,7 +88,8 @@ impl Cache {
             })?
             .collect::<Result<_, _>>()?;
         let mut last = self.conn.prepare_cached(&format!(
-            "{MESSAGE_SELECT} WHERE m.cid = ?2 AND m.parent_id IS NULL \
+            "{MESSAGE_SELECT} WHERE m.ck = (SELECT key FROM channel_keys WHERE cid = ?2) \
+             AND m.parent_id IS NULL \
              ORDER BY m.order_key DESC LIMIT 1"
         ))?;
         channels
@@ -137,7 +138,8 @@ impl Cache {
         let mut out: Vec<CachedMessage> = self
             .conn
             .prepare_cached(&format!(
-                "{MESSAGE_SELECT} WHERE m.cid = ?2 AND m.parent_id IS NULL \
+                "{MESSAGE_SELECT} WHERE m.ck = (SELECT key FROM channel_keys WHERE cid = ?2) \
+             AND m.parent_id IS NULL \
                  AND m.order_key < ?3 ORDER BY m.order_key DESC LIMIT ?4"
             ))?
             .query_map(params![self.me(), cid.to_string(), before, limit], |r| {
@@ -159,7 +161,8 @@ impl Cache {
         Ok(self
             .conn
             .prepare_cached(&format!(
-                "{MESSAGE_SELECT} WHERE m.cid = ?2 AND m.parent_id IS NULL \
+                "{MESSAGE_SELECT} WHERE m.ck = (SELECT key FROM channel_keys WHERE cid = ?2) \
+             AND m.parent_id IS NULL \
                  AND m.order_key > ?3 ORDER BY m.order_key LIMIT ?4"
             ))?
             .query_map(
@@ -175,7 +178,8 @@ impl Cache {
         Ok(self
             .conn
             .prepare_cached(&format!(
-                "{MESSAGE_SELECT} WHERE m.cid = ?2 AND m.parent_id IS NULL \
+                "{MESSAGE_SELECT} WHERE m.ck = (SELECT key FROM channel_keys WHERE cid = ?2) \
+             AND m.parent_id IS NULL \
                  AND m.local_state IS NULL ORDER BY m.order_key LIMIT 1"
             ))?
             .query_row(params![self.me(), cid.to_string()], cached_message)
@@ -188,7 +192,8 @@ impl Cache {
         Ok(self
             .conn
             .prepare_cached(&format!(
-                "{MESSAGE_SELECT} WHERE m.cid = ?2 AND m.parent_id IS NULL \
+                "{MESSAGE_SELECT} WHERE m.ck = (SELECT key FROM channel_keys WHERE cid = ?2) \
+             AND m.parent_id IS NULL \
                  AND m.local_state IS NULL ORDER BY m.order_key DESC LIMIT 1"
             ))?
             .query_row(params![self.me(), cid.to_string()], cached_message)
@@ -325,7 +330,8 @@ mod tests {
         let window = plan(
             &cache,
             &format!(
-                "{MESSAGE_SELECT} WHERE m.cid = ?2 AND m.parent_id IS NULL \
+                "{MESSAGE_SELECT} WHERE m.ck = (SELECT key FROM channel_keys WHERE cid = ?2) \
+             AND m.parent_id IS NULL \
                  AND m.order_key < ?3 ORDER BY m.order_key DESC LIMIT ?4"
             ),
         );
@@ -337,5 +343,13 @@ mod tests {
         );
         assert!(thread.contains("messages_thread"), "{thread}");
         assert!(!thread.contains("TEMP B-TREE"), "{thread}");
+        let recount = plan(&cache, crate::cache::unread::RECOUNT);
+        assert!(
+            recount.contains(
+                "SEARCH m USING INDEX messages_window (ck=? AND order_key>? AND order_key<?)"
+            ),
+            "{recount}"
+        );
+        assert!(!recount.contains("SCAN m"), "{recount}");
     }
 }

@@ -172,6 +172,20 @@ pub(crate) fn channel_cached(conn: &Connection, cid: &str) -> CacheResult<bool> 
         .is_some())
 }
 
+/// The integer key messages name `cid` by (schema.rs, `channel_keys`), made on first use.
+pub(crate) fn channel_key(conn: &Connection, cid: &str) -> CacheResult<i64> {
+    let known = conn
+        .prepare_cached("SELECT key FROM channel_keys WHERE cid = ?1")?
+        .query_row([cid], |r| r.get(0))
+        .optional()?;
+    if let Some(key) = known {
+        return Ok(key);
+    }
+    conn.prepare_cached("INSERT INTO channel_keys (cid) VALUES (?1)")?
+        .execute([cid])?;
+    Ok(conn.last_insert_rowid())
+}
+
 /// Milliseconds of an optional timestamp.
 pub(crate) fn opt_millis(t: Option<Timestamp>) -> Option<i64> {
     t.map(|t| t.millis())

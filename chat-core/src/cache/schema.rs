@@ -9,6 +9,9 @@
 //!   channel's top-level history and the owner's unread counts.
 //! - `members`, `reads`, `reactions` (tombstones kept), `flags` (the owner's stars): each
 //!   cascades from `channels`, so dropping a channel drops everything synced under it.
+//! - `channel_keys`: a small integer key for each cid ever stored (never deleted; a cid
+//!   keeps its key). Messages name their channel by it (`ck`), so the per-channel index
+//!   holds and compares integers.
 //! - `messages`: server-confirmed rows (`local_state IS NULL`, `rev > 0`) and local echoes
 //!   of unsent messages (`local_state` set, `rev = 0`). No foreign key to `channels`: a
 //!   local echo may live in a channel that is not (or no longer) cached. `order_key` is the
@@ -152,10 +155,43 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_window ON messages (cid, order_key);
     CREATE INDEX messages_thread ON messages (parent_id, order_key) WHERE parent_id IS NOT NULL;
     "#,
-    // Version 3: the text in a column of its own, bound and read without JSON escaping.
-    // Existing rows keep their text in `data` (`text` NULL); nothing is rewritten.
+    // Version 3: messages name their channel by a small integer key (`channel_keys`), so
+    // the per-channel index compares integers, not cid text; the text has a column of its
+    // own, bound and read without JSON escaping. Existing rows keep their text in `data`
+    // (`text` NULL).
     r#"
-    ALTER TABLE messages ADD COLUMN text TEXT;
+    CREATE TABLE channel_keys (
+        key INTEGER PRIMARY KEY,
+        cid TEXT NOT NULL UNIQUE
+    );
+    INSERT INTO channel_keys (cid)
+        SELECT cid FROM channels UNION SELECT cid FROM messages ORDER BY 1;
+    CREATE TABLE messages_v3 (
+        id TEXT PRIMARY KEY,
+        ck INTEGER NOT NULL,
+        parent_id TEXT,
+        user_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        order_key INTEGER NOT NULL,
+        rev INTEGER NOT NULL CHECK (rev >= 0),
+        deleted_at INTEGER,
+        local_state TEXT
+            CHECK (local_state = 'pending' OR local_state = 'sending' OR local_state = 'failed'),
+        local_error TEXT,
+        data TEXT NOT NULL,
+        text TEXT,
+        CHECK (local_state IS NULL OR rev = 0),
+        CHECK (local_state IS NOT NULL OR order_key = created_at)
+    );
+    INSERT INTO messages_v3 (id, ck, parent_id, user_id, created_at, order_key, rev,
+                             deleted_at, local_state, local_error, data)
+        SELECT m.id, k.key, m.parent_id, m.user_id, m.created_at, m.order_key, m.rev,
+               m.deleted_at, m.local_state, m.local_error, m.data
+        FROM messages m JOIN channel_keys k ON k.cid = m.cid;
+    DROP TABLE messages;
+    ALTER TABLE messages_v3 RENAME TO messages;
+    CREATE INDEX messages_window ON messages (ck, order_key);
+    CREATE INDEX messages_thread ON messages (parent_id, order_key) WHERE parent_id IS NOT NULL;
     "#,
 ];
 
@@ -280,15 +316,24 @@ mod tests {
             )
             .unwrap();
         assert_eq!(indexes, 2);
-        // Version 3 added the text column without rewriting a row: theirs is in `data`.
-        let texts: i64 = conn
-            .query_row("SELECT count(text) FROM messages", [], |r| r.get(0))
+        // Version 3: each message names its channel by its key; older rows keep their text
+        // in `data`.
+        let keyed: Vec<(String, String, Option<String>)> = conn
+            .prepare(
+                "SELECT m.id, k.cid, m.text FROM messages m \
+                 JOIN channel_keys k ON k.key = m.ck ORDER BY m.id",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(texts, 0);
+        let team_a = |id: &str| (id.to_owned(), "team:a".to_owned(), None);
+        assert_eq!(keyed, [team_a("m1"), team_a("m2")]);
         let bad = conn.execute(
-            "INSERT INTO messages (id, cid, parent_id, user_id, created_at, order_key, rev, \
+            "INSERT INTO messages (id, ck, parent_id, user_id, created_at, order_key, rev, \
                deleted_at, local_state, local_error, data) \
-             VALUES ('m3', 'team:a', NULL, 'bob', 7, 7, 0, NULL, 'lost', NULL, '{}')",
+             VALUES ('m3', 1, NULL, 'bob', 7, 7, 0, NULL, 'lost', NULL, '{}')",
             [],
         );
         assert!(bad.is_err(), "an unknown local_state must be refused");

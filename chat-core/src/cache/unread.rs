@@ -17,11 +17,14 @@ use chat_protocol::{ChannelUnread, Message, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::{CacheError, CacheResult};
+use super::rows::channel_key;
 use super::schema::LOCAL_ORDER_BASE;
 
 /// Facts about one cached channel, plus the unread count changes not yet written.
 #[derive(Debug)]
 pub(crate) struct Facts {
+    /// The channel's key in `channel_keys` (what its messages are stored under).
+    pub(crate) key: i64,
     /// `created_at` (ms) of the oldest cached top-level message of the window.
     window_start: Option<i64>,
     /// The window reaches the start of history.
@@ -97,6 +100,7 @@ impl Facts {
             (None, None) => None,
         };
         Ok(Some(Self {
+            key: channel_key(conn, cid)?,
             window_start,
             window_complete,
             through,
@@ -162,6 +166,20 @@ impl Facts {
     }
 }
 
+/// [`recount`]'s statement: `?1` the cid, `?2` the last read `order_key`, `?3` the owner,
+/// `?4` [`LOCAL_ORDER_BASE`], `?5` the channel key. Confirmed rows have
+/// `order_key = created_at` (below `LOCAL_ORDER_BASE`), so the channel's `(ck, order_key)`
+/// index serves the range.
+pub(crate) const RECOUNT: &str = "UPDATE channels SET \
+   unread_count = (SELECT count(*) FROM messages m \
+     WHERE m.ck = ?5 AND m.order_key > ?2 AND m.order_key < ?4 AND m.user_id != ?3 \
+     AND m.deleted_at IS NULL AND m.local_state IS NULL), \
+   unread_mentions = (SELECT count(*) FROM messages m \
+     WHERE m.ck = ?5 AND m.order_key > ?2 AND m.order_key < ?4 AND m.user_id != ?3 \
+     AND m.deleted_at IS NULL AND m.local_state IS NULL \
+     AND EXISTS (SELECT 1 FROM json_each(m.data, '$.mentioned_users') WHERE value = ?3)) \
+ WHERE cid = ?1";
+
 /// The owner's read marker moved (or its message arrived): count the cached messages
 /// after it (flush the channel's [`Facts`] first).
 pub(crate) fn recount(conn: &Connection, me: &str, cid: &str) -> CacheResult<()> {
@@ -172,20 +190,8 @@ pub(crate) fn recount(conn: &Connection, me: &str, cid: &str) -> CacheResult<()>
         .read_through
         .unwrap_or(i64::MIN)
         .max(facts.joined_at.saturating_sub(1));
-    // Confirmed rows have `order_key = created_at` (below LOCAL_ORDER_BASE), so the
-    // channel's `(cid, order_key)` index serves the range.
-    conn.prepare_cached(
-        "UPDATE channels SET \
-           unread_count = (SELECT count(*) FROM messages m WHERE m.cid = ?1 \
-             AND m.order_key > ?2 AND m.order_key < ?4 AND m.user_id != ?3 \
-             AND m.deleted_at IS NULL AND m.local_state IS NULL), \
-           unread_mentions = (SELECT count(*) FROM messages m WHERE m.cid = ?1 \
-             AND m.order_key > ?2 AND m.order_key < ?4 AND m.user_id != ?3 \
-             AND m.deleted_at IS NULL AND m.local_state IS NULL \
-             AND EXISTS (SELECT 1 FROM json_each(m.data, '$.mentioned_users') WHERE value = ?3)) \
-         WHERE cid = ?1",
-    )?
-    .execute(params![cid, after, me, LOCAL_ORDER_BASE])?;
+    conn.prepare_cached(RECOUNT)?
+        .execute(params![cid, after, me, LOCAL_ORDER_BASE, facts.key])?;
     Ok(())
 }
 
@@ -194,7 +200,8 @@ pub(crate) fn replace_all(conn: &Connection, channels: &[ChannelUnread]) -> Cach
     conn.prepare_cached(
         "UPDATE channels SET unread_count = 0, unread_mentions = 0, unread_through = max( \
            unread_through, coalesce((SELECT m.order_key FROM messages m \
-             WHERE m.cid = channels.cid AND m.order_key < ?1 AND m.local_state IS NULL \
+             WHERE m.ck = (SELECT k.key FROM channel_keys k WHERE k.cid = channels.cid) \
+             AND m.order_key < ?1 AND m.local_state IS NULL \
              ORDER BY m.order_key DESC LIMIT 1), 0))",
     )?
     .execute([LOCAL_ORDER_BASE])?;

@@ -7,13 +7,13 @@ use rusqlite::{Connection, params};
 
 use super::error::{CacheResult, to_i64};
 use super::message_codec::encode_body;
-use super::rows::{opt_millis, to_json};
+use super::rows::{channel_key, opt_millis, to_json};
 
 /// The `INSERT` of a message row; `?1`..`?9` are bound by [`execute_message`]. A macro so
 /// the conflict clauses below join it at compile time.
 macro_rules! message_insert {
     () => {
-        "INSERT INTO messages (id, cid, parent_id, user_id, created_at, order_key, rev, \
+        "INSERT INTO messages (id, ck, parent_id, user_id, created_at, order_key, rev, \
            deleted_at, local_state, local_error, data, text) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, NULL, NULL, ?8, ?9)"
     };
@@ -22,25 +22,25 @@ macro_rules! message_insert {
 /// What a newer server copy overwrites (every column but the id).
 macro_rules! message_update {
     () => {
-        " ON CONFLICT (id) DO UPDATE SET cid = excluded.cid, parent_id = excluded.parent_id, \
+        " ON CONFLICT (id) DO UPDATE SET ck = excluded.ck, parent_id = excluded.parent_id, \
            user_id = excluded.user_id, created_at = excluded.created_at, \
            order_key = excluded.order_key, rev = excluded.rev, deleted_at = excluded.deleted_at, \
            local_state = NULL, local_error = NULL, data = excluded.data, text = excluded.text"
     };
 }
 
-/// Runs `sql` (a `message_insert!` statement) for `m`, whose id and cid the caller has
-/// already formatted; returns the rows changed.
+/// Runs `sql` (a `message_insert!` statement) for `m`, whose id the caller has already
+/// formatted and whose channel key (`ck`) it knows; returns the rows changed.
 fn execute_message(
     conn: &Connection,
     sql: &str,
     m: &Message,
     id: &str,
-    cid: &str,
+    ck: i64,
 ) -> CacheResult<usize> {
     Ok(conn.prepare_cached(sql)?.execute(params![
         id,
-        cid,
+        ck,
         m.parent_id.map(|p| p.to_string()),
         m.user_id,
         m.created_at.millis(),
@@ -54,20 +54,21 @@ fn execute_message(
 /// Writes a server message unconditionally (replacing any local echo of the same id).
 pub(crate) fn write_message(conn: &Connection, m: &Message) -> CacheResult<()> {
     const SQL: &str = concat!(message_insert!(), message_update!());
-    execute_message(conn, SQL, m, &m.id.to_string(), &m.cid.to_string())?;
+    let ck = channel_key(conn, &m.cid.to_string())?;
+    execute_message(conn, SQL, m, &m.id.to_string(), ck)?;
     Ok(())
 }
 
 /// Inserts a server message whose id is not cached; returns `false` (writing nothing) if
-/// the id exists. `id` and `cid` are `m`'s, already formatted.
+/// the id exists. `id` is `m`'s, already formatted, and `ck` its channel's key.
 pub(crate) fn insert_new_message(
     conn: &Connection,
     m: &Message,
     id: &str,
-    cid: &str,
+    ck: i64,
 ) -> CacheResult<bool> {
     const SQL: &str = concat!(message_insert!(), " ON CONFLICT (id) DO NOTHING");
-    Ok(execute_message(conn, SQL, m, id, cid)? == 1)
+    Ok(execute_message(conn, SQL, m, id, ck)? == 1)
 }
 
 /// Writes a server message if it is not cached or its `rev` is higher (a local echo has
@@ -78,7 +79,8 @@ pub(crate) fn upsert_message_if_newer(conn: &Connection, m: &Message) -> CacheRe
         message_update!(),
         " WHERE excluded.rev > messages.rev"
     );
-    execute_message(conn, SQL, m, &m.id.to_string(), &m.cid.to_string())?;
+    let ck = channel_key(conn, &m.cid.to_string())?;
+    execute_message(conn, SQL, m, &m.id.to_string(), ck)?;
     Ok(())
 }
 

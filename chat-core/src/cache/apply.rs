@@ -11,7 +11,7 @@ use chat_protocol::{
     Change, ChannelState, ChannelUnread, Cid, Message, MessagesResponse, SyncChange, SyncResponse,
     UnreadResponse,
 };
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 
 use super::Cache;
 use super::error::{CacheResult, to_i64};
@@ -189,14 +189,17 @@ impl Cache {
 }
 
 /// Per-channel facts by cid (`None`: the channel is not cached).
-pub(crate) type FactsMemo = HashMap<String, Option<Facts>>;
+pub(crate) type FactsMemo = HashMap<Cid, Option<Facts>>;
 
 /// Applies server data inside one transaction, reading each channel's [`Facts`] once and
-/// writing unread count changes once per channel at the end.
+/// writing unread count changes once per channel at the end. The bulk of a sync (new
+/// messages) runs one statement, prepared once per applier.
 struct Applier<'c> {
     conn: &'c Connection,
     me: &'c str,
-    facts: HashMap<String, Option<Facts>>,
+    facts: FactsMemo,
+    /// [`INSERT_NEW_MESSAGE`], prepared on first use.
+    insert_new: Option<CachedStatement<'c>>,
 }
 
 /// The cached row of a message, as far as applying a newer version needs it.
@@ -214,22 +217,27 @@ impl<'c> Applier<'c> {
 
     /// An applier starting from facts known to be current (no pending deltas).
     fn with_facts(conn: &'c Connection, me: &'c str, facts: FactsMemo) -> Self {
-        Self { conn, me, facts }
+        Self {
+            conn,
+            me,
+            facts,
+            insert_new: None,
+        }
     }
 
     /// The facts of a channel (`None`: not cached), loaded on first use.
-    fn facts(&mut self, cid: &str) -> CacheResult<Option<&mut Facts>> {
+    fn facts(&mut self, cid: &Cid) -> CacheResult<Option<&mut Facts>> {
         if !self.facts.contains_key(cid) {
-            let facts = Facts::load(self.conn, self.me, cid)?;
-            self.facts.insert(cid.to_owned(), facts);
+            let facts = Facts::load(self.conn, self.me, &cid.to_string())?;
+            self.facts.insert(cid.clone(), facts);
         }
         Ok(self.facts.get_mut(cid).and_then(Option::as_mut))
     }
 
     /// Writes and forgets what is known about a channel that is about to change.
-    fn forget(&mut self, cid: &str) -> CacheResult<()> {
+    fn forget(&mut self, cid: &Cid) -> CacheResult<()> {
         if let Some(Some(facts)) = self.facts.remove(cid) {
-            facts.flush(self.conn, cid)?;
+            facts.flush(self.conn, &cid.to_string())?;
         }
         Ok(())
     }
@@ -239,7 +247,7 @@ impl<'c> Applier<'c> {
         let mut facts = self.facts;
         for (cid, f) in &mut facts {
             if let Some(f) = f {
-                f.flush(self.conn, cid)?;
+                f.flush(self.conn, &cid.to_string())?;
                 f.settle();
             }
         }
@@ -263,7 +271,7 @@ impl<'c> Applier<'c> {
     ) -> CacheResult<()> {
         let (conn, cid, me) = (self.conn, state.channel.cid.to_string(), self.me);
         let after = limited_seq.map(|s| to_i64("limited_seq", s)).transpose()?;
-        self.facts.remove(&cid); // exact counts follow
+        self.facts.remove(&state.channel.cid); // exact counts follow
         upsert_channel(conn, &state.channel)?;
         replace_members(conn, &cid, &state.members)?;
         replace_reads(conn, &cid, &state.reads)?;
@@ -352,12 +360,12 @@ impl<'c> Applier<'c> {
                         .query_row(params![cid, m.user_id], |r| r.get(0))
                         .optional()?;
                     if cached.is_none_or(|cached| cached < rev) {
-                        self.facts.remove(&cid);
+                        self.facts.remove(&m.cid);
                         drop_channel(conn, &cid)?;
                     }
-                } else if self.facts(&cid)?.is_some() {
+                } else if self.facts(&m.cid)?.is_some() {
                     if m.user_id == me {
-                        self.forget(&cid)?; // the join time may move
+                        self.forget(&m.cid)?; // the join time may move
                     }
                     upsert_member(conn, m)?;
                 }
@@ -366,19 +374,18 @@ impl<'c> Applier<'c> {
                 self.apply_message(m)?;
             }
             Change::Reaction(r) => {
-                if self.facts(&r.cid.to_string())?.is_some() {
+                if self.facts(&r.cid)?.is_some() {
                     upsert_reaction(conn, r)?;
                 }
             }
             Change::Read(r) => {
-                let cid = r.cid.to_string();
-                if self.facts(&cid)?.is_some() && upsert_read(conn, r)? && r.user_id == me {
-                    self.forget(&cid)?;
-                    unread::recount(conn, me, &cid)?;
+                if self.facts(&r.cid)?.is_some() && upsert_read(conn, r)? && r.user_id == me {
+                    self.forget(&r.cid)?;
+                    unread::recount(conn, me, &r.cid.to_string())?;
                 }
             }
             Change::Flags(f) => {
-                if f.user_id == me && self.facts(&f.cid.to_string())?.is_some() {
+                if f.user_id == me && self.facts(&f.cid)?.is_some() {
                     upsert_flags(conn, f)?;
                 }
             }
@@ -391,20 +398,24 @@ impl<'c> Applier<'c> {
     fn apply_message(&mut self, m: &Message) -> CacheResult<bool> {
         let conn = self.conn;
         let rev = to_i64("rev", m.rev)?;
-        let (id, cid) = (m.id.to_string(), m.cid.to_string());
+        let id = m.id.to_string();
         // Fast path for the bulk of a sync: a message of a cached channel, inside the
         // window, not cached yet — one INSERT that does nothing if the id exists.
-        let fits = match self.facts(&cid)? {
+        let fits = match self.facts(&m.cid)? {
             Some(f) if m.parent_id.is_some() || !f.before_window(m.created_at.millis()) => {
                 Some(f.key)
             }
             _ => None,
         };
-        if let Some(ck) = fits
-            && insert_new_message(conn, m, &id, ck)?
-        {
-            self.after_write(m, &id, &cid, None)?;
-            return Ok(true);
+        if let Some(ck) = fits {
+            let insert = match &mut self.insert_new {
+                Some(insert) => insert,
+                empty => empty.insert(conn.prepare_cached(INSERT_NEW_MESSAGE)?),
+            };
+            if execute_message_with(insert, m, &id, ck)? == 1 {
+                self.after_write(m, &id, None)?;
+                return Ok(true);
+            }
         }
         let existing = conn
             .prepare_cached(concat!(
@@ -425,7 +436,7 @@ impl<'c> Applier<'c> {
         match &existing {
             Some(e) if e.rev >= rev => return Ok(false),
             Some(_) => {}
-            None => match self.facts(&cid)? {
+            None => match self.facts(&m.cid)? {
                 None => return Ok(false),
                 Some(f) if m.parent_id.is_none() && f.before_window(m.created_at.millis()) => {
                     return Ok(false);
@@ -434,7 +445,7 @@ impl<'c> Applier<'c> {
             },
         }
         write_message(conn, m)?;
-        self.after_write(m, &id, &cid, existing)?;
+        self.after_write(m, &id, existing)?;
         Ok(true)
     }
 
@@ -443,17 +454,16 @@ impl<'c> Applier<'c> {
         &mut self,
         m: &Message,
         id: &str,
-        cid: &str,
         existing: Option<Existing>,
     ) -> CacheResult<()> {
         let (conn, me) = (self.conn, self.me);
-        let Some(facts) = self.facts(cid)? else {
+        let Some(facts) = self.facts(&m.cid)? else {
             return Ok(()); // a local echo replaced in a channel that is not cached
         };
         if facts.marker.as_deref() == Some(id) {
             // the owner's read marker message arrived: the exact recount is possible now
-            self.forget(cid)?;
-            unread::recount(conn, me, cid)?;
+            self.forget(&m.cid)?;
+            unread::recount(conn, me, &m.cid.to_string())?;
             return Ok(());
         }
         match existing {

@@ -3,7 +3,7 @@
 //! `replace_*` functions install a limited channel state's member and read lists.
 
 use chat_protocol::{Channel, Member, Message, MessageFlags, Reaction, ReadState};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, Statement, params};
 
 use super::error::{CacheResult, to_i64};
 use super::message_codec::encode_body;
@@ -38,7 +38,19 @@ fn execute_message(
     id: &str,
     ck: i64,
 ) -> CacheResult<usize> {
-    Ok(conn.prepare_cached(sql)?.execute(params![
+    let mut stmt = conn.prepare_cached(sql)?;
+    execute_message_with(&mut stmt, m, id, ck)
+}
+
+/// [`execute_message`] on a statement the caller holds (prepared from a
+/// `message_insert!` statement such as [`INSERT_NEW_MESSAGE`]).
+pub(crate) fn execute_message_with(
+    stmt: &mut Statement<'_>,
+    m: &Message,
+    id: &str,
+    ck: i64,
+) -> CacheResult<usize> {
+    Ok(stmt.execute(params![
         id,
         ck,
         m.parent_id.map(|p| p.to_string()),
@@ -59,17 +71,10 @@ pub(crate) fn write_message(conn: &Connection, m: &Message) -> CacheResult<()> {
     Ok(())
 }
 
-/// Inserts a server message whose id is not cached; returns `false` (writing nothing) if
-/// the id exists. `id` is `m`'s, already formatted, and `ck` its channel's key.
-pub(crate) fn insert_new_message(
-    conn: &Connection,
-    m: &Message,
-    id: &str,
-    ck: i64,
-) -> CacheResult<bool> {
-    const SQL: &str = concat!(message_insert!(), " ON CONFLICT (id) DO NOTHING");
-    Ok(execute_message(conn, SQL, m, id, ck)? == 1)
-}
+/// Inserts a server message whose id is not cached, or does nothing (0 rows) if the id
+/// exists; run with [`execute_message_with`].
+pub(crate) const INSERT_NEW_MESSAGE: &str =
+    concat!(message_insert!(), " ON CONFLICT (id) DO NOTHING");
 
 /// Writes a server message if it is not cached or its `rev` is higher (a local echo has
 /// `rev` 0, so the server copy always replaces it).

@@ -224,6 +224,7 @@ const PHASES = {
   "demo:script-start": "page script starts (demo's first module)",
   "onyxchat:worker-spawn": "page: SDK spawns the engine worker",
   "demo:app-committed": "page: React's first commit (App)",
+  "onyxchat:snapshot-rows-committed": "page: React commits the snapshot's rows",
   "onyxchat:worker-start": "worker: script runs",
   "onyxchat:wasm-response": "worker: wasm response headers",
   "resource:wasm-downloaded": "worker: wasm fully downloaded",

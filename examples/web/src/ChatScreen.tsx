@@ -7,6 +7,7 @@ import {
   MessageInput,
   MessageList,
   Thread,
+  TranslationProvider,
   TypingIndicator,
   channelName,
   useChannelList,
@@ -18,7 +19,8 @@ import {
 } from "@onyxchat/react";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { NewChannel } from "./NewChannel";
-import { connectOrTakeEarly } from "./early";
+import { connectOrTakeEarly, earlySnapshot } from "./early";
+import { SnapshotScreen } from "./SnapshotScreen";
 import {
   fetchDevSession,
   loadChannel,
@@ -50,6 +52,8 @@ export function ChatScreen({ session, onSignOut }: Props) {
     appId: session.appId,
     userId: session.user.id,
     tokenProvider,
+    // Keep each channel's newest rows for the next reload's first paint (SnapshotScreen).
+    snapshots: true,
     // A reload's client was started by the page's first script (early.ts).
     connect: connectOrTakeEarly,
     onError: (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
@@ -77,6 +81,10 @@ export function ChatScreen({ session, onSignOut }: Props) {
     return () => abort.abort();
   }, [session, onSignOut]);
 
+  // The remembered channel's snapshot, read by the page's first script: painted until the
+  // engine is ready, then by the message list until its first answer.
+  const [snapshot] = useState(() => earlySnapshot(session));
+
   const names = useMemo(() => new Map(session.people.map((p) => [p.id, p.name])), [session]);
   const getUser = useCallback(
     (id: string): UserDisplay | undefined => {
@@ -96,6 +104,13 @@ export function ChatScreen({ session, onSignOut }: Props) {
       </div>
     );
   }
+  if (!client && snapshot) {
+    return (
+      <TranslationProvider locale={uiLocale()}>
+        <SnapshotScreen session={session} cid={snapshot.cid} items={snapshot.items} getUser={getUser} />
+      </TranslationProvider>
+    );
+  }
   if (!client) {
     return (
       <div className="splash" data-testid="opening">
@@ -105,14 +120,21 @@ export function ChatScreen({ session, onSignOut }: Props) {
   }
   return (
     <ChatProvider client={client} getUser={getUser} locale={uiLocale()}>
-      <ChatLayout client={client} session={session} onSignOut={onSignOut} />
+      <ChatLayout client={client} session={session} onSignOut={onSignOut} snapshot={snapshot} />
     </ChatProvider>
   );
 }
 
-function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient }) {
+function ChatLayout({
+  client,
+  session,
+  onSignOut,
+  snapshot,
+}: Props & { client: ChatClient; snapshot: { cid: string; items: MessageItem[] } | undefined }) {
   const { channels, ready } = useChannelList();
   const [cid, setCid] = useState<string | null>(() => loadChannel(session));
+  // The start's snapshot is for the first list of its channel only (not after a switch).
+  const [firstList, setFirstList] = useState(true);
   const [threadParent, setThreadParent] = useState<MessageItem | null>(null);
   const [creating, setCreating] = useState(false);
 
@@ -127,6 +149,7 @@ function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient
   useEffect(() => saveChannel(session, cid), [session, cid]);
 
   const select = useCallback((next: string) => {
+    setFirstList(false);
     setCid(next);
     setThreadParent(null);
     setCreating(false);
@@ -189,7 +212,13 @@ function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient
                   </span>
                 ) : null}
               </div>
-              <MessageList key={cid} cid={cid} onOpenThread={setThreadParent} firstPaint />
+              <MessageList
+                key={cid}
+                cid={cid}
+                onOpenThread={setThreadParent}
+                firstPaint
+                {...(firstList && snapshot?.cid === cid ? { snapshot: snapshot.items } : {})}
+              />
               <TypingIndicator cid={cid} />
               <MessageInput key={`input-${cid}`} cid={cid} autoFocus />
             </>

@@ -3,12 +3,17 @@
 // here, before React and the app's code have even loaded (main.tsx imports them after).
 // `ChatScreen` then takes this client through `useCreateChatClient`'s `connect` option
 // instead of connecting again, and its message list finds the query already answered
-// (`preloadMessages`).
+// (`preloadMessages`). The remembered channel's first-paint snapshot (its newest rows,
+// kept by the SDK in localStorage: `snapshots: true`) is read here too, synchronously, for
+// the app's first commit to paint before the engine is ready (`SnapshotScreen`).
 
-import { ChatClient, type ConnectOptions } from "@onyxchat/core";
-import { loadChannel, loadSession, serverUrl, tokenProviderFor } from "./session";
+import { ChatClient, clearMessageSnapshots, readMessageSnapshot, type ConnectOptions, type MessageItem } from "@onyxchat/core";
+import { loadChannel, loadSession, serverUrl, tokenProviderFor, type SavedSession } from "./session";
 
 let early: { key: string; client: Promise<ChatClient> } | undefined;
+
+/** The remembered channel's snapshot, read at start (for whose session, and which channel). */
+let snapshot: { key: string; cid: string; items: MessageItem[] } | undefined;
 
 const identity = (o: Pick<ConnectOptions, "serverUrl" | "appId" | "userId" | "storage">) =>
   JSON.stringify([o.serverUrl, o.appId, o.userId, o.storage ?? "auto"]);
@@ -22,8 +27,13 @@ export function connectEarly(): void {
     appId: session.appId,
     userId: session.user.id,
     tokenProvider: tokenProviderFor(session),
+    snapshots: true,
   };
   const cid = loadChannel(session);
+  if (cid) {
+    const items = readMessageSnapshot(options, cid);
+    if (items.length > 0) snapshot = { key: identity(options), cid, items };
+  }
   // The remembered channel's newest messages are read as soon as the database is open.
   const client = ChatClient.connect(cid ? { ...options, preloadMessages: cid } : options);
   early = { key: identity(options), client };
@@ -40,4 +50,19 @@ export async function connectOrTakeEarly(options: ConnectOptions): Promise<ChatC
   if (taken && taken.key === identity(options)) return await taken.client;
   if (taken) await taken.client.then((c) => c.close()).catch(() => undefined);
   return await ChatClient.connect(options);
+}
+
+/** The snapshot read at start, if it is `session`'s. */
+export function earlySnapshot(session: SavedSession): { cid: string; items: MessageItem[] } | undefined {
+  const key = identity({ serverUrl: serverUrl(), appId: session.appId, userId: session.user.id });
+  return snapshot && snapshot.key === key ? { cid: snapshot.cid, items: snapshot.items } : undefined;
+}
+
+/**
+ * Sign-out: removes the user's snapshots (every channel, and the one read at start) and
+ * stops the SDK writing them (see `clearMessageSnapshots`).
+ */
+export function forgetSnapshots(session: SavedSession): void {
+  snapshot = undefined;
+  clearMessageSnapshots({ serverUrl: serverUrl(), appId: session.appId, userId: session.user.id });
 }

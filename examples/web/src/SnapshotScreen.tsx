@@ -1,0 +1,66 @@
+// The chat screen's first paint after a reload, before the engine is ready: the same
+// frame as `ChatLayout` (header, sidebar, channel, input) with the remembered channel's
+// snapshot rows in the message list's place (`MessageListSnapshot`), so the live screen
+// replaces it without moving the rows. Nothing here is interactive (the rows are inert,
+// the input and buttons disabled), and nothing carries the live screen's test ids.
+
+import type { MessageItem } from "@onyxchat/core";
+import { Avatar, MessageListSnapshot, useTranslation, type UserDisplay } from "@onyxchat/react";
+import type { SavedSession } from "./session";
+
+interface Props {
+  session: SavedSession;
+  cid: string;
+  items: readonly MessageItem[];
+  getUser: (id: string) => UserDisplay | undefined;
+}
+
+export function SnapshotScreen({ session, cid, items, getUser }: Props) {
+  const { t } = useTranslation();
+  return (
+    <div className="app" data-testid="snapshot-screen">
+      <header className="app__header">
+        <h1 className="app__brand">
+          <span className="brand-mark" aria-hidden="true" />
+          OnyxChat
+        </h1>
+        <div className="app__status" />
+        <div className="app__me">
+          <Avatar id={session.user.id} name={session.user.name} size={28} />
+          <span className="app__me-name">{session.user.name}</span>
+          <button type="button" className="onyx-button" disabled>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <div className="app__body">
+        <aside className="app__sidebar" aria-label="Channels and people">
+          <div className="app__sidebar-head">
+            <span>Channels</span>
+          </div>
+        </aside>
+        <main className="app__channel">
+          <div className="app__channel-head">
+            <h2>{cid}</h2>
+          </div>
+          <MessageListSnapshot items={items} userId={session.user.id} getUser={getUser} onOpenThread={noop} />
+          <div className="onyx-typing" />
+          <form className="onyx-message-input">
+            <textarea
+              className="onyx-message-input__textarea"
+              rows={1}
+              placeholder={t("messagePlaceholder")}
+              aria-label={t("messageInputLabel")}
+              disabled
+            />
+            <button type="submit" className="onyx-button onyx-button--primary onyx-message-input__send" disabled>
+              {t("send")}
+            </button>
+          </form>
+        </main>
+      </div>
+    </div>
+  );
+}
+
+const noop = () => undefined;

@@ -24,7 +24,9 @@ import { SnapshotScreen } from "./SnapshotScreen";
 import {
   fetchDevSession,
   loadChannel,
+  loadChannelTitle,
   saveChannel,
+  saveChannelTitle,
   saveSession,
   serverUrl,
   tokenProviderFor,
@@ -107,7 +109,12 @@ export function ChatScreen({ session, onSignOut }: Props) {
   if (!client && snapshot) {
     return (
       <TranslationProvider locale={uiLocale()}>
-        <SnapshotScreen session={session} cid={snapshot.cid} items={snapshot.items} getUser={getUser} />
+        <SnapshotScreen
+          session={session}
+          title={loadChannelTitle(session, snapshot.cid) ?? snapshot.cid}
+          items={snapshot.items}
+          getUser={getUser}
+        />
       </TranslationProvider>
     );
   }
@@ -156,6 +163,12 @@ function ChatLayout({
   }, []);
 
   const current = channels.find((c) => c.channel.cid === cid);
+  const title = current ? channelName(current) : null;
+  useEffect(() => {
+    if (cid && title) saveChannelTitle(session, cid, title);
+  }, [session, cid, title]);
+  // Until the channel list has loaded: the remembered title (as the first paint showed).
+  const remembered = useMemo(() => (cid ? loadChannelTitle(session, cid) : null), [session, cid]);
 
   return (
     <div className={`app ${threadParent ? "app--thread" : ""}`}>
@@ -205,7 +218,7 @@ function ChatLayout({
           {cid ? (
             <>
               <div className="app__channel-head">
-                <h2>{current ? channelName(current) : cid}</h2>
+                <h2>{title ?? remembered ?? cid}</h2>
                 {current ? (
                   <span className="app__channel-meta">
                     {current.channel.memberCount} member{current.channel.memberCount === 1 ? "" : "s"}

@@ -10,12 +10,13 @@ import type { SavedSession } from "./session";
 
 interface Props {
   session: SavedSession;
-  cid: string;
+  /** The channel's title (as the live screen's head shows it). */
+  title: string;
   items: readonly MessageItem[];
   getUser: (id: string) => UserDisplay | undefined;
 }
 
-export function SnapshotScreen({ session, cid, items, getUser }: Props) {
+export function SnapshotScreen({ session, title, items, getUser }: Props) {
   const { t } = useTranslation();
   return (
     <div className="app" data-testid="snapshot-screen">
@@ -38,10 +39,27 @@ export function SnapshotScreen({ session, cid, items, getUser }: Props) {
           <div className="app__sidebar-head">
             <span>Channels</span>
           </div>
+          <div className="app__channels" />
+          <div className="people">
+            <div className="app__sidebar-head">
+              <span>People</span>
+            </div>
+            <ul className="people__list">
+              {session.people
+                .filter((p) => p.id !== session.user.id)
+                .map((p) => (
+                  <li key={p.id} className="people__item">
+                    <Avatar id={p.id} name={p.name} size={24} />
+                    <span>{p.name}</span>
+                    <span className="people__dot" />
+                  </li>
+                ))}
+            </ul>
+          </div>
         </aside>
         <main className="app__channel">
           <div className="app__channel-head">
-            <h2>{cid}</h2>
+            <h2>{title}</h2>
           </div>
           <MessageListSnapshot items={items} userId={session.user.id} getUser={getUser} onOpenThread={noop} />
           <div className="onyx-typing" />

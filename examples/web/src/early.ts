@@ -8,7 +8,7 @@
 // the app's first commit to paint before the engine is ready (`SnapshotScreen`).
 
 import { ChatClient, clearMessageSnapshots, readMessageSnapshot, type ConnectOptions, type MessageItem } from "@onyxchat/core";
-import { loadChannel, loadSession, serverUrl, tokenProviderFor, type SavedSession } from "./session";
+import { clearChannelTitles, loadChannel, loadSession, serverUrl, tokenProviderFor, type SavedSession } from "./session";
 
 let early: { key: string; client: Promise<ChatClient> } | undefined;
 
@@ -60,9 +60,10 @@ export function earlySnapshot(session: SavedSession): { cid: string; items: Mess
 
 /**
  * Sign-out: removes the user's snapshots (every channel, and the one read at start) and
- * stops the SDK writing them (see `clearMessageSnapshots`).
+ * stops the SDK writing them (see `clearMessageSnapshots`), and the remembered titles.
  */
 export function forgetSnapshots(session: SavedSession): void {
   snapshot = undefined;
+  clearChannelTitles(session);
   clearMessageSnapshots({ serverUrl: serverUrl(), appId: session.appId, userId: session.user.id });
 }

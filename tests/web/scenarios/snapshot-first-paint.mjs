@@ -2,8 +2,9 @@
 // ready, then the live list replaces it: Alice (persistent profile) reads a channel, whose
 // newest rows the SDK keeps in localStorage; she leaves the page; meanwhile Bob edits one
 // message and deletes another. Back on the page, the snapshot's rows (the old texts)
-// are painted first, inert, then corrected by the live list once the engine has synced —
-// and at no frame is a message addressable twice. Signing out removes the snapshots.
+// are painted first (the engine's wasm is held back meanwhile), then corrected by the live
+// list once the engine has synced, without moving the unchanged rows — and at no frame is a
+// message addressable twice. Signing out removes the snapshots.
 
 import { openChannel, rowWithText, signIn, tid } from "../lib/browser.mjs";
 import { assert, assertEqual, poll } from "../lib/expect.mjs";
@@ -68,14 +69,33 @@ export default {
     await t.server.api("DELETE", `/v1/messages/${sent[1].id}`, { as: "bob" });
 
     // Back (the remembered session and channel): the snapshot first, then the live list.
+    // The engine's wasm is held back until the snapshot has been looked at.
     await page.addInitScript(watchFirstPaint);
+    let releaseWasm;
+    const wasmHeld = new Promise((resolve) => (releaseWasm = resolve));
+    await page.route("**/*.wasm", async (route) => {
+      await wasmHeld;
+      await route.continue();
+    });
     await page.goto(t.server.url);
+    const newest = `[data-message-id="${sent[2].id}"]`;
+    await page.locator(`[data-snapshot] ${newest}`).waitFor({ state: "visible" });
+    const before = await page.locator(newest).boundingBox();
+    await t.screenshot(page, "alice-snapshot");
+    releaseWasm();
     await page.locator(`${tid("message-list")}[data-ready="true"]`).waitFor({ timeout: 30_000 });
     await rowWithText(page, edited).waitFor({ state: "visible", timeout: 30_000 });
     await poll(
       () => page.locator(`${tid(`message-${sent[1].id}`)}.onyx-message--deleted`).count(),
       (n) => n === 1,
       { message: "the deleted message shown as deleted" },
+    );
+    const after = await page.locator(newest).boundingBox();
+    t.log(`newest row: snapshot ${JSON.stringify(before)}, live ${JSON.stringify(after)}`);
+    // The hand-over does not move it (the snapshot is painted where the live list shows it).
+    assert(
+      Math.abs(before.x - after.x) <= 1 && Math.abs(before.y - after.y) <= 1 && Math.abs(before.height - after.height) <= 1,
+      "the newest row stays in place from the snapshot to the live list",
     );
     const seen = await page.evaluate(() => window.__snapshotWatch);
     t.log(`snapshot rows painted: ${seen.snapshotIds.length}; frames watched: ${seen.frames}`);

@@ -225,4 +225,25 @@ describe("a client with snapshots", () => {
     clearMessageSnapshots(who);
     expect(readMessageSnapshot(who, cid)).toEqual([]);
   });
+
+  it("writes none from a window away from the newest messages (after jumpTo)", async () => {
+    const { client } = await connect("alice", { snapshots: true });
+    const who = { serverUrl: inject("serverUrl"), appId: inject("appId"), userId: "alice" };
+    const cid = await client.createChannel({ type: "messaging", id: unique(), members: ["alice"] });
+    const ids: string[] = [];
+    for (let i = 1; i <= 8; i++) ids.push(await client.sendMessage(cid, `m${i}`));
+    const store = client.messages(cid, 2);
+    const stop = store.subscribe(() => undefined);
+    await until(store, (l) => l.at(-1)?.message.text === "m8" && l.every((m) => m.state.type === "sent"));
+    await eventually(() => readMessageSnapshot(who, cid).at(-1)?.message.text === "m8");
+
+    // Jumped to the oldest: its window's rows are not the channel's newest, so not kept.
+    await store.jumpTo(ids[0]!);
+    await until(store, (l) => l.some((m) => m.message.id === ids[0]));
+    stop();
+    await client.close(); // flushes anything pending
+    const kept = readMessageSnapshot(who, cid);
+    expect(kept.at(-1)!.message.text).toBe("m8");
+    expect(kept.some((m) => m.message.id === ids[0])).toBe(false);
+  });
 });

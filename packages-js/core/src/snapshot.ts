@@ -25,7 +25,7 @@ import type { MessageItem } from "./types.js";
 export const SNAPSHOT_ROWS = 20;
 /** The largest snapshot kept or read, in characters of its JSON (about 128 KiB of UTF-16). */
 export const SNAPSHOT_MAX_CHARS = 64 * 1024;
-/** How long a client waits after a change before writing (one write per burst). */
+/** A client writes at most once per this many ms: the latest rows, this long after a change. */
 export const SNAPSHOT_WRITE_MS = 500;
 /** The stored format's version. */
 export const SNAPSHOT_VERSION = 1;

@@ -9,7 +9,9 @@
 //   URI-encoded, `:`-separated), with a format version inside the value.
 // - At most `SNAPSHOT_ROWS` rows (the newest) and `SNAPSHOT_MAX_CHARS` characters: older
 //   rows are dropped to fit; a value that does not fit, or that is of an unknown version,
-//   oversized, malformed or for another key, reads as none. Nothing here ever throws
+//   oversized, malformed or for another key, reads as none. At most `SNAPSHOT_CHANNELS`
+//   channels per user: writing another removes the least recently written (so the
+//   snapshots never hold more than about 1.3 MiB of an origin's `localStorage`). Nothing here ever throws
 //   (no storage, a full quota, a disabled `localStorage`: no snapshot).
 // - Written only by a client that asked for it (`ConnectOptions.snapshots`), from its
 //   message stores, throttled (`SNAPSHOT_WRITE_MS`) and flushed when the page hides.
@@ -27,6 +29,8 @@ export const SNAPSHOT_ROWS = 20;
 export const SNAPSHOT_MAX_CHARS = 64 * 1024;
 /** A client writes at most once per this many ms: the latest rows, this long after a change. */
 export const SNAPSHOT_WRITE_MS = 500;
+/** The channels a user's snapshots cover at most (the most recently written). */
+export const SNAPSHOT_CHANNELS = 10;
 /** The stored format's version. */
 export const SNAPSHOT_VERSION = 1;
 
@@ -63,6 +67,8 @@ function storage(): Storage | undefined {
 interface Stored {
   v: number;
   cid: string;
+  /** When it was written (ms since the epoch): the least recent goes first. */
+  at: number;
   items: unknown[];
 }
 
@@ -130,9 +136,10 @@ export function writeMessageSnapshot(who: SnapshotIdentity, cid: string, items: 
   try {
     let rows = items.slice(-SNAPSHOT_ROWS);
     while (rows.length > 0) {
-      const json = JSON.stringify({ v: SNAPSHOT_VERSION, cid, items: rows } satisfies Stored);
+      const json = JSON.stringify({ v: SNAPSHOT_VERSION, cid, at: Date.now(), items: rows } satisfies Stored);
       if (json.length <= SNAPSHOT_MAX_CHARS) {
         store.setItem(key, json);
+        evictBeyondLimit(store, identityPrefix(who));
         return true;
       }
       rows = rows.slice(1);
@@ -146,6 +153,32 @@ export function writeMessageSnapshot(who: SnapshotIdentity, cid: string, items: 
     }
   }
   return false;
+}
+
+/** Keeps the `SNAPSHOT_CHANNELS` most recently written snapshots under `prefix`. */
+function evictBeyondLimit(store: Storage, prefix: string): void {
+  const keys = keysUnder(store, prefix);
+  if (keys.length <= SNAPSHOT_CHANNELS) return;
+  const written = (k: string) => {
+    try {
+      const at = (JSON.parse(store.getItem(k) ?? "null") as Partial<Stored> | null)?.at;
+      return typeof at === "number" ? at : 0; // unreadable: the first to go
+    } catch {
+      return 0;
+    }
+  };
+  const byAge = keys.map((k) => ({ k, at: written(k) })).sort((a, b) => a.at - b.at);
+  for (const { k } of byAge.slice(0, keys.length - SNAPSHOT_CHANNELS)) store.removeItem(k);
+}
+
+/** The keys of `store` that start with `prefix`. */
+function keysUnder(store: Storage, prefix: string): string[] {
+  const keys: string[] = [];
+  for (let i = 0; i < store.length; i++) {
+    const k = store.key(i);
+    if (k?.startsWith(prefix)) keys.push(k);
+  }
+  return keys;
 }
 
 /** Per identity prefix: bumped by every clear, so writers started before it stop. */
@@ -163,12 +196,7 @@ export function clearMessageSnapshots(who?: SnapshotIdentity): void {
   const store = storage();
   if (!store) return;
   try {
-    const keys: string[] = [];
-    for (let i = 0; i < store.length; i++) {
-      const k = store.key(i);
-      if (k?.startsWith(prefix)) keys.push(k);
-    }
-    for (const k of keys) store.removeItem(k);
+    for (const k of keysUnder(store, prefix)) store.removeItem(k);
   } catch {
     // No storage after all.
   }

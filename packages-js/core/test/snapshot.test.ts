@@ -1,10 +1,11 @@
 // The first-paint snapshot: keying, the format version, corrupt and oversized input,
 // the size bound, clearing, and the client writing it from its message stores.
 
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { inject } from "vitest";
 import { clearMessageSnapshots, readMessageSnapshot, SNAPSHOT_ROWS, type MessageItem } from "../src/index.js";
 import {
+  SNAPSHOT_CHANNELS,
   SNAPSHOT_MAX_CHARS,
   SNAPSHOT_VERSION,
   SnapshotWriter,
@@ -45,6 +46,7 @@ beforeEach(() => {
   (globalThis as { localStorage?: Storage }).localStorage = storage;
 });
 afterEach(() => {
+  vi.useRealTimers();
   delete (globalThis as { localStorage?: Storage }).localStorage;
 });
 
@@ -102,7 +104,7 @@ describe("the first-paint snapshot", () => {
 
   it("reads an unknown version, corrupt or oversized value as none, without throwing", () => {
     const key = snapshotKey(alice, CID);
-    const good = { v: SNAPSHOT_VERSION, cid: CID, items: rows(1) };
+    const good = { v: SNAPSHOT_VERSION, cid: CID, at: 1, items: rows(1) };
     const bad: unknown[] = [
       "not json",
       "null",
@@ -161,6 +163,20 @@ describe("the first-paint snapshot", () => {
     writeMessageSnapshot(alice, CID, rows(2));
     writeMessageSnapshot(alice, CID, []);
     expect(readMessageSnapshot(alice, CID)).toEqual([]);
+  });
+
+  it("keeps the most recently written channels only, per user", () => {
+    const bob = { ...alice, userId: "bob" };
+    writeMessageSnapshot(bob, CID, rows(1));
+    const cids = Array.from({ length: SNAPSHOT_CHANNELS + 2 }, (_, i) => `team:c${i}`);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    for (const [i, cid] of cids.entries()) {
+      vi.setSystemTime(Date.UTC(2026, 0, 1, 0, i));
+      writeMessageSnapshot(alice, cid, rows(1, cid));
+    }
+    const kept = cids.filter((cid) => readMessageSnapshot(alice, cid).length > 0);
+    expect(kept).toEqual(cids.slice(2));
+    expect(readMessageSnapshot(bob, CID)).toHaveLength(1); // another user's are not counted
   });
 
   it("clears a user's snapshots (or all), and stops that user's writers", () => {

@@ -4,6 +4,7 @@
 export { ChatClient, type ConnectOptions } from "./client.js";
 export type { LiveStore, MessageListStore } from "./stores.js";
 export {
+  SNAPSHOT_CHANNELS,
   SNAPSHOT_ROWS,
   clearMessageSnapshots,
   readMessageSnapshot,

@@ -1,11 +1,12 @@
 // The chat screen's first paint after a reload, before the engine is ready: the same
 // frame as `ChatLayout` (header, sidebar, channel, input) with the remembered channel's
-// snapshot rows in the message list's place (`MessageListSnapshot`), so the live screen
-// replaces it without moving the rows. Nothing here is interactive (the rows are inert,
+// snapshot rows in the message list's place (`MessageListSnapshot`) and the connection
+// banner as the live screen starts (connecting), so the live screen replaces it without
+// moving the rows. Nothing here is interactive (the rows are inert,
 // the input and buttons disabled), and nothing carries the live screen's test ids.
 
 import type { MessageItem } from "@onyxchat/core";
-import { Avatar, MessageListSnapshot, useTranslation, type UserDisplay } from "@onyxchat/react";
+import { Avatar, MessageListSnapshot, describeConnection, useTranslation, type UserDisplay } from "@onyxchat/react";
 import type { SavedSession } from "./session";
 
 interface Props {
@@ -17,7 +18,8 @@ interface Props {
 }
 
 export function SnapshotScreen({ session, title, items, getUser }: Props) {
-  const { t } = useTranslation();
+  const translator = useTranslation();
+  const { t } = translator;
   return (
     <div className="app" data-testid="snapshot-screen">
       <header className="app__header">
@@ -34,6 +36,12 @@ export function SnapshotScreen({ session, title, items, getUser }: Props) {
           </button>
         </div>
       </header>
+      {/* As the live screen's banner starts: connecting (it hides once connected). */}
+      <div className="onyx-connection-banner onyx-connection-banner--connecting" role="status">
+        <span className="onyx-connection-banner__text">
+          {describeConnection({ type: "connecting", attempt: 0 }, translator)}
+        </span>
+      </div>
       <div className="app__body">
         <aside className="app__sidebar" aria-label="Channels and people">
           <div className="app__sidebar-head">

@@ -15,12 +15,11 @@ import {
   useOutbox,
   useCreateChatClient,
   usePresence,
-  type UserDisplay,
 } from "@onyxchat/react";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { NewChannel } from "./NewChannel";
 import { connectOrTakeEarly, earlySnapshot } from "./early";
-import { SnapshotScreen } from "./SnapshotScreen";
+import { SnapshotScreen, displayFor } from "./SnapshotScreen";
 import {
   fetchDevSession,
   loadChannel,
@@ -30,13 +29,10 @@ import {
   saveSession,
   serverUrl,
   tokenProviderFor,
+  uiLocale,
   type SavedSession,
 } from "./session";
-
-/** The components' language: `?lang=de` (any BCP 47 tag; built in: en, de), else English. */
-function uiLocale(): string {
-  return new URLSearchParams(window.location.search).get("lang") || "en";
-}
+import { useKeepScreen } from "./keepScreen";
 
 interface Props {
   session: SavedSession;
@@ -87,14 +83,7 @@ export function ChatScreen({ session, onSignOut }: Props) {
   // engine is ready, then by the message list until its first answer.
   const [snapshot] = useState(() => earlySnapshot(session));
 
-  const names = useMemo(() => new Map(session.people.map((p) => [p.id, p.name])), [session]);
-  const getUser = useCallback(
-    (id: string): UserDisplay | undefined => {
-      const name = names.get(id);
-      return name ? { name } : undefined;
-    },
-    [names],
-  );
+  const getUser = useMemo(() => displayFor(session), [session]);
 
   if (error) {
     return (
@@ -140,6 +129,8 @@ function ChatLayout({
 }: Props & { client: ChatClient; snapshot: { cid: string; items: MessageItem[] } | undefined }) {
   const { channels, ready } = useChannelList();
   const [cid, setCid] = useState<string | null>(() => loadChannel(session));
+  // The next reload's first paint: this channel's snapshot screen, kept when the page hides.
+  useKeepScreen(session, cid);
   // The start's snapshot is for the first list of its channel only (not after a switch).
   const [firstList, setFirstList] = useState(true);
   const [threadParent, setThreadParent] = useState<MessageItem | null>(null);

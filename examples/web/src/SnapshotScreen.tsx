@@ -90,3 +90,12 @@ export function SnapshotScreen({ session, title, items, getUser }: Props) {
 }
 
 const noop = () => undefined;
+
+/** Names for user ids, from the session's people (the core knows ids only). */
+export function displayFor(session: SavedSession): (id: string) => UserDisplay | undefined {
+  const names = new Map(session.people.map((p) => [p.id, p.name]));
+  return (id) => {
+    const name = names.get(id);
+    return name ? { name } : undefined;
+  };
+}

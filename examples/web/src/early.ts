@@ -5,10 +5,21 @@
 // instead of connecting again, and its message list finds the query already answered
 // (`preloadMessages`). The remembered channel's first-paint snapshot (its newest rows,
 // kept by the SDK in localStorage: `snapshots: true`) is read here too, synchronously, for
-// the app's first commit to paint before the engine is ready (`SnapshotScreen`).
+// the app's first commit to paint before the engine is ready (`SnapshotScreen`), and the
+// snapshot screen the last page kept is painted from here, before React (screenCache.ts).
 
 import { ChatClient, clearMessageSnapshots, readMessageSnapshot, type ConnectOptions, type MessageItem } from "@onyxchat/core";
-import { clearChannelTitles, loadChannel, loadSession, serverUrl, tokenProviderFor, type SavedSession } from "./session";
+import { forgetScreen, paintScreen } from "./screenCache";
+import {
+  clearChannelTitles,
+  loadChannel,
+  loadChannelTitle,
+  loadSession,
+  serverUrl,
+  tokenProviderFor,
+  uiLocale,
+  type SavedSession,
+} from "./session";
 
 let early: { key: string; client: Promise<ChatClient> } | undefined;
 
@@ -32,7 +43,14 @@ export function connectEarly(): void {
   const cid = loadChannel(session);
   if (cid) {
     const items = readMessageSnapshot(options, cid);
-    if (items.length > 0) snapshot = { key: identity(options), cid, items };
+    if (items.length > 0) {
+      snapshot = { key: identity(options), cid, items };
+      // The snapshot screen kept by the last page, if it was rendered from these rows:
+      // painted now, before React loads (its first commit renders the same markup).
+      const root = document.getElementById("root");
+      const title = loadChannelTitle(session, cid) ?? cid;
+      if (root) paintScreen(session, { items, title, locale: uiLocale() }, root);
+    }
   }
   // The remembered channel's newest messages are read as soon as the database is open.
   const client = ChatClient.connect(cid ? { ...options, preloadMessages: cid } : options);
@@ -65,5 +83,6 @@ export function earlySnapshot(session: SavedSession): { cid: string; items: Mess
 export function forgetSnapshots(session: SavedSession): void {
   snapshot = undefined;
   clearChannelTitles(session);
+  forgetScreen(session);
   clearMessageSnapshots({ serverUrl: serverUrl(), appId: session.appId, userId: session.user.id });
 }

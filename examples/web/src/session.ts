@@ -44,6 +44,11 @@ export function serverUrl(): string {
   return window.location.origin;
 }
 
+/** The components' language: `?lang=de` (any BCP 47 tag; built in: en, de), else English. */
+export function uiLocale(): string {
+  return new URLSearchParams(window.location.search).get("lang") || "en";
+}
+
 export async function fetchDevSession(signal?: AbortSignal): Promise<DevSession> {
   const res = await fetch(`${serverUrl()}/v1/dev/session`, { signal: signal ?? null, cache: "no-store" });
   if (res.status === 404) {

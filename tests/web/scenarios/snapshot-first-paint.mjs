@@ -11,9 +11,13 @@ import { assert, assertEqual, poll } from "../lib/expect.mjs";
 
 /** In the page, from its first script: what the snapshot showed, and duplicates per frame. */
 function watchFirstPaint() {
-  const seen = { snapshotTexts: [], snapshotIds: [], maxCopies: 0, frames: 0 };
+  const seen = { snapshotTexts: [], snapshotIds: [], maxCopies: 0, frames: 0, firstHtml: null };
   window.__snapshotWatch = seen;
   const look = () => {
+    // The page's first snapshot paint, as it was (the first script's, before React's).
+    if (seen.firstHtml === null && document.querySelector("[data-snapshot]")) {
+      seen.firstHtml = document.getElementById("root")?.innerHTML ?? "";
+    }
     for (const row of document.querySelectorAll("[data-snapshot] [data-message-id]")) {
       const id = row.getAttribute("data-message-id");
       if (seen.snapshotIds.includes(id)) continue;
@@ -80,6 +84,19 @@ export default {
     await page.goto(t.server.url);
     const newest = `[data-message-id="${sent[2].id}"]`;
     await page.locator(`[data-snapshot] ${newest}`).waitFor({ state: "visible" });
+    // Painted from the page's first script (the screen kept when the page hid), then
+    // rendered again by React's first commit: the same markup, so the swap is invisible.
+    await page.waitForFunction(() => performance.getEntriesByName("demo:app-committed").length > 0);
+    const early = await page.evaluate(() => ({
+      painted: performance.getEntriesByName("demo:screen-painted")[0]?.startTime ?? null,
+      react: performance.getEntriesByName("demo:app-committed")[0]?.startTime ?? null,
+      firstHtml: window.__snapshotWatch.firstHtml,
+      reactHtml: document.getElementById("root").innerHTML,
+    }));
+    t.log(`kept screen painted at ${early.painted?.toFixed(0)} ms, React's first commit at ${early.react?.toFixed(0)} ms`);
+    assert(early.painted !== null, "the kept snapshot screen was painted by the first script");
+    assert(early.painted < early.react, "the kept screen was painted before React's first commit");
+    assertEqual(early.firstHtml, early.reactHtml, "the first script's paint and React's first commit (HTML)");
     // Where the newest row is in the list (the connection banner above may come and go).
     const inList = async () => {
       const [row, list] = await Promise.all([page.locator(newest).boundingBox(), page.locator(tid("message-list")).boundingBox()]);

@@ -228,6 +228,7 @@ function phaseTable(runs) {
 const PHASES = {
   "nav:response-end": "index.html received",
   "demo:script-start": "page script starts (demo's first module)",
+  "demo:screen-painted": "page: first script paints the kept snapshot screen",
   "onyxchat:worker-spawn": "page: SDK spawns the engine worker",
   "demo:app-committed": "page: React's first commit (App)",
   "onyxchat:snapshot-rows-committed": "page: React commits the snapshot's rows",

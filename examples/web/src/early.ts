@@ -41,20 +41,20 @@ export function connectEarly(): void {
     snapshots: true,
   };
   const cid = loadChannel(session);
+  // The remembered channel's newest messages are read as soon as the database is open.
+  const client = ChatClient.connect(cid ? { ...options, preloadMessages: cid } : options);
+  early = { key: identity(options), client };
+  // The worker is on its way: now the snapshot, and the screen the last page kept from
+  // it, painted before React loads (React's first commit renders the same markup).
   if (cid) {
     const items = readMessageSnapshot(options, cid);
     if (items.length > 0) {
       snapshot = { key: identity(options), cid, items };
-      // The snapshot screen kept by the last page, if it was rendered from these rows:
-      // painted now, before React loads (its first commit renders the same markup).
       const root = document.getElementById("root");
       const title = loadChannelTitle(session, cid) ?? cid;
       if (root) paintScreen(session, { items, title, locale: uiLocale() }, root);
     }
   }
-  // The remembered channel's newest messages are read as soon as the database is open.
-  const client = ChatClient.connect(cid ? { ...options, preloadMessages: cid } : options);
-  early = { key: identity(options), client };
   client.catch(() => undefined); // ChatScreen reports it (it takes this promise).
 }
 

@@ -41,7 +41,13 @@ export function keepScreen(session: SavedSession, cid: string): void {
 export function useKeepScreen(session: SavedSession, cid: string | null): void {
   useEffect(() => {
     if (!cid) return;
-    const onHide = () => keepScreen(session, cid);
+    const onHide = () => {
+      try {
+        keepScreen(session, cid);
+      } catch {
+        forgetScreen(session); // never a stale screen; the next page paints with React
+      }
+    };
     window.addEventListener("pagehide", onHide);
     return () => window.removeEventListener("pagehide", onHide);
   }, [session, cid]);

@@ -12,7 +12,8 @@
 //   render, gives another hash: no early paint, React's first commit paints).
 // - One entry per user (the remembered channel's); removed on sign-out with the snapshots.
 // - It is the app's own React output (escaped text), kept next to the snapshot it was
-//   rendered from: the same origin exposure as the snapshot and the OPFS cache.
+//   rendered from: the same origin exposure as the snapshot and the OPFS cache (a script
+//   that could forge it could run in the page anyway).
 
 import type { MessageItem } from "@onyxchat/core";
 import type { SavedSession } from "./session";

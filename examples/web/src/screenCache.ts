@@ -7,7 +7,7 @@
 //
 // Rules:
 // - The HTML is only used for the exact input it was rendered from: a hash of the
-//   snapshot's rows, the channel title and the locale, checked against the snapshot the
+//   snapshot's rows, the channel title, the locale and the session's names, checked against the snapshot the
 //   page reads now (a page that died without `pagehide`, or a snapshot written after the
 //   render, gives another hash: no early paint, React's first commit paints).
 // - One entry per user (the remembered channel's); removed on sign-out with the snapshots.
@@ -27,9 +27,9 @@ export interface ScreenInput {
   locale: string;
 }
 
-/** FNV-1a (32 bit) of the input, as hex: cheap enough for a page's first script. */
-export function screenHash({ items, title, locale }: ScreenInput): string {
-  const text = JSON.stringify([items, title, locale]);
+/** FNV-1a (32 bit) of the input and the session's names, as hex: cheap for a first script. */
+export function screenHash(session: SavedSession, { items, title, locale }: ScreenInput): string {
+  const text = JSON.stringify([items, title, locale, session.user.name, session.people]);
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
@@ -49,7 +49,7 @@ function storage(): Storage | null {
 /** Keeps `html`, rendered from `input`, for the next reload. */
 export function saveScreen(session: SavedSession, input: ScreenInput, html: string): void {
   try {
-    storage()?.setItem(key(session), JSON.stringify({ hash: screenHash(input), html }));
+    storage()?.setItem(key(session), JSON.stringify({ hash: screenHash(session, input), html }));
   } catch {
     storage()?.removeItem(key(session)); // a full quota: no early paint rather than a stale one
   }
@@ -69,7 +69,7 @@ export function paintScreen(session: SavedSession, input: ScreenInput, root: HTM
     const raw = storage()?.getItem(key(session));
     if (!raw) return false;
     const kept = JSON.parse(raw) as { hash?: unknown; html?: unknown };
-    if (typeof kept.html !== "string" || kept.hash !== screenHash(input)) return false;
+    if (typeof kept.html !== "string" || kept.hash !== screenHash(session, input)) return false;
     root.innerHTML = kept.html;
     for (const layer of root.querySelectorAll<HTMLElement>("[data-first-paint]")) layer.scrollTop = layer.scrollHeight;
     performance.mark("demo:screen-painted");

@@ -1,11 +1,14 @@
-import { useCallback, useLayoutEffect, useState } from "react";
+import { useCallback, useLayoutEffect, useRef, useState } from "react";
 import { ChatScreen } from "./ChatScreen";
+import { forgetSnapshots } from "./early";
 import { clearSession, loadSession, saveSession, type SavedSession } from "./session";
 import { SignIn } from "./SignIn";
 
 export function App() {
   // A remembered user goes straight to the chat (from the cache, no network needed).
   const [session, setSession] = useState<SavedSession | null>(loadSession);
+  const current = useRef(session);
+  current.current = session;
   // React's first commit (the start-up breakdown of tests/web/bench.mjs).
   useLayoutEffect(() => void performance.mark("demo:app-committed"), []);
 
@@ -15,7 +18,9 @@ export function App() {
   }, []);
 
   const signOut = useCallback(() => {
-    // Unmounting the chat screen closes its client (useCreateChatClient).
+    // Unmounting the chat screen closes its client (useCreateChatClient); the user's
+    // first-paint snapshots go now (the SDK writes none for them after this).
+    if (current.current) forgetSnapshots(current.current);
     setSession(null);
     clearSession();
   }, []);

@@ -7,6 +7,7 @@ import {
   MessageInput,
   MessageList,
   Thread,
+  TranslationProvider,
   TypingIndicator,
   channelName,
   useChannelList,
@@ -14,25 +15,24 @@ import {
   useOutbox,
   useCreateChatClient,
   usePresence,
-  type UserDisplay,
 } from "@onyxchat/react";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { NewChannel } from "./NewChannel";
-import { connectOrTakeEarly } from "./early";
+import { connectOrTakeEarly, earlySnapshot } from "./early";
+import { SnapshotScreen, displayFor } from "./SnapshotScreen";
 import {
   fetchDevSession,
   loadChannel,
+  loadChannelTitle,
   saveChannel,
+  saveChannelTitle,
   saveSession,
   serverUrl,
   tokenProviderFor,
+  uiLocale,
   type SavedSession,
 } from "./session";
-
-/** The components' language: `?lang=de` (any BCP 47 tag; built in: en, de), else English. */
-function uiLocale(): string {
-  return new URLSearchParams(window.location.search).get("lang") || "en";
-}
+import { useKeepScreen } from "./keepScreen";
 
 interface Props {
   session: SavedSession;
@@ -50,6 +50,8 @@ export function ChatScreen({ session, onSignOut }: Props) {
     appId: session.appId,
     userId: session.user.id,
     tokenProvider,
+    // Keep each channel's newest rows for the next reload's first paint (SnapshotScreen).
+    snapshots: true,
     // A reload's client was started by the page's first script (early.ts).
     connect: connectOrTakeEarly,
     onError: (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
@@ -77,14 +79,11 @@ export function ChatScreen({ session, onSignOut }: Props) {
     return () => abort.abort();
   }, [session, onSignOut]);
 
-  const names = useMemo(() => new Map(session.people.map((p) => [p.id, p.name])), [session]);
-  const getUser = useCallback(
-    (id: string): UserDisplay | undefined => {
-      const name = names.get(id);
-      return name ? { name } : undefined;
-    },
-    [names],
-  );
+  // The remembered channel's snapshot, read by the page's first script: painted until the
+  // engine is ready, then by the message list until its first answer.
+  const [snapshot] = useState(() => earlySnapshot(session));
+
+  const getUser = useMemo(() => displayFor(session), [session]);
 
   if (error) {
     return (
@@ -96,6 +95,18 @@ export function ChatScreen({ session, onSignOut }: Props) {
       </div>
     );
   }
+  if (!client && snapshot) {
+    return (
+      <TranslationProvider locale={uiLocale()}>
+        <SnapshotScreen
+          session={session}
+          title={loadChannelTitle(session, snapshot.cid) ?? snapshot.cid}
+          items={snapshot.items}
+          getUser={getUser}
+        />
+      </TranslationProvider>
+    );
+  }
   if (!client) {
     return (
       <div className="splash" data-testid="opening">
@@ -105,14 +116,23 @@ export function ChatScreen({ session, onSignOut }: Props) {
   }
   return (
     <ChatProvider client={client} getUser={getUser} locale={uiLocale()}>
-      <ChatLayout client={client} session={session} onSignOut={onSignOut} />
+      <ChatLayout client={client} session={session} onSignOut={onSignOut} snapshot={snapshot} />
     </ChatProvider>
   );
 }
 
-function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient }) {
+function ChatLayout({
+  client,
+  session,
+  onSignOut,
+  snapshot,
+}: Props & { client: ChatClient; snapshot: { cid: string; items: MessageItem[] } | undefined }) {
   const { channels, ready } = useChannelList();
   const [cid, setCid] = useState<string | null>(() => loadChannel(session));
+  // The next reload's first paint: this channel's snapshot screen, kept when the page hides.
+  useKeepScreen(session, cid);
+  // The start's snapshot is for the first list of its channel only (not after a switch).
+  const [firstList, setFirstList] = useState(true);
   const [threadParent, setThreadParent] = useState<MessageItem | null>(null);
   const [creating, setCreating] = useState(false);
 
@@ -127,12 +147,19 @@ function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient
   useEffect(() => saveChannel(session, cid), [session, cid]);
 
   const select = useCallback((next: string) => {
+    setFirstList(false);
     setCid(next);
     setThreadParent(null);
     setCreating(false);
   }, []);
 
   const current = channels.find((c) => c.channel.cid === cid);
+  const title = current ? channelName(current) : null;
+  useEffect(() => {
+    if (cid && title) saveChannelTitle(session, cid, title);
+  }, [session, cid, title]);
+  // Until the channel list has loaded: the remembered title (as the first paint showed).
+  const remembered = useMemo(() => (cid ? loadChannelTitle(session, cid) : null), [session, cid]);
 
   return (
     <div className={`app ${threadParent ? "app--thread" : ""}`}>
@@ -182,14 +209,20 @@ function ChatLayout({ client, session, onSignOut }: Props & { client: ChatClient
           {cid ? (
             <>
               <div className="app__channel-head">
-                <h2>{current ? channelName(current) : cid}</h2>
+                <h2>{title ?? remembered ?? cid}</h2>
                 {current ? (
                   <span className="app__channel-meta">
                     {current.channel.memberCount} member{current.channel.memberCount === 1 ? "" : "s"}
                   </span>
                 ) : null}
               </div>
-              <MessageList key={cid} cid={cid} onOpenThread={setThreadParent} firstPaint />
+              <MessageList
+                key={cid}
+                cid={cid}
+                onOpenThread={setThreadParent}
+                firstPaint
+                {...(firstList && snapshot?.cid === cid ? { snapshot: snapshot.items } : {})}
+              />
               <TypingIndicator cid={cid} />
               <MessageInput key={`input-${cid}`} cid={cid} autoFocus />
             </>

@@ -1,6 +1,4 @@
 // The React app, loaded by main.tsx once the engine is on its way.
-import "@onyxchat/react/theme.css";
-import "./styles.css";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";

@@ -44,6 +44,11 @@ export function serverUrl(): string {
   return window.location.origin;
 }
 
+/** The components' language: `?lang=de` (any BCP 47 tag; built in: en, de), else English. */
+export function uiLocale(): string {
+  return new URLSearchParams(window.location.search).get("lang") || "en";
+}
+
 export async function fetchDevSession(signal?: AbortSignal): Promise<DevSession> {
   const res = await fetch(`${serverUrl()}/v1/dev/session`, { signal: signal ?? null, cache: "no-store" });
   if (res.status === 404) {
@@ -86,6 +91,30 @@ export function saveSession(session: SavedSession): void {
 
 export function clearSession(): void {
   storage()?.removeItem(SESSION_KEY);
+}
+
+const titleKey = (s: SavedSession, cid: string) => `onyxchat-demo:channel-title:${s.appId}:${s.user.id}:${cid}`;
+
+/** The remembered channel's title, for the reload's first paint (SnapshotScreen). */
+export function loadChannelTitle(session: SavedSession, cid: string): string | null {
+  return storage()?.getItem(titleKey(session, cid)) ?? null;
+}
+
+export function saveChannelTitle(session: SavedSession, cid: string, title: string): void {
+  storage()?.setItem(titleKey(session, cid), title);
+}
+
+/** Sign-out: the remembered titles go with the session. */
+export function clearChannelTitles(session: SavedSession): void {
+  const s = storage();
+  if (!s) return;
+  const prefix = `onyxchat-demo:channel-title:${session.appId}:${session.user.id}:`;
+  const keys: string[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const k = s.key(i);
+    if (k?.startsWith(prefix)) keys.push(k);
+  }
+  for (const k of keys) s.removeItem(k);
 }
 
 export function loadChannel(session: SavedSession): string | null {

@@ -6,6 +6,7 @@ import { ChatError } from "./errors.js";
 import { mark } from "./marks.js";
 import type { EngineInfo, MessageEndpoint } from "./protocol.js";
 import { Connection } from "./rpc.js";
+import { SnapshotWriter } from "./snapshot.js";
 import { spawnWorker } from "./spawn.js";
 import {
   ListStore,
@@ -64,6 +65,14 @@ export interface ConnectOptions {
    * client holds that query for 10 s after connecting, so the app's list finds it running.
    */
   preloadMessages?: string;
+  /**
+   * Keeps a first-paint snapshot of each channel's newest rows (about 20) in
+   * `localStorage` as its message list changes (default false), for
+   * `readMessageSnapshot` to show on the next page load before the engine is ready.
+   * Privacy: like the OPFS cache, the rows are readable by any script of this origin;
+   * remove them with `clearMessageSnapshots` when the user signs out.
+   */
+  snapshots?: boolean;
 }
 
 /** How long a preloaded message list is held for the app to subscribe (ms). */
@@ -94,6 +103,7 @@ export class ChatClient {
   private readonly connectionStore: ValueStore<ConnectionState>;
   private detachPage: (() => void) | undefined;
   private closing: Promise<void> | undefined;
+  private readonly snapshots: SnapshotWriter | undefined;
 
   private readonly host: StoreHost;
 
@@ -103,8 +113,10 @@ export class ChatClient {
     private readonly ownsWorker: boolean,
     info: EngineInfo,
     graceMs: number,
+    snapshots: SnapshotWriter | undefined,
   ) {
     this.info = info;
+    this.snapshots = snapshots;
     this.userId = info.userId;
     const client = this;
     this.host = {
@@ -152,7 +164,10 @@ export class ChatClient {
       const page = tellPage(rpc);
       state.catch(() => undefined); // Reported through `open` if that fails.
       const info = await opening;
-      client = new ChatClient(rpc, endpoint, ownsWorker, info, options.storeGraceMs ?? 1000);
+      const snapshots = options.snapshots
+        ? new SnapshotWriter({ serverUrl: options.serverUrl, appId: options.appId, userId: info.userId })
+        : undefined;
+      client = new ChatClient(rpc, endpoint, ownsWorker, info, options.storeGraceMs ?? 1000, snapshots);
       const created = client;
       if (cid !== undefined && preloaded) {
         const store = created.messageWindow(cid, DEFAULT_PAGE);
@@ -332,6 +347,7 @@ export class ChatClient {
 
   private async shutdown(): Promise<void> {
     this.detachPage?.();
+    this.snapshots?.close();
     for (const store of this.stores.values()) store.halt();
     this.outboxLive.halt();
     this.connectionStore.halt();
@@ -376,7 +392,12 @@ export class ChatClient {
   }
 
   private messageWindow(cid: string, pageSize: number): MessageWindowStore {
-    return this.store(`messages:${cid}:${pageSize}`, () => new MessageWindowStore(this.host, cid, pageSize, this.outboxChanged));
+    const snapshots = this.snapshots;
+    const onNewest = snapshots ? (c: string, items: readonly MessageItem[]) => snapshots.changed(c, items) : undefined;
+    return this.store(
+      `messages:${cid}:${pageSize}`,
+      () => new MessageWindowStore(this.host, cid, pageSize, this.outboxChanged, onNewest),
+    );
   }
 
   /** A thread's replies, oldest first. */

@@ -1,8 +1,15 @@
-// @onyxchat/core's public API: the client, its live stores, its errors, and the value
-// types shared with the Rust core.
+// @onyxchat/core's public API: the client, its live stores, the first-paint snapshot, its
+// errors, and the value types shared with the Rust core.
 
 export { ChatClient, type ConnectOptions } from "./client.js";
 export type { LiveStore, MessageListStore } from "./stores.js";
+export {
+  SNAPSHOT_CHANNELS,
+  SNAPSHOT_ROWS,
+  clearMessageSnapshots,
+  readMessageSnapshot,
+  type SnapshotIdentity,
+} from "./snapshot.js";
 export {
   ChatError,
   TokenRefusedError,

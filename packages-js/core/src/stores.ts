@@ -269,25 +269,50 @@ export class ValueStore<T> extends QueryStore<T> {
 
 const messageKey = (m: MessageItem) => m.message.id;
 
-/** The {@link MessageListStore} implementation. */
+/** How many pages chat-core's message window keeps at most (it slides beyond). */
+const WINDOW_PAGES = 8;
+
+/**
+ * The {@link MessageListStore} implementation. With `onNewest`, it reports its rows after
+ * each delivery while its window holds the channel's newest messages (for the first-paint
+ * snapshot): not after `jumpTo` or a `loadNewer` short of the newest, nor once paging up
+ * may have slid the newest out (the window is full after a `loadOlder`).
+ */
 export class MessageWindowStore extends ListStore<MessageItem> implements MessageListStore {
   hasOlder = true;
   private olderInFlight: Promise<boolean> | undefined;
+  /** `loadOlder` calls since the window was last at its newest page alone. */
+  private paged = 0;
+  /** After `jumpTo`, or a `loadNewer` that did not reach the newest. */
+  private away = false;
 
-  constructor(host: StoreHost, cid: string, pageSize: number, onBatch: () => void) {
+  constructor(
+    host: StoreHost,
+    readonly cid: string,
+    private readonly pageSize: number,
+    onBatch: () => void,
+    private readonly onNewest?: (cid: string, items: readonly MessageItem[]) => void,
+  ) {
     super(host, "messages", [cid, pageSize], messageKey, onBatch);
   }
 
   protected override start(): void {
     this.hasOlder = true;
+    this.paged = 0;
+    this.away = false;
     super.start();
   }
 
+  /** Whether the window holds the channel's newest messages (see the class's note). */
+  private get atNewest(): boolean {
+    return !this.away && (this.paged === 0 || this.snapshot.length < WINDOW_PAGES * this.pageSize);
+  }
 
   protected override delivered(payload: unknown): void {
     markOnce("first-messages");
     if ((payload as ListDiff<MessageItem>[]).some((d) => d.type === "reset")) this.hasOlder = true;
     super.delivered(payload);
+    if (this.onNewest && this.atNewest) this.onNewest(this.cid, this.snapshot);
   }
 
   private windowCall<R>(method: string, args: unknown[] = []): Promise<R> {
@@ -299,6 +324,7 @@ export class MessageWindowStore extends ListStore<MessageItem> implements Messag
   }
 
   loadOlder(): Promise<boolean> {
+    if (this.olderInFlight === undefined) this.paged += 1; // before its delivery arrives
     this.olderInFlight ??= this.windowCall<boolean>("window.loadOlder").then(
       (more) => {
         this.olderInFlight = undefined;
@@ -316,11 +342,15 @@ export class MessageWindowStore extends ListStore<MessageItem> implements Messag
     return this.olderInFlight;
   }
 
-  loadNewer(): Promise<boolean> {
-    return this.windowCall<boolean>("window.loadNewer");
+  async loadNewer(): Promise<boolean> {
+    const atNewest = await this.windowCall<boolean>("window.loadNewer");
+    this.away = !atNewest;
+    if (atNewest) this.paged = 0;
+    return atNewest;
   }
 
   async jumpTo(messageId: string): Promise<void> {
+    this.away = true;
     await this.windowCall<void>("window.jumpTo", [messageId]);
     if (!this.hasOlder) {
       this.hasOlder = true;

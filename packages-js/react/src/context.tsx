@@ -99,6 +99,11 @@ export function useChatContext(): ChatContextValue {
   return value;
 }
 
+/** The chat context, or null outside a `ChatProvider` (for components that work without one). */
+export function useOptionalChatContext(): ChatContextValue | null {
+  return useContext(ChatContext);
+}
+
 /** The client given to the nearest `ChatProvider`. */
 export function useChatClient(): ChatClientLike {
   return useChatContext().client;

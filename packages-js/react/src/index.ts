@@ -38,6 +38,7 @@ export {
   useFirstItemIndex,
   type MessageListProps,
 } from "./components/MessageList.js";
+export { MessageListSnapshot, type MessageListSnapshotProps } from "./components/MessageListSnapshot.js";
 export { Thread, type ThreadProps } from "./components/Thread.js";
 export { TypingIndicator, typingText, type TypingIndicatorProps } from "./components/TypingIndicator.js";
 export type {

@@ -84,7 +84,7 @@ function closeSlot<C extends ClosableClient>(slot: Slot<C>): Promise<void> {
 export function useCreateChatClient<C extends ClosableClient = ChatClient>(
   options: UseCreateChatClientOptions<C>,
 ): C | null {
-  const { serverUrl, appId, userId, storage, worker, storeGraceMs, preloadMessages } = options;
+  const { serverUrl, appId, userId, storage, worker, storeGraceMs, preloadMessages, snapshots } = options;
   const key = JSON.stringify([serverUrl, appId, userId, storage ?? "auto"]);
 
   // The latest callbacks, read when they are called (changing them does not reconnect).
@@ -116,6 +116,7 @@ export function useCreateChatClient<C extends ClosableClient = ChatClient>(
         ...(worker !== undefined ? { worker } : {}),
         ...(storeGraceMs !== undefined ? { storeGraceMs } : {}),
         ...(preloadMessages !== undefined ? { preloadMessages } : {}),
+        ...(snapshots !== undefined ? { snapshots } : {}),
       };
       const client = previousClose.current.then(() => connect(connectOptions));
       slot = { key, client, pendingClose: undefined, closed: undefined };
@@ -143,7 +144,7 @@ export function useCreateChatClient<C extends ClosableClient = ChatClient>(
         }, 0);
       }
     };
-    // `worker`, `storeGraceMs` and `preloadMessages` are read at connect time only (not
+    // `worker`, `storeGraceMs`, `preloadMessages` and `snapshots` are read at connect time only (not
     // part of the identity).
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);

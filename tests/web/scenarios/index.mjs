@@ -8,5 +8,6 @@ import multiTab from "./multi-tab.mjs";
 import secondOrigin from "./second-origin.mjs";
 import keyboard from "./keyboard.mjs";
 import strictMode from "./strict-mode.mjs";
+import snapshotFirstPaint from "./snapshot-first-paint.mjs";
 
-export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard, strictMode];
+export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard, strictMode, snapshotFirstPaint];

@@ -20,6 +20,12 @@
 //   had its first paint, and a message arriving later is a plain update, not a first
 //   paint (the layer would otherwise hold a row the user can focus for up to 3 s, then
 //   give way to Virtuoso's copy of it).
+// - The layer also paints a first-paint snapshot (`MessageList snapshot`, or
+//   `MessageListSnapshot` before there is a client): the remembered rows, until the live
+//   list's first answer. Then the same layer shows the live rows (keyed by message id: a
+//   row still there is updated in place, an edited or deleted one corrected) and gives way
+//   to Virtuoso as above. Snapshot rows are `inert` (nothing in them takes the focus or a
+//   click, so nothing is lost when they go) and the layer says `data-snapshot` meanwhile.
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from "react";
 import { flushSync } from "react-dom";
@@ -141,23 +147,52 @@ export function useFirstPaint(
   return { active: pending && hasRows, scrollerRef, layerRef };
 }
 
-/** The first paint's layer: the newest rows, scrolled to the bottom before the first paint. */
+let snapshotCommitted = false;
+
+/**
+ * Marks `onyxchat:snapshot-rows-committed` (User Timing) the first time snapshot rows are
+ * committed in this page: a start-up phase of the web benchmark (`tests/web/bench.mjs`).
+ */
+function markSnapshotCommitted() {
+  if (snapshotCommitted) return;
+  snapshotCommitted = true;
+  try {
+    globalThis.performance?.mark?.("onyxchat:snapshot-rows-committed");
+  } catch {
+    // No User Timing here.
+  }
+}
+
+/**
+ * The first paint's layer: the newest rows, scrolled to the bottom before the first paint.
+ * `snapshot`: the rows are a remembered snapshot, not the live list's (inert, marked).
+ */
 export function FirstPaintRows({
   items,
   renderItem,
   layerRef,
+  snapshot = false,
 }: {
   items: readonly MessageItem[];
   renderItem: (index: number, item: MessageItem) => ReactNode;
   layerRef: React.RefObject<HTMLDivElement | null>;
+  snapshot?: boolean;
 }) {
   const shown = items.slice(-FIRST_PAINT_ROWS);
   useLayoutEffect(() => {
     const el = layerRef.current;
     if (el) el.scrollTop = el.scrollHeight;
   });
+  useLayoutEffect(() => {
+    if (snapshot) markSnapshotCommitted();
+  }, [snapshot]);
   return (
-    <div ref={layerRef} className="onyx-message-list__scroller onyx-message-list__first-paint" data-first-paint="">
+    <div
+      ref={layerRef}
+      className="onyx-message-list__scroller onyx-message-list__first-paint"
+      data-first-paint=""
+      {...(snapshot ? { "data-snapshot": "", inert: true } : {})}
+    >
       {shown.map((item, i) => (
         <div key={item.message.id}>{renderItem(items.length - shown.length + i, item)}</div>
       ))}

@@ -103,6 +103,15 @@ export interface MessageListProps {
    * should expect two matches for a moment.
    */
   firstPaint?: boolean;
+  /**
+   * Rows to paint until the live list's first answer (with `firstPaint`): a first-paint
+   * snapshot, e.g. `readMessageSnapshot(identity, cid)` from `@onyxchat/core`. They are
+   * shown with the same row rendering in the first paint's layer (inert: no focus, no
+   * actions; the layer has `data-snapshot`), replaced in place by the live rows when they
+   * arrive (an edited or deleted message is corrected then), or by the empty state or an
+   * error. Default: none.
+   */
+  snapshot?: readonly MessageItem[];
 }
 
 interface ListContext {
@@ -153,6 +162,7 @@ function ChannelMessageList({
   markRead = true,
   virtuosoProps,
   firstPaint: firstPaintWanted = false,
+  snapshot,
 }: MessageListProps) {
   const { client, onError } = useChatContext();
   const { t } = useTranslation();
@@ -166,7 +176,11 @@ function ChannelMessageList({
   useLayoutEffect(() => {
     if (hasRows) markRowsCommitted();
   }, [hasRows]);
-  const starts = useMemo(() => groupStarts(messages), [messages]);
+  // The snapshot's rows, while the live list has not answered (nor failed).
+  const snapshotRows =
+    firstPaintWanted && !hasRows && !ready && error == null && snapshot && snapshot.length > 0 ? snapshot : undefined;
+  const shownRows = snapshotRows ?? messages;
+  const starts = useMemo(() => groupStarts(shownRows), [shownRows]);
   const virtuoso = useRef<VirtuosoHandle>(null);
   const me = client.userId;
   const report = useCallback((action: string) => reportError(onError, action), [onError]);
@@ -330,7 +344,7 @@ function ChannelMessageList({
 
   // The newest rows at once, while Virtuoso's first pass is hidden (see FirstPaint.tsx).
   const firstPaint = useFirstPaint(
-    firstPaintWanted && hasRows,
+    firstPaintWanted && (hasRows || snapshotRows !== undefined),
     firstPaintWanted && ready && !hasRows,
     virtuosoProps?.initialTopMostItemIndex,
     virtuosoProps?.scrollerRef,
@@ -342,7 +356,16 @@ function ChannelMessageList({
   );
 
   let body: ReactNode;
-  if (error != null && messages.length === 0) {
+  if (snapshotRows && firstPaint.active) {
+    // The same shape as the list's below, so the layer (and its rows) stay when it answers.
+    body = (
+      <>
+        <FirstPaintRows items={snapshotRows} renderItem={renderItem} layerRef={firstPaint.layerRef} snapshot />
+        {null}
+        {null}
+      </>
+    );
+  } else if (error != null && messages.length === 0) {
     body = (
       <div className="onyx-message-list__error" role="alert">
         {t("loadFailed", { error: error instanceof Error ? error.message : String(error) })}

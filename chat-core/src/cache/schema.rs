@@ -340,6 +340,36 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_file_opens_with_its_messages_in_order_and_their_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(MIGRATIONS[0]).unwrap();
+            tx.execute_batch(MIGRATIONS[1]).unwrap();
+            tx.pragma_update(None, "user_version", 2).unwrap();
+            let row = "INSERT INTO messages (id, cid, parent_id, user_id, created_at, order_key, \
+                         rev, deleted_at, local_state, local_error, data) \
+                       VALUES (?1, 'team:a', NULL, 'ann', ?2, ?2, ?3, NULL, NULL, NULL, ?4)";
+            for (n, text) in [(1u8, "first"), (2, "second")] {
+                let id = format!("01900000-0000-7000-8000-00000000000{n}");
+                let data = format!(r#"{{"text":"{text}"}}"#);
+                tx.execute(row, rusqlite::params![id, 1_000 + i64::from(n), n, data])
+                    .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let cache = super::super::Cache::open(&path).unwrap();
+        let window = cache
+            .messages_window(&"team:a".parse().unwrap(), 10, None)
+            .unwrap();
+        let texts: Vec<&str> = window.iter().map(|m| m.message.text.as_str()).collect();
+        assert_eq!(texts, ["first", "second"]);
+        assert_eq!(window[0].message.cid.to_string(), "team:a");
+    }
+
+    #[test]
     fn a_negative_version_is_treated_as_new() {
         // user_version is a signed 32-bit field; a negative value never skips migrations.
         let mut conn = Connection::open_in_memory().unwrap();

@@ -18,6 +18,31 @@ use crate::outbox::{ApiOutcome, Effect, OpId, OutboxOp};
 use crate::sync::{SyncEffect, SyncOutcome};
 
 impl Engine {
+    /// Records "may have reached the server" for requests about to leave, in ONE
+    /// transaction, except for items whose echo's write already did (see
+    /// [`Engine::take_written_in_flight`]). `false` (the error kept) when that write failed:
+    /// the request must not leave — it counts as a network failure and is retried.
+    fn record_in_flight(&mut self, op_ids: &[OpId]) -> bool {
+        let mut rows = Vec::with_capacity(op_ids.len());
+        for &id in op_ids {
+            if !self.take_written_in_flight(id)
+                && let Some(json) = persisted_json(&self.outbox, id)
+            {
+                rows.push((id.to_string(), json));
+            }
+        }
+        if rows.is_empty() {
+            return true;
+        }
+        match self.cache.outbox_update_all(&rows) {
+            Ok(()) => true,
+            Err(e) => {
+                self.last_error = Some(e.to_string());
+                false
+            }
+        }
+    }
+
     /// Writes an item's durable form; `false` if the write failed.
     fn persist(&mut self, op_id: OpId) -> bool {
         let Some(payload) = persisted_json(&self.outbox, op_id) else {
@@ -44,10 +69,7 @@ impl Engine {
         }
         match effect {
             Effect::Send { op_id, request } => {
-                // Record "may have reached the server" before it can (unless its echo's
-                // write did). If that write fails the request is not sent: it counts as a
-                // network failure and is retried.
-                if !self.take_written_in_flight(op_id) && !self.persist(op_id) {
+                if !self.record_in_flight(&[op_id]) {
                     let outcome = ApiOutcome::Network("local write failed".into());
                     if let Err(e) = self.outbox.on_result(op_id, outcome, now) {
                         self.last_error = Some(e.to_string());
@@ -62,19 +84,7 @@ impl Engine {
                 );
             }
             Effect::SendBatch { op_ids, request } => {
-                // The same rule for all of them, in one local transaction.
-                let mut rows = Vec::with_capacity(op_ids.len());
-                for id in &op_ids {
-                    if !self.take_written_in_flight(*id)
-                        && let Some(json) = persisted_json(&self.outbox, *id)
-                    {
-                        rows.push((id.to_string(), json));
-                    }
-                }
-                if !rows.is_empty()
-                    && let Err(e) = self.cache.outbox_update_all(&rows)
-                {
-                    self.last_error = Some(e.to_string());
+                if !self.record_in_flight(&op_ids) {
                     let outcome = ApiOutcome::Network("local write failed".into());
                     if let Err(e) = self.outbox.on_batch_result(&op_ids, outcome, now) {
                         self.last_error = Some(e.to_string());
@@ -90,7 +100,7 @@ impl Engine {
             }
             Effect::Completed {
                 op_id, op, body, ..
-            } => self.complete(op_id, &op, body),
+            } => self.complete_all(vec![(op_id, op, body)]),
             Effect::Failed { op_id, failure } => {
                 let op = self.outbox.get_op(op_id);
                 match op {
@@ -128,21 +138,17 @@ impl Engine {
     /// parse in ONE transaction (a batch send's messages land together), each other one
     /// on its own (see [`Engine::complete`]).
     pub(super) fn complete_all(&mut self, done: Vec<(OpId, OutboxOp, Value)>) {
-        if done.len() == 1 {
-            let (op_id, op, body) = done.into_iter().next().expect("one");
-            return self.complete(op_id, &op, body);
-        }
         let mut parsed = Vec::with_capacity(done.len());
         let mut rest = Vec::new();
         for (op_id, op, body) in done {
             if matches!(op, OutboxOp::MarkRead { .. }) {
                 self.read_epoch += 1;
             }
-            match parse_answer(&op, body.clone()) {
+            match parse_answer(&op, body) {
                 Ok(Some((changes, unread))) => {
                     parsed.push((op_id, op_id.to_string(), changes, unread));
                 }
-                _ => rest.push((op_id, op, body)),
+                other => rest.push((op_id, other)),
             }
         }
         let completions: Vec<Completion<'_>> = parsed
@@ -160,19 +166,14 @@ impl Engine {
                 self.complete_parsed(op_id, Ok(Some((changes, unread))));
             }
         }
-        for (op_id, op, body) in rest {
-            self.complete_parsed(op_id, parse_answer(&op, body));
+        for (op_id, answer) in rest {
+            self.complete_parsed(op_id, answer);
         }
     }
 
-    /// Stores a completed operation's result and drops its row (one transaction).
-    fn complete(&mut self, op_id: OpId, op: &OutboxOp, body: Value) {
-        if matches!(op, OutboxOp::MarkRead { .. }) {
-            self.read_epoch += 1;
-        }
-        self.complete_parsed(op_id, parse_answer(op, body));
-    }
-
+    /// Stores one completed operation's parsed answer and drops its row (one
+    /// transaction); an answer that cannot be recorded drops the row alone and asks for a
+    /// sync.
     fn complete_parsed(&mut self, op_id: OpId, parsed: Result<Option<Parsed>, serde_json::Error>) {
         let error = match parsed {
             Ok(Some((changes, unread))) => {

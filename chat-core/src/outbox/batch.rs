@@ -43,14 +43,22 @@ impl Outbox {
     /// Puts the channel head `seq` in flight, with the sends that may join it, and returns
     /// the effect that sends them.
     pub(super) fn dispatch(&mut self, seq: u64, now: Millis) -> Effect {
-        let batch = self.batch_behind(seq, now);
+        let batch: Vec<(u64, SendMessageRequest)> = match self.batch_behind(seq, now) {
+            sends if sends.len() > 1 => sends.into_iter().map(|(s, r)| (s, r.clone())).collect(),
+            _ => Vec::new(),
+        };
         let epoch = self.auth_epoch;
-        for &s in &batch {
+        let seqs: Vec<u64> = if batch.is_empty() {
+            vec![seq]
+        } else {
+            batch.iter().map(|(s, _)| *s).collect()
+        };
+        for &s in &seqs {
             self.set_stage(s, Stage::InFlight);
             self.entries.get_mut(&s).expect("present").auth_epoch = epoch;
         }
         let head = &self.entries[&seq];
-        if batch.len() == 1 {
+        if batch.is_empty() {
             return Effect::Send {
                 op_id: head.op_id,
                 request: head.op.to_request(),
@@ -58,14 +66,8 @@ impl Outbox {
         }
         let cid = head.cid.clone();
         let (op_ids, messages): (Vec<OpId>, Vec<SendMessageRequest>) = batch
-            .iter()
-            .map(|s| {
-                let entry = &self.entries[s];
-                match &entry.op {
-                    OutboxOp::SendMessage { request, .. } => (entry.op_id, request.clone()),
-                    _ => unreachable!("only sends join a batch"),
-                }
-            })
+            .into_iter()
+            .map(|(s, request)| (self.entries[&s].op_id, request))
             .unzip();
         Effect::SendBatch {
             op_ids,
@@ -73,21 +75,19 @@ impl Outbox {
         }
     }
 
-    /// The head `seq` and the sends that may go with it (see the module rules).
-    fn batch_behind(&self, seq: u64, now: Millis) -> Vec<u64> {
+    /// The sends that may go with the head `seq` (see the module rules), the head first,
+    /// with their requests; empty when the head is not a send.
+    fn batch_behind(&self, seq: u64, now: Millis) -> Vec<(u64, &SendMessageRequest)> {
         let head = &self.entries[&seq];
         let max = self.batch_cap.clamp(1, MAX_BATCH);
         let OutboxOp::SendMessage { request, .. } = &head.op else {
-            return vec![seq];
+            return Vec::new();
         };
-        if max == 1 {
-            return vec![seq];
-        }
         let mut bytes = ENVELOPE_BYTES + batch_bytes(request);
-        let mut batch = vec![seq];
+        let mut batch = vec![(seq, request)];
         let queue = &self.queues[&head.cid];
         for &next in queue.range(seq + 1..) {
-            if batch.len() == max {
+            if batch.len() >= max {
                 break;
             }
             let entry = &self.entries[&next];
@@ -109,7 +109,7 @@ impl Outbox {
             if bytes > MAX_SEND_BATCH_BYTES {
                 break;
             }
-            batch.push(next);
+            batch.push((next, request));
         }
         batch
     }

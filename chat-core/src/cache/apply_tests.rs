@@ -586,6 +586,42 @@ fn unread_counts_follow_messages_deletions_and_the_read_marker() {
 }
 
 #[test]
+fn one_page_counts_new_messages_in_every_channel_it_touches() {
+    let mut cache = bob_cache();
+    let channels = ["team:a", "team:b", "team:c"];
+    let states = channels
+        .iter()
+        .map(|c| {
+            state(
+                channel(c, 1, None),
+                vec![member(c, "bob", 1, false)],
+                vec![],
+                false,
+            )
+        })
+        .collect();
+    cache.apply_sync_page(&page(states, vec![], "c1")).unwrap();
+    // team:a gets two messages (one mentions bob), team:b one, team:c only bob's own.
+    let mut mention = message("team:a", 2, "carol", 2, 3);
+    mention.mentioned_users = vec!["bob".into()];
+    let changes = vec![
+        Change::Message(message("team:a", 1, "alice", 1, 2)),
+        Change::Message(mention),
+        Change::Message(message("team:b", 3, "alice", 3, 4)),
+        Change::Message(message("team:c", 4, "bob", 4, 5)),
+    ];
+    cache.apply_sync_page(&page(vec![], changes, "c2")).unwrap();
+    let counts: Vec<(u32, u32)> = channels
+        .iter()
+        .map(|c| {
+            let u = cache.unread(&cid(c)).unwrap().unwrap();
+            (u.unread_count, u.unread_mentions)
+        })
+        .collect();
+    assert_eq!(counts, [(2, 1), (1, 0), (0, 0)]);
+}
+
+#[test]
 fn exact_counts_that_already_hold_a_message_still_on_its_way_do_not_count_it_twice() {
     let mut cache = bob_cache();
     let m1 = message("team:a", 1, "alice", 1, 3);

@@ -51,6 +51,8 @@ describe("the message list's snapshot", () => {
     for (const item of snapshot) expect(addressed(item.message.id)).toHaveLength(1);
     expect(screen.getByTestId("message-s2").textContent).toContain("edited while away");
     expect(screen.getByTestId("message-list").dataset.ready).toBe("false");
+    // Assistive technology hears that the log is loading, not the inert rows.
+    expect(screen.getByTestId("message-list").getAttribute("aria-busy")).toBe("true");
     const keptRow = screen.getByTestId("message-s1");
 
     // The live answer: s2 edited, s3 deleted, s4 new while away.
@@ -65,6 +67,7 @@ describe("the message list's snapshot", () => {
     expect(layer()).toBe(shown);
     expect(shown!.hasAttribute("data-snapshot")).toBe(false);
     expect(shown!.hasAttribute("inert")).toBe(false);
+    expect(screen.getByTestId("message-list").hasAttribute("aria-busy")).toBe(false);
     expect(screen.getByTestId("message-s1")).toBe(keptRow);
     await waitFor(() => {
       for (const id of ["s1", "s2", "s4"]) expect(addressed(id)).toHaveLength(1);

@@ -426,6 +426,9 @@ function ChannelMessageList({
         role="log"
         aria-live="polite"
         aria-label={t("messages")}
+        // The snapshot's rows are inert (hidden from assistive technology) until the live
+        // rows replace them: the log says it is loading meanwhile.
+        aria-busy={snapshotRows !== undefined && firstPaint.active ? true : undefined}
       >
         {body}
       </div>

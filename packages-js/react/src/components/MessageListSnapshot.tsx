@@ -110,6 +110,7 @@ function SnapshotList({ items, userId, className, components, renderMessage, onO
         role="log"
         aria-live="polite"
         aria-label={t("messages")}
+        aria-busy={true}
       >
         <FirstPaintRows items={items} renderItem={renderItem} layerRef={layerRef} snapshot />
       </div>

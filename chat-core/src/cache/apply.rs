@@ -245,16 +245,12 @@ impl<'c> Applier<'c> {
     /// Writes the pending unread count changes; returns the facts, now current.
     fn finish(self) -> CacheResult<FactsMemo> {
         let mut facts = self.facts;
-        let mut pending = Vec::new();
         for (cid, f) in &mut facts {
-            if let Some(f) = f
-                && let Some((unread, mentions)) = f.pending()
-            {
-                pending.push((cid.to_string(), unread, mentions));
+            if let Some(f) = f {
+                f.flush(self.conn, &cid.to_string())?;
                 f.settle();
             }
         }
-        unread::flush_all(self.conn, &pending)?;
         Ok(facts)
     }
 

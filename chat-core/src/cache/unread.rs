@@ -153,12 +153,6 @@ impl Facts {
         self.mentions_delta = 0;
     }
 
-    /// The pending count changes, if any: `(unread, mentions)`.
-    pub(crate) fn pending(&self) -> Option<(i64, i64)> {
-        (self.unread_delta != 0 || self.mentions_delta != 0)
-            .then_some((self.unread_delta, self.mentions_delta))
-    }
-
     /// Writes the pending count changes.
     pub(crate) fn flush(&self, conn: &Connection, cid: &str) -> CacheResult<()> {
         if self.unread_delta != 0 || self.mentions_delta != 0 {
@@ -169,34 +163,6 @@ impl Facts {
             .execute(params![cid, self.unread_delta, self.mentions_delta])?;
         }
         Ok(())
-    }
-}
-
-/// Writes the pending count changes of several channels (`[cid, unread, mentions]`
-/// triples) with ONE statement: a sync page touches up to hundreds of channels.
-pub(crate) fn flush_all(conn: &Connection, pending: &[(String, i64, i64)]) -> CacheResult<()> {
-    match pending {
-        [] => Ok(()),
-        [(cid, unread, mentions)] => {
-            conn.prepare_cached(
-                "UPDATE channels SET unread_count = max(unread_count + ?2, 0), \
-                 unread_mentions = max(unread_mentions + ?3, 0) WHERE cid = ?1",
-            )?
-            .execute(params![cid, unread, mentions])?;
-            Ok(())
-        }
-        _ => {
-            let json = serde_json::to_string(pending).unwrap_or_default();
-            conn.prepare_cached(
-                "UPDATE channels SET unread_count = max(unread_count + d.u, 0), \
-                   unread_mentions = max(unread_mentions + d.m, 0) \
-                 FROM (SELECT value ->> 0 AS cid, value ->> 1 AS u, value ->> 2 AS m \
-                       FROM json_each(?1)) AS d \
-                 WHERE channels.cid = d.cid",
-            )?
-            .execute([json])?;
-            Ok(())
-        }
     }
 }
 

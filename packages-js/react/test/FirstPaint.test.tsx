@@ -1,8 +1,9 @@
 import { act, render, screen, waitFor } from "@testing-library/react";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FIRST_PAINT_ROWS, FirstPaintRows, useFirstPaint } from "../src/components/FirstPaint.js";
 import type { MessageItem } from "../src/index.js";
 import { message } from "./fakeClient.js";
+import { withResizeObserver } from "./render.js";
 
 /**
  * The message list's first paint, driven without Virtuoso: a stand-in scroller whose item
@@ -50,20 +51,8 @@ function virtuosoRenders(items: MessageItem[]) {
 }
 
 describe("the message list's first paint", () => {
-  const hadResizeObserver = "ResizeObserver" in globalThis;
-  beforeEach(() => {
-    // jsdom has none; the first paint only runs where Virtuoso can measure.
-    if (!hadResizeObserver) {
-      (globalThis as { ResizeObserver?: unknown }).ResizeObserver = class {
-        observe() {}
-        unobserve() {}
-        disconnect() {}
-      };
-    }
-  });
-  afterEach(() => {
-    if (!hadResizeObserver) delete (globalThis as { ResizeObserver?: unknown }).ResizeObserver;
-  });
+  // jsdom has none; the first paint only runs where Virtuoso can measure.
+  withResizeObserver();
 
   it("shows the newest rows while Virtuoso's list is hidden, then gives way to it", async () => {
     const items = Array.from({ length: FIRST_PAINT_ROWS + 5 }, (_, i) => message({ text: `row ${i}` }));

@@ -1,8 +1,8 @@
 import { act, render, screen, waitFor } from "@testing-library/react";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MessageList, MessageListSnapshot, type MessageItem } from "../src/index.js";
 import { createFakeClient, message } from "./fakeClient.js";
-import { renderWithClient } from "./render.js";
+import { renderWithClient, withResizeObserver } from "./render.js";
 
 /**
  * The first-paint snapshot in the message list: painted (same rows, inert) until the
@@ -23,20 +23,8 @@ function remembered(): MessageItem[] {
 }
 
 describe("the message list's snapshot", () => {
-  const hadResizeObserver = "ResizeObserver" in globalThis;
-  beforeEach(() => {
-    // jsdom has none; the first paint (and so the snapshot) only runs where Virtuoso measures.
-    if (!hadResizeObserver) {
-      (globalThis as { ResizeObserver?: unknown }).ResizeObserver = class {
-        observe() {}
-        unobserve() {}
-        disconnect() {}
-      };
-    }
-  });
-  afterEach(() => {
-    if (!hadResizeObserver) delete (globalThis as { ResizeObserver?: unknown }).ResizeObserver;
-  });
+  // jsdom has none; the first paint only runs where Virtuoso can measure.
+  withResizeObserver();
 
   it("paints the snapshot's rows until the first answer, then the live rows in place", async () => {
     const fake = createFakeClient("alice");

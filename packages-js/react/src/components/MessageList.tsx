@@ -16,7 +16,8 @@ import { cx, groupStarts, reportError } from "../utils.js";
 import { EmptyState as DefaultEmptyState, LoadingIndicator as DefaultLoading } from "./basics.js";
 import { FirstPaintRows, useFirstPaint } from "./FirstPaint.js";
 import { Message as DefaultMessage } from "./Message.js";
-import type { ChatComponents, MessageRenderContext, RenderMessage } from "./types.js";
+import { useRowRenderer } from "./rowRenderer.js";
+import type { ChatComponents, RenderMessage } from "./types.js";
 
 /** Whether the page is visible (read receipts should not be sent from a hidden tab). */
 function useDocumentVisible(): boolean {
@@ -328,19 +329,7 @@ function ChannelMessageList({
     client.markRead(cid).catch(report("mark read"));
   }, [markRead, ready, atBottom, detached, visible, lastId, lastOtherId, cid, client, report]);
 
-  const renderItem = useCallback(
-    (_index: number, item: MessageItem): ReactNode => {
-      const context: MessageRenderContext = {
-        isOwn: item.message.userId === me,
-        isFirstInGroup: starts.has(item.message.id),
-        inThread: false,
-        ...(onOpenThread ? { onOpenThread } : {}),
-      };
-      if (renderMessage) return renderMessage(item, context);
-      return <Message item={item} {...context} />;
-    },
-    [me, starts, onOpenThread, renderMessage, Message],
-  );
+  const renderItem = useRowRenderer({ me, starts, Message, onOpenThread, renderMessage });
 
   // The newest rows at once, while Virtuoso's first pass is hidden (see FirstPaint.tsx).
   const firstPaint = useFirstPaint(

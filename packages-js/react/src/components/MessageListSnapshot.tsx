@@ -11,14 +11,15 @@
 //   inert stand-in client (the rows are inert, so nothing can call it; its calls reject).
 // - Nothing when there are no rows (the app shows its own loading state then).
 
-import { useCallback, useMemo, useRef, type ReactNode } from "react";
+import { useMemo, useRef } from "react";
 import { ChatProvider, ComponentsProvider, useComponentOverrides, useOptionalChatContext } from "../context.js";
 import { useTranslation } from "../i18n/context.js";
 import type { ChatClientLike, MessageItem, UserDisplay } from "../types.js";
 import { cx, groupStarts } from "../utils.js";
 import { FirstPaintRows } from "./FirstPaint.js";
 import { Message as DefaultMessage } from "./Message.js";
-import type { ChatComponents, MessageRenderContext, RenderMessage } from "./types.js";
+import { useRowRenderer } from "./rowRenderer.js";
+import type { ChatComponents, RenderMessage } from "./types.js";
 
 export interface MessageListSnapshotProps {
   /** The rows, oldest first: a first-paint snapshot (`readMessageSnapshot` of `@onyxchat/core`). */
@@ -87,19 +88,7 @@ function SnapshotList({ items, userId, className, components, renderMessage, onO
   const Message = merged.Message ?? DefaultMessage;
   const starts = useMemo(() => groupStarts(items), [items]);
   const layerRef = useRef<HTMLDivElement | null>(null);
-  const renderItem = useCallback(
-    (_index: number, item: MessageItem): ReactNode => {
-      const context: MessageRenderContext = {
-        isOwn: item.message.userId === userId,
-        isFirstInGroup: starts.has(item.message.id),
-        inThread: false,
-        ...(onOpenThread ? { onOpenThread } : {}),
-      };
-      if (renderMessage) return renderMessage(item, context);
-      return <Message item={item} {...context} />;
-    },
-    [userId, starts, onOpenThread, renderMessage, Message],
-  );
+  const renderItem = useRowRenderer({ me: userId, starts, Message, onOpenThread, renderMessage });
   if (items.length === 0) return null;
   return (
     <ComponentsProvider components={merged}>

@@ -17,8 +17,8 @@
 //!   catch-up, reconnect with backoff, watchdog, token renewal).
 //! - [`live`]: live queries — lists delivered as an initial reset then minimal diffs, with
 //!   the outbox laid over the cache so the UI shows the user's actions at once.
-//! - `engine` (private): the one owner of the cache and the machines, and the driver task
-//!   that is the only road to the network.
+//! - `engine` (private): the one owner of the cache and the machines, and the driver (on
+//!   a thread of its own) that is the only road to the network.
 //! - [`client`]: [`client::ChatClient`], the facade an app holds.
 
 pub mod backoff;

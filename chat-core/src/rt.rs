@@ -1,4 +1,4 @@
-//! The async runtime seam: spawning tasks, timers and work that blocks its thread, so the
+//! The async runtime seam: spawning tasks, timers and the engine's own thread, so the
 //! same engine runs on tokio natively and on the browser's event loop in wasm
 //! (`wasm32-unknown-unknown`, where tokio's runtime and timers do not exist). Everything
 //! else in chat-core uses only runtime-independent pieces (`tokio::sync` channels,
@@ -21,21 +21,66 @@ pub fn spawn(fut: impl Future<Output = ()> + Send + 'static) {
     wasm_bindgen_futures::spawn_local(fut);
 }
 
-/// Runs `f`, which blocks its thread (SQLite commits: an `fsync` each), without holding
-/// up the runtime's other tasks. On a multi-threaded tokio runtime the worker hands its
-/// queued tasks to another thread first ([`tokio::task::block_in_place`]): otherwise a
-/// task spawned just before — the request that carries a message, which tokio keeps in
-/// the worker's next-task slot where no other worker may steal it — waits for the whole
-/// commit, and two blocked workers stall every socket and timer of the app (and, in one
-/// process, of the server). Elsewhere (a current-thread runtime, the browser) `f` just runs.
-pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+/// Where the engine's network I/O runs: the runtime the client was built on (natively),
+/// the browser's event loop (wasm). The engine itself runs elsewhere (see [`run_engine`]),
+/// so a request never waits behind one of its commits.
+#[derive(Clone)]
+pub(crate) struct Spawner {
     #[cfg(not(target_arch = "wasm32"))]
-    if tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
-    {
-        return tokio::task::block_in_place(f);
+    handle: Option<tokio::runtime::Handle>,
+}
+
+impl Spawner {
+    /// The runtime of the calling task (natively: none outside a runtime, and then I/O
+    /// runs on the engine's own thread).
+    pub(crate) fn current() -> Self {
+        Self {
+            #[cfg(not(target_arch = "wasm32"))]
+            handle: tokio::runtime::Handle::try_current().ok(),
+        }
     }
-    f()
+
+    /// Runs `fut` in the background there.
+    pub(crate) fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(handle) = &self.handle {
+            drop(handle.spawn(fut));
+            return;
+        }
+        spawn(fut);
+    }
+}
+
+/// Runs the engine's driver, whose every step commits to SQLite (an `fsync` each).
+///
+/// Natively it gets a thread of its own with a single-threaded runtime for its channels
+/// and timers: a commit never blocks one of the app's runtime workers — nor the request
+/// the step just spawned, which would otherwise wait in that worker's next-task slot —
+/// and needs no `block_in_place` hand-over (18 µs of a 220 µs local echo, BENCHMARKS §3).
+/// The database work never runs on the caller's (UI) thread either. The thread ends when
+/// `driver` returns (shutdown, or every client handle dropped).
+///
+/// In the browser (one thread) it is a local future on the event loop.
+pub(crate) fn run_engine(driver: impl Future<Output = ()> + Send + 'static) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let started = std::thread::Builder::new()
+            .name("onyxchat-engine".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(driver),
+                    // No runtime, no engine: the client's calls answer `Closed`.
+                    Err(_) => drop(driver),
+                }
+            });
+        // No thread (the process is out of them): the same — calls answer `Closed`.
+        drop(started);
+    }
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_futures::spawn_local(driver);
 }
 
 /// Waits until `deadline`.

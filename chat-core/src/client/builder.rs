@@ -201,13 +201,14 @@ impl ClientBuilder {
         let typing = engine.watch_typing();
         let presence = engine.watch_presence();
         let (commands, rx) = mpsc::unbounded_channel();
-        crate::rt::spawn(driver::run(
+        crate::rt::run_engine(driver::run(
             engine,
             rx,
             driver::Services {
                 transport,
                 tokens,
                 realtime,
+                spawner: crate::rt::Spawner::current(),
             },
         ));
         let client = ChatClient {

@@ -143,8 +143,10 @@ impl ChatClient {
         f: impl FnOnce(&mut Engine, crate::clock::Millis) -> R + Send + 'static,
     ) -> ClientResult<R> {
         let (tx, rx) = oneshot::channel();
+        // Answered after the step's live-query diffs are out (`Engine::answer`).
         let job: Job = Box::new(move |engine, now| {
-            let _ = tx.send(f(engine, now));
+            let result = f(engine, now);
+            engine.answer(tx, result);
         });
         self.inner
             .commands

@@ -1,13 +1,15 @@
-//! The driver task: owns the [`Engine`] and runs its event loop — app commands, finished
+//! The driver (the engine thread's loop): owns the [`Engine`] and runs its event loop — app commands, finished
 //! network I/O and timer wake-ups in, one engine step each — and performs the engine's
 //! [`Io`] requests on spawned tasks, so the engine never waits for the network and the app
 //! never waits for the engine longer than one local transaction. This is the only code
 //! that calls the [`Transport`], the token provider or a [`Connector`]: the one road from
 //! any call to the network.
 //!
-//! Each engine step (the event, then [`Engine::pump`]) commits to SQLite, so it runs
-//! through [`rt::blocking`]: it never holds a runtime worker — and the request it just
-//! spawned — behind an `fsync`.
+//! Each engine step (the event, then [`Engine::pump`]) commits to SQLite, so the driver
+//! runs on a thread of its own ([`rt::run_engine`]) and its I/O on the app's runtime
+//! ([`rt::Spawner`]): no `fsync` ever holds a runtime worker, or the request a step just
+//! spawned. Callers are answered at the end of the step, after its live-query diffs
+//! ([`Engine::answer`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,10 +25,10 @@ use crate::client::token::{SharedTokenProvider, TokenError};
 use crate::clock::Millis;
 use crate::net::{Connector, HttpReply, NetworkError, SocketEvent, SocketHandle, Transport};
 
-/// A unit of work for the engine, run on the driver task.
+/// A unit of work for the engine, run on its thread.
 pub(crate) type Job = Box<dyn FnOnce(&mut Engine, Millis) + Send>;
 
-/// What the driver task receives from the client handles.
+/// What the driver receives from the client handles.
 pub(crate) enum Command {
     /// Run this on the engine.
     Run(Job),
@@ -70,6 +72,8 @@ pub(crate) struct Services {
     pub tokens: SharedTokenProvider,
     /// The WebSocket connector and endpoint, when realtime is on.
     pub realtime: Option<(Arc<dyn Connector>, String)>,
+    /// Where the I/O runs.
+    pub spawner: rt::Spawner,
 }
 
 /// Runs the engine until shutdown or until every client handle is dropped.
@@ -82,6 +86,7 @@ pub(crate) async fn run(
         transport,
         tokens,
         realtime,
+        spawner,
     } = services;
     let clock = Clock::new();
     let (done_tx, mut done_rx) = unbounded_channel::<Done>();
@@ -90,27 +95,24 @@ pub(crate) async fn run(
     // The event received last, handled at the top of the next turn.
     let mut event: Option<Event> = None;
     loop {
-        // One engine step — the event, then the machines — is local work with commits:
-        // it runs off the runtime's worker (see `rt::blocking`).
-        let io = rt::blocking(|| {
-            if let Some(event) = event.take() {
-                on_event(&mut engine, &mut sockets, event, &clock);
-            }
-            engine.pump(clock.now());
-            engine.take_io()
-        });
+        // One engine step: the event, then the machines.
+        if let Some(event) = event.take() {
+            on_event(&mut engine, &mut sockets, event, &clock);
+        }
+        engine.pump(clock.now());
+        let io = engine.take_io();
         for io in io {
             let done = done_tx.clone();
             match io {
                 Io::Http { tag, request } => {
                     let fut = transport.execute(request);
-                    rt::spawn(async move {
+                    spawner.spawn(async move {
                         let _ = done.send(Done::Http(tag, fut.await));
                     });
                 }
                 Io::FetchToken => {
                     let fut = tokens.fetch_token();
-                    rt::spawn(async move {
+                    spawner.spawn(async move {
                         let _ = done.send(Done::Token(fut.await));
                     });
                 }
@@ -119,7 +121,7 @@ pub(crate) async fn run(
                         continue;
                     };
                     let fut = connector.connect(url);
-                    rt::spawn(async move {
+                    spawner.spawn(async move {
                         // The engine gives up sooner (its connect timeout); this only
                         // bounds how long an abandoned attempt lingers.
                         let opened = rt::timeout(Duration::from_secs(60), fut)
@@ -168,20 +170,15 @@ pub(crate) async fn run(
         };
         match next {
             Event::Command(Some(Command::Shutdown(reply))) => {
-                // Closing the database may checkpoint its journal: off the worker too.
-                rt::blocking(move || {
-                    engine.close();
-                    drop(sockets);
-                    drop(engine);
-                });
+                engine.close();
+                drop(sockets);
+                drop(engine);
                 let _ = reply.send(());
                 return;
             }
             Event::Command(None) => {
-                rt::blocking(move || {
-                    engine.close();
-                    drop(engine);
-                });
+                engine.close();
+                drop(engine);
                 return;
             }
             next => event = Some(next),

@@ -231,14 +231,14 @@ impl Engine {
             }
             SyncEffect::Done { .. } => {
                 self.sync_finished(true, now);
-                for w in self.sync_waiters.drain(..) {
-                    let _ = w.send(Ok(()));
+                for w in std::mem::take(&mut self.sync_waiters) {
+                    self.answer(w, Ok(()));
                 }
             }
             SyncEffect::Failed { status, body } => {
                 self.sync_finished(false, now);
-                for w in self.sync_waiters.drain(..) {
-                    let _ = w.send(Err(ClientError::server(status, body.clone())));
+                for w in std::mem::take(&mut self.sync_waiters) {
+                    self.answer(w, Err(ClientError::server(status, body.clone())));
                 }
             }
             SyncEffect::Idle => {}
@@ -284,8 +284,8 @@ impl Engine {
                     // The sync keeps retrying in the background; whoever waits for it is
                     // told now (e.g. a pull-to-refresh while offline).
                     let reason = self.sync.last_error().unwrap_or("sync failed").to_owned();
-                    for w in self.sync_waiters.drain(..) {
-                        let _ = w.send(Err(ClientError::Network(NetworkError(reason.clone()))));
+                    for w in std::mem::take(&mut self.sync_waiters) {
+                        self.answer(w, Err(ClientError::Network(NetworkError(reason.clone()))));
                     }
                 }
             }

@@ -1,5 +1,5 @@
 //! The engine: the single owner of the cache, the outbox engine, the sync driver, the
-//! token state and the live queries. It runs inside the client's driver task (see
+//! token state and the live queries. It runs inside the client's driver, on a thread of its own (see
 //! `driver.rs`), which feeds it commands, I/O results and clock ticks; the engine answers
 //! with [`Io`] requests for the driver to perform. Everything here is synchronous, so the
 //! order of events is the order of calls.
@@ -118,6 +118,9 @@ pub struct EngineStatus {
 
 type Waiter = oneshot::Sender<ClientResult<()>>;
 
+/// An answer to a caller, held until the step's live-query diffs are delivered.
+type Answer = Box<dyn FnOnce() + Send>;
+
 /// See the [module documentation](self).
 pub(crate) struct Engine {
     cache: Cache,
@@ -153,6 +156,8 @@ pub(crate) struct Engine {
     written_in_flight: std::collections::HashSet<OpId>,
     /// Realtime: the connection, typing and presence (see `realtime.rs`).
     rt: RealtimeParts,
+    /// Answers to callers, sent at the end of [`Engine::pump`] (see [`Engine::answer`]).
+    answers: Vec<Answer>,
 }
 
 impl Engine {
@@ -196,6 +201,7 @@ impl Engine {
             unread_asked_at: 0,
             written_in_flight: std::collections::HashSet::new(),
             rt: RealtimeParts::default(),
+            answers: Vec::new(),
             last_error: (undecodable > 0)
                 .then(|| format!("{undecodable} outbox rows could not be decoded and are kept")),
         })
@@ -366,16 +372,35 @@ impl Engine {
                 self.changed.add(Changed::Rows);
             }
         }
+        self.send_answers();
     }
 
     /// Fails everyone waiting for a sync.
     fn fail_sync_waiters(&mut self, error: impl Fn() -> ClientError) {
-        for w in self
-            .sync_waiters
-            .drain(..)
-            .chain(self.next_sync_waiters.drain(..))
-        {
-            let _ = w.send(Err(error()));
+        let waiters = std::mem::take(&mut self.sync_waiters)
+            .into_iter()
+            .chain(std::mem::take(&mut self.next_sync_waiters));
+        for w in waiters {
+            self.answer(w, Err(error()));
+        }
+    }
+
+    /// Answers a caller once this step's live-query diffs are delivered (at the end of
+    /// [`Engine::pump`], or of [`Engine::close`]). The rule every caller may rely on: when
+    /// a call returns, the live lists it changed have already been sent their diffs (a
+    /// `send_message` that returned is in the window's stream; a finished `sync` is in
+    /// every list). The engine may run on a thread of its own, so answering earlier would
+    /// let a caller look before the lists moved.
+    pub(crate) fn answer<T: Send + 'static>(&mut self, to: oneshot::Sender<T>, value: T) {
+        self.answers.push(Box::new(move || {
+            let _ = to.send(value);
+        }));
+    }
+
+    /// Sends the answers held so far.
+    fn send_answers(&mut self) {
+        for answer in std::mem::take(&mut self.answers) {
+            answer();
         }
     }
 
@@ -400,6 +425,7 @@ impl Engine {
         self.rt.stop();
         self.queries.clear(); // their callers hear `Closed`
         self.fail_sync_waiters(|| ClientError::Closed);
+        self.send_answers();
     }
 }
 

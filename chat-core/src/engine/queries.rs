@@ -205,7 +205,7 @@ impl Engine {
                     });
                 // Settle even when the page could not be stored: the window grew for it.
                 let settled = self.window_settle(sub);
-                let _ = waiter.send(settled.and(stored));
+                self.answer(waiter, settled.and(stored));
             }
             Query::Thread { .. } => {
                 if let Ok(page) = serde_json::from_slice::<MessagesResponse>(&reply.body)
@@ -218,7 +218,7 @@ impl Engine {
                 let found = serde_json::from_slice::<MessageResponse>(&reply.body)
                     .map(|r| r.message)
                     .map_err(undecodable);
-                let _ = waiter.send(found);
+                self.answer(waiter, found);
             }
         }
     }
@@ -229,11 +229,11 @@ impl Engine {
         match query {
             Query::History { sub, waiter, .. } => {
                 let settled = self.window_settle(sub);
-                let _ = waiter.send(settled.and(Err(error)));
+                self.answer(waiter, settled.and(Err(error)));
             }
             Query::Thread { .. } => {}
             Query::Lookup { waiter, .. } => {
-                let _ = waiter.send(Err(error));
+                self.answer(waiter, Err(error));
             }
         }
     }

@@ -27,10 +27,12 @@ impl Engine {
     ) {
         match self.grow_older(sub) {
             Ok(Grown::Done) => {
-                let _ = waiter.send(self.window_settle(sub).map(|()| true));
+                let settled = self.window_settle(sub).map(|()| true);
+                self.answer(waiter, settled);
             }
             Ok(Grown::Start) => {
-                let _ = waiter.send(self.window_settle(sub).map(|()| false));
+                let settled = self.window_settle(sub).map(|()| false);
+                self.answer(waiter, settled);
             }
             Ok(Grown::Fetch { cid, before, limit }) => self.ask(
                 Query::History {
@@ -43,7 +45,7 @@ impl Engine {
                 now,
             ),
             Err(e) => {
-                let _ = waiter.send(Err(e));
+                self.answer(waiter, Err(e));
             }
         }
     }

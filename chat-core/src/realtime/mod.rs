@@ -10,7 +10,7 @@
 //!   presence, sans-I/O.
 //!
 //! Nothing here does I/O: the socket itself is the `net` module's seam
-//! ([`Connector`](crate::net::Connector)), owned by the engine's driver task, which feeds
+//! ([`Connector`](crate::net::Connector)), owned by the engine's driver, which feeds
 //! the machine; durable changes go through the cache's one change-application path (the
 //! same as `/v1/sync` pages).
 

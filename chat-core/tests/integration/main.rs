@@ -24,6 +24,7 @@
 mod support;
 
 mod cache_sync;
+mod call_order;
 mod client;
 mod crash_safety;
 mod distinct;

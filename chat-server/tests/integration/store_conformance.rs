@@ -26,7 +26,7 @@ fn sqlite(
 conformance_suite!(sqlite);
 
 #[test]
-fn unread_counts_use_the_partial_indexes() {
+fn unread_counts_are_index_ranges_only() {
     let dir = tempfile::tempdir().unwrap();
     SqliteStore::open(
         dir.path(),
@@ -49,27 +49,32 @@ fn unread_counts_use_the_partial_indexes() {
             .replace("?2", "'u'")
             .replace("?3", "'c'")
     };
-    for (sql, index) in [
-        (schema::UNREAD_IN_CHANNEL, "user_messages_unread"),
+    for (sql, index, table) in [
+        (schema::UNREAD_IN_CHANNEL, "messages_unread", "m"),
         (
             schema::UNREAD_MENTIONS_IN_CHANNEL,
             "user_messages_unread_mentions",
+            "user_messages",
         ),
-        (schema::UNREAD_BY_CHANNEL, "user_messages_unread"),
+        (schema::UNREAD_BY_CHANNEL, "messages_unread", "m"),
         (
             schema::UNREAD_MENTIONS_BY_CHANNEL,
             "user_messages_unread_mentions",
+            "user_messages",
         ),
     ] {
         let p = plan(&bind(sql));
-        let uses = p.contains(&format!("USING INDEX {index} "))
-            || p.contains(&format!("USING COVERING INDEX {index} "))
+        let uses = p.contains(&format!("SEARCH {table} USING INDEX {index} "))
+            || p.contains(&format!("SEARCH {table} USING COVERING INDEX {index} "))
             || p.ends_with(&format!("INDEX {index}"));
         assert!(uses, "{sql}: {p}");
-        assert!(
-            !p.contains("SCAN user_messages") && !p.contains(" messages"),
-            "{sql}: {p}"
-        );
+        // Index ranges only: no table scanned, no message row read for a count.
+        assert!(!p.contains("SCAN "), "{sql}: {p}");
+        if table == "m" {
+            assert!(p.contains("COVERING INDEX messages_unread"), "{sql}: {p}");
+        } else {
+            assert!(!p.contains(" messages"), "{sql}: {p}");
+        }
     }
 }
 
@@ -231,4 +236,222 @@ async fn the_log_is_checkpointed_in_the_background_not_by_commits() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("chat.db stayed at {} bytes (from {before})", size());
+}
+
+/// Every user's counts in every channel of `app`: (user, cid, unread, mentions).
+async fn all_counts(
+    store: &SqliteStore,
+    app: &str,
+    users: &[&str],
+) -> Vec<(String, String, u32, u32)> {
+    let mut out = Vec::new();
+    for user in users {
+        for c in store.unread(app, user).await.unwrap().channels {
+            out.push((
+                user.to_string(),
+                c.cid.to_string(),
+                c.unread_count,
+                c.unread_mentions,
+            ));
+        }
+    }
+    out
+}
+
+/// A schema-4 database (a `user_messages` row per recipient and message, flags read by the
+/// marker) migrates to the sparse schema with the same unread counts for everyone, and
+/// keeps only mention and star rows.
+#[tokio::test]
+async fn a_database_with_a_row_per_recipient_migrates_to_the_same_counts() {
+    use chat_protocol::{
+        ChannelType, Cid, CreateChannelRequest, MemberInput, SendMessageRequest, UserInput,
+    };
+    use chat_server::store::{Actor, NewChannel};
+
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        SqliteStore::open(
+            dir.path(),
+            Arc::new(InProcessHub::new()),
+            SyncSettings::default(),
+        )
+        .unwrap()
+    };
+    let users = ["ann", "bob", "cat", "dan"];
+    let store = open();
+    let app = store.create_app("migrate").await.unwrap();
+    let a = &app.app_id;
+    let inputs = users
+        .iter()
+        .map(|u| UserInput {
+            id: (*u).into(),
+            name: None,
+            image: None,
+            custom: Default::default(),
+        })
+        .collect();
+    store.upsert_users(a, inputs).await.unwrap();
+    let cid = Cid::new(ChannelType::Team, "old").unwrap();
+    let req = CreateChannelRequest {
+        kind: ChannelType::Team,
+        id: Some("old".into()),
+        name: None,
+        image: None,
+        members: vec!["bob".into(), "cat".into()],
+        config: None,
+        created_by: None,
+        distinct: false,
+    };
+    store
+        .create_channel(
+            a,
+            "ann",
+            NewChannel {
+                cid: cid.clone(),
+                req,
+            },
+        )
+        .await
+        .unwrap();
+    let send = |author: &'static str, text: &str, mentions: &[&str]| {
+        let req = SendMessageRequest {
+            id: uuid::Uuid::now_v7(),
+            text: text.into(),
+            attachments: vec![],
+            parent_id: None,
+            quoted_message_id: None,
+            mentioned_users: mentions.iter().map(|m| (*m).to_owned()).collect(),
+            user_id: None,
+        };
+        let store = &store;
+        let cid = cid.clone();
+        async move {
+            store
+                .send_message(a, author, &cid, req, false)
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    let first = send("ann", "one", &[]).await;
+    let second = send("bob", "two @cat", &["cat"]).await;
+    send("ann", "three", &[]).await;
+    store
+        .mark_read(a, "bob", &cid, Some(second.id))
+        .await
+        .unwrap();
+    send("ann", "hey @bob @cat", &["bob", "cat"]).await;
+    store.set_starred(a, "cat", first.id, true).await.unwrap();
+    store
+        .add_members(
+            a,
+            &Actor::user("ann"),
+            &cid,
+            vec![MemberInput {
+                user_id: "dan".into(),
+                role: None,
+            }],
+        )
+        .await
+        .unwrap();
+    let late = send("cat", "for dan too", &["dan"]).await;
+    store
+        .delete_message(a, &Actor::user("cat"), late.id)
+        .await
+        .unwrap();
+    send("ann", "last", &[]).await;
+    let before = all_counts(&store, a, &users).await;
+    assert_eq!(
+        before,
+        vec![
+            ("ann".into(), cid.to_string(), 1, 0),
+            ("bob".into(), cid.to_string(), 3, 1),
+            ("cat".into(), cid.to_string(), 5, 2),
+            ("dan".into(), cid.to_string(), 1, 0),
+        ]
+    );
+    drop(store);
+
+    // Back to schema 4 as its writer left it: a row per member for every message since
+    // the member joined, read if its own, deleted or within its marker; mentioned as listed.
+    let conn = rusqlite::Connection::open(dir.path().join("chat.db")).unwrap();
+    conn.execute_batch(
+        "INSERT INTO user_messages (app_id, user_id, message_pk, cid, flags) \
+         SELECT mb.app_id, mb.user_id, m.pk, m.cid, \
+           (CASE WHEN m.user_id = mb.user_id OR m.deleted_at IS NOT NULL \
+              OR m.pk <= COALESCE(r.last_read_pk, 0) THEN 1 ELSE 0 END) | \
+           (CASE WHEN mb.user_id IN (SELECT value FROM json_each(m.mentioned_users)) \
+              THEN 2 ELSE 0 END) \
+         FROM members AS mb JOIN messages AS m ON m.app_id = mb.app_id AND m.cid = mb.cid \
+           AND m.pk > mb.joined_pk \
+         LEFT JOIN reads AS r ON r.app_id = mb.app_id AND r.cid = mb.cid AND r.user_id = mb.user_id \
+         WHERE mb.deleted = 0 \
+         ON CONFLICT (app_id, user_id, message_pk) DO UPDATE SET \
+           flags = (user_messages.flags & 4) | excluded.flags; \
+         DROP INDEX messages_unread; DROP INDEX user_messages_unread_mentions; \
+         ALTER TABLE members DROP COLUMN joined_pk; \
+         CREATE INDEX user_messages_unread ON user_messages (app_id, user_id, cid, message_pk) \
+           WHERE (flags & 1) = 0; \
+         CREATE INDEX user_messages_unread_mentions ON user_messages (app_id, user_id, cid) \
+           WHERE (flags & 3) = 2; \
+         PRAGMA user_version = 4;",
+    )
+    .unwrap();
+    let dense: i64 = conn
+        .query_row("SELECT COUNT(*) FROM user_messages", [], |r| r.get(0))
+        .unwrap();
+    assert!(dense > 15, "{dense} rows: not one per recipient");
+    let personal: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM user_messages WHERE (flags & 6) != 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(conn);
+
+    let store = open();
+    assert_eq!(all_counts(&store, a, &users).await, before);
+    let conn = rusqlite::Connection::open(dir.path().join("chat.db")).unwrap();
+    let plain: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM user_messages WHERE (flags & 6) = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(plain, 0, "rows that only said read/unread are gone");
+    let kept: i64 = conn
+        .query_row("SELECT COUNT(*) FROM user_messages", [], |r| r.get(0))
+        .unwrap();
+    // cat's mention in "two", bob's and cat's in "hey", cat's star.
+    assert_eq!((kept, personal), (4, 4));
+    // Later sends count on top of the migrated state.
+    drop(conn);
+    let req = SendMessageRequest {
+        id: uuid::Uuid::now_v7(),
+        text: "after".into(),
+        attachments: vec![],
+        parent_id: None,
+        quoted_message_id: None,
+        mentioned_users: vec![],
+        user_id: None,
+    };
+    store
+        .send_message(a, "dan", &cid, req, false)
+        .await
+        .unwrap();
+    let after = all_counts(&store, a, &users).await;
+    let bumped: Vec<_> = before
+        .iter()
+        .map(|(u, c, n, m)| {
+            (
+                u.clone(),
+                c.clone(),
+                if u == "dan" { *n } else { n + 1 },
+                *m,
+            )
+        })
+        .collect();
+    assert_eq!(after, bumped);
 }

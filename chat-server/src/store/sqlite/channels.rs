@@ -227,7 +227,8 @@ fn create_replay(
     )))
 }
 
-/// Inserts or revives a membership with a fresh seq.
+/// Inserts or revives a membership with a fresh seq; messages until now are not its
+/// unread (`joined_pk`).
 fn put_member(
     w: &mut Tx<'_>,
     cid: &Cid,
@@ -238,10 +239,11 @@ fn put_member(
     let seq = w.next_seq()? as i64;
     let sql = format!(
         "INSERT INTO members (app_id, cid, user_id, role, created_at, updated_at, deleted, \
-         joined_rev, rev) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, ?6, ?6) \
+         joined_rev, rev, joined_pk) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, ?6, ?6, \
+           (SELECT COALESCE(MAX(pk), 0) FROM messages)) \
          ON CONFLICT (app_id, cid, user_id) DO UPDATE SET role = excluded.role, \
          created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = 0, \
-         joined_rev = excluded.joined_rev, rev = excluded.rev \
+         joined_rev = excluded.joined_rev, rev = excluded.rev, joined_pk = excluded.joined_pk \
          RETURNING {MEMBER_COLS}"
     );
     Ok(w.tx.prepare_cached(&sql)?.query_row(
@@ -407,12 +409,11 @@ pub fn add_members(
     members(&w.tx, &w.app, cid)
 }
 
-/// Drops a leaving member's per-message flags in one channel (`?1` app, `?2` user, `?3`
-/// cid): driven by the channel's messages, then one primary-key probe each, so leaving a
-/// channel never walks the user's flags in every other channel.
+/// Drops a leaving member's per-message flags (mentions, stars) in one channel (`?1` app,
+/// `?2` user, `?3` cid): one range of the primary key over the user's own rows, which
+/// exist only for what mentioned or was starred by the user.
 pub(crate) const FORGET_USER_MESSAGES: &str = "DELETE FROM user_messages \
-     WHERE app_id = ?1 AND user_id = ?2 AND message_pk IN \
-       (SELECT pk FROM messages INDEXED BY messages_rev WHERE app_id = ?1 AND cid = ?3)";
+     WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3";
 
 /// Removes a member: moderators+ may remove less privileged members; anyone may leave.
 pub fn remove_member(

@@ -106,15 +106,27 @@ pub fn hot_queries() -> Vec<HotQuery> {
         q(
             "leave/remove: drop the member's flags in that channel",
             channels::FORGET_USER_MESSAGES,
+            &["SEARCH user_messages USING PRIMARY KEY (app_id=? AND user_id=?)"],
+        ),
+        q(
+            "send: a user_messages row per mentioned member",
+            messages::INSERT_RECIPIENTS,
+            &["SEARCH members USING *INDEX * (app_id=? AND cid=? AND user_id=?)"],
+        ),
+        q(
+            "edit: mentions added",
+            messages::ADD_MENTIONS,
             &[
-                "SEARCH user_messages USING * (app_id=? AND *message_pk=?*",
-                "SEARCH messages USING *INDEX messages_rev (app_id=? AND cid=?)",
+                "SEARCH mb USING *INDEX * (app_id=? AND cid=? AND user_id=?)",
+                "SEARCH r USING INDEX sqlite_autoindex_reads_1 (app_id=? AND cid=? AND user_id=?) LEFT-JOIN",
             ],
         ),
         q(
-            "send: one user_messages row per member",
-            messages::INSERT_RECIPIENTS,
-            &["SEARCH members USING *INDEX members_current (app_id=? AND cid=?)"],
+            "edit: mentions removed",
+            messages::CLEAR_MENTIONS,
+            &[
+                "SEARCH user_messages USING *INDEX user_messages_by_message (app_id=? AND message_pk=?)",
+            ],
         ),
         q(
             "connect/disconnect: co-members",
@@ -201,14 +213,17 @@ pub fn hot_queries() -> Vec<HotQuery> {
             "mark read: flags",
             reads::MARK_READ_FLAGS,
             &[
-                "SEARCH user_messages USING *INDEX user_messages_unread (app_id=? AND user_id=? AND cid=? AND message_pk<?)",
+                "SEARCH user_messages USING *INDEX user_messages_unread_mentions (app_id=? AND user_id=? AND cid=? AND message_pk<?)",
             ],
         ),
         q(
             "unread in a channel",
             schema::UNREAD_IN_CHANNEL,
             &[
-                "SEARCH user_messages USING *INDEX user_messages_unread (app_id=? AND user_id=? AND cid=?)",
+                "SEARCH mb USING *INDEX * (app_id=? AND cid=? AND user_id=?)",
+                "SEARCH r USING INDEX sqlite_autoindex_reads_1 (app_id=? AND cid=? AND user_id=?) LEFT-JOIN",
+                "CORRELATED SCALAR SUBQUERY *",
+                "SEARCH m USING COVERING INDEX messages_unread (app_id=? AND cid=? AND pk>?)",
             ],
         ),
         q(
@@ -221,7 +236,12 @@ pub fn hot_queries() -> Vec<HotQuery> {
         q(
             "unread per channel",
             schema::UNREAD_BY_CHANNEL,
-            &["SEARCH user_messages USING *INDEX user_messages_unread (app_id=? AND user_id=?)"],
+            &[
+                "SEARCH mb USING INDEX members_by_user (app_id=? AND user_id=?)",
+                "SEARCH r USING INDEX sqlite_autoindex_reads_1 (app_id=? AND cid=? AND user_id=?) LEFT-JOIN",
+                "CORRELATED SCALAR SUBQUERY *",
+                "SEARCH m USING COVERING INDEX messages_unread (app_id=? AND cid=? AND pk>?)",
+            ],
         ),
         q(
             "unread mentions per channel",

@@ -17,15 +17,39 @@ use super::schema::{FLAG_MENTIONED, FLAG_READ};
 use super::{Tx, apps, reactions};
 use crate::store::{Actor, StoreError, StoreResult};
 
-/// One `user_messages` row per current member of the channel (`?1` app, `?2` cid) for the
-/// new message `?3` by `?4`, mentioning the JSON list `?5` (`?6` read flag, `?7` mention
-/// flag). Pinned to `members_current`: one range of the channel's members.
+/// One `user_messages` row per mentioned current member (`?1` app, `?2` cid) for the new
+/// message `?3` by `?4`, mentioning the JSON list `?5` (`?6` read flag, `?7` mention flag;
+/// the author's own mention is born read). Nobody else gets a row: unread counts come
+/// from the read marker (see `schema`). One probe of the member key per mention.
 pub(crate) const INSERT_RECIPIENTS: &str = "INSERT INTO user_messages \
      (app_id, user_id, message_pk, cid, flags) \
-     SELECT app_id, user_id, ?3, cid, \
-       (CASE WHEN user_id = ?4 THEN ?6 ELSE 0 END) | \
-       (CASE WHEN user_id IN (SELECT value FROM json_each(?5)) THEN ?7 ELSE 0 END) \
-     FROM members INDEXED BY members_current WHERE app_id = ?1 AND cid = ?2 AND deleted = 0";
+     SELECT app_id, user_id, ?3, cid, ?7 | (CASE WHEN user_id = ?4 THEN ?6 ELSE 0 END) \
+     FROM members \
+     WHERE app_id = ?1 AND cid = ?2 AND user_id IN (SELECT value FROM json_each(?5)) \
+       AND deleted = 0";
+
+/// An edit's mentions (`?2`, a JSON list) on message `?1` (pk) of app `?4` in `?7`, by
+/// `?5`: first [`CLEAR_MENTIONS`], then this adds the flag (`?3`) for each mentioned
+/// current member who was a member when the message was sent, with the read flag (`?6`)
+/// from the member's marker (or authorship) — a row that had no mention flag takes it
+/// fresh, since the read flag means nothing without a mention.
+pub(crate) const ADD_MENTIONS: &str = "INSERT INTO user_messages \
+     (app_id, user_id, message_pk, cid, flags) \
+     SELECT mb.app_id, mb.user_id, ?1, mb.cid, ?3 | (CASE WHEN mb.user_id = ?5 \
+       OR COALESCE(r.last_read_pk, 0) >= ?1 THEN ?6 ELSE 0 END) \
+     FROM members AS mb \
+     LEFT JOIN reads AS r INDEXED BY sqlite_autoindex_reads_1 ON r.app_id = mb.app_id AND r.cid = mb.cid AND r.user_id = mb.user_id \
+     WHERE mb.app_id = ?4 AND mb.cid = ?7 AND mb.user_id IN (SELECT value FROM json_each(?2)) \
+       AND mb.deleted = 0 AND mb.joined_pk < ?1 \
+     ON CONFLICT (app_id, user_id, message_pk) DO UPDATE SET flags = CASE \
+       WHEN (flags & ?3) != 0 THEN flags ELSE (flags & ~?6) | excluded.flags END";
+
+/// Takes the mention flag (`?3`) off message `?1`'s rows (app `?4`) of members no longer
+/// in the JSON list `?2`: one range of `user_messages_by_message`.
+pub(crate) const CLEAR_MENTIONS: &str = "UPDATE user_messages INDEXED BY user_messages_by_message \
+     SET flags = flags & ~?3 \
+     WHERE app_id = ?4 AND message_pk = ?1 AND (flags & ?3) != 0 \
+       AND user_id NOT IN (SELECT value FROM json_each(?2))";
 
 /// The live reactions on message `?1` of app `?2`, to tombstone on delete: one range of
 /// the reactions' unique key `(app_id, message_pk, …)`. Pinned: the planner prefers the
@@ -192,7 +216,7 @@ pub fn send(
             ],
             |r| r.get(0),
         )?;
-    // One row per member (Zulip's UserMessage): the author's is born read.
+    // A row per mentioned member (Zulip's UserMessage, sparse: see `schema`).
     w.tx.prepare_cached(INSERT_RECIPIENTS)?.execute(params![
         w.app,
         cid.to_string(),
@@ -418,12 +442,21 @@ pub fn update(
          updated_at = ?5, rev = ?6 WHERE pk = ?1",
     )?
     .execute(params![pk, text, attachments, mentions_json, now, seq])?;
-    w.tx.prepare_cached(
-        "UPDATE user_messages SET flags = (flags & ~?3) | \
-           (CASE WHEN user_id IN (SELECT value FROM json_each(?2)) THEN ?3 ELSE 0 END) \
-         WHERE app_id = ?4 AND message_pk = ?1",
-    )?
-    .execute(params![pk, mentions_json, FLAG_MENTIONED, w.app])?;
+    w.tx.prepare_cached(CLEAR_MENTIONS)?.execute(params![
+        pk,
+        mentions_json,
+        FLAG_MENTIONED,
+        w.app
+    ])?;
+    w.tx.prepare_cached(ADD_MENTIONS)?.execute(params![
+        pk,
+        mentions_json,
+        FLAG_MENTIONED,
+        w.app,
+        msg.user_id,
+        FLAG_READ,
+        msg.cid.to_string()
+    ])?;
     let message = rows::load_message_pk(&w.tx, pk)?;
     w.emit_to_members(Change::Message(message.clone()), &message.cid)?;
     Ok(message)

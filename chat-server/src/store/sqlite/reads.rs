@@ -1,5 +1,6 @@
-//! Read state: mark read (the marker only moves forward) and unread counts served from
-//! `user_messages`' partial indexes.
+//! Read state: mark read (the marker only moves forward) and unread counts: messages after
+//! the marker from the covering `messages_unread` index, mentions from `user_messages`'
+//! partial index (see `schema`).
 
 use std::collections::BTreeMap;
 
@@ -25,11 +26,12 @@ pub(crate) const NEWEST_MESSAGE: &str = "SELECT pk, id FROM messages WHERE pk = 
      COALESCE((SELECT pk FROM messages INDEXED BY messages_replies \
        WHERE app_id = ?1 AND cid = ?2 AND parent_pk IS NOT NULL ORDER BY pk DESC LIMIT 1), 0))";
 
-/// Flags the user's (`?2`) unread messages of a channel (`?3`) up to `?4` as read (`?5`):
-/// one range of the partial `user_messages_unread` index.
-pub(crate) const MARK_READ_FLAGS: &str = "UPDATE user_messages INDEXED BY user_messages_unread \
-     SET flags = flags | ?5 \
-     WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3 AND (flags & 1) = 0 AND message_pk <= ?4";
+/// Flags the user's (`?2`) unread mentions in a channel (`?3`) up to `?4` as read (`?5`):
+/// one range of the partial `user_messages_unread_mentions` index. (Unread messages need
+/// no write: they are counted from the marker.)
+pub(crate) const MARK_READ_FLAGS: &str = "UPDATE user_messages \
+     INDEXED BY user_messages_unread_mentions SET flags = flags | ?5 \
+     WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3 AND (flags & 3) = 2 AND message_pk <= ?4";
 
 fn load_read(
     conn: &Connection,
@@ -123,7 +125,7 @@ pub fn mark_read(
     Ok(MarkReadResponse { read, unread })
 }
 
-/// The user's unread counts in one channel (served by the partial indexes).
+/// The user's unread counts in one channel (index ranges only; see `schema`).
 pub fn channel_unread(
     conn: &Connection,
     app: &str,
@@ -166,6 +168,9 @@ pub fn unread(conn: &Connection, app: &str, user: &str) -> StoreResult<UnreadRes
     let mentions = per_channel(schema::UNREAD_MENTIONS_BY_CHANNEL)?;
     let mut channels = Vec::with_capacity(unread.len());
     for (cid, count) in unread {
+        if count == 0 {
+            continue;
+        }
         let parsed: Cid = cid
             .parse()
             .map_err(|e| StoreError::Backend(format!("corrupt cid: {e}")))?;

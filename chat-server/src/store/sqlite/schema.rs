@@ -1,9 +1,19 @@
 //! The SQLite schema and its numbered migrations. `PRAGMA user_version` holds the schema
 //! version; a database from a newer server is refused rather than misread.
 //!
-//! Unread state follows Zulip's design: one `user_messages` row per (user, message) with a
-//! flags bitmask, and partial indexes on "unread" and "unread mention", so unread counts
-//! never scan the message table.
+//! Per-user message state follows Zulip's `UserMessage` flags table, made sparse so a send
+//! writes a few pages whatever the channel's size (BENCHMARKS §9):
+//! - **Unread counts come from the read marker.** A member's unread messages in a channel
+//!   are the channel's live messages by others after `MAX(members.joined_pk,
+//!   reads.last_read_pk)`: one range of the covering partial index `messages_unread`,
+//!   probed from the member's row (`UNREAD_IN_CHANNEL`, `UNREAD_BY_CHANNEL`). `joined_pk`
+//!   is the newest message pk when the member joined (or rejoined), so messages from before
+//!   a membership never count.
+//! - **`user_messages` holds only the exceptions**: a row per mentioned member at send (or
+//!   edit) and per starred message. `FLAG_READ` there is meaningful only while
+//!   `FLAG_MENTIONED` is set (mark-read flags the unread mention rows up to the marker; a
+//!   mention added by an edit computes it from the marker), so "my unread mentions" stays
+//!   one range of the partial `user_messages_unread_mentions` index.
 
 use rusqlite::Connection;
 
@@ -16,19 +26,40 @@ pub const FLAG_MENTIONED: i64 = 2;
 /// `user_messages.flags` bit: the user starred the message.
 pub const FLAG_STARRED: i64 = 4;
 
-/// Unread messages of a user in one channel (`?1` app, `?2` user, `?3` cid). `INDEXED BY`
-/// pins the partial index: the count never touches read rows or the message table.
-pub const UNREAD_IN_CHANNEL: &str = "SELECT COUNT(*) FROM user_messages \
-     INDEXED BY user_messages_unread \
-     WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3 AND (flags & 1) = 0";
+/// A user's (`?2`, app `?1`) memberships with their unread counts: for each member row
+/// `mb` and its read marker `r`, one range of the covering `messages_unread` index after
+/// the floor `MAX(joined_pk, last_read_pk)`, others' live messages only. A correlated
+/// subquery, so each channel's count is its own index range whatever the statistics.
+macro_rules! unread_rows {
+    ($members:literal) => {
+        concat!(
+            "SELECT mb.cid AS cid, (SELECT COUNT(*) FROM messages AS m INDEXED BY messages_unread \
+               WHERE m.app_id = mb.app_id AND m.cid = mb.cid AND m.deleted_at IS NULL \
+                 AND m.pk > MAX(mb.joined_pk, COALESCE(r.last_read_pk, 0)) \
+                 AND m.user_id <> mb.user_id) AS n \
+             FROM members AS mb ",
+            $members,
+            " LEFT JOIN reads AS r INDEXED BY sqlite_autoindex_reads_1 \
+               ON r.app_id = mb.app_id AND r.cid = mb.cid AND r.user_id = mb.user_id \
+             WHERE mb.deleted = 0 AND mb.app_id = ?1 AND mb.user_id = ?2"
+        )
+    };
+}
+
+/// Unread messages of a user in one channel (`?1` app, `?2` user, `?3` cid): the member's
+/// row, its marker, one index range. A non-member has none.
+pub const UNREAD_IN_CHANNEL: &str = concat!(
+    "SELECT COALESCE(SUM(n), 0) FROM (",
+    unread_rows!(""),
+    " AND mb.cid = ?3)"
+);
 /// Unread mentions of a user in one channel (`?1` app, `?2` user, `?3` cid).
 pub const UNREAD_MENTIONS_IN_CHANNEL: &str = "SELECT COUNT(*) FROM user_messages \
      INDEXED BY user_messages_unread_mentions \
      WHERE app_id = ?1 AND user_id = ?2 AND cid = ?3 AND (flags & 3) = 2";
-/// Unread messages per channel of a user (`?1` app, `?2` user).
-pub const UNREAD_BY_CHANNEL: &str = "SELECT cid, COUNT(*) FROM user_messages \
-     INDEXED BY user_messages_unread \
-     WHERE app_id = ?1 AND user_id = ?2 AND (flags & 1) = 0 GROUP BY cid";
+/// Unread messages per channel of a user (`?1` app, `?2` user): one row per membership
+/// (channels with none included; the caller leaves them out), in `cid` order.
+pub const UNREAD_BY_CHANNEL: &str = unread_rows!("INDEXED BY members_by_user");
 /// Unread mentions per channel of a user (`?1` app, `?2` user).
 pub const UNREAD_MENTIONS_BY_CHANNEL: &str = "SELECT cid, COUNT(*) FROM user_messages \
      INDEXED BY user_messages_unread_mentions \
@@ -230,6 +261,29 @@ const MIGRATIONS: &[&str] = &[
     // 4: app settings: allowed CORS origins (a JSON array of strings)
     r#"
     ALTER TABLE apps ADD COLUMN cors_origins TEXT NOT NULL DEFAULT '[]';
+    "#,
+    // 5: sparse user_messages (see the module docs). A current member's `joined_pk` is the
+    // pk before its oldest row that a send surely wrote (never starred, or still unread: a
+    // star on a message from before the join makes a row born read), else the newest pk
+    // now. The messages it skips between the join and that row all had read rows, so no
+    // count changes. Then the rows that only said "unread" or "read" go; unread counts
+    // read the marker instead.
+    // `messages_unread` holds `deleted_at` (always NULL there) so the count reads no row.
+    r#"
+    ALTER TABLE members ADD COLUMN joined_pk INTEGER NOT NULL DEFAULT 0;
+    UPDATE members SET joined_pk = COALESCE(
+        (SELECT MIN(u.message_pk) - 1 FROM user_messages AS u
+          WHERE u.app_id = members.app_id AND u.user_id = members.user_id
+            AND u.cid = members.cid AND (u.flags_rev = 0 OR (u.flags & 1) = 0)),
+        (SELECT COALESCE(MAX(pk), 0) FROM messages))
+      WHERE deleted = 0;
+    DELETE FROM user_messages WHERE (flags & 6) = 0;
+    DROP INDEX user_messages_unread;
+    DROP INDEX user_messages_unread_mentions;
+    CREATE INDEX user_messages_unread_mentions ON user_messages (app_id, user_id, cid, message_pk)
+        WHERE (flags & 3) = 2;
+    CREATE INDEX messages_unread ON messages (app_id, cid, pk, user_id, deleted_at)
+        WHERE deleted_at IS NULL;
     "#,
 ];
 

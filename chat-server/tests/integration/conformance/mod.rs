@@ -6,6 +6,7 @@ mod channels;
 pub use channels::{distinct_channels, explicit_ids_replay_only_for_their_creator};
 pub mod app_settings;
 pub mod send_batch;
+pub mod unread;
 
 use std::any::Any;
 use std::future::Future;
@@ -69,6 +70,13 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn batch_send_applies_in_order_and_refuses_per_message() {
             $crate::conformance::send_batch::batch_send_applies_in_order_and_refuses_per_message(
+                $factory,
+            )
+            .await;
+        }
+        #[tokio::test]
+        async fn unread_counts_follow_the_marker_and_the_membership() {
+            $crate::conformance::unread::unread_counts_follow_the_marker_and_the_membership(
                 $factory,
             )
             .await;

@@ -6,8 +6,11 @@
 //!
 //! Writes run in `BEGIN IMMEDIATE` transactions. Each changed row takes the next value of
 //! the app's `seq` counter (a row in `apps`), so commit order equals seq order. The
-//! resulting changes are published to the broadcaster right after commit, still under the
-//! writer lock, so publications leave in seq order too.
+//! resulting changes are published to the broadcaster right after commit, in seq order:
+//! the committing writer takes the publishing turn (`publishing`) before it lets the next
+//! writer in, then serializes and publishes outside the writer lock — so the next commit
+//! overlaps this publication, and publications still leave in commit order. Lock order is
+//! always `writer` → `publishing`.
 //!
 //! Reads are paid for by the reader's own data: every per-user query is an index range
 //! keyed by the user's memberships, channels or messages, with plans pinned so statistics
@@ -56,6 +59,9 @@ const MAX_IDLE_READERS: usize = 8;
 struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// The publishing turn: held from just before a commit releases `writer` until its
+    /// changes are published (see the module docs).
+    publishing: Mutex<()>,
     readers: Mutex<Vec<Connection>>,
     hub: Arc<dyn Broadcaster>,
     settings: SyncSettings,
@@ -140,6 +146,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(writer),
+                publishing: Mutex::new(()),
                 readers: Mutex::new(Vec::new()),
                 hub,
                 settings,
@@ -158,22 +165,33 @@ impl SqliteStore {
         let app = app.to_owned();
         blocking(move || {
             let mut conn = lock(&inner.writer);
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut w = Tx {
-                tx,
-                app,
-                out: Vec::new(),
+            let (app, out, value) = {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let mut w = Tx {
+                    tx,
+                    app,
+                    out: Vec::new(),
+                };
+                let value = f(&mut w)?;
+                let Tx { tx, app, out } = w;
+                tx.commit()?;
+                (app, out, value)
             };
-            let value = f(&mut w)?;
-            let Tx { tx, app, out } = w;
-            tx.commit()?;
             inner.checkpointer.wrote();
+            // Our turn to publish comes before the next writer's commit.
+            let turn = lock(&inner.publishing);
+            drop(conn);
             for (recipients, change) in out {
-                let data = serde_json::to_string(&RealtimeEvent::Change(change))?;
-                inner
-                    .hub
-                    .publish(&app, &recipients, HubEvent::durable(data));
+                // Committed: a change that cannot be encoded (never expected) is logged,
+                // not turned into an error for a write that happened.
+                match serde_json::to_string(&RealtimeEvent::Change(change)) {
+                    Ok(data) => inner
+                        .hub
+                        .publish(&app, &recipients, HubEvent::durable(data)),
+                    Err(e) => tracing::error!(error = %e, "unencodable change not published"),
+                }
             }
+            drop(turn);
             Ok(value)
         })
         .await
@@ -523,9 +541,11 @@ impl Store for SqliteStore {
         let (app, user) = (app.to_owned(), user.to_owned());
         let inner = self.inner.clone();
         blocking(move || {
-            // Holding the writer lock: no commit (and so no publish) can happen between
-            // registering the subscription and reading the seq.
+            // Holding the writer lock and the publishing turn: no commit can happen, and no
+            // publication is still on its way, between reading the seq and registering the
+            // subscription.
             let conn = lock(&inner.writer);
+            let _turn = lock(&inner.publishing);
             let (epoch, seq): (String, i64) = conn
                 .prepare_cached("SELECT epoch, seq FROM apps WHERE id = ?1")?
                 .query_row(params![app], |r| Ok((r.get(0)?, r.get(1)?)))?;

@@ -67,6 +67,9 @@ pub struct ServerConfig {
     pub static_dir: Option<PathBuf>,
     /// Connection limits and timeouts (see [`crate::transport`]).
     pub transport: TransportConfig,
+    /// Where to serve Prometheus metrics (`GET /metrics`), on a listener of its own (never
+    /// the public port); `None`: no metrics listener.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl ServerConfig {
@@ -84,6 +87,7 @@ impl ServerConfig {
             sync: SyncSettings::default(),
             static_dir: None,
             transport: TransportConfig::default(),
+            metrics_addr: None,
         }
     }
 }

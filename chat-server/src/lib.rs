@@ -9,6 +9,7 @@ pub mod ratelimit;
 pub mod realtime;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 pub mod transport;
 
 pub use config::ServerConfig;

@@ -45,6 +45,10 @@ enum Command {
         /// user's token without authentication: never use this on a reachable network.
         #[arg(long, requires = "dev")]
         dev_allow_remote: bool,
+        /// Serve Prometheus metrics at `GET /metrics` on this address (a listener of its
+        /// own; keep it off the public network). Off when not given.
+        #[arg(long, env = "METRICS_ADDR")]
+        metrics_addr: Option<SocketAddr>,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -303,6 +307,7 @@ async fn main() -> anyhow::Result<()> {
             dev,
             static_dir,
             dev_allow_remote,
+            metrics_addr,
             limits,
         } => {
             if dev {
@@ -314,6 +319,7 @@ async fn main() -> anyhow::Result<()> {
             }
             let mut config = ServerConfig::new(&data_dir);
             config.addr = addr;
+            config.metrics_addr = metrics_addr;
             limits.apply(&mut config.transport);
             if let Some(dir) = &static_dir {
                 if !dir.join("index.html").is_file() {
@@ -328,6 +334,9 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("starting the server")?;
             tracing::info!(addr = %server.addr, data_dir = %data_dir.display(), "chat-server listening");
+            if let Some(at) = server.metrics_addr {
+                tracing::info!(addr = %at, "metrics at /metrics");
+            }
             if dev {
                 let session = dev_setup(server.store.as_ref(), &server.base_url()).await?;
                 server.state.set_dev_session(session);

@@ -25,6 +25,9 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     /// The shared state (dev mode publishes its demo session through it).
     pub state: AppState,
+    /// The bound metrics address, when [`ServerConfig::metrics_addr`] was set.
+    pub metrics_addr: Option<SocketAddr>,
+    metrics_task: Option<JoinHandle<std::io::Result<()>>>,
     task: JoinHandle<std::io::Result<()>>,
     /// Held while serving: one server per data directory (see [`lock_data_dir`]).
     _lock: Option<std::fs::File>,
@@ -49,6 +52,9 @@ impl RunningServer {
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, self.state.drain_connections()).await;
+        if let Some(task) = self.metrics_task {
+            task.await.map_err(std::io::Error::other)??;
+        }
         self.task.await.map_err(std::io::Error::other)?
     }
 }
@@ -106,6 +112,10 @@ pub async fn start_with(
         .local_addr()
         .map_err(|e| StoreError::Backend(e.to_string()))?;
     let (tx, rx) = watch::channel(false);
+    let metrics = match config.metrics_addr {
+        Some(at) => Some(serve_metrics(at, rx.clone()).await?),
+        None => None,
+    };
     let limits = config.transport.clone();
     let state = AppState::new(store.clone(), hub, config, rx.clone());
     let app = api::router(state.clone());
@@ -116,6 +126,31 @@ pub async fn start_with(
         shutdown: tx,
         state,
         task,
+        metrics_addr: metrics.as_ref().map(|(addr, _)| *addr),
+        metrics_task: metrics.map(|(_, task)| task),
         _lock: None,
     })
+}
+
+/// Installs the metrics recorder and serves `GET /metrics` on `at` until shutdown.
+async fn serve_metrics(
+    at: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(SocketAddr, JoinHandle<std::io::Result<()>>), StoreError> {
+    crate::telemetry::install()
+        .map_err(|e| StoreError::Backend(format!("metrics recorder: {e}")))?;
+    let listener = TcpListener::bind(at)
+        .await
+        .map_err(|e| StoreError::Backend(format!("bind metrics {at}: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    let task = tokio::spawn(async move {
+        axum::serve(listener, api::ops::metrics_router())
+            .with_graceful_shutdown(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    Ok((addr, task))
 }

@@ -9,6 +9,7 @@ pub mod cors;
 pub mod error;
 mod messages;
 mod openapi;
+pub mod ops;
 mod send_batch;
 pub mod state;
 pub mod static_files;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
     let msg = "/v1/messages/{message_id}";
     let routes = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ops::readyz))
         .route("/v1/openapi.json", get(openapi::openapi_json))
         .route("/v1/users", post(users::upsert_users))
         .route("/v1/users/{user_id}", get(users::get_user))
@@ -117,6 +119,7 @@ pub fn router(state: AppState) -> Router {
     };
     routes
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(ops::record))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -30,12 +30,12 @@ pub async fn sync(
         ),
     };
     let limit = q.limit.unwrap_or(DEFAULT_SYNC_PAGE);
-    Ok(Json(
-        state
-            .store()
-            .sync(&caller.app.id, user, from, limit)
-            .await?,
-    ))
+    let page = state
+        .store()
+        .sync(&caller.app.id, user, from, limit)
+        .await?;
+    crate::telemetry::sync_page();
+    Ok(Json(page))
 }
 
 /// The caller's unread counts, per channel and in total.

@@ -119,6 +119,7 @@ fn ttl_from_exp(exp: i64) -> (u32, Duration) {
 /// Runs the session on an upgraded socket until it ends, then closes the socket with the
 /// reason. `origin` is the page's cross-origin `Origin`, if any, checked at `connect`.
 pub async fn run(mut socket: WebSocket, state: AppState, origin: Option<String>) {
+    let _open = crate::telemetry::SessionGauge::open();
     let close = match serve(&mut socket, &state, origin.as_deref()).await {
         Ok(()) => {
             // The peer closed (or the transport failed): flush the close reply the
@@ -334,6 +335,8 @@ async fn session_loop(
                         Err(_) => break,
                     }
                 }
+                let durable = data.iter().filter(|e| e.durable).count() as u64;
+                crate::telemetry::pushed(durable, data.len() as u64 - durable);
                 out.extend(data.iter().map(|event| {
                     let d = &event.data;
                     if event.durable {

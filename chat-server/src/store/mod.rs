@@ -330,6 +330,8 @@ pub trait Store: Send + Sync + 'static {
     async fn set_app_settings(&self, app: &str, settings: AppSettings) -> StoreResult<AppSettings>;
     /// The allowed CORS origins of every app, as (app id, origin) pairs.
     async fn all_cors_origins(&self) -> StoreResult<Vec<(String, String)>>;
+    /// Whether the database answers (a trivial read): `/readyz`.
+    async fn ready(&self) -> StoreResult<()>;
 }
 
 /// A validated channel creation.

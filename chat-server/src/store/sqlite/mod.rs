@@ -52,6 +52,7 @@ use super::{
     Actor, AppRecord, NewChannel, Store, StoreError, StoreResult, SyncPosition, SyncSettings,
 };
 use crate::realtime::{Broadcaster, HubEvent, Subscription};
+use crate::telemetry;
 
 /// Idle reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;
@@ -163,8 +164,11 @@ impl SqliteStore {
     {
         let inner = self.inner.clone();
         let app = app.to_owned();
-        blocking(move || {
+        let started = std::time::Instant::now();
+        let result = blocking(move || {
+            let waiting = telemetry::WriteWaiting::start();
             let mut conn = lock(&inner.writer);
+            drop(waiting);
             let (app, out, value) = {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let mut w = Tx {
@@ -194,7 +198,9 @@ impl SqliteStore {
             drop(turn);
             Ok(value)
         })
-        .await
+        .await;
+        telemetry::store_op("write", started.elapsed());
+        result
     }
 
     /// Runs `f` on a reader connection, inside one read transaction: everything `f` reads
@@ -205,7 +211,8 @@ impl SqliteStore {
         F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
     {
         let inner = self.inner.clone();
-        blocking(move || {
+        let started = std::time::Instant::now();
+        let result = blocking(move || {
             let pooled = lock(&inner.readers).pop();
             let mut conn = match pooled {
                 Some(c) => c,
@@ -229,7 +236,9 @@ impl SqliteStore {
             }
             result
         })
-        .await
+        .await;
+        telemetry::store_op("read", started.elapsed());
+        result
     }
 }
 
@@ -602,5 +611,10 @@ impl Store for SqliteStore {
 
     async fn all_cors_origins(&self) -> StoreResult<Vec<(String, String)>> {
         self.read(|c| apps::all_cors_origins(c)).await
+    }
+
+    async fn ready(&self) -> StoreResult<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
     }
 }

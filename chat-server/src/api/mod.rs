@@ -119,7 +119,7 @@ pub fn router(state: AppState) -> Router {
     };
     routes
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn(ops::record))
+        .layer(axum::middleware::from_fn(ops::observe))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

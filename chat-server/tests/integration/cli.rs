@@ -369,3 +369,70 @@ fn dev_mode_listens_only_on_loopback_unless_forced() {
     let out = run(&["serve", "--dev-allow-remote", "--addr", "127.0.0.1:0"]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn serve_writes_json_log_lines_that_carry_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--log-format",
+            "json",
+            "--addr",
+            &addr,
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("RUST_LOG", "info,chat_server=debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // Until the server answers.
+    loop {
+        let sent = rt.block_on(
+            http.get(format!("http://{addr}/healthz"))
+                .header("x-request-id", "trace-me-42")
+                .send(),
+        );
+        if sent.is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut found = None;
+    while found.is_none() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).expect("a log line for the request");
+        let entry: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        if entry["span"]["id"] == "trace-me-42" {
+            found = Some(entry);
+        }
+    }
+    let entry = found.unwrap();
+    assert_eq!(entry["span"]["route"], "/healthz", "{entry}");
+    assert_eq!(entry["fields"]["status"], 200, "{entry}");
+    assert!(
+        entry["timestamp"].is_string() && entry["level"] == "DEBUG",
+        "{entry}"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}

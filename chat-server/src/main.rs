@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand};
 struct Cli {
     /// Log format on stderr: `text` for people, `json` (one object a line, with the
     /// request id of each request's lines) for log pipelines. Levels: `RUST_LOG`.
-    #[arg(long, global = true, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, global = true, env = "ONYXCHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -38,13 +38,15 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve REST, /v1/sync and the realtime WebSocket.
+    /// Serve REST, /v1/sync and the realtime WebSocket. Every option can also be set in
+    /// the environment (`ONYXCHAT_ADDR`, `ONYXCHAT_DATA_DIR`, `ONYXCHAT_MAX_WEBSOCKETS`, …,
+    /// `ONYXCHAT_METRICS_ADDR`; see `--help`); a flag wins over the environment.
     Serve {
         /// Listen address.
-        #[arg(long, default_value = "127.0.0.1:8787")]
+        #[arg(long, env = "ONYXCHAT_ADDR", default_value = "127.0.0.1:8787")]
         addr: SocketAddr,
         /// Data directory (holds chat.db).
-        #[arg(long, default_value = "./.onyxchat")]
+        #[arg(long, env = "ONYXCHAT_DATA_DIR", default_value = "./.onyxchat")]
         data_dir: PathBuf,
         /// Ensure a `demo` app with demo users and channels; print credentials and tokens,
         /// and serve them to the demo app at `GET /v1/dev/session`.
@@ -52,7 +54,7 @@ enum Command {
         dev: bool,
         /// Serve the web app in this directory at `/` (e.g. the demo app's build). It must
         /// not contain the data directory; hidden paths (`/.x`) are never served.
-        #[arg(long)]
+        #[arg(long, env = "ONYXCHAT_STATIC_DIR")]
         static_dir: Option<PathBuf>,
         /// Allow `--dev` on an address other than loopback. Dev mode hands out every demo
         /// user's token without authentication: never use this on a reachable network.
@@ -60,7 +62,7 @@ enum Command {
         dev_allow_remote: bool,
         /// Serve Prometheus metrics at `GET /metrics` on this address (a listener of its
         /// own; keep it off the public network). Off when not given.
-        #[arg(long, env = "METRICS_ADDR")]
+        #[arg(long, env = "ONYXCHAT_METRICS_ADDR")]
         metrics_addr: Option<SocketAddr>,
         #[command(flatten)]
         limits: LimitArgs,
@@ -107,24 +109,24 @@ enum Command {
 struct LimitArgs {
     /// Most open TCP connections, WebSockets included (lowered to what the file
     /// descriptor limit allows).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, env = "ONYXCHAT_MAX_CONNECTIONS", default_value_t = 10_000)]
     max_connections: usize,
     /// Most open TCP connections from one address (0: no cap).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, env = "ONYXCHAT_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
     max_connections_per_ip: usize,
     /// Most open WebSockets.
-    #[arg(long, default_value_t = 8_000)]
+    #[arg(long, env = "ONYXCHAT_MAX_WEBSOCKETS", default_value_t = 8_000)]
     max_websockets: usize,
     /// Most open WebSockets of one user.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, env = "ONYXCHAT_MAX_WEBSOCKETS_PER_USER", default_value_t = 32)]
     max_websockets_per_user: usize,
     /// WebSocket connects per second from one address, with bursts of 5 times as many
     /// (0: no limit).
-    #[arg(long, default_value_t = 20.0)]
+    #[arg(long, env = "ONYXCHAT_CONNECT_RATE_PER_IP", default_value_t = 20.0)]
     connect_rate_per_ip: f64,
     /// Seconds a client may take to send a request head (also the keep-alive idle
     /// timeout).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, env = "ONYXCHAT_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
     header_read_timeout_secs: u64,
 }
 

@@ -371,19 +371,30 @@ fn dev_mode_listens_only_on_loopback_unless_forced() {
 }
 
 #[test]
+fn serve_reads_its_options_from_the_environment_and_refuses_bad_ones() {
+    let out = Command::new(BIN)
+        .arg("serve")
+        .env("ONYXCHAT_MAX_WEBSOCKETS", "many")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--max-websockets"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Also: `serve` takes its address and data directory from the environment.
+#[test]
 fn serve_writes_json_log_lines_that_carry_the_request_id() {
     let dir = tempfile::tempdir().unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
     let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--log-format",
-            "json",
-            "--addr",
-            &addr,
-            "--data-dir",
-        ])
-        .arg(dir.path())
+        // The address and data directory from the environment, as a container would.
+        .args(["serve", "--log-format", "json"])
+        .env("ONYXCHAT_ADDR", &addr)
+        .env("ONYXCHAT_DATA_DIR", dir.path())
         .env("RUST_LOG", "info,chat_server=debug")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -73,19 +73,28 @@ type Key = (String, String);
 /// One connection's sender, tagged with its subscription id.
 type Sender = (u64, mpsc::Sender<HubEvent>);
 
+/// The subscribers of one app. Keyed by app, then user, so a publication looks each
+/// recipient up by `&str`: no key is built per recipient.
+#[derive(Default)]
+struct AppSubscribers {
+    users: HashMap<String, Vec<Sender>>,
+    /// Users last announced online (absent = offline).
+    announced_online: HashSet<String>,
+}
+
 #[derive(Default)]
 struct Inner {
     next_id: u64,
-    subscribers: HashMap<Key, Vec<Sender>>,
-    /// Users last announced online (absent = offline).
-    announced_online: HashSet<Key>,
+    apps: HashMap<String, AppSubscribers>,
 }
 
 impl Inner {
     fn publish(&mut self, app: &str, recipients: &[String], event: &HubEvent) {
+        let Some(subscribers) = self.apps.get_mut(app) else {
+            return;
+        };
         for user in recipients {
-            let key = (app.to_owned(), user.clone());
-            let Some(list) = self.subscribers.get_mut(&key) else {
+            let Some(list) = subscribers.users.get_mut(user.as_str()) else {
                 continue;
             };
             // A full or closed buffer drops the sender: the receiver drains what it has,
@@ -123,10 +132,16 @@ impl Drop for Guard {
     fn drop(&mut self) {
         if let Some(hub) = self.hub.upgrade() {
             let mut inner = hub.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(list) = inner.subscribers.get_mut(&self.key) {
-                list.retain(|(id, _)| *id != self.id);
-                if list.is_empty() {
-                    inner.subscribers.remove(&self.key);
+            let (app, user) = &self.key;
+            if let Some(subscribers) = inner.apps.get_mut(app) {
+                if let Some(list) = subscribers.users.get_mut(user) {
+                    list.retain(|(id, _)| *id != self.id);
+                    if list.is_empty() {
+                        subscribers.users.remove(user);
+                    }
+                }
+                if subscribers.users.is_empty() && subscribers.announced_online.is_empty() {
+                    inner.apps.remove(app);
                 }
             }
         }
@@ -140,20 +155,22 @@ impl Broadcaster for InProcessHub {
 
     fn subscribe(&self, app: &str, user: &str) -> Subscription {
         let (tx, rx) = mpsc::channel(BUFFER);
-        let key = (app.to_owned(), user.to_owned());
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
         inner
-            .subscribers
-            .entry(key.clone())
+            .apps
+            .entry(app.to_owned())
+            .or_default()
+            .users
+            .entry(user.to_owned())
             .or_default()
             .push((id, tx));
         Subscription {
             events: rx,
             _guard: Box::new(Guard {
                 hub: Arc::downgrade(&self.inner),
-                key,
+                key: (app.to_owned(), user.to_owned()),
                 id,
             }),
         }
@@ -161,20 +178,24 @@ impl Broadcaster for InProcessHub {
 
     fn connections(&self, app: &str, user: &str) -> usize {
         self.lock()
-            .subscribers
-            .get(&(app.to_owned(), user.to_owned()))
+            .apps
+            .get(app)
+            .and_then(|s| s.users.get(user))
             .map_or(0, Vec::len)
     }
 
     fn announce_presence(&self, app: &str, user: &str, peers: &[String]) {
         let mut inner = self.lock();
-        let key = (app.to_owned(), user.to_owned());
-        let online = inner.subscribers.get(&key).is_some_and(|l| !l.is_empty());
+        let subscribers = inner.apps.entry(app.to_owned()).or_default();
+        let online = subscribers.users.get(user).is_some_and(|l| !l.is_empty());
         let changed = if online {
-            inner.announced_online.insert(key)
+            subscribers.announced_online.insert(user.to_owned())
         } else {
-            inner.announced_online.remove(&key)
+            subscribers.announced_online.remove(user)
         };
+        if subscribers.users.is_empty() && subscribers.announced_online.is_empty() {
+            inner.apps.remove(app);
+        }
         if !changed {
             return;
         }
@@ -214,6 +235,9 @@ mod tests {
         assert_eq!(hub.connections("app", "alice"), 1);
         drop(other_app);
         assert_eq!(hub.connections("other", "alice"), 0);
+        // Nothing is kept for users and apps without connections.
+        drop((a, slow));
+        assert!(hub.lock().apps.is_empty());
     }
 
     #[tokio::test]
@@ -236,5 +260,7 @@ mod tests {
         hub.announce_presence("app", "u", &peers);
         assert!(next().is_some_and(|e| e.contains(r#""online":false"#)));
         assert_eq!(next(), None);
+        drop(peer);
+        assert!(hub.lock().apps.is_empty(), "an offline user leaves no entry");
     }
 }

@@ -174,3 +174,18 @@ pub fn default_server_bin() -> PathBuf {
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/chat-server")
 }
+
+/// CPU time (user + system, seconds) of process `pid`, or of this process for `None`,
+/// from `/proc/<pid>/stat` (Linux reports it in USER_HZ, 100 per second).
+pub fn cpu_secs(pid: Option<u32>) -> Option<f64> {
+    let path = pid.map_or_else(
+        || "/proc/self/stat".to_owned(),
+        |p| format!("/proc/{p}/stat"),
+    );
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3 (state).
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}

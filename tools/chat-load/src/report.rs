@@ -51,11 +51,11 @@ fn render(r: &Report, out: &mut String) -> std::fmt::Result {
     writeln!(out)?;
     writeln!(
         out,
-        "| Rate (msg/s) | Achieved | Sent | 2xx | 429 | Other errors | Delivered / expected | p50 ms | p99 ms | p99.9 ms | max ms | Dropped | Sustained |"
+        "| Rate (msg/s) | Achieved | Sent | 2xx | 429 | Other errors | Delivered / expected | p50 ms | p99 ms | p99.9 ms | max ms | Dropped | CPU server / tool | Sustained |"
     )?;
     writeln!(
         out,
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     )?;
     for s in &r.steps {
         let rate = if s.warmup {
@@ -65,7 +65,7 @@ fn render(r: &Report, out: &mut String) -> std::fmt::Result {
         };
         writeln!(
             out,
-            "| {rate} | {:.0} | {} | {} | {} | {} | {} / {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |",
+            "| {rate} | {:.0} | {} | {} | {} | {} | {} / {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} / {} | {} |",
             s.achieved_rate,
             s.send.sent,
             s.send.ok,
@@ -78,6 +78,8 @@ fn render(r: &Report, out: &mut String) -> std::fmt::Result {
             s.latency.p999_ms,
             s.latency.max_ms,
             s.dropped,
+            pct(s.server_cpu_pct),
+            pct(s.tool_cpu_pct),
             if s.warmup {
                 "–"
             } else if s.sustained {
@@ -90,7 +92,7 @@ fn render(r: &Report, out: &mut String) -> std::fmt::Result {
     let f = &r.floor;
     writeln!(
         out,
-        "| floor: loopback WS echo, {} B × {} | | | | | | | {:.3} | {:.3} | {:.3} | {:.3} | | |",
+        "| floor: loopback WS echo, {} B × {} | | | | | | | {:.3} | {:.3} | {:.3} | {:.3} | | | |",
         f.frame_bytes, f.round_trips, f.rtt.p50_ms, f.rtt.p99_ms, f.rtt.p999_ms, f.rtt.max_ms
     )?;
     writeln!(out)?;
@@ -112,4 +114,8 @@ fn render(r: &Report, out: &mut String) -> std::fmt::Result {
         writeln!(out, "- drops: {:?}", r.drop_reasons)?;
     }
     Ok(())
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_owned(), |p| format!("{p:.0} %"))
 }

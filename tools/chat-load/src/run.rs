@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::conns::{ConnectStats, Shared, connect_all};
 use crate::floor::{self, FloorReport};
-use crate::process::{Target, vm_rss_kb};
+use crate::process::{Target, cpu_secs, vm_rss_kb};
 use crate::sender::{SendStats, Sender};
 use crate::setup::{self, Layout};
 use crate::stats::{Percentiles, summarize};
@@ -96,6 +96,10 @@ pub struct StepReport {
     pub latency: Percentiles,
     /// Sockets that ended during the step.
     pub dropped: usize,
+    /// Server CPU over the step and its drain, in % of one core (when its pid is known).
+    pub server_cpu_pct: Option<f64>,
+    /// This tool's CPU over the same time, in % of one core.
+    pub tool_cpu_pct: Option<f64>,
     /// Delivered all expected pushes, p99 under the limit, no errors, no drops.
     pub sustained: bool,
 }
@@ -187,8 +191,8 @@ pub async fn run(target: &Target, cfg: &Config) -> anyhow::Result<Report> {
     }
     plan.extend(cfg.rates.iter().map(|&r| (r, cfg.step_secs, false)));
     let mut steps = Vec::new();
-    for (index, (rate, secs, warmup)) in plan.into_iter().enumerate() {
-        let step = run_step(&mut sender, &shared, cfg, index, rate, secs, warmup).await;
+    for planned in plan.into_iter().enumerate() {
+        let step = run_step(&mut sender, &shared, cfg, target.pid, planned).await;
         let failed = !step.warmup && !step.sustained;
         steps.push(step);
         if failed && !cfg.keep_going {
@@ -236,17 +240,20 @@ async fn run_step(
     sender: &mut Sender,
     shared: &Shared,
     cfg: &Config,
-    index: usize,
-    rate: f64,
-    secs: f64,
-    warmup: bool,
+    pid: Option<u32>,
+    (index, (rate, secs, warmup)): (usize, (f64, f64, bool)),
 ) -> StepReport {
     let dropped_before = shared.dropped.load(std::sync::atomic::Ordering::Relaxed);
+    let (wall, server_cpu, tool_cpu) = (Instant::now(), cpu_secs(pid), cpu_secs(None));
     let send = sender.run_step(index, rate, secs).await;
     let deadline = Instant::now() + Duration::from_secs_f64(cfg.drain_secs);
     while shared.recorder.count(index) < send.expected_deliveries && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let secs_spent = wall.elapsed().as_secs_f64();
+    let pct = |before: Option<f64>, now: Option<f64>| Some((now? - before?) / secs_spent * 100.0);
+    let server_cpu_pct = pid.and_then(|p| pct(server_cpu, cpu_secs(Some(p))));
+    let tool_cpu_pct = pct(tool_cpu, cpu_secs(None));
     let latency = summarize(shared.recorder.take(index));
     let dropped = shared.dropped.load(std::sync::atomic::Ordering::Relaxed) - dropped_before;
     let errors = send.rate_limited + send.http_errors + send.transport_errors;
@@ -263,6 +270,8 @@ async fn run_step(
         send,
         latency,
         dropped,
+        server_cpu_pct,
+        tool_cpu_pct,
         sustained,
     }
 }

@@ -145,6 +145,12 @@ fn loadavg() -> String {
 
 /// Runs the floor, the setup, the connects and the steps against `target`.
 pub async fn run(target: &Target, cfg: &Config) -> anyhow::Result<Report> {
+    if cfg.channels == 0 || cfg.users < cfg.channels {
+        anyhow::bail!("every channel needs a member: --users must be at least --channels (≥ 1)");
+    }
+    if cfg.rates.iter().any(|r| !(r.is_finite() && *r > 0.0)) || cfg.step_secs <= 0.0 {
+        anyhow::bail!("rates and --step-secs must be positive");
+    }
     let load_start = loadavg();
     let floor = floor::measure(cfg.floor_round_trips, cfg.floor_frame_bytes).await?;
     let layout = Layout {

@@ -75,6 +75,10 @@ struct Args {
     /// Run every rate, even after a step that was not sustained.
     #[arg(long)]
     keep_going: bool,
+    /// Measure latency from each message's scheduled send instant, not its request's
+    /// start (counts the wait for a request slot when the sender falls behind).
+    #[arg(long)]
+    from_schedule: bool,
     /// Print the report as JSON instead of markdown.
     #[arg(long)]
     json: bool,
@@ -112,6 +116,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         p99_limit_ms: args.p99_limit_ms,
         floor_round_trips: args.floor_round_trips,
         keep_going: args.keep_going,
+        from_schedule: args.from_schedule,
         ..Config::default()
     };
     let spawned;

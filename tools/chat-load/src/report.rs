@@ -16,8 +16,17 @@ fn render(r: &Report, out: &mut String) -> std::fmt::Result {
     writeln!(
         out,
         "**chat-load**: {} users over {} channels ({} members per channel), {} s steps, \
-         sustained = every push delivered, p99 < {} ms, no errors or drops",
-        r.users, r.channels, r.members_per_channel, r.step_secs, r.p99_limit_ms
+         sustained = every push delivered, p99 < {} ms, no errors or drops; latency from {}",
+        r.users,
+        r.channels,
+        r.members_per_channel,
+        r.step_secs,
+        r.p99_limit_ms,
+        if r.from_schedule {
+            "each message's scheduled instant"
+        } else {
+            "each request's start"
+        }
     )?;
     writeln!(out)?;
     writeln!(out, "| Setup | Value |")?;

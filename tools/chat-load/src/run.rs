@@ -45,6 +45,8 @@ pub struct Config {
     pub p99_limit_ms: f64,
     /// Run every rate even after a step that was not sustained.
     pub keep_going: bool,
+    /// Latency from each message's scheduled send instant instead of its request's start.
+    pub from_schedule: bool,
 }
 
 impl Default for Config {
@@ -64,6 +66,7 @@ impl Default for Config {
             floor_frame_bytes: 300,
             p99_limit_ms: 100.0,
             keep_going: false,
+            from_schedule: false,
         }
     }
 }
@@ -117,6 +120,8 @@ pub struct Report {
     pub step_secs: f64,
     /// The p99 limit of a sustained step (ms).
     pub p99_limit_ms: f64,
+    /// Whether latency runs from scheduled instants (else from request starts).
+    pub from_schedule: bool,
     /// Seconds to create the users and channels.
     pub setup_secs: f64,
     /// The connects.
@@ -188,6 +193,7 @@ pub async fn run(target: &Target, cfg: &Config) -> anyhow::Result<Report> {
         layout,
         cfg.http_clients,
         cfg.send_in_flight,
+        cfg.from_schedule,
     )?;
     let mut plan: Vec<(f64, f64, bool)> = Vec::new();
     if cfg.warmup_secs > 0.0
@@ -229,6 +235,7 @@ pub async fn run(target: &Target, cfg: &Config) -> anyhow::Result<Report> {
             .unwrap_or(0),
         step_secs: cfg.step_secs,
         p99_limit_ms: cfg.p99_limit_ms,
+        from_schedule: cfg.from_schedule,
         setup_secs,
         connect,
         memory,

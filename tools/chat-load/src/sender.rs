@@ -50,19 +50,24 @@ pub struct Sender {
     tokens: Arc<Vec<String>>,
     layout: Layout,
     in_flight: usize,
+    from_schedule: bool,
     next_channel: usize,
     sent_in_channel: Vec<usize>,
 }
 
 impl Sender {
     /// A sender over `clients` HTTP clients (each with its own connection pool), at most
-    /// `in_flight` requests at once; `tokens[i]` is user `i`'s token.
+    /// `in_flight` requests at once; `tokens[i]` is user `i`'s token. With
+    /// `from_schedule`, a message carries its scheduled instant instead of the instant its
+    /// request starts, so time spent waiting for a request slot counts in its latency (no
+    /// coordinated omission when the sender falls behind).
     pub fn new(
         base_url: &str,
         tokens: Arc<Vec<String>>,
         layout: Layout,
         clients: usize,
         in_flight: usize,
+        from_schedule: bool,
     ) -> anyhow::Result<Self> {
         let clients = (0..clients.max(1))
             .map(|_| {
@@ -78,6 +83,7 @@ impl Sender {
             tokens,
             layout,
             in_flight: in_flight.max(1),
+            from_schedule,
             next_channel: 0,
             sent_in_channel: vec![0; layout.channels],
         })
@@ -90,6 +96,7 @@ impl Sender {
         let total = (rate * secs).round() as usize;
         let slots = Arc::new(Semaphore::new(self.in_flight));
         let start = tokio::time::Instant::now();
+        let start_ns = now_nanos();
         let mut stats = SendStats::default();
         let mut handles = Vec::with_capacity(total);
         for i in 0..total {
@@ -109,10 +116,13 @@ impl Sender {
                 Layout::channel_id(j)
             );
             let token = self.tokens[self.layout.sender(j, k)].clone();
+            let due_ns = start_ns + (i as f64 * 1e9 / rate) as u64;
+            let from_schedule = self.from_schedule;
             handles.push(tokio::spawn(async move {
+                let sent_ns = if from_schedule { due_ns } else { now_nanos() };
                 let body = json!({
                     "id": uuid::Uuid::now_v7(),
-                    "text": message_text(step, now_nanos()),
+                    "text": message_text(step, sent_ns),
                 });
                 let answer = client.post(url).bearer_auth(token).json(&body).send().await;
                 drop(slot);

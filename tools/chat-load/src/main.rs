@@ -1,0 +1,151 @@
+//! The `chat-load` command: spawns (or attaches to) a chat-server, holds one WebSocket per
+//! user, ramps message rates and prints the report (markdown, or JSON with `--json`).
+//!
+//! ```text
+//! cargo build --release -p chat-server -p chat-load
+//! target/release/chat-load --users 1000 --channels 10 --rates 100,500,1000
+//! ```
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chat_load::process::{SpawnedServer, Target, default_server_bin, raise_fd_limit};
+use chat_load::{Config, report};
+use chat_protocol::AppCredentials;
+use clap::Parser;
+
+/// Load generator for chat-server: connections held, fan-out latency, highest sustained rate.
+#[derive(Parser)]
+#[command(name = "chat-load", version, about)]
+struct Args {
+    /// The chat-server binary to spawn (default: next to this binary, else
+    /// target/release/chat-server; build it with `cargo build --release -p chat-server`).
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Attach to a running server instead (e.g. http://127.0.0.1:8787); needs the app's
+    /// credentials. Start it with `--max-connections-per-ip 0 --connect-rate-per-ip 0` and
+    /// room for the sockets (`--max-websockets`, `--max-connections`).
+    #[arg(long, requires_all = ["app_id", "api_key", "api_secret"])]
+    server_url: Option<String>,
+    /// The attached server's pid, to read its RSS.
+    #[arg(long, requires = "server_url")]
+    server_pid: Option<u32>,
+    /// App id of the attached server's app.
+    #[arg(long)]
+    app_id: Option<String>,
+    /// API key of that app.
+    #[arg(long)]
+    api_key: Option<String>,
+    /// API secret of that app.
+    #[arg(long, env = "ONYX_API_SECRET")]
+    api_secret: Option<String>,
+    /// Users, one WebSocket each.
+    #[arg(long, default_value_t = 1_000)]
+    users: usize,
+    /// Channels; users are spread evenly over them.
+    #[arg(long, default_value_t = 10)]
+    channels: usize,
+    /// Send rates in messages per second, one step each.
+    #[arg(long, value_delimiter = ',', default_value = "100,500,1000")]
+    rates: Vec<f64>,
+    /// Seconds per step.
+    #[arg(long, default_value_t = 10.0)]
+    step_secs: f64,
+    /// Seconds of warm-up at the first rate (0: none).
+    #[arg(long, default_value_t = 3.0)]
+    warmup_secs: f64,
+    /// Connects in flight at once.
+    #[arg(long, default_value_t = 200)]
+    connect_in_flight: usize,
+    /// Send requests in flight at once.
+    #[arg(long, default_value_t = 256)]
+    send_in_flight: usize,
+    /// HTTP clients (connection pools) for the sends.
+    #[arg(long, default_value_t = 8)]
+    http_clients: usize,
+    /// Longest wait for a step's deliveries after its sends (seconds).
+    #[arg(long, default_value_t = 10.0)]
+    drain_secs: f64,
+    /// A step is sustained when its p99 stays under this many ms (and all is delivered).
+    #[arg(long, default_value_t = 100.0)]
+    p99_limit_ms: f64,
+    /// Floor round trips.
+    #[arg(long, default_value_t = 10_000)]
+    floor_round_trips: usize,
+    /// Run every rate, even after a step that was not sustained.
+    #[arg(long)]
+    keep_going: bool,
+    /// Measure latency from each message's scheduled send instant, not its request's
+    /// start (counts the wait for a request slot when the sender falls behind).
+    #[arg(long)]
+    from_schedule: bool,
+    /// Print the report as JSON instead of markdown.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    // Before the runtime and the server start: the child inherits the raised limit.
+    let fds = raise_fd_limit()?;
+    if let Some(soft) = fds
+        && soft < (args.users as u64) + 256
+    {
+        eprintln!(
+            "warning: RLIMIT_NOFILE is {soft}, too low for {} sockets",
+            args.users
+        );
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let cfg = Config {
+        users: args.users,
+        channels: args.channels,
+        rates: args.rates.clone(),
+        step_secs: args.step_secs,
+        warmup_secs: args.warmup_secs,
+        connect_in_flight: args.connect_in_flight,
+        send_in_flight: args.send_in_flight,
+        http_clients: args.http_clients,
+        drain_secs: args.drain_secs,
+        p99_limit_ms: args.p99_limit_ms,
+        floor_round_trips: args.floor_round_trips,
+        keep_going: args.keep_going,
+        from_schedule: args.from_schedule,
+        ..Config::default()
+    };
+    let spawned;
+    let target = match &args.server_url {
+        Some(url) => Target {
+            base_url: url.trim_end_matches('/').to_owned(),
+            app: AppCredentials {
+                app_id: args.app_id.clone().context("--app-id")?,
+                api_key: args.api_key.clone().context("--api-key")?,
+                api_secret: args.api_secret.clone().context("--api-secret")?,
+            },
+            pid: args.server_pid,
+        },
+        None => {
+            let bin = args.server_bin.clone().unwrap_or_else(default_server_bin);
+            eprintln!("spawning {}", bin.display());
+            spawned = SpawnedServer::spawn(&bin, args.users).await?;
+            spawned.target.clone()
+        }
+    };
+    eprintln!(
+        "{} users over {} channels at {}; rates {:?} msg/s",
+        cfg.users, cfg.channels, target.base_url, cfg.rates
+    );
+    let report = chat_load::run(&target, &cfg).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", report::markdown(&report));
+    }
+    Ok(())
+}

@@ -308,8 +308,21 @@ async fn session_loop(
     let mut shutdown = state.shutdown();
     // Durable changes pushed on this connection so far (each publication's `offset`).
     let mut offset: u64 = 0;
-    let far = || Instant::now() + Duration::from_secs(86_400 * 365);
+    // One timer for the session's three deadlines (the next ping, the pong awaited, the
+    // token's expiry), re-armed only when the earliest one moves: a loop turn per pushed
+    // event registers no timer (three per turn before: ~1.6 % of the server's CPU in a
+    // fan-out profile; no latency change measurable on 2 shared cores, BENCHMARKS §10).
+    let timer = sleep_until(next_ping);
+    tokio::pin!(timer);
     loop {
+        let due = [Some(next_ping), pong_deadline, session.expires_at]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(next_ping);
+        if timer.is_elapsed() || timer.deadline() != due {
+            timer.as_mut().reset(due);
+        }
         tokio::select! {
             msg = socket.recv() => {
                 let text = match received(msg) {
@@ -347,18 +360,21 @@ async fn session_loop(
                     }
                 }));
             }
-            () = sleep_until(next_ping) => {
-                out.push("{}".to_owned());
-                next_ping = Instant::now() + ping_every;
-                if pong_deadline.is_none() {
-                    pong_deadline = Some(Instant::now() + state.config().pong_timeout);
+            () = &mut timer => {
+                let now = Instant::now();
+                if session.expires_at.is_some_and(|at| now >= at) {
+                    return Err(Close(dc::EXPIRED, "expired"));
                 }
-            }
-            () = sleep_until(pong_deadline.unwrap_or_else(far)) => {
-                return Err(Close(dc::NO_PONG, "no pong"));
-            }
-            () = sleep_until(session.expires_at.unwrap_or_else(far)) => {
-                return Err(Close(dc::EXPIRED, "expired"));
+                if pong_deadline.is_some_and(|at| now >= at) {
+                    return Err(Close(dc::NO_PONG, "no pong"));
+                }
+                if now >= next_ping {
+                    out.push("{}".to_owned());
+                    next_ping = now + ping_every;
+                    if pong_deadline.is_none() {
+                        pong_deadline = Some(now + state.config().pong_timeout);
+                    }
+                }
             }
             _ = shutdown.changed() => return Err(Close(dc::SHUTDOWN, "shutdown")),
         }

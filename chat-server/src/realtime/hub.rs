@@ -261,6 +261,9 @@ mod tests {
         assert!(next().is_some_and(|e| e.contains(r#""online":false"#)));
         assert_eq!(next(), None);
         drop(peer);
-        assert!(hub.lock().apps.is_empty(), "an offline user leaves no entry");
+        assert!(
+            hub.lock().apps.is_empty(),
+            "an offline user leaves no entry"
+        );
     }
 }

@@ -23,7 +23,7 @@ mod api_rest;
 mod api_sync;
 mod centrifuge_interop;
 mod cli;
-mod ops;
+pub mod ops;
 mod realtime;
 mod security;
 mod store_conformance;

@@ -11,8 +11,10 @@
 //! - `send_batch`: batch sends grant nothing a single send does not; their size and rate
 //!   limits.
 //! - `web`: CORS, static files, tokens' time claims, dev mode, existence oracles.
+//! - `ops`: metrics off the API port with bounded series, request ids, readiness.
 
 mod conversations;
+mod ops;
 mod read_cost;
 mod send_batch;
 mod transport;

@@ -26,4 +26,4 @@ mod cli;
 pub mod ops;
 mod realtime;
 mod security;
-mod store_conformance;
+pub mod store_conformance;

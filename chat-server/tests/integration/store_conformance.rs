@@ -238,6 +238,14 @@ async fn the_log_is_checkpointed_in_the_background_not_by_commits() {
     panic!("chat.db stayed at {} bytes (from {before})", size());
 }
 
+/// The unread indexes of schemas 1–4 (a row per recipient), for tests that rebuild an
+/// older database.
+pub const SCHEMA_4_UNREAD_INDEXES: &str = "\
+    CREATE INDEX user_messages_unread ON user_messages (app_id, user_id, cid, message_pk) \
+      WHERE (flags & 1) = 0; \
+    CREATE INDEX user_messages_unread_mentions ON user_messages (app_id, user_id, cid) \
+      WHERE (flags & 3) = 2;";
+
 /// Every user's counts in every channel of `app`: (user, cid, unread, mentions).
 async fn all_counts(
     store: &SqliteStore,
@@ -263,10 +271,8 @@ async fn all_counts(
 /// keeps only mention and star rows.
 #[tokio::test]
 async fn a_database_with_a_row_per_recipient_migrates_to_the_same_counts() {
-    use chat_protocol::{
-        ChannelType, Cid, CreateChannelRequest, MemberInput, SendMessageRequest, UserInput,
-    };
-    use chat_server::store::{Actor, NewChannel};
+    use chat_protocol::MemberInput;
+    use chat_server::store::Actor;
 
     let dir = tempfile::tempdir().unwrap();
     let open = || {
@@ -279,50 +285,11 @@ async fn a_database_with_a_row_per_recipient_migrates_to_the_same_counts() {
     };
     let users = ["ann", "bob", "cat", "dan"];
     let store = open();
-    let app = store.create_app("migrate").await.unwrap();
+    let app = conformance::app_with_users(&store, "migrate", &users).await;
     let a = &app.app_id;
-    let inputs = users
-        .iter()
-        .map(|u| UserInput {
-            id: (*u).into(),
-            name: None,
-            image: None,
-            custom: Default::default(),
-        })
-        .collect();
-    store.upsert_users(a, inputs).await.unwrap();
-    let cid = Cid::new(ChannelType::Team, "old").unwrap();
-    let req = CreateChannelRequest {
-        kind: ChannelType::Team,
-        id: Some("old".into()),
-        name: None,
-        image: None,
-        members: vec!["bob".into(), "cat".into()],
-        config: None,
-        created_by: None,
-        distinct: false,
-    };
-    store
-        .create_channel(
-            a,
-            "ann",
-            NewChannel {
-                cid: cid.clone(),
-                req,
-            },
-        )
-        .await
-        .unwrap();
+    let cid = conformance::channel(&store, a, "ann", "old", &["bob", "cat"]).await;
     let send = |author: &'static str, text: &str, mentions: &[&str]| {
-        let req = SendMessageRequest {
-            id: uuid::Uuid::now_v7(),
-            text: text.into(),
-            attachments: vec![],
-            parent_id: None,
-            quoted_message_id: None,
-            mentioned_users: mentions.iter().map(|m| (*m).to_owned()).collect(),
-            user_id: None,
-        };
+        let req = conformance::unread::mentioning(text, mentions);
         let store = &store;
         let cid = cid.clone();
         async move {
@@ -390,13 +357,10 @@ async fn a_database_with_a_row_per_recipient_migrates_to_the_same_counts() {
            flags = (user_messages.flags & 4) | excluded.flags; \
          DROP INDEX messages_unread; DROP INDEX user_messages_unread_mentions; \
          ALTER TABLE members DROP COLUMN joined_pk; \
-         CREATE INDEX user_messages_unread ON user_messages (app_id, user_id, cid, message_pk) \
-           WHERE (flags & 1) = 0; \
-         CREATE INDEX user_messages_unread_mentions ON user_messages (app_id, user_id, cid) \
-           WHERE (flags & 3) = 2; \
          PRAGMA user_version = 4;",
     )
     .unwrap();
+    conn.execute_batch(SCHEMA_4_UNREAD_INDEXES).unwrap();
     let dense: i64 = conn
         .query_row("SELECT COUNT(*) FROM user_messages", [], |r| r.get(0))
         .unwrap();
@@ -428,15 +392,7 @@ async fn a_database_with_a_row_per_recipient_migrates_to_the_same_counts() {
     assert_eq!((kept, personal), (4, 4));
     // Later sends count on top of the migrated state.
     drop(conn);
-    let req = SendMessageRequest {
-        id: uuid::Uuid::now_v7(),
-        text: "after".into(),
-        attachments: vec![],
-        parent_id: None,
-        quoted_message_id: None,
-        mentioned_users: vec![],
-        user_id: None,
-    };
+    let req = conformance::msg("after");
     store
         .send_message(a, "dan", &cid, req, false)
         .await

@@ -137,7 +137,11 @@ async fn open(factory: Factory) -> (Arc<dyn Store>, Arc<Recorder>, Box<dyn Any +
     (store, rec, guard)
 }
 
-async fn app_with_users(store: &dyn Store, name: &str, users: &[&str]) -> AppCredentials {
+pub(crate) async fn app_with_users(
+    store: &dyn Store,
+    name: &str,
+    users: &[&str],
+) -> AppCredentials {
     let app = store.create_app(name).await.unwrap();
     let inputs = users
         .iter()
@@ -152,7 +156,13 @@ async fn app_with_users(store: &dyn Store, name: &str, users: &[&str]) -> AppCre
     app
 }
 
-async fn channel(store: &dyn Store, app: &str, creator: &str, id: &str, members: &[&str]) -> Cid {
+pub(crate) async fn channel(
+    store: &dyn Store,
+    app: &str,
+    creator: &str,
+    id: &str,
+    members: &[&str],
+) -> Cid {
     let cid = Cid::new(ChannelType::Team, id).unwrap();
     let req = CreateChannelRequest {
         kind: ChannelType::Team,
@@ -178,7 +188,7 @@ async fn channel(store: &dyn Store, app: &str, creator: &str, id: &str, members:
     cid
 }
 
-fn msg(text: &str) -> SendMessageRequest {
+pub(crate) fn msg(text: &str) -> SendMessageRequest {
     SendMessageRequest {
         id: Uuid::now_v7(),
         text: text.into(),

@@ -57,7 +57,7 @@ async fn counts(store: &dyn Store, app: &str, user: &str, cid: &Cid) -> (u32, u3
     counted
 }
 
-fn mentioning(text: &str, users: &[&str]) -> SendMessageRequest {
+pub(crate) fn mentioning(text: &str, users: &[&str]) -> SendMessageRequest {
     SendMessageRequest {
         mentioned_users: users.iter().map(|u| (*u).to_owned()).collect(),
         ..msg(text)

@@ -271,13 +271,11 @@ fn downgrade_to_schema_1(db: &Path) {
          ALTER TABLE apps DROP COLUMN cors_origins; \
          DROP INDEX messages_unread; DROP INDEX user_messages_unread_mentions; \
          ALTER TABLE members DROP COLUMN joined_pk; \
-         CREATE INDEX user_messages_unread ON user_messages (app_id, user_id, cid, message_pk) \
-           WHERE (flags & 1) = 0; \
-         CREATE INDEX user_messages_unread_mentions ON user_messages (app_id, user_id, cid) \
-           WHERE (flags & 3) = 2; \
          PRAGMA user_version = 1;",
     )
     .expect("downgrade");
+    conn.execute_batch(crate::store_conformance::SCHEMA_4_UNREAD_INDEXES)
+        .expect("old unread indexes");
 }
 
 #[tokio::test]

@@ -40,7 +40,8 @@ enum LogFormat {
 enum Command {
     /// Serve REST, /v1/sync and the realtime WebSocket. Every option can also be set in
     /// the environment (`ONYXCHAT_ADDR`, `ONYXCHAT_DATA_DIR`, `ONYXCHAT_MAX_WEBSOCKETS`, …,
-    /// `ONYXCHAT_METRICS_ADDR`; see `--help`); a flag wins over the environment.
+    /// `ONYXCHAT_METRICS_ADDR`; see `--help`) or in a `--config` file: a flag wins over the
+    /// environment, which wins over the file.
     Serve {
         /// Listen address.
         #[arg(long, env = "ONYXCHAT_ADDR", default_value = "127.0.0.1:8787")]
@@ -64,6 +65,10 @@ enum Command {
         /// own; keep it off the public network). Off when not given.
         #[arg(long, env = "ONYXCHAT_METRICS_ADDR")]
         metrics_addr: Option<SocketAddr>,
+        /// A TOML file of `serve` options, named like the flags with `_` for `-`
+        /// (`max_websockets = 20000`). A flag or environment variable wins over the file.
+        #[arg(long, env = "ONYXCHAT_CONFIG")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -128,6 +133,76 @@ struct LimitArgs {
     /// timeout).
     #[arg(long, env = "ONYXCHAT_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
     header_read_timeout_secs: u64,
+}
+
+/// `serve`'s options from a `--config` file: the flags' names with `_` for `-`. Unknown
+/// keys and ill-typed values are refused, naming the key.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServeFile {
+    addr: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    static_dir: Option<PathBuf>,
+    metrics_addr: Option<SocketAddr>,
+    max_connections: Option<usize>,
+    max_connections_per_ip: Option<usize>,
+    max_websockets: Option<usize>,
+    max_websockets_per_user: Option<usize>,
+    connect_rate_per_ip: Option<f64>,
+    header_read_timeout_secs: Option<u64>,
+}
+
+/// Fills `serve`'s options that neither a flag nor the environment set from its
+/// `--config` file, if any.
+fn apply_config_file(command: &mut Command, matches: &clap::ArgMatches) -> anyhow::Result<()> {
+    let Command::Serve {
+        addr,
+        data_dir,
+        static_dir,
+        metrics_addr,
+        config: Some(path),
+        limits,
+        ..
+    } = command
+    else {
+        return Ok(());
+    };
+    let Some(sub) = matches.subcommand_matches("serve") else {
+        return Ok(());
+    };
+    let text =
+        std::fs::read_to_string(&*path).with_context(|| format!("--config {}", path.display()))?;
+    let file: ServeFile =
+        toml::from_str(&text).with_context(|| format!("--config {}", path.display()))?;
+    // Only what the command line and the environment left at its default.
+    let unset = |id: &str| {
+        matches!(
+            sub.value_source(id),
+            None | Some(clap::parser::ValueSource::DefaultValue)
+        )
+    };
+    macro_rules! fill {
+        ($($field:ident => $target:expr),* $(,)?) => {$(
+            if let Some(value) = file.$field {
+                if unset(stringify!($field)) {
+                    $target = value.into();
+                }
+            }
+        )*};
+    }
+    fill!(
+        addr => *addr,
+        data_dir => *data_dir,
+        static_dir => *static_dir,
+        metrics_addr => *metrics_addr,
+        max_connections => limits.max_connections,
+        max_connections_per_ip => limits.max_connections_per_ip,
+        max_websockets => limits.max_websockets,
+        max_websockets_per_user => limits.max_websockets_per_user,
+        connect_rate_per_ip => limits.connect_rate_per_ip,
+        header_read_timeout_secs => limits.header_read_timeout_secs,
+    );
+    Ok(())
 }
 
 impl LimitArgs {
@@ -308,7 +383,10 @@ fn config_has_app(server: &chat_server::RunningServer) -> bool {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    apply_config_file(&mut cli.command, &matches)?;
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -331,6 +409,7 @@ async fn main() -> anyhow::Result<()> {
             static_dir,
             dev_allow_remote,
             metrics_addr,
+            config: _,
             limits,
         } => {
             if dev {

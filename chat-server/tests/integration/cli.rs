@@ -447,3 +447,76 @@ fn serve_writes_json_log_lines_that_carry_the_request_id() {
         .status();
     let _ = child.wait();
 }
+
+/// `--config FILE`: `serve` takes its options from a TOML file, an environment variable
+/// wins over the file (and a flag over both), and an unknown key or a bad value is refused
+/// with the key's name.
+#[test]
+fn serve_reads_a_config_file_below_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file_port = free_port();
+    let env_port = free_port();
+    let config = dir.path().join("chat-server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "addr = \"127.0.0.1:{file_port}\"\ndata_dir = \"{}\"\nmax_websockets = 20000\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let answers = |port: u16| {
+        rt.block_on(async {
+            reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        })
+    };
+    let serve = |env_addr: Option<String>| {
+        let mut command = Command::new(BIN);
+        command
+            .args(["serve", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(addr) = env_addr {
+            command.env("ONYXCHAT_ADDR", addr);
+        }
+        command.spawn().unwrap()
+    };
+    let stop = |mut child: std::process::Child| {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    };
+    let wait_until = |port: u16| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !answers(port) {
+            assert!(Instant::now() < deadline, "nothing answers on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // From the file: its address, its data directory.
+    let child = serve(None);
+    wait_until(file_port);
+    assert!(data.join("chat.db").is_file());
+    stop(child);
+    // The environment wins over the file.
+    let child = serve(Some(format!("127.0.0.1:{env_port}")));
+    wait_until(env_port);
+    assert!(!answers(file_port));
+    stop(child);
+    // Unknown keys and bad values are refused, naming the key.
+    for (text, key) in [
+        ("max_sockets = 3\n", "max_sockets"),
+        ("max_websockets = \"many\"\n", "max_websockets"),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let out = run(&["serve", "--config", config.to_str().unwrap()]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains(key), "{}", stderr(&out));
+    }
+}

@@ -8,7 +8,10 @@
 //! - `nothing new`: a sync from the current head;
 //! - `one change`: one new message in one of the user's channels, then a sync;
 //! - `catch-up 1000`: 1,000 new messages spread over the user's channels, then a sync
-//!   followed page by page (500 changes a page, the API default) until settled.
+//!   followed page by page (500 changes a page, the API default) until settled;
+//! - `channel list`: the first screen of `POST /v1/channels/query` (20 channels by last
+//!   message, 25 messages each, with unread counts);
+//! - `unread`: `GET /v1/unread` (every channel's counts from its read marker).
 //!
 //! Run (release only, bounded: each measurement stops repeating after 2 s):
 //!
@@ -23,10 +26,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chat_protocol::{ChannelConfig, Cid, SendMessageRequest};
+use chat_protocol::{ChannelConfig, Cid, QueryChannelsRequest, SendMessageRequest};
 use chat_server::realtime::InProcessHub;
 use chat_server::store::sqlite::{SqliteStore, schema};
-use chat_server::store::{Store, SyncPosition, SyncSettings};
+use chat_server::store::{Actor, Store, SyncPosition, SyncSettings};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
@@ -62,9 +65,9 @@ fn main() {
         .build()
         .expect("runtime");
     println!(
-        "| messages in app | channels of the user | nothing new (ms) | one change (ms) | catch-up 1000 (ms) |"
+        "| messages in app | channels of the user | nothing new (ms) | one change (ms) | catch-up 1000 (ms) | channel list (ms) | unread (ms) |"
     );
-    println!("|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     for size in sizes {
         let dir = target_dir().join(format!("v{}-{size}", schema::SCHEMA_VERSION));
         let (store, app, epoch) = rt.block_on(open_seeded(&dir, size));
@@ -74,8 +77,9 @@ fn main() {
                 continue;
             }
             let row = rt.block_on(measure(&store, &app, &epoch, k as u32));
+            let (list, unread) = rt.block_on(measure_reads(&store, &app, k as u32));
             println!(
-                "| {size} | {k} | {:.2} | {:.2} | {:.1} |",
+                "| {size} | {k} | {:.2} | {:.2} | {:.1} | {list:.2} | {unread:.2} |",
                 row.0, row.1, row.2
             );
         }
@@ -280,4 +284,32 @@ async fn measure(store: &SqliteStore, app: &str, epoch: &str, k: u32) -> (f64, f
     let catch_up = ms(t.elapsed());
     assert!(n >= 1000, "the missed messages arrive");
     (median(nothing), median(one), catch_up)
+}
+
+/// Median (channel list, unread) in milliseconds for user `u<k>`.
+async fn measure_reads(store: &SqliteStore, app: &str, k: u32) -> (f64, f64) {
+    let user = format!("u{k}");
+    let actor = Actor::user(&user);
+    let mut list = Vec::new();
+    let started = Instant::now();
+    while list.len() < REPS && (list.is_empty() || started.elapsed() < BUDGET) {
+        let req = QueryChannelsRequest {
+            limit: Some(20),
+            message_limit: Some(25),
+            ..QueryChannelsRequest::default()
+        };
+        let t = Instant::now();
+        let (page, _) = store.query_channels(app, &actor, req).await.expect("query");
+        list.push(ms(t.elapsed()));
+        assert_eq!(page.len(), 20.min(k as usize), "a full first screen");
+    }
+    let mut unread = Vec::new();
+    let started = Instant::now();
+    while unread.len() < REPS && (unread.is_empty() || started.elapsed() < BUDGET) {
+        let t = Instant::now();
+        let counts = store.unread(app, &user).await.expect("unread");
+        unread.push(ms(t.elapsed()));
+        assert_eq!(counts.channels.len(), k as usize, "every channel has unread messages");
+    }
+    (median(list), median(unread))
 }

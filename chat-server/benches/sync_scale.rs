@@ -309,7 +309,11 @@ async fn measure_reads(store: &SqliteStore, app: &str, k: u32) -> (f64, f64) {
         let t = Instant::now();
         let counts = store.unread(app, &user).await.expect("unread");
         unread.push(ms(t.elapsed()));
-        assert_eq!(counts.channels.len(), k as usize, "every channel has unread messages");
+        assert_eq!(
+            counts.channels.len(),
+            k as usize,
+            "every channel has unread messages"
+        );
     }
     (median(list), median(unread))
 }

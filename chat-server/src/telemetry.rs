@@ -5,8 +5,8 @@
 //! - Every metric is named here ([`names`]) with its labels; label values come from closed
 //!   sets (a route's *template*, an HTTP method, a status code, a store operation kind),
 //!   never from user input, so a hostile client cannot grow the series without bound.
-//! - Recording is always on and costs an atomic add when no recorder is installed. The
-//!   recorder is installed once per process, by the first server started with
+//! - Recording is always on; without a recorder it costs building the labels and a no-op
+//!   call. The recorder is installed once per process, by the first server started with
 //!   `metrics_addr` ([`install`]); several in-process servers (tests) share it.
 //! - Metrics are served only on the separate metrics listener (`--metrics-addr`), never on
 //!   the public API port: they describe the whole deployment, not one app.
@@ -97,32 +97,40 @@ pub fn render() -> String {
     })
 }
 
-/// Records one answered HTTP request.
-pub fn http_request(route: &str, method: &str, status: u16, took: Duration) {
-    let route = route.to_owned();
-    let method = method.to_owned();
-    counter!(names::HTTP_REQUESTS, "route" => route.clone(), "method" => method.clone(),
+/// Records one answered HTTP request (`route`: the matched template, or `unmatched`).
+pub fn http_request(route: String, method: &'static str, status: u16, took: Duration) {
+    counter!(names::HTTP_REQUESTS, "route" => route.clone(), "method" => method,
         "status" => status.to_string())
     .increment(1);
     histogram!(names::HTTP_DURATION, "route" => route, "method" => method)
         .record(took.as_secs_f64());
 }
 
-/// Counts an open WebSocket session until dropped.
+/// Holds a gauge one higher until dropped: an open WebSocket session
+/// ([`InGauge::sessions`]), a store write waiting for the writer ([`InGauge::waiting_writes`]).
 #[derive(Debug)]
-pub struct SessionGauge(());
+pub struct InGauge(&'static str);
 
-impl SessionGauge {
-    /// A session opened.
-    pub fn open() -> Self {
-        gauge!(names::WS_CONNECTIONS).increment(1.0);
-        Self(())
+impl InGauge {
+    fn enter(name: &'static str) -> Self {
+        gauge!(name).increment(1.0);
+        Self(name)
+    }
+
+    /// A WebSocket session opened.
+    pub fn sessions() -> Self {
+        Self::enter(names::WS_CONNECTIONS)
+    }
+
+    /// A store write starts waiting for the writer.
+    pub fn waiting_writes() -> Self {
+        Self::enter(names::STORE_WRITES_WAITING)
     }
 }
 
-impl Drop for SessionGauge {
+impl Drop for InGauge {
     fn drop(&mut self) {
-        gauge!(names::WS_CONNECTIONS).decrement(1.0);
+        gauge!(self.0).decrement(1.0);
     }
 }
 
@@ -144,22 +152,4 @@ pub fn sync_page() {
 /// Records a store transaction (`op`: `write` or `read`).
 pub fn store_op(op: &'static str, took: Duration) {
     histogram!(names::STORE_DURATION, "op" => op).record(took.as_secs_f64());
-}
-
-/// Counts a store write waiting for the writer until dropped.
-#[derive(Debug)]
-pub struct WriteWaiting(());
-
-impl WriteWaiting {
-    /// A write starts waiting.
-    pub fn start() -> Self {
-        gauge!(names::STORE_WRITES_WAITING).increment(1.0);
-        Self(())
-    }
-}
-
-impl Drop for WriteWaiting {
-    fn drop(&mut self) {
-        gauge!(names::STORE_WRITES_WAITING).decrement(1.0);
-    }
 }

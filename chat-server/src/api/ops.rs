@@ -96,7 +96,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
             tracing::debug!(status, ms, "request");
         }
     });
-    telemetry::http_request(&route, method, status, took);
+    telemetry::http_request(route, method, status, took);
     if let Ok(value) = header::HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }

@@ -119,7 +119,7 @@ fn ttl_from_exp(exp: i64) -> (u32, Duration) {
 /// Runs the session on an upgraded socket until it ends, then closes the socket with the
 /// reason. `origin` is the page's cross-origin `Origin`, if any, checked at `connect`.
 pub async fn run(mut socket: WebSocket, state: AppState, origin: Option<String>) {
-    let _open = crate::telemetry::SessionGauge::open();
+    let _open = crate::telemetry::InGauge::sessions();
     let close = match serve(&mut socket, &state, origin.as_deref()).await {
         Ok(()) => {
             // The peer closed (or the transport failed): flush the close reply the

@@ -166,7 +166,7 @@ impl SqliteStore {
         let app = app.to_owned();
         let started = std::time::Instant::now();
         let result = blocking(move || {
-            let waiting = telemetry::WriteWaiting::start();
+            let waiting = telemetry::InGauge::waiting_writes();
             let mut conn = lock(&inner.writer);
             drop(waiting);
             let (app, out, value) = {

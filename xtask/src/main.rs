@@ -2,7 +2,9 @@
 //!
 //! - `cargo xtask test`: every suite — format check, clippy with warnings denied, and all
 //!   Rust tests (unit, snapshot, store conformance, server integration, third-party
-//!   Centrifuge client interop). Installs what it needs (rustup components) idempotently.
+//!   Centrifuge client interop; the store conformance suite on SQLite and on a throwaway
+//!   PostgreSQL cluster). Installs what it needs (rustup components, PostgreSQL)
+//!   idempotently.
 //!   Then the Kotlin suite (bindings-kotlin on the JVM against the real server, tools
 //!   installed idempotently) and a check that the committed Swift sources are current.
 //!   Then the web SDK: wasm lints and store tests on wasm, the wasm package, the JS
@@ -12,6 +14,8 @@
 //!   demo web app, and runs `chat-server serve --dev` serving it on http://127.0.0.1:8787,
 //!   with the demo users and tokens printed.
 //! - `cargo xtask kotlin-test`: only the Kotlin suite.
+//! - `cargo xtask postgres`: a throwaway PostgreSQL cluster for running the Rust tests by
+//!   hand (export the `ONYXCHAT_TEST_DATABASE_URL` it prints), until Enter.
 //! - `cargo xtask swift-bindings [--check]`: regenerates bindings-swift's generated
 //!   sources (or checks they are current).
 //! - `cargo xtask xcframework`: builds bindings-swift's XCFramework (macOS with Xcode).
@@ -25,6 +29,7 @@ mod android;
 mod bindings;
 mod consumers;
 mod docs;
+mod postgres;
 mod release;
 mod swift;
 mod tools;
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
         Some("kotlin-test") => bindings::kotlin_suite(),
+        Some("postgres") => postgres::serve(),
         Some("swift-bindings") => {
             bindings::swift_bindings(args.get(1).is_some_and(|a| a == "--check"))
         }
@@ -61,6 +67,9 @@ fn main() -> ExitCode {
                 "  demo            build the web demo and serve it with chat-server --dev on http://127.0.0.1:8787"
             );
             eprintln!("  kotlin-test     run the Kotlin (JVM) suite of bindings-kotlin");
+            eprintln!(
+                "  postgres        start a throwaway PostgreSQL for the tests (prints its URL)"
+            );
             eprintln!(
                 "  swift-bindings  regenerate bindings-swift's generated sources (--check: verify)"
             );
@@ -157,7 +166,15 @@ fn test() -> anyhow::Result<()> {
             "warnings",
         ],
     )?;
-    run("cargo", &["test", "--workspace", "--locked"])?;
+    {
+        // The store conformance suite runs on PostgreSQL too.
+        let cluster = postgres::Cluster::start()?;
+        run_with_env(
+            "cargo",
+            &["test", "--workspace", "--locked"],
+            &[(postgres::URL_VAR, &cluster.url)],
+        )?;
+    }
     bindings::swift_bindings(true)?;
     bindings::kotlin_suite()?;
     wasm::ensure_wasm_tools()?;

@@ -9,7 +9,9 @@
 //!   `seq` order, and [`Store::subscribe`] registers a listener atomically with reading the
 //!   current `seq` (so a connection misses nothing after the seq it is told).
 
+pub mod columns;
 mod cursor;
+pub mod postgres;
 pub mod sqlite;
 
 pub use cursor::{SyncPhase, SyncPosition};
@@ -123,6 +125,16 @@ impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         Self::Backend(format!("corrupt JSON column: {e}"))
     }
+}
+
+/// A random token of `len` ASCII letters and digits (app ids, keys, secrets, epochs).
+pub(crate) fn random_token(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Result of storage calls.

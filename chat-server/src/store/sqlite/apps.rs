@@ -1,20 +1,11 @@
 //! Apps (tenants) and users.
 
 use chat_protocol::{AppCredentials, AppSettings, User, UserInput};
-use rand::Rng;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Tx;
 use super::rows::{self, USER_COLS, now_ms};
-use crate::store::{AppRecord, StoreError, StoreResult};
-
-fn random_token(len: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
-}
+use crate::store::{AppRecord, StoreError, StoreResult, random_token};
 
 /// Creates an app with random credentials and a fresh sync epoch.
 pub fn create_app(conn: &mut Connection, name: &str) -> StoreResult<AppCredentials> {

@@ -14,15 +14,9 @@ use uuid::Uuid;
 
 use crate::store::{StoreError, StoreResult};
 
-pub const USER_COLS: &str = "id, name, image, custom, created_at, updated_at";
-pub const CHANNEL_COLS: &str = "cid, type, id, name, image, config, created_by, created_at, \
-     updated_at, last_message_at, member_count, rev, is_distinct";
-pub const MEMBER_COLS: &str = "cid, user_id, role, created_at, updated_at, deleted, rev";
-pub const MESSAGE_COLS: &str = "id, cid, user_id, text, attachments, parent_id, \
-     quoted_message_id, mentioned_users, reaction_counts, reply_count, created_at, updated_at, \
-     edited_at, deleted_at, rev";
-pub const REACTION_COLS: &str = "message_id, cid, user_id, type, created_at, deleted, rev";
-pub const READ_COLS: &str = "cid, user_id, last_read_message_id, last_read_at, rev";
+pub use crate::store::columns::{
+    CHANNEL_COLS, MEMBER_COLS, MESSAGE_COLS, REACTION_COLS, READ_COLS, USER_COLS,
+};
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {

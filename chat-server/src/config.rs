@@ -46,8 +46,13 @@ impl Default for RateLimit {
 pub struct ServerConfig {
     /// Listen address (`127.0.0.1:0` picks a free port).
     pub addr: SocketAddr,
-    /// Data directory holding `chat.db`.
+    /// Data directory holding `chat.db` (the embedded SQLite store; unused with
+    /// [`ServerConfig::database_url`]).
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://…`) to use instead of the embedded SQLite store.
+    pub database_url: Option<String>,
+    /// Connections to the PostgreSQL database this node keeps at most.
+    pub database_pool_size: usize,
     /// Interval of server pings on WebSocket connections.
     pub ping_interval: Duration,
     /// How long a client may take to answer a ping.
@@ -78,6 +83,8 @@ impl ServerConfig {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8787)),
             data_dir: data_dir.into(),
+            database_url: None,
+            database_pool_size: crate::store::postgres::DEFAULT_POOL_SIZE,
             ping_interval: Duration::from_secs(25),
             pong_timeout: Duration::from_secs(8),
             expiry_grace: Duration::from_secs(25),

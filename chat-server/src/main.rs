@@ -11,6 +11,7 @@ use chat_server::api::cors::{self, normalize_origin, normalize_origins};
 use chat_server::api::static_files::check_static_dir;
 use chat_server::auth::{MAX_TOKEN_LIFETIME_SECS, mint_user_token};
 use chat_server::realtime::InProcessHub;
+use chat_server::store::postgres::PgStore;
 use chat_server::store::sqlite::SqliteStore;
 use chat_server::store::{NewChannel, Store, SyncSettings};
 use clap::{Parser, Subcommand};
@@ -46,9 +47,11 @@ enum Command {
         /// Listen address.
         #[arg(long, env = "ONYXCHAT_ADDR", default_value = "127.0.0.1:8787")]
         addr: SocketAddr,
-        /// Data directory (holds chat.db).
-        #[arg(long, env = "ONYXCHAT_DATA_DIR", default_value = "./.onyxchat")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Connections to the PostgreSQL database this node keeps at most.
+        #[arg(long, env = "ONYXCHAT_DATABASE_POOL_SIZE", default_value_t = chat_server::store::postgres::DEFAULT_POOL_SIZE)]
+        database_pool_size: usize,
         /// Ensure a `demo` app with demo users and channels; print credentials and tokens,
         /// and serve them to the demo app at `GET /v1/dev/session`.
         #[arg(long)]
@@ -86,9 +89,8 @@ enum Command {
         /// Purge tombstones with `rev` below this seq (see the `seq` of a sync cursor).
         #[arg(long)]
         before_seq: u64,
-        /// Data directory.
-        #[arg(long, default_value = "./.onyxchat")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Print a user token (JWT) for a user of an app.
     Token {
@@ -101,10 +103,42 @@ enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 86_400)]
         ttl_secs: u64,
-        /// Data directory.
-        #[arg(long, default_value = "./.onyxchat")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
+}
+
+/// Where the data lives: a PostgreSQL database if one is named, else the embedded SQLite
+/// store in the data directory.
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// Data directory of the embedded SQLite store (holds chat.db); unused with
+    /// `--database-url`.
+    #[arg(long, env = "ONYXCHAT_DATA_DIR", default_value = "./.onyxchat")]
+    data_dir: PathBuf,
+    /// A PostgreSQL database to use instead of the data directory:
+    /// `postgres://user:password@host:5432/dbname` (or a `key=value` connection string).
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl StoreArgs {
+    /// Opens the store these arguments name (admin commands: no serving lock).
+    async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        let hub = Arc::new(InProcessHub::new());
+        Ok(match &self.database_url {
+            Some(url) => Arc::new(
+                PgStore::connect(url, 2, hub, SyncSettings::default())
+                    .await
+                    .context("opening the PostgreSQL database")?,
+            ),
+            None => Arc::new(
+                SqliteStore::open(&self.data_dir, hub, SyncSettings::default()).with_context(
+                    || format!("opening the data directory {}", self.data_dir.display()),
+                )?,
+            ),
+        })
+    }
 }
 
 /// Connection limits of `serve` (see the "Connections and transport" section of
@@ -142,6 +176,8 @@ struct LimitArgs {
 struct ServeFile {
     addr: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    database_pool_size: Option<usize>,
     static_dir: Option<PathBuf>,
     metrics_addr: Option<SocketAddr>,
     max_connections: Option<usize>,
@@ -157,7 +193,8 @@ struct ServeFile {
 fn apply_config_file(command: &mut Command, matches: &clap::ArgMatches) -> anyhow::Result<()> {
     let Command::Serve {
         addr,
-        data_dir,
+        store,
+        database_pool_size,
         static_dir,
         metrics_addr,
         config: Some(path),
@@ -192,7 +229,9 @@ fn apply_config_file(command: &mut Command, matches: &clap::ArgMatches) -> anyho
     }
     fill!(
         addr => *addr,
-        data_dir => *data_dir,
+        data_dir => store.data_dir,
+        database_url => store.database_url,
+        database_pool_size => *database_pool_size,
         static_dir => *static_dir,
         metrics_addr => *metrics_addr,
         max_connections => limits.max_connections,
@@ -228,9 +267,8 @@ enum AppCommand {
         /// Unique app name.
         #[arg(long)]
         name: String,
-        /// Data directory.
-        #[arg(long, default_value = "./.onyxchat")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Show or change the web origins allowed to use an app from a browser (CORS and the
     /// WebSocket); prints the app's settings as JSON. A running server applies changes
@@ -248,9 +286,8 @@ enum AppCommand {
         /// Remove every allowed origin first.
         #[arg(long)]
         clear: bool,
-        /// Data directory.
-        #[arg(long, default_value = "./.onyxchat")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -296,11 +333,6 @@ fn check_dev_addr(addr: SocketAddr, allow_remote: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn open_store(dir: &std::path::Path) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(dir, Arc::new(InProcessHub::new()), SyncSettings::default())
-        .with_context(|| format!("opening the data directory {}", dir.display()))
 }
 
 const DEMO_USERS: &[(&str, &str)] = &[
@@ -404,7 +436,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
             addr,
-            data_dir,
+            store,
+            database_pool_size,
             dev,
             static_dir,
             dev_allow_remote,
@@ -419,7 +452,10 @@ async fn main() -> anyhow::Result<()> {
                 Ok(soft) => tracing::debug!(?soft, "file descriptor limit"),
                 Err(e) => tracing::warn!(error = %e, "could not raise the file descriptor limit"),
             }
+            let data_dir = store.data_dir;
             let mut config = ServerConfig::new(&data_dir);
+            config.database_url = store.database_url;
+            config.database_pool_size = database_pool_size;
             config.addr = addr;
             config.metrics_addr = metrics_addr;
             limits.apply(&mut config.transport);
@@ -435,7 +471,11 @@ async fn main() -> anyhow::Result<()> {
             let server = chat_server::start(config)
                 .await
                 .context("starting the server")?;
-            tracing::info!(addr = %server.addr, data_dir = %data_dir.display(), "chat-server listening");
+            if server.state.config().database_url.is_some() {
+                tracing::info!(addr = %server.addr, "chat-server listening (PostgreSQL)");
+            } else {
+                tracing::info!(addr = %server.addr, data_dir = %data_dir.display(), "chat-server listening");
+            }
             if let Some(at) = server.metrics_addr {
                 tracing::info!(addr = %at, "metrics at /metrics");
             }
@@ -452,12 +492,12 @@ async fn main() -> anyhow::Result<()> {
             server.stop().await?;
         }
         Command::App {
-            command: AppCommand::Create { name, data_dir },
+            command: AppCommand::Create { name, store },
         } => {
             if name.trim().is_empty() {
                 bail!("--name must not be empty");
             }
-            let store = open_store(&data_dir)?;
+            let store = store.open().await?;
             let creds = store.create_app(&name).await?;
             println!("{}", serde_json::to_string(&creds)?);
         }
@@ -468,23 +508,23 @@ async fn main() -> anyhow::Result<()> {
                     allow,
                     remove,
                     clear,
-                    data_dir,
+                    store,
                 },
         } => {
-            let store = open_store(&data_dir)?;
+            let store = store.open().await?;
             store
                 .app_by_id(&app)
                 .await?
                 .with_context(|| format!("no app {app}"))?;
-            let settings = app_cors(&store, &app, &allow, &remove, clear).await?;
+            let settings = app_cors(store.as_ref(), &app, &allow, &remove, clear).await?;
             println!("{}", serde_json::to_string(&settings)?);
         }
         Command::Compact {
             app,
             before_seq,
-            data_dir,
+            store,
         } => {
-            let store = open_store(&data_dir)?;
+            let store = store.open().await?;
             store
                 .app_by_id(&app)
                 .await?
@@ -499,7 +539,7 @@ async fn main() -> anyhow::Result<()> {
             app,
             user,
             ttl_secs,
-            data_dir,
+            store,
         } => {
             chat_protocol::ids::validate_user_id(&user)?;
             if !i64::try_from(ttl_secs).is_ok_and(|t| t <= MAX_TOKEN_LIFETIME_SECS) {
@@ -508,7 +548,7 @@ async fn main() -> anyhow::Result<()> {
                      {MAX_TOKEN_LIFETIME_SECS} seconds (30 days)"
                 );
             }
-            let store = open_store(&data_dir)?;
+            let store = store.open().await?;
             let record = store
                 .app_by_id(&app)
                 .await?

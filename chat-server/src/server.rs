@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::api::{self, AppState};
 use crate::config::ServerConfig;
 use crate::realtime::{Broadcaster, InProcessHub};
+use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
 use crate::transport;
@@ -30,7 +31,7 @@ pub struct RunningServer {
     metrics_task: Option<JoinHandle<std::io::Result<()>>>,
     task: JoinHandle<std::io::Result<()>>,
     /// Held while serving: one server per data directory (see [`lock_data_dir`]).
-    _lock: Option<std::fs::File>,
+    _lock: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// How long [`RunningServer::stop`] waits for WebSockets to close.
@@ -83,18 +84,34 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, StoreError> {
     Ok(file)
 }
 
-/// Opens the SQLite store in `config.data_dir` and serves on `config.addr`.
+/// Opens the store — PostgreSQL at `config.database_url` if given, else SQLite in
+/// `config.data_dir` — and serves on `config.addr`. Either way this server must be the only
+/// one writing the database (see [`lock_data_dir`] and [`PgStore::lock_single_node`]).
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StoreError> {
-    let lock = lock_data_dir(&config.data_dir)?;
     let hub: Arc<dyn Broadcaster> = Arc::new(InProcessHub::new());
-    let dir = config.data_dir.clone();
     let settings = config.sync;
     let hub_for_store = hub.clone();
-    let store =
-        tokio::task::spawn_blocking(move || SqliteStore::open(&dir, hub_for_store, settings))
+    let (store, lock): (Arc<dyn Store>, Box<dyn std::any::Any + Send + Sync>) = match &config
+        .database_url
+    {
+        Some(url) => {
+            let store =
+                PgStore::connect(url, config.database_pool_size, hub_for_store, settings).await?;
+            let lock = store.lock_single_node().await?;
+            (Arc::new(store), Box::new(lock))
+        }
+        None => {
+            let lock = lock_data_dir(&config.data_dir)?;
+            let dir = config.data_dir.clone();
+            let store = tokio::task::spawn_blocking(move || {
+                SqliteStore::open(&dir, hub_for_store, settings)
+            })
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))??;
-    let mut server = start_with(config, Arc::new(store), hub).await?;
+            (Arc::new(store), Box::new(lock))
+        }
+    };
+    let mut server = start_with(config, store, hub).await?;
     server._lock = Some(lock);
     Ok(server)
 }

@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
         Some("kotlin-test") => bindings::kotlin_suite(),
-        Some("postgres") => postgres::serve(),
+        Some("postgres") => postgres::serve(&args[1..]),
         Some("swift-bindings") => {
             bindings::swift_bindings(args.get(1).is_some_and(|a| a == "--check"))
         }
@@ -68,7 +68,7 @@ fn main() -> ExitCode {
             );
             eprintln!("  kotlin-test     run the Kotlin (JVM) suite of bindings-kotlin");
             eprintln!(
-                "  postgres        start a throwaway PostgreSQL for the tests (prints its URL)"
+                "  postgres        start a throwaway PostgreSQL for the tests (prints its URL; --durable: for benchmarks)"
             );
             eprintln!(
                 "  swift-bindings  regenerate bindings-swift's generated sources (--check: verify)"
@@ -168,7 +168,7 @@ fn test() -> anyhow::Result<()> {
     )?;
     {
         // The store conformance suite runs on PostgreSQL too.
-        let cluster = postgres::Cluster::start()?;
+        let cluster = postgres::Cluster::start(false)?;
         run_with_env(
             "cargo",
             &["test", "--workspace", "--locked"],

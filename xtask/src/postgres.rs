@@ -3,8 +3,9 @@
 //! loopback port (no TCP on other interfaces, its socket in that directory) and stopped,
 //! with the directory removed, when the [`Cluster`] is dropped.
 //!
-//! The cluster trades durability for speed (`fsync`, `synchronous_commit` and full-page
-//! writes off): it holds test data only. PostgreSQL refuses to run as root, so as root the
+//! The test cluster trades durability for speed (`fsync`, `synchronous_commit` and
+//! full-page writes off): it holds test data only. `cargo xtask postgres --durable` keeps
+//! PostgreSQL's defaults, for benchmarks. PostgreSQL refuses to run as root, so as root the
 //! tools run as the `postgres` user the Debian package creates.
 //!
 //! `cargo xtask test` hands the cluster to the Rust tests as `ONYXCHAT_TEST_DATABASE_URL`;
@@ -64,8 +65,9 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 impl Cluster {
-    /// Installs PostgreSQL if needed and starts a fresh cluster.
-    pub(crate) fn start() -> anyhow::Result<Self> {
+    /// Installs PostgreSQL if needed and starts a fresh cluster; `durable`: with
+    /// production durability (for benchmarks) instead of the test settings.
+    pub(crate) fn start(durable: bool) -> anyhow::Result<Self> {
         let bin = server_bin()?;
         let as_postgres = is_root();
         let dir = std::env::temp_dir().join(format!("onyxchat-pg-{}", std::process::id()));
@@ -80,7 +82,11 @@ impl Cluster {
             url: String::new(),
         };
         if as_postgres {
-            cluster.run("chown", &["-R", "postgres:postgres", &cluster.dir_str()], false)?;
+            cluster.run(
+                "chown",
+                &["-R", "postgres:postgres", &cluster.dir_str()],
+                false,
+            )?;
         }
         let data = cluster.data_str();
         cluster.tool(
@@ -97,15 +103,25 @@ impl Cluster {
             ],
         )?;
         let port = free_port()?;
+        let speed = if durable {
+            ""
+        } else {
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        };
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400 \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400{speed}",
             cluster.dir_str()
         );
-        let log = cluster.dir.join("server.log").to_string_lossy().into_owned();
+        let log = cluster
+            .dir
+            .join("server.log")
+            .to_string_lossy()
+            .into_owned();
         cluster.tool(
             "pg_ctl",
-            &["-D", &data, "-o", &options, "-l", &log, "-w", "-t", "60", "start"],
+            &[
+                "-D", &data, "-o", &options, "-l", &log, "-w", "-t", "60", "start",
+            ],
         )?;
         cluster.url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
         eprintln!("xtask: PostgreSQL test cluster at {}", cluster.url);
@@ -164,9 +180,11 @@ impl Drop for Cluster {
     }
 }
 
-/// `cargo xtask postgres`: a cluster for running tests by hand, until Enter.
-pub(crate) fn serve() -> anyhow::Result<()> {
-    let cluster = Cluster::start()?;
+/// `cargo xtask postgres [--durable]`: a cluster for running tests (or, durable,
+/// benchmarks) by hand, until Enter.
+pub(crate) fn serve(args: &[String]) -> anyhow::Result<()> {
+    let durable = args.iter().any(|a| a == "--durable");
+    let cluster = Cluster::start(durable)?;
     eprintln!("xtask: export {URL_VAR}={}", cluster.url);
     eprintln!("xtask: press Enter (or close stdin) to stop it");
     let mut line = String::new();

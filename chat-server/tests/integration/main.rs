@@ -8,7 +8,10 @@
 //!   protocol, and with the official Centrifuge Rust client.
 //! - `cli`: the binary as users run it (`app create`, `token`, `serve --dev`).
 //! - `conformance`, `store_conformance`: the storage conformance suite every `Store`
-//!   backend expands, and its expansion for SQLite.
+//!   backend expands, and its expansions for SQLite and PostgreSQL.
+//! - `postgres`: what only the PostgreSQL backend must prove (commit order under
+//!   concurrent writers on several nodes, idempotent sends across nodes, the binary on a
+//!   database), against the test cluster in `ONYXCHAT_TEST_DATABASE_URL`.
 //! - `security`: the adversarial suite (every row of docs/protocol.md's security tables).
 //!
 //! Rules: a test owns everything it starts (its server on an ephemeral port, its temporary
@@ -24,6 +27,7 @@ mod api_sync;
 mod centrifuge_interop;
 mod cli;
 pub mod ops;
+pub mod postgres;
 mod realtime;
 mod security;
 pub mod store_conformance;

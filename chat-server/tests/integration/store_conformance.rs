@@ -412,9 +412,8 @@ async fn a_database_with_a_row_per_recipient_migrates_to_the_same_counts() {
     assert_eq!(after, bumped);
 }
 
-/// The suite on the PostgreSQL backend: each test gets a schema of its own in the cluster
-/// named by `ONYXCHAT_TEST_DATABASE_URL` (`cargo xtask test` starts a throwaway one and
-/// sets it; `cargo xtask postgres` starts one for running tests by hand).
+/// The suite on the PostgreSQL backend: each test gets a schema of its own in the test
+/// cluster (see [`crate::postgres`]).
 pub mod postgres {
     use std::sync::Arc;
 
@@ -424,39 +423,11 @@ pub mod postgres {
 
     use crate::{conformance, conformance_suite};
 
-    /// The variable naming the test cluster.
-    pub const URL_VAR: &str = "ONYXCHAT_TEST_DATABASE_URL";
-
-    /// The test cluster's connection config, for a fresh schema of its own: the schema is
-    /// created here and set as the connections' `search_path`.
-    pub async fn fresh_schema() -> tokio_postgres::Config {
-        let url = std::env::var(URL_VAR).unwrap_or_else(|_| {
-            panic!(
-                "{URL_VAR} is not set: run `cargo xtask test`, or start a cluster with \
-                 `cargo xtask postgres` and export the {URL_VAR} it prints"
-            )
-        });
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
-        let task = tokio::spawn(connection);
-        let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
-        client
-            .batch_execute(&format!("CREATE SCHEMA {schema}"))
-            .await
-            .unwrap();
-        drop(client);
-        let _ = task.await;
-        let mut config: tokio_postgres::Config = url.parse().unwrap();
-        config.options(format!("-c search_path={schema}"));
-        config
-    }
-
     fn postgres(
         hub: Arc<dyn Broadcaster>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = conformance::Opened> + Send>> {
         Box::pin(async move {
-            let config = fresh_schema().await;
+            let config = crate::postgres::fresh_schema().await;
             let store = PgStore::open(config, 8, hub, SyncSettings::default())
                 .await
                 .unwrap();

@@ -34,6 +34,7 @@ mod channels;
 mod conn;
 mod flags;
 mod messages;
+mod node;
 mod reactions;
 mod reads;
 mod rows;
@@ -57,6 +58,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use uuid::Uuid;
 
 use self::conn::{Conn, Tx};
+pub use self::node::NodeLock;
 use super::{
     Actor, AppRecord, NewChannel, Store, StoreError, StoreResult, SyncPosition, SyncSettings,
 };
@@ -70,6 +72,8 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 struct Inner {
     pool: Pool,
+    /// What the pool connects with (the serving lock opens a connection of its own).
+    config: tokio_postgres::Config,
     /// One lock per app: a node's writers of an app queue here before taking a connection.
     app_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     hub: Arc<dyn Broadcaster>,
@@ -99,7 +103,7 @@ impl PgStore {
         settings: SyncSettings,
     ) -> StoreResult<Self> {
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             tokio_postgres::NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -115,6 +119,7 @@ impl PgStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
+                config,
                 app_locks: Mutex::new(HashMap::new()),
                 hub,
                 settings,
@@ -133,6 +138,12 @@ impl PgStore {
             .parse()
             .map_err(|e| StoreError::Invalid(format!("database url: {e}")))?;
         Self::open(config, pool_size, hub, settings).await
+    }
+
+    /// Takes the database's serving lock for this node (see [`node`]); hold the returned
+    /// value while serving.
+    pub async fn lock_single_node(&self) -> StoreResult<NodeLock> {
+        node::lock(&self.inner.config).await
     }
 
     /// Runs `f` in a write transaction of `app` (see the module docs); publishes its
@@ -251,8 +262,10 @@ impl Store for PgStore {
 
     async fn ensure_user(&self, app: &str, user_id: &str) -> StoreResult<()> {
         let user = user_id.to_owned();
-        self.write(app, move |w| Box::pin(async move { apps::ensure_user(w, &user).await }))
-            .await
+        self.write(app, move |w| {
+            Box::pin(async move { apps::ensure_user(w, &user).await })
+        })
+        .await
     }
 
     async fn get_users(&self, app: &str, ids: Vec<String>) -> StoreResult<Vec<User>> {
@@ -461,8 +474,10 @@ impl Store for PgStore {
 
     async fn delete_message(&self, app: &str, actor: &Actor, id: Uuid) -> StoreResult<Message> {
         let actor = actor.clone();
-        self.write(app, move |w| Box::pin(async move { messages::delete(w, &actor, id).await }))
-            .await
+        self.write(app, move |w| {
+            Box::pin(async move { messages::delete(w, &actor, id).await })
+        })
+        .await
     }
 
     async fn add_reaction(
@@ -593,8 +608,10 @@ impl Store for PgStore {
     }
 
     async fn compact(&self, app: &str, before_seq: u64) -> StoreResult<()> {
-        self.write(app, move |w| Box::pin(async move { sync::compact(w, before_seq).await }))
-            .await
+        self.write(app, move |w| {
+            Box::pin(async move { sync::compact(w, before_seq).await })
+        })
+        .await
     }
 
     async fn app_settings(&self, app: &str) -> StoreResult<AppSettings> {

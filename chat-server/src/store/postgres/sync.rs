@@ -21,12 +21,13 @@
 //!
 //! Cost: one walk of the user's memberships with a probe of each channel row
 //! (`channels.last_rev`, the newest rev in the channel, kept by triggers); only channels
-//! with something after their bound are probed further (`busy`) and streamed, each arm
-//! one `(app_id, cid, rev)` index range per such channel. The rows of a page are then
-//! loaded by key with one query per kind of change. Nothing outside the user's channels
-//! is read.
+//! with something after their bound are probed further (`busy`, one query for all of
+//! them) and streamed, each arm one `(app_id, cid, rev)` index range per such channel.
+//! The rows of a page are then loaded by key with one query per kind of change (SQLite
+//! loads them one by one; here each query is a round trip). Nothing outside the user's
+//! channels is read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chat_protocol::{Change, ChannelState, Cid, SyncChange, SyncResponse};
 
@@ -127,9 +128,11 @@ pub(crate) const BOOTSTRAP_CIDS: &str = "SELECT cid FROM members \
      WHERE app_id = $1 AND user_id = $2 AND NOT deleted AND cid COLLATE \"C\" > $3 \
      ORDER BY cid COLLATE \"C\" LIMIT $4";
 
-/// Message changes of one channel (`$1` app, `$2` cid) in `($3, $4]`, counted up to `$5`.
-pub(crate) const BUSY: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM messages \
-     WHERE app_id = $1 AND cid = $2 AND rev > $3 AND rev <= $4 LIMIT $5) AS x";
+/// Of the channels `$2` (app `$1`), those with at least `$5` (the threshold plus one)
+/// message changes in `($3, $4]`: one `messages_rev` range per channel, counted up to `$5`.
+pub(crate) const BUSY: &str = "SELECT b.cid FROM UNNEST($2::TEXT[]) AS b(cid) \
+     WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM messages AS g \
+       WHERE g.app_id = $1 AND g.cid = b.cid AND g.rev > $3 AND g.rev <= $4 LIMIT $5) AS x) = $5";
 
 /// The stream: `$1` app, `$2` seq, `$3`/`$4` the channels with something after their
 /// bound and those lower bounds (parallel arrays), `$5` user, `$6` limit. The bounds drive
@@ -283,16 +286,26 @@ impl Ctx<'_> {
             .collect()
     }
 
-    /// Whether a channel has more message changes in `(from, to]` than the threshold.
-    async fn busy(&self, cid: &str, from: u64, to: u64) -> StoreResult<bool> {
-        let t = i64::from(self.settings.limited_threshold);
-        let (from, to, cap) = (from as i64, to as i64, t + 1);
-        let row = self
-            .c
-            .one(BUSY, &[&self.app, &cid, &from, &to, &cap])
-            .await?;
-        let n: i64 = rows::get(&row, 0)?;
-        Ok(n > t)
+    /// Of the user's channels, those that may be busy in `(from, to]` (joined by `from`,
+    /// with something after it) and have more message changes in it than the threshold:
+    /// one query for all of them.
+    async fn busy(&self, ms: &[Membership], from: u64, to: u64) -> StoreResult<HashSet<String>> {
+        let probe: Vec<&str> = ms
+            .iter()
+            .filter(|m| m.joined <= from && m.touched > from)
+            .map(|m| m.cid.as_str())
+            .collect();
+        if probe.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let cap = i64::from(self.settings.limited_threshold) + 1;
+        let (from, to) = (from as i64, to as i64);
+        self.c
+            .all(BUSY, &[&self.app, &probe, &from, &to, &cap])
+            .await?
+            .iter()
+            .map(|r| rows::get(r, 0))
+            .collect()
     }
 
     /// Phase 1 of a sync from `seq`: channels joined in `(seq, snap]` or with too many
@@ -300,16 +313,19 @@ impl Ctx<'_> {
     /// time, in cid order. With none (left), streaming starts in the same call.
     async fn limited(&self, seq: u64, snap: u64, after: Option<&Cid>) -> StoreResult<SyncResponse> {
         let after = after.map(ToString::to_string).unwrap_or_default();
-        let mut pending = Vec::new();
-        for m in self.memberships().await? {
-            if m.cid.as_str() <= after.as_str() || m.joined > snap {
-                continue;
-            }
-            // Nothing after `seq` in the channel: it cannot be busy, no probe needed.
-            if m.joined > seq || (m.touched > seq && self.busy(&m.cid, seq, snap).await?) {
-                pending.push(m.cid);
-            }
-        }
+        let ms: Vec<Membership> = self
+            .memberships()
+            .await?
+            .into_iter()
+            .filter(|m| m.cid.as_str() > after.as_str() && m.joined <= snap)
+            .collect();
+        // Channels with nothing after `seq` cannot be busy: they are not probed.
+        let busy = self.busy(&ms, seq, snap).await?;
+        let mut pending: Vec<String> = ms
+            .into_iter()
+            .filter(|m| m.joined > seq || busy.contains(&m.cid))
+            .map(|m| m.cid)
+            .collect();
         if pending.is_empty() {
             return self.stream(seq, snap).await;
         }
@@ -344,13 +360,15 @@ impl Ctx<'_> {
     async fn stream(&self, seq: u64, snap: u64) -> StoreResult<SyncResponse> {
         let (mut cids, mut los): (Vec<String>, Vec<i64>) = (Vec::new(), Vec::new());
         let mut first_deferred_join: Option<u64> = None;
-        for m in self.memberships().await? {
+        let ms = self.memberships().await?;
+        let busy = self.busy(&ms, seq, snap).await?;
+        for m in ms {
             if m.joined > snap {
                 first_deferred_join =
                     Some(first_deferred_join.map_or(m.joined, |j| j.min(m.joined)));
                 continue;
             }
-            let lo = if m.joined > seq || (m.touched > seq && self.busy(&m.cid, seq, snap).await?) {
+            let lo = if m.joined > seq || busy.contains(&m.cid) {
                 snap
             } else {
                 seq

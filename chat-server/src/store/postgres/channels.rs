@@ -479,14 +479,15 @@ pub async fn remove_member(
 }
 
 /// Users sharing a channel with `$2`: the user's memberships (`members_by_user`), then
-/// each channel's current members (`members_current`). Sorted, so the answer does not
-/// depend on the plan PostgreSQL picks for `DISTINCT`.
-pub(crate) const CO_MEMBER_IDS: &str = "SELECT DISTINCT o.user_id \
+/// each channel's current members (`members_current`), each user once. Sorted bytewise,
+/// so the answer does not depend on the plan PostgreSQL picks (SQLite's order is its scan
+/// order; callers treat the answer as a set).
+pub(crate) const CO_MEMBER_IDS: &str = "SELECT o.user_id \
      FROM members AS m \
      JOIN members AS o ON o.app_id = m.app_id AND o.cid = m.cid \
      WHERE m.app_id = $1 AND m.user_id = $2 AND NOT m.deleted \
        AND NOT o.deleted AND o.user_id <> $2 \
-     ORDER BY o.user_id COLLATE \"C\"";
+     GROUP BY o.user_id ORDER BY o.user_id COLLATE \"C\"";
 
 /// Users sharing at least one channel with `user`.
 pub async fn co_member_ids(c: &Conn, app: &str, user: &str) -> StoreResult<Vec<String>> {

@@ -19,6 +19,8 @@
 //!   and nothing after it.
 //! - **Query** pages on `(sort_at DESC, cid DESC)`; a user's query walks the user's own
 //!   memberships, never the app's channels.
+//! - Cids and user ids are ordered and compared bytewise (`COLLATE "C"`), like SQLite's
+//!   `BINARY`, whatever the database's collation.
 
 use chat_protocol::{
     Change, Channel, ChannelFilter, ChannelState, ChannelUnread, Cid, ListMessagesQuery, Member,
@@ -38,13 +40,15 @@ use crate::store::{Actor, NewChannel, StoreError, StoreResult};
 pub(crate) fn members_sql() -> String {
     format!(
         "SELECT {MEMBER_COLS} FROM members \
-         WHERE app_id = $1 AND cid = $2 AND NOT deleted ORDER BY created_at, user_id"
+         WHERE app_id = $1 AND cid = $2 AND NOT deleted ORDER BY created_at, user_id COLLATE \"C\""
     )
 }
 
 /// The read states of a channel (`$1` app, `$2` cid), by user.
 pub(crate) fn reads_sql() -> String {
-    format!("SELECT {READ_COLS} FROM reads WHERE app_id = $1 AND cid = $2 ORDER BY user_id")
+    format!(
+        "SELECT {READ_COLS} FROM reads WHERE app_id = $1 AND cid = $2 ORDER BY user_id COLLATE \"C\""
+    )
 }
 
 /// Current members, oldest membership first.
@@ -155,27 +159,17 @@ pub async fn create(
     let now = now_ms();
     let config = serde_json::to_string(&req.config.unwrap_or_default())?;
     let seq = w.next_seq() as i64;
-    let count = i32::try_from(member_ids.len())
-        .map_err(|_| StoreError::Invalid("too many members".into()))?;
-    let initial_json = serde_json::to_string(&initial)?;
+    let count = member_ids.len() as i32;
+    let (key, kind, id) = (cid.to_string(), cid.kind().as_str(), cid.id());
+    let init = serde_json::to_string(&initial)?;
+    let (name, image, distinct) = (&req.name, &req.image, req.distinct);
     w.exec(
         "INSERT INTO channels (app_id, cid, type, id, name, image, config, created_by, \
          created_at, updated_at, sort_at, member_count, rev, is_distinct, initial_members) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10, $11, $12, $13)",
         &[
-            &w.app,
-            &cid.to_string(),
-            &cid.kind().as_str(),
-            &cid.id(),
-            &req.name,
-            &req.image,
-            &config,
-            &creator,
-            &now,
-            &count,
-            &seq,
-            &req.distinct,
-            &initial_json,
+            &w.app, &key, &kind, &id, name, image, &config, &creator, &now, &count, &seq,
+            &distinct, &init,
         ],
     )
     .await?;
@@ -300,19 +294,11 @@ pub async fn update(
     let name = req.name.or(current.name);
     let image = req.image.or(current.image);
     let config = serde_json::to_string(&req.config.unwrap_or(current.config))?;
-    let seq = w.next_seq() as i64;
+    let (seq, key) = (w.next_seq() as i64, cid.to_string());
     w.exec(
         "UPDATE channels SET name = $3, image = $4, config = $5, updated_at = $6, rev = $7 \
          WHERE app_id = $1 AND cid = $2",
-        &[
-            &w.app,
-            &cid.to_string(),
-            &name,
-            &image,
-            &config,
-            &now_ms(),
-            &seq,
-        ],
+        &[&w.app, &key, &name, &image, &config, &now_ms(), &seq],
     )
     .await?;
     let channel = rows::require_channel(w, &w.app, cid).await?;
@@ -402,23 +388,13 @@ pub async fn add_members(
                         input.user_id
                     )));
                 }
-                let seq = w.next_seq() as i64;
+                let (seq, key, user) = (w.next_seq() as i64, cid.to_string(), &input.user_id);
                 let sql = format!(
                     "UPDATE members SET role = $4, updated_at = $5, rev = $6 \
                      WHERE app_id = $1 AND cid = $2 AND user_id = $3 RETURNING {MEMBER_COLS}"
                 );
                 let row = w
-                    .one(
-                        &sql,
-                        &[
-                            &w.app,
-                            &cid.to_string(),
-                            &input.user_id,
-                            &wanted.as_str(),
-                            &now,
-                            &seq,
-                        ],
-                    )
+                    .one(&sql, &[&w.app, &key, user, &wanted.as_str(), &now, &seq])
                     .await?;
                 changed.push(rows::member(&row)?);
             }
@@ -503,14 +479,15 @@ pub async fn remove_member(
 }
 
 /// Users sharing a channel with `$2`: the user's memberships (`members_by_user`), then
-/// each channel's current members (`members_current`). Sorted, so the answer does not
-/// depend on the plan PostgreSQL picks for `DISTINCT`.
-pub(crate) const CO_MEMBER_IDS: &str = "SELECT DISTINCT o.user_id \
+/// each channel's current members (`members_current`), each user once. Sorted bytewise,
+/// so the answer does not depend on the plan PostgreSQL picks (SQLite's order is its scan
+/// order; callers treat the answer as a set).
+pub(crate) const CO_MEMBER_IDS: &str = "SELECT o.user_id \
      FROM members AS m \
      JOIN members AS o ON o.app_id = m.app_id AND o.cid = m.cid \
      WHERE m.app_id = $1 AND m.user_id = $2 AND NOT m.deleted \
        AND NOT o.deleted AND o.user_id <> $2 \
-     ORDER BY o.user_id";
+     GROUP BY o.user_id ORDER BY o.user_id COLLATE \"C\"";
 
 /// Users sharing at least one channel with `user`.
 pub async fn co_member_ids(c: &Conn, app: &str, user: &str) -> StoreResult<Vec<String>> {
@@ -599,12 +576,12 @@ pub async fn query(
         let at = args.push(sort_at);
         let id = args.push(cid);
         sql.push_str(&format!(
-            " AND (c.sort_at < {at}::BIGINT OR (c.sort_at = {at}::BIGINT AND c.cid < {id}::TEXT))"
+            " AND (c.sort_at < {at}::BIGINT OR (c.sort_at = {at}::BIGINT AND c.cid COLLATE \"C\" < {id}::TEXT))"
         ));
     }
     let lim = args.push(i64::from(limit) + 1);
     sql.push_str(&format!(
-        " ORDER BY c.sort_at DESC, c.cid DESC LIMIT {lim}::BIGINT"
+        " ORDER BY c.sort_at DESC, c.cid COLLATE \"C\" DESC LIMIT {lim}::BIGINT"
     ));
     let found = c.all(&sql, &args.refs()).await?;
     let mut rows_found = found

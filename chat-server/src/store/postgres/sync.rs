@@ -104,7 +104,7 @@ pub async fn compact(w: &mut Tx, before_seq: u64) -> StoreResult<()> {
     )
     .await?;
     w.exec(
-        "UPDATE apps SET min_seq = GREATEST(min_seq, LEAST($2, $3)) WHERE id = $1",
+        "UPDATE apps SET min_seq = GREATEST(min_seq, LEAST($2::BIGINT, $3::BIGINT)) WHERE id = $1",
         &[&w.app, &before, &head],
     )
     .await?;

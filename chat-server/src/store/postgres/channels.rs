@@ -479,14 +479,15 @@ pub async fn remove_member(
 }
 
 /// Users sharing a channel with `$2`: the user's memberships (`members_by_user`), then
-/// each channel's current members (`members_current`). Sorted, so the answer does not
-/// depend on the plan PostgreSQL picks for `DISTINCT`.
-pub(crate) const CO_MEMBER_IDS: &str = "SELECT DISTINCT o.user_id \
+/// each channel's current members (`members_current`), each user once. Sorted bytewise,
+/// so the answer does not depend on the plan PostgreSQL picks (SQLite's order is its scan
+/// order; callers treat the answer as a set).
+pub(crate) const CO_MEMBER_IDS: &str = "SELECT o.user_id COLLATE \"C\" \
      FROM members AS m \
      JOIN members AS o ON o.app_id = m.app_id AND o.cid = m.cid \
      WHERE m.app_id = $1 AND m.user_id = $2 AND NOT m.deleted \
        AND NOT o.deleted AND o.user_id <> $2 \
-     ORDER BY o.user_id COLLATE \"C\"";
+     GROUP BY 1 ORDER BY 1";
 
 /// Users sharing at least one channel with `user`.
 pub async fn co_member_ids(c: &Conn, app: &str, user: &str) -> StoreResult<Vec<String>> {
@@ -574,8 +575,10 @@ pub async fn query(
         let (sort_at, cid) = parse_cursor(cursor)?;
         let at = args.push(sort_at);
         let id = args.push(cid);
+        // The redundant `sort_at <=` bounds the index range; the rest filters its start.
         sql.push_str(&format!(
-            " AND (c.sort_at < {at}::BIGINT OR (c.sort_at = {at}::BIGINT AND c.cid COLLATE \"C\" < {id}::TEXT))"
+            " AND c.sort_at <= {at}::BIGINT AND (c.sort_at < {at}::BIGINT \
+             OR c.cid COLLATE \"C\" < {id}::TEXT)"
         ));
     }
     let lim = args.push(i64::from(limit) + 1);

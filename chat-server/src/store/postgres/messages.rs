@@ -70,10 +70,12 @@ pub(crate) const CLEAR_MENTIONS: &str = "UPDATE user_messages \
      WHERE app_id = $4 AND message_pk = $1 AND (flags & $3::INTEGER) <> 0 \
        AND user_id <> ALL($2::TEXT[])";
 
-/// The live reactions on message `$1` of app `$2`, to tombstone on delete, in key order:
-/// one range of the reactions' primary key `(app_id, message_pk, …)`.
+/// The live reactions on message `$1` of app `$2`, to tombstone on delete, in the SQLite
+/// backend's key order (bytewise): one range of the reactions' primary key
+/// `(app_id, message_pk, …)`.
 pub(crate) const LIVE_REACTIONS: &str = "SELECT user_id, type FROM reactions \
-     WHERE app_id = $2 AND message_pk = $1 AND NOT deleted ORDER BY user_id, type";
+     WHERE app_id = $2 AND message_pk = $1 AND NOT deleted \
+     ORDER BY user_id COLLATE \"C\", type COLLATE \"C\"";
 
 /// Which list a page comes from.
 #[derive(Debug, Clone, Copy)]

@@ -143,11 +143,12 @@ pub async fn remove_reaction(
     Ok(ReactionResponse { reaction, message })
 }
 
-/// Current reactions on the message with primary key `pk`, oldest first.
+/// Current reactions on the message with primary key `pk`, oldest first (ties by user id,
+/// bytewise as on SQLite).
 pub async fn list_reactions(c: &Conn, app: &str, pk: i64) -> StoreResult<Vec<Reaction>> {
     let sql = format!(
         "SELECT {REACTION_COLS} FROM reactions WHERE app_id = $1 AND message_pk = $2 \
-         AND NOT deleted ORDER BY created_at, user_id"
+         AND NOT deleted ORDER BY created_at, user_id COLLATE \"C\""
     );
     c.all(&sql, &[&app, &pk])
         .await?

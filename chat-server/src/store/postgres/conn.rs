@@ -15,7 +15,6 @@
 
 use chat_protocol::{Change, Cid, SyncChange};
 use deadpool_postgres::{Object, Pool};
-use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, Statement};
 
@@ -37,11 +36,6 @@ impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         Self::Backend(format!("postgres pool: {e}"))
     }
-}
-
-/// Whether an error is a unique-constraint violation (a concurrent insert won a race).
-pub(crate) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
-    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
 }
 
 /// A pooled connection with query helpers. Reads take `&Conn`.
@@ -116,17 +110,6 @@ impl Conn {
     pub(crate) async fn exec(&self, sql: &str, params: Params<'_>) -> StoreResult<u64> {
         let stmt = self.prepare(sql).await?;
         Ok(self.client().execute(&stmt, params).await?)
-    }
-
-    /// [`Conn::exec`] keeping the driver's error, for callers that tell constraint
-    /// violations apart ([`is_unique_violation`]).
-    pub(crate) async fn exec_raw(
-        &self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> Result<u64, tokio_postgres::Error> {
-        let stmt = self.client().prepare_cached(sql).await?;
-        self.client().execute(&stmt, params).await
     }
 }
 

@@ -9,6 +9,7 @@
 //! - `cli`: the binary as users run it (`app create`, `token`, `serve --dev`).
 //! - `conformance`, `store_conformance`: the storage conformance suite every `Store`
 //!   backend expands, and its expansions for SQLite and PostgreSQL.
+//! - `backend_parity`: one script on SQLite and on PostgreSQL, every sync page compared.
 //! - `postgres`: what only the PostgreSQL backend must prove (commit order under
 //!   concurrent writers on several nodes, idempotent sends across nodes, the binary on a
 //!   database), against the test cluster in `ONYXCHAT_TEST_DATABASE_URL`.
@@ -24,6 +25,7 @@ mod conformance;
 mod api_messages;
 mod api_rest;
 mod api_sync;
+mod backend_parity;
 mod centrifuge_interop;
 mod cli;
 pub mod ops;

@@ -11,6 +11,8 @@
 //!   compare pks within one channel only, so the order across apps does not matter.
 //! - `channels.last_rev` is kept by one trigger function per source table, as on SQLite.
 //! - Partial and covering indexes use `WHERE NOT deleted` and `INCLUDE`.
+//! - Ids, cids and types compare bytewise (`COLLATE "C"`), as on SQLite, whatever the
+//!   database's locale: orders and cursors by cid or user id come from the indexes.
 
 use super::conn::Conn;
 use crate::store::{StoreError, StoreResult};
@@ -57,7 +59,7 @@ const MIGRATIONS: &[&str] = &[
     // 1: the schema of SQLite's version 5
     r#"
     CREATE TABLE apps (
-        id TEXT PRIMARY KEY,
+        id TEXT COLLATE "C" PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
         api_key TEXT NOT NULL UNIQUE,
         api_secret TEXT NOT NULL,
@@ -68,8 +70,8 @@ const MIGRATIONS: &[&str] = &[
         cors_origins TEXT NOT NULL DEFAULT '[]'
     );
     CREATE TABLE users (
-        app_id TEXT NOT NULL REFERENCES apps(id),
-        id TEXT NOT NULL,
+        app_id TEXT COLLATE "C" NOT NULL REFERENCES apps(id),
+        id TEXT COLLATE "C" NOT NULL,
         name TEXT,
         image TEXT,
         custom TEXT NOT NULL DEFAULT '{}',
@@ -78,10 +80,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (app_id, id)
     );
     CREATE TABLE channels (
-        app_id TEXT NOT NULL REFERENCES apps(id),
-        cid TEXT NOT NULL,
-        type TEXT NOT NULL,
-        id TEXT NOT NULL,
+        app_id TEXT COLLATE "C" NOT NULL REFERENCES apps(id),
+        cid TEXT COLLATE "C" NOT NULL,
+        type TEXT COLLATE "C" NOT NULL,
+        id TEXT COLLATE "C" NOT NULL,
         name TEXT,
         image TEXT,
         config TEXT NOT NULL,
@@ -100,9 +102,9 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX channels_sort ON channels (app_id, sort_at DESC, cid DESC);
     CREATE TABLE members (
-        app_id TEXT NOT NULL,
-        cid TEXT NOT NULL,
-        user_id TEXT NOT NULL,
+        app_id TEXT COLLATE "C" NOT NULL,
+        cid TEXT COLLATE "C" NOT NULL,
+        user_id TEXT COLLATE "C" NOT NULL,
         role TEXT NOT NULL,
         created_at BIGINT NOT NULL,
         updated_at BIGINT NOT NULL,
@@ -118,10 +120,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX members_user_rev ON members (app_id, user_id, rev);
     CREATE TABLE messages (
         pk BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        app_id TEXT NOT NULL,
+        app_id TEXT COLLATE "C" NOT NULL,
         id UUID NOT NULL,
-        cid TEXT NOT NULL,
-        user_id TEXT NOT NULL,
+        cid TEXT COLLATE "C" NOT NULL,
+        user_id TEXT COLLATE "C" NOT NULL,
         text TEXT NOT NULL,
         attachments TEXT NOT NULL,
         parent_pk BIGINT,
@@ -144,12 +146,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_unread ON messages (app_id, cid, pk) INCLUDE (user_id)
         WHERE deleted_at IS NULL;
     CREATE TABLE reactions (
-        app_id TEXT NOT NULL,
+        app_id TEXT COLLATE "C" NOT NULL,
         message_pk BIGINT NOT NULL,
         message_id UUID NOT NULL,
-        cid TEXT NOT NULL,
-        user_id TEXT NOT NULL,
-        type TEXT NOT NULL,
+        cid TEXT COLLATE "C" NOT NULL,
+        user_id TEXT COLLATE "C" NOT NULL,
+        type TEXT COLLATE "C" NOT NULL,
         created_at BIGINT NOT NULL,
         deleted BOOLEAN NOT NULL DEFAULT FALSE,
         rev BIGINT NOT NULL,
@@ -158,10 +160,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX reactions_rev ON reactions (app_id, cid, rev);
     CREATE INDEX reactions_by_user ON reactions (app_id, user_id, message_pk) WHERE NOT deleted;
     CREATE TABLE user_messages (
-        app_id TEXT NOT NULL,
-        user_id TEXT NOT NULL,
+        app_id TEXT COLLATE "C" NOT NULL,
+        user_id TEXT COLLATE "C" NOT NULL,
         message_pk BIGINT NOT NULL,
-        cid TEXT NOT NULL,
+        cid TEXT COLLATE "C" NOT NULL,
         flags INTEGER NOT NULL,
         flags_rev BIGINT NOT NULL DEFAULT 0,
         PRIMARY KEY (app_id, user_id, message_pk)
@@ -174,9 +176,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX user_messages_flags_rev ON user_messages (app_id, user_id, cid, flags_rev)
         WHERE flags_rev > 0;
     CREATE TABLE reads (
-        app_id TEXT NOT NULL,
-        cid TEXT NOT NULL,
-        user_id TEXT NOT NULL,
+        app_id TEXT COLLATE "C" NOT NULL,
+        cid TEXT COLLATE "C" NOT NULL,
+        user_id TEXT COLLATE "C" NOT NULL,
         last_read_message_id UUID,
         last_read_pk BIGINT NOT NULL DEFAULT 0,
         last_read_at BIGINT NOT NULL,

@@ -148,11 +148,16 @@ impl Tx {
     /// Begins a write transaction on `conn` and locks the app's row; `NotFound` for an
     /// unknown app.
     pub(super) async fn begin(mut conn: Conn, app: String) -> StoreResult<Self> {
-        conn.begin("BEGIN").await?;
-        let row = conn
-            .opt("SELECT seq FROM apps WHERE id = $1 FOR UPDATE", &[&app])
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("app {app}")))?;
+        let lock = conn
+            .prepare("SELECT seq FROM apps WHERE id = $1 FOR UPDATE")
+            .await?;
+        // One round trip: `BEGIN` and the lock go out pipelined.
+        conn.in_tx = true;
+        let client = conn.client();
+        let (_, row) = tokio::try_join!(client.batch_execute("BEGIN"), async {
+            client.query_opt(&lock, &[&app]).await
+        })?;
+        let row = row.ok_or_else(|| StoreError::NotFound(format!("app {app}")))?;
         let seq = row.get::<_, i64>(0) as u64;
         Ok(Self {
             conn,
@@ -163,9 +168,32 @@ impl Tx {
         })
     }
 
-    /// The connection, to commit or roll back.
+    /// The connection, to roll back.
     pub(super) fn conn_mut(&mut self) -> &mut Conn {
         &mut self.conn
+    }
+
+    /// Writes the app's new `seq` back (if any was taken) and commits, in one round trip
+    /// (the two statements go out pipelined). A failed update turns `COMMIT` into a
+    /// rollback, and is the error.
+    pub(super) async fn commit(&mut self) -> StoreResult<()> {
+        if self.seq == self.seq_at_start {
+            return self.conn.commit().await;
+        }
+        let update = self
+            .conn
+            .prepare("UPDATE apps SET seq = $2 WHERE id = $1")
+            .await?;
+        let seq = self.seq as i64;
+        let client = self.conn.client();
+        let (updated, committed) = tokio::join!(
+            async { client.execute(&update, &[&self.app, &seq]).await },
+            client.batch_execute("COMMIT")
+        );
+        updated?;
+        committed?;
+        self.conn.in_tx = false;
+        Ok(())
     }
 
     /// Takes the next app-wide sequence number.

@@ -170,12 +170,7 @@ impl PgStore {
                     return Err(e);
                 }
             };
-            if tx.seq != tx.seq_at_start {
-                let seq = tx.seq as i64;
-                tx.exec("UPDATE apps SET seq = $2 WHERE id = $1", &[&tx.app, &seq])
-                    .await?;
-            }
-            tx.conn_mut().commit().await?;
+            tx.commit().await?;
             let app = std::mem::take(&mut tx.app);
             let out = std::mem::take(&mut tx.out);
             drop(tx);

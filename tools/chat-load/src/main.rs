@@ -22,6 +22,10 @@ struct Args {
     /// target/release/chat-server; build it with `cargo build --release -p chat-server`).
     #[arg(long)]
     server_bin: Option<PathBuf>,
+    /// Run the spawned server on this PostgreSQL database instead of a fresh SQLite data
+    /// directory (the run's app gets a name of its own, so a database serves many runs).
+    #[arg(long, env = "DATABASE_URL", conflicts_with = "server_url")]
+    database_url: Option<String>,
     /// Attach to a running server instead (e.g. http://127.0.0.1:8787); needs the app's
     /// credentials. Start it with `--max-connections-per-ip 0 --connect-rate-per-ip 0` and
     /// room for the sockets (`--max-websockets`, `--max-connections`).
@@ -133,7 +137,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None => {
             let bin = args.server_bin.clone().unwrap_or_else(default_server_bin);
             eprintln!("spawning {}", bin.display());
-            spawned = SpawnedServer::spawn(&bin, args.users).await?;
+            spawned = SpawnedServer::spawn(&bin, args.users, args.database_url.as_deref()).await?;
             spawned.target.clone()
         }
     };

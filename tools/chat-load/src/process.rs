@@ -88,15 +88,26 @@ pub struct SpawnedServer {
 }
 
 impl SpawnedServer {
-    /// Creates an app with `bin app create` in a fresh data directory, then starts
+    /// Creates an app with `bin app create` in a fresh data directory (or, given a
+    /// `database_url`, in that PostgreSQL database, under a name of its own), then starts
     /// `bin serve` on a free loopback port with the per-address limits lifted (every
     /// socket comes from 127.0.0.1) and room for `connections` WebSockets, and waits
     /// until `/healthz` answers.
-    pub async fn spawn(bin: &Path, connections: usize) -> anyhow::Result<Self> {
+    pub async fn spawn(
+        bin: &Path,
+        connections: usize,
+        database_url: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let data_dir = dir.path().to_str().context("temp path is not UTF-8")?;
+        let store: Vec<&str> = match database_url {
+            Some(url) => vec!["--database-url", url],
+            None => vec!["--data-dir", data_dir],
+        };
+        let name = format!("load-{}", uuid::Uuid::now_v7().simple());
         let created = Command::new(bin)
-            .args(["app", "create", "--name", "load", "--data-dir", data_dir])
+            .args(["app", "create", "--name", &name])
+            .args(&store)
             .output()
             .with_context(|| format!("running {} (build it first)", bin.display()))?;
         if !created.status.success() {
@@ -112,7 +123,8 @@ impl SpawnedServer {
         let max_ws = (connections + 100).to_string();
         let max_conns = (connections + 2_000).to_string();
         let child = Command::new(bin)
-            .args(["serve", "--addr", &addr, "--data-dir", data_dir])
+            .args(["serve", "--addr", &addr])
+            .args(&store)
             .args([
                 "--max-connections-per-ip",
                 "0",

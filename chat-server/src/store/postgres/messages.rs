@@ -28,7 +28,7 @@ use chat_protocol::{
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::access::{authorize_message, member_role, require_member};
+use super::access::{authorize_message, member_role, outsider};
 use super::conn::{Conn, Tx};
 use super::rows::{self, CHANNEL_COLS, MESSAGE_COLS, REACTION_COLS, now_ms};
 use super::schema::{FLAG_MENTIONED, FLAG_READ};
@@ -140,21 +140,35 @@ pub async fn send(
     req: SendMessageRequest,
     bypass_membership: bool,
 ) -> StoreResult<(Message, bool)> {
-    // Authorize first, so a retry never reveals a channel the author can no longer read.
-    let channel = rows::require_channel(w, &w.app, cid).await?;
-    if bypass_membership {
-        if !apps::unknown_users(w, &w.app, &[author.to_owned()])
-            .await?
-            .is_empty()
-        {
-            return Err(StoreError::Invalid(format!("unknown user {author}")));
-        }
-    } else {
-        require_member(w, &w.app, cid, author).await?;
+    // The lookups the checks need go out together (pipelined, one round trip); their
+    // results are judged in the order of the rules: the channel, the author's right to
+    // write (first, so a retry never reveals a channel the author can no longer read),
+    // then the id's idempotency. The app's writes are serialized (its row lock), so
+    // nothing read here changes before the inserts below.
+    let conn: &Conn = w;
+    let app = w.app.as_str();
+    let (channel, may_write, existing, members) = tokio::join!(
+        rows::load_channel(conn, app, cid),
+        async {
+            if bypass_membership {
+                let unknown = apps::unknown_users(conn, app, &[author.to_owned()]).await?;
+                Ok::<_, StoreError>(unknown.is_empty())
+            } else {
+                Ok(member_role(conn, app, cid, author).await?.is_some())
+            }
+        },
+        rows::load_message(conn, app, req.id),
+        rows::member_ids(conn, app, cid),
+    );
+    let channel = channel?.ok_or_else(|| StoreError::NotFound(format!("channel {cid}")))?;
+    if !may_write? {
+        return Err(if bypass_membership {
+            StoreError::Invalid(format!("unknown user {author}"))
+        } else {
+            outsider(conn, app, cid, author).await?
+        });
     }
-    // The app's writes are serialized (its row lock), so no other writer can store this id
-    // between the check and the insert.
-    if let Some((_, existing)) = rows::load_message(w, &w.app, req.id).await? {
+    if let Some((_, existing)) = existing? {
         if existing.user_id == author && existing.cid == *cid {
             return Ok((existing, false));
         }
@@ -163,6 +177,9 @@ pub async fn send(
             req.id
         )));
     }
+    // Membership does not change within this transaction: one lookup serves the mention
+    // check and every change emitted below.
+    let members = members?;
     let parent_pk = match req.parent_id {
         None => None,
         Some(pid) => {
@@ -193,9 +210,6 @@ pub async fn send(
         }
     }
     let mentions = dedup(req.mentioned_users);
-    // Membership does not change within this transaction: one lookup serves the mention
-    // check and every change emitted below.
-    let members = rows::member_ids(w, &w.app, cid).await?;
     check_mentions(&members, &mentions)?;
     let mentions_json = serde_json::to_string(&mentions)?;
     let cid_s = cid.to_string();
@@ -210,33 +224,55 @@ pub async fn send(
         .await?;
     let now: i64 = rows::get(&row, 0)?;
     let seq = w.next_seq() as i64;
+    let then_seq = w.next_seq() as i64;
     let attachments = serde_json::to_string(&req.attachments)?;
-    let sql = format!(
+    let insert = format!(
         "INSERT INTO messages (app_id, id, cid, user_id, text, attachments, parent_pk, \
          parent_id, quoted_message_id, mentioned_users, reaction_counts, reply_count, \
          created_at, updated_at, rev) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '{{}}', 0, $11, $11, $12) \
          RETURNING pk, {MESSAGE_COLS}"
     );
-    let row = w
-        .one(
-            &sql,
-            &[
-                &w.app,
-                &req.id,
-                &cid_s,
-                &author,
-                &req.text,
-                &attachments,
-                &parent_pk,
-                &req.parent_id,
-                &req.quoted_message_id,
-                &mentions_json,
-                &now,
-                &seq,
-            ],
-        )
-        .await?;
+    // The message, then its thread root's reply count or its channel's last message
+    // (with the next seq): two statements out together, one round trip.
+    let conn: &Conn = w;
+    let app = w.app.as_str();
+    let values: [&(dyn ToSql + Sync); 12] = [
+        &app,
+        &req.id,
+        &cid_s,
+        &author,
+        &req.text,
+        &attachments,
+        &parent_pk,
+        &req.parent_id,
+        &req.quoted_message_id,
+        &mentions_json,
+        &now,
+        &seq,
+    ];
+    let (row, then) = tokio::join!(conn.one(&insert, &values), async {
+        match parent_pk {
+            Some(ppk) => {
+                let sql = format!(
+                    "UPDATE messages SET reply_count = reply_count + 1, updated_at = $2, \
+                         rev = $3 WHERE pk = $1 RETURNING {MESSAGE_COLS}"
+                );
+                let row = conn.one(&sql, &[&ppk, &now, &then_seq]).await?;
+                rows::message(&row).map(Change::Message)
+            }
+            None => {
+                let sql = format!(
+                    "UPDATE channels SET last_message_at = $3, sort_at = $3, rev = $4 \
+                         WHERE app_id = $1 AND cid = $2 RETURNING {CHANNEL_COLS}"
+                );
+                let row = conn.one(&sql, &[&app, &cid_s, &now, &then_seq]).await?;
+                rows::channel(&row).map(Change::Channel)
+            }
+        }
+    });
+    let row = row?;
+    let then = then?;
     let pk: i64 = rows::get(&row, 0)?;
     let message = rows::message_at(&row, 1)?;
     // A row per mentioned member (Zulip's UserMessage, sparse: see the module docs).
@@ -256,22 +292,7 @@ pub async fn send(
         .await?;
     }
     w.emit(Change::Message(message.clone()), members.clone());
-    let seq = w.next_seq() as i64;
-    if let Some(ppk) = parent_pk {
-        let sql = format!(
-            "UPDATE messages SET reply_count = reply_count + 1, updated_at = $2, rev = $3 \
-             WHERE pk = $1 RETURNING {MESSAGE_COLS}"
-        );
-        let parent = rows::message(&w.one(&sql, &[&ppk, &now, &seq]).await?)?;
-        w.emit(Change::Message(parent), members);
-    } else {
-        let sql = format!(
-            "UPDATE channels SET last_message_at = $3, sort_at = $3, rev = $4 \
-             WHERE app_id = $1 AND cid = $2 RETURNING {CHANNEL_COLS}"
-        );
-        let channel = rows::channel(&w.one(&sql, &[&w.app, &cid_s, &now, &seq]).await?)?;
-        w.emit(Change::Channel(channel), members);
-    }
+    w.emit(then, members);
     Ok((message, true))
 }
 

@@ -53,6 +53,10 @@ pub struct ServerConfig {
     pub database_url: Option<String>,
     /// Connections to the PostgreSQL database this node keeps at most.
     pub database_pool_size: usize,
+    /// A NATS broker (`nats://…`) through which several nodes serving one PostgreSQL
+    /// database share realtime events and presence ([`crate::realtime::NatsHub`]); `None`:
+    /// this node serves its database alone. Requires [`ServerConfig::database_url`].
+    pub nats_url: Option<String>,
     /// Interval of server pings on WebSocket connections.
     pub ping_interval: Duration,
     /// How long a client may take to answer a ping.
@@ -85,6 +89,7 @@ impl ServerConfig {
             data_dir: data_dir.into(),
             database_url: None,
             database_pool_size: crate::store::postgres::DEFAULT_POOL_SIZE,
+            nats_url: None,
             ping_interval: Duration::from_secs(25),
             pong_timeout: Duration::from_secs(8),
             expiry_grace: Duration::from_secs(25),

@@ -52,6 +52,11 @@ enum Command {
         /// Connections to the PostgreSQL database this node keeps at most.
         #[arg(long, env = "ONYXCHAT_DATABASE_POOL_SIZE", default_value_t = chat_server::store::postgres::DEFAULT_POOL_SIZE)]
         database_pool_size: usize,
+        /// A NATS broker (`nats://host:4222`) through which several nodes serving one
+        /// PostgreSQL database share their realtime events and presence. Without it this
+        /// node must be the only one serving its database. Needs `--database-url`.
+        #[arg(long, env = "NATS_URL")]
+        nats_url: Option<String>,
         /// Ensure a `demo` app with demo users and channels; print credentials and tokens,
         /// and serve them to the demo app at `GET /v1/dev/session`.
         #[arg(long)]
@@ -178,6 +183,7 @@ struct ServeFile {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     database_pool_size: Option<usize>,
+    nats_url: Option<String>,
     static_dir: Option<PathBuf>,
     metrics_addr: Option<SocketAddr>,
     max_connections: Option<usize>,
@@ -195,6 +201,7 @@ fn apply_config_file(command: &mut Command, matches: &clap::ArgMatches) -> anyho
         addr,
         store,
         database_pool_size,
+        nats_url,
         static_dir,
         metrics_addr,
         config: Some(path),
@@ -232,6 +239,7 @@ fn apply_config_file(command: &mut Command, matches: &clap::ArgMatches) -> anyho
         data_dir => store.data_dir,
         database_url => store.database_url,
         database_pool_size => *database_pool_size,
+        nats_url => *nats_url,
         static_dir => *static_dir,
         metrics_addr => *metrics_addr,
         max_connections => limits.max_connections,
@@ -438,6 +446,7 @@ async fn main() -> anyhow::Result<()> {
             addr,
             store,
             database_pool_size,
+            nats_url,
             dev,
             static_dir,
             dev_allow_remote,
@@ -456,6 +465,7 @@ async fn main() -> anyhow::Result<()> {
             let mut config = ServerConfig::new(&data_dir);
             config.database_url = store.database_url;
             config.database_pool_size = database_pool_size;
+            config.nats_url = nats_url;
             config.addr = addr;
             config.metrics_addr = metrics_addr;
             limits.apply(&mut config.transport);
@@ -471,7 +481,9 @@ async fn main() -> anyhow::Result<()> {
             let server = chat_server::start(config)
                 .await
                 .context("starting the server")?;
-            if server.state.config().database_url.is_some() {
+            if server.state.config().nats_url.is_some() {
+                tracing::info!(addr = %server.addr, "chat-server listening (PostgreSQL, NATS)");
+            } else if server.state.config().database_url.is_some() {
                 tracing::info!(addr = %server.addr, "chat-server listening (PostgreSQL)");
             } else {
                 tracing::info!(addr = %server.addr, data_dir = %data_dir.display(), "chat-server listening");

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState};
 use crate::config::ServerConfig;
-use crate::realtime::{Broadcaster, InProcessHub};
+use crate::realtime::{Broadcaster, InProcessHub, NatsHub};
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
@@ -85,10 +85,26 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, StoreError> {
 }
 
 /// Opens the store — PostgreSQL at `config.database_url` if given, else SQLite in
-/// `config.data_dir` — and serves on `config.addr`. Either way this server must be the only
-/// one writing the database (see [`lock_data_dir`] and [`PgStore::lock_single_node`]).
+/// `config.data_dir` — and serves on `config.addr`. Without a broker this server must be
+/// the only one writing the database (see [`lock_data_dir`] and
+/// [`PgStore::lock_single_node`]); with `config.nats_url` (PostgreSQL only) any number of
+/// nodes serve one database, sharing their events through [`NatsHub`].
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StoreError> {
-    let hub: Arc<dyn Broadcaster> = Arc::new(InProcessHub::new());
+    let hub: Arc<dyn Broadcaster> = match (&config.nats_url, &config.database_url) {
+        (Some(_), None) => {
+            return Err(StoreError::Invalid(
+                "--nats-url needs --database-url: several nodes share a PostgreSQL \
+                 database, never a SQLite file"
+                    .into(),
+            ));
+        }
+        (Some(url), Some(_)) => Arc::new(
+            NatsHub::connect(url)
+                .await
+                .map_err(|e| StoreError::Backend(e.to_string()))?,
+        ),
+        (None, _) => Arc::new(InProcessHub::new()),
+    };
     let settings = config.sync;
     let hub_for_store = hub.clone();
     let (store, lock): (Arc<dyn Store>, Box<dyn std::any::Any + Send + Sync>) = match &config
@@ -97,8 +113,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StoreError> {
         Some(url) => {
             let store =
                 PgStore::connect(url, config.database_pool_size, hub_for_store, settings).await?;
-            let lock = store.lock_single_node().await?;
-            (Arc::new(store), Box::new(lock))
+            // With a broker, nodes share their publications: any number may serve.
+            let lock: Box<dyn std::any::Any + Send + Sync> = if config.nats_url.is_some() {
+                Box::new(())
+            } else {
+                Box::new(store.lock_single_node().await?)
+            };
+            (Arc::new(store), lock)
         }
         None => {
             let lock = lock_data_dir(&config.data_dir)?;
@@ -134,7 +155,11 @@ pub async fn start_with(
         None => None,
     };
     let limits = config.transport.clone();
+    let remote_presence = hub.remote_presence_changes();
     let state = AppState::new(store.clone(), hub, config, rx.clone());
+    if let Some(changes) = remote_presence {
+        tokio::spawn(announce_remote_presence(state.clone(), changes));
+    }
     let app = api::router(state.clone());
     let task = tokio::spawn(transport::serve(listener, app, limits, rx));
     Ok(RunningServer {
@@ -147,6 +172,23 @@ pub async fn start_with(
         metrics_task: metrics.map(|(_, task)| task),
         _lock: None,
     })
+}
+
+/// Announces to this node's connections the presence changes other nodes report (see
+/// [`Broadcaster::remote_presence_changes`]), until shutdown.
+async fn announce_remote_presence(
+    state: AppState,
+    mut changes: tokio::sync::mpsc::UnboundedReceiver<(String, String)>,
+) {
+    let mut shutdown = state.shutdown();
+    loop {
+        let change = tokio::select! {
+            change = changes.recv() => change,
+            _ = shutdown.wait_for(|s| *s) => None,
+        };
+        let Some((app, user)) = change else { return };
+        crate::realtime::presence::announce(&state, &app, &user).await;
+    }
 }
 
 /// Installs the metrics recorder and serves `GET /metrics` on `at` until shutdown.

@@ -3,8 +3,8 @@
 //! - `cargo xtask test`: every suite — format check, clippy with warnings denied, and all
 //!   Rust tests (unit, snapshot, store conformance, server integration, third-party
 //!   Centrifuge client interop; the store conformance suite on SQLite and on a throwaway
-//!   PostgreSQL cluster). Installs what it needs (rustup components, PostgreSQL)
-//!   idempotently.
+//!   PostgreSQL cluster; several chat-server nodes through a throwaway NATS broker).
+//!   Installs what it needs (rustup components, PostgreSQL, nats-server) idempotently.
 //!   Then the Kotlin suite (bindings-kotlin on the JVM against the real server, tools
 //!   installed idempotently) and a check that the committed Swift sources are current.
 //!   Then the web SDK: wasm lints and store tests on wasm, the wasm package, the JS
@@ -16,6 +16,8 @@
 //! - `cargo xtask kotlin-test`: only the Kotlin suite.
 //! - `cargo xtask postgres`: a throwaway PostgreSQL cluster for running the Rust tests by
 //!   hand (export the `ONYXCHAT_TEST_DATABASE_URL` it prints), until Enter.
+//! - `cargo xtask nats`: a throwaway NATS broker for the several-nodes tests (export the
+//!   `ONYXCHAT_TEST_NATS_URL` it prints), until Enter.
 //! - `cargo xtask swift-bindings [--check]`: regenerates bindings-swift's generated
 //!   sources (or checks they are current).
 //! - `cargo xtask xcframework`: builds bindings-swift's XCFramework (macOS with Xcode).
@@ -29,6 +31,7 @@ mod android;
 mod bindings;
 mod consumers;
 mod docs;
+mod nats;
 mod postgres;
 mod release;
 mod swift;
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("kotlin-test") => bindings::kotlin_suite(),
         Some("postgres") => postgres::serve(&args[1..]),
+        Some("nats") => nats::serve(),
         Some("swift-bindings") => {
             bindings::swift_bindings(args.get(1).is_some_and(|a| a == "--check"))
         }
@@ -69,6 +73,9 @@ fn main() -> ExitCode {
             eprintln!("  kotlin-test     run the Kotlin (JVM) suite of bindings-kotlin");
             eprintln!(
                 "  postgres        start a throwaway PostgreSQL for the tests (prints its URL; --durable: for benchmarks)"
+            );
+            eprintln!(
+                "  nats            start a throwaway NATS broker for the tests (prints its URL)"
             );
             eprintln!(
                 "  swift-bindings  regenerate bindings-swift's generated sources (--check: verify)"
@@ -167,12 +174,17 @@ fn test() -> anyhow::Result<()> {
         ],
     )?;
     {
-        // The store conformance suite runs on PostgreSQL too.
+        // The store conformance suite runs on PostgreSQL too; several nodes share one
+        // database through the broker.
         let cluster = postgres::Cluster::start(false)?;
+        let broker = nats::Broker::start()?;
         run_with_env(
             "cargo",
             &["test", "--workspace", "--locked"],
-            &[(postgres::URL_VAR, &cluster.url)],
+            &[
+                (postgres::URL_VAR, &cluster.url),
+                (nats::URL_VAR, &broker.url),
+            ],
         )?;
     }
     bindings::swift_bindings(true)?;

@@ -1,5 +1,6 @@
-//! Operations endpoints: `/healthz` (the process answers), `/readyz` (the store answers and
-//! the server is not draining: a load balancer's routing signal), the layer every request
+//! Operations endpoints: `/healthz` (the process answers), `/readyz` (the store answers,
+//! the broker connection is up when there is one, and the server is not draining: a load
+//! balancer's routing signal), the layer every request
 //! passes (its request id, its log span, its metrics), and the metrics listener's router
 //! (`GET /metrics`, served only on `--metrics-addr`).
 //!
@@ -22,13 +23,22 @@ use tracing::Instrument;
 use super::AppState;
 use crate::telemetry;
 
-/// `GET /readyz`: `200 {"status":"ready"}`, or `503` with `draining` (shutdown began) or
-/// `store_unavailable`.
+/// `GET /readyz`: `200 {"status":"ready"}`, or `503` with `draining` (shutdown began),
+/// `broker_unavailable` (a node of several lost its NATS connection: its clients would miss
+/// other nodes' events) or `store_unavailable`.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     if *state.shutdown().borrow() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "draining"})),
+        )
+            .into_response();
+    }
+    if let Err(e) = state.hub().ready() {
+        tracing::warn!(error = %e, "readiness check failed");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "broker_unavailable"})),
         )
             .into_response();
     }

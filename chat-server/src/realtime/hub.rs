@@ -3,7 +3,8 @@
 //!
 //! A subscriber that cannot keep up is cut off (its stream ends) rather than silently
 //! losing events: its connection closes with a "slow" code and the client catches up
-//! through `/v1/sync`. A broker-backed implementation for several nodes comes later.
+//! through `/v1/sync`. Several nodes share their publications through a broker
+//! ([`super::nats::NatsHub`], which keeps an [`InProcessHub`] for its own connections).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
@@ -54,6 +55,17 @@ pub trait Broadcaster: Send + Sync + 'static {
     /// (has at least one subscription) differs from the last one announced. Deciding and
     /// publishing happen atomically, so concurrent calls end with the true state.
     fn announce_presence(&self, app: &str, user: &str, peers: &[String]);
+    /// Whether the hub can deliver to every node's connections (a broker-backed hub whose
+    /// broker is unreachable is not ready); `Err` says why.
+    fn ready(&self) -> Result<(), String> {
+        Ok(())
+    }
+    /// The users whose online state changed through other nodes, once: the server
+    /// answers each with [`crate::realtime::presence::announce`] (it knows the peers). A
+    /// single-node hub has none.
+    fn remote_presence_changes(&self) -> Option<mpsc::UnboundedReceiver<(String, String)>> {
+        None
+    }
 }
 
 /// A live stream of events for one connection; unsubscribes when dropped.
@@ -120,6 +132,47 @@ impl InProcessHub {
         // A panic while holding this lock cannot leave the map inconsistent; keep serving.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Ends every subscription's stream (each connection closes as too slow, so its client
+    /// reconnects and catches up through `/v1/sync`): events were lost on the way here.
+    pub fn cut_off_all(&self) {
+        for subscribers in self.lock().apps.values_mut() {
+            subscribers.users.clear();
+        }
+    }
+
+    /// [`Broadcaster::announce_presence`] where the user also counts as online when
+    /// `elsewhere` (has connections on other nodes). Returns the user's connections here.
+    pub fn announce_presence_with(
+        &self,
+        app: &str,
+        user: &str,
+        peers: &[String],
+        elsewhere: bool,
+    ) -> usize {
+        let mut inner = self.lock();
+        let subscribers = inner.apps.entry(app.to_owned()).or_default();
+        let here = subscribers.users.get(user).map_or(0, Vec::len);
+        let online = here > 0 || elsewhere;
+        let changed = if online {
+            subscribers.announced_online.insert(user.to_owned())
+        } else {
+            subscribers.announced_online.remove(user)
+        };
+        if subscribers.users.is_empty() && subscribers.announced_online.is_empty() {
+            inner.apps.remove(app);
+        }
+        if changed {
+            let event = RealtimeEvent::Ephemeral(EphemeralEvent::Presence(PresenceEvent {
+                user_id: user.to_owned(),
+                online,
+            }));
+            if let Ok(data) = serde_json::to_string(&event) {
+                inner.publish(app, peers, &HubEvent::ephemeral(data));
+            }
+        }
+        here
+    }
 }
 
 struct Guard {
@@ -185,27 +238,7 @@ impl Broadcaster for InProcessHub {
     }
 
     fn announce_presence(&self, app: &str, user: &str, peers: &[String]) {
-        let mut inner = self.lock();
-        let subscribers = inner.apps.entry(app.to_owned()).or_default();
-        let online = subscribers.users.get(user).is_some_and(|l| !l.is_empty());
-        let changed = if online {
-            subscribers.announced_online.insert(user.to_owned())
-        } else {
-            subscribers.announced_online.remove(user)
-        };
-        if subscribers.users.is_empty() && subscribers.announced_online.is_empty() {
-            inner.apps.remove(app);
-        }
-        if !changed {
-            return;
-        }
-        let event = RealtimeEvent::Ephemeral(EphemeralEvent::Presence(PresenceEvent {
-            user_id: user.to_owned(),
-            online,
-        }));
-        if let Ok(data) = serde_json::to_string(&event) {
-            inner.publish(app, peers, &HubEvent::ephemeral(data));
-        }
+        self.announce_presence_with(app, user, peers, false);
     }
 }
 

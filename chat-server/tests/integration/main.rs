@@ -13,6 +13,9 @@
 //! - `postgres`: what only the PostgreSQL backend must prove (commit order under
 //!   concurrent writers on several nodes, idempotent sends across nodes, the binary on a
 //!   database), against the test cluster in `ONYXCHAT_TEST_DATABASE_URL`.
+//! - `nats`: several nodes on one PostgreSQL database sharing realtime events and presence
+//!   through the NATS broker in `ONYXCHAT_TEST_NATS_URL` (fan-out, presence across nodes,
+//!   a dead node's users going offline within the bound).
 //! - `security`: the adversarial suite (every row of docs/protocol.md's security tables).
 //!
 //! Rules: a test owns everything it starts (its server on an ephemeral port, its temporary
@@ -28,6 +31,7 @@ mod api_sync;
 mod backend_parity;
 mod centrifuge_interop;
 mod cli;
+mod nats;
 pub mod ops;
 pub mod postgres;
 mod realtime;

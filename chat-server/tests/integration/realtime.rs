@@ -19,19 +19,19 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Longest wait for anything the server should send.
-const WAIT: Duration = Duration::from_secs(5);
+pub(crate) const WAIT: Duration = Duration::from_secs(5);
 
 /// How a socket ended, as seen by the client.
 #[derive(Debug, Clone, PartialEq)]
-enum Ended {
+pub(crate) enum Ended {
     /// A close frame with this code and reason.
     Close(u16, String),
     /// The stream ended or failed without a close frame.
     Dropped(String),
 }
 
-/// A raw Centrifuge JSON client.
-struct Ws {
+/// A raw Centrifuge JSON client (also used by the `nats` suite).
+pub(crate) struct Ws {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Items of a `\n`-batched frame not yet returned.
     pending: VecDeque<Value>,
@@ -39,7 +39,7 @@ struct Ws {
 }
 
 impl Ws {
-    async fn open(t: &TestServer) -> Self {
+    pub(crate) async fn open(t: &TestServer) -> Self {
         let (stream, _) = timeout(
             WAIT,
             tokio_tungstenite::connect_async(t.server.websocket_url()),
@@ -55,7 +55,7 @@ impl Ws {
     }
 
     /// Sends one text frame as is.
-    async fn send_raw(&mut self, text: &str) {
+    pub(crate) async fn send_raw(&mut self, text: &str) {
         timeout(WAIT, self.stream.send(Message::text(text)))
             .await
             .expect("send in time")
@@ -63,7 +63,7 @@ impl Ws {
     }
 
     /// Gives `cmd` the next id, sends it in its own frame, and returns the id.
-    async fn command(&mut self, mut cmd: Value) -> u32 {
+    pub(crate) async fn command(&mut self, mut cmd: Value) -> u32 {
         self.next_id += 1;
         cmd["id"] = json!(self.next_id);
         self.send_raw(&cmd.to_string()).await;
@@ -72,7 +72,7 @@ impl Ws {
 
     /// The next JSON item (frames split on `\n`), or how the socket ended. Waits at most
     /// `wait`; `None` when nothing arrived in that time.
-    async fn try_next(&mut self, wait: Duration) -> Option<Result<Value, Ended>> {
+    pub(crate) async fn try_next(&mut self, wait: Duration) -> Option<Result<Value, Ended>> {
         let deadline = Instant::now() + wait;
         loop {
             if let Some(v) = self.pending.pop_front() {
@@ -107,7 +107,7 @@ impl Ws {
     }
 
     /// The next JSON item, pings included.
-    async fn next(&mut self) -> Value {
+    pub(crate) async fn next(&mut self) -> Value {
         match self.try_next(WAIT).await {
             Some(Ok(v)) => v,
             Some(Err(end)) => panic!("socket ended while waiting for a frame: {end:?}"),
@@ -116,7 +116,7 @@ impl Ws {
     }
 
     /// The next item that is not a ping.
-    async fn next_non_ping(&mut self) -> Value {
+    pub(crate) async fn next_non_ping(&mut self) -> Value {
         loop {
             let v = self.next().await;
             if v != json!({}) {
@@ -126,12 +126,12 @@ impl Ws {
     }
 
     /// The next publication's data (`push.pub.data`), checking the channel.
-    async fn next_pub(&mut self, user: &str) -> Value {
+    pub(crate) async fn next_pub(&mut self, user: &str) -> Value {
         self.next_publication(user).await.0
     }
 
     /// The next publication's data and offset (`push.pub.offset`, 0 when absent).
-    async fn next_publication(&mut self, user: &str) -> (Value, u64) {
+    pub(crate) async fn next_publication(&mut self, user: &str) -> (Value, u64) {
         let v = self.next_non_ping().await;
         let push = v.get("push").unwrap_or_else(|| panic!("not a push: {v}"));
         assert_eq!(push["channel"], json!(format!("chat:user:{user}")), "{v}");
@@ -141,7 +141,7 @@ impl Ws {
     }
 
     /// The reply to command `id` (pushes and pings before it are skipped).
-    async fn reply(&mut self, id: u32) -> Value {
+    pub(crate) async fn reply(&mut self, id: u32) -> Value {
         loop {
             let v = self.next_non_ping().await;
             if v.get("push").is_some() {
@@ -176,7 +176,7 @@ impl Ws {
     }
 
     /// Asserts nothing but pings arrives for `wait` and the socket stays open.
-    async fn expect_quiet(&mut self, wait: Duration) {
+    pub(crate) async fn expect_quiet(&mut self, wait: Duration) {
         let deadline = Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -189,7 +189,7 @@ impl Ws {
     }
 
     /// Sends `connect` with `token` and returns the whole reply.
-    async fn connect_raw(&mut self, token: &str) -> Value {
+    pub(crate) async fn connect_raw(&mut self, token: &str) -> Value {
         let id = self
             .command(json!({"connect": {"token": token, "name": "test"}}))
             .await;
@@ -197,7 +197,7 @@ impl Ws {
     }
 
     /// Connects and returns the connect result.
-    async fn connect(&mut self, token: &str) -> Value {
+    pub(crate) async fn connect(&mut self, token: &str) -> Value {
         let reply = self.connect_raw(token).await;
         assert!(reply.get("error").is_none(), "connect failed: {reply}");
         reply["connect"].clone()
@@ -209,13 +209,13 @@ impl Ws {
     }
 
     /// Closes the socket from the client side.
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         let _ = timeout(WAIT, self.stream.close(None)).await;
     }
 
     /// Closes from the client side and waits until the server has dropped the connection
     /// (so its disconnect handling, presence included, is done).
-    async fn close_and_wait(mut self) {
+    pub(crate) async fn close_and_wait(mut self) {
         let _ = timeout(WAIT, self.stream.close(None)).await;
         let ended = timeout(WAIT, async {
             while let Some(Ok(_)) = self.stream.next().await {}
@@ -226,7 +226,7 @@ impl Ws {
 }
 
 /// Opens a socket and connects as `user` with a 1-hour token.
-async fn connect_user(t: &TestServer, app: &AppCredentials, user: &str) -> (Ws, Value) {
+pub(crate) async fn connect_user(t: &TestServer, app: &AppCredentials, user: &str) -> (Ws, Value) {
     let mut ws = Ws::open(t).await;
     let result = ws.connect(&token(app, user, 3600)).await;
     (ws, result)
@@ -246,7 +246,7 @@ async fn setup_with(
     (t, app)
 }
 
-fn seq_of(data: &Value) -> u64 {
+pub(crate) fn seq_of(data: &Value) -> u64 {
     data["seq"]
         .as_u64()
         .unwrap_or_else(|| panic!("no seq: {data}"))

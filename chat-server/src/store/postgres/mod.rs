@@ -581,9 +581,13 @@ impl Store for PgStore {
 
     async fn subscribe(&self, app: &str, user: &str) -> StoreResult<(Subscription, ConnectInfo)> {
         // Under the app's lock no writer of this node is between its commit and its
-        // publication, so the seq read here is exactly what has been published.
+        // publication, so the seq read here is exactly what this node has published. Other
+        // nodes' changes (through a broker) are published after their commit: subscribing
+        // before reading the seq, every change committed after the read reaches the
+        // subscription (one committed just before may come too: a harmless duplicate).
         let lock = self.inner.app_lock(app);
         let _turn = lock.lock().await;
+        let sub = self.inner.hub.subscribe(app, user);
         let conn = Conn::get(&self.inner.pool).await?;
         let row = conn
             .opt("SELECT epoch, seq FROM apps WHERE id = $1", &[&app])
@@ -591,7 +595,6 @@ impl Store for PgStore {
             .ok_or_else(|| StoreError::NotFound(format!("app {app}")))?;
         let epoch: String = rows::get(&row, 0)?;
         let seq = rows::rev(&row, 1)?;
-        let sub = self.inner.hub.subscribe(app, user);
         Ok((
             sub,
             ConnectInfo {

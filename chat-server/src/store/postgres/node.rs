@@ -1,4 +1,5 @@
-//! One serving node per database until nodes share their publications: a node that
+//! One serving node per database unless nodes share their publications through a broker
+//! (`serve --nats-url`, [`crate::realtime::NatsHub`]; then no node takes this lock): a node that
 //! publishes realtime changes only to its own connections would leave the clients of a
 //! second node deaf to the first one's commits (the realtime guarantee — every change after
 //! the connect seq is pushed — would break silently), so a second `serve` on the same

@@ -1,0 +1,270 @@
+//! Several nodes on one PostgreSQL database, sharing realtime events through NATS
+//! (`serve --nats-url`, `chat_server::realtime::NatsHub`), against the broker named by
+//! `ONYXCHAT_TEST_NATS_URL` and the cluster named by `ONYXCHAT_TEST_DATABASE_URL`
+//! (`cargo xtask test` starts both; `cargo xtask nats` and `cargo xtask postgres` start
+//! them for running tests by hand):
+//!
+//! - **Fan-out**: a client of bob on node 2 receives, in order and exactly once, every
+//!   change alice makes through node 1's REST API (send, edit, reaction, read), and
+//!   alice's typing.
+//! - **Presence across nodes**: alice on node 1 sees bob come online and go offline on
+//!   node 2.
+//! - **A node that dies**: when node 2 stops beating (no goodbye), alice sees bob go
+//!   offline within the bound of `chat_server::realtime::cluster` (7 s).
+//! - `--nats-url` without `--database-url` is refused.
+//!
+//! Each test has a database of its own; the broker is shared (apps have random ids).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chat_protocol::AppCredentials;
+use chat_server::realtime::{NatsHub, cluster};
+use chat_server::store::SyncSettings;
+use chat_server::store::postgres::PgStore;
+use chat_server::{ServerConfig, server};
+use chat_test::TestServer;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::postgres::fresh_database;
+use crate::realtime::{Ws, connect_user, seq_of};
+
+/// The variable naming the test broker.
+pub const URL_VAR: &str = "ONYXCHAT_TEST_NATS_URL";
+
+fn nats_url() -> String {
+    std::env::var(URL_VAR).unwrap_or_else(|_| {
+        panic!(
+            "{URL_VAR} is not set: run `cargo xtask test`, or start a broker with \
+             `cargo xtask nats` and export the {URL_VAR} it prints"
+        )
+    })
+}
+
+fn config(database: &str, nats: &str, dir: &std::path::Path) -> ServerConfig {
+    let mut config = ServerConfig::new(dir);
+    config.addr = "127.0.0.1:0".parse().unwrap();
+    config.database_url = Some(database.to_owned());
+    config.nats_url = Some(nats.to_owned());
+    config.database_pool_size = 4;
+    config
+}
+
+/// A node serving `database` through the broker, as `serve --nats-url` starts it.
+async fn node(database: &str) -> TestServer {
+    let nats = nats_url();
+    TestServer::start_with(|c| *c = config(database, &nats, c.data_dir.as_path())).await
+}
+
+/// A node started by hand, with its hub (to make it fall silent).
+async fn node_with_hub(database: &str) -> (TestServer, NatsHub) {
+    let hub = NatsHub::connect(&nats_url()).await.expect("broker");
+    let store = PgStore::connect(database, 4, Arc::new(hub.clone()), SyncSettings::default())
+        .await
+        .expect("database");
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(database, &nats_url(), dir.path());
+    let server = server::start_with(config, Arc::new(store), Arc::new(hub.clone()))
+        .await
+        .expect("node starts");
+    let http = reqwest::Client::new();
+    (TestServer { server, dir, http }, hub)
+}
+
+/// Two nodes of one fresh database, an app with alice, bob and carol, and a channel of
+/// alice and bob.
+async fn two_nodes() -> (TestServer, TestServer, AppCredentials) {
+    let database = fresh_database().await;
+    let one = node(&database).await;
+    let two = node(&database).await;
+    let app = one.app("nats").await;
+    one.users(&app, &["alice", "bob", "carol"]).await;
+    one.user(&app, "alice")
+        .channel("team", "general", &["bob"])
+        .await;
+    (one, two, app)
+}
+
+/// Reads `ws`'s publications (skipping other events) until one about `who`'s presence.
+async fn next_presence(ws: &mut Ws, me: &str, who: &str, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let item = ws.try_next(left).await;
+        let v = match item {
+            None => panic!("no presence of {who} within {within:?}"),
+            Some(Err(end)) => panic!("socket ended: {end:?}"),
+            Some(Ok(v)) => v,
+        };
+        let data = &v["push"]["pub"]["data"];
+        if v.get("push").is_some() {
+            assert_eq!(v["push"]["channel"], json!(format!("chat:user:{me}")));
+        }
+        if data["kind"] == json!("presence") && data["data"]["user_id"] == json!(who) {
+            return data["data"]["online"].as_bool().unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn changes_typing_and_presence_cross_nodes() {
+    let (one, two, app) = two_nodes().await;
+    let (alice, bob) = (one.user(&app, "alice"), two.user(&app, "bob"));
+    let (mut alice_ws, _) = connect_user(&one, &app, "alice").await;
+    let (mut bob_ws, result) = connect_user(&two, &app, "bob").await;
+    let connect_seq = result["data"]["seq"].as_u64().unwrap();
+    let epoch = result["data"]["epoch"].as_str().unwrap().to_owned();
+    assert!(
+        next_presence(&mut alice_ws, "alice", "bob", Duration::from_secs(5)).await,
+        "bob online, seen from the other node"
+    );
+
+    // Changes made through node 1: a send, an edit, a reaction, a read marker, a send.
+    let m1 = alice.send("team:general", "one").await;
+    let id = m1["id"].as_str().unwrap();
+    let (s, b) = alice
+        .patch(
+            &format!("/v1/messages/{id}"),
+            json!({"text": "one, edited"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = alice
+        .post(
+            &format!("/v1/messages/{id}/reactions"),
+            json!({"type": "like"}),
+        )
+        .await;
+    assert!(s.is_success(), "{b}");
+    let (s, b) = alice
+        .post("/v1/channels/team/general/read", json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    alice.send("team:general", "two").await;
+    let (s, b) = alice
+        .post("/v1/channels/team/general/typing", json!({"typing": true}))
+        .await;
+    assert!(s.is_success(), "{b}");
+
+    // What bob's sync (through node 2) says happened since his connect.
+    let cursor = format!("v1:{epoch}:{connect_seq}");
+    let (pages, _) = bob.sync_all(Some(&cursor), 1000).await;
+    let mut expected: BTreeMap<u64, Value> = BTreeMap::new();
+    for page in &pages {
+        for c in page["changes"].as_array().unwrap() {
+            expected.insert(seq_of(c), c.clone());
+        }
+    }
+    let kinds: std::collections::BTreeSet<&str> = expected
+        .values()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["channel", "message", "reaction", "read"]
+    );
+    let last = *expected.keys().next_back().unwrap();
+
+    // Node 2 pushed them in order, once each (offsets 1, 2, 3…), then the typing event.
+    let mut pushed: BTreeMap<u64, Value> = BTreeMap::new();
+    let mut prev = connect_seq;
+    let mut offsets = Vec::new();
+    while prev < last {
+        let (data, offset) = bob_ws.next_publication("bob").await;
+        let seq = seq_of(&data);
+        assert!(seq > prev, "seq {seq} after {prev}: {data}");
+        offsets.push(offset);
+        pushed.insert(seq, data);
+        prev = seq;
+    }
+    assert_eq!(offsets, (1..=offsets.len() as u64).collect::<Vec<_>>());
+    // message, edit, reaction (+ the message's counts), read, message
+    assert!(pushed.len() >= 5, "{pushed:?}");
+    for (seq, change) in &expected {
+        assert_eq!(pushed.get(seq), Some(change), "seq {seq} pushed as synced");
+    }
+    let typing = bob_ws.next_pub("bob").await;
+    assert_eq!(
+        typing,
+        json!({"kind": "typing", "data": {"cid": "team:general", "user_id": "alice", "typing": true}})
+    );
+    bob_ws.expect_quiet(Duration::from_millis(300)).await;
+
+    // bob leaves node 2: alice hears it after the presence grace.
+    bob_ws.close_and_wait().await;
+    assert!(!next_presence(&mut alice_ws, "alice", "bob", Duration::from_secs(6)).await);
+    // ...and comes back on node 2.
+    let (bob_ws, _) = connect_user(&two, &app, "bob").await;
+    assert!(next_presence(&mut alice_ws, "alice", "bob", Duration::from_secs(5)).await);
+    bob_ws.close().await;
+    alice_ws.close().await;
+    one.server.stop().await.unwrap();
+    two.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_silent_node_s_users_go_offline_within_the_bound() {
+    let database = fresh_database().await;
+    let one = node(&database).await;
+    let (two, hub) = node_with_hub(&database).await;
+    let app = one.app("nats").await;
+    one.users(&app, &["alice", "bob"]).await;
+    one.user(&app, "alice")
+        .channel("team", "general", &["bob"])
+        .await;
+    let (mut alice_ws, _) = connect_user(&one, &app, "alice").await;
+    let (_bob_ws, _) = connect_user(&two, &app, "bob").await;
+    assert!(next_presence(&mut alice_ws, "alice", "bob", Duration::from_secs(5)).await);
+
+    // Node 2 dies as far as the cluster can tell: no more heartbeats, no goodbye (bob's
+    // socket even stays open on it).
+    let died = Instant::now();
+    hub.halt();
+    let bound = cluster::NODE_TTL + cluster::EXPIRY_TICK;
+    let online = next_presence(
+        &mut alice_ws,
+        "alice",
+        "bob",
+        bound + Duration::from_secs(3),
+    )
+    .await;
+    let took = died.elapsed();
+    assert!(!online);
+    assert!(
+        took <= bound + Duration::from_secs(1),
+        "offline after {took:?}, bound {bound:?}"
+    );
+    // not before the node could have been heard from (a heartbeat is 2 s)
+    assert!(took >= cluster::NODE_TTL - cluster::HEARTBEAT, "{took:?}");
+    alice_ws.close().await;
+    one.server.stop().await.unwrap();
+    two.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn nats_without_postgres_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path());
+    config.addr = "127.0.0.1:0".parse().unwrap();
+    config.nats_url = Some("nats://127.0.0.1:1".into());
+    let Err(e) = chat_server::start(config).await else {
+        panic!("a SQLite node with a broker started");
+    };
+    assert!(e.to_string().contains("--database-url"), "{e}");
+}
+
+#[tokio::test]
+async fn ready_while_the_broker_answers() {
+    let database = fresh_database().await;
+    let one = node(&database).await;
+    let response = one
+        .http
+        .get(format!("{}/readyz", one.server.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    one.server.stop().await.unwrap();
+}

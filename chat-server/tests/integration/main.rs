@@ -13,6 +13,8 @@
 //! - `postgres`: what only the PostgreSQL backend must prove (commit order under
 //!   concurrent writers on several nodes, idempotent sends across nodes, the binary on a
 //!   database), against the test cluster in `ONYXCHAT_TEST_DATABASE_URL`.
+//! - `postgres_read_cost`: every hot query of the PostgreSQL backend is an index range of
+//!   the user's own data, on a fresh database and after `ANALYZE` of a big, skewed app.
 //! - `security`: the adversarial suite (every row of docs/protocol.md's security tables).
 //!
 //! Rules: a test owns everything it starts (its server on an ephemeral port, its temporary
@@ -30,6 +32,7 @@ mod centrifuge_interop;
 mod cli;
 pub mod ops;
 pub mod postgres;
+mod postgres_read_cost;
 mod realtime;
 mod security;
 pub mod store_conformance;

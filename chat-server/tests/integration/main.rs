@@ -16,6 +16,8 @@
 //! - `nats`: several nodes on one PostgreSQL database sharing realtime events and presence
 //!   through the NATS broker in `ONYXCHAT_TEST_NATS_URL` (fan-out, presence across nodes,
 //!   a dead node's users going offline within the bound).
+//! - `postgres_read_cost`: every hot query of the PostgreSQL backend is an index range of
+//!   the user's own data, on a big, skewed app's data before and after `ANALYZE`.
 //! - `security`: the adversarial suite (every row of docs/protocol.md's security tables).
 //!
 //! Rules: a test owns everything it starts (its server on an ephemeral port, its temporary
@@ -34,6 +36,7 @@ mod cli;
 mod nats;
 pub mod ops;
 pub mod postgres;
+mod postgres_read_cost;
 mod realtime;
 mod security;
 pub mod store_conformance;

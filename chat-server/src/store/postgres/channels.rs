@@ -499,10 +499,14 @@ pub async fn co_member_ids(c: &Conn, app: &str, user: &str) -> StoreResult<Vec<S
 }
 
 /// The base of a user's channel query (`$1` app, `$2` user): the user's memberships
-/// (`members_by_user`), one channel probe each; filters and order are appended.
+/// (`members_by_user`), one channel probe each; filters, cursor and order are appended.
+/// The probe is a `LATERAL` subquery kept whole by `OFFSET 0`: the appended conditions
+/// stay outside it, so it is a primary-key lookup, and the planner cannot instead walk
+/// the app's channels in `channels_sort` order looking for the user's.
 pub(crate) const USER_CHANNELS: &str = "SELECT c.cid, c.sort_at \
      FROM members AS mm \
-     JOIN channels AS c ON c.app_id = mm.app_id AND c.cid = mm.cid \
+     CROSS JOIN LATERAL (SELECT ch.app_id, ch.cid, ch.type, ch.sort_at FROM channels AS ch \
+       WHERE ch.app_id = mm.app_id AND ch.cid = mm.cid OFFSET 0) AS c \
      WHERE mm.app_id = $1 AND mm.user_id = $2 AND NOT mm.deleted";
 
 /// A query's bound values, numbered `$1…` in the order they are pushed.

@@ -23,16 +23,15 @@ use super::rows::{self, MESSAGE_COLS};
 use super::schema::{FLAG_READ, FLAG_STARRED};
 use crate::store::{Actor, StoreError, StoreResult};
 
+/// The user's (`$2`) flags row on message `$3` (pk) of app `$1`, with the message id: a
+/// primary-key probe of each table.
+pub(crate) const FLAGS_OF: &str = "SELECT m.id, u.cid, u.user_id, u.flags, u.flags_rev \
+     FROM user_messages u JOIN messages m ON m.pk = u.message_pk \
+     WHERE u.app_id = $1 AND u.user_id = $2 AND u.message_pk = $3";
+
 /// The user's flags on the message with primary key `pk`, if it has a row.
 pub async fn load(c: &Conn, app: &str, user: &str, pk: i64) -> StoreResult<Option<MessageFlags>> {
-    let row = c
-        .opt(
-            "SELECT m.id, u.cid, u.user_id, u.flags, u.flags_rev FROM user_messages u \
-             JOIN messages m ON m.pk = u.message_pk \
-             WHERE u.app_id = $1 AND u.user_id = $2 AND u.message_pk = $3",
-            &[&app, &user, &pk],
-        )
-        .await?;
+    let row = c.opt(FLAGS_OF, &[&app, &user, &pk]).await?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -97,6 +96,13 @@ pub async fn set_starred(
     Ok(flags)
 }
 
+/// Of the messages with the ids `$3` (app `$1`), those the user `$2` starred, in pk order:
+/// one probe of the messages' `(app_id, id)` key and of the user's flags row per message.
+pub(crate) const STARRED_AMONG: &str = "SELECT m.id FROM messages m JOIN user_messages u \
+       ON u.app_id = m.app_id AND u.user_id = $2 AND u.message_pk = m.pk \
+     WHERE m.app_id = $1 AND m.id = ANY($3::UUID[]) AND (u.flags & 4) <> 0 \
+     ORDER BY m.pk";
+
 /// Ids of `messages` that `user` starred, in `pk` order.
 pub async fn starred_among(
     c: &Conn,
@@ -108,17 +114,11 @@ pub async fn starred_among(
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = messages.iter().map(|m| m.id).collect();
-    c.all(
-        "SELECT m.id FROM messages m JOIN user_messages u \
-           ON u.app_id = m.app_id AND u.user_id = $2 AND u.message_pk = m.pk \
-         WHERE m.app_id = $1 AND m.id = ANY($3::UUID[]) AND (u.flags & 4) <> 0 \
-         ORDER BY m.pk",
-        &[&app, &user, &ids],
-    )
-    .await?
-    .iter()
-    .map(|r| rows::get(r, 0))
-    .collect()
+    c.all(STARRED_AMONG, &[&app, &user, &ids])
+        .await?
+        .iter()
+        .map(|r| rows::get(r, 0))
+        .collect()
 }
 
 /// A page of the user's (`$2`) starred messages before pk `$3`, newest first (`$4` rows):

@@ -77,6 +77,11 @@ pub(crate) const LIVE_REACTIONS: &str = "SELECT user_id, type FROM reactions \
      WHERE app_id = $2 AND message_pk = $1 AND NOT deleted \
      ORDER BY user_id COLLATE \"C\", type COLLATE \"C\"";
 
+/// A deleted message's (`$2`, app `$1`) flags rows all take the read flag (`$3`): one range
+/// of `user_messages_by_message`.
+pub(crate) const DELETED_MENTIONS_READ: &str =
+    "UPDATE user_messages SET flags = flags | $3 WHERE app_id = $1 AND message_pk = $2";
+
 /// Which list a page comes from.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'a> {
@@ -359,12 +364,17 @@ async fn fetch(
         .collect()
 }
 
-/// The pk of message `id` in the list, or `NotFound`.
-async fn pivot(c: &Conn, scope: Scope<'_>, app: &str, id: Uuid) -> StoreResult<i64> {
-    let sql = format!(
+/// The pk of message `$3` if it is in the list `scope`: one probe of `(app_id, id)`.
+pub(crate) fn pivot_sql(scope: Scope<'_>) -> String {
+    format!(
         "SELECT pk FROM messages WHERE {} AND id = $3",
         scope.clause()
-    );
+    )
+}
+
+/// The pk of message `id` in the list, or `NotFound`.
+async fn pivot(c: &Conn, scope: Scope<'_>, app: &str, id: Uuid) -> StoreResult<i64> {
+    let sql = pivot_sql(scope);
     let key = scope.key();
     match c.opt(&sql, &[&app, key.as_ref(), &id]).await? {
         Some(row) => rows::get(&row, 0),
@@ -579,11 +589,8 @@ pub async fn delete(w: &mut Tx, actor: &Actor, id: Uuid) -> StoreResult<Message>
         &[&pk, &now, &seq],
     )
     .await?;
-    w.exec(
-        "UPDATE user_messages SET flags = flags | $3 WHERE app_id = $1 AND message_pk = $2",
-        &[&w.app, &pk, &FLAG_READ],
-    )
-    .await?;
+    w.exec(DELETED_MENTIONS_READ, &[&w.app, &pk, &FLAG_READ])
+        .await?;
     let message = rows::load_message_pk(w, pk).await?;
     w.emit(Change::Message(message.clone()), members);
     Ok(message)

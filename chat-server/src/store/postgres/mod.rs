@@ -32,6 +32,7 @@ mod access;
 mod apps;
 mod channels;
 mod conn;
+pub mod cost;
 mod flags;
 mod messages;
 mod node;

@@ -15,12 +15,17 @@ use super::conn::{Conn, Tx};
 use super::rows::{self, MESSAGE_COLS, REACTION_COLS, now_ms};
 use crate::store::{Actor, StoreError, StoreResult};
 
-async fn find_reaction(w: &Tx, pk: i64, user: &str, kind: &str) -> StoreResult<Option<Reaction>> {
-    let sql = format!(
+/// A user's (`$3`) reaction of type `$4` on message `$2` (pk) of app `$1`, live or a
+/// tombstone: one primary-key probe.
+pub(crate) fn find_reaction_sql() -> String {
+    format!(
         "SELECT {REACTION_COLS} FROM reactions \
          WHERE app_id = $1 AND message_pk = $2 AND user_id = $3 AND type = $4"
-    );
-    w.opt(&sql, &[&w.app, &pk, &user, &kind])
+    )
+}
+
+async fn find_reaction(w: &Tx, pk: i64, user: &str, kind: &str) -> StoreResult<Option<Reaction>> {
+    w.opt(&find_reaction_sql(), &[&w.app, &pk, &user, &kind])
         .await?
         .as_ref()
         .map(rows::reaction)
@@ -143,14 +148,19 @@ pub async fn remove_reaction(
     Ok(ReactionResponse { reaction, message })
 }
 
+/// Live reactions on message `$2` (pk) of app `$1`, oldest first: one range of the
+/// reactions' primary key.
+pub(crate) fn list_reactions_sql() -> String {
+    format!(
+        "SELECT {REACTION_COLS} FROM reactions WHERE app_id = $1 AND message_pk = $2 \
+         AND NOT deleted ORDER BY created_at, user_id COLLATE \"C\""
+    )
+}
+
 /// Current reactions on the message with primary key `pk`, oldest first (ties by user id,
 /// bytewise as on SQLite).
 pub async fn list_reactions(c: &Conn, app: &str, pk: i64) -> StoreResult<Vec<Reaction>> {
-    let sql = format!(
-        "SELECT {REACTION_COLS} FROM reactions WHERE app_id = $1 AND message_pk = $2 \
-         AND NOT deleted ORDER BY created_at, user_id COLLATE \"C\""
-    );
-    c.all(&sql, &[&app, &pk])
+    c.all(&list_reactions_sql(), &[&app, &pk])
         .await?
         .iter()
         .map(rows::reaction)

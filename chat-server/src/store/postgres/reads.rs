@@ -43,6 +43,21 @@ pub(crate) const NEWEST_MESSAGE: &str = "SELECT pk, id FROM messages WHERE pk = 
 pub(crate) const MARK_READ_FLAGS: &str = "UPDATE user_messages SET flags = flags | $5 \
      WHERE app_id = $1 AND user_id = $2 AND cid = $3 AND (flags & 3) = 2 AND message_pk <= $4";
 
+/// The message `$3` if it is in channel `$2` of app `$1`: one probe of `(app_id, id)`.
+pub(crate) const MESSAGE_IN_CHANNEL: &str =
+    "SELECT pk, id FROM messages WHERE app_id = $1 AND cid = $2 AND id = $3";
+
+/// The channel's newest message time (`$1` app, `$2` cid): one primary-key probe.
+pub(crate) const COUNTED_THROUGH: &str =
+    "SELECT last_created_at FROM channels WHERE app_id = $1 AND cid = $2";
+
+/// The user's (`$3`) read row in a channel (`$1` app, `$2` cid): one primary-key probe.
+pub(crate) fn read_sql() -> String {
+    format!(
+        "SELECT last_read_pk, {READ_COLS} FROM reads WHERE app_id = $1 AND cid = $2 AND user_id = $3"
+    )
+}
+
 /// A `BIGINT` count as the API's `u32` (saturating; counts are never negative).
 fn count(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
@@ -54,10 +69,7 @@ async fn load_read(
     cid: &Cid,
     user: &str,
 ) -> StoreResult<Option<(i64, ReadState)>> {
-    let sql = format!(
-        "SELECT last_read_pk, {READ_COLS} FROM reads WHERE app_id = $1 AND cid = $2 AND user_id = $3"
-    );
-    match c.opt(&sql, &[&app, &cid.to_string(), &user]).await? {
+    match c.opt(&read_sql(), &[&app, &cid.to_string(), &user]).await? {
         None => Ok(None),
         Some(r) => Ok(Some((rows::get(&r, 0)?, rows::read_state_at(&r, 1)?))),
     }
@@ -75,12 +87,9 @@ pub async fn mark_read(
     require_member(w, &w.app, cid, user).await?;
     let found = match up_to {
         Some(id) => Some(
-            w.opt(
-                "SELECT pk, id FROM messages WHERE app_id = $1 AND cid = $2 AND id = $3",
-                &[&w.app, &cid.to_string(), &id],
-            )
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("message {id} in {cid}")))?,
+            w.opt(MESSAGE_IN_CHANNEL, &[&w.app, &cid.to_string(), &id])
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("message {id} in {cid}")))?,
         ),
         None => w.opt(NEWEST_MESSAGE, &[&w.app, &cid.to_string()]).await?,
     };
@@ -161,13 +170,7 @@ pub async fn channel_unread(
 /// The channel's newest message time, read in the same transaction as its counts (one
 /// primary-key lookup): what a client needs to tell counted messages from newer ones.
 async fn counted_through(c: &Conn, app: &str, cid: &Cid) -> StoreResult<Option<Timestamp>> {
-    let last: Option<i64> = match c
-        .opt(
-            "SELECT last_created_at FROM channels WHERE app_id = $1 AND cid = $2",
-            &[&app, &cid.to_string()],
-        )
-        .await?
-    {
+    let last: Option<i64> = match c.opt(COUNTED_THROUGH, &[&app, &cid.to_string()]).await? {
         Some(r) => Some(rows::get(&r, 0)?),
         None => None,
     };

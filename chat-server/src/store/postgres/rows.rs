@@ -171,10 +171,14 @@ pub fn read_state_at(row: &Row, o: usize) -> StoreResult<ReadState> {
     })
 }
 
+/// The channel row `$2` of app `$1`: one primary-key probe.
+pub(crate) fn channel_sql() -> String {
+    format!("SELECT {CHANNEL_COLS} FROM channels WHERE app_id = $1 AND cid = $2")
+}
+
 /// The channel row, if it exists in the app.
 pub async fn load_channel(conn: &Conn, app: &str, cid: &Cid) -> StoreResult<Option<Channel>> {
-    let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE app_id = $1 AND cid = $2");
-    conn.opt(&sql, &[&app, &cid.to_string()])
+    conn.opt(&channel_sql(), &[&app, &cid.to_string()])
         .await?
         .as_ref()
         .map(channel)
@@ -202,11 +206,14 @@ pub async fn member_ids(conn: &Conn, app: &str, cid: &Cid) -> StoreResult<Vec<St
         .collect()
 }
 
+/// A message row `$2` (id) of app `$1` with its pk: one probe of `(app_id, id)`.
+pub(crate) fn message_sql() -> String {
+    format!("SELECT pk, parent_pk, {MESSAGE_COLS} FROM messages WHERE app_id = $1 AND id = $2")
+}
+
 /// A message row and its internal primary key, by id.
 pub async fn load_message(conn: &Conn, app: &str, id: Uuid) -> StoreResult<Option<(i64, Message)>> {
-    let sql =
-        format!("SELECT pk, parent_pk, {MESSAGE_COLS} FROM messages WHERE app_id = $1 AND id = $2");
-    match conn.opt(&sql, &[&app, &id]).await? {
+    match conn.opt(&message_sql(), &[&app, &id]).await? {
         None => Ok(None),
         Some(row) => Ok(Some((get(&row, 0)?, message_at(&row, 2)?))),
     }

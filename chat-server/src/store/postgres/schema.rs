@@ -11,6 +11,15 @@
 //!   compare pks within one channel only, so the order across apps does not matter.
 //! - `channels.last_rev` is kept by one trigger function per source table, as on SQLite.
 //! - Partial and covering indexes use `WHERE NOT deleted` and `INCLUDE`.
+//! - `messages_rev` and `reads_rev` are partial (`WHERE rev > 0`, true of every row a
+//!   sync can stream, since revs are seqs and seqs start at 1): only queries that state
+//!   `rev > 0` (the sync stream and the busy probe) can use them. Their `(app_id, cid)`
+//!   prefix would otherwise tie, on a database without statistics, with the index a probe
+//!   needs (`reads_pkey` for a read row, `messages_unread` for an unread count), and a tie
+//!   goes to whichever index the planner costs a hair cheaper (see [`super::cost`]).
+//! - `members_user_rev` holds tombstones only (`WHERE deleted`): it serves the sync's
+//!   "channels the user left" arm, and cannot tie with `members_by_user` (current
+//!   memberships) for a walk of the user's channels.
 //! - Ids, cids and types compare bytewise (`COLLATE "C"`), as on SQLite, whatever the
 //!   database's locale: orders and cursors by cid or user id come from the indexes.
 
@@ -25,17 +34,20 @@ pub const FLAG_MENTIONED: i32 = 2;
 pub const FLAG_STARRED: i32 = 4;
 
 /// A user's (`$2`, app `$1`) memberships with their unread counts: for each member row
-/// `mb` and its read marker `r`, one range of the covering `messages_unread` index after
-/// the floor `GREATEST(joined_pk, last_read_pk)`, others' live messages only.
+/// `mb` and its read marker `r` (a primary-key probe, in a `LATERAL` subquery kept whole
+/// by `OFFSET 0` so it cannot become a walk of the app's reads), one range of the covering
+/// `messages_unread` index after the floor `GREATEST(joined_pk, last_read_pk)`, others'
+/// live messages only.
 macro_rules! unread_rows {
     () => {
         "SELECT mb.cid AS cid, (SELECT COUNT(*) FROM messages AS m \
            WHERE m.app_id = mb.app_id AND m.cid = mb.cid AND m.deleted_at IS NULL \
-             AND m.pk > GREATEST(mb.joined_pk, COALESCE(r.last_read_pk, 0)) \
+             AND m.pk > GREATEST(mb.joined_pk, COALESCE(rd.last_read_pk, 0)) \
              AND m.user_id <> mb.user_id) AS n \
          FROM members AS mb \
-         LEFT JOIN reads AS r \
-           ON r.app_id = mb.app_id AND r.cid = mb.cid AND r.user_id = mb.user_id \
+         LEFT JOIN LATERAL (SELECT r.last_read_pk FROM reads AS r \
+           WHERE r.app_id = mb.app_id AND r.cid = mb.cid AND r.user_id = mb.user_id \
+           OFFSET 0) AS rd ON TRUE \
          WHERE NOT mb.deleted AND mb.app_id = $1 AND mb.user_id = $2"
     };
 }
@@ -117,7 +129,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX members_by_user ON members (app_id, user_id, cid) WHERE NOT deleted;
     CREATE INDEX members_current ON members (app_id, cid, user_id) WHERE NOT deleted;
     CREATE INDEX members_rev ON members (app_id, cid, rev);
-    CREATE INDEX members_user_rev ON members (app_id, user_id, rev);
+    CREATE INDEX members_user_rev ON members (app_id, user_id, rev) WHERE deleted;
     CREATE TABLE messages (
         pk BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         app_id TEXT COLLATE "C" NOT NULL,
@@ -142,7 +154,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_channel ON messages (app_id, cid, pk) WHERE parent_pk IS NULL;
     CREATE INDEX messages_replies ON messages (app_id, cid, pk) WHERE parent_pk IS NOT NULL;
     CREATE INDEX messages_thread ON messages (app_id, parent_pk, pk) WHERE parent_pk IS NOT NULL;
-    CREATE INDEX messages_rev ON messages (app_id, cid, rev);
+    CREATE INDEX messages_rev ON messages (app_id, cid, rev) WHERE rev > 0;
     CREATE INDEX messages_unread ON messages (app_id, cid, pk) INCLUDE (user_id)
         WHERE deleted_at IS NULL;
     CREATE TABLE reactions (
@@ -185,7 +197,7 @@ const MIGRATIONS: &[&str] = &[
         rev BIGINT NOT NULL,
         PRIMARY KEY (app_id, cid, user_id)
     );
-    CREATE INDEX reads_rev ON reads (app_id, cid, rev);
+    CREATE INDEX reads_rev ON reads (app_id, cid, rev) WHERE rev > 0;
 
     CREATE FUNCTION onyx_bump_last_rev() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN

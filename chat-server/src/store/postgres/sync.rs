@@ -132,32 +132,89 @@ pub(crate) const BOOTSTRAP_CIDS: &str = "SELECT cid FROM members \
 /// message changes in `($3, $4]`: one `messages_rev` range per channel, counted up to `$5`.
 pub(crate) const BUSY: &str = "SELECT b.cid FROM UNNEST($2::TEXT[]) AS b(cid) \
      WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM messages AS g \
-       WHERE g.app_id = $1 AND g.cid = b.cid AND g.rev > $3 AND g.rev <= $4 LIMIT $5) AS x) = $5";
+       WHERE g.app_id = $1 AND g.cid = b.cid AND g.rev > 0 AND g.rev > $3 AND g.rev <= $4 \
+       LIMIT $5) AS x) = $5";
 
 /// The stream: `$1` app, `$2` seq, `$3`/`$4` the channels with something after their
 /// bound and those lower bounds (parallel arrays), `$5` user, `$6` limit. The bounds drive
-/// every arm, so each arm is one range of a `(app_id, cid, rev)` index per listed channel.
+/// every arm: for each listed channel, a `LATERAL` subquery (kept whole by `OFFSET 0`, so
+/// the planner can neither flatten it into a hash join nor scan a table for all channels
+/// at once) reads the channel row by its key and, per table, the first `$6` rows of one
+/// range of a `(app_id, cid, rev)` index: the page's rows are among them, and the
+/// `ORDER BY rev LIMIT` makes the index range cheaper than any scan even where statistics
+/// say one channel holds the whole table. `rev > 0` (always true of a streamed row: `lo`
+/// is a seq) lets the arms use the partial `messages_rev` and `reads_rev`.
 /// A row is named by its kind (`KIND_*`) and key: `pk` (a message pk, the message of a
 /// reaction or of a flags row) and the texts `k1`, `k2` (cid and user id of a channel,
 /// member or read row; user id and type of a reaction).
 pub(crate) const STREAM: &str = "WITH b(cid, lo) AS MATERIALIZED \
        (SELECT * FROM UNNEST($3::TEXT[], $4::BIGINT[])) \
-     SELECT c.rev, 0, NULL::BIGINT, c.cid, NULL::TEXT FROM b \
-       JOIN channels AS c ON c.app_id = $1 AND c.cid = b.cid AND c.rev > b.lo \
-     UNION ALL SELECT m.rev, 1, NULL::BIGINT, m.cid, m.user_id FROM b \
-       JOIN members AS m ON m.app_id = $1 AND m.cid = b.cid AND m.rev > b.lo \
+     SELECT x.* FROM b CROSS JOIN LATERAL (SELECT * FROM ( \
+       SELECT c.rev, 0 AS kind, NULL::BIGINT AS pk, c.cid AS k1, NULL::TEXT AS k2 \
+         FROM channels AS c WHERE c.app_id = $1 AND c.cid = b.cid AND c.rev > b.lo \
+       UNION ALL (SELECT m.rev, 1, NULL::BIGINT, m.cid, m.user_id FROM members AS m \
+         WHERE m.app_id = $1 AND m.cid = b.cid AND m.rev > b.lo ORDER BY m.rev LIMIT $6) \
+       UNION ALL (SELECT g.rev, 2, g.pk, NULL::TEXT, NULL::TEXT FROM messages AS g \
+         WHERE g.app_id = $1 AND g.cid = b.cid AND g.rev > 0 AND g.rev > b.lo \
+         ORDER BY g.rev LIMIT $6) \
+       UNION ALL (SELECT r.rev, 3, r.message_pk, r.user_id, r.type FROM reactions AS r \
+         WHERE r.app_id = $1 AND r.cid = b.cid AND r.rev > b.lo ORDER BY r.rev LIMIT $6) \
+       UNION ALL (SELECT d.rev, 4, NULL::BIGINT, d.cid, d.user_id FROM reads AS d \
+         WHERE d.app_id = $1 AND d.cid = b.cid AND d.rev > 0 AND d.rev > b.lo \
+         ORDER BY d.rev LIMIT $6) \
+       UNION ALL (SELECT f.flags_rev, 5, f.message_pk, NULL::TEXT, NULL::TEXT \
+         FROM user_messages AS f WHERE f.app_id = $1 AND f.user_id = $5 AND f.cid = b.cid \
+         AND f.flags_rev > 0 AND f.flags_rev > b.lo ORDER BY f.flags_rev LIMIT $6) \
+       ) AS arms OFFSET 0) AS x \
      UNION ALL SELECT rev, 1, NULL::BIGINT, cid, user_id FROM members \
        WHERE app_id = $1 AND user_id = $5 AND deleted AND rev > $2 \
-     UNION ALL SELECT g.rev, 2, g.pk, NULL::TEXT, NULL::TEXT FROM b \
-       JOIN messages AS g ON g.app_id = $1 AND g.cid = b.cid AND g.rev > b.lo \
-     UNION ALL SELECT r.rev, 3, r.message_pk, r.user_id, r.type FROM b \
-       JOIN reactions AS r ON r.app_id = $1 AND r.cid = b.cid AND r.rev > b.lo \
-     UNION ALL SELECT d.rev, 4, NULL::BIGINT, d.cid, d.user_id FROM b \
-       JOIN reads AS d ON d.app_id = $1 AND d.cid = b.cid AND d.rev > b.lo \
-     UNION ALL SELECT f.flags_rev, 5, f.message_pk, NULL::TEXT, NULL::TEXT FROM b \
-       JOIN user_messages AS f ON f.app_id = $1 AND f.user_id = $5 AND f.cid = b.cid \
-       AND f.flags_rev > 0 AND f.flags_rev > b.lo \
      ORDER BY 1 LIMIT $6";
+
+/// Channel rows of a page by cid (`$1` app, `$2` cids): one primary-key probe per cid (a
+/// `LATERAL` subquery kept whole by `OFFSET 0`, as in every loader below).
+pub(crate) fn load_channels_sql() -> String {
+    format!(
+        "SELECT x.* FROM UNNEST($2::TEXT[]) AS k(kc) CROSS JOIN LATERAL \
+         (SELECT {CHANNEL_COLS} FROM channels WHERE app_id = $1 AND cid = k.kc OFFSET 0) AS x"
+    )
+}
+
+/// Member rows of a page by key (`$1` app, `$2`/`$3` cids and user ids): primary-key probes.
+pub(crate) fn load_members_sql() -> String {
+    format!(
+        "SELECT x.* FROM UNNEST($2::TEXT[], $3::TEXT[]) AS k(kc, ku) CROSS JOIN LATERAL \
+         (SELECT {MEMBER_COLS} FROM members \
+          WHERE app_id = $1 AND cid = k.kc AND user_id = k.ku OFFSET 0) AS x"
+    )
+}
+
+/// Message rows of a page by pk (`$1` app, `$2` pks): primary-key probes.
+pub(crate) fn load_messages_sql() -> String {
+    format!(
+        "SELECT x.* FROM UNNEST($2::BIGINT[]) AS k(kp) CROSS JOIN LATERAL \
+         (SELECT pk, {MESSAGE_COLS} FROM messages WHERE pk = k.kp AND app_id = $1 OFFSET 0) AS x"
+    )
+}
+
+/// Reaction rows of a page by key (`$1` app, `$2`/`$3`/`$4` message pks, user ids and
+/// types): primary-key probes.
+pub(crate) fn load_reactions_sql() -> String {
+    format!(
+        "SELECT x.* FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS k(kp, ku, kt) \
+         CROSS JOIN LATERAL (SELECT {REACTION_COLS}, message_pk FROM reactions \
+          WHERE app_id = $1 AND message_pk = k.kp AND user_id = k.ku AND type = k.kt \
+          OFFSET 0) AS x"
+    )
+}
+
+/// Read rows of a page by key (`$1` app, `$2`/`$3` cids and user ids): primary-key probes.
+pub(crate) fn load_reads_sql() -> String {
+    format!(
+        "SELECT x.* FROM UNNEST($2::TEXT[], $3::TEXT[]) AS k(kc, ku) CROSS JOIN LATERAL \
+         (SELECT {READ_COLS} FROM reads \
+          WHERE app_id = $1 AND cid = k.kc AND user_id = k.ku OFFSET 0) AS x"
+    )
+}
 
 const KIND_CHANNEL: i32 = 0;
 const KIND_MEMBER: i32 = 1;
@@ -451,41 +508,29 @@ impl Ctx<'_> {
             }
         }
         if !ch.is_empty() {
-            let sql = format!(
-                "SELECT {CHANNEL_COLS} FROM channels WHERE app_id = $1 AND cid = ANY($2::TEXT[])"
-            );
-            for row in self.c.all(&sql, &[app, &ch]).await? {
+            for row in self.c.all(&load_channels_sql(), &[app, &ch]).await? {
                 let key = Key::Channel(rows::get(&row, 0)?);
                 out.insert(key, Change::Channel(rows::channel(&row)?));
             }
         }
         if !mem_c.is_empty() {
-            let sql = format!(
-                "SELECT {MEMBER_COLS} FROM members \
-                 JOIN UNNEST($2::TEXT[], $3::TEXT[]) AS k(kc, ku) \
-                   ON app_id = $1 AND cid = k.kc AND user_id = k.ku"
-            );
-            for row in self.c.all(&sql, &[app, &mem_c, &mem_u]).await? {
+            for row in self
+                .c
+                .all(&load_members_sql(), &[app, &mem_c, &mem_u])
+                .await?
+            {
                 let key = Key::Member(rows::get(&row, 0)?, rows::get(&row, 1)?);
                 out.insert(key, Change::Member(rows::member(&row)?));
             }
         }
         if !msgs.is_empty() {
-            let sql = format!(
-                "SELECT pk, {MESSAGE_COLS} FROM messages \
-                 WHERE app_id = $1 AND pk = ANY($2::BIGINT[])"
-            );
-            for row in self.c.all(&sql, &[app, &msgs]).await? {
+            for row in self.c.all(&load_messages_sql(), &[app, &msgs]).await? {
                 let key = Key::Message(rows::get(&row, 0)?);
                 out.insert(key, Change::Message(rows::message_at(&row, 1)?));
             }
         }
         if !re_p.is_empty() {
-            let sql = format!(
-                "SELECT {REACTION_COLS}, message_pk FROM reactions \
-                 JOIN UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS k(kp, ku, kt) \
-                   ON app_id = $1 AND message_pk = k.kp AND user_id = k.ku AND type = k.kt"
-            );
+            let sql = load_reactions_sql();
             for row in self.c.all(&sql, &[app, &re_p, &re_u, &re_t]).await? {
                 let key = Key::Reaction(
                     rows::get(&row, 7)?,
@@ -496,12 +541,7 @@ impl Ctx<'_> {
             }
         }
         if !rd_c.is_empty() {
-            let sql = format!(
-                "SELECT {READ_COLS} FROM reads \
-                 JOIN UNNEST($2::TEXT[], $3::TEXT[]) AS k(kc, ku) \
-                   ON app_id = $1 AND cid = k.kc AND user_id = k.ku"
-            );
-            for row in self.c.all(&sql, &[app, &rd_c, &rd_u]).await? {
+            for row in self.c.all(&load_reads_sql(), &[app, &rd_c, &rd_u]).await? {
                 let key = Key::Read(rows::get(&row, 0)?, rows::get(&row, 1)?);
                 out.insert(key, Change::Read(rows::read_state(&row)?));
             }

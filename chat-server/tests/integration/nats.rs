@@ -111,7 +111,7 @@ async fn next_presence(ws: &mut Ws, me: &str, who: &str, within: Duration) -> bo
 /// Bob's next publication other than a presence event. Alice's presence reaches bob
 /// whenever node 2 hears node 1's heartbeat (every 2 s), so it may come between any two
 /// changes: it is ephemeral (no offset) and never part of the order checked here.
-async fn next_not_presence(ws: &mut crate::realtime::Ws) -> (Value, u64) {
+async fn next_not_presence(ws: &mut Ws) -> (Value, u64) {
     loop {
         let (data, offset) = ws.next_publication("bob").await;
         if data["kind"] != json!("presence") {
@@ -121,12 +121,14 @@ async fn next_not_presence(ws: &mut crate::realtime::Ws) -> (Value, u64) {
 }
 
 /// Nothing but pings and presence events for `wait`.
-async fn quiet_but_presence(ws: &mut crate::realtime::Ws, wait: Duration) {
+async fn quiet_but_presence(ws: &mut Ws, wait: Duration) {
     let deadline = tokio::time::Instant::now() + wait;
-    while let Ok((data, _)) =
-        tokio::time::timeout_at(deadline, ws.next_publication("bob")).await
-    {
-        assert_eq!(data["kind"], json!("presence"), "expected silence, got {data}");
+    while let Ok((data, _)) = tokio::time::timeout_at(deadline, ws.next_publication("bob")).await {
+        assert_eq!(
+            data["kind"],
+            json!("presence"),
+            "expected silence, got {data}"
+        );
     }
 }
 

@@ -162,3 +162,17 @@ pub async fn all_cors_origins(conn: &Conn) -> StoreResult<Vec<(String, String)>>
     }
     Ok(out)
 }
+
+/// The app's sync epoch and its current `seq` (committed); `NotFound` for an unknown app.
+pub async fn epoch_and_seq(conn: &Conn, app: &str) -> StoreResult<(String, u64)> {
+    let row = conn
+        .opt("SELECT epoch, seq FROM apps WHERE id = $1", &[&app])
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("app {app}")))?;
+    Ok((rows::get(&row, 0)?, rows::rev(&row, 1)?))
+}
+
+/// A trivial query: whether the database answers (`/readyz`).
+pub async fn ping(conn: &Conn) -> StoreResult<()> {
+    conn.one("SELECT 1", &[]).await.map(drop)
+}

@@ -218,30 +218,28 @@ pub async fn send(
     check_mentions(&members, &mentions)?;
     let mentions_json = serde_json::to_string(&mentions)?;
     let cid_s = cid.to_string();
-    // created_at strictly increases within a channel (a tie-free, clock-skew-proof server
-    // order that clients can sort by), even when the wall clock stalls or steps back.
-    let row = w
-        .one(
-            "UPDATE channels SET last_created_at = GREATEST(last_created_at + 1, $3) \
-             WHERE app_id = $1 AND cid = $2 RETURNING last_created_at",
-            &[&w.app, &cid_s, &now_ms()],
-        )
-        .await?;
-    let now: i64 = rows::get(&row, 0)?;
     let seq = w.next_seq() as i64;
     let then_seq = w.next_seq() as i64;
     let attachments = serde_json::to_string(&req.attachments)?;
+    // created_at strictly increases within a channel (a tie-free, clock-skew-proof server
+    // order that clients can sort by), even when the wall clock stalls or steps back: the
+    // channel's `last_created_at` is bumped and taken by the insert in one statement.
     let insert = format!(
-        "INSERT INTO messages (app_id, id, cid, user_id, text, attachments, parent_pk, \
+        "WITH t AS (UPDATE channels SET last_created_at = GREATEST(last_created_at + 1, $11) \
+           WHERE app_id = $1 AND cid = $3 RETURNING last_created_at) \
+         INSERT INTO messages (app_id, id, cid, user_id, text, attachments, parent_pk, \
          parent_id, quoted_message_id, mentioned_users, reaction_counts, reply_count, \
          created_at, updated_at, rev) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '{{}}', 0, $11, $11, $12) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '{{}}', 0, \
+           t.last_created_at, t.last_created_at, $12 FROM t \
          RETURNING pk, {MESSAGE_COLS}"
     );
     // The message, then its thread root's reply count or its channel's last message
-    // (with the next seq): two statements out together, one round trip.
+    // (with the next seq, at the message's time): two statements out together, one round
+    // trip; the second runs after the first on the server, so it reads the bumped time.
     let conn: &Conn = w;
     let app = w.app.as_str();
+    let wall = now_ms();
     let values: [&(dyn ToSql + Sync); 12] = [
         &app,
         &req.id,
@@ -253,25 +251,28 @@ pub async fn send(
         &req.parent_id,
         &req.quoted_message_id,
         &mentions_json,
-        &now,
+        &wall,
         &seq,
     ];
     let (row, then) = tokio::join!(conn.one(&insert, &values), async {
         match parent_pk {
             Some(ppk) => {
                 let sql = format!(
-                    "UPDATE messages SET reply_count = reply_count + 1, updated_at = $2, \
-                         rev = $3 WHERE pk = $1 RETURNING {MESSAGE_COLS}"
+                    "UPDATE messages SET reply_count = reply_count + 1, \
+                     updated_at = (SELECT last_created_at FROM channels \
+                       WHERE app_id = $2 AND cid = $3), rev = $4 \
+                     WHERE pk = $1 RETURNING {MESSAGE_COLS}"
                 );
-                let row = conn.one(&sql, &[&ppk, &now, &then_seq]).await?;
+                let row = conn.one(&sql, &[&ppk, &app, &cid_s, &then_seq]).await?;
                 rows::message(&row).map(Change::Message)
             }
             None => {
                 let sql = format!(
-                    "UPDATE channels SET last_message_at = $3, sort_at = $3, rev = $4 \
-                         WHERE app_id = $1 AND cid = $2 RETURNING {CHANNEL_COLS}"
+                    "UPDATE channels SET last_message_at = last_created_at, \
+                     sort_at = last_created_at, rev = $3 \
+                     WHERE app_id = $1 AND cid = $2 RETURNING {CHANNEL_COLS}"
                 );
-                let row = conn.one(&sql, &[&app, &cid_s, &now, &then_seq]).await?;
+                let row = conn.one(&sql, &[&app, &cid_s, &then_seq]).await?;
                 rows::channel(&row).map(Change::Channel)
             }
         }

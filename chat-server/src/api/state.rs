@@ -38,6 +38,8 @@ struct Inner {
     hub: Arc<dyn Broadcaster>,
     config: ServerConfig,
     limits: RateLimits,
+    /// Each app's own rate limits (cached).
+    app_limits: super::app_settings::AppLimits,
     apps: RwLock<HashMap<String, Arc<AppRecord>>>,
     known_users: Mutex<HashSet<(String, String)>>,
     shutdown: watch::Receiver<bool>,
@@ -75,12 +77,22 @@ impl AppState {
         }
     }
 
-    /// The limit of `app`'s users' `bucket`.
-    pub async fn rate_limit(&self, _app: &str, bucket: Bucket) -> crate::config::RateLimit {
-        match bucket {
+    /// The limit of `app`'s users' `bucket`: the app's own (its settings), else the
+    /// server's default.
+    pub async fn rate_limit(&self, app: &str, bucket: Bucket) -> crate::config::RateLimit {
+        let default = match bucket {
             Bucket::Writes => self.inner.config.rate_limit,
             Bucket::Reads => self.inner.config.read_rate_limit,
-        }
+        };
+        self.inner
+            .app_limits
+            .limit(self.store(), app, bucket, default)
+            .await
+    }
+
+    /// Every app's own rate limits, cached.
+    pub(crate) fn app_limits(&self) -> &super::app_settings::AppLimits {
+        &self.inner.app_limits
     }
 
     /// The rate limits (shared across nodes when the store has shared counters).
@@ -102,6 +114,7 @@ impl AppState {
                     config.read_rate_limit,
                     store.shared_limiter(),
                 ),
+                app_limits: Default::default(),
                 ws_limits: WsLimits::new(&config.transport),
                 presence: PresenceDebounce::default(),
                 store,

@@ -8,9 +8,13 @@
 //!   are the same state (a full bucket), so stale keys may be deleted at any time.
 //! - A limit of `per_second` and `burst` is an emission interval `I = 1 / per_second` and
 //!   a tolerance `τ = burst × I`. Taking `n` cells at `now` starts from
-//!   `base = max(TAT, now)`; `⌊(now + τ − base) / I⌋` cells fit. `take` grants
-//!   `min(wanted, fits)` of them (the `take_up_to` semantics of batch sends) and moves the
-//!   TAT to `base + granted × I`.
+//!   `base = min(max(TAT, now), now + τ)`; `⌊(now + τ − base) / I⌋` cells fit. `take`
+//!   grants `min(wanted, fits)` of them (the `take_up_to` semantics of batch sends) and
+//!   moves the TAT to `base + granted × I`.
+//! - The cap `now + τ` is an empty bucket under the limit of this take: a key whose limit
+//!   changed (the app's settings) owes at most one burst of the new limit, never the time
+//!   it owed under the old one, as with the in-memory bucket (its tokens never go below
+//!   zero and refill at the new rate).
 //! - When fewer than wanted are granted, the next cell fits at `TAT + I − τ`: the wait is
 //!   that minus `now` (at least one microsecond).
 //! - Times are integer microseconds (Unix epoch); `I` is at least 1 µs and `τ` at most
@@ -67,7 +71,9 @@ impl Gcra {
     /// Takes up to `wanted` cells at `now_us` from a key whose TAT is `tat_us` (`None`:
     /// absent).
     pub fn take(&self, tat_us: Option<i64>, now_us: i64, wanted: u32) -> Decision {
-        let base = tat_us.map_or(now_us, |tat| tat.max(now_us));
+        let base = tat_us.map_or(now_us, |tat| {
+            tat.max(now_us).min(now_us + self.tolerance_us)
+        });
         let room = (now_us + self.tolerance_us - base).max(0);
         let granted = (room / self.interval_us).min(i64::from(wanted));
         let tat_us = base + granted * self.interval_us;
@@ -164,14 +170,17 @@ mod tests {
     }
 
     #[test]
-    fn a_lowered_limit_refuses_until_the_tat_is_reached() {
-        // a TAT far ahead (a larger burst spent, then the limit lowered)
+    fn a_changed_limit_owes_at_most_its_own_burst() {
+        // a TAT far ahead (a slow limit's burst spent), then a faster limit: the key is an
+        // empty bucket of the new limit, its next cell one new interval away
         let g = gcra(1.0, 2);
         let now = 0;
-        let d = g.take(Some(now + 10_000_000), now, 1);
+        let d = g.take(Some(now + 100_000_000), now, 1);
         assert_eq!(d.granted, 0);
-        assert_eq!(d.tat_us, now + 10_000_000);
-        assert_eq!(d.wait, Some(Duration::from_secs(9)));
+        assert_eq!(d.tat_us, now + 2_000_000);
+        assert_eq!(d.wait, Some(Duration::from_secs(1)));
+        let d = g.take(Some(now + 100_000_000), now + 1_000_000, 1);
+        assert_eq!((d.granted, d.wait), (1, None));
     }
 
     #[test]

@@ -9,9 +9,9 @@
 //! - **Exact under concurrency**: many takes of one key at once, from two nodes' pools,
 //!   grant exactly the burst.
 //! - **One limit across nodes**: a user whose requests alternate between two nodes gets
-//!   `429` + `Retry-After` once the shared burst is spent (with per-node buckets they
-//!   would get twice as many), writes and reads alike, and a batch send is paid from the
-//!   same shared bucket.
+//!   `429` + `Retry-After` once the shared burst of the app's own limits (set through one
+//!   node, applied by both) is spent (with per-node buckets they would get twice as many),
+//!   writes and reads alike, and a batch send is paid from the same shared bucket.
 //! - **Pruning** deletes stale keys only.
 
 use std::sync::Arc;
@@ -64,7 +64,8 @@ async fn the_statement_decides_as_the_algorithm() {
         (600_000, small, 0),
         (10_000_000, small, 7), // stale: a full bucket again
         (10_000_000, big, 20),  // a larger limit on the same key
-        (10_100_000, small, 1), // lowered again: far ahead, refused
+        (10_100_000, small, 1), // lowered again: owes at most its own burst
+        (10_600_000, small, 1),
         (20_000_000, big, 2),
         (20_000_001, big, 9),
     ];
@@ -149,7 +150,7 @@ fn chrono_now_us() -> i64 {
 
 const BURST: u32 = 6;
 
-/// A node of `database` behind the broker, with slow limits of [`BURST`].
+/// A node of `database` behind the broker (the server's default limits).
 async fn node(database: &str) -> TestServer {
     let nats = std::env::var(crate::nats::URL_VAR)
         .unwrap_or_else(|_| panic!("{} is not set", crate::nats::URL_VAR));
@@ -158,12 +159,6 @@ async fn node(database: &str) -> TestServer {
         c.database_url = Some(database);
         c.nats_url = Some(nats);
         c.database_pool_size = 4;
-        let slow = RateLimit {
-            per_second: 0.01,
-            burst: BURST,
-        };
-        c.rate_limit = slow;
-        c.read_rate_limit = slow;
     })
     .await
 }
@@ -174,6 +169,17 @@ async fn two_nodes() -> (TestServer, TestServer, AppCredentials) {
     let two = node(&database).await;
     let app = one.app("limits").await;
     one.users(&app, &["alice", "bob"]).await;
+    // the app's own slow limits, set through node 1 (node 2 has not cached any yet)
+    let slow = json!({"per_second": 0.01, "burst": BURST});
+    let (s, body) = one
+        .admin(&app)
+        .request(
+            reqwest::Method::PUT,
+            "/v1/app/settings",
+            Some(json!({"rate_limits": {"writes": slow, "reads": slow}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
     (one, two, app)
 }
 

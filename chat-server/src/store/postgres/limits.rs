@@ -23,8 +23,9 @@ use super::conn::Conn;
 use crate::ratelimit::{Bucket, Decision, Gcra, SharedLimiter};
 use crate::store::StoreResult;
 
-/// The table (part of migration 2).
-pub(super) const TABLE: &str = r#"
+/// Migration 2: the table, and the apps' own limits (SQLite's version 6).
+pub(super) const MIGRATION: &str = r#"
+    ALTER TABLE apps ADD COLUMN rate_limits TEXT NOT NULL DEFAULT '{}';
     CREATE UNLOGGED TABLE rate_limits (
         app_id TEXT COLLATE "C" NOT NULL,
         bucket SMALLINT NOT NULL,
@@ -44,8 +45,9 @@ macro_rules! now_us {
 }
 
 /// `$1` app, `$2` bucket, `$3` user, `$4` interval, `$5` tolerance, `$6` wanted, `$7` now
-/// (NULL: the database's clock). With `base = GREATEST(tat, now)`:
-/// `granted = LEAST(wanted, GREATEST(now + τ − base, 0) / I)`, `tat = base + granted × I`.
+/// (NULL: the database's clock). With `base = LEAST(GREATEST(tat, now), now + τ)`:
+/// `granted = LEAST(wanted, (now + τ − base) / I)`, `tat = base + granted × I`; an absent
+/// key has `base = now`.
 const TAKE: &str = concat!(
     "INSERT INTO rate_limits AS r (app_id, bucket, user_id, at, granted, tat) \
      SELECT $1::TEXT, $2::SMALLINT, $3::TEXT, n.now, g.granted, n.now + g.granted * $4::BIGINT \
@@ -55,10 +57,12 @@ const TAKE: &str = concat!(
      LATERAL (SELECT LEAST($6::BIGINT, $5::BIGINT / $4::BIGINT) AS granted) AS g \
      ON CONFLICT (app_id, bucket, user_id) DO UPDATE SET \
        at = EXCLUDED.at, \
-       granted = LEAST($6::BIGINT, GREATEST(EXCLUDED.at + $5::BIGINT \
-         - GREATEST(r.tat, EXCLUDED.at), 0) / $4::BIGINT), \
-       tat = GREATEST(r.tat, EXCLUDED.at) + LEAST($6::BIGINT, GREATEST(EXCLUDED.at + $5::BIGINT \
-         - GREATEST(r.tat, EXCLUDED.at), 0) / $4::BIGINT) * $4::BIGINT \
+       granted = LEAST($6::BIGINT, (EXCLUDED.at + $5::BIGINT \
+         - LEAST(GREATEST(r.tat, EXCLUDED.at), EXCLUDED.at + $5::BIGINT)) / $4::BIGINT), \
+       tat = LEAST(GREATEST(r.tat, EXCLUDED.at), EXCLUDED.at + $5::BIGINT) \
+         + LEAST($6::BIGINT, (EXCLUDED.at + $5::BIGINT \
+         - LEAST(GREATEST(r.tat, EXCLUDED.at), EXCLUDED.at + $5::BIGINT)) / $4::BIGINT) \
+         * $4::BIGINT \
      RETURNING granted, tat, at"
 );
 

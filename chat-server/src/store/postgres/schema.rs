@@ -224,8 +224,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER flags_last_rev AFTER INSERT OR UPDATE OF flags_rev ON user_messages
         FOR EACH ROW WHEN (NEW.flags_rev > 0) EXECUTE FUNCTION onyx_bump_last_flags_rev();
     "#,
-    // 2: shared rate limits
-    super::limits::TABLE,
+    // 2: shared rate limits, and the apps' own limits (SQLite's version 6)
+    super::limits::MIGRATION,
 ];
 
 /// The schema version this build writes.

@@ -179,7 +179,7 @@ mod tests {
         assert_eq!(d.granted, 0);
         assert_eq!(d.tat_us, now + 2_000_000);
         assert_eq!(d.wait, Some(Duration::from_secs(1)));
-        let d = g.take(Some(now + 100_000_000), now + 1_000_000, 1);
+        let d = g.take(Some(d.tat_us), now + 1_000_000, 1);
         assert_eq!((d.granted, d.wait), (1, None));
     }
 

@@ -451,7 +451,7 @@ pub struct AppCredentials {
 }
 
 /// An app's settings (`GET`/`PUT /v1/app/settings`, server-side credentials only).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppSettings {
     /// Web origins (`scheme://host[:port]`, no path) whose pages may call the API from a
@@ -459,4 +459,65 @@ pub struct AppSettings {
     /// origin) is accepted only by a server running in dev mode.
     #[serde(default)]
     pub cors_origins: Vec<String>,
+    /// The app's own per-user rate limits; a limit left out is the server's default
+    /// (omitted from answers when the app has none).
+    #[serde(default, skip_serializing_if = "AppRateLimits::is_empty")]
+    pub rate_limits: AppRateLimits,
+}
+
+/// An app's per-user rate limits (each user of the app has a write and a read bucket).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AppRateLimits {
+    /// Requests other than `GET`/`HEAD` (each message of a batch send counts); absent: the
+    /// server's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writes: Option<RateLimitSetting>,
+    /// `GET`/`HEAD` requests; absent: the server's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reads: Option<RateLimitSetting>,
+}
+
+/// One rate limit: `per_second` on average, up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSetting {
+    /// Sustained requests per second per user (0.01 to 10,000).
+    pub per_second: f64,
+    /// Requests a user may make at once (1 to 100,000).
+    pub burst: u32,
+}
+
+impl AppRateLimits {
+    /// Whether the app has no limit of its own (both are the server's defaults).
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_none() && self.reads.is_none()
+    }
+}
+
+impl RateLimitSetting {
+    /// The lowest `per_second` accepted (one request every 100 s).
+    pub const MIN_PER_SECOND: f64 = 0.01;
+    /// The highest `per_second` accepted.
+    pub const MAX_PER_SECOND: f64 = 10_000.0;
+    /// The highest `burst` accepted.
+    pub const MAX_BURST: u32 = 100_000;
+
+    /// Checks the bounds: `per_second` in [`Self::MIN_PER_SECOND`]..=[`Self::MAX_PER_SECOND`]
+    /// (a finite number), `burst` in 1..=[`Self::MAX_BURST`]; the error names what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(Self::MIN_PER_SECOND..=Self::MAX_PER_SECOND).contains(&self.per_second) {
+            return Err(format!(
+                "per_second must be between {} and {}",
+                Self::MIN_PER_SECOND,
+                Self::MAX_PER_SECOND
+            ));
+        }
+        if !(1..=Self::MAX_BURST).contains(&self.burst) {
+            return Err(format!("burst must be between 1 and {}", Self::MAX_BURST));
+        }
+        Ok(())
+    }
 }

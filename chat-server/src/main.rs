@@ -328,7 +328,13 @@ async fn app_cors(
     }
     let cors_origins = normalize_origins(&settings.cors_origins, true)?;
     Ok(store
-        .set_app_settings(app, chat_protocol::AppSettings { cors_origins })
+        .set_app_settings(
+            app,
+            chat_protocol::AppSettings {
+                cors_origins,
+                ..settings
+            },
+        )
         .await?)
 }
 

@@ -157,6 +157,11 @@ pub async fn start_with(
     let limits = config.transport.clone();
     let remote_presence = hub.remote_presence_changes();
     let state = AppState::new(store.clone(), hub, config, rx.clone());
+    {
+        let state = state.clone();
+        let shutdown = rx.clone();
+        tokio::spawn(async move { state.rate_limits().prune_until(shutdown).await });
+    }
     if let Some(changes) = remote_presence {
         tokio::spawn(announce_remote_presence(state.clone(), changes));
     }

@@ -50,7 +50,7 @@ pub async fn send_messages(
         }
         .into());
     }
-    let (paid, wait) = state.take_writes(&caller, count - 1);
+    let (paid, wait) = state.take_writes(&caller, count - 1).await;
     let paid = paid + 1;
     // Each message's result; `None` for the ones the store decides.
     let mut results: Vec<Option<SendResult>> = Vec::with_capacity(count);

@@ -1,5 +1,6 @@
 //! Shared server state and the `Caller` extractor (authentication + per-user rate limiting:
-//! reads and writes have a bucket each, so reading hard never blocks a user's sends).
+//! reads and writes have a bucket each, so reading hard never blocks a user's sends; the
+//! counters are shared across nodes on PostgreSQL, see [`crate::ratelimit`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -14,7 +15,7 @@ use tokio::sync::watch;
 use super::error::ApiError;
 use crate::auth::{self, AuthError};
 use crate::config::ServerConfig;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{Bucket, RateLimits};
 use crate::realtime::Broadcaster;
 use crate::realtime::limits::WsLimits;
 use crate::realtime::presence::PresenceDebounce;
@@ -36,8 +37,9 @@ struct Inner {
     store: Arc<dyn Store>,
     hub: Arc<dyn Broadcaster>,
     config: ServerConfig,
-    limiter: RateLimiter,
-    read_limiter: RateLimiter,
+    limits: RateLimits,
+    /// Each app's own rate limits (cached).
+    app_limits: super::app_settings::AppLimits,
     apps: RwLock<HashMap<String, Arc<AppRecord>>>,
     known_users: Mutex<HashSet<(String, String)>>,
     shutdown: watch::Receiver<bool>,
@@ -58,15 +60,44 @@ impl AppState {
     /// Takes write tokens for `wanted` further writes of one request (the messages of a
     /// batch send after its first, which the request's own token paid for): how many may
     /// go, and when the rest may be retried. Server-side callers are not limited.
-    pub fn take_writes(
+    pub async fn take_writes(
         &self,
         caller: &Caller,
         wanted: usize,
     ) -> (usize, Option<std::time::Duration>) {
         match (&caller.actor.user_id, caller.actor.server) {
-            (Some(user), false) => self.inner.limiter.take_up_to(&caller.app.id, user, wanted),
+            (Some(user), false) => {
+                let limit = self.rate_limit(&caller.app.id, Bucket::Writes).await;
+                self.inner
+                    .limits
+                    .take(Bucket::Writes, limit, &caller.app.id, user, wanted)
+                    .await
+            }
             _ => (wanted, None),
         }
+    }
+
+    /// The limit of `app`'s users' `bucket`: the app's own (its settings), else the
+    /// server's default.
+    pub async fn rate_limit(&self, app: &str, bucket: Bucket) -> crate::config::RateLimit {
+        let default = match bucket {
+            Bucket::Writes => self.inner.config.rate_limit,
+            Bucket::Reads => self.inner.config.read_rate_limit,
+        };
+        self.inner
+            .app_limits
+            .limit(self.store(), app, bucket, default)
+            .await
+    }
+
+    /// Every app's own rate limits, cached.
+    pub(crate) fn app_limits(&self) -> &super::app_settings::AppLimits {
+        &self.inner.app_limits
+    }
+
+    /// The rate limits (shared across nodes when the store has shared counters).
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.inner.limits
     }
 
     /// Builds the state.
@@ -78,8 +109,12 @@ impl AppState {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                limiter: RateLimiter::new(config.rate_limit),
-                read_limiter: RateLimiter::new(config.read_rate_limit),
+                limits: RateLimits::new(
+                    config.rate_limit,
+                    config.read_rate_limit,
+                    store.shared_limiter(),
+                ),
+                app_limits: Default::default(),
                 ws_limits: WsLimits::new(&config.transport),
                 presence: PresenceDebounce::default(),
                 store,
@@ -280,18 +315,23 @@ impl FromRequestParts<AppState> for Caller {
                 actor: Actor::server(on_behalf),
             }
         };
-        let limiter = if matches!(parts.method, Method::GET | Method::HEAD) {
-            &state.inner.read_limiter
+        let bucket = if matches!(parts.method, Method::GET | Method::HEAD) {
+            Bucket::Reads
         } else {
-            &state.inner.limiter
+            Bucket::Writes
         };
-        if !caller.actor.server
-            && let Some(user) = &caller.actor.user_id
-            && let Err(wait) = limiter.check(&caller.app.id, user)
-        {
-            let mut err = ApiError::new(ErrorCode::RateLimited, "too many requests; slow down");
-            err.0.retry_after_secs = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
-            return Err(err);
+        if let (false, Some(user)) = (caller.actor.server, &caller.actor.user_id) {
+            let limit = state.rate_limit(&caller.app.id, bucket).await;
+            let checked = state
+                .inner
+                .limits
+                .check(bucket, limit, &caller.app.id, user)
+                .await;
+            if let Err(wait) = checked {
+                let mut err = ApiError::new(ErrorCode::RateLimited, "too many requests; slow down");
+                err.0.retry_after_secs = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+                return Err(err);
+            }
         }
         Ok(caller)
     }

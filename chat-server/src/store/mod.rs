@@ -344,6 +344,12 @@ pub trait Store: Send + Sync + 'static {
     async fn all_cors_origins(&self) -> StoreResult<Vec<(String, String)>>;
     /// Whether the database answers (a trivial read): `/readyz`.
     async fn ready(&self) -> StoreResult<()>;
+
+    /// Rate-limit counters shared by every node of this database
+    /// ([`crate::ratelimit`]); `None` (the default): each node counts in memory.
+    fn shared_limiter(&self) -> Option<std::sync::Arc<dyn crate::ratelimit::SharedLimiter>> {
+        None
+    }
 }
 
 /// A validated channel creation.

@@ -805,4 +805,10 @@ async fn openapi_document_is_served() {
         assert!(paths.contains_key(p), "{p}");
     }
     assert!(doc["components"]["schemas"]["SyncResponse"].is_object());
+    // app settings with their rate limits
+    let schemas = &doc["components"]["schemas"];
+    for name in ["AppSettings", "AppRateLimits", "RateLimitSetting"] {
+        assert!(schemas[name].is_object(), "{name}");
+    }
+    assert!(schemas["AppSettings"]["properties"]["rate_limits"].is_object());
 }

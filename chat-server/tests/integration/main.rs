@@ -16,6 +16,9 @@
 //! - `nats`: several nodes on one PostgreSQL database sharing realtime events and presence
 //!   through the NATS broker in `ONYXCHAT_TEST_NATS_URL` (fan-out, presence across nodes,
 //!   a dead node's users going offline within the bound).
+//! - `shared_limits`: rate limits shared by the nodes of one PostgreSQL database (the
+//!   limiter's statement against its algorithm, exact under concurrency, one burst for a
+//!   user whose requests alternate between two nodes).
 //! - `postgres_read_cost`: every hot query of the PostgreSQL backend is an index range of
 //!   the user's own data, on a big, skewed app's data before and after `ANALYZE`.
 //! - `security`: the adversarial suite (every row of docs/protocol.md's security tables).
@@ -39,4 +42,5 @@ pub mod postgres;
 mod postgres_read_cost;
 mod realtime;
 mod security;
+mod shared_limits;
 pub mod store_conformance;

@@ -357,6 +357,7 @@ async fn a_database_with_a_row_per_recipient_migrates_to_the_same_counts() {
            flags = (user_messages.flags & 4) | excluded.flags; \
          DROP INDEX messages_unread; DROP INDEX user_messages_unread_mentions; \
          ALTER TABLE members DROP COLUMN joined_pk; \
+         ALTER TABLE apps DROP COLUMN rate_limits; \
          PRAGMA user_version = 4;",
     )
     .unwrap();

@@ -116,12 +116,17 @@ pub async fn unknown_users(conn: &Conn, app: &str, ids: &[String]) -> StoreResul
 /// The app's settings; `NotFound` for an unknown app.
 pub async fn app_settings(conn: &Conn, app: &str) -> StoreResult<AppSettings> {
     let row = conn
-        .opt("SELECT cors_origins FROM apps WHERE id = $1", &[&app])
+        .opt(
+            "SELECT cors_origins, rate_limits FROM apps WHERE id = $1",
+            &[&app],
+        )
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("app {app}")))?;
     let origins: &str = rows::get(&row, 0)?;
+    let limits: &str = rows::get(&row, 1)?;
     Ok(AppSettings {
         cors_origins: serde_json::from_str(origins)?,
+        rate_limits: serde_json::from_str(limits)?,
     })
 }
 
@@ -132,10 +137,11 @@ pub async fn set_app_settings(
     settings: &AppSettings,
 ) -> StoreResult<AppSettings> {
     let origins = serde_json::to_string(&settings.cors_origins)?;
+    let limits = serde_json::to_string(&settings.rate_limits)?;
     let changed = conn
         .exec(
-            "UPDATE apps SET cors_origins = $2 WHERE id = $1",
-            &[&app, &origins],
+            "UPDATE apps SET cors_origins = $2, rate_limits = $3 WHERE id = $1",
+            &[&app, &origins, &limits],
         )
         .await?;
     if changed == 0 {

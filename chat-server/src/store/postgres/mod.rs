@@ -34,6 +34,7 @@ mod channels;
 mod conn;
 pub mod cost;
 mod flags;
+mod limits;
 mod messages;
 mod node;
 mod reactions;
@@ -52,6 +53,7 @@ use chat_protocol::realtime::RealtimeEvent;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 
 use self::conn::{Conn, Tx};
+pub use self::limits::PgLimiter;
 pub use self::node::NodeLock;
 use super::{StoreError, StoreResult, SyncSettings};
 use crate::realtime::{Broadcaster, HubEvent};
@@ -130,6 +132,11 @@ impl PgStore {
             .parse()
             .map_err(|e| StoreError::Invalid(format!("database url: {e}")))?;
         Self::open(config, pool_size, hub, settings).await
+    }
+
+    /// The rate limiter whose counters every node of this database shares.
+    pub fn limiter(&self) -> PgLimiter {
+        PgLimiter::new(self.inner.pool.clone())
     }
 
     /// Takes the database's serving lock for this node (see [`node`]); hold the returned

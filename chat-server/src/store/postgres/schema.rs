@@ -20,6 +20,8 @@
 //! - `members_user_rev` holds tombstones only (`WHERE deleted`): it serves the sync's
 //!   "channels the user left" arm, and cannot tie with `members_by_user` (current
 //!   memberships) for a walk of the user's channels.
+//! - `rate_limits` (PostgreSQL only, migration 2) holds the shared rate limiter's state
+//!   (see [`super::limits`]).
 //! - Ids, cids and types compare bytewise (`COLLATE "C"`), as on SQLite, whatever the
 //!   database's locale: orders and cursors by cid or user id come from the indexes.
 
@@ -222,6 +224,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER flags_last_rev AFTER INSERT OR UPDATE OF flags_rev ON user_messages
         FOR EACH ROW WHEN (NEW.flags_rev > 0) EXECUTE FUNCTION onyx_bump_last_flags_rev();
     "#,
+    // 2: shared rate limits, and the apps' own limits (SQLite's version 6)
+    super::limits::MIGRATION,
 ];
 
 /// The schema version this build writes.

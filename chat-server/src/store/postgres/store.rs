@@ -414,6 +414,10 @@ impl Store for PgStore {
         .await
     }
 
+    fn shared_limiter(&self) -> Option<std::sync::Arc<dyn crate::ratelimit::SharedLimiter>> {
+        Some(std::sync::Arc::new(self.limiter()))
+    }
+
     async fn all_cors_origins(&self) -> StoreResult<Vec<(String, String)>> {
         self.direct(|c| Box::pin(async move { apps::all_cors_origins(c).await }))
             .await

@@ -114,13 +114,14 @@ pub fn unknown_users(conn: &Connection, app: &str, ids: &[String]) -> StoreResul
 
 /// The app's settings; `NotFound` for an unknown app.
 pub fn app_settings(conn: &Connection, app: &str) -> StoreResult<AppSettings> {
-    let origins: String = conn
-        .prepare_cached("SELECT cors_origins FROM apps WHERE id = ?1")?
-        .query_row(params![app], |r| r.get(0))
+    let (origins, limits): (String, String) = conn
+        .prepare_cached("SELECT cors_origins, rate_limits FROM apps WHERE id = ?1")?
+        .query_row(params![app], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("app {app}")))?;
     Ok(AppSettings {
         cors_origins: serde_json::from_str(&origins)?,
+        rate_limits: serde_json::from_str(&limits)?,
     })
 }
 
@@ -131,8 +132,12 @@ pub fn set_app_settings(
     settings: &AppSettings,
 ) -> StoreResult<AppSettings> {
     let changed = conn
-        .prepare_cached("UPDATE apps SET cors_origins = ?2 WHERE id = ?1")?
-        .execute(params![app, serde_json::to_string(&settings.cors_origins)?])?;
+        .prepare_cached("UPDATE apps SET cors_origins = ?2, rate_limits = ?3 WHERE id = ?1")?
+        .execute(params![
+            app,
+            serde_json::to_string(&settings.cors_origins)?,
+            serde_json::to_string(&settings.rate_limits)?
+        ])?;
     if changed == 0 {
         return Err(StoreError::NotFound(format!("app {app}")));
     }

@@ -285,6 +285,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_unread ON messages (app_id, cid, pk, user_id, deleted_at)
         WHERE deleted_at IS NULL;
     "#,
+    // 6: app settings: the app's own per-user rate limits (a JSON object, `{}`: the
+    // server's defaults)
+    r#"
+    ALTER TABLE apps ADD COLUMN rate_limits TEXT NOT NULL DEFAULT '{}';
+    "#,
 ];
 
 /// The schema version this build writes.

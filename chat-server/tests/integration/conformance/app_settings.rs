@@ -1,6 +1,7 @@
-//! App settings: every backend stores an app's allowed CORS origins, per app, as given.
+//! App settings: every backend stores an app's allowed CORS origins and its own rate
+//! limits, per app, as given.
 
-use chat_protocol::AppSettings;
+use chat_protocol::{AppRateLimits, AppSettings, RateLimitSetting};
 use chat_server::store::StoreError;
 
 use super::{Factory, open};
@@ -18,6 +19,7 @@ pub async fn app_settings_round_trip(factory: Factory) {
     assert!(store.all_cors_origins().await.unwrap().is_empty());
     let origins = |list: &[&str]| AppSettings {
         cors_origins: list.iter().map(|s| (*s).to_owned()).collect(),
+        ..AppSettings::default()
     };
     let set = origins(&["https://a.example.com", "http://localhost:5173"]);
     assert_eq!(
@@ -57,6 +59,36 @@ pub async fn app_settings_round_trip(factory: Factory) {
         .await
         .unwrap();
     assert_eq!(store.all_cors_origins().await.unwrap().len(), 1);
+    // rate limits: either, both or none, kept exactly (fractional rates too), per app
+    let limit = |per_second, burst| Some(RateLimitSetting { per_second, burst });
+    for rate_limits in [
+        AppRateLimits {
+            writes: limit(0.25, 3),
+            reads: None,
+        },
+        AppRateLimits {
+            writes: limit(20.0, 100),
+            reads: limit(1234.5, 100_000),
+        },
+        AppRateLimits::default(),
+    ] {
+        let set = AppSettings {
+            rate_limits,
+            ..origins(&["https://a3.example.com"])
+        };
+        assert_eq!(
+            store
+                .set_app_settings(&a.app_id, set.clone())
+                .await
+                .unwrap(),
+            set
+        );
+        assert_eq!(store.app_settings(&a.app_id).await.unwrap(), set);
+        assert_eq!(
+            store.app_settings(&b.app_id).await.unwrap().rate_limits,
+            AppRateLimits::default()
+        );
+    }
     for result in [
         store.app_settings("app_missing").await,
         store

@@ -2,6 +2,8 @@
 //! "Security model" tables in docs/protocol.md has a test here, and each test failed
 //! before the fix it guards. One module per area:
 //!
+//! - `app_limits`: an app's own rate limits are set with its server-side credentials
+//!   only, bounded, and apply to its users only.
 //! - `conversations`: who may create, open, join and take over a channel (distinct 1:1 and
 //!   group conversations, get-or-create, adding members without consent).
 //! - `transport`: timeouts, connection caps, load shedding, WebSocket limits and close codes,
@@ -13,6 +15,7 @@
 //! - `web`: CORS, static files, tokens' time claims, dev mode, existence oracles.
 //! - `ops`: metrics off the API port with bounded series, request ids, readiness.
 
+mod app_limits;
 mod conversations;
 mod ops;
 mod read_cost;

@@ -269,6 +269,7 @@ fn downgrade_to_schema_1(db: &Path) {
          ALTER TABLE channels DROP COLUMN is_distinct; \
          ALTER TABLE channels DROP COLUMN initial_members; \
          ALTER TABLE apps DROP COLUMN cors_origins; \
+         ALTER TABLE apps DROP COLUMN rate_limits; \
          DROP INDEX messages_unread; DROP INDEX user_messages_unread_mentions; \
          ALTER TABLE members DROP COLUMN joined_pk; \
          PRAGMA user_version = 1;",

@@ -214,6 +214,7 @@ async fn a_stored_star_is_ignored_outside_dev_mode() {
             &a.app_id,
             chat_protocol::AppSettings {
                 cors_origins: vec!["*".into()],
+                ..Default::default()
             },
         )
         .await
@@ -300,6 +301,7 @@ async fn origins_changed_behind_the_servers_back_apply_within_the_refresh_time()
             &a.app_id,
             chat_protocol::AppSettings {
                 cors_origins: vec![APP_ORIGIN.into()],
+                ..Default::default()
             },
         )
         .await

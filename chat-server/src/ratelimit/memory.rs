@@ -1,5 +1,14 @@
-//! Per-user token-bucket rate limiting (one limiter for writes, one for reads). In memory, per node: a limit protects a
-//! node, it is not a billing quota.
+//! The in-memory limiter: a token bucket per key, kept by one node for itself. It is the
+//! limiter of a node on SQLite, the fallback of the shared limiter (see [`super`]), and
+//! the WebSocket connect rates' limiter ([`crate::realtime::limits`]).
+//!
+//! Rules:
+//! - A bucket holds up to `burst` tokens and refills at `per_second`; a take gets whole
+//!   tokens only, at most what is there (`take_up_to`).
+//! - The limit may be given per call ([`RateLimiter::take_with`]): a bucket keeps its
+//!   tokens when its key's limit changes, capped at the new burst.
+//! - Past [`PRUNE_AT`] buckets, full (idle) ones are dropped: a full bucket and an absent
+//!   one are the same state.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -35,29 +44,41 @@ impl RateLimiter {
         self.check_at(app, user, Instant::now())
     }
 
+    /// [`RateLimiter::take_up_to`] under `limit` instead of the limiter's own.
+    pub fn take_with(
+        &self,
+        limit: RateLimit,
+        app: &str,
+        user: &str,
+        wanted: usize,
+    ) -> (usize, Option<Duration>) {
+        self.take_at(limit, app, user, wanted, Instant::now())
+    }
+
     /// Takes up to `wanted` tokens at once (the further messages of a batch send, each
     /// counted like a request of its own); returns how many it took and, when that is
     /// fewer than wanted, how long until the next one is available.
     pub fn take_up_to(&self, app: &str, user: &str, wanted: usize) -> (usize, Option<Duration>) {
-        self.take_at(app, user, wanted, Instant::now())
+        self.take_at(self.limit, app, user, wanted, Instant::now())
     }
 
     fn check_at(&self, app: &str, user: &str, now: Instant) -> Result<(), Duration> {
-        match self.take_at(app, user, 1, now) {
+        match self.take_at(self.limit, app, user, 1, now) {
             (1, _) => Ok(()),
             (_, wait) => Err(wait.unwrap_or_default()),
         }
     }
 
-    fn take_at(
+    pub(super) fn take_at(
         &self,
+        limit: RateLimit,
         app: &str,
         user: &str,
         wanted: usize,
         now: Instant,
     ) -> (usize, Option<Duration>) {
-        let burst = f64::from(self.limit.burst.max(1));
-        let rate = self.limit.per_second.max(f64::MIN_POSITIVE);
+        let burst = f64::from(limit.burst.max(1));
+        let rate = limit.per_second.max(f64::MIN_POSITIVE);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() > PRUNE_AT {
             buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
@@ -68,7 +89,7 @@ impl RateLimiter {
                 tokens: burst,
                 at: now,
             });
-        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
+        b.tokens = (b.tokens.min(burst) + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
         b.at = now;
         // Whole tokens only; `wanted` is at most a batch, far below f64's exact integers.
         let granted = (b.tokens.floor().max(0.0) as usize).min(wanted);
@@ -99,12 +120,13 @@ mod tests {
             per_second: 2.0,
             burst: 3,
         });
-        let (granted, wait) = other.take_at("a", "u", 5, t0);
+        let limit = other.limit;
+        let (granted, wait) = other.take_at(limit, "a", "u", 5, t0);
         assert_eq!(granted, 3);
         assert!(wait.unwrap() > Duration::from_millis(400));
-        assert_eq!(other.take_at("a", "u", 5, t0).0, 0);
+        assert_eq!(other.take_at(limit, "a", "u", 5, t0).0, 0);
         assert_eq!(
-            other.take_at("a", "u", 1, t0 + Duration::from_secs(1)),
+            other.take_at(limit, "a", "u", 1, t0 + Duration::from_secs(1)),
             (1, None)
         );
         // other users and apps have their own buckets

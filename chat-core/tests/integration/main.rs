@@ -14,6 +14,10 @@
 //! - `realtime`, `realtime_chaos`, `realtime_props`, `proxy_selftest`: realtime delivery,
 //!   under a fault-injecting proxy, property tests of the frame decoder and of pushed
 //!   changes, and the proxy's own checks.
+//! - `two_nodes`: two chat-server nodes on one PostgreSQL database through NATS, clients on
+//!   each behind a test load balancer: what one does reaches the other live, and a node
+//!   killed mid-send loses nothing (needs `ONYXCHAT_TEST_DATABASE_URL` and
+//!   `ONYXCHAT_TEST_NATS_URL`, which `cargo xtask test` sets).
 //!
 //! Rules: a test owns everything it starts (its server on an ephemeral port, its temporary
 //! directories, its runtime), so tests never share process state; knobs are environment
@@ -37,3 +41,4 @@ mod realtime;
 mod realtime_chaos;
 mod realtime_props;
 mod sync_driver;
+mod two_nodes;

@@ -21,7 +21,7 @@ use chat_server::auth::mint_user_token;
 use chat_test::{TestServer, cid};
 
 /// Fast reconnects and a short background grace for tests.
-fn fast_realtime() -> RealtimeConfig {
+pub(crate) fn fast_realtime() -> RealtimeConfig {
     RealtimeConfig {
         reconnect: BackoffConfig {
             base: Duration::from_millis(50),
@@ -76,7 +76,11 @@ fn token(app: &AppCredentials, user: &str) -> String {
 }
 
 /// Waits (at most 20 s) until the connection state satisfies `pred`.
-async fn state_until(client: &ChatClient, what: &str, pred: impl Fn(&ConnectionState) -> bool) {
+pub(crate) async fn state_until(
+    client: &ChatClient,
+    what: &str,
+    pred: impl Fn(&ConnectionState) -> bool,
+) {
     let mut rx = client.connection_state();
     let result = tokio::time::timeout(Duration::from_secs(20), rx.wait_for(|s| pred(s)))
         .await
@@ -91,7 +95,7 @@ async fn state_until(client: &ChatClient, what: &str, pred: impl Fn(&ConnectionS
     }
 }
 
-async fn connected(client: &ChatClient) {
+pub(crate) async fn connected(client: &ChatClient) {
     state_until(client, "connected", |s| *s == ConnectionState::Connected).await;
 }
 
@@ -268,7 +272,7 @@ async fn typing_client(
 }
 
 /// Waits (at most 20 s) until the typing list satisfies `pred`.
-async fn typing_until(
+pub(crate) async fn typing_until(
     watch: &mut chat_core::client::TypingWatch,
     what: &str,
     pred: impl Fn(&[TypingUser]) -> bool,

@@ -8,9 +8,12 @@
 //! - [`token`] and [`expired_token`]: user tokens as the app's backend mints them.
 //! - [`fixtures`]: ids, cids, query encoding and local messages.
 //! - [`workload`]: a deterministic random workload of REST writes.
+//! - [`nodes`]: several nodes on one PostgreSQL database through NATS (the test cluster
+//!   and broker, a fresh database, a node that can be killed abruptly).
 //!
 //! Rules: the harness speaks to the server only as a client would (HTTP) or through
-//! chat-server's public API (the store, to create apps or compact the log); it never
+//! chat-server's public API (the store, to create apps or compact the log), and to the
+//! test PostgreSQL cluster only to create a test's database; it never
 //! depends on chat-core, whose tests use it (a dev-dependency cycle would give those
 //! tests two distinct copies of chat-core's types). Whatever needs chat-core's types
 //! (fault-injecting transports, cache replica checks) lives in chat-core's own tests.
@@ -19,11 +22,13 @@
 
 pub mod api;
 pub mod fixtures;
+pub mod nodes;
 pub mod server;
 pub mod token;
 pub mod workload;
 
 pub use api::Api;
 pub use fixtures::{cid, local_message, new_id, urlencode};
+pub use nodes::KillableNode;
 pub use server::TestServer;
 pub use token::{expired_token, token};

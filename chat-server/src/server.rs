@@ -36,6 +36,8 @@ pub struct RunningServer {
 
 /// How long [`RunningServer::stop`] waits for WebSockets to close.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+/// How long a clean stop waits for its goodbye to other nodes to be sent.
+const GOODBYE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl RunningServer {
     /// `http://addr`.
@@ -56,7 +58,13 @@ impl RunningServer {
         if let Some(task) = self.metrics_task {
             task.await.map_err(std::io::Error::other)??;
         }
-        self.task.await.map_err(std::io::Error::other)?
+        let served = self.task.await.map_err(std::io::Error::other)?;
+        // Every request is answered, so every commit is handed to the hub: other nodes
+        // may now hear that this one stops cleanly (and need not resync for it).
+        if let Some(sent) = self.state.hub().goodbye() {
+            let _ = tokio::time::timeout(GOODBYE_TIMEOUT, sent).await;
+        }
+        served
     }
 }
 

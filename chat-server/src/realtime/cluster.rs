@@ -28,6 +28,16 @@
 //! users go offline for everyone at most `NODE_TTL + EXPIRY_TICK` = 7 s after its last
 //! heartbeat (at most 7 s after it died, since its last heartbeat came before its death),
 //! plus the time to look up their peers.
+//!
+//! **A node that dies between a commit and its publication** leaves that change in the
+//! database but never on the wire, and nothing in the numbering shows it (the origin's
+//! stream just stops). So the table also remembers, per origin, the apps it published
+//! events for ([`PresenceTable::event_from`]); when the origin expires, the receiver cuts
+//! off its local subscriptions of those apps (their clients reconnect and catch up
+//! through `/v1/sync`), and of no other app. Not covered: an app whose very first event
+//! from that origin was the one lost (the origin was never seen serving it). A node that
+//! stops cleanly says so last (`{"node":…,"n":…,"done":true}`, after its every event), and
+//! its end makes nobody resync.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -91,6 +101,9 @@ pub struct EventHeader {
     pub to: Vec<String>,
     /// Whether the event is a durable change.
     pub durable: bool,
+    /// A durable change's `seq` (0 for ephemeral events).
+    #[serde(default)]
+    pub seq: u64,
 }
 
 /// Encodes an event: its header line, `\n`, `data`.
@@ -138,6 +151,10 @@ pub enum PresenceBody {
     /// One user's count on the origin (0: none left).
     #[serde(rename = "set")]
     Set(Entry),
+    /// The origin is stopping cleanly and has handed every event it will ever send: its
+    /// end must not make anyone resync (its users still expire as usual).
+    #[serde(rename = "done")]
+    Done(bool),
 }
 
 /// What a message's number says about the events before it.
@@ -191,6 +208,27 @@ impl Origins {
 struct Node {
     heard: Instant,
     users: HashMap<(String, String), u32>,
+    /// Apps this node published events for.
+    apps: HashSet<String>,
+}
+
+impl Node {
+    fn new(now: Instant) -> Self {
+        Self {
+            heard: now,
+            users: HashMap::new(),
+            apps: HashSet::new(),
+        }
+    }
+}
+
+/// A node that fell silent: its id and the apps it published events for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadNode {
+    /// The node.
+    pub node: String,
+    /// The apps whose local subscriptions must resync (sorted).
+    pub apps: Vec<String>,
 }
 
 /// Other nodes' connected users, expiring with their node (see the module docs).
@@ -215,12 +253,16 @@ impl PresenceTable {
     /// nodes changed (had connections and has none now, or the reverse).
     pub fn apply(&mut self, message: PresenceMessage, now: Instant) -> Vec<(String, String)> {
         let mut changed = HashSet::new();
-        let node = self.nodes.entry(message.node).or_insert_with(|| Node {
-            heard: now,
-            users: HashMap::new(),
-        });
+        let node = self
+            .nodes
+            .entry(message.node)
+            .or_insert_with(|| Node::new(now));
         node.heard = now;
         let updates: Vec<Entry> = match message.body {
+            PresenceBody::Done(_) => {
+                node.apps.clear();
+                return Vec::new();
+            }
             PresenceBody::Set(entry) => vec![entry],
             PresenceBody::Full(entries) => {
                 let listed: HashSet<(&str, &str)> = entries
@@ -252,21 +294,40 @@ impl PresenceTable {
         changed.into_iter().collect()
     }
 
-    /// Drops the nodes not heard from for [`NODE_TTL`] at `now`; returns them and the users
-    /// whose online state on other nodes changed.
-    pub fn expire(&mut self, now: Instant) -> (Vec<String>, Vec<(String, String)>) {
-        let dead: Vec<String> = self
+    /// An event of `app` arrived from `node` at `now` (it is alive, and serves `app`).
+    pub fn event_from(&mut self, node: &str, app: &str, now: Instant) {
+        let entry = match self.nodes.get_mut(node) {
+            Some(entry) => entry,
+            None => self
+                .nodes
+                .entry(node.to_owned())
+                .or_insert_with(|| Node::new(now)),
+        };
+        entry.heard = now;
+        if !entry.apps.contains(app) {
+            entry.apps.insert(app.to_owned());
+        }
+    }
+
+    /// Drops the nodes not heard from for [`NODE_TTL`] at `now`; returns them (with the
+    /// apps they served) and the users whose online state on other nodes changed.
+    pub fn expire(&mut self, now: Instant) -> (Vec<DeadNode>, Vec<(String, String)>) {
+        let ids: Vec<String> = self
             .nodes
             .iter()
             .filter(|(_, n)| now.saturating_duration_since(n.heard) > NODE_TTL)
             .map(|(id, _)| id.clone())
             .collect();
         let mut changed = HashSet::new();
-        for id in &dead {
-            if let Some(node) = self.nodes.remove(id) {
+        let mut dead = Vec::new();
+        for id in ids {
+            if let Some(node) = self.nodes.remove(&id) {
                 for (key, count) in node.users {
                     adjust(&mut self.totals, &key, count, 0, &mut changed);
                 }
+                let mut apps: Vec<String> = node.apps.into_iter().collect();
+                apps.sort();
+                dead.push(DeadNode { node: id, apps });
             }
         }
         (dead, changed.into_iter().collect())
@@ -317,6 +378,7 @@ mod tests {
             app: "app_x".into(),
             to: vec!["alice".into(), "b\"ob\n".into()],
             durable: true,
+            seq: 5,
         };
         let data = "{\"seq\":5,\"text\":\"line\\none\"}\nnot a header";
         let bytes = encode_event(&header, data);
@@ -391,12 +453,57 @@ mod tests {
         // heard at 0: alive through 6 s, dead after
         assert_eq!(table.expire(s(6)), (vec![], vec![]));
         let (dead, changed) = table.expire(s(7));
-        assert_eq!((dead, changed), (vec!["n2".to_owned()], vec![key("u")]));
+        let n2 = DeadNode {
+            node: "n2".into(),
+            apps: vec![],
+        };
+        assert_eq!((dead, changed), (vec![n2], vec![key("u")]));
         assert_eq!(table.count("a", "u"), 0);
         assert_eq!(table.count("a", "v"), 1);
         // a count back to 0 is offline
         let off = table.apply(msg("n1", 0, PresenceBody::Set(entry("a", "v", 0))), s(9));
         assert_eq!(off, vec![key("v")]);
         assert!(table.totals.is_empty());
+    }
+
+    #[test]
+    fn a_dead_node_names_the_apps_it_published_for() {
+        let t0 = Instant::now();
+        let s = |secs: u64| t0 + Duration::from_secs(secs);
+        let mut table = PresenceTable::default();
+        // events prove a node alive too, and name what it serves
+        table.event_from("n1", "app_b", t0);
+        table.event_from("n1", "app_a", s(1));
+        table.event_from("n1", "app_b", s(2));
+        table.apply(msg("n2", 0, PresenceBody::Full(vec![])), s(2));
+        table.event_from("n2", "app_c", s(3));
+        assert_eq!(table.expire(s(8)), (vec![], vec![]), "n1 heard at 2 s");
+        let (dead, _) = table.expire(s(9));
+        assert_eq!(
+            dead,
+            vec![DeadNode {
+                node: "n1".into(),
+                apps: vec!["app_a".into(), "app_b".into()],
+            }]
+        );
+        let (dead, _) = table.expire(s(10));
+        assert_eq!(dead[0].apps, vec!["app_c".to_owned()]);
+        // a node that stopped cleanly leaves nothing to resync
+        table.event_from("n3", "app_d", s(10));
+        assert!(
+            table
+                .apply(msg("n3", 1, PresenceBody::Done(true)), s(10))
+                .is_empty()
+        );
+        let (dead, _) = table.expire(s(17));
+        assert_eq!(
+            dead,
+            vec![DeadNode {
+                node: "n3".into(),
+                apps: vec![],
+            }]
+        );
+        let done = serde_json::to_string(&msg("n3", 1, PresenceBody::Done(true))).unwrap();
+        assert_eq!(done, r#"{"node":"n3","n":1,"done":true}"#);
     }
 }

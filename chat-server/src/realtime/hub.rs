@@ -23,14 +23,19 @@ pub struct HubEvent {
     /// A durable change (with a `seq`): counted in each connection's publication
     /// `offset`, so clients can tell that none is missing. Typing and presence are not.
     pub durable: bool,
+    /// A durable change's `seq` (0 for ephemeral events): a connection skips changes at or
+    /// below the seq it was told at connect, which its sync covers (with several nodes,
+    /// one committed just before the connect can arrive just after it).
+    pub seq: u64,
 }
 
 impl HubEvent {
-    /// A durable change.
-    pub fn durable(data: impl Into<Arc<str>>) -> Self {
+    /// A durable change with its `seq`.
+    pub fn change(seq: u64, data: impl Into<Arc<str>>) -> Self {
         Self {
             data: data.into(),
             durable: true,
+            seq,
         }
     }
 
@@ -39,6 +44,7 @@ impl HubEvent {
         Self {
             data: data.into(),
             durable: false,
+            seq: 0,
         }
     }
 }
@@ -64,6 +70,12 @@ pub trait Broadcaster: Send + Sync + 'static {
     /// answers each with [`crate::realtime::presence::announce`] (it knows the peers). A
     /// single-node hub has none.
     fn remote_presence_changes(&self) -> Option<mpsc::UnboundedReceiver<(String, String)>> {
+        None
+    }
+    /// The node stops cleanly after this: a broker-backed hub tells the other nodes, after
+    /// every event it handed them, and the receiver fires once that is sent. A single-node
+    /// hub has nobody to tell.
+    fn goodbye(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
         None
     }
 }
@@ -133,8 +145,16 @@ impl InProcessHub {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Ends every subscription's stream (each connection closes as too slow, so its client
-    /// reconnects and catches up through `/v1/sync`): events were lost on the way here.
+    /// Ends the streams of `app`'s subscriptions (each connection closes as too slow, so
+    /// its client reconnects and catches up through `/v1/sync`): events of the app may have
+    /// been lost on the way here.
+    pub fn cut_off_app(&self, app: &str) {
+        if let Some(subscribers) = self.lock().apps.get_mut(app) {
+            subscribers.users.clear();
+        }
+    }
+
+    /// [`InProcessHub::cut_off_app`] for every app: events were lost on the way here.
     pub fn cut_off_all(&self) {
         for subscribers in self.lock().apps.values_mut() {
             subscribers.users.clear();
@@ -254,7 +274,7 @@ mod tests {
         let other_app = hub.subscribe("other", "alice");
         let to = ["alice".to_owned(), "bob".to_owned()];
         for i in 0..BUFFER + 1 {
-            hub.publish("app", &to, HubEvent::durable(i.to_string()));
+            hub.publish("app", &to, HubEvent::change(i as u64 + 1, i.to_string()));
             // alice keeps up
             assert_eq!(&*a.events.recv().await.unwrap().data, i.to_string());
         }

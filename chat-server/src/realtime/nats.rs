@@ -73,6 +73,8 @@ enum Outgoing {
         event: HubEvent,
     },
     Presence(PresenceBody),
+    /// The last message of a clean stop: `done`, flushed, then the sender is told.
+    Goodbye(tokio::sync::oneshot::Sender<()>),
 }
 
 struct Shared {
@@ -240,6 +242,12 @@ impl Broadcaster for NatsHub {
         }
     }
 
+    fn goodbye(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.shared.out.send(Outgoing::Goodbye(tx)).ok()?;
+        Some(rx)
+    }
+
     fn remote_presence_changes(&self) -> Option<mpsc::UnboundedReceiver<(String, String)>> {
         lock(&self.shared.changes_rx).take()
     }
@@ -260,9 +268,26 @@ async fn publisher(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Outgo
                     app,
                     to,
                     durable: event.durable,
+                    seq: event.seq,
                 };
                 let payload = cluster::encode_event(&header, &event.data);
                 (cluster::event_subject(&header.app), payload)
+            }
+            Outgoing::Goodbye(done) => {
+                let message = PresenceMessage {
+                    node: shared.node.clone(),
+                    n,
+                    body: PresenceBody::Done(true),
+                };
+                if let Ok(payload) = serde_json::to_vec(&message) {
+                    let _ = shared
+                        .client
+                        .publish(PRESENCE_SUBJECT, Bytes::from(payload))
+                        .await;
+                    let _ = shared.client.flush().await;
+                }
+                let _ = done.send(());
+                continue;
             }
             Outgoing::Presence(body) => {
                 let message = PresenceMessage {
@@ -330,9 +355,11 @@ async fn receiver(shared: Arc<Shared>, mut subscriber: async_nats::Subscriber) {
         if origins.event(&header.node, header.n) == Continuity::Gap {
             cut_off(&shared, &header.node);
         }
+        lock(&shared.remote).event_from(&header.node, &header.app, Instant::now());
         let event = HubEvent {
             data: data.into(),
             durable: header.durable,
+            seq: header.seq,
         };
         shared.local.publish(&header.app, &header.to, event);
     }
@@ -371,9 +398,15 @@ async fn heartbeat(shared: Arc<Shared>) {
         let (dead, changed) = lock(&shared.remote).expire(now);
         for node in dead {
             tracing::warn!(
-                node,
-                "another node fell silent: its users count as disconnected"
+                node = node.node,
+                apps = node.apps.len(),
+                "another node fell silent: its users count as disconnected, and connections \
+                 here to the apps it served are closed so their clients resync (a change it \
+                 committed but never published would otherwise be missed)"
             );
+            for app in &node.apps {
+                shared.local.cut_off_app(app);
+            }
         }
         for key in changed {
             let _ = shared.changes.send(key);

@@ -106,6 +106,9 @@ struct Session {
     client: String,
     /// When the token stops being valid (plus grace), if it expires.
     expires_at: Option<Instant>,
+    /// The seq the client was told at connect: durable changes at or below it are covered
+    /// by the client's sync and never pushed (several nodes may deliver one late).
+    connect_seq: u64,
 }
 
 fn ttl_from_exp(exp: i64) -> (u32, Duration) {
@@ -245,6 +248,7 @@ async fn serve(
             user: claims.sub.clone(),
             client: uuid::Uuid::now_v7().to_string(),
             expires_at: Some(Instant::now() + left + state.config().expiry_grace),
+            connect_seq: info.seq,
         };
         let result = ConnectResult {
             client: session.client.clone(),
@@ -347,6 +351,10 @@ async fn session_loop(
                         Ok(d) => data.push(d),
                         Err(_) => break,
                     }
+                }
+                data.retain(|e| !e.durable || e.seq > session.connect_seq);
+                if data.is_empty() {
+                    continue;
                 }
                 let durable = data.iter().filter(|e| e.durable).count() as u64;
                 crate::telemetry::pushed(durable, data.len() as u64 - durable);

@@ -290,3 +290,58 @@ async fn ready_while_the_broker_answers() {
     assert_eq!(response.status(), StatusCode::OK);
     one.server.stop().await.unwrap();
 }
+
+/// The text of bob's next pushed message (other changes and presence skipped).
+async fn next_message_text(ws: &mut Ws) -> String {
+    loop {
+        let (data, _) = next_not_presence(ws).await;
+        if data["kind"] == json!("message") {
+            return data["data"]["text"].as_str().unwrap().to_owned();
+        }
+    }
+}
+
+/// A node that dies after serving an app makes the other nodes close their connections of
+/// that app (a change it committed but never handed to the broker would be missed
+/// otherwise: `cluster`'s module docs); a node that stops cleanly says so, and nobody
+/// resyncs for it.
+#[tokio::test]
+async fn a_dead_node_s_apps_resync_and_a_clean_stop_makes_nobody_resync() {
+    let database = fresh_database().await;
+    let one = node(&database).await;
+    let (two, hub) = node_with_hub(&database).await;
+    let three = node(&database).await;
+    let app = one.app("nats").await;
+    one.users(&app, &["alice", "bob"]).await;
+    one.user(&app, "alice")
+        .channel("team", "general", &["bob"])
+        .await;
+    let (mut bob_ws, _) = connect_user(&one, &app, "bob").await;
+
+    // Node 3 serves the app, then stops cleanly.
+    three
+        .user(&app, "alice")
+        .send("team:general", "via 3")
+        .await;
+    assert_eq!(next_message_text(&mut bob_ws).await, "via 3");
+    three.server.stop().await.unwrap();
+    // Past its expiry bound, bob's socket is still the same one.
+    tokio::time::sleep(cluster::NODE_TTL + cluster::EXPIRY_TICK + Duration::from_secs(2)).await;
+    one.user(&app, "alice").send("team:general", "via 1").await;
+    assert_eq!(next_message_text(&mut bob_ws).await, "via 1");
+
+    // Node 2 serves the app, then dies: bob's connection to node 1 is closed so his client
+    // resyncs.
+    two.user(&app, "alice").send("team:general", "via 2").await;
+    assert_eq!(next_message_text(&mut bob_ws).await, "via 2");
+    hub.halt();
+    let (code, reason) = bob_ws
+        .expect_close_within(cluster::NODE_TTL + cluster::EXPIRY_TICK + Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (chat_protocol::realtime::disconnect_codes::SLOW, "slow")
+    );
+    one.server.stop().await.unwrap();
+    two.server.stop().await.unwrap();
+}

@@ -153,7 +153,7 @@ impl Ws {
     }
 
     /// Reads (skipping pings and pushes) until the socket closes; returns code and reason.
-    async fn expect_close_within(&mut self, wait: Duration) -> (u16, String) {
+    pub(crate) async fn expect_close_within(&mut self, wait: Duration) -> (u16, String) {
         let deadline = Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -831,4 +831,34 @@ async fn a_client_close_is_answered_with_a_close_frame() {
             other => panic!("expected the server's close reply, got {other:?}"),
         }
     }
+}
+
+/// A durable change at or below the connect seq is never pushed: the client's sync from
+/// that seq covers it. With several nodes one committed just before the connect can reach
+/// this node's hub just after it; the session drops it, and later changes still count
+/// their offsets from 1.
+#[tokio::test]
+async fn changes_covered_by_the_connect_seq_are_not_pushed() {
+    let (t, app) = setup().await;
+    let alice = t.user(&app, "alice");
+    alice.channel("team", "general", &["bob"]).await;
+    let (mut bob_ws, result) = connect_user(&t, &app, "bob").await;
+    let connect_seq = result["data"]["seq"].as_u64().unwrap();
+    assert!(connect_seq > 0);
+    // A late delivery of an old change, as another node's would arrive.
+    let stale = json!({"kind": "test", "seq": connect_seq});
+    t.server.state.hub().publish(
+        &app.app_id,
+        &["bob".to_owned()],
+        chat_server::realtime::HubEvent::change(connect_seq, stale.to_string()),
+    );
+    let sent = alice.send("team:general", "after connect").await;
+    let (data, offset) = bob_ws.next_publication("bob").await;
+    assert_eq!(
+        data["kind"],
+        json!("message"),
+        "the stale change was pushed: {data}"
+    );
+    assert_eq!(data["data"]["id"], sent["id"]);
+    assert_eq!(offset, 1);
 }

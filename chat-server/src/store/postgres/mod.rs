@@ -176,10 +176,11 @@ impl PgStore {
             for (recipients, change) in out {
                 // Committed: a change that cannot be encoded (never expected) is logged,
                 // not turned into an error for a write that happened.
+                let seq = change.seq;
                 match serde_json::to_string(&RealtimeEvent::Change(change)) {
                     Ok(data) => inner
                         .hub
-                        .publish(&app, &recipients, HubEvent::durable(data)),
+                        .publish(&app, &recipients, HubEvent::change(seq, data)),
                     Err(e) => tracing::error!(error = %e, "unencodable change not published"),
                 }
             }

@@ -51,7 +51,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// A PostgreSQL database (`postgres://…`) to use instead of the embedded SQLite store.
     pub database_url: Option<String>,
-    /// Connections to the PostgreSQL database this node keeps at most.
+    /// Connections to the PostgreSQL database this node keeps at most, per pool (writes;
+    /// reads and rate limits).
     pub database_pool_size: usize,
     /// A NATS broker (`nats://…`) through which several nodes serving one PostgreSQL
     /// database share realtime events and presence ([`crate::realtime::NatsHub`]); `None`:

@@ -49,7 +49,8 @@ enum Command {
         addr: SocketAddr,
         #[command(flatten)]
         store: StoreArgs,
-        /// Connections to the PostgreSQL database this node keeps at most.
+        /// Connections to the PostgreSQL database this node keeps at most, per pool (one
+        /// pool for writes, one for reads and rate limits).
         #[arg(long, env = "ONYXCHAT_DATABASE_POOL_SIZE", default_value_t = chat_server::store::postgres::DEFAULT_POOL_SIZE)]
         database_pool_size: usize,
         /// A NATS broker (`nats://host:4222`) through which several nodes serving one

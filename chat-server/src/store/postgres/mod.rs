@@ -13,6 +13,12 @@
 //! apps never wait for each other. Within a node, writers of an app also queue on an
 //! in-process lock before they take a connection, so waiting costs no pooled connection.
 //!
+//! **Two pools.** Whatever runs under an app's in-process lock (writes, and the seq read
+//! of [`Store::subscribe`]) takes its connection from the *write* pool; reads, rate-limit
+//! checks and app management from the *read* pool. A writer holding its app's lock never
+//! queues behind a crowd of reads for a connection, which would stretch the lock's hold
+//! time, and so the app's whole write rate, by the crowd's length.
+//!
 //! **Publication order.** A write runs on a task of its own (a caller that goes away cannot
 //! cancel it between commit and publication) and publishes its changes after `COMMIT`
 //! while still holding the app's in-process lock, so this node's publications of an app
@@ -65,7 +71,10 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 struct Inner {
+    /// Connections for reads, rate limits and app management.
     pool: Pool,
+    /// Connections for whatever runs under an app's lock (writes, the connect seq).
+    write_pool: Pool,
     /// What the pool connects with (the serving lock opens a connection of its own).
     config: tokio_postgres::Config,
     /// One lock per app: a node's writers of an app queue here before taking a connection.
@@ -88,31 +97,37 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects a pool of `pool_size` connections to the database of `config` and migrates
-    /// it.
+    /// Connects to the database of `config` with two pools of at most `pool_size`
+    /// connections each (reads, writes; see the module docs, connections are opened as
+    /// needed) and migrates it.
     pub async fn open(
         config: tokio_postgres::Config,
         pool_size: usize,
         hub: Arc<dyn Broadcaster>,
         settings: SyncSettings,
     ) -> StoreResult<Self> {
-        let manager = Manager::from_config(
-            config.clone(),
-            tokio_postgres::NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(pool_size.max(1))
-            .build()
-            .map_err(|e| StoreError::Backend(format!("postgres pool: {e}")))?;
+        let pool_of = |size: usize| {
+            let manager = Manager::from_config(
+                config.clone(),
+                tokio_postgres::NoTls,
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            );
+            Pool::builder(manager)
+                .max_size(size.max(1))
+                .build()
+                .map_err(|e| StoreError::Backend(format!("postgres pool: {e}")))
+        };
+        let write_pool = pool_of(pool_size)?;
+        let pool = pool_of(pool_size)?;
         let mut conn = Conn::get(&pool).await?;
         schema::migrate(&mut conn).await?;
         drop(conn);
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
+                write_pool,
                 config,
                 app_locks: Mutex::new(HashMap::new()),
                 hub,
@@ -159,7 +174,7 @@ impl PgStore {
             let waiting = telemetry::InGauge::waiting_writes();
             let lock = inner.app_lock(&app);
             let _turn = lock.lock().await;
-            let conn = Conn::get(&inner.pool).await?;
+            let conn = Conn::get(&inner.write_pool).await?;
             drop(waiting);
             let mut tx = Tx::begin(conn, app).await?;
             let value = match f(&mut tx).await {

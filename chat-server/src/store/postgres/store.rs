@@ -381,7 +381,7 @@ impl Store for PgStore {
         let lock = self.inner.app_lock(app);
         let _turn = lock.lock().await;
         let sub = self.inner.hub.subscribe(app, user);
-        let conn = Conn::get(&self.inner.pool).await?;
+        let conn = Conn::get(&self.inner.write_pool).await?;
         let (epoch, seq) = apps::epoch_and_seq(&conn, app).await?;
         Ok((
             sub,

@@ -94,7 +94,7 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, StoreError> {
 
 /// Opens the store — PostgreSQL at `config.database_url` if given, else SQLite in
 /// `config.data_dir` — and serves on `config.addr`. Without a broker this server must be
-/// the only one writing the database (see [`lock_data_dir`] and
+/// the only one writing the database (see `lock_data_dir` and
 /// [`PgStore::lock_single_node`]); with `config.nats_url` (PostgreSQL only) any number of
 /// nodes serve one database, sharing their events through [`NatsHub`].
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StoreError> {

@@ -12,6 +12,7 @@
 pub mod columns;
 mod cursor;
 pub mod postgres;
+pub mod rules;
 pub mod sqlite;
 
 pub use cursor::{SyncPhase, SyncPosition};

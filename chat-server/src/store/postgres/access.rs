@@ -31,15 +31,8 @@ use uuid::Uuid;
 
 use super::conn::Conn;
 use super::rows;
+pub use crate::store::rules::require_user;
 use crate::store::{Actor, StoreError, StoreResult};
-
-/// The user an actor acts as; a non-server call without one is invalid.
-pub fn require_user(actor: &Actor) -> StoreResult<String> {
-    actor
-        .user_id
-        .clone()
-        .ok_or_else(|| StoreError::Invalid("this call needs a user (user token or user_id)".into()))
-}
 
 /// Whether the user has a membership row, current or a tombstone (`$1` app, `$2` cid,
 /// `$3` user): one full-key probe.

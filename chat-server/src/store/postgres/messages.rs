@@ -33,6 +33,7 @@ use super::conn::{Conn, Tx};
 use super::rows::{self, CHANNEL_COLS, MESSAGE_COLS, REACTION_COLS, now_ms};
 use super::schema::{FLAG_MENTIONED, FLAG_READ};
 use super::{apps, flags, reactions};
+use crate::store::rules::{check_mentions, dedup};
 use crate::store::{Actor, StoreError, StoreResult};
 
 /// One `user_messages` row per mentioned current member (`$1` app, `$2` cid) for the new
@@ -111,29 +112,6 @@ impl Scope<'_> {
 /// One message the actor may read.
 pub async fn get(c: &Conn, app: &str, actor: &Actor, id: Uuid) -> StoreResult<Message> {
     authorize_message(c, app, actor, id).await.map(|(_, m)| m)
-}
-
-fn dedup(mut ids: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    ids.retain(|id| seen.insert(id.clone()));
-    ids
-}
-
-/// Fails unless every mentioned user is one of `members` (the channel's member ids).
-fn check_mentions(members: &[String], mentions: &[String]) -> StoreResult<()> {
-    let outsiders: Vec<&str> = mentions
-        .iter()
-        .filter(|m| !members.contains(m))
-        .map(String::as_str)
-        .collect();
-    if outsiders.is_empty() {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(format!(
-            "mentioned users are not members: {}",
-            outsiders.join(", ")
-        )))
-    }
 }
 
 /// Sends a message; the same id from the same author in the same channel returns the

@@ -14,7 +14,7 @@
 //! in-process lock before they take a connection, so waiting costs no pooled connection.
 //!
 //! **Two pools.** Whatever runs under an app's in-process lock (writes, and the seq read
-//! of [`Store::subscribe`]) takes its connection from the *write* pool; reads, rate-limit
+//! of [`Store::subscribe`](crate::store::Store::subscribe)) takes its connection from the *write* pool; reads, rate-limit
 //! checks and app management from the *read* pool. A writer holding its app's lock never
 //! queues behind a crowd of reads for a connection, which would stretch the lock's hold
 //! time, and so the app's whole write rate, by the crowd's length.
@@ -22,7 +22,7 @@
 //! **Publication order.** A write runs on a task of its own (a caller that goes away cannot
 //! cancel it between commit and publication) and publishes its changes after `COMMIT`
 //! while still holding the app's in-process lock, so this node's publications of an app
-//! leave in commit order. [`Store::subscribe`] reads the app's `seq` under the same lock.
+//! leave in commit order. [`Store::subscribe`](crate::store::Store::subscribe) reads the app's `seq` under the same lock.
 //!
 //! **Reads** run in `REPEATABLE READ READ ONLY` transactions: everything one call reads
 //! comes from one snapshot, as on SQLite.
@@ -32,7 +32,7 @@
 //! at the same time store it once; the second sees the first's row and replays it.
 //!
 //! The query modules mirror the SQLite backend's, file for file, with the same rules; who
-//! may read and write what is decided in [`access`].
+//! may read and write what is decided in `access`.
 
 mod access;
 mod apps;
@@ -90,7 +90,7 @@ impl Inner {
     }
 }
 
-/// The PostgreSQL [`Store`].
+/// The PostgreSQL [`Store`](crate::store::Store).
 #[derive(Clone)]
 pub struct PgStore {
     inner: Arc<Inner>,
@@ -154,7 +154,7 @@ impl PgStore {
         PgLimiter::new(self.inner.pool.clone())
     }
 
-    /// Takes the database's serving lock for this node (see [`node`]); hold the returned
+    /// Takes the database's serving lock for this node (see the `node` module); hold the returned
     /// value while serving.
     pub async fn lock_single_node(&self) -> StoreResult<NodeLock> {
         node::lock(&self.inner.config).await

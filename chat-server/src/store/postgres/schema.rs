@@ -21,7 +21,7 @@
 //!   "channels the user left" arm, and cannot tie with `members_by_user` (current
 //!   memberships) for a walk of the user's channels.
 //! - `rate_limits` (PostgreSQL only, migration 2) holds the shared rate limiter's state
-//!   (see [`super::limits`]).
+//!   (see `super::limits`).
 //! - Ids, cids and types compare bytewise (`COLLATE "C"`), as on SQLite, whatever the
 //!   database's locale: orders and cursors by cid or user id come from the indexes.
 

@@ -13,6 +13,7 @@ use rusqlite::{Connection, params, params_from_iter};
 use super::access::{actor_role, member_role, require_user};
 use super::rows::{self, MEMBER_COLS, READ_COLS, now_ms};
 use super::{Tx, apps, messages, reads};
+use crate::store::rules::{check_assigned_roles, initial_order};
 use crate::store::{Actor, NewChannel, StoreError, StoreResult};
 
 /// Current members (`?1` app, `?2` cid), oldest membership first: one range of
@@ -170,17 +171,6 @@ pub fn create(
     Ok((state(&w.tx, &w.app, Some(creator), &cid, window)?, true))
 }
 
-/// The creator first, then the other members in request order, without duplicates.
-fn initial_order(creator: &str, members: &[String]) -> Vec<String> {
-    let mut out = vec![creator.to_owned()];
-    for m in members {
-        if !out.contains(m) {
-            out.push(m.clone());
-        }
-    }
-    out
-}
-
 /// A create of a cid that exists: see [`create`] for who gets its state.
 fn create_replay(
     w: &mut Tx<'_>,
@@ -324,21 +314,7 @@ pub fn add_members(
             }
         }
     }
-    for input in &inputs {
-        match input.role {
-            Some(MemberRole::Owner) => {
-                return Err(StoreError::Invalid(
-                    "the owner role cannot be assigned".into(),
-                ));
-            }
-            Some(MemberRole::Admin | MemberRole::Moderator) if !role.can_admin() => {
-                return Err(StoreError::Forbidden(
-                    "only owners and admins assign roles".into(),
-                ));
-            }
-            _ => {}
-        }
-    }
+    check_assigned_roles(role, &inputs)?;
     let ids: Vec<String> = inputs.iter().map(|m| m.user_id.clone()).collect();
     let unknown = apps::unknown_users(&w.tx, &w.app, &ids)?;
     if !unknown.is_empty() {

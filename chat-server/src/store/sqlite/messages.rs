@@ -15,6 +15,7 @@ use super::access::{authorize_message, member_role, require_member};
 use super::rows::{self, MESSAGE_COLS, REACTION_COLS, now_ms};
 use super::schema::{FLAG_MENTIONED, FLAG_READ};
 use super::{Tx, apps, reactions};
+use crate::store::rules::{check_mentions, dedup};
 use crate::store::{Actor, StoreError, StoreResult};
 
 /// One `user_messages` row per mentioned current member (`?1` app, `?2` cid) for the new
@@ -96,29 +97,6 @@ impl Scope<'_> {
 /// One message the actor may read.
 pub fn get(conn: &Connection, app: &str, actor: &Actor, id: Uuid) -> StoreResult<Message> {
     authorize_message(conn, app, actor, id).map(|(_, m)| m)
-}
-
-fn dedup(mut ids: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    ids.retain(|id| seen.insert(id.clone()));
-    ids
-}
-
-/// Fails unless every mentioned user is one of `members` (the channel's member ids).
-fn check_mentions(members: &[String], mentions: &[String]) -> StoreResult<()> {
-    let outsiders: Vec<&str> = mentions
-        .iter()
-        .filter(|m| !members.contains(m))
-        .map(String::as_str)
-        .collect();
-    if outsiders.is_empty() {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(format!(
-            "mentioned users are not members: {}",
-            outsiders.join(", ")
-        )))
-    }
 }
 
 /// Sends a message; the same id from the same author in the same channel returns the

@@ -28,20 +28,8 @@ use chat_test::TestServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::postgres::fresh_database;
 use crate::realtime::{Ws, connect_user, seq_of};
-
-/// The variable naming the test broker.
-pub const URL_VAR: &str = "ONYXCHAT_TEST_NATS_URL";
-
-fn nats_url() -> String {
-    std::env::var(URL_VAR).unwrap_or_else(|_| {
-        panic!(
-            "{URL_VAR} is not set: run `cargo xtask test`, or start a broker with \
-             `cargo xtask nats` and export the {URL_VAR} it prints"
-        )
-    })
-}
+use chat_test::nodes::{fresh_database, nats_url};
 
 fn config(database: &str, nats: &str, dir: &std::path::Path) -> ServerConfig {
     let mut config = ServerConfig::new(dir);
@@ -54,8 +42,7 @@ fn config(database: &str, nats: &str, dir: &std::path::Path) -> ServerConfig {
 
 /// A node serving `database` through the broker, as `serve --nats-url` starts it.
 async fn node(database: &str) -> TestServer {
-    let nats = nats_url();
-    TestServer::start_with(|c| *c = config(database, &nats, c.data_dir.as_path())).await
+    TestServer::start_node(database, &nats_url(), |_| {}).await
 }
 
 /// A node started by hand, with its hub (to make it fall silent).

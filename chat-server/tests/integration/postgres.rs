@@ -27,23 +27,14 @@ use chat_server::store::postgres::PgStore;
 use chat_server::store::{Store, SyncPosition, SyncSettings};
 use uuid::Uuid;
 
+use chat_test::nodes::database_cluster_url;
+pub use chat_test::nodes::fresh_database;
+
 use crate::conformance::{app_with_users, channel, msg};
-
-/// The variable naming the test cluster.
-pub const URL_VAR: &str = "ONYXCHAT_TEST_DATABASE_URL";
-
-fn cluster_url() -> String {
-    std::env::var(URL_VAR).unwrap_or_else(|_| {
-        panic!(
-            "{URL_VAR} is not set: run `cargo xtask test`, or start a cluster with \
-             `cargo xtask postgres` and export the {URL_VAR} it prints"
-        )
-    })
-}
 
 /// Runs `sql` on the cluster's maintenance database.
 async fn admin(sql: &str) {
-    let url = cluster_url();
+    let url = database_cluster_url();
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
@@ -57,18 +48,9 @@ async fn admin(sql: &str) {
 pub async fn fresh_schema() -> tokio_postgres::Config {
     let schema = format!("t_{}", Uuid::now_v7().simple());
     admin(&format!("CREATE SCHEMA {schema}")).await;
-    let mut config: tokio_postgres::Config = cluster_url().parse().unwrap();
+    let mut config: tokio_postgres::Config = database_cluster_url().parse().unwrap();
     config.options(format!("-c search_path={schema}"));
     config
-}
-
-/// A fresh database in the test cluster: its URL.
-pub async fn fresh_database() -> String {
-    let name = format!("d_{}", Uuid::now_v7().simple());
-    admin(&format!("CREATE DATABASE {name}")).await;
-    let url = cluster_url();
-    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
-    format!("{base}/{name}")
 }
 
 async fn node(config: &tokio_postgres::Config, settings: SyncSettings) -> Arc<dyn Store> {

@@ -152,15 +152,7 @@ const BURST: u32 = 6;
 
 /// A node of `database` behind the broker (the server's default limits).
 async fn node(database: &str) -> TestServer {
-    let nats = std::env::var(crate::nats::URL_VAR)
-        .unwrap_or_else(|_| panic!("{} is not set", crate::nats::URL_VAR));
-    let database = database.to_owned();
-    TestServer::start_with(move |c| {
-        c.database_url = Some(database);
-        c.nats_url = Some(nats);
-        c.database_pool_size = 4;
-    })
-    .await
+    TestServer::start_node(database, &chat_test::nodes::nats_url(), |_| {}).await
 }
 
 async fn two_nodes() -> (TestServer, TestServer, AppCredentials) {

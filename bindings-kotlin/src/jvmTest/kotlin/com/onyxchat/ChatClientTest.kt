@@ -77,9 +77,12 @@ class ChatClientTest : Fixture() {
         alice.sync()
         val bobList = bob.messages(cid)
 
-        // The network goes away: the server is down and the OS says unreachable.
+        // The network goes away: the server is down and both phones' OS says unreachable.
+        // (Bob's phone is told too: left to its own backoff, which grows to 25 s while the
+        // server is down, his next try could come after this test's 20 s wait.)
         server.stop()
         alice.setNetworkReachable(false)
+        bob.setNetworkReachable(false)
         alice.connectionState.await("alice offline") { it is ConnectionState.WaitingForNetwork }
         val aliceList = alice.messages(cid)
         val id = alice.sendMessage(cid, "sent on a plane")
@@ -92,6 +95,7 @@ class ChatClientTest : Fixture() {
         // The network returns: delivered without any retry call.
         server.start()
         alice.setNetworkReachable(true)
+        bob.setNetworkReachable(true)
         aliceList.items.await("alice's message sent") { it.singleOrNull()?.state == MessageState.Sent }
         bobList.items.await("bob receives it") { it.texts == listOf("sent on a plane") }
         assertTrue(alice.outbox().isEmpty())

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use chat_server::realtime::InProcessHub;
 use chat_server::store::SyncSettings;
-use chat_server::store::postgres::{PgStore, cost};
+use chat_server::store::postgres::{self, PgStore, cost};
 
 /// The skewed dataset, loaded in bulk (triggers off: `channels.last_rev` is set directly).
 const DATASET: &str = r#"
@@ -97,8 +97,8 @@ ALTER TABLE reads ENABLE TRIGGER USER;
 ALTER TABLE user_messages ENABLE TRIGGER USER;
 "#;
 
-/// A fresh schema migrated by a `PgStore`, and a plain client on it.
-async fn fresh() -> tokio_postgres::Client {
+/// A fresh schema migrated by a `PgStore`, and a plain client on it, with its config.
+async fn fresh() -> (tokio_postgres::Client, tokio_postgres::Config) {
     let config = crate::postgres::fresh_schema().await;
     let store = PgStore::open(
         config.clone(),
@@ -114,7 +114,7 @@ async fn fresh() -> tokio_postgres::Client {
         .await
         .expect("connects");
     tokio::spawn(connection);
-    client
+    (client, config)
 }
 
 /// The violations on `client`, as one message.
@@ -124,7 +124,7 @@ async fn broken(client: &tokio_postgres::Client) -> String {
 
 #[tokio::test]
 async fn hot_query_plans_hold_on_a_big_skewed_app_before_and_after_analyze() {
-    let client = fresh().await;
+    let (client, _) = fresh().await;
     // Autovacuum stays out: the first check sees the data without any statistics.
     client
         .batch_execute(
@@ -173,5 +173,77 @@ async fn hot_query_plans_hold_on_a_big_skewed_app_before_and_after_analyze() {
         "without statistics ({} broken):\n{before}\n\nafter ANALYZE ({} broken):\n{after}",
         before.matches("\n\n").count() + usize::from(!before.is_empty()),
         after.matches("\n\n").count() + usize::from(!after.is_empty()),
+    );
+}
+
+/// An app created and filled after the last `ANALYZE` (a tenant being onboarded) is
+/// absent from the statistics, so any value of it looks like it matches nothing. Planned
+/// for those values (a custom plan), the co-member lookup of every WebSocket connect
+/// walked the app's memberships once for each of them. The store's connections plan
+/// generically ([`postgres::session_config`]), so the pinned plan is the one that runs.
+#[tokio::test]
+async fn an_app_the_statistics_do_not_know_yet_gets_the_pinned_plans() {
+    let (client, config) = fresh().await;
+    client
+        .batch_execute("ALTER TABLE members SET (autovacuum_enabled = false)")
+        .await
+        .expect("autovacuum off");
+    client.batch_execute(DATASET).await.expect("dataset loads");
+    client
+        .batch_execute("ANALYZE apps, users, channels, members")
+        .await
+        .expect("analyze");
+    // Onboarded after the statistics: one channel of 1,000 members.
+    client
+        .batch_execute(
+            "INSERT INTO apps (id, name, api_key, api_secret, epoch, seq, created_at) \
+               VALUES ('fresh', 'fresh', 'key-fresh', 'secret', 'epoch', 0, 0); \
+             INSERT INTO channels (app_id, cid, type, id, config, created_by, created_at, \
+                 updated_at, sort_at, rev, last_rev) \
+               VALUES ('fresh', 'messaging:all', 'messaging', 'all', '{}', 'u0', 0, 0, 0, 1, 1); \
+             INSERT INTO members (app_id, cid, user_id, role, created_at, updated_at, \
+                 deleted, joined_rev, joined_pk, rev) \
+               SELECT 'fresh', 'messaging:all', 'u' || u, 'member', 0, 0, FALSE, u, 0, u \
+               FROM generate_series(0, 999) AS u;",
+        )
+        .await
+        .expect("the new app loads");
+
+    // A connection as the store opens them (the schema's search path included).
+    let config = postgres::session_config(config);
+    let (store_like, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("connects");
+    tokio::spawn(connection);
+    let hot = cost::hot_queries()
+        .into_iter()
+        .find(|q| q.name == "connect/disconnect: co-members")
+        .expect("the co-member query is registered");
+    store_like
+        .batch_execute(&format!("PREPARE co_members(TEXT, TEXT) AS {}", hot.sql))
+        .await
+        .expect("prepares");
+    let keys = cost::index_keys(&store_like).await.expect("index keys");
+    let text = store_like
+        .simple_query("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE co_members('fresh', 'u5')")
+        .await
+        .expect("explains")
+        .into_iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .expect("a plan");
+    let plan: serde_json::Value = serde_json::from_str(&text).expect("JSON plan");
+    let root = &plan[0]["Plan"];
+    assert_eq!(root["Actual Rows"], 999, "{}", cost::render(root, 0));
+    let broken = cost::check(&hot, &plan, &keys);
+    let buffers = root["Shared Hit Blocks"].as_u64().unwrap_or(0)
+        + root["Shared Read Blocks"].as_u64().unwrap_or(0);
+    assert!(
+        broken.is_empty() && buffers < 200,
+        "{buffers} buffers for 999 co-members; {broken:?}{}",
+        cost::render(root, 0)
     );
 }

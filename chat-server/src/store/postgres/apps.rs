@@ -76,11 +76,16 @@ pub async fn upsert_users(w: &mut Tx, users: Vec<UserInput>) -> StoreResult<Vec<
 }
 
 /// Creates a bare user row if missing.
-pub async fn ensure_user(w: &mut Tx, user: &str) -> StoreResult<()> {
-    w.exec(
+///
+/// It emits no change and takes no seq, so it runs on its own (autocommit), outside the
+/// app's write lock: its foreign key takes a `KEY SHARE` lock on the app's row, which does
+/// not wait for a writer's `NO KEY UPDATE` (see [`super::conn::Tx::begin`]). A connect
+/// burst of users new to a node used to queue every connect on the app's writes.
+pub async fn ensure_user(c: &Conn, app: &str, user: &str) -> StoreResult<()> {
+    c.exec(
         "INSERT INTO users (app_id, id, custom, created_at, updated_at) \
          VALUES ($1, $2, '{}', $3, $3) ON CONFLICT (app_id, id) DO NOTHING",
-        &[&w.app, &user, &now_ms()],
+        &[&app, &user, &now_ms()],
     )
     .await?;
     Ok(())

@@ -9,9 +9,12 @@
 //!   the transaction and releases its locks.
 //! - Statements go through the connection's prepared-statement cache: one round trip per
 //!   query after the first use on a connection.
-//! - A [`Tx`] starts by locking the app's row (`SELECT … FOR UPDATE`), so the writes of one
-//!   app are serialized across every connection and node, and `seq` values are handed out
-//!   from memory and written back once, before commit (see [`super`]).
+//! - A [`Tx`] starts by locking the app's row (`SELECT … FOR NO KEY UPDATE`), so the writes
+//!   of one app are serialized across every connection and node, and `seq` values are
+//!   handed out from memory and written back once, before commit (see [`super`]). The lock
+//!   is `NO KEY UPDATE`, not `UPDATE`: it conflicts with itself, which is all the seq needs,
+//!   but not with the `KEY SHARE` lock that an insert referencing the app (a user's first
+//!   row) takes, so such inserts never wait for the app's writers.
 
 use chat_protocol::{Change, Cid, SyncChange};
 use deadpool_postgres::{Object, Pool};
@@ -149,7 +152,7 @@ impl Tx {
     /// unknown app.
     pub(super) async fn begin(mut conn: Conn, app: String) -> StoreResult<Self> {
         let lock = conn
-            .prepare("SELECT seq FROM apps WHERE id = $1 FOR UPDATE")
+            .prepare("SELECT seq FROM apps WHERE id = $1 FOR NO KEY UPDATE")
             .await?;
         // One round trip: `BEGIN` and the lock go out pipelined.
         conn.in_tx = true;

@@ -49,11 +49,9 @@ impl Store for PgStore {
     }
 
     async fn ensure_user(&self, app: &str, user_id: &str) -> StoreResult<()> {
-        let user = user_id.to_owned();
-        self.write(app, move |w| {
-            Box::pin(async move { apps::ensure_user(w, &user).await })
-        })
-        .await
+        let (app, user) = (app.to_owned(), user_id.to_owned());
+        self.direct(move |c| Box::pin(async move { apps::ensure_user(c, &app, &user).await }))
+            .await
     }
 
     async fn get_users(&self, app: &str, ids: Vec<String>) -> StoreResult<Vec<User>> {
@@ -373,15 +371,15 @@ impl Store for PgStore {
     }
 
     async fn subscribe(&self, app: &str, user: &str) -> StoreResult<(Subscription, ConnectInfo)> {
-        // Under the app's lock no writer of this node is between its commit and its
-        // publication, so the seq read here is exactly what this node has published. Other
-        // nodes' changes (through a broker) are published after their commit: subscribing
-        // before reading the seq, every change committed after the read reaches the
-        // subscription (one committed just before may come too: a harmless duplicate).
-        let lock = self.inner.app_lock(app);
-        let _turn = lock.lock().await;
+        // Subscribed first, then the committed seq read (no app lock, no write-pool
+        // connection: a connect burst never queues on the app's writes). Every change is
+        // published after its commit, on this node or (through a broker) another, so a
+        // change committed after the read, the only kind the read does not cover, reaches
+        // the subscription. One committed before the read may be published to it too; the
+        // session drops changes at or below the connect seq, which the client's catch-up
+        // sync brings.
         let sub = self.inner.hub.subscribe(app, user);
-        let conn = Conn::get(&self.inner.write_pool).await?;
+        let conn = Conn::get(&self.inner.pool).await?;
         let (epoch, seq) = apps::epoch_and_seq(&conn, app).await?;
         Ok((
             sub,

@@ -27,7 +27,7 @@ async fn every_push_of_a_small_run_is_delivered_and_timed() {
         p99_limit_ms: 60_000.0,
         ..Config::default()
     };
-    let report = chat_load::run(&target, &cfg).await.expect("run");
+    let report = chat_load::run(std::slice::from_ref(&target), &cfg).await.expect("run");
     println!("{}", chat_load::report::markdown(&report));
 
     assert_eq!(

@@ -169,9 +169,11 @@ async fn read_loop(mut ws: Socket, shared: Arc<Shared>, node: usize) {
                         ping = true;
                     } else if let Some(push) = parse_push(line) {
                         let crossed = push.node.is_some_and(|n| n != node);
-                        shared
-                            .recorder
-                            .record(push.step, now.saturating_sub(push.sent_ns), crossed);
+                        shared.recorder.record(
+                            push.step,
+                            now.saturating_sub(push.sent_ns),
+                            crossed,
+                        );
                     }
                 }
                 if ping && ws.send(Message::text("{}")).await.is_err() {

@@ -19,7 +19,7 @@ use clap::Parser;
 
 /// Load generator for chat-server: connections held, fan-out latency, highest sustained rate.
 #[derive(Parser)]
-#[command(name = "chat-load", version, about)]
+#[command(name = "chat-load", version, about, after_help = EXAMPLES)]
 struct Args {
     /// The chat-server binary to spawn (default: next to this binary, else
     /// target/release/chat-server; build it with `cargo build --release -p chat-server`).
@@ -105,6 +105,22 @@ struct Args {
     json: bool,
 }
 
+/// The end of `--help`: the ways to run it, and how several nodes share the load.
+const EXAMPLES: &str = "\
+Examples:
+  chat-load --users 1000 --channels 10 --rates 100,500,1000      one node, SQLite
+  chat-load ... --database-url postgres://…                      one node, PostgreSQL
+  chat-load ... --nodes 2 --database-url postgres://… --nats-url nats://…
+                                                                 two nodes over NATS
+  chat-load ... --server-url http://a:8787 --server-url http://b:8787 \\
+      --server-pid 101 --server-pid 102 --app-id … --api-key … --api-secret …
+                                                                 two running nodes
+
+With several nodes, the k-th member of each channel holds its socket on node k % N and
+each channel's messages are sent through the nodes in turn, so most pushes cross nodes;
+the report counts those exactly (Cross-node delivered / expected) and gives each node's
+sockets, RSS per socket and CPU per step, with their totals.";
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // Before the runtime and the server start: the child inherits the raised limit.
@@ -168,30 +184,32 @@ async fn run(args: Args) -> anyhow::Result<()> {
 /// Spawns the server: one node on SQLite or `--database-url`, or `--nodes` nodes on
 /// `--database-url` and `--nats-url`.
 async fn spawn(args: &Args) -> anyhow::Result<Vec<SpawnedServer>> {
-    let bin = args.server_bin.clone().unwrap_or_else(default_server_bin);
     let (nodes, database, nats) = (
         args.nodes,
         args.database_url.as_deref(),
         args.nats_url.as_deref(),
     );
-    eprintln!(
-        "spawning {} node{} of {}",
-        nodes,
-        if nodes == 1 { "" } else { "s" },
-        bin.display()
-    );
-    Ok(match (nodes, database, nats) {
+    match (nodes, database, nats) {
         (0, ..) => bail!("--nodes must be at least 1"),
-        (1, database, None) => vec![SpawnedServer::spawn(&bin, args.users, database).await?],
-        (_, Some(database), Some(nats)) => {
-            SpawnedServer::spawn_nodes(&bin, args.users, database, nats, nodes).await?
-        }
         (_, None, Some(_)) => {
             bail!("--nats-url needs --database-url: nodes share one PostgreSQL database")
         }
-        (_, _, None) => bail!(
+        (2.., _, None) => bail!(
             "--nodes {nodes} needs --database-url and --nats-url (env DATABASE_URL, NATS_URL)"
         ),
+        _ => {}
+    }
+    let bin = args.server_bin.clone().unwrap_or_else(default_server_bin);
+    eprintln!(
+        "spawning {nodes} node{} of {}",
+        if nodes == 1 { "" } else { "s" },
+        bin.display()
+    );
+    Ok(match (database, nats) {
+        (Some(database), Some(nats)) => {
+            SpawnedServer::spawn_nodes(&bin, args.users, database, nats, nodes).await?
+        }
+        (database, _) => vec![SpawnedServer::spawn(&bin, args.users, database).await?],
     })
 }
 

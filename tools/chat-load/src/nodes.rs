@@ -46,7 +46,10 @@ pub struct NodeReport {
 
 /// Each node's `VmRSS` (kB) now, `None` for a node without a pid.
 pub fn rss_kb(targets: &[Target]) -> anyhow::Result<Vec<Option<u64>>> {
-    targets.iter().map(|t| t.pid.map(vm_rss_kb).transpose()).collect()
+    targets
+        .iter()
+        .map(|t| t.pid.map(vm_rss_kb).transpose())
+        .collect()
 }
 
 /// Each node's report: `sockets[n]` opened on node `n`, `before[n]` its `VmRSS` before
@@ -112,7 +115,10 @@ impl CpuMeter {
     pub fn start(targets: &[Target]) -> Self {
         let pids: Vec<Option<u32>> = targets.iter().map(|t| t.pid).collect();
         Self {
-            servers: pids.iter().map(|p| p.and_then(|p| cpu_secs(Some(p)))).collect(),
+            servers: pids
+                .iter()
+                .map(|p| p.and_then(|p| cpu_secs(Some(p))))
+                .collect(),
             pids,
             tool: cpu_secs(None),
             wall: Instant::now(),
@@ -161,7 +167,10 @@ mod tests {
         let total = total_memory(&both).expect("both known");
         assert_eq!((total.before_kb, total.after_kb), (300, 340));
         assert_eq!(total.bytes_per_connection, 40.0 * 1024.0 / 40.0);
-        assert_eq!(both[0].memory.as_ref().unwrap().bytes_per_connection, 1024.0);
+        assert_eq!(
+            both[0].memory.as_ref().unwrap().bytes_per_connection,
+            1024.0
+        );
         assert!(total_memory(&[node(10, Some((1, 2))), node(10, None)]).is_none());
         assert!(total_memory(&[]).is_none());
     }

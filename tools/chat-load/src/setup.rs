@@ -170,8 +170,16 @@ mod tests {
         };
         for j in 0..4 {
             let on: Vec<usize> = l.members(j).map(|i| l.node_of(i, 2)).collect();
-            assert_eq!(on.iter().filter(|&&n| n == 0).count(), 5, "channel {j}: {on:?}");
-            assert_eq!(on.iter().filter(|&&n| n == 1).count(), 5, "channel {j}: {on:?}");
+            assert_eq!(
+                on.iter().filter(|&&n| n == 0).count(),
+                5,
+                "channel {j}: {on:?}"
+            );
+            assert_eq!(
+                on.iter().filter(|&&n| n == 1).count(),
+                5,
+                "channel {j}: {on:?}"
+            );
             let sends: Vec<usize> = (0..4).map(|k| l.send_node(j, k, 2)).collect();
             assert!(sends.contains(&0) && sends.contains(&1));
         }

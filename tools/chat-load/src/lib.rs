@@ -16,7 +16,7 @@
 //! - [`sender`]: messages at a fixed rate through a pool of HTTP clients.
 //! - [`stats`]: the shared clock, latency samples and percentiles.
 //! - [`floor`]: the loopback echo floor.
-//! - [`run`]: one whole run (setup, connects, ramp) and its [`run::Report`].
+//! - [`run`](mod@run): one whole run (setup, connects, ramp) and its [`run::Report`].
 //! - [`report`]: the report as a markdown table.
 
 pub mod conns;

@@ -1,6 +1,8 @@
-//! The N user WebSockets: connects bounded to a number in flight, then one reader task per
-//! socket that answers the server's pings and records the delivery latency of every pushed
-//! load message into the shared [`Recorder`]; sockets that end are counted as dropped.
+//! The N user WebSockets: connects bounded to a number in flight, each to the node its user
+//! is assigned to, then one reader task per socket that answers the server's pings and
+//! records the delivery latency of every pushed load message into the shared [`Recorder`]
+//! (and whether it crossed nodes: sent through another node than the socket's); sockets
+//! that end are counted as dropped.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,6 +50,8 @@ pub struct ConnectStats {
     pub opened: usize,
     /// Sockets that failed to open or to `connect`.
     pub errors: usize,
+    /// Sockets opened on each node, in node order.
+    pub per_node: Vec<usize>,
     /// Time to open all of them (seconds).
     pub secs: f64,
     /// The first few errors.
@@ -99,33 +103,41 @@ pub async fn connect(url: &str, token: &str) -> anyhow::Result<Socket> {
     }
 }
 
-/// Opens one socket per token, at most `in_flight` connects at a time, and starts each
-/// one's reader.
+/// Opens one socket per token, token `i` to node `node_of[i]` (an index into `urls`, the
+/// nodes' WebSocket URLs), at most `in_flight` connects at a time, and starts each one's
+/// reader.
 pub async fn connect_all(
-    url: &str,
+    urls: &[String],
     tokens: &[String],
+    node_of: &[usize],
     in_flight: usize,
     shared: &Arc<Shared>,
 ) -> (Held, ConnectStats) {
     let started = Instant::now();
     let limit = Arc::new(Semaphore::new(in_flight.max(1)));
     let mut tasks = Vec::with_capacity(tokens.len());
-    for token in tokens {
+    for (token, &node) in tokens.iter().zip(node_of) {
         let Ok(permit) = limit.clone().acquire_owned().await else {
             break;
         };
-        let (url, token, shared) = (url.to_owned(), token.clone(), shared.clone());
+        let (url, token, shared) = (urls[node].clone(), token.clone(), shared.clone());
         tasks.push(tokio::spawn(async move {
             let ws = connect(&url, &token).await;
             drop(permit);
-            ws.map(|ws| tokio::spawn(read_loop(ws, shared)))
+            ws.map(|ws| (node, tokio::spawn(read_loop(ws, shared, node))))
         }));
     }
-    let mut stats = ConnectStats::default();
+    let mut stats = ConnectStats {
+        per_node: vec![0; urls.len()],
+        ..ConnectStats::default()
+    };
     let mut readers = Vec::with_capacity(tasks.len());
     for task in tasks {
         match task.await {
-            Ok(Ok(reader)) => readers.push(reader),
+            Ok(Ok((node, reader))) => {
+                stats.per_node[node] += 1;
+                readers.push(reader);
+            }
             Ok(Err(e)) => stats.error(e.to_string()),
             Err(e) => stats.error(e.to_string()),
         }
@@ -144,8 +156,9 @@ impl ConnectStats {
     }
 }
 
-/// Reads pushes until the socket ends: pongs each ping (`{}`), records each load message.
-async fn read_loop(mut ws: Socket, shared: Arc<Shared>) {
+/// Reads pushes until the socket (on node `node`) ends: pongs each ping (`{}`), records
+/// each load message.
+async fn read_loop(mut ws: Socket, shared: Arc<Shared>, node: usize) {
     loop {
         match ws.next().await {
             Some(Ok(Message::Text(text))) => {
@@ -154,8 +167,13 @@ async fn read_loop(mut ws: Socket, shared: Arc<Shared>) {
                 for line in text.as_str().split('\n') {
                     if line == "{}" {
                         ping = true;
-                    } else if let Some((step, sent)) = parse_push(line) {
-                        shared.recorder.record(step, now.saturating_sub(sent));
+                    } else if let Some(push) = parse_push(line) {
+                        let crossed = push.node.is_some_and(|n| n != node);
+                        shared.recorder.record(
+                            push.step,
+                            now.saturating_sub(push.sent_ns),
+                            crossed,
+                        );
                     }
                 }
                 if ping && ws.send(Message::text("{}")).await.is_err() {
@@ -204,14 +222,26 @@ struct Payload {
     text: Option<String>,
 }
 
-/// The message text the sender writes: `load s=<step> t=<ns since the shared base>`.
-pub fn message_text(step: usize, sent_ns: u64) -> String {
-    format!("load s={step} t={sent_ns}")
+/// The message text the sender writes: `load s=<step> t=<ns since the shared base>
+/// n=<node it is sent through>`.
+pub fn message_text(step: usize, sent_ns: u64, node: usize) -> String {
+    format!("load s={step} t={sent_ns} n={node}")
 }
 
-/// The step and send instant of a pushed load message (`None` for anything else: channel
-/// changes, presence, replies).
-pub fn parse_push(line: &str) -> Option<(usize, u64)> {
+/// What a pushed load message carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadPush {
+    /// The step it was sent in.
+    pub step: usize,
+    /// Its send instant (ns on the shared clock).
+    pub sent_ns: u64,
+    /// The node it was sent through (`None` in a text without `n=`).
+    pub node: Option<usize>,
+}
+
+/// The step, send instant and sending node of a pushed load message (`None` for anything
+/// else: channel changes, presence, replies).
+pub fn parse_push(line: &str) -> Option<LoadPush> {
     if !line.contains(r#""kind":"message""#) {
         return None;
     }
@@ -221,16 +251,21 @@ pub fn parse_push(line: &str) -> Option<(usize, u64)> {
         return None;
     }
     let text = event.data.text?;
-    let mut step = None;
-    let mut sent = None;
+    let (mut step, mut sent, mut node) = (None, None, None);
     for part in text.strip_prefix("load ")?.split(' ') {
         if let Some(s) = part.strip_prefix("s=") {
             step = s.parse().ok();
         } else if let Some(t) = part.strip_prefix("t=") {
             sent = t.parse().ok();
+        } else if let Some(n) = part.strip_prefix("n=") {
+            node = n.parse().ok();
         }
     }
-    Some((step?, sent?))
+    Some(LoadPush {
+        step: step?,
+        sent_ns: sent?,
+        node,
+    })
 }
 
 #[cfg(test)]
@@ -239,11 +274,23 @@ mod tests {
 
     #[test]
     fn parses_a_pushed_message_and_nothing_else() {
-        let text = message_text(3, 123_456_789);
-        let push = format!(
-            r#"{{"push":{{"channel":"chat:user:u1","pub":{{"data":{{"seq":9,"kind":"message","data":{{"id":"x","cid":"team:load-0","user_id":"u0","text":"{text}","rev":9}}}},"offset":2}}}}}}"#
+        let push = |text: &str| {
+            format!(
+                r#"{{"push":{{"channel":"chat:user:u1","pub":{{"data":{{"seq":9,"kind":"message","data":{{"id":"x","cid":"team:load-0","user_id":"u0","text":"{text}","rev":9}}}},"offset":2}}}}}}"#
+            )
+        };
+        let sent = LoadPush {
+            step: 3,
+            sent_ns: 123_456_789,
+            node: Some(1),
+        };
+        assert_eq!(
+            parse_push(&push(&message_text(3, 123_456_789, 1))),
+            Some(sent)
         );
-        assert_eq!(parse_push(&push), Some((3, 123_456_789)));
+        let no_node = parse_push(&push("load s=3 t=123456789"));
+        assert_eq!(no_node.map(|p| p.node), Some(None));
+        assert_eq!(parse_push(&push("hello")), None);
         let channel = r#"{"push":{"channel":"chat:user:u1","pub":{"data":{"seq":10,"kind":"channel","data":{"cid":"team:load-0"}}}}}"#;
         assert_eq!(parse_push(channel), None);
         assert_eq!(parse_push("{}"), None);

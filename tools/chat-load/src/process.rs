@@ -1,6 +1,8 @@
-//! The server under load: a `chat-server serve` process this tool spawns (fresh app, temp
-//! data directory, free port; killed when dropped) or one it attaches to ([`Target`]);
-//! its resident memory; and this process's file-descriptor limit.
+//! The servers under load: `chat-server serve` processes this tool spawns (fresh app, temp
+//! data directory, free port; killed when dropped) — one on SQLite or PostgreSQL, or
+//! several nodes on one PostgreSQL database sharing realtime through a NATS broker — or
+//! ones it attaches to ([`Target`]); their resident memory and CPU time; and this
+//! process's file-descriptor limit.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -100,21 +102,55 @@ impl SpawnedServer {
     ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let data_dir = dir.path().to_str().context("temp path is not UTF-8")?;
-        let store: Vec<&str> = match database_url {
-            Some(url) => vec!["--database-url", url],
-            None => vec!["--data-dir", data_dir],
+        let store: Vec<String> = match database_url {
+            Some(url) => vec!["--database-url".into(), url.into()],
+            None => vec!["--data-dir".into(), data_dir.into()],
         };
-        let name = format!("load-{}", uuid::Uuid::now_v7().simple());
-        let created = Command::new(bin)
-            .args(["app", "create", "--name", &name])
-            .args(&store)
-            .output()
-            .with_context(|| format!("running {} (build it first)", bin.display()))?;
-        if !created.status.success() {
-            bail!("app create: {}", String::from_utf8_lossy(&created.stderr));
+        let app = create_app(bin, &store)?;
+        Self::serve(bin, dir, &store, app, connections).await
+    }
+
+    /// Creates an app with `bin app create` in the PostgreSQL database at `database_url`
+    /// (under a name of its own), then starts `nodes` servers on it, one after the other,
+    /// each `bin serve --database-url … --nats-url …` on a free loopback port of its own
+    /// with a temporary directory of its own (its `server.log`), the limits of
+    /// [`SpawnedServer::spawn`] and room for `connections` WebSockets each. A node answers
+    /// `/healthz` only once it has subscribed to the broker, so each is waited for in turn;
+    /// the nodes already started are killed if a later one fails.
+    pub async fn spawn_nodes(
+        bin: &Path,
+        connections: usize,
+        database_url: &str,
+        nats_url: &str,
+        nodes: usize,
+    ) -> anyhow::Result<Vec<Self>> {
+        let store: Vec<String> = vec![
+            "--database-url".into(),
+            database_url.into(),
+            "--nats-url".into(),
+            nats_url.into(),
+        ];
+        let app = create_app(bin, &store[..2])?;
+        let mut started = Vec::with_capacity(nodes);
+        for node in 0..nodes {
+            let dir = tempfile::tempdir()?;
+            let server = Self::serve(bin, dir, &store, app.clone(), connections)
+                .await
+                .with_context(|| format!("starting node {} of {nodes}", node + 1))?;
+            started.push(server);
         }
-        let app: AppCredentials =
-            serde_json::from_slice(&created.stdout).context("app create's output")?;
+        Ok(started)
+    }
+
+    /// Starts `bin serve` with the `store` arguments for `app`, logging to
+    /// `dir/server.log`, and waits until it answers.
+    async fn serve(
+        bin: &Path,
+        dir: TempDir,
+        store: &[String],
+        app: AppCredentials,
+        connections: usize,
+    ) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -124,7 +160,7 @@ impl SpawnedServer {
         let max_conns = (connections + 2_000).to_string();
         let child = Command::new(bin)
             .args(["serve", "--addr", &addr])
-            .args(&store)
+            .args(store)
             .args([
                 "--max-connections-per-ip",
                 "0",
@@ -132,6 +168,8 @@ impl SpawnedServer {
                 "0",
             ])
             .args(["--max-connections", &max_conns, "--max-websockets", &max_ws])
+            .env_remove("DATABASE_URL")
+            .env_remove("NATS_URL")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)
@@ -161,6 +199,21 @@ impl SpawnedServer {
         let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
         bail!("the server did not answer /healthz within 10 s; its log:\n{log}")
     }
+}
+
+/// Runs `bin app create` with the `store` arguments under a fresh name; returns the app.
+fn create_app(bin: &Path, store: &[String]) -> anyhow::Result<AppCredentials> {
+    let name = format!("load-{}", uuid::Uuid::now_v7().simple());
+    let created = Command::new(bin)
+        .args(["app", "create", "--name", &name])
+        .args(store)
+        .env_remove("DATABASE_URL")
+        .output()
+        .with_context(|| format!("running {} (build it first)", bin.display()))?;
+    if !created.status.success() {
+        bail!("app create: {}", String::from_utf8_lossy(&created.stderr));
+    }
+    serde_json::from_slice(&created.stdout).context("app create's output")
 }
 
 impl Drop for SpawnedServer {

@@ -1,6 +1,7 @@
-//! One whole run against a [`Target`]: the floor, the users and channels, the N sockets
-//! (with the server's RSS before and after), a warm-up, then one step per rate, each
-//! judged on its own deliveries; the result is a [`Report`].
+//! One whole run against one node or several ([`Target`]s serving one app): the floor, the
+//! users and channels, the N sockets spread over the nodes (with each node's RSS before and
+//! after), a warm-up, then one step per rate with the sends spread over the nodes, each
+//! step judged on its own deliveries; the result is a [`Report`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +10,9 @@ use serde::Serialize;
 
 use crate::conns::{ConnectStats, Shared, connect_all};
 use crate::floor::{self, FloorReport};
-use crate::process::{Target, cpu_secs, vm_rss_kb};
+pub use crate::nodes::Memory;
+use crate::nodes::{self, CpuMeter, NodeReport};
+use crate::process::Target;
 use crate::sender::{SendStats, Sender};
 use crate::setup::{self, Layout};
 use crate::stats::{Percentiles, summarize};
@@ -71,17 +74,6 @@ impl Default for Config {
     }
 }
 
-/// The server's memory around the connects.
-#[derive(Debug, Clone, Serialize)]
-pub struct Memory {
-    /// `VmRSS` before any socket (kB).
-    pub before_kb: u64,
-    /// `VmRSS` with every socket held (kB).
-    pub after_kb: u64,
-    /// `(after − before) / sockets opened`, in bytes.
-    pub bytes_per_connection: f64,
-}
-
 /// One step's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
@@ -95,12 +87,18 @@ pub struct StepReport {
     pub achieved_rate: f64,
     /// Pushes of this step's messages received.
     pub delivered: usize,
+    /// Of those, pushes received on another node than the one the message was sent
+    /// through (compare with `send.cross_node_expected`).
+    pub cross_node_delivered: usize,
     /// Delivery latency (send instant → push parsed by the receiving socket).
     pub latency: Percentiles,
     /// Sockets that ended during the step.
     pub dropped: usize,
-    /// Server CPU over the step and its drain, in % of one core (when its pid is known).
+    /// Server CPU over the step and its drain, in % of one core: all nodes together (when
+    /// every node's pid is known).
     pub server_cpu_pct: Option<f64>,
+    /// Each node's CPU over the same time, in node order (`None` without its pid).
+    pub node_cpu_pct: Vec<Option<f64>>,
     /// This tool's CPU over the same time, in % of one core.
     pub tool_cpu_pct: Option<f64>,
     /// Delivered all expected pushes, p99 under the limit, no errors, no drops.
@@ -126,8 +124,10 @@ pub struct Report {
     pub setup_secs: f64,
     /// The connects.
     pub connect: ConnectStats,
-    /// Server memory, when its pid is known.
+    /// Server memory, all nodes together, when every node's pid is known.
     pub memory: Option<Memory>,
+    /// Each node: its URL, pid, sockets and memory (one entry with one node).
+    pub nodes: Vec<NodeReport>,
     /// Warm-up and steps, in order.
     pub steps: Vec<StepReport>,
     /// The loopback echo floor.
@@ -148,8 +148,16 @@ fn loadavg() -> String {
         .unwrap_or_default()
 }
 
-/// Runs the floor, the setup, the connects and the steps against `target`.
-pub async fn run(target: &Target, cfg: &Config) -> anyhow::Result<Report> {
+/// Runs the floor, the setup, the connects and the steps against the nodes `targets`
+/// (one, or several serving the same app from one database): the sockets and the sends are
+/// spread over them ([`Layout::node_of`], [`Layout::send_node`]).
+pub async fn run(targets: &[Target], cfg: &Config) -> anyhow::Result<Report> {
+    let Some(target) = targets.first() else {
+        anyhow::bail!("no server to run against");
+    };
+    if targets.iter().any(|t| t.app.app_id != target.app.app_id) {
+        anyhow::bail!("every node must serve the same app");
+    }
     if cfg.channels == 0 || cfg.users < cfg.channels {
         anyhow::bail!("every channel needs a member: --users must be at least --channels (≥ 1)");
     }
@@ -169,26 +177,21 @@ pub async fn run(target: &Target, cfg: &Config) -> anyhow::Result<Report> {
         .map(|i| setup::user_token(&target.app, &Layout::user_id(i), 6 * 3600))
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    let rss_before = target.pid.map(vm_rss_kb).transpose()?;
+    let node_of: Vec<usize> = (0..cfg.users)
+        .map(|i| layout.node_of(i, targets.len()))
+        .collect();
+    let ws_urls: Vec<String> = targets.iter().map(Target::ws_url).collect();
+    let rss_before = nodes::rss_kb(targets)?;
     let shared = Arc::new(Shared::default());
     let (held, connect) =
-        connect_all(&target.ws_url(), &tokens, cfg.connect_in_flight, &shared).await;
+        connect_all(&ws_urls, &tokens, &node_of, cfg.connect_in_flight, &shared).await;
     tokio::time::sleep(Duration::from_secs_f64(cfg.settle_secs)).await;
-    let memory = match (target.pid, rss_before) {
-        (Some(pid), Some(before_kb)) => {
-            let after_kb = vm_rss_kb(pid)?;
-            Some(Memory {
-                before_kb,
-                after_kb,
-                bytes_per_connection: after_kb.saturating_sub(before_kb) as f64 * 1024.0
-                    / held.len().max(1) as f64,
-            })
-        }
-        _ => None,
-    };
+    let node_reports = nodes::reports(targets, &rss_before, &connect.per_node)?;
+    let memory = nodes::total_memory(&node_reports);
 
+    let base_urls: Vec<String> = targets.iter().map(|t| t.base_url.clone()).collect();
     let mut sender = Sender::new(
-        &target.base_url,
+        &base_urls,
         Arc::new(tokens),
         layout,
         cfg.http_clients,
@@ -204,7 +207,7 @@ pub async fn run(target: &Target, cfg: &Config) -> anyhow::Result<Report> {
     plan.extend(cfg.rates.iter().map(|&r| (r, cfg.step_secs, false)));
     let mut steps = Vec::new();
     for planned in plan.into_iter().enumerate() {
-        let step = run_step(&mut sender, &shared, cfg, target.pid, planned).await;
+        let step = run_step(&mut sender, &shared, cfg, targets, planned).await;
         let failed = !step.warmup && !step.sustained;
         steps.push(step);
         if failed && !cfg.keep_going {
@@ -239,6 +242,7 @@ pub async fn run(target: &Target, cfg: &Config) -> anyhow::Result<Report> {
         setup_secs,
         connect,
         memory,
+        nodes: node_reports,
         steps,
         floor,
         highest_sustained_rate,
@@ -253,21 +257,19 @@ async fn run_step(
     sender: &mut Sender,
     shared: &Shared,
     cfg: &Config,
-    pid: Option<u32>,
+    targets: &[Target],
     (index, (rate, secs, warmup)): (usize, (f64, f64, bool)),
 ) -> StepReport {
     let dropped_before = shared.dropped.load(std::sync::atomic::Ordering::Relaxed);
-    let (wall, server_cpu, tool_cpu) = (Instant::now(), cpu_secs(pid), cpu_secs(None));
+    let cpu = CpuMeter::start(targets);
     let send = sender.run_step(index, rate, secs).await;
     let deadline = Instant::now() + Duration::from_secs_f64(cfg.drain_secs);
     while shared.recorder.count(index) < send.expected_deliveries && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let secs_spent = wall.elapsed().as_secs_f64();
-    let pct = |before: Option<f64>, now: Option<f64>| Some((now? - before?) / secs_spent * 100.0);
-    let server_cpu_pct = pid.and_then(|p| pct(server_cpu, cpu_secs(Some(p))));
-    let tool_cpu_pct = pct(tool_cpu, cpu_secs(None));
-    let latency = summarize(shared.recorder.take(index));
+    let cpu = cpu.stop();
+    let (samples, cross_node_delivered) = shared.recorder.take(index);
+    let latency = summarize(samples);
     let dropped = shared.dropped.load(std::sync::atomic::Ordering::Relaxed) - dropped_before;
     let errors = send.rate_limited + send.http_errors + send.transport_errors;
     let sustained = !warmup
@@ -280,11 +282,13 @@ async fn run_step(
         warmup,
         achieved_rate: send.sent.saturating_sub(1) as f64 / send.send_secs.max(1e-9),
         delivered: latency.count,
+        cross_node_delivered,
         send,
         latency,
         dropped,
-        server_cpu_pct,
-        tool_cpu_pct,
+        server_cpu_pct: cpu.servers,
+        node_cpu_pct: cpu.nodes,
+        tool_cpu_pct: cpu.tool,
         sustained,
     }
 }

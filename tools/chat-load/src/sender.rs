@@ -1,7 +1,9 @@
 //! Messages at a fixed rate through REST: round-robin over the channels, each one sent by a
 //! member of its channel with that member's user token, through a pool of HTTP clients
-//! with a bounded number of requests in flight. Each text carries its step and send
-//! instant (see [`crate::conns::message_text`]).
+//! with a bounded number of requests in flight; with several nodes, each channel's messages
+//! take the nodes in turn ([`Layout::send_node`]). Each text carries its step, send instant
+//! and node (see [`crate::conns::message_text`]), and the sender counts exactly which pushes
+//! it expects, and how many of them on another node than the one it sent through.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +32,11 @@ pub struct SendStats {
     /// Pushes these messages should cause: the members of each one's channel, the author
     /// included (the server pushes a message to every current member).
     pub expected_deliveries: usize,
+    /// Of those, the pushes to sockets on another node than the one the message was sent
+    /// through (0 with one node).
+    pub cross_node_expected: usize,
+    /// Messages sent through each node, in node order.
+    pub sent_per_node: Vec<usize>,
     /// Time from the first send to the last one started (seconds).
     pub send_secs: f64,
     /// The first few errors.
@@ -46,7 +53,9 @@ enum Outcome {
 /// Sends load messages; remembers where the round-robin stands between steps.
 pub struct Sender {
     clients: Vec<reqwest::Client>,
-    base_url: String,
+    base_urls: Vec<String>,
+    /// `off_node[j][x]`: members of channel `j` whose socket is not on node `x`.
+    off_node: Vec<Vec<usize>>,
     tokens: Arc<Vec<String>>,
     layout: Layout,
     in_flight: usize,
@@ -56,13 +65,14 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// A sender over `clients` HTTP clients (each with its own connection pool), at most
-    /// `in_flight` requests at once; `tokens[i]` is user `i`'s token. With
+    /// A sender to the nodes at `base_urls` over `clients` HTTP clients (each with its own
+    /// connection pool), at most `in_flight` requests at once; `tokens[i]` is user `i`'s
+    /// token, and its socket is on node [`Layout::node_of`]. With
     /// `from_schedule`, a message carries its scheduled instant instead of the instant its
     /// request starts, so time spent waiting for a request slot counts in its latency (no
     /// coordinated omission when the sender falls behind).
     pub fn new(
-        base_url: &str,
+        base_urls: &[String],
         tokens: Arc<Vec<String>>,
         layout: Layout,
         clients: usize,
@@ -77,9 +87,29 @@ impl Sender {
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if base_urls.is_empty() {
+            anyhow::bail!("no node to send to");
+        }
+        let nodes = base_urls.len();
+        let off_node = (0..layout.channels)
+            .map(|j| {
+                (0..nodes)
+                    .map(|x| {
+                        layout
+                            .members(j)
+                            .filter(|&i| layout.node_of(i, nodes) != x)
+                            .count()
+                    })
+                    .collect()
+            })
+            .collect();
         Ok(Self {
             clients,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            base_urls: base_urls
+                .iter()
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .collect(),
+            off_node,
             tokens,
             layout,
             in_flight: in_flight.max(1),
@@ -97,7 +127,11 @@ impl Sender {
         let slots = Arc::new(Semaphore::new(self.in_flight));
         let start = tokio::time::Instant::now();
         let start_ns = now_nanos();
-        let mut stats = SendStats::default();
+        let nodes = self.base_urls.len();
+        let mut stats = SendStats {
+            sent_per_node: vec![0; nodes],
+            ..SendStats::default()
+        };
         let mut handles = Vec::with_capacity(total);
         for i in 0..total {
             tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate)).await;
@@ -108,11 +142,14 @@ impl Sender {
             self.next_channel = (j + 1) % self.layout.channels;
             let k = self.sent_in_channel[j];
             self.sent_in_channel[j] += 1;
+            let node = self.layout.send_node(j, k, nodes);
             stats.expected_deliveries += self.layout.member_count(j);
+            stats.cross_node_expected += self.off_node[j][node];
+            stats.sent_per_node[node] += 1;
             let client = self.clients[i % self.clients.len()].clone();
             let url = format!(
                 "{}/v1/channels/team/{}/messages",
-                self.base_url,
+                self.base_urls[node],
                 Layout::channel_id(j)
             );
             let token = self.tokens[self.layout.sender(j, k)].clone();
@@ -122,7 +159,7 @@ impl Sender {
                 let sent_ns = if from_schedule { due_ns } else { now_nanos() };
                 let body = json!({
                     "id": uuid::Uuid::now_v7(),
-                    "text": message_text(step, sent_ns),
+                    "text": message_text(step, sent_ns, node),
                 });
                 let answer = client.post(url).bearer_auth(token).json(&body).send().await;
                 drop(slot);

@@ -1,7 +1,9 @@
 //! The workload's shape and its creation: users `u0…u{N-1}` spread evenly over channels
 //! `team:load-0…load-{M-1}` (user `i` is a member of channel `i % M`), created through the
 //! server-side REST API (HTTP Basic with the app's key and secret), and user tokens minted
-//! with the app's secret as an app's backend does.
+//! with the app's secret as an app's backend does. With several nodes, the members of each
+//! channel take the nodes in turn ([`Layout::node_of`]) and so do its messages
+//! ([`Layout::send_node`]), so most pushes cross from one node to another.
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -47,6 +49,20 @@ impl Layout {
     /// The `k`-th member of channel `j` (wrapping around), who sends its `k`-th message.
     pub fn sender(&self, j: usize, k: usize) -> usize {
         j + (k % self.member_count(j).max(1)) * self.channels
+    }
+
+    /// The node (of `nodes`) that holds user `i`'s socket: the `k`-th member of a channel
+    /// (user `j + k·M`) is on node `k % nodes`, so every channel with at least `nodes`
+    /// members has members on every node. (Plain `i % nodes` would put whole channels on
+    /// one node whenever the channel count and the node count share a factor.)
+    pub fn node_of(&self, i: usize, nodes: usize) -> usize {
+        (i / self.channels.max(1)) % nodes.max(1)
+    }
+
+    /// The node (of `nodes`) the `k`-th message of channel `j` is sent through: each
+    /// channel's messages take the nodes in turn, starting at a different node per channel.
+    pub fn send_node(&self, j: usize, k: usize, nodes: usize) -> usize {
+        (j + k) % nodes.max(1)
     }
 }
 
@@ -143,5 +159,32 @@ mod tests {
             assert_eq!(l.sender(7, k) % 100, 7);
             assert!(l.sender(7, k) < 10_000);
         }
+    }
+
+    #[test]
+    fn every_channel_has_members_and_sends_on_every_node() {
+        // 4 channels, 2 nodes: `i % 2` would keep each channel on one node.
+        let l = Layout {
+            users: 40,
+            channels: 4,
+        };
+        for j in 0..4 {
+            let on: Vec<usize> = l.members(j).map(|i| l.node_of(i, 2)).collect();
+            assert_eq!(
+                on.iter().filter(|&&n| n == 0).count(),
+                5,
+                "channel {j}: {on:?}"
+            );
+            assert_eq!(
+                on.iter().filter(|&&n| n == 1).count(),
+                5,
+                "channel {j}: {on:?}"
+            );
+            let sends: Vec<usize> = (0..4).map(|k| l.send_node(j, k, 2)).collect();
+            assert!(sends.contains(&0) && sends.contains(&1));
+        }
+        let per_node = |n| (0..40).filter(|&i| l.node_of(i, 3) == n).count();
+        assert_eq!((per_node(0), per_node(1), per_node(2)), (16, 12, 12));
+        assert!((0..40).all(|i| l.node_of(i, 1) == 0 && l.send_node(i % 4, i, 1) == 0));
     }
 }

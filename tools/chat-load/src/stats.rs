@@ -1,6 +1,7 @@
 //! The clock every sample is measured on (nanoseconds since one `Instant` of this
 //! process, so the sender's stamp and the receiver's reading compare directly), the
-//! per-step latency recorder, and percentiles over a sorted vector.
+//! per-step latency recorder (which also counts the pushes that crossed from one node to
+//! another), and percentiles over a sorted vector.
 
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
@@ -14,10 +15,16 @@ pub fn now_nanos() -> u64 {
     u64::try_from(BASE.get_or_init(Instant::now).elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Delivery latencies (ns), one vector per step index.
+/// Delivery latencies (ns) and cross-node deliveries, per step index.
 #[derive(Default)]
 pub struct Recorder {
-    steps: Mutex<Vec<Vec<u64>>>,
+    steps: Mutex<Vec<StepSamples>>,
+}
+
+#[derive(Default)]
+struct StepSamples {
+    latencies: Vec<u64>,
+    crossed: usize,
 }
 
 impl Recorder {
@@ -26,25 +33,33 @@ impl Recorder {
         Self::default()
     }
 
-    /// Records one delivery of a message of `step`, `latency_ns` after it was sent.
-    pub fn record(&self, step: usize, latency_ns: u64) {
+    /// Records one delivery of a message of `step`, `latency_ns` after it was sent;
+    /// `crossed` when the receiving socket is on another node than the one the message was
+    /// sent through.
+    pub fn record(&self, step: usize, latency_ns: u64, crossed: bool) {
         let mut steps = self.steps.lock().unwrap_or_else(|e| e.into_inner());
         if steps.len() <= step {
-            steps.resize_with(step + 1, Vec::new);
+            steps.resize_with(step + 1, StepSamples::default);
         }
-        steps[step].push(latency_ns);
+        steps[step].latencies.push(latency_ns);
+        steps[step].crossed += usize::from(crossed);
     }
 
     /// Deliveries recorded so far for `step`.
     pub fn count(&self, step: usize) -> usize {
         let steps = self.steps.lock().unwrap_or_else(|e| e.into_inner());
-        steps.get(step).map_or(0, Vec::len)
+        steps.get(step).map_or(0, |s| s.latencies.len())
     }
 
-    /// The samples of `step`, leaving it empty.
-    pub fn take(&self, step: usize) -> Vec<u64> {
+    /// The latency samples of `step` and how many of them crossed nodes, leaving the step
+    /// empty.
+    pub fn take(&self, step: usize) -> (Vec<u64>, usize) {
         let mut steps = self.steps.lock().unwrap_or_else(|e| e.into_inner());
-        steps.get_mut(step).map(std::mem::take).unwrap_or_default()
+        steps
+            .get_mut(step)
+            .map(std::mem::take)
+            .map(|s| (s.latencies, s.crossed))
+            .unwrap_or_default()
     }
 }
 
@@ -103,11 +118,13 @@ mod tests {
     #[test]
     fn recorder_keeps_steps_apart() {
         let r = Recorder::new();
-        r.record(2, 5);
-        r.record(0, 1);
-        r.record(2, 7);
+        r.record(2, 5, true);
+        r.record(0, 1, false);
+        r.record(2, 7, false);
         assert_eq!((r.count(0), r.count(1), r.count(2)), (1, 0, 2));
-        assert_eq!(r.take(2), vec![5, 7]);
+        assert_eq!(r.take(2), (vec![5, 7], 1));
         assert_eq!(r.count(2), 0);
+        assert_eq!(r.take(2), (vec![], 0));
+        assert_eq!(r.take(0), (vec![1], 0));
     }
 }

@@ -47,7 +47,9 @@ async fn node(database: &str) -> TestServer {
 
 /// A node started by hand, with its hub (to make it fall silent).
 async fn node_with_hub(database: &str) -> (TestServer, NatsHub) {
-    let hub = NatsHub::connect(&nats_url()).await.expect("broker");
+    let hub = NatsHub::connect(&nats_url(), cluster::Subjects::default())
+        .await
+        .expect("broker");
     let store = PgStore::connect(database, 4, Arc::new(hub.clone()), SyncSettings::default())
         .await
         .expect("database");

@@ -233,9 +233,7 @@ impl FromStr for LimitSpec {
             .filter(|r: &f64| r.is_finite())
             .ok_or_else(|| LimitSpecError::Rate(rate.to_owned()))?;
         let burst = match burst {
-            Some(b) => b
-                .parse()
-                .map_err(|_| LimitSpecError::Burst(b.to_owned()))?,
+            Some(b) => b.parse().map_err(|_| LimitSpecError::Burst(b.to_owned()))?,
             None => (per_second * 5.0).ceil().clamp(1.0, f64::from(u32::MAX)) as u32,
         };
         let limit = RateLimitSetting { per_second, burst };
@@ -249,8 +247,7 @@ mod tests {
     use super::*;
 
     fn spec(s: &str) -> Result<(f64, u32), LimitSpecError> {
-        s.parse::<LimitSpec>()
-            .map(|l| (l.0.per_second, l.0.burst))
+        s.parse::<LimitSpec>().map(|l| (l.0.per_second, l.0.burst))
     }
 
     #[test]

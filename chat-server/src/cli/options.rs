@@ -151,7 +151,10 @@ mod tests {
         );
         for bad in [-1.0, f64::NAN, f64::INFINITY] {
             let e = limit(("r", bad), ("b", 1)).unwrap_err();
-            assert!(matches!(e, RateOptionError::BadRate { flag: "r", .. }), "{e}");
+            assert!(
+                matches!(e, RateOptionError::BadRate { flag: "r", .. }),
+                "{e}"
+            );
         }
     }
 }

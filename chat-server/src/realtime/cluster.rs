@@ -529,7 +529,10 @@ mod tests {
         assert_eq!(Subjects::new(""), Err(SubjectPrefixError::Empty));
         for bad in [".a", "a.", "a..b", "."] {
             assert!(
-                matches!(Subjects::new(bad), Err(SubjectPrefixError::EmptyToken { .. })),
+                matches!(
+                    Subjects::new(bad),
+                    Err(SubjectPrefixError::EmptyToken { .. })
+                ),
                 "{bad}"
             );
         }
@@ -554,7 +557,11 @@ mod tests {
         for (a, b) in [(&prod, &staging), (&prod, &nested)] {
             for (sub, other) in [(a, b), (b, a)] {
                 for subject in [other.event("app_1"), other.presence().to_owned()] {
-                    assert!(!matches_subject(sub.all(), &subject), "{} ~ {subject}", sub.all());
+                    assert!(
+                        !matches_subject(sub.all(), &subject),
+                        "{} ~ {subject}",
+                        sub.all()
+                    );
                 }
             }
         }

@@ -42,8 +42,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::cluster::{
-    self, Continuity, EXPIRY_TICK, EventHeader, HEARTBEAT, Origins, PresenceBody,
-    PresenceMessage, PresenceTable, Subjects,
+    self, Continuity, EXPIRY_TICK, EventHeader, HEARTBEAT, Origins, PresenceBody, PresenceMessage,
+    PresenceTable, Subjects,
 };
 use super::{Broadcaster, HubEvent, InProcessHub, Subscription};
 

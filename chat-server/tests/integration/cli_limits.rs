@@ -150,11 +150,29 @@ fn assert_limited((status, retry, body): (StatusCode, Option<u64>, Value)) {
 
 /// An app and a token of alice in the data directory `data`.
 fn app_and_token(data: &str) -> (String, String) {
-    let creds = printed(&run(&["app", "create", "--name", "limits", "--data-dir", data]));
+    let creds = printed(&run(&[
+        "app",
+        "create",
+        "--name",
+        "limits",
+        "--data-dir",
+        data,
+    ]));
     let app = creds["app_id"].as_str().unwrap().to_owned();
-    let out = run(&["token", "--app", &app, "--user", "alice", "--data-dir", data]);
+    let out = run(&[
+        "token",
+        "--app",
+        &app,
+        "--user",
+        "alice",
+        "--data-dir",
+        data,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    (app, String::from_utf8(out.stdout).unwrap().trim().to_owned())
+    (
+        app,
+        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+    )
 }
 
 #[test]
@@ -207,7 +225,11 @@ fn serve_enforces_the_server_wide_limits_it_is_given() {
     );
     for i in 0..30 {
         let (s, _, body) = server.write(&token, &format!("free{i}"));
-        assert_eq!(s, StatusCode::CREATED, "write {i} with writes unlimited: {body}");
+        assert_eq!(
+            s,
+            StatusCode::CREATED,
+            "write {i} with writes unlimited: {body}"
+        );
     }
     for _ in 0..2 {
         assert_eq!(server.read(&token).0, StatusCode::OK);
@@ -296,7 +318,10 @@ fn edit_limits(store: &[&str], app: &str) {
     }
     assert!(!limits(store, "app_nope", &[]).status.success());
     let out = limits(store, app, &["--clear-writes", "--clear-reads"]);
-    assert_eq!(printed(&out), json!({"cors_origins": ["https://a.example"]}));
+    assert_eq!(
+        printed(&out),
+        json!({"cors_origins": ["https://a.example"]})
+    );
 }
 
 #[test]
@@ -306,7 +331,11 @@ fn app_limits_edits_an_app_s_own_limits_on_sqlite_and_a_server_enforces_them() {
     let (app, token) = app_and_token(data);
     edit_limits(&["--data-dir", data], &app);
     // the app's own write limit wins over the server's default
-    printed(&limits(&["--data-dir", data], &app, &["--writes", "0.01/1"]));
+    printed(&limits(
+        &["--data-dir", data],
+        &app,
+        &["--writes", "0.01/1"],
+    ));
     let server = serve(&["--data-dir", data], &[]);
     assert_eq!(server.write(&token, "one").0, StatusCode::CREATED);
     assert_limited(server.write(&token, "two"));

@@ -346,9 +346,10 @@ async fn a_dead_node_s_apps_resync_and_a_clean_stop_makes_nobody_resync() {
 async fn copy_of(database: &str) -> String {
     let (base, name) = database.rsplit_once('/').unwrap();
     let copy = format!("{name}_copy");
-    let (client, connection) = tokio_postgres::connect(&database_cluster_url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
+    let (client, connection) =
+        tokio_postgres::connect(&database_cluster_url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
     let task = tokio::spawn(connection);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -379,8 +380,16 @@ async fn only_then(ws: &mut Ws, text: &str) {
         if data["kind"] == json!("channel") {
             continue;
         }
-        assert_eq!(data["kind"], json!("message"), "bob heard something else: {data}");
-        assert_eq!(data["data"]["text"], json!(text), "bob heard another message: {data}");
+        assert_eq!(
+            data["kind"],
+            json!("message"),
+            "bob heard something else: {data}"
+        );
+        assert_eq!(
+            data["data"]["text"],
+            json!(text),
+            "bob heard another message: {data}"
+        );
         return;
     }
 }
@@ -446,7 +455,9 @@ async fn deployments_with_their_own_prefixes_never_hear_each_other() {
         .await;
     assert_eq!(code, chat_protocol::realtime::disconnect_codes::SLOW);
     tokio::time::sleep(cluster::EXPIRY_TICK * 2).await;
-    b1.user(&app, "alice").send("team:general", "still on B").await;
+    b1.user(&app, "alice")
+        .send("team:general", "still on B")
+        .await;
     only_then(&mut bob_b, "still on B").await;
     bob_b.close().await;
     a1.server.stop().await.unwrap();
@@ -463,6 +474,9 @@ async fn a_bad_subject_prefix_is_refused_at_start() {
         let Err(e) = chat_server::start(config).await else {
             panic!("a node started with the subject prefix {bad:?}");
         };
-        assert!(e.to_string().contains("--nats-subject-prefix"), "{bad:?}: {e}");
+        assert!(
+            e.to_string().contains("--nats-subject-prefix"),
+            "{bad:?}: {e}"
+        );
     }
 }

@@ -3,15 +3,8 @@
 //! and the detection of lost messages. Time is an input everywhere, so the rules are
 //! tested without a broker or a clock.
 //!
-//! **Subjects** ([`Subjects`]). Every subject of a deployment starts with its prefix
-//! (`serve --nats-subject-prefix`, default [`DEFAULT_SUBJECT_PREFIX`]) and has exactly two
-//! tokens after it: events go to `<prefix>.ev.<app>`, presence to `<prefix>.presence.all`,
-//! and a node subscribes to `<prefix>.*.*` (one subscription, so each origin's messages
-//! arrive in its order). A subject matches `<prefix>.*.*` only when it starts with the
-//! prefix's tokens and has exactly two more, so deployments with different prefixes never
-//! receive each other's messages, even when one prefix extends the other (`onyxchat` and
-//! `onyxchat.staging`). A prefix is one or more dot-separated tokens, each non-empty and
-//! free of whitespace, control characters, `*` and `>` ([`SubjectPrefixError`]).
+//! **Subjects** ([`Subjects`], [`super::subjects`]): events go to `<prefix>.ev.<app>`,
+//! presence to `<prefix>.presence.all`, under the deployment's prefix.
 //!
 //! **Wire encoding.** Every message names its origin node (a random id per process) and
 //! `n`, the number of events that node has handed to the broker so far.
@@ -54,139 +47,16 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+pub use super::subjects::{
+    DEFAULT_SUBJECT_PREFIX, MAX_SUBJECT_PREFIX, SubjectPrefixError, Subjects,
+};
+
 /// How often a node sends its full presence table.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
 /// How long an origin's presence entries live without a message from it.
 pub const NODE_TTL: Duration = Duration::from_secs(6);
 /// How often expiry is checked.
 pub const EXPIRY_TICK: Duration = Duration::from_secs(1);
-
-/// The subject prefix of a deployment that names none (`serve --nats-subject-prefix`).
-pub const DEFAULT_SUBJECT_PREFIX: &str = "onyxchat";
-/// The longest subject prefix accepted, in bytes.
-pub const MAX_SUBJECT_PREFIX: usize = 128;
-
-/// Why a subject prefix is refused (see the module docs).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SubjectPrefixError {
-    /// The prefix is empty.
-    #[error("the NATS subject prefix is empty")]
-    Empty,
-    /// A token is empty: the prefix starts or ends with `.`, or holds `..`.
-    #[error(
-        "the NATS subject prefix {prefix:?} has an empty token (it starts or ends with `.`, \
-         or holds `..`)"
-    )]
-    EmptyToken {
-        /// The prefix.
-        prefix: String,
-    },
-    /// A character a subject token cannot hold.
-    #[error(
-        "the NATS subject prefix {prefix:?} holds {found:?}: subject tokens cannot hold \
-         whitespace, control characters, `*` or `>`"
-    )]
-    BadCharacter {
-        /// The prefix.
-        prefix: String,
-        /// The first character refused.
-        found: char,
-    },
-    /// Longer than [`MAX_SUBJECT_PREFIX`].
-    #[error("the NATS subject prefix is {len} bytes long, more than {MAX_SUBJECT_PREFIX}")]
-    TooLong {
-        /// Its length in bytes.
-        len: usize,
-    },
-}
-
-/// The subjects of one deployment, derived from its prefix (see the module docs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subjects {
-    prefix: String,
-    presence: String,
-    all: String,
-}
-
-impl Subjects {
-    /// The subjects under `prefix`, once it is checked.
-    pub fn new(prefix: &str) -> Result<Self, SubjectPrefixError> {
-        if prefix.is_empty() {
-            return Err(SubjectPrefixError::Empty);
-        }
-        if prefix.len() > MAX_SUBJECT_PREFIX {
-            return Err(SubjectPrefixError::TooLong { len: prefix.len() });
-        }
-        if let Some(found) = prefix
-            .chars()
-            .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '*' | '>'))
-        {
-            return Err(SubjectPrefixError::BadCharacter {
-                prefix: prefix.to_owned(),
-                found,
-            });
-        }
-        if prefix.split('.').any(str::is_empty) {
-            return Err(SubjectPrefixError::EmptyToken {
-                prefix: prefix.to_owned(),
-            });
-        }
-        Ok(Self {
-            prefix: prefix.to_owned(),
-            presence: format!("{prefix}.presence.all"),
-            all: format!("{prefix}.*.*"),
-        })
-    }
-
-    /// The prefix.
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
-    /// The subject of presence messages: `<prefix>.presence.all`.
-    pub fn presence(&self) -> &str {
-        &self.presence
-    }
-
-    /// What a node subscribes to (events of every app, and presence): `<prefix>.*.*`.
-    pub fn all(&self) -> &str {
-        &self.all
-    }
-
-    /// The event subject of `app`: `<prefix>.ev.<app>` (characters a subject token cannot
-    /// hold become `_`; the header names the app exactly).
-    pub fn event(&self, app: &str) -> String {
-        let token: String = app
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("{}.ev.{token}", self.prefix)
-    }
-
-    /// Whether `subject` is an event subject of this deployment.
-    pub fn is_event(&self, subject: &str) -> bool {
-        subject
-            .strip_prefix(self.prefix.as_str())
-            .and_then(|rest| rest.strip_prefix(".ev."))
-            .is_some_and(|app| !app.is_empty() && !app.contains('.'))
-    }
-}
-
-impl Default for Subjects {
-    fn default() -> Self {
-        Self {
-            prefix: DEFAULT_SUBJECT_PREFIX.to_owned(),
-            presence: format!("{DEFAULT_SUBJECT_PREFIX}.presence.all"),
-            all: format!("{DEFAULT_SUBJECT_PREFIX}.*.*"),
-        }
-    }
-}
 
 /// A message that cannot be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -510,77 +380,6 @@ mod tests {
         }
         let set = serde_json::to_string(&msg("n", 1, PresenceBody::Set(entry("a", "u", 1))));
         assert_eq!(set.unwrap(), r#"{"node":"n","n":1,"set":["a","u",1]}"#);
-        let subjects = Subjects::default();
-        assert_eq!(subjects.event("app_x1"), "onyxchat.ev.app_x1");
-        assert_eq!(subjects.event("a.b*>"), "onyxchat.ev.a_b__");
-        assert!(subjects.is_event("onyxchat.ev.app_x1"));
-        assert!(!subjects.is_event("onyxchat.presence.all"));
-        assert!(!subjects.is_event("onyxchat.ev."));
-    }
-
-    #[test]
-    fn subject_prefixes_are_checked_and_never_overlap() {
-        let staging = Subjects::new("acme.staging").unwrap();
-        assert_eq!(staging.prefix(), "acme.staging");
-        assert_eq!(staging.event("app_1"), "acme.staging.ev.app_1");
-        assert_eq!(staging.presence(), "acme.staging.presence.all");
-        assert_eq!(staging.all(), "acme.staging.*.*");
-        assert_eq!(Subjects::default(), Subjects::new("onyxchat").unwrap());
-        assert_eq!(Subjects::new(""), Err(SubjectPrefixError::Empty));
-        for bad in [".a", "a.", "a..b", "."] {
-            assert!(
-                matches!(
-                    Subjects::new(bad),
-                    Err(SubjectPrefixError::EmptyToken { .. })
-                ),
-                "{bad}"
-            );
-        }
-        for (bad, found) in [("a b", ' '), ("a.*", '*'), ("a.>", '>'), ("a\tb", '\t')] {
-            assert_eq!(
-                Subjects::new(bad),
-                Err(SubjectPrefixError::BadCharacter {
-                    prefix: bad.to_owned(),
-                    found
-                })
-            );
-        }
-        let long = "a".repeat(MAX_SUBJECT_PREFIX + 1);
-        assert!(matches!(
-            Subjects::new(&long),
-            Err(SubjectPrefixError::TooLong { .. })
-        ));
-        // One prefix extending another: neither deployment's subscription matches the
-        // other's subjects (NATS: `*` is exactly one token).
-        let prod = Subjects::new("acme").unwrap();
-        let nested = Subjects::new("acme.ev").unwrap();
-        for (a, b) in [(&prod, &staging), (&prod, &nested)] {
-            for (sub, other) in [(a, b), (b, a)] {
-                for subject in [other.event("app_1"), other.presence().to_owned()] {
-                    assert!(
-                        !matches_subject(sub.all(), &subject),
-                        "{} ~ {subject}",
-                        sub.all()
-                    );
-                }
-            }
-        }
-        assert!(matches_subject(prod.all(), &prod.event("app_1")));
-        assert!(matches_subject(prod.all(), prod.presence()));
-    }
-
-    /// NATS subject matching, for the test above: `*` is one token, `>` the rest.
-    fn matches_subject(pattern: &str, subject: &str) -> bool {
-        let (mut p, mut s) = (pattern.split('.'), subject.split('.'));
-        loop {
-            match (p.next(), s.next()) {
-                (Some(">"), Some(_)) => return true,
-                (Some("*"), Some(_)) => {}
-                (Some(a), Some(b)) if a == b => {}
-                (None, None) => return true,
-                _ => return false,
-            }
-        }
     }
 
     #[test]

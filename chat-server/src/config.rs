@@ -58,6 +58,11 @@ pub struct ServerConfig {
     /// database share realtime events and presence ([`crate::realtime::NatsHub`]); `None`:
     /// this node serves its database alone. Requires [`ServerConfig::database_url`].
     pub nats_url: Option<String>,
+    /// The first tokens of every NATS subject this deployment uses (default `onyxchat`):
+    /// deployments sharing one broker need prefixes of their own, so they never see each
+    /// other's events or presence ([`crate::realtime::cluster::Subjects`] states the
+    /// rules and the checks; a bad prefix is refused at start).
+    pub nats_subject_prefix: String,
     /// Interval of server pings on WebSocket connections.
     pub ping_interval: Duration,
     /// How long a client may take to answer a ping.
@@ -91,6 +96,7 @@ impl ServerConfig {
             database_url: None,
             database_pool_size: crate::store::postgres::DEFAULT_POOL_SIZE,
             nats_url: None,
+            nats_subject_prefix: crate::realtime::cluster::DEFAULT_SUBJECT_PREFIX.to_owned(),
             ping_interval: Duration::from_secs(25),
             pong_timeout: Duration::from_secs(8),
             expiry_grace: Duration::from_secs(25),

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState};
 use crate::config::ServerConfig;
+use crate::realtime::cluster::Subjects;
 use crate::realtime::{Broadcaster, InProcessHub, NatsHub};
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
@@ -96,8 +97,12 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, StoreError> {
 /// `config.data_dir` — and serves on `config.addr`. Without a broker this server must be
 /// the only one writing the database (see `lock_data_dir` and
 /// [`PgStore::lock_single_node`]); with `config.nats_url` (PostgreSQL only) any number of
-/// nodes serve one database, sharing their events through [`NatsHub`].
+/// nodes serve one database, sharing their events through [`NatsHub`] on the subjects
+/// of `config.nats_subject_prefix` (refused at once when it is no valid prefix).
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StoreError> {
+    // Checked even without a broker: a bad setting is refused wherever it is given.
+    let subjects = Subjects::new(&config.nats_subject_prefix)
+        .map_err(|e| StoreError::Invalid(format!("--nats-subject-prefix: {e}")))?;
     let hub: Arc<dyn Broadcaster> = match (&config.nats_url, &config.database_url) {
         (Some(_), None) => {
             return Err(StoreError::Invalid(
@@ -107,7 +112,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StoreError> {
             ));
         }
         (Some(url), Some(_)) => Arc::new(
-            NatsHub::connect(url)
+            NatsHub::connect(url, subjects)
                 .await
                 .map_err(|e| StoreError::Backend(e.to_string()))?,
         ),

@@ -117,6 +117,8 @@ impl AppLimits {
         let own = match bucket {
             Bucket::Writes => limits.writes,
             Bucket::Reads => limits.reads,
+            // Connect rates are per address, not per app.
+            Bucket::Connects => None,
         };
         own.map_or(default, |l: RateLimitSetting| RateLimit {
             per_second: l.per_second,

@@ -78,11 +78,20 @@ impl AppState {
     }
 
     /// The limit of `app`'s users' `bucket`: the app's own (its settings), else the
-    /// server's default.
+    /// server's default. Apps set no connect rate: [`Bucket::Connects`] is the server's
+    /// per-address rate (unlimited when off).
     pub async fn rate_limit(&self, app: &str, bucket: Bucket) -> crate::config::RateLimit {
         let default = match bucket {
             Bucket::Writes => self.inner.config.rate_limit,
             Bucket::Reads => self.inner.config.read_rate_limit,
+            Bucket::Connects => {
+                return self
+                    .inner
+                    .config
+                    .transport
+                    .connect_rate_per_ip
+                    .unwrap_or(crate::config::RateLimit::UNLIMITED);
+            }
         };
         self.inner
             .app_limits

@@ -5,8 +5,8 @@
 //! Rules this handler owns, all decided before the upgrade:
 //!
 //! - A request that is no WebSocket upgrade answers `400 validation_failed` (JSON).
-//! - Admission first ([`crate::realtime::limits`]): an address over its connect rate gets
-//!   `429 rate_limited`, a server holding its WebSocket cap `503 overloaded`; nothing is
+//! - Admission first ([`crate::realtime::limits`]): an address over its connect rate (shared
+//!   by the nodes of a PostgreSQL database) gets `429 rate_limited`, a server holding its WebSocket cap `503 overloaded`; nothing is
 //!   upgraded then.
 //! - The upgraded socket keeps its TCP connection's place under the connection caps and is
 //!   tracked as an open connection until it ends, so stopping the server waits (a bounded
@@ -48,7 +48,8 @@ pub async fn handler(
     };
     let socket_permit = match state
         .ws_limits()
-        .admit_socket(peer.as_ref().map(|p| p.ip()))
+        .admit_socket(peer.as_ref().map(|p| p.ip()), state.rate_limits())
+        .await
     {
         Ok(permit) => permit,
         Err(e) => return e.into_response(),

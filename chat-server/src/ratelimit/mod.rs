@@ -1,5 +1,7 @@
-//! Per-user rate limits of REST requests: each (app, user) has a write bucket and a read
-//! bucket ([`Bucket`]), each with a rate and a burst ([`RateLimit`]).
+//! Per-user rate limits of REST requests — each (app, user) has a write bucket and a read
+//! bucket ([`Bucket`]), each with a rate and a burst ([`RateLimit`]) — and the per-address
+//! rate of WebSocket connects ([`Bucket::Connects`], keyed by the peer address under the
+//! app id `""`, which no app has; see [`crate::realtime::limits`]).
 //!
 //! Rules:
 //! - **Where the counters live.** A node on SQLite keeps them in memory
@@ -51,14 +53,20 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Rates from which a limit is not counted in the database.
 const UNCOUNTED_RATE: f64 = 1e6;
 
-/// One of a user's two buckets.
+/// A kind of bucket: a user's two, and an address's WebSocket connects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bucket {
     /// Requests other than `GET`/`HEAD` (and each further message of a batch send).
     Writes,
     /// `GET` and `HEAD` requests.
     Reads,
+    /// WebSocket upgrades from one peer address (the key's app is
+    /// [`CONNECTS_APP`], its user the address).
+    Connects,
 }
+
+/// The app of every [`Bucket::Connects`] key: empty, which no app id is.
+pub const CONNECTS_APP: &str = "";
 
 impl Bucket {
     /// The bucket's code in the shared table.
@@ -66,6 +74,7 @@ impl Bucket {
         match self {
             Self::Writes => 0,
             Self::Reads => 1,
+            Self::Connects => 2,
         }
     }
 }
@@ -94,6 +103,7 @@ pub trait SharedLimiter: Send + Sync + 'static {
 pub struct RateLimits {
     writes: RateLimiter,
     reads: RateLimiter,
+    connects: RateLimiter,
     shared: Option<Arc<dyn SharedLimiter>>,
     /// [`SHARED_TIMEOUT`], shorter in tests.
     timeout: Duration,
@@ -112,6 +122,7 @@ impl RateLimits {
         Self {
             writes: RateLimiter::new(writes),
             reads: RateLimiter::new(reads),
+            connects: RateLimiter::new(RateLimit::default()),
             shared,
             timeout: SHARED_TIMEOUT,
             warned_at: AtomicU64::new(0),
@@ -154,6 +165,7 @@ impl RateLimits {
         let local = match bucket {
             Bucket::Writes => &self.writes,
             Bucket::Reads => &self.reads,
+            Bucket::Connects => &self.connects,
         };
         local.take_with(limit, app, user, wanted)
     }

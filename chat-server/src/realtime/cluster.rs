@@ -3,13 +3,16 @@
 //! and the detection of lost messages. Time is an input everywhere, so the rules are
 //! tested without a broker or a clock.
 //!
+//! **Subjects** ([`Subjects`], [`super::subjects`]): events go to `<prefix>.ev.<app>`,
+//! presence to `<prefix>.presence.all`, under the deployment's prefix.
+//!
 //! **Wire encoding.** Every message names its origin node (a random id per process) and
 //! `n`, the number of events that node has handed to the broker so far.
 //!
-//! - An event (subject `onyxchat.ev.<app>`): a one-line JSON header
+//! - An event (subject `<prefix>.ev.<app>`): a one-line JSON header
 //!   `{"node":…,"n":…,"app":…,"to":[recipients…],"durable":bool}`, a `\n`, then the event's
 //!   JSON exactly as the local hub delivers it (no re-encoding, no escaping).
-//! - Presence (subject `onyxchat.presence`): one JSON object, `{"node":…,"n":…,"full":
+//! - Presence (subject `<prefix>.presence.all`): one JSON object, `{"node":…,"n":…,"full":
 //!   [[app,user,connections],…]}` (a node's whole table, every [`HEARTBEAT`]) or
 //!   `{"node":…,"n":…,"set":[app,user,connections]}` (one user changed; 0 = gone).
 //!
@@ -44,35 +47,16 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+pub use super::subjects::{
+    DEFAULT_SUBJECT_PREFIX, MAX_SUBJECT_PREFIX, SubjectPrefixError, Subjects,
+};
+
 /// How often a node sends its full presence table.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
 /// How long an origin's presence entries live without a message from it.
 pub const NODE_TTL: Duration = Duration::from_secs(6);
 /// How often expiry is checked.
 pub const EXPIRY_TICK: Duration = Duration::from_secs(1);
-
-/// The subject prefix of everything nodes exchange.
-pub const SUBJECT_PREFIX: &str = "onyxchat";
-/// The subject of presence messages.
-pub const PRESENCE_SUBJECT: &str = "onyxchat.presence";
-/// What a node subscribes to (events of every app, and presence).
-pub const ALL_SUBJECTS: &str = "onyxchat.>";
-
-/// The event subject of `app` (characters a subject token cannot hold become `_`; the
-/// header names the app exactly).
-pub fn event_subject(app: &str) -> String {
-    let token: String = app
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{SUBJECT_PREFIX}.ev.{token}")
-}
 
 /// A message that cannot be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -396,8 +380,6 @@ mod tests {
         }
         let set = serde_json::to_string(&msg("n", 1, PresenceBody::Set(entry("a", "u", 1))));
         assert_eq!(set.unwrap(), r#"{"node":"n","n":1,"set":["a","u",1]}"#);
-        assert_eq!(event_subject("app_x1"), "onyxchat.ev.app_x1");
-        assert_eq!(event_subject("a.b*>"), "onyxchat.ev.a_b__");
     }
 
     #[test]

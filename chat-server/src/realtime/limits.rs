@@ -5,6 +5,12 @@
 //! - Before the upgrade: an address over its connect rate gets `429 rate_limited`, and a
 //!   server holding [`TransportConfig::max_websockets`] gets `503 overloaded` (JSON, with
 //!   `Retry-After`); Centrifuge clients retry such failed handshakes with backoff.
+//! - The connect rate of an address is counted by the node's [`RateLimits`] under
+//!   [`Bucket::Connects`]: on PostgreSQL in the database, so every node of the database
+//!   counts one rate per address (an address spreading its connects over N nodes gets one
+//!   rate, not N), with the same fallback to the node's own bucket when the database does
+//!   not answer ([`crate::ratelimit`]); on SQLite in the node's memory. The per-user
+//!   connect rate, the caps and the connect turns stay per node.
 //! - After `connect` authenticates the user: a user over the connect rate is closed with
 //!   `3013` (too many requests, reconnect with backoff), a user holding
 //!   [`TransportConfig::max_websockets_per_user`] sockets with `3504` (connection limit,
@@ -20,7 +26,8 @@ use chat_protocol::ErrorCode;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 use crate::api::error::ApiError;
-use crate::ratelimit::RateLimiter;
+use crate::config::RateLimit;
+use crate::ratelimit::{Bucket, CONNECTS_APP, RateLimiter, RateLimits};
 use crate::transport::TransportConfig;
 
 /// Connects doing their storage work at the same time.
@@ -42,7 +49,7 @@ pub struct WsLimits {
     sockets: Arc<Semaphore>,
     max_per_user: usize,
     per_user: Arc<Mutex<HashMap<UserKey, usize>>>,
-    ip_rate: Option<RateLimiter>,
+    ip_rate: Option<RateLimit>,
     user_rate: RateLimiter,
     connects: Semaphore,
 }
@@ -72,17 +79,23 @@ impl WsLimits {
             sockets: Arc::new(Semaphore::new(config.max_websockets)),
             max_per_user: config.max_websockets_per_user,
             per_user: Arc::default(),
-            ip_rate: config.connect_rate_per_ip.map(RateLimiter::new),
+            ip_rate: config.connect_rate_per_ip,
             user_rate: RateLimiter::new(config.connect_rate_per_user),
             connects: Semaphore::new(CONCURRENT_CONNECTS),
         }
     }
 
     /// A place for a new socket from `ip` (unknown for embedders that serve the router
-    /// themselves), or the error response.
-    pub fn admit_socket(&self, ip: Option<IpAddr>) -> Result<SocketPermit, ApiError> {
-        if let (Some(rate), Some(ip)) = (&self.ip_rate, ip)
-            && let Err(wait) = rate.check("", &ip.to_string())
+    /// themselves), its connect counted in `rates`, or the error response.
+    pub async fn admit_socket(
+        &self,
+        ip: Option<IpAddr>,
+        rates: &RateLimits,
+    ) -> Result<SocketPermit, ApiError> {
+        if let (Some(limit), Some(ip)) = (self.ip_rate, ip)
+            && let Err(wait) = rates
+                .check(Bucket::Connects, limit, CONNECTS_APP, &ip.to_string())
+                .await
         {
             let mut err = ApiError::new(
                 ErrorCode::RateLimited,
@@ -145,10 +158,9 @@ impl Drop for UserSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RateLimit;
 
-    #[test]
-    fn caps_sockets_users_and_rates() {
+    #[tokio::test]
+    async fn caps_sockets_users_and_rates() {
         let config = TransportConfig {
             max_websockets: 3,
             max_websockets_per_user: 2,
@@ -163,16 +175,20 @@ mod tests {
             ..TransportConfig::default()
         };
         let limits = WsLimits::new(&config);
+        let rates = RateLimits::new(RateLimit::WRITES, RateLimit::READS, None);
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        let sockets: Vec<_> = (0..3)
-            .map(|_| limits.admit_socket(Some(ip)).unwrap())
-            .collect();
-        let full = limits.admit_socket(None).unwrap_err();
+        let mut sockets = Vec::new();
+        for _ in 0..3 {
+            sockets.push(limits.admit_socket(Some(ip), &rates).await.unwrap());
+        }
+        let full = limits.admit_socket(None, &rates).await.unwrap_err();
         assert_eq!(full.0.code, ErrorCode::Overloaded);
         drop(sockets);
-        assert!(limits.admit_socket(Some(ip)).is_ok());
-        let limited = limits.admit_socket(Some(ip)).unwrap_err();
+        assert!(limits.admit_socket(Some(ip), &rates).await.is_ok());
+        let limited = limits.admit_socket(Some(ip), &rates).await.unwrap_err();
         assert_eq!(limited.0.code, ErrorCode::RateLimited);
+        let other: IpAddr = "10.0.0.2".parse().unwrap();
+        assert!(limits.admit_socket(Some(other), &rates).await.is_ok());
 
         let a = limits.admit_user("app", "u").unwrap();
         let _b = limits.admit_user("app", "u").unwrap();

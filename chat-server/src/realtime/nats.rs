@@ -11,8 +11,9 @@
 //!   out of `seq` order on a receiver (by the broker's delivery latency); clients keep the
 //!   higher `rev` of a row, so their state converges all the same (docs/protocol.md,
 //!   "Several nodes").
-//! - **Receiving.** One subscription (`onyxchat.>`) hands other nodes' events to the local
-//!   hub (this node's own are skipped by its node id). A gap in an origin's numbering
+//! - **Receiving.** One subscription (`<prefix>.*.*`, [`Subjects::all`]) hands other
+//!   nodes' events to the local hub (this node's own are skipped by its node id). The
+//!   prefix (`serve --nats-subject-prefix`) keeps deployments that share a broker apart. A gap in an origin's numbering
 //!   means lost events: every local subscription is cut off, so its client reconnects and
 //!   catches up through `/v1/sync` (durable changes are in the database).
 //! - **Broker outage.** Local delivery goes on. While the connection is down the publisher
@@ -41,8 +42,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::cluster::{
-    self, ALL_SUBJECTS, Continuity, EXPIRY_TICK, EventHeader, HEARTBEAT, Origins, PRESENCE_SUBJECT,
-    PresenceBody, PresenceMessage, PresenceTable,
+    self, Continuity, EXPIRY_TICK, EventHeader, HEARTBEAT, Origins, PresenceBody, PresenceMessage,
+    PresenceTable, Subjects,
 };
 use super::{Broadcaster, HubEvent, InProcessHub, Subscription};
 
@@ -58,7 +59,7 @@ pub enum NatsError {
         source: async_nats::ConnectError,
     },
     /// Subscribing failed.
-    #[error("subscribing to {ALL_SUBJECTS}: {0}")]
+    #[error("subscribing to the deployment's subjects: {0}")]
     Subscribe(#[from] async_nats::SubscribeError),
     /// The subscription could not be confirmed.
     #[error("confirming the subscription: {0}")]
@@ -79,6 +80,7 @@ enum Outgoing {
 
 struct Shared {
     node: String,
+    subjects: Subjects,
     local: InProcessHub,
     client: async_nats::Client,
     out: mpsc::UnboundedSender<Outgoing>,
@@ -115,9 +117,10 @@ pub struct NatsHub {
 }
 
 impl NatsHub {
-    /// Connects to the broker at `url` and subscribes; returns once the subscription is
-    /// confirmed, so nothing another node publishes afterwards is missed.
-    pub async fn connect(url: &str) -> Result<Self, NatsError> {
+    /// Connects to the broker at `url` and subscribes to the deployment's `subjects`;
+    /// returns once the subscription is confirmed, so nothing another node publishes
+    /// afterwards is missed.
+    pub async fn connect(url: &str, subjects: Subjects) -> Result<Self, NatsError> {
         let node = uuid::Uuid::now_v7().simple().to_string();
         let connected = Arc::new(AtomicBool::new(true));
         let flag = connected.clone();
@@ -149,12 +152,13 @@ impl NatsHub {
                 url: url.to_owned(),
                 source,
             })?;
-        let subscriber = client.subscribe(ALL_SUBJECTS).await?;
+        let subscriber = client.subscribe(subjects.all().to_owned()).await?;
         client.flush().await?;
         let (out, queue) = mpsc::unbounded_channel();
         let (changes, changes_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             node,
+            subjects,
             local: InProcessHub::new(),
             client,
             out,
@@ -169,7 +173,12 @@ impl NatsHub {
             tokio::spawn(receiver(shared.clone(), subscriber)),
             tokio::spawn(heartbeat(shared.clone())),
         ];
-        tracing::info!(node = %shared.node, url, "fan-out between nodes through NATS");
+        tracing::info!(
+            node = %shared.node,
+            url,
+            subjects = shared.subjects.all(),
+            "fan-out between nodes through NATS"
+        );
         Ok(Self {
             shared,
             tasks: Arc::new(Mutex::new(Tasks(tasks))),
@@ -271,7 +280,7 @@ async fn publisher(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Outgo
                     seq: event.seq,
                 };
                 let payload = cluster::encode_event(&header, &event.data);
-                (cluster::event_subject(&header.app), payload)
+                (shared.subjects.event(&header.app), payload)
             }
             Outgoing::Goodbye(done) => {
                 let message = PresenceMessage {
@@ -282,7 +291,7 @@ async fn publisher(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Outgo
                 if let Ok(payload) = serde_json::to_vec(&message) {
                     let _ = shared
                         .client
-                        .publish(PRESENCE_SUBJECT, Bytes::from(payload))
+                        .publish(shared.subjects.presence().to_owned(), Bytes::from(payload))
                         .await;
                     let _ = shared.client.flush().await;
                 }
@@ -298,7 +307,7 @@ async fn publisher(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Outgo
                 let Ok(payload) = serde_json::to_vec(&message) else {
                     continue;
                 };
-                (PRESENCE_SUBJECT.to_owned(), payload)
+                (shared.subjects.presence().to_owned(), payload)
             }
         };
         if shared.client.connection_state() != State::Connected {
@@ -322,7 +331,7 @@ async fn publisher(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Outgo
 async fn receiver(shared: Arc<Shared>, mut subscriber: async_nats::Subscriber) {
     let mut origins = Origins::default();
     while let Some(message) = subscriber.next().await {
-        if message.subject.as_str() == PRESENCE_SUBJECT {
+        if message.subject.as_str() == shared.subjects.presence() {
             let presence: PresenceMessage = match serde_json::from_slice(&message.payload) {
                 Ok(p) => p,
                 Err(e) => {
@@ -340,6 +349,11 @@ async fn receiver(shared: Arc<Shared>, mut subscriber: async_nats::Subscriber) {
             for key in changed {
                 let _ = shared.changes.send(key);
             }
+            continue;
+        }
+        if !shared.subjects.is_event(message.subject.as_str()) {
+            // Another publisher's subject of the same shape: not this deployment's.
+            tracing::debug!(subject = %message.subject, "NATS message on an unknown subject");
             continue;
         }
         let (header, data) = match cluster::decode_event(&message.payload) {

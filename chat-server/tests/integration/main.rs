@@ -7,6 +7,8 @@
 //! - `realtime`, `centrifuge_interop`: `/connection/websocket` in the raw Centrifuge JSON
 //!   protocol, and with the official Centrifuge Rust client.
 //! - `cli`: the binary as users run it (`app create`, `token`, `serve --dev`).
+//! - `cli_limits`: the binary's rate-limit options (`serve --write-rate-per-user` and the
+//!   rest, `app limits` on SQLite and PostgreSQL).
 //! - `conformance`, `store_conformance`: the storage conformance suite every `Store`
 //!   backend expands, and its expansions for SQLite and PostgreSQL.
 //! - `backend_parity`: one script on SQLite and on PostgreSQL, every sync page compared.
@@ -36,6 +38,7 @@ mod api_sync;
 mod backend_parity;
 mod centrifuge_interop;
 mod cli;
+mod cli_limits;
 mod nats;
 pub mod ops;
 pub mod postgres;

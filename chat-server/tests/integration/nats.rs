@@ -12,6 +12,12 @@
 //! - **A node that dies**: when node 2 stops beating (no goodbye), alice sees bob go
 //!   offline within the bound of `chat_server::realtime::cluster` (7 s).
 //! - `--nats-url` without `--database-url` is refused.
+//! - **Deployments sharing a broker** (`--nats-subject-prefix`): two deployments with
+//!   prefixes of their own — one extending the other — and the same app, users and channel
+//!   (one database copied from the other, as a staging copy of production would be) never
+//!   hear each other: a change, typing and presence on deployment A reach A's other node
+//!   and nothing of them reaches B, and a node of A dying makes A's node cut its clients
+//!   off but not B's.
 //!
 //! Each test has a database of its own; the broker is shared (apps have random ids).
 
@@ -29,7 +35,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::realtime::{Ws, connect_user, seq_of};
-use chat_test::nodes::{fresh_database, nats_url};
+use chat_test::nodes::{KillableNode, database_cluster_url, fresh_database, nats_url};
 
 fn config(database: &str, nats: &str, dir: &std::path::Path) -> ServerConfig {
     let mut config = ServerConfig::new(dir);
@@ -47,7 +53,9 @@ async fn node(database: &str) -> TestServer {
 
 /// A node started by hand, with its hub (to make it fall silent).
 async fn node_with_hub(database: &str) -> (TestServer, NatsHub) {
-    let hub = NatsHub::connect(&nats_url()).await.expect("broker");
+    let hub = NatsHub::connect(&nats_url(), cluster::Subjects::default())
+        .await
+        .expect("broker");
     let store = PgStore::connect(database, 4, Arc::new(hub.clone()), SyncSettings::default())
         .await
         .expect("database");
@@ -331,4 +339,144 @@ async fn a_dead_node_s_apps_resync_and_a_clean_stop_makes_nobody_resync() {
     );
     one.server.stop().await.unwrap();
     two.server.stop().await.unwrap();
+}
+
+/// A copy of `database` (`CREATE DATABASE … TEMPLATE`, once its last connections are gone):
+/// the same apps with the same ids and credentials.
+async fn copy_of(database: &str) -> String {
+    let (base, name) = database.rsplit_once('/').unwrap();
+    let copy = format!("{name}_copy");
+    let (client, connection) =
+        tokio_postgres::connect(&database_cluster_url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    let task = tokio::spawn(connection);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match client
+            .batch_execute(&format!("CREATE DATABASE {copy} TEMPLATE {name}"))
+            .await
+        {
+            Ok(()) => break,
+            // the closed store's connections may take a moment to go
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("copying {name}: {e}; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("copying {name}: {e}"),
+        }
+    }
+    drop(client);
+    let _ = task.await;
+    format!("{base}/{copy}")
+}
+
+/// Reads `ws` (bob's) until the message `text`, failing on anything but pings and the
+/// channel's own changes (a send moves its `last_message_at`): no presence, typing or
+/// other message.
+async fn only_then(ws: &mut Ws, text: &str) {
+    loop {
+        let (data, _) = ws.next_publication("bob").await;
+        if data["kind"] == json!("channel") {
+            continue;
+        }
+        assert_eq!(
+            data["kind"],
+            json!("message"),
+            "bob heard something else: {data}"
+        );
+        assert_eq!(
+            data["data"]["text"],
+            json!(text),
+            "bob heard another message: {data}"
+        );
+        return;
+    }
+}
+
+#[tokio::test]
+async fn deployments_with_their_own_prefixes_never_hear_each_other() {
+    // One app, copied: deployment B's database is a copy of A's, so the app, its
+    // credentials and (once created on each) its users and channel are the same on both.
+    let a_database = fresh_database().await;
+    let store = PgStore::connect(
+        &a_database,
+        1,
+        Arc::new(chat_server::realtime::InProcessHub::new()),
+        SyncSettings::default(),
+    )
+    .await
+    .unwrap();
+    let app = chat_server::store::Store::create_app(&store, "shared")
+        .await
+        .unwrap();
+    drop(store);
+    let b_database = copy_of(&a_database).await;
+    // B's prefix extends A's: neither subscription may match the other's subjects.
+    let a_prefix = format!("t{}", uuid::Uuid::now_v7().simple());
+    let b_prefix = format!("{a_prefix}.staging");
+    let prefix = |p: &str| {
+        let p = p.to_owned();
+        move |c: &mut ServerConfig| c.nats_subject_prefix = p
+    };
+    let a1 = TestServer::start_node(&a_database, &nats_url(), prefix(&a_prefix)).await;
+    let mut a2 = KillableNode::start(&a_database, &nats_url(), prefix(&a_prefix)).await;
+    let b1 = TestServer::start_node(&b_database, &nats_url(), prefix(&b_prefix)).await;
+    for node in [&a1, &b1] {
+        node.users(&app, &["alice", "bob"]).await;
+        node.user(&app, "alice")
+            .channel("team", "general", &["bob"])
+            .await;
+    }
+    let (mut bob_a, _) = connect_user(&a1, &app, "bob").await;
+    let (mut bob_b, _) = connect_user(&b1, &app, "bob").await;
+
+    // On A: alice connects to node 2, types and sends there; bob on node 1 hears all.
+    let (alice_ws, _) = connect_user(&a2, &app, "alice").await;
+    assert!(next_presence(&mut bob_a, "bob", "alice", Duration::from_secs(20)).await);
+    let alice = a2.user(&app, "alice");
+    let (s, b) = alice
+        .post("/v1/channels/team/general/typing", json!({"typing": true}))
+        .await;
+    assert!(s.is_success(), "{b}");
+    alice.send("team:general", "on A").await;
+    assert_eq!(next_message_text(&mut bob_a).await, "on A");
+    // Nothing of it reached B: bob there hears only B's own message, sent after.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    b1.user(&app, "alice").send("team:general", "on B").await;
+    only_then(&mut bob_b, "on B").await;
+
+    // A's node 2 dies (it served the app): A's node 1 cuts its clients of the app off
+    // so they resync; B never heard of that node, so bob there stays connected.
+    a2.kill();
+    drop(alice_ws);
+    let (code, _) = bob_a
+        .expect_close_within(cluster::NODE_TTL + cluster::EXPIRY_TICK + Duration::from_secs(30))
+        .await;
+    assert_eq!(code, chat_protocol::realtime::disconnect_codes::SLOW);
+    tokio::time::sleep(cluster::EXPIRY_TICK * 2).await;
+    b1.user(&app, "alice")
+        .send("team:general", "still on B")
+        .await;
+    only_then(&mut bob_b, "still on B").await;
+    bob_b.close().await;
+    a1.server.stop().await.unwrap();
+    b1.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_bad_subject_prefix_is_refused_at_start() {
+    let database = fresh_database().await;
+    for bad in ["", "a b", "a.*", "a.>", "a..b", ".a"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config(&database, &nats_url(), dir.path());
+        config.nats_subject_prefix = bad.to_owned();
+        let Err(e) = chat_server::start(config).await else {
+            panic!("a node started with the subject prefix {bad:?}");
+        };
+        assert!(
+            e.to_string().contains("--nats-subject-prefix"),
+            "{bad:?}: {e}"
+        );
+    }
 }

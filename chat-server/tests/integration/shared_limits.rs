@@ -13,6 +13,10 @@
 //!   node, applied by both) is spent (with per-node buckets they would get twice as many),
 //!   writes and reads alike, and a batch send is paid from the same shared bucket.
 //! - **Pruning** deletes stale keys only.
+//! - **WebSocket connects of one address** (`serve --connect-rate-per-ip`) are counted once
+//!   for the nodes of a database: upgrades alternating between two nodes are refused
+//!   (`429` + `Retry-After`) once the shared burst is spent, where per-node buckets would
+//!   let twice as many through; another address keeps a bucket of its own.
 
 use std::sync::Arc;
 
@@ -313,4 +317,110 @@ async fn a_user_alternating_between_nodes_gets_one_burst() {
         .get("/v1/channels/messaging/ab/messages")
         .await;
     assert_eq!(s, StatusCode::OK);
+}
+
+/// Opens a WebSocket on `node`: `Ok` once upgraded (closed again at once), else the
+/// refusal's status, `Retry-After` and body.
+async fn upgrade(node: &TestServer) -> Result<(), (u16, Option<u64>, Value)> {
+    use tokio_tungstenite::tungstenite;
+    let opened = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        tokio_tungstenite::connect_async(node.server.websocket_url()),
+    )
+    .await
+    .expect("handshake in time");
+    match opened {
+        Ok((mut ws, _)) => {
+            let _ = ws.close(None).await;
+            Ok(())
+        }
+        Err(tungstenite::Error::Http(response)) => {
+            let retry = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.parse().ok());
+            let body = response.body().clone().unwrap_or_default();
+            let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            Err((response.status().as_u16(), retry, body))
+        }
+        Err(e) => panic!("handshake failed: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn an_address_s_websocket_connects_are_counted_once_across_nodes() {
+    const CONNECTS: u32 = 4;
+    let database = fresh_database().await;
+    let slow = |c: &mut chat_server::ServerConfig| {
+        c.transport.connect_rate_per_ip = Some(RateLimit {
+            per_second: 0.01,
+            burst: CONNECTS,
+        });
+    };
+    let nats = chat_test::nodes::nats_url();
+    let one = TestServer::start_node(&database, &nats, slow).await;
+    let two = TestServer::start_node(&database, &nats, slow).await;
+    let nodes = [&one, &two];
+    // 127.0.0.1's burst, spent half on each node
+    for i in 0..CONNECTS as usize {
+        let opened = upgrade(nodes[i % 2]).await;
+        assert_eq!(opened, Ok(()), "connect {i} on node {}", i % 2 + 1);
+    }
+    // each node refuses the next: with a bucket per node, each would still have 2
+    for (i, node) in nodes.into_iter().enumerate() {
+        let Err((status, retry, body)) = upgrade(node).await else {
+            panic!("node {} accepted a connect past the shared burst", i + 1);
+        };
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(body["code"], "rate_limited", "{body}");
+        let retry = retry.expect("Retry-After");
+        assert!(retry >= 1 && body["retry_after_secs"] == retry, "{body}");
+    }
+    // the count is the database's: one row for the address, in the connects bucket
+    let (client, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let task = tokio::spawn(connection);
+    let rows = client
+        .query(
+            "SELECT app_id, user_id FROM rate_limits WHERE bucket = $1",
+            &[&Bucket::Connects.code()],
+        )
+        .await
+        .unwrap();
+    let keys: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(keys, [(String::new(), "127.0.0.1".to_owned())]);
+    // another address has a bucket of its own (the database's state, as a node sees it)
+    let limiter = limiter_of_database(&database).await;
+    let gcra = Gcra::new(RateLimit {
+        per_second: 0.01,
+        burst: CONNECTS,
+    });
+    let other = limiter
+        .take("", Bucket::Connects, "10.0.0.9", gcra, CONNECTS)
+        .await
+        .unwrap();
+    assert_eq!(other.granted, CONNECTS);
+    let spent = limiter
+        .take("", Bucket::Connects, "127.0.0.1", gcra, 1)
+        .await
+        .unwrap();
+    assert_eq!(spent.granted, 0);
+    drop(client);
+    let _ = task.await;
+    one.server.stop().await.unwrap();
+    two.server.stop().await.unwrap();
+}
+
+/// The shared limiter of a database (as a node's store holds it).
+async fn limiter_of_database(database: &str) -> PgLimiter {
+    PgStore::connect(
+        database,
+        2,
+        Arc::new(InProcessHub::new()),
+        SyncSettings::default(),
+    )
+    .await
+    .unwrap()
+    .limiter()
 }

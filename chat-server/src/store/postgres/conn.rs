@@ -16,6 +16,9 @@
 //!   but not with the `KEY SHARE` lock that an insert referencing the app (a user's first
 //!   row) takes, so such inserts never wait for the app's writers.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chat_protocol::{Change, Cid, SyncChange};
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::types::ToSql;
@@ -109,6 +112,16 @@ impl Conn {
         Ok(self.client().query(&stmt, params).await?)
     }
 
+    /// Exactly one row of a prepared statement, sent when the future is first polled (for
+    /// joins with [`Tx::start`] or [`Tx::commit_pipelined`]).
+    pub(crate) async fn one_prepared(
+        &self,
+        stmt: &Statement,
+        params: Params<'_>,
+    ) -> StoreResult<Row> {
+        Ok(self.client().query_one(stmt, params).await?)
+    }
+
     /// Runs a statement; the number of rows it changed.
     pub(crate) async fn exec(&self, sql: &str, params: Params<'_>) -> StoreResult<u64> {
         let stmt = self.prepare(sql).await?;
@@ -129,6 +142,14 @@ impl Drop for Conn {
 
 /// An open write transaction of one app, holding the app's row lock, plus the changes it
 /// produced, to publish after commit.
+///
+/// Round trips are the price of the app's serialized writes (each one is lock hold time),
+/// so a write may save two: a Tx made by [`Tx::unstarted`] sends `BEGIN` and the lock only
+/// when its closure awaits [`Tx::start`] joined with its first reads (one round trip for
+/// all: the server runs them in order, so the reads see the app locked), and the closure
+/// may end with [`Tx::commit_pipelined`] joined with its last statements. Statements
+/// joined with either must be prepared first ([`Conn::prepare`]): a statement that still
+/// had to be prepared would go out after them.
 pub(crate) struct Tx {
     conn: Conn,
     /// The app.
@@ -138,6 +159,12 @@ pub(crate) struct Tx {
     /// The last `seq` handed out.
     pub(super) seq: u64,
     pub(super) out: Vec<(Vec<String>, SyncChange)>,
+    /// `BEGIN` and the lock went out and were answered.
+    begun: bool,
+    /// `COMMIT` went out ([`Tx::commit_pipelined`]).
+    ended: AtomicBool,
+    lock: Statement,
+    write_back: Statement,
 }
 
 impl std::ops::Deref for Tx {
@@ -150,25 +177,90 @@ impl std::ops::Deref for Tx {
 impl Tx {
     /// Begins a write transaction on `conn` and locks the app's row; `NotFound` for an
     /// unknown app.
-    pub(super) async fn begin(mut conn: Conn, app: String) -> StoreResult<Self> {
+    pub(super) async fn begin(conn: Conn, app: String) -> StoreResult<Self> {
+        let mut tx = Self::unstarted(conn, app).await?;
+        let started = tx.start().await?;
+        tx.started(started);
+        Ok(tx)
+    }
+
+    /// A write transaction on `conn` that has not begun: its closure must await
+    /// [`Tx::start`] (and pass the answer to [`Tx::started`]) before anything else.
+    pub(super) async fn unstarted(mut conn: Conn, app: String) -> StoreResult<Self> {
         let lock = conn
             .prepare("SELECT seq FROM apps WHERE id = $1 FOR NO KEY UPDATE")
             .await?;
-        // One round trip: `BEGIN` and the lock go out pipelined.
+        let write_back = conn
+            .prepare("UPDATE apps SET seq = $2 WHERE id = $1")
+            .await?;
+        // Until it commits or rolls back, the connection counts as inside a transaction:
+        // dropped, it is closed, never pooled.
         conn.in_tx = true;
-        let client = conn.client();
-        let (_, row) = tokio::try_join!(client.batch_execute("BEGIN"), async {
-            client.query_opt(&lock, &[&app]).await
-        })?;
-        let row = row.ok_or_else(|| StoreError::NotFound(format!("app {app}")))?;
-        let seq = row.get::<_, i64>(0) as u64;
         Ok(Self {
             conn,
             app,
-            seq_at_start: seq,
-            seq,
+            seq_at_start: 0,
+            seq: 0,
             out: Vec::new(),
+            begun: false,
+            ended: AtomicBool::new(false),
+            lock,
+            write_back,
         })
+    }
+
+    /// `BEGIN` and the app's row lock, both sent when this future is first polled, so
+    /// statements joined after it run inside the transaction once the lock is held. The
+    /// app's `seq`, for [`Tx::started`]; `None` when the transaction had begun already.
+    pub fn start(&self) -> impl Future<Output = StoreResult<Option<u64>>> + Send + '_ {
+        let client = self.conn.client();
+        async move {
+            if self.begun {
+                return Ok(None);
+            }
+            let params: [&(dyn ToSql + Sync); 1] = [&self.app];
+            let (_, row) = tokio::try_join!(
+                client.batch_execute("BEGIN"),
+                client.query_opt(&self.lock, &params)
+            )?;
+            let row = row.ok_or_else(|| StoreError::NotFound(format!("app {}", self.app)))?;
+            Ok(Some(row.get::<_, i64>(0) as u64))
+        }
+    }
+
+    /// Records what [`Tx::start`] answered.
+    pub fn started(&mut self, seq: Option<u64>) {
+        if let Some(seq) = seq {
+            self.seq_at_start = seq;
+            self.seq = seq;
+            self.begun = true;
+        }
+    }
+
+    /// The seq write-back and `COMMIT`, sent when this future is first polled: joined with
+    /// the transaction's last statements, all go in one round trip. Nothing may run on the
+    /// transaction after it. A statement before it that fails turns the `COMMIT` into a
+    /// rollback: the caller returns that statement's error, and a closure that returns
+    /// `Ok` has committed.
+    pub fn commit_pipelined(&self) -> impl Future<Output = StoreResult<()>> + Send + '_ {
+        let client = self.conn.client();
+        let seq = (self.seq != self.seq_at_start).then_some(self.seq as i64);
+        async move {
+            self.ended.store(true, Ordering::SeqCst);
+            match seq {
+                Some(seq) => {
+                    let params: [&(dyn ToSql + Sync); 2] = [&self.app, &seq];
+                    let (updated, committed) = tokio::join!(
+                        client.execute(&self.write_back, &params),
+                        client.batch_execute("COMMIT")
+                    );
+                    updated?;
+                    committed?;
+                }
+                None => client.batch_execute("COMMIT").await?,
+            }
+            Ok(())
+        }
     }
 
     /// The connection, to roll back.
@@ -179,28 +271,26 @@ impl Tx {
     /// Writes the app's new `seq` back (if any was taken) and commits, in one round trip
     /// (the two statements go out pipelined). A failed update turns `COMMIT` into a
     /// rollback, and is the error.
+    /// Nothing is sent when the closure committed already ([`Tx::commit_pipelined`]) or
+    /// never began.
     pub(super) async fn commit(&mut self) -> StoreResult<()> {
-        if self.seq == self.seq_at_start {
-            return self.conn.commit().await;
+        if *self.ended.get_mut() || !self.begun {
+            self.conn.in_tx = false;
+            return Ok(());
         }
-        let update = self
-            .conn
-            .prepare("UPDATE apps SET seq = $2 WHERE id = $1")
-            .await?;
-        let seq = self.seq as i64;
-        let client = self.conn.client();
-        let (updated, committed) = tokio::join!(
-            async { client.execute(&update, &[&self.app, &seq]).await },
-            client.batch_execute("COMMIT")
-        );
-        updated?;
-        committed?;
+        self.commit_pipelined().await?;
         self.conn.in_tx = false;
         Ok(())
     }
 
     /// Takes the next app-wide sequence number.
+    ///
+    /// # Panics
+    ///
+    /// Before the transaction began ([`Tx::started`]): the seq is unknown until the app's
+    /// row is locked.
     pub fn next_seq(&mut self) -> u64 {
+        assert!(self.begun, "a seq taken before the app's row was locked");
         self.seq += 1;
         self.seq
     }

@@ -116,6 +116,11 @@ pub async fn get(c: &Conn, app: &str, actor: &Actor, id: Uuid) -> StoreResult<Me
 
 /// Sends a message; the same id from the same author in the same channel returns the
 /// stored message unchanged (`false` in the tuple).
+///
+/// In a transaction that has not begun (`PgStore::write_pipelined`) it makes two round
+/// trips under the app's lock for a message without parent or mentions: `BEGIN`, the lock
+/// and the lookups together, then the inserts with the seq write-back and `COMMIT`. In
+/// one that has (a batch), it neither begins nor commits.
 pub async fn send(
     w: &mut Tx,
     author: &str,
@@ -127,10 +132,12 @@ pub async fn send(
     // results are judged in the order of the rules: the channel, the author's right to
     // write (first, so a retry never reveals a channel the author can no longer read),
     // then the id's idempotency. The app's writes are serialized (its row lock), so
-    // nothing read here changes before the inserts below.
+    // nothing read here changes before the inserts below. When this send begins the
+    // transaction, the lookups go out with `BEGIN` and the lock, and run after them.
     let conn: &Conn = w;
     let app = w.app.as_str();
-    let (channel, may_write, existing, members) = tokio::join!(
+    let (started, channel, may_write, existing, members) = tokio::join!(
+        w.start(),
         rows::load_channel(conn, app, cid),
         async {
             if bypass_membership {
@@ -143,6 +150,10 @@ pub async fn send(
         rows::load_message(conn, app, req.id),
         rows::member_ids(conn, app, cid),
     );
+    let started = started?;
+    let owns_transaction = started.is_some();
+    w.started(started);
+    let (conn, app): (&Conn, &str) = (w, &w.app);
     let channel = channel?.ok_or_else(|| StoreError::NotFound(format!("channel {cid}")))?;
     if !may_write? {
         return Err(if bypass_membership {
@@ -215,7 +226,25 @@ pub async fn send(
     // The message, then its thread root's reply count or its channel's last message
     // (with the next seq, at the message's time): two statements out together, one round
     // trip; the second runs after the first on the server, so it reads the bumped time.
+    // Without mentions to record after the insert, the seq write-back and `COMMIT` go out
+    // with them when this send began the transaction. Prepared first, so that the three
+    // go out in this order when joined.
+    let then_sql = match parent_pk {
+        Some(_) => format!(
+            "UPDATE messages SET reply_count = reply_count + 1, \
+             updated_at = (SELECT last_created_at FROM channels \
+               WHERE app_id = $2 AND cid = $3), rev = $4 \
+             WHERE pk = $1 RETURNING {MESSAGE_COLS}"
+        ),
+        None => format!(
+            "UPDATE channels SET last_message_at = last_created_at, \
+             sort_at = last_created_at, rev = $3 \
+             WHERE app_id = $1 AND cid = $2 RETURNING {CHANNEL_COLS}"
+        ),
+    };
     let conn: &Conn = w;
+    let (insert, then_stmt) = tokio::try_join!(conn.prepare(&insert), conn.prepare(&then_sql))?;
+    let finish = owns_transaction && mentions.is_empty();
     let app = w.app.as_str();
     let wall = now_ms();
     let values: [&(dyn ToSql + Sync); 12] = [
@@ -232,31 +261,34 @@ pub async fn send(
         &wall,
         &seq,
     ];
-    let (row, then) = tokio::join!(conn.one(&insert, &values), async {
-        match parent_pk {
-            Some(ppk) => {
-                let sql = format!(
-                    "UPDATE messages SET reply_count = reply_count + 1, \
-                     updated_at = (SELECT last_created_at FROM channels \
-                       WHERE app_id = $2 AND cid = $3), rev = $4 \
-                     WHERE pk = $1 RETURNING {MESSAGE_COLS}"
-                );
-                let row = conn.one(&sql, &[&ppk, &app, &cid_s, &then_seq]).await?;
-                rows::message(&row).map(Change::Message)
+    let (row, then, committed) = tokio::join!(
+        conn.one_prepared(&insert, &values),
+        async {
+            match parent_pk {
+                Some(ppk) => {
+                    let params: [&(dyn ToSql + Sync); 4] = [&ppk, &app, &cid_s, &then_seq];
+                    let row = conn.one_prepared(&then_stmt, &params).await?;
+                    rows::message(&row).map(Change::Message)
+                }
+                None => {
+                    let params: [&(dyn ToSql + Sync); 3] = [&app, &cid_s, &then_seq];
+                    let row = conn.one_prepared(&then_stmt, &params).await?;
+                    rows::channel(&row).map(Change::Channel)
+                }
             }
-            None => {
-                let sql = format!(
-                    "UPDATE channels SET last_message_at = last_created_at, \
-                     sort_at = last_created_at, rev = $3 \
-                     WHERE app_id = $1 AND cid = $2 RETURNING {CHANNEL_COLS}"
-                );
-                let row = conn.one(&sql, &[&app, &cid_s, &then_seq]).await?;
-                rows::channel(&row).map(Change::Channel)
+        },
+        async {
+            match finish {
+                true => w.commit_pipelined().await,
+                false => Ok(()),
             }
         }
-    });
+    );
+    // The first failure is the error (a later statement of the pipeline fails only
+    // because the transaction was aborted by it).
     let row = row?;
     let then = then?;
+    committed?;
     let pk: i64 = rows::get(&row, 0)?;
     let message = rows::message_at(&row, 1)?;
     // A row per mentioned member (Zulip's UserMessage, sparse: see the module docs).

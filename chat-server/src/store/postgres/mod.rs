@@ -119,6 +119,15 @@ pub fn session_config(mut config: tokio_postgres::Config) -> tokio_postgres::Con
     config
 }
 
+/// When a write's transaction begins.
+#[derive(Clone, Copy)]
+enum Begin {
+    /// Before its closure runs.
+    Now,
+    /// When its closure awaits [`Tx::start`].
+    ByWrite,
+}
+
 /// The PostgreSQL [`Store`](crate::store::Store).
 #[derive(Clone)]
 pub struct PgStore {
@@ -197,6 +206,25 @@ impl PgStore {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, StoreResult<T>> + Send + 'static,
     {
+        self.write_as(app, Begin::Now, f).await
+    }
+
+    /// [`PgStore::write`] whose `f` begins the transaction itself, with its first reads
+    /// ([`Tx::start`]), and may commit it with its last statements
+    /// ([`Tx::commit_pipelined`]): two round trips fewer under the app's lock.
+    async fn write_pipelined<T, F>(&self, app: &str, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, StoreResult<T>> + Send + 'static,
+    {
+        self.write_as(app, Begin::ByWrite, f).await
+    }
+
+    async fn write_as<T, F>(&self, app: &str, begin: Begin, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, StoreResult<T>> + Send + 'static,
+    {
         let inner = self.inner.clone();
         let app = app.to_owned();
         let started = std::time::Instant::now();
@@ -206,7 +234,10 @@ impl PgStore {
             let _turn = lock.lock().await;
             let conn = Conn::get(&inner.write_pool).await?;
             drop(waiting);
-            let mut tx = Tx::begin(conn, app).await?;
+            let mut tx = match begin {
+                Begin::Now => Tx::begin(conn, app).await?,
+                Begin::ByWrite => Tx::unstarted(conn, app).await?,
+            };
             let value = match f(&mut tx).await {
                 Ok(value) => value,
                 Err(e) => {

@@ -165,7 +165,7 @@ impl Store for PgStore {
         bypass_membership: bool,
     ) -> StoreResult<(Message, bool)> {
         let (author, cid) = (author.to_owned(), cid.clone());
-        self.write(app, move |w| {
+        self.write_pipelined(app, move |w| {
             Box::pin(async move { messages::send(w, &author, &cid, req, bypass_membership).await })
         })
         .await

@@ -5,15 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_chat-server");
+use chat_test::free_port;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+const BIN: &str = env!("CARGO_BIN_EXE_chat-server");
 
 #[test]
 fn app_create_and_token_print_machine_readable_output() {
@@ -242,7 +236,7 @@ fn stderr(out: &std::process::Output) -> String {
 
 /// Runs a `serve` that must refuse to start: waits at most 20 s, and a server that started
 /// anyway is killed and reported (instead of hanging the test).
-fn serve_must_refuse(mut command: Command) -> std::process::Output {
+pub(crate) fn serve_must_refuse(mut command: Command) -> std::process::Output {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -17,15 +17,11 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_chat-server");
+use chat_test::free_port;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::cli::serve_must_refuse;
+
+const BIN: &str = env!("CARGO_BIN_EXE_chat-server");
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
@@ -242,22 +238,9 @@ fn serve_enforces_the_server_wide_limits_it_is_given() {
         ("--write-burst-per-user=0", "--write-burst-per-user"),
         ("--read-rate-per-user=-1", "--read-rate-per-user"),
     ] {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir", data, bad])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the server started with {bad}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let out = child.wait_with_output().unwrap();
+        let mut command = Command::new(BIN);
+        command.args(["serve", "--addr", "127.0.0.1:0", "--data-dir", data, bad]);
+        let out = serve_must_refuse(command);
         assert!(!out.status.success(), "{bad} accepted");
         assert!(stderr(&out).contains(flag), "{bad}: {}", stderr(&out));
     }

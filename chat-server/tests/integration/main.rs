@@ -37,7 +37,7 @@ mod api_rest;
 mod api_sync;
 mod backend_parity;
 mod centrifuge_interop;
-mod cli;
+pub mod cli;
 mod cli_limits;
 mod nats;
 pub mod ops;

@@ -27,6 +27,7 @@ use chat_server::store::postgres::PgStore;
 use chat_server::store::{Store, SyncPosition, SyncSettings};
 use uuid::Uuid;
 
+use chat_test::free_port;
 use chat_test::nodes::database_cluster_url;
 pub use chat_test::nodes::fresh_database;
 
@@ -242,14 +243,6 @@ async fn the_same_message_id_on_two_nodes_at_once_is_stored_once() {
 }
 
 const BIN: &str = env!("CARGO_BIN_EXE_chat-server");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Reads `serve --dev`'s stdout until it printed the four demo tokens.
 fn dev_tokens(child: &mut std::process::Child) -> Vec<(String, String)> {

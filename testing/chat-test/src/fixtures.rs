@@ -1,4 +1,5 @@
-//! Small values the tests build: message ids, cids, query encoding, local messages.
+//! Small values the tests build: message ids, cids, query encoding, local messages, free
+//! ports.
 //!
 //! Rules: pure functions of their arguments (plus the clock and UUIDv7's randomness), no
 //! I/O; a malformed input is a bug in the test and panics.
@@ -47,4 +48,13 @@ pub fn local_message(id: Uuid, cid: &str, user: &str, text: &str) -> Message {
         deleted_at: None,
         rev: 0,
     }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (for a server started as a process
+/// with `--addr`).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
 }

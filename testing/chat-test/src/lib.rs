@@ -28,7 +28,7 @@ pub mod token;
 pub mod workload;
 
 pub use api::Api;
-pub use fixtures::{cid, local_message, new_id, urlencode};
+pub use fixtures::{cid, free_port, local_message, new_id, urlencode};
 pub use nodes::KillableNode;
 pub use server::TestServer;
 pub use token::{expired_token, token};

@@ -89,6 +89,10 @@ pub use rows::{CachedMessage, ChannelListItem, LocalState, WindowBounds};
 /// The local cache database. See the [module documentation](self).
 pub struct Cache {
     conn: Connection,
+    /// Checkpoints the log after commits, off the commits (native file caches; see
+    /// [`Cache::open`]). Held, never read.
+    #[cfg(not(target_arch = "wasm32"))]
+    _checkpointer: Option<sqlite_checkpoint::Checkpointer>,
     user: Option<String>,
     /// The per-channel facts after the last sync page, with the connection's change count
     /// then: the next page reuses them only if no row changed since (see
@@ -118,12 +122,30 @@ impl Cache {
     /// Opens (creating if needed) the cache file at `path`, in WAL mode, migrating it to
     /// this build's schema. Fails with [`CacheError::TooNew`] or [`CacheError::Corrupt`]
     /// for a file it must not use (see the [module documentation](self)).
+    ///
+    /// On native platforms the log is checkpointed by a background thread with a
+    /// connection of its own, after commits, never inside one (the rules:
+    /// [`sqlite_checkpoint`]): a sync page or a local echo never waits for a checkpoint's
+    /// `fsync`s. Should the thread not start, SQLite's own automatic checkpoints stay.
     pub fn open(path: impl AsRef<Path>) -> CacheResult<Self> {
         let mut conn = Connection::open(path.as_ref())?;
         schema::configure(&conn)?;
         // The browser's OPFS pool has no shared memory for WAL: a rollback journal there.
         schema::migrate(&mut conn, !cfg!(target_arch = "wasm32"))?;
-        Self::with_connection(conn)
+        #[cfg(not(target_arch = "wasm32"))]
+        let checkpointer = {
+            let theirs = Connection::open(path.as_ref())?;
+            schema::configure(&theirs)?;
+            // A failed checkpoint is retried after the next commit, and the log stays
+            // bounded by the writer's safety net: nothing to report to the app.
+            sqlite_checkpoint::Checkpointer::start(theirs, &mut conn, |_| {}).ok()
+        };
+        let mut cache = Self::with_connection(conn)?;
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            cache._checkpointer = checkpointer;
+        }
+        Ok(cache)
     }
 
     /// Rows written so far on this connection (inserts, updates, deletes): lets tests
@@ -174,6 +196,8 @@ impl Cache {
         let user = rows::stored_user(&conn)?;
         Ok(Self {
             conn,
+            #[cfg(not(target_arch = "wasm32"))]
+            _checkpointer: None,
             user,
             facts_memo: None,
         })
@@ -295,5 +319,34 @@ mod tests {
         ));
         assert_eq!(cache.cursor().unwrap(), None);
         assert_eq!(cache.path(), None);
+    }
+
+    /// A commit under SQLite's own checkpoint threshold (1,000 pages) stays in the log
+    /// unless the cache's checkpointer copies it into the file: the file grows without
+    /// another write. Without the checkpointer it would not.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn the_log_is_checkpointed_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        let cache = Cache::open(&path).unwrap();
+        let size = || std::fs::metadata(&path).unwrap().len();
+        let before = size();
+        cache
+            .conn
+            .execute_batch(
+                "BEGIN; CREATE TABLE ballast (x BLOB); \
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) \
+                 INSERT INTO ballast SELECT randomblob(2000) FROM n; COMMIT;",
+            )
+            .unwrap();
+        // A bounded wait for the thread on a busy machine; no timing asserted.
+        for _ in 0..600 {
+            if size() >= before + 900_000 {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("cache.db stayed at {} bytes (from {before})", size());
     }
 }

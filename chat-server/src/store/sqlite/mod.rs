@@ -2,7 +2,7 @@
 //! writer connection (SQLite allows one writer anyway) and a pool of reader connections.
 //!
 //! Checkpoints of the log run on a background thread, never inside a commit (the rules:
-//! [`checkpoint`]).
+//! [`sqlite_checkpoint`]).
 //!
 //! Writes run in `BEGIN IMMEDIATE` transactions. Each changed row takes the next value of
 //! the app's `seq` counter (a row in `apps`), so commit order equals seq order. The
@@ -23,7 +23,6 @@
 mod access;
 mod apps;
 mod channels;
-pub mod checkpoint;
 pub mod cost;
 mod flags;
 mod messages;
@@ -66,8 +65,9 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     hub: Arc<dyn Broadcaster>,
     settings: SyncSettings,
-    /// Checkpoints the log after commits, off the write path.
-    checkpointer: checkpoint::Checkpointer,
+    /// Checkpoints the log after the writer's commits, off the write path (held, never
+    /// read: dropped after `writer`, it stops its thread).
+    _checkpointer: sqlite_checkpoint::Checkpointer,
 }
 
 /// The SQLite [`Store`].
@@ -141,8 +141,12 @@ impl SqliteStore {
         let mut writer = Connection::open(&path)?;
         schema::configure(&writer)?;
         schema::migrate(&mut writer)?;
-        writer.pragma_update(None, "wal_autocheckpoint", checkpoint::SAFETY_NET_PAGES)?;
-        let checkpointer = checkpoint::Checkpointer::start(&path)?;
+        let theirs = Connection::open(&path)?;
+        schema::configure(&theirs)?;
+        let checkpointer = sqlite_checkpoint::Checkpointer::start(theirs, &mut writer, |e| {
+            tracing::warn!(error = %e, "background checkpoint failed");
+        })
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
@@ -151,7 +155,7 @@ impl SqliteStore {
                 readers: Mutex::new(Vec::new()),
                 hub,
                 settings,
-                checkpointer,
+                _checkpointer: checkpointer,
             }),
         })
     }
@@ -181,7 +185,6 @@ impl SqliteStore {
                 tx.commit()?;
                 (app, out, value)
             };
-            inner.checkpointer.wrote();
             // Our turn to publish comes before the next writer's commit.
             let turn = lock(&inner.publishing);
             drop(conn);

@@ -61,8 +61,14 @@ fn without_it_the_same_commit_stays_in_the_log() {
     let before = size(&db);
     write_a_megabyte(&conn);
     std::thread::sleep(INTERVAL * 3);
-    assert!(size(&db) < before + 900_000, "checkpointed without a checkpointer");
-    assert!(size(&dir.path().join("t.db-wal")) > 900_000, "the log holds the commit");
+    assert!(
+        size(&db) < before + 900_000,
+        "checkpointed without a checkpointer"
+    );
+    assert!(
+        size(&dir.path().join("t.db-wal")) > 900_000,
+        "the log holds the commit"
+    );
 }
 
 #[test]

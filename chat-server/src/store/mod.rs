@@ -329,7 +329,9 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<SyncResponse>;
     /// Registers a realtime listener for the user and returns the seq after which every
-    /// change is delivered to it.
+    /// change is delivered to it, in commit order. Changes at or before that seq may be
+    /// delivered too (on PostgreSQL, one committed just before the seq was read and
+    /// published just after): the session drops them, the client's catch-up sync has them.
     async fn subscribe(&self, app: &str, user: &str) -> StoreResult<(Subscription, ConnectInfo)>;
     /// Purges removal tombstones (members, reactions) older than `before_seq`; cursors older
     /// than that then get `cursor_expired`.

@@ -140,11 +140,12 @@ impl Cache {
             // bounded by the writer's safety net: nothing to report to the app.
             sqlite_checkpoint::Checkpointer::start(theirs, &mut conn, |_| {}).ok()
         };
-        let mut cache = Self::with_connection(conn)?;
+        let cache = Self::with_connection(conn)?;
         #[cfg(not(target_arch = "wasm32"))]
-        {
-            cache._checkpointer = checkpointer;
-        }
+        let cache = Self {
+            _checkpointer: checkpointer,
+            ..cache
+        };
         Ok(cache)
     }
 

@@ -136,6 +136,10 @@ impl Cache {
         let checkpointer = {
             let theirs = Connection::open(path.as_ref())?;
             schema::configure(&theirs)?;
+            // The log may grow to the checkpointer's safety net under sustained writes
+            // (an initial sync); once it restarts, its file is cut back to what SQLite's
+            // own checkpoints would have left (~4 MB), not kept at its largest.
+            conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)?;
             // A failed checkpoint is retried after the next commit, and the log stays
             // bounded by the writer's safety net: nothing to report to the app.
             sqlite_checkpoint::Checkpointer::start(theirs, &mut conn, |_| {}).ok()

@@ -107,6 +107,16 @@ impl Checkpointer {
         writer: &mut Connection,
         on_error: impl Fn(&rusqlite::Error) + Send + 'static,
     ) -> Result<Self, StartError> {
+        Self::start_with(conn, writer, SAFETY_NET_PAGES, on_error)
+    }
+
+    /// [`Checkpointer::start`] with another safety net (tests).
+    fn start_with(
+        conn: Connection,
+        writer: &mut Connection,
+        safety_net_pages: c_int,
+        on_error: impl Fn(&rusqlite::Error) + Send + 'static,
+    ) -> Result<Self, StartError> {
         let shared = Arc::new(Shared::default());
         let theirs = shared.clone();
         let thread = std::thread::Builder::new()
@@ -117,7 +127,7 @@ impl Checkpointer {
             thread: Some(thread),
         };
         writer.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: c_int| {
-            if pages >= SAFETY_NET_PAGES {
+            if pages >= safety_net_pages {
                 // The commit is done: an error returned here would reach the writer as
                 // its commit's error. Like SQLite's own automatic checkpoint, the result
                 // is ignored (busy while the thread checkpoints: the next commit retries).

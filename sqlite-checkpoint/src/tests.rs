@@ -86,3 +86,44 @@ fn a_dropped_checkpointer_stops_and_the_writer_goes_on() {
         .unwrap();
     assert_eq!(rows, 1_000);
 }
+
+/// Past the safety net the writer checkpoints inside its commit, and that checkpoint may
+/// be refused (busy: another connection is checkpointing). The commit happened all the
+/// same and must not report an error. Here every commit is past a one-page net while
+/// another connection checkpoints in a loop.
+#[test]
+fn a_refused_inline_checkpoint_never_fails_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let mut conn = writer(&db);
+    let _checkpointer =
+        Checkpointer::start_with(Connection::open(&db).unwrap(), &mut conn, 1, |_| {}).unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rival = {
+        let (db, stop) = (db.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let other = Connection::open(&db).unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = other.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        })
+    };
+    let mut failed = Vec::new();
+    for i in 0..3_000 {
+        if let Err(e) = conn.execute("INSERT INTO t VALUES (randomblob(100))", []) {
+            failed.push((i, e.to_string()));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    rival.join().unwrap();
+    assert!(
+        failed.is_empty(),
+        "{} commits reported an error: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(3)]
+    );
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 3_000);
+}

@@ -110,8 +110,9 @@ impl Checkpointer {
         Self::start_with(conn, writer, SAFETY_NET_PAGES, on_error)
     }
 
-    /// [`Checkpointer::start`] with another safety net (tests).
-    fn start_with(
+    /// [`Checkpointer::start`] with another safety net: the log size, in pages, past which
+    /// a commit checkpoints inline (what the background thread left, usually little).
+    pub fn start_with(
         conn: Connection,
         writer: &mut Connection,
         safety_net_pages: c_int,

@@ -136,12 +136,15 @@ impl Cache {
         let checkpointer = {
             let theirs = Connection::open(path.as_ref())?;
             schema::configure(&theirs)?;
-            // The log may grow to the checkpointer's safety net under sustained writes
-            // (an initial sync); once it restarts, its file is cut back to what SQLite's
-            // own checkpoints would have left (~4 MB), not kept at its largest.
-            conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)?;
             // A failed checkpoint is retried after the next commit, and the log stays
             // bounded by the writer's safety net: nothing to report to the app.
+            //
+            // Under a stream of commits the log grows to the safety net (10,000 pages,
+            // ~40 MB) before a commit's inline checkpoint lets it restart, and its file
+            // keeps that size to be reused. Measured (docs/BENCHMARKS.md §1, §3): a net of
+            // 1,000 pages made ingest slower than SQLite's own checkpoints, and cutting the
+            // file back after each restart (`journal_size_limit`) doubled the local echo
+            // (every commit grew the file again, so each sync also wrote its size).
             sqlite_checkpoint::Checkpointer::start(theirs, &mut conn, |_| {}).ok()
         };
         let cache = Self::with_connection(conn)?;

@@ -4,7 +4,7 @@
 //! In WAL mode SQLite copies the log back into the database file in a *checkpoint*. By
 //! default the connection whose commit takes the log past 1,000 pages runs it inside that
 //! commit, `fsync`s included, so every so often one write waits for a checkpoint: most of
-//! the server's delivery p99, and a fifth of the SDK's sync ingest time
+//! the server's delivery p99, and about a tenth of the SDK's sync ingest time
 //! (docs/BENCHMARKS.md §1, §4). Rules:
 //!
 //! - The writer connection does not checkpoint in the normal course: [`Checkpointer::start`]

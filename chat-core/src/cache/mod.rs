@@ -125,8 +125,9 @@ impl Cache {
     ///
     /// On native platforms the log is checkpointed by a background thread with a
     /// connection of its own, after commits, never inside one (the rules:
-    /// [`sqlite_checkpoint`]): a sync page or a local echo never waits for a checkpoint's
-    /// `fsync`s. Should the thread not start, SQLite's own automatic checkpoints stay.
+    /// [`sqlite_checkpoint`]): a sync page or a local echo waits for a checkpoint's
+    /// `fsync`s only when the log passes the safety net (~40 MB), and then for little.
+    /// Should the thread not start, SQLite's own automatic checkpoints stay.
     pub fn open(path: impl AsRef<Path>) -> CacheResult<Self> {
         let mut conn = Connection::open(path.as_ref())?;
         schema::configure(&conn)?;

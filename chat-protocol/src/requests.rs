@@ -209,12 +209,17 @@ pub struct AddMembersRequest {
     pub members: Vec<MemberInput>,
 }
 
-/// The current member list.
+/// The current member list (after adding members, changing roles or removing one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MembersResponse {
     /// Current members.
     pub members: Vec<Member>,
+    /// After a removal (or leaving): the removed member's tombstone (`deleted: true`),
+    /// stamped with the removal's seq like the change sync delivers, so the caller can
+    /// apply it at once (a client that left drops the channel without waiting for sync).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<Member>,
 }
 
 /// `POST /v1/channels/{type}/{id}/messages`: send (idempotent on `id`).

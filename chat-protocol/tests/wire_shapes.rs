@@ -178,6 +178,14 @@ fn users_and_channels() {
                 member("alice", MemberRole::Owner, false, 39),
                 member("bob", MemberRole::Member, false, 40),
             ],
+            removed: None,
+        },
+    );
+    pin(
+        "members_response_removal",
+        &MembersResponse {
+            members: vec![member("alice", MemberRole::Owner, false, 39)],
+            removed: Some(member("bob", MemberRole::Member, true, 41)),
         },
     );
     pin(

@@ -29,7 +29,10 @@ mod window;
 
 use std::sync::Arc;
 
-use chat_protocol::{ChannelType, Cid, CreateChannelRequest, Message, UpdateMessageRequest};
+use chat_protocol::{
+    ChannelType, Cid, CreateChannelRequest, MemberInput, MemberRole, Message, UpdateChannelRequest,
+    UpdateMessageRequest,
+};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
@@ -46,7 +49,7 @@ use crate::engine::driver::{Command, Job};
 use crate::engine::realtime::TypingMap;
 use crate::engine::{Engine, Query};
 use crate::live::registry::Window;
-use crate::live::{ChannelItem, LiveList, LiveValue, MessageItem, ReadReceipt};
+use crate::live::{ChannelItem, LiveList, LiveValue, MemberItem, MessageItem, ReadReceipt};
 /// The seams the builder accepts (re-exported from [`crate::net`]).
 pub use crate::net::{
     BoxFuture, HttpMethod, HttpReply, HttpRequest, NetworkError, ReqwestTransport, Transport,
@@ -232,6 +235,63 @@ impl ChatClient {
         self.create_channel(request).await
     }
 
+    /// Renames a channel, or changes its image or config (owners and admins), as an
+    /// outbox operation: the channel list shows the change at once, the server confirms it
+    /// when reachable. Absent fields stay; an update with none is `invalid_input`.
+    pub async fn update_channel(
+        &self,
+        cid: &Cid,
+        update: UpdateChannelRequest,
+    ) -> ClientResult<OpId> {
+        let cid = cid.clone();
+        self.run(move |e, _| e.update_channel(cid, update)).await?
+    }
+
+    /// Adds members to a channel with the default role (moderators and above), as an
+    /// outbox operation: they show at once in [`members`](Self::members), marked
+    /// `pending` until the server confirms. Up to 100 per call.
+    pub async fn add_members(&self, cid: &Cid, user_ids: &[&str]) -> ClientResult<OpId> {
+        let members = user_ids
+            .iter()
+            .map(|u| MemberInput {
+                user_id: (*u).to_owned(),
+                role: None,
+            })
+            .collect();
+        let cid = cid.clone();
+        self.run(move |e, _| e.add_members(cid, members)).await?
+    }
+
+    /// Gives a member a new role (moderators and above; only owners and admins may give
+    /// elevated roles, and nobody can give `owner`), as an outbox operation.
+    pub async fn set_member_role(
+        &self,
+        cid: &Cid,
+        user_id: &str,
+        role: MemberRole,
+    ) -> ClientResult<OpId> {
+        let members = vec![MemberInput {
+            user_id: user_id.to_owned(),
+            role: Some(role),
+        }];
+        let cid = cid.clone();
+        self.run(move |e, _| e.add_members(cid, members)).await?
+    }
+
+    /// Removes a member from a channel (moderators and above, for less privileged
+    /// members), as an outbox operation: they leave [`members`](Self::members) at once.
+    pub async fn remove_member(&self, cid: &Cid, user_id: &str) -> ClientResult<OpId> {
+        let (cid, user_id) = (cid.clone(), user_id.to_owned());
+        self.run(move |e, _| e.remove_member(cid, user_id)).await?
+    }
+
+    /// Leaves a channel, as an outbox operation: it leaves the channel list at once, and
+    /// its cached history is dropped when the server confirms.
+    pub async fn leave_channel(&self, cid: &Cid) -> ClientResult<OpId> {
+        let (cid, me) = (cid.clone(), self.user_id().to_owned());
+        self.run(move |e, _| e.remove_member(cid, me)).await?
+    }
+
     /// Retries a failed operation now (for a failed message, `op_id` is its id).
     pub async fn retry(&self, op_id: OpId) -> ClientResult<()> {
         self.run(move |e, _| e.retry(op_id)).await?
@@ -369,6 +429,16 @@ impl ChatClient {
             .run(move |e, _| e.watch_messages(key, window))
             .await??;
         Ok(MessageWindow::new(list, self.clone(), cid.clone()))
+    }
+
+    /// The live member list of a channel, oldest membership first: each member's role,
+    /// whether they are online and how far they have read, with the user's queued member
+    /// changes shown at once (see [`MemberItem`]).
+    pub async fn members(&self, cid: &Cid) -> ClientResult<LiveList<MemberItem>> {
+        let cid = cid.clone();
+        self.run(move |e, _| e.watch_members(cid))
+            .await?
+            .map_err(Into::into)
     }
 
     /// Live read receipts of a channel: how far each other member has read, by user id

@@ -5,7 +5,8 @@
 //! machine (or the waiting query) that asked for it.
 
 use chat_protocol::{
-    Change, ChannelUnread, MarkReadResponse, MessageResponse, ReactionResponse, UnreadResponse,
+    Change, ChannelResponse, ChannelUnread, MarkReadResponse, MembersResponse, MessageResponse,
+    ReactionResponse, UnreadResponse,
 };
 use serde_json::Value;
 
@@ -339,6 +340,21 @@ fn parse_answer(op: &OutboxOp, body: Value) -> Result<Option<Parsed>, serde_json
         OutboxOp::MarkRead { .. } => serde_json::from_value::<MarkReadResponse>(body)
             .map(|r| Some((vec![Change::Read(r.read)], Some(r.unread)))),
         OutboxOp::CreateChannel { .. } => Ok(None),
+        OutboxOp::UpdateChannel { .. } => serde_json::from_value::<ChannelResponse>(body)
+            .map(|r| Some((vec![Change::Channel(r.channel)], None))),
+        // The member list as it is now, then a removal's tombstone: applied like sync's
+        // changes, the tombstone of the user itself (it left) drops the channel at once.
+        OutboxOp::AddMembers { .. } | OutboxOp::RemoveMember { .. } => {
+            serde_json::from_value::<MembersResponse>(body).map(|r| {
+                let changes = r
+                    .members
+                    .into_iter()
+                    .chain(r.removed)
+                    .map(Change::Member)
+                    .collect();
+                Some((changes, None))
+            })
+        }
     }
 }
 

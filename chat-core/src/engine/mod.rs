@@ -22,7 +22,6 @@ use crate::cache::{Cache, CachedMessage, OutboxWrite};
 use crate::client::error::{ClientError, ClientResult};
 use crate::client::token::TokenError;
 use crate::clock::Millis;
-use crate::live::overlay::Overlay;
 use crate::live::registry::{Changed, Registry};
 use crate::net::{HttpMethod, HttpRequest};
 use crate::outbox::{Effect, OpId, Outbox, OutboxOp, OutboxSnapshot, PersistedItem};
@@ -143,6 +142,8 @@ pub(crate) struct Engine {
     next_sync_waiters: Vec<Waiter>,
     /// What live queries must catch up with.
     changed: Changed,
+    /// Presence (or the connection) changed: member lists are delivered again.
+    presence_changed: bool,
     /// Cache errors met while reconciling (for status and logs).
     last_error: Option<String>,
     /// Bumped by every local read-marker change and every applied push; a `GET /v1/unread`
@@ -197,6 +198,7 @@ impl Engine {
             sync_waiters: Vec::new(),
             next_sync_waiters: Vec::new(),
             changed: Changed::Rows,
+            presence_changed: false,
             read_epoch: 0,
             unread_asked_at: 0,
             written_in_flight: std::collections::HashSet::new(),
@@ -364,13 +366,16 @@ impl Engine {
             });
         }
         let changed = std::mem::take(&mut self.changed);
-        if changed != Changed::Nothing {
-            let overlay = Overlay::new(&self.outbox);
-            if let Err(e) = self.live.refresh(&self.cache, &overlay, &changed) {
-                self.last_error = Some(e.to_string());
-                // Try again at the next step rather than leave lists stale.
-                self.changed.add(Changed::Rows);
-            }
+        let overlay = realtime::overlay(&self.outbox, &self.rt, &self.cache);
+        if changed != Changed::Nothing
+            && let Err(e) = self.live.refresh(&self.cache, &overlay, &changed)
+        {
+            self.last_error = Some(e.to_string());
+            // Try again at the next step rather than leave lists stale.
+            self.changed.add(Changed::Rows);
+        }
+        if std::mem::take(&mut self.presence_changed) {
+            self.live.refresh_presence(&overlay);
         }
         self.send_answers();
     }

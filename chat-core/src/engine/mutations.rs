@@ -5,7 +5,8 @@
 //! nothing is shown before it is durable.
 
 use chat_protocol::{
-    Cid, CreateChannelRequest, Message, SendMessageRequest, Timestamp, UpdateMessageRequest,
+    Cid, CreateChannelRequest, MemberInput, Message, SendMessageRequest, Timestamp,
+    UpdateChannelRequest, UpdateMessageRequest,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -242,6 +243,34 @@ impl Engine {
         let cid = Cid::new(request.kind, &id).map_err(OutboxError::InvalidId)?;
         self.enqueue(OutboxOp::CreateChannel { request })?;
         Ok(cid)
+    }
+
+    /// Renames a channel, or changes its image or config (owners and admins).
+    pub(crate) fn update_channel(
+        &mut self,
+        cid: Cid,
+        request: UpdateChannelRequest,
+    ) -> ClientResult<OpId> {
+        if request.name.is_none() && request.image.is_none() && request.config.is_none() {
+            return Err(ClientError::InvalidInput(
+                "an update needs a name, an image or a config".into(),
+            ));
+        }
+        self.enqueue(OutboxOp::UpdateChannel { cid, request })
+    }
+
+    /// Adds members to a channel, or changes the roles of existing ones.
+    pub(crate) fn add_members(
+        &mut self,
+        cid: Cid,
+        members: Vec<MemberInput>,
+    ) -> ClientResult<OpId> {
+        self.enqueue(OutboxOp::AddMembers { cid, members })
+    }
+
+    /// Removes a member from a channel; removing the user itself leaves it.
+    pub(crate) fn remove_member(&mut self, cid: Cid, user_id: String) -> ClientResult<OpId> {
+        self.enqueue(OutboxOp::RemoveMember { cid, user_id })
     }
 
     /// Retries a failed item now.

@@ -15,8 +15,11 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::{Engine, Io, IoTag};
+use crate::cache::Cache;
 use crate::clock::Millis;
+use crate::live::overlay::{Overlay, People};
 use crate::net::{HttpMethod, HttpRequest};
+use crate::outbox::Outbox;
 use crate::realtime::{
     ConnectionState, DisconnectReason, Presence, RealtimeConfig, RealtimeEffect, RealtimeMachine,
     TypingConfig, TypingSignal, TypingThrottle, TypingTracker, TypingUser,
@@ -52,6 +55,21 @@ impl Default for RealtimeParts {
             presence_out: watch::Sender::new(Presence::default()),
         }
     }
+}
+
+/// The outbox laid over the cache, knowing the current user and presence: what every
+/// live query is delivered through. A free function over the fields it reads, so the
+/// registry can be borrowed mutably beside it.
+pub(crate) fn overlay<'a>(
+    outbox: &'a Outbox,
+    rt: &'a RealtimeParts,
+    cache: &'a Cache,
+) -> Overlay<'a> {
+    Overlay::new(outbox).with_people(People {
+        me: cache.user().unwrap_or_default(),
+        presence: rt.presence.known(),
+        connected: *rt.connection.borrow() == ConnectionState::Connected,
+    })
 }
 
 impl RealtimeParts {
@@ -282,6 +300,7 @@ impl Engine {
             RealtimeEffect::Event(EphemeralEvent::Presence(event)) => {
                 if self.rt.presence.on_event(&event) {
                     self.rt.presence_out.send_replace(self.rt.presence.clone());
+                    self.presence_changed = true;
                 }
             }
             RealtimeEffect::State(state) => {
@@ -294,6 +313,8 @@ impl Engine {
                         self.rt.presence_out.send_replace(Presence::default());
                     }
                 }
+                // The user's own row in member lists follows the connection.
+                self.presence_changed = true;
                 self.rt.connection.send_replace(state);
             }
         }

@@ -10,9 +10,8 @@ use uuid::Uuid;
 use super::Engine;
 use super::realtime::TypingMap;
 use crate::cache::{CacheResult, ChannelQuery};
-use crate::live::overlay::Overlay;
 use crate::live::registry::Window;
-use crate::live::{ChannelItem, LiveList, MessageItem, ReadReceipt};
+use crate::live::{ChannelItem, LiveList, MemberItem, MessageItem, ReadReceipt};
 use crate::outbox::ItemView;
 use crate::realtime::{ConnectionState, Presence};
 
@@ -22,7 +21,7 @@ impl Engine {
         &mut self,
         query: ChannelQuery,
     ) -> CacheResult<LiveList<ChannelItem>> {
-        let overlay = Overlay::new(&self.outbox);
+        let overlay = super::realtime::overlay(&self.outbox, &self.rt, &self.cache);
         self.live.add_channels(&self.cache, &overlay, query)
     }
 
@@ -32,19 +31,25 @@ impl Engine {
         cid: Cid,
         window: Window,
     ) -> CacheResult<LiveList<MessageItem>> {
-        let overlay = Overlay::new(&self.outbox);
+        let overlay = super::realtime::overlay(&self.outbox, &self.rt, &self.cache);
         self.live.add_messages(&self.cache, &overlay, cid, window)
     }
 
     /// Live read receipts of `cid`.
     pub(crate) fn watch_reads(&mut self, cid: Cid) -> CacheResult<LiveList<ReadReceipt>> {
-        let overlay = Overlay::new(&self.outbox);
+        let overlay = super::realtime::overlay(&self.outbox, &self.rt, &self.cache);
         self.live.add_reads(&self.cache, &overlay, cid)
+    }
+
+    /// The live member list of `cid`.
+    pub(crate) fn watch_members(&mut self, cid: Cid) -> CacheResult<LiveList<MemberItem>> {
+        let overlay = super::realtime::overlay(&self.outbox, &self.rt, &self.cache);
+        self.live.add_members(&self.cache, &overlay, cid)
     }
 
     /// A live list of a thread's replies.
     pub(crate) fn watch_thread(&mut self, parent_id: Uuid) -> CacheResult<LiveList<MessageItem>> {
-        let overlay = Overlay::new(&self.outbox);
+        let overlay = super::realtime::overlay(&self.outbox, &self.rt, &self.cache);
         self.live.add_thread(&self.cache, &overlay, parent_id)
     }
 

@@ -1,9 +1,10 @@
 //! The items live queries deliver: [`MessageItem`] (a message as the UI shows it, with its
-//! [`MessageState`]) and [`ChannelItem`] (a channel-list row). They are the cache's rows
+//! [`MessageState`]), [`ChannelItem`] (a channel-list row), [`ReadReceipt`] and
+//! [`MemberItem`] (a member-list row). They are the cache's rows
 //! with the not-yet-confirmed local changes of the outbox laid over them (see
 //! `overlay.rs`), so the UI shows the user's intent at once and the server's truth after.
 
-use chat_protocol::{Channel, Cid, Message, ReadState, Timestamp};
+use chat_protocol::{Channel, Cid, MemberRole, Message, ReadState, Timestamp};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -120,6 +121,35 @@ impl From<ReadState> for ReadReceipt {
 }
 
 impl Keyed for ReadReceipt {
+    type Key = String;
+    fn key(&self) -> String {
+        self.user_id.clone()
+    }
+}
+
+/// One row of a channel's member list: the member with the user's queued changes applied
+/// (an added member shows at once, a removed one is gone, a new role shows), whether they
+/// are online, and how far they have read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberItem {
+    /// The member.
+    pub user_id: String,
+    /// Their role (a queued role change shown at once).
+    pub role: MemberRole,
+    /// When they (last) joined; `None` while their addition waits for the server.
+    pub joined_at: Option<Timestamp>,
+    /// Whether they are online: for other members, as realtime presence last reported; for
+    /// the current user, whether this client is connected.
+    pub online: bool,
+    /// The newest message they have read, if any.
+    pub last_read_message_id: Option<Uuid>,
+    /// When their read marker last moved, if it ever did.
+    pub last_read_at: Option<Timestamp>,
+    /// A queued change to this member (added, or a new role) waits for the server.
+    pub pending: bool,
+}
+
+impl Keyed for MemberItem {
     type Key = String;
     fn key(&self) -> String {
         self.user_id.clone()

@@ -19,7 +19,7 @@ pub(crate) mod registry;
 mod source;
 
 pub use diff::{Keyed, ListDiff, diff};
-pub use items::{ChannelItem, MessageItem, MessageState, ReadReceipt};
+pub use items::{ChannelItem, MemberItem, MessageItem, MessageState, ReadReceipt};
 pub use source::{LiveSource, Updates};
 
 use tokio::sync::mpsc::UnboundedReceiver;

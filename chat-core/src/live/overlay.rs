@@ -5,9 +5,15 @@
 //! its indexes) on every refresh: when an operation completes, its server result is in the
 //! cache and the operation is gone in the same step (no flicker); when a reaction or a
 //! read marker fails permanently the client discards it, and the overlay — hence the UI —
-//! reverts.
+//! reverts. Channel changes follow the same rule: a queued rename shows in the channel
+//! list, a queued member change in the member list, and a channel the user is leaving
+//! leaves the channel list at once; a refused change stops showing.
 
-use super::items::{ChannelItem, MessageItem, MessageState};
+use std::collections::BTreeMap;
+
+use chat_protocol::{Channel, Cid, Member, MemberRole, ReadState};
+
+use super::items::{ChannelItem, MemberItem, MessageItem, MessageState};
 use crate::cache::{CachedMessage, ChannelListItem, LocalState};
 use crate::outbox::{Failure, ItemState, OpId, Outbox, OutboxOp};
 
@@ -17,12 +23,130 @@ use crate::outbox::{Failure, ItemState, OpId, Outbox, OutboxOp};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Overlay<'a> {
     outbox: &'a Outbox,
+    /// Who the user is and who is online, for member lists and leaving.
+    people: Option<People<'a>>,
+}
+
+/// The current user and realtime presence, as the member list shows them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct People<'a> {
+    /// The current user.
+    pub me: &'a str,
+    /// Others' presence as realtime reported it (user → online).
+    pub presence: &'a BTreeMap<String, bool>,
+    /// Whether this client is connected (the current user's own `online`).
+    pub connected: bool,
 }
 
 impl<'a> Overlay<'a> {
     /// The lens over `outbox`.
     pub(crate) fn new(outbox: &'a Outbox) -> Self {
-        Self { outbox }
+        Self {
+            outbox,
+            people: None,
+        }
+    }
+
+    /// The lens, knowing the current user and presence (needed by member lists and to
+    /// hide a channel the user is leaving).
+    pub(crate) fn with_people(mut self, people: People<'a>) -> Self {
+        self.people = Some(people);
+        self
+    }
+
+    /// The queued, not refused changes of `cid` itself or its members, oldest first.
+    fn channel_changes(&self, cid: &Cid) -> impl Iterator<Item = &'a OutboxOp> {
+        self.outbox
+            .channel_changes(cid)
+            .filter(|item| !matches!(item.state, ItemState::Failed(_)))
+            .map(|item| item.op)
+    }
+
+    /// Whether the user is leaving `cid` (a queued removal of themselves): the channel
+    /// list no longer shows it.
+    pub(crate) fn leaving(&self, cid: &Cid) -> bool {
+        let Some(people) = self.people else {
+            return false;
+        };
+        self.channel_changes(cid)
+            .any(|op| matches!(op, OutboxOp::RemoveMember { user_id, .. } if user_id == people.me))
+    }
+
+    /// A channel with its queued renames (name, image, config) applied.
+    pub(crate) fn channel_fields(&self, mut channel: Channel) -> Channel {
+        let cid = channel.cid.clone();
+        for op in self.channel_changes(&cid) {
+            if let OutboxOp::UpdateChannel { request, .. } = op {
+                if let Some(name) = &request.name {
+                    channel.name = Some(name.clone());
+                }
+                if let Some(image) = &request.image {
+                    channel.image = Some(image.clone());
+                }
+                if let Some(config) = &request.config {
+                    channel.config = config.clone();
+                }
+            }
+        }
+        channel
+    }
+
+    /// The member list of `cid` from its cached members (with their read states): queued
+    /// additions appended (in order), queued removals gone, queued roles shown.
+    pub(crate) fn members(
+        &self,
+        cid: &Cid,
+        rows: &[(Member, Option<ReadState>)],
+    ) -> Vec<MemberItem> {
+        let mut items: Vec<MemberItem> = rows
+            .iter()
+            .map(|(member, read)| MemberItem {
+                user_id: member.user_id.clone(),
+                role: member.role,
+                joined_at: Some(member.created_at),
+                online: false,
+                last_read_message_id: read.as_ref().and_then(|r| r.last_read_message_id),
+                last_read_at: read.as_ref().map(|r| r.last_read_at),
+                pending: false,
+            })
+            .collect();
+        for op in self.channel_changes(cid) {
+            match op {
+                OutboxOp::AddMembers { members, .. } => {
+                    for input in members {
+                        match items.iter_mut().find(|i| i.user_id == input.user_id) {
+                            Some(item) => {
+                                if let Some(role) = input.role.filter(|r| *r != item.role) {
+                                    item.role = role;
+                                    item.pending = true;
+                                }
+                            }
+                            None => items.push(MemberItem {
+                                user_id: input.user_id.clone(),
+                                role: input.role.unwrap_or(MemberRole::Member),
+                                joined_at: None,
+                                online: false,
+                                last_read_message_id: None,
+                                last_read_at: None,
+                                pending: true,
+                            }),
+                        }
+                    }
+                }
+                OutboxOp::RemoveMember { user_id, .. } => items.retain(|i| i.user_id != *user_id),
+                _ => {}
+            }
+        }
+        if let Some(people) = self.people {
+            for item in &mut items {
+                item.online = if item.user_id == people.me {
+                    people.connected
+                } else {
+                    people.presence.get(&item.user_id).copied().unwrap_or(false)
+                };
+            }
+        }
+        items
     }
 
     /// The UI item of a cached message, with its queued changes applied.
@@ -132,7 +256,7 @@ impl<'a> Overlay<'a> {
             unread_count: if read { 0 } else { item.unread.unread_count },
             unread_mentions: if read { 0 } else { item.unread.unread_mentions },
             last_message: item.last_message.map(|m| self.message(m)),
-            channel: item.channel,
+            channel: self.channel_fields(item.channel),
         }
     }
 }

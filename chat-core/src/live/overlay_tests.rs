@@ -154,3 +154,142 @@ fn an_echo_follows_its_send_state_and_merged_edits() {
         "{state:?}"
     );
 }
+
+// ---- channel changes: renames, member lists, leaving ----------------------------------
+
+mod channel_changes {
+    use chat_protocol::{ErrorCode, MemberRole};
+
+    use super::{C, queue};
+    use crate::cache::test_support::{channel, member, read};
+    use crate::live::overlay::{Overlay, People};
+    use crate::outbox::test_support::*;
+    use crate::outbox::{ApiOutcome, OutboxOp};
+
+    /// Answers every request with `outcome`, one channel turn after another (a channel
+    /// sends one item at a time).
+    fn answer_everything(ob: &mut crate::outbox::Outbox, outcome: ApiOutcome) {
+        loop {
+            let due = sent(&ob.poll(crate::clock::Millis(0)));
+            if due.is_empty() {
+                return;
+            }
+            for id in due {
+                ob.on_result(id, outcome.clone(), crate::clock::Millis(0))
+                    .unwrap();
+            }
+        }
+    }
+
+    fn members() -> Vec<(chat_protocol::Member, Option<chat_protocol::ReadState>)> {
+        vec![
+            (
+                member(C, "alice", 1, false),
+                Some(read(C, "alice", None, 2)),
+            ),
+            (member(C, "bob", 1, false), None),
+        ]
+    }
+
+    fn ids(items: &[crate::live::MemberItem]) -> Vec<(&str, MemberRole, bool)> {
+        items
+            .iter()
+            .map(|i| (i.user_id.as_str(), i.role, i.pending))
+            .collect()
+    }
+
+    #[test]
+    fn a_queued_rename_shows_until_it_is_refused() {
+        let mut ob = outbox();
+        queue(&mut ob, 100, update_channel(C, "Renamed"));
+        let shown = Overlay::new(&ob).channel_fields(channel(C, 1, None));
+        assert_eq!(shown.name.as_deref(), Some("Renamed"));
+        answer_everything(&mut ob, http(ErrorCode::Forbidden));
+        let shown = Overlay::new(&ob).channel_fields(channel(C, 1, None));
+        assert_ne!(shown.name.as_deref(), Some("Renamed"), "a refused rename");
+    }
+
+    #[test]
+    fn member_changes_show_at_once_and_refused_ones_do_not() {
+        let mut ob = outbox();
+        queue(&mut ob, 100, add_members(C, &["carol"]));
+        queue(&mut ob, 101, remove_member(C, "bob"));
+        queue(
+            &mut ob,
+            102,
+            OutboxOp::AddMembers {
+                cid: cid(C),
+                members: vec![chat_protocol::MemberInput {
+                    user_id: "alice".into(),
+                    role: Some(MemberRole::Moderator),
+                }],
+            },
+        );
+        let items = Overlay::new(&ob).members(&cid(C), &members());
+        assert_eq!(
+            ids(&items),
+            vec![
+                ("alice", MemberRole::Moderator, true),
+                ("carol", MemberRole::Member, true)
+            ]
+        );
+        assert!(items[0].last_read_at.is_some() && items[0].joined_at.is_some());
+        assert!(items[1].joined_at.is_none(), "not joined until confirmed");
+
+        // Refused: the list is the cache's again.
+        answer_everything(&mut ob, http(ErrorCode::Forbidden));
+        let items = Overlay::new(&ob).members(&cid(C), &members());
+        assert_eq!(
+            ids(&items),
+            vec![
+                ("alice", MemberRole::Member, false),
+                ("bob", MemberRole::Member, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn leaving_hides_the_channel_and_presence_marks_who_is_online() {
+        let mut ob = outbox();
+        let presence = [("bob".to_owned(), true), ("carol".to_owned(), false)].into();
+        let people = |connected| People {
+            me: "alice",
+            presence: &presence,
+            connected,
+        };
+        queue(&mut ob, 100, remove_member(C, "bob"));
+        assert!(
+            !Overlay::new(&ob).with_people(people(true)).leaving(&cid(C)),
+            "removing someone else is not leaving"
+        );
+        let online: Vec<(String, bool)> = Overlay::new(&outbox())
+            .with_people(people(true))
+            .members(&cid(C), &members())
+            .into_iter()
+            .map(|i| (i.user_id, i.online))
+            .collect();
+        assert_eq!(
+            online,
+            vec![("alice".to_owned(), true), ("bob".to_owned(), true)]
+        );
+        let me_offline = Overlay::new(&outbox())
+            .with_people(people(false))
+            .members(&cid(C), &members());
+        assert!(
+            !me_offline[0].online,
+            "the user's own row follows the connection"
+        );
+
+        queue(&mut ob, 101, remove_member(C, "alice"));
+        assert!(Overlay::new(&ob).with_people(people(true)).leaving(&cid(C)));
+        // Done (or refused): the list no longer hides it on the outbox's account.
+        answer_everything(
+            &mut ob,
+            ApiOutcome::Ok {
+                status: 200,
+                body: serde_json::Value::Null,
+            },
+        );
+        assert!(!Overlay::new(&ob).with_people(people(true)).leaving(&cid(C)));
+    }
+}

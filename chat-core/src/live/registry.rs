@@ -11,13 +11,13 @@
 
 use std::collections::HashMap;
 
-use chat_protocol::{Cid, Message, Timestamp};
+use chat_protocol::{Cid, Member, Message, ReadState, Timestamp};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use uuid::Uuid;
 
 use super::LiveList;
 use super::diff::{ListDiff, diff};
-use super::items::{ChannelItem, MessageItem, ReadReceipt};
+use super::items::{ChannelItem, MemberItem, MessageItem, ReadReceipt};
 use super::overlay::Overlay;
 use crate::cache::{Cache, CacheResult, CachedMessage, ChannelListItem, ChannelQuery};
 
@@ -116,6 +116,31 @@ enum Sub {
         last: Vec<ReadReceipt>,
         tx: UnboundedSender<Vec<ListDiff<ReadReceipt>>>,
     },
+    /// A channel's members with their read states; the overlay adds queued member
+    /// changes and presence.
+    Members {
+        cid: Cid,
+        rows: Vec<(Member, Option<ReadState>)>,
+        last: Vec<MemberItem>,
+        tx: UnboundedSender<Vec<ListDiff<MemberItem>>>,
+    },
+}
+
+/// The cached members of `cid`, each with their read state.
+fn member_rows(cache: &Cache, cid: &Cid) -> CacheResult<Vec<(Member, Option<ReadState>)>> {
+    let mut reads: HashMap<String, ReadState> = cache
+        .reads(cid)?
+        .into_iter()
+        .map(|r| (r.user_id.clone(), r))
+        .collect();
+    Ok(cache
+        .members(cid)?
+        .into_iter()
+        .map(|m| {
+            let read = reads.remove(&m.user_id);
+            (m, read)
+        })
+        .collect())
 }
 
 /// The open subscriptions.
@@ -175,7 +200,7 @@ impl Sub {
                 }
                 Sub::Thread { parent, .. } => e.message.parent_id == Some(*parent),
                 Sub::Channels { .. } => e.message.parent_id.is_none(),
-                Sub::Reads { .. } => false,
+                Sub::Reads { .. } | Sub::Members { .. } => false,
             })
             .collect()
     }
@@ -194,7 +219,7 @@ impl Sub {
                 Sub::Thread { rows, .. } => {
                     push_rows(rows, &new, None);
                 }
-                Sub::Reads { .. } => {}
+                Sub::Reads { .. } | Sub::Members { .. } => {}
             }
             return Ok(());
         }
@@ -216,6 +241,7 @@ impl Sub {
                     .map(ReadReceipt::from)
                     .collect();
             }
+            Sub::Members { cid, rows, .. } => *rows = member_rows(cache, cid)?,
         }
         Ok(())
     }
@@ -225,13 +251,23 @@ impl Sub {
     fn deliver(&mut self, overlay: &Overlay, reset: bool) -> bool {
         match self {
             Sub::Channels { rows, last, tx, .. } => {
-                let items = rows.iter().map(|i| overlay.channel(i.clone())).collect();
+                let items = rows
+                    .iter()
+                    .filter(|i| !overlay.leaving(&i.channel.cid))
+                    .map(|i| overlay.channel(i.clone()))
+                    .collect();
                 deliver(last, items, tx, reset)
             }
             Sub::Messages { rows, last, tx, .. } | Sub::Thread { rows, last, tx, .. } => {
                 deliver(last, overlay_messages(overlay, rows), tx, reset)
             }
             Sub::Reads { rows, last, tx, .. } => deliver(last, rows.clone(), tx, reset),
+            Sub::Members {
+                cid,
+                rows,
+                last,
+                tx,
+            } => deliver(last, overlay.members(cid, rows), tx, reset),
         }
     }
 
@@ -269,6 +305,7 @@ impl Sub {
                 send(tx, appended(last, overlay, &new, excess))
             }
             Sub::Reads { tx, .. } => !tx.is_closed(),
+            Sub::Members { tx, .. } => !tx.is_closed(),
         }
     }
 }
@@ -439,6 +476,30 @@ impl Registry {
             last: Vec::new(),
             tx,
         })
+    }
+
+    /// Opens a member-list subscription.
+    pub(crate) fn add_members(
+        &mut self,
+        cache: &Cache,
+        overlay: &Overlay,
+        cid: Cid,
+    ) -> CacheResult<LiveList<MemberItem>> {
+        self.add(cache, overlay, |tx| Sub::Members {
+            cid,
+            rows: Vec::new(),
+            last: Vec::new(),
+            tx,
+        })
+    }
+
+    /// Delivers the member lists again after presence changed (nothing else did: no
+    /// query runs, and no other list is touched).
+    pub(crate) fn refresh_presence(&mut self, overlay: &Overlay) {
+        self.subs.retain(|_, sub| match sub {
+            Sub::Members { .. } => sub.deliver(overlay, false),
+            _ => true,
+        });
     }
 
     /// A message window's channel, geometry and delivered items.

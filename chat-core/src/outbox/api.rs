@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use chat_protocol::{
-    Cid, ErrorBody, MarkReadRequest, ReactionRequest, SendMessageRequest, SendMessagesRequest,
+    AddMembersRequest, Cid, ErrorBody, MarkReadRequest, ReactionRequest, SendMessageRequest,
+    SendMessagesRequest,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -142,6 +143,23 @@ impl OutboxOp {
             Self::CreateChannel { request } => {
                 (Method::Post, "/v1/channels".to_owned(), json(request))
             }
+            Self::UpdateChannel { cid, request } => (
+                Method::Patch,
+                format!("/v1/channels/{}/{}", cid.kind().as_str(), cid.id()),
+                json(request),
+            ),
+            Self::AddMembers { cid, members } => (
+                Method::Post,
+                channel_path(cid, "members"),
+                json(&AddMembersRequest {
+                    members: members.clone(),
+                }),
+            ),
+            Self::RemoveMember { cid, user_id } => (
+                Method::Delete,
+                channel_path(cid, &format!("members/{user_id}")),
+                None,
+            ),
         };
         ApiRequest { method, path, body }
     }
@@ -185,6 +203,21 @@ mod tests {
                 Method::Post,
                 "/v1/channels/team/general/read".to_owned(),
             ),
+            (
+                update_channel(c, "Renamed"),
+                Method::Patch,
+                "/v1/channels/team/general".to_owned(),
+            ),
+            (
+                add_members(c, &["bob"]),
+                Method::Post,
+                "/v1/channels/team/general/members".to_owned(),
+            ),
+            (
+                remove_member(c, "bob"),
+                Method::Delete,
+                "/v1/channels/team/general/members/bob".to_owned(),
+            ),
         ];
         for (op, method, path) in cases {
             let request = op.to_request();
@@ -203,5 +236,14 @@ mod tests {
             Some(json!({"message_id": null}))
         );
         assert_eq!(delete_op(c, 5).to_request().body, None);
+        assert_eq!(
+            update_channel(c, "Renamed").to_request().body,
+            Some(json!({"name": "Renamed", "image": null, "config": null}))
+        );
+        assert_eq!(
+            add_members(c, &["bob"]).to_request().body,
+            Some(json!({"members": [{"user_id": "bob", "role": null}]}))
+        );
+        assert_eq!(remove_member(c, "bob").to_request().body, None);
     }
 }

@@ -121,7 +121,9 @@ fn classify_http(
     if status == 404
         && matches!(
             op,
-            OutboxOp::RemoveReaction { .. } | OutboxOp::DeleteMessage { .. }
+            OutboxOp::RemoveReaction { .. }
+                | OutboxOp::DeleteMessage { .. }
+                | OutboxOp::RemoveMember { .. }
         )
     {
         return Class::AlreadyDone;

@@ -93,7 +93,11 @@ impl Outbox {
                 self.coalesce_reaction(&mut plan);
             }
             OutboxOp::MarkRead { .. } => self.supersede_mark_read(&mut plan),
-            OutboxOp::SendMessage { .. } | OutboxOp::CreateChannel { .. } => {}
+            OutboxOp::SendMessage { .. }
+            | OutboxOp::CreateChannel { .. }
+            | OutboxOp::UpdateChannel { .. }
+            | OutboxOp::AddMembers { .. }
+            | OutboxOp::RemoveMember { .. } => {}
         }
         Ok(plan)
     }

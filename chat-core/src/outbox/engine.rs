@@ -46,6 +46,9 @@ pub struct Outbox {
     pub(super) creates: HashMap<Cid, BTreeSet<u64>>,
     /// Each channel's `MarkRead` items.
     pub(super) mark_reads: HashMap<Cid, BTreeSet<u64>>,
+    /// Each channel's items that change the channel or its members
+    /// ([`OutboxOp::changes_channel`]).
+    pub(super) channel_changes: HashMap<Cid, BTreeSet<u64>>,
     /// The items touching each message (referring to it, or its send).
     pub(super) touching: HashMap<Uuid, BTreeSet<u64>>,
     /// The items depending on each item.
@@ -78,6 +81,7 @@ impl Outbox {
             queues: HashMap::new(),
             creates: HashMap::new(),
             mark_reads: HashMap::new(),
+            channel_changes: HashMap::new(),
             touching: HashMap::new(),
             dependents: HashMap::new(),
             busy: HashMap::new(),
@@ -364,6 +368,7 @@ impl Outbox {
             .filter(move |e| match &e.op {
                 OutboxOp::SendMessage { request, .. } => request.id == message,
                 OutboxOp::MarkRead { .. } | OutboxOp::CreateChannel { .. } => false,
+                op if op.changes_channel() => false,
                 op => op.target_message() == Some(message),
             })
             .map(|entry| ItemView {
@@ -399,6 +404,24 @@ impl Outbox {
     /// Whether a read marker of `cid` is queued.
     pub fn marks_read(&self, cid: &Cid) -> bool {
         self.mark_reads.contains_key(cid)
+    }
+
+    /// The items that change `cid` itself or its members (renames, member changes,
+    /// leaving), in enqueue order, with their visible states. Costs O(those items),
+    /// whatever the backlog.
+    pub fn channel_changes(&self, cid: &Cid) -> impl Iterator<Item = ItemView<'_>> {
+        self.channel_changes
+            .get(cid)
+            .into_iter()
+            .flatten()
+            .map(|seq| &self.entries[seq])
+            .map(|entry| ItemView {
+                op_id: entry.op_id,
+                op: &entry.op,
+                state: self.visible_state(entry.seq),
+                attempts: entry.attempts,
+                maybe_applied: entry.maybe_applied,
+            })
     }
 
     /// The visible state of one item.

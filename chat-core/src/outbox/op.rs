@@ -4,7 +4,10 @@
 //!
 //! Operations are plain data. Sending, coalescing and retrying them is the engine's job.
 
-use chat_protocol::{Cid, CreateChannelRequest, SendMessageRequest, UpdateMessageRequest};
+use chat_protocol::{
+    Cid, CreateChannelRequest, MemberInput, SendMessageRequest, UpdateChannelRequest,
+    UpdateMessageRequest,
+};
 use chat_protocol::{ids, limits};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -71,6 +74,29 @@ pub enum OutboxOp {
         /// same create, the server opens the existing one).
         request: CreateChannelRequest,
     },
+    /// `PATCH /v1/channels/{type}/{id}`: a new name, image or config (owners and admins).
+    UpdateChannel {
+        /// The channel.
+        cid: Cid,
+        /// The fields to change (absent fields stay).
+        request: UpdateChannelRequest,
+    },
+    /// `POST /v1/channels/{type}/{id}/members`: adds members, or changes the roles of
+    /// existing ones (moderators and above).
+    AddMembers {
+        /// The channel.
+        cid: Cid,
+        /// The members and the roles they get (default `member`).
+        members: Vec<MemberInput>,
+    },
+    /// `DELETE /v1/channels/{type}/{id}/members/{user_id}`: removes a member (moderators
+    /// and above), or leaves the channel when `user_id` is the user.
+    RemoveMember {
+        /// The channel.
+        cid: Cid,
+        /// The member to remove.
+        user_id: String,
+    },
 }
 
 /// What kind of operation an [`OutboxOp`] is, without its payload.
@@ -91,6 +117,12 @@ pub enum OpKind {
     MarkRead,
     /// [`OutboxOp::CreateChannel`].
     CreateChannel,
+    /// [`OutboxOp::UpdateChannel`].
+    UpdateChannel,
+    /// [`OutboxOp::AddMembers`].
+    AddMembers,
+    /// [`OutboxOp::RemoveMember`].
+    RemoveMember,
 }
 
 impl OutboxOp {
@@ -121,7 +153,19 @@ impl OutboxOp {
             Self::RemoveReaction { .. } => OpKind::RemoveReaction,
             Self::MarkRead { .. } => OpKind::MarkRead,
             Self::CreateChannel { .. } => OpKind::CreateChannel,
+            Self::UpdateChannel { .. } => OpKind::UpdateChannel,
+            Self::AddMembers { .. } => OpKind::AddMembers,
+            Self::RemoveMember { .. } => OpKind::RemoveMember,
         }
+    }
+
+    /// Whether this operation changes the channel itself or its member list (what the
+    /// channel list and the member list show before the server confirms it).
+    pub fn changes_channel(&self) -> bool {
+        matches!(
+            self,
+            Self::UpdateChannel { .. } | Self::AddMembers { .. } | Self::RemoveMember { .. }
+        )
     }
 
     /// The channel whose FIFO queue this operation waits in. For `CreateChannel` it is the
@@ -133,7 +177,10 @@ impl OutboxOp {
             | Self::DeleteMessage { cid, .. }
             | Self::AddReaction { cid, .. }
             | Self::RemoveReaction { cid, .. }
-            | Self::MarkRead { cid, .. } => Ok(cid.clone()),
+            | Self::MarkRead { cid, .. }
+            | Self::UpdateChannel { cid, .. }
+            | Self::AddMembers { cid, .. }
+            | Self::RemoveMember { cid, .. } => Ok(cid.clone()),
             Self::CreateChannel { request } => {
                 let id = request.id.as_deref().ok_or(OutboxError::MissingChannelId)?;
                 Cid::new(request.kind, id).map_err(OutboxError::InvalidId)
@@ -149,7 +196,11 @@ impl OutboxOp {
                 Some(*message_id)
             }
             Self::MarkRead { message_id, .. } => *message_id,
-            Self::SendMessage { .. } | Self::CreateChannel { .. } => None,
+            Self::SendMessage { .. }
+            | Self::CreateChannel { .. }
+            | Self::UpdateChannel { .. }
+            | Self::AddMembers { .. }
+            | Self::RemoveMember { .. } => None,
         }
     }
 
@@ -178,9 +229,10 @@ impl OutboxOp {
 
     /// Checks what the engine relies on before accepting `self` under `op_id`: a send's
     /// id equals its op id, a created channel has a valid id, reaction types are valid
-    /// (they become a path segment), and a send's or edit's content and a new channel's
-    /// name, image and members keep the protocol's limits ([`chat_protocol::limits`], the
-    /// server's own checks). Everything else (existence, membership) is the server's to
+    /// (they become a path segment), and a send's or edit's content, a channel's name and
+    /// image and a member list keep the protocol's limits ([`chat_protocol::limits`], the
+    /// server's own checks; a removed member's id becomes a path segment too). Everything
+    /// else (existence, membership, roles and who may give them) is the server's to
     /// validate.
     pub fn validate(&self, op_id: OpId) -> Result<Cid, OutboxError> {
         match self {
@@ -218,6 +270,20 @@ impl OutboxOp {
                     .and_then(|()| limits::check_members(&request.members))
                     .map_err(OutboxError::Content)?;
             }
+            Self::UpdateChannel { request, .. } => {
+                limits::check_name("name", request.name.as_deref())
+                    .and_then(|()| limits::check_name("image", request.image.as_deref()))
+                    .map_err(OutboxError::Content)?;
+            }
+            Self::AddMembers { members, .. } => {
+                let ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+                limits::check_batch("members", members)
+                    .and_then(|()| limits::check_members(&ids))
+                    .map_err(OutboxError::Content)?;
+            }
+            Self::RemoveMember { user_id, .. } => {
+                ids::validate_user_id(user_id).map_err(OutboxError::InvalidId)?;
+            }
             Self::DeleteMessage { .. } | Self::MarkRead { .. } => {}
         }
         self.queue_key()
@@ -234,5 +300,77 @@ pub(super) fn merge_edit(send: &mut SendMessageRequest, edit: &UpdateMessageRequ
     }
     if let Some(mentioned) = &edit.mentioned_users {
         send.mentioned_users.clone_from(mentioned);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_protocol::{ErrorBody, ErrorCode};
+
+    use super::super::classify::{Class, classify};
+    use super::super::test_support::*;
+    use super::*;
+    use crate::outbox::ApiOutcome;
+
+    #[test]
+    fn channel_changes_keep_the_protocols_limits_before_anything_is_queued() {
+        let id = op_id(1);
+        assert!(update_channel("team:general", "ok").validate(id).is_ok());
+        let long = "x".repeat(limits::MAX_NAME_LEN + 1);
+        assert!(matches!(
+            update_channel("team:general", &long).validate(id),
+            Err(OutboxError::Content(_))
+        ));
+        assert!(matches!(
+            add_members("team:general", &[]).validate(id),
+            Err(OutboxError::Content(_))
+        ));
+        let many: Vec<String> = (0..=limits::MAX_BATCH).map(|n| format!("u{n}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(matches!(
+            add_members("team:general", &many).validate(id),
+            Err(OutboxError::Content(_))
+        ));
+        assert!(matches!(
+            add_members("team:general", &["bad/id"]).validate(id),
+            Err(OutboxError::Content(_))
+        ));
+        // The removed member's id becomes a path segment.
+        for bad in ["../x", "a b", ""] {
+            assert!(
+                matches!(
+                    remove_member("team:general", bad).validate(id),
+                    Err(OutboxError::InvalidId(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(
+            remove_member("team:general", "bob@x.io")
+                .validate(id)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn removing_someone_already_gone_is_done_and_a_refused_change_fails() {
+        let gone = ApiOutcome::HttpError {
+            status: 404,
+            body: Some(ErrorBody::new(ErrorCode::NotFound, "member bob")),
+            retry_after: None,
+        };
+        assert_eq!(
+            classify(&remove_member("team:general", "bob"), &gone),
+            Class::AlreadyDone
+        );
+        assert!(matches!(
+            classify(&add_members("team:general", &["bob"]), &gone),
+            Class::Permanent(_)
+        ));
+        let forbidden = http(ErrorCode::Forbidden);
+        assert!(matches!(
+            classify(&update_channel("team:general", "x"), &forbidden),
+            Class::Permanent(_)
+        ));
     }
 }

@@ -4,8 +4,8 @@
 //! All items live in one global enqueue order (`seq`). Beside it the outbox keeps
 //! indexes, each updated by the only functions that add, remove or restage an item
 //! ([`Outbox::push_entry`], [`Outbox::remove_entry`], [`Outbox::set_stage`]): each
-//! channel's FIFO queue (that order filtered by channel), its `CreateChannel` items, the
-//! items touching each message, each item's dependencies and dependents, the channels
+//! channel's FIFO queue (that order filtered by channel), its `CreateChannel` items, its
+//! items changing the channel or its members, the items touching each message, each item's dependencies and dependents, the channels
 //! with a request in flight, and the items whose visible state may have changed. So no
 //! decision walks the whole outbox: dispatching costs O(channels with queued items),
 //! a completion O(its dependents), and the cost never grows with the backlog. Ties are
@@ -302,6 +302,9 @@ impl Outbox {
         if matches!(entry.op, OutboxOp::MarkRead { .. }) {
             remove_from(&mut self.mark_reads, &entry.cid, seq);
         }
+        if entry.op.changes_channel() {
+            remove_from(&mut self.channel_changes, &entry.cid, seq);
+        }
         for message in touched(&entry.op) {
             remove_from(&mut self.touching, &message, seq);
         }
@@ -353,6 +356,9 @@ impl Outbox {
         }
         if matches!(op, OutboxOp::MarkRead { .. }) {
             insert_into(&mut self.mark_reads, cid.clone(), seq);
+        }
+        if op.changes_channel() {
+            insert_into(&mut self.channel_changes, cid.clone(), seq);
         }
         for message in touched(&op) {
             insert_into(&mut self.touching, message, seq);

@@ -74,6 +74,39 @@ pub(crate) fn mark_read(c: &str, n: Option<u64>) -> OutboxOp {
     }
 }
 
+/// Renames channel `c`.
+pub(crate) fn update_channel(c: &str, name: &str) -> OutboxOp {
+    OutboxOp::UpdateChannel {
+        cid: cid(c),
+        request: chat_protocol::UpdateChannelRequest {
+            name: Some(name.to_owned()),
+            ..Default::default()
+        },
+    }
+}
+
+/// Adds `users` to channel `c` with the default role.
+pub(crate) fn add_members(c: &str, users: &[&str]) -> OutboxOp {
+    OutboxOp::AddMembers {
+        cid: cid(c),
+        members: users
+            .iter()
+            .map(|u| chat_protocol::MemberInput {
+                user_id: (*u).to_owned(),
+                role: None,
+            })
+            .collect(),
+    }
+}
+
+/// Removes `user` from channel `c`.
+pub(crate) fn remove_member(c: &str, user: &str) -> OutboxOp {
+    OutboxOp::RemoveMember {
+        cid: cid(c),
+        user_id: user.to_owned(),
+    }
+}
+
 /// An outbox with the default config.
 pub(crate) fn outbox() -> Outbox {
     Outbox::new(OutboxConfig::default(), 42)

@@ -239,6 +239,11 @@ impl Presence {
         had
     }
 
+    /// Every user whose transition was seen on this connection, with their state.
+    pub fn known(&self) -> &BTreeMap<String, bool> {
+        &self.online
+    }
+
     /// `Some(online)` for a user whose transition was seen on this connection.
     pub fn is_online(&self, user_id: &str) -> Option<bool> {
         self.online.get(user_id).copied()

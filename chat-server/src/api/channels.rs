@@ -187,7 +187,10 @@ pub async fn add_members(
         .store()
         .add_members(&caller.app.id, &caller.actor, &cid, req.members)
         .await?;
-    Ok(Json(MembersResponse { members }))
+    Ok(Json(MembersResponse {
+        members,
+        removed: None,
+    }))
 }
 
 /// Remove a member (moderators and above), or leave (any member removing itself).
@@ -202,11 +205,14 @@ pub async fn remove_member(
     ApiPath((kind, id, user_id)): ApiPath<(String, String, String)>,
 ) -> ApiResult<Json<MembersResponse>> {
     let cid = validate::cid(&kind, &id)?;
-    let members = state
+    let (members, removed) = state
         .store()
         .remove_member(&caller.app.id, &caller.actor, &cid, &user_id)
         .await?;
-    Ok(Json(MembersResponse { members }))
+    Ok(Json(MembersResponse {
+        members,
+        removed: Some(removed),
+    }))
 }
 
 /// Mark the channel read up to a message (default: the newest).

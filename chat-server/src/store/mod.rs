@@ -206,15 +206,16 @@ pub trait Store: Send + Sync + 'static {
         cid: &Cid,
         members: Vec<MemberInput>,
     ) -> StoreResult<Vec<Member>>;
-    /// Removes a member (moderator+, or the member itself); returns the current member list.
-    /// In a distinct channel users may only remove themselves (leave).
+    /// Removes a member (moderator+, or the member itself); returns the current member list
+    /// and the removed member's tombstone (`deleted: true`, stamped with the removal's
+    /// seq). In a distinct channel users may only remove themselves (leave).
     async fn remove_member(
         &self,
         app: &str,
         actor: &Actor,
         cid: &Cid,
         user_id: &str,
-    ) -> StoreResult<Vec<Member>>;
+    ) -> StoreResult<(Vec<Member>, Member)>;
     /// Current member ids of a channel (empty if it does not exist).
     async fn member_ids(&self, app: &str, cid: &Cid) -> StoreResult<Vec<String>>;
     /// Users who share at least one channel with `user_id` (presence fan-out).

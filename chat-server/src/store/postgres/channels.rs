@@ -411,7 +411,7 @@ pub async fn remove_member(
     actor: &Actor,
     cid: &Cid,
     user: &str,
-) -> StoreResult<Vec<Member>> {
+) -> StoreResult<(Vec<Member>, Member)> {
     let channel = rows::require_channel(w, &w.app, cid).await?;
     let is_self = actor.user_id.as_deref() == Some(user) && !actor.server;
     // The caller's own membership is checked before the target is looked up, so
@@ -449,9 +449,9 @@ pub async fn remove_member(
     let mut to = remaining.clone();
     to.push(user.to_owned());
     // The removed user learns of its removal, and nothing of the channel after it.
-    w.emit(Change::Member(tombstone), to);
+    w.emit(Change::Member(tombstone.clone()), to);
     bump_member_count(w, cid, -1, remaining).await?;
-    members(w, &w.app, cid).await
+    Ok((members(w, &w.app, cid).await?, tombstone))
 }
 
 /// Users sharing a channel with `$2`: the user's memberships (`members_by_user`), then

@@ -136,7 +136,7 @@ impl Store for PgStore {
         actor: &Actor,
         cid: &Cid,
         user_id: &str,
-    ) -> StoreResult<Vec<Member>> {
+    ) -> StoreResult<(Vec<Member>, Member)> {
         let (actor, cid, user) = (actor.clone(), cid.clone(), user_id.to_owned());
         self.write(app, move |w| {
             Box::pin(async move { channels::remove_member(w, &actor, &cid, &user).await })

@@ -397,7 +397,7 @@ pub fn remove_member(
     actor: &Actor,
     cid: &Cid,
     user: &str,
-) -> StoreResult<Vec<Member>> {
+) -> StoreResult<(Vec<Member>, Member)> {
     let channel = rows::require_channel(&w.tx, &w.app, cid)?;
     let is_self = actor.user_id.as_deref() == Some(user) && !actor.server;
     // The caller's own membership is checked before the target is looked up, so
@@ -434,9 +434,9 @@ pub fn remove_member(
     let mut to = remaining.clone();
     to.push(user.to_owned());
     // The removed user learns of its removal, and nothing of the channel after it.
-    w.emit(Change::Member(tombstone), to);
+    w.emit(Change::Member(tombstone.clone()), to);
     bump_member_count(w, cid, -1, remaining)?;
-    members(&w.tx, &w.app, cid)
+    Ok((members(&w.tx, &w.app, cid)?, tombstone))
 }
 
 /// Users sharing a channel with `?2`: the user's memberships (`members_by_user`), then

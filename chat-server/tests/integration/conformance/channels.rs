@@ -98,7 +98,7 @@ pub async fn distinct_channels(factory: Factory) {
         .remove_member(app, &Actor::user("bob"), &dm, "bob")
         .await
         .unwrap();
-    assert_eq!(left.len(), 1);
+    assert_eq!(left.0.len(), 1);
     // Alice's create does not bring Bob back; Bob's own create does.
     let (members, _) = create(s, app, "alice", distinct_req(&["bob"]))
         .await
@@ -181,9 +181,15 @@ pub async fn explicit_ids_replay_only_for_their_creator(factory: Factory) {
     );
     // The creator who left cannot rejoin by replaying the create.
     let cid = Cid::new(ChannelType::Team, "squat").unwrap();
-    s.remove_member(app, &Actor::user("mallory"), &cid, "mallory")
+    let (members, gone) = s
+        .remove_member(app, &Actor::user("mallory"), &cid, "mallory")
         .await
         .unwrap();
+    // The answer carries the tombstone, stamped like the change every member receives.
+    assert!(gone.deleted && gone.user_id == "mallory", "{gone:?}");
+    assert!(!members.iter().any(|m| m.user_id == "mallory"));
+    let (_, info) = s.subscribe(app, "alice").await.unwrap();
+    assert_eq!(gone.rev, info.seq, "the removal is the newest change");
     let replay = create(s, app, "mallory", explicit_req("squat", &["alice", "bob"])).await;
     assert!(matches!(replay, Err(StoreError::Conflict(_))), "{replay:?}");
 }

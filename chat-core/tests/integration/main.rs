@@ -34,6 +34,7 @@ mod crash_safety;
 mod distinct;
 mod engine_blocking;
 mod engine_sim;
+mod members;
 mod outbox_engine;
 mod outbox_sim;
 mod proxy_selftest;

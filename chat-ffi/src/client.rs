@@ -11,7 +11,9 @@ use chat_protocol::{Cid, UpdateMessageRequest};
 use uuid::Uuid;
 
 use crate::error::{ChatError, TokenFetchError};
-use crate::outbox::{ChannelKind, ClientStatus, NewChannel, OutboxEntry};
+use crate::outbox::{
+    ChannelKind, ChannelUpdate, ClientStatus, MemberRole, NewChannel, OutboxEntry,
+};
 use crate::runtime::run;
 use crate::types::NewMessage;
 
@@ -187,6 +189,72 @@ impl FfiClient {
             Ok(())
         })
         .await
+    }
+
+    /// Renames a channel or changes its image (owners and admins), as a queued
+    /// operation: the channel list shows it at once. Returns the operation id.
+    pub async fn update_channel(
+        &self,
+        cid: String,
+        update: ChannelUpdate,
+    ) -> Result<String, ChatError> {
+        let client = self.inner.clone();
+        let cid = self::cid(&cid)?;
+        run(async move {
+            Ok(client
+                .update_channel(&cid, update.into())
+                .await?
+                .to_string())
+        })
+        .await
+    }
+
+    /// Adds members with the default role (moderators and above), as a queued operation:
+    /// they show at once in the member list, `pending` until confirmed.
+    pub async fn add_members(
+        &self,
+        cid: String,
+        user_ids: Vec<String>,
+    ) -> Result<String, ChatError> {
+        let client = self.inner.clone();
+        let cid = self::cid(&cid)?;
+        run(async move {
+            let ids: Vec<&str> = user_ids.iter().map(String::as_str).collect();
+            Ok(client.add_members(&cid, &ids).await?.to_string())
+        })
+        .await
+    }
+
+    /// Gives a member a new role, as a queued operation.
+    pub async fn set_member_role(
+        &self,
+        cid: String,
+        user_id: String,
+        role: MemberRole,
+    ) -> Result<String, ChatError> {
+        let client = self.inner.clone();
+        let cid = self::cid(&cid)?;
+        run(async move {
+            Ok(client
+                .set_member_role(&cid, &user_id, role.into())
+                .await?
+                .to_string())
+        })
+        .await
+    }
+
+    /// Removes a member (moderators and above), as a queued operation.
+    pub async fn remove_member(&self, cid: String, user_id: String) -> Result<String, ChatError> {
+        let client = self.inner.clone();
+        let cid = self::cid(&cid)?;
+        run(async move { Ok(client.remove_member(&cid, &user_id).await?.to_string()) }).await
+    }
+
+    /// Leaves a channel, as a queued operation: it leaves the channel list at once.
+    pub async fn leave_channel(&self, cid: String) -> Result<String, ChatError> {
+        let client = self.inner.clone();
+        let cid = self::cid(&cid)?;
+        run(async move { Ok(client.leave_channel(&cid).await?.to_string()) }).await
     }
 
     /// Retries a failed operation (for a failed message, its id).

@@ -4,7 +4,7 @@
 
 use chat_core::live::ListDiff;
 
-use crate::types::{ChannelItem, MessageItem, ReadReceipt};
+use crate::types::{ChannelItem, MemberItem, MessageItem, ReadReceipt};
 
 fn index(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
@@ -82,4 +82,10 @@ list_diff!(
     ReadReceiptDiff,
     ReadReceipt,
     receipt_diffs
+);
+list_diff!(
+    /// One change to a channel's member list. Apply a batch's changes in order.
+    MemberDiff,
+    MemberItem,
+    member_diffs
 );

@@ -23,13 +23,15 @@ mod time;
 mod types;
 
 pub use client::{ClientConfig, FfiClient, FfiTokenProvider};
-pub use diffs::{ChannelDiff, MessageDiff, ReadReceiptDiff};
+pub use diffs::{ChannelDiff, MemberDiff, MessageDiff, ReadReceiptDiff};
 pub use error::{ChatError, TokenFetchError};
 pub use live::MessageWindow;
-pub use outbox::{ChannelKind, ClientStatus, NewChannel, OutboxEntry, OutboxState};
+pub use outbox::{
+    ChannelKind, ChannelUpdate, ClientStatus, MemberRole, NewChannel, OutboxEntry, OutboxState,
+};
 pub use subscription::{
-    ChannelListListener, ConnectionListener, MessageListListener, PresenceListener,
-    ReadReceiptListener, Subscription, TypingListener,
+    ChannelListListener, ConnectionListener, MemberListListener, MessageListListener,
+    PresenceListener, ReadReceiptListener, Subscription, TypingListener,
 };
 pub use types::*;
 

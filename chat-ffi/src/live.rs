@@ -10,12 +10,12 @@ use chat_core::live::LiveSource;
 use tokio::task::JoinHandle;
 
 use crate::client::{FfiClient, cid, uuid};
-use crate::diffs::{channel_diffs, message_diffs, receipt_diffs};
+use crate::diffs::{channel_diffs, member_diffs, message_diffs, receipt_diffs};
 use crate::error::ChatError;
 use crate::runtime::{run, spawn};
 use crate::subscription::{
-    ChannelListListener, ConnectionListener, MessageListListener, PresenceListener,
-    ReadReceiptListener, Subscription, TypingListener, deliver,
+    ChannelListListener, ConnectionListener, MemberListListener, MessageListListener,
+    PresenceListener, ReadReceiptListener, Subscription, TypingListener, deliver,
 };
 use crate::types::ConnectionState;
 
@@ -139,6 +139,21 @@ impl FfiClient {
         let cid = self::cid(&cid)?;
         let list = run(async move { client.read_receipts(&cid).await }).await?;
         Ok(Subscription::new(pump(list, receipt_diffs, move |d| {
+            listener.on_diffs(d);
+        })))
+    }
+
+    /// A channel's member list (role, online, last read; the user's queued member changes
+    /// shown at once), delivered to `listener`.
+    pub async fn watch_members(
+        &self,
+        cid: String,
+        listener: Arc<dyn MemberListListener>,
+    ) -> Result<Arc<Subscription>, ChatError> {
+        let client = self.inner.clone();
+        let cid = self::cid(&cid)?;
+        let list = run(async move { client.members(&cid).await }).await?;
+        Ok(Subscription::new(pump(list, member_diffs, move |d| {
             listener.on_diffs(d);
         })))
     }

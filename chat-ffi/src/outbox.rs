@@ -1,10 +1,13 @@
-//! Channels and the outbox across the FFI: creating a channel ([`NewChannel`]), listing
+//! Channels and the outbox across the FFI: creating a channel ([`NewChannel`]), changing
+//! it ([`ChannelUpdate`], [`MemberRole`]), listing
 //! queued work ([`OutboxEntry`], for an "unsent" screen or a badge) and the engine's
 //! status ([`ClientStatus`]). Conversions only.
 
 use chat_core::client::{EngineStatus, OutboxItem};
-use chat_core::outbox::{ItemState, OutboxOp, PauseReason};
-use chat_protocol::{ChannelType, CreateChannelRequest};
+use chat_core::outbox::{ItemState, PauseReason};
+use chat_protocol::{
+    ChannelType, CreateChannelRequest, MemberRole as CoreRole, UpdateChannelRequest,
+};
 
 /// A channel type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -26,6 +29,62 @@ impl From<ChannelKind> for ChannelType {
             ChannelKind::Team => Self::Team,
             ChannelKind::Livestream => Self::Livestream,
             ChannelKind::Commerce => Self::Commerce,
+        }
+    }
+}
+
+/// A member's role in a channel, from most to least privileged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum MemberRole {
+    /// Created the channel; full control.
+    Owner,
+    /// Manages the channel and its members.
+    Admin,
+    /// Manages members and deletes others' messages.
+    Moderator,
+    /// Reads and writes.
+    Member,
+}
+
+impl From<MemberRole> for CoreRole {
+    fn from(r: MemberRole) -> Self {
+        match r {
+            MemberRole::Owner => Self::Owner,
+            MemberRole::Admin => Self::Admin,
+            MemberRole::Moderator => Self::Moderator,
+            MemberRole::Member => Self::Member,
+        }
+    }
+}
+
+impl From<CoreRole> for MemberRole {
+    fn from(r: CoreRole) -> Self {
+        match r {
+            CoreRole::Owner => Self::Owner,
+            CoreRole::Admin => Self::Admin,
+            CoreRole::Moderator => Self::Moderator,
+            CoreRole::Member => Self::Member,
+        }
+    }
+}
+
+/// A change to a channel's name or image (absent fields stay).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ChannelUpdate {
+    /// The new display name.
+    #[uniffi(default = None)]
+    pub name: Option<String>,
+    /// The new image URL.
+    #[uniffi(default = None)]
+    pub image: Option<String>,
+}
+
+impl From<ChannelUpdate> for UpdateChannelRequest {
+    fn from(u: ChannelUpdate) -> Self {
+        Self {
+            name: u.name,
+            image: u.image,
+            config: None,
         }
     }
 }
@@ -128,7 +187,8 @@ pub struct OutboxEntry {
     /// Its id (for a send, the message id): pass it to `retry` or `discard`.
     pub op_id: String,
     /// What it does: `send_message`, `edit_message`, `delete_message`, `add_reaction`,
-    /// `remove_reaction`, `mark_read` or `create_channel`.
+    /// `remove_reaction`, `mark_read`, `create_channel`, `update_channel`, `add_members`
+    /// or `remove_member`.
     pub kind: String,
     /// The channel it concerns.
     pub cid: Option<String>,
@@ -138,18 +198,7 @@ pub struct OutboxEntry {
 
 impl From<OutboxItem> for OutboxEntry {
     fn from(i: OutboxItem) -> Self {
-        let cid = match &i.op {
-            OutboxOp::SendMessage { cid, .. }
-            | OutboxOp::EditMessage { cid, .. }
-            | OutboxOp::DeleteMessage { cid, .. }
-            | OutboxOp::AddReaction { cid, .. }
-            | OutboxOp::RemoveReaction { cid, .. }
-            | OutboxOp::MarkRead { cid, .. } => Some(cid.to_string()),
-            OutboxOp::CreateChannel { request } => request
-                .id
-                .as_ref()
-                .map(|id| format!("{}:{id}", request.kind.as_str())),
-        };
+        let cid = i.op.queue_key().ok().map(|cid| cid.to_string());
         Self {
             op_id: i.op_id.to_string(),
             kind: serde_json::to_value(i.op.kind())

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinHandle;
 
-use crate::diffs::{ChannelDiff, MessageDiff, ReadReceiptDiff};
+use crate::diffs::{ChannelDiff, MemberDiff, MessageDiff, ReadReceiptDiff};
 use crate::types::{ConnectionState, TypingUser};
 
 /// Receives a message list's diffs (a `Reset` first).
@@ -30,6 +30,13 @@ pub trait ChannelListListener: Send + Sync {
 pub trait ReadReceiptListener: Send + Sync {
     /// One batch: apply its diffs in order.
     fn on_diffs(&self, diffs: Vec<ReadReceiptDiff>);
+}
+
+/// Receives a channel's member list as diffs (a `Reset` first).
+#[uniffi::export(with_foreign)]
+pub trait MemberListListener: Send + Sync {
+    /// One batch: apply its diffs in order.
+    fn on_diffs(&self, diffs: Vec<MemberDiff>);
 }
 
 /// Receives who is typing in a channel (the current list first, then each change).

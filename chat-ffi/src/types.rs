@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use chat_core::client::{ConnectionState as CoreState, DisconnectReason};
 use chat_core::live::{
-    ChannelItem as CoreChannel, MessageItem as CoreItem, MessageState as CoreMessageState,
-    ReadReceipt as CoreReceipt,
+    ChannelItem as CoreChannel, MemberItem as CoreMember, MessageItem as CoreItem,
+    MessageState as CoreMessageState, ReadReceipt as CoreReceipt,
 };
 use chat_protocol::Timestamp;
 
@@ -291,6 +291,40 @@ impl From<CoreReceipt> for ReadReceipt {
             user_id: r.user_id,
             last_read_message_id: r.last_read_message_id.map(|m| m.to_string()),
             last_read_at: r.last_read_at,
+        }
+    }
+}
+
+/// One row of a channel's member list.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct MemberItem {
+    /// The member.
+    pub user_id: String,
+    /// Their role (a queued role change shown at once).
+    pub role: crate::outbox::MemberRole,
+    /// When they (last) joined; absent while their addition waits for the server.
+    pub joined_at: Option<Timestamp>,
+    /// Online: others as realtime presence reports them; the current user while this client
+    /// is connected.
+    pub online: bool,
+    /// The newest message they have read, if any.
+    pub last_read_message_id: Option<String>,
+    /// When their read marker last moved, if it ever did.
+    pub last_read_at: Option<Timestamp>,
+    /// A queued change to this member (added, or a new role) waits for the server.
+    pub pending: bool,
+}
+
+impl From<CoreMember> for MemberItem {
+    fn from(m: CoreMember) -> Self {
+        Self {
+            user_id: m.user_id,
+            role: m.role.into(),
+            joined_at: m.joined_at,
+            online: m.online,
+            last_read_message_id: m.last_read_message_id.map(|id| id.to_string()),
+            last_read_at: m.last_read_at,
+            pending: m.pending,
         }
     }
 }

@@ -7,7 +7,9 @@ use std::future::Future;
 
 use chat_core::client::{self as core, ChatClient, NewMessage as CoreNewMessage, TokenError};
 use chat_core::outbox::OpId;
-use chat_protocol::{Cid, CreateChannelRequest, UpdateMessageRequest};
+use chat_protocol::{
+    Cid, CreateChannelRequest, MemberRole, UpdateChannelRequest, UpdateMessageRequest,
+};
 use js_sys::{Function, Promise, Reflect};
 use send_wrapper::SendWrapper;
 use uuid::Uuid;
@@ -261,6 +263,88 @@ impl WasmClient {
             let request: CreateChannelRequest = from_js("channel", request)?;
             let cid = client.create_channel(request).await.map_err(error_to_js)?;
             Ok(JsValue::from(cid.to_string()))
+        })
+    }
+
+    /// Renames a channel or changes its image (`{ name?, image? }`; owners and admins), as
+    /// a queued operation shown at once; resolves with the operation id.
+    #[wasm_bindgen(js_name = updateChannel, unchecked_return_type = "Promise<string>")]
+    pub fn update_channel(
+        &self,
+        cid: String,
+        #[wasm_bindgen(unchecked_param_type = "ChannelUpdate")] update: JsValue,
+    ) -> Promise {
+        let client = self.inner.clone();
+        promise(async move {
+            let update: UpdateChannelRequest = from_js("update", update)?;
+            let op = client
+                .update_channel(&self::cid(&cid)?, update)
+                .await
+                .map_err(error_to_js)?;
+            Ok(JsValue::from(op.to_string()))
+        })
+    }
+
+    /// Adds members with the default role (moderators and above), as a queued operation
+    /// (they show at once, `pending`); resolves with the operation id.
+    #[wasm_bindgen(js_name = addMembers, unchecked_return_type = "Promise<string>")]
+    pub fn add_members(&self, cid: String, user_ids: Vec<String>) -> Promise {
+        let client = self.inner.clone();
+        promise(async move {
+            let ids: Vec<&str> = user_ids.iter().map(String::as_str).collect();
+            let op = client
+                .add_members(&self::cid(&cid)?, &ids)
+                .await
+                .map_err(error_to_js)?;
+            Ok(JsValue::from(op.to_string()))
+        })
+    }
+
+    /// Gives a member a new role (`"admin"`, `"moderator"`, `"member"`), as a queued
+    /// operation; resolves with the operation id.
+    #[wasm_bindgen(js_name = setMemberRole, unchecked_return_type = "Promise<string>")]
+    pub fn set_member_role(
+        &self,
+        cid: String,
+        user_id: String,
+        #[wasm_bindgen(unchecked_param_type = "MemberRole")] role: JsValue,
+    ) -> Promise {
+        let client = self.inner.clone();
+        promise(async move {
+            let role: MemberRole = from_js("role", role)?;
+            let op = client
+                .set_member_role(&self::cid(&cid)?, &user_id, role)
+                .await
+                .map_err(error_to_js)?;
+            Ok(JsValue::from(op.to_string()))
+        })
+    }
+
+    /// Removes a member (moderators and above), as a queued operation; resolves with the
+    /// operation id.
+    #[wasm_bindgen(js_name = removeMember, unchecked_return_type = "Promise<string>")]
+    pub fn remove_member(&self, cid: String, user_id: String) -> Promise {
+        let client = self.inner.clone();
+        promise(async move {
+            let op = client
+                .remove_member(&self::cid(&cid)?, &user_id)
+                .await
+                .map_err(error_to_js)?;
+            Ok(JsValue::from(op.to_string()))
+        })
+    }
+
+    /// Leaves a channel, as a queued operation (it leaves the channel list at once);
+    /// resolves with the operation id.
+    #[wasm_bindgen(js_name = leaveChannel, unchecked_return_type = "Promise<string>")]
+    pub fn leave_channel(&self, cid: String) -> Promise {
+        let client = self.inner.clone();
+        promise(async move {
+            let op = client
+                .leave_channel(&self::cid(&cid)?)
+                .await
+                .map_err(error_to_js)?;
+            Ok(JsValue::from(op.to_string()))
         })
     }
 

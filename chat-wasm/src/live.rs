@@ -209,6 +209,23 @@ impl WasmClient {
         })
     }
 
+    /// A channel's member list (role, online, last read; queued member changes shown at
+    /// once); `callback(diffs)`.
+    #[wasm_bindgen(js_name = watchMembers, unchecked_return_type = "Promise<WasmSubscription>")]
+    pub fn watch_members(
+        &self,
+        cid: String,
+        #[wasm_bindgen(unchecked_param_type = "(diffs: ListDiff<MemberItem>[]) => void")]
+        callback: Function,
+    ) -> Promise {
+        let client = self.inner.clone();
+        promise(async move {
+            let cid = self::cid(&cid)?;
+            let list = client.members(&cid).await.map_err(error_to_js)?;
+            Ok(WasmSubscription::new(pump(list, callback)))
+        })
+    }
+
     /// Who else is typing in `cid`; `callback(users)` (the current list first).
     #[wasm_bindgen(js_name = watchTyping)]
     pub fn watch_typing(

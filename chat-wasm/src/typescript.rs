@@ -106,6 +106,20 @@ export interface ReadReceipt {
   last_read_at: Timestamp;
 }
 
+export type MemberRole = "owner" | "admin" | "moderator" | "member";
+
+export interface MemberItem {
+  user_id: string;
+  role: MemberRole;
+  /** Absent while the member's addition waits for the server. */
+  joined_at: Timestamp | null;
+  online: boolean;
+  last_read_message_id: string | null;
+  last_read_at: Timestamp | null;
+  /** A queued change to this member (added, or a new role) waits for the server. */
+  pending: boolean;
+}
+
 export interface TypingUser {
   user_id: string;
   parent_id: string | null;
@@ -144,7 +158,8 @@ export interface OutboxItem {
   /** For a send, the message id: pass it to `retry` or `discard`. */
   op_id: string;
   /** The operation, tagged by `op`: `send_message`, `edit_message`, `delete_message`,
-   * `add_reaction`, `remove_reaction`, `mark_read`, `create_channel`. */
+   * `add_reaction`, `remove_reaction`, `mark_read`, `create_channel`, `update_channel`,
+   * `add_members`, `remove_member`. */
   op: { op: string; cid?: Cid; [field: string]: unknown };
   state: OutboxItemState;
 }
@@ -174,6 +189,12 @@ export interface NewMessage {
   quotedMessageId?: string;
   mentionedUsers?: string[];
   attachments?: Record<string, unknown>[];
+}
+
+/** A channel's new name or image (absent fields stay). */
+export interface ChannelUpdate {
+  name?: string;
+  image?: string;
 }
 
 export interface NewChannel {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chat_core::cache::test_support::{channel, message};
 use chat_core::client::{EngineStatus, OutboxItem};
 use chat_core::clock::Millis;
-use chat_core::live::{ChannelItem, ListDiff, MessageItem, MessageState, ReadReceipt};
+use chat_core::live::{ChannelItem, ListDiff, MemberItem, MessageItem, MessageState, ReadReceipt};
 use chat_core::outbox::{Failure, ItemState, OpId, OutboxOp, PauseReason};
 use chat_core::realtime::{ConnectionState, DisconnectReason, TypingUser};
 use chat_protocol::{ChannelConfig, ErrorCode, Timestamp};
@@ -329,6 +329,21 @@ fn the_typescript_shapes_match_what_rust_serializes() {
             last_read_at: Timestamp::now(),
         },
     );
+    for joined in [None, Some(Timestamp::now())] {
+        check(
+            &shapes,
+            "MemberItem",
+            &MemberItem {
+                user_id: "bob".into(),
+                role: chat_protocol::MemberRole::Moderator,
+                joined_at: joined,
+                online: true,
+                last_read_message_id: joined.map(|_| Uuid::nil()),
+                last_read_at: joined,
+                pending: joined.is_none(),
+            },
+        );
+    }
     check(
         &shapes,
         "TypingUser",

@@ -139,6 +139,38 @@ public final class ChatClient: Sendable {
         try await ffi.markRead(cid: cid)
     }
 
+    /// Renames a channel or changes its image (owners and admins); `nil` values stay. Queued like a
+    /// send: the channel list shows the change at once, offline too. Returns the operation id.
+    @discardableResult
+    public func updateChannel(cid: String, name: String? = nil, image: String? = nil) async throws -> String {
+        try await ffi.updateChannel(cid: cid, update: ChannelUpdate(name: name, image: image))
+    }
+
+    /// Adds `userIds` to a channel with the default role (moderators and above). Queued: they show
+    /// at once in `members(cid:)`, `pending` until the server confirms. Returns the operation id.
+    @discardableResult
+    public func addMembers(cid: String, userIds: [String]) async throws -> String {
+        try await ffi.addMembers(cid: cid, userIds: userIds)
+    }
+
+    /// Gives a member a new `role` (queued; shown at once in `members(cid:)`).
+    @discardableResult
+    public func setMemberRole(cid: String, userId: String, role: MemberRole) async throws -> String {
+        try await ffi.setMemberRole(cid: cid, userId: userId, role: role)
+    }
+
+    /// Removes a member (moderators and above; queued, gone from `members(cid:)` at once).
+    @discardableResult
+    public func removeMember(cid: String, userId: String) async throws -> String {
+        try await ffi.removeMember(cid: cid, userId: userId)
+    }
+
+    /// Leaves a channel (queued): it leaves the channel list at once.
+    @discardableResult
+    public func leaveChannel(cid: String) async throws -> String {
+        try await ffi.leaveChannel(cid: cid)
+    }
+
     /// Creates a channel; returns its cid. Works offline: messages may be sent to the cid at once.
     /// An explicit `id` is an idempotent create for this user; if someone else already uses it, the
     /// create fails in the outbox (409). With `distinct`, the channel is the conversation of exactly
@@ -268,6 +300,15 @@ public final class ChatClient: Sendable {
         let ffi = self.ffi
         return liveListStream({ (diff: ReadReceiptDiff) in diff.change }) { onBatch in
             try await ffi.watchReadReceipts(cid: cid, listener: ReadReceiptDiffListener(onBatch))
+        }
+    }
+
+    /// The live member list of `cid`, oldest membership first: role, online, last read, with the
+    /// user's queued member changes shown at once (`pending`). Conflated; ends when the stream does.
+    public func members(cid: String) -> AsyncThrowingStream<[MemberItem], Error> {
+        let ffi = self.ffi
+        return liveListStream({ (diff: MemberDiff) in diff.change }) { onBatch in
+            try await ffi.watchMembers(cid: cid, listener: MemberDiffListener(onBatch))
         }
     }
 

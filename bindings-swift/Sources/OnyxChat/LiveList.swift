@@ -67,6 +67,17 @@ extension ReadReceiptDiff {
     }
 }
 
+extension MemberDiff {
+    var change: Change<MemberItem> {
+        switch self {
+        case let .reset(items): return .reset(items)
+        case let .insert(index, item): return .insert(Int(index), item)
+        case let .update(index, item): return .update(Int(index), item)
+        case let .remove(index): return .remove(Int(index))
+        }
+    }
+}
+
 /// A list kept up to date by diff batches; thread-safe.
 final class DiffedList<T>: @unchecked Sendable {
     private let items = Locked<[T]>([])
@@ -288,6 +299,18 @@ final class ReadReceiptDiffListener: ReadReceiptListener {
     }
 
     func onDiffs(diffs: [ReadReceiptDiff]) {
+        onBatch(diffs)
+    }
+}
+
+final class MemberDiffListener: MemberListListener {
+    private let onBatch: @Sendable ([MemberDiff]) -> Void
+
+    init(_ onBatch: @escaping @Sendable ([MemberDiff]) -> Void) {
+        self.onBatch = onBatch
+    }
+
+    func onDiffs(diffs: [MemberDiff]) {
         onBatch(diffs)
     }
 }

@@ -6,8 +6,10 @@
 
 #if !compiler(>=6)
 extension ChannelItem: @unchecked Sendable {}
+extension ChannelUpdate: @unchecked Sendable {}
 extension ClientConfig: @unchecked Sendable {}
 extension ClientStatus: @unchecked Sendable {}
+extension MemberItem: @unchecked Sendable {}
 extension Message: @unchecked Sendable {}
 extension MessageItem: @unchecked Sendable {}
 extension NewChannel: @unchecked Sendable {}
@@ -18,6 +20,8 @@ extension TypingUser: @unchecked Sendable {}
 extension ChannelDiff: @unchecked Sendable {}
 extension ChannelKind: @unchecked Sendable {}
 extension ConnectionState: @unchecked Sendable {}
+extension MemberDiff: @unchecked Sendable {}
+extension MemberRole: @unchecked Sendable {}
 extension MessageDiff: @unchecked Sendable {}
 extension MessageState: @unchecked Sendable {}
 extension OutboxState: @unchecked Sendable {}

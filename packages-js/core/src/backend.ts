@@ -92,6 +92,9 @@ export class LocalBackend implements Backend {
       case "readReceipts":
         handle = await c.watchReadReceipts(str(args[0]), cb);
         break;
+      case "members":
+        handle = await c.watchMembers(str(args[0]), cb);
+        break;
       case "typing":
         handle = c.watchTyping(str(args[0]), cb);
         break;

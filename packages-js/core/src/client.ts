@@ -21,8 +21,11 @@ import {
 import type {
   ChannelItem,
   ChannelType,
+  ChannelUpdate,
   ConnectionState,
   EngineStatus,
+  MemberItem,
+  MemberRole,
   MessageItem,
   NewChannel,
   NewMessage,
@@ -269,6 +272,37 @@ export class ChatClient {
   }
 
   /**
+   * Renames a channel or changes its image (owners and admins; absent fields stay). Queued like a
+   * send: the channel list shows it at once, offline too. Resolves with the operation id.
+   */
+  updateChannel(cid: string, update: ChannelUpdate): Promise<string> {
+    return this.run("updateChannel", [cid, update]);
+  }
+
+  /**
+   * Adds members with the default role (moderators and above). Queued: they show at once in
+   * {@link members}, `pending` until the server confirms. Resolves with the operation id.
+   */
+  addMembers(cid: string, userIds: string[]): Promise<string> {
+    return this.run("addMembers", [cid, userIds]);
+  }
+
+  /** Gives a member a new role (queued; shown at once in {@link members}). */
+  setMemberRole(cid: string, userId: string, role: MemberRole): Promise<string> {
+    return this.run("setMemberRole", [cid, userId, role]);
+  }
+
+  /** Removes a member (moderators and above; queued, gone from {@link members} at once). */
+  removeMember(cid: string, userId: string): Promise<string> {
+    return this.run("removeMember", [cid, userId]);
+  }
+
+  /** Leaves a channel (queued): it leaves the channel list at once. */
+  leaveChannel(cid: string): Promise<string> {
+    return this.run("leaveChannel", [cid]);
+  }
+
+  /**
    * Opens (creating it if needed) the distinct conversation between this user and `members`: a
    * direct message with one member, a fixed group with several. Its cid is derived from the
    * member set (`messaging:!members-…`), so every member gets the same cid, offline too. Its
@@ -408,6 +442,14 @@ export class ChatClient {
   /** A channel's read receipts (one per member who read). */
   readReceipts(cid: string): LiveStore<ReadReceipt[]> {
     return this.store(`readReceipts:${cid}`, () => new ListStore<ReadReceipt>(this.host, "readReceipts", [cid], (r) => r.userId));
+  }
+
+  /**
+   * A channel's members, oldest membership first: role, online, last read, with the user's queued
+   * member changes shown at once (`pending`).
+   */
+  members(cid: string): LiveStore<MemberItem[]> {
+    return this.store(`members:${cid}`, () => new ListStore<MemberItem>(this.host, "members", [cid], (m) => m.userId));
   }
 
   /** Who else is typing in `cid`. */

@@ -18,6 +18,11 @@ export const CLIENT_METHODS = [
   "removeReaction",
   "markRead",
   "createChannel",
+  "updateChannel",
+  "addMembers",
+  "setMemberRole",
+  "removeMember",
+  "leaveChannel",
   "retry",
   "discard",
   "outbox",
@@ -43,13 +48,15 @@ export type WindowMethod = (typeof WINDOW_METHODS)[number];
 
 /**
  * The live queries and their arguments: `messages [cid, pageSize]`, `thread [parentId]`,
- * `channels [limit]`, `readReceipts [cid]`, `typing [cid]`, `presence []`, `connection []`.
+ * `channels [limit]`, `readReceipts [cid]`, `members [cid]`, `typing [cid]`, `presence []`,
+ * `connection []`.
  */
 export type SubKind =
   | "messages"
   | "thread"
   | "channels"
   | "readReceipts"
+  | "members"
   | "typing"
   | "presence"
   | "connection";

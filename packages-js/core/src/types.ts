@@ -5,7 +5,17 @@
 
 import type { Cid, ChannelType, DisconnectReason, ListDiff } from "../wasm/chat_wasm.js";
 
-export type { Cid, ChannelType, DisconnectReason, ListDiff, OpenOptions, NewMessage, NewChannel } from "../wasm/chat_wasm.js";
+export type {
+  Cid,
+  ChannelType,
+  ChannelUpdate,
+  DisconnectReason,
+  ListDiff,
+  MemberRole,
+  OpenOptions,
+  NewMessage,
+  NewChannel,
+} from "../wasm/chat_wasm.js";
 
 /** A point in time (the wire's RFC 3339 string, parsed). */
 export type Timestamp = Date;
@@ -97,6 +107,20 @@ export interface ReadReceipt {
   userId: string;
   lastReadMessageId: string | null;
   lastReadAt: Date;
+}
+
+/** One row of a channel's member list (queued member changes shown at once, `pending`). */
+export interface MemberItem {
+  userId: string;
+  role: import("../wasm/chat_wasm.js").MemberRole;
+  /** When they (last) joined; `null` while their addition waits for the server. */
+  joinedAt: Date | null;
+  /** Others: as realtime presence reports them; the current user: while connected. */
+  online: boolean;
+  lastReadMessageId: string | null;
+  lastReadAt: Date | null;
+  /** A queued change to this member (added, or a new role) waits for the server. */
+  pending: boolean;
 }
 
 /** Someone typing (in the thread of `parentId`, if any). */

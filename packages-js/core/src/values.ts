@@ -19,6 +19,7 @@ import type {
   MessageItem,
   MessageState,
   OutboxItem,
+  MemberItem,
   ReadReceipt,
   TypingUser,
 } from "./types.js";
@@ -121,6 +122,18 @@ function readReceipt(r: Wire): ReadReceipt {
   } as ReadReceipt;
 }
 
+function memberItem(m: Wire): MemberItem {
+  return {
+    userId: m.user_id,
+    role: m.role,
+    joinedAt: m.joined_at == null ? null : date(m.joined_at),
+    online: m.online,
+    lastReadMessageId: m.last_read_message_id ?? null,
+    lastReadAt: m.last_read_at == null ? null : date(m.last_read_at),
+    pending: m.pending,
+  } as MemberItem;
+}
+
 function typingUser(t: Wire): TypingUser {
   return { userId: t.user_id, parentId: t.parent_id ?? null } as TypingUser;
 }
@@ -160,6 +173,7 @@ const SUBS: Record<string, (payload: unknown) => unknown> = {
   thread: diffs(messageItem),
   channels: diffs(channelItem),
   readReceipts: diffs(readReceipt),
+  members: diffs(memberItem),
   typing: (p) => (p as Wire[]).map(typingUser),
   connection: (p) => connectionState(p as Wire),
 };

@@ -4,6 +4,7 @@ import type {
   ChannelItem,
   ConnectionState,
   LiveStore,
+  MemberItem,
   MessageItem,
   MessageListStore,
   OutboxItem,
@@ -184,6 +185,19 @@ export function useReadReceipts(cid: string | null | undefined): readonly ReadRe
   const client = useChatClient();
   const store = useMemo(
     () => (cid ? client.readReceipts(cid) : (EMPTY_LIST_STORE as LiveStore<readonly ReadReceipt[]>)),
+    [client, cid],
+  );
+  return useLiveStore(store);
+}
+
+/**
+ * A channel's members, oldest membership first: role, online, last read; the user's queued member
+ * changes show at once (`pending`).
+ */
+export function useMembers(cid: string | null | undefined): readonly MemberItem[] {
+  const client = useChatClient();
+  const store = useMemo(
+    () => (cid ? client.members(cid) : (EMPTY_LIST_STORE as LiveStore<readonly MemberItem[]>)),
     [client, cid],
   );
   return useLiveStore(store);

@@ -14,6 +14,7 @@ export {
   useConnectionState,
   useLiveStore,
   useMessages,
+  useMembers,
   useOutbox,
   usePresence,
   useReadReceipts,

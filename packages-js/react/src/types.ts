@@ -7,7 +7,10 @@
  */
 import type {
   ChannelItem,
+  ChannelUpdate,
   ConnectionState,
+  MemberItem,
+  MemberRole,
   MessageItem,
   NewChannel,
   NewMessage,
@@ -19,8 +22,11 @@ import type {
 export type {
   Channel,
   ChannelItem,
+  ChannelUpdate,
   ConnectionState,
   Failure,
+  MemberItem,
+  MemberRole,
   Message,
   MessageItem,
   MessageState,
@@ -63,6 +69,7 @@ export interface ChatClientLike {
   messages(cid: string, pageSize?: number): MessageListStore;
   thread(parentId: string): LiveStore<readonly MessageItem[]>;
   readReceipts(cid: string): LiveStore<readonly ReadReceipt[]>;
+  members(cid: string): LiveStore<readonly MemberItem[]>;
   typing(cid: string): LiveStore<readonly TypingUser[]>;
   presence(): LiveStore<readonly string[]>;
   readonly connection: LiveStore<ConnectionState>;
@@ -76,6 +83,11 @@ export interface ChatClientLike {
   markRead(cid: string): Promise<void>;
   createChannel(channel: NewChannel): Promise<string>;
   openDistinctChannel(members: string[], type?: NewChannel["type"], name?: string): Promise<string>;
+  updateChannel(cid: string, update: ChannelUpdate): Promise<string>;
+  addMembers(cid: string, userIds: string[]): Promise<string>;
+  setMemberRole(cid: string, userId: string, role: MemberRole): Promise<string>;
+  removeMember(cid: string, userId: string): Promise<string>;
+  leaveChannel(cid: string): Promise<string>;
   retry(opId: string): Promise<void>;
   discard(opId: string): Promise<void>;
   reconnect(): Promise<void>;

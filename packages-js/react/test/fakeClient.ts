@@ -12,6 +12,7 @@ import type {
   MessageListStore,
   MessageState,
   OutboxItem,
+  MemberItem,
   ReadReceipt,
   TypingUser,
 } from "../src/index.js";
@@ -138,6 +139,7 @@ export function createFakeClient(userId = "alice") {
   const threadStores = new Map<string, FakeStore<MessageItem[]>>();
   const typingStores = new Map<string, FakeStore<TypingUser[]>>();
   const receiptStores = new Map<string, FakeStore<ReadReceipt[]>>();
+  const memberStores = new Map<string, FakeStore<MemberItem[]>>();
   const channelStores = new Map<number, FakeStore<ChannelItem[]>>();
   const outbox = new FakeStore<OutboxItem[]>([]);
   const presence = new FakeStore<string[]>([]);
@@ -164,6 +166,7 @@ export function createFakeClient(userId = "alice") {
     ),
     thread: vi.fn((parentId: string) => getOr(threadStores, parentId, () => new FakeStore<MessageItem[]>([], false))),
     readReceipts: vi.fn((cid: string) => getOr(receiptStores, cid, () => new FakeStore<ReadReceipt[]>([]))),
+    members: vi.fn((cid: string) => getOr(memberStores, cid, () => new FakeStore<MemberItem[]>([], false))),
     typing: vi.fn((cid: string) => getOr(typingStores, cid, () => new FakeStore<TypingUser[]>([]))),
     presence: vi.fn(() => presence),
     outboxStore: vi.fn(() => outbox),
@@ -175,6 +178,11 @@ export function createFakeClient(userId = "alice") {
     markRead: vi.fn(async (_cid: string) => {}),
     createChannel: vi.fn(async () => "messaging:new"),
     openDistinctChannel: vi.fn(async (_members: string[]) => "messaging:!members-new"),
+    updateChannel: vi.fn(async (_cid: string, _update: unknown) => `op-${++nextId}`),
+    addMembers: vi.fn(async (_cid: string, _userIds: string[]) => `op-${++nextId}`),
+    setMemberRole: vi.fn(async (_cid: string, _userId: string, _role: string) => `op-${++nextId}`),
+    removeMember: vi.fn(async (_cid: string, _userId: string) => `op-${++nextId}`),
+    leaveChannel: vi.fn(async (_cid: string) => `op-${++nextId}`),
     retry: vi.fn(async (_opId: string) => {}),
     discard: vi.fn(async (_opId: string) => {}),
     reconnect: vi.fn(async () => {}),
@@ -190,6 +198,7 @@ export function createFakeClient(userId = "alice") {
     threadStore: (parentId: string) => client.thread(parentId) as FakeStore<MessageItem[]>,
     typingStore: (cid: string) => client.typing(cid) as FakeStore<TypingUser[]>,
     channelStore: (limit = 30) => client.channels(limit) as FakeStore<ChannelItem[]>,
+    memberStore: (cid: string) => client.members(cid) as FakeStore<MemberItem[]>,
     outbox,
     presence,
     connection,

@@ -8,6 +8,7 @@ import {
   useMessages,
   useOutbox,
   useReadReceipts,
+  useMembers,
   useThread,
   useTyping,
 } from "../src/index.js";
@@ -122,6 +123,7 @@ describe("the other hooks", () => {
         useTyping(cid);
         useOutbox();
         useReadReceipts(cid);
+        useMembers(cid);
       },
       { wrapper: wrapperFor(fake) },
     );
@@ -132,6 +134,7 @@ describe("the other hooks", () => {
       fake.typingStore(cid),
       fake.outbox,
       fake.client.readReceipts(cid) as unknown as { listenerCount: number },
+      fake.memberStore(cid),
     ];
     for (const s of stores) expect(s.listenerCount).toBe(1);
     unmount();
@@ -178,6 +181,28 @@ describe("the other hooks", () => {
     expect(result.current.map((t) => t.userId)).toEqual(["bob"]);
     rerender({ parent: "p1" });
     expect(result.current.map((t) => t.userId)).toEqual(["carol"]);
+  });
+
+  it("useMembers follows the channel's member store and switches with the cid", () => {
+    const fake = createFakeClient();
+    const { result, rerender } = renderHook(({ cid }) => useMembers(cid), {
+      wrapper: wrapperFor(fake),
+      initialProps: { cid: "team:crew" as string | null },
+    });
+    expect(fake.client.members).toHaveBeenCalledWith("team:crew");
+    const carol = {
+      userId: "carol",
+      role: "member" as const,
+      joinedAt: null,
+      online: false,
+      lastReadMessageId: null,
+      lastReadAt: null,
+      pending: true,
+    };
+    act(() => fake.memberStore("team:crew").set([carol]));
+    expect(result.current).toEqual([carol]);
+    rerender({ cid: null });
+    expect(result.current).toEqual([]);
   });
 
   it("useOutbox lists the queued operations", () => {

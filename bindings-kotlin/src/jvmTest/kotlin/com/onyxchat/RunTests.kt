@@ -13,6 +13,7 @@ fun main() {
         ErrorsTest::class.java,
         LifecycleBinderTest::class.java,
         LifecycleBindingClientTest::class.java,
+        MembersTest::class.java,
         ViewModelsTest::class.java,
     )
     result.failures.forEach { f: Failure ->

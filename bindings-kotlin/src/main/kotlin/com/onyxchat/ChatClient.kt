@@ -95,6 +95,29 @@ class ChatClient private constructor(
     ): String = ffi.createChannel(NewChannel(kind, id, name, image, members, distinct))
 
     /**
+     * Renames a channel or changes its image (owners and admins); absent values stay. Queued like a
+     * send: the channel list shows the change at once, offline too. Returns the operation id.
+     */
+    suspend fun updateChannel(cid: String, name: String? = null, image: String? = null): String =
+        ffi.updateChannel(cid, ChannelUpdate(name, image))
+
+    /**
+     * Adds [userIds] to a channel with the default role (moderators and above). Queued: they show at
+     * once in [members], `pending` until the server confirms. Returns the operation id.
+     */
+    suspend fun addMembers(cid: String, userIds: List<String>): String = ffi.addMembers(cid, userIds)
+
+    /** Gives a member a new [role] (queued; shown at once in [members]). */
+    suspend fun setMemberRole(cid: String, userId: String, role: MemberRole): String =
+        ffi.setMemberRole(cid, userId, role)
+
+    /** Removes a member (moderators and above; queued, gone from [members] at once). */
+    suspend fun removeMember(cid: String, userId: String): String = ffi.removeMember(cid, userId)
+
+    /** Leaves a channel (queued): it leaves the channel list at once. */
+    suspend fun leaveChannel(cid: String): String = ffi.leaveChannel(cid)
+
+    /**
      * Opens (creating it if needed) the distinct conversation between this user and [members]: a
      * direct message with one member, a fixed group with several. Its cid is derived from the
      * member set (`messaging:!members-…`), so every member gets the same cid, offline too. Its
@@ -179,6 +202,17 @@ class ChatClient private constructor(
         liveListFlow({ d: com.onyxchat.ReadReceiptDiff -> d.toChange() }) { onBatch ->
             ffi.watchReadReceipts(cid, object : ReadReceiptListener {
                 override fun onDiffs(diffs: List<com.onyxchat.ReadReceiptDiff>) = onBatch(diffs)
+            })
+        }
+
+    /**
+     * The live member list of [cid], oldest membership first: role, online, last read, with the
+     * user's queued member changes shown at once (`pending`).
+     */
+    fun members(cid: String): Flow<List<MemberItem>> =
+        liveListFlow({ d: MemberDiff -> d.toChange() }) { onBatch ->
+            ffi.watchMembers(cid, object : MemberListListener {
+                override fun onDiffs(diffs: List<MemberDiff>) = onBatch(diffs)
             })
         }
 

@@ -38,6 +38,13 @@ internal fun ReadReceiptDiff.toChange(): Change<ReadReceipt> = when (this) {
     is ReadReceiptDiff.Remove -> Change.Remove(index.toInt())
 }
 
+internal fun MemberDiff.toChange(): Change<MemberItem> = when (this) {
+    is MemberDiff.Reset -> Change.Reset(items)
+    is MemberDiff.Insert -> Change.Insert(index.toInt(), item)
+    is MemberDiff.Update -> Change.Update(index.toInt(), item)
+    is MemberDiff.Remove -> Change.Remove(index.toInt())
+}
+
 /** A list kept up to date by diff batches; thread-safe. */
 internal class DiffedList<T> {
     private val items = ArrayList<T>()

@@ -28,7 +28,7 @@ pub use error::{ChatError, TokenFetchError};
 pub use live::MessageWindow;
 pub use outbox::{ChannelKind, ClientStatus, NewChannel, OutboxEntry, OutboxState};
 pub use subscription::{
-    ChannelListListener, ConnectionListener, MessageListListener, PresenceListener,
+    ChannelListListener, ConnectionListener, MessageListListener, OutboxListener, PresenceListener,
     ReadReceiptListener, Subscription, TypingListener,
 };
 pub use types::*;

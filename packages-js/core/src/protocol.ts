@@ -43,7 +43,8 @@ export type WindowMethod = (typeof WINDOW_METHODS)[number];
 
 /**
  * The live queries and their arguments: `messages [cid, pageSize]`, `thread [parentId]`,
- * `channels [limit]`, `readReceipts [cid]`, `typing [cid]`, `presence []`, `connection []`.
+ * `channels [limit]`, `readReceipts [cid]`, `typing [cid]`, `presence []`, `connection []`,
+ * `outbox []`.
  */
 export type SubKind =
   | "messages"
@@ -52,7 +53,8 @@ export type SubKind =
   | "readReceipts"
   | "typing"
   | "presence"
-  | "connection";
+  | "connection"
+  | "outbox";
 
 /** What the engine reports about the database it (or the leader tab) runs on. */
 export interface EngineInfo {

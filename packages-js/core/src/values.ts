@@ -162,6 +162,7 @@ const SUBS: Record<string, (payload: unknown) => unknown> = {
   readReceipts: diffs(readReceipt),
   typing: (p) => (p as Wire[]).map(typingUser),
   connection: (p) => connectionState(p as Wire),
+  outbox: (p) => (p as Wire[]).map(outboxItem),
 };
 
 const CALLS: Record<string, (value: unknown) => unknown> = {

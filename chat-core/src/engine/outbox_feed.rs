@@ -61,3 +61,49 @@ impl OutboxFeed {
 pub(crate) fn items(outbox: &Outbox) -> Vec<OutboxItem> {
     outbox.items().into_iter().map(Into::into).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::test_support::{outbox, send};
+
+    #[test]
+    fn the_list_is_built_only_while_watched_and_only_when_the_outbox_moved() {
+        let mut ob = outbox();
+        let mut feed = OutboxFeed::default();
+        send(&mut ob, "team:a", 1);
+        feed.publish(&ob);
+        assert_eq!(feed.published, None, "nobody watches: nothing built");
+
+        let mut rx = feed.subscribe(&ob);
+        assert_eq!(
+            rx.borrow_and_update().len(),
+            1,
+            "a new watcher gets the list now"
+        );
+        feed.publish(&ob);
+        assert!(
+            !rx.has_changed().unwrap(),
+            "unchanged revision: nothing published"
+        );
+
+        send(&mut ob, "team:a", 2);
+        send(&mut ob, "team:b", 3);
+        feed.publish(&ob);
+        assert!(rx.has_changed().unwrap());
+        assert_eq!(
+            rx.borrow_and_update().len(),
+            3,
+            "two changes, one publication"
+        );
+
+        drop(rx);
+        send(&mut ob, "team:c", 4);
+        let before = feed.published;
+        feed.publish(&ob);
+        assert_eq!(
+            feed.published, before,
+            "the last watcher left: nothing built"
+        );
+    }
+}

@@ -31,7 +31,7 @@ pub use outbox::{
 };
 pub use subscription::{
     ChannelListListener, ConnectionListener, MemberListListener, MessageListListener,
-    PresenceListener, ReadReceiptListener, Subscription, TypingListener,
+    OutboxListener, PresenceListener, ReadReceiptListener, Subscription, TypingListener,
 };
 pub use types::*;
 

@@ -15,7 +15,7 @@ use crate::error::ChatError;
 use crate::runtime::{run, spawn};
 use crate::subscription::{
     ChannelListListener, ConnectionListener, MemberListListener, MessageListListener,
-    PresenceListener, ReadReceiptListener, Subscription, TypingListener, deliver,
+    OutboxListener, PresenceListener, ReadReceiptListener, Subscription, TypingListener, deliver,
 };
 use crate::types::ConnectionState;
 
@@ -178,6 +178,20 @@ impl FfiClient {
         let convert = |p: core::Presence| p.online_users();
         let updates = self.inner.presence().updates();
         Subscription::new(pump(updates, convert, move |u| listener.on_presence(u)))
+    }
+
+    /// Every queued operation, oldest first, delivered to `listener` (the current list
+    /// first, then each change: items appear, change state and leave).
+    pub async fn watch_outbox(
+        &self,
+        listener: Arc<dyn OutboxListener>,
+    ) -> Result<Arc<Subscription>, ChatError> {
+        let client = self.inner.clone();
+        let live = run(async move { client.live_outbox().await }).await?;
+        let convert = |items: Vec<core::OutboxItem>| items.into_iter().map(Into::into).collect();
+        Ok(Subscription::new(pump(live.updates(), convert, move |i| {
+            listener.on_outbox(i);
+        })))
     }
 
     /// The connection state now.

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 
 use crate::diffs::{ChannelDiff, MemberDiff, MessageDiff, ReadReceiptDiff};
+use crate::outbox::OutboxEntry;
 use crate::types::{ConnectionState, TypingUser};
 
 /// Receives a message list's diffs (a `Reset` first).
@@ -51,6 +52,13 @@ pub trait TypingListener: Send + Sync {
 pub trait PresenceListener: Send + Sync {
     /// The user ids online now, sorted.
     fn on_presence(&self, online: Vec<String>);
+}
+
+/// Receives the outbox's items (the current list first, then each change).
+#[uniffi::export(with_foreign)]
+pub trait OutboxListener: Send + Sync {
+    /// Every queued operation now, oldest first.
+    fn on_outbox(&self, items: Vec<OutboxEntry>);
 }
 
 /// Receives the connection state (the current one first, then each change).

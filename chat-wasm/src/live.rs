@@ -1,7 +1,7 @@
 //! Live queries for JS: each `watch*` call opens a chat-core live query and pumps its
 //! deliveries into a JS callback on the worker's event loop: diff batches (`{type:
 //! "reset" | "insert" | "update" | "remove", …}`, a reset first) for lists, whole values
-//! for typing, presence and the connection. `WasmSubscription.cancel()` (or `free()`)
+//! for typing, presence, the connection and the outbox. `WasmSubscription.cancel()` (or `free()`)
 //! ends it; `WasmWindow` also pages a message window.
 
 use chat_core::client::WindowControl;
@@ -223,6 +223,20 @@ impl WasmClient {
             let cid = self::cid(&cid)?;
             let list = client.members(&cid).await.map_err(error_to_js)?;
             Ok(WasmSubscription::new(pump(list, callback)))
+        })
+    }
+
+    /// Every queued operation, oldest first; `callback(items)` (the current list first,
+    /// then each change: items appear, change state and leave).
+    #[wasm_bindgen(js_name = watchOutbox, unchecked_return_type = "Promise<WasmSubscription>")]
+    pub fn watch_outbox(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(items: OutboxItem[]) => void")] callback: Function,
+    ) -> Promise {
+        let client = self.inner.clone();
+        promise(async move {
+            let live = client.live_outbox().await.map_err(error_to_js)?;
+            Ok(WasmSubscription::new(pump(live.updates(), callback)))
         })
     }
 

@@ -221,6 +221,16 @@ public final class ChatClient: Sendable {
         try await ffi.outbox()
     }
 
+    /// Every queued operation, oldest first, live: the current list first, then each change (items
+    /// appear, change state — pending, in flight, waiting to retry, failed — and leave). Nothing is
+    /// polled. Conflated; ends when the stream does.
+    public func liveOutbox() -> AsyncThrowingStream<[OutboxEntry], Error> {
+        let ffi = self.ffi
+        return asyncLiveValueStream { onValue in
+            try await ffi.watchOutbox(listener: OutboxCallback(onValue))
+        }
+    }
+
     /// The engine's state.
     public func status() async throws -> ClientStatus {
         try await ffi.status()

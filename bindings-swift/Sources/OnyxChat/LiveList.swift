@@ -221,15 +221,23 @@ func liveListStream<D, T: Sendable>(
     _ toChange: @escaping @Sendable (D) -> Change<T>,
     open: @escaping @Sendable (_ onBatch: @escaping @Sendable ([D]) -> Void) async throws -> Subscription
 ) -> AsyncThrowingStream<[T], Error> {
+    let list = DiffedList<T>()
+    return asyncLiveValueStream { onValue in
+        try await open { batch in onValue(list.apply(batch.map(toChange))) }
+    }
+}
+
+/// Like `liveListStream` for values delivered whole by a live query that opens asynchronously
+/// and may fail to open (the outbox): conflated, and the stream ends with the error.
+func asyncLiveValueStream<T: Sendable>(
+    open: @escaping @Sendable (_ onValue: @escaping @Sendable (T) -> Void) async throws -> Subscription
+) -> AsyncThrowingStream<T, Error> {
     AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
-        let list = DiffedList<T>()
         let slot = SubscriptionSlot()
         continuation.onTermination = { _ in slot.end() }
         Task {
             do {
-                let subscription = try await open { batch in
-                    continuation.yield(list.apply(batch.map(toChange)))
-                }
+                let subscription = try await open { value in continuation.yield(value) }
                 slot.fill(subscription)
             } catch {
                 continuation.finish(throwing: error)
@@ -336,6 +344,18 @@ final class PresenceCallback: PresenceListener {
 
     func onPresence(online: [String]) {
         onValue(online)
+    }
+}
+
+final class OutboxCallback: OutboxListener {
+    private let onValue: @Sendable ([OutboxEntry]) -> Void
+
+    init(_ onValue: @escaping @Sendable ([OutboxEntry]) -> Void) {
+        self.onValue = onValue
+    }
+
+    func onOutbox(items: [OutboxEntry]) {
+        onValue(items)
     }
 }
 

@@ -278,6 +278,13 @@ typedef void (*UniffiCallbackInterfaceMessageListListenerMethod0)(uint64_t, Rust
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_OUTBOX_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_OUTBOX_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceOutboxListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PRESENCE_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PRESENCE_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfacePresenceListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -342,6 +349,15 @@ typedef struct UniffiVTableCallbackInterfaceMessageListListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceMessageListListenerMethod0 _Nonnull onDiffs;
 } UniffiVTableCallbackInterfaceMessageListListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_OUTBOX_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_OUTBOX_LISTENER
+typedef struct UniffiVTableCallbackInterfaceOutboxListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceOutboxListenerMethod0 _Nonnull onOutbox;
+} UniffiVTableCallbackInterfaceOutboxListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PRESENCE_LISTENER
@@ -541,6 +557,11 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_members(uint64_t ptr, RustBuf
 uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_messages(uint64_t ptr, RustBuffer cid, uint32_t page, uint64_t listener
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_OUTBOX
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_OUTBOX
+uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_outbox(uint64_t ptr, uint64_t listener
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_PRESENCE
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_PRESENCE
 uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_presence(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
@@ -694,6 +715,26 @@ void uniffi_chat_ffi_fn_init_callback_vtable_messagelistlistener(const UniffiVTa
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_MESSAGELISTLISTENER_ON_DIFFS
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_MESSAGELISTLISTENER_ON_DIFFS
 void uniffi_chat_ffi_fn_method_messagelistlistener_on_diffs(uint64_t ptr, RustBuffer diffs, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_OUTBOXLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_OUTBOXLISTENER
+uint64_t uniffi_chat_ffi_fn_clone_outboxlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_FREE_OUTBOXLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_FREE_OUTBOXLISTENER
+void uniffi_chat_ffi_fn_free_outboxlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_INIT_CALLBACK_VTABLE_OUTBOXLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_INIT_CALLBACK_VTABLE_OUTBOXLISTENER
+void uniffi_chat_ffi_fn_init_callback_vtable_outboxlistener(const UniffiVTableCallbackInterfaceOutboxListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_OUTBOXLISTENER_ON_OUTBOX
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_OUTBOXLISTENER_ON_OUTBOX
+void uniffi_chat_ffi_fn_method_outboxlistener_on_outbox(uint64_t ptr, RustBuffer items, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_PRESENCELISTENER
@@ -1222,6 +1263,12 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_watch_messages(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_OUTBOX
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_OUTBOX
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_watch_outbox(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_PRESENCE
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_PRESENCE
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_watch_presence(void
@@ -1303,6 +1350,12 @@ uint16_t uniffi_chat_ffi_checksum_method_memberlistlistener_on_diffs(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_MESSAGELISTLISTENER_ON_DIFFS
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_MESSAGELISTLISTENER_ON_DIFFS
 uint16_t uniffi_chat_ffi_checksum_method_messagelistlistener_on_diffs(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_OUTBOXLISTENER_ON_OUTBOX
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_OUTBOXLISTENER_ON_OUTBOX
+uint16_t uniffi_chat_ffi_checksum_method_outboxlistener_on_outbox(void
     
 );
 #endif

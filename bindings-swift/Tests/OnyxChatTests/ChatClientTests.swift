@@ -1,5 +1,5 @@
 // The Swift SDK against the real chat-server, one test per Kotlin ChatClientTest test: live chat,
-// offline sends, live edits/deletes/reactions/typing, paging, closed subscriptions stopping, and
+// offline sends (and the live outbox following one), live edits/deletes/reactions/typing, paging, closed subscriptions stopping, and
 // times arriving as `Date`.
 #if os(macOS) || os(Linux)
 import Foundation
@@ -90,6 +90,26 @@ final class ChatClientTests: Fixture {
         try await bobList.updates.awaitFirst("bob receives it") { $0.texts == ["sent on a plane"] }
         let outbox = try await alice.outbox()
         XCTAssertTrue(outbox.isEmpty)
+    }
+
+    func testLiveOutboxFollowsAnOfflineSendUntilItLeaves() async throws {
+        let alice = try await connect("alice")
+        let cid = try await channel(alice, "bob")
+        try await alice.sync()
+        // One stream for the whole test: every list below is pushed to it, none polled.
+        let outbox = alice.liveOutbox()
+        try await outbox.awaitFirst("the empty outbox") { $0.isEmpty }
+
+        server.stop()
+        try await alice.setNetworkReachable(false)
+        let id = try await alice.sendMessage(cid: cid, text: "queued offline")
+        let queued = try await outbox.awaitFirst("the queued send") { list in list.contains { $0.opId == id } }
+        // Held while unreachable: not tried, so not waiting on a retry timer either.
+        XCTAssertEqual(queued.first { $0.opId == id }?.state, .pending)
+
+        try server.start()
+        try await alice.setNetworkReachable(true)
+        try await outbox.awaitFirst("the send to leave") { $0.isEmpty }
     }
 
     func testOutboxSurvivesAnAppRestart() async throws {

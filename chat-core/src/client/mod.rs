@@ -54,7 +54,9 @@ use crate::live::{ChannelItem, LiveList, LiveValue, MemberItem, MessageItem, Rea
 pub use crate::net::{
     BoxFuture, HttpMethod, HttpReply, HttpRequest, NetworkError, ReqwestTransport, Transport,
 };
-use crate::outbox::{ItemState, OpId, OutboxOp};
+use crate::outbox::OpId;
+/// One queued operation, as [`ChatClient::outbox`] lists it.
+pub use crate::outbox::OutboxItem;
 pub use crate::realtime::{
     ConnectionState, DisconnectReason, Presence, RealtimeConfig, TypingConfig, TypingUser,
 };
@@ -92,17 +94,6 @@ impl crate::live::LiveSource for TypingWatch {
     fn next(&mut self) -> impl std::future::Future<Output = Option<Self::Item>> + Send {
         TypingWatch::next(self)
     }
-}
-
-/// One queued operation, as [`ChatClient::outbox`] lists it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct OutboxItem {
-    /// Its id (for a send, the message id): pass it to `retry` or `discard`.
-    pub op_id: OpId,
-    /// The operation.
-    pub op: OutboxOp,
-    /// Its state.
-    pub state: ItemState,
 }
 
 struct Inner {
@@ -303,19 +294,18 @@ impl ChatClient {
         self.run(move |e, _| e.discard(op_id)).await?
     }
 
-    /// Every queued operation, oldest first.
+    /// Every queued operation, oldest first (once; see [`ChatClient::live_outbox`]).
     pub async fn outbox(&self) -> ClientResult<Vec<OutboxItem>> {
-        self.run(|e, _| {
-            e.outbox_items()
-                .into_iter()
-                .map(|i| OutboxItem {
-                    op_id: i.op_id,
-                    op: i.op.clone(),
-                    state: i.state,
-                })
-                .collect()
-        })
-        .await
+        self.run(|e, _| e.outbox_items()).await
+    }
+
+    /// Every queued operation, oldest first, live: items appear when queued, change state
+    /// (pending, in flight, waiting to retry, failed…) and disappear when done or
+    /// discarded. The list is rebuilt only while someone holds the value, at most once per
+    /// engine step; like every live query, it has moved when the call that changed it
+    /// returns.
+    pub async fn live_outbox(&self) -> ClientResult<LiveValue<Vec<OutboxItem>>> {
+        self.run(|e, _| LiveValue::new(e.watch_outbox())).await
     }
 
     /// Syncs now (after flushing the outbox) and waits until the sync completed.
@@ -328,12 +318,14 @@ impl ChatClient {
     /// Tells the client the network is reachable again (or the app returned to the
     /// foreground): waiting retries run now and a sync follows.
     pub async fn network_available(&self) -> ClientResult<()> {
-        self.run(|e, now| e.on_connectivity(now)).await
+        self.run(|e, now| e.network_available(now)).await
     }
 
     /// Tells the client whether the network is reachable (mobile apps get this from the
-    /// OS). Unreachable: the realtime connection closes and waits. Reachable again:
-    /// waiting retries run now, the connection reopens at once and a sync follows.
+    /// OS). Unreachable: the realtime connection closes and waits, and the outbox holds
+    /// (no request is attempted, no retry delay grows; queued work shows `Pending`).
+    /// Reachable again (or [`ChatClient::network_available`]): the outbox sends at once,
+    /// the connection reopens at once and a sync follows.
     pub async fn set_network_reachable(&self, reachable: bool) -> ClientResult<()> {
         self.run(move |e, now| e.set_network(reachable, now)).await
     }

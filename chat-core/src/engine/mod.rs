@@ -33,6 +33,7 @@ mod auth;
 pub(crate) mod driver;
 mod effects;
 mod mutations;
+mod outbox_feed;
 mod queries;
 pub(crate) mod realtime;
 #[cfg(test)]
@@ -159,6 +160,8 @@ pub(crate) struct Engine {
     rt: RealtimeParts,
     /// Answers to callers, sent at the end of [`Engine::pump`] (see [`Engine::answer`]).
     answers: Vec<Answer>,
+    /// The live outbox (see `outbox_feed.rs`).
+    outbox_feed: outbox_feed::OutboxFeed,
 }
 
 impl Engine {
@@ -204,6 +207,7 @@ impl Engine {
             written_in_flight: std::collections::HashSet::new(),
             rt: RealtimeParts::default(),
             answers: Vec::new(),
+            outbox_feed: outbox_feed::OutboxFeed::default(),
             last_error: (undecodable > 0)
                 .then(|| format!("{undecodable} outbox rows could not be decoded and are kept")),
         })
@@ -377,6 +381,7 @@ impl Engine {
         if std::mem::take(&mut self.presence_changed) {
             self.live.refresh_presence(&overlay);
         }
+        self.outbox_feed.publish(&self.outbox);
         self.send_answers();
     }
 

@@ -185,14 +185,21 @@ impl Engine {
         }
     }
 
-    /// The app reports network reachability.
+    /// The app reports network reachability: unreachable, the outbox holds its sends.
     pub(crate) fn set_network(&mut self, available: bool, now: Millis) {
         if let Some(machine) = &mut self.rt.machine {
             machine.set_network(available, now);
         }
+        self.outbox.set_reachable(available);
         if available {
             self.on_connectivity(now);
         }
+    }
+
+    /// The app says the network is back: the outbox sends again, waits end now.
+    pub(crate) fn network_available(&mut self, now: Millis) {
+        self.outbox.set_reachable(true);
+        self.on_connectivity(now);
     }
 
     /// The app moved to the foreground (`true`) or the background.

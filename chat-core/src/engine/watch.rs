@@ -1,6 +1,6 @@
 //! What the facade may ask the engine for without changing anything: new live queries
 //! (each laid over the current outbox, so it starts with the user's pending actions
-//! shown), the outbox's items, and receivers of the realtime values. The facade never
+//! shown), the outbox's items (once or live), and receivers of the realtime values. The facade never
 //! reaches into the engine's fields: every view of its state is one of these calls.
 
 use chat_protocol::Cid;
@@ -12,7 +12,7 @@ use super::realtime::TypingMap;
 use crate::cache::{CacheResult, ChannelQuery};
 use crate::live::registry::Window;
 use crate::live::{ChannelItem, LiveList, MemberItem, MessageItem, ReadReceipt};
-use crate::outbox::ItemView;
+use crate::outbox::OutboxItem;
 use crate::realtime::{ConnectionState, Presence};
 
 impl Engine {
@@ -54,8 +54,13 @@ impl Engine {
     }
 
     /// Every queued operation, oldest first.
-    pub(crate) fn outbox_items(&self) -> Vec<ItemView<'_>> {
-        self.outbox.items()
+    pub(crate) fn outbox_items(&self) -> Vec<OutboxItem> {
+        super::outbox_feed::items(&self.outbox)
+    }
+
+    /// Every queued operation, oldest first, live (see `outbox_feed.rs`).
+    pub(crate) fn watch_outbox(&mut self) -> watch::Receiver<Vec<OutboxItem>> {
+        self.outbox_feed.subscribe(&self.outbox)
     }
 
     /// The realtime connection state, live.

@@ -111,6 +111,7 @@ impl Outbox {
             && let Some(entry) = self.get_mut(*into)
         {
             entry.op = op.clone();
+            self.revision = self.revision.wrapping_add(1);
         }
         if plan.queued {
             self.push_entry(plan.op_id, plan.cid, plan.op, Stage::Queued);

@@ -63,6 +63,12 @@ pub struct Outbox {
     pub(super) batch_cap: usize,
     /// Items whose visible state may differ from the one reported.
     pub(super) dirty: BTreeSet<u64>,
+    /// Bumped by every change to the items or their visible states (see
+    /// [`Outbox::revision`]).
+    pub(super) revision: u64,
+    /// The network is reported unreachable: nothing is dispatched (see
+    /// [`Outbox::set_reachable`]).
+    pub(super) offline: bool,
 }
 
 impl Outbox {
@@ -88,6 +94,8 @@ impl Outbox {
             flying: 0,
             batch_cap: config.max_batch.clamp(1, chat_protocol::limits::MAX_BATCH),
             dirty: BTreeSet::new(),
+            revision: 0,
+            offline: false,
         }
     }
 
@@ -160,7 +168,7 @@ impl Outbox {
     pub fn poll(&mut self, now: Millis) -> Vec<Effect> {
         let mut out = std::mem::take(&mut self.notes);
         let mut sends = Vec::new();
-        if !self.paused {
+        if !self.paused && !self.offline {
             let mut free = self.free_slots();
             for head in self.heads() {
                 if free == 0 {
@@ -197,7 +205,7 @@ impl Outbox {
     /// time of a channel head that `poll` would dispatch. `None` when only an input (a
     /// result, a token, an enqueue) can make progress. Valid right after `poll`.
     pub fn next_wakeup(&self) -> Option<Millis> {
-        if self.paused || self.free_slots() == 0 {
+        if self.paused || self.offline || self.free_slots() == 0 {
             return None;
         }
         self.heads().iter().filter_map(|h| h.due).min()
@@ -273,6 +281,34 @@ impl Outbox {
             self.paused = false;
             self.mark_all_dirty();
         }
+    }
+
+    /// The network is reported unreachable (`false`) or reachable again (`true`).
+    /// Unreachable, the outbox holds: `poll` dispatches nothing and there is no wakeup, so
+    /// no request is attempted and no backoff grows; items waiting to retry are due again
+    /// (a `Retry-After` still holds) and show `Pending`. Reachable again, everything due
+    /// goes on the next `poll` (as after [`Outbox::on_connectivity_restored`]). Items
+    /// already in flight finish as they will. A new outbox is reachable.
+    pub fn set_reachable(&mut self, reachable: bool) {
+        if self.offline != reachable {
+            return;
+        }
+        self.offline = !reachable;
+        self.revision = self.revision.wrapping_add(1);
+        self.on_connectivity_restored();
+    }
+
+    /// Whether the network is reported reachable (see [`Outbox::set_reachable`]).
+    pub fn is_reachable(&self) -> bool {
+        !self.offline
+    }
+
+    /// A number that changes whenever the items change — one is added, merged into,
+    /// restaged or removed — or their visible states may have (the auth pause, the
+    /// network). Equal revisions mean [`Outbox::items`] is unchanged: a watcher re-reads the
+    /// items only when it moved, so the outbox itself pays one addition per change.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// Connectivity came back (or the app came to the foreground): every item waiting to
@@ -387,7 +423,11 @@ impl Outbox {
     /// "may have reached the server" in the same write that queues it, instead of in a
     /// second one when it is sent (a wrong guess only costs coalescing after a restart).
     pub fn goes_at_once(&self, cid: &Cid, op: &OutboxOp, now: Millis) -> bool {
-        if self.paused || self.queues.contains_key(cid) || self.busy.contains_key(cid) {
+        if self.paused
+            || self.offline
+            || self.queues.contains_key(cid)
+            || self.busy.contains_key(cid)
+        {
             return false;
         }
         if op.message_refs().any(|m| self.index.contains_key(&OpId(m))) {

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::queue::{Gate, Stage, visible};
 use super::test_support::*;
-use super::{ApiOutcome, Effect, OpId, Outbox, OutboxConfig, OutboxOp};
+use super::{ApiOutcome, Effect, ItemState, OpId, Outbox, OutboxConfig, OutboxOp};
 use crate::backoff::SplitMix64;
 use crate::clock::Millis;
 
@@ -215,6 +215,7 @@ fn walk(seed: u64, steps: usize) -> (usize, usize) {
             (!messages.is_empty()).then(|| messages[pick(messages.len() as u64) as usize])
         };
         let id = OpId(v7(next_id));
+        let before = (ob.revision(), owned_items(&ob));
         match pick(14) {
             0..=3 => {
                 let parent = if pick(4) == 0 {
@@ -295,6 +296,8 @@ fn walk(seed: u64, steps: usize) -> (usize, usize) {
             }
         }
         let _ = check(&ob, step, false);
+        assert_revision_covers(&before, &ob, step);
+        let before = (ob.revision(), owned_items(&ob));
         now = now.saturating_add(std::time::Duration::from_millis(pick(700)));
         for effect in ob.poll(now) {
             match effect {
@@ -306,9 +309,34 @@ fn walk(seed: u64, steps: usize) -> (usize, usize) {
             }
         }
         let (blocked, waiting) = check(&ob, step, true);
+        assert_revision_covers(&before, &ob, step);
         seen = (seen.0 + blocked, seen.1 + waiting);
     }
     seen
+}
+
+/// The items as a watcher sees them.
+fn owned_items(ob: &Outbox) -> Vec<(OpId, OutboxOp, ItemState)> {
+    ob.items()
+        .into_iter()
+        .map(|i| (i.op_id, i.op.clone(), i.state))
+        .collect()
+}
+
+/// A watcher that re-reads the items only when the revision moved misses nothing: an
+/// unchanged revision means unchanged items.
+fn assert_revision_covers(
+    before: &(u64, Vec<(OpId, OutboxOp, ItemState)>),
+    ob: &Outbox,
+    step: usize,
+) {
+    if ob.revision() == before.0 {
+        assert_eq!(
+            owned_items(ob),
+            before.1,
+            "step {step}: the items changed without a new revision"
+        );
+    }
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //!
 //! The engine does no I/O, reads no clock and draws randomness only from a seed given at
 //! construction. The driver feeds it inputs — [`Outbox::enqueue`], [`Outbox::on_result`],
-//! [`Outbox::on_token_refreshed`], [`Outbox::on_connectivity_restored`], and the current
+//! [`Outbox::on_token_refreshed`], [`Outbox::on_connectivity_restored`],
+//! [`Outbox::set_reachable`], and the current
 //! time as [`Millis`](crate::clock::Millis) — and performs the [`Effect`]s that [`Outbox::poll`] returns. The
 //! same inputs always give the same effects, so tests drive it with a simulated server.
 //!
@@ -34,6 +35,10 @@
 //!   is queued behind a failed channel creation, is [`ItemState::Blocked`]: it waits
 //!   without holding up its channel, runs if the dependency is retried successfully, and
 //!   is cancelled if the dependency is discarded.
+//! - **Network.** While the app reports the network unreachable
+//!   ([`Outbox::set_reachable`]), nothing is dispatched and no retry is scheduled: items
+//!   show `Pending`, attempt counters stay; when it is reachable again everything due goes
+//!   on the next `poll`.
 //! - **Durability.** [`Outbox::snapshot`] / [`Outbox::persisted`] give the JSON-ready
 //!   durable form; [`Outbox::restore`] rebuilds the engine after a restart, with in-flight
 //!   and waiting items pending again.
@@ -63,6 +68,8 @@ mod error;
 mod id;
 #[cfg(test)]
 mod index_tests;
+#[cfg(test)]
+mod network_tests;
 mod op;
 mod queue;
 mod state;
@@ -76,5 +83,6 @@ pub use engine::Outbox;
 pub use error::OutboxError;
 pub use op::{OpId, OpKind, OutboxOp};
 pub use state::{
-    Effect, Enqueued, ItemState, ItemView, OutboxConfig, OutboxSnapshot, PauseReason, PersistedItem,
+    Effect, Enqueued, ItemState, ItemView, OutboxConfig, OutboxItem, OutboxSnapshot, PauseReason,
+    PersistedItem,
 };

@@ -257,6 +257,7 @@ impl Outbox {
     /// Marks the item `seq` and, transitively, its dependents for the next state report
     /// (their gates follow its stage).
     pub(super) fn mark_dirty(&mut self, seq: u64) {
+        self.revision = self.revision.wrapping_add(1);
         let mut stack = vec![seq];
         while let Some(s) = stack.pop() {
             if self.dirty.insert(s) {
@@ -267,6 +268,7 @@ impl Outbox {
 
     /// Marks every item for the next state report (the auth pause changed).
     pub(super) fn mark_all_dirty(&mut self) {
+        self.revision = self.revision.wrapping_add(1);
         self.dirty.extend(self.entries.keys());
     }
 
@@ -295,6 +297,7 @@ impl Outbox {
     pub(super) fn remove_entry(&mut self, id: OpId) -> Option<Entry> {
         let seq = self.index.remove(&id)?;
         let entry = self.entries.remove(&seq)?;
+        self.revision = self.revision.wrapping_add(1);
         remove_from(&mut self.queues, &entry.cid, seq);
         if matches!(entry.op, OutboxOp::CreateChannel { .. }) {
             remove_from(&mut self.creates, &entry.cid, seq);

@@ -157,6 +157,28 @@ pub struct ItemView<'a> {
     pub maybe_applied: bool,
 }
 
+/// One queued operation as the app sees it (`ChatClient::outbox`, `ChatClient::live_outbox`):
+/// an owned [`ItemView`] without the engine's bookkeeping.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxItem {
+    /// Its id (for a send, the message id): pass it to `retry` or `discard`.
+    pub op_id: OpId,
+    /// The operation.
+    pub op: OutboxOp,
+    /// Its state.
+    pub state: ItemState,
+}
+
+impl From<ItemView<'_>> for OutboxItem {
+    fn from(view: ItemView<'_>) -> Self {
+        Self {
+            op_id: view.op_id,
+            op: view.op.clone(),
+            state: view.state,
+        }
+    }
+}
+
 /// The durable form of one item. Holds no times: after a restart, an item that was in
 /// flight or waiting to retry is simply pending again (its id makes resending safe).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,6 +11,8 @@
 //!   re-executes itself as the child).
 //! - `engine_sim`: three clients doing seeded random operations with injected faults.
 //! - `outbox_engine`, `outbox_sim`: the sans-I/O outbox engine, under a simulated server.
+//! - `outbox_live`: `ChatClient::live_outbox` and the outbox held while the network is
+//!   reported unreachable.
 //! - `realtime`, `realtime_chaos`, `realtime_props`, `proxy_selftest`: realtime delivery,
 //!   under a fault-injecting proxy, property tests of the frame decoder and of pushed
 //!   changes, and the proxy's own checks.
@@ -36,6 +38,7 @@ mod engine_blocking;
 mod engine_sim;
 mod members;
 mod outbox_engine;
+mod outbox_live;
 mod outbox_sim;
 mod proxy_selftest;
 mod realtime;

@@ -104,6 +104,9 @@ export class LocalBackend implements Backend {
       case "connection":
         handle = c.watchConnection(cb);
         break;
+      case "outbox":
+        handle = await c.watchOutbox(cb);
+        break;
       default:
         throw new ChatError("invalid_input", `unknown live query ${String(kind)}`);
     }

@@ -102,7 +102,6 @@ export class ChatClient {
 
   private info: EngineInfo;
   private readonly stores = new Map<string, Halting>();
-  private readonly outboxLive: OutboxStore;
   private readonly connectionStore: ValueStore<ConnectionState>;
   private detachPage: (() => void) | undefined;
   private closing: Promise<void> | undefined;
@@ -129,7 +128,6 @@ export class ChatClient {
         return client.closed;
       },
     };
-    this.outboxLive = new OutboxStore(this.host);
     this.connectionStore = new ValueStore<ConnectionState>(
       this.host,
       "connection",
@@ -216,14 +214,10 @@ export class ChatClient {
     this.info = info;
   }
 
-  /** Runs a call and re-reads the outbox after it (calls change what is queued). */
+  /** Runs a call on the engine. */
   private async run<T>(method: string, args: unknown[]): Promise<T> {
     if (this.closing) throw new ChatError("closed", "the client is closed");
-    try {
-      return await this.rpc.call<T>(method, args);
-    } finally {
-      this.outboxLive.refresh();
-    }
+    return await this.rpc.call<T>(method, args);
   }
 
   // ---- calls ------------------------------------------------------------------------
@@ -383,7 +377,6 @@ export class ChatClient {
     this.detachPage?.();
     this.snapshots?.close();
     for (const store of this.stores.values()) store.halt();
-    this.outboxLive.halt();
     this.connectionStore.halt();
     try {
       await Promise.race([
@@ -400,9 +393,6 @@ export class ChatClient {
 
   // ---- stores -----------------------------------------------------------------------
 
-  /** Something that may have moved the outbox happened (a list batch). */
-  private readonly outboxChanged = () => this.outboxLive.refresh();
-
   private store<S extends Halting>(key: string, make: () => S): S {
     let store = this.stores.get(key) as S | undefined;
     if (!store) {
@@ -414,7 +404,7 @@ export class ChatClient {
 
   /** The channel list: the first `limit` channels by recent activity, with unread counts. */
   channels(limit = DEFAULT_CHANNELS): LiveStore<ChannelItem[]> {
-    return this.store(`channels:${limit}`, () => new ListStore<ChannelItem>(this.host, "channels", [limit], (c) => c.channel.cid, this.outboxChanged));
+    return this.store(`channels:${limit}`, () => new ListStore<ChannelItem>(this.host, "channels", [limit], (c) => c.channel.cid));
   }
 
   /**
@@ -430,13 +420,13 @@ export class ChatClient {
     const onNewest = snapshots ? (c: string, items: readonly MessageItem[]) => snapshots.changed(c, items) : undefined;
     return this.store(
       `messages:${cid}:${pageSize}`,
-      () => new MessageWindowStore(this.host, cid, pageSize, this.outboxChanged, onNewest),
+      () => new MessageWindowStore(this.host, cid, pageSize, onNewest),
     );
   }
 
   /** A thread's replies, oldest first. */
   thread(parentId: string): LiveStore<MessageItem[]> {
-    return this.store(`thread:${parentId}`, () => new ListStore<MessageItem>(this.host, "thread", [parentId], (m) => m.message.id, this.outboxChanged));
+    return this.store(`thread:${parentId}`, () => new ListStore<MessageItem>(this.host, "thread", [parentId], (m) => m.message.id));
   }
 
   /** A channel's read receipts (one per member who read). */
@@ -463,12 +453,11 @@ export class ChatClient {
   }
 
   /**
-   * The outbox as a store. chat-core has no live query for it: it is re-read after every
-   * call through this client, after every batch of its channel, message and thread
-   * stores, and while subscribed every 2 s (every 0.5 s while it holds operations).
+   * The outbox as a store: every queued operation, oldest first, pushed by chat-core
+   * whenever it changes (items appear, change state, leave); nothing is polled.
    */
   outboxStore(): LiveStore<OutboxItem[]> {
-    return this.outboxLive;
+    return this.store("outbox", () => new OutboxStore(this.host));
   }
 
   // ---- the page ---------------------------------------------------------------------

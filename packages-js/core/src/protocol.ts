@@ -49,7 +49,7 @@ export type WindowMethod = (typeof WINDOW_METHODS)[number];
 /**
  * The live queries and their arguments: `messages [cid, pageSize]`, `thread [parentId]`,
  * `channels [limit]`, `readReceipts [cid]`, `members [cid]`, `typing [cid]`, `presence []`,
- * `connection []`.
+ * `connection []`, `outbox []`.
  */
 export type SubKind =
   | "messages"
@@ -59,7 +59,8 @@ export type SubKind =
   | "members"
   | "typing"
   | "presence"
-  | "connection";
+  | "connection"
+  | "outbox";
 
 /** What the engine reports about the database it (or the leader tab) runs on. */
 export interface EngineInfo {

@@ -238,7 +238,6 @@ export class ListStore<T> extends QueryStore<T[]> {
     kind: SubKind,
     args: unknown[],
     key: (item: T) => string,
-    private readonly onBatch: () => void = () => undefined,
   ) {
     super(
       host,
@@ -248,10 +247,6 @@ export class ListStore<T> extends QueryStore<T[]> {
       (prev, payload) => applyDiffs(prev, payload as ListDiff<T>[], key) as T[],
       (list) => list.slice(),
     );
-  }
-
-  protected override delivered(_payload: unknown): void {
-    this.onBatch();
   }
 }
 
@@ -290,10 +285,9 @@ export class MessageWindowStore extends ListStore<MessageItem> implements Messag
     host: StoreHost,
     readonly cid: string,
     private readonly pageSize: number,
-    onBatch: () => void,
     private readonly onNewest?: (cid: string, items: readonly MessageItem[]) => void,
   ) {
-    super(host, "messages", [cid, pageSize], messageKey, onBatch);
+    super(host, "messages", [cid, pageSize], messageKey);
   }
 
   protected override start(): void {
@@ -359,78 +353,21 @@ export class MessageWindowStore extends ListStore<MessageItem> implements Messag
   }
 }
 
-/** How often the outbox is re-read while its store is subscribed and it is empty… */
-export const OUTBOX_POLL_MS = 2000;
-/** …and while it holds operations (they change state as they go). */
-export const OUTBOX_BUSY_POLL_MS = 500;
-
 const opKey = (o: OutboxItem) => o.opId;
 
 /**
- * The outbox. chat-core has no live query for it, so the store re-reads it after every
- * call made through the client, after every batch of the client's list stores, and
- * periodically while subscribed (every 2 s, every 0.5 s while it is not empty).
+ * The outbox, live: chat-core pushes the whole list whenever it changes (items appear,
+ * change state, leave); items whose content is unchanged keep their identity.
  */
-export class OutboxStore extends BaseStore<OutboxItem[]> {
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private reading = false;
-  private again = false;
-
+export class OutboxStore extends QueryStore<OutboxItem[]> {
   constructor(host: StoreHost) {
-    super(host, []);
-  }
-
-  protected start(): void {
-    this.refresh();
-  }
-
-  protected stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  protected copy(value: OutboxItem[]): OutboxItem[] {
-    return value.slice();
-  }
-
-  private schedule() {
-    clearTimeout(this.timer);
-    if (!this.active || this.host.closed) return;
-    const ms = this.snapshot.length > 0 ? OUTBOX_BUSY_POLL_MS : OUTBOX_POLL_MS;
-    this.timer = setTimeout(() => this.refresh(), ms);
-  }
-
-  /** Re-reads the outbox (coalesced: one read at a time, one more if asked meanwhile). */
-  refresh(): void {
-    if (!this.active || this.host.closed) return;
-    if (this.reading) {
-      this.again = true;
-      return;
-    }
-    this.reading = true;
-    this.host.rpc.call<OutboxItem[]>("outbox").then(
-      (items) => {
-        this.reading = false;
-        if (!this.active) return;
-        const becameReady = !this.ready;
-        this.ready = true;
-        this.error = undefined;
-        this.publish(applyDiffs(this.snapshot, [{ type: "reset", items }], opKey) as OutboxItem[], becameReady);
-        if (this.again) {
-          this.again = false;
-          this.refresh();
-        } else this.schedule();
-      },
-      (e: unknown) => {
-        this.reading = false;
-        this.again = false;
-        if (!this.active) return;
-        if (e instanceof ChatError) {
-          this.error = e;
-          this.touch();
-        }
-        this.schedule();
-      },
+    super(
+      host,
+      [],
+      "outbox",
+      [],
+      (prev, payload) => applyDiffs(prev, [{ type: "reset", items: payload as OutboxItem[] }], opKey) as OutboxItem[],
+      (list) => list.slice(),
     );
   }
 }

@@ -176,6 +176,7 @@ const SUBS: Record<string, (payload: unknown) => unknown> = {
   members: diffs(memberItem),
   typing: (p) => (p as Wire[]).map(typingUser),
   connection: (p) => connectionState(p as Wire),
+  outbox: (p) => (p as Wire[]).map(outboxItem),
 };
 
 const CALLS: Record<string, (value: unknown) => unknown> = {

@@ -1,5 +1,6 @@
 // ChatClient against the real server and the real wasm engine: connect, sends and their
-// states, two users, edits/reactions/deletes, typed errors, a refusing token provider.
+// states, two users, mark-read only when unread, edits/reactions/deletes, typed errors, a
+// refusing token provider.
 
 import { describe, expect, it } from "vitest";
 import { ChatError, TokenRefusedError, type MessageItem } from "../src/index.js";
@@ -68,6 +69,32 @@ describe("ChatClient", () => {
     expect(m.state.type).toBe("sent");
     const channels = await until(bob.channels(), (list) => list.some((c) => c.channel.cid === "team:general"));
     expect(channels.find((c) => c.channel.cid === "team:general")!.lastMessage?.message.id).toBe(id);
+  });
+
+  it("queues a mark-read only when something is unread (as opening a channel does)", async () => {
+    const alice = (await connect("alice")).client;
+    const bob = (await connect("bob")).client;
+    const cid = await alice.createChannel({ type: "messaging", id: unique(), members: ["alice", "bob"] });
+    await eventually(async () => (await alice.outbox()).length === 0);
+    // Held while unreachable: whatever a call queues stays in the outbox to be seen.
+    await bob.sync();
+    await bob.setNetworkReachable(false);
+    await bob.markRead(cid);
+    expect(await bob.outbox()).toEqual([]);
+
+    await bob.setNetworkReachable(true);
+    await alice.sendMessage(cid, "unread for bob");
+    await eventually(async () => (await alice.outbox()).length === 0);
+    await bob.sync();
+    await bob.setNetworkReachable(false);
+    await bob.markRead(cid);
+    expect((await bob.outbox()).map((o) => o.op.op)).toEqual(["mark_read"]);
+    await bob.setNetworkReachable(true);
+    await eventually(async () => (await bob.outbox()).length === 0);
+    // Read now: opening the channel again queues nothing.
+    await bob.setNetworkReachable(false);
+    await bob.markRead(cid);
+    expect(await bob.outbox()).toEqual([]);
   });
 
   it("opens one distinct conversation under the same cid for both members", async () => {

@@ -1,9 +1,9 @@
 // Live stores: one cached store per arguments, the worker query's ref-counting with a
-// grace period, structural sharing across batches, paging, and the polled outbox.
+// grace period, structural sharing across batches, paging, and the live outbox.
 
 import { describe, expect, it } from "vitest";
 import type { MessageItem } from "../src/index.js";
-import { connect, eventually, unique, until } from "./support/harness.js";
+import { connect, eventually, record, unique, until } from "./support/harness.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const texts = (items: MessageItem[]) => items.map((m) => m.message.text);
@@ -103,19 +103,38 @@ describe("live stores", () => {
     expect((err as { kind: string }).kind).toBe("invalid_operation");
   });
 
-  it("show queued operations in the outbox store", async () => {
-    const { client } = await connect("alice");
+  it("push the outbox's changes to its store, never re-reading it", async () => {
+    const { client, posted } = await connect("alice");
+    const bob = (await connect("bob")).client;
     const cid = await client.createChannel({ type: "messaging", id: unique(), members: ["alice"] });
+    const bobs = await bob.createChannel({ type: "messaging", id: unique(), members: ["bob"] });
+    await bob.sync();
     const outbox = client.outboxStore();
+    const watching = record(outbox); // one live query for the whole test
     await until(outbox, (l) => l.length === 0);
+
+    // Unreachable: the send is queued and held (pending, not tried).
     await client.setNetworkReachable(false);
     const id = await client.sendMessage(cid, "offline");
     const queued = await until(outbox, (l) => l.some((o) => o.opId === id));
-    expect(queued.find((o) => o.opId === id)!.op.op).toBe("send_message");
+    const item = queued.find((o) => o.opId === id)!;
+    expect(item.op.op).toBe("send_message");
+    expect(item.state).toEqual({ state: "pending" });
     await client.setNetworkReachable(true);
     await until(outbox, (l) => l.length === 0);
     const list = await until(client.messages(cid), (l) => l.some((m) => m.message.id === id && m.state.type === "sent"));
     expect(list).toHaveLength(1);
+
+    // Refused by the server (not a member): the failure arrives by itself, the discard too.
+    const refused = await client.sendMessage(bobs, "not mine");
+    await until(outbox, (l) => l.some((o) => o.opId === refused && o.state.state === "failed"));
+    await client.discard(refused);
+    await until(outbox, (l) => l.length === 0);
+    watching.stop();
+
+    // Pushed by chat-core's live query; never read with an `outbox` call.
+    expect(posted.filter((m) => (m as { kind?: string }).kind === "outbox").length).toBeGreaterThan(0);
+    expect(posted.filter((m) => (m as { method?: string }).method === "outbox")).toEqual([]);
   });
 
   it("follow a thread and a channel's read receipts", async () => {

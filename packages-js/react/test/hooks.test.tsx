@@ -217,6 +217,21 @@ describe("the other hooks", () => {
     expect(result.current).toHaveLength(1);
   });
 
+  it("useOutbox follows an item as its state changes and it leaves", () => {
+    const fake = createFakeClient();
+    const { result } = renderHook(() => useOutbox(), { wrapper: wrapperFor(fake) });
+    const op = { op: "send_message", cid: "messaging:general" };
+    act(() => fake.outbox.set([{ opId: "m1", op, state: { state: "pending" } }]));
+    act(() =>
+      fake.outbox.set([{ opId: "m1", op, state: { state: "waiting_retry", detail: { attempt: 1, at: 500 } } }]),
+    );
+    expect(result.current[0]!.state.state).toBe("waiting_retry");
+    act(() => fake.outbox.set([]));
+    expect(result.current).toEqual([]);
+    // One store for the client, subscribed once however often the hook renders.
+    expect(fake.client.outboxStore).toHaveBeenCalledTimes(1);
+  });
+
   it("throws a clear error outside a ChatProvider", () => {
     const spy = vi.spyOn(console, "error").mockImplementation(() => {});
     expect(() => renderHook(() => useOutbox())).toThrow(/ChatProvider/);

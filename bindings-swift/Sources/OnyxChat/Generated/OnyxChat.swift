@@ -1197,6 +1197,12 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
     func watchMessages(cid: String, page: UInt32, listener: MessageListListener) async throws  -> MessageWindow
     
     /**
+     * Every queued operation, oldest first, delivered to `listener` (the current list
+     * first, then each change: items appear, change state and leave).
+     */
+    func watchOutbox(listener: OutboxListener) async throws  -> Subscription
+    
+    /**
      * Who is online among the users sharing a channel with this user, delivered to
      * `listener` (the current set first; empty after a reconnect until someone comes or
      * goes).
@@ -1871,6 +1877,26 @@ open func watchMessages(cid: String, page: UInt32, listener: MessageListListener
             completeFunc: ffi_chat_ffi_rust_future_complete_u64,
             freeFunc: ffi_chat_ffi_rust_future_free_u64,
             liftFunc: FfiConverterTypeMessageWindow_lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * Every queued operation, oldest first, delivered to `listener` (the current list
+     * first, then each change: items appear, change state and leave).
+     */
+open func watchOutbox(listener: OutboxListener)async throws  -> Subscription  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_watch_outbox(
+                        self.uniffiCloneHandle(),FfiConverterTypeOutboxListener_lower(listener)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_u64,
+            completeFunc: ffi_chat_ffi_rust_future_complete_u64,
+            freeFunc: ffi_chat_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeSubscription_lift,
             errorHandler: FfiConverterTypeChatError_lift
         )
 }
@@ -2841,6 +2867,216 @@ public func FfiConverterTypeMessageWindow_lift(_ handle: UInt64) throws -> Messa
 #endif
 public func FfiConverterTypeMessageWindow_lower(_ value: MessageWindow) -> UInt64 {
     return FfiConverterTypeMessageWindow.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Receives the outbox's items (the current list first, then each change).
+ */
+public protocol OutboxListener: AnyObject, Sendable {
+    
+    /**
+     * Every queued operation now, oldest first.
+     */
+    func onOutbox(items: [OutboxEntry]) 
+    
+}
+/**
+ * Receives the outbox's items (the current list first, then each change).
+ */
+open class OutboxListenerImpl: OutboxListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chat_ffi_fn_clone_outboxlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chat_ffi_fn_free_outboxlistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Every queued operation now, oldest first.
+     */
+open func onOutbox(items: [OutboxEntry])  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chat_ffi_fn_method_outboxlistener_on_outbox(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeOutboxEntry.lower(items),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceOutboxListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceOutboxListener = UniffiVTableCallbackInterfaceOutboxListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeOutboxListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface OutboxListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeOutboxListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface OutboxListener: handle missing in uniffiClone")
+            }
+        },
+        onOutbox: { (
+            uniffiHandle: UInt64,
+            items: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeOutboxListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onOutbox(
+                     items: try FfiConverterSequenceTypeOutboxEntry.lift(items)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceOutboxListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceOutboxListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitOutboxListener() {
+    uniffi_chat_ffi_fn_init_callback_vtable_outboxlistener(UniffiCallbackInterfaceOutboxListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOutboxListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<OutboxListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = OutboxListener
+
+    public static func lift(_ handle: UInt64) throws -> OutboxListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return OutboxListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: OutboxListener) -> UInt64 {
+         if let rustImpl = value as? OutboxListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OutboxListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: OutboxListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutboxListener_lift(_ handle: UInt64) throws -> OutboxListener {
+    return try FfiConverterTypeOutboxListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutboxListener_lower(_ value: OutboxListener) -> UInt64 {
+    return FfiConverterTypeOutboxListener.lower(value)
 }
 
 
@@ -6944,6 +7180,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chat_ffi_checksum_method_fficlient_watch_messages() != 42831) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chat_ffi_checksum_method_fficlient_watch_outbox() != 12729) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chat_ffi_checksum_method_fficlient_watch_presence() != 18352) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6986,6 +7225,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chat_ffi_checksum_method_messagelistlistener_on_diffs() != 20834) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chat_ffi_checksum_method_outboxlistener_on_outbox() != 16611) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chat_ffi_checksum_method_presencelistener_on_presence() != 50673) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7010,6 +7252,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitFfiTokenProvider()
     uniffiCallbackInitMemberListListener()
     uniffiCallbackInitMessageListListener()
+    uniffiCallbackInitOutboxListener()
     uniffiCallbackInitPresenceListener()
     uniffiCallbackInitReadReceiptListener()
     uniffiCallbackInitTypingListener()

@@ -17,7 +17,7 @@ use chat_core::client::{
     BoxFuture, ChatClient, HttpMethod, HttpReply, HttpRequest, NetworkError, ReqwestTransport,
     Transport, static_token,
 };
-use chat_core::live::{ListDiff, LiveList, MessageItem};
+use chat_core::live::{ListDiff, LiveList, LiveValue, MessageItem};
 use chat_core::outbox::OutboxConfig;
 use chat_core::sync::SyncConfig;
 use chat_protocol::AppCredentials;
@@ -127,11 +127,23 @@ pub async fn client(
     dir: Option<&Path>,
     transport: Arc<dyn Transport>,
 ) -> ChatClient {
+    client_with(t, app, user, dir, transport, fast_outbox()).await
+}
+
+/// [`client`] with its own outbox settings.
+pub async fn client_with(
+    t: &TestServer,
+    app: &AppCredentials,
+    user: &str,
+    dir: Option<&Path>,
+    transport: Arc<dyn Transport>,
+    outbox: OutboxConfig,
+) -> ChatClient {
     let token = mint_user_token(&app.app_id, &app.api_secret, user, 3600);
     let mut builder = ChatClient::builder(&t.server.base_url(), &app.app_id, user)
         .token_provider(static_token(token))
         .transport(transport)
-        .outbox_config(fast_outbox())
+        .outbox_config(outbox)
         .sync_config(SyncConfig {
             limit: 100,
             backoff: fast_backoff(),
@@ -185,6 +197,22 @@ pub async fn until_window(
                 window.items()
             ),
         }
+    }
+}
+
+/// Waits (at most 20 s) until the live value satisfies `pred`; returns it.
+pub async fn until_value<T: Clone + std::fmt::Debug>(
+    value: &mut LiveValue<T>,
+    what: &str,
+    pred: impl FnMut(&T) -> bool,
+) -> T {
+    match tokio::time::timeout(Duration::from_secs(20), value.wait_for(pred)).await {
+        Ok(Some(v)) => v,
+        Ok(None) => panic!("client closed while waiting for {what}"),
+        Err(_) => panic!(
+            "timed out waiting for {what}; value: {:#?}",
+            value.current()
+        ),
     }
 }
 

@@ -25,9 +25,16 @@ export async function connect(
   userId: string,
   options: Partial<ConnectOptions> = {},
   serveOptions: ServeOptions = { tabs: false },
-): Promise<{ client: ChatClient; engine: Engine }> {
+): Promise<{ client: ChatClient; engine: Engine; posted: unknown[] }> {
   const tokens = inject("tokens");
   const { endpoint, engine } = createInProcessEndpoint(wasm, serveOptions);
+  // Every message the page sends the engine (calls, live queries), for tests that count them.
+  const posted: unknown[] = [];
+  const post = endpoint.postMessage.bind(endpoint) as (...args: unknown[]) => void;
+  endpoint.postMessage = ((...args: unknown[]) => {
+    posted.push(args[0]);
+    post(...args);
+  }) as MessagePort["postMessage"];
   const client = await ChatClient.connect({
     serverUrl: inject("serverUrl"),
     appId: inject("appId"),
@@ -37,7 +44,7 @@ export async function connect(
     ...options,
   });
   open.push({ client, engine });
-  return { client, engine };
+  return { client, engine, posted };
 }
 
 /** A unique suffix for channel ids. */

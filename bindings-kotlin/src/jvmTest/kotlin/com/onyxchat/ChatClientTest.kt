@@ -1,9 +1,12 @@
 // The Kotlin SDK against the real chat-server: two users chat live, offline sends are
-// delivered after the network returns, lists update live (edits, deletes, reactions,
+// delivered after the network returns (the live outbox shows them held, then gone), lists update live (edits, deletes, reactions,
 // typing), paging, closed subscriptions stop, and times arrive as `java.time.Instant`.
 package com.onyxchat
 
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
 import java.time.Instant
@@ -99,6 +102,29 @@ class ChatClientTest : Fixture() {
         aliceList.items.await("alice's message sent") { it.singleOrNull()?.state == MessageState.Sent }
         bobList.items.await("bob receives it") { it.texts == listOf("sent on a plane") }
         assertTrue(alice.outbox().isEmpty())
+    }
+
+    @Test
+    fun liveOutboxFollowsAnOfflineSendUntilItLeaves(): Unit = runBlocking {
+        val alice = connect("alice")
+        val cid = channel(alice, "bob")
+        alice.sync()
+        // One collection for the whole test: every list below is pushed to it, none polled.
+        val seen = MutableStateFlow<List<OutboxEntry>?>(null)
+        val collector = launch(Dispatchers.Default) { alice.liveOutbox().collect { seen.value = it } }
+        seen.await("the empty outbox") { it != null && it.isEmpty() }
+
+        server.stop()
+        alice.setNetworkReachable(false)
+        val id = alice.sendMessage(cid, "queued offline")
+        val queued = seen.await("the queued send") { l -> l != null && l.any { it.opId == id } }
+        // Held while unreachable: not tried, so not waiting on a retry timer either.
+        assertEquals(OutboxState.Pending, queued!!.single { it.opId == id }.state)
+
+        server.start()
+        alice.setNetworkReachable(true)
+        seen.await("the send to leave") { it != null && it.isEmpty() }
+        collector.cancel()
     }
 
     @Test

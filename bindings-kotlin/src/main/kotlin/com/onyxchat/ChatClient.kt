@@ -135,8 +135,19 @@ class ChatClient private constructor(
     /** Gives up a queued or failed operation (an unsent message disappears). */
     suspend fun discard(opId: String) = ffi.discard(opId)
 
-    /** Every queued operation, oldest first. */
+    /** Every queued operation, oldest first (once; see [liveOutbox]). */
     suspend fun outbox(): List<OutboxEntry> = ffi.outbox()
+
+    /**
+     * Every queued operation, oldest first, live: the current list first, then each change
+     * (items appear, change state — pending, in flight, waiting to retry, failed — and leave).
+     * For an "unsent" badge or screen; nothing is polled.
+     */
+    fun liveOutbox(): Flow<List<OutboxEntry>> = liveValueFlow { onValue ->
+        ffi.watchOutbox(object : OutboxListener {
+            override fun onOutbox(items: List<OutboxEntry>) = onValue(items)
+        })
+    }
 
     /** The engine's state. */
     suspend fun status(): ClientStatus = ffi.status()
@@ -144,7 +155,7 @@ class ChatClient private constructor(
     /** Syncs now (after sending what is queued) and returns when done. */
     suspend fun sync() = ffi.sync()
 
-    /** Reports network reachability from the OS (ConnectivityManager): offline, nothing is tried; back online, everything resumes at once. */
+    /** Reports network reachability from the OS (ConnectivityManager): offline, nothing is tried (the outbox holds its sends); back online, everything resumes at once. */
     override suspend fun setNetworkReachable(reachable: Boolean) = ffi.setNetworkReachable(reachable)
 
     /** Reports the app moving to the foreground (`true`) or the background (realtime disconnects). */

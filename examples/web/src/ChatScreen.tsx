@@ -4,6 +4,7 @@ import {
   ChannelList,
   ChatProvider,
   ConnectionBanner,
+  MemberList,
   MessageInput,
   MessageList,
   Thread,
@@ -134,6 +135,7 @@ function ChatLayout({
   // The start's snapshot is for the first list of its channel only (not after a switch).
   const [firstList, setFirstList] = useState(true);
   const [threadParent, setThreadParent] = useState<MessageItem | null>(null);
+  const [showMembers, setShowMembers] = useState(false);
   const [creating, setCreating] = useState(false);
 
   // Open the first channel when none is remembered (or the remembered one is gone).
@@ -150,7 +152,12 @@ function ChatLayout({
     setFirstList(false);
     setCid(next);
     setThreadParent(null);
+    setShowMembers(false);
     setCreating(false);
+  }, []);
+  const openThread = useCallback((item: MessageItem) => {
+    setShowMembers(false);
+    setThreadParent(item);
   }, []);
 
   const current = channels.find((c) => c.channel.cid === cid);
@@ -162,7 +169,7 @@ function ChatLayout({
   const remembered = useMemo(() => (cid ? loadChannelTitle(session, cid) : null), [session, cid]);
 
   return (
-    <div className={`app ${threadParent ? "app--thread" : ""}`}>
+    <div className={`app ${threadParent || (showMembers && cid) ? "app--thread" : ""}`}>
       <header className="app__header">
         <h1 className="app__brand">
           <span className="brand-mark" aria-hidden="true" />
@@ -211,15 +218,24 @@ function ChatLayout({
               <div className="app__channel-head">
                 <h2>{title ?? remembered ?? cid}</h2>
                 {current ? (
-                  <span className="app__channel-meta">
+                  <button
+                    type="button"
+                    className="app__channel-meta app__members-toggle"
+                    aria-expanded={showMembers}
+                    data-testid="members-toggle"
+                    onClick={() => {
+                      setThreadParent(null);
+                      setShowMembers((s) => !s);
+                    }}
+                  >
                     {current.channel.memberCount} member{current.channel.memberCount === 1 ? "" : "s"}
-                  </span>
+                  </button>
                 ) : null}
               </div>
               <MessageList
                 key={cid}
                 cid={cid}
-                onOpenThread={setThreadParent}
+                onOpenThread={openThread}
                 firstPaint
                 {...(firstList && snapshot?.cid === cid ? { snapshot: snapshot.items } : {})}
               />
@@ -237,6 +253,11 @@ function ChatLayout({
               parent={threadParent}
               onClose={() => setThreadParent(null)}
             />
+          </aside>
+        ) : showMembers && cid ? (
+          <aside className="app__thread" aria-label="Members panel">
+            {/* Any member may try; the server lets moderators and above add people. */}
+            <MemberList key={cid} cid={cid} allowAdd />
           </aside>
         ) : null}
       </div>

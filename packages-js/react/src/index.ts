@@ -42,6 +42,7 @@ export {
 export { MessageListSnapshot, type MessageListSnapshotProps } from "./components/MessageListSnapshot.js";
 export { Thread, type ThreadProps } from "./components/Thread.js";
 export { TypingIndicator, typingText, type TypingIndicatorProps } from "./components/TypingIndicator.js";
+export { MemberList, type MemberListProps } from "./components/MemberList.js";
 export type {
   AvatarProps,
   ChannelPreviewProps,

@@ -9,5 +9,6 @@ import secondOrigin from "./second-origin.mjs";
 import keyboard from "./keyboard.mjs";
 import strictMode from "./strict-mode.mjs";
 import snapshotFirstPaint from "./snapshot-first-paint.mjs";
+import members from "./members.mjs";
 
-export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard, strictMode, snapshotFirstPaint];
+export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard, strictMode, snapshotFirstPaint, members];

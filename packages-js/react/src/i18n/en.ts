@@ -93,6 +93,17 @@ export const en = {
   // Thread
   thread: "Thread",
   closeThread: "Close thread",
+  // Members
+  members: "Members",
+  memberOnline: "Online",
+  memberOffline: "Offline",
+  roleOwner: "Owner",
+  roleAdmin: "Admin",
+  roleModerator: "Moderator",
+  memberPending: "Not confirmed yet",
+  addMember: "Add member",
+  addMemberPlaceholder: "User id",
+  add: "Add",
 } as const;
 
 /** Every key of the component strings. */

@@ -6,8 +6,10 @@
 //! delays). All three are members of two channels. A seeded scenario of 150 steps then
 //! has a random client send messages (some as thread replies, some mentioning others),
 //! edit (text and mentions) and delete its own messages, add and remove reactions on the
-//! messages its live windows and thread views show, mark channels read, sync, go offline
-//! and back online, and restart (shut down and open again on the same data directory).
+//! messages its live windows and thread views show, mark channels read, change the channels
+//! (rename them, add or remove erin, promote or demote dave: alice is an admin, bob a
+//! moderator, dave a member, so the server refuses some of these), sync, go offline and
+//! back online, and restart (shut down and open again on the same data directory).
 //! Sync pages are small (7 changes) so paging is exercised, and retries are fast.
 //!
 //! At the end the network heals; every outbox drains (failed items are discarded and
@@ -123,10 +125,23 @@ impl Sim {
         .await;
         let mut all: Vec<&str> = USERS.to_vec();
         all.push("carol");
-        let app = t.app_with_users(&all).await;
+        let mut users = all.clone();
+        users.push("erin");
+        let app = t.app_with_users(&users).await;
         let carol = t.user(&app, "carol");
         for c in CHANNELS {
             carol.create_channel(c, &all).await;
+            let (kind, id) = c.split_once(':').expect("cid");
+            let (status, body) = carol
+                .post(
+                    &format!("/v1/channels/{kind}/{id}/members"),
+                    serde_json::json!({"members": [
+                        {"user_id": "alice", "role": "admin"},
+                        {"user_id": "bob", "role": "moderator"},
+                    ]}),
+                )
+                .await;
+            assert!(status.is_success(), "{status} {body}");
         }
         let base = t.server.base_url();
         let mut sim = Self {
@@ -238,6 +253,7 @@ impl Sim {
                 70..80 => self.sync(i).await,
                 80..88 => self.toggle_offline(i).await,
                 88..93 => self.restart(i).await,
+                93..97 => self.change_channel(i, r).await,
                 _ => {
                     let ms = r[0] % 40;
                     self.trace(format_args!("pause {ms} ms"));
@@ -436,6 +452,54 @@ impl Sim {
             // The message was shown a moment ago; a sync may have changed it since.
             Err(_) => self.count("reaction refused locally"),
         }
+    }
+
+    /// Renames a channel, adds or removes erin (as this client's member list shows her), or
+    /// promotes or demotes dave. Whether the server allows it depends on the client's role;
+    /// a refused change fails in the outbox and is discarded at the end.
+    async fn change_channel(&mut self, i: usize, r: [u64; 4]) {
+        let cid = self.channels[(r[0] % 2) as usize].clone();
+        let client = self.peers[i].client().clone();
+        let result = match r[1] % 3 {
+            0 => {
+                let name = self.fresh_text(i, "name");
+                let update = chat_protocol::UpdateChannelRequest {
+                    name: Some(name),
+                    ..Default::default()
+                };
+                client.update_channel(&cid, update).await
+            }
+            1 => {
+                let mut list = client.members(&cid).await.expect("member list opens");
+                list.drain();
+                if list.items().iter().any(|m| m.user_id == "erin") {
+                    client.remove_member(&cid, "erin").await
+                } else {
+                    client.add_members(&cid, &["erin"]).await
+                }
+            }
+            _ => {
+                let role = if r[2].is_multiple_of(2) {
+                    chat_protocol::MemberRole::Moderator
+                } else {
+                    chat_protocol::MemberRole::Member
+                };
+                client.set_member_role(&cid, "dave", role).await
+            }
+        };
+        self.trace(format_args!(
+            "{} changes {cid} ({}): {result:?}",
+            USERS[i],
+            r[1] % 3
+        ));
+        result.unwrap_or_else(|e| panic!("a channel change refused locally: {e}"));
+        self.count(match r[1] % 3 {
+            0 => "rename",
+            1 => "erin in or out",
+            _ => "dave's role",
+        });
+        // An upper bound on the channel's changes, like messages' (see `message_ops`).
+        *self.message_ops.entry(cid).or_default() += 1;
     }
 
     async fn mark_read(&mut self, i: usize, r: [u64; 4]) {

@@ -694,12 +694,15 @@ fn the_channel_list_is_by_activity_with_a_preview() {
     cache
         .insert_local_message(&local_echo("team:old", 9, 1), "op", "{}")
         .unwrap();
+    // The local send (at 1) moves "old" (last message at -5) above "quiet" (created at 0,
+    // no messages), below "busy" (5): the echo raised its channel's sort key.
     let list = cache.channel_list(10).unwrap();
     let order: Vec<String> = list.iter().map(|i| i.channel.cid.to_string()).collect();
-    assert_eq!(order, ["team:busy", "team:quiet", "team:old"]);
+    assert_eq!(order, ["team:busy", "team:old", "team:quiet"]);
+    assert_eq!(list[1].sort_at, ts(1).millis());
     assert_eq!(list[0].last_message.as_ref().unwrap().message.text, "m1 r2");
-    assert!(list[1].last_message.is_none());
-    let preview = list[2].last_message.as_ref().unwrap();
+    assert!(list[2].last_message.is_none());
+    let preview = list[1].last_message.as_ref().unwrap();
     assert_eq!(
         (preview.message.text.as_str(), preview.local_state.clone()),
         ("local 9", Some(LocalState::Pending))
@@ -726,7 +729,7 @@ fn the_channel_list_is_by_activity_with_a_preview() {
     );
     assert_eq!(
         cids(ChannelQuery::new(10).of_kind(ChannelType::Team)),
-        ["team:busy", "team:quiet", "team:old"]
+        ["team:busy", "team:old", "team:quiet"]
     );
     assert_eq!(cids(ChannelQuery::new(10).unread_only()), ["messaging:dm"]);
     assert_eq!(cids(ChannelQuery::new(10)).len(), 4);

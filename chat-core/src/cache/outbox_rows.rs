@@ -167,6 +167,12 @@ impl Cache {
             encode_body(echo),
             echo.text
         ])?;
+        if echo.parent_id.is_none() {
+            // The channel list re-sorts at once on a local send: the durable echo raises
+            // its channel's sort key (the server's change sets it to the real time later).
+            tx.prepare_cached("UPDATE channels SET sort_at = max(sort_at, ?2) WHERE cid = ?1")?
+                .execute(params![echo.cid.to_string(), echo.created_at.millis()])?;
+        }
         tx.commit()?;
         Ok(position)
     }

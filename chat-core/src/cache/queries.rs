@@ -18,7 +18,7 @@ use super::rows::{
     cached_message_memo, json,
 };
 
-const CHANNEL_LIST: &str = "SELECT data, unread_count, unread_mentions FROM channels \
+const CHANNEL_LIST: &str = "SELECT data, unread_count, unread_mentions, sort_at FROM channels \
      WHERE (?2 IS NULL OR (cid > ?2 || ':' AND cid < ?2 || ';')) \
        AND (?3 = 0 OR unread_count > 0) \
      ORDER BY sort_at DESC, created_at DESC, cid DESC LIMIT ?1";
@@ -80,11 +80,11 @@ impl Cache {
     /// [`Cache::channel_list`] with a [`ChannelQuery`] filter.
     pub fn channels(&self, query: ChannelQuery) -> CacheResult<Vec<ChannelListItem>> {
         let kind = query.kind.map(|k| k.as_str());
-        let channels: Vec<(Channel, u32, u32)> = self
+        let channels: Vec<(Channel, u32, u32, i64)> = self
             .conn
             .prepare_cached(CHANNEL_LIST)?
             .query_map(params![query.limit, kind, query.unread_only], |r| {
-                Ok((json(r, 0)?, r.get(1)?, r.get(2)?))
+                Ok((json(r, 0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect::<Result<_, _>>()?;
         let mut last = self.conn.prepare_cached(&format!(
@@ -94,11 +94,12 @@ impl Cache {
         ))?;
         channels
             .into_iter()
-            .map(|(channel, unread_count, unread_mentions)| {
+            .map(|(channel, unread_count, unread_mentions, sort_at)| {
                 let last_message = last
                     .query_row(params![self.me(), channel.cid.to_string()], cached_message)
                     .optional()?;
                 Ok(ChannelListItem {
+                    sort_at,
                     unread: ChannelUnread {
                         cid: channel.cid.clone(),
                         unread_count,

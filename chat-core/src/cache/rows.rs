@@ -74,6 +74,10 @@ pub struct ChannelListItem {
     pub unread: ChannelUnread,
     /// The newest top-level message (a local echo if one is queued), for the preview.
     pub last_message: Option<CachedMessage>,
+    /// The list's sort key (ms): the channel's last message time, or its creation time,
+    /// raised to the time of the newest top-level message queued in it locally (so a local
+    /// send moves the channel up at once). Ties are broken by creation time, then cid.
+    pub sort_at: i64,
 }
 
 /// Which part of a channel's top-level history the cache holds: everything from `oldest`

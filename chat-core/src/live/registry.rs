@@ -6,7 +6,9 @@
 //! A refresh does the least work the step's [`Changed`] allows: after an outbox-only
 //! change (a request went out, a retry was scheduled) only the overlay is recomputed from
 //! the stored rows; after `send_message` the new local echoes are appended to the stored
-//! rows without a query (an echo always sorts last); anything else re-runs the queries.
+//! rows without a query (an echo always sorts last; in the channel list it becomes its
+//! channel's preview and moves the channel up, as the cache raised its sort key); anything
+//! else re-runs the queries.
 //! Each path yields exactly what a full re-query would (tested).
 
 use std::collections::HashMap;
@@ -210,8 +212,8 @@ impl Sub {
         if let Changed::Echoes { echoes, .. } = changed {
             let new = self.matching(echoes);
             match self {
-                Sub::Channels { rows, .. } => {
-                    set_previews(rows, &new);
+                Sub::Channels { query, rows, .. } => {
+                    channel_echoes(cache, *query, rows, &new)?;
                 }
                 Sub::Messages { window, rows, .. } => {
                     push_rows(rows, &new, Some(window.limit as usize));
@@ -276,19 +278,27 @@ impl Sub {
     /// the overlay of the other rows cannot have changed, and an echo always sorts last.
     /// Yields exactly what `update_rows` + `deliver` would. Returns `false` if the
     /// subscriber is gone.
-    fn append_echoes(&mut self, overlay: &Overlay, echoes: &[CachedMessage]) -> bool {
+    fn append_echoes(
+        &mut self,
+        cache: &Cache,
+        overlay: &Overlay,
+        echoes: &[CachedMessage],
+    ) -> CacheResult<bool> {
         let new = self.matching(echoes);
-        match self {
-            Sub::Channels { rows, last, tx, .. } => {
-                let mut batch = Vec::new();
-                for index in set_previews(rows, &new) {
-                    let item = overlay.channel(rows[index].clone());
-                    if last[index] != item {
-                        last[index] = item.clone();
-                        batch.push(ListDiff::Update { index, item });
-                    }
-                }
-                send(tx, batch)
+        Ok(match self {
+            Sub::Channels {
+                query,
+                rows,
+                last,
+                tx,
+            } => {
+                channel_echoes(cache, *query, rows, &new)?;
+                let items = rows
+                    .iter()
+                    .filter(|i| !overlay.leaving(&i.channel.cid))
+                    .map(|i| overlay.channel(i.clone()))
+                    .collect();
+                deliver(last, items, tx, false)
             }
             Sub::Messages {
                 window,
@@ -306,22 +316,40 @@ impl Sub {
             }
             Sub::Reads { tx, .. } => !tx.is_closed(),
             Sub::Members { tx, .. } => !tx.is_closed(),
-        }
+        })
     }
 }
 
-/// Sets the last-message preview of the channels `new` echoes were sent to; returns the
-/// indices of the rows changed.
-fn set_previews(rows: &mut [ChannelListItem], new: &[&CachedMessage]) -> Vec<usize> {
-    new.iter()
-        .filter_map(|echo| {
-            let index = rows
-                .iter()
-                .position(|i| i.channel.cid == echo.message.cid)?;
-            rows[index].last_message = Some((*echo).clone());
-            Some(index)
-        })
-        .collect()
+/// A channel list's rows after new top-level `echoes`: each channel's preview is its echo
+/// and its sort key rises to the echo's time (as the cache raised it when it stored the
+/// echo), so the list re-sorts at once. A channel the list does not hold yet (beyond its
+/// limit, or left out by its filter) is asked of the cache again.
+fn channel_echoes(
+    cache: &Cache,
+    query: ChannelQuery,
+    rows: &mut Vec<ChannelListItem>,
+    echoes: &[&CachedMessage],
+) -> CacheResult<()> {
+    for echo in echoes {
+        match rows.iter_mut().find(|i| i.channel.cid == echo.message.cid) {
+            Some(row) => {
+                row.last_message = Some((*echo).clone());
+                row.sort_at = row.sort_at.max(echo.message.created_at.millis());
+            }
+            None => {
+                *rows = cache.channels(query)?;
+                return Ok(());
+            }
+        }
+    }
+    // The cache's order: newest activity first, then newest channel, then cid.
+    rows.sort_by(|a, b| {
+        b.sort_at
+            .cmp(&a.sort_at)
+            .then(b.channel.created_at.cmp(&a.channel.created_at))
+            .then_with(|| b.channel.cid.to_string().cmp(&a.channel.cid.to_string()))
+    });
+    Ok(())
 }
 
 /// Appends `new` echoes to a message list's rows, keeping at most `limit` (dropping the
@@ -443,7 +471,13 @@ impl Registry {
                 Changed::Echoes {
                     echoes,
                     overlay: false,
-                } => sub.append_echoes(overlay, echoes),
+                } => match sub.append_echoes(cache, overlay, echoes) {
+                    Ok(open) => open,
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                        true
+                    }
+                },
                 // One failing query must not leave the other subscriptions stale.
                 _ => match sub.update_rows(cache, changed) {
                     Ok(()) => sub.deliver(overlay, false),

@@ -31,6 +31,7 @@ mod support;
 
 mod cache_sync;
 mod call_order;
+mod channel_list;
 mod client;
 mod crash_safety;
 mod distinct;

@@ -196,6 +196,17 @@ pub enum EphemeralEvent {
     Typing(TypingEvent),
     /// A user who shares a channel with the receiver came online or went offline.
     Presence(PresenceEvent),
+    /// Who is online now among the users sharing a channel with the receiver: pushed once,
+    /// in a frame of its own, right after the connect reply (then [`EphemeralEvent::Presence`]
+    /// events follow the changes). A user not listed is offline.
+    PresenceSnapshot(PresenceSnapshot),
+}
+
+/// The users online when the connection opened (see [`EphemeralEvent::PresenceSnapshot`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceSnapshot {
+    /// Online users sharing a channel with the receiver, sorted.
+    pub online: Vec<String>,
 }
 
 /// Typing state of a user in a channel.

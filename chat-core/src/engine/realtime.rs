@@ -310,6 +310,12 @@ impl Engine {
                     self.presence_changed = true;
                 }
             }
+            RealtimeEffect::Event(EphemeralEvent::PresenceSnapshot(snapshot)) => {
+                if self.rt.presence.on_snapshot(&snapshot.online) {
+                    self.rt.presence_out.send_replace(self.rt.presence.clone());
+                    self.presence_changed = true;
+                }
+            }
             RealtimeEffect::State(state) => {
                 if state != ConnectionState::Connected {
                     // Transitions only: what was seen on the old connection is stale.

@@ -6,9 +6,9 @@
 //! - [`TypingTracker`]: who else is typing, per channel. The server relays events and
 //!   never sends a stop on its own, so an entry expires `expire` after its last
 //!   `typing: true`.
-//! - [`Presence`]: online users among those who share a channel with the user. The server
-//!   sends transitions only (no snapshot), so what is known is cleared when the
-//!   connection drops.
+//! - [`Presence`]: online users among those who share a channel with the user. Each
+//!   connection starts from the server's snapshot (who is online as it opens), then follows
+//!   the transitions; what is known is cleared when the connection drops.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -232,6 +232,15 @@ impl Presence {
         self.online.insert(event.user_id.clone(), event.online) != Some(event.online)
     }
 
+    /// Takes the connection's snapshot: exactly `online` are online (everyone else is
+    /// offline until an event says otherwise); returns whether anything changed.
+    pub fn on_snapshot(&mut self, online: &[String]) -> bool {
+        let next: BTreeMap<String, bool> = online.iter().map(|u| (u.clone(), true)).collect();
+        let changed = self.online_users() != next.keys().cloned().collect::<Vec<_>>();
+        self.online = next;
+        changed
+    }
+
     /// Forgets everything (the connection dropped).
     pub fn clear(&mut self) -> bool {
         let had = !self.online.is_empty();
@@ -336,5 +345,20 @@ mod tests {
         assert_eq!(p.is_online("ann"), Some(false));
         assert!(p.clear());
         assert_eq!(p.is_online("ann"), None);
+    }
+
+    #[test]
+    fn a_snapshot_replaces_what_was_known() {
+        let mut p = Presence::default();
+        assert!(p.on_event(&PresenceEvent {
+            user_id: "carol".into(),
+            online: true,
+        }));
+        assert!(p.on_snapshot(&["alice".into(), "bob".into()]));
+        assert_eq!(p.online_users(), ["alice", "bob"]);
+        assert_eq!(p.is_online("carol"), None, "not listed: not known online");
+        assert!(!p.on_snapshot(&["alice".into(), "bob".into()]), "no change");
+        assert!(p.on_snapshot(&[]));
+        assert!(p.online_users().is_empty());
     }
 }

@@ -458,3 +458,30 @@ async fn a_short_lived_token_is_renewed_without_dropping_the_connection() {
     .await;
     bob.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_knows_who_is_online_as_soon_as_it_connects() {
+    let (t, app) = setup(&["alice", "bob"]).await;
+    let url = t.server.base_url();
+    let bob = live_client(&app, &url, "bob", token(&app, "bob")).await;
+    connected(&bob).await;
+    // Alice connects after bob: no event will tell her about him, the snapshot does.
+    let alice = live_client(&app, &url, "alice", token(&app, "alice")).await;
+    alice.sync().await.unwrap();
+    let mut presence = alice.presence();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        presence.wait_for(|p| p.is_online("bob") == Some(true)),
+    )
+    .await
+    .expect("bob online from the snapshot")
+    .unwrap();
+    // The member list shows it too (and alice herself, connected).
+    let mut members = alice.members(&cid("team:general")).await.unwrap();
+    crate::support::client::until(&mut members, "both online", |items| {
+        items.len() == 2 && items.iter().all(|m| m.online)
+    })
+    .await;
+    alice.shutdown().await;
+    bob.shutdown().await;
+}

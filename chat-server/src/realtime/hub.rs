@@ -61,6 +61,9 @@ pub trait Broadcaster: Send + Sync + 'static {
     /// (has at least one subscription) differs from the last one announced. Deciding and
     /// publishing happen atomically, so concurrent calls end with the true state.
     fn announce_presence(&self, app: &str, user: &str, peers: &[String]);
+    /// The users among `users` last announced online (on any node), sorted: the presence
+    /// snapshot a new connection starts from.
+    fn online_among(&self, app: &str, users: &[String]) -> Vec<String>;
     /// Whether the hub can deliver to every node's connections (a broker-backed hub whose
     /// broker is unreachable is not ready); `Err` says why.
     fn ready(&self) -> Result<(), String> {
@@ -259,6 +262,20 @@ impl Broadcaster for InProcessHub {
 
     fn announce_presence(&self, app: &str, user: &str, peers: &[String]) {
         self.announce_presence_with(app, user, peers, false);
+    }
+
+    fn online_among(&self, app: &str, users: &[String]) -> Vec<String> {
+        let inner = self.lock();
+        let Some(subscribers) = inner.apps.get(app) else {
+            return Vec::new();
+        };
+        let mut online: Vec<String> = users
+            .iter()
+            .filter(|u| subscribers.announced_online.contains(u.as_str()))
+            .cloned()
+            .collect();
+        online.sort();
+        online
     }
 }
 

@@ -220,6 +220,11 @@ impl Broadcaster for NatsHub {
         self.shared.local.connections(app, user) + elsewhere
     }
 
+    fn online_among(&self, app: &str, users: &[String]) -> Vec<String> {
+        // The local hub's announcements count users online on other nodes too.
+        self.shared.local.online_among(app, users)
+    }
+
     fn announce_presence(&self, app: &str, user: &str, peers: &[String]) {
         let shared = &self.shared;
         let elsewhere = lock(&shared.remote).count(app, user) > 0;

@@ -28,17 +28,19 @@ impl PresenceDebounce {
     }
 }
 
-/// Tells the user's channel peers whether the user is online now, if that changed. The
-/// storage work waits for a connect turn (see [`super::limits`]).
-pub async fn announce(state: &AppState, app: &str, user: &str) {
+/// Tells the user's channel peers whether the user is online now, if that changed, and
+/// returns those peers (none if they could not be read). The storage work waits for a
+/// connect turn (see [`super::limits`]).
+pub async fn announce(state: &AppState, app: &str, user: &str) -> Vec<String> {
     let peers = {
         let _turn = state.ws_limits().connect_turn().await;
         state.store().co_member_ids(app, user).await
     };
     let Ok(peers) = peers else {
-        return;
+        return Vec::new();
     };
     state.hub().announce_presence(app, user, &peers);
+    peers
 }
 
 /// The user's connection closed: checks after the grace whether the user went offline.

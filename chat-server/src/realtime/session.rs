@@ -26,8 +26,8 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use chat_protocol::ErrorCode;
 use chat_protocol::realtime::{
-    Command, ConnectResult, RefreshResult, Reply, ReplyError, SubscribeResult,
-    disconnect_codes as dc, error_codes as ec, user_channel,
+    Command, ConnectResult, EphemeralEvent, PresenceSnapshot, RealtimeEvent, RefreshResult, Reply,
+    ReplyError, SubscribeResult, disconnect_codes as dc, error_codes as ec, user_channel,
 };
 use futures_util::SinkExt;
 use tokio::time::{Instant, sleep_until};
@@ -285,8 +285,27 @@ async fn connected(
     first_batch: Vec<Command>,
     out: &mut Vec<String>,
 ) -> Result<(), Close> {
-    announce(state, &session.app, &session.user).await;
-    let result = session_loop(socket, state, &mut session, &mut sub, first_batch, out).await;
+    let peers = announce(state, &session.app, &session.user).await;
+    // Who is online already, in a frame of its own after the connect reply (a client that
+    // does not know the event drops that frame only). Changes after it arrive as events.
+    let online = state.hub().online_among(&session.app, &peers);
+    let snapshot = RealtimeEvent::Ephemeral(EphemeralEvent::PresenceSnapshot(PresenceSnapshot {
+        online,
+    }));
+    let channel = serde_json::to_string(&user_channel(&session.user)).unwrap_or_default();
+    let snapshot = serde_json::to_string(&snapshot)
+        .map(|d| format!(r#"{{"push":{{"channel":{channel},"pub":{{"data":{d}}}}}}}"#))
+        .ok();
+    let result = session_loop(
+        socket,
+        state,
+        &mut session,
+        &mut sub,
+        first_batch,
+        out,
+        snapshot,
+    )
+    .await;
     drop((sub, slot));
     announce_later(state, &session.app, &session.user);
     result
@@ -299,12 +318,16 @@ async fn session_loop(
     sub: &mut Subscription,
     first_batch: Vec<Command>,
     out: &mut Vec<String>,
+    presence_snapshot: Option<String>,
 ) -> Result<(), Close> {
     for cmd in first_batch {
         handle_command(state, session, cmd, out).await?;
     }
     send(state, socket, frame(out)).await?;
     out.clear();
+    if let Some(snapshot) = presence_snapshot {
+        send(state, socket, frame(&[snapshot])).await?;
+    }
     let channel = serde_json::to_string(&user_channel(&session.user)).unwrap_or_default();
     let ping_every = state.config().ping_interval;
     let mut next_ping = Instant::now() + ping_every;

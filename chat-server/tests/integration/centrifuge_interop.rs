@@ -103,13 +103,22 @@ async fn until(rx: &mut UnboundedReceiver<Ev>, what: &str, pred: impl Fn(&Ev) ->
     }
 }
 
+/// Whether `ev` is the presence snapshot every connection starts with (a publication
+/// like any other to the official client).
+fn is_presence_snapshot(ev: &Ev) -> bool {
+    matches!(ev, Ev::Publication(_, data)
+        if serde_json::from_slice::<serde_json::Value>(data)
+            .is_ok_and(|v| v["kind"] == "presence_snapshot"))
+}
+
 /// Asserts that no connection-state event (connecting, disconnected) or error happens
-/// within `wait`; returns the publications seen meanwhile.
+/// within `wait`; returns the publications seen meanwhile (the presence snapshot left out).
 async fn stays_connected(rx: &mut UnboundedReceiver<Ev>, wait: Duration) -> Vec<Ev> {
     let deadline = Instant::now() + wait;
     let mut seen = Vec::new();
     while let Ok(ev) = tokio::time::timeout_at(deadline, rx.recv()).await {
         match ev {
+            Some(ev) if is_presence_snapshot(&ev) => {}
             Some(ev @ Ev::Publication(..)) => seen.push(ev),
             other => panic!("unexpected event while connected: {other:?}"),
         }
@@ -152,7 +161,10 @@ async fn connected_as(rx: &mut UnboundedReceiver<Ev>, user: &str) -> String {
 async fn message_arrives(t: &TestServer, app: &AppCredentials, rx: &mut UnboundedReceiver<Ev>) {
     let text = format!("hi {}", chat_test::new_id());
     let sent = t.user(app, "alice").send("team:general", &text).await;
-    let ev = until(rx, "publication", |e| matches!(e, Ev::Publication(..))).await;
+    let ev = until(rx, "publication", |e| {
+        matches!(e, Ev::Publication(..)) && !is_presence_snapshot(e)
+    })
+    .await;
     let Ev::Publication(channel, data) = ev else {
         unreachable!()
     };
@@ -202,6 +214,17 @@ async fn official_client_connects_subscribes_and_receives_messages() {
         next(&mut rx).await,
         Ev::Subscribed("chat:user:bob".into()),
         "server-side subscription"
+    );
+    // The official client takes the presence snapshot (a frame of its own) as a
+    // publication like the others: nobody else is online.
+    let Ev::Publication(channel, data) = next(&mut rx).await else {
+        panic!("expected the presence snapshot")
+    };
+    assert_eq!(channel, "chat:user:bob");
+    let snapshot: serde_json::Value = serde_json::from_slice(&data).expect("JSON");
+    assert_eq!(
+        snapshot,
+        serde_json::json!({"kind": "presence_snapshot", "data": {"online": []}})
     );
 
     message_arrives(&t, &app, &mut rx).await;

@@ -36,6 +36,9 @@ pub(crate) struct Ws {
     /// Items of a `\n`-batched frame not yet returned.
     pending: VecDeque<Value>,
     next_id: u32,
+    /// The presence snapshots received (each connect's first push, in a frame of its own),
+    /// set aside so the other checks see the events after it.
+    pub(crate) snapshots: Vec<Value>,
 }
 
 impl Ws {
@@ -51,6 +54,7 @@ impl Ws {
             stream,
             pending: VecDeque::new(),
             next_id: 0,
+            snapshots: Vec::new(),
         }
     }
 
@@ -87,6 +91,14 @@ impl Ws {
             match msg {
                 Message::Text(text) => {
                     assert!(!text.is_empty(), "empty text frame");
+                    let first: Value = serde_json::from_str(text.split('\n').next().unwrap_or(""))
+                        .unwrap_or(Value::Null);
+                    if first["push"]["pub"]["data"]["kind"] == json!("presence_snapshot") {
+                        assert!(!text.contains('\n'), "a snapshot has its own frame: {text}");
+                        self.snapshots
+                            .push(first["push"]["pub"]["data"]["data"].clone());
+                        continue;
+                    }
                     for line in text.split('\n') {
                         assert!(!line.trim().is_empty(), "blank line in frame {text:?}");
                         let v: Value = serde_json::from_str(line)
@@ -685,6 +697,32 @@ async fn typing_goes_to_other_members_without_seq() {
 }
 
 #[tokio::test]
+async fn a_connection_starts_with_who_is_online_among_its_peers() {
+    let (t, app) = setup().await;
+    let alice = t.user(&app, "alice");
+    alice.channel("team", "general", &["bob"]).await;
+    // Nobody else online: an empty snapshot.
+    let (mut bob_ws, _) = connect_user(&t, &app, "bob").await;
+    bob_ws.expect_quiet(Duration::from_millis(50)).await;
+    assert_eq!(bob_ws.snapshots, [json!({"online": []})]);
+    // carol is online but shares no channel with alice: left out.
+    let (carol_ws, _) = connect_user(&t, &app, "carol").await;
+    let (mut alice_ws, _) = connect_user(&t, &app, "alice").await;
+    alice_ws.expect_quiet(Duration::from_millis(50)).await;
+    assert_eq!(alice_ws.snapshots, [json!({"online": ["bob"]})]);
+    // Bob gone (after the grace): a new connection of alice no longer lists him.
+    bob_ws.close_and_wait().await;
+    let p = alice_ws.next_pub("alice").await;
+    assert_eq!(p["kind"], json!("presence"), "{p}");
+    let (mut again, _) = connect_user(&t, &app, "alice").await;
+    again.expect_quiet(Duration::from_millis(50)).await;
+    assert_eq!(again.snapshots, [json!({"online": []})]);
+    for ws in [alice_ws, again, carol_ws] {
+        ws.close().await;
+    }
+}
+
+#[tokio::test]
 async fn presence_online_and_offline() {
     let (t, app) = setup().await;
     let alice = t.user(&app, "alice");
@@ -763,6 +801,7 @@ async fn slow_consumer_is_closed_with_3008() {
         stream,
         pending: VecDeque::new(),
         next_id: 0,
+        snapshots: Vec::new(),
     };
     bob_ws.connect(&token(&app, "bob", 3600)).await;
 

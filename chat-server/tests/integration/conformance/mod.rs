@@ -112,6 +112,10 @@ impl Broadcaster for Recorder {
     fn announce_presence(&self, app: &str, user: &str, peers: &[String]) {
         self.hub.announce_presence(app, user, peers);
     }
+
+    fn online_among(&self, app: &str, users: &[String]) -> Vec<String> {
+        self.hub.online_among(app, users)
+    }
 }
 
 impl Recorder {

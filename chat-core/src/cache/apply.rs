@@ -17,6 +17,7 @@ use super::Cache;
 use super::error::{CacheResult, to_i64};
 use super::message_codec::{message_columns, message_from_row};
 use super::rows::{channel_cached, opt_millis, to_json};
+use super::starred;
 use super::unread::{self, Facts};
 use super::upserts::*;
 
@@ -152,6 +153,7 @@ impl Cache {
         for id in &page.starred {
             star_from_state(&tx, &id.to_string(), &cid)?;
         }
+        starred::keep_listed(&tx, &page.messages, &page.starred)?;
         let oldest = page.messages.iter().map(|m| m.created_at.millis()).min();
         tx.prepare_cached(
             "UPDATE channels SET window_complete = (window_complete OR ?3), window_start = CASE \
@@ -172,6 +174,7 @@ impl Cache {
              DELETE FROM messages WHERE local_state IS NULL; \
              DELETE FROM reactions; \
              DELETE FROM flags; \
+             DELETE FROM starred; \
              UPDATE sync_state SET cursor = NULL WHERE id = 1;",
         )?;
         tx.commit()?;
@@ -298,6 +301,7 @@ impl<'c> Applier<'c> {
         for id in &state.starred {
             star_from_state(conn, &id.to_string(), &cid)?;
         }
+        starred::keep_listed(conn, &state.messages, &state.starred)?;
         let created = || state.messages.iter().map(|m| m.created_at.millis());
         let last_message_at = opt_millis(state.channel.last_message_at);
         let window_start = match created().min() {
@@ -384,11 +388,14 @@ impl<'c> Applier<'c> {
                     unread::recount(conn, me, &r.cid.to_string())?;
                 }
             }
-            Change::Flags(f) => {
-                if f.user_id == me && self.facts(&f.cid)?.is_some() {
-                    upsert_flags(conn, f)?;
+            Change::Flags(f) if f.user_id == me => {
+                // A cached channel's flags decide first ("keep the higher rev").
+                if self.facts(&f.cid)?.is_none() || upsert_flags(conn, f)? {
+                    let held = held_message(conn, &f.message_id)?;
+                    starred::follow_flags(conn, f, held.as_ref())?;
                 }
             }
+            Change::Flags(_) => {}
         }
         Ok(())
     }
@@ -437,13 +444,18 @@ impl<'c> Applier<'c> {
             Some(e) if e.rev >= rev => return Ok(false),
             Some(_) => {}
             None => match self.facts(&m.cid)? {
-                None => return Ok(false),
+                None => {
+                    starred::refresh_copy(conn, m)?;
+                    return Ok(false);
+                }
                 Some(f) if m.parent_id.is_none() && f.before_window(m.created_at.millis()) => {
+                    starred::refresh_copy(conn, m)?;
                     return Ok(false);
                 }
                 Some(_) => {}
             },
         }
+        starred::refresh_copy(conn, m)?;
         write_message(conn, m)?;
         self.after_write(m, &id, existing)?;
         Ok(true)
@@ -479,6 +491,18 @@ impl<'c> Applier<'c> {
         }
         Ok(())
     }
+}
+
+/// The confirmed message `id`, if the cache holds it.
+fn held_message(conn: &Connection, id: &uuid::Uuid) -> CacheResult<Option<Message>> {
+    Ok(conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages m WHERE m.id = ?1 AND m.local_state IS NULL"
+        ))?
+        .query_row([id.to_string()], |r| message_from_row(r, 0))
+        .optional()?)
 }
 
 /// Deletes a channel and everything synced under it; local echoes (and the outbox) stay.

@@ -198,6 +198,19 @@ impl ChatClient {
             .await?
     }
 
+    /// Stars (saves) a message for the user: shown at once (`starred` in every live list,
+    /// and in [`ChatClient::starred`]), delivered in the background, reverted if the server
+    /// refuses it. The message must be cached or in the starred list.
+    pub async fn star_message(&self, message_id: Uuid) -> ClientResult<OpId> {
+        self.run(move |e, _| e.star(message_id, true)).await?
+    }
+
+    /// Unstars a message (shown at once; reverted if refused). A star not sent yet is
+    /// cancelled instead: nothing reaches the server.
+    pub async fn unstar_message(&self, message_id: Uuid) -> ClientResult<OpId> {
+        self.run(move |e, _| e.star(message_id, false)).await?
+    }
+
     /// Marks a channel read up to its newest cached message (unread counts drop to zero
     /// at once). Returns the queued operation, or `None` when the cached channel has
     /// nothing unread (nothing is queued).

@@ -5,7 +5,7 @@
 //! machine (or the waiting query) that asked for it.
 
 use chat_protocol::{
-    Change, ChannelUnread, MarkReadResponse, MessageResponse, ReactionResponse, UnreadResponse,
+    Change, ChannelUnread, FlagsResponse, MarkReadResponse, MessageResponse, ReactionResponse, UnreadResponse,
 };
 use serde_json::Value;
 
@@ -104,9 +104,12 @@ impl Engine {
             Effect::Failed { op_id, failure } => {
                 let op = self.outbox.get_op(op_id);
                 match op {
-                    // A refused reaction or read marker reverts: the overlay disappears.
+                    // A refused reaction, star or read marker reverts: the overlay
+                    // disappears.
                     Some(OutboxOp::AddReaction { .. })
                     | Some(OutboxOp::RemoveReaction { .. })
+                    | Some(OutboxOp::StarMessage { .. })
+                    | Some(OutboxOp::UnstarMessage { .. })
                     | Some(OutboxOp::MarkRead { .. }) => {
                         if let Err(e) = self.discard(op_id) {
                             self.last_error = Some(e.to_string());
@@ -335,6 +338,10 @@ fn parse_answer(op: &OutboxOp, body: Value) -> Result<Option<Parsed>, serde_json
                 let changes = vec![Change::Reaction(r.reaction), Change::Message(r.message)];
                 Some((changes, None))
             })
+        }
+        OutboxOp::StarMessage { .. } | OutboxOp::UnstarMessage { .. } => {
+            serde_json::from_value::<FlagsResponse>(body)
+                .map(|r| Some((vec![Change::Flags(r.flags)], None)))
         }
         OutboxOp::MarkRead { .. } => serde_json::from_value::<MarkReadResponse>(body)
             .map(|r| Some((vec![Change::Read(r.read)], Some(r.unread)))),

@@ -1,11 +1,11 @@
 //! Laying the outbox over the cache: the cache holds what the server confirmed (plus the
 //! local echoes of unsent messages); the outbox holds what the user did since. A live
-//! query shows both — an edit's new text, a deletion, a toggled reaction, a channel read
-//! — so the UI reflects the user's action at once. The overlay reads the outbox (through
+//! query shows both — an edit's new text, a deletion, a toggled reaction or star, a
+//! channel read — so the UI reflects the user's action at once. The overlay reads the outbox (through
 //! its indexes) on every refresh: when an operation completes, its server result is in the
-//! cache and the operation is gone in the same step (no flicker); when a reaction or a
-//! read marker fails permanently the client discards it, and the overlay — hence the UI —
-//! reverts.
+//! cache and the operation is gone in the same step (no flicker); when a reaction, a star
+//! or a read marker fails permanently the client discards it, and the overlay — hence the
+//! UI — reverts.
 
 use super::items::{ChannelItem, MessageItem, MessageState};
 use crate::cache::{CachedMessage, ChannelListItem, LocalState};
@@ -31,7 +31,7 @@ impl<'a> Overlay<'a> {
             mut message,
             local_state,
             mut own_reactions,
-            starred,
+            mut starred,
         } = cached;
         let echo = local_state.is_some();
         let mut state = match local_state {
@@ -104,6 +104,11 @@ impl<'a> Overlay<'a> {
                             }
                         }
                     }
+                }
+                OutboxOp::StarMessage { .. } | OutboxOp::UnstarMessage { .. }
+                    if failed.is_none() =>
+                {
+                    starred = matches!(pending.op, OutboxOp::StarMessage { .. });
                 }
                 _ => {}
             }

@@ -57,6 +57,20 @@ pub enum OutboxOp {
         /// Reaction type to remove.
         kind: String,
     },
+    /// `POST /v1/messages/{message_id}/star`: the user stars (saves) a message.
+    StarMessage {
+        /// The message's channel.
+        cid: Cid,
+        /// The message starred.
+        message_id: Uuid,
+    },
+    /// `DELETE /v1/messages/{message_id}/star`: the user unstars a message.
+    UnstarMessage {
+        /// The message's channel.
+        cid: Cid,
+        /// The message unstarred.
+        message_id: Uuid,
+    },
     /// `POST /v1/channels/{type}/{id}/read`.
     MarkRead {
         /// The channel.
@@ -87,6 +101,10 @@ pub enum OpKind {
     AddReaction,
     /// [`OutboxOp::RemoveReaction`].
     RemoveReaction,
+    /// [`OutboxOp::StarMessage`].
+    StarMessage,
+    /// [`OutboxOp::UnstarMessage`].
+    UnstarMessage,
     /// [`OutboxOp::MarkRead`].
     MarkRead,
     /// [`OutboxOp::CreateChannel`].
@@ -111,6 +129,15 @@ impl OutboxOp {
         }
     }
 
+    /// Stars (`starred`) or unstars `message_id` for the user.
+    pub fn star(starred: bool, cid: Cid, message_id: Uuid) -> Self {
+        if starred {
+            Self::StarMessage { cid, message_id }
+        } else {
+            Self::UnstarMessage { cid, message_id }
+        }
+    }
+
     /// The payload-free kind of this operation.
     pub fn kind(&self) -> OpKind {
         match self {
@@ -119,6 +146,8 @@ impl OutboxOp {
             Self::DeleteMessage { .. } => OpKind::DeleteMessage,
             Self::AddReaction { .. } => OpKind::AddReaction,
             Self::RemoveReaction { .. } => OpKind::RemoveReaction,
+            Self::StarMessage { .. } => OpKind::StarMessage,
+            Self::UnstarMessage { .. } => OpKind::UnstarMessage,
             Self::MarkRead { .. } => OpKind::MarkRead,
             Self::CreateChannel { .. } => OpKind::CreateChannel,
         }
@@ -133,6 +162,8 @@ impl OutboxOp {
             | Self::DeleteMessage { cid, .. }
             | Self::AddReaction { cid, .. }
             | Self::RemoveReaction { cid, .. }
+            | Self::StarMessage { cid, .. }
+            | Self::UnstarMessage { cid, .. }
             | Self::MarkRead { cid, .. } => Ok(cid.clone()),
             Self::CreateChannel { request } => {
                 let id = request.id.as_deref().ok_or(OutboxError::MissingChannelId)?;
@@ -141,13 +172,15 @@ impl OutboxOp {
         }
     }
 
-    /// The existing message this operation acts on (edit, delete, reactions, mark read).
+    /// The existing message this operation acts on (edit, delete, reactions, stars, mark
+    /// read).
     pub fn target_message(&self) -> Option<Uuid> {
         match self {
             Self::EditMessage { id, .. } | Self::DeleteMessage { id, .. } => Some(*id),
-            Self::AddReaction { message_id, .. } | Self::RemoveReaction { message_id, .. } => {
-                Some(*message_id)
-            }
+            Self::AddReaction { message_id, .. }
+            | Self::RemoveReaction { message_id, .. }
+            | Self::StarMessage { message_id, .. }
+            | Self::UnstarMessage { message_id, .. } => Some(*message_id),
             Self::MarkRead { message_id, .. } => *message_id,
             Self::SendMessage { .. } | Self::CreateChannel { .. } => None,
         }
@@ -172,6 +205,15 @@ impl OutboxOp {
             | Self::RemoveReaction {
                 message_id, kind, ..
             } => Some((*message_id, kind.as_str())),
+            _ => None,
+        }
+    }
+
+    /// The message a star operation toggles, and whether it stars it.
+    pub fn star_key(&self) -> Option<(Uuid, bool)> {
+        match self {
+            Self::StarMessage { message_id, .. } => Some((*message_id, true)),
+            Self::UnstarMessage { message_id, .. } => Some((*message_id, false)),
             _ => None,
         }
     }
@@ -218,7 +260,10 @@ impl OutboxOp {
                     .and_then(|()| limits::check_members(&request.members))
                     .map_err(OutboxError::Content)?;
             }
-            Self::DeleteMessage { .. } | Self::MarkRead { .. } => {}
+            Self::DeleteMessage { .. }
+            | Self::StarMessage { .. }
+            | Self::UnstarMessage { .. }
+            | Self::MarkRead { .. } => {}
         }
         self.queue_key()
     }

@@ -1,0 +1,304 @@
+//! The owner's starred list (`starred` table, schema version 4): which messages the owner
+//! starred, most recently sent first, each with a copy of the message. The rules:
+//!
+//! - The list is the server's (`GET /v1/starred`) as far as the cache knows it. A page
+//!   ([`Cache::apply_starred_page`]) stores its messages and drops the rows in the range it
+//!   covers that it does not list (unstarred elsewhere), unless a flags change newer than
+//!   the page listed them (`flags_rev > 0`).
+//! - The owner's flags changes (sync, realtime, the answer to a star) keep it current: an
+//!   unstar removes the row (unless a newer star listed it), a star adds the message when
+//!   the cache holds it (a star of a message it does not hold appears with the next page).
+//!   Changes of a cached channel go through the `flags` table first, so only changes that
+//!   win there ("keep the higher rev") reach the list.
+//! - The copies never join `messages`: a starred message older than its channel's window
+//!   stays out of the window and out of the unread counts. A message change the window
+//!   ignores (outside it) still refreshes the copy ("keep the higher rev").
+//! - Reading the list prefers the `messages` row of a message the window holds (its local
+//!   state and reactions are current there); one index range (`starred_order`) reads it.
+
+use chat_protocol::{Cid, Message, MessageFlags, StarredResponse};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::Cache;
+use super::error::{CacheResult, to_i64};
+use super::rows::{CachedMessage, json, to_json};
+
+/// The newest `?2` starred rows: id, copy, whether `messages` holds a confirmed row of it,
+/// and the owner's (`?1`) reactions on it.
+pub(crate) const STARRED_LIST: &str = "SELECT s.message_id, s.data, \
+       EXISTS (SELECT 1 FROM messages m WHERE m.id = s.message_id AND m.local_state IS NULL), \
+       (SELECT group_concat(r.type, ',') FROM reactions r \
+          WHERE r.message_id = s.message_id AND r.user_id = ?1 AND r.deleted = 0) \
+     FROM starred s ORDER BY s.created_at DESC, s.message_id DESC LIMIT ?2";
+
+/// Stores (or refreshes, keeping the higher `rev`) the copy of a starred message; a new row
+/// takes `flags_rev`, an existing one keeps the higher of both.
+fn keep(conn: &Connection, m: &Message, flags_rev: i64) -> CacheResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO starred (message_id, cid, created_at, rev, flags_rev, data) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (message_id) DO UPDATE SET \
+           flags_rev = max(starred.flags_rev, excluded.flags_rev), \
+           rev = CASE WHEN excluded.rev > starred.rev THEN excluded.rev ELSE starred.rev END, \
+           created_at = CASE WHEN excluded.rev > starred.rev \
+             THEN excluded.created_at ELSE starred.created_at END, \
+           data = CASE WHEN excluded.rev > starred.rev THEN excluded.data ELSE starred.data END",
+    )?
+    .execute(params![
+        m.id.to_string(),
+        m.cid.to_string(),
+        m.created_at.millis(),
+        to_i64("rev", m.rev)?,
+        flags_rev,
+        to_json(m)
+    ])?;
+    Ok(())
+}
+
+/// Follows one of the owner's flags changes (see the module rules). `message` is the
+/// cached message, if the cache holds it.
+pub(crate) fn follow_flags(
+    conn: &Connection,
+    f: &MessageFlags,
+    message: Option<&Message>,
+) -> CacheResult<()> {
+    let rev = to_i64("rev", f.rev)?;
+    if !f.starred {
+        conn.prepare_cached("DELETE FROM starred WHERE message_id = ?1 AND flags_rev <= ?2")?
+            .execute(params![f.message_id.to_string(), rev])?;
+        return Ok(());
+    }
+    match message {
+        Some(m) => keep(conn, m, rev),
+        None => {
+            conn.prepare_cached(
+                "UPDATE starred SET flags_rev = max(flags_rev, ?2) WHERE message_id = ?1",
+            )?
+            .execute(params![f.message_id.to_string(), rev])?;
+            Ok(())
+        }
+    }
+}
+
+/// Lists the messages of a channel state or message page that the owner starred (`ids`).
+pub(crate) fn keep_listed(conn: &Connection, messages: &[Message], ids: &[Uuid]) -> CacheResult<()> {
+    for m in messages.iter().filter(|m| ids.contains(&m.id)) {
+        keep(conn, m, 0)?;
+    }
+    Ok(())
+}
+
+/// Refreshes the copy of `m` if it is starred ("keep the higher rev").
+pub(crate) fn refresh_copy(conn: &Connection, m: &Message) -> CacheResult<()> {
+    conn.prepare_cached(
+        "UPDATE starred SET rev = ?2, created_at = ?3, data = ?4 \
+         WHERE message_id = ?1 AND rev < ?2",
+    )?
+    .execute(params![
+        m.id.to_string(),
+        to_i64("rev", m.rev)?,
+        m.created_at.millis(),
+        to_json(m)
+    ])?;
+    Ok(())
+}
+
+impl Cache {
+    /// The newest `limit` starred messages, most recently sent first.
+    pub fn starred(&self, limit: u32) -> CacheResult<Vec<CachedMessage>> {
+        let rows: Vec<(String, Message, bool, Option<String>)> = self
+            .conn
+            .prepare_cached(STARRED_LIST)?
+            .query_map(params![self.user.as_deref().unwrap_or(""), limit], |r| {
+                Ok((r.get(0)?, json(r, 1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut list = Vec::with_capacity(rows.len());
+        for (id, copy, cached, reactions) in rows {
+            let held = match cached {
+                true => self.message(&copy.id)?,
+                false => None,
+            };
+            let item = match held {
+                Some(m) => CachedMessage { starred: true, ..m },
+                None => {
+                    let mut own_reactions: Vec<String> = reactions
+                        .map(|s| s.split(',').map(str::to_owned).collect())
+                        .unwrap_or_default();
+                    own_reactions.sort();
+                    debug_assert_eq!(id, copy.id.to_string());
+                    CachedMessage {
+                        message: copy,
+                        local_state: None,
+                        own_reactions,
+                        starred: true,
+                    }
+                }
+            };
+            list.push(item);
+        }
+        Ok(list)
+    }
+
+    /// The channel of a message the starred list holds.
+    pub fn starred_cid(&self, id: &Uuid) -> CacheResult<Option<Cid>> {
+        let cid: Option<String> = self
+            .conn
+            .prepare_cached("SELECT cid FROM starred WHERE message_id = ?1")?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        Ok(cid.and_then(|c| c.parse().ok()))
+    }
+
+    /// The oldest message of the starred list (the `before` of the next page).
+    pub fn oldest_starred(&self) -> CacheResult<Option<Uuid>> {
+        let id: Option<String> = self
+            .conn
+            .prepare_cached("SELECT message_id FROM starred ORDER BY created_at, message_id LIMIT 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
+    }
+
+    /// Stores a page of `GET /v1/starred` fetched with `before` (`None`: the newest page):
+    /// its messages are listed, and the rows the page's range covers that it does not list
+    /// are dropped, unless a newer flags change listed them. The range runs from the page's
+    /// oldest message (from the start of time when nothing older exists) up to `before`.
+    pub fn apply_starred_page(
+        &mut self,
+        before: Option<Uuid>,
+        page: &StarredResponse,
+    ) -> CacheResult<()> {
+        let tx = self.conn.transaction()?;
+        let upper: Option<i64> = match before {
+            None => None,
+            Some(id) => tx
+                .prepare_cached("SELECT created_at FROM starred WHERE message_id = ?1")?
+                .query_row([id.to_string()], |r| r.get(0))
+                .optional()?,
+        };
+        let lower = match page.has_more {
+            true => page.messages.iter().map(|m| m.created_at.millis()).min(),
+            false => Some(i64::MIN),
+        };
+        // An anchor the list no longer holds (unstarred meanwhile): no range is known.
+        if let Some(lower) = lower.filter(|_| before.is_none() || upper.is_some()) {
+            let listed: Vec<String> = page.messages.iter().map(|m| m.id.to_string()).collect();
+            tx.prepare_cached(
+                "DELETE FROM starred WHERE created_at >= ?1 AND created_at < ?2 \
+                 AND flags_rev = 0 AND message_id NOT IN (SELECT value FROM json_each(?3))",
+            )?
+            .execute(params![lower, upper.unwrap_or(i64::MAX), to_json(&listed)])?;
+        }
+        for m in &page.messages {
+            keep(&tx, m, 0)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_protocol::StarredResponse;
+
+    use super::*;
+    use crate::cache::test_support::message;
+
+    fn plan(cache: &Cache, sql: &str) -> String {
+        let mut stmt = cache
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let mut rows = stmt.raw_query();
+        let mut details = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            details.push(row.get::<_, String>(3).unwrap());
+        }
+        details.join(" | ")
+    }
+
+    #[test]
+    fn the_starred_list_is_one_index_range() {
+        let cache = Cache::open_in_memory().unwrap();
+        let list = plan(&cache, STARRED_LIST);
+        assert!(list.contains("SCAN s USING INDEX starred_order"), "{list}");
+        assert!(!list.contains("TEMP B-TREE"), "{list}");
+        assert!(!list.contains("SCAN m"), "{list}");
+        assert!(!list.contains("SCAN r"), "{list}");
+        let oldest = plan(
+            &cache,
+            "SELECT message_id FROM starred ORDER BY created_at, message_id LIMIT 1",
+        );
+        assert!(oldest.contains("starred_order"), "{oldest}");
+        assert!(!oldest.contains("TEMP B-TREE"), "{oldest}");
+    }
+
+    fn page(messages: Vec<Message>, has_more: bool) -> StarredResponse {
+        StarredResponse { messages, has_more }
+    }
+
+    fn ids(cache: &Cache) -> Vec<String> {
+        cache
+            .starred(50)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.message.text)
+            .collect()
+    }
+
+    #[test]
+    fn pages_replace_their_range_and_flags_changes_follow() {
+        let mut cache = Cache::open_in_memory().unwrap();
+        cache.set_user("ann").unwrap();
+        let m = |n: u64, text: &str| {
+            let mut m = message("team:a", u128::from(n), "bob", (n * 10) as i64, 1);
+            m.text = text.into();
+            m
+        };
+        let (m1, m2, m3, m4) = (m(1, "one"), m(2, "two"), m(3, "three"), m(4, "four"));
+        cache
+            .apply_starred_page(None, &page(vec![m4.clone(), m3.clone()], true))
+            .unwrap();
+        assert_eq!(ids(&cache), ["four", "three"]);
+        assert_eq!(cache.oldest_starred().unwrap(), Some(m3.id));
+        cache
+            .apply_starred_page(Some(m3.id), &page(vec![m2.clone(), m1.clone()], false))
+            .unwrap();
+        assert_eq!(ids(&cache), ["four", "three", "two", "one"]);
+        // `three` was unstarred elsewhere: the newest page no longer lists it.
+        cache
+            .apply_starred_page(None, &page(vec![m4.clone(), m2.clone()], true))
+            .unwrap();
+        assert_eq!(ids(&cache), ["four", "two", "one"]);
+        // An unstar flags change drops a row; an older one does not undo a newer star.
+        let flags = |m: &Message, starred, rev| MessageFlags {
+            message_id: m.id,
+            cid: m.cid.clone(),
+            user_id: "ann".into(),
+            starred,
+            rev,
+        };
+        follow_flags(&cache.conn, &flags(&m1, false, 5), None).unwrap();
+        assert_eq!(ids(&cache), ["four", "two"]);
+        follow_flags(&cache.conn, &flags(&m3, true, 7), Some(&m3)).unwrap();
+        follow_flags(&cache.conn, &flags(&m3, false, 6), None).unwrap();
+        assert_eq!(ids(&cache), ["four", "three", "two"]);
+        // A page that does not list a row a newer flags change listed keeps it.
+        cache
+            .apply_starred_page(None, &page(vec![m4.clone()], false))
+            .unwrap();
+        assert_eq!(ids(&cache), ["four", "three"]);
+        // An edit refreshes the copy; an older revision does not.
+        let mut edited = m4.clone();
+        edited.text = "four, edited".into();
+        edited.rev = 9;
+        refresh_copy(&cache.conn, &edited).unwrap();
+        refresh_copy(&cache.conn, &m4).unwrap();
+        assert_eq!(ids(&cache), ["four, edited", "three"]);
+        assert_eq!(cache.starred_cid(&m4.id).unwrap(), Some(m4.cid.clone()));
+        // Copies never join the channel's messages.
+        assert!(cache.message(&m4.id).unwrap().is_none());
+    }
+}

@@ -82,7 +82,11 @@ pub(crate) fn follow_flags(
 }
 
 /// Lists the messages of a channel state or message page that the owner starred (`ids`).
-pub(crate) fn keep_listed(conn: &Connection, messages: &[Message], ids: &[Uuid]) -> CacheResult<()> {
+pub(crate) fn keep_listed(
+    conn: &Connection,
+    messages: &[Message],
+    ids: &[Uuid],
+) -> CacheResult<()> {
     for m in messages.iter().filter(|m| ids.contains(&m.id)) {
         keep(conn, m, 0)?;
     }
@@ -155,7 +159,9 @@ impl Cache {
     pub fn oldest_starred(&self) -> CacheResult<Option<Uuid>> {
         let id: Option<String> = self
             .conn
-            .prepare_cached("SELECT message_id FROM starred ORDER BY created_at, message_id LIMIT 1")?
+            .prepare_cached(
+                "SELECT message_id FROM starred ORDER BY created_at, message_id LIMIT 1",
+            )?
             .query_row([], |r| r.get(0))
             .optional()?;
         Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))

@@ -24,6 +24,7 @@
 mod builder;
 pub mod error;
 pub(crate) mod message;
+mod starred;
 pub mod token;
 mod window;
 
@@ -37,6 +38,7 @@ use uuid::Uuid;
 pub use builder::ClientBuilder;
 pub use error::{ClientError, ClientResult, ErrorKind};
 pub use message::NewMessage;
+pub use starred::{StarredControl, StarredList};
 pub use token::{TokenError, TokenProvider, static_token};
 pub use window::{MessageWindow, WindowControl};
 
@@ -404,6 +406,16 @@ impl ChatClient {
             })
             .await??;
         Ok(list)
+    }
+
+    /// The user's starred messages across channels, live, most recently sent first, with
+    /// pending stars and unstars applied: the cached list at once, the server's newest
+    /// `page` fetched behind it. Grow it with [`StarredList::load_more`]; stars of
+    /// messages older than their channel's cached window are listed too.
+    pub async fn starred(&self, page: u32) -> ClientResult<StarredList> {
+        let page = page.max(1);
+        let list = self.run(move |e, now| e.watch_starred(page, now)).await??;
+        Ok(StarredList::new(list, self.clone(), page))
     }
 
     /// One message from the server (whether it exists and where), through the engine.

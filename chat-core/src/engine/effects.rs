@@ -5,7 +5,8 @@
 //! machine (or the waiting query) that asked for it.
 
 use chat_protocol::{
-    Change, ChannelUnread, FlagsResponse, MarkReadResponse, MessageResponse, ReactionResponse, UnreadResponse,
+    Change, ChannelUnread, FlagsResponse, MarkReadResponse, MessageResponse, ReactionResponse,
+    UnreadResponse,
 };
 use serde_json::Value;
 

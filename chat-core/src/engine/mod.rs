@@ -36,6 +36,7 @@ mod effects;
 mod mutations;
 mod queries;
 pub(crate) mod realtime;
+mod starred;
 #[cfg(test)]
 mod tests;
 mod watch;

@@ -129,6 +129,20 @@ impl<'a> Overlay<'a> {
         }
     }
 
+    /// The messages a queued (not refused) star operation stars, in enqueue order. Walks
+    /// the whole outbox: for starred lists only.
+    pub(crate) fn pending_stars(&self) -> Vec<uuid::Uuid> {
+        self.outbox
+            .items()
+            .into_iter()
+            .filter(|i| !matches!(i.state, ItemState::Failed(_)))
+            .filter_map(|i| match i.op {
+                OutboxOp::StarMessage { message_id, .. } => Some(*message_id),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The UI row of a cached channel-list entry: a pending `mark_read` shows the channel
     /// as read (the server's answer then stores the exact counts).
     pub(crate) fn channel(&self, item: ChannelListItem) -> ChannelItem {

@@ -161,7 +161,11 @@ fn a_queued_star_or_unstar_shows_at_once_and_a_refused_one_is_not_shown() {
     queue(&mut ob, 100, star(true, C, 1));
     let item = Overlay::new(&ob).message(confirmed(1, &[]));
     assert!(item.starred, "a queued star shows at once");
-    assert_eq!(item.state, MessageState::Sent, "stars do not change the state");
+    assert_eq!(
+        item.state,
+        MessageState::Sent,
+        "stars do not change the state"
+    );
     answer_all(&mut ob, http(ErrorCode::NotFound));
     assert!(
         !Overlay::new(&ob).message(confirmed(1, &[])).starred,

@@ -108,6 +108,15 @@ enum Sub {
         last: Vec<MessageItem>,
         tx: UnboundedSender<Vec<ListDiff<MessageItem>>>,
     },
+    /// The owner's starred messages, most recently sent first: the newest `limit` of the
+    /// cache's starred list, plus the cached messages a queued star adds; the overlay
+    /// decides what shows (a queued unstar hides a row).
+    Starred {
+        limit: u32,
+        rows: Vec<CachedMessage>,
+        last: Vec<MessageItem>,
+        tx: UnboundedSender<Vec<ListDiff<MessageItem>>>,
+    },
     /// Other members' read states (no outbox overlay: the owner's own marker is not a
     /// receipt).
     Reads {
@@ -175,13 +184,18 @@ impl Sub {
                 }
                 Sub::Thread { parent, .. } => e.message.parent_id == Some(*parent),
                 Sub::Channels { .. } => e.message.parent_id.is_none(),
-                Sub::Reads { .. } => false,
+                Sub::Reads { .. } | Sub::Starred { .. } => false,
             })
             .collect()
     }
 
     /// Brings the stored rows up to date after `changed`.
-    fn update_rows(&mut self, cache: &Cache, changed: &Changed) -> CacheResult<()> {
+    fn update_rows(
+        &mut self,
+        cache: &Cache,
+        overlay: &Overlay,
+        changed: &Changed,
+    ) -> CacheResult<()> {
         if let Changed::Echoes { echoes, .. } = changed {
             let new = self.matching(echoes);
             match self {
@@ -194,7 +208,7 @@ impl Sub {
                 Sub::Thread { rows, .. } => {
                     push_rows(rows, &new, None);
                 }
-                Sub::Reads { .. } => {}
+                Sub::Reads { .. } | Sub::Starred { .. } => {}
             }
             return Ok(());
         }
@@ -207,6 +221,7 @@ impl Sub {
                 cid, window, rows, ..
             } => *rows = window_rows(cache, cid, window, rows)?,
             Sub::Thread { parent, rows, .. } => *rows = cache.thread_replies(parent)?,
+            Sub::Starred { limit, rows, .. } => *rows = starred_rows(cache, overlay, *limit)?,
             Sub::Reads { cid, rows, .. } => {
                 let me = cache.user().unwrap_or_default();
                 *rows = cache
@@ -230,6 +245,13 @@ impl Sub {
             }
             Sub::Messages { rows, last, tx, .. } | Sub::Thread { rows, last, tx, .. } => {
                 deliver(last, overlay_messages(overlay, rows), tx, reset)
+            }
+            Sub::Starred { rows, last, tx, .. } => {
+                let items = overlay_messages(overlay, rows)
+                    .into_iter()
+                    .filter(|m| m.starred)
+                    .collect();
+                deliver(last, items, tx, reset)
             }
             Sub::Reads { rows, last, tx, .. } => deliver(last, rows.clone(), tx, reset),
         }
@@ -269,8 +291,35 @@ impl Sub {
                 send(tx, appended(last, overlay, &new, excess))
             }
             Sub::Reads { tx, .. } => !tx.is_closed(),
+            Sub::Starred { tx, .. } => !tx.is_closed(),
         }
     }
+}
+
+/// The rows of a starred list: the newest `limit` of the cache's list, plus the cached
+/// messages of queued stars (those older than a full list's oldest row wait for the
+/// rows before them), most recently sent first. Finding the queued stars walks the
+/// outbox: only open starred lists pay it.
+fn starred_rows(cache: &Cache, overlay: &Overlay, limit: u32) -> CacheResult<Vec<CachedMessage>> {
+    let mut rows = cache.starred(limit)?;
+    let floor = match rows.len() as u32 >= limit {
+        true => rows.last().map(|m| m.message.created_at),
+        false => None,
+    };
+    for id in overlay.pending_stars() {
+        if rows.iter().any(|m| m.message.id == id) {
+            continue;
+        }
+        if let Some(m) = cache.message(&id)?
+            && floor.is_none_or(|floor| m.message.created_at >= floor)
+        {
+            rows.push(m);
+        }
+    }
+    rows.sort_by(|a, b| {
+        (b.message.created_at, b.message.id).cmp(&(a.message.created_at, a.message.id))
+    });
+    Ok(rows)
 }
 
 /// Sets the last-message preview of the channels `new` echoes were sent to; returns the
@@ -336,7 +385,7 @@ impl Registry {
     ) -> CacheResult<LiveList<T>> {
         let (tx, rx) = unbounded_channel();
         let mut sub = make(tx);
-        sub.update_rows(cache, &Changed::Rows)?;
+        sub.update_rows(cache, overlay, &Changed::Rows)?;
         sub.deliver(overlay, true);
         self.next_id += 1;
         let id = self.next_id;
@@ -408,7 +457,7 @@ impl Registry {
                     overlay: false,
                 } => sub.append_echoes(overlay, echoes),
                 // One failing query must not leave the other subscriptions stale.
-                _ => match sub.update_rows(cache, changed) {
+                _ => match sub.update_rows(cache, overlay, changed) {
                     Ok(()) => sub.deliver(overlay, false),
                     Err(e) => {
                         first_error.get_or_insert(e);
@@ -439,6 +488,29 @@ impl Registry {
             last: Vec::new(),
             tx,
         })
+    }
+
+    /// Opens a starred-list subscription showing the newest `limit` starred messages.
+    pub(crate) fn add_starred(
+        &mut self,
+        cache: &Cache,
+        overlay: &Overlay,
+        limit: u32,
+    ) -> CacheResult<LiveList<MessageItem>> {
+        self.add(cache, overlay, |tx| Sub::Starred {
+            limit,
+            rows: Vec::new(),
+            last: Vec::new(),
+            tx,
+        })
+    }
+
+    /// A starred list's limit (how many of the cache's starred messages it shows).
+    pub(crate) fn starred_limit(&mut self, id: u64) -> Option<&mut u32> {
+        match self.subs.get_mut(&id)? {
+            Sub::Starred { limit, .. } => Some(limit),
+            _ => None,
+        }
     }
 
     /// A message window's channel, geometry and delivered items.

@@ -273,7 +273,11 @@ mod tests {
         // A star or unstar of a message the user cannot see (404) or may not touch (403)
         // is refused, not retried; both are idempotent, so a 5xx or lost reply retries.
         for op in [star(true, "messaging:a", 1), star(false, "messaging:a", 1)] {
-            for code in [ErrorCode::NotFound, ErrorCode::Forbidden, ErrorCode::NotAMember] {
+            for code in [
+                ErrorCode::NotFound,
+                ErrorCode::Forbidden,
+                ErrorCode::NotAMember,
+            ] {
                 assert!(permanent(&classify(&op, &http(code))), "{code:?} on {op:?}");
             }
             assert!(retry(RetryKind::ServerError)(&classify(

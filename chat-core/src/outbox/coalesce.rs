@@ -215,12 +215,7 @@ impl Outbox {
     /// The rule of toggles (reactions, stars): the latest queued toggle of the same thing
     /// (`same_thing`) is cancelled with an opposite one if coalescable, or absorbs a
     /// repeat unless in flight or parked.
-    fn fold_toggle(
-        &self,
-        message: Uuid,
-        plan: &mut Plan,
-        same_thing: impl Fn(&OutboxOp) -> bool,
-    ) {
+    fn fold_toggle(&self, message: Uuid, plan: &mut Plan, same_thing: impl Fn(&OutboxOp) -> bool) {
         let latest = self
             .touching(message)
             .rev()

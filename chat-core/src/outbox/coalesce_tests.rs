@@ -263,7 +263,11 @@ fn a_star_of_an_unsent_message_waits_for_it_and_goes_with_it() {
     let mut ob = outbox();
     let s = send(&mut ob, c, 1);
     ob.enqueue(op_id(20), star(true, c, 1)).unwrap();
-    assert_eq!(sent(&ob.poll(T0)), vec![s], "the star waits for its message");
+    assert_eq!(
+        sent(&ob.poll(T0)),
+        vec![s],
+        "the star waits for its message"
+    );
     let mut ob = outbox();
     let s = send(&mut ob, c, 1);
     ob.enqueue(op_id(20), star(true, c, 1)).unwrap();

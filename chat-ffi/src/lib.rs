@@ -18,6 +18,7 @@ mod error;
 mod live;
 mod outbox;
 mod runtime;
+mod starred;
 mod subscription;
 mod time;
 mod types;
@@ -27,6 +28,7 @@ pub use diffs::{ChannelDiff, MessageDiff, ReadReceiptDiff};
 pub use error::{ChatError, TokenFetchError};
 pub use live::MessageWindow;
 pub use outbox::{ChannelKind, ClientStatus, NewChannel, OutboxEntry, OutboxState};
+pub use starred::StarredList;
 pub use subscription::{
     ChannelListListener, ConnectionListener, MessageListListener, PresenceListener,
     ReadReceiptListener, Subscription, TypingListener,

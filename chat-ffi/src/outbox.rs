@@ -128,7 +128,8 @@ pub struct OutboxEntry {
     /// Its id (for a send, the message id): pass it to `retry` or `discard`.
     pub op_id: String,
     /// What it does: `send_message`, `edit_message`, `delete_message`, `add_reaction`,
-    /// `remove_reaction`, `mark_read` or `create_channel`.
+    /// `remove_reaction`, `star_message`, `unstar_message`, `mark_read` or
+    /// `create_channel`.
     pub kind: String,
     /// The channel it concerns.
     pub cid: Option<String>,
@@ -144,6 +145,8 @@ impl From<OutboxItem> for OutboxEntry {
             | OutboxOp::DeleteMessage { cid, .. }
             | OutboxOp::AddReaction { cid, .. }
             | OutboxOp::RemoveReaction { cid, .. }
+            | OutboxOp::StarMessage { cid, .. }
+            | OutboxOp::UnstarMessage { cid, .. }
             | OutboxOp::MarkRead { cid, .. } => Some(cid.to_string()),
             OutboxOp::CreateChannel { request } => request
                 .id

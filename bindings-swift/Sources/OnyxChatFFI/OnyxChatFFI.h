@@ -450,6 +450,11 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_set_network_reachable(uint64_t ptr,
 uint64_t uniffi_chat_ffi_fn_method_fficlient_shutdown(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_STAR_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_STAR_MESSAGE
+uint64_t uniffi_chat_ffi_fn_method_fficlient_star_message(uint64_t ptr, RustBuffer message_id
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_START_TYPING
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_START_TYPING
 uint64_t uniffi_chat_ffi_fn_method_fficlient_start_typing(uint64_t ptr, RustBuffer cid, RustBuffer parent_id
@@ -468,6 +473,11 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_stop_typing(uint64_t ptr, RustBuffe
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SYNC
 uint64_t uniffi_chat_ffi_fn_method_fficlient_sync(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_UNSTAR_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_UNSTAR_MESSAGE
+uint64_t uniffi_chat_ffi_fn_method_fficlient_unstar_message(uint64_t ptr, RustBuffer message_id
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_USER_ID
@@ -513,6 +523,11 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_thread(uint64_t ptr, RustBuff
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_TYPING
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_TYPING
 uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_typing(uint64_t ptr, RustBuffer cid, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_STARRED
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_STARRED
+uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_starred(uint64_t ptr, uint32_t page, uint64_t listener
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_FFITOKENPROVIDER
@@ -568,6 +583,31 @@ uint64_t uniffi_chat_ffi_fn_method_messagewindow_load_newer(uint64_t ptr
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_MESSAGEWINDOW_LOAD_OLDER
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_MESSAGEWINDOW_LOAD_OLDER
 uint64_t uniffi_chat_ffi_fn_method_messagewindow_load_older(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_STARREDLIST
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_STARREDLIST
+uint64_t uniffi_chat_ffi_fn_clone_starredlist(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_FREE_STARREDLIST
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_FREE_STARREDLIST
+void uniffi_chat_ffi_fn_free_starredlist(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_STARREDLIST_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_STARREDLIST_CANCEL
+void uniffi_chat_ffi_fn_method_starredlist_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_STARREDLIST_IS_ACTIVE
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_STARREDLIST_IS_ACTIVE
+int8_t uniffi_chat_ffi_fn_method_starredlist_is_active(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_STARREDLIST_LOAD_MORE
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_STARREDLIST_LOAD_MORE
+uint64_t uniffi_chat_ffi_fn_method_starredlist_load_more(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_CHANNELLISTLISTENER
@@ -1066,6 +1106,12 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_shutdown(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_STAR_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_STAR_MESSAGE
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_star_message(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_START_TYPING
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_START_TYPING
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_start_typing(void
@@ -1087,6 +1133,12 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_stop_typing(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SYNC
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_UNSTAR_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_UNSTAR_MESSAGE
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_unstar_message(void
     
 );
 #endif
@@ -1144,6 +1196,12 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_watch_typing(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_STARRED
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_STARRED
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_watch_starred(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFITOKENPROVIDER_FETCH_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFITOKENPROVIDER_FETCH_TOKEN
 uint16_t uniffi_chat_ffi_checksum_method_ffitokenprovider_fetch_token(void
@@ -1177,6 +1235,24 @@ uint16_t uniffi_chat_ffi_checksum_method_messagewindow_load_newer(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_MESSAGEWINDOW_LOAD_OLDER
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_MESSAGEWINDOW_LOAD_OLDER
 uint16_t uniffi_chat_ffi_checksum_method_messagewindow_load_older(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_STARREDLIST_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_STARREDLIST_CANCEL
+uint16_t uniffi_chat_ffi_checksum_method_starredlist_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_STARREDLIST_IS_ACTIVE
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_STARREDLIST_IS_ACTIVE
+uint16_t uniffi_chat_ffi_checksum_method_starredlist_is_active(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_STARREDLIST_LOAD_MORE
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_STARREDLIST_LOAD_MORE
+uint16_t uniffi_chat_ffi_checksum_method_starredlist_load_more(void
     
 );
 #endif

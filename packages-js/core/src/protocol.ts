@@ -16,6 +16,8 @@ export const CLIENT_METHODS = [
   "deleteMessage",
   "addReaction",
   "removeReaction",
+  "starMessage",
+  "unstarMessage",
   "markRead",
   "createChannel",
   "retry",
@@ -35,15 +37,19 @@ export const CLIENT_METHODS = [
 /** One of {@link CLIENT_METHODS}. */
 export type ClientMethod = (typeof CLIENT_METHODS)[number];
 
-/** Calls on a running `messages` live query (args: `[sub, ...]`). */
-export const WINDOW_METHODS = ["window.loadOlder", "window.loadNewer", "window.jumpTo"] as const;
+/**
+ * Calls on a running `messages` live query (args: `[sub, ...]`), and `window.loadMore` on a
+ * running `starred` one.
+ */
+export const WINDOW_METHODS = ["window.loadOlder", "window.loadNewer", "window.jumpTo", "window.loadMore"] as const;
 
 /** One of {@link WINDOW_METHODS}. */
 export type WindowMethod = (typeof WINDOW_METHODS)[number];
 
 /**
  * The live queries and their arguments: `messages [cid, pageSize]`, `thread [parentId]`,
- * `channels [limit]`, `readReceipts [cid]`, `typing [cid]`, `presence []`, `connection []`.
+ * `channels [limit]`, `readReceipts [cid]`, `typing [cid]`, `presence []`, `connection []`,
+ * `starred [pageSize]`.
  */
 export type SubKind =
   | "messages"
@@ -52,7 +58,8 @@ export type SubKind =
   | "readReceipts"
   | "typing"
   | "presence"
-  | "connection";
+  | "connection"
+  | "starred";
 
 /** What the engine reports about the database it (or the leader tab) runs on. */
 export interface EngineInfo {

@@ -1117,6 +1117,11 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
     func shutdown() async 
     
     /**
+     * Stars (saves) a message for the user (shown at once; reverted if refused).
+     */
+    func starMessage(messageId: String) async throws 
+    
+    /**
      * The user is typing in `cid`, in the thread of `parent_id` when given (call on each
      * keystroke; throttled).
      */
@@ -1136,6 +1141,11 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
      * Syncs now and waits until done.
      */
     func sync() async throws 
+    
+    /**
+     * Unstars a message (shown at once; a star not sent yet is cancelled).
+     */
+    func unstarMessage(messageId: String) async throws 
     
     /**
      * The user this client acts as.
@@ -1186,6 +1196,14 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
      * Who else is typing in `cid`, delivered to `listener` (the current list first).
      */
     func watchTyping(cid: String, listener: TypingListener) throws  -> Subscription
+    
+    /**
+     * The user's starred messages across channels, most recently sent first, with
+     * pending stars and unstars applied, delivered to `listener` (the cached list at
+     * once, the newest `page` fetched behind it); grow it with the returned
+     * [`StarredList`].
+     */
+    func watchStarred(page: UInt32, listener: MessageListListener) async throws  -> StarredList
     
 }
 /**
@@ -1573,6 +1591,25 @@ open func shutdown()async   {
 }
     
     /**
+     * Stars (saves) a message for the user (shown at once; reverted if refused).
+     */
+open func starMessage(messageId: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_star_message(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(messageId)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_void,
+            completeFunc: ffi_chat_ffi_rust_future_complete_void,
+            freeFunc: ffi_chat_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
      * The user is typing in `cid`, in the thread of `parent_id` when given (call on each
      * keystroke; throttled).
      */
@@ -1639,6 +1676,25 @@ open func sync()async throws   {
             rustFutureFunc: {
                 uniffi_chat_ffi_fn_method_fficlient_sync(
                         self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_void,
+            completeFunc: ffi_chat_ffi_rust_future_complete_void,
+            freeFunc: ffi_chat_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * Unstars a message (shown at once; a star not sent yet is cancelled).
+     */
+open func unstarMessage(messageId: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_unstar_message(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(messageId)
                 )
             },
             pollFunc: ffi_chat_ffi_rust_future_poll_void,
@@ -1792,6 +1848,28 @@ open func watchTyping(cid: String, listener: TypingListener)throws  -> Subscript
         FfiConverterTypeTypingListener_lower(listener),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The user's starred messages across channels, most recently sent first, with
+     * pending stars and unstars applied, delivered to `listener` (the cached list at
+     * once, the newest `page` fetched behind it); grow it with the returned
+     * [`StarredList`].
+     */
+open func watchStarred(page: UInt32, listener: MessageListListener)async throws  -> StarredList  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_watch_starred(
+                        self.uniffiCloneHandle(),FfiConverterUInt32.lower(page),FfiConverterTypeMessageListListener_lower(listener)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_u64,
+            completeFunc: ffi_chat_ffi_rust_future_complete_u64,
+            freeFunc: ffi_chat_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeStarredList_lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
 }
     
 
@@ -2901,6 +2979,181 @@ public func FfiConverterTypeReadReceiptListener_lift(_ handle: UInt64) throws ->
 #endif
 public func FfiConverterTypeReadReceiptListener_lower(_ value: ReadReceiptListener) -> UInt64 {
     return FfiConverterTypeReadReceiptListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The user's starred messages, live (most recently sent first): delivers to its
+ * listener and grows on request. Ends on `cancel()`, `close()` or when released by the
+ * GC.
+ */
+public protocol StarredListProtocol: AnyObject, Sendable {
+    
+    /**
+     * Stops delivering (idempotent).
+     */
+    func cancel() 
+    
+    /**
+     * Whether the list still delivers.
+     */
+    func isActive()  -> Bool
+    
+    /**
+     * Shows one more page of older starred messages (from the cache, else fetched);
+     * `false` once the oldest is shown.
+     */
+    func loadMore() async throws  -> Bool
+    
+}
+/**
+ * The user's starred messages, live (most recently sent first): delivers to its
+ * listener and grows on request. Ends on `cancel()`, `close()` or when released by the
+ * GC.
+ */
+open class StarredList: StarredListProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chat_ffi_fn_clone_starredlist(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chat_ffi_fn_free_starredlist(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Stops delivering (idempotent).
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chat_ffi_fn_method_starredlist_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Whether the list still delivers.
+     */
+open func isActive() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chat_ffi_fn_method_starredlist_is_active(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Shows one more page of older starred messages (from the cache, else fetched);
+     * `false` once the oldest is shown.
+     */
+open func loadMore()async throws  -> Bool  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_starredlist_load_more(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_i8,
+            completeFunc: ffi_chat_ffi_rust_future_complete_i8,
+            freeFunc: ffi_chat_ffi_rust_future_free_i8,
+            liftFunc: FfiConverterBool.lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStarredList: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = StarredList
+
+    public static func lift(_ handle: UInt64) throws -> StarredList {
+        return StarredList(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: StarredList) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StarredList {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: StarredList, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStarredList_lift(_ handle: UInt64) throws -> StarredList {
+    return try FfiConverterTypeStarredList.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStarredList_lower(_ value: StarredList) -> UInt64 {
+    return FfiConverterTypeStarredList.lower(value)
 }
 
 
@@ -4114,7 +4367,8 @@ public struct OutboxEntry: Equatable, Hashable {
     public var opId: String
     /**
      * What it does: `send_message`, `edit_message`, `delete_message`, `add_reaction`,
-     * `remove_reaction`, `mark_read` or `create_channel`.
+     * `remove_reaction`, `star_message`, `unstar_message`, `mark_read` or
+     * `create_channel`.
      */
     public var kind: String
     /**
@@ -4134,7 +4388,8 @@ public struct OutboxEntry: Equatable, Hashable {
          */opId: String, 
         /**
          * What it does: `send_message`, `edit_message`, `delete_message`, `add_reaction`,
-         * `remove_reaction`, `mark_read` or `create_channel`.
+         * `remove_reaction`, `star_message`, `unstar_message`, `mark_read` or
+         * `create_channel`.
          */kind: String, 
         /**
          * The channel it concerns.
@@ -6075,6 +6330,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chat_ffi_checksum_method_fficlient_shutdown() != 28954) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chat_ffi_checksum_method_fficlient_star_message() != 78) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chat_ffi_checksum_method_fficlient_start_typing() != 41559) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6085,6 +6343,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_sync() != 5210) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_unstar_message() != 62162) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_user_id() != 38921) {
@@ -6114,6 +6375,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chat_ffi_checksum_method_fficlient_watch_typing() != 10937) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chat_ffi_checksum_method_fficlient_watch_starred() != 42225) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chat_ffi_checksum_method_ffitokenprovider_fetch_token() != 14458) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6130,6 +6394,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_messagewindow_load_older() != 16615) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_starredlist_cancel() != 49195) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_starredlist_is_active() != 14305) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_starredlist_load_more() != 36688) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_channellistlistener_on_diffs() != 63792) {

@@ -512,6 +512,9 @@ fn drop_channel(conn: &Connection, cid: &str) -> CacheResult<()> {
          AND local_state IS NULL",
     )?
     .execute([cid])?;
+    // The server drops the stars of a channel the user left.
+    conn.prepare_cached("DELETE FROM starred WHERE cid = ?1")?
+        .execute([cid])?;
     // members, reads, reactions and flags cascade
     conn.prepare_cached("DELETE FROM channels WHERE cid = ?1")?
         .execute([cid])?;

@@ -213,6 +213,7 @@ const MIGRATIONS: &[&str] = &[
         data TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX starred_order ON starred (created_at, message_id);
+    CREATE INDEX starred_channel ON starred (cid);
     "#,
 ];
 

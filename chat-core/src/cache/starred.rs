@@ -32,6 +32,10 @@ pub(crate) const STARRED_LIST: &str = "SELECT s.message_id, s.data, \
           WHERE r.message_id = s.message_id AND r.user_id = ?1 AND r.deleted = 0) \
      FROM starred s ORDER BY s.created_at DESC, s.message_id DESC LIMIT ?2";
 
+/// The rows a page's range covers that it does not list (`?3`, a JSON array of ids).
+const DROP_UNLISTED: &str = "DELETE FROM starred WHERE created_at >= ?1 AND created_at < ?2 \
+     AND flags_rev = 0 AND message_id NOT IN (SELECT value FROM json_each(?3))";
+
 /// Stores (or refreshes, keeping the higher `rev`) the copy of a starred message; a new row
 /// takes `flags_rev`, an existing one keeps the higher of both.
 fn keep(conn: &Connection, m: &Message, flags_rev: i64) -> CacheResult<()> {
@@ -191,11 +195,11 @@ impl Cache {
         // An anchor the list no longer holds (unstarred meanwhile): no range is known.
         if let Some(lower) = lower.filter(|_| before.is_none() || upper.is_some()) {
             let listed: Vec<String> = page.messages.iter().map(|m| m.id.to_string()).collect();
-            tx.prepare_cached(
-                "DELETE FROM starred WHERE created_at >= ?1 AND created_at < ?2 \
-                 AND flags_rev = 0 AND message_id NOT IN (SELECT value FROM json_each(?3))",
-            )?
-            .execute(params![lower, upper.unwrap_or(i64::MAX), to_json(&listed)])?;
+            tx.prepare_cached(DROP_UNLISTED)?.execute(params![
+                lower,
+                upper.unwrap_or(i64::MAX),
+                to_json(&listed)
+            ])?;
         }
         for m in &page.messages {
             keep(&tx, m, 0)?;
@@ -210,20 +214,7 @@ mod tests {
     use chat_protocol::StarredResponse;
 
     use super::*;
-    use crate::cache::test_support::message;
-
-    fn plan(cache: &Cache, sql: &str) -> String {
-        let mut stmt = cache
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .unwrap();
-        let mut rows = stmt.raw_query();
-        let mut details = Vec::new();
-        while let Some(row) = rows.next().unwrap() {
-            details.push(row.get::<_, String>(3).unwrap());
-        }
-        details.join(" | ")
-    }
+    use crate::cache::test_support::{message, plan};
 
     #[test]
     fn the_starred_list_is_one_index_range() {
@@ -239,6 +230,15 @@ mod tests {
         );
         assert!(oldest.contains("starred_order"), "{oldest}");
         assert!(!oldest.contains("TEMP B-TREE"), "{oldest}");
+        let unlisted = plan(&cache, DROP_UNLISTED);
+        assert!(
+            unlisted.contains(
+                "SEARCH starred USING INDEX starred_order (created_at>? AND created_at<?)"
+            ),
+            "{unlisted}"
+        );
+        let left = plan(&cache, "DELETE FROM starred WHERE cid = ?1");
+        assert!(left.contains("starred_channel (cid=?)"), "{left}");
     }
 
     fn page(messages: Vec<Message>, has_more: bool) -> StarredResponse {

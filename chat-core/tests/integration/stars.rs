@@ -4,6 +4,8 @@
 //! retried; the starred list holds stars of messages older than the cached window and
 //! grows page by page.
 
+use std::sync::Arc;
+
 use chat_core::client::{ChatClient, NewMessage};
 use chat_core::live::{LiveList, MessageItem};
 use chat_protocol::{AppCredentials, StarredResponse};
@@ -25,17 +27,20 @@ async fn setup() -> (TestServer, AppCredentials) {
     (t, app)
 }
 
-/// Carol's messages `0..n` in `team:general`, oldest first.
-async fn carol_sends(t: &TestServer, app: &AppCredentials, n: usize) -> Vec<Uuid> {
-    let carol = t.user(app, "carol");
-    let mut ids = Vec::with_capacity(n);
-    for i in 0..n {
-        let m = carol
-            .send_text("team:general", &format!("m{i}"), None)
-            .await;
-        ids.push(m["id"].as_str().unwrap().parse().unwrap());
-    }
-    ids
+/// The server with carol's one message `m1`, and alice's synced in-memory client.
+async fn one_message() -> (
+    TestServer,
+    AppCredentials,
+    Uuid,
+    Arc<FaultyTransport>,
+    ChatClient,
+) {
+    let (t, app) = setup().await;
+    let m1 = carol_sends(&t, &app, 1).await[0];
+    let net = FaultyTransport::new(&t.server.base_url());
+    let alice = client(&t, &app, "alice", None, net.clone()).await;
+    alice.sync().await.unwrap();
+    (t, app, m1, net, alice)
 }
 
 /// What the server lists as alice's stars, newest first.
@@ -57,9 +62,7 @@ async fn starred_list(client: &ChatClient, page: u32) -> LiveList<MessageItem> {
 #[tokio::test]
 async fn a_star_queued_offline_survives_a_restart_lands_once_and_reaches_another_device() {
     let (t, app) = setup().await;
-    let [m1] = carol_sends(&t, &app, 1).await[..] else {
-        unreachable!()
-    };
+    let m1 = carol_sends(&t, &app, 1).await[0];
     let dir = tempfile::tempdir().unwrap();
     let net = FaultyTransport::new(&t.server.base_url());
     let c = cid("team:general");
@@ -131,13 +134,7 @@ async fn a_star_queued_offline_survives_a_restart_lands_once_and_reaches_another
 
 #[tokio::test]
 async fn star_then_unstar_offline_sends_nothing() {
-    let (t, app) = setup().await;
-    let [m1] = carol_sends(&t, &app, 1).await[..] else {
-        unreachable!()
-    };
-    let net = FaultyTransport::new(&t.server.base_url());
-    let alice = client(&t, &app, "alice", None, net.clone()).await;
-    alice.sync().await.unwrap();
+    let (t, app, m1, net, alice) = one_message().await;
     net.set_offline(true);
     // Offline, the channel's queue waits behind a send that could not leave: the star
     // waits too, and the unstar cancels it.
@@ -170,13 +167,7 @@ async fn star_then_unstar_offline_sends_nothing() {
 
 #[tokio::test]
 async fn a_refused_star_reverts_and_is_not_retried() {
-    let (t, app) = setup().await;
-    let [m1] = carol_sends(&t, &app, 1).await[..] else {
-        unreachable!()
-    };
-    let net = FaultyTransport::new(&t.server.base_url());
-    let alice = client(&t, &app, "alice", None, net.clone()).await;
-    alice.sync().await.unwrap();
+    let (t, app, m1, net, alice) = one_message().await;
     // Carol removes alice behind her cache's back (no realtime here: the cache keeps the
     // message until a sync): the server no longer shows her m1.
     let (status, body) = t

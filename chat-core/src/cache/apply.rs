@@ -55,11 +55,13 @@ impl Cache {
         for change in &page.changes {
             applier.apply_change(&change.change)?;
         }
+        let unheld = applier.starred_unheld;
         let memo = applier.finish()?;
         tx.prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1")?
             .execute([&page.cursor])?;
         tx.commit()?;
         self.facts_memo = Some((self.conn.total_changes(), memo));
+        self.starred_unheld |= unheld;
         Ok(())
     }
 
@@ -72,8 +74,10 @@ impl Cache {
         for change in changes {
             applier.apply_change(&change.change)?;
         }
+        let unheld = applier.starred_unheld;
         applier.finish()?;
         tx.commit()?;
+        self.starred_unheld |= unheld;
         Ok(())
     }
 
@@ -203,6 +207,8 @@ struct Applier<'c> {
     facts: FactsMemo,
     /// [`INSERT_NEW_MESSAGE`], prepared on first use.
     insert_new: Option<CachedStatement<'c>>,
+    /// A star of a message neither the cache nor its starred list holds was applied.
+    starred_unheld: bool,
 }
 
 /// The cached row of a message, as far as applying a newer version needs it.
@@ -225,6 +231,7 @@ impl<'c> Applier<'c> {
             me,
             facts,
             insert_new: None,
+            starred_unheld: false,
         }
     }
 
@@ -392,7 +399,7 @@ impl<'c> Applier<'c> {
                 // A cached channel's flags decide first ("keep the higher rev").
                 if self.facts(&f.cid)?.is_none() || upsert_flags(conn, f)? {
                     let held = held_message(conn, &f.message_id)?;
-                    starred::follow_flags(conn, f, held.as_ref())?;
+                    self.starred_unheld |= starred::follow_flags(conn, f, held.as_ref())?;
                 }
             }
             Change::Flags(_) => {}

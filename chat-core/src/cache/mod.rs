@@ -104,6 +104,8 @@ pub struct Cache {
     /// then: the next page reuses them only if no row changed since (see
     /// `apply_sync_page`).
     facts_memo: Option<(u64, apply::FactsMemo)>,
+    /// A star of a message the cache does not hold was applied (`starred.rs`).
+    starred_unheld: bool,
 }
 
 /// What [`Cache::open_or_rebuild`] or [`Cache::rebuild`] did with an unusable file.
@@ -215,6 +217,7 @@ impl Cache {
             _checkpointer: None,
             user,
             facts_memo: None,
+            starred_unheld: false,
         })
     }
 

@@ -7,7 +7,9 @@
 //!   the page listed them (`flags_rev > 0`).
 //! - The owner's flags changes (sync, realtime, the answer to a star) keep it current: an
 //!   unstar removes the row (unless a newer star listed it), a star adds the message when
-//!   the cache holds it (a star of a message it does not hold appears with the next page).
+//!   the cache holds it; a star of a message it does not hold is reported
+//!   ([`Cache::take_starred_unheld`]) and the engine fetches the newest page for an open
+//!   list.
 //!   Changes of a cached channel go through the `flags` table first, so only changes that
 //!   win there ("keep the higher rev") reach the list.
 //! - The copies never join `messages`: a starred message older than its channel's window
@@ -61,26 +63,28 @@ fn keep(conn: &Connection, m: &Message, flags_rev: i64) -> CacheResult<()> {
 }
 
 /// Follows one of the owner's flags changes (see the module rules). `message` is the
-/// cached message, if the cache holds it.
+/// cached message, if the cache holds it. Returns `true` for a star of a message neither
+/// the cache nor the list holds (the list lacks it until a page brings it).
 pub(crate) fn follow_flags(
     conn: &Connection,
     f: &MessageFlags,
     message: Option<&Message>,
-) -> CacheResult<()> {
+) -> CacheResult<bool> {
     let rev = to_i64("rev", f.rev)?;
     if !f.starred {
         conn.prepare_cached("DELETE FROM starred WHERE message_id = ?1 AND flags_rev <= ?2")?
             .execute(params![f.message_id.to_string(), rev])?;
-        return Ok(());
+        return Ok(false);
     }
     match message {
-        Some(m) => keep(conn, m, rev),
+        Some(m) => keep(conn, m, rev).map(|()| false),
         None => {
-            conn.prepare_cached(
-                "UPDATE starred SET flags_rev = max(flags_rev, ?2) WHERE message_id = ?1",
-            )?
-            .execute(params![f.message_id.to_string(), rev])?;
-            Ok(())
+            let listed = conn
+                .prepare_cached(
+                    "UPDATE starred SET flags_rev = max(flags_rev, ?2) WHERE message_id = ?1",
+                )?
+                .execute(params![f.message_id.to_string(), rev])?;
+            Ok(listed == 0)
         }
     }
 }
@@ -147,6 +151,12 @@ impl Cache {
             list.push(item);
         }
         Ok(list)
+    }
+
+    /// Whether a star of a message the cache does not hold arrived (sync, realtime) since
+    /// the last call: the starred list lacks it until a page brings it.
+    pub fn take_starred_unheld(&mut self) -> bool {
+        std::mem::take(&mut self.starred_unheld)
     }
 
     /// The channel of a message the starred list holds.
@@ -290,6 +300,11 @@ mod tests {
         assert_eq!(ids(&cache), ["four", "two"]);
         follow_flags(&cache.conn, &flags(&m3, true, 7), Some(&m3)).unwrap();
         follow_flags(&cache.conn, &flags(&m3, false, 6), None).unwrap();
+        assert_eq!(ids(&cache), ["four", "three", "two"]);
+        // A star of a message held nowhere is reported; one the list holds is not.
+        let m5 = m(5, "five");
+        assert!(follow_flags(&cache.conn, &flags(&m5, true, 8), None).unwrap());
+        assert!(!follow_flags(&cache.conn, &flags(&m4, true, 9), None).unwrap());
         assert_eq!(ids(&cache), ["four", "three", "two"]);
         // A page that does not list a row a newer flags change listed keeps it.
         cache

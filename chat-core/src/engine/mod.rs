@@ -352,6 +352,7 @@ impl Engine {
                 }
             }
             progressed |= self.pump_realtime(now);
+            self.follow_unheld_stars(now);
             self.dispatch_queries(now);
             if !progressed {
                 break;

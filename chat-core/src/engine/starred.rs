@@ -32,6 +32,22 @@ impl Engine {
         Ok(list)
     }
 
+    /// Fetches the newest starred messages (as many as an open starred list shows) when a
+    /// star of a message the cache does not hold arrived: the list shows it once stored.
+    pub(crate) fn follow_unheld_stars(&mut self, now: Millis) {
+        if !self.cache.take_starred_unheld() {
+            return;
+        }
+        if let Some(limit) = self.live.starred_shown() {
+            let query = Query::Starred {
+                before: None,
+                limit,
+                waiter: None,
+            };
+            self.ask(query, now);
+        }
+    }
+
     /// Grows the starred list `sub` by `page` and tells `waiter` whether older starred
     /// messages may remain: from the cache when it holds them, otherwise after fetching
     /// and storing the page before the oldest cached one.

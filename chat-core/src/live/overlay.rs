@@ -129,18 +129,25 @@ impl<'a> Overlay<'a> {
         }
     }
 
-    /// The messages a queued (not refused) star operation stars, in enqueue order. Walks
-    /// the whole outbox: for starred lists only.
-    pub(crate) fn pending_stars(&self) -> Vec<uuid::Uuid> {
-        self.outbox
+    /// The messages queued (not refused) star operations star, in enqueue order, and how
+    /// many unstar operations are queued. Walks the whole outbox: for starred lists only.
+    pub(crate) fn pending_stars(&self) -> (Vec<uuid::Uuid>, u32) {
+        let mut unstars = 0;
+        let stars = self
+            .outbox
             .items()
             .into_iter()
             .filter(|i| !matches!(i.state, ItemState::Failed(_)))
             .filter_map(|i| match i.op {
                 OutboxOp::StarMessage { message_id, .. } => Some(*message_id),
+                OutboxOp::UnstarMessage { .. } => {
+                    unstars += 1;
+                    None
+                }
                 _ => None,
             })
-            .collect()
+            .collect();
+        (stars, unstars)
     }
 
     /// The UI row of a cached channel-list entry: a pending `mark_read` shows the channel

@@ -246,10 +246,16 @@ impl Sub {
             Sub::Messages { rows, last, tx, .. } | Sub::Thread { rows, last, tx, .. } => {
                 deliver(last, overlay_messages(overlay, rows), tx, reset)
             }
-            Sub::Starred { rows, last, tx, .. } => {
+            Sub::Starred {
+                limit,
+                rows,
+                last,
+                tx,
+            } => {
                 let items = overlay_messages(overlay, rows)
                     .into_iter()
                     .filter(|m| m.starred)
+                    .take(*limit as usize)
                     .collect();
                 deliver(last, items, tx, reset)
             }
@@ -296,17 +302,20 @@ impl Sub {
     }
 }
 
-/// The rows of a starred list: the newest `limit` of the cache's list, plus the cached
-/// messages of queued stars (those older than a full list's oldest row wait for the
-/// rows before them), most recently sent first. Finding the queued stars walks the
-/// outbox: only open starred lists pay it.
+/// The rows of a starred list: the newest `limit` of the cache's list (and one more per
+/// queued unstar, which the overlay hides), plus the cached messages of queued stars
+/// (those older than a full list's oldest row wait for the rows before them), most
+/// recently sent first. Finding the queued changes walks the outbox: only open starred
+/// lists pay it.
 fn starred_rows(cache: &Cache, overlay: &Overlay, limit: u32) -> CacheResult<Vec<CachedMessage>> {
+    let (stars, unstars) = overlay.pending_stars();
+    let limit = limit.saturating_add(unstars);
     let mut rows = cache.starred(limit)?;
     let floor = match rows.len() as u32 >= limit {
         true => rows.last().map(|m| m.message.created_at),
         false => None,
     };
-    for id in overlay.pending_stars() {
+    for id in stars {
         if rows.iter().any(|m| m.message.id == id) {
             continue;
         }
@@ -503,6 +512,17 @@ impl Registry {
             last: Vec::new(),
             tx,
         })
+    }
+
+    /// How many starred messages the open starred lists show at most (`None`: none open).
+    pub(crate) fn starred_shown(&self) -> Option<u32> {
+        self.subs
+            .values()
+            .filter_map(|s| match s {
+                Sub::Starred { limit, .. } => Some(*limit),
+                _ => None,
+            })
+            .max()
     }
 
     /// A starred list's limit (how many of the cache's starred messages it shows).

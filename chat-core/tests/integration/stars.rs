@@ -238,11 +238,31 @@ async fn stars_older_than_the_window_are_listed_and_paged() {
     fresh.next().await.unwrap();
     assert_eq!(ids(fresh.items()), held);
 
+    // Starred elsewhere (another device, over REST): the list learns it with the next sync,
+    // though the cache holds no copy of the message.
+    let (status, body) = api
+        .post(
+            &format!("/v1/messages/{}/star", sent[3]),
+            serde_json::json!({}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    alice.sync().await.unwrap();
+    until(
+        &mut list,
+        "the star made elsewhere (the list shows 4)",
+        |items| ids(items) == [sent[59], sent[3], sent[2], sent[1]],
+    )
+    .await;
+
     // Unstarring an old one from the list: gone at once, and on the server.
     alice.unstar_message(sent[1]).await.unwrap();
     list.drain();
-    assert_eq!(ids(list.items()), [sent[59], sent[2], sent[0]]);
+    assert_eq!(ids(list.items()), [sent[59], sent[3], sent[2], sent[0]]);
     flushed(&alice).await;
-    assert_eq!(server_stars(&t, &app).await, [sent[59], sent[2], sent[0]]);
+    assert_eq!(
+        server_stars(&t, &app).await,
+        [sent[59], sent[3], sent[2], sent[0]]
+    );
     alice.shutdown().await;
 }

@@ -182,6 +182,7 @@ impl Cache {
              UPDATE sync_state SET cursor = NULL WHERE id = 1;",
         )?;
         tx.commit()?;
+        self.starred_unheld = true; // an open starred list fetches its page again
         Ok(())
     }
 
@@ -308,6 +309,7 @@ impl<'c> Applier<'c> {
         for id in &state.starred {
             star_from_state(conn, &id.to_string(), &cid)?;
         }
+        self.starred_unheld |= starred::limited(conn, state, after)?;
         starred::keep_listed(conn, &state.messages, &state.starred)?;
         let created = || state.messages.iter().map(|m| m.created_at.millis());
         let last_message_at = opt_millis(state.channel.last_message_at);

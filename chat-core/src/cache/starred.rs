@@ -12,13 +12,17 @@
 //!   list.
 //!   Changes of a cached channel go through the `flags` table first, so only changes that
 //!   win there ("keep the higher rev") reach the list.
+//! - A limited channel state (docs/protocol.md) says which of its window's messages are
+//!   starred, but its older stars' changes up to the state are not sent: the window's
+//!   rows follow the state, the channel's other rows lose their flags revision (the next
+//!   page decides them), and the engine fetches the newest page for an open list.
 //! - The copies never join `messages`: a starred message older than its channel's window
 //!   stays out of the window and out of the unread counts. A message change the window
 //!   ignores (outside it) still refreshes the copy ("keep the higher rev").
 //! - Reading the list prefers the `messages` row of a message the window holds (its local
 //!   state and reactions are current there); one index range (`starred_order`) reads it.
 
-use chat_protocol::{Cid, Message, MessageFlags, StarredResponse};
+use chat_protocol::{ChannelState, Cid, Message, MessageFlags, StarredResponse};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
@@ -99,6 +103,42 @@ pub(crate) fn keep_listed(
         keep(conn, m, 0)?;
     }
     Ok(())
+}
+
+/// A limited channel's rows lose their flags revision, unless newer than the state (`?2`).
+const LIMITED_UNREV: &str = "UPDATE starred SET flags_rev = 0 \
+     WHERE cid = ?1 AND flags_rev > 0 AND NOT (?2 IS NOT NULL AND flags_rev > ?2)";
+
+/// A limited channel's window messages (`?2`) that its state does not list as starred (`?3`).
+const LIMITED_DROP: &str = "DELETE FROM starred WHERE cid = ?1 AND flags_rev = 0 \
+     AND message_id IN (SELECT value FROM json_each(?2)) \
+     AND message_id NOT IN (SELECT value FROM json_each(?3))";
+
+/// How many of a channel's rows are outside its window (`?2`).
+const LIMITED_OUTSIDE: &str = "SELECT count(*) FROM starred WHERE cid = ?1 \
+     AND message_id NOT IN (SELECT value FROM json_each(?2))";
+
+/// Follows a limited channel state (complete up to `after`, the sync's `limited_seq`): see
+/// the module rules. Returns whether the channel keeps rows outside the state's window.
+pub(crate) fn limited(
+    conn: &Connection,
+    state: &ChannelState,
+    after: Option<i64>,
+) -> CacheResult<bool> {
+    let cid = state.channel.cid.to_string();
+    let window: Vec<String> = state.messages.iter().map(|m| m.id.to_string()).collect();
+    let starred: Vec<String> = state.starred.iter().map(Uuid::to_string).collect();
+    conn.prepare_cached(LIMITED_UNREV)?
+        .execute(params![cid, after])?;
+    conn.prepare_cached(LIMITED_DROP)?.execute(params![
+        cid,
+        to_json(&window),
+        to_json(&starred)
+    ])?;
+    let outside: i64 = conn
+        .prepare_cached(LIMITED_OUTSIDE)?
+        .query_row(params![cid, to_json(&window)], |r| r.get(0))?;
+    Ok(outside > 0)
 }
 
 /// Refreshes the copy of `m` if it is starred ("keep the higher rev").
@@ -224,7 +264,7 @@ mod tests {
     use chat_protocol::StarredResponse;
 
     use super::*;
-    use crate::cache::test_support::{message, plan};
+    use crate::cache::test_support::{channel, member, message, page as sync_page, plan, state};
 
     #[test]
     fn the_starred_list_is_one_index_range() {
@@ -247,8 +287,19 @@ mod tests {
             ),
             "{unlisted}"
         );
-        let left = plan(&cache, "DELETE FROM starred WHERE cid = ?1");
-        assert!(left.contains("starred_channel (cid=?)"), "{left}");
+        for sql in [
+            "DELETE FROM starred WHERE cid = ?1",
+            LIMITED_UNREV,
+            LIMITED_DROP,
+            LIMITED_OUTSIDE,
+        ] {
+            let by_channel = plan(&cache, sql);
+            assert!(
+                by_channel.contains("INDEX starred_channel (cid=?"),
+                "{sql}: {by_channel}"
+            );
+            assert!(!by_channel.contains("SCAN starred"), "{sql}: {by_channel}");
+        }
     }
 
     fn page(messages: Vec<Message>, has_more: bool) -> StarredResponse {
@@ -321,5 +372,60 @@ mod tests {
         assert_eq!(cache.starred_cid(&m4.id).unwrap(), Some(m4.cid.clone()));
         // Copies never join the channel's messages.
         assert!(cache.message(&m4.id).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_limited_state_decides_its_window_and_leaves_older_stars_to_the_next_page() {
+        let mut cache = Cache::open_in_memory().unwrap();
+        cache.set_user("ann").unwrap();
+        let m = |n: u64| message("team:a", u128::from(n), "bob", (n * 10) as i64, 1);
+        let (m1, m3, m4) = (m(1), m(3), m(4));
+        let limited = |starred: Vec<Uuid>, seq: u64, cursor: &str| {
+            let mut st = state(
+                channel("team:a", seq, Some(40)),
+                vec![member("team:a", "ann", 1, false)],
+                vec![m3.clone(), m4.clone()],
+                true,
+            );
+            st.starred = starred;
+            let mut p = sync_page(vec![st], vec![], cursor);
+            p.limited_seq = Some(seq);
+            p
+        };
+        cache
+            .apply_sync_page(&limited(vec![m4.id], 10, "c1"))
+            .unwrap();
+        // m1, older than the window, came with a page and was confirmed by a flags change.
+        cache
+            .apply_starred_page(None, &page(vec![m4.clone(), m1.clone()], false))
+            .unwrap();
+        let star = MessageFlags {
+            message_id: m1.id,
+            cid: m1.cid.clone(),
+            user_id: "ann".into(),
+            starred: true,
+            rev: 20,
+        };
+        follow_flags(&cache.conn, &star, None).unwrap();
+        assert!(!cache.take_starred_unheld());
+        let listed = |cache: &Cache| -> Vec<Uuid> {
+            cache
+                .starred(50)
+                .unwrap()
+                .iter()
+                .map(|m| m.message.id)
+                .collect()
+        };
+        assert_eq!(listed(&cache), [m4.id, m1.id]);
+
+        // Both unstarred elsewhere; the channel comes back limited: the window's star goes
+        // at once, the older one waits for the next page, which is asked for.
+        cache.apply_sync_page(&limited(vec![], 30, "c2")).unwrap();
+        assert_eq!(listed(&cache), [m1.id]);
+        assert!(cache.take_starred_unheld());
+        cache
+            .apply_starred_page(None, &page(vec![], false))
+            .unwrap();
+        assert!(listed(&cache).is_empty());
     }
 }

@@ -180,6 +180,28 @@ impl FfiClient {
         .await
     }
 
+    /// Stars (saves) a message for the user (shown at once; reverted if refused).
+    pub async fn star_message(&self, message_id: String) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        let id = uuid("message id", &message_id)?;
+        run(async move {
+            client.star_message(id).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Unstars a message (shown at once; a star not sent yet is cancelled).
+    pub async fn unstar_message(&self, message_id: String) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        let id = uuid("message id", &message_id)?;
+        run(async move {
+            client.unstar_message(id).await?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Marks a channel read (unread counts drop at once).
     pub async fn mark_read(&self, cid: String) -> Result<(), ChatError> {
         let client = self.inner.clone();

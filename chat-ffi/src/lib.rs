@@ -18,6 +18,7 @@ mod error;
 mod live;
 mod outbox;
 mod runtime;
+mod starred;
 mod subscription;
 mod time;
 mod types;
@@ -29,6 +30,7 @@ pub use live::MessageWindow;
 pub use outbox::{
     ChannelKind, ChannelUpdate, ClientStatus, MemberRole, NewChannel, OutboxEntry, OutboxState,
 };
+pub use starred::StarredList;
 pub use subscription::{
     ChannelListListener, ConnectionListener, MemberListListener, MessageListListener,
     OutboxListener, PresenceListener, ReadReceiptListener, Subscription, TypingListener,

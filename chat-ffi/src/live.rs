@@ -21,7 +21,7 @@ use crate::types::ConnectionState;
 
 /// Pumps `source` into `call` (converted by `convert`) until the source ends, the
 /// subscription is cancelled or the host's callback throws.
-fn pump<S: LiveSource, U: Send + 'static>(
+pub(crate) fn pump<S: LiveSource, U: Send + 'static>(
     mut source: S,
     convert: impl Fn(S::Item) -> U + Send + 'static,
     call: impl Fn(U) + Send + Sync + 'static,

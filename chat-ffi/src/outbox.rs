@@ -187,8 +187,8 @@ pub struct OutboxEntry {
     /// Its id (for a send, the message id): pass it to `retry` or `discard`.
     pub op_id: String,
     /// What it does: `send_message`, `edit_message`, `delete_message`, `add_reaction`,
-    /// `remove_reaction`, `mark_read`, `create_channel`, `update_channel`, `add_members`
-    /// or `remove_member`.
+    /// `remove_reaction`, `star_message`, `unstar_message`, `mark_read`, `create_channel`,
+    /// `update_channel`, `add_members` or `remove_member`.
     pub kind: String,
     /// The channel it concerns.
     pub cid: Option<String>,

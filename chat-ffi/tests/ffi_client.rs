@@ -192,6 +192,70 @@ async fn two_hosts_chat_live_through_the_exported_api() {
     bob.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_stars_and_unstars_and_its_starred_list_follows() {
+    let t = TestServer::start().await;
+    let app = t.app_with_users(&["alice", "bob"]).await;
+    t.user(&app, "alice")
+        .create_channel("team:general", &["alice", "bob"])
+        .await;
+    let sent = t
+        .user(&app, "bob")
+        .send("team:general", "worth keeping")
+        .await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    let alice = open(&t, &app, "alice").await;
+    alice.sync().await.unwrap();
+    let window = Arc::new(Collect::default());
+    let _window = alice
+        .watch_messages("team:general".into(), 20, window.clone())
+        .await
+        .unwrap();
+    let starred = Arc::new(Collect::default());
+    let list = alice.watch_starred(10, starred.clone()).await.unwrap();
+    eventually("the empty starred list", || {
+        *starred.batches.lock().unwrap() > 0
+    })
+    .await;
+
+    alice.star_message(id.clone()).await.unwrap();
+    eventually("starred in the window and listed", || {
+        window.items.lock().unwrap().iter().any(|m| m.starred)
+            && starred
+                .items
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|m| &m.message.id)
+                .eq([&id])
+    })
+    .await;
+    assert!(!list.load_more().await.unwrap(), "nothing older is starred");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while alice.status().await.unwrap().outbox_len > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the star never left"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, server) = t.user(&app, "alice").get("/v1/starred").await;
+    assert_eq!(server["messages"][0]["id"].as_str(), Some(&*id));
+    alice.unstar_message(id.clone()).await.unwrap();
+    eventually("unstarred and unlisted", || {
+        window.items.lock().unwrap().iter().all(|m| !m.starred)
+            && starred.items.lock().unwrap().is_empty()
+    })
+    .await;
+    match alice.star_message("not-an-id".into()).await {
+        Err(ChatError::InvalidInput { .. }) => {}
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+    list.cancel();
+    assert!(!list.is_active());
+    alice.shutdown().await;
+}
+
 fn text(text: &str) -> NewMessage {
     NewMessage {
         text: text.into(),

@@ -223,6 +223,28 @@ impl WasmClient {
         })
     }
 
+    /// Stars (saves) a message for the user (shown at once; reverted if refused).
+    #[wasm_bindgen(js_name = starMessage, unchecked_return_type = "Promise<void>")]
+    pub fn star_message(&self, message_id: String) -> Promise {
+        let client = self.inner.clone();
+        let id = uuid("message id", &message_id);
+        promise(async move {
+            client.star_message(id?).await.map_err(error_to_js)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Unstars a message (shown at once; a star not sent yet is cancelled).
+    #[wasm_bindgen(js_name = unstarMessage, unchecked_return_type = "Promise<void>")]
+    pub fn unstar_message(&self, message_id: String) -> Promise {
+        let client = self.inner.clone();
+        let id = uuid("message id", &message_id);
+        promise(async move {
+            client.unstar_message(id?).await.map_err(error_to_js)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     /// Removes the user's reaction `kind`.
     #[wasm_bindgen(js_name = removeReaction, unchecked_return_type = "Promise<void>")]
     pub fn remove_reaction(&self, message_id: String, kind: String) -> Promise {

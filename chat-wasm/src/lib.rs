@@ -21,6 +21,7 @@ pub mod client;
 pub mod error;
 pub mod live;
 mod marks;
+pub mod starred;
 pub mod storage;
 mod typescript;
 #[cfg(test)]
@@ -29,3 +30,4 @@ mod values;
 
 pub use client::WasmClient;
 pub use live::{WasmSubscription, WasmWindow};
+pub use starred::WasmStarred;

@@ -17,7 +17,7 @@ use crate::values::to_js;
 
 /// Pumps `source` into `callback` until the source ends or the returned sender is
 /// dropped or used. A callback that throws is reported on the console; delivery goes on.
-fn pump<S: LiveSource>(source: S, callback: Function) -> oneshot::Sender<()>
+pub(crate) fn pump<S: LiveSource>(source: S, callback: Function) -> oneshot::Sender<()>
 where
     S::Item: Serialize,
 {
@@ -79,7 +79,7 @@ impl WasmSubscription {
 }
 
 impl WasmSubscription {
-    fn new(stop: oneshot::Sender<()>) -> Self {
+    pub(crate) fn new(stop: oneshot::Sender<()>) -> Self {
         Self { stop: Some(stop) }
     }
 }

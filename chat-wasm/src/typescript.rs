@@ -158,8 +158,8 @@ export interface OutboxItem {
   /** For a send, the message id: pass it to `retry` or `discard`. */
   op_id: string;
   /** The operation, tagged by `op`: `send_message`, `edit_message`, `delete_message`,
-   * `add_reaction`, `remove_reaction`, `mark_read`, `create_channel`, `update_channel`,
-   * `add_members`, `remove_member`. */
+   * `add_reaction`, `remove_reaction`, `star_message`, `unstar_message`, `mark_read`,
+   * `create_channel`, `update_channel`, `add_members`, `remove_member`. */
   op: { op: string; cid?: Cid; [field: string]: unknown };
   state: OutboxItemState;
 }

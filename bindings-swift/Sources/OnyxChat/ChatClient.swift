@@ -134,6 +134,16 @@ public final class ChatClient: Sendable {
         try await ffi.removeReaction(messageId: messageId, kind: kind)
     }
 
+    /// Stars (saves) a message for the user (shown at once; reverted if the server refuses it).
+    public func starMessage(messageId: String) async throws {
+        try await ffi.starMessage(messageId: messageId)
+    }
+
+    /// Unstars a message (shown at once; a star not sent yet is cancelled instead).
+    public func unstarMessage(messageId: String) async throws {
+        try await ffi.unstarMessage(messageId: messageId)
+    }
+
     /// Marks a channel read (its unread count drops at once).
     public func markRead(cid: String) async throws {
         try await ffi.markRead(cid: cid)
@@ -294,6 +304,16 @@ public final class ChatClient: Sendable {
         let page = UInt32(clamping: pageSize)
         return try await MessageList.open { listener in
             try await self.ffi.watchMessages(cid: cid, page: page, listener: listener)
+        }
+    }
+
+    /// The user's starred messages across channels, most recently sent first; returns once the
+    /// cached list is loaded (the newest `pageSize` are fetched behind it). Grow it with
+    /// ``StarredMessages/loadMore()``.
+    public func starred(pageSize: Int = 30) async throws -> StarredMessages {
+        let page = UInt32(clamping: pageSize)
+        return try await StarredMessages.open { listener in
+            try await self.ffi.watchStarred(page: page, listener: listener)
         }
     }
 

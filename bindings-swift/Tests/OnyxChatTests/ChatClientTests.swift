@@ -162,6 +162,37 @@ final class ChatClientTests: Fixture {
         }
     }
 
+    func testStarsShowAtOnceAndTheStarredListFollowsOnEveryDevice() async throws {
+        let alice = try await connect("alice")
+        let cid = try await channel(alice, "bob")
+        let id = try await alice.sendMessage(cid: cid, text: "keep this")
+        let list = try await alice.messages(cid: cid)
+        try await list.updates.awaitFirst("sent") { $0.single?.state == .sent }
+        let starred = try await alice.starred(pageSize: 10)
+        XCTAssertTrue(starred.items.isEmpty)
+
+        try await alice.starMessage(messageId: id)
+        try await list.updates.awaitFirst("starred at once") { $0.single?.starred == true }
+        try await starred.updates.awaitFirst("listed") { $0.map { $0.message.id } == [id] }
+        let more = try await starred.loadMore()
+        XCTAssertFalse(more)
+        while try await !alice.outbox().isEmpty {
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+
+        // The same user on another device learns it through sync.
+        let phone = try await connect("alice")
+        try await phone.sync()
+        let phoneStarred = try await phone.starred()
+        try await phoneStarred.updates.awaitFirst("listed on the phone") { $0.map { $0.message.id } == [id] }
+
+        try await alice.unstarMessage(messageId: id)
+        try await list.updates.awaitFirst("unstarred at once") { $0.single?.starred == false }
+        try await starred.updates.awaitFirst("unlisted") { $0.isEmpty }
+        starred.close()
+        XCTAssertFalse(starred.isActive)
+    }
+
     func testTypingAndThreads() async throws {
         let alice = try await connect("alice")
         let bob = try await connect("bob")

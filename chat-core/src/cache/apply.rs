@@ -17,6 +17,7 @@ use super::Cache;
 use super::error::{CacheResult, to_i64};
 use super::message_codec::{message_columns, message_from_row};
 use super::rows::{channel_cached, opt_millis, to_json};
+use super::starred;
 use super::unread::{self, Facts};
 use super::upserts::*;
 
@@ -54,11 +55,13 @@ impl Cache {
         for change in &page.changes {
             applier.apply_change(&change.change)?;
         }
+        let unheld = applier.starred_unheld;
         let memo = applier.finish()?;
         tx.prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1")?
             .execute([&page.cursor])?;
         tx.commit()?;
         self.facts_memo = Some((self.conn.total_changes(), memo));
+        self.starred_unheld |= unheld;
         Ok(())
     }
 
@@ -71,8 +74,10 @@ impl Cache {
         for change in changes {
             applier.apply_change(&change.change)?;
         }
+        let unheld = applier.starred_unheld;
         applier.finish()?;
         tx.commit()?;
+        self.starred_unheld |= unheld;
         Ok(())
     }
 
@@ -152,6 +157,7 @@ impl Cache {
         for id in &page.starred {
             star_from_state(&tx, &id.to_string(), &cid)?;
         }
+        starred::keep_listed(&tx, &page.messages, &page.starred)?;
         let oldest = page.messages.iter().map(|m| m.created_at.millis()).min();
         tx.prepare_cached(
             "UPDATE channels SET window_complete = (window_complete OR ?3), window_start = CASE \
@@ -172,9 +178,11 @@ impl Cache {
              DELETE FROM messages WHERE local_state IS NULL; \
              DELETE FROM reactions; \
              DELETE FROM flags; \
+             DELETE FROM starred; \
              UPDATE sync_state SET cursor = NULL WHERE id = 1;",
         )?;
         tx.commit()?;
+        self.starred_unheld = true; // an open starred list fetches its page again
         Ok(())
     }
 
@@ -200,6 +208,8 @@ struct Applier<'c> {
     facts: FactsMemo,
     /// [`INSERT_NEW_MESSAGE`], prepared on first use.
     insert_new: Option<CachedStatement<'c>>,
+    /// A star of a message neither the cache nor its starred list holds was applied.
+    starred_unheld: bool,
 }
 
 /// The cached row of a message, as far as applying a newer version needs it.
@@ -222,6 +232,7 @@ impl<'c> Applier<'c> {
             me,
             facts,
             insert_new: None,
+            starred_unheld: false,
         }
     }
 
@@ -298,6 +309,8 @@ impl<'c> Applier<'c> {
         for id in &state.starred {
             star_from_state(conn, &id.to_string(), &cid)?;
         }
+        self.starred_unheld |= starred::limited(conn, state, after)?;
+        starred::keep_listed(conn, &state.messages, &state.starred)?;
         let created = || state.messages.iter().map(|m| m.created_at.millis());
         let last_message_at = opt_millis(state.channel.last_message_at);
         let window_start = match created().min() {
@@ -384,11 +397,14 @@ impl<'c> Applier<'c> {
                     unread::recount(conn, me, &r.cid.to_string())?;
                 }
             }
-            Change::Flags(f) => {
-                if f.user_id == me && self.facts(&f.cid)?.is_some() {
-                    upsert_flags(conn, f)?;
+            Change::Flags(f) if f.user_id == me => {
+                // A cached channel's flags decide first ("keep the higher rev").
+                if self.facts(&f.cid)?.is_none() || upsert_flags(conn, f)? {
+                    let held = held_message(conn, &f.message_id)?;
+                    self.starred_unheld |= starred::follow_flags(conn, f, held.as_ref())?;
                 }
             }
+            Change::Flags(_) => {}
         }
         Ok(())
     }
@@ -437,13 +453,18 @@ impl<'c> Applier<'c> {
             Some(e) if e.rev >= rev => return Ok(false),
             Some(_) => {}
             None => match self.facts(&m.cid)? {
-                None => return Ok(false),
+                None => {
+                    starred::refresh_copy(conn, m)?;
+                    return Ok(false);
+                }
                 Some(f) if m.parent_id.is_none() && f.before_window(m.created_at.millis()) => {
+                    starred::refresh_copy(conn, m)?;
                     return Ok(false);
                 }
                 Some(_) => {}
             },
         }
+        starred::refresh_copy(conn, m)?;
         write_message(conn, m)?;
         self.after_write(m, &id, existing)?;
         Ok(true)
@@ -481,6 +502,18 @@ impl<'c> Applier<'c> {
     }
 }
 
+/// The confirmed message `id`, if the cache holds it.
+fn held_message(conn: &Connection, id: &uuid::Uuid) -> CacheResult<Option<Message>> {
+    Ok(conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages m WHERE m.id = ?1 AND m.local_state IS NULL"
+        ))?
+        .query_row([id.to_string()], |r| message_from_row(r, 0))
+        .optional()?)
+}
+
 /// Deletes a channel and everything synced under it; local echoes (and the outbox) stay.
 fn drop_channel(conn: &Connection, cid: &str) -> CacheResult<()> {
     conn.prepare_cached(
@@ -488,6 +521,9 @@ fn drop_channel(conn: &Connection, cid: &str) -> CacheResult<()> {
          AND local_state IS NULL",
     )?
     .execute([cid])?;
+    // The server drops the stars of a channel the user left.
+    conn.prepare_cached("DELETE FROM starred WHERE cid = ?1")?
+        .execute([cid])?;
     // members, reads, reactions and flags cascade
     conn.prepare_cached("DELETE FROM channels WHERE cid = ?1")?
         .execute([cid])?;

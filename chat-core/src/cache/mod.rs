@@ -60,6 +60,11 @@
 //! stores the exact counts of `GET /v1/unread`, which the SDK fetches after a sync. Exact
 //! counts say up to which message time they count (`counted_through`): a message created
 //! up to it that is cached later was counted already and is not counted again.
+//!
+//! # The starred list
+//! The owner's starred messages are a list of their own (`starred.rs`), beside the
+//! windows: a star of a message older than its channel's window is listed with a copy of
+//! the message that never enters the window or the unread counts.
 
 mod apply;
 #[cfg(test)]
@@ -70,6 +75,7 @@ mod outbox_rows;
 mod queries;
 mod rows;
 pub mod schema;
+mod starred;
 #[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]
 pub mod test_support;
@@ -98,6 +104,8 @@ pub struct Cache {
     /// then: the next page reuses them only if no row changed since (see
     /// `apply_sync_page`).
     facts_memo: Option<(u64, apply::FactsMemo)>,
+    /// A star of a message the cache does not hold was applied (`starred.rs`).
+    starred_unheld: bool,
 }
 
 /// What [`Cache::open_or_rebuild`] or [`Cache::rebuild`] did with an unusable file.
@@ -209,6 +217,7 @@ impl Cache {
             _checkpointer: None,
             user,
             facts_memo: None,
+            starred_unheld: false,
         })
     }
 

@@ -305,22 +305,7 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The plan of `sql` with its parameters unbound: the connection runs with the query
-    /// planner stability guarantee (`schema::configure`), so this is the plan every
-    /// execution uses, whatever values are bound.
-    fn plan(cache: &Cache, sql: &str) -> String {
-        let mut stmt = cache
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .unwrap();
-        let mut rows = stmt.raw_query();
-        let mut details = Vec::new();
-        while let Some(row) = rows.next().unwrap() {
-            details.push(row.get::<_, String>(3).unwrap());
-        }
-        details.join(" | ")
-    }
+    use crate::cache::test_support::plan;
 
     #[test]
     fn list_queries_are_index_backed() {

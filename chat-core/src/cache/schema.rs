@@ -22,6 +22,11 @@
 //!   is in `data`), `data` the remaining fields in the compact encoding of
 //!   `message_codec` (the other tables keep their wire JSON).
 //! - `outbox`: the outbox engine's durable queue (opaque JSON payloads).
+//! - `starred` (version 4): the owner's starred messages, most recently sent first by
+//!   `starred_order`, each with a wire-JSON copy of the message (`data`, kept at the
+//!   highest `rev` seen) and the `rev` of the flags change that listed it (`flags_rev`, 0
+//!   when a `GET /v1/starred` page did). Not tied to `channels` or to the windows: a
+//!   star of a message outside its channel's window lives here alone.
 
 use rusqlite::Connection;
 use rusqlite::config::DbConfig;
@@ -192,6 +197,23 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages_v3 RENAME TO messages;
     CREATE INDEX messages_window ON messages (ck, order_key);
     CREATE INDEX messages_thread ON messages (parent_id, order_key) WHERE parent_id IS NOT NULL;
+    "#,
+    // Version 4: the owner's starred messages as a list of their own (`cache/starred.rs`),
+    // apart from the channel windows: a star of a message older than its channel's window
+    // is listed with a copy of the message, which never joins `messages` (no hole in a
+    // window, no unread count). Filled from `GET /v1/starred` pages and the owner's flags
+    // changes; nothing to carry over (the list's first page is fetched when it opens).
+    r#"
+    CREATE TABLE starred (
+        message_id TEXT PRIMARY KEY,
+        cid TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        rev INTEGER NOT NULL CHECK (rev >= 0),
+        flags_rev INTEGER NOT NULL CHECK (flags_rev >= 0),
+        data TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX starred_order ON starred (created_at, message_id);
+    CREATE INDEX starred_channel ON starred (cid);
     "#,
 ];
 

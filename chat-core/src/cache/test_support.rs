@@ -13,6 +13,22 @@ use uuid::Uuid;
 
 use super::Cache;
 
+/// The plan of `sql` with its parameters unbound: the connection runs with the query
+/// planner stability guarantee (`schema::configure`), so this is the plan every execution
+/// uses, whatever values are bound.
+pub fn plan(cache: &Cache, sql: &str) -> String {
+    let mut stmt = cache
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap();
+    let mut rows = stmt.raw_query();
+    let mut details = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        details.push(row.get::<_, String>(3).unwrap());
+    }
+    details.join(" | ")
+}
+
 pub fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millis(1_700_000_000_000 + ms).unwrap()
 }

@@ -24,6 +24,7 @@
 mod builder;
 pub mod error;
 pub(crate) mod message;
+mod starred;
 pub mod token;
 mod window;
 
@@ -40,6 +41,7 @@ use uuid::Uuid;
 pub use builder::ClientBuilder;
 pub use error::{ClientError, ClientResult, ErrorKind};
 pub use message::NewMessage;
+pub use starred::{StarredControl, StarredList};
 pub use token::{TokenError, TokenProvider, static_token};
 pub use window::{MessageWindow, WindowControl};
 
@@ -190,6 +192,19 @@ impl ChatClient {
         let kind = kind.to_owned();
         self.run(move |e, _| e.react(message_id, kind, false))
             .await?
+    }
+
+    /// Stars (saves) a message for the user: shown at once (`starred` in every live list,
+    /// and in [`ChatClient::starred`]), delivered in the background, reverted if the server
+    /// refuses it. The message must be cached or in the starred list.
+    pub async fn star_message(&self, message_id: Uuid) -> ClientResult<OpId> {
+        self.run(move |e, _| e.star(message_id, true)).await?
+    }
+
+    /// Unstars a message (shown at once; reverted if refused). A star not sent yet is
+    /// cancelled instead: nothing reaches the server.
+    pub async fn unstar_message(&self, message_id: Uuid) -> ClientResult<OpId> {
+        self.run(move |e, _| e.star(message_id, false)).await?
     }
 
     /// Marks a channel read up to its newest cached message (unread counts drop to zero
@@ -453,6 +468,16 @@ impl ChatClient {
             })
             .await??;
         Ok(list)
+    }
+
+    /// The user's starred messages across channels, live, most recently sent first, with
+    /// pending stars and unstars applied: the cached list at once, the server's newest
+    /// `page` fetched behind it. Grow it with [`StarredList::load_more`]; stars of
+    /// messages older than their channel's cached window are listed too.
+    pub async fn starred(&self, page: u32) -> ClientResult<StarredList> {
+        let page = page.max(1);
+        let list = self.run(move |e, now| e.watch_starred(page, now)).await??;
+        Ok(StarredList::new(list, self.clone(), page))
     }
 
     /// One message from the server (whether it exists and where), through the engine.

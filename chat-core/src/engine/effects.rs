@@ -5,8 +5,8 @@
 //! machine (or the waiting query) that asked for it.
 
 use chat_protocol::{
-    Change, ChannelResponse, ChannelUnread, MarkReadResponse, MembersResponse, MessageResponse,
-    ReactionResponse, UnreadResponse,
+    Change, ChannelResponse, ChannelUnread, FlagsResponse, MarkReadResponse, MembersResponse,
+    MessageResponse, ReactionResponse, UnreadResponse,
 };
 use serde_json::Value;
 
@@ -105,9 +105,12 @@ impl Engine {
             Effect::Failed { op_id, failure } => {
                 let op = self.outbox.get_op(op_id);
                 match op {
-                    // A refused reaction or read marker reverts: the overlay disappears.
+                    // A refused reaction, star or read marker reverts: the overlay
+                    // disappears.
                     Some(OutboxOp::AddReaction { .. })
                     | Some(OutboxOp::RemoveReaction { .. })
+                    | Some(OutboxOp::StarMessage { .. })
+                    | Some(OutboxOp::UnstarMessage { .. })
                     | Some(OutboxOp::MarkRead { .. }) => {
                         if let Err(e) = self.discard(op_id) {
                             self.last_error = Some(e.to_string());
@@ -336,6 +339,10 @@ fn parse_answer(op: &OutboxOp, body: Value) -> Result<Option<Parsed>, serde_json
                 let changes = vec![Change::Reaction(r.reaction), Change::Message(r.message)];
                 Some((changes, None))
             })
+        }
+        OutboxOp::StarMessage { .. } | OutboxOp::UnstarMessage { .. } => {
+            serde_json::from_value::<FlagsResponse>(body)
+                .map(|r| Some((vec![Change::Flags(r.flags)], None)))
         }
         OutboxOp::MarkRead { .. } => serde_json::from_value::<MarkReadResponse>(body)
             .map(|r| Some((vec![Change::Read(r.read)], Some(r.unread)))),

@@ -36,6 +36,7 @@ mod mutations;
 mod outbox_feed;
 mod queries;
 pub(crate) mod realtime;
+mod starred;
 #[cfg(test)]
 mod tests;
 mod watch;
@@ -357,6 +358,7 @@ impl Engine {
                 }
             }
             progressed |= self.pump_realtime(now);
+            self.follow_unheld_stars(now);
             self.dispatch_queries(now);
             if !progressed {
                 break;

@@ -192,6 +192,19 @@ impl Engine {
         self.enqueue(OutboxOp::reaction(add, cid, message_id, kind))
     }
 
+    /// Stars (`starred`) or unstars a message for the user: a cached one, or one the
+    /// starred list holds (older than its channel's cached window).
+    pub(crate) fn star(&mut self, message_id: Uuid, starred: bool) -> ClientResult<OpId> {
+        let cid = match self.cache.message(&message_id)? {
+            Some(m) => m.message.cid,
+            None => self
+                .cache
+                .starred_cid(&message_id)?
+                .ok_or(ClientError::MessageNotFound(message_id))?,
+        };
+        self.enqueue(OutboxOp::star(starred, cid, message_id))
+    }
+
     /// Marks `cid` read up to its newest cached server-confirmed message (what the user
     /// has seen), or up to the newest message on the server if none is cached. A cached
     /// channel with nothing unread queues nothing (`None`): opening a read channel costs no

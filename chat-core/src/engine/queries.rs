@@ -11,12 +11,12 @@
 //!   the next. A second `401` fails it.
 //! - The answer is handled in the engine step that receives it: a history page is stored
 //!   contiguously with the window and the window settles, thread replies are stored, a
-//!   lookup is handed back; the caller waiting on the oneshot hears the outcome after the
+//!   starred page is stored in the starred list, a lookup is handed back; the caller waiting on the oneshot hears the outcome after the
 //!   cache holds it. Nobody waits for a thread refresh (best effort).
 
 use std::time::Duration;
 
-use chat_protocol::{Cid, Message, MessageResponse, MessagesResponse};
+use chat_protocol::{Cid, Message, MessageResponse, MessagesResponse, StarredResponse};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -54,6 +54,17 @@ pub(crate) enum Query {
         /// The thread root.
         parent_id: Uuid,
     },
+    /// A page of the user's starred messages before `before` (`None`: the newest page),
+    /// stored in the cache's starred list; the waiter (if any) hears whether older starred
+    /// messages exist.
+    Starred {
+        /// The oldest starred message cached when the fetch started.
+        before: Option<Uuid>,
+        /// The page size.
+        limit: u32,
+        /// Told once the page is stored.
+        waiter: Option<oneshot::Sender<ClientResult<bool>>>,
+    },
     /// One message by id.
     Lookup {
         /// The message.
@@ -83,6 +94,13 @@ impl Query {
             }
             Self::Thread { parent_id } => {
                 format!("/v1/messages/{parent_id}/replies?limit={THREAD_PAGE}")
+            }
+            Self::Starred { before, limit, .. } => {
+                let limit = (*limit).clamp(1, chat_protocol::limits::MAX_MESSAGE_PAGE);
+                match before {
+                    Some(before) => format!("/v1/starred?limit={limit}&before={before}"),
+                    None => format!("/v1/starred?limit={limit}"),
+                }
             }
             Self::Lookup { id, .. } => format!("/v1/messages/{id}"),
         }
@@ -214,6 +232,20 @@ impl Engine {
                     self.last_error = Some(e.to_string());
                 }
             }
+            Query::Starred { before, waiter, .. } => {
+                let stored = serde_json::from_slice::<StarredResponse>(&reply.body)
+                    .map_err(undecodable)
+                    .and_then(|page| {
+                        self.touch();
+                        self.cache.apply_starred_page(before, &page)?;
+                        Ok(page.has_more)
+                    });
+                match (waiter, stored) {
+                    (Some(waiter), stored) => self.answer(waiter, stored),
+                    (None, Err(e)) => self.last_error = Some(e.to_string()),
+                    (None, Ok(_)) => {}
+                }
+            }
             Query::Lookup { waiter, .. } => {
                 let found = serde_json::from_slice::<MessageResponse>(&reply.body)
                     .map(|r| r.message)
@@ -231,7 +263,11 @@ impl Engine {
                 let settled = self.window_settle(sub);
                 self.answer(waiter, settled.and(Err(error)));
             }
-            Query::Thread { .. } => {}
+            Query::Thread { .. } | Query::Starred { waiter: None, .. } => {}
+            Query::Starred {
+                waiter: Some(waiter),
+                ..
+            } => self.answer(waiter, Err(error)),
             Query::Lookup { waiter, .. } => {
                 self.answer(waiter, Err(error));
             }

@@ -1,11 +1,11 @@
 //! Laying the outbox over the cache: the cache holds what the server confirmed (plus the
 //! local echoes of unsent messages); the outbox holds what the user did since. A live
-//! query shows both — an edit's new text, a deletion, a toggled reaction, a channel read
-//! — so the UI reflects the user's action at once. The overlay reads the outbox (through
+//! query shows both — an edit's new text, a deletion, a toggled reaction or star, a
+//! channel read — so the UI reflects the user's action at once. The overlay reads the outbox (through
 //! its indexes) on every refresh: when an operation completes, its server result is in the
-//! cache and the operation is gone in the same step (no flicker); when a reaction or a
-//! read marker fails permanently the client discards it, and the overlay — hence the UI —
-//! reverts. Channel changes follow the same rule: a queued rename shows in the channel
+//! cache and the operation is gone in the same step (no flicker); when a reaction, a star
+//! or a read marker fails permanently the client discards it, and the overlay — hence the
+//! UI — reverts. Channel changes follow the same rule: a queued rename shows in the channel
 //! list, a queued member change in the member list, and a channel the user is leaving
 //! leaves the channel list at once; a refused change stops showing.
 
@@ -155,7 +155,7 @@ impl<'a> Overlay<'a> {
             mut message,
             local_state,
             mut own_reactions,
-            starred,
+            mut starred,
         } = cached;
         let echo = local_state.is_some();
         let mut state = match local_state {
@@ -229,6 +229,11 @@ impl<'a> Overlay<'a> {
                         }
                     }
                 }
+                OutboxOp::StarMessage { .. } | OutboxOp::UnstarMessage { .. }
+                    if failed.is_none() =>
+                {
+                    starred = matches!(pending.op, OutboxOp::StarMessage { .. });
+                }
                 _ => {}
             }
         }
@@ -246,6 +251,27 @@ impl<'a> Overlay<'a> {
             own_reactions,
             starred,
         }
+    }
+
+    /// The messages queued (not refused) star operations star, in enqueue order, and how
+    /// many unstar operations are queued. Walks the whole outbox: for starred lists only.
+    pub(crate) fn pending_stars(&self) -> (Vec<uuid::Uuid>, u32) {
+        let mut unstars = 0;
+        let stars = self
+            .outbox
+            .items()
+            .into_iter()
+            .filter(|i| !matches!(i.state, ItemState::Failed(_)))
+            .filter_map(|i| match i.op {
+                OutboxOp::StarMessage { message_id, .. } => Some(*message_id),
+                OutboxOp::UnstarMessage { .. } => {
+                    unstars += 1;
+                    None
+                }
+                _ => None,
+            })
+            .collect();
+        (stars, unstars)
     }
 
     /// The UI row of a cached channel-list entry: a pending `mark_read` shows the channel

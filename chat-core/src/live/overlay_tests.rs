@@ -293,3 +293,31 @@ mod channel_changes {
         assert!(!Overlay::new(&ob).with_people(people(true)).leaving(&cid(C)));
     }
 }
+
+#[test]
+fn a_queued_star_or_unstar_shows_at_once_and_a_refused_one_is_not_shown() {
+    let mut ob = outbox();
+    queue(&mut ob, 100, star(true, C, 1));
+    let item = Overlay::new(&ob).message(confirmed(1, &[]));
+    assert!(item.starred, "a queued star shows at once");
+    assert_eq!(
+        item.state,
+        MessageState::Sent,
+        "stars do not change the state"
+    );
+    answer_all(&mut ob, http(ErrorCode::NotFound));
+    assert!(
+        !Overlay::new(&ob).message(confirmed(1, &[])).starred,
+        "a refused star is not shown"
+    );
+
+    let mut ob = outbox();
+    let mut cached = confirmed(1, &[]);
+    cached.starred = true;
+    queue(&mut ob, 100, star(false, C, 1));
+    assert!(!Overlay::new(&ob).message(cached.clone()).starred);
+    // Unstar then star again while the unstar is in flight: the latest wins.
+    let _ = ob.poll(Millis(0));
+    queue(&mut ob, 101, star(true, C, 1));
+    assert!(Overlay::new(&ob).message(cached).starred);
+}

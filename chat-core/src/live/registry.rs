@@ -110,6 +110,15 @@ enum Sub {
         last: Vec<MessageItem>,
         tx: UnboundedSender<Vec<ListDiff<MessageItem>>>,
     },
+    /// The owner's starred messages, most recently sent first: the newest `limit` of the
+    /// cache's starred list, plus the cached messages a queued star adds; the overlay
+    /// decides what shows (a queued unstar hides a row).
+    Starred {
+        limit: u32,
+        rows: Vec<CachedMessage>,
+        last: Vec<MessageItem>,
+        tx: UnboundedSender<Vec<ListDiff<MessageItem>>>,
+    },
     /// Other members' read states (no outbox overlay: the owner's own marker is not a
     /// receipt).
     Reads {
@@ -202,13 +211,18 @@ impl Sub {
                 }
                 Sub::Thread { parent, .. } => e.message.parent_id == Some(*parent),
                 Sub::Channels { .. } => e.message.parent_id.is_none(),
-                Sub::Reads { .. } | Sub::Members { .. } => false,
+                Sub::Reads { .. } | Sub::Members { .. } | Sub::Starred { .. } => false,
             })
             .collect()
     }
 
     /// Brings the stored rows up to date after `changed`.
-    fn update_rows(&mut self, cache: &Cache, changed: &Changed) -> CacheResult<()> {
+    fn update_rows(
+        &mut self,
+        cache: &Cache,
+        overlay: &Overlay,
+        changed: &Changed,
+    ) -> CacheResult<()> {
         if let Changed::Echoes { echoes, .. } = changed {
             let new = self.matching(echoes);
             match self {
@@ -221,7 +235,7 @@ impl Sub {
                 Sub::Thread { rows, .. } => {
                     push_rows(rows, &new, None);
                 }
-                Sub::Reads { .. } | Sub::Members { .. } => {}
+                Sub::Reads { .. } | Sub::Members { .. } | Sub::Starred { .. } => {}
             }
             return Ok(());
         }
@@ -234,6 +248,7 @@ impl Sub {
                 cid, window, rows, ..
             } => *rows = window_rows(cache, cid, window, rows)?,
             Sub::Thread { parent, rows, .. } => *rows = cache.thread_replies(parent)?,
+            Sub::Starred { limit, rows, .. } => *rows = starred_rows(cache, overlay, *limit)?,
             Sub::Reads { cid, rows, .. } => {
                 let me = cache.user().unwrap_or_default();
                 *rows = cache
@@ -262,6 +277,19 @@ impl Sub {
             }
             Sub::Messages { rows, last, tx, .. } | Sub::Thread { rows, last, tx, .. } => {
                 deliver(last, overlay_messages(overlay, rows), tx, reset)
+            }
+            Sub::Starred {
+                limit,
+                rows,
+                last,
+                tx,
+            } => {
+                let items = overlay_messages(overlay, rows)
+                    .into_iter()
+                    .filter(|m| m.starred)
+                    .take(*limit as usize)
+                    .collect();
+                deliver(last, items, tx, reset)
             }
             Sub::Reads { rows, last, tx, .. } => deliver(last, rows.clone(), tx, reset),
             Sub::Members {
@@ -316,6 +344,7 @@ impl Sub {
             }
             Sub::Reads { tx, .. } => !tx.is_closed(),
             Sub::Members { tx, .. } => !tx.is_closed(),
+            Sub::Starred { tx, .. } => !tx.is_closed(),
         })
     }
 }
@@ -350,6 +379,35 @@ fn channel_echoes(
             .then_with(|| b.channel.cid.to_string().cmp(&a.channel.cid.to_string()))
     });
     Ok(())
+}
+
+/// The rows of a starred list: the newest `limit` of the cache's list (and one more per
+/// queued unstar, which the overlay hides), plus the cached messages of queued stars
+/// (those older than a full list's oldest row wait for the rows before them), most
+/// recently sent first. Finding the queued changes walks the outbox: only open starred
+/// lists pay it.
+fn starred_rows(cache: &Cache, overlay: &Overlay, limit: u32) -> CacheResult<Vec<CachedMessage>> {
+    let (stars, unstars) = overlay.pending_stars();
+    let limit = limit.saturating_add(unstars);
+    let mut rows = cache.starred(limit)?;
+    let floor = match rows.len() as u32 >= limit {
+        true => rows.last().map(|m| m.message.created_at),
+        false => None,
+    };
+    for id in stars {
+        if rows.iter().any(|m| m.message.id == id) {
+            continue;
+        }
+        if let Some(m) = cache.message(&id)?
+            && floor.is_none_or(|floor| m.message.created_at >= floor)
+        {
+            rows.push(m);
+        }
+    }
+    rows.sort_by(|a, b| {
+        (b.message.created_at, b.message.id).cmp(&(a.message.created_at, a.message.id))
+    });
+    Ok(rows)
 }
 
 /// Appends `new` echoes to a message list's rows, keeping at most `limit` (dropping the
@@ -401,7 +459,7 @@ impl Registry {
     ) -> CacheResult<LiveList<T>> {
         let (tx, rx) = unbounded_channel();
         let mut sub = make(tx);
-        sub.update_rows(cache, &Changed::Rows)?;
+        sub.update_rows(cache, overlay, &Changed::Rows)?;
         sub.deliver(overlay, true);
         self.next_id += 1;
         let id = self.next_id;
@@ -479,7 +537,7 @@ impl Registry {
                     }
                 },
                 // One failing query must not leave the other subscriptions stale.
-                _ => match sub.update_rows(cache, changed) {
+                _ => match sub.update_rows(cache, overlay, changed) {
                     Ok(()) => sub.deliver(overlay, false),
                     Err(e) => {
                         first_error.get_or_insert(e);
@@ -527,6 +585,21 @@ impl Registry {
         })
     }
 
+    /// Opens a starred-list subscription showing the newest `limit` starred messages.
+    pub(crate) fn add_starred(
+        &mut self,
+        cache: &Cache,
+        overlay: &Overlay,
+        limit: u32,
+    ) -> CacheResult<LiveList<MessageItem>> {
+        self.add(cache, overlay, |tx| Sub::Starred {
+            limit,
+            rows: Vec::new(),
+            last: Vec::new(),
+            tx,
+        })
+    }
+
     /// Delivers the member lists again after presence changed (nothing else did: no
     /// query runs, and no other list is touched).
     pub(crate) fn refresh_presence(&mut self, overlay: &Overlay) {
@@ -534,6 +607,25 @@ impl Registry {
             Sub::Members { .. } => sub.deliver(overlay, false),
             _ => true,
         });
+    }
+
+    /// How many starred messages the open starred lists show at most (`None`: none open).
+    pub(crate) fn starred_shown(&self) -> Option<u32> {
+        self.subs
+            .values()
+            .filter_map(|s| match s {
+                Sub::Starred { limit, .. } => Some(*limit),
+                _ => None,
+            })
+            .max()
+    }
+
+    /// A starred list's limit (how many of the cache's starred messages it shows).
+    pub(crate) fn starred_limit(&mut self, id: u64) -> Option<&mut u32> {
+        match self.subs.get_mut(&id)? {
+            Sub::Starred { limit, .. } => Some(limit),
+            _ => None,
+        }
     }
 
     /// A message window's channel, geometry and delivered items.

@@ -133,6 +133,16 @@ impl OutboxOp {
                 format!("/v1/messages/{message_id}/reactions/{kind}"),
                 None,
             ),
+            Self::StarMessage { message_id, .. } => (
+                Method::Post,
+                format!("/v1/messages/{message_id}/star"),
+                None,
+            ),
+            Self::UnstarMessage { message_id, .. } => (
+                Method::Delete,
+                format!("/v1/messages/{message_id}/star"),
+                None,
+            ),
             Self::MarkRead { cid, message_id } => (
                 Method::Post,
                 channel_path(cid, "read"),
@@ -197,6 +207,16 @@ mod tests {
                 reaction(false, c, 5, "+1"),
                 Method::Delete,
                 format!("/v1/messages/{m}/reactions/+1"),
+            ),
+            (
+                star(true, c, 5),
+                Method::Post,
+                format!("/v1/messages/{m}/star"),
+            ),
+            (
+                star(false, c, 5),
+                Method::Delete,
+                format!("/v1/messages/{m}/star"),
             ),
             (
                 mark_read(c, Some(5)),

@@ -272,6 +272,22 @@ mod tests {
             classify(&delete, &http(ErrorCode::NotFound)),
             Class::AlreadyDone
         );
+        // A star or unstar of a message the user cannot see (404) or may not touch (403)
+        // is refused, not retried; both are idempotent, so a 5xx or lost reply retries.
+        for op in [star(true, "messaging:a", 1), star(false, "messaging:a", 1)] {
+            for code in [
+                ErrorCode::NotFound,
+                ErrorCode::Forbidden,
+                ErrorCode::NotAMember,
+            ] {
+                assert!(permanent(&classify(&op, &http(code))), "{code:?} on {op:?}");
+            }
+            assert!(retry(RetryKind::ServerError)(&classify(
+                &op,
+                &http(ErrorCode::Internal)
+            )));
+            assert!(retry(RetryKind::Network)(&classify(&op, &net())));
+        }
         // Unknown 4xx without a body: permanent, classified by status.
         let teapot = ApiOutcome::HttpError {
             status: 418,

@@ -11,11 +11,14 @@
 //!   (one enqueued while the send was in flight): merged into the send's request;
 //! - delete of a message whose send is coalescable and that no other queued send (reply,
 //!   quote) or read marker refers to: the send is cancelled together with every queued
-//!   edit, reaction change and delete of it, and nothing is queued; otherwise the delete is
-//!   queued and the message's not-in-flight edits and reaction changes are dropped (the
-//!   delete wipes them anyway); a second delete folds into a queued one;
+//!   edit, reaction change, star change and delete of it, and nothing is queued; otherwise
+//!   the delete is queued and the message's not-in-flight edits and reaction changes are
+//!   dropped (the delete wipes them anyway; star changes stay: a deleted message can still
+//!   be starred or unstarred); a second delete folds into a queued one;
 //! - add/remove of a reaction whose latest queued change is the opposite one and
 //!   coalescable: both vanish; a repeat of a queued same change folds into it;
+//! - star/unstar of a message: the same rule as a reaction, per message (star then unstar
+//!   while neither left sends nothing; a second star folds into the first);
 //! - mark read: replaces every not-in-flight mark read of the channel (the newest wins)
 //!   and goes to the back of the queue, behind the messages it may refer to.
 
@@ -91,6 +94,9 @@ impl Outbox {
             OutboxOp::DeleteMessage { id, .. } => self.coalesce_delete(id, &mut plan),
             OutboxOp::AddReaction { .. } | OutboxOp::RemoveReaction { .. } => {
                 self.coalesce_reaction(&mut plan);
+            }
+            OutboxOp::StarMessage { .. } | OutboxOp::UnstarMessage { .. } => {
+                self.coalesce_star(&mut plan);
             }
             OutboxOp::MarkRead { .. } => self.supersede_mark_read(&mut plan),
             OutboxOp::SendMessage { .. }
@@ -194,13 +200,31 @@ impl Outbox {
     }
 
     fn coalesce_reaction(&self, plan: &mut Plan) {
-        let Some((message, kind)) = plan.op.reaction_key() else {
+        let Some((message, kind)) = plan.op.reaction_key().map(|(m, k)| (m, k.to_owned())) else {
             return;
         };
+        self.fold_toggle(message, plan, |op| {
+            op.reaction_key() == Some((message, kind.as_str()))
+        });
+    }
+
+    fn coalesce_star(&self, plan: &mut Plan) {
+        let Some((message, _)) = plan.op.star_key() else {
+            return;
+        };
+        self.fold_toggle(message, plan, |op| {
+            op.star_key().is_some_and(|(m, _)| m == message)
+        });
+    }
+
+    /// The rule of toggles (reactions, stars): the latest queued toggle of the same thing
+    /// (`same_thing`) is cancelled with an opposite one if coalescable, or absorbs a
+    /// repeat unless in flight or parked.
+    fn fold_toggle(&self, message: Uuid, plan: &mut Plan, same_thing: impl Fn(&OutboxOp) -> bool) {
         let latest = self
             .touching(message)
             .rev()
-            .find(|e| e.op.reaction_key() == Some((message, kind)))
+            .find(|e| same_thing(&e.op))
             .map(|e| {
                 let same = e.op.kind() == plan.op.kind();
                 let parked = matches!(e.stage, Stage::Failed(_));

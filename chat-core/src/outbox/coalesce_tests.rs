@@ -228,6 +228,55 @@ fn opposite_reaction_changes_cancel_out_unless_one_may_be_applied() {
 }
 
 #[test]
+fn star_then_unstar_sends_nothing_unless_one_may_be_applied() {
+    let c = "messaging:a";
+    let mut ob = outbox();
+    ob.enqueue(op_id(10), star(true, c, 1)).unwrap();
+    let r = ob.enqueue(op_id(11), star(false, c, 1)).unwrap();
+    assert_eq!((r.queued, r.cancelled), (false, vec![op_id(10)]));
+    assert!(ob.is_empty(), "star then unstar offline sends nothing");
+
+    // A repeat folds into the queued one; another message is independent; a reaction on
+    // the same message is not a star.
+    ob.enqueue(op_id(12), star(true, c, 1)).unwrap();
+    let r = ob.enqueue(op_id(13), star(true, c, 1)).unwrap();
+    assert_eq!((r.queued, r.merged_into), (false, Some(op_id(12))));
+    assert!(ob.enqueue(op_id(14), star(true, c, 2)).unwrap().queued);
+    assert!(
+        ob.enqueue(op_id(15), reaction(false, c, 1, "like"))
+            .unwrap()
+            .queued
+    );
+
+    // Once the star is in flight, the unstar goes after it (the last state wins).
+    assert_eq!(sent(&ob.poll(T0)), vec![op_id(12)]);
+    let r = ob.enqueue(op_id(16), star(false, c, 1)).unwrap();
+    assert!(r.queued && r.cancelled.is_empty());
+    // ...and a star after that unstar cancels it: the in-flight star stands.
+    let r = ob.enqueue(op_id(17), star(true, c, 1)).unwrap();
+    assert_eq!((r.queued, r.cancelled), (false, vec![op_id(16)]));
+}
+
+#[test]
+fn a_star_of_an_unsent_message_waits_for_it_and_goes_with_it() {
+    let c = "messaging:a";
+    let mut ob = outbox();
+    let s = send(&mut ob, c, 1);
+    ob.enqueue(op_id(20), star(true, c, 1)).unwrap();
+    assert_eq!(
+        sent(&ob.poll(T0)),
+        vec![s],
+        "the star waits for its message"
+    );
+    let mut ob = outbox();
+    let s = send(&mut ob, c, 1);
+    ob.enqueue(op_id(20), star(true, c, 1)).unwrap();
+    let r = ob.enqueue(op_id(21), delete_op(c, 1)).unwrap();
+    assert_eq!((r.queued, r.cancelled), (false, vec![s, op_id(20)]));
+    assert!(ob.is_empty());
+}
+
+#[test]
 fn mark_reads_collapse_to_the_newest_at_the_back() {
     let mut ob = outbox();
     let first = op_id(50);

@@ -60,6 +60,20 @@ pub enum OutboxOp {
         /// Reaction type to remove.
         kind: String,
     },
+    /// `POST /v1/messages/{message_id}/star`: the user stars (saves) a message.
+    StarMessage {
+        /// The message's channel.
+        cid: Cid,
+        /// The message starred.
+        message_id: Uuid,
+    },
+    /// `DELETE /v1/messages/{message_id}/star`: the user unstars a message.
+    UnstarMessage {
+        /// The message's channel.
+        cid: Cid,
+        /// The message unstarred.
+        message_id: Uuid,
+    },
     /// `POST /v1/channels/{type}/{id}/read`.
     MarkRead {
         /// The channel.
@@ -113,6 +127,10 @@ pub enum OpKind {
     AddReaction,
     /// [`OutboxOp::RemoveReaction`].
     RemoveReaction,
+    /// [`OutboxOp::StarMessage`].
+    StarMessage,
+    /// [`OutboxOp::UnstarMessage`].
+    UnstarMessage,
     /// [`OutboxOp::MarkRead`].
     MarkRead,
     /// [`OutboxOp::CreateChannel`].
@@ -143,6 +161,15 @@ impl OutboxOp {
         }
     }
 
+    /// Stars (`starred`) or unstars `message_id` for the user.
+    pub fn star(starred: bool, cid: Cid, message_id: Uuid) -> Self {
+        if starred {
+            Self::StarMessage { cid, message_id }
+        } else {
+            Self::UnstarMessage { cid, message_id }
+        }
+    }
+
     /// The payload-free kind of this operation.
     pub fn kind(&self) -> OpKind {
         match self {
@@ -151,6 +178,8 @@ impl OutboxOp {
             Self::DeleteMessage { .. } => OpKind::DeleteMessage,
             Self::AddReaction { .. } => OpKind::AddReaction,
             Self::RemoveReaction { .. } => OpKind::RemoveReaction,
+            Self::StarMessage { .. } => OpKind::StarMessage,
+            Self::UnstarMessage { .. } => OpKind::UnstarMessage,
             Self::MarkRead { .. } => OpKind::MarkRead,
             Self::CreateChannel { .. } => OpKind::CreateChannel,
             Self::UpdateChannel { .. } => OpKind::UpdateChannel,
@@ -177,6 +206,8 @@ impl OutboxOp {
             | Self::DeleteMessage { cid, .. }
             | Self::AddReaction { cid, .. }
             | Self::RemoveReaction { cid, .. }
+            | Self::StarMessage { cid, .. }
+            | Self::UnstarMessage { cid, .. }
             | Self::MarkRead { cid, .. }
             | Self::UpdateChannel { cid, .. }
             | Self::AddMembers { cid, .. }
@@ -188,13 +219,15 @@ impl OutboxOp {
         }
     }
 
-    /// The existing message this operation acts on (edit, delete, reactions, mark read).
+    /// The existing message this operation acts on (edit, delete, reactions, stars, mark
+    /// read).
     pub fn target_message(&self) -> Option<Uuid> {
         match self {
             Self::EditMessage { id, .. } | Self::DeleteMessage { id, .. } => Some(*id),
-            Self::AddReaction { message_id, .. } | Self::RemoveReaction { message_id, .. } => {
-                Some(*message_id)
-            }
+            Self::AddReaction { message_id, .. }
+            | Self::RemoveReaction { message_id, .. }
+            | Self::StarMessage { message_id, .. }
+            | Self::UnstarMessage { message_id, .. } => Some(*message_id),
             Self::MarkRead { message_id, .. } => *message_id,
             Self::SendMessage { .. }
             | Self::CreateChannel { .. }
@@ -223,6 +256,15 @@ impl OutboxOp {
             | Self::RemoveReaction {
                 message_id, kind, ..
             } => Some((*message_id, kind.as_str())),
+            _ => None,
+        }
+    }
+
+    /// The message a star operation toggles, and whether it stars it.
+    pub fn star_key(&self) -> Option<(Uuid, bool)> {
+        match self {
+            Self::StarMessage { message_id, .. } => Some((*message_id, true)),
+            Self::UnstarMessage { message_id, .. } => Some((*message_id, false)),
             _ => None,
         }
     }
@@ -284,7 +326,10 @@ impl OutboxOp {
             Self::RemoveMember { user_id, .. } => {
                 ids::validate_user_id(user_id).map_err(OutboxError::InvalidId)?;
             }
-            Self::DeleteMessage { .. } | Self::MarkRead { .. } => {}
+            Self::DeleteMessage { .. }
+            | Self::StarMessage { .. }
+            | Self::UnstarMessage { .. }
+            | Self::MarkRead { .. } => {}
         }
         self.queue_key()
     }

@@ -66,6 +66,11 @@ pub(crate) fn reaction(add: bool, c: &str, n: u64, kind: &str) -> OutboxOp {
     OutboxOp::reaction(add, cid(c), v7(n), kind.to_owned())
 }
 
+/// Stars (`starred`) or unstars message `v7(n)`.
+pub(crate) fn star(starred: bool, c: &str, n: u64) -> OutboxOp {
+    OutboxOp::star(starred, cid(c), v7(n))
+}
+
 /// Marks channel `c` read up to `v7(n)` (or the newest message).
 pub(crate) fn mark_read(c: &str, n: Option<u64>) -> OutboxOp {
     OutboxOp::MarkRead {

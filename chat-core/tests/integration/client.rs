@@ -421,22 +421,6 @@ async fn other_users_changes_arrive_with_sync_as_diffs() {
 }
 
 /// Carol sends `n` messages (`m0`, `m1`, …) to `team:general`; their ids, oldest first.
-async fn carol_sends(
-    t: &TestServer,
-    app: &chat_protocol::AppCredentials,
-    n: usize,
-) -> Vec<uuid::Uuid> {
-    let carol = t.user(app, "carol");
-    let mut ids = Vec::with_capacity(n);
-    for i in 0..n {
-        let m = carol
-            .send_text("team:general", &format!("m{i}"), None)
-            .await;
-        ids.push(m["id"].as_str().unwrap().parse().unwrap());
-    }
-    ids
-}
-
 #[tokio::test]
 async fn paging_back_through_history_has_no_gaps_or_duplicates_and_jumps_work() {
     let (t, app) = setup(&["alice"]).await;

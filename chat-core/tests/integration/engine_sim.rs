@@ -6,15 +6,17 @@
 //! delays). All three are members of two channels. A seeded scenario of 150 steps then
 //! has a random client send messages (some as thread replies, some mentioning others),
 //! edit (text and mentions) and delete its own messages, add and remove reactions on the
-//! messages its live windows and thread views show, mark channels read, change the channels
-//! (rename them, add or remove erin, promote or demote dave: alice is an admin, bob a
-//! moderator, dave a member, so the server refuses some of these), sync, go offline and
-//! back online, and restart (shut down and open again on the same data directory).
+//! messages its live windows and thread views show, star and unstar messages its windows
+//! show, mark channels read, change the channels (rename them, add or remove erin, promote
+//! or demote dave: alice is an admin, bob a moderator, dave a member, so the server refuses
+//! some of these), sync, go offline and back online, and restart (shut down and open again
+//! on the same data directory).
 //! Sync pages are small (7 changes) so paging is exercised, and retries are fast.
 //!
 //! At the end the network heals; every outbox drains (failed items are discarded and
 //! counted), every client syncs, and each client's cache file is compared with the
-//! server's REST views (`support::replica::assert_replica`). The server must hold
+//! server's REST views (`support::replica::assert_replica`), and its starred list with
+//! the server's `GET /v1/starred`. The server must hold
 //! every message an app sent and did not delete exactly once, with its last edited text,
 //! and nothing else.
 //!
@@ -253,7 +255,8 @@ impl Sim {
                 70..80 => self.sync(i).await,
                 80..88 => self.toggle_offline(i).await,
                 88..93 => self.restart(i).await,
-                93..97 => self.change_channel(i, r).await,
+                93..96 => self.change_channel(i, r).await,
+                96..99 => self.toggle_star(i, r).await,
                 _ => {
                     let ms = r[0] % 40;
                     self.trace(format_args!("pause {ms} ms"));
@@ -502,6 +505,33 @@ impl Sim {
         *self.message_ops.entry(cid).or_default() += 1;
     }
 
+    /// Stars a message the client's window shows, or unstars it if it shows starred
+    /// (every other time one that shows starred, if any does).
+    async fn toggle_star(&mut self, i: usize, r: [u64; 4]) {
+        let cid = self.channels[(r[0] % 2) as usize].clone();
+        let mut shown = self.shown(i, &cid).await;
+        if r[2].is_multiple_of(2) && shown.iter().any(|m| m.starred) {
+            shown.retain(|m| m.starred);
+        }
+        if shown.is_empty() {
+            return;
+        }
+        let m = &shown[(r[1] % shown.len() as u64) as usize];
+        let (id, star) = (m.message.id, !m.starred);
+        let client = self.peers[i].client();
+        let result = if star {
+            client.star_message(id).await
+        } else {
+            client.unstar_message(id).await
+        };
+        let verb = if star { "stars" } else { "unstars" };
+        self.trace(format_args!("{} {verb} {id}: {result:?}", USERS[i]));
+        match result {
+            Ok(_) => self.count(if star { "star" } else { "unstar" }),
+            Err(_) => self.count("star refused locally"),
+        }
+    }
+
     async fn mark_read(&mut self, i: usize, r: [u64; 4]) {
         let cid = self.channels[(r[0] % 2) as usize].clone();
         self.peers[i]
@@ -667,6 +697,8 @@ fn seeded_clients_with_faults_and_restarts_converge_to_the_server() {
         "add reaction",
         "remove reaction",
         "mark read",
+        "star",
+        "unstar",
         "sync done",
         "thread opened",
     ] {

@@ -16,6 +16,8 @@
 //! - `realtime`, `realtime_chaos`, `realtime_props`, `proxy_selftest`: realtime delivery,
 //!   under a fault-injecting proxy, property tests of the frame decoder and of pushed
 //!   changes, and the proxy's own checks.
+//! - `stars`: stars end to end (offline, restart, other device, refusal) and the starred
+//!   list beyond the cached window.
 //! - `two_nodes`: two chat-server nodes on one PostgreSQL database through NATS, clients on
 //!   each behind a test load balancer: what one does reaches the other live, and a node
 //!   killed mid-send loses nothing (needs `ONYXCHAT_TEST_DATABASE_URL` and
@@ -45,5 +47,6 @@ mod proxy_selftest;
 mod realtime;
 mod realtime_chaos;
 mod realtime_props;
+mod stars;
 mod sync_driver;
 mod two_nodes;

@@ -14,7 +14,7 @@ export type WasmModule = Pick<typeof Wasm, "WasmClient">;
 export interface Watch {
   /** Stops delivering (idempotent). */
   cancel(): void;
-  /** A paging call on a `messages` query. */
+  /** A paging call on a `messages` query (or `window.loadMore` on a `starred` one). */
   window(method: WindowMethod, args: unknown[]): Promise<unknown>;
 }
 
@@ -78,6 +78,7 @@ export class LocalBackend implements Backend {
     const c = this.client;
     let handle: Cancellable;
     let window: Wasm.WasmWindow | undefined;
+    let starred: Wasm.WasmStarred | undefined;
     switch (kind) {
       case "messages":
         window = await c.watchMessages(str(args[0]), num(args[1]), cb);
@@ -107,6 +108,10 @@ export class LocalBackend implements Backend {
       case "outbox":
         handle = await c.watchOutbox(cb);
         break;
+      case "starred":
+        starred = await c.watchStarred(num(args[0]), cb);
+        handle = starred;
+        break;
       default:
         throw new ChatError("invalid_input", `unknown live query ${String(kind)}`);
     }
@@ -118,6 +123,11 @@ export class LocalBackend implements Backend {
         handle.free();
       },
       async window(method, wargs) {
+        if (method === "window.loadMore") {
+          if (!starred) throw new ChatError("invalid_operation", `${method} needs the starred list`);
+          if (stopped) throw new ChatError("invalid_operation", "the starred list has stopped");
+          return await starred.loadMore();
+        }
         if (!window) throw new ChatError("invalid_operation", `${method} needs a message list`);
         if (stopped) throw new ChatError("invalid_operation", "the message list has stopped");
         switch (method) {

@@ -13,9 +13,11 @@ import {
   MessageWindowStore,
   OutboxStore,
   Preloaded,
+  StarredStore,
   ValueStore,
   type LiveStore,
   type MessageListStore,
+  type StarredListStore,
   type StoreHost,
 } from "./stores.js";
 import type {
@@ -251,6 +253,16 @@ export class ChatClient {
     return this.run("removeReaction", [messageId, kind]);
   }
 
+  /** Stars (saves) a message for the user: shown at once, reverted if the server refuses it. */
+  starMessage(messageId: string): Promise<void> {
+    return this.run("starMessage", [messageId]);
+  }
+
+  /** Unstars a message (shown at once; a star not sent yet is cancelled instead). */
+  unstarMessage(messageId: string): Promise<void> {
+    return this.run("unstarMessage", [messageId]);
+  }
+
   /** Marks a channel read up to its newest message. */
   markRead(cid: string): Promise<void> {
     return this.run("markRead", [cid]);
@@ -427,6 +439,15 @@ export class ChatClient {
   /** A thread's replies, oldest first. */
   thread(parentId: string): LiveStore<MessageItem[]> {
     return this.store(`thread:${parentId}`, () => new ListStore<MessageItem>(this.host, "thread", [parentId], (m) => m.message.id));
+  }
+
+  /**
+   * The user's starred messages across channels, most recently sent first, with stars and
+   * unstars not yet delivered applied: the newest `pageSize`, then more with `loadMore()`.
+   * The same store for the same arguments.
+   */
+  starred(pageSize = DEFAULT_PAGE): StarredListStore {
+    return this.store(`starred:${pageSize}`, () => new StarredStore(this.host, pageSize, this.outboxChanged));
   }
 
   /** A channel's read receipts (one per member who read). */

@@ -2,7 +2,7 @@
 // errors, and the value types shared with the Rust core.
 
 export { ChatClient, type ConnectOptions } from "./client.js";
-export type { LiveStore, MessageListStore } from "./stores.js";
+export type { LiveStore, MessageListStore, StarredListStore } from "./stores.js";
 export {
   SNAPSHOT_CHANNELS,
   SNAPSHOT_ROWS,

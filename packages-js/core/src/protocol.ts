@@ -16,6 +16,8 @@ export const CLIENT_METHODS = [
   "deleteMessage",
   "addReaction",
   "removeReaction",
+  "starMessage",
+  "unstarMessage",
   "markRead",
   "createChannel",
   "updateChannel",
@@ -40,8 +42,11 @@ export const CLIENT_METHODS = [
 /** One of {@link CLIENT_METHODS}. */
 export type ClientMethod = (typeof CLIENT_METHODS)[number];
 
-/** Calls on a running `messages` live query (args: `[sub, ...]`). */
-export const WINDOW_METHODS = ["window.loadOlder", "window.loadNewer", "window.jumpTo"] as const;
+/**
+ * Calls on a running `messages` live query (args: `[sub, ...]`), and `window.loadMore` on a
+ * running `starred` one.
+ */
+export const WINDOW_METHODS = ["window.loadOlder", "window.loadNewer", "window.jumpTo", "window.loadMore"] as const;
 
 /** One of {@link WINDOW_METHODS}. */
 export type WindowMethod = (typeof WINDOW_METHODS)[number];
@@ -49,7 +54,7 @@ export type WindowMethod = (typeof WINDOW_METHODS)[number];
 /**
  * The live queries and their arguments: `messages [cid, pageSize]`, `thread [parentId]`,
  * `channels [limit]`, `readReceipts [cid]`, `members [cid]`, `typing [cid]`, `presence []`,
- * `connection []`, `outbox []`.
+ * `connection []`, `outbox []`, `starred [pageSize]`.
  */
 export type SubKind =
   | "messages"
@@ -60,7 +65,8 @@ export type SubKind =
   | "typing"
   | "presence"
   | "connection"
-  | "outbox";
+  | "outbox"
+  | "starred";
 
 /** What the engine reports about the database it (or the leader tab) runs on. */
 export interface EngineInfo {

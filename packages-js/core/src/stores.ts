@@ -353,6 +353,58 @@ export class MessageWindowStore extends ListStore<MessageItem> implements Messag
   }
 }
 
+/**
+ * The user's starred messages across channels, most recently sent first: the newest
+ * `pageSize`, growing by a page per {@link StarredListStore.loadMore}.
+ */
+export interface StarredListStore extends LiveStore<MessageItem[]> {
+  /**
+   * Shows one more page of older starred messages; resolves `false` once the oldest is shown
+   * (then {@link StarredListStore.hasMore} is false). Concurrent calls share one request. The
+   * store must be subscribed.
+   */
+  loadMore(): Promise<boolean>;
+  /** False once `loadMore` found the oldest starred message. */
+  readonly hasMore: boolean;
+}
+
+/** The {@link StarredListStore} implementation. */
+export class StarredStore extends ListStore<MessageItem> implements StarredListStore {
+  hasMore = true;
+  private moreInFlight: Promise<boolean> | undefined;
+
+  constructor(host: StoreHost, pageSize: number, onBatch: () => void) {
+    super(host, "starred", [pageSize], messageKey, onBatch);
+  }
+
+  protected override start(): void {
+    this.hasMore = true;
+    super.start();
+  }
+
+  loadMore(): Promise<boolean> {
+    if (this.host.closed) return Promise.reject(new ChatError("closed", "the client is closed"));
+    if (this.sub === undefined) {
+      return Promise.reject(new ChatError("invalid_operation", "subscribe to the starred list before paging it"));
+    }
+    this.moreInFlight ??= this.host.rpc.call<boolean>("window.loadMore", [this.sub]).then(
+      (more) => {
+        this.moreInFlight = undefined;
+        if (this.hasMore !== more) {
+          this.hasMore = more;
+          this.touch();
+        }
+        return more;
+      },
+      (e) => {
+        this.moreInFlight = undefined;
+        throw e;
+      },
+    );
+    return this.moreInFlight;
+  }
+}
+
 const opKey = (o: OutboxItem) => o.opId;
 
 /**

@@ -171,6 +171,7 @@ function diffs<T>(item: (w: Wire) => T): (payload: unknown) => ListDiff<T>[] {
 const SUBS: Record<string, (payload: unknown) => unknown> = {
   messages: diffs(messageItem),
   thread: diffs(messageItem),
+  starred: diffs(messageItem),
   channels: diffs(channelItem),
   readReceipts: diffs(readReceipt),
   members: diffs(memberItem),

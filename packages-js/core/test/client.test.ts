@@ -149,6 +149,41 @@ describe("ChatClient", () => {
     await until(theirs, (l) => byId(l, id) === undefined || byId(l, id)!.message.deletedAt !== null);
   });
 
+  it("stars and unstars at once, and the starred store follows and pages", async () => {
+    const alice = (await connect("alice")).client;
+    const cid = await alice.createChannel({ type: "messaging", id: unique(), members: ["alice"] });
+    const mine = alice.messages(cid);
+    await until(mine, () => true);
+    const older = await alice.sendMessage(cid, "older");
+    const newer = await alice.sendMessage(cid, "newer");
+    await until(mine, (l) => byId(l, newer)?.state.type === "sent" && byId(l, older)?.state.type === "sent");
+    const starred = alice.starred(1);
+    expect(alice.starred(1)).toBe(starred);
+    await until(starred, () => true);
+
+    await alice.starMessage(older);
+    await alice.starMessage(newer);
+    let l = await until(mine, (l) => byId(l, older)?.starred === true && byId(l, newer)?.starred === true);
+    expect(l.filter((m) => m.starred)).toHaveLength(2);
+    // One page: the most recently sent first; then one more page.
+    const first = await until(starred, (s) => s.length === 1);
+    expect(first[0]!.message.id).toBe(newer);
+    await eventually(async () => (await alice.outbox()).length === 0);
+    const more = await starred.loadMore();
+    const both = await until(starred, (s) => s.length === 2);
+    expect(both.map((m) => m.message.id)).toEqual([newer, older]);
+    expect(more).toBe(true);
+    expect(await starred.loadMore()).toBe(false);
+    expect(starred.hasMore).toBe(false);
+
+    await alice.unstarMessage(newer);
+    l = await until(mine, (l) => byId(l, newer)?.starred === false);
+    const left = await until(starred, (s) => s.length === 1);
+    expect(left[0]!.message.id).toBe(older);
+    const bad = await alice.starMessage("not an id").catch((e: unknown) => e);
+    expect((bad as ChatError).kind).toBe("invalid_input");
+  });
+
   it("rejects with typed ChatErrors", async () => {
     const { client } = await connect("alice");
     const bad = await client.sendMessage("not a cid", "x").catch((e: unknown) => e);

@@ -8,6 +8,7 @@ import type {
   MessageItem,
   MessageListStore,
   OutboxItem,
+  StarredListStore,
   ReadReceipt,
   TypingUser,
   UserDisplay,
@@ -125,6 +126,38 @@ export function useMessages(cid: string | null | undefined, pageSize?: number): 
   return useMemo(
     () => ({ messages: value, ready, hasOlder, error, loadOlder, loadNewer, jumpTo, store }),
     [value, ready, hasOlder, error, loadOlder, loadNewer, jumpTo, store],
+  );
+}
+
+export interface StarredState {
+  /** The user's starred messages across channels, most recently sent first. */
+  messages: readonly MessageItem[];
+  /** Whether the first list (from the cache) has arrived. */
+  ready: boolean;
+  /** Whether older starred messages may exist. */
+  hasMore: boolean;
+  /** Why the live query failed, if it did. */
+  error: unknown;
+  /** Shows one more page of older starred messages; resolves `false` once the oldest is shown. */
+  loadMore: () => Promise<boolean>;
+  /** The underlying store. */
+  store: StarredListStore;
+}
+
+/** The user's starred messages, live (pending stars and unstars applied at once). */
+export function useStarred(pageSize?: number): StarredState {
+  const client = useChatClient();
+  const store = useMemo(() => client.starred(pageSize), [client, pageSize]);
+  const { value, ready, error } = useStoreState(store);
+  const hasMore = useSyncExternalStore(
+    useCallback((listener: () => void) => store.subscribe(listener), [store]),
+    () => store.hasMore,
+    () => store.hasMore,
+  );
+  const loadMore = useCallback(() => store.loadMore(), [store]);
+  return useMemo(
+    () => ({ messages: value, ready, hasMore, error, loadMore, store }),
+    [value, ready, hasMore, error, loadMore, store],
   );
 }
 

@@ -59,6 +59,14 @@ export interface MessageListStore extends LiveStore<readonly MessageItem[]> {
   readonly hasOlder: boolean;
 }
 
+/** The user's starred messages across channels, newest first, growing a page at a time. */
+export interface StarredListStore extends LiveStore<readonly MessageItem[]> {
+  /** Shows one more page of older starred messages; resolves `false` once the oldest is shown. */
+  loadMore(): Promise<boolean>;
+  /** Whether older starred messages may exist. */
+  readonly hasMore: boolean;
+}
+
 /** What the React layer needs from a client (`ChatClient` from `@onyxchat/core`). */
 export interface ChatClientLike {
   readonly userId: string;
@@ -68,6 +76,7 @@ export interface ChatClientLike {
   channels(limit?: number): LiveStore<readonly ChannelItem[]>;
   messages(cid: string, pageSize?: number): MessageListStore;
   thread(parentId: string): LiveStore<readonly MessageItem[]>;
+  starred(pageSize?: number): StarredListStore;
   readReceipts(cid: string): LiveStore<readonly ReadReceipt[]>;
   members(cid: string): LiveStore<readonly MemberItem[]>;
   typing(cid: string): LiveStore<readonly TypingUser[]>;
@@ -80,6 +89,8 @@ export interface ChatClientLike {
   deleteMessage(id: string): Promise<void>;
   addReaction(messageId: string, kind: string): Promise<void>;
   removeReaction(messageId: string, kind: string): Promise<void>;
+  starMessage(messageId: string): Promise<void>;
+  unstarMessage(messageId: string): Promise<void>;
   markRead(cid: string): Promise<void>;
   createChannel(channel: NewChannel): Promise<string>;
   openDistinctChannel(members: string[], type?: NewChannel["type"], name?: string): Promise<string>;

@@ -76,6 +76,25 @@ describe("MessageList", () => {
     expect(fake.client.addReaction).toHaveBeenCalledWith("r1", "wow");
   });
 
+  it("toggles the star: stars an unstarred message, unstars a starred one", () => {
+    const fake = createFakeClient("alice");
+    const plain = message({ id: "s1" });
+    const starred = message({ id: "s2" }, { type: "sent" }, { starred: true });
+    fake.messageStore(cid).set([plain, starred]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    const star = screen.getByTestId("star-s1");
+    expect(star.getAttribute("aria-pressed")).toBe("false");
+    expect(star.getAttribute("title")).toBe("Star message");
+    fireEvent.click(star);
+    expect(fake.client.starMessage).toHaveBeenCalledWith("s1");
+    const unstar = screen.getByTestId("star-s2");
+    expect(unstar.getAttribute("aria-pressed")).toBe("true");
+    expect(unstar.getAttribute("title")).toBe("Unstar message");
+    fireEvent.click(unstar);
+    expect(fake.client.unstarMessage).toHaveBeenCalledWith("s2");
+    expect(fake.client.starMessage).toHaveBeenCalledTimes(1);
+  });
+
   it("offers reply in thread with the reply count", () => {
     const fake = createFakeClient("alice");
     const m = message({ id: "t1", replyCount: 3 });

@@ -101,22 +101,24 @@ describe("MessageList, composer, thread and banner accessibility", () => {
     const buttons = within(toolbar).getAllByRole("button");
     expect(buttons.map((b) => b.getAttribute("aria-label"))).toEqual([
       "Add reaction",
+      "Star message",
       "Reply in thread",
       "Edit message",
       "Delete message",
     ]);
-    expect(buttons.map((b) => b.tabIndex)).toEqual([0, -1, -1, -1]);
+    expect(buttons.map((b) => b.tabIndex)).toEqual([0, -1, -1, -1, -1]);
+    expect(buttons[1]!.getAttribute("aria-pressed")).toBe("false");
     buttons[0]!.focus();
     await user.keyboard("{ArrowRight}");
     expect(document.activeElement).toBe(buttons[1]);
     await user.keyboard("{End}");
-    expect(document.activeElement).toBe(buttons[3]);
+    expect(document.activeElement).toBe(buttons[4]);
     await user.keyboard("{ArrowRight}"); // wraps
     expect(document.activeElement).toBe(buttons[0]);
     await user.keyboard("{ArrowLeft}{ArrowLeft}");
-    expect(document.activeElement).toBe(buttons[2]);
+    expect(document.activeElement).toBe(buttons[3]);
     // The Tab stop follows the last one used.
-    expect(within(toolbar).getAllByRole("button").map((b) => b.tabIndex)).toEqual([-1, -1, 0, -1]);
+    expect(within(toolbar).getAllByRole("button").map((b) => b.tabIndex)).toEqual([-1, -1, -1, 0, -1]);
   });
 
   it("keeps the focus in the labelled composer after sending by Enter or by the named button", async () => {

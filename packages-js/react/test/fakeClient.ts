@@ -14,6 +14,7 @@ import type {
   OutboxItem,
   MemberItem,
   ReadReceipt,
+  StarredListStore,
   TypingUser,
 } from "../src/index.js";
 
@@ -47,6 +48,11 @@ export class FakeStore<T> implements LiveStore<T> {
   get listenerCount(): number {
     return this.listeners.size;
   }
+}
+
+export class FakeStarredStore extends FakeStore<MessageItem[]> implements StarredListStore {
+  hasMore = false;
+  loadMore = vi.fn(async () => this.hasMore);
 }
 
 export class FakeMessageStore extends FakeStore<MessageItem[]> implements MessageListStore {
@@ -141,6 +147,7 @@ export function createFakeClient(userId = "alice") {
   const receiptStores = new Map<string, FakeStore<ReadReceipt[]>>();
   const memberStores = new Map<string, FakeStore<MemberItem[]>>();
   const channelStores = new Map<number, FakeStore<ChannelItem[]>>();
+  const starredStores = new Map<number, FakeStarredStore>();
   const outbox = new FakeStore<OutboxItem[]>([]);
   const presence = new FakeStore<string[]>([]);
   const connection = new FakeStore<ConnectionState>({ type: "connected" });
@@ -165,6 +172,7 @@ export function createFakeClient(userId = "alice") {
       getOr(messageStores, `${cid}/${pageSize}`, () => new FakeMessageStore([], false)),
     ),
     thread: vi.fn((parentId: string) => getOr(threadStores, parentId, () => new FakeStore<MessageItem[]>([], false))),
+    starred: vi.fn((pageSize = 30) => getOr(starredStores, pageSize, () => new FakeStarredStore([], false))),
     readReceipts: vi.fn((cid: string) => getOr(receiptStores, cid, () => new FakeStore<ReadReceipt[]>([]))),
     members: vi.fn((cid: string) => getOr(memberStores, cid, () => new FakeStore<MemberItem[]>([], false))),
     typing: vi.fn((cid: string) => getOr(typingStores, cid, () => new FakeStore<TypingUser[]>([]))),
@@ -175,6 +183,8 @@ export function createFakeClient(userId = "alice") {
     deleteMessage: vi.fn(async (_id: string) => {}),
     addReaction: vi.fn(async (_id: string, _kind: string) => {}),
     removeReaction: vi.fn(async (_id: string, _kind: string) => {}),
+    starMessage: vi.fn(async (_id: string) => {}),
+    unstarMessage: vi.fn(async (_id: string) => {}),
     markRead: vi.fn(async (_cid: string) => {}),
     createChannel: vi.fn(async () => "messaging:new"),
     openDistinctChannel: vi.fn(async (_members: string[]) => "messaging:!members-new"),
@@ -195,6 +205,7 @@ export function createFakeClient(userId = "alice") {
     /** The message store for `cid` (the one the hooks get with the default page size). */
     messageStore: (cid: string, pageSize = 30) =>
       client.messages(cid, pageSize) as FakeMessageStore,
+    starredStore: (pageSize = 30) => client.starred(pageSize) as FakeStarredStore,
     threadStore: (parentId: string) => client.thread(parentId) as FakeStore<MessageItem[]>,
     typingStore: (cid: string) => client.typing(cid) as FakeStore<TypingUser[]>,
     channelStore: (limit = 30) => client.channels(limit) as FakeStore<ChannelItem[]>,

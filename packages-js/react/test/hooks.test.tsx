@@ -9,6 +9,7 @@ import {
   useOutbox,
   useReadReceipts,
   useMembers,
+  useStarred,
   useThread,
   useTyping,
 } from "../src/index.js";
@@ -106,6 +107,40 @@ describe("useMessages", () => {
       wrapper: wrapperFor(fake),
     });
     expect(store.listenerCount).toBe(1);
+    unmount();
+    expect(store.listenerCount).toBe(0);
+  });
+});
+
+describe("useStarred", () => {
+  it("follows the starred store, pages it, and unsubscribes on unmount", async () => {
+    const fake = createFakeClient();
+    const store = fake.starredStore(10);
+    const { result, unmount } = renderHook(() => useStarred(10), { wrapper: wrapperFor(fake) });
+    expect(fake.client.starred).toHaveBeenCalledWith(10);
+    expect(result.current.ready).toBe(false);
+    expect(store.listenerCount).toBeGreaterThan(0);
+
+    const newer = message({ text: "newer" }, { type: "sent" }, { starred: true });
+    const older = message({ text: "older" }, { type: "sent" }, { starred: true });
+    store.hasMore = true;
+    act(() => store.set([newer]));
+    expect(result.current.ready).toBe(true);
+    expect(result.current.messages).toEqual([newer]);
+    expect(result.current.hasMore).toBe(true);
+    const loadMore = result.current.loadMore;
+
+    store.loadMore.mockImplementationOnce(async () => {
+      store.hasMore = false;
+      store.set([newer, older]);
+      return false;
+    });
+    await act(async () => {
+      expect(await result.current.loadMore()).toBe(false);
+    });
+    expect(result.current.messages.map((m) => m.message.text)).toEqual(["newer", "older"]);
+    expect(result.current.hasMore).toBe(false);
+    expect(result.current.loadMore).toBe(loadMore);
     unmount();
     expect(store.listenerCount).toBe(0);
   });

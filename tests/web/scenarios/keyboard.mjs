@@ -4,7 +4,8 @@
 // Shift+Enter adds a line, Enter sends and the focus stays; the message is a labelled
 // article in the "Messages" log and reaches the server once; Shift+Tab reaches its actions
 // toolbar (one Tab stop), ArrowRight its "Reply in thread", Enter opens the thread region,
-// Escape closes it and the focus returns; with `?lang=de` the same roles carry German
+// Escape closes it and the focus returns; ArrowLeft reaches "Star message", Space stars the
+// message (pressed at once, starred on the server); with `?lang=de` the same roles carry German
 // names. axe-core finds no serious or critical violation on the sign-in screen, the chat
 // and the open thread.
 
@@ -117,6 +118,20 @@ export default {
     await page.keyboard.press("Escape");
     await thread.waitFor({ state: "detached", timeout: 10_000 });
     assert(await focused(reply), "closing the thread gives the focus back to its opener");
+
+    // Star it from the same toolbar: ArrowLeft to the "Star message" toggle, Space. It shows
+    // pressed at once and reaches the server (Alice's starred list) once.
+    const star = toolbar.getByRole("button", { name: "Star message" });
+    await pressUntil(page, "ArrowLeft", () => focused(star), 4, "Star message by ArrowLeft");
+    assertEqual(await star.getAttribute("aria-pressed"), "false", "not starred yet");
+    await page.keyboard.press("Space");
+    await poll(() => star.getAttribute("aria-pressed"), (p) => p === "true", { message: "starred at once" });
+    const starred = await poll(
+      async () => (await t.server.api("GET", "/v1/starred", { as: "alice" })).messages,
+      (list) => list.length > 0,
+      { timeout: 20_000, message: "the star on the server" },
+    );
+    assertEqual(starred.map((m) => m.id), stored.map((m) => m.id), "the message is starred on the server");
 
     // The same screen in German (`?lang=de`: the demo's ChatProvider locale).
     await page.goto(`${t.server.url}/?lang=de`);

@@ -187,6 +187,14 @@ impl Sim {
             }
             let api = self.t.user(&self.app, p.user);
             assert_replica(&cache, &api, p.user, &depth).await;
+            // Every star the app made (or undid) went through its cache's starred list.
+            let server: chat_protocol::StarredResponse = api.fetch("/v1/starred?limit=200").await;
+            let want: std::collections::BTreeSet<_> =
+                server.messages.iter().map(|m| m.id).collect();
+            let listed = cache.starred(200).expect("starred list");
+            let got: std::collections::BTreeSet<_> = listed.iter().map(|m| m.message.id).collect();
+            assert_eq!(got, want, "{}: the starred list", p.user);
+            assert_eq!(got.len(), listed.len(), "{}: starred twice", p.user);
         }
     }
 }

@@ -232,3 +232,20 @@ pub async fn flushed(client: &ChatClient) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Carol's messages `m0`..`m{n-1}` in `team:general` (sent over REST), oldest first.
+pub async fn carol_sends(
+    t: &TestServer,
+    app: &chat_protocol::AppCredentials,
+    n: usize,
+) -> Vec<uuid::Uuid> {
+    let carol = t.user(app, "carol");
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let m = carol
+            .send_text("team:general", &format!("m{i}"), None)
+            .await;
+        ids.push(m["id"].as_str().unwrap().parse().unwrap());
+    }
+    ids
+}

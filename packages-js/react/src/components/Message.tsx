@@ -6,7 +6,7 @@ import { useTranslation } from "../i18n/context.js";
 import type { Translator } from "../i18n/translator.js";
 import { cx, reportError } from "../utils.js";
 import { Avatar as DefaultAvatar } from "./basics.js";
-import { EditIcon, ReplyIcon, SmileIcon, TrashIcon } from "./icons.js";
+import { EditIcon, ReplyIcon, SmileIcon, StarIcon, TrashIcon } from "./icons.js";
 import type { MessageProps, MessageStatusProps, ReactionListProps } from "./types.js";
 
 /** The translation keys naming the default reactions. */
@@ -212,10 +212,15 @@ export function Message({
     [client, onError, item.ownReactions, m.id],
   );
 
+  const toggleStar = useCallback(() => {
+    const call = item.starred ? client.unstarMessage(m.id) : client.starMessage(m.id);
+    call.catch(reportError(onError, "star"));
+  }, [client, onError, item.starred, m.id]);
+
   const canThread = !!onOpenThread && !inThread && m.parentId == null && !deleted;
 
   // The actions are a toolbar: one Tab stop (the last one used), arrows move within it.
-  const tools = ["react", canThread && "reply", isOwn && "edit", isOwn && "delete"].filter(
+  const tools = ["react", "star", canThread && "reply", isOwn && "edit", isOwn && "delete"].filter(
     (x): x is string => typeof x === "string",
   );
   const [tool, setTool] = useState("react");
@@ -311,6 +316,19 @@ export function Message({
             onClick={() => setPicking((p) => !p)}
           >
             <SmileIcon />
+          </button>
+          <button
+            type="button"
+            className={cx("onyx-icon-button", item.starred && "onyx-icon-button--on")}
+            title={t(item.starred ? "unstarMessage" : "starMessage")}
+            aria-label={t("starMessage")}
+            aria-pressed={item.starred}
+            data-testid={`star-${m.id}`}
+            data-tool="star"
+            tabIndex={toolTab("star")}
+            onClick={toggleStar}
+          >
+            <StarIcon filled={item.starred} />
           </button>
           {canThread ? (
             <button

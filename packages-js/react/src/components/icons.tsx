@@ -48,6 +48,16 @@ export const TrashIcon = () => (
   </Icon>
 );
 
+/** A star, filled when `filled` (a starred message). */
+export const StarIcon = ({ filled = false }: { filled?: boolean }) => (
+  <Icon>
+    <path
+      d="M12 3.5l2.6 5.3 5.9.9-4.3 4.1 1 5.8-5.2-2.7-5.2 2.7 1-5.8-4.3-4.1 5.9-.9z"
+      fill={filled ? "currentColor" : "none"}
+    />
+  </Icon>
+);
+
 export const CloseIcon = () => (
   <Icon>
     <path d="M6 6l12 12M18 6L6 18" />

@@ -59,6 +59,8 @@ export const de: Translations = {
   addReaction: "Reaktion hinzufügen",
   pickReaction: "Reaktion auswählen",
   replyInThread: "Im Thread antworten",
+  starMessage: "Nachricht markieren",
+  unstarMessage: "Markierung entfernen",
   edit: "Bearbeiten",
   editMessage: "Nachricht bearbeiten",
   deleteMessage: "Nachricht löschen",

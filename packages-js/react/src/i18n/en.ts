@@ -74,6 +74,8 @@ export const en = {
   addReaction: "Add reaction",
   pickReaction: "Pick a reaction",
   replyInThread: "Reply in thread",
+  starMessage: "Star message",
+  unstarMessage: "Unstar message",
   edit: "Edit",
   editMessage: "Edit message",
   deleteMessage: "Delete message",

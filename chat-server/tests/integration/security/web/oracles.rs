@@ -21,6 +21,7 @@ fn writes(mid: &str, channel: &str) -> Vec<(&'static str, String, Option<Value>)
             Some(json!({"type": "like"})),
         ),
         ("POST", format!("/v1/messages/{mid}/star"), None),
+        ("DELETE", format!("/v1/messages/{mid}/star"), None),
         (
             "PATCH",
             format!("/v1/messages/{mid}"),
@@ -200,5 +201,72 @@ async fn the_starred_anchor_must_be_one_of_the_callers_starred_messages() {
             shape(s_missing, &b_missing, &missing, "ID"),
             "{anchor}"
         );
+    }
+}
+
+/// Stars are per app and per user: the same user id in another app cannot star, unstar or
+/// list another app's messages, a star never shows in another user's list, and malformed
+/// ids or page sizes are refused before any lookup.
+#[tokio::test]
+async fn stars_stay_within_their_app_and_user_and_bad_ids_are_refused() {
+    let t = TestServer::start().await;
+    let app = t.app("a").await;
+    t.users(&app, &["alice", "bob"]).await;
+    let alice = t.user(&app, "alice");
+    alice.channel("team", "shared", &["bob"]).await;
+    let m = alice.send("team:shared", "star me").await;
+    let mid = m["id"].as_str().unwrap().to_owned();
+    let (s, b) = alice
+        .post(&format!("/v1/messages/{mid}/star"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+
+    // Another app with the same user ids: the message does not exist there.
+    let other = t.app("b").await;
+    t.users(&other, &["alice", "bob"]).await;
+    let alice_b = t.user(&other, "alice");
+    let missing = new_id();
+    for method in ["POST", "DELETE"] {
+        let path = format!("/v1/messages/{mid}/star");
+        let (s1, b1) = alice_b.request(method.parse().unwrap(), &path, None).await;
+        let missing_path = format!("/v1/messages/{missing}/star");
+        let (s2, b2) = alice_b
+            .request(method.parse().unwrap(), &missing_path, None)
+            .await;
+        assert_eq!(s1, StatusCode::NOT_FOUND, "{method} {path}: {b1}");
+        assert_eq!(shape(s1, &b1, &mid, "ID"), shape(s2, &b2, &missing, "ID"));
+    }
+    let (s, b) = alice_b.get("/v1/starred").await;
+    assert_eq!(
+        (s, b["messages"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0)),
+        "{b}"
+    );
+    let (s, _) = alice_b.get(&format!("/v1/starred?before={mid}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another app's star is no anchor");
+    // Alice's star in app a is intact; bob (same channel) does not see it in his list.
+    let (_, b) = alice.get("/v1/starred").await;
+    assert_eq!(b["messages"][0]["id"], json!(mid));
+    let bob = t.user(&app, "bob");
+    let (s, b) = bob.get("/v1/starred").await;
+    assert_eq!(
+        (s, b["messages"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0)),
+        "{b}"
+    );
+    let (s, _) = bob.get(&format!("/v1/starred?before={mid}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another user's star is no anchor");
+
+    // Bad ids and page sizes: 400, for star, unstar and the list.
+    for method in ["POST", "DELETE"] {
+        for bad in ["not-a-uuid", "1", "%00"] {
+            let path = format!("/v1/messages/{bad}/star");
+            let (s, b) = alice.request(method.parse().unwrap(), &path, None).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{method} {path}: {b}");
+        }
+    }
+    for query in ["before=not-a-uuid", "limit=0", "limit=201", "limit=x"] {
+        let (s, b) = alice.get(&format!("/v1/starred?{query}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{query}: {b}");
     }
 }

@@ -178,6 +178,34 @@ class ChatClientTest : Fixture() {
     }
 
     @Test
+    fun starsShowAtOnceAndTheStarredListFollowsOnEveryDevice(): Unit = runBlocking {
+        val alice = connect("alice")
+        val cid = channel(alice, "bob")
+        val id = alice.sendMessage(cid, "keep this")
+        val list = alice.messages(cid)
+        list.items.await("sent") { it.singleOrNull()?.state == MessageState.Sent }
+        val starred = alice.starred(pageSize = 10)
+        assertTrue(starred.items.value.isEmpty())
+
+        alice.starMessage(id)
+        list.items.await("starred at once") { it.single().starred }
+        starred.items.await("listed") { items -> items.map { it.message.id } == listOf(id) }
+        assertEquals(false, starred.loadMore())
+        while (alice.outbox().isNotEmpty()) delay(20)
+
+        // The same user on another device learns it through sync.
+        val phone = connect("alice")
+        phone.sync()
+        phone.starred().items.await("listed on the phone") { items -> items.map { it.message.id } == listOf(id) }
+
+        alice.unstarMessage(id)
+        list.items.await("unstarred at once") { !it.single().starred }
+        starred.items.await("unlisted") { it.isEmpty() }
+        starred.close()
+        assertEquals(false, starred.isActive)
+    }
+
+    @Test
     fun typingAndThreads(): Unit = runBlocking {
         val alice = connect("alice")
         val bob = connect("bob")

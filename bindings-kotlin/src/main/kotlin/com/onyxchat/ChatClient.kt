@@ -76,6 +76,12 @@ class ChatClient private constructor(
     /** Removes the user's reaction of [kind]. */
     suspend fun removeReaction(messageId: String, kind: String) = ffi.removeReaction(messageId, kind)
 
+    /** Stars (saves) a message for the user (shown at once; reverted if the server refuses it). */
+    suspend fun starMessage(messageId: String) = ffi.starMessage(messageId)
+
+    /** Unstars a message (shown at once; a star not sent yet is cancelled instead). */
+    suspend fun unstarMessage(messageId: String) = ffi.unstarMessage(messageId)
+
     /** Marks a channel read (its unread count drops at once). */
     suspend fun markRead(cid: String) = ffi.markRead(cid)
 
@@ -199,6 +205,14 @@ class ChatClient private constructor(
     /** Opens a live window on the newest [pageSize] messages of [cid]; returns once it is loaded (from the cache: no network wait). */
     suspend fun messages(cid: String, pageSize: Int = 30): MessageList =
         MessageList.open { listener -> ffi.watchMessages(cid, pageSize.toUInt(), listener) }
+
+    /**
+     * The user's starred messages across channels, most recently sent first; returns once the
+     * cached list is loaded (the newest [pageSize] are fetched behind it). Grow it with
+     * [StarredMessages.loadMore].
+     */
+    suspend fun starred(pageSize: Int = 30): StarredMessages =
+        StarredMessages.open { listener -> ffi.watchStarred(pageSize.toUInt(), listener) }
 
     /** A thread's replies, oldest first. */
     fun thread(parentId: String): Flow<List<MessageItem>> =

@@ -264,9 +264,23 @@ typedef void (*UniffiCallbackInterfaceConnectionListenerMethod0)(uint64_t, RustB
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_MEMBER_LIST_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_MEMBER_LIST_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceMemberListListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_MESSAGE_LIST_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_MESSAGE_LIST_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceMessageListListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_OUTBOX_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_OUTBOX_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceOutboxListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
 
@@ -319,6 +333,15 @@ typedef struct UniffiVTableCallbackInterfaceConnectionListener {
 } UniffiVTableCallbackInterfaceConnectionListener;
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_MEMBER_LIST_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_MEMBER_LIST_LISTENER
+typedef struct UniffiVTableCallbackInterfaceMemberListListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceMemberListListenerMethod0 _Nonnull onDiffs;
+} UniffiVTableCallbackInterfaceMemberListListener;
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_MESSAGE_LIST_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_MESSAGE_LIST_LISTENER
 typedef struct UniffiVTableCallbackInterfaceMessageListListener {
@@ -326,6 +349,15 @@ typedef struct UniffiVTableCallbackInterfaceMessageListListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceMessageListListenerMethod0 _Nonnull onDiffs;
 } UniffiVTableCallbackInterfaceMessageListListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_OUTBOX_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_OUTBOX_LISTENER
+typedef struct UniffiVTableCallbackInterfaceOutboxListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceOutboxListenerMethod0 _Nonnull onOutbox;
+} UniffiVTableCallbackInterfaceOutboxListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PRESENCE_LISTENER
@@ -370,6 +402,11 @@ void uniffi_chat_ffi_fn_free_fficlient(uint64_t handle, RustCallStatus *_Nonnull
 uint64_t uniffi_chat_ffi_fn_constructor_fficlient_open(RustBuffer config, uint64_t tokens
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_ADD_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_ADD_MEMBERS
+uint64_t uniffi_chat_ffi_fn_method_fficlient_add_members(uint64_t ptr, RustBuffer cid, RustBuffer user_ids
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_ADD_REACTION
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_ADD_REACTION
 uint64_t uniffi_chat_ffi_fn_method_fficlient_add_reaction(uint64_t ptr, RustBuffer message_id, RustBuffer kind
@@ -393,6 +430,11 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_discard(uint64_t ptr, RustBuffer op
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_EDIT_MESSAGE
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_EDIT_MESSAGE
 uint64_t uniffi_chat_ffi_fn_method_fficlient_edit_message(uint64_t ptr, RustBuffer id, RustBuffer text
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_LEAVE_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_LEAVE_CHANNEL
+uint64_t uniffi_chat_ffi_fn_method_fficlient_leave_channel(uint64_t ptr, RustBuffer cid
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_MARK_READ
@@ -420,6 +462,11 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_reconnect(uint64_t ptr
 uint64_t uniffi_chat_ffi_fn_method_fficlient_refresh_token(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_REMOVE_MEMBER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_REMOVE_MEMBER
+uint64_t uniffi_chat_ffi_fn_method_fficlient_remove_member(uint64_t ptr, RustBuffer cid, RustBuffer user_id
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_REMOVE_REACTION
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_REMOVE_REACTION
 uint64_t uniffi_chat_ffi_fn_method_fficlient_remove_reaction(uint64_t ptr, RustBuffer message_id, RustBuffer kind
@@ -438,6 +485,11 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_send_message(uint64_t ptr, RustBuff
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SET_FOREGROUND
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SET_FOREGROUND
 uint64_t uniffi_chat_ffi_fn_method_fficlient_set_foreground(uint64_t ptr, int8_t foreground
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SET_MEMBER_ROLE
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SET_MEMBER_ROLE
+uint64_t uniffi_chat_ffi_fn_method_fficlient_set_member_role(uint64_t ptr, RustBuffer cid, RustBuffer user_id, RustBuffer role
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SET_NETWORK_REACHABLE
@@ -480,6 +532,11 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_sync(uint64_t ptr
 uint64_t uniffi_chat_ffi_fn_method_fficlient_unstar_message(uint64_t ptr, RustBuffer message_id
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_UPDATE_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_UPDATE_CHANNEL
+uint64_t uniffi_chat_ffi_fn_method_fficlient_update_channel(uint64_t ptr, RustBuffer cid, RustBuffer update
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_USER_ID
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_USER_ID
 RustBuffer uniffi_chat_ffi_fn_method_fficlient_user_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -500,9 +557,19 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_channels(uint64_t ptr, uint32
 uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_connection(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_MEMBERS
+uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_members(uint64_t ptr, RustBuffer cid, uint64_t listener
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_MESSAGES
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_MESSAGES
 uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_messages(uint64_t ptr, RustBuffer cid, uint32_t page, uint64_t listener
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_OUTBOX
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_OUTBOX
+uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_outbox(uint64_t ptr, uint64_t listener
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_PRESENCE
@@ -650,6 +717,26 @@ void uniffi_chat_ffi_fn_init_callback_vtable_connectionlistener(const UniffiVTab
 void uniffi_chat_ffi_fn_method_connectionlistener_on_state(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_MEMBERLISTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_MEMBERLISTLISTENER
+uint64_t uniffi_chat_ffi_fn_clone_memberlistlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_FREE_MEMBERLISTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_FREE_MEMBERLISTLISTENER
+void uniffi_chat_ffi_fn_free_memberlistlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_INIT_CALLBACK_VTABLE_MEMBERLISTLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_INIT_CALLBACK_VTABLE_MEMBERLISTLISTENER
+void uniffi_chat_ffi_fn_init_callback_vtable_memberlistlistener(const UniffiVTableCallbackInterfaceMemberListListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_MEMBERLISTLISTENER_ON_DIFFS
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_MEMBERLISTLISTENER_ON_DIFFS
+void uniffi_chat_ffi_fn_method_memberlistlistener_on_diffs(uint64_t ptr, RustBuffer diffs, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_MESSAGELISTLISTENER
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_MESSAGELISTLISTENER
 uint64_t uniffi_chat_ffi_fn_clone_messagelistlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -668,6 +755,26 @@ void uniffi_chat_ffi_fn_init_callback_vtable_messagelistlistener(const UniffiVTa
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_MESSAGELISTLISTENER_ON_DIFFS
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_MESSAGELISTLISTENER_ON_DIFFS
 void uniffi_chat_ffi_fn_method_messagelistlistener_on_diffs(uint64_t ptr, RustBuffer diffs, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_OUTBOXLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_OUTBOXLISTENER
+uint64_t uniffi_chat_ffi_fn_clone_outboxlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_FREE_OUTBOXLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_FREE_OUTBOXLISTENER
+void uniffi_chat_ffi_fn_free_outboxlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_INIT_CALLBACK_VTABLE_OUTBOXLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_INIT_CALLBACK_VTABLE_OUTBOXLISTENER
+void uniffi_chat_ffi_fn_init_callback_vtable_outboxlistener(const UniffiVTableCallbackInterfaceOutboxListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_OUTBOXLISTENER_ON_OUTBOX
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_OUTBOXLISTENER_ON_OUTBOX
+void uniffi_chat_ffi_fn_method_outboxlistener_on_outbox(uint64_t ptr, RustBuffer items, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_PRESENCELISTENER
@@ -1010,6 +1117,12 @@ void ffi_chat_ffi_rust_future_free_void(uint64_t handle
 void ffi_chat_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_ADD_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_ADD_MEMBERS
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_add_members(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_ADD_REACTION
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_ADD_REACTION
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_add_reaction(void
@@ -1037,6 +1150,12 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_discard(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_EDIT_MESSAGE
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_EDIT_MESSAGE
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_edit_message(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_LEAVE_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_LEAVE_CHANNEL
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_leave_channel(void
     
 );
 #endif
@@ -1070,6 +1189,12 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_refresh_token(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_REMOVE_MEMBER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_REMOVE_MEMBER
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_remove_member(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_REMOVE_REACTION
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_REMOVE_REACTION
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_remove_reaction(void
@@ -1091,6 +1216,12 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_send_message(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SET_FOREGROUND
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SET_FOREGROUND
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_set_foreground(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SET_MEMBER_ROLE
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SET_MEMBER_ROLE
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_set_member_role(void
     
 );
 #endif
@@ -1142,6 +1273,12 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_unstar_message(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_UPDATE_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_UPDATE_CHANNEL
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_update_channel(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_USER_ID
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_USER_ID
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_user_id(void
@@ -1166,9 +1303,21 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_watch_connection(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_MEMBERS
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_watch_members(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_MESSAGES
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_MESSAGES
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_watch_messages(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_OUTBOX
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_OUTBOX
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_watch_outbox(void
     
 );
 #endif
@@ -1268,9 +1417,21 @@ uint16_t uniffi_chat_ffi_checksum_method_connectionlistener_on_state(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_MEMBERLISTLISTENER_ON_DIFFS
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_MEMBERLISTLISTENER_ON_DIFFS
+uint16_t uniffi_chat_ffi_checksum_method_memberlistlistener_on_diffs(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_MESSAGELISTLISTENER_ON_DIFFS
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_MESSAGELISTLISTENER_ON_DIFFS
 uint16_t uniffi_chat_ffi_checksum_method_messagelistlistener_on_diffs(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_OUTBOXLISTENER_ON_OUTBOX
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_OUTBOXLISTENER_ON_OUTBOX
+uint16_t uniffi_chat_ffi_checksum_method_outboxlistener_on_outbox(void
     
 );
 #endif

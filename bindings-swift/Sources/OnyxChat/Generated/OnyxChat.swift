@@ -1032,6 +1032,12 @@ public func FfiConverterTypeConnectionListener_lower(_ value: ConnectionListener
 public protocol FfiClientProtocol: AnyObject, Sendable {
     
     /**
+     * Adds members with the default role (moderators and above), as a queued operation:
+     * they show at once in the member list, `pending` until confirmed.
+     */
+    func addMembers(cid: String, userIds: [String]) async throws  -> String
+    
+    /**
      * Adds the user's reaction `kind` (shown at once; reverted if refused).
      */
     func addReaction(messageId: String, kind: String) async throws 
@@ -1057,6 +1063,11 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
      * Edits a message's text (shown at once).
      */
     func editMessage(id: String, text: String) async throws 
+    
+    /**
+     * Leaves a channel, as a queued operation: it leaves the channel list at once.
+     */
+    func leaveChannel(cid: String) async throws  -> String
     
     /**
      * Marks a channel read (unread counts drop at once).
@@ -1087,6 +1098,11 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
     func refreshToken() async throws 
     
     /**
+     * Removes a member (moderators and above), as a queued operation.
+     */
+    func removeMember(cid: String, userId: String) async throws  -> String
+    
+    /**
      * Removes the user's reaction `kind`.
      */
     func removeReaction(messageId: String, kind: String) async throws 
@@ -1105,6 +1121,11 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
      * The app moved to the foreground (`true`) or the background.
      */
     func setForeground(foreground: Bool) async throws 
+    
+    /**
+     * Gives a member a new role, as a queued operation.
+     */
+    func setMemberRole(cid: String, userId: String, role: MemberRole) async throws  -> String
     
     /**
      * Network reachability, from the OS.
@@ -1148,6 +1169,12 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
     func unstarMessage(messageId: String) async throws 
     
     /**
+     * Renames a channel or changes its image (owners and admins), as a queued
+     * operation: the channel list shows it at once. Returns the operation id.
+     */
+    func updateChannel(cid: String, update: ChannelUpdate) async throws  -> String
+    
+    /**
      * The user this client acts as.
      */
     func userId()  -> String
@@ -1168,10 +1195,22 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
     func watchConnection(listener: ConnectionListener)  -> Subscription
     
     /**
+     * A channel's member list (role, online, last read; the user's queued member changes
+     * shown at once), delivered to `listener`.
+     */
+    func watchMembers(cid: String, listener: MemberListListener) async throws  -> Subscription
+    
+    /**
      * A live window on a channel's newest `page` messages (following new ones),
      * delivered to `listener`; page it with the returned [`MessageWindow`].
      */
     func watchMessages(cid: String, page: UInt32, listener: MessageListListener) async throws  -> MessageWindow
+    
+    /**
+     * Every queued operation, oldest first, delivered to `listener` (the current list
+     * first, then each change: items appear, change state and leave).
+     */
+    func watchOutbox(listener: OutboxListener) async throws  -> Subscription
     
     /**
      * Who is online among the users sharing a channel with this user, delivered to
@@ -1281,6 +1320,26 @@ public static func `open`(config: ClientConfig, tokens: FfiTokenProvider)async t
 
     
     /**
+     * Adds members with the default role (moderators and above), as a queued operation:
+     * they show at once in the member list, `pending` until confirmed.
+     */
+open func addMembers(cid: String, userIds: [String])async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_add_members(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterSequenceString.lower(userIds)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
      * Adds the user's reaction `kind` (shown at once; reverted if refused).
      */
 open func addReaction(messageId: String, kind: String)async throws   {
@@ -1373,6 +1432,25 @@ open func editMessage(id: String, text: String)async throws   {
             completeFunc: ffi_chat_ffi_rust_future_complete_void,
             freeFunc: ffi_chat_ffi_rust_future_free_void,
             liftFunc: { $0 },
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * Leaves a channel, as a queued operation: it leaves the channel list at once.
+     */
+open func leaveChannel(cid: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_leave_channel(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
             errorHandler: FfiConverterTypeChatError_lift
         )
 }
@@ -1476,6 +1554,25 @@ open func refreshToken()async throws   {
 }
     
     /**
+     * Removes a member (moderators and above), as a queued operation.
+     */
+open func removeMember(cid: String, userId: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_remove_member(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterString.lower(userId)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
      * Removes the user's reaction `kind`.
      */
 open func removeReaction(messageId: String, kind: String)async throws   {
@@ -1547,6 +1644,25 @@ open func setForeground(foreground: Bool)async throws   {
             completeFunc: ffi_chat_ffi_rust_future_complete_void,
             freeFunc: ffi_chat_ffi_rust_future_free_void,
             liftFunc: { $0 },
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * Gives a member a new role, as a queued operation.
+     */
+open func setMemberRole(cid: String, userId: String, role: MemberRole)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_set_member_role(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterString.lower(userId),FfiConverterTypeMemberRole_lower(role)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
             errorHandler: FfiConverterTypeChatError_lift
         )
 }
@@ -1706,6 +1822,26 @@ open func unstarMessage(messageId: String)async throws   {
 }
     
     /**
+     * Renames a channel or changes its image (owners and admins), as a queued
+     * operation: the channel list shows it at once. Returns the operation id.
+     */
+open func updateChannel(cid: String, update: ChannelUpdate)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_update_channel(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterTypeChannelUpdate_lower(update)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
      * The user this client acts as.
      */
 open func userId() -> String  {
@@ -1762,6 +1898,26 @@ open func watchConnection(listener: ConnectionListener) -> Subscription  {
 }
     
     /**
+     * A channel's member list (role, online, last read; the user's queued member changes
+     * shown at once), delivered to `listener`.
+     */
+open func watchMembers(cid: String, listener: MemberListListener)async throws  -> Subscription  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_watch_members(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterTypeMemberListListener_lower(listener)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_u64,
+            completeFunc: ffi_chat_ffi_rust_future_complete_u64,
+            freeFunc: ffi_chat_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeSubscription_lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
      * A live window on a channel's newest `page` messages (following new ones),
      * delivered to `listener`; page it with the returned [`MessageWindow`].
      */
@@ -1777,6 +1933,26 @@ open func watchMessages(cid: String, page: UInt32, listener: MessageListListener
             completeFunc: ffi_chat_ffi_rust_future_complete_u64,
             freeFunc: ffi_chat_ffi_rust_future_free_u64,
             liftFunc: FfiConverterTypeMessageWindow_lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * Every queued operation, oldest first, delivered to `listener` (the current list
+     * first, then each change: items appear, change state and leave).
+     */
+open func watchOutbox(listener: OutboxListener)async throws  -> Subscription  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_watch_outbox(
+                        self.uniffiCloneHandle(),FfiConverterTypeOutboxListener_lower(listener)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_u64,
+            completeFunc: ffi_chat_ffi_rust_future_complete_u64,
+            freeFunc: ffi_chat_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeSubscription_lift,
             errorHandler: FfiConverterTypeChatError_lift
         )
 }
@@ -2126,6 +2302,216 @@ public func FfiConverterTypeFfiTokenProvider_lift(_ handle: UInt64) throws -> Ff
 #endif
 public func FfiConverterTypeFfiTokenProvider_lower(_ value: FfiTokenProvider) -> UInt64 {
     return FfiConverterTypeFfiTokenProvider.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Receives a channel's member list as diffs (a `Reset` first).
+ */
+public protocol MemberListListener: AnyObject, Sendable {
+    
+    /**
+     * One batch: apply its diffs in order.
+     */
+    func onDiffs(diffs: [MemberDiff]) 
+    
+}
+/**
+ * Receives a channel's member list as diffs (a `Reset` first).
+ */
+open class MemberListListenerImpl: MemberListListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chat_ffi_fn_clone_memberlistlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chat_ffi_fn_free_memberlistlistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One batch: apply its diffs in order.
+     */
+open func onDiffs(diffs: [MemberDiff])  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chat_ffi_fn_method_memberlistlistener_on_diffs(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeMemberDiff.lower(diffs),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceMemberListListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceMemberListListener = UniffiVTableCallbackInterfaceMemberListListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeMemberListListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface MemberListListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeMemberListListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface MemberListListener: handle missing in uniffiClone")
+            }
+        },
+        onDiffs: { (
+            uniffiHandle: UInt64,
+            diffs: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeMemberListListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onDiffs(
+                     diffs: try FfiConverterSequenceTypeMemberDiff.lift(diffs)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceMemberListListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceMemberListListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitMemberListListener() {
+    uniffi_chat_ffi_fn_init_callback_vtable_memberlistlistener(UniffiCallbackInterfaceMemberListListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMemberListListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<MemberListListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = MemberListListener
+
+    public static func lift(_ handle: UInt64) throws -> MemberListListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return MemberListListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: MemberListListener) -> UInt64 {
+         if let rustImpl = value as? MemberListListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MemberListListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MemberListListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberListListener_lift(_ handle: UInt64) throws -> MemberListListener {
+    return try FfiConverterTypeMemberListListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberListListener_lower(_ value: MemberListListener) -> UInt64 {
+    return FfiConverterTypeMemberListListener.lower(value)
 }
 
 
@@ -2559,6 +2945,216 @@ public func FfiConverterTypeMessageWindow_lift(_ handle: UInt64) throws -> Messa
 #endif
 public func FfiConverterTypeMessageWindow_lower(_ value: MessageWindow) -> UInt64 {
     return FfiConverterTypeMessageWindow.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Receives the outbox's items (the current list first, then each change).
+ */
+public protocol OutboxListener: AnyObject, Sendable {
+    
+    /**
+     * Every queued operation now, oldest first.
+     */
+    func onOutbox(items: [OutboxEntry]) 
+    
+}
+/**
+ * Receives the outbox's items (the current list first, then each change).
+ */
+open class OutboxListenerImpl: OutboxListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chat_ffi_fn_clone_outboxlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chat_ffi_fn_free_outboxlistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Every queued operation now, oldest first.
+     */
+open func onOutbox(items: [OutboxEntry])  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chat_ffi_fn_method_outboxlistener_on_outbox(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeOutboxEntry.lower(items),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceOutboxListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceOutboxListener = UniffiVTableCallbackInterfaceOutboxListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeOutboxListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface OutboxListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeOutboxListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface OutboxListener: handle missing in uniffiClone")
+            }
+        },
+        onOutbox: { (
+            uniffiHandle: UInt64,
+            items: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeOutboxListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onOutbox(
+                     items: try FfiConverterSequenceTypeOutboxEntry.lift(items)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceOutboxListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceOutboxListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitOutboxListener() {
+    uniffi_chat_ffi_fn_init_callback_vtable_outboxlistener(UniffiCallbackInterfaceOutboxListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOutboxListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<OutboxListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = OutboxListener
+
+    public static func lift(_ handle: UInt64) throws -> OutboxListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return OutboxListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: OutboxListener) -> UInt64 {
+         if let rustImpl = value as? OutboxListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OutboxListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: OutboxListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutboxListener_lift(_ handle: UInt64) throws -> OutboxListener {
+    return try FfiConverterTypeOutboxListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutboxListener_lower(_ value: OutboxListener) -> UInt64 {
+    return FfiConverterTypeOutboxListener.lower(value)
 }
 
 
@@ -3656,6 +4252,75 @@ public func FfiConverterTypeChannelItem_lower(_ value: ChannelItem) -> RustBuffe
 
 
 /**
+ * A change to a channel's name or image (absent fields stay).
+ */
+public struct ChannelUpdate: Equatable, Hashable {
+    /**
+     * The new display name.
+     */
+    public var name: String?
+    /**
+     * The new image URL.
+     */
+    public var image: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The new display name.
+         */name: String? = nil, 
+        /**
+         * The new image URL.
+         */image: String? = nil) {
+        self.name = name
+        self.image = image
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ChannelUpdate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeChannelUpdate: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChannelUpdate {
+        return
+            try ChannelUpdate(
+                name: FfiConverterOptionString.read(from: &buf), 
+                image: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ChannelUpdate, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.image, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChannelUpdate_lift(_ buf: RustBuffer) throws -> ChannelUpdate {
+    return try FfiConverterTypeChannelUpdate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChannelUpdate_lower(_ value: ChannelUpdate) -> RustBuffer {
+    return FfiConverterTypeChannelUpdate.lower(value)
+}
+
+
+/**
  * How to build a client.
  */
 public struct ClientConfig: Equatable, Hashable {
@@ -3862,6 +4527,127 @@ public func FfiConverterTypeClientStatus_lift(_ buf: RustBuffer) throws -> Clien
 #endif
 public func FfiConverterTypeClientStatus_lower(_ value: ClientStatus) -> RustBuffer {
     return FfiConverterTypeClientStatus.lower(value)
+}
+
+
+/**
+ * One row of a channel's member list.
+ */
+public struct MemberItem: Equatable, Hashable {
+    /**
+     * The member.
+     */
+    public var userId: String
+    /**
+     * Their role (a queued role change shown at once).
+     */
+    public var role: MemberRole
+    /**
+     * When they (last) joined; absent while their addition waits for the server.
+     */
+    public var joinedAt: Timestamp?
+    /**
+     * Online: others as realtime presence reports them; the current user while this client
+     * is connected.
+     */
+    public var online: Bool
+    /**
+     * The newest message they have read, if any.
+     */
+    public var lastReadMessageId: String?
+    /**
+     * When their read marker last moved, if it ever did.
+     */
+    public var lastReadAt: Timestamp?
+    /**
+     * A queued change to this member (added, or a new role) waits for the server.
+     */
+    public var pending: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The member.
+         */userId: String, 
+        /**
+         * Their role (a queued role change shown at once).
+         */role: MemberRole, 
+        /**
+         * When they (last) joined; absent while their addition waits for the server.
+         */joinedAt: Timestamp?, 
+        /**
+         * Online: others as realtime presence reports them; the current user while this client
+         * is connected.
+         */online: Bool, 
+        /**
+         * The newest message they have read, if any.
+         */lastReadMessageId: String?, 
+        /**
+         * When their read marker last moved, if it ever did.
+         */lastReadAt: Timestamp?, 
+        /**
+         * A queued change to this member (added, or a new role) waits for the server.
+         */pending: Bool) {
+        self.userId = userId
+        self.role = role
+        self.joinedAt = joinedAt
+        self.online = online
+        self.lastReadMessageId = lastReadMessageId
+        self.lastReadAt = lastReadAt
+        self.pending = pending
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MemberItem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMemberItem: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MemberItem {
+        return
+            try MemberItem(
+                userId: FfiConverterString.read(from: &buf), 
+                role: FfiConverterTypeMemberRole.read(from: &buf), 
+                joinedAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
+                online: FfiConverterBool.read(from: &buf), 
+                lastReadMessageId: FfiConverterOptionString.read(from: &buf), 
+                lastReadAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
+                pending: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MemberItem, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.userId, into: &buf)
+        FfiConverterTypeMemberRole.write(value.role, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.joinedAt, into: &buf)
+        FfiConverterBool.write(value.online, into: &buf)
+        FfiConverterOptionString.write(value.lastReadMessageId, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.lastReadAt, into: &buf)
+        FfiConverterBool.write(value.pending, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberItem_lift(_ buf: RustBuffer) throws -> MemberItem {
+    return try FfiConverterTypeMemberItem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberItem_lower(_ value: MemberItem) -> RustBuffer {
+    return FfiConverterTypeMemberItem.lower(value)
 }
 
 
@@ -4367,8 +5153,8 @@ public struct OutboxEntry: Equatable, Hashable {
     public var opId: String
     /**
      * What it does: `send_message`, `edit_message`, `delete_message`, `add_reaction`,
-     * `remove_reaction`, `star_message`, `unstar_message`, `mark_read` or
-     * `create_channel`.
+     * `remove_reaction`, `star_message`, `unstar_message`, `mark_read`, `create_channel`,
+     * `update_channel`, `add_members` or `remove_member`.
      */
     public var kind: String
     /**
@@ -4388,8 +5174,8 @@ public struct OutboxEntry: Equatable, Hashable {
          */opId: String, 
         /**
          * What it does: `send_message`, `edit_message`, `delete_message`, `add_reaction`,
-         * `remove_reaction`, `star_message`, `unstar_message`, `mark_read` or
-         * `create_channel`.
+         * `remove_reaction`, `star_message`, `unstar_message`, `mark_read`, `create_channel`,
+         * `update_channel`, `add_members` or `remove_member`.
          */kind: String, 
         /**
          * The channel it concerns.
@@ -5197,6 +5983,228 @@ public func FfiConverterTypeConnectionState_lower(_ value: ConnectionState) -> R
 
 
 /**
+ * One change to a channel's member list. Apply a batch's changes in order.
+ */
+
+public enum MemberDiff: Equatable, Hashable {
+    
+    /**
+     * The whole list (always the first change delivered).
+     */
+    case reset(
+        /**
+         * Every item, in order.
+         */items: [MemberItem]
+    )
+    /**
+     * `item` is inserted at `index`.
+     */
+    case insert(
+        /**
+         * Where.
+         */index: UInt32, 
+        /**
+         * The new item.
+         */item: MemberItem
+    )
+    /**
+     * The item at `index` changed.
+     */
+    case update(
+        /**
+         * Where.
+         */index: UInt32, 
+        /**
+         * Its new value.
+         */item: MemberItem
+    )
+    /**
+     * The item at `index` is removed.
+     */
+    case remove(
+        /**
+         * Where.
+         */index: UInt32
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MemberDiff: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMemberDiff: FfiConverterRustBuffer {
+    typealias SwiftType = MemberDiff
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MemberDiff {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .reset(items: try FfiConverterSequenceTypeMemberItem.read(from: &buf)
+        )
+        
+        case 2: return .insert(index: try FfiConverterUInt32.read(from: &buf), item: try FfiConverterTypeMemberItem.read(from: &buf)
+        )
+        
+        case 3: return .update(index: try FfiConverterUInt32.read(from: &buf), item: try FfiConverterTypeMemberItem.read(from: &buf)
+        )
+        
+        case 4: return .remove(index: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MemberDiff, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .reset(items):
+            writeInt(&buf, Int32(1))
+            FfiConverterSequenceTypeMemberItem.write(items, into: &buf)
+            
+        
+        case let .insert(index,item):
+            writeInt(&buf, Int32(2))
+            FfiConverterUInt32.write(index, into: &buf)
+            FfiConverterTypeMemberItem.write(item, into: &buf)
+            
+        
+        case let .update(index,item):
+            writeInt(&buf, Int32(3))
+            FfiConverterUInt32.write(index, into: &buf)
+            FfiConverterTypeMemberItem.write(item, into: &buf)
+            
+        
+        case let .remove(index):
+            writeInt(&buf, Int32(4))
+            FfiConverterUInt32.write(index, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberDiff_lift(_ buf: RustBuffer) throws -> MemberDiff {
+    return try FfiConverterTypeMemberDiff.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberDiff_lower(_ value: MemberDiff) -> RustBuffer {
+    return FfiConverterTypeMemberDiff.lower(value)
+}
+
+
+
+/**
+ * A member's role in a channel, from most to least privileged.
+ */
+
+public enum MemberRole: Equatable, Hashable {
+    
+    /**
+     * Created the channel; full control.
+     */
+    case owner
+    /**
+     * Manages the channel and its members.
+     */
+    case admin
+    /**
+     * Manages members and deletes others' messages.
+     */
+    case moderator
+    /**
+     * Reads and writes.
+     */
+    case member
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MemberRole: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMemberRole: FfiConverterRustBuffer {
+    typealias SwiftType = MemberRole
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MemberRole {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .owner
+        
+        case 2: return .admin
+        
+        case 3: return .moderator
+        
+        case 4: return .member
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MemberRole, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .owner:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .admin:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .moderator:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .member:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberRole_lift(_ buf: RustBuffer) throws -> MemberRole {
+    return try FfiConverterTypeMemberRole.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberRole_lower(_ value: MemberRole) -> RustBuffer {
+    return FfiConverterTypeMemberRole.lower(value)
+}
+
+
+
+/**
  * One change to a message list (a window or a thread). Apply a batch's changes in
  * order.
  */
@@ -5973,6 +6981,31 @@ fileprivate struct FfiConverterSequenceTypeChannelItem: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeMemberItem: FfiConverterRustBuffer {
+    typealias SwiftType = [MemberItem]
+
+    public static func write(_ value: [MemberItem], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMemberItem.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MemberItem] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MemberItem]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMemberItem.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeMessageItem: FfiConverterRustBuffer {
     typealias SwiftType = [MessageItem]
 
@@ -6090,6 +7123,31 @@ fileprivate struct FfiConverterSequenceTypeChannelDiff: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeChannelDiff.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMemberDiff: FfiConverterRustBuffer {
+    typealias SwiftType = [MemberDiff]
+
+    public static func write(_ value: [MemberDiff], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMemberDiff.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MemberDiff] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MemberDiff]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMemberDiff.read(from: &buf))
         }
         return seq
     }
@@ -6282,6 +7340,9 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_chat_ffi_checksum_method_fficlient_add_members() != 55679) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chat_ffi_checksum_method_fficlient_add_reaction() != 40952) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6295,6 +7356,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_edit_message() != 43641) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_leave_channel() != 32875) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_mark_read() != 31899) {
@@ -6312,6 +7376,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chat_ffi_checksum_method_fficlient_refresh_token() != 52570) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chat_ffi_checksum_method_fficlient_remove_member() != 11873) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chat_ffi_checksum_method_fficlient_remove_reaction() != 10252) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6322,6 +7389,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_set_foreground() != 16486) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_set_member_role() != 52952) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_set_network_reachable() != 58569) {
@@ -6348,6 +7418,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chat_ffi_checksum_method_fficlient_unstar_message() != 62162) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chat_ffi_checksum_method_fficlient_update_channel() != 48924) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chat_ffi_checksum_method_fficlient_user_id() != 38921) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6360,7 +7433,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chat_ffi_checksum_method_fficlient_watch_connection() != 159) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chat_ffi_checksum_method_fficlient_watch_members() != 54542) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chat_ffi_checksum_method_fficlient_watch_messages() != 42831) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_watch_outbox() != 12729) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_watch_presence() != 18352) {
@@ -6411,7 +7490,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chat_ffi_checksum_method_connectionlistener_on_state() != 62796) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chat_ffi_checksum_method_memberlistlistener_on_diffs() != 57433) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chat_ffi_checksum_method_messagelistlistener_on_diffs() != 20834) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_outboxlistener_on_outbox() != 16611) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_presencelistener_on_presence() != 50673) {
@@ -6436,7 +7521,9 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitChannelListListener()
     uniffiCallbackInitConnectionListener()
     uniffiCallbackInitFfiTokenProvider()
+    uniffiCallbackInitMemberListListener()
     uniffiCallbackInitMessageListListener()
+    uniffiCallbackInitOutboxListener()
     uniffiCallbackInitPresenceListener()
     uniffiCallbackInitReadReceiptListener()
     uniffiCallbackInitTypingListener()

@@ -1,7 +1,8 @@
 // 10. Members: Alice (the channel's owner) opens its members panel and adds Carol. Carol shows
 // at once in Alice's list, then confirmed; Carol (another context, already signed in) gets
 // the channel in her channel list without a reload, and her members panel shows the same
-// members; the server holds Carol as a member once. Bob, a plain member, sees Carol appear
+// members with Alice and Bob online (they were online before her page connected: the
+// presence snapshot); the server holds Carol as a member once. Bob, a plain member, sees Carol appear
 // in his open members panel live, and his own attempt to add Dave is refused by the server
 // (it stays out of everyone's list).
 
@@ -16,6 +17,7 @@ async function members(page) {
     [...document.querySelectorAll('[data-testid="member-list"] [data-user]')].map((li) => ({
       user: li.getAttribute("data-user"),
       pending: li.getAttribute("data-pending") === "true",
+      online: li.getAttribute("data-online") === "true",
     })),
   );
 }
@@ -60,6 +62,13 @@ export default {
     assert(await sameDocument(carol), "Carol's page was reloaded");
     await openMembers(carol, cid);
     await poll(() => members(carol), (l) => ids(l) === "alice,bob,carol", { timeout: LIVE_MS, message: "Carol's members panel" });
+    // Alice and Bob were online before Carol's page connected: no event told her, the
+    // connection's presence snapshot did (their dots are on at once).
+    await poll(
+      () => members(carol),
+      (l) => l.every((m) => m.online),
+      { timeout: LIVE_MS, message: "everyone's presence dot on in Carol's panel" },
+    );
 
     // Bob may not add people: shown while queued, refused by the server, then gone again.
     await bob.getByRole("textbox", { name: "Add member" }).fill("dave");

@@ -24,11 +24,7 @@ async fn server_messages(
 }
 
 async fn setup(users: &[&str]) -> (TestServer, chat_protocol::AppCredentials) {
-    let t = TestServer::start_with(|c| {
-        c.rate_limit.per_second = 10_000.0;
-        c.rate_limit.burst = 10_000;
-    })
-    .await;
+    let t = TestServer::start_unthrottled().await;
     let mut all = users.to_vec();
     all.push("carol");
     let app = t.app_with_users(&all).await;

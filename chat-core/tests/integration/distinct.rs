@@ -12,11 +12,7 @@ use chat_protocol::{ChannelType, Cid, CreateChannelRequest, MessagesResponse};
 use chat_test::TestServer;
 
 async fn setup(users: &[&str]) -> (TestServer, chat_protocol::AppCredentials) {
-    let t = TestServer::start_with(|c| {
-        c.rate_limit.per_second = 10_000.0;
-        c.rate_limit.burst = 10_000;
-    })
-    .await;
+    let t = TestServer::start_unthrottled().await;
     let app = t.app_with_users(users).await;
     (t, app)
 }

@@ -120,11 +120,7 @@ fn mix(seed: u64, a: u64, b: u64) -> u64 {
 impl Sim {
     async fn new(seed: u64) -> Self {
         let trace = std::env::var("SIM_TRACE").is_ok_and(|v| !v.is_empty() && v != "0");
-        let t = TestServer::start_with(|c| {
-            c.rate_limit.per_second = 10_000.0;
-            c.rate_limit.burst = 10_000;
-        })
-        .await;
+        let t = TestServer::start_unthrottled().await;
         let mut all: Vec<&str> = USERS.to_vec();
         all.push("carol");
         let mut users = all.clone();

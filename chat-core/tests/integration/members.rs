@@ -14,11 +14,7 @@ use chat_protocol::{AppCredentials, Cid, MemberRole, UpdateChannelRequest};
 use chat_test::TestServer;
 
 async fn setup() -> (TestServer, AppCredentials, Cid) {
-    let t = TestServer::start_with(|c| {
-        c.rate_limit.per_second = 10_000.0;
-        c.rate_limit.burst = 10_000;
-    })
-    .await;
+    let t = TestServer::start_unthrottled().await;
     let app = t.app_with_users(&["alice", "bob", "carol", "dave"]).await;
     t.user(&app, "alice")
         .create_channel("team:crew", &["bob", "dave"])

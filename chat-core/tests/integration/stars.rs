@@ -15,11 +15,7 @@ use uuid::Uuid;
 use crate::support::client::*;
 
 async fn setup() -> (TestServer, AppCredentials) {
-    let t = TestServer::start_with(|c| {
-        c.rate_limit.per_second = 10_000.0;
-        c.rate_limit.burst = 10_000;
-    })
-    .await;
+    let t = TestServer::start_unthrottled().await;
     let app = t.app_with_users(&["alice", "carol"]).await;
     t.user(&app, "carol")
         .create_channel("team:general", &["alice", "carol"])

@@ -34,6 +34,17 @@ impl TestServer {
         Self::start_with(|_| {}).await
     }
 
+    /// Starts with per-user request limits far above what a test sends (10,000 a second), so
+    /// tests that drive an SDK's bursts (an outbox draining, a simulation) never meet a 429
+    /// they did not ask for.
+    pub async fn start_unthrottled() -> Self {
+        Self::start_with(|c| {
+            c.rate_limit.per_second = 10_000.0;
+            c.rate_limit.burst = 10_000;
+        })
+        .await
+    }
+
     /// Starts with adjusted settings.
     pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -447,7 +447,7 @@ export class ChatClient {
    * The same store for the same arguments.
    */
   starred(pageSize = DEFAULT_PAGE): StarredListStore {
-    return this.store(`starred:${pageSize}`, () => new StarredStore(this.host, pageSize, this.outboxChanged));
+    return this.store(`starred:${pageSize}`, () => new StarredStore(this.host, pageSize));
   }
 
   /** A channel's read receipts (one per member who read). */

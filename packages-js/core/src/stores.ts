@@ -373,8 +373,8 @@ export class StarredStore extends ListStore<MessageItem> implements StarredListS
   hasMore = true;
   private moreInFlight: Promise<boolean> | undefined;
 
-  constructor(host: StoreHost, pageSize: number, onBatch: () => void) {
-    super(host, "starred", [pageSize], messageKey, onBatch);
+  constructor(host: StoreHost, pageSize: number) {
+    super(host, "starred", [pageSize], messageKey);
   }
 
   protected override start(): void {

@@ -27,9 +27,11 @@ class ChatClientTest : Fixture() {
         val cid = channel(alice, "bob")
         val sent = alice.sendMessage(cid, "hello bob")
 
-        // Bob learns of the channel and the message live (no sync call).
-        val bobChannels = bob.channels().await("bob's channel with one unread") { list ->
-            list.any { it.cid == cid && it.unreadCount == 1u }
+        // Bob learns of the channel and the message live (no sync call). The server's exact
+        // unread counts may land before the message they count (docs/protocol.md, `counted_through`),
+        // so wait for both.
+        val bobChannels = bob.channels().await("bob's channel with one unread and its preview") { list ->
+            list.any { it.cid == cid && it.unreadCount == 1u && it.lastMessage != null }
         }
         assertEquals("hello bob", bobChannels.first { it.cid == cid }.lastMessage?.message?.text)
         val bobList = bob.messages(cid)

@@ -268,11 +268,7 @@ impl Sub {
     fn deliver(&mut self, overlay: &Overlay, reset: bool) -> bool {
         match self {
             Sub::Channels { rows, last, tx, .. } => {
-                let items = rows
-                    .iter()
-                    .filter(|i| !overlay.leaving(&i.channel.cid))
-                    .map(|i| overlay.channel(i.clone()))
-                    .collect();
+                let items = channel_items(overlay, rows);
                 deliver(last, items, tx, reset)
             }
             Sub::Messages { rows, last, tx, .. } | Sub::Thread { rows, last, tx, .. } => {
@@ -321,11 +317,7 @@ impl Sub {
                 tx,
             } => {
                 channel_echoes(cache, *query, rows, &new)?;
-                let items = rows
-                    .iter()
-                    .filter(|i| !overlay.leaving(&i.channel.cid))
-                    .map(|i| overlay.channel(i.clone()))
-                    .collect();
+                let items = channel_items(overlay, rows);
                 deliver(last, items, tx, false)
             }
             Sub::Messages {
@@ -347,6 +339,15 @@ impl Sub {
             Sub::Starred { tx, .. } => !tx.is_closed(),
         })
     }
+}
+
+/// The channel list as the UI shows it: the rows with the overlay laid over them, without
+/// the channels the user is leaving.
+fn channel_items(overlay: &Overlay, rows: &[ChannelListItem]) -> Vec<ChannelItem> {
+    rows.iter()
+        .filter(|i| !overlay.leaving(&i.channel.cid))
+        .map(|i| overlay.channel(i.clone()))
+        .collect()
 }
 
 /// A channel list's rows after new top-level `echoes`: each channel's preview is its echo

@@ -372,16 +372,20 @@ impl Engine {
             });
         }
         let changed = std::mem::take(&mut self.changed);
-        let overlay = realtime::overlay(&self.outbox, &self.rt, &self.cache);
-        if changed != Changed::Nothing
-            && let Err(e) = self.live.refresh(&self.cache, &overlay, &changed)
-        {
-            self.last_error = Some(e.to_string());
-            // Try again at the next step rather than leave lists stale.
-            self.changed.add(Changed::Rows);
-        }
-        if std::mem::take(&mut self.presence_changed) {
-            self.live.refresh_presence(&overlay);
+        let presence_changed = std::mem::take(&mut self.presence_changed);
+        // A step that changed nothing shown builds no overlay.
+        if changed != Changed::Nothing || presence_changed {
+            let overlay = realtime::overlay(&self.outbox, &self.rt, &self.cache);
+            if changed != Changed::Nothing
+                && let Err(e) = self.live.refresh(&self.cache, &overlay, &changed)
+            {
+                self.last_error = Some(e.to_string());
+                // Try again at the next step rather than leave lists stale.
+                self.changed.add(Changed::Rows);
+            }
+            if presence_changed {
+                self.live.refresh_presence(&overlay);
+            }
         }
         self.outbox_feed.publish(&self.outbox);
         self.send_answers();

@@ -147,6 +147,7 @@ fn limited(cid: &Cid, rev: u64, messages: Vec<Message>, has_more: bool) -> Chann
         has_more,
         own_reactions: vec![],
         starred: vec![],
+        own_state: None,
         unread: ChannelUnread {
             cid: cid.clone(),
             unread_count: 0,

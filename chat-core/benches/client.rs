@@ -103,6 +103,7 @@ fn fill(path: &Path, cid: &Cid) {
             has_more: false,
             own_reactions: vec![],
             starred: vec![],
+            own_state: None,
             unread: ChannelUnread {
                 cid: cid.clone(),
                 unread_count: 0,

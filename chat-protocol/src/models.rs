@@ -308,6 +308,28 @@ pub struct MessageFlags {
     pub rev: u64,
 }
 
+/// A member's own settings for a channel (Stream's hide / mute / archive): private to
+/// that user, synced to that user's devices only, never shown to other members.
+/// `hidden` clears itself when a new top-level message arrives in the channel; `muted`
+/// channels count toward no unread total (their own counts stay); `archived` stays until
+/// the user un-archives. A new membership (join or re-join) starts with all three off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberState {
+    /// The channel.
+    pub cid: Cid,
+    /// Whose settings (always the caller: they are private).
+    pub user_id: String,
+    /// Hidden from the user's channel list until the next new message.
+    pub hidden: bool,
+    /// Muted: no unread badge (the total leaves it out) and no push.
+    pub muted: bool,
+    /// Archived until un-archived.
+    pub archived: bool,
+    /// Sequence number of the last change to these settings (0: never changed).
+    pub rev: u64,
+}
+
 /// Unread counts of the caller in one channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -348,4 +370,8 @@ pub struct ChannelState {
     pub starred: Vec<Uuid>,
     /// The caller's unread counts (zero for server-side callers).
     pub unread: ChannelUnread,
+    /// The caller's own settings for the channel (hidden, muted, archived); absent for a
+    /// server-side caller who does not name a member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_state: Option<MemberState>,
 }

@@ -201,6 +201,31 @@ pub struct QueryChannelsResponse {
     pub next_cursor: Option<String>,
 }
 
+/// `PATCH /v1/channels/{type}/{id}/member`: the caller's own settings for the channel.
+/// Absent fields stay; at least one must be given.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMemberStateRequest {
+    /// Hide the channel from the list (cleared by the next new message) or show it again.
+    #[serde(default)]
+    pub hidden: Option<bool>,
+    /// Mute (no unread badge, no push) or unmute.
+    #[serde(default)]
+    pub muted: Option<bool>,
+    /// Archive or un-archive.
+    #[serde(default)]
+    pub archived: Option<bool>,
+}
+
+/// The caller's own settings for a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberStateResponse {
+    /// The settings after the change.
+    pub state: crate::models::MemberState,
+}
+
 /// `POST /v1/channels/{type}/{id}/members`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -424,11 +449,11 @@ pub struct MarkReadResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnreadResponse {
-    /// Unread messages in all channels.
+    /// Unread messages in all channels the caller has not muted.
     pub total_unread_count: u64,
-    /// Unread mentions in all channels.
+    /// Unread mentions in all channels the caller has not muted.
     pub total_unread_mentions: u64,
-    /// Channels with at least one unread message.
+    /// Channels with at least one unread message (muted ones included).
     pub channels: Vec<ChannelUnread>,
 }
 

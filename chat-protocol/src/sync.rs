@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::models::{Channel, ChannelState, Member, Message, MessageFlags, Reaction, ReadState};
+use crate::models::{
+    Channel, ChannelState, Member, MemberState, Message, MessageFlags, Reaction, ReadState,
+};
 
 /// A change to synced data. The entity inside carries its own `rev` (= the change's `seq`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +25,9 @@ pub enum Change {
     Read(ReadState),
     /// The caller's own flags on a message changed (starred / unstarred).
     Flags(MessageFlags),
+    /// The caller's own channel settings changed (hidden, muted, archived); only ever
+    /// sent to that user.
+    MemberState(MemberState),
 }
 
 impl Change {
@@ -35,6 +40,7 @@ impl Change {
             Self::Reaction(r) => r.rev,
             Self::Read(r) => r.rev,
             Self::Flags(f) => f.rev,
+            Self::MemberState(s) => s.rev,
         }
     }
 }

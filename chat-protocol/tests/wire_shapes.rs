@@ -273,6 +273,19 @@ fn messages_reactions_and_reads() {
     );
     pin("flags_response", &FlagsResponse { flags: flags(true) });
     pin(
+        "update_member_state_request",
+        &UpdateMemberStateRequest {
+            muted: Some(true),
+            ..Default::default()
+        },
+    );
+    pin(
+        "member_state_response",
+        &MemberStateResponse {
+            state: member_state(true),
+        },
+    );
+    pin(
         "starred_query",
         &StarredQuery {
             before: Some(uuid(M2)),
@@ -366,11 +379,16 @@ fn sync_changes_of_every_kind() {
     );
     pin("change_read", &change(59, Change::Read(read_state())));
     pin("change_flags", &change(67, Change::Flags(flags(false))));
+    pin(
+        "change_member_state",
+        &change(68, Change::MemberState(member_state(true))),
+    );
     for c in [
         Change::Channel(channel()),
         Change::Message(message()),
         Change::Read(read_state()),
         Change::Flags(flags(true)),
+        Change::MemberState(member_state(true)),
     ] {
         let rev = c.rev();
         let json = serde_json::to_value(change(rev, c)).unwrap();

@@ -405,6 +405,7 @@ impl<'c> Applier<'c> {
                 }
             }
             Change::Flags(_) => {}
+            Change::MemberState(_) => {}
         }
         Ok(())
     }

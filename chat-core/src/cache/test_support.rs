@@ -136,6 +136,7 @@ pub fn state(
         has_more,
         own_reactions: vec![],
         starred: vec![],
+        own_state: None,
     }
 }
 

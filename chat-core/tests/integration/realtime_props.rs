@@ -163,6 +163,7 @@ fn channel_state(name: &str) -> ChannelState {
         has_more: false,
         own_reactions: vec![],
         starred: vec![],
+        own_state: None,
         unread: ChannelUnread {
             cid: c,
             unread_count: 0,

@@ -187,6 +187,17 @@ pub fn flags(starred: bool) -> MessageFlags {
     }
 }
 
+pub fn member_state(muted: bool) -> MemberState {
+    MemberState {
+        cid: cid("team:general"),
+        user_id: "bob".into(),
+        hidden: false,
+        muted,
+        archived: false,
+        rev: if muted { 68 } else { 0 },
+    }
+}
+
 pub fn unread() -> ChannelUnread {
     ChannelUnread {
         cid: cid("team:general"),
@@ -209,6 +220,7 @@ pub fn channel_state() -> ChannelState {
         own_reactions: vec![reaction(false)],
         starred: vec![uuid(M1)],
         unread: unread(),
+        own_state: Some(member_state(true)),
     }
 }
 

@@ -7,6 +7,7 @@ mod app_settings;
 mod channels;
 pub mod cors;
 pub mod error;
+mod membership;
 mod messages;
 mod openapi;
 pub mod ops;
@@ -19,7 +20,7 @@ mod validate;
 pub mod websocket;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{any, delete, get, post};
+use axum::routing::{any, delete, get, patch, post};
 use axum::{Json, Router};
 use chat_protocol::ErrorCode;
 use chat_protocol::limits::{MAX_BODY_BYTES, MAX_SEND_BATCH_BYTES};
@@ -65,6 +66,10 @@ pub fn router(state: AppState) -> Router {
             get(channels::get_channel).patch(channels::update_channel),
         )
         .route(&format!("{ch}/members"), post(channels::add_members))
+        .route(
+            &format!("{ch}/member"),
+            patch(membership::update_member_state),
+        )
         .route(
             &format!("{ch}/members/{{user_id}}"),
             delete(channels::remove_member),

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{app_settings, channels, messages, send_batch, sync, users};
+use super::{app_settings, channels, membership, messages, send_batch, sync, users};
 
 struct Security;
 
@@ -38,6 +38,7 @@ impl Modify for Security {
         users::upsert_users, users::get_user,
         channels::create_channel, channels::get_channel, channels::update_channel,
         channels::query_channels, channels::add_members, channels::remove_member,
+        membership::update_member_state,
         channels::mark_read, channels::typing,
         messages::send_message, send_batch::send_messages, messages::list_messages,
         messages::list_replies,

@@ -20,10 +20,10 @@ pub use cursor::{SyncPhase, SyncPosition};
 use async_trait::async_trait;
 use chat_protocol::{
     AppCredentials, AppSettings, Channel, ChannelState, Cid, ListMessagesQuery, MarkReadResponse,
-    Member, MemberInput, Message, MessageFlags, MessagesResponse, QueryChannelsRequest, Reaction,
-    ReactionResponse, SendMessageRequest, StarredQuery, StarredResponse, SyncResponse,
-    UnreadResponse, UpdateChannelRequest, UpdateMessageRequest, User, UserInput,
-    realtime::ConnectInfo,
+    Member, MemberInput, MemberState, Message, MessageFlags, MessagesResponse,
+    QueryChannelsRequest, Reaction, ReactionResponse, SendMessageRequest, StarredQuery,
+    StarredResponse, SyncResponse, UnreadResponse, UpdateChannelRequest, UpdateMemberStateRequest,
+    UpdateMessageRequest, User, UserInput, realtime::ConnectInfo,
 };
 use uuid::Uuid;
 
@@ -216,6 +216,16 @@ pub trait Store: Send + Sync + 'static {
         cid: &Cid,
         user_id: &str,
     ) -> StoreResult<(Vec<Member>, Member)>;
+    /// Changes the user's own settings for a channel (hidden, muted, archived; absent
+    /// fields stay). Current members only; setting the current values changes nothing.
+    /// The change syncs to the user alone.
+    async fn set_member_state(
+        &self,
+        app: &str,
+        user: &str,
+        cid: &Cid,
+        req: UpdateMemberStateRequest,
+    ) -> StoreResult<MemberState>;
     /// Current member ids of a channel (empty if it does not exist).
     async fn member_ids(&self, app: &str, cid: &Cid) -> StoreResult<Vec<String>>;
     /// Users who share at least one channel with `user_id` (presence fan-out).

@@ -85,6 +85,10 @@ fn summarize(r: &SyncResponse, epoch: &str) -> String {
                 x.rev
             ),
             Change::Flags(x) => format!("fl {} {} {} {}", x.cid, x.user_id, x.starred, x.rev),
+            Change::MemberState(x) => format!(
+                "ms {} {} {} {} {} {}",
+                x.cid, x.user_id, x.hidden, x.muted, x.archived, x.rev
+            ),
         };
         s += &format!("  C {} {}\n", c.seq, d);
     }

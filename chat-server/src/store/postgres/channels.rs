@@ -120,6 +120,10 @@ pub async fn state(
         own_reactions,
         starred,
         unread,
+        own_state: match user {
+            Some(u) => super::member_state::load(c, app, cid, u).await?,
+            None => None,
+        },
     })
 }
 
@@ -256,7 +260,8 @@ async fn put_member(
            (SELECT COALESCE(MAX(pk), 0) FROM messages)) \
          ON CONFLICT (app_id, cid, user_id) DO UPDATE SET role = excluded.role, \
          created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = FALSE, \
-         joined_rev = excluded.joined_rev, rev = excluded.rev, joined_pk = excluded.joined_pk \
+         joined_rev = excluded.joined_rev, rev = excluded.rev, joined_pk = excluded.joined_pk, \
+         hidden = FALSE, muted = FALSE, archived = FALSE, state_rev = 0 \
          RETURNING {MEMBER_COLS}"
     );
     let row = w

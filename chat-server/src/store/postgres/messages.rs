@@ -136,7 +136,7 @@ pub async fn send(
     // transaction, the lookups go out with `BEGIN` and the lock, and run after them.
     let conn: &Conn = w;
     let app = w.app.as_str();
-    let (started, channel, may_write, existing, members) = tokio::join!(
+    let (started, channel, may_write, existing, members, hidden) = tokio::join!(
         w.start(),
         rows::load_channel(conn, app, cid),
         async {
@@ -149,6 +149,7 @@ pub async fn send(
         },
         rows::load_message(conn, app, req.id),
         rows::member_ids(conn, app, cid),
+        super::member_state::hidden_members(conn, app, cid),
     );
     let started = started?;
     let owns_transaction = started.is_some();
@@ -244,7 +245,12 @@ pub async fn send(
     };
     let conn: &Conn = w;
     let (insert, then_stmt) = tokio::try_join!(conn.prepare(&insert), conn.prepare(&then_sql))?;
-    let finish = owns_transaction && mentions.is_empty();
+    // Members who hid the channel see it again with a new top-level message (after it).
+    let unhide = match parent_pk {
+        None => hidden?,
+        Some(_) => Vec::new(),
+    };
+    let finish = owns_transaction && mentions.is_empty() && unhide.is_empty();
     let app = w.app.as_str();
     let wall = now_ms();
     let values: [&(dyn ToSql + Sync); 12] = [
@@ -309,6 +315,7 @@ pub async fn send(
     }
     w.emit(Change::Message(message.clone()), members.clone());
     w.emit(then, members);
+    super::member_state::unhide(w, cid, unhide).await?;
     Ok((message, true))
 }
 

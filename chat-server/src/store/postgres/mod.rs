@@ -48,6 +48,7 @@ mod conn;
 pub mod cost;
 mod flags;
 mod limits;
+mod member_state;
 mod messages;
 mod node;
 mod reactions;

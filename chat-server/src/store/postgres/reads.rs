@@ -210,9 +210,16 @@ pub async fn unread(c: &Conn, app: &str, user: &str) -> StoreResult<UnreadRespon
             unread_mentions: mentions.get(&cid).copied().unwrap_or(0),
         });
     }
+    // Muted channels keep their own counts but count toward no total (no badge).
+    let muted = super::member_state::muted_cids(c, app, user).await?;
+    let counted = || {
+        channels
+            .iter()
+            .filter(|c| !muted.contains(&c.cid.to_string()))
+    };
     Ok(UnreadResponse {
-        total_unread_count: channels.iter().map(|c| u64::from(c.unread_count)).sum(),
-        total_unread_mentions: channels.iter().map(|c| u64::from(c.unread_mentions)).sum(),
+        total_unread_count: counted().map(|c| u64::from(c.unread_count)).sum(),
+        total_unread_mentions: counted().map(|c| u64::from(c.unread_mentions)).sum(),
         channels,
     })
 }

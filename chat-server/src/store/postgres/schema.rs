@@ -226,6 +226,24 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 2: shared rate limits, and the apps' own limits (SQLite's version 6)
     super::limits::MIGRATION,
+    // 3: a member's own settings (hide / mute / archive) and deleted channels (SQLite's
+    // version 7)
+    r#"
+    ALTER TABLE members ADD COLUMN hidden BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE members ADD COLUMN muted BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE members ADD COLUMN archived BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE members ADD COLUMN state_rev BIGINT NOT NULL DEFAULT 0;
+    CREATE INDEX members_hidden ON members (app_id, cid, user_id) WHERE hidden AND NOT deleted;
+    CREATE FUNCTION onyx_bump_last_state_rev() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      UPDATE channels SET last_rev = NEW.state_rev
+        WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.state_rev;
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER members_last_state_rev AFTER UPDATE OF state_rev ON members
+        FOR EACH ROW WHEN (NEW.state_rev > 0) EXECUTE FUNCTION onyx_bump_last_state_rev();
+    ALTER TABLE channels ADD COLUMN deleted_at BIGINT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -6,14 +6,17 @@ use async_trait::async_trait;
 use chat_protocol::realtime::ConnectInfo;
 use chat_protocol::{
     AppCredentials, AppSettings, Channel, ChannelState, Cid, ListMessagesQuery, MarkReadResponse,
-    Member, MemberInput, Message, MessageFlags, MessagesResponse, QueryChannelsRequest, Reaction,
-    ReactionResponse, SendMessageRequest, StarredQuery, StarredResponse, SyncResponse,
-    UnreadResponse, UpdateChannelRequest, UpdateMessageRequest, User, UserInput,
+    Member, MemberInput, MemberState, Message, MessageFlags, MessagesResponse,
+    QueryChannelsRequest, Reaction, ReactionResponse, SendMessageRequest, StarredQuery,
+    StarredResponse, SyncResponse, UnreadResponse, UpdateChannelRequest, UpdateMemberStateRequest,
+    UpdateMessageRequest, User, UserInput,
 };
 use uuid::Uuid;
 
 use super::conn::Conn;
-use super::{PgStore, access, apps, channels, flags, messages, reactions, reads, rows, sync};
+use super::{
+    PgStore, access, apps, channels, flags, member_state, messages, reactions, reads, rows, sync,
+};
 use crate::realtime::Subscription;
 use crate::store::{Actor, AppRecord, NewChannel, Store, StoreError, StoreResult, SyncPosition};
 
@@ -140,6 +143,20 @@ impl Store for PgStore {
         let (actor, cid, user) = (actor.clone(), cid.clone(), user_id.to_owned());
         self.write(app, move |w| {
             Box::pin(async move { channels::remove_member(w, &actor, &cid, &user).await })
+        })
+        .await
+    }
+
+    async fn set_member_state(
+        &self,
+        app: &str,
+        user: &str,
+        cid: &Cid,
+        req: UpdateMemberStateRequest,
+    ) -> StoreResult<MemberState> {
+        let (user, cid) = (user.to_owned(), cid.clone());
+        self.write(app, move |w| {
+            Box::pin(async move { member_state::set(w, &user, &cid, &req).await })
         })
         .await
     }

@@ -165,6 +165,9 @@ pub(crate) const STREAM: &str = "WITH b(cid, lo) AS MATERIALIZED \
        UNION ALL (SELECT f.flags_rev, 5, f.message_pk, NULL::TEXT, NULL::TEXT \
          FROM user_messages AS f WHERE f.app_id = $1 AND f.user_id = $5 AND f.cid = b.cid \
          AND f.flags_rev > 0 AND f.flags_rev > b.lo ORDER BY f.flags_rev LIMIT $6) \
+       UNION ALL SELECT s.state_rev, 6, NULL::BIGINT, s.cid, s.user_id FROM members AS s \
+         WHERE s.app_id = $1 AND s.cid = b.cid AND s.user_id = $5 AND NOT s.deleted \
+         AND s.state_rev > b.lo \
        ) AS arms OFFSET 0) AS x \
      UNION ALL SELECT rev, 1, NULL::BIGINT, cid, user_id FROM members \
        WHERE app_id = $1 AND user_id = $5 AND deleted AND rev > $2 \
@@ -222,6 +225,7 @@ const KIND_MESSAGE: i32 = 2;
 const KIND_REACTION: i32 = 3;
 const KIND_READ: i32 = 4;
 const KIND_FLAGS: i32 = 5;
+const KIND_MEMBER_STATE: i32 = 6;
 
 /// Everything one sync page needs.
 struct Ctx<'a> {
@@ -252,6 +256,8 @@ enum Key {
     Reaction(i64, String, String),
     Read(String, String),
     Flags(i64),
+    /// The caller's own settings in a channel (by cid).
+    MemberState(String),
 }
 
 fn parse_cid(s: &str) -> StoreResult<Cid> {
@@ -499,6 +505,13 @@ impl Ctx<'_> {
                     rd_c.push(cid.clone());
                     rd_u.push(user.clone());
                 }
+                Key::MemberState(cid) => {
+                    let cid = parse_cid(cid)?;
+                    let state = super::member_state::load(self.c, self.app, &cid, self.user)
+                        .await?
+                        .ok_or_else(|| StoreError::Backend("member state vanished".into()))?;
+                    out.insert(key.clone(), Change::MemberState(state));
+                }
                 Key::Flags(pk) => {
                     let flags = super::flags::load(self.c, self.app, self.user, *pk)
                         .await?
@@ -563,6 +576,7 @@ fn stream_ref(row: &tokio_postgres::Row) -> StoreResult<(u64, Key)> {
         KIND_REACTION => Key::Reaction(pk()?, text(3)?, text(4)?),
         KIND_READ => Key::Read(text(3)?, text(4)?),
         KIND_FLAGS => Key::Flags(pk()?),
+        KIND_MEMBER_STATE => Key::MemberState(text(3)?),
         other => return Err(StoreError::Backend(format!("unknown change kind {other}"))),
     };
     Ok((rev, key))

@@ -12,7 +12,7 @@ use rusqlite::{Connection, params, params_from_iter};
 
 use super::access::{actor_role, member_role, require_user};
 use super::rows::{self, MEMBER_COLS, READ_COLS, now_ms};
-use super::{Tx, apps, messages, reads};
+use super::{Tx, apps, member_state, messages, reads};
 use crate::store::rules::{check_assigned_roles, initial_order};
 use crate::store::{Actor, NewChannel, StoreError, StoreResult};
 
@@ -97,6 +97,10 @@ pub fn state(
         own_reactions,
         starred,
         unread,
+        own_state: match user {
+            Some(u) => member_state::load(conn, app, cid, u)?,
+            None => None,
+        },
     })
 }
 
@@ -233,7 +237,8 @@ fn put_member(
            (SELECT COALESCE(MAX(pk), 0) FROM messages)) \
          ON CONFLICT (app_id, cid, user_id) DO UPDATE SET role = excluded.role, \
          created_at = excluded.created_at, updated_at = excluded.updated_at, deleted = 0, \
-         joined_rev = excluded.joined_rev, rev = excluded.rev, joined_pk = excluded.joined_pk \
+         joined_rev = excluded.joined_rev, rev = excluded.rev, joined_pk = excluded.joined_pk, \
+         hidden = 0, muted = 0, archived = 0, state_rev = 0 \
          RETURNING {MEMBER_COLS}"
     );
     Ok(w.tx.prepare_cached(&sql)?.query_row(

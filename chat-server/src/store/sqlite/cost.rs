@@ -23,7 +23,7 @@ use chat_protocol::{Cid, SyncResponse};
 use rusqlite::{Connection, StatementStatus};
 
 use super::messages::{self, Scope};
-use super::{access, channels, flags, reactions, reads, rows, schema, sync};
+use super::{access, channels, flags, member_state, reactions, reads, rows, schema, sync};
 use crate::store::{StoreResult, SyncPosition, SyncSettings};
 
 /// A per-user (or per-write) query and the plan it must have.
@@ -86,7 +86,23 @@ pub fn hot_queries() -> Vec<HotQuery> {
                 "SEARCH r USING *INDEX reactions_rev (app_id=? AND cid=? AND rev>?)",
                 "SEARCH d USING *INDEX reads_rev (app_id=? AND cid=? AND rev>?)",
                 "SEARCH f USING *INDEX user_messages_flags_rev (app_id=? AND user_id=? AND cid=? AND flags_rev>?)",
+                "SEARCH s USING INDEX members_current (app_id=? AND cid=? AND user_id=?)",
             ],
+        ),
+        q(
+            "member state: the caller's own settings",
+            member_state::OWN_STATE,
+            &["SEARCH members USING *INDEX * (app_id=? AND cid=? AND user_id=?)"],
+        ),
+        q(
+            "send: members who hid the channel",
+            member_state::HIDDEN_MEMBERS,
+            &["SEARCH members USING COVERING INDEX members_hidden (app_id=? AND cid=?)"],
+        ),
+        q(
+            "unread: the user's muted channels",
+            member_state::MUTED_CIDS,
+            &["SEARCH members USING INDEX members_by_user (app_id=? AND user_id=?)"],
         ),
         q(
             "recipients of every write (member_ids)",

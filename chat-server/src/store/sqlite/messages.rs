@@ -223,6 +223,7 @@ pub fn send(
         .execute(params![w.app, cid.to_string(), now, seq])?;
         let channel = rows::require_channel(&w.tx, &w.app, cid)?;
         w.emit(Change::Channel(channel), members);
+        super::member_state::unhide(w, cid)?;
     }
     Ok((message, true))
 }

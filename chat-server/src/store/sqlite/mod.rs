@@ -25,6 +25,7 @@ mod apps;
 mod channels;
 pub mod cost;
 mod flags;
+mod member_state;
 mod messages;
 mod reactions;
 mod reads;
@@ -39,10 +40,10 @@ use async_trait::async_trait;
 use chat_protocol::realtime::{ConnectInfo, RealtimeEvent};
 use chat_protocol::{
     AppCredentials, AppSettings, Change, Channel, ChannelState, Cid, ListMessagesQuery,
-    MarkReadResponse, Member, MemberInput, Message, MessageFlags, MessagesResponse,
+    MarkReadResponse, Member, MemberInput, MemberState, Message, MessageFlags, MessagesResponse,
     QueryChannelsRequest, Reaction, ReactionResponse, SendMessageRequest, StarredQuery,
     StarredResponse, SyncChange, SyncResponse, UnreadResponse, UpdateChannelRequest,
-    UpdateMessageRequest, User, UserInput,
+    UpdateMemberStateRequest, UpdateMessageRequest, User, UserInput,
 };
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
@@ -368,6 +369,18 @@ impl Store for SqliteStore {
             channels::remove_member(w, &actor, &cid, &user)
         })
         .await
+    }
+
+    async fn set_member_state(
+        &self,
+        app: &str,
+        user: &str,
+        cid: &Cid,
+        req: UpdateMemberStateRequest,
+    ) -> StoreResult<MemberState> {
+        let (user, cid) = (user.to_owned(), cid.clone());
+        self.write(app, move |w| member_state::set(w, &user, &cid, &req))
+            .await
     }
 
     async fn member_ids(&self, app: &str, cid: &Cid) -> StoreResult<Vec<String>> {

@@ -181,9 +181,16 @@ pub fn unread(conn: &Connection, app: &str, user: &str) -> StoreResult<UnreadRes
             unread_mentions: mentions.get(&cid).copied().unwrap_or(0),
         });
     }
+    // Muted channels keep their own counts but count toward no total (no badge).
+    let muted = super::member_state::muted_cids(conn, app, user)?;
+    let counted = || {
+        channels
+            .iter()
+            .filter(|c| !muted.contains(&c.cid.to_string()))
+    };
     Ok(UnreadResponse {
-        total_unread_count: channels.iter().map(|c| u64::from(c.unread_count)).sum(),
-        total_unread_mentions: channels.iter().map(|c| u64::from(c.unread_mentions)).sum(),
+        total_unread_count: counted().map(|c| u64::from(c.unread_count)).sum(),
+        total_unread_mentions: counted().map(|c| u64::from(c.unread_mentions)).sum(),
         channels,
     })
 }

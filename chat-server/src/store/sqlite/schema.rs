@@ -290,6 +290,22 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE apps ADD COLUMN rate_limits TEXT NOT NULL DEFAULT '{}';
     "#,
+    // 7: a member's own settings (hide / mute / archive, `member_state`), stamped by
+    // `state_rev` and synced to that member alone; `members_hidden` finds the members a new
+    // message shows the channel to again. `channels.deleted_at` marks a deleted channel.
+    r#"
+    ALTER TABLE members ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE members ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE members ADD COLUMN state_rev INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX members_hidden ON members (app_id, cid, user_id) WHERE hidden = 1 AND deleted = 0;
+    CREATE TRIGGER members_state_last_rev AFTER UPDATE OF state_rev ON members
+      WHEN NEW.state_rev > 0
+    BEGIN
+      UPDATE channels SET last_rev = NEW.state_rev
+        WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.state_rev; END;
+    ALTER TABLE channels ADD COLUMN deleted_at INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

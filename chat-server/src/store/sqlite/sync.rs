@@ -88,6 +88,7 @@ const KIND_MESSAGE: i64 = 2;
 const KIND_REACTION: i64 = 3;
 const KIND_READ: i64 = 4;
 const KIND_FLAGS: i64 = 5;
+const KIND_MEMBER_STATE: i64 = 6;
 
 /// One of the user's channels, as the sync loop sees it.
 struct Membership {
@@ -141,6 +142,9 @@ pub(crate) const STREAM: &str = "WITH b(cid, lo) AS MATERIALIZED \
        INDEXED BY user_messages_flags_rev \
        WHERE f.app_id = ?1 AND f.user_id = ?4 AND f.cid = b.cid \
        AND f.flags_rev > 0 AND f.flags_rev > b.lo \
+     UNION ALL SELECT s.state_rev, 6, s.rowid FROM b CROSS JOIN members AS s \
+       INDEXED BY members_current WHERE s.app_id = ?1 AND s.cid = b.cid AND s.user_id = ?4 \
+       AND s.deleted = 0 AND s.state_rev > b.lo \
      ORDER BY 1 LIMIT ?5";
 
 impl Ctx<'_> {
@@ -377,6 +381,7 @@ fn load_change(
             super::flags::load(tx, app, user, rowid)?
                 .ok_or_else(|| StoreError::Backend("flags row vanished".into()))?,
         ),
+        KIND_MEMBER_STATE => Change::MemberState(super::member_state::load_rowid(tx, rowid)?),
         other => return Err(StoreError::Backend(format!("unknown change kind {other}"))),
     })
 }

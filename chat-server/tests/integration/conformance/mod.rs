@@ -5,6 +5,7 @@
 mod channels;
 pub use channels::{distinct_channels, explicit_ids_replay_only_for_their_creator};
 pub mod app_settings;
+pub mod member_state;
 pub mod send_batch;
 pub mod unread;
 
@@ -77,6 +78,13 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn unread_counts_follow_the_marker_and_the_membership() {
             $crate::conformance::unread::unread_counts_follow_the_marker_and_the_membership(
+                $factory,
+            )
+            .await;
+        }
+        #[tokio::test]
+        async fn member_state_is_private_synced_and_cleared_by_messages() {
+            $crate::conformance::member_state::member_state_is_private_synced_and_cleared_by_messages(
                 $factory,
             )
             .await;
@@ -425,6 +433,15 @@ pub async fn sync_diff_has_every_change_once(factory: Factory) {
     store.delete_message(a, &owner, m.id).await.unwrap();
     store.set_starred(a, "u1", m.id, true).await.unwrap();
     store.set_starred(a, "u0", m.id, true).await.unwrap();
+    let mute = chat_protocol::UpdateMemberStateRequest {
+        muted: Some(true),
+        ..Default::default()
+    };
+    store
+        .set_member_state(a, "u1", &cid, mute.clone())
+        .await
+        .unwrap();
+    store.set_member_state(a, "u0", &cid, mute).await.unwrap();
     let diff = store.sync(a, "u1", Some(start), 1000).await.unwrap();
     let kinds: Vec<&str> = diff
         .changes
@@ -436,11 +453,20 @@ pub async fn sync_diff_has_every_change_once(factory: Factory) {
             Change::Reaction(_) => "reaction",
             Change::Read(_) => "read",
             Change::Flags(_) => "flags",
+            Change::MemberState(_) => "member_state",
         })
         .collect();
     assert_eq!(
         kinds,
-        ["read", "member", "channel", "reaction", "message", "flags"]
+        [
+            "read",
+            "member",
+            "channel",
+            "reaction",
+            "message",
+            "flags",
+            "member_state"
+        ]
     );
     assert!(diff.changes.windows(2).all(|w| w[0].seq < w[1].seq));
     assert!(diff.changes.iter().all(|c| c.seq == c.change.rev()));

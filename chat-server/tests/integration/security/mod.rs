@@ -4,6 +4,8 @@
 //!
 //! - `app_limits`: an app's own rate limits are set with its server-side credentials
 //!   only, bounded, and apply to its users only.
+//! - `channel_state`: a member's own settings (hide, mute, archive) are changed by that
+//!   member alone, with well-formed bodies only, and never leak to other members.
 //! - `conversations`: who may create, open, join and take over a channel (distinct 1:1 and
 //!   group conversations, get-or-create, adding members without consent).
 //! - `transport`: timeouts, connection caps, load shedding, WebSocket limits and close codes,
@@ -16,6 +18,7 @@
 //! - `ops`: metrics off the API port with bounded series, request ids, readiness.
 
 mod app_limits;
+mod channel_state;
 mod conversations;
 mod ops;
 mod read_cost;

@@ -258,7 +258,7 @@ fn downgrade_to_schema_1(db: &Path) {
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE '%last_rev%'")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .expect("triggers");
-    assert_eq!(triggers.len(), 10, "{triggers:?}");
+    assert_eq!(triggers.len(), 11, "{triggers:?}");
     for t in triggers {
         conn.execute_batch(&format!("DROP TRIGGER {t}"))
             .expect("drop trigger");
@@ -272,6 +272,10 @@ fn downgrade_to_schema_1(db: &Path) {
          ALTER TABLE apps DROP COLUMN rate_limits; \
          DROP INDEX messages_unread; DROP INDEX user_messages_unread_mentions; \
          ALTER TABLE members DROP COLUMN joined_pk; \
+         DROP INDEX members_hidden; \
+         ALTER TABLE members DROP COLUMN hidden; ALTER TABLE members DROP COLUMN muted; \
+         ALTER TABLE members DROP COLUMN archived; ALTER TABLE members DROP COLUMN state_rev; \
+         ALTER TABLE channels DROP COLUMN deleted_at; \
          PRAGMA user_version = 1;",
     )
     .expect("downgrade");
@@ -333,6 +337,7 @@ async fn databases_from_before_last_rev_are_backfilled_so_no_change_is_skipped()
             chat_protocol::Change::Reaction(_) => "reaction",
             chat_protocol::Change::Read(_) => "read",
             chat_protocol::Change::Flags(_) => "flags",
+            chat_protocol::Change::MemberState(_) => "member_state",
         })
         .collect();
     for kind in ["message", "reaction", "read", "flags"] {

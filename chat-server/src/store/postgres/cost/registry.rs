@@ -11,7 +11,7 @@
 use chat_protocol::Cid;
 
 use super::super::messages::{self, Scope};
-use super::super::{access, channels, flags, reactions, reads, rows, schema, sync};
+use super::super::{access, channels, flags, member_state, reactions, reads, rows, schema, sync};
 
 /// How one table (by its alias in the query) must be reached.
 #[derive(Debug, Clone)]
@@ -107,7 +107,23 @@ pub fn hot_queries() -> Vec<HotQuery> {
                 ("r", &["reactions_rev"]),
                 ("d", &["reads_rev"]),
                 ("f", &["user_messages_flags_rev"]),
+                ("s", MEMBER_KEY),
             ],
+        ),
+        q(
+            "member state: the caller's own settings",
+            member_state::OWN_STATE,
+            &[("members", MEMBER_KEY)],
+        ),
+        q(
+            "send: members who hid the channel",
+            member_state::HIDDEN_MEMBERS,
+            &[("members", &["members_hidden"])],
+        ),
+        q(
+            "unread: the user's muted channels",
+            member_state::MUTED_CIDS,
+            &[("members", &["members_by_user"])],
         ),
         q(
             "sync: channel rows of a page",

@@ -226,6 +226,19 @@ pub struct MemberStateResponse {
     pub state: crate::models::MemberState,
 }
 
+/// `DELETE /v1/channels/{type}/{id}`: the deleted channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeleteChannelResponse {
+    /// The channel as it was when deleted.
+    pub channel: crate::models::Channel,
+    /// The caller's own membership tombstone (absent for a server-side caller who was not
+    /// a member), stamped with its seq like the change sync delivers, so the caller drops
+    /// the channel at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<Member>,
+}
+
 /// `POST /v1/channels/{type}/{id}/members`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

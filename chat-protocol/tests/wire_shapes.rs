@@ -280,6 +280,13 @@ fn messages_reactions_and_reads() {
         },
     );
     pin(
+        "delete_channel_response",
+        &DeleteChannelResponse {
+            channel: channel(),
+            removed: Some(member("bob", MemberRole::Member, true, 69)),
+        },
+    );
+    pin(
         "member_state_response",
         &MemberStateResponse {
             state: member_state(true),

@@ -1,11 +1,15 @@
-//! The caller's own membership of a channel: `PATCH /v1/channels/{type}/{id}/member`
-//! changes the caller's private settings (hidden, muted, archived). The rules are in
-//! docs/protocol.md, "Hide, mute, archive": current members only (outsiders get the
-//! refusal of any channel write), at least one field, synced to the caller alone.
+//! The caller's own membership of a channel, and the channel's end:
+//! `PATCH /v1/channels/{type}/{id}/member` changes the caller's private settings (hidden,
+//! muted, archived): current members only (outsiders get the refusal of any channel
+//! write), at least one field, synced to the caller alone (docs/protocol.md, "Hide, mute,
+//! archive"). `DELETE /v1/channels/{type}/{id}` deletes the channel for everyone: owners,
+//! admins and server-side callers (docs/protocol.md, "Deleting a channel").
 
 use axum::Json;
 use axum::extract::State;
-use chat_protocol::{ErrorBody, MemberStateResponse, UpdateMemberStateRequest};
+use chat_protocol::{
+    DeleteChannelResponse, ErrorBody, MemberStateResponse, UpdateMemberStateRequest,
+};
 
 use super::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use super::state::{AppState, Caller};
@@ -45,4 +49,25 @@ pub async fn update_member_state(
         .set_member_state(&caller.app.id, user, &cid, req)
         .await?;
     Ok(Json(MemberStateResponse { state: saved }))
+}
+
+/// Delete a channel (owners and admins, or server-side callers; not members of a distinct
+/// channel). Every member receives their own membership tombstone, by sync and realtime;
+/// the channel then answers like a missing one and its id is never reused.
+#[utoipa::path(delete, path = "/v1/channels/{type}/{id}", tag = "channels",
+    params(("type" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = DeleteChannelResponse), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("user_token" = []), ("server_key" = [])))]
+pub async fn delete_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((kind, id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<DeleteChannelResponse>> {
+    let cid = validate::cid(&kind, &id)?;
+    let (channel, removed) = state
+        .store()
+        .delete_channel(&caller.app.id, &caller.actor, &cid)
+        .await?;
+    Ok(Json(DeleteChannelResponse { channel, removed }))
 }

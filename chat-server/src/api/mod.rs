@@ -63,7 +63,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/channels/query", post(channels::query_channels))
         .route(
             ch,
-            get(channels::get_channel).patch(channels::update_channel),
+            get(channels::get_channel)
+                .patch(channels::update_channel)
+                .delete(membership::delete_channel),
         )
         .route(&format!("{ch}/members"), post(channels::add_members))
         .route(

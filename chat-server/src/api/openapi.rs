@@ -38,7 +38,7 @@ impl Modify for Security {
         users::upsert_users, users::get_user,
         channels::create_channel, channels::get_channel, channels::update_channel,
         channels::query_channels, channels::add_members, channels::remove_member,
-        membership::update_member_state,
+        membership::update_member_state, membership::delete_channel,
         channels::mark_read, channels::typing,
         messages::send_message, send_batch::send_messages, messages::list_messages,
         messages::list_replies,

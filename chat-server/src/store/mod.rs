@@ -226,6 +226,16 @@ pub trait Store: Send + Sync + 'static {
         cid: &Cid,
         req: UpdateMemberStateRequest,
     ) -> StoreResult<MemberState>;
+    /// Deletes a channel (owner/admin, or a server-side caller; members of a distinct
+    /// channel cannot): every membership becomes a tombstone synced to its member alone,
+    /// later reads and writes answer like a missing channel, and the cid is never reused.
+    /// Returns the channel as it was and the caller's own tombstone, if a member.
+    async fn delete_channel(
+        &self,
+        app: &str,
+        actor: &Actor,
+        cid: &Cid,
+    ) -> StoreResult<(Channel, Option<Member>)>;
     /// Current member ids of a channel (empty if it does not exist).
     async fn member_ids(&self, app: &str, cid: &Cid) -> StoreResult<Vec<String>>;
     /// Users who share at least one channel with `user_id` (presence fan-out).

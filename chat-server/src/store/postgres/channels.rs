@@ -153,6 +153,7 @@ pub async fn create(
     if let Some(existing) = rows::load_channel(w, &w.app, &cid).await? {
         return create_replay(w, creator, &existing, &cid, req.distinct, &initial, window).await;
     }
+    super::channel_delete::refuse_deleted(w, &w.app, &cid).await?;
     let member_ids = initial_order(creator, &req.members);
     let unknown = apps::unknown_users(w, &w.app, &member_ids).await?;
     if !unknown.is_empty() {
@@ -523,7 +524,10 @@ pub async fn query(
     let mut args = Args::default();
     let app_arg = args.push(app.to_owned());
     let mut sql = if actor.server {
-        format!("SELECT c.cid, c.sort_at FROM channels c WHERE c.app_id = {app_arg}")
+        format!(
+            "SELECT c.cid, c.sort_at FROM channels c \
+             WHERE c.app_id = {app_arg} AND c.deleted_at IS NULL"
+        )
     } else {
         // A user's query walks the user's own memberships (then sorts them), never the
         // app's channels in sort order looking for the user's.

@@ -43,6 +43,7 @@
 
 mod access;
 mod apps;
+mod channel_delete;
 mod channels;
 mod conn;
 pub mod cost;

@@ -173,10 +173,13 @@ pub fn read_state_at(row: &Row, o: usize) -> StoreResult<ReadState> {
 
 /// The channel row `$2` of app `$1`: one primary-key probe.
 pub(crate) fn channel_sql() -> String {
-    format!("SELECT {CHANNEL_COLS} FROM channels WHERE app_id = $1 AND cid = $2")
+    format!(
+        "SELECT {CHANNEL_COLS} FROM channels \
+         WHERE app_id = $1 AND cid = $2 AND deleted_at IS NULL"
+    )
 }
 
-/// The channel row, if it exists in the app.
+/// The channel row, if it exists in the app (a deleted channel does not).
 pub async fn load_channel(conn: &Conn, app: &str, cid: &Cid) -> StoreResult<Option<Channel>> {
     conn.opt(&channel_sql(), &[&app, &cid.to_string()])
         .await?

@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use super::conn::Conn;
 use super::{
-    PgStore, access, apps, channels, flags, member_state, messages, reactions, reads, rows, sync,
+    PgStore, access, apps, channel_delete, channels, flags, member_state, messages, reactions,
+    reads, rows, sync,
 };
 use crate::realtime::Subscription;
 use crate::store::{Actor, AppRecord, NewChannel, Store, StoreError, StoreResult, SyncPosition};
@@ -157,6 +158,19 @@ impl Store for PgStore {
         let (user, cid) = (user.to_owned(), cid.clone());
         self.write(app, move |w| {
             Box::pin(async move { member_state::set(w, &user, &cid, &req).await })
+        })
+        .await
+    }
+
+    async fn delete_channel(
+        &self,
+        app: &str,
+        actor: &Actor,
+        cid: &Cid,
+    ) -> StoreResult<(Channel, Option<Member>)> {
+        let (actor, cid) = (actor.clone(), cid.clone());
+        self.write(app, move |w| {
+            Box::pin(async move { channel_delete::delete(w, &actor, &cid).await })
         })
         .await
     }

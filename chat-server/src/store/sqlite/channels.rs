@@ -130,6 +130,7 @@ pub fn create(
     if let Some(existing) = rows::load_channel(&w.tx, &w.app, &cid)? {
         return create_replay(w, creator, &existing, &cid, req.distinct, &initial, window);
     }
+    super::channel_delete::refuse_deleted(&w.tx, &w.app, &cid)?;
     let member_ids = initial_order(creator, &req.members);
     let unknown = apps::unknown_users(&w.tx, &w.app, &member_ids)?;
     if !unknown.is_empty() {
@@ -480,7 +481,8 @@ pub fn query(
     let message_limit = req.message_limit.unwrap_or(25).min(MAX_MESSAGE_PAGE);
     let (mut sql, mut args): (String, Vec<Box<dyn ToSql>>) = if actor.server {
         (
-            "SELECT c.cid, c.sort_at FROM channels c WHERE c.app_id = ?".into(),
+            "SELECT c.cid, c.sort_at FROM channels c WHERE c.app_id = ? AND c.deleted_at IS NULL"
+                .into(),
             vec![Box::new(app.to_owned())],
         )
     } else {

@@ -23,7 +23,9 @@ use chat_protocol::{Cid, SyncResponse};
 use rusqlite::{Connection, StatementStatus};
 
 use super::messages::{self, Scope};
-use super::{access, channels, flags, member_state, reactions, reads, rows, schema, sync};
+use super::{
+    access, channel_delete, channels, flags, member_state, reactions, reads, rows, schema, sync,
+};
 use crate::store::{StoreResult, SyncPosition, SyncSettings};
 
 /// A per-user (or per-write) query and the plan it must have.
@@ -98,6 +100,11 @@ pub fn hot_queries() -> Vec<HotQuery> {
             "send: members who hid the channel",
             member_state::HIDDEN_MEMBERS,
             &["SEARCH members USING COVERING INDEX members_hidden (app_id=? AND cid=?)"],
+        ),
+        q(
+            "create: is the cid a deleted channel's",
+            channel_delete::DELETED,
+            &["SEARCH channels USING INDEX sqlite_autoindex_channels_1 (app_id=? AND cid=?)"],
         ),
         q(
             "unread: the user's muted channels",

@@ -22,6 +22,7 @@
 
 mod access;
 mod apps;
+mod channel_delete;
 mod channels;
 pub mod cost;
 mod flags;
@@ -380,6 +381,17 @@ impl Store for SqliteStore {
     ) -> StoreResult<MemberState> {
         let (user, cid) = (user.to_owned(), cid.clone());
         self.write(app, move |w| member_state::set(w, &user, &cid, &req))
+            .await
+    }
+
+    async fn delete_channel(
+        &self,
+        app: &str,
+        actor: &Actor,
+        cid: &Cid,
+    ) -> StoreResult<(Channel, Option<Member>)> {
+        let (actor, cid) = (actor.clone(), cid.clone());
+        self.write(app, move |w| channel_delete::delete(w, &actor, &cid))
             .await
     }
 

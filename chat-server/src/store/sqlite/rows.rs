@@ -169,9 +169,12 @@ pub fn read_state_at(row: &Row<'_>, o: usize) -> rusqlite::Result<ReadState> {
     })
 }
 
-/// The channel row, if it exists in the app.
+/// The channel row, if it exists in the app (a deleted channel does not).
 pub fn load_channel(conn: &Connection, app: &str, cid: &Cid) -> StoreResult<Option<Channel>> {
-    let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE app_id = ?1 AND cid = ?2");
+    let sql = format!(
+        "SELECT {CHANNEL_COLS} FROM channels \
+         WHERE app_id = ?1 AND cid = ?2 AND deleted_at IS NULL"
+    );
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params![app, cid.to_string()], channel)

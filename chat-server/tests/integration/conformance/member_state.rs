@@ -204,3 +204,145 @@ pub async fn member_state_is_private_synced_and_cleared_by_messages(factory: Fac
         Err(StoreError::NotFound(_))
     ));
 }
+
+/// Deleting a channel: owners, admins and server-side callers only (not members of a
+/// distinct channel); every member gets its own tombstone, by sync and live, and nothing
+/// else; the channel then answers like a missing one, and its cid is never reused.
+pub async fn a_deleted_channel_disappears_for_every_member(factory: Factory) {
+    let (store, rec, _g) = open(factory).await;
+    let app = app_with_users(store.as_ref(), "a", &["u0", "u1", "u2", "u3"]).await;
+    let a = &app.app_id;
+    let cid = channel(store.as_ref(), a, "u0", "c", &["u1", "u2"]).await;
+    let (sent, _) = store
+        .send_message(a, "u1", &cid, msg("x"), false)
+        .await
+        .unwrap();
+    let starts: Vec<SyncPosition> = {
+        let mut v = Vec::new();
+        for u in ["u0", "u1", "u2"] {
+            v.push(
+                SyncPosition::decode(&store.sync(a, u, None, 10).await.unwrap().cursor).unwrap(),
+            );
+        }
+        v
+    };
+    // A plain member and an outsider cannot.
+    assert!(matches!(
+        store.delete_channel(a, &Actor::user("u1"), &cid).await,
+        Err(StoreError::Forbidden(_))
+    ));
+    assert!(matches!(
+        store.delete_channel(a, &Actor::user("u3"), &cid).await,
+        Err(StoreError::NotFound(_))
+    ));
+    rec.log.lock().unwrap().clear();
+    let (deleted, own) = store
+        .delete_channel(a, &Actor::user("u0"), &cid)
+        .await
+        .unwrap();
+    assert_eq!(deleted.cid, cid);
+    let own = own.expect("the owner was a member");
+    assert!(own.deleted && own.user_id == "u0");
+    // Live: each member hears exactly its own tombstone.
+    let log = rec.log.lock().unwrap().clone();
+    assert_eq!(log.len(), 3, "{log:?}");
+    for (to, data) in &log {
+        assert_eq!(to.len(), 1);
+        match serde_json::from_str::<RealtimeEvent>(data).unwrap() {
+            RealtimeEvent::Change(c) => {
+                assert!(matches!(&c.change, Change::Member(m) if m.deleted && m.user_id == to[0]));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Sync: the same, for every member.
+    for (u, start) in ["u0", "u1", "u2"].into_iter().zip(starts) {
+        let diff = store.sync(a, u, Some(start), 100).await.unwrap();
+        assert_eq!(diff.changes.len(), 1, "{u}: {:?}", diff.changes);
+        assert!(
+            matches!(&diff.changes[0].change, Change::Member(m) if m.deleted && m.user_id == u)
+        );
+    }
+    // Gone: reads and writes answer like a missing channel, or a former member's refusal.
+    assert!(matches!(
+        store.channel_state(a, &Actor::server(None), &cid, 0).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.send_message(a, "u1", &cid, msg("late"), false).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        store
+            .delete_message(a, &Actor::user("u1"), sent.id)
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        store.delete_channel(a, &Actor::user("u0"), &cid).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let listed = store
+        .query_channels(
+            a,
+            &Actor::server(None),
+            chat_protocol::QueryChannelsRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert!(listed.0.iter().all(|s| s.channel.cid != cid));
+    // The cid is never reused: old messages cannot reappear in a new channel.
+    let again = store
+        .create_channel(
+            a,
+            "u0",
+            chat_server::store::NewChannel {
+                cid: cid.clone(),
+                req: chat_protocol::CreateChannelRequest {
+                    kind: chat_protocol::ChannelType::Team,
+                    id: Some("c".into()),
+                    name: None,
+                    image: None,
+                    members: vec![],
+                    config: None,
+                    created_by: None,
+                    distinct: false,
+                },
+            },
+        )
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    // Server-side callers delete any channel; members of a distinct one cannot.
+    let other = channel(store.as_ref(), a, "u1", "d", &["u2"]).await;
+    let (_, none) = store
+        .delete_channel(a, &Actor::server(None), &other)
+        .await
+        .unwrap();
+    assert!(none.is_none());
+    let dm = chat_protocol::Cid::distinct(
+        chat_protocol::ChannelType::Messaging,
+        "u0",
+        &["u1".to_owned()],
+    );
+    store
+        .create_channel(
+            a,
+            "u0",
+            chat_server::store::NewChannel {
+                cid: dm.clone(),
+                req: chat_protocol::CreateChannelRequest {
+                    id: Some(dm.id().to_owned()),
+                    ..chat_protocol::CreateChannelRequest::distinct(
+                        chat_protocol::ChannelType::Messaging,
+                        vec!["u1".into()],
+                    )
+                },
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delete_channel(a, &Actor::user("u0"), &dm).await,
+        Err(StoreError::Forbidden(_))
+    ));
+}

@@ -90,6 +90,13 @@ macro_rules! conformance_suite {
             .await;
         }
         #[tokio::test]
+        async fn a_deleted_channel_disappears_for_every_member() {
+            $crate::conformance::member_state::a_deleted_channel_disappears_for_every_member(
+                $factory,
+            )
+            .await;
+        }
+        #[tokio::test]
         async fn app_settings_round_trip() {
             $crate::conformance::app_settings::app_settings_round_trip($factory).await;
         }

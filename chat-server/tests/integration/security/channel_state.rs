@@ -138,3 +138,64 @@ async fn settings_never_leak_to_other_members() {
     let (_, mine) = alice.get(CH).await;
     assert_eq!(mine["own_state"]["muted"], true);
 }
+
+#[tokio::test]
+async fn only_owners_admins_and_the_backend_delete_a_channel() {
+    let server = TestServer::start().await;
+    let app = server.app("chanstate").await;
+    server
+        .users(&app, &["alice", "bob", "carol", "dave", "mallory"])
+        .await;
+    let alice = server.user(&app, "alice");
+    alice
+        .channel("team", "quiet", &["bob", "carol", "dave"])
+        .await;
+    let admin = server.admin(&app);
+    let (s, body) = admin
+        .post(
+            &format!("{CH}/members"),
+            json!({"members": [{"user_id": "carol", "role": "moderator"},
+                               {"user_id": "dave", "role": "admin"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // Another app's user with the same ids and path, an outsider, a member, a moderator.
+    let other = server.app("chanstate-other").await;
+    server.users(&other, &["alice"]).await;
+    let (s, _) = server.user(&other, "alice").delete(CH).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = server.user(&app, "mallory").delete(CH).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    for (who, status) in [
+        ("bob", StatusCode::FORBIDDEN),
+        ("carol", StatusCode::FORBIDDEN),
+    ] {
+        let (s, body) = server.user(&app, who).delete(CH).await;
+        assert_eq!(s, status, "{who}: {body}");
+    }
+    // Malformed addresses.
+    let (s, _) = alice.delete("/v1/channels/team/bad%20id").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // An admin may; the answer carries the caller's own tombstone.
+    let (s, body) = server.user(&app, "dave").delete(CH).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["removed"]["user_id"], "dave");
+    assert_eq!(body["removed"]["deleted"], true);
+    // Then it is gone for everyone: reads 404, a former member's writes fail for good.
+    let (s, _) = alice.get(CH).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, body) = alice
+        .post(
+            &format!("{CH}/messages"),
+            json!({"id": uuid::Uuid::now_v7(), "text": "late"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    let (s, _) = admin.delete(CH).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The id is never handed out again.
+    let (s, body) = alice
+        .post("/v1/channels", json!({"type": "team", "id": "quiet"}))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+}

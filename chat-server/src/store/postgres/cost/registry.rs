@@ -11,7 +11,9 @@
 use chat_protocol::Cid;
 
 use super::super::messages::{self, Scope};
-use super::super::{access, channels, flags, member_state, reactions, reads, rows, schema, sync};
+use super::super::{
+    access, channel_delete, channels, flags, member_state, reactions, reads, rows, schema, sync,
+};
 
 /// How one table (by its alias in the query) must be reached.
 #[derive(Debug, Clone)]
@@ -119,6 +121,11 @@ pub fn hot_queries() -> Vec<HotQuery> {
             "send: members who hid the channel",
             member_state::HIDDEN_MEMBERS,
             &[("members", &["members_hidden"])],
+        ),
+        q(
+            "create: is the cid a deleted channel's",
+            channel_delete::DELETED,
+            &[("channels", &["channels_pkey"])],
         ),
         q(
             "unread: the user's muted channels",

@@ -98,6 +98,9 @@ export interface ChannelItem {
   unread_count: number;
   unread_mentions: number;
   last_message: MessageItem | null;
+  hidden: boolean;
+  muted: boolean;
+  archived: boolean;
 }
 
 export interface ReadReceipt {

@@ -318,6 +318,9 @@ fn the_typescript_shapes_match_what_rust_serializes() {
             unread_count: 1,
             unread_mentions: 0,
             last_message: Some(item()),
+            hidden: false,
+            muted: true,
+            archived: false,
         },
     );
     check(

@@ -284,6 +284,9 @@ impl<'c> Applier<'c> {
         let after = limited_seq.map(|s| to_i64("limited_seq", s)).transpose()?;
         self.facts.remove(&state.channel.cid); // exact counts follow
         upsert_channel(conn, &state.channel)?;
+        if let Some(own) = state.own_state.as_ref().filter(|s| s.user_id == me) {
+            super::member_state::apply(conn, own)?;
+        }
         replace_members(conn, &cid, &state.members)?;
         replace_reads(conn, &cid, &state.reads)?;
         conn.prepare_cached(
@@ -405,6 +408,7 @@ impl<'c> Applier<'c> {
                 }
             }
             Change::Flags(_) => {}
+            Change::MemberState(s) if s.user_id == me => super::member_state::apply(conn, s)?,
             Change::MemberState(_) => {}
         }
         Ok(())

@@ -720,7 +720,7 @@ fn the_channel_list_is_by_activity_with_a_preview() {
         .apply_sync_page(&page(vec![dm], vec![], "c1"))
         .unwrap();
     let cids = |q: ChannelQuery| -> Vec<String> {
-        let list = cache.channels(q).unwrap();
+        let list = cache.channels(&q).unwrap();
         list.iter().map(|i| i.channel.cid.to_string()).collect()
     };
     assert_eq!(

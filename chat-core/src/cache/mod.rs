@@ -69,7 +69,11 @@
 mod apply;
 #[cfg(test)]
 mod apply_tests;
+mod channel_list;
 pub mod error;
+mod member_state;
+#[cfg(test)]
+mod member_state_tests;
 mod message_codec;
 mod outbox_rows;
 mod queries;
@@ -87,9 +91,10 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension};
 
 pub use apply::Completion;
+pub use channel_list::{ChannelQuery, ChannelSort, Inclusion};
 pub use error::{CacheError, CacheResult};
+pub use member_state::{OwnChannelState, UnreadRow};
 pub use outbox_rows::{OutboxRow, OutboxWrite};
-pub use queries::ChannelQuery;
 pub use rows::{CachedMessage, ChannelListItem, LocalState, WindowBounds};
 
 /// The local cache database. See the [module documentation](self).

@@ -5,112 +5,19 @@
 
 use std::collections::HashMap;
 
-use chat_protocol::{
-    Channel, ChannelType, ChannelUnread, Cid, Member, Message, Reaction, ReadState, Timestamp,
-};
+use chat_protocol::{Channel, ChannelUnread, Cid, Member, Message, Reaction, ReadState, Timestamp};
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
 use super::Cache;
 use super::error::CacheResult;
 use super::rows::{
-    CachedMessage, ChannelListItem, MESSAGE_SELECT, WindowBounds, cached_message,
-    cached_message_memo, json,
+    CachedMessage, MESSAGE_SELECT, WindowBounds, cached_message, cached_message_memo, json,
 };
 
-const CHANNEL_LIST: &str = "SELECT data, unread_count, unread_mentions, sort_at FROM channels \
-     WHERE (?2 IS NULL OR (cid > ?2 || ':' AND cid < ?2 || ';')) \
-       AND (?3 = 0 OR unread_count > 0) \
-     ORDER BY sort_at DESC, created_at DESC, cid DESC LIMIT ?1";
-
-/// Which channels a channel list shows: the first `limit` by last activity, optionally
-/// only one channel type and only channels with unread messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChannelQuery {
-    /// Most channels listed.
-    pub limit: u32,
-    /// Only channels of this type.
-    pub kind: Option<ChannelType>,
-    /// Only channels with unread messages.
-    pub unread_only: bool,
-}
-
-impl ChannelQuery {
-    /// The first `limit` channels, of every type.
-    pub fn new(limit: u32) -> Self {
-        Self {
-            limit,
-            kind: None,
-            unread_only: false,
-        }
-    }
-
-    /// Only channels of type `kind`.
-    pub fn of_kind(mut self, kind: ChannelType) -> Self {
-        self.kind = Some(kind);
-        self
-    }
-
-    /// Only channels with unread messages.
-    pub fn unread_only(mut self) -> Self {
-        self.unread_only = true;
-        self
-    }
-}
-
-impl From<u32> for ChannelQuery {
-    fn from(limit: u32) -> Self {
-        Self::new(limit)
-    }
-}
-
 impl Cache {
-    fn me(&self) -> &str {
+    pub(super) fn me(&self) -> &str {
         self.user.as_deref().unwrap_or("")
-    }
-
-    /// The first `limit` channels, most recently active first (by the last message time,
-    /// or the creation time for a channel without messages; ties by creation time, then
-    /// cid, all descending — the server's order), each with the owner's unread counts and
-    /// the newest top-level message for the preview.
-    pub fn channel_list(&self, limit: u32) -> CacheResult<Vec<ChannelListItem>> {
-        self.channels(ChannelQuery::new(limit))
-    }
-
-    /// [`Cache::channel_list`] with a [`ChannelQuery`] filter.
-    pub fn channels(&self, query: ChannelQuery) -> CacheResult<Vec<ChannelListItem>> {
-        let kind = query.kind.map(|k| k.as_str());
-        let channels: Vec<(Channel, u32, u32, i64)> = self
-            .conn
-            .prepare_cached(CHANNEL_LIST)?
-            .query_map(params![query.limit, kind, query.unread_only], |r| {
-                Ok((json(r, 0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        let mut last = self.conn.prepare_cached(&format!(
-            "{MESSAGE_SELECT} WHERE m.ck = (SELECT key FROM channel_keys WHERE cid = ?2) \
-             AND m.parent_id IS NULL \
-             ORDER BY m.order_key DESC LIMIT 1"
-        ))?;
-        channels
-            .into_iter()
-            .map(|(channel, unread_count, unread_mentions, sort_at)| {
-                let last_message = last
-                    .query_row(params![self.me(), channel.cid.to_string()], cached_message)
-                    .optional()?;
-                Ok(ChannelListItem {
-                    sort_at,
-                    unread: ChannelUnread {
-                        cid: channel.cid.clone(),
-                        unread_count,
-                        unread_mentions,
-                        counted_through: None,
-                    },
-                    channel,
-                    last_message,
-                })
-            })
-            .collect()
     }
 
     /// Up to `limit` top-level messages of `cid` — the newest ones, or the newest strictly
@@ -310,9 +217,6 @@ mod tests {
     #[test]
     fn list_queries_are_index_backed() {
         let cache = Cache::open_in_memory().unwrap();
-        let list = plan(&cache, CHANNEL_LIST);
-        assert!(list.contains("channels_list"), "{list}");
-        assert!(!list.contains("TEMP B-TREE"), "{list}");
         let window = plan(
             &cache,
             &format!(

@@ -78,6 +78,8 @@ pub struct ChannelListItem {
     /// raised to the time of the newest top-level message queued in it locally (so a local
     /// send moves the channel up at once). Ties are broken by creation time, then cid.
     pub sort_at: i64,
+    /// The owner's own settings of the channel (hidden, muted, archived).
+    pub own: super::OwnChannelState,
 }
 
 /// Which part of a channel's top-level history the cache holds: everything from `oldest`

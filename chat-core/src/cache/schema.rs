@@ -215,6 +215,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX starred_order ON starred (created_at, message_id);
     CREATE INDEX starred_channel ON starred (cid);
     "#,
+    // Version 5: the owner's own settings of each channel (hide / mute / archive, synced
+    // as `member_state` changes and `own_state` in channel states; `cache/member_state.rs`),
+    // the index the total-unread value reads (only channels with unread messages), and the
+    // index of the channel list sorted by unread count.
+    r#"
+    ALTER TABLE channels ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE channels ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE channels ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE channels ADD COLUMN state_rev INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX channels_unread ON channels (cid, unread_count, unread_mentions, muted)
+        WHERE unread_count > 0;
+    CREATE INDEX channels_by_unread
+        ON channels (unread_count DESC, sort_at DESC, created_at DESC, cid DESC);
+    "#,
 ];
 
 /// The schema version this build writes.

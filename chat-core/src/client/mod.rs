@@ -22,6 +22,7 @@
 //! ```
 
 mod builder;
+mod channel_state;
 pub mod error;
 pub(crate) mod message;
 mod starred;
@@ -45,7 +46,7 @@ pub use starred::{StarredControl, StarredList};
 pub use token::{TokenError, TokenProvider, static_token};
 pub use window::{MessageWindow, WindowControl};
 
-pub use crate::cache::ChannelQuery;
+pub use crate::cache::{ChannelQuery, ChannelSort, Inclusion};
 pub use crate::engine::EngineStatus;
 use crate::engine::driver::{Command, Job};
 use crate::engine::realtime::TypingMap;

@@ -5,8 +5,8 @@
 //! machine (or the waiting query) that asked for it.
 
 use chat_protocol::{
-    Change, ChannelResponse, ChannelUnread, FlagsResponse, MarkReadResponse, MembersResponse,
-    MessageResponse, ReactionResponse, UnreadResponse,
+    Change, ChannelResponse, ChannelUnread, DeleteChannelResponse, FlagsResponse, MarkReadResponse,
+    MemberStateResponse, MembersResponse, MessageResponse, ReactionResponse, UnreadResponse,
 };
 use serde_json::Value;
 
@@ -347,6 +347,11 @@ fn parse_answer(op: &OutboxOp, body: Value) -> Result<Option<Parsed>, serde_json
         OutboxOp::MarkRead { .. } => serde_json::from_value::<MarkReadResponse>(body)
             .map(|r| Some((vec![Change::Read(r.read)], Some(r.unread)))),
         OutboxOp::CreateChannel { .. } => Ok(None),
+        OutboxOp::SetMemberState { .. } => serde_json::from_value::<MemberStateResponse>(body)
+            .map(|r| Some((vec![Change::MemberState(r.state)], None))),
+        // The user's own tombstone drops the channel at once, as when leaving.
+        OutboxOp::DeleteChannel { .. } => serde_json::from_value::<DeleteChannelResponse>(body)
+            .map(|r| Some((r.removed.into_iter().map(Change::Member).collect(), None))),
         OutboxOp::UpdateChannel { .. } => serde_json::from_value::<ChannelResponse>(body)
             .map(|r| Some((vec![Change::Channel(r.channel)], None))),
         // The member list as it is now, then a removal's tombstone: applied like sync's

@@ -6,7 +6,7 @@
 
 use chat_protocol::{
     Cid, CreateChannelRequest, MemberInput, Message, SendMessageRequest, Timestamp,
-    UpdateChannelRequest, UpdateMessageRequest,
+    UpdateChannelRequest, UpdateMemberStateRequest, UpdateMessageRequest,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -284,6 +284,25 @@ impl Engine {
     /// Removes a member from a channel; removing the user itself leaves it.
     pub(crate) fn remove_member(&mut self, cid: Cid, user_id: String) -> ClientResult<OpId> {
         self.enqueue(OutboxOp::RemoveMember { cid, user_id })
+    }
+
+    /// Changes the user's own settings of a channel (hidden, muted, archived).
+    pub(crate) fn set_member_state(
+        &mut self,
+        cid: Cid,
+        request: UpdateMemberStateRequest,
+    ) -> ClientResult<OpId> {
+        if request == UpdateMemberStateRequest::default() {
+            return Err(ClientError::InvalidInput(
+                "a channel state change needs hidden, muted or archived".into(),
+            ));
+        }
+        self.enqueue(OutboxOp::SetMemberState { cid, request })
+    }
+
+    /// Deletes a channel for everyone (owners and admins).
+    pub(crate) fn delete_channel(&mut self, cid: Cid) -> ClientResult<OpId> {
+        self.enqueue(OutboxOp::DeleteChannel { cid })
     }
 
     /// Retries a failed item now.

@@ -11,7 +11,7 @@ use super::Engine;
 use super::realtime::TypingMap;
 use crate::cache::{CacheResult, ChannelQuery};
 use crate::live::registry::Window;
-use crate::live::{ChannelItem, LiveList, MemberItem, MessageItem, ReadReceipt};
+use crate::live::{ChannelItem, LiveList, MemberItem, MessageItem, ReadReceipt, TotalUnread};
 use crate::outbox::OutboxItem;
 use crate::realtime::{ConnectionState, Presence};
 
@@ -39,6 +39,14 @@ impl Engine {
     pub(crate) fn watch_reads(&mut self, cid: Cid) -> CacheResult<LiveList<ReadReceipt>> {
         let overlay = super::realtime::overlay(&self.outbox, &self.rt, &self.cache);
         self.live.add_reads(&self.cache, &overlay, cid)
+    }
+
+    /// The live total-unread value.
+    pub(crate) fn watch_total_unread(
+        &mut self,
+    ) -> CacheResult<tokio::sync::watch::Receiver<TotalUnread>> {
+        let overlay = super::realtime::overlay(&self.outbox, &self.rt, &self.cache);
+        self.live.total.subscribe(&self.cache, &overlay)
     }
 
     /// The live member list of `cid`.

@@ -90,6 +90,12 @@ pub struct ChannelItem {
     pub unread_mentions: u32,
     /// The newest top-level message, for the preview (a local echo if one is queued).
     pub last_message: Option<MessageItem>,
+    /// The user hid the channel (until its next new message); a queued hide shows at once.
+    pub hidden: bool,
+    /// The user muted the channel: it counts toward no unread total.
+    pub muted: bool,
+    /// The user archived the channel.
+    pub archived: bool,
 }
 
 impl Keyed for ChannelItem {
@@ -154,4 +160,14 @@ impl Keyed for MemberItem {
     fn key(&self) -> String {
         self.user_id.clone()
     }
+}
+
+/// The user's unread counts over every channel that is not muted: what an app badge
+/// shows. Channels with a queued mute or mark-read stop counting at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct TotalUnread {
+    /// Unread messages.
+    pub unread_count: u64,
+    /// Unread messages that mention the user.
+    pub unread_mentions: u64,
 }

@@ -1,5 +1,5 @@
 //! Live queries: a channel list, a channel's message window, a thread and a channel's
-//! read receipts, each delivered
+//! read receipts (and the total-unread value, `total.rs`), each delivered
 //! to the app as an initial [`ListDiff::Reset`] followed by minimal diffs whenever the
 //! cache or the outbox changes.
 //!
@@ -10,6 +10,8 @@
 //! the engine never waits for the app, and the app's code never runs while the engine
 //! holds anything. A [`LiveList`] is the receiving end; dropping it ends the subscription.
 
+#[cfg(test)]
+mod channel_state_tests;
 pub mod diff;
 pub mod items;
 pub(crate) mod overlay;
@@ -17,9 +19,10 @@ pub(crate) mod overlay;
 mod overlay_tests;
 pub(crate) mod registry;
 mod source;
+pub(crate) mod total;
 
 pub use diff::{Keyed, ListDiff, diff};
-pub use items::{ChannelItem, MemberItem, MessageItem, MessageState, ReadReceipt};
+pub use items::{ChannelItem, MemberItem, MessageItem, MessageState, ReadReceipt, TotalUnread};
 pub use source::{LiveSource, Updates};
 
 use tokio::sync::mpsc::UnboundedReceiver;

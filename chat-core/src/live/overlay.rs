@@ -13,8 +13,10 @@ use std::collections::BTreeMap;
 
 use chat_protocol::{Channel, Cid, Member, MemberRole, ReadState};
 
-use super::items::{ChannelItem, MemberItem, MessageItem, MessageState};
-use crate::cache::{CachedMessage, ChannelListItem, LocalState};
+use super::items::{ChannelItem, MemberItem, MessageItem, MessageState, TotalUnread};
+use crate::cache::{
+    CachedMessage, ChannelListItem, ChannelQuery, LocalState, OwnChannelState, UnreadRow,
+};
 use crate::outbox::{Failure, ItemState, OpId, Outbox, OutboxOp};
 
 /// The outbox as a lens over cached rows. It holds no copy: each lookup asks the
@@ -278,12 +280,69 @@ impl<'a> Overlay<'a> {
     /// as read (the server's answer then stores the exact counts).
     pub(crate) fn channel(&self, item: ChannelListItem) -> ChannelItem {
         let read = self.outbox.marks_read(&item.channel.cid);
+        let own = self.own_state(&item.channel.cid, item.own);
         ChannelItem {
             unread_count: if read { 0 } else { item.unread.unread_count },
             unread_mentions: if read { 0 } else { item.unread.unread_mentions },
             last_message: item.last_message.map(|m| self.message(m)),
             channel: self.channel_fields(item.channel),
+            hidden: own.hidden,
+            muted: own.muted,
+            archived: own.archived,
         }
+    }
+
+    /// The user's settings of `cid` with their queued, not refused changes applied in
+    /// order (a hide, mute or archive shows at once; a refused one stops showing).
+    pub(crate) fn own_state(&self, cid: &Cid, mut own: OwnChannelState) -> OwnChannelState {
+        for op in self.channel_changes(cid) {
+            if let OutboxOp::SetMemberState { request, .. } = op {
+                own.hidden = request.hidden.unwrap_or(own.hidden);
+                own.muted = request.muted.unwrap_or(own.muted);
+                own.archived = request.archived.unwrap_or(own.archived);
+            }
+        }
+        own
+    }
+
+    /// Whether the user is deleting `cid` (a queued, not refused delete): it leaves every
+    /// channel list at once.
+    pub(crate) fn deleting(&self, cid: &Cid) -> bool {
+        self.channel_changes(cid)
+            .any(|op| matches!(op, OutboxOp::DeleteChannel { .. }))
+    }
+
+    /// Whether a channel list row shows: not being left or deleted, and passing the
+    /// query's setting filters with the queued settings applied.
+    pub(crate) fn shows(&self, query: &ChannelQuery, item: &ChannelListItem) -> bool {
+        let cid = &item.channel.cid;
+        !self.leaving(cid) && !self.deleting(cid) && query.admits(self.own_state(cid, item.own))
+    }
+
+    /// The user's total unread counts over `rows` (the cached channels with unread
+    /// messages): a channel being muted, marked read, left or deleted stops counting at
+    /// once, one being unmuted counts at once.
+    pub(crate) fn total_unread(&self, rows: &[UnreadRow]) -> TotalUnread {
+        let mut total = TotalUnread::default();
+        for row in rows {
+            let Ok(cid) = row.cid.parse::<Cid>() else {
+                continue;
+            };
+            let base = OwnChannelState {
+                muted: row.muted,
+                ..OwnChannelState::default()
+            };
+            if self.own_state(&cid, base).muted
+                || self.outbox.marks_read(&cid)
+                || self.leaving(&cid)
+                || self.deleting(&cid)
+            {
+                continue;
+            }
+            total.unread_count += u64::from(row.unread_count);
+            total.unread_mentions += u64::from(row.unread_mentions);
+        }
+        total
     }
 }
 

@@ -159,6 +159,8 @@ fn member_rows(cache: &Cache, cid: &Cid) -> CacheResult<Vec<(Member, Option<Read
 pub(crate) struct Registry {
     next_id: u64,
     subs: HashMap<u64, Sub>,
+    /// The total-unread value.
+    pub(crate) total: super::total::TotalFeed,
 }
 
 /// Re-reads a message window, reusing the decoded messages of `rows` whose revision did
@@ -227,7 +229,7 @@ impl Sub {
             let new = self.matching(echoes);
             match self {
                 Sub::Channels { query, rows, .. } => {
-                    channel_echoes(cache, *query, rows, &new)?;
+                    channel_echoes(cache, query, rows, &new)?;
                 }
                 Sub::Messages { window, rows, .. } => {
                     push_rows(rows, &new, Some(window.limit as usize));
@@ -243,7 +245,7 @@ impl Sub {
             return Ok(());
         }
         match self {
-            Sub::Channels { query, rows, .. } => *rows = cache.channels(*query)?,
+            Sub::Channels { query, rows, .. } => *rows = cache.channels(query)?,
             Sub::Messages {
                 cid, window, rows, ..
             } => *rows = window_rows(cache, cid, window, rows)?,
@@ -267,8 +269,13 @@ impl Sub {
     /// subscriber is gone.
     fn deliver(&mut self, overlay: &Overlay, reset: bool) -> bool {
         match self {
-            Sub::Channels { rows, last, tx, .. } => {
-                let items = channel_items(overlay, rows);
+            Sub::Channels {
+                query,
+                rows,
+                last,
+                tx,
+            } => {
+                let items = channel_items(overlay, query, rows);
                 deliver(last, items, tx, reset)
             }
             Sub::Messages { rows, last, tx, .. } | Sub::Thread { rows, last, tx, .. } => {
@@ -316,8 +323,8 @@ impl Sub {
                 last,
                 tx,
             } => {
-                channel_echoes(cache, *query, rows, &new)?;
-                let items = channel_items(overlay, rows);
+                channel_echoes(cache, query, rows, &new)?;
+                let items = channel_items(overlay, query, rows);
                 deliver(last, items, tx, false)
             }
             Sub::Messages {
@@ -342,10 +349,15 @@ impl Sub {
 }
 
 /// The channel list as the UI shows it: the rows with the overlay laid over them, without
-/// the channels the user is leaving.
-fn channel_items(overlay: &Overlay, rows: &[ChannelListItem]) -> Vec<ChannelItem> {
+/// the channels the user is leaving or deleting, or whose queued settings the query's
+/// filters leave out (a channel being hidden or archived).
+fn channel_items(
+    overlay: &Overlay,
+    query: &ChannelQuery,
+    rows: &[ChannelListItem],
+) -> Vec<ChannelItem> {
     rows.iter()
-        .filter(|i| !overlay.leaving(&i.channel.cid))
+        .filter(|i| overlay.shows(query, i))
         .map(|i| overlay.channel(i.clone()))
         .collect()
 }
@@ -356,7 +368,7 @@ fn channel_items(overlay: &Overlay, rows: &[ChannelListItem]) -> Vec<ChannelItem
 /// limit, or left out by its filter) is asked of the cache again.
 fn channel_echoes(
     cache: &Cache,
-    query: ChannelQuery,
+    query: &ChannelQuery,
     rows: &mut Vec<ChannelListItem>,
     echoes: &[&CachedMessage],
 ) -> CacheResult<()> {
@@ -372,10 +384,14 @@ fn channel_echoes(
             }
         }
     }
-    // The cache's order: newest activity first, then newest channel, then cid.
+    // The cache's order: (most unread first, when so sorted,) newest activity first, then
+    // newest channel, then cid.
+    let by_unread = query.sort == crate::cache::ChannelSort::Unread;
     rows.sort_by(|a, b| {
-        b.sort_at
-            .cmp(&a.sort_at)
+        let unread = |i: &ChannelListItem| if by_unread { i.unread.unread_count } else { 0 };
+        unread(b)
+            .cmp(&unread(a))
+            .then(b.sort_at.cmp(&a.sort_at))
             .then(b.channel.created_at.cmp(&a.channel.created_at))
             .then_with(|| b.channel.cid.to_string().cmp(&a.channel.cid.to_string()))
     });
@@ -552,6 +568,9 @@ impl Registry {
         }
         for id in closed {
             self.subs.remove(&id);
+        }
+        if let Err(e) = self.total.refresh(cache, overlay, changed) {
+            first_error.get_or_insert(e);
         }
         first_error.map_or(Ok(()), Err)
     }

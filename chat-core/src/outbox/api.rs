@@ -165,6 +165,14 @@ impl OutboxOp {
                     members: members.clone(),
                 }),
             ),
+            Self::SetMemberState { cid, request } => {
+                (Method::Patch, channel_path(cid, "member"), json(request))
+            }
+            Self::DeleteChannel { cid } => (
+                Method::Delete,
+                format!("/v1/channels/{}/{}", cid.kind().as_str(), cid.id()),
+                None,
+            ),
             Self::RemoveMember { cid, user_id } => (
                 Method::Delete,
                 channel_path(cid, &format!("members/{user_id}")),

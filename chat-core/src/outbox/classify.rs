@@ -124,6 +124,7 @@ fn classify_http(
             OutboxOp::RemoveReaction { .. }
                 | OutboxOp::DeleteMessage { .. }
                 | OutboxOp::RemoveMember { .. }
+                | OutboxOp::DeleteChannel { .. }
         )
     {
         return Class::AlreadyDone;

@@ -99,6 +99,7 @@ impl Outbox {
                 self.coalesce_star(&mut plan);
             }
             OutboxOp::MarkRead { .. } => self.supersede_mark_read(&mut plan),
+            OutboxOp::SetMemberState { .. } | OutboxOp::DeleteChannel { .. } => {}
             OutboxOp::SendMessage { .. }
             | OutboxOp::CreateChannel { .. }
             | OutboxOp::UpdateChannel { .. }

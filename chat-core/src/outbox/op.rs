@@ -6,7 +6,7 @@
 
 use chat_protocol::{
     Cid, CreateChannelRequest, MemberInput, SendMessageRequest, UpdateChannelRequest,
-    UpdateMessageRequest,
+    UpdateMemberStateRequest, UpdateMessageRequest,
 };
 use chat_protocol::{ids, limits};
 use serde::{Deserialize, Serialize};
@@ -111,6 +111,20 @@ pub enum OutboxOp {
         /// The member to remove.
         user_id: String,
     },
+    /// `PATCH /v1/channels/{type}/{id}/member`: the user hides, mutes or archives the
+    /// channel for themselves (or undoes it).
+    SetMemberState {
+        /// The channel.
+        cid: Cid,
+        /// The settings to change (absent fields stay).
+        request: UpdateMemberStateRequest,
+    },
+    /// `DELETE /v1/channels/{type}/{id}`: deletes the channel for everyone (owners and
+    /// admins).
+    DeleteChannel {
+        /// The channel.
+        cid: Cid,
+    },
 }
 
 /// What kind of operation an [`OutboxOp`] is, without its payload.
@@ -141,6 +155,10 @@ pub enum OpKind {
     AddMembers,
     /// [`OutboxOp::RemoveMember`].
     RemoveMember,
+    /// [`OutboxOp::SetMemberState`].
+    SetMemberState,
+    /// [`OutboxOp::DeleteChannel`].
+    DeleteChannel,
 }
 
 impl OutboxOp {
@@ -185,6 +203,8 @@ impl OutboxOp {
             Self::UpdateChannel { .. } => OpKind::UpdateChannel,
             Self::AddMembers { .. } => OpKind::AddMembers,
             Self::RemoveMember { .. } => OpKind::RemoveMember,
+            Self::SetMemberState { .. } => OpKind::SetMemberState,
+            Self::DeleteChannel { .. } => OpKind::DeleteChannel,
         }
     }
 
@@ -193,7 +213,11 @@ impl OutboxOp {
     pub fn changes_channel(&self) -> bool {
         matches!(
             self,
-            Self::UpdateChannel { .. } | Self::AddMembers { .. } | Self::RemoveMember { .. }
+            Self::UpdateChannel { .. }
+                | Self::AddMembers { .. }
+                | Self::RemoveMember { .. }
+                | Self::SetMemberState { .. }
+                | Self::DeleteChannel { .. }
         )
     }
 
@@ -211,7 +235,9 @@ impl OutboxOp {
             | Self::MarkRead { cid, .. }
             | Self::UpdateChannel { cid, .. }
             | Self::AddMembers { cid, .. }
-            | Self::RemoveMember { cid, .. } => Ok(cid.clone()),
+            | Self::RemoveMember { cid, .. }
+            | Self::SetMemberState { cid, .. }
+            | Self::DeleteChannel { cid } => Ok(cid.clone()),
             Self::CreateChannel { request } => {
                 let id = request.id.as_deref().ok_or(OutboxError::MissingChannelId)?;
                 Cid::new(request.kind, id).map_err(OutboxError::InvalidId)
@@ -233,7 +259,9 @@ impl OutboxOp {
             | Self::CreateChannel { .. }
             | Self::UpdateChannel { .. }
             | Self::AddMembers { .. }
-            | Self::RemoveMember { .. } => None,
+            | Self::RemoveMember { .. }
+            | Self::SetMemberState { .. }
+            | Self::DeleteChannel { .. } => None,
         }
     }
 
@@ -329,7 +357,9 @@ impl OutboxOp {
             Self::DeleteMessage { .. }
             | Self::StarMessage { .. }
             | Self::UnstarMessage { .. }
-            | Self::MarkRead { .. } => {}
+            | Self::MarkRead { .. }
+            | Self::SetMemberState { .. }
+            | Self::DeleteChannel { .. } => {}
         }
         self.queue_key()
     }

@@ -34,6 +34,7 @@ mod support;
 mod cache_sync;
 mod call_order;
 mod channel_list;
+mod channel_state;
 mod client;
 mod crash_safety;
 mod distinct;

@@ -12,6 +12,7 @@
 //!   instant type (`java.time.Instant`, `Date`);
 //! - errors cross as the typed [`ChatError`], one variant per chat-core error kind.
 
+mod channel_state;
 mod client;
 mod diffs;
 mod error;
@@ -23,6 +24,9 @@ mod subscription;
 mod time;
 mod types;
 
+pub use channel_state::{
+    ChannelListQuery, ChannelSort, Inclusion, TotalUnread, TotalUnreadListener,
+};
 pub use client::{ClientConfig, FfiClient, FfiTokenProvider};
 pub use diffs::{ChannelDiff, MemberDiff, MessageDiff, ReadReceiptDiff};
 pub use error::{ChatError, TokenFetchError};

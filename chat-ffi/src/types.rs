@@ -165,6 +165,12 @@ pub struct ChannelItem {
     pub unread_mentions: u32,
     /// The newest message, for the preview.
     pub last_message: Option<MessageItem>,
+    /// The user hid it (until its next new message).
+    pub hidden: bool,
+    /// The user muted it: it counts toward no unread total.
+    pub muted: bool,
+    /// The user archived it.
+    pub archived: bool,
 }
 
 impl From<CoreChannel> for ChannelItem {
@@ -179,6 +185,9 @@ impl From<CoreChannel> for ChannelItem {
             unread_count: c.unread_count,
             unread_mentions: c.unread_mentions,
             last_message: c.last_message.map(Into::into),
+            hidden: c.hidden,
+            muted: c.muted,
+            archived: c.archived,
         }
     }
 }

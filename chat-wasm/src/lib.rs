@@ -17,6 +17,7 @@
 
 #![cfg(target_arch = "wasm32")]
 
+pub mod channel_state;
 pub mod client;
 pub mod error;
 pub mod live;

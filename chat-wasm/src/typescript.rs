@@ -162,7 +162,8 @@ export interface OutboxItem {
   op_id: string;
   /** The operation, tagged by `op`: `send_message`, `edit_message`, `delete_message`,
    * `add_reaction`, `remove_reaction`, `star_message`, `unstar_message`, `mark_read`,
-   * `create_channel`, `update_channel`, `add_members`, `remove_member`. */
+   * `create_channel`, `update_channel`, `add_members`, `remove_member`,
+   * `set_member_state`, `delete_channel`. */
   op: { op: string; cid?: Cid; [field: string]: unknown };
   state: OutboxItemState;
 }
@@ -195,6 +196,29 @@ export interface NewMessage {
 }
 
 /** A channel's new name or image (absent fields stay). */
+/** Whether a channel list shows channels with a setting. */
+export type Inclusion = "include" | "exclude" | "only";
+
+/** The options of a channel list; every field optional. Defaults: every type, neither hidden
+ * nor archived (muted ones included), most recently active first, 30 channels. */
+export interface ChannelListQuery {
+  limit?: number;
+  type?: ChannelType;
+  unreadOnly?: boolean;
+  hidden?: Inclusion;
+  muted?: Inclusion;
+  archived?: Inclusion;
+  /** Matches the channel's name, its cid and its members' ids (ASCII case-insensitive). */
+  text?: string;
+  sort?: "last_message" | "unread";
+}
+
+/** The unread counts over every channel the user has not muted. */
+export interface TotalUnread {
+  unread_count: number;
+  unread_mentions: number;
+}
+
 export interface ChannelUpdate {
   name?: string;
   image?: string;

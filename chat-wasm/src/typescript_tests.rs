@@ -325,6 +325,14 @@ fn the_typescript_shapes_match_what_rust_serializes() {
     );
     check(
         &shapes,
+        "TotalUnread",
+        &chat_core::live::TotalUnread {
+            unread_count: 3,
+            unread_mentions: 1,
+        },
+    );
+    check(
+        &shapes,
         "ReadReceipt",
         &ReadReceipt {
             user_id: "bob".into(),

@@ -288,15 +288,8 @@ public final class ChatClient: Sendable {
 
     // MARK: Live queries
 
-    /// The user's channels, most recently active first, with unread counts and last messages.
-    /// Creating the stream opens the live query; it ends when the stream does. Conflated.
-    public func channels(limit: Int = 30) -> AsyncThrowingStream<[ChannelItem], Error> {
-        let ffi = self.ffi
-        let limit = UInt32(clamping: limit)
-        return liveListStream({ (diff: ChannelDiff) in diff.change }) { onBatch in
-            try await ffi.watchChannels(limit: limit, listener: ChannelDiffListener(onBatch))
-        }
-    }
+    // `channels(limit:kind:unreadOnly:hidden:muted:archived:text:sort:)`, the channel list with
+    // its options, is in ChannelState.swift.
 
     /// Opens a live window on the newest `pageSize` messages of `cid`; returns once it is loaded
     /// (from the cache: no network wait).

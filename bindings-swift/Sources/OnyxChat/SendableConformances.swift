@@ -6,6 +6,8 @@
 
 #if !compiler(>=6)
 extension ChannelItem: @unchecked Sendable {}
+extension ChannelListQuery: @unchecked Sendable {}
+extension TotalUnread: @unchecked Sendable {}
 extension ChannelUpdate: @unchecked Sendable {}
 extension ClientConfig: @unchecked Sendable {}
 extension ClientStatus: @unchecked Sendable {}
@@ -19,6 +21,8 @@ extension ReadReceipt: @unchecked Sendable {}
 extension TypingUser: @unchecked Sendable {}
 extension ChannelDiff: @unchecked Sendable {}
 extension ChannelKind: @unchecked Sendable {}
+extension ChannelSort: @unchecked Sendable {}
+extension Inclusion: @unchecked Sendable {}
 extension ConnectionState: @unchecked Sendable {}
 extension MemberDiff: @unchecked Sendable {}
 extension MemberRole: @unchecked Sendable {}

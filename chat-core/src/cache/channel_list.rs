@@ -28,15 +28,20 @@ use super::error::CacheResult;
 use super::member_state::OwnChannelState;
 use super::rows::{ChannelListItem, MESSAGE_SELECT, cached_message, json};
 
-/// The filters of both orders (`?2` type, `?3` unread only, `?4`..`?6` hidden, muted,
+/// The filters of every list (`?2` type, `?3` unread only, `?4`..`?6` hidden, muted,
 /// archived as `NULL` = either, `0` = not, `1` = only; `?7` the lowercase text or `NULL`).
 macro_rules! channel_list {
     ($index:literal, $order:literal) => {
+        channel_list!($index, "?8 IS NULL", $order)
+    };
+    ($index:literal, $extra:literal, $order:literal) => {
         concat!(
             "SELECT data, unread_count, unread_mentions, sort_at, hidden, muted, archived \
              FROM channels INDEXED BY ",
             $index,
-            " WHERE (?2 IS NULL OR (cid > ?2 || ':' AND cid < ?2 || ';')) \
+            " WHERE ",
+            $extra,
+            " AND (?2 IS NULL OR (cid > ?2 || ':' AND cid < ?2 || ';')) \
                AND (?3 = 0 OR unread_count > 0) \
                AND (?4 IS NULL OR hidden = ?4) AND (?5 IS NULL OR muted = ?5) \
                AND (?6 IS NULL OR archived = ?6) \
@@ -55,6 +60,8 @@ macro_rules! channel_list {
 /// Most recently active first.
 pub(crate) const BY_ACTIVITY: &str =
     channel_list!("channels_list", "sort_at DESC, created_at DESC, cid DESC");
+/// One channel (`?8`) if it passes the filters: one primary-key probe.
+pub(crate) const ONE: &str = channel_list!("sqlite_autoindex_channels_1", "cid = ?8", "cid");
 /// Most unread first, then most recently active.
 pub(crate) const BY_UNREAD: &str = channel_list!(
     "channels_by_unread",
@@ -211,6 +218,31 @@ impl Cache {
 
     /// The channels a [`ChannelQuery`] lists, in its order.
     pub fn channels(&self, query: &ChannelQuery) -> CacheResult<Vec<ChannelListItem>> {
+        self.list_rows(query, None)
+    }
+
+    /// The row of `cid` if it passes the query's type, unread and text filters, whatever
+    /// its settings (the live list checks them with the user's queued changes applied).
+    pub fn channel_row(
+        &self,
+        query: &ChannelQuery,
+        cid: &chat_protocol::Cid,
+    ) -> CacheResult<Option<ChannelListItem>> {
+        let any = ChannelQuery {
+            limit: 1,
+            hidden: Inclusion::Include,
+            muted: Inclusion::Include,
+            archived: Inclusion::Include,
+            ..query.clone()
+        };
+        Ok(self.list_rows(&any, Some(cid.to_string()))?.pop())
+    }
+
+    fn list_rows(
+        &self,
+        query: &ChannelQuery,
+        one: Option<String>,
+    ) -> CacheResult<Vec<ChannelListItem>> {
         let kind = query.kind.map(|k| k.as_str());
         let text = query
             .text
@@ -218,9 +250,10 @@ impl Cache {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_ascii_lowercase);
-        let sql = match query.sort {
-            ChannelSort::LastMessage => BY_ACTIVITY,
-            ChannelSort::Unread => BY_UNREAD,
+        let sql = match (&one, query.sort) {
+            (Some(_), _) => ONE,
+            (None, ChannelSort::LastMessage) => BY_ACTIVITY,
+            (None, ChannelSort::Unread) => BY_UNREAD,
         };
         let channels: Vec<Row> = self
             .conn
@@ -233,7 +266,8 @@ impl Cache {
                     query.hidden.param(),
                     query.muted.param(),
                     query.archived.param(),
-                    text
+                    text,
+                    one
                 ],
                 |r| {
                     let own = OwnChannelState {
@@ -297,6 +331,11 @@ mod tests {
                 "the text filter reads one channel's members: {list}"
             );
         }
+        let one = plan(&cache, ONE);
+        assert!(
+            one.contains("SEARCH channels USING INDEX sqlite_autoindex_channels_1 (cid=?)"),
+            "{one}"
+        );
         let total = plan(&cache, UNREAD_CHANNELS);
         assert!(
             total.contains("SCAN channels USING COVERING INDEX channels_unread"),

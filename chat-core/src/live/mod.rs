@@ -10,6 +10,7 @@
 //! the engine never waits for the app, and the app's code never runs while the engine
 //! holds anything. A [`LiveList`] is the receiving end; dropping it ends the subscription.
 
+mod channel_rows;
 #[cfg(test)]
 mod channel_state_tests;
 pub mod diff;

@@ -305,6 +305,18 @@ impl<'a> Overlay<'a> {
         own
     }
 
+    /// The channels with a queued, not refused settings change (hide, mute, archive).
+    pub(crate) fn settings_changing(&self) -> Vec<Cid> {
+        self.outbox
+            .changed_channels()
+            .filter(|cid| {
+                self.channel_changes(cid)
+                    .any(|op| matches!(op, OutboxOp::SetMemberState { .. }))
+            })
+            .cloned()
+            .collect()
+    }
+
     /// Whether the user is deleting `cid` (a queued, not refused delete): it leaves every
     /// channel list at once.
     pub(crate) fn deleting(&self, cid: &Cid) -> bool {

@@ -18,6 +18,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use uuid::Uuid;
 
 use super::LiveList;
+use super::channel_rows::{channel_echoes, channel_items, channel_rows, needs_rows};
 use super::diff::{ListDiff, diff};
 use super::items::{ChannelItem, MemberItem, MessageItem, ReadReceipt};
 use super::overlay::Overlay;
@@ -229,7 +230,7 @@ impl Sub {
             let new = self.matching(echoes);
             match self {
                 Sub::Channels { query, rows, .. } => {
-                    channel_echoes(cache, query, rows, &new)?;
+                    channel_echoes(cache, overlay, query, rows, &new)?;
                 }
                 Sub::Messages { window, rows, .. } => {
                     push_rows(rows, &new, Some(window.limit as usize));
@@ -241,11 +242,19 @@ impl Sub {
             }
             return Ok(());
         }
+        if let Sub::Channels { query, rows, .. } = self
+            && *changed == Changed::Overlay
+            && needs_rows(overlay, rows)
+        {
+            // A channel whose queued settings bring it into this list is not among the rows.
+            *rows = channel_rows(cache, overlay, query)?;
+            return Ok(());
+        }
         if *changed != Changed::Rows {
             return Ok(());
         }
         match self {
-            Sub::Channels { query, rows, .. } => *rows = cache.channels(query)?,
+            Sub::Channels { query, rows, .. } => *rows = channel_rows(cache, overlay, query)?,
             Sub::Messages {
                 cid, window, rows, ..
             } => *rows = window_rows(cache, cid, window, rows)?,
@@ -323,7 +332,7 @@ impl Sub {
                 last,
                 tx,
             } => {
-                channel_echoes(cache, query, rows, &new)?;
+                channel_echoes(cache, overlay, query, rows, &new)?;
                 let items = channel_items(overlay, query, rows);
                 deliver(last, items, tx, false)
             }
@@ -346,56 +355,6 @@ impl Sub {
             Sub::Starred { tx, .. } => !tx.is_closed(),
         })
     }
-}
-
-/// The channel list as the UI shows it: the rows with the overlay laid over them, without
-/// the channels the user is leaving or deleting, or whose queued settings the query's
-/// filters leave out (a channel being hidden or archived).
-fn channel_items(
-    overlay: &Overlay,
-    query: &ChannelQuery,
-    rows: &[ChannelListItem],
-) -> Vec<ChannelItem> {
-    rows.iter()
-        .filter(|i| overlay.shows(query, i))
-        .map(|i| overlay.channel(i.clone()))
-        .collect()
-}
-
-/// A channel list's rows after new top-level `echoes`: each channel's preview is its echo
-/// and its sort key rises to the echo's time (as the cache raised it when it stored the
-/// echo), so the list re-sorts at once. A channel the list does not hold yet (beyond its
-/// limit, or left out by its filter) is asked of the cache again.
-fn channel_echoes(
-    cache: &Cache,
-    query: &ChannelQuery,
-    rows: &mut Vec<ChannelListItem>,
-    echoes: &[&CachedMessage],
-) -> CacheResult<()> {
-    for echo in echoes {
-        match rows.iter_mut().find(|i| i.channel.cid == echo.message.cid) {
-            Some(row) => {
-                row.last_message = Some((*echo).clone());
-                row.sort_at = row.sort_at.max(echo.message.created_at.millis());
-            }
-            None => {
-                *rows = cache.channels(query)?;
-                return Ok(());
-            }
-        }
-    }
-    // The cache's order: (most unread first, when so sorted,) newest activity first, then
-    // newest channel, then cid.
-    let by_unread = query.sort == crate::cache::ChannelSort::Unread;
-    rows.sort_by(|a, b| {
-        let unread = |i: &ChannelListItem| if by_unread { i.unread.unread_count } else { 0 };
-        unread(b)
-            .cmp(&unread(a))
-            .then(b.sort_at.cmp(&a.sort_at))
-            .then(b.channel.created_at.cmp(&a.channel.created_at))
-            .then_with(|| b.channel.cid.to_string().cmp(&a.channel.cid.to_string()))
-    });
-    Ok(())
 }
 
 /// The rows of a starred list: the newest `limit` of the cache's list (and one more per

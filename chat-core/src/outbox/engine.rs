@@ -450,6 +450,16 @@ impl Outbox {
     /// leaving), in enqueue order, with their visible states. Costs O(those items),
     /// whatever the backlog.
     pub fn channel_changes(&self, cid: &Cid) -> impl Iterator<Item = ItemView<'_>> {
+        self.channel_changes_of(cid)
+    }
+
+    /// The channels with queued items that change them or their members: O(those
+    /// channels).
+    pub fn changed_channels(&self) -> impl Iterator<Item = &Cid> {
+        self.channel_changes.keys()
+    }
+
+    fn channel_changes_of(&self, cid: &Cid) -> impl Iterator<Item = ItemView<'_>> {
         self.channel_changes
             .get(cid)
             .into_iter()

@@ -92,7 +92,15 @@ async fn offline_mute_and_hide_show_at_once_survive_a_restart_and_reach_the_othe
         "the hidden channel left the list"
     );
     assert!(list.items()[0].muted);
-    drop((list, total));
+    // A list of hidden channels shows it at once too (its cached row is not hidden yet).
+    let mut hidden = bob
+        .channel_list(ChannelQuery::new(20).hidden(Inclusion::Only))
+        .await
+        .unwrap();
+    hidden.drain();
+    assert_eq!(cids(&hidden), ["team:side"]);
+    assert!(hidden.items()[0].hidden);
+    drop((list, total, hidden));
     bob.shutdown().await;
     assert_eq!(
         server_state(&t, &app, "bob", "/v1/channels/team/crew").await,
@@ -121,7 +129,7 @@ async fn offline_mute_and_hide_show_at_once_survive_a_restart_and_reach_the_othe
     );
 
     // Bob's other device learns both through sync; carol (in `side`) learns nothing.
-    let (phone, _) = synced(&t, &app, "bob", None).await;
+    let (phone, phone_net) = synced(&t, &app, "bob", None).await;
     let mut phone_list = phone.channel_list(20).await.unwrap();
     until(&mut phone_list, "the hidden channel gone", |items| {
         items.len() == 1 && items[0].channel.cid.to_string() == "team:crew" && items[0].muted
@@ -166,6 +174,25 @@ async fn offline_mute_and_hide_show_at_once_survive_a_restart_and_reach_the_othe
         ["team:side"],
         "carol is a member of side only"
     );
+
+    // Un-hiding shows it in the default list at once (offline, before any confirmation).
+    let mut phone_hidden = phone
+        .channel_list(ChannelQuery::new(20).hidden(Inclusion::Only))
+        .await
+        .unwrap();
+    phone_hidden.drain();
+    phone_net.set_offline(true);
+    phone.hide_channel(&side, false).await.unwrap();
+    phone_list.drain();
+    phone_hidden.drain();
+    assert_eq!(cids(&phone_list), ["team:side", "team:crew"]);
+    assert!(phone_hidden.items().is_empty());
+    phone_net.set_offline(false);
+    flushed(&phone).await;
+    bob.hide_channel(&side, true).await.unwrap();
+    flushed(&bob).await;
+    phone.sync().await.unwrap();
+    until(&mut phone_list, "hidden again", |items| items.len() == 1).await;
 
     // A new message in the hidden channel shows it again, on every device of bob's.
     t.user(&app, "alice").send("team:side", "four").await;

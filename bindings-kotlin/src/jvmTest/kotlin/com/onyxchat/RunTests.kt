@@ -8,6 +8,7 @@ import kotlin.system.exitProcess
 
 fun main() {
     val result = JUnitCore.runClasses(
+        ChannelStateTest::class.java,
         ChatClientTest::class.java,
         ConversationsTest::class.java,
         ErrorsTest::class.java,

@@ -124,6 +124,23 @@ class ChatClient private constructor(
     suspend fun leaveChannel(cid: String): String = ffi.leaveChannel(cid)
 
     /**
+     * Hides [cid] from the user's channel list until its next new message (`false`: shows it
+     * again): at once, offline too, and on the user's other devices once delivered.
+     */
+    suspend fun hideChannel(cid: String, hidden: Boolean = true): String =
+        ffi.hideChannel(cid, hidden)
+
+    /** Mutes [cid] for the user (`false`: unmutes): it leaves [totalUnread] at once. */
+    suspend fun muteChannel(cid: String, muted: Boolean = true): String = ffi.muteChannel(cid, muted)
+
+    /** Archives [cid] for the user (`false`: un-archives): it leaves the default channel list. */
+    suspend fun archiveChannel(cid: String, archived: Boolean = true): String =
+        ffi.archiveChannel(cid, archived)
+
+    /** Deletes [cid] for everyone (owners and admins): it leaves the channel list at once. */
+    suspend fun deleteChannel(cid: String): String = ffi.deleteChannel(cid)
+
+    /**
      * Opens (creating it if needed) the distinct conversation between this user and [members]: a
      * direct message with one member, a fixed group with several. Its cid is derived from the
      * member set (`messaging:!members-…`), so every member gets the same cid, offline too. Its
@@ -194,13 +211,37 @@ class ChatClient private constructor(
     /** The user stopped typing in [cid] or its thread [parentId] (sending a message does this too). */
     suspend fun stopTyping(cid: String, parentId: String? = null) = ffi.stopTyping(cid, parentId)
 
-    /** The user's channels, most recently active first, with unread counts and last messages. */
-    fun channels(limit: Int = 30): Flow<List<ChannelItem>> =
-        liveListFlow({ d: com.onyxchat.ChannelDiff -> d.toChange() }) { onBatch ->
-            ffi.watchChannels(limit.toUInt(), object : ChannelListListener {
+    /**
+     * The user's channels with unread counts and last messages. By default: every type,
+     * neither hidden nor archived (muted ones included), most recently active first. [text]
+     * matches the channel's name, its cid and its members' ids.
+     */
+    fun channels(
+        limit: Int = 30,
+        kind: ChannelKind? = null,
+        unreadOnly: Boolean = false,
+        hidden: Inclusion = Inclusion.EXCLUDE,
+        muted: Inclusion = Inclusion.INCLUDE,
+        archived: Inclusion = Inclusion.EXCLUDE,
+        text: String? = null,
+        sort: ChannelSort = ChannelSort.LAST_MESSAGE,
+    ): Flow<List<ChannelItem>> {
+        val query = ChannelListQuery(
+            limit.toUInt(), kind, unreadOnly, hidden, muted, archived, text, sort,
+        )
+        return liveListFlow({ d: com.onyxchat.ChannelDiff -> d.toChange() }) { onBatch ->
+            ffi.watchChannelList(query, object : ChannelListListener {
                 override fun onDiffs(diffs: List<com.onyxchat.ChannelDiff>) = onBatch(diffs)
             })
         }
+    }
+
+    /** The user's unread counts over every channel they have not muted, for an app badge. */
+    fun totalUnread(): Flow<TotalUnread> = liveValueFlow { onValue ->
+        ffi.watchTotalUnread(object : TotalUnreadListener {
+            override fun onTotal(total: TotalUnread) = onValue(total)
+        })
+    }
 
     /** Opens a live window on the newest [pageSize] messages of [cid]; returns once it is loaded (from the cache: no network wait). */
     suspend fun messages(cid: String, pageSize: Int = 30): MessageList =

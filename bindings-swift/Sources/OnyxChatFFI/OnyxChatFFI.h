@@ -243,6 +243,13 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_TOTAL_UNREAD_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_TOTAL_UNREAD_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceTotalUnreadListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_FFI_TOKEN_PROVIDER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_FFI_TOKEN_PROVIDER_METHOD0
 typedef void (*UniffiCallbackInterfaceFfiTokenProviderMethod0)(uint64_t, RustBuffer* _Nonnull, 
@@ -304,6 +311,15 @@ typedef void (*UniffiCallbackInterfaceReadReceiptListenerMethod0)(uint64_t, Rust
 typedef void (*UniffiCallbackInterfaceTypingListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TOTAL_UNREAD_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TOTAL_UNREAD_LISTENER
+typedef struct UniffiVTableCallbackInterfaceTotalUnreadListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceTotalUnreadListenerMethod0 _Nonnull onTotal;
+} UniffiVTableCallbackInterfaceTotalUnreadListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_FFI_TOKEN_PROVIDER
@@ -387,6 +403,26 @@ typedef struct UniffiVTableCallbackInterfaceTypingListener {
 } UniffiVTableCallbackInterfaceTypingListener;
 
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_TOTALUNREADLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_TOTALUNREADLISTENER
+uint64_t uniffi_chat_ffi_fn_clone_totalunreadlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_FREE_TOTALUNREADLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_FREE_TOTALUNREADLISTENER
+void uniffi_chat_ffi_fn_free_totalunreadlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_INIT_CALLBACK_VTABLE_TOTALUNREADLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_INIT_CALLBACK_VTABLE_TOTALUNREADLISTENER
+void uniffi_chat_ffi_fn_init_callback_vtable_totalunreadlistener(const UniffiVTableCallbackInterfaceTotalUnreadListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_TOTALUNREADLISTENER_ON_TOTAL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_TOTALUNREADLISTENER_ON_TOTAL
+void uniffi_chat_ffi_fn_method_totalunreadlistener_on_total(uint64_t ptr, RustBuffer total, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_FFICLIENT
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CLONE_FFICLIENT
 uint64_t uniffi_chat_ffi_fn_clone_fficlient(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -400,6 +436,36 @@ void uniffi_chat_ffi_fn_free_fficlient(uint64_t handle, RustCallStatus *_Nonnull
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CONSTRUCTOR_FFICLIENT_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_CONSTRUCTOR_FFICLIENT_OPEN
 uint64_t uniffi_chat_ffi_fn_constructor_fficlient_open(RustBuffer config, uint64_t tokens
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_ARCHIVE_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_ARCHIVE_CHANNEL
+uint64_t uniffi_chat_ffi_fn_method_fficlient_archive_channel(uint64_t ptr, RustBuffer cid, int8_t archived
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_DELETE_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_DELETE_CHANNEL
+uint64_t uniffi_chat_ffi_fn_method_fficlient_delete_channel(uint64_t ptr, RustBuffer cid
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_HIDE_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_HIDE_CHANNEL
+uint64_t uniffi_chat_ffi_fn_method_fficlient_hide_channel(uint64_t ptr, RustBuffer cid, int8_t hidden
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_MUTE_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_MUTE_CHANNEL
+uint64_t uniffi_chat_ffi_fn_method_fficlient_mute_channel(uint64_t ptr, RustBuffer cid, int8_t muted
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_CHANNEL_LIST
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_CHANNEL_LIST
+uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_channel_list(uint64_t ptr, RustBuffer query, uint64_t listener
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_TOTAL_UNREAD
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_TOTAL_UNREAD
+uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_total_unread(uint64_t ptr, uint64_t listener
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_ADD_MEMBERS
@@ -1115,6 +1181,48 @@ void ffi_chat_ffi_rust_future_free_void(uint64_t handle
 #ifndef UNIFFI_FFIDEF_FFI_CHAT_FFI_RUST_FUTURE_COMPLETE_VOID
 #define UNIFFI_FFIDEF_FFI_CHAT_FFI_RUST_FUTURE_COMPLETE_VOID
 void ffi_chat_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_TOTALUNREADLISTENER_ON_TOTAL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_TOTALUNREADLISTENER_ON_TOTAL
+uint16_t uniffi_chat_ffi_checksum_method_totalunreadlistener_on_total(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_ARCHIVE_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_ARCHIVE_CHANNEL
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_archive_channel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_DELETE_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_DELETE_CHANNEL
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_delete_channel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_HIDE_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_HIDE_CHANNEL
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_hide_channel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_MUTE_CHANNEL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_MUTE_CHANNEL
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_mute_channel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_CHANNEL_LIST
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_CHANNEL_LIST
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_watch_channel_list(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_TOTAL_UNREAD
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_TOTAL_UNREAD
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_watch_total_unread(void
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_ADD_MEMBERS

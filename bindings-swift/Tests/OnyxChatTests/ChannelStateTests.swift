@@ -31,7 +31,7 @@ final class ChannelStateTests: Fixture {
 
         try await bob.setNetworkReachable(true)
         let phone = try await connect("bob")
-        try await phone.channels(hidden: .include, text: "ALICE").awaitFirst("the other device") {
+        try await phone.channels(hidden: .include, text: String(cid.split(separator: ":")[1]).uppercased()).awaitFirst("the other device") {
             list in list.contains { $0.cid == cid && $0.hidden && $0.muted }
         }
     }

@@ -32,7 +32,7 @@ class ChannelStateTest : Fixture() {
 
         bob.setNetworkReachable(true)
         val phone = connect("bob")
-        val synced = phone.channels(hidden = Inclusion.INCLUDE, text = "ALICE")
+        val synced = phone.channels(hidden = Inclusion.INCLUDE, text = cid.substringAfter(":").uppercase())
             .await("the other device learns both") { list ->
                 list.any { it.cid == cid && it.hidden && it.muted }
             }

@@ -358,6 +358,10 @@ async fn a_database_with_a_row_per_recipient_migrates_to_the_same_counts() {
          DROP INDEX messages_unread; DROP INDEX user_messages_unread_mentions; \
          ALTER TABLE members DROP COLUMN joined_pk; \
          ALTER TABLE apps DROP COLUMN rate_limits; \
+         DROP TRIGGER members_state_last_rev; DROP INDEX members_hidden; \
+         ALTER TABLE members DROP COLUMN hidden; ALTER TABLE members DROP COLUMN muted; \
+         ALTER TABLE members DROP COLUMN archived; ALTER TABLE members DROP COLUMN state_rev; \
+         ALTER TABLE channels DROP COLUMN deleted_at; \
          PRAGMA user_version = 4;",
     )
     .unwrap();

@@ -16,6 +16,7 @@ import {
   useOutbox,
   useCreateChatClient,
   usePresence,
+  useTotalUnread,
 } from "@onyxchat/react";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { NewChannel } from "./NewChannel";
@@ -128,7 +129,9 @@ function ChatLayout({
   onSignOut,
   snapshot,
 }: Props & { client: ChatClient; snapshot: { cid: string; items: MessageItem[] } | undefined }) {
-  const { channels, ready } = useChannelList();
+  const [showArchived, setShowArchived] = useState(false);
+  const query = useMemo(() => (showArchived ? ({ archived: "include" } as const) : undefined), [showArchived]);
+  const { channels, ready } = useChannelList(query);
   const [cid, setCid] = useState<string | null>(() => loadChannel(session));
   // The next reload's first paint: this channel's snapshot screen, kept when the page hides.
   useKeepScreen(session, cid);
@@ -178,6 +181,7 @@ function ChatLayout({
         <div className="app__status">
           <ConnectionDot />
           <OutboxBadge />
+          <UnreadBadge />
           <StorageBadge client={client} />
         </div>
         <div className="app__me">
@@ -209,7 +213,21 @@ function ChatLayout({
           {creating ? (
             <NewChannel session={session} onCreated={select} onCancel={() => setCreating(false)} />
           ) : null}
-          <ChannelList selectedCid={cid} onSelect={select} className="app__channels" />
+          <label className="app__archived-toggle">
+            <input
+              type="checkbox"
+              checked={showArchived}
+              data-testid="show-archived"
+              onChange={(e) => setShowArchived(e.target.checked)}
+            />{" "}
+            Show archived
+          </label>
+          <ChannelList
+            selectedCid={cid}
+            onSelect={select}
+            className="app__channels"
+            {...(query ? { query } : {})}
+          />
           <People session={session} />
         </aside>
         <main className="app__channel">
@@ -230,6 +248,28 @@ function ChatLayout({
                   >
                     {current.channel.memberCount} member{current.channel.memberCount === 1 ? "" : "s"}
                   </button>
+                ) : null}
+                {current ? (
+                  <>
+                    <button
+                      type="button"
+                      className="onyx-button app__channel-action"
+                      data-testid="mute-toggle"
+                      aria-pressed={current.muted}
+                      onClick={() => void client.muteChannel(current.channel.cid, !current.muted)}
+                    >
+                      {current.muted ? "Unmute" : "Mute"}
+                    </button>
+                    <button
+                      type="button"
+                      className="onyx-button app__channel-action"
+                      data-testid="archive-toggle"
+                      aria-pressed={current.archived}
+                      onClick={() => void client.archiveChannel(current.channel.cid, !current.archived)}
+                    >
+                      {current.archived ? "Unarchive" : "Archive"}
+                    </button>
+                  </>
                 ) : null}
               </div>
               <MessageList
@@ -277,6 +317,19 @@ function ConnectionDot() {
     <span className={`status-pill status-pill--${state.type}`} title={state.type}>
       <span className="status-pill__dot" aria-hidden="true" />
       {label}
+    </span>
+  );
+}
+
+/** The total unread over the channels not muted: a badge, and the tab's title. */
+function UnreadBadge() {
+  const { unreadCount } = useTotalUnread();
+  useEffect(() => {
+    document.title = unreadCount > 0 ? `(${unreadCount}) OnyxChat` : "OnyxChat";
+  }, [unreadCount]);
+  return (
+    <span className="status-pill" title="Unread messages in channels you have not muted">
+      Unread <span data-testid="total-unread" data-count={unreadCount}>{unreadCount}</span>
     </span>
   );
 }

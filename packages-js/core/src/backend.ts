@@ -90,6 +90,12 @@ export class LocalBackend implements Backend {
       case "channels":
         handle = await c.watchChannels(num(args[0]), cb);
         break;
+      case "channelList":
+        handle = await c.watchChannelList(args[0] ?? {}, cb);
+        break;
+      case "totalUnread":
+        handle = await c.watchTotalUnread(cb);
+        break;
       case "readReceipts":
         handle = await c.watchReadReceipts(str(args[0]), cb);
         break;

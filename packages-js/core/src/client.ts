@@ -22,6 +22,7 @@ import {
 } from "./stores.js";
 import type {
   ChannelItem,
+  ChannelListQuery,
   ChannelType,
   ChannelUpdate,
   ConnectionState,
@@ -33,6 +34,7 @@ import type {
   NewMessage,
   OutboxItem,
   ReadReceipt,
+  TotalUnread,
   TypingUser,
 } from "./types.js";
 
@@ -309,6 +311,29 @@ export class ChatClient {
   }
 
   /**
+   * Hides a channel from the user's list until its next new message (`false`: shows it again),
+   * queued: it leaves the default list at once and the user's other devices once delivered.
+   */
+  hideChannel(cid: string, hidden = true): Promise<string> {
+    return this.run("hideChannel", [cid, hidden]);
+  }
+
+  /** Mutes a channel for the user (`false`: unmutes), queued: it leaves {@link totalUnread} at once. */
+  muteChannel(cid: string, muted = true): Promise<string> {
+    return this.run("muteChannel", [cid, muted]);
+  }
+
+  /** Archives a channel for the user (`false`: un-archives), queued: it leaves the default list. */
+  archiveChannel(cid: string, archived = true): Promise<string> {
+    return this.run("archiveChannel", [cid, archived]);
+  }
+
+  /** Deletes a channel for everyone (owners and admins), queued: it leaves the list at once. */
+  deleteChannel(cid: string): Promise<string> {
+    return this.run("deleteChannel", [cid]);
+  }
+
+  /**
    * Opens (creating it if needed) the distinct conversation between this user and `members`: a
    * direct message with one member, a fixed group with several. Its cid is derived from the
    * member set (`messaging:!members-…`), so every member gets the same cid, offline too. Its
@@ -414,9 +439,30 @@ export class ChatClient {
     return store;
   }
 
-  /** The channel list: the first `limit` channels by recent activity, with unread counts. */
-  channels(limit = DEFAULT_CHANNELS): LiveStore<ChannelItem[]> {
-    return this.store(`channels:${limit}`, () => new ListStore<ChannelItem>(this.host, "channels", [limit], (c) => c.channel.cid));
+  /**
+   * The channel list with unread counts: the first `limit` channels by recent activity, neither
+   * hidden nor archived; or with a {@link ChannelListQuery} (type, unread only, hidden / muted /
+   * archived included, excluded or alone, a text filter on names, cids and member ids, sorted by
+   * activity or unread count). The same store for the same arguments.
+   */
+  channels(query: number | ChannelListQuery = DEFAULT_CHANNELS): LiveStore<ChannelItem[]> {
+    if (typeof query === "number") {
+      return this.store(`channels:${query}`, () => new ListStore<ChannelItem>(this.host, "channels", [query], (c) => c.channel.cid));
+    }
+    const q: ChannelListQuery = { limit: DEFAULT_CHANNELS, ...query };
+    return this.store(
+      `channelList:${JSON.stringify(q, Object.keys(q).sort())}`,
+      () => new ListStore<ChannelItem>(this.host, "channelList", [q], (c) => c.channel.cid),
+    );
+  }
+
+  /** The user's unread counts over every channel they have not muted, live (app badges). */
+  totalUnread(): LiveStore<TotalUnread> {
+    return this.store(
+      "totalUnread",
+      () =>
+        new ValueStore<TotalUnread>(this.host, "totalUnread", [], { unreadCount: 0, unreadMentions: 0 }, (t) => ({ ...t })),
+    );
   }
 
   /**

@@ -25,6 +25,10 @@ export const CLIENT_METHODS = [
   "setMemberRole",
   "removeMember",
   "leaveChannel",
+  "hideChannel",
+  "muteChannel",
+  "archiveChannel",
+  "deleteChannel",
   "retry",
   "discard",
   "outbox",
@@ -53,13 +57,16 @@ export type WindowMethod = (typeof WINDOW_METHODS)[number];
 
 /**
  * The live queries and their arguments: `messages [cid, pageSize]`, `thread [parentId]`,
- * `channels [limit]`, `readReceipts [cid]`, `members [cid]`, `typing [cid]`, `presence []`,
- * `connection []`, `outbox []`, `starred [pageSize]`.
+ * `channels [limit]`, `channelList [query]`, `readReceipts [cid]`, `members [cid]`,
+ * `typing [cid]`, `presence []`, `connection []`, `outbox []`, `starred [pageSize]`,
+ * `totalUnread []`.
  */
 export type SubKind =
   | "messages"
   | "thread"
   | "channels"
+  | "channelList"
+  | "totalUnread"
   | "readReceipts"
   | "members"
   | "typing"

@@ -8,8 +8,10 @@ import type { Cid, ChannelType, DisconnectReason, ListDiff } from "../wasm/chat_
 export type {
   Cid,
   ChannelType,
+  ChannelListQuery,
   ChannelUpdate,
   DisconnectReason,
+  Inclusion,
   ListDiff,
   MemberRole,
   OpenOptions,
@@ -94,12 +96,24 @@ export interface MessageItem {
   starred: boolean;
 }
 
-/** A channel in the channel list. */
+/** A channel in the channel list, with the user's own settings (a queued change shown at once). */
 export interface ChannelItem {
   channel: Channel;
   unreadCount: number;
   unreadMentions: number;
   lastMessage: MessageItem | null;
+  /** Hidden from the default list until the channel's next new message. */
+  hidden: boolean;
+  /** Muted: counts toward no total unread. */
+  muted: boolean;
+  /** Archived: left out of the default list. */
+  archived: boolean;
+}
+
+/** The user's unread counts over every channel they have not muted (app badges). */
+export interface TotalUnread {
+  unreadCount: number;
+  unreadMentions: number;
 }
 
 /** How far a member has read a channel. */

@@ -11,6 +11,7 @@
 import type {
   Channel,
   ChannelItem,
+  TotalUnread,
   ConnectionState,
   EngineStatus,
   Failure,
@@ -111,6 +112,9 @@ function channelItem(i: Wire): ChannelItem {
     unreadCount: i.unread_count,
     unreadMentions: i.unread_mentions,
     lastMessage: i.last_message == null ? null : messageItem(i.last_message as Wire),
+    hidden: i.hidden ?? false,
+    muted: i.muted ?? false,
+    archived: i.archived ?? false,
   } as ChannelItem;
 }
 
@@ -173,6 +177,8 @@ const SUBS: Record<string, (payload: unknown) => unknown> = {
   thread: diffs(messageItem),
   starred: diffs(messageItem),
   channels: diffs(channelItem),
+  channelList: diffs(channelItem),
+  totalUnread: (p) => camelKeys(p as Wire) as unknown as TotalUnread,
   readReceipts: diffs(readReceipt),
   members: diffs(memberItem),
   typing: (p) => (p as Wire[]).map(typingUser),

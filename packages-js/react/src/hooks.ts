@@ -2,6 +2,7 @@ import { useCallback, useMemo, useSyncExternalStore } from "react";
 import { useChatContext, useChatClient } from "./context.js";
 import type {
   ChannelItem,
+  ChannelListQuery,
   ConnectionState,
   LiveStore,
   MemberItem,
@@ -10,6 +11,7 @@ import type {
   OutboxItem,
   StarredListStore,
   ReadReceipt,
+  TotalUnread,
   TypingUser,
   UserDisplay,
 } from "./types.js";
@@ -86,9 +88,11 @@ export interface ChannelListState {
 }
 
 /** The user's channels, the first `limit` by activity. */
-export function useChannelList(limit?: number): ChannelListState {
+export function useChannelList(query?: number | ChannelListQuery): ChannelListState {
   const client = useChatClient();
-  const store = useMemo(() => client.channels(limit), [client, limit]);
+  // A query object is compared by value: an inline `{ muted: "only" }` is one store.
+  const key = typeof query === "object" ? JSON.stringify(query, Object.keys(query).sort()) : query;
+  const store = useMemo(() => client.channels(query), [client, key]);
   const { value, ready, error } = useStoreState(store);
   return useMemo(() => ({ channels: value, ready, error }), [value, ready, error]);
 }
@@ -250,4 +254,22 @@ export function useUser(userId: string): Required<UserDisplay> {
   const name = found?.name || userId;
   const image = found?.image ?? null;
   return useMemo(() => ({ name, image }), [name, image]);
+}
+
+export interface TotalUnreadState extends TotalUnread {
+  /** Whether the first value (from the cache) has arrived. */
+  ready: boolean;
+}
+
+const NO_TOTAL = emptyStore<TotalUnread>({ unreadCount: 0, unreadMentions: 0 });
+
+/**
+ * The user's unread counts over every channel they have not muted, live: for an app badge or
+ * the document title. A channel muted, marked read, left or deleted stops counting at once.
+ */
+export function useTotalUnread(): TotalUnreadState {
+  const client = useChatClient();
+  const store = useMemo(() => client.totalUnread?.() ?? NO_TOTAL, [client]);
+  const { value, ready } = useStoreState(store);
+  return useMemo(() => ({ ...value, ready }), [value, ready]);
 }

@@ -7,6 +7,7 @@
  */
 import type {
   ChannelItem,
+  ChannelListQuery,
   ChannelUpdate,
   ConnectionState,
   MemberItem,
@@ -16,12 +17,16 @@ import type {
   NewMessage,
   OutboxItem,
   ReadReceipt,
+  TotalUnread,
   TypingUser,
 } from "@onyxchat/core";
 
 export type {
   Channel,
   ChannelItem,
+  ChannelListQuery,
+  Inclusion,
+  TotalUnread,
   ChannelUpdate,
   ConnectionState,
   Failure,
@@ -73,7 +78,10 @@ export interface ChatClientLike {
   readonly storage?: string;
   readonly storageNote?: string | null | undefined;
 
-  channels(limit?: number): LiveStore<readonly ChannelItem[]>;
+  /** The channel list: the first `limit` by activity, or a {@link ChannelListQuery}. */
+  channels(query?: number | ChannelListQuery): LiveStore<readonly ChannelItem[]>;
+  /** The unread counts over every channel the user has not muted (optional for fakes). */
+  totalUnread?(): LiveStore<TotalUnread>;
   messages(cid: string, pageSize?: number): MessageListStore;
   thread(parentId: string): LiveStore<readonly MessageItem[]>;
   starred(pageSize?: number): StarredListStore;
@@ -99,6 +107,10 @@ export interface ChatClientLike {
   setMemberRole(cid: string, userId: string, role: MemberRole): Promise<string>;
   removeMember(cid: string, userId: string): Promise<string>;
   leaveChannel(cid: string): Promise<string>;
+  hideChannel?(cid: string, hidden?: boolean): Promise<string>;
+  muteChannel?(cid: string, muted?: boolean): Promise<string>;
+  archiveChannel?(cid: string, archived?: boolean): Promise<string>;
+  deleteChannel?(cid: string): Promise<string>;
   retry(opId: string): Promise<void>;
   discard(opId: string): Promise<void>;
   reconnect(): Promise<void>;

@@ -5,6 +5,22 @@ import { channel, createFakeClient, message } from "./fakeClient.js";
 import { renderWithClient } from "./render.js";
 
 describe("ChannelList", () => {
+  it("lists what its query asks for and marks muted channels", () => {
+    const fake = createFakeClient("alice");
+    const query = { archived: "include", sort: "unread" } as const;
+    renderWithClient(<ChannelList query={query} limit={5} />, fake);
+    expect(fake.client.channels).toHaveBeenCalledWith(query);
+    act(() =>
+      fake.channelStore(query).set([
+        channel("team:loud", { unreadCount: 4 }),
+        channel("team:quiet", { unreadCount: 2, muted: true, archived: true }),
+      ]),
+    );
+    expect(screen.getByTestId("channel-team:quiet").dataset.muted).toBe("true");
+    expect(screen.getByTestId("channel-team:loud").dataset.muted).toBeUndefined();
+    expect(screen.getByTestId("channel-team:quiet").className).toContain("onyx-channel-preview--muted");
+  });
+
   it("shows channels with unread badges and last message previews", () => {
     const fake = createFakeClient("alice");
     renderWithClient(<ChannelList />, fake, {

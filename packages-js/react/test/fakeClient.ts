@@ -5,6 +5,8 @@
 import { vi } from "vitest";
 import type {
   ChannelItem,
+  ChannelListQuery,
+  TotalUnread,
   ChatClientLike,
   ConnectionState,
   LiveStore,
@@ -135,6 +137,9 @@ export function channel(
     unreadCount: 0,
     unreadMentions: 0,
     lastMessage: null,
+    hidden: false,
+    muted: false,
+    archived: false,
     ...rest,
   };
 }
@@ -146,7 +151,8 @@ export function createFakeClient(userId = "alice") {
   const typingStores = new Map<string, FakeStore<TypingUser[]>>();
   const receiptStores = new Map<string, FakeStore<ReadReceipt[]>>();
   const memberStores = new Map<string, FakeStore<MemberItem[]>>();
-  const channelStores = new Map<number, FakeStore<ChannelItem[]>>();
+  const channelStores = new Map<number | string, FakeStore<ChannelItem[]>>();
+  const totalUnread = new FakeStore<TotalUnread>({ unreadCount: 0, unreadMentions: 0 }, false);
   const starredStores = new Map<number, FakeStarredStore>();
   const outbox = new FakeStore<OutboxItem[]>([]);
   const presence = new FakeStore<string[]>([]);
@@ -167,7 +173,10 @@ export function createFakeClient(userId = "alice") {
     storage: "memory",
     storageNote: null,
     connection,
-    channels: vi.fn((limit = 30) => getOr(channelStores, limit, () => new FakeStore<ChannelItem[]>([], false))),
+    channels: vi.fn((query: number | ChannelListQuery = 30) =>
+      getOr(channelStores, typeof query === "number" ? query : JSON.stringify(query), () => new FakeStore<ChannelItem[]>([], false)),
+    ),
+    totalUnread: vi.fn(() => totalUnread),
     messages: vi.fn((cid: string, pageSize = 30) =>
       getOr(messageStores, `${cid}/${pageSize}`, () => new FakeMessageStore([], false)),
     ),
@@ -193,6 +202,10 @@ export function createFakeClient(userId = "alice") {
     setMemberRole: vi.fn(async (_cid: string, _userId: string, _role: string) => `op-${++nextId}`),
     removeMember: vi.fn(async (_cid: string, _userId: string) => `op-${++nextId}`),
     leaveChannel: vi.fn(async (_cid: string) => `op-${++nextId}`),
+    hideChannel: vi.fn(async (_cid: string, _hidden?: boolean) => `op-${++nextId}`),
+    muteChannel: vi.fn(async (_cid: string, _muted?: boolean) => `op-${++nextId}`),
+    archiveChannel: vi.fn(async (_cid: string, _archived?: boolean) => `op-${++nextId}`),
+    deleteChannel: vi.fn(async (_cid: string) => `op-${++nextId}`),
     retry: vi.fn(async (_opId: string) => {}),
     discard: vi.fn(async (_opId: string) => {}),
     reconnect: vi.fn(async () => {}),
@@ -208,7 +221,8 @@ export function createFakeClient(userId = "alice") {
     starredStore: (pageSize = 30) => client.starred(pageSize) as FakeStarredStore,
     threadStore: (parentId: string) => client.thread(parentId) as FakeStore<MessageItem[]>,
     typingStore: (cid: string) => client.typing(cid) as FakeStore<TypingUser[]>,
-    channelStore: (limit = 30) => client.channels(limit) as FakeStore<ChannelItem[]>,
+    channelStore: (query: number | ChannelListQuery = 30) => client.channels(query) as FakeStore<ChannelItem[]>,
+    totalUnread,
     memberStore: (cid: string) => client.members(cid) as FakeStore<MemberItem[]>,
     outbox,
     presence,

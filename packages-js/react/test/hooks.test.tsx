@@ -11,6 +11,7 @@ import {
   useMembers,
   useStarred,
   useThread,
+  useTotalUnread,
   useTyping,
 } from "../src/index.js";
 import { channel, createFakeClient, message, type FakeClient } from "./fakeClient.js";
@@ -184,6 +185,31 @@ describe("the other hooks", () => {
     act(() => fake.channelStore(10).set([channel("team:general")]));
     expect(result.current.ready).toBe(true);
     expect(result.current.channels.map((c) => c.channel.cid)).toEqual(["team:general"]);
+  });
+
+  it("useChannelList takes a query, compared by value", () => {
+    const fake = createFakeClient();
+    const { result, rerender } = renderHook(
+      ({ text }: { text: string }) => useChannelList({ muted: "only", text }),
+      { wrapper: wrapperFor(fake), initialProps: { text: "ops" } },
+    );
+    rerender({ text: "ops" });
+    expect(fake.client.channels).toHaveBeenCalledTimes(1);
+    expect(fake.client.channels).toHaveBeenCalledWith({ muted: "only", text: "ops" });
+    act(() => fake.channelStore({ muted: "only", text: "ops" }).set([channel("team:ops", { muted: true })]));
+    expect(result.current.channels.map((c) => [c.channel.cid, c.muted])).toEqual([["team:ops", true]]);
+    rerender({ text: "dev" });
+    expect(fake.client.channels).toHaveBeenLastCalledWith({ muted: "only", text: "dev" });
+  });
+
+  it("useTotalUnread follows the total store", () => {
+    const fake = createFakeClient();
+    const { result, unmount } = renderHook(() => useTotalUnread(), { wrapper: wrapperFor(fake) });
+    expect(result.current).toEqual({ unreadCount: 0, unreadMentions: 0, ready: false });
+    act(() => fake.totalUnread.set({ unreadCount: 7, unreadMentions: 2 }));
+    expect(result.current).toEqual({ unreadCount: 7, unreadMentions: 2, ready: true });
+    unmount();
+    expect(fake.totalUnread.listenerCount).toBe(0);
   });
 
   it("useConnectionState follows the connection store", () => {

@@ -3,7 +3,7 @@ import { ComponentsProvider, useChatContext, useComponentOverrides } from "../co
 import { useChannelList } from "../hooks.js";
 import { useTranslation } from "../i18n/context.js";
 import { defaultTranslator, type Translator } from "../i18n/translator.js";
-import type { ChannelItem } from "../types.js";
+import type { ChannelItem, ChannelListQuery } from "../types.js";
 import { cx, previewText } from "../utils.js";
 import {
   Avatar as DefaultAvatar,
@@ -49,11 +49,13 @@ export function ChannelPreview({ item, selected, onSelect, tabIndex }: ChannelPr
         "onyx-channel-preview",
         selected && "onyx-channel-preview--selected",
         unread > 0 && "onyx-channel-preview--unread",
+        item.muted && "onyx-channel-preview--muted",
       )}
       data-testid={`channel-${channel.cid}`}
       data-cid={channel.cid}
       data-selected={selected}
       data-unread={unread}
+      data-muted={item.muted || undefined}
       onClick={() => onSelect?.(channel.cid, item)}
     >
       <Avatar id={channel.cid} name={name} image={channel.image} size={40} />
@@ -91,6 +93,12 @@ export function ChannelPreview({ item, selected, onSelect, tabIndex }: ChannelPr
 export interface ChannelListProps {
   /** How many channels (by activity) to show (default: the core's, 30). */
   limit?: number;
+  /**
+   * Which channels to list and in which order (wins over `limit`): type, unread only, hidden /
+   * muted / archived (`"include"`, `"exclude"`, `"only"`; by default neither hidden nor
+   * archived), a text filter on names, ids and member ids, `sort: "unread"`.
+   */
+  query?: ChannelListQuery;
   /** The open channel (highlighted). */
   selectedCid?: string | null;
   onSelect?: (cid: string, item: ChannelItem) => void;
@@ -126,6 +134,7 @@ function nextIndex(key: string, current: number, count: number): number | null {
  */
 export function ChannelList({
   limit,
+  query,
   selectedCid = null,
   onSelect,
   className,
@@ -137,7 +146,7 @@ export function ChannelList({
   const EmptyState = merged.EmptyState ?? DefaultEmptyState;
   const Loading = merged.LoadingIndicator ?? DefaultLoading;
   const { t } = useTranslation();
-  const { channels, ready } = useChannelList(limit);
+  const { channels, ready } = useChannelList(query ?? limit);
   const [active, setActive] = useState<string | null>(null);
   const list = useRef<HTMLUListElement>(null);
 

@@ -33,6 +33,7 @@ export type {
   NewChannel,
   NewMessage,
   OutboxItem,
+  QuotedPreview,
   ReadReceipt,
   TypingUser,
 } from "@onyxchat/core";

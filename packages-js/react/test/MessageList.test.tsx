@@ -95,6 +95,28 @@ describe("MessageList", () => {
     expect(fake.client.starMessage).toHaveBeenCalledTimes(1);
   });
 
+  it("shows the quoted message above a quote-reply: known, deleted, loading, unavailable", () => {
+    const fake = createFakeClient("alice");
+    const at = new Date("2026-11-23T09:00:00.000Z");
+    const known = message({ id: "q1", quotedMessageId: "old1" }, { type: "sent" }, {
+      quoted: { type: "message", id: "old1", userId: "bob", text: "the plan", attachmentCount: 0, createdAt: at, deleted: false },
+    });
+    const gone = message({ id: "q2", quotedMessageId: "old2" }, { type: "sent" }, {
+      quoted: { type: "message", id: "old2", userId: "bob", text: "", attachmentCount: 0, createdAt: at, deleted: true },
+    });
+    const loading = message({ id: "q3", quotedMessageId: "old3" }, { type: "sent" }, { quoted: { type: "loading", id: "old3" } });
+    const hidden = message({ id: "q4", quotedMessageId: "old4" }, { type: "sent" }, { quoted: { type: "unavailable", id: "old4" } });
+    fake.messageStore(cid).set([known, gone, loading, hidden]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    const quote = within(screen.getByTestId("message-q1")).getByTestId("quote-old1");
+    expect(quote.tagName).toBe("BLOCKQUOTE");
+    expect(quote.textContent).toContain("the plan");
+    expect(within(screen.getByTestId("message-q2")).getByTestId("quote-old2").textContent).toContain("Message deleted");
+    expect(within(screen.getByTestId("message-q3")).getByTestId("quote-old3").textContent).toContain("Loading the quoted message");
+    expect(within(screen.getByTestId("message-q4")).getByTestId("quote-old4").textContent).toContain("not available");
+    expect(screen.queryByTestId("quote-none")).toBeNull();
+  });
+
   it("offers reply in thread with the reply count", () => {
     const fake = createFakeClient("alice");
     const m = message({ id: "t1", replyCount: 3 });

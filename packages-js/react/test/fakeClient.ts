@@ -106,6 +106,7 @@ export function message(
     state,
     ownReactions: [],
     starred: false,
+    quoted: null,
     ...extra,
   };
 }

@@ -7,6 +7,7 @@ import type { Translator } from "../i18n/translator.js";
 import { cx, reportError } from "../utils.js";
 import { Avatar as DefaultAvatar } from "./basics.js";
 import { EditIcon, ReplyIcon, SmileIcon, StarIcon, TrashIcon } from "./icons.js";
+import { QuotedMessage } from "./QuotedMessage.js";
 import type { MessageProps, MessageStatusProps, ReactionListProps } from "./types.js";
 
 /** The translation keys naming the default reactions. */
@@ -275,6 +276,7 @@ export function Message({
             </time>
           </div>
         ) : null}
+        {item.quoted && !deleted ? <QuotedMessage quoted={item.quoted} /> : null}
         {editing ? (
           <EditBox item={item} onDone={() => setEditing(false)} />
         ) : (

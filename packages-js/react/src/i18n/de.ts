@@ -26,6 +26,8 @@ export const de: Translations = {
   disconnected: "Getrennt.",
   authFailed: "Anmeldung abgelaufen oder abgelehnt: {reason}",
   reconnectNow: "Jetzt verbinden",
+  quoteLoading: "Zitierte Nachricht wird geladen…",
+  quoteUnavailable: "Die zitierte Nachricht ist nicht verfügbar",
   messageDeletedPreview: "Nachricht gelöscht",
   attachmentsPreview: { one: "📎 Anhang", other: "📎 {count} Anhänge" },
   typingOne: "{name} schreibt…",

@@ -38,6 +38,8 @@ export const en = {
   authFailed: "Sign-in expired or refused: {reason}",
   reconnectNow: "Reconnect now",
   // Previews
+  quoteLoading: "Loading the quoted message…",
+  quoteUnavailable: "The quoted message is not available",
   messageDeletedPreview: "Message deleted",
   attachmentsPreview: { one: "📎 Attachment", other: "📎 {count} attachments" },
   // Typing

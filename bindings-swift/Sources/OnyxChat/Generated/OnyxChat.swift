@@ -4860,6 +4860,10 @@ public struct MessageItem: Equatable, Hashable {
      * Whether the current user starred it.
      */
     public var starred: Bool
+    /**
+     * For a quote-reply, the quoted message as it stands now.
+     */
+    public var quoted: QuotedPreview?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4875,11 +4879,15 @@ public struct MessageItem: Equatable, Hashable {
          */ownReactions: [String], 
         /**
          * Whether the current user starred it.
-         */starred: Bool) {
+         */starred: Bool, 
+        /**
+         * For a quote-reply, the quoted message as it stands now.
+         */quoted: QuotedPreview?) {
         self.message = message
         self.state = state
         self.ownReactions = ownReactions
         self.starred = starred
+        self.quoted = quoted
     }
 
     
@@ -4901,7 +4909,8 @@ public struct FfiConverterTypeMessageItem: FfiConverterRustBuffer {
                 message: FfiConverterTypeMessage.read(from: &buf), 
                 state: FfiConverterTypeMessageState.read(from: &buf), 
                 ownReactions: FfiConverterSequenceString.read(from: &buf), 
-                starred: FfiConverterBool.read(from: &buf)
+                starred: FfiConverterBool.read(from: &buf), 
+                quoted: FfiConverterOptionTypeQuotedPreview.read(from: &buf)
         )
     }
 
@@ -4910,6 +4919,7 @@ public struct FfiConverterTypeMessageItem: FfiConverterRustBuffer {
         FfiConverterTypeMessageState.write(value.state, into: &buf)
         FfiConverterSequenceString.write(value.ownReactions, into: &buf)
         FfiConverterBool.write(value.starred, into: &buf)
+        FfiConverterOptionTypeQuotedPreview.write(value.quoted, into: &buf)
     }
 }
 
@@ -6630,6 +6640,129 @@ public func FfiConverterTypeOutboxState_lower(_ value: OutboxState) -> RustBuffe
 
 
 /**
+ * The message a quote-reply quotes, as the reply shows it (it follows edits and deletes).
+ */
+
+public enum QuotedPreview: Equatable, Hashable {
+    
+    /**
+     * The quoted message is known.
+     */
+    case message(
+        /**
+         * Its id.
+         */id: String, 
+        /**
+         * Its author.
+         */userId: String, 
+        /**
+         * Its text (empty when deleted).
+         */text: String, 
+        /**
+         * How many attachments it has.
+         */attachmentCount: UInt32, 
+        /**
+         * When it was sent.
+         */createdAt: Timestamp, 
+        /**
+         * Whether it was deleted.
+         */deleted: Bool
+    )
+    /**
+     * Not known yet: being fetched (or waiting for the network).
+     */
+    case loading(
+        /**
+         * Its id.
+         */id: String
+    )
+    /**
+     * The server does not have it, or the user may not see it.
+     */
+    case unavailable(
+        /**
+         * Its id.
+         */id: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension QuotedPreview: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQuotedPreview: FfiConverterRustBuffer {
+    typealias SwiftType = QuotedPreview
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QuotedPreview {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .message(id: try FfiConverterString.read(from: &buf), userId: try FfiConverterString.read(from: &buf), text: try FfiConverterString.read(from: &buf), attachmentCount: try FfiConverterUInt32.read(from: &buf), createdAt: try FfiConverterTypeTimestamp.read(from: &buf), deleted: try FfiConverterBool.read(from: &buf)
+        )
+        
+        case 2: return .loading(id: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .unavailable(id: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: QuotedPreview, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .message(id,userId,text,attachmentCount,createdAt,deleted):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(id, into: &buf)
+            FfiConverterString.write(userId, into: &buf)
+            FfiConverterString.write(text, into: &buf)
+            FfiConverterUInt32.write(attachmentCount, into: &buf)
+            FfiConverterTypeTimestamp.write(createdAt, into: &buf)
+            FfiConverterBool.write(deleted, into: &buf)
+            
+        
+        case let .loading(id):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(id, into: &buf)
+            
+        
+        case let .unavailable(id):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(id, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQuotedPreview_lift(_ buf: RustBuffer) throws -> QuotedPreview {
+    return try FfiConverterTypeQuotedPreview.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQuotedPreview_lower(_ value: QuotedPreview) -> RustBuffer {
+    return FfiConverterTypeQuotedPreview.lower(value)
+}
+
+
+
+/**
  * One change to a channel's read receipts. Apply a batch's changes in order.
  */
 
@@ -6899,6 +7032,30 @@ fileprivate struct FfiConverterOptionTypeMessageItem: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeMessageItem.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeQuotedPreview: FfiConverterRustBuffer {
+    typealias SwiftType = QuotedPreview?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeQuotedPreview.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeQuotedPreview.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

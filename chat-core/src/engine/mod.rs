@@ -391,8 +391,10 @@ impl Engine {
             if presence_changed {
                 self.live.refresh_presence(&overlay);
             }
-            // Previews the cache could not answer: fetched now, not at the next event.
-            self.fetch_missing_quotes(now);
+        }
+        // Previews the cache could not answer (also of a list opened in this step): asked
+        // for now, not at the next event.
+        if self.fetch_missing_quotes(now) {
             self.dispatch_queries(now);
         }
         self.outbox_feed.publish(&self.outbox);

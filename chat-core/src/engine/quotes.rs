@@ -29,14 +29,17 @@ pub(crate) struct QuoteFetches {
 }
 
 impl Engine {
-    /// Asks for the quoted messages open lists miss that were not asked for yet.
-    pub(crate) fn fetch_missing_quotes(&mut self, now: Millis) {
-        let missing = self.live.missing_quotes();
-        for id in missing {
+    /// Asks for the quoted messages open lists miss that were not asked for yet; says
+    /// whether it asked for any.
+    pub(crate) fn fetch_missing_quotes(&mut self, now: Millis) -> bool {
+        let mut asked = false;
+        for id in self.live.missing_quotes() {
             if self.quote_fetches.asked.insert(id) {
                 self.ask(Query::Quote { id }, now);
+                asked = true;
             }
         }
+        asked
     }
 
     /// A quoted message arrived: kept as a copy, and the lists re-read.

@@ -12,6 +12,7 @@
 
 pub mod diff;
 pub mod items;
+pub mod mentions;
 pub(crate) mod overlay;
 #[cfg(test)]
 mod overlay_tests;

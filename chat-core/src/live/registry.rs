@@ -142,7 +142,10 @@ enum Sub {
 }
 
 /// The cached members of `cid`, each with their read state.
-fn member_rows(cache: &Cache, cid: &Cid) -> CacheResult<Vec<(Member, Option<ReadState>)>> {
+pub(crate) fn member_rows(
+    cache: &Cache,
+    cid: &Cid,
+) -> CacheResult<Vec<(Member, Option<ReadState>)>> {
     let mut reads: HashMap<String, ReadState> = cache
         .reads(cid)?
         .into_iter()

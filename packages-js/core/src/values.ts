@@ -198,6 +198,7 @@ const SUBS: Record<string, (payload: unknown) => unknown> = {
 };
 
 const CALLS: Record<string, (value: unknown) => unknown> = {
+  mentionCandidates: (v) => (v as Wire[]).map(memberItem),
   outbox: (v) => (v as Wire[]).map(outboxItem),
   status: (v) => camelKeys(v as Wire) as unknown as EngineStatus,
   connectionState: (v) => connectionState(v as Wire),

@@ -105,6 +105,8 @@ export interface ChatClientLike {
   reconnect(): Promise<void>;
   startTyping(cid: string, parentId?: string): Promise<void>;
   stopTyping(cid: string, parentId?: string): Promise<void>;
+  /** `@` autocomplete suggestions (without it, `MessageInput` offers none). */
+  mentionCandidates?(cid: string, prefix: string, limit?: number): Promise<MemberItem[]>;
 }
 
 /** How the UI shows a user: the core knows ids only, the app knows names and pictures. */

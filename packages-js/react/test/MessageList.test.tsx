@@ -117,6 +117,34 @@ describe("MessageList", () => {
     expect(screen.queryByTestId("quote-none")).toBeNull();
   });
 
+  it("renders the text as safe Markdown: formatting and clickable links, never raw HTML or scripts", () => {
+    const fake = createFakeClient("alice");
+    const text = [
+      "**bold** and _soft_",
+      "line two",
+      "",
+      "see https://example.com/a and [docs](https://example.com/docs)",
+      "",
+      '<img src=x onerror="alert(1)"> <b>raw</b> [evil](javascript:alert(1)) ![pic](https://example.com/p.png)',
+    ].join("\n");
+    fake.messageStore(cid).set([message({ id: "md", text })]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    const body = screen.getByTestId("message-text-md");
+    expect(body.querySelector("strong")?.textContent).toBe("bold");
+    expect(body.querySelector("em")?.textContent).toBe("soft");
+    expect(body.querySelector("p")?.textContent).toContain("soft\nline two");
+    const links = Array.from(body.querySelectorAll("a")).map((a) => [a.textContent, a.getAttribute("href"), a.getAttribute("rel")]);
+    expect(links).toContainEqual(["https://example.com/a", "https://example.com/a", "noopener noreferrer nofollow ugc"]);
+    expect(links).toContainEqual(["docs", "https://example.com/docs", "noopener noreferrer nofollow ugc"]);
+    // The image is a link, not a load; the javascript: link has no target.
+    expect(links).toContainEqual(["pic", "https://example.com/p.png", "noopener noreferrer nofollow ugc"]);
+    expect(body.querySelector("img")).toBeNull();
+    expect(body.querySelector("b")).toBeNull();
+    expect(body.innerHTML).not.toContain("onerror");
+    expect(body.innerHTML).not.toContain("javascript:");
+    expect(Array.from(body.querySelectorAll("a")).find((a) => a.textContent === "evil")?.getAttribute("href") ?? "").toBe("");
+  });
+
   it("offers reply in thread with the reply count", () => {
     const fake = createFakeClient("alice");
     const m = message({ id: "t1", replyCount: 3 });

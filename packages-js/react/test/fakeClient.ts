@@ -199,6 +199,7 @@ export function createFakeClient(userId = "alice") {
     reconnect: vi.fn(async () => {}),
     startTyping: vi.fn(async (_cid: string, _parentId?: string) => {}),
     stopTyping: vi.fn(async (_cid: string, _parentId?: string) => {}),
+    mentionCandidates: vi.fn(async (_cid: string, _prefix: string, _limit?: number): Promise<MemberItem[]> => []),
   } satisfies ChatClientLike;
 
   return {

@@ -1075,6 +1075,12 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
     func markRead(cid: String) async throws 
     
     /**
+     * Suggestions for an `@` mention in `cid`: members whose id starts with `prefix`
+     * (case-insensitive), most recently active first, at most `limit`. Local, offline too.
+     */
+    func mentionCandidates(cid: String, prefix: String, limit: UInt32) async throws  -> [MemberItem]
+    
+    /**
      * Opens (creating it if needed) the distinct conversation between the current user and
      * `members`: a direct message with one member, a fixed group with several. Its cid is
      * derived from the member set, so it is the same for every member and known offline.
@@ -1470,6 +1476,26 @@ open func markRead(cid: String)async throws   {
             completeFunc: ffi_chat_ffi_rust_future_complete_void,
             freeFunc: ffi_chat_ffi_rust_future_free_void,
             liftFunc: { $0 },
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * Suggestions for an `@` mention in `cid`: members whose id starts with `prefix`
+     * (case-insensitive), most recently active first, at most `limit`. Local, offline too.
+     */
+open func mentionCandidates(cid: String, prefix: String, limit: UInt32)async throws  -> [MemberItem]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_mention_candidates(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterString.lower(prefix),FfiConverterUInt32.lower(limit)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeMemberItem.lift,
             errorHandler: FfiConverterTypeChatError_lift
         )
 }
@@ -7519,6 +7545,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_mark_read() != 31899) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_mention_candidates() != 29328) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_open_distinct_channel() != 49752) {

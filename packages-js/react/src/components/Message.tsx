@@ -7,6 +7,7 @@ import type { Translator } from "../i18n/translator.js";
 import { cx, reportError } from "../utils.js";
 import { Avatar as DefaultAvatar } from "./basics.js";
 import { EditIcon, ReplyIcon, SmileIcon, StarIcon, TrashIcon } from "./icons.js";
+import { MessageText } from "./MessageText.js";
 import { QuotedMessage } from "./QuotedMessage.js";
 import type { MessageProps, MessageStatusProps, ReactionListProps } from "./types.js";
 
@@ -281,7 +282,7 @@ export function Message({
           <EditBox item={item} onDone={() => setEditing(false)} />
         ) : (
           <div className="onyx-message__text" data-testid={`message-text-${m.id}`}>
-            {deleted ? <em>{t("messageDeleted")}</em> : m.text}
+            {deleted ? <em>{t("messageDeleted")}</em> : <MessageText text={m.text} />}
             {edited ? <span className="onyx-message__edited"> {t("edited")}</span> : null}
           </div>
         )}

@@ -26,6 +26,7 @@ export const de: Translations = {
   disconnected: "Getrennt.",
   authFailed: "Anmeldung abgelaufen oder abgelehnt: {reason}",
   reconnectNow: "Jetzt verbinden",
+  mentionSuggestions: "Erwähnungsvorschläge",
   quoteLoading: "Zitierte Nachricht wird geladen…",
   quoteUnavailable: "Die zitierte Nachricht ist nicht verfügbar",
   messageDeletedPreview: "Nachricht gelöscht",

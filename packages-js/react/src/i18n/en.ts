@@ -38,6 +38,7 @@ export const en = {
   authFailed: "Sign-in expired or refused: {reason}",
   reconnectNow: "Reconnect now",
   // Previews
+  mentionSuggestions: "Mention suggestions",
   quoteLoading: "Loading the quoted message…",
   quoteUnavailable: "The quoted message is not available",
   messageDeletedPreview: "Message deleted",

@@ -145,7 +145,15 @@ class ChatClientTest : Fixture() {
         val again = connect("alice", dir)
         val list = again.messages(cid)
         assertEquals(listOf("queued before the app died"), list.items.value.texts)
-        list.items.await("delivered after the restart") { it.singleOrNull()?.state == MessageState.Sent }
+        try {
+            list.items.await("delivered after the restart") { it.singleOrNull()?.state == MessageState.Sent }
+        } catch (e: AssertionError) {
+            // What the client was doing (rare CI failure: the request stayed in flight).
+            throw AssertionError(
+                "${e.message}\nstatus: ${again.status()}\noutbox: ${again.outbox()}\nserver log:\n${server.logTail()}",
+                e,
+            )
+        }
         val bob = connect("bob")
         bob.messages(cid).items.await("bob receives it") { it.texts == listOf("queued before the app died") }
     }

@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { MessageInput } from "../src/index.js";
 import type { MemberItem } from "../src/index.js";
-import { createFakeClient } from "./fakeClient.js";
+import { createFakeClient, message } from "./fakeClient.js";
 import { renderWithClient } from "./render.js";
 
 const cid = "messaging:general";
@@ -183,5 +183,27 @@ describe("MessageInput", () => {
       expect(box.getAttribute("aria-controls")).toBeNull();
       expect(box.getAttribute("aria-autocomplete")).toBeNull();
     });
+  });
+
+  it("sends a quote-reply: the quoted message above the box, sent as quotedMessageId; Escape or × cancels", async () => {
+    const user = userEvent.setup();
+    const fake = createFakeClient("alice");
+    const quoted = message({ id: "q1", text: "the plan", userId: "bob" });
+    const onQuoteEnd = vi.fn();
+    const { rerender } = renderWithClient(<MessageInput cid={cid} quoting={quoted} onQuoteEnd={onQuoteEnd} />, fake);
+    const bar = screen.getByTestId("quoting");
+    expect(bar.textContent).toContain("the plan");
+    const box = screen.getByTestId("message-input") as HTMLTextAreaElement;
+    await user.type(box, "agreed{Enter}");
+    expect(fake.client.sendMessage).toHaveBeenCalledWith(cid, { text: "agreed", quotedMessageId: "q1" });
+    expect(onQuoteEnd).toHaveBeenCalledTimes(1);
+
+    await user.type(box, "x");
+    await user.keyboard("{Escape}");
+    expect(onQuoteEnd).toHaveBeenCalledTimes(2);
+    await user.click(screen.getByTestId("cancel-quote"));
+    expect(onQuoteEnd).toHaveBeenCalledTimes(3);
+    rerender(<MessageInput cid={cid} quoting={null} onQuoteEnd={onQuoteEnd} />);
+    expect(screen.queryByTestId("quoting")).toBeNull();
   });
 });

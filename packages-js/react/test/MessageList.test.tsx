@@ -145,6 +145,20 @@ describe("MessageList", () => {
     expect(Array.from(body.querySelectorAll("a")).find((a) => a.textContent === "evil")?.getAttribute("href") ?? "").toBe("");
   });
 
+  it("offers a quote action with onQuote (not on deleted or failed messages)", () => {
+    const fake = createFakeClient("alice");
+    const onQuote = vi.fn();
+    const plain = message({ id: "p1" });
+    const gone = message({ id: "p2", deletedAt: new Date() });
+    const failed = message({ id: "p3", userId: "alice" }, { type: "failed", opId: "p3", failure: { reason: "no", code: null, status: 400 } });
+    fake.messageStore(cid).set([plain, gone, failed]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} onQuote={onQuote} />, fake);
+    fireEvent.click(screen.getByTestId("quote-action-p1"));
+    expect(onQuote).toHaveBeenCalledWith(plain);
+    expect(screen.queryByTestId("quote-action-p2")).toBeNull();
+    expect(screen.queryByTestId("quote-action-p3")).toBeNull();
+  });
+
   it("offers reply in thread with the reply count", () => {
     const fake = createFakeClient("alice");
     const m = message({ id: "t1", replyCount: 3 });

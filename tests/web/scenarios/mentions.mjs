@@ -3,6 +3,8 @@
 // narrows them to Dave; arrows and Enter pick Bob back, the composer shows "@bob ", and the
 // message sent carries Bob as mentioned (the server stores `mentioned_users`). The text is
 // Markdown: Bob's page shows the bold part as <strong> and the URL as a link, never raw HTML.
+// Bob quote-replies to it (the message's Quote action): the quote shows above his composer,
+// and Alice's list shows his reply with the quoted message above it.
 
 import { openChannel, rowState, signIn, tid } from "../lib/browser.mjs";
 import { assert, poll } from "../lib/expect.mjs";
@@ -19,7 +21,7 @@ async function suggestions(page) {
 }
 
 export default {
-  name: "mentions: @ autocomplete from the members, sent as a mention; Markdown rendered safely",
+  name: "mentions and quotes: @ autocomplete, sent as a mention; safe Markdown; a quote-reply shown to the other",
   async run(t) {
     const cid = `team:mention-${Date.now().toString(36)}`;
     const id = cid.split(":")[1];
@@ -59,6 +61,19 @@ export default {
 
     const sent = (await t.server.allMessages(cid)).find((m) => m.text.startsWith("hey @bob"));
     assert(sent, "the message is on the server");
+
+    // Bob quotes it.
+    const bobRow = bob.locator(tid(`message-${sent.id}`));
+    await bobRow.hover();
+    await bob.locator(tid(`quote-action-${sent.id}`)).click();
+    await bob.locator(tid("quoting")).waitFor({ timeout: 5000 });
+    const reply = t.text("quoting you");
+    await bob.locator(tid("message-input")).fill(reply);
+    await bob.locator(tid("message-input")).press("Enter");
+    assert((await bob.locator(tid("quoting")).count()) === 0, "the quote bar closed after sending");
+    await poll(() => rowState(alice, reply), (s) => s === "sent", { timeout: LIVE_MS, message: "Alice receives the reply" });
+    const quote = alice.locator(`[data-testid^="message-"]`, { hasText: reply }).locator(tid(`quote-${sent.id}`));
+    await poll(() => quote.textContent(), (text) => (text ?? "").includes("look at"), { message: "the quoted message above the reply" });
     assert(JSON.stringify(sent.mentioned_users) === '["bob"]', `mentioned_users: ${JSON.stringify(sent.mentioned_users)}`);
   },
 };

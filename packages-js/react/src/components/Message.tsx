@@ -6,7 +6,7 @@ import { useTranslation } from "../i18n/context.js";
 import type { Translator } from "../i18n/translator.js";
 import { cx, reportError } from "../utils.js";
 import { Avatar as DefaultAvatar } from "./basics.js";
-import { EditIcon, ReplyIcon, SmileIcon, StarIcon, TrashIcon } from "./icons.js";
+import { EditIcon, QuoteIcon, ReplyIcon, SmileIcon, StarIcon, TrashIcon } from "./icons.js";
 import { MessageText } from "./MessageText.js";
 import { QuotedMessage } from "./QuotedMessage.js";
 import type { MessageProps, MessageStatusProps, ReactionListProps } from "./types.js";
@@ -189,6 +189,7 @@ export function Message({
   isFirstInGroup,
   inThread,
   onOpenThread,
+  onQuote,
   className,
 }: MessageProps) {
   const { client, reactions, onError } = useChatContext();
@@ -222,7 +223,8 @@ export function Message({
   const canThread = !!onOpenThread && !inThread && m.parentId == null && !deleted;
 
   // The actions are a toolbar: one Tab stop (the last one used), arrows move within it.
-  const tools = ["react", "star", canThread && "reply", isOwn && "edit", isOwn && "delete"].filter(
+  const canQuote = !!onQuote && !deleted && !isFailed(item);
+  const tools = ["react", "star", canQuote && "quote", canThread && "reply", isOwn && "edit", isOwn && "delete"].filter(
     (x): x is string => typeof x === "string",
   );
   const [tool, setTool] = useState("react");
@@ -333,6 +335,20 @@ export function Message({
           >
             <StarIcon filled={item.starred} />
           </button>
+          {canQuote ? (
+            <button
+              type="button"
+              className="onyx-icon-button"
+              title={t("quoteMessage")}
+              aria-label={t("quoteMessage")}
+              data-testid={`quote-action-${m.id}`}
+              data-tool="quote"
+              tabIndex={toolTab("quote")}
+              onClick={() => onQuote?.(item)}
+            >
+              <QuoteIcon />
+            </button>
+          ) : null}
           {canThread ? (
             <button
               type="button"

@@ -12,8 +12,10 @@ import {
 } from "react";
 import { useChatContext } from "../context.js";
 import { useTranslation } from "../i18n/context.js";
-import type { MemberItem } from "../types.js";
+import type { MemberItem, MessageItem } from "../types.js";
+import { useUser } from "../hooks.js";
 import { cx, reportError } from "../utils.js";
+import { CloseIcon } from "./icons.js";
 import { applyMention, findMentionQuery, mentionedIn, type MentionQuery } from "./mentions.js";
 import { MentionSuggestions, optionId } from "./MentionSuggestions.js";
 
@@ -32,6 +34,13 @@ export interface MessageInputProps {
   disabled?: boolean;
   /** Announces typing to the channel (default true). */
   typing?: boolean;
+  /**
+   * The message this one quotes (a quote-reply), shown above the box with a cancel button;
+   * sent as `quotedMessageId`. The app keeps it (e.g. from `MessageList`'s `onQuote`).
+   */
+  quoting?: MessageItem | null;
+  /** The quote is done with: the message was sent, or the user cancelled it. */
+  onQuoteEnd?: () => void;
   /** Offers `@` suggestions from the channel's members (default true, when the client can). */
   mentions?: boolean;
   /**
@@ -64,6 +73,8 @@ export function MessageInput({
   disabled = false,
   typing = true,
   mentions = true,
+  quoting = null,
+  onQuoteEnd,
   onSend,
   onSent,
   renderSendButton,
@@ -157,10 +168,17 @@ export function MessageInput({
     setQuery(null);
     picked.current = new Set();
     stopTyping();
+    const quotedMessageId = quoting?.message.id;
     const message =
-      parentId || mentionedUsers.length > 0
-        ? { text: body, ...(parentId ? { parentId } : {}), ...(mentionedUsers.length > 0 ? { mentionedUsers } : {}) }
+      parentId || mentionedUsers.length > 0 || quotedMessageId
+        ? {
+            text: body,
+            ...(parentId ? { parentId } : {}),
+            ...(quotedMessageId ? { quotedMessageId } : {}),
+            ...(mentionedUsers.length > 0 ? { mentionedUsers } : {}),
+          }
         : body;
+    if (quotedMessageId) onQuoteEnd?.();
     const sent = onSend ? Promise.resolve(onSend(body, mentionedUsers)) : client.sendMessage(cid, message);
     sent.then(
       (id) => {
@@ -174,7 +192,7 @@ export function MessageInput({
       },
     );
     ref.current?.focus();
-  }, [text, disabled, stopTyping, onSend, client, cid, parentId, onSent, onError]);
+  }, [text, disabled, stopTyping, onSend, client, cid, parentId, quoting, onQuoteEnd, onSent, onError]);
 
   const onChange = (e: ChangeEvent<HTMLTextAreaElement>) => {
     const value = e.target.value;
@@ -205,6 +223,11 @@ export function MessageInput({
         return;
       }
     }
+    if (e.key === "Escape" && quoting && onQuoteEnd) {
+      e.preventDefault();
+      onQuoteEnd();
+      return;
+    }
     if (e.key !== "Enter" || e.shiftKey || e.nativeEvent.isComposing) return;
     e.preventDefault();
     send();
@@ -217,7 +240,8 @@ export function MessageInput({
 
   const cannotSend = disabled || text.trim() === "";
   return (
-    <form className={cx("onyx-message-input", className)} onSubmit={onSubmit}>
+    <form className={cx("onyx-message-input", className, quoting && "onyx-message-input--quoting")} onSubmit={onSubmit}>
+      {quoting ? <QuotingBar item={quoting} onCancel={onQuoteEnd} /> : null}
       <textarea
         ref={ref}
         className="onyx-message-input__textarea"
@@ -262,5 +286,22 @@ export function MessageInput({
         </div>
       ) : null}
     </form>
+  );
+}
+
+/** What the box is replying to: the quoted message's author and text, and a cancel button. */
+function QuotingBar({ item, onCancel }: { item: MessageItem; onCancel?: (() => void) | undefined }) {
+  const { t } = useTranslation();
+  const user = useUser(item.message.userId);
+  return (
+    <div className="onyx-message-input__quoting" data-testid="quoting" role="group" aria-label={t("quotingLabel", { author: user.name })}>
+      <span className="onyx-quote__author">{t("quotingLabel", { author: user.name })}</span>
+      <span className="onyx-quote__text">{item.message.text}</span>
+      {onCancel ? (
+        <button type="button" className="onyx-icon-button" title={t("cancelQuote")} aria-label={t("cancelQuote")} data-testid="cancel-quote" onClick={onCancel}>
+          <CloseIcon />
+        </button>
+      ) : null}
+    </div>
   );
 }

@@ -39,6 +39,9 @@ export const en = {
   reconnectNow: "Reconnect now",
   // Previews
   mentionSuggestions: "Mention suggestions",
+  quoteMessage: "Quote",
+  quotingLabel: "Replying to {author}",
+  cancelQuote: "Cancel the quote",
   quoteLoading: "Loading the quoted message…",
   quoteUnavailable: "The quoted message is not available",
   messageDeletedPreview: "Message deleted",

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { useChatContext, useComponentOverrides } from "../context.js";
 import { useUser } from "../hooks.js";
 import type { MessageItem } from "../types.js";
@@ -309,88 +309,62 @@ export function Message({
       </div>
       {!deleted && !editing ? (
         <div className="onyx-message__actions" role="toolbar" aria-label={t("messageActions")} onKeyDown={onToolbarKeyDown}>
-          <button
-            type="button"
-            className="onyx-icon-button"
-            title={t("addReaction")}
-            aria-label={t("addReaction")}
-            aria-expanded={picking}
-            data-testid={`react-${m.id}`}
-            data-tool="react"
+          <ToolButton
+            tool="react"
+            label={t("addReaction")}
+            testId={`react-${m.id}`}
             tabIndex={toolTab("react")}
+            aria-expanded={picking}
             onClick={() => setPicking((p) => !p)}
           >
             <SmileIcon />
-          </button>
-          <button
-            type="button"
-            className={cx("onyx-icon-button", item.starred && "onyx-icon-button--on")}
+          </ToolButton>
+          <ToolButton
+            tool="star"
+            label={t("starMessage")}
             title={t(item.starred ? "unstarMessage" : "starMessage")}
-            aria-label={t("starMessage")}
-            aria-pressed={item.starred}
-            data-testid={`star-${m.id}`}
-            data-tool="star"
+            testId={`star-${m.id}`}
             tabIndex={toolTab("star")}
+            on={item.starred}
+            aria-pressed={item.starred}
             onClick={toggleStar}
           >
             <StarIcon filled={item.starred} />
-          </button>
+          </ToolButton>
           {canQuote ? (
-            <button
-              type="button"
-              className="onyx-icon-button"
-              title={t("quoteMessage")}
-              aria-label={t("quoteMessage")}
-              data-testid={`quote-action-${m.id}`}
-              data-tool="quote"
-              tabIndex={toolTab("quote")}
-              onClick={() => onQuote?.(item)}
-            >
+            <ToolButton tool="quote" label={t("quoteMessage")} testId={`quote-action-${m.id}`} tabIndex={toolTab("quote")} onClick={() => onQuote?.(item)}>
               <QuoteIcon />
-            </button>
+            </ToolButton>
           ) : null}
           {canThread ? (
-            <button
-              type="button"
-              className="onyx-icon-button"
-              title={t("replyInThread")}
-              aria-label={t("replyInThread")}
-              data-testid={`reply-${m.id}`}
-            data-tool="reply"
-            tabIndex={toolTab("reply")}
-              onClick={() => onOpenThread?.(item)}
-            >
+            <ToolButton tool="reply" label={t("replyInThread")} testId={`reply-${m.id}`} tabIndex={toolTab("reply")} onClick={() => onOpenThread?.(item)}>
               <ReplyIcon />
-            </button>
+            </ToolButton>
           ) : null}
           {isOwn ? (
             <>
-              <button
-                type="button"
-                className="onyx-icon-button"
+              <ToolButton
+                tool="edit"
+                label={t("editMessage")}
                 title={t("edit")}
-                aria-label={t("editMessage")}
-                data-testid={`edit-${m.id}`}
-            data-tool="edit"
-            tabIndex={toolTab("edit")}
+                testId={`edit-${m.id}`}
+                tabIndex={toolTab("edit")}
                 onClick={() => setEditing(true)}
               >
                 <EditIcon />
-              </button>
-              <button
-                type="button"
-                className="onyx-icon-button onyx-icon-button--danger"
-                title={t("deleteMessage")}
-                aria-label={t("deleteMessage")}
-                data-testid={`delete-${m.id}`}
-            data-tool="delete"
-            tabIndex={toolTab("delete")}
+              </ToolButton>
+              <ToolButton
+                tool="delete"
+                label={t("deleteMessage")}
+                testId={`delete-${m.id}`}
+                tabIndex={toolTab("delete")}
+                danger
                 onClick={() => {
                   client.deleteMessage(m.id).catch(reportError(onError, "delete"));
                 }}
               >
                 <TrashIcon />
-              </button>
+              </ToolButton>
             </>
           ) : null}
           {picking ? (
@@ -421,5 +395,47 @@ export function Message({
         </div>
       ) : null}
     </div>
+  );
+}
+
+/** One button of a message's action toolbar (`data-tool` names it for the roving Tab stop). */
+function ToolButton({
+  tool,
+  label,
+  title = label,
+  testId,
+  tabIndex,
+  on = false,
+  danger = false,
+  onClick,
+  children,
+  ...aria
+}: {
+  tool: string;
+  label: string;
+  title?: string;
+  testId: string;
+  tabIndex: number;
+  on?: boolean;
+  danger?: boolean;
+  onClick: () => void;
+  children: ReactNode;
+  "aria-expanded"?: boolean;
+  "aria-pressed"?: boolean;
+}) {
+  return (
+    <button
+      type="button"
+      className={cx("onyx-icon-button", on && "onyx-icon-button--on", danger && "onyx-icon-button--danger")}
+      title={title}
+      aria-label={label}
+      data-testid={testId}
+      data-tool={tool}
+      tabIndex={tabIndex}
+      onClick={onClick}
+      {...aria}
+    >
+      {children}
+    </button>
   );
 }

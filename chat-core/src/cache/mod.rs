@@ -77,6 +77,7 @@ mod member_state_tests;
 mod message_codec;
 mod outbox_rows;
 mod queries;
+mod quoted;
 mod rows;
 pub mod schema;
 mod starred;

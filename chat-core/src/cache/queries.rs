@@ -15,6 +15,13 @@ use super::rows::{
     CachedMessage, MESSAGE_SELECT, WindowBounds, cached_message, cached_message_memo, json,
 };
 
+/// The authors of a channel's newest `?2` confirmed messages, most recent first.
+const RECENT_AUTHORS: &str = "SELECT user_id FROM ( \
+       SELECT user_id, order_key FROM messages \
+       WHERE ck = (SELECT key FROM channel_keys WHERE cid = ?1) AND local_state IS NULL \
+       ORDER BY order_key DESC LIMIT ?2) \
+     GROUP BY user_id ORDER BY max(order_key) DESC";
+
 impl Cache {
     pub(super) fn me(&self) -> &str {
         self.user.as_deref().unwrap_or("")
@@ -126,6 +133,16 @@ impl Cache {
             .prepare_cached(&format!("{MESSAGE_SELECT} WHERE m.id = ?2"))?
             .query_row(params![self.me(), id.to_string()], cached_message)
             .optional()?)
+    }
+
+    /// The authors of `cid`'s newest `window` confirmed messages, the most recent first,
+    /// each once (one range of the channel's window index).
+    pub fn recent_authors(&self, cid: &Cid, window: u32) -> CacheResult<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(RECENT_AUTHORS)?
+            .query_map(params![cid.to_string(), window], |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
     }
 
     /// A cached channel.
@@ -241,5 +258,13 @@ mod tests {
             "{recount}"
         );
         assert!(!recount.contains("SCAN m"), "{recount}");
+        // The mention ranking reads one range of the window index; its grouping sorts at
+        // most the `?2` rows of that range.
+        let recent = plan(&cache, RECENT_AUTHORS);
+        assert!(
+            recent.contains("SEARCH messages USING INDEX messages_window (ck=?)"),
+            "{recent}"
+        );
+        assert!(!recent.contains("SCAN messages"), "{recent}");
     }
 }

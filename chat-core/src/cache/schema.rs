@@ -27,6 +27,8 @@
 //!   highest `rev` seen) and the `rev` of the flags change that listed it (`flags_rev`, 0
 //!   when a `GET /v1/starred` page did). Not tied to `channels` or to the windows: a
 //!   star of a message outside its channel's window lives here alone.
+//! - `quoted` (version 5): copies of quoted messages fetched for quote-reply previews
+//!   (`quoted.rs`), kept at the highest `rev` seen; dropped with their channel.
 
 use rusqlite::Connection;
 use rusqlite::config::DbConfig;
@@ -215,7 +217,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX starred_order ON starred (created_at, message_id);
     CREATE INDEX starred_channel ON starred (cid);
     "#,
-    // Version 5: the owner's own settings of each channel (hide / mute / archive, synced
+    // Version 5: copies of quoted messages the cache does not hold otherwise
+    // (`cache/quoted.rs`), fetched for the previews of quote-replies; like the starred
+    // copies they never join `messages`.
+    r#"
+    CREATE TABLE quoted (
+        message_id TEXT PRIMARY KEY,
+        cid TEXT NOT NULL,
+        rev INTEGER NOT NULL CHECK (rev >= 0),
+        data TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX quoted_channel ON quoted (cid);
+    "#,
+    // Version 6: the owner's own settings of each channel (hide / mute / archive, synced
     // as `member_state` changes and `own_state` in channel states; `cache/member_state.rs`),
     // the index the total-unread value reads (only channels with unread messages), and the
     // index of the channel list sorted by unread count.

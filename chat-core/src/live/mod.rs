@@ -15,15 +15,19 @@ mod channel_rows;
 mod channel_state_tests;
 pub mod diff;
 pub mod items;
+pub mod mentions;
 pub(crate) mod overlay;
 #[cfg(test)]
 mod overlay_tests;
+mod quotes;
 pub(crate) mod registry;
 mod source;
 pub(crate) mod total;
 
 pub use diff::{Keyed, ListDiff, diff};
-pub use items::{ChannelItem, MemberItem, MessageItem, MessageState, ReadReceipt, TotalUnread};
+pub use items::{
+    ChannelItem, MemberItem, MessageItem, MessageState, QuotedPreview, ReadReceipt, TotalUnread,
+};
 pub use source::{LiveSource, Updates};
 
 use tokio::sync::mpsc::UnboundedReceiver;

@@ -252,6 +252,7 @@ impl<'a> Overlay<'a> {
             state,
             own_reactions,
             starred,
+            quoted: None,
         }
     }
 

@@ -31,6 +31,7 @@ export const CLIENT_METHODS = [
   "deleteChannel",
   "retry",
   "discard",
+  "mentionCandidates",
   "outbox",
   "status",
   "sync",

@@ -21,6 +21,7 @@ import type {
   MessageState,
   OutboxItem,
   MemberItem,
+  QuotedPreview,
   ReadReceipt,
   TypingUser,
 } from "./types.js";
@@ -97,12 +98,28 @@ function messageState(s: Wire): MessageState {
   return { type: s.type } as MessageState;
 }
 
+function quotedPreview(q: Wire): QuotedPreview {
+  if (q.type === "message") {
+    return {
+      type: "message",
+      id: q.id,
+      userId: q.user_id,
+      text: q.text,
+      attachmentCount: q.attachment_count,
+      createdAt: date(q.created_at),
+      deleted: q.deleted,
+    } as QuotedPreview;
+  }
+  return { type: q.type, id: q.id } as QuotedPreview;
+}
+
 function messageItem(i: Wire): MessageItem {
   return {
     message: message(i.message as Wire),
     state: messageState(i.state as Wire),
     ownReactions: i.own_reactions,
     starred: i.starred,
+    quoted: i.quoted == null ? null : quotedPreview(i.quoted as Wire),
   } as MessageItem;
 }
 
@@ -187,6 +204,7 @@ const SUBS: Record<string, (payload: unknown) => unknown> = {
 };
 
 const CALLS: Record<string, (value: unknown) => unknown> = {
+  mentionCandidates: (v) => (v as Wire[]).map(memberItem),
   outbox: (v) => (v as Wire[]).map(outboxItem),
   status: (v) => camelKeys(v as Wire) as unknown as EngineStatus,
   connectionState: (v) => connectionState(v as Wire),

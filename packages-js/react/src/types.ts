@@ -38,6 +38,7 @@ export type {
   NewChannel,
   NewMessage,
   OutboxItem,
+  QuotedPreview,
   ReadReceipt,
   TypingUser,
 } from "@onyxchat/core";
@@ -116,6 +117,8 @@ export interface ChatClientLike {
   reconnect(): Promise<void>;
   startTyping(cid: string, parentId?: string): Promise<void>;
   stopTyping(cid: string, parentId?: string): Promise<void>;
+  /** `@` autocomplete suggestions (without it, `MessageInput` offers none). */
+  mentionCandidates?(cid: string, prefix: string, limit?: number): Promise<MemberItem[]>;
 }
 
 /** How the UI shows a user: the core knows ids only, the app knows names and pictures. */

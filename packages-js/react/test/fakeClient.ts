@@ -108,6 +108,7 @@ export function message(
     state,
     ownReactions: [],
     starred: false,
+    quoted: null,
     ...extra,
   };
 }
@@ -211,6 +212,7 @@ export function createFakeClient(userId = "alice") {
     reconnect: vi.fn(async () => {}),
     startTyping: vi.fn(async (_cid: string, _parentId?: string) => {}),
     stopTyping: vi.fn(async (_cid: string, _parentId?: string) => {}),
+    mentionCandidates: vi.fn(async (_cid: string, _prefix: string, _limit?: number): Promise<MemberItem[]> => []),
   } satisfies ChatClientLike;
 
   return {

@@ -10,6 +10,7 @@ import keyboard from "./keyboard.mjs";
 import strictMode from "./strict-mode.mjs";
 import snapshotFirstPaint from "./snapshot-first-paint.mjs";
 import members from "./members.mjs";
+import mentions from "./mentions.mjs";
 import muteArchive from "./mute-archive.mjs";
 
-export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard, strictMode, snapshotFirstPaint, members, muteArchive];
+export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard, strictMode, snapshotFirstPaint, members, mentions, muteArchive];

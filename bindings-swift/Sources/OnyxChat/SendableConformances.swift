@@ -11,6 +11,7 @@ extension TotalUnread: @unchecked Sendable {}
 extension ChannelUpdate: @unchecked Sendable {}
 extension ClientConfig: @unchecked Sendable {}
 extension ClientStatus: @unchecked Sendable {}
+extension Draft: @unchecked Sendable {}
 extension MemberItem: @unchecked Sendable {}
 extension Message: @unchecked Sendable {}
 extension MessageItem: @unchecked Sendable {}

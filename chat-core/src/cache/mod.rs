@@ -70,6 +70,7 @@ mod apply;
 #[cfg(test)]
 mod apply_tests;
 mod channel_list;
+mod drafts;
 pub mod error;
 mod member_state;
 #[cfg(test)]
@@ -93,6 +94,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 pub use apply::Completion;
 pub use channel_list::{ChannelQuery, ChannelSort, Inclusion};
+pub use drafts::{Draft, parent_key as drafts_key};
 pub use error::{CacheError, CacheResult};
 pub use member_state::{OwnChannelState, UnreadRow};
 pub use outbox_rows::{OutboxRow, OutboxWrite};

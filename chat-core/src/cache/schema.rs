@@ -27,6 +27,7 @@
 //!   highest `rev` seen) and the `rev` of the flags change that listed it (`flags_rev`, 0
 //!   when a `GET /v1/starred` page did). Not tied to `channels` or to the windows: a
 //!   star of a message outside its channel's window lives here alone.
+//! - `drafts` (version 6): unsent text per channel and thread (`drafts.rs`).
 //! - `quoted` (version 5): copies of quoted messages fetched for quote-reply previews
 //!   (`quoted.rs`), kept at the highest `rev` seen; dropped with their channel.
 
@@ -229,7 +230,18 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX quoted_channel ON quoted (cid);
     "#,
-    // Version 6: the owner's own settings of each channel (hide / mute / archive, synced
+    // Version 6: unsent text per channel and per thread (`cache/drafts.rs`); `parent_id`
+    // is '' for the channel itself.
+    r#"
+    CREATE TABLE drafts (
+        cid TEXT NOT NULL,
+        parent_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (cid, parent_id)
+    ) WITHOUT ROWID;
+    "#,
+    // Version 7: the owner's own settings of each channel (hide / mute / archive, synced
     // as `member_state` changes and `own_state` in channel states; `cache/member_state.rs`),
     // the index the total-unread value reads (only channels with unread messages), and the
     // index of the channel list sorted by unread count.

@@ -11,6 +11,7 @@
 import type {
   Channel,
   ChannelItem,
+  Draft,
   TotalUnread,
   ConnectionState,
   EngineStatus,
@@ -204,6 +205,10 @@ const SUBS: Record<string, (payload: unknown) => unknown> = {
 };
 
 const CALLS: Record<string, (value: unknown) => unknown> = {
+  draft: (v) => {
+    const d = v as Wire;
+    return { cid: d.cid, parentId: d.parent_id ?? null, text: d.text, updatedAt: date(d.updated_at) } as Draft;
+  },
   mentionCandidates: (v) => (v as Wire[]).map(memberItem),
   outbox: (v) => (v as Wire[]).map(outboxItem),
   status: (v) => camelKeys(v as Wire) as unknown as EngineStatus,

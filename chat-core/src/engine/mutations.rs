@@ -98,16 +98,18 @@ impl Engine {
         };
         op.validate(op_id)?;
         let at_once = self.auth.token.is_some() && self.outbox.goes_at_once(&cid, &op, at);
-        let draft = (cid.to_string(), crate::cache::drafts_key(echo.parent_id));
-        let clear_draft = self.drafts.contains(&draft);
+        // No draft anywhere (the common case): no key is even built.
+        let draft = (!self.drafts.is_empty())
+            .then(|| (cid.to_string(), crate::cache::drafts_key(echo.parent_id)));
+        let clear_draft = draft.as_ref().is_some_and(|d| self.drafts.contains(d));
         self.cache.insert_local_message_with(
             &echo,
             &op_id.to_string(),
             &payload_as(op_id, &op, at_once),
             clear_draft,
         )?;
-        if clear_draft {
-            self.drafts.remove(&draft);
+        if let Some(d) = draft.filter(|_| clear_draft) {
+            self.drafts.remove(&d);
         }
         if at_once {
             let outbox = &self.outbox;

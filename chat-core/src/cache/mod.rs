@@ -75,6 +75,7 @@ mod outbox_rows;
 mod queries;
 mod rows;
 pub mod schema;
+pub mod search;
 mod starred;
 #[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]

@@ -65,7 +65,7 @@ impl From<u32> for ChannelQuery {
 }
 
 impl Cache {
-    fn me(&self) -> &str {
+    pub(super) fn me(&self) -> &str {
         self.user.as_deref().unwrap_or("")
     }
 

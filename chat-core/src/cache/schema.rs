@@ -27,6 +27,8 @@
 //!   highest `rev` seen) and the `rev` of the flags change that listed it (`flags_rev`, 0
 //!   when a `GET /v1/starred` page did). Not tied to `channels` or to the windows: a
 //!   star of a message outside its channel's window lives here alone.
+//! - `messages_fts` (version 5): the full-text index of `messages.text` (external content,
+//!   kept in step by triggers; deleted messages are not indexed). See `cache/search.rs`.
 
 use rusqlite::Connection;
 use rusqlite::config::DbConfig;
@@ -214,6 +216,43 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX starred_order ON starred (created_at, message_id);
     CREATE INDEX starred_channel ON starred (cid);
+    "#,
+    // Version 5: full-text search over the cached message text (`cache/search.rs`). An
+    // external-content FTS5 index on `messages.text` (the text is stored once), kept in
+    // step by triggers: every insert, edit, deletion and removal of a message (server copy
+    // or local echo) updates it in the same statement. Deleted messages are not indexed.
+    // Rows written before version 3 get their text into the `text` column first. The index
+    // names rows by `messages`' implicit rowid, which only `VACUUM` could renumber: the
+    // cache never vacuums (rebuild the index if it ever does).
+    r#"
+    UPDATE messages SET text = json_extract(data, '$.text')
+        WHERE text IS NULL AND json_valid(data);
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, content = 'messages', content_rowid = 'rowid',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO messages_fts (rowid, text)
+        SELECT rowid, text FROM messages WHERE text IS NOT NULL AND deleted_at IS NULL;
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+        WHEN new.text IS NOT NULL AND new.deleted_at IS NULL
+    BEGIN
+        INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+        WHEN old.text IS NOT NULL AND old.deleted_at IS NULL
+    BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, deleted_at ON messages
+        WHEN new.text IS NOT old.text OR (new.deleted_at IS NULL) <> (old.deleted_at IS NULL)
+    BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text)
+            SELECT 'delete', old.rowid, old.text
+            WHERE old.text IS NOT NULL AND old.deleted_at IS NULL;
+        INSERT INTO messages_fts (rowid, text)
+            SELECT new.rowid, new.text
+            WHERE new.text IS NOT NULL AND new.deleted_at IS NULL;
+    END;
     "#,
 ];
 

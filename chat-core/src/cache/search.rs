@@ -1,0 +1,139 @@
+//! Local full-text search over the cached messages (the `messages_fts` index of schema
+//! version 5), which works offline.
+//!
+//! Rules this module owns:
+//! - The index follows `messages` by triggers, so every write path (sync pages, realtime,
+//!   API replies, history pages, local echoes of queued messages, edits, deletions, channel
+//!   drops, resets) keeps it exact with no code of its own. Deleted messages never match.
+//! - Only messages of channels the cache still holds match, plus local echoes of unsent
+//!   messages wherever they are (an offline-sent message is found at once).
+//! - The search text is plain words (`chat_protocol::search_words`), never FTS5 syntax:
+//!   each word becomes a quoted phrase (so `"`, `*`, `AND`, `NEAR(` match as text) and
+//!   every word must match; the last word matches as a prefix while the user types.
+//!   Tokenizer `unicode61 remove_diacritics 2`: case- and accent-insensitive, words split
+//!   at Unicode separators. No prefix index: a prefix query walks the term b-tree, which
+//!   stays fast at a cache's size and costs ingest nothing (docs/BENCHMARKS.md).
+//! - Results are ranked by bm25 (best first, then newest), with the matched ranges as
+//!   UTF-16 offsets (`chat_protocol::TextRange`), never markup.
+
+use chat_protocol::{Cid, MATCH_CLOSE, MATCH_OPEN, TextRange, search_words, unmark};
+use rusqlite::params;
+
+use super::Cache;
+use super::error::CacheResult;
+use super::message_codec::{MESSAGE_COLUMN_COUNT, message_columns};
+use super::rows::{CachedMessage, cached_message};
+
+/// The search statement: `?1` the owner, `?2` the FTS5 query, `?3` an optional cid,
+/// `?4` limit, `?5` offset. Reads the columns of `rows::MESSAGE_SELECT`, then the
+/// highlighted text.
+const SEARCH: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    ", m.local_state, m.local_error, \
+     (SELECT group_concat(r.type, ',') FROM reactions r \
+        WHERE r.message_id = m.id AND r.user_id = ?1 AND r.deleted = 0), \
+     (SELECT f.starred FROM flags f WHERE f.message_id = m.id), \
+     highlight(messages_fts, 0, char(1), char(2)) \
+     FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
+     WHERE messages_fts MATCH ?2 \
+       AND (?3 IS NULL OR m.ck = (SELECT key FROM channel_keys WHERE cid = ?3)) \
+       AND (m.local_state IS NOT NULL OR EXISTS (SELECT 1 FROM channels c \
+              WHERE c.cid = (SELECT k.cid FROM channel_keys k WHERE k.key = m.ck))) \
+     ORDER BY messages_fts.rank, m.order_key DESC LIMIT ?4 OFFSET ?5"
+);
+
+/// Which of a list of message ids (`?1`, a JSON array) match `?2` locally: each id is
+/// looked up, then tested against the index by rowid.
+const MATCHING_IDS: &str = "SELECT m.id FROM json_each(?1) j CROSS JOIN messages m ON m.id = j.value \
+     CROSS JOIN messages_fts ON messages_fts.rowid = m.rowid \
+     WHERE messages_fts MATCH ?2 \
+       AND (m.local_state IS NOT NULL OR EXISTS (SELECT 1 FROM channels c \
+              WHERE c.cid = (SELECT k.cid FROM channel_keys k WHERE k.key = m.ck)))";
+
+/// One cached message that matched a local search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalHit {
+    /// The message as the cache holds it (a local echo keeps its send state).
+    pub cached: CachedMessage,
+    /// Where the search words matched its text (UTF-16 offsets).
+    pub highlights: Vec<TextRange>,
+}
+
+/// The FTS5 query for a search text: each word a quoted phrase, the last one a prefix
+/// when `prefix`; `None` when nothing in the text can match.
+pub fn fts_query(text: &str) -> Option<String> {
+    let (words, prefix) = search_words(text);
+    if words.is_empty() {
+        return None;
+    }
+    let last = words.len() - 1;
+    let phrases: Vec<String> = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let quoted = format!("\"{}\"", w.replace('"', "\"\""));
+            if prefix && i == last {
+                quoted + "*"
+            } else {
+                quoted
+            }
+        })
+        .collect();
+    Some(phrases.join(" "))
+}
+
+impl Cache {
+    /// Up to `limit` cached messages matching `text` (plain words, see the module rules),
+    /// skipping the first `offset`, best match first; only in `cid` if given. A text that
+    /// cannot match anything answers no hits.
+    pub fn search(
+        &self,
+        text: &str,
+        cid: Option<&Cid>,
+        limit: u32,
+        offset: u32,
+    ) -> CacheResult<Vec<LocalHit>> {
+        let Some(query) = fts_query(text) else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self.conn.prepare_cached(SEARCH)?;
+        let rows = stmt.query_map(
+            params![self.me(), query, cid.map(Cid::to_string), limit, offset],
+            |r| {
+                let cached = cached_message(r)?;
+                let marked: Option<String> = r.get(MESSAGE_COLUMN_COUNT + 4)?;
+                let highlights = marked.map(|m| unmark(&m).1).unwrap_or_default();
+                Ok(LocalHit { cached, highlights })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Which of `ids` the local search for `text` finds (whatever the page): a merged
+    /// search drops these from the server's pages.
+    pub fn search_matches(
+        &self,
+        text: &str,
+        ids: &[uuid::Uuid],
+    ) -> CacheResult<std::collections::HashSet<uuid::Uuid>> {
+        let Some(query) = fts_query(text) else {
+            return Ok(Default::default());
+        };
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let json = serde_json::to_string(&ids).unwrap_or_default();
+        let mut stmt = self.conn.prepare_cached(MATCHING_IDS)?;
+        let found = stmt
+            .query_map(params![json, query], |r| r.get::<_, String>(0))?
+            .filter_map(|id| id.ok().and_then(|id| uuid::Uuid::parse_str(&id).ok()))
+            .collect();
+        Ok(found)
+    }
+}
+
+// The marks the highlight uses are the protocol's.
+const _: () = assert!(MATCH_OPEN as u32 == 1 && MATCH_CLOSE as u32 == 2);
+
+#[cfg(test)]
+#[path = "search_tests.rs"]
+mod tests;

@@ -10,6 +10,7 @@ pub mod error;
 mod messages;
 mod openapi;
 pub mod ops;
+mod search;
 mod send_batch;
 pub mod state;
 pub mod static_files;
@@ -101,6 +102,7 @@ pub fn router(state: AppState) -> Router {
             post(messages::star).delete(messages::unstar),
         )
         .route("/v1/starred", get(messages::starred))
+        .route("/v1/search", get(search::search))
         .route("/v1/sync", get(sync::sync))
         .route("/v1/unread", get(sync::unread))
         .route("/connection/websocket", get(websocket::handler))

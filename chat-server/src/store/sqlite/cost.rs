@@ -23,7 +23,7 @@ use chat_protocol::{Cid, SyncResponse};
 use rusqlite::{Connection, StatementStatus};
 
 use super::messages::{self, Scope};
-use super::{access, channels, flags, reactions, reads, rows, schema, sync};
+use super::{access, channels, flags, reactions, reads, rows, schema, search, sync};
 use crate::store::{StoreResult, SyncPosition, SyncSettings};
 
 /// A per-user (or per-write) query and the plan it must have.
@@ -258,6 +258,21 @@ pub fn hot_queries() -> Vec<HotQuery> {
                 "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)",
             ],
         ),
+        q(
+            "search: the user's channels",
+            search::USER_CIDS,
+            &["SEARCH members USING COVERING INDEX members_by_user (app_id=? AND user_id=?)"],
+        ),
+        // The FTS5 match holds the user's channels' scope tokens: its doclists are the
+        // words' and those channels', never the app's.
+        q(
+            "search: matches",
+            search::search_sql(),
+            &[
+                "SCAN messages_fts VIRTUAL TABLE INDEX *:M*",
+                "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)",
+            ],
+        ),
     ]
 }
 
@@ -298,7 +313,14 @@ fn scans_a_table(line: &str) -> bool {
     let Some(target) = line.strip_prefix("SCAN ") else {
         return false;
     };
-    !(target == "b" || target.starts_with("json_each") || target.starts_with("(subquery"))
+    // An FTS5 query with a MATCH (`:M` in its index string) reads the match's doclists,
+    // not the table.
+    let fts_match =
+        target.starts_with("messages_fts VIRTUAL TABLE INDEX ") && target.contains(":M");
+    !(target == "b"
+        || target.starts_with("json_each")
+        || target.starts_with("(subquery")
+        || fts_match)
 }
 
 /// Every broken rule among the hot queries on `conn`: missing plan lines and scans.

@@ -290,6 +290,36 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE apps ADD COLUMN rate_limits TEXT NOT NULL DEFAULT '{}';
     "#,
+    // 7: full-text search (`store::search`, `sqlite/search.rs`). `messages_fts` holds each
+    // live message's text (rowid = pk) and its channel's scope token
+    // (`search_scope(app_id, cid)`), so a search matches only the caller's channels' scope
+    // tokens: the index range of their memberships, never every match of the tenant.
+    // Triggers keep it in step with sends, edits and deletions.
+    r#"
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, scope, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO messages_fts (rowid, text, scope)
+        SELECT pk, text, 's' || lower(hex(app_id || ' ' || cid)) FROM messages
+        WHERE deleted_at IS NULL;
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN NEW.deleted_at IS NULL
+    BEGIN
+      INSERT INTO messages_fts (rowid, text, scope)
+        VALUES (NEW.pk, NEW.text, 's' || lower(hex(NEW.app_id || ' ' || NEW.cid)));
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, deleted_at ON messages
+      WHEN NEW.text IS NOT OLD.text OR NEW.deleted_at IS NOT OLD.deleted_at
+    BEGIN
+      DELETE FROM messages_fts WHERE rowid = OLD.pk;
+      INSERT INTO messages_fts (rowid, text, scope)
+        SELECT NEW.pk, NEW.text, 's' || lower(hex(NEW.app_id || ' ' || NEW.cid))
+        WHERE NEW.deleted_at IS NULL;
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+    BEGIN
+      DELETE FROM messages_fts WHERE rowid = OLD.pk;
+    END;
+    "#,
 ];
 
 /// The schema version this build writes.

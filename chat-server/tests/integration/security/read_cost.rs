@@ -272,6 +272,8 @@ fn downgrade_to_schema_1(db: &Path) {
          ALTER TABLE apps DROP COLUMN rate_limits; \
          DROP INDEX messages_unread; DROP INDEX user_messages_unread_mentions; \
          ALTER TABLE members DROP COLUMN joined_pk; \
+         DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_update; \
+         DROP TRIGGER messages_fts_delete; DROP TABLE messages_fts; \
          PRAGMA user_version = 1;",
     )
     .expect("downgrade");

@@ -24,6 +24,7 @@
 mod builder;
 pub mod error;
 pub(crate) mod message;
+pub(crate) mod search;
 mod starred;
 pub mod token;
 mod window;
@@ -41,6 +42,7 @@ use uuid::Uuid;
 pub use builder::ClientBuilder;
 pub use error::{ClientError, ClientResult, ErrorKind};
 pub use message::NewMessage;
+pub use search::{SearchHit, SearchPage, SearchQuery, ServerPart};
 pub use starred::{StarredControl, StarredList};
 pub use token::{TokenError, TokenProvider, static_token};
 pub use window::{MessageWindow, WindowControl};

@@ -36,6 +36,7 @@ mod mutations;
 mod outbox_feed;
 mod queries;
 pub(crate) mod realtime;
+mod search;
 mod starred;
 #[cfg(test)]
 mod tests;

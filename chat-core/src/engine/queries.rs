@@ -16,7 +16,9 @@
 
 use std::time::Duration;
 
-use chat_protocol::{Cid, Message, MessageResponse, MessagesResponse, StarredResponse};
+use chat_protocol::{
+    Cid, Message, MessageResponse, MessagesResponse, SearchResponse, StarredResponse,
+};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -65,6 +67,13 @@ pub(crate) enum Query {
         /// Told once the page is stored.
         waiter: Option<oneshot::Sender<ClientResult<bool>>>,
     },
+    /// A page of `GET /v1/search` for a merged search (`engine/search.rs`).
+    Search {
+        /// The request path.
+        path: String,
+        /// The page's local part and its waiter.
+        pending: super::search::PendingSearch,
+    },
     /// One message by id.
     Lookup {
         /// The message.
@@ -103,6 +112,7 @@ impl Query {
                 }
             }
             Self::Lookup { id, .. } => format!("/v1/messages/{id}"),
+            Self::Search { path, .. } => path.clone(),
         }
     }
 }
@@ -246,6 +256,11 @@ impl Engine {
                     (None, Ok(_)) => {}
                 }
             }
+            Query::Search { pending, .. } => {
+                let page = serde_json::from_slice::<SearchResponse>(&reply.body)
+                    .map_err(|e| format!("undecodable reply: {e}"));
+                self.search_answered(pending, page);
+            }
             Query::Lookup { waiter, .. } => {
                 let found = serde_json::from_slice::<MessageResponse>(&reply.body)
                     .map(|r| r.message)
@@ -271,6 +286,7 @@ impl Engine {
             Query::Lookup { waiter, .. } => {
                 self.answer(waiter, Err(error));
             }
+            Query::Search { pending, .. } => self.search_answered(pending, Err(error.to_string())),
         }
     }
 }

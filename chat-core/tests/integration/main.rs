@@ -47,6 +47,7 @@ mod proxy_selftest;
 mod realtime;
 mod realtime_chaos;
 mod realtime_props;
+mod search;
 mod stars;
 mod sync_driver;
 mod two_nodes;

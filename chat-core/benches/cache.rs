@@ -6,7 +6,8 @@
 //!   raw batched rusqlite inserts of the same 10,000 JSON rows (one transaction per 1,000
 //!   rows, same WAL / `synchronous = FULL` settings). A third, diagnostic entry inserts the
 //!   same rows into the cache's own `messages` table, to split the gap into schema cost
-//!   and apply-logic cost.
+//!   and apply-logic cost. A fourth applies the same pages with the full-text index's
+//!   triggers dropped: the cost of keeping the search index in step.
 //! - `cold_start_100k`: [`Cache::open`] + the first channel-list page + the first
 //!   channel's newest 50 messages on a cache holding 100,000 messages in 200 channels,
 //!   versus opening a raw connection and selecting 50 rows by primary-key range from a
@@ -426,6 +427,34 @@ fn sync_ingest(c: &mut Criterion) {
                     cache.apply_sync_page(black_box(page)).expect("apply");
                 }
                 (dir, cache) // dropped outside the measurement
+            },
+            BatchSize::PerIteration,
+        );
+    });
+
+    // The same apply with the full-text index's triggers dropped (schema version 5):
+    // what keeping `messages_fts` in step costs a sync (docs/BENCHMARKS.md §12).
+    group.bench_function("cache_apply_sync_page_without_fts", |b| {
+        b.iter_batched(
+            || {
+                let (dir, cache) = prepared_cache(&data);
+                drop(cache);
+                let path = dir.path().join("cache.db");
+                Connection::open(&path)
+                    .expect("open")
+                    .execute_batch(
+                        "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_update; \
+                         DROP TRIGGER messages_fts_delete;",
+                    )
+                    .expect("drop the index's triggers");
+                let cache = Cache::open(&path).expect("reopen cache");
+                (dir, cache)
+            },
+            |(dir, mut cache)| {
+                for page in &data.pages {
+                    cache.apply_sync_page(black_box(page)).expect("apply");
+                }
+                (dir, cache)
             },
             BatchSize::PerIteration,
         );

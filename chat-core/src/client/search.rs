@@ -14,6 +14,7 @@
 //!   matches whole words (docs/protocol.md, "Search").
 
 use chat_protocol::{Cid, Message, TextRange};
+use serde::Serialize;
 use tokio::sync::oneshot;
 
 use super::ChatClient;
@@ -47,8 +48,8 @@ impl SearchQuery {
     }
 }
 
-/// One message found.
-#[derive(Debug, Clone, PartialEq)]
+/// One message found (serialized for the web SDK with snake_case fields).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchHit {
     /// The message (the cache's copy for a local hit).
     pub message: Message,
@@ -60,8 +61,9 @@ pub struct SearchHit {
     pub pending: bool,
 }
 
-/// What the server part of a page did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the server part of a page did (serialized as `{"type": "not_reached", …}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerPart {
     /// The server answered; its hits are in the page.
     Answered,
@@ -76,7 +78,7 @@ pub enum ServerPart {
 }
 
 /// One page of a search.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchPage {
     /// Local hits first, then the server's.
     pub hits: Vec<SearchHit>,

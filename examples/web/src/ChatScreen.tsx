@@ -5,6 +5,7 @@ import {
   ChatProvider,
   ConnectionBanner,
   MemberList,
+  Search,
   MessageInput,
   MessageList,
   Thread,
@@ -209,6 +210,7 @@ function ChatLayout({
           {creating ? (
             <NewChannel session={session} onCreated={select} onCancel={() => setCreating(false)} />
           ) : null}
+          <Search onSelect={(hit) => select(hit.message.cid)} className="app__search" />
           <ChannelList selectedCid={cid} onSelect={select} className="app__channels" />
           <People session={session} />
         </aside>

@@ -16,6 +16,9 @@ import type {
   NewMessage,
   OutboxItem,
   ReadReceipt,
+  SearchHit,
+  SearchOptions,
+  SearchPage,
   TypingUser,
 } from "@onyxchat/core";
 
@@ -34,6 +37,11 @@ export type {
   NewMessage,
   OutboxItem,
   ReadReceipt,
+  SearchHit,
+  SearchOptions,
+  SearchPage,
+  SearchServerPart,
+  TextRange,
   TypingUser,
 } from "@onyxchat/core";
 
@@ -104,6 +112,8 @@ export interface ChatClientLike {
   reconnect(): Promise<void>;
   startTyping(cid: string, parentId?: string): Promise<void>;
   stopTyping(cid: string, parentId?: string): Promise<void>;
+  search(text: string, options?: SearchOptions): Promise<SearchPage>;
+  searchLocal(text: string, options?: Omit<SearchOptions, "cursor">): Promise<SearchHit[]>;
 }
 
 /** How the UI shows a user: the core knows ids only, the app knows names and pictures. */

@@ -14,6 +14,9 @@ import type {
   OutboxItem,
   MemberItem,
   ReadReceipt,
+  SearchHit,
+  SearchOptions,
+  SearchPage,
   StarredListStore,
   TypingUser,
 } from "../src/index.js";
@@ -198,6 +201,14 @@ export function createFakeClient(userId = "alice") {
     reconnect: vi.fn(async () => {}),
     startTyping: vi.fn(async (_cid: string, _parentId?: string) => {}),
     stopTyping: vi.fn(async (_cid: string, _parentId?: string) => {}),
+    search: vi.fn(
+      async (_text: string, _options?: SearchOptions): Promise<SearchPage> => ({
+        hits: [],
+        server: { type: "exhausted" },
+        next: null,
+      }),
+    ),
+    searchLocal: vi.fn(async (_text: string, _options?: Omit<SearchOptions, "cursor">): Promise<SearchHit[]> => []),
   } satisfies ChatClientLike;
 
   return {

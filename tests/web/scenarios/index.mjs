@@ -10,5 +10,6 @@ import keyboard from "./keyboard.mjs";
 import strictMode from "./strict-mode.mjs";
 import snapshotFirstPaint from "./snapshot-first-paint.mjs";
 import members from "./members.mjs";
+import search from "./search.mjs";
 
-export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard, strictMode, snapshotFirstPaint, members];
+export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard, strictMode, snapshotFirstPaint, members, search];

@@ -1237,6 +1237,19 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
     func watchTyping(cid: String, listener: TypingListener) throws  -> Subscription
     
     /**
+     * One page of a search of `text` (plain words; the last one a prefix locally), in
+     * channel `cid` or everywhere, `limit` hits per part: local hits first, then the
+     * server's; offline, the local hits alone with `server = NotReached`. Pass the
+     * page's `next` as `cursor` for the next page.
+     */
+    func search(text: String, cid: String?, limit: UInt32, cursor: String?) async throws  -> SearchPage
+    
+    /**
+     * The local hits alone (the first `limit`, best first): instant, offline too.
+     */
+    func searchLocal(text: String, cid: String?, limit: UInt32) async throws  -> [SearchHit]
+    
+    /**
      * The user's starred messages across channels, most recently sent first, with
      * pending stars and unstars applied, delivered to `listener` (the cached list at
      * once, the newest `page` fetched behind it); grow it with the returned
@@ -2024,6 +2037,47 @@ open func watchTyping(cid: String, listener: TypingListener)throws  -> Subscript
         FfiConverterTypeTypingListener_lower(listener),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * One page of a search of `text` (plain words; the last one a prefix locally), in
+     * channel `cid` or everywhere, `limit` hits per part: local hits first, then the
+     * server's; offline, the local hits alone with `server = NotReached`. Pass the
+     * page's `next` as `cursor` for the next page.
+     */
+open func search(text: String, cid: String?, limit: UInt32, cursor: String?)async throws  -> SearchPage  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_search(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(text),FfiConverterOptionString.lower(cid),FfiConverterUInt32.lower(limit),FfiConverterOptionString.lower(cursor)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSearchPage_lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * The local hits alone (the first `limit`, best first): instant, offline too.
+     */
+open func searchLocal(text: String, cid: String?, limit: UInt32)async throws  -> [SearchHit]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_search_local(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(text),FfiConverterOptionString.lower(cid),FfiConverterUInt32.lower(limit)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeSearchHit.lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
 }
     
     /**
@@ -5316,6 +5370,244 @@ public func FfiConverterTypeReadReceipt_lower(_ value: ReadReceipt) -> RustBuffe
 
 
 /**
+ * One message found.
+ */
+public struct SearchHit: Equatable, Hashable {
+    /**
+     * The message.
+     */
+    public var message: Message
+    /**
+     * Where the words matched its text.
+     */
+    public var highlights: [TextRange]
+    /**
+     * Found in the local cache (`false`: on the server only).
+     */
+    public var local: Bool
+    /**
+     * Sent from this device and not confirmed by the server yet.
+     */
+    public var pending: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The message.
+         */message: Message, 
+        /**
+         * Where the words matched its text.
+         */highlights: [TextRange], 
+        /**
+         * Found in the local cache (`false`: on the server only).
+         */local: Bool, 
+        /**
+         * Sent from this device and not confirmed by the server yet.
+         */pending: Bool) {
+        self.message = message
+        self.highlights = highlights
+        self.local = local
+        self.pending = pending
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SearchHit: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSearchHit: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SearchHit {
+        return
+            try SearchHit(
+                message: FfiConverterTypeMessage.read(from: &buf), 
+                highlights: FfiConverterSequenceTypeTextRange.read(from: &buf), 
+                local: FfiConverterBool.read(from: &buf), 
+                pending: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SearchHit, into buf: inout [UInt8]) {
+        FfiConverterTypeMessage.write(value.message, into: &buf)
+        FfiConverterSequenceTypeTextRange.write(value.highlights, into: &buf)
+        FfiConverterBool.write(value.local, into: &buf)
+        FfiConverterBool.write(value.pending, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSearchHit_lift(_ buf: RustBuffer) throws -> SearchHit {
+    return try FfiConverterTypeSearchHit.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSearchHit_lower(_ value: SearchHit) -> RustBuffer {
+    return FfiConverterTypeSearchHit.lower(value)
+}
+
+
+/**
+ * One page of a search.
+ */
+public struct SearchPage: Equatable, Hashable {
+    /**
+     * Local hits first, then the server's.
+     */
+    public var hits: [SearchHit]
+    /**
+     * What the server part did.
+     */
+    public var server: SearchServerPart
+    /**
+     * The cursor of the next page; `None` when nothing remains.
+     */
+    public var next: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Local hits first, then the server's.
+         */hits: [SearchHit], 
+        /**
+         * What the server part did.
+         */server: SearchServerPart, 
+        /**
+         * The cursor of the next page; `None` when nothing remains.
+         */next: String?) {
+        self.hits = hits
+        self.server = server
+        self.next = next
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SearchPage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSearchPage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SearchPage {
+        return
+            try SearchPage(
+                hits: FfiConverterSequenceTypeSearchHit.read(from: &buf), 
+                server: FfiConverterTypeSearchServerPart.read(from: &buf), 
+                next: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SearchPage, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeSearchHit.write(value.hits, into: &buf)
+        FfiConverterTypeSearchServerPart.write(value.server, into: &buf)
+        FfiConverterOptionString.write(value.next, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSearchPage_lift(_ buf: RustBuffer) throws -> SearchPage {
+    return try FfiConverterTypeSearchPage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSearchPage_lower(_ value: SearchPage) -> RustBuffer {
+    return FfiConverterTypeSearchPage.lower(value)
+}
+
+
+/**
+ * A half-open range of a message text in UTF-16 code units (Kotlin `String` and Swift
+ * `utf16` / `NSRange` offsets).
+ */
+public struct TextRange: Equatable, Hashable {
+    /**
+     * First code unit.
+     */
+    public var start: UInt32
+    /**
+     * One past the last code unit.
+     */
+    public var end: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * First code unit.
+         */start: UInt32, 
+        /**
+         * One past the last code unit.
+         */end: UInt32) {
+        self.start = start
+        self.end = end
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TextRange: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTextRange: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TextRange {
+        return
+            try TextRange(
+                start: FfiConverterUInt32.read(from: &buf), 
+                end: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TextRange, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.start, into: &buf)
+        FfiConverterUInt32.write(value.end, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTextRange_lift(_ buf: RustBuffer) throws -> TextRange {
+    return try FfiConverterTypeTextRange.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTextRange_lower(_ value: TextRange) -> RustBuffer {
+    return FfiConverterTypeTextRange.lower(value)
+}
+
+
+/**
  * Someone typing in a channel (or in one of its threads).
  */
 public struct TypingUser: Equatable, Hashable {
@@ -6757,6 +7049,97 @@ public func FfiConverterTypeReadReceiptDiff_lower(_ value: ReadReceiptDiff) -> R
 
 
 /**
+ * What the server part of a search page did.
+ */
+
+public enum SearchServerPart: Equatable, Hashable {
+    
+    /**
+     * The server answered.
+     */
+    case answered
+    /**
+     * Not reached (offline, no token) or refused: only local hits.
+     */
+    case notReached(
+        /**
+         * Why.
+         */reason: String
+    )
+    /**
+     * No more server pages.
+     */
+    case exhausted
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SearchServerPart: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSearchServerPart: FfiConverterRustBuffer {
+    typealias SwiftType = SearchServerPart
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SearchServerPart {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .answered
+        
+        case 2: return .notReached(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .exhausted
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SearchServerPart, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .answered:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .notReached(reason):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case .exhausted:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSearchServerPart_lift(_ buf: RustBuffer) throws -> SearchServerPart {
+    return try FfiConverterTypeSearchServerPart.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSearchServerPart_lower(_ value: SearchServerPart) -> RustBuffer {
+    return FfiConverterTypeSearchServerPart.lower(value)
+}
+
+
+
+/**
  * What the host's token provider reports when it has no token.
  */
 public 
@@ -7073,6 +7456,56 @@ fileprivate struct FfiConverterSequenceTypeReadReceipt: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeReadReceipt.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSearchHit: FfiConverterRustBuffer {
+    typealias SwiftType = [SearchHit]
+
+    public static func write(_ value: [SearchHit], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSearchHit.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SearchHit] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [SearchHit]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSearchHit.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeTextRange: FfiConverterRustBuffer {
+    typealias SwiftType = [TextRange]
+
+    public static func write(_ value: [TextRange], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeTextRange.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [TextRange] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [TextRange]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeTextRange.read(from: &buf))
         }
         return seq
     }
@@ -7452,6 +7885,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_watch_typing() != 10937) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_search() != 38454) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_search_local() != 16499) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_watch_starred() != 42225) {

@@ -34,8 +34,8 @@ const PAGE: u32 = 20;
 /// so a few words are in most messages and most words are rare.
 fn word(i: usize) -> String {
     const SYL: [&str; 16] = [
-        "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "be", "da", "fi", "go", "hu", "je",
-        "pa", "zo",
+        "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "be", "da", "fi", "go", "hu", "je", "pa",
+        "zo",
     ];
     let (a, b, c) = (i % 16, (i / 16) % 16, (i / 256) % 16);
     format!("{}{}{}", SYL[a], SYL[b], SYL[c])
@@ -46,11 +46,15 @@ const VOCAB: usize = 4_096;
 /// Text of message `n`: 8–30 words from the vocabulary (a linear congruential generator
 /// seeded by `n`, the word index skewed towards the common words).
 fn text(n: u64) -> String {
-    let mut x = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = n
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let len = 8 + (n % 23) as usize;
     let mut words = Vec::with_capacity(len);
     for _ in 0..len {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let u = ((x >> 33) as f64) / ((1u64 << 31) as f64); // 0..1
         let i = ((VOCAB as f64).powf(u) - 1.0) as usize; // ~1/(i+1)
         words.push(word(i.min(VOCAB - 1)));
@@ -236,7 +240,9 @@ fn search(c: &mut Criterion) {
             times[times.len() - 1]
         );
     };
-    timed("cache_search", &|q| cache.search(q, None, PAGE, 0).expect("search").len());
+    timed("cache_search", &|q| {
+        cache.search(q, None, PAGE, 0).expect("search").len()
+    });
     timed("floor_fts5", &run_floor);
 
     let mut group = c.benchmark_group("search_100k");

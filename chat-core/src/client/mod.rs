@@ -25,6 +25,7 @@ mod builder;
 pub mod error;
 pub(crate) mod message;
 pub(crate) mod search;
+mod searching;
 mod starred;
 pub mod token;
 mod window;

@@ -1,4 +1,5 @@
-//! Full-text search for the app: one call, [`ChatClient::search`], that answers from the
+//! Full-text search for the app, its values: one call, `ChatClient::search`
+//! (`client/searching.rs`), that answers from the
 //! local FTS5 index of the cache (offline too) and adds a page of the server's
 //! `GET /v1/search` for the history the cache does not hold.
 //!
@@ -15,10 +16,6 @@
 
 use chat_protocol::{Cid, Message, TextRange};
 use serde::Serialize;
-use tokio::sync::oneshot;
-
-use super::ChatClient;
-use super::error::{ClientError, ClientResult};
 
 /// What to search for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +81,7 @@ pub struct SearchPage {
     pub hits: Vec<SearchHit>,
     /// What the server part did.
     pub server: ServerPart,
-    /// Pass to [`ChatClient::search`] for the next page; `None` when nothing remains.
+    /// Pass to `ChatClient::search` for the next page; `None` when nothing remains.
     pub next: Option<String>,
 }
 
@@ -144,36 +141,6 @@ impl SearchCursor {
             c => ServerPosition::After(c.strip_prefix('c')?.to_owned()),
         };
         Some(Self { local, server })
-    }
-}
-
-impl ChatClient {
-    /// One page of a search: the local hits at once, then a page of the server's
-    /// (see the module rules). `cursor` is the previous page's `next` (`None`: the first
-    /// page). Offline it answers with the local hits alone, without waiting for the
-    /// network, and says the server was not reached.
-    pub async fn search(
-        &self,
-        query: SearchQuery,
-        cursor: Option<String>,
-    ) -> ClientResult<SearchPage> {
-        let cursor = match cursor {
-            None => SearchCursor::start(),
-            Some(c) => SearchCursor::decode(&c)
-                .ok_or_else(|| ClientError::InvalidInput(format!("not a search cursor: {c:?}")))?,
-        };
-        let (tx, rx) = oneshot::channel();
-        self.run(move |e, now| e.search_page(query, cursor, tx, now))
-            .await?;
-        rx.await.map_err(|_| ClientError::Closed)?
-    }
-
-    /// The local hits alone (the first `query.limit`, best first): instant and offline,
-    /// for as-you-type results before [`ChatClient::search`] adds the server's.
-    pub async fn search_local(&self, query: SearchQuery) -> ClientResult<Vec<SearchHit>> {
-        self.run(move |e, _| e.search_local(&query, 0))
-            .await?
-            .map_err(Into::into)
     }
 }
 

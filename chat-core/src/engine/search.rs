@@ -3,7 +3,9 @@
 //! [`Query::Search`], de-duplicated against the local index in the step that receives
 //! its reply.
 
-use chat_protocol::{Cid, SearchResponse, search_words};
+use chat_protocol::{
+    Cid, SEARCH_QUERY_MAX_BYTES, SEARCH_QUERY_MAX_WORDS, SearchResponse, search_words,
+};
 use tokio::sync::oneshot;
 
 use super::{Engine, Query};
@@ -127,14 +129,18 @@ impl Engine {
             let done = page(local, ServerPart::Exhausted, ServerPosition::Done);
             return self.answer(waiter, Ok(done));
         }
-        // Known to be unreachable: answer with the local part now rather than wait.
-        let unreachable = if self.auth_stopped() {
-            Some("authentication stopped")
-        } else if self.token().is_none() {
-            Some("no token yet")
-        } else {
-            None
-        };
+        // Known to be unreachable (or refused): answer with the local part now.
+        let (words, _) = search_words(&query.text);
+        let unreachable =
+            if query.text.len() > SEARCH_QUERY_MAX_BYTES || words.len() > SEARCH_QUERY_MAX_WORDS {
+                Some("the text is too long for the server's search")
+            } else if self.auth_stopped() {
+                Some("authentication stopped")
+            } else if self.token().is_none() {
+                Some("no token yet")
+            } else {
+                None
+            };
         if let Some(reason) = unreachable {
             let server = ServerPart::NotReached {
                 reason: reason.into(),

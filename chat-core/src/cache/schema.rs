@@ -27,8 +27,9 @@
 //!   highest `rev` seen) and the `rev` of the flags change that listed it (`flags_rev`, 0
 //!   when a `GET /v1/starred` page did). Not tied to `channels` or to the windows: a
 //!   star of a message outside its channel's window lives here alone.
-//! - `messages_fts` (version 5): the full-text index of `messages.text` (external content,
-//!   kept in step by triggers; deleted messages are not indexed). See `cache/search.rs`.
+//! - `messages_fts` (version 5): the full-text index of `messages.text` (external content;
+//!   triggers queue changed rows in `fts_queue`, applied at the end of each write
+//!   transaction; deleted messages are not indexed). See `cache/search.rs`.
 
 use rusqlite::Connection;
 use rusqlite::config::DbConfig;
@@ -218,12 +219,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX starred_channel ON starred (cid);
     "#,
     // Version 5: full-text search over the cached message text (`cache/search.rs`). An
-    // external-content FTS5 index on `messages.text` (the text is stored once), kept in
-    // step by triggers: every insert, edit, deletion and removal of a message (server copy
-    // or local echo) updates it in the same statement. Deleted messages are not indexed.
-    // Rows written before version 3 get their text into the `text` column first. The index
-    // names rows by `messages`' implicit rowid, which only `VACUUM` could renumber: the
-    // cache never vacuums (rebuild the index if it ever does).
+    // external-content FTS5 index on `messages.text` (the text is stored once). Triggers
+    // do not write the index themselves: FTS5 flushes its pending terms at every statement
+    // savepoint, and a trigger runs inside one, so indexing row by row from a trigger made
+    // a sync page ~10× slower (docs/BENCHMARKS.md §12). Instead they queue the changed
+    // rowids in `fts_queue` with the text the index holds for them (`indexed`, NULL when
+    // none; the first change of a transaction wins: not `OR IGNORE`, which an upsert's
+    // conflict clause overrides inside a trigger), and every write transaction of the
+    // cache ends with `search::flush`, which applies the queue to the index in two
+    // statements. Deleted messages are not indexed. Rows written before version 3 get their
+    // text into the `text` column first. The index names rows by `messages`' implicit
+    // rowid, which only `VACUUM` could renumber: the cache never vacuums.
     r#"
     UPDATE messages SET text = json_extract(data, '$.text')
         WHERE text IS NULL AND json_valid(data);
@@ -233,25 +239,27 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO messages_fts (rowid, text)
         SELECT rowid, text FROM messages WHERE text IS NOT NULL AND deleted_at IS NULL;
+    CREATE TABLE fts_queue (
+        rowid INTEGER PRIMARY KEY,
+        indexed TEXT
+    );
     CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
-        WHEN new.text IS NOT NULL AND new.deleted_at IS NULL
     BEGIN
-        INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text);
+        INSERT INTO fts_queue (rowid, indexed) SELECT new.rowid, NULL
+            WHERE NOT EXISTS (SELECT 1 FROM fts_queue WHERE rowid = new.rowid);
     END;
     CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
-        WHEN old.text IS NOT NULL AND old.deleted_at IS NULL
     BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+        INSERT INTO fts_queue (rowid, indexed)
+            SELECT old.rowid, CASE WHEN old.deleted_at IS NULL THEN old.text END
+            WHERE NOT EXISTS (SELECT 1 FROM fts_queue WHERE rowid = old.rowid);
     END;
     CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, deleted_at ON messages
         WHEN new.text IS NOT old.text OR (new.deleted_at IS NULL) <> (old.deleted_at IS NULL)
     BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, text)
-            SELECT 'delete', old.rowid, old.text
-            WHERE old.text IS NOT NULL AND old.deleted_at IS NULL;
-        INSERT INTO messages_fts (rowid, text)
-            SELECT new.rowid, new.text
-            WHERE new.text IS NOT NULL AND new.deleted_at IS NULL;
+        INSERT INTO fts_queue (rowid, indexed)
+            SELECT old.rowid, CASE WHEN old.deleted_at IS NULL THEN old.text END
+            WHERE NOT EXISTS (SELECT 1 FROM fts_queue WHERE rowid = old.rowid);
     END;
     "#,
 ];

@@ -2,54 +2,77 @@
 //! version 5), which works offline.
 //!
 //! Rules this module owns:
-//! - The index follows `messages` by triggers, so every write path (sync pages, realtime,
-//!   API replies, history pages, local echoes of queued messages, edits, deletions, channel
-//!   drops, resets) keeps it exact with no code of its own. Deleted messages never match.
-//! - Only messages of channels the cache still holds match, plus local echoes of unsent
-//!   messages wherever they are (an offline-sent message is found at once).
+//! - The index follows `messages` through triggers that queue each changed row
+//!   (`fts_queue`, schema version 5), and every write transaction of the cache ends with
+//!   [`flush`], which applies the queue in two statements (FTS5 flushes its pending terms
+//!   at every statement savepoint, so indexing from the triggers themselves cost ~10× a
+//!   sync page). So every write path (sync pages, realtime, API replies, history pages,
+//!   local echoes of queued messages, edits, deletions, channel drops, resets) keeps the
+//!   index exact in the same transaction; a search flushes first, should a write ever
+//!   miss it. Deleted messages never match.
+//! - Only messages of channels the cache still holds match (the cache deletes a dropped
+//!   channel's messages), plus local echoes of unsent messages wherever they are (an
+//!   offline-sent message is found at once).
 //! - The search text is plain words (`chat_protocol::search_words`), never FTS5 syntax:
 //!   each word becomes a quoted phrase (so `"`, `*`, `AND`, `NEAR(` match as text) and
 //!   every word must match; the last word matches as a prefix while the user types.
 //!   Tokenizer `unicode61 remove_diacritics 2`: case- and accent-insensitive, words split
 //!   at Unicode separators. No prefix index: a prefix query walks the term b-tree, which
 //!   stays fast at a cache's size and costs ingest nothing (docs/BENCHMARKS.md).
-//! - Results are ranked by bm25 (best first, then newest), with the matched ranges as
+//! - Results are ranked by bm25 (best first, ties in storage order), with the matched ranges as
 //!   UTF-16 offsets (`chat_protocol::TextRange`), never markup.
 
 use chat_protocol::{Cid, MATCH_CLOSE, MATCH_OPEN, TextRange, search_words, unmark};
-use rusqlite::params;
+use rusqlite::{Connection, params};
 
 use super::Cache;
 use super::error::CacheResult;
 use super::message_codec::{MESSAGE_COLUMN_COUNT, message_columns};
 use super::rows::{CachedMessage, cached_message};
 
-/// The search statement: `?1` the owner, `?2` the FTS5 query, `?3` an optional cid,
-/// `?4` limit, `?5` offset. Reads the columns of `rows::MESSAGE_SELECT`, then the
-/// highlighted text.
+/// The columns of `rows::MESSAGE_SELECT`, then the highlighted text (`?1`: the owner).
+macro_rules! hit_columns {
+    () => {
+        concat!(
+            "SELECT ",
+            message_columns!(),
+            ", m.local_state, m.local_error, \
+             (SELECT group_concat(r.type, ',') FROM reactions r \
+                WHERE r.message_id = m.id AND r.user_id = ?1 AND r.deleted = 0), \
+             (SELECT f.starred FROM flags f WHERE f.message_id = m.id), \
+             highlight(messages_fts, 0, char(1), char(2)) "
+        )
+    };
+}
+
+/// The search of every channel (`?2` the FTS5 query, `?4` limit, `?5` offset): the page
+/// is ranked inside FTS5 alone (its sorter, over the index only), then each of its rows is
+/// read by rowid and highlighted. `messages` holds only rows of cached channels and local
+/// echoes (a dropped channel's messages are deleted), so nothing needs filtering.
 const SEARCH: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    ", m.local_state, m.local_error, \
-     (SELECT group_concat(r.type, ',') FROM reactions r \
-        WHERE r.message_id = m.id AND r.user_id = ?1 AND r.deleted = 0), \
-     (SELECT f.starred FROM flags f WHERE f.message_id = m.id), \
-     highlight(messages_fts, 0, char(1), char(2)) \
-     FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
+    hit_columns!(),
+    "FROM (SELECT rowid AS r, rank AS rk FROM messages_fts WHERE messages_fts MATCH ?2 \
+             ORDER BY rank LIMIT ?4 OFFSET ?5) AS page \
+     CROSS JOIN messages m ON m.rowid = page.r \
+     CROSS JOIN messages_fts ON messages_fts.rowid = page.r AND messages_fts MATCH ?2 \
+     WHERE ?3 IS NULL ORDER BY page.rk, page.r"
+);
+
+/// The search of one channel (`?3`): the matches joined with their rows, filtered by the
+/// channel's key, ranked.
+const SEARCH_CHANNEL: &str = concat!(
+    hit_columns!(),
+    "FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
      WHERE messages_fts MATCH ?2 \
-       AND (?3 IS NULL OR m.ck = (SELECT key FROM channel_keys WHERE cid = ?3)) \
-       AND (m.local_state IS NOT NULL OR EXISTS (SELECT 1 FROM channels c \
-              WHERE c.cid = (SELECT k.cid FROM channel_keys k WHERE k.key = m.ck))) \
-     ORDER BY messages_fts.rank, m.order_key DESC LIMIT ?4 OFFSET ?5"
+       AND m.ck = (SELECT key FROM channel_keys WHERE cid = ?3) \
+     ORDER BY messages_fts.rank, m.rowid LIMIT ?4 OFFSET ?5"
 );
 
 /// Which of a list of message ids (`?1`, a JSON array) match `?2` locally: each id is
 /// looked up, then tested against the index by rowid.
 const MATCHING_IDS: &str = "SELECT m.id FROM json_each(?1) j CROSS JOIN messages m ON m.id = j.value \
      CROSS JOIN messages_fts ON messages_fts.rowid = m.rowid \
-     WHERE messages_fts MATCH ?2 \
-       AND (m.local_state IS NOT NULL OR EXISTS (SELECT 1 FROM channels c \
-              WHERE c.cid = (SELECT k.cid FROM channel_keys k WHERE k.key = m.ck)))";
+     WHERE messages_fts MATCH ?2";
 
 /// One cached message that matched a local search.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +106,31 @@ pub fn fts_query(text: &str) -> Option<String> {
     Some(phrases.join(" "))
 }
 
+/// Applies the queued changes of `messages` to the index (see the module rules): removes
+/// what the index held for each queued row, then indexes its current text. One statement
+/// each, so FTS5 flushes its terms once per transaction, not once per row.
+pub(crate) fn flush(conn: &Connection) -> CacheResult<()> {
+    let queued: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM fts_queue)")?
+        .query_row([], |r| r.get(0))?;
+    if !queued {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "INSERT INTO messages_fts (messages_fts, rowid, text) \
+         SELECT 'delete', rowid, indexed FROM fts_queue WHERE indexed IS NOT NULL",
+    )?
+    .execute([])?;
+    conn.prepare_cached(
+        "INSERT INTO messages_fts (rowid, text) \
+         SELECT m.rowid, m.text FROM fts_queue q JOIN messages m ON m.rowid = q.rowid \
+         WHERE m.text IS NOT NULL AND m.deleted_at IS NULL",
+    )?
+    .execute([])?;
+    conn.prepare_cached("DELETE FROM fts_queue")?.execute([])?;
+    Ok(())
+}
+
 impl Cache {
     /// Up to `limit` cached messages matching `text` (plain words, see the module rules),
     /// skipping the first `offset`, best match first; only in `cid` if given. A text that
@@ -97,7 +145,13 @@ impl Cache {
         let Some(query) = fts_query(text) else {
             return Ok(Vec::new());
         };
-        let mut stmt = self.conn.prepare_cached(SEARCH)?;
+        flush(&self.conn)?;
+        let sql = if cid.is_some() {
+            SEARCH_CHANNEL
+        } else {
+            SEARCH
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt.query_map(
             params![self.me(), query, cid.map(Cid::to_string), limit, offset],
             |r| {

@@ -154,22 +154,64 @@ fn search_text_is_never_query_syntax() {
 }
 
 /// The FTS index finds the matches; each is then read by rowid (or id), never by a scan
-/// of `messages`. Sorting by rank needs the matches sorted (a temp b-tree), as any bm25
-/// order does.
+/// of `messages`. Across channels the page is ranked inside FTS5 (index `32:M1`: its rank
+/// sorter) before any row is read.
 #[test]
 fn the_search_is_index_backed() {
     let cache = bob_cache();
-    let search = plan(&cache, super::SEARCH);
-    assert!(search.contains("VIRTUAL TABLE INDEX 0:M"), "{search}");
-    assert!(
-        search.contains("SEARCH m USING INTEGER PRIMARY KEY (rowid=?)"),
-        "{search}"
-    );
-    assert!(!search.split(" | ").any(|d| d == "SCAN m"), "{search}");
+    for sql in [super::SEARCH, super::SEARCH_CHANNEL] {
+        let search = plan(&cache, sql);
+        assert!(
+            search.contains("SCAN messages_fts VIRTUAL TABLE INDEX "),
+            "{search}"
+        );
+        assert!(search.contains(":M1"), "{search}");
+        assert!(
+            search.contains("SEARCH m USING INTEGER PRIMARY KEY (rowid=?)"),
+            "{search}"
+        );
+        assert!(!search.split(" | ").any(|d| d == "SCAN m"), "{search}");
+    }
+    assert!(plan(&cache, super::SEARCH).contains("INDEX 32:M1"));
     let matching = plan(&cache, super::MATCHING_IDS);
     assert!(
-        matching.contains("SEARCH m USING INDEX sqlite_autoindex_messages_1 (id=?)"),
+        matching.contains("sqlite_autoindex_messages_1 (id=?)"),
         "{matching}"
     );
     assert!(!matching.split(" | ").any(|d| d == "SCAN m"), "{matching}");
+}
+
+/// Several changes of one row in one transaction reach the index as their net effect: the
+/// queue keeps what the index held before the transaction.
+#[test]
+fn changes_within_one_page_index_their_net_effect() {
+    let mut cache = synced(vec![said("team:a", 1, "first draft", 1)]);
+    let mut edited = said("team:a", 1, "second draft", 2);
+    let mut again = said("team:a", 1, "third version", 3);
+    let born = said("team:a", 2, "ephemeral note", 4);
+    let mut gone = born.clone();
+    gone.rev = 5;
+    gone.deleted_at = Some(Timestamp::from_millis(1_800_000_000_000).unwrap());
+    edited.edited_at = edited.deleted_at;
+    again.edited_at = again.deleted_at;
+    let p = page(
+        vec![],
+        vec![
+            Change::Message(edited),
+            Change::Message(again),
+            Change::Message(born),
+            Change::Message(gone),
+        ],
+        "c2",
+    );
+    cache.apply_sync_page(&p).unwrap();
+    assert!(found(&cache, "draft").is_empty());
+    assert_eq!(found(&cache, "version"), ["third version"]);
+    assert!(found(&cache, "ephemeral").is_empty());
+    // Nothing left queued: the write flushed the queue in its own transaction.
+    let queued: i64 = cache
+        .conn
+        .query_row("SELECT count(*) FROM fts_queue", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(queued, 0);
 }

@@ -30,7 +30,7 @@ use super::error::CacheResult;
 use super::message_codec::{MESSAGE_COLUMN_COUNT, message_columns};
 use super::rows::{CachedMessage, cached_message};
 
-/// The columns of `rows::MESSAGE_SELECT`, then the highlighted text (`?1`: the owner).
+/// The columns of `rows::MESSAGE_SELECT` (`?1`: the owner).
 macro_rules! hit_columns {
     () => {
         concat!(
@@ -39,22 +39,23 @@ macro_rules! hit_columns {
             ", m.local_state, m.local_error, \
              (SELECT group_concat(r.type, ',') FROM reactions r \
                 WHERE r.message_id = m.id AND r.user_id = ?1 AND r.deleted = 0), \
-             (SELECT f.starred FROM flags f WHERE f.message_id = m.id), \
-             highlight(messages_fts, 0, char(1), char(2)) "
+             (SELECT f.starred FROM flags f WHERE f.message_id = m.id), "
         )
     };
 }
 
-/// The search of every channel (`?2` the FTS5 query, `?4` limit, `?5` offset): the page
-/// is ranked inside FTS5 alone (its sorter, over the index only), then each of its rows is
-/// read by rowid and highlighted. `messages` holds only rows of cached channels and local
-/// echoes (a dropped channel's messages are deleted), so nothing needs filtering.
+/// The search of every channel (`?2` the FTS5 query, `?3` NULL, `?4` limit, `?5`
+/// offset): the page is ranked and highlighted inside FTS5 alone (its rank sorter over the
+/// index; `highlight()` only for the rows of the page), then each of its rows is read by
+/// rowid. `messages` holds only rows of cached channels and local echoes (a dropped
+/// channel's messages are deleted), so nothing needs filtering.
 const SEARCH: &str = concat!(
     hit_columns!(),
-    "FROM (SELECT rowid AS r, rank AS rk FROM messages_fts WHERE messages_fts MATCH ?2 \
+    "page.marked \
+     FROM (SELECT rowid AS r, rank AS rk, highlight(messages_fts, 0, char(1), char(2)) AS marked \
+             FROM messages_fts WHERE messages_fts MATCH ?2 \
              ORDER BY rank LIMIT ?4 OFFSET ?5) AS page \
      CROSS JOIN messages m ON m.rowid = page.r \
-     CROSS JOIN messages_fts ON messages_fts.rowid = page.r AND messages_fts MATCH ?2 \
      WHERE ?3 IS NULL ORDER BY page.rk, page.r"
 );
 
@@ -62,7 +63,8 @@ const SEARCH: &str = concat!(
 /// channel's key, ranked.
 const SEARCH_CHANNEL: &str = concat!(
     hit_columns!(),
-    "FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
+    "highlight(messages_fts, 0, char(1), char(2)) \
+     FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
      WHERE messages_fts MATCH ?2 \
        AND m.ck = (SELECT key FROM channel_keys WHERE cid = ?3) \
      ORDER BY messages_fts.rank, m.rowid LIMIT ?4 OFFSET ?5"

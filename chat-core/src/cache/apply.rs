@@ -59,7 +59,6 @@ impl Cache {
         let memo = applier.finish()?;
         tx.prepare_cached("UPDATE sync_state SET cursor = ?1 WHERE id = 1")?
             .execute([&page.cursor])?;
-        super::search::flush(&tx)?;
         tx.commit()?;
         self.facts_memo = Some((self.conn.total_changes(), memo));
         self.starred_unheld |= unheld;
@@ -77,7 +76,7 @@ impl Cache {
         }
         let unheld = applier.starred_unheld;
         applier.finish()?;
-        super::search::flush(&tx)?;
+        super::search::flush_small(&tx)?;
         tx.commit()?;
         self.starred_unheld |= unheld;
         Ok(())
@@ -93,7 +92,7 @@ impl Cache {
         let mut applier = Applier::new(&tx, &me);
         let applied = applier.apply_message(message)?;
         applier.finish()?;
-        super::search::flush(&tx)?;
+        super::search::flush_small(&tx)?;
         tx.commit()?;
         Ok(applied)
     }
@@ -135,7 +134,7 @@ impl Cache {
             }
             super::outbox_rows::delete_outbox(&tx, c.op_id)?;
         }
-        super::search::flush(&tx)?;
+        super::search::flush_small(&tx)?;
         tx.commit()?;
         Ok(())
     }
@@ -169,7 +168,6 @@ impl Cache {
              WHERE cid = ?1",
         )?
         .execute(params![cid, oldest, !page.has_more_before])?;
-        super::search::flush(&tx)?;
         tx.commit()?;
         Ok(true)
     }
@@ -186,7 +184,6 @@ impl Cache {
              DELETE FROM starred; \
              UPDATE sync_state SET cursor = NULL WHERE id = 1;",
         )?;
-        super::search::flush(&tx)?;
         tx.commit()?;
         self.starred_unheld = true; // an open starred list fetches its page again
         Ok(())
@@ -197,7 +194,6 @@ impl Cache {
     pub fn replace_unread_counts(&mut self, unread: &UnreadResponse) -> CacheResult<()> {
         let tx = self.conn.transaction()?;
         unread::replace_all(&tx, &unread.channels)?;
-        super::search::flush(&tx)?;
         tx.commit()?;
         Ok(())
     }

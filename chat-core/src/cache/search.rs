@@ -3,13 +3,15 @@
 //!
 //! Rules this module owns:
 //! - The index follows `messages` through triggers that queue each changed row
-//!   (`fts_queue`, schema version 5), and every write transaction of the cache ends with
-//!   [`flush`], which applies the queue in two statements (FTS5 flushes its pending terms
-//!   at every statement savepoint, so indexing from the triggers themselves cost ~10× a
-//!   sync page). So every write path (sync pages, realtime, API replies, history pages,
-//!   local echoes of queued messages, edits, deletions, channel drops, resets) keeps the
-//!   index exact in the same transaction; a search flushes first, should a write ever
-//!   miss it. Deleted messages never match.
+//!   (`fts_queue`, schema version 5, durable in the write's own transaction); applying the
+//!   queue takes two statements (FTS5 flushes its pending terms at every statement
+//!   savepoint, so indexing from the triggers themselves cost ~10× a sync page). Small
+//!   writes (a local echo, an API reply, realtime changes, outbox rows) apply it in their
+//!   own transaction (no second commit); bulk writes (sync pages, history pages, resets)
+//!   leave it to [`Cache::flush_search_index`], which the engine calls at the end of each
+//!   step, after the step's diffs and answers are out, so indexing never delays showing a
+//!   synced page. A search applies what remains first, so every write path is always
+//!   found exactly. Deleted messages never match.
 //! - Only messages of channels the cache still holds match (the cache deletes a dropped
 //!   channel's messages), plus local echoes of unsent messages wherever they are (an
 //!   offline-sent message is found at once).
@@ -110,8 +112,8 @@ pub fn fts_query(text: &str) -> Option<String> {
 
 /// Applies the queued changes of `messages` to the index (see the module rules): removes
 /// what the index held for each queued row, then indexes its current text. One statement
-/// each, so FTS5 flushes its terms once per transaction, not once per row.
-pub(crate) fn flush(conn: &Connection) -> CacheResult<()> {
+/// each, so FTS5 flushes its terms once, not once per row. Run inside a transaction.
+fn flush(conn: &Connection) -> CacheResult<()> {
     let queued: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM fts_queue)")?
         .query_row([], |r| r.get(0))?;
@@ -133,7 +135,29 @@ pub(crate) fn flush(conn: &Connection) -> CacheResult<()> {
     Ok(())
 }
 
+/// [`flush`] in a small write's own transaction (see the module rules).
+pub(crate) fn flush_small(conn: &Connection) -> CacheResult<()> {
+    flush(conn)
+}
+
 impl Cache {
+    /// Brings the search index up to date with every change queued since the last flush,
+    /// in one transaction (the engine calls it at the end of each step).
+    pub fn flush_search_index(&mut self) -> CacheResult<()> {
+        let tx = self.conn.transaction()?;
+        flush(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// [`Cache::flush_search_index`] on a shared borrow (a search flushes first).
+    fn flush_before_search(&self) -> CacheResult<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        flush(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Up to `limit` cached messages matching `text` (plain words, see the module rules),
     /// skipping the first `offset`, best match first; only in `cid` if given. A text that
     /// cannot match anything answers no hits.
@@ -147,7 +171,7 @@ impl Cache {
         let Some(query) = fts_query(text) else {
             return Ok(Vec::new());
         };
-        flush(&self.conn)?;
+        self.flush_before_search()?;
         let sql = if cid.is_some() {
             SEARCH_CHANNEL
         } else {
@@ -176,6 +200,7 @@ impl Cache {
         let Some(query) = fts_query(text) else {
             return Ok(Default::default());
         };
+        self.flush_before_search()?;
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
         let json = serde_json::to_string(&ids).unwrap_or_default();
         let mut stmt = self.conn.prepare_cached(MATCHING_IDS)?;

@@ -254,7 +254,6 @@ impl Cache {
         for m in &page.messages {
             keep(&tx, m, 0)?;
         }
-        super::search::flush(&tx)?;
         tx.commit()?;
         Ok(())
     }

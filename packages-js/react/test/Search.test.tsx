@@ -1,6 +1,7 @@
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { Search, highlighted, type Message, type SearchHit } from "../src/index.js";
+import { Search, highlighted, type SearchHit } from "../src/index.js";
+import type { Message } from "../src/types.js";
 import { createFakeClient } from "./fakeClient.js";
 import { renderWithClient } from "./render.js";
 

@@ -73,6 +73,8 @@ const INERT_CLIENT: ChatClientLike = {
   reconnect: notConnected,
   startTyping: notConnected,
   stopTyping: notConnected,
+  search: notConnected,
+  searchLocal: notConnected,
 };
 
 /**

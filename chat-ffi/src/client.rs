@@ -15,7 +15,7 @@ use crate::outbox::{
     ChannelKind, ChannelUpdate, ClientStatus, MemberRole, NewChannel, OutboxEntry,
 };
 use crate::runtime::run;
-use crate::types::NewMessage;
+use crate::types::{MemberItem, NewMessage};
 
 /// Where tokens come from: the host asks its backend for a fresh user token. Called on a
 /// background thread; it may block.
@@ -316,6 +316,27 @@ impl FfiClient {
                 .open_distinct_channel(kind.into(), members, name)
                 .await?
                 .to_string())
+        })
+        .await
+    }
+
+    /// Suggestions for an `@` mention in `cid`: members whose id starts with `prefix`
+    /// (case-insensitive), most recently active first, at most `limit`. Local, offline too.
+    pub async fn mention_candidates(
+        &self,
+        cid: String,
+        prefix: String,
+        limit: u32,
+    ) -> Result<Vec<MemberItem>, ChatError> {
+        let client = self.inner.clone();
+        run(async move {
+            let cid = self::cid(&cid)?;
+            Ok(client
+                .mention_candidates(&cid, &prefix, limit)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect())
         })
         .await
     }

@@ -120,7 +120,6 @@ impl FfiClient {
     ) -> Result<Vec<SearchHit>, ChatError> {
         let q = query(text, cid, limit)?;
         let client = self.inner.clone();
-        run(async move { Ok(client.search_local(q).await?.into_iter().map(hit).collect()) })
-            .await
+        run(async move { Ok(client.search_local(q).await?.into_iter().map(hit).collect()) }).await
     }
 }

@@ -131,6 +131,8 @@ pub struct MessageItem {
     pub own_reactions: Vec<String>,
     /// Whether the current user starred it.
     pub starred: bool,
+    /// For a quote-reply, the quoted message as it stands now.
+    pub quoted: Option<QuotedPreview>,
 }
 
 impl From<CoreItem> for MessageItem {
@@ -140,6 +142,62 @@ impl From<CoreItem> for MessageItem {
             state: i.state.into(),
             own_reactions: i.own_reactions,
             starred: i.starred,
+            quoted: i.quoted.map(Into::into),
+        }
+    }
+}
+
+/// The message a quote-reply quotes, as the reply shows it (it follows edits and deletes).
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum QuotedPreview {
+    /// The quoted message is known.
+    Message {
+        /// Its id.
+        id: String,
+        /// Its author.
+        user_id: String,
+        /// Its text (empty when deleted).
+        text: String,
+        /// How many attachments it has.
+        attachment_count: u32,
+        /// When it was sent.
+        created_at: Timestamp,
+        /// Whether it was deleted.
+        deleted: bool,
+    },
+    /// Not known yet: being fetched (or waiting for the network).
+    Loading {
+        /// Its id.
+        id: String,
+    },
+    /// The server does not have it, or the user may not see it.
+    Unavailable {
+        /// Its id.
+        id: String,
+    },
+}
+
+impl From<chat_core::live::QuotedPreview> for QuotedPreview {
+    fn from(q: chat_core::live::QuotedPreview) -> Self {
+        use chat_core::live::QuotedPreview as Core;
+        match q {
+            Core::Message {
+                id,
+                user_id,
+                text,
+                attachment_count,
+                created_at,
+                deleted,
+            } => Self::Message {
+                id: id.to_string(),
+                user_id,
+                text,
+                attachment_count,
+                created_at,
+                deleted,
+            },
+            Core::Loading { id } => Self::Loading { id: id.to_string() },
+            Core::Unavailable { id } => Self::Unavailable { id: id.to_string() },
         }
     }
 }

@@ -392,6 +392,20 @@ impl WasmClient {
         })
     }
 
+    /// Suggestions for an `@` mention in `cid`: members whose id starts with `prefix`
+    /// (case-insensitive), most recently active first, at most `limit`. Local, offline too.
+    #[wasm_bindgen(js_name = mentionCandidates, unchecked_return_type = "Promise<MemberItem[]>")]
+    pub fn mention_candidates(&self, cid: String, prefix: String, limit: u32) -> Promise {
+        let client = self.inner.clone();
+        promise(async move {
+            let found = client
+                .mention_candidates(&self::cid(&cid)?, &prefix, limit)
+                .await
+                .map_err(error_to_js)?;
+            Ok(to_js(&found))
+        })
+    }
+
     /// Every queued operation, oldest first.
     #[wasm_bindgen(unchecked_return_type = "Promise<OutboxItem[]>")]
     pub fn outbox(&self) -> Promise {

@@ -91,7 +91,13 @@ export interface MessageItem {
   state: MessageState;
   own_reactions: string[];
   starred: boolean;
+  quoted: QuotedPreview | null;
 }
+
+export type QuotedPreview =
+  | { type: "message"; id: string; user_id: string; text: string; attachment_count: number; created_at: string; deleted: boolean }
+  | { type: "loading"; id: string }
+  | { type: "unavailable"; id: string };
 
 export interface ChannelItem {
   channel: Channel;

@@ -12,7 +12,9 @@ use std::time::Duration;
 use chat_core::cache::test_support::{channel, message};
 use chat_core::client::{EngineStatus, OutboxItem, SearchHit, SearchPage, ServerPart};
 use chat_core::clock::Millis;
-use chat_core::live::{ChannelItem, ListDiff, MemberItem, MessageItem, MessageState, ReadReceipt};
+use chat_core::live::{
+    ChannelItem, ListDiff, MemberItem, MessageItem, MessageState, QuotedPreview, ReadReceipt,
+};
 use chat_core::outbox::{Failure, ItemState, OpId, OutboxOp, PauseReason};
 use chat_core::realtime::{ConnectionState, DisconnectReason, TypingUser};
 use chat_protocol::{ChannelConfig, ErrorCode, TextRange, Timestamp};
@@ -164,6 +166,7 @@ fn item() -> MessageItem {
         state: MessageState::Sent,
         own_reactions: vec!["like".into()],
         starred: true,
+        quoted: Some(QuotedPreview::Loading { id: Uuid::nil() }),
     }
 }
 
@@ -258,6 +261,18 @@ fn every_variant() -> Vec<(&'static str, Value)> {
             | ItemState::Failed(_) => {}
         }
     }
+    let quotes = [
+        QuotedPreview::of(&message("team:a", 2, "carol", 1, 1)),
+        QuotedPreview::Loading { id: Uuid::nil() },
+        QuotedPreview::Unavailable { id: Uuid::nil() },
+    ];
+    for q in &quotes {
+        match q {
+            QuotedPreview::Message { .. }
+            | QuotedPreview::Loading { .. }
+            | QuotedPreview::Unavailable { .. } => {}
+        }
+    }
     let diffs = [
         ListDiff::Reset {
             items: vec![item()],
@@ -298,6 +313,7 @@ fn every_variant() -> Vec<(&'static str, Value)> {
     out.extend(reasons.iter().map(|s| ("DisconnectReason", json(s))));
     out.extend(connections.iter().map(|s| ("ConnectionState", json(s))));
     out.extend(items.iter().map(|s| ("OutboxItemState", json(s))));
+    out.extend(quotes.iter().map(|s| ("QuotedPreview", json(s))));
     out.extend(diffs.iter().map(|s| ("ListDiff", json(s))));
     out.extend(parts.iter().map(|s| ("SearchServerPart", json(s))));
     out

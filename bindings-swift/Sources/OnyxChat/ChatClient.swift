@@ -226,6 +226,13 @@ public final class ChatClient: Sendable {
         try await ffi.discard(opId: opId)
     }
 
+    /// Suggestions for an `@` mention in `cid`: members whose id starts with `prefix`
+    /// (case-insensitive; empty lists everyone), most recently active first, then online ones, at
+    /// most `limit`; never the current user. Local and immediate, offline too.
+    public func mentionCandidates(cid: String, prefix: String, limit: UInt32 = 8) async throws -> [MemberItem] {
+        try await ffi.mentionCandidates(cid: cid, prefix: prefix, limit: limit)
+    }
+
     /// Every queued operation, oldest first.
     public func outbox() async throws -> [OutboxEntry] {
         try await ffi.outbox()

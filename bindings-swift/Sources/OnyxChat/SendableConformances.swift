@@ -29,5 +29,6 @@ extension MemberRole: @unchecked Sendable {}
 extension MessageDiff: @unchecked Sendable {}
 extension MessageState: @unchecked Sendable {}
 extension OutboxState: @unchecked Sendable {}
+extension QuotedPreview: @unchecked Sendable {}
 extension ReadReceiptDiff: @unchecked Sendable {}
 #endif

@@ -442,6 +442,11 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_leave_channel(uint64_t ptr, RustBuf
 uint64_t uniffi_chat_ffi_fn_method_fficlient_mark_read(uint64_t ptr, RustBuffer cid
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_MENTION_CANDIDATES
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_MENTION_CANDIDATES
+uint64_t uniffi_chat_ffi_fn_method_fficlient_mention_candidates(uint64_t ptr, RustBuffer cid, RustBuffer prefix, uint32_t limit
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_OPEN_DISTINCT_CHANNEL
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_OPEN_DISTINCT_CHANNEL
 uint64_t uniffi_chat_ffi_fn_method_fficlient_open_distinct_channel(uint64_t ptr, RustBuffer kind, RustBuffer members, RustBuffer name
@@ -1172,6 +1177,12 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_leave_channel(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_MARK_READ
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_MARK_READ
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_mark_read(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_MENTION_CANDIDATES
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_MENTION_CANDIDATES
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_mention_candidates(void
     
 );
 #endif

@@ -17,9 +17,9 @@ use super::Cache;
 use super::error::{CacheResult, to_i64};
 use super::message_codec::{message_columns, message_from_row};
 use super::rows::{channel_cached, opt_millis, to_json};
-use super::starred;
 use super::unread::{self, Facts};
 use super::upserts::*;
+use super::{quoted, starred};
 
 /// A completed outbox operation to record: its row, the server's answer as changes, and
 /// (for a mark-read) the channel's exact unread counts.
@@ -182,6 +182,7 @@ impl Cache {
              DELETE FROM reactions; \
              DELETE FROM flags; \
              DELETE FROM starred; \
+             DELETE FROM quoted; \
              UPDATE sync_state SET cursor = NULL WHERE id = 1;",
         )?;
         tx.commit()?;
@@ -457,17 +458,17 @@ impl<'c> Applier<'c> {
             Some(_) => {}
             None => match self.facts(&m.cid)? {
                 None => {
-                    starred::refresh_copy(conn, m)?;
+                    refresh_copies(conn, m)?;
                     return Ok(false);
                 }
                 Some(f) if m.parent_id.is_none() && f.before_window(m.created_at.millis()) => {
-                    starred::refresh_copy(conn, m)?;
+                    refresh_copies(conn, m)?;
                     return Ok(false);
                 }
                 Some(_) => {}
             },
         }
-        starred::refresh_copy(conn, m)?;
+        refresh_copies(conn, m)?;
         write_message(conn, m)?;
         self.after_write(m, &id, existing)?;
         Ok(true)
@@ -505,6 +506,12 @@ impl<'c> Applier<'c> {
     }
 }
 
+/// Refreshes the copies of `m` kept apart from the windows (starred, quoted).
+fn refresh_copies(conn: &Connection, m: &Message) -> CacheResult<()> {
+    starred::refresh_copy(conn, m)?;
+    quoted::refresh_copy(conn, m)
+}
+
 /// The confirmed message `id`, if the cache holds it.
 fn held_message(conn: &Connection, id: &uuid::Uuid) -> CacheResult<Option<Message>> {
     Ok(conn
@@ -527,6 +534,7 @@ fn drop_channel(conn: &Connection, cid: &str) -> CacheResult<()> {
     // The server drops the stars of a channel the user left.
     conn.prepare_cached("DELETE FROM starred WHERE cid = ?1")?
         .execute([cid])?;
+    quoted::drop_channel(conn, cid)?;
     // members, reads, reactions and flags cascade
     conn.prepare_cached("DELETE FROM channels WHERE cid = ?1")?
         .execute([cid])?;

@@ -73,6 +73,7 @@ pub mod error;
 mod message_codec;
 mod outbox_rows;
 mod queries;
+mod quoted;
 mod rows;
 pub mod schema;
 pub mod search;

@@ -23,6 +23,13 @@ const CHANNEL_LIST: &str = "SELECT data, unread_count, unread_mentions, sort_at 
        AND (?3 = 0 OR unread_count > 0) \
      ORDER BY sort_at DESC, created_at DESC, cid DESC LIMIT ?1";
 
+/// The authors of a channel's newest `?2` confirmed messages, most recent first.
+const RECENT_AUTHORS: &str = "SELECT user_id FROM ( \
+       SELECT user_id, order_key FROM messages \
+       WHERE ck = (SELECT key FROM channel_keys WHERE cid = ?1) AND local_state IS NULL \
+       ORDER BY order_key DESC LIMIT ?2) \
+     GROUP BY user_id ORDER BY max(order_key) DESC";
+
 /// Which channels a channel list shows: the first `limit` by last activity, optionally
 /// only one channel type and only channels with unread messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,6 +228,16 @@ impl Cache {
             .optional()?)
     }
 
+    /// The authors of `cid`'s newest `window` confirmed messages, the most recent first,
+    /// each once (one range of the channel's window index).
+    pub fn recent_authors(&self, cid: &Cid, window: u32) -> CacheResult<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(RECENT_AUTHORS)?
+            .query_map(params![cid.to_string(), window], |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
+    }
+
     /// A cached channel.
     pub fn channel(&self, cid: &Cid) -> CacheResult<Option<Channel>> {
         Ok(self
@@ -337,5 +354,13 @@ mod tests {
             "{recount}"
         );
         assert!(!recount.contains("SCAN m"), "{recount}");
+        // The mention ranking reads one range of the window index; its grouping sorts at
+        // most the `?2` rows of that range.
+        let recent = plan(&cache, RECENT_AUTHORS);
+        assert!(
+            recent.contains("SEARCH messages USING INDEX messages_window (ck=?)"),
+            "{recent}"
+        );
+        assert!(!recent.contains("SCAN messages"), "{recent}");
     }
 }

@@ -27,9 +27,11 @@
 //!   highest `rev` seen) and the `rev` of the flags change that listed it (`flags_rev`, 0
 //!   when a `GET /v1/starred` page did). Not tied to `channels` or to the windows: a
 //!   star of a message outside its channel's window lives here alone.
-//! - `messages_fts` (version 5): the full-text index of `messages.text` (external content;
-//!   triggers queue changed rows in `fts_queue`, applied at the end of each write
-//!   transaction; deleted messages are not indexed). See `cache/search.rs`.
+//! - `quoted` (version 5): copies of quoted messages fetched for quote-reply previews
+//!   (`quoted.rs`), kept at the highest `rev` seen; dropped with their channel.
+//! - `messages_fts` (version 6): the full-text index of `messages.text` (external content;
+//!   triggers queue changed rows in `fts_queue`, applied by the
+//!   writer or at the engine's step end; deleted messages are not indexed). See `cache/search.rs`.
 
 use rusqlite::Connection;
 use rusqlite::config::DbConfig;
@@ -218,16 +220,28 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX starred_order ON starred (created_at, message_id);
     CREATE INDEX starred_channel ON starred (cid);
     "#,
-    // Version 5: full-text search over the cached message text (`cache/search.rs`). An
+    // Version 5: copies of quoted messages the cache does not hold otherwise
+    // (`cache/quoted.rs`), fetched for the previews of quote-replies; like the starred
+    // copies they never join `messages`.
+    r#"
+    CREATE TABLE quoted (
+        message_id TEXT PRIMARY KEY,
+        cid TEXT NOT NULL,
+        rev INTEGER NOT NULL CHECK (rev >= 0),
+        data TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX quoted_channel ON quoted (cid);
+    "#,
+    // Version 6: full-text search over the cached message text (`cache/search.rs`). An
     // external-content FTS5 index on `messages.text` (the text is stored once). Triggers
     // do not write the index themselves: FTS5 flushes its pending terms at every statement
     // savepoint, and a trigger runs inside one, so indexing row by row from a trigger made
     // a sync page ~10× slower (docs/BENCHMARKS.md §12). Instead they queue the changed
     // rowids in `fts_queue` with the text the index holds for them (`indexed`, NULL when
     // none; the first change of a transaction wins: not `OR IGNORE`, which an upsert's
-    // conflict clause overrides inside a trigger), and every write transaction of the
-    // cache ends with `search::flush`, which applies the queue to the index in two
-    // statements. Deleted messages are not indexed. Rows written before version 3 get their
+    // conflict clause overrides inside a trigger); `search::flush` applies the queue to the
+    // index in two statements (in a small write's own transaction, or at the engine's step
+    // end after a sync page). Deleted messages are not indexed. Rows written before version 3 get their
     // text into the `text` column first. The index names rows by `messages`' implicit
     // rowid, which only `VACUUM` could renumber: the cache never vacuums.
     r#"

@@ -451,6 +451,22 @@ impl ChatClient {
             .map_err(Into::into)
     }
 
+    /// Suggestions for an `@` mention in `cid`: the members whose id starts with `prefix`
+    /// (case-insensitive; empty: everyone), most recently active in the channel first, then
+    /// online ones, at most `limit`. Local and immediate (offline too); never the current
+    /// user. See [`crate::live::mentions`].
+    pub async fn mention_candidates(
+        &self,
+        cid: &Cid,
+        prefix: &str,
+        limit: u32,
+    ) -> ClientResult<Vec<MemberItem>> {
+        let (cid, prefix) = (cid.clone(), prefix.to_owned());
+        self.run(move |e, _| e.mention_candidates(&cid, &prefix, limit as usize))
+            .await?
+            .map_err(Into::into)
+    }
+
     /// Live read receipts of a channel: how far each other member has read, by user id
     /// (updated as read markers arrive through realtime or sync).
     pub async fn read_receipts(&self, cid: &Cid) -> ClientResult<LiveList<ReadReceipt>> {

@@ -235,6 +235,7 @@ impl Engine {
             }
             SyncEffect::Done { .. } => {
                 self.sync_finished(true, now);
+                self.retry_failed_quotes();
                 for w in std::mem::take(&mut self.sync_waiters) {
                     self.answer(w, Ok(()));
                 }

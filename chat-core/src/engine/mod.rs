@@ -35,6 +35,7 @@ mod effects;
 mod mutations;
 mod outbox_feed;
 mod queries;
+mod quotes;
 pub(crate) mod realtime;
 mod search;
 mod starred;
@@ -164,6 +165,8 @@ pub(crate) struct Engine {
     answers: Vec<Answer>,
     /// The live outbox (see `outbox_feed.rs`).
     outbox_feed: outbox_feed::OutboxFeed,
+    /// Quoted messages fetched for previews (see `quotes.rs`).
+    quote_fetches: quotes::QuoteFetches,
 }
 
 impl Engine {
@@ -210,6 +213,7 @@ impl Engine {
             rt: RealtimeParts::default(),
             answers: Vec::new(),
             outbox_feed: outbox_feed::OutboxFeed::default(),
+            quote_fetches: quotes::QuoteFetches::default(),
             last_error: (undecodable > 0)
                 .then(|| format!("{undecodable} outbox rows could not be decoded and are kept")),
         })
@@ -282,6 +286,7 @@ impl Engine {
     pub(crate) fn on_connectivity(&mut self, now: Millis) {
         self.outbox.on_connectivity_restored();
         self.sync.on_connectivity_restored(now);
+        self.retry_failed_quotes();
         self.rt.reconnect_now(now);
         if self.auth.retry_at.is_some() {
             self.auth.retry_at = Some(now);
@@ -387,6 +392,11 @@ impl Engine {
             if presence_changed {
                 self.live.refresh_presence(&overlay);
             }
+        }
+        // Previews the cache could not answer (also of a list opened in this step): asked
+        // for now, not at the next event.
+        if self.fetch_missing_quotes(now) {
+            self.dispatch_queries(now);
         }
         self.outbox_feed.publish(&self.outbox);
         self.send_answers();

@@ -11,7 +11,8 @@
 //!   the next. A second `401` fails it.
 //! - The answer is handled in the engine step that receives it: a history page is stored
 //!   contiguously with the window and the window settles, thread replies are stored, a
-//!   starred page is stored in the starred list, a lookup is handed back; the caller waiting on the oneshot hears the outcome after the
+//!   starred page is stored in the starred list, a quoted message is kept for its previews,
+//!   a lookup is handed back; the caller waiting on the oneshot hears the outcome after the
 //!   cache holds it. Nobody waits for a thread refresh (best effort).
 
 use std::time::Duration;
@@ -74,6 +75,11 @@ pub(crate) enum Query {
         /// The page's local part and its waiter.
         pending: super::search::PendingSearch,
     },
+    /// A quoted message a preview needs (`engine/quotes.rs`): stored as a copy.
+    Quote {
+        /// The quoted message.
+        id: Uuid,
+    },
     /// One message by id.
     Lookup {
         /// The message.
@@ -111,7 +117,7 @@ impl Query {
                     None => format!("/v1/starred?limit={limit}"),
                 }
             }
-            Self::Lookup { id, .. } => format!("/v1/messages/{id}"),
+            Self::Lookup { id, .. } | Self::Quote { id } => format!("/v1/messages/{id}"),
             Self::Search { path, .. } => path.clone(),
         }
     }
@@ -261,6 +267,10 @@ impl Engine {
                     .map_err(|e| format!("undecodable reply: {e}"));
                 self.search_answered(pending, page);
             }
+            Query::Quote { id } => match serde_json::from_slice::<MessageResponse>(&reply.body) {
+                Ok(r) => self.quote_fetched(&r.message),
+                Err(e) => self.quote_failed(id, &undecodable(e)),
+            },
             Query::Lookup { waiter, .. } => {
                 let found = serde_json::from_slice::<MessageResponse>(&reply.body)
                     .map(|r| r.message)
@@ -287,6 +297,7 @@ impl Engine {
                 self.answer(waiter, Err(error));
             }
             Query::Search { pending, .. } => self.search_answered(pending, Err(error.to_string())),
+            Query::Quote { id } => self.quote_failed(id, &error),
         }
     }
 }

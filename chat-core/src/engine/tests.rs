@@ -165,3 +165,60 @@ fn a_send_that_leaves_at_once_is_recorded_in_flight_with_its_echo_in_one_write()
     assert!(!item(&rows(&e)[1]).maybe_applied);
     assert!(requests(&mut e).is_empty(), "one request per channel");
 }
+
+/// A window that opens on a quote-reply whose quoted message the cache lacks asks for it in
+/// the same step, once; a `404` makes the preview `Unavailable` and is not asked again.
+#[test]
+fn a_missing_quoted_message_is_asked_for_once_and_a_404_makes_it_unavailable() {
+    use crate::cache::test_support::{id, message};
+    use crate::live::QuotedPreview;
+    use crate::live::registry::Window;
+
+    let mut e = engine();
+    assert_eq!(requests(&mut e), [IoTag::Sync]);
+    let mut reply = message("team:a", 2, "alice", 20, 2);
+    reply.quoted_message_id = Some(id(1));
+    let page = SyncResponse {
+        changes: vec![],
+        limited: vec![state(
+            channel("team:a", 1, Some(20)),
+            vec![member("team:a", "bob", 1, false)],
+            vec![reply],
+            true,
+        )],
+        limited_seq: Some(2),
+        cursor: "c1".into(),
+        has_more: false,
+    };
+    e.on_http(IoTag::Sync, ok(&page), NOW);
+    assert_eq!(requests(&mut e), [IoTag::Unread]);
+
+    let window = Window {
+        limit: 20,
+        page: 20,
+        max: 200,
+        end: None,
+    };
+    let mut list = e.watch_messages("team:a".parse().unwrap(), window).unwrap();
+    list.drain();
+    assert_eq!(
+        list.items()[0].quoted,
+        Some(QuotedPreview::Loading { id: id(1) })
+    );
+    let asked = requests(&mut e);
+    let [IoTag::Query(query)] = asked[..] else {
+        panic!("one query: {asked:?}");
+    };
+    let not_found = HttpReply {
+        status: 404,
+        body: br#"{"code":"not_found","message":"no such message"}"#.to_vec(),
+        retry_after: None,
+    };
+    e.on_http(IoTag::Query(query), Ok(not_found), NOW);
+    assert!(requests(&mut e).is_empty(), "not asked again");
+    list.drain();
+    assert_eq!(
+        list.items()[0].quoted,
+        Some(QuotedPreview::Unavailable { id: id(1) })
+    );
+}

@@ -53,6 +53,17 @@ impl Engine {
         self.live.add_thread(&self.cache, &overlay, parent_id)
     }
 
+    /// The `@` autocomplete suggestions for `prefix` in `cid` (`live/mentions.rs`).
+    pub(crate) fn mention_candidates(
+        &self,
+        cid: &Cid,
+        prefix: &str,
+        limit: usize,
+    ) -> CacheResult<Vec<MemberItem>> {
+        let overlay = super::realtime::overlay(&self.outbox, &self.rt, &self.cache);
+        crate::live::mentions::candidates(&self.cache, &overlay, cid, prefix, limit)
+    }
+
     /// Every queued operation, oldest first.
     pub(crate) fn outbox_items(&self) -> Vec<OutboxItem> {
         super::outbox_feed::items(&self.outbox)

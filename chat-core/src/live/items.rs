@@ -63,6 +63,64 @@ pub struct MessageItem {
     pub own_reactions: Vec<String>,
     /// Whether the current user starred it.
     pub starred: bool,
+    /// For a quote-reply, the quoted message as it stands now (`None` for any other
+    /// message).
+    pub quoted: Option<QuotedPreview>,
+}
+
+/// The message a quote-reply quotes, as the reply shows it above its text. It follows the
+/// quoted message: an edit or a delete (local ones included) shows at once. A quoted
+/// message older than the cache holds is fetched once and kept (`Loading` until then).
+/// Serialized (for the web SDK) as `{"type": "message", "id": …, "user_id": …, …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum QuotedPreview {
+    /// The quoted message is known.
+    Message {
+        /// Its id.
+        id: Uuid,
+        /// Its author.
+        user_id: String,
+        /// Its text (empty when deleted).
+        text: String,
+        /// How many attachments it has.
+        attachment_count: u32,
+        /// When it was sent.
+        created_at: Timestamp,
+        /// Whether it was deleted.
+        deleted: bool,
+    },
+    /// Not known yet: it is being fetched (or waits for the network).
+    Loading {
+        /// Its id.
+        id: Uuid,
+    },
+    /// The server does not have it, or the user may not see it.
+    Unavailable {
+        /// Its id.
+        id: Uuid,
+    },
+}
+
+impl QuotedPreview {
+    /// The preview of a known message (as the UI shows it, local changes included).
+    pub fn of(message: &Message) -> Self {
+        Self::Message {
+            id: message.id,
+            user_id: message.user_id.clone(),
+            text: message.text.clone(),
+            attachment_count: u32::try_from(message.attachments.len()).unwrap_or(u32::MAX),
+            created_at: message.created_at,
+            deleted: message.deleted_at.is_some(),
+        }
+    }
+
+    /// The quoted message's id.
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::Message { id, .. } | Self::Loading { id } | Self::Unavailable { id } => *id,
+        }
+    }
 }
 
 impl MessageItem {

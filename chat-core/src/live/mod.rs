@@ -12,14 +12,16 @@
 
 pub mod diff;
 pub mod items;
+pub mod mentions;
 pub(crate) mod overlay;
 #[cfg(test)]
 mod overlay_tests;
+mod quotes;
 pub(crate) mod registry;
 mod source;
 
 pub use diff::{Keyed, ListDiff, diff};
-pub use items::{ChannelItem, MemberItem, MessageItem, MessageState, ReadReceipt};
+pub use items::{ChannelItem, MemberItem, MessageItem, MessageState, QuotedPreview, ReadReceipt};
 pub use source::{LiveSource, Updates};
 
 use tokio::sync::mpsc::UnboundedReceiver;

@@ -250,6 +250,7 @@ impl<'a> Overlay<'a> {
             state,
             own_reactions,
             starred,
+            quoted: None,
         }
     }
 

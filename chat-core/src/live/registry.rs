@@ -11,7 +11,7 @@
 //! else re-runs the queries.
 //! Each path yields exactly what a full re-query would (tested).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chat_protocol::{Cid, Member, Message, ReadState, Timestamp};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
@@ -21,6 +21,7 @@ use super::LiveList;
 use super::diff::{ListDiff, diff};
 use super::items::{ChannelItem, MemberItem, MessageItem, ReadReceipt};
 use super::overlay::Overlay;
+use super::quotes::Quotes;
 use crate::cache::{Cache, CacheResult, CachedMessage, ChannelListItem, ChannelQuery};
 
 /// Which slice of a channel's history a message window shows: the newest `limit`
@@ -101,12 +102,14 @@ enum Sub {
         cid: Cid,
         window: Window,
         rows: Vec<CachedMessage>,
+        quotes: Quotes,
         last: Vec<MessageItem>,
         tx: UnboundedSender<Vec<ListDiff<MessageItem>>>,
     },
     Thread {
         parent: Uuid,
         rows: Vec<CachedMessage>,
+        quotes: Quotes,
         last: Vec<MessageItem>,
         tx: UnboundedSender<Vec<ListDiff<MessageItem>>>,
     },
@@ -116,6 +119,7 @@ enum Sub {
     Starred {
         limit: u32,
         rows: Vec<CachedMessage>,
+        quotes: Quotes,
         last: Vec<MessageItem>,
         tx: UnboundedSender<Vec<ListDiff<MessageItem>>>,
     },
@@ -138,7 +142,10 @@ enum Sub {
 }
 
 /// The cached members of `cid`, each with their read state.
-fn member_rows(cache: &Cache, cid: &Cid) -> CacheResult<Vec<(Member, Option<ReadState>)>> {
+pub(crate) fn member_rows(
+    cache: &Cache,
+    cid: &Cid,
+) -> CacheResult<Vec<(Member, Option<ReadState>)>> {
     let mut reads: HashMap<String, ReadState> = cache
         .reads(cid)?
         .into_iter()
@@ -159,6 +166,8 @@ fn member_rows(cache: &Cache, cid: &Cid) -> CacheResult<Vec<(Member, Option<Read
 pub(crate) struct Registry {
     next_id: u64,
     subs: HashMap<u64, Sub>,
+    /// Quoted messages the server refused to show (their previews say so).
+    unavailable: HashSet<Uuid>,
 }
 
 /// Re-reads a message window, reusing the decoded messages of `rows` whose revision did
@@ -177,8 +186,16 @@ fn window_rows(
     cache.messages_window_memo(cid, window.limit, window.end, Some(&memo))
 }
 
-fn overlay_messages(overlay: &Overlay, rows: &[CachedMessage]) -> Vec<MessageItem> {
-    rows.iter().map(|m| overlay.message(m.clone())).collect()
+/// A message list's items: the overlay laid over the rows, with quote previews.
+fn overlay_messages(
+    overlay: &Overlay,
+    rows: &[CachedMessage],
+    quotes: &Quotes,
+    unavailable: &HashSet<Uuid>,
+) -> Vec<MessageItem> {
+    let mut items: Vec<MessageItem> = rows.iter().map(|m| overlay.message(m.clone())).collect();
+    quotes.decorate(&mut items, overlay, unavailable);
+    items
 }
 
 /// Sends `new` as a diff against `last` (a `Reset` if `reset`); `false` if the receiver
@@ -229,11 +246,18 @@ impl Sub {
                 Sub::Channels { query, rows, .. } => {
                     channel_echoes(cache, *query, rows, &new)?;
                 }
-                Sub::Messages { window, rows, .. } => {
+                Sub::Messages {
+                    window,
+                    rows,
+                    quotes,
+                    ..
+                } => {
                     push_rows(rows, &new, Some(window.limit as usize));
+                    quotes.load(cache, rows)?;
                 }
-                Sub::Thread { rows, .. } => {
+                Sub::Thread { rows, quotes, .. } => {
                     push_rows(rows, &new, None);
+                    quotes.load(cache, rows)?;
                 }
                 Sub::Reads { .. } | Sub::Members { .. } | Sub::Starred { .. } => {}
             }
@@ -245,10 +269,33 @@ impl Sub {
         match self {
             Sub::Channels { query, rows, .. } => *rows = cache.channels(*query)?,
             Sub::Messages {
-                cid, window, rows, ..
-            } => *rows = window_rows(cache, cid, window, rows)?,
-            Sub::Thread { parent, rows, .. } => *rows = cache.thread_replies(parent)?,
-            Sub::Starred { limit, rows, .. } => *rows = starred_rows(cache, overlay, *limit)?,
+                cid,
+                window,
+                rows,
+                quotes,
+                ..
+            } => {
+                *rows = window_rows(cache, cid, window, rows)?;
+                quotes.load(cache, rows)?;
+            }
+            Sub::Thread {
+                parent,
+                rows,
+                quotes,
+                ..
+            } => {
+                *rows = cache.thread_replies(parent)?;
+                quotes.load(cache, rows)?;
+            }
+            Sub::Starred {
+                limit,
+                rows,
+                quotes,
+                ..
+            } => {
+                *rows = starred_rows(cache, overlay, *limit)?;
+                quotes.load(cache, rows)?;
+            }
             Sub::Reads { cid, rows, .. } => {
                 let me = cache.user().unwrap_or_default();
                 *rows = cache
@@ -265,22 +312,39 @@ impl Sub {
 
     /// Lays the overlay over the stored rows and delivers the difference; `false` if the
     /// subscriber is gone.
-    fn deliver(&mut self, overlay: &Overlay, reset: bool) -> bool {
+    fn deliver(&mut self, overlay: &Overlay, unavailable: &HashSet<Uuid>, reset: bool) -> bool {
         match self {
             Sub::Channels { rows, last, tx, .. } => {
                 let items = channel_items(overlay, rows);
                 deliver(last, items, tx, reset)
             }
-            Sub::Messages { rows, last, tx, .. } | Sub::Thread { rows, last, tx, .. } => {
-                deliver(last, overlay_messages(overlay, rows), tx, reset)
+            Sub::Messages {
+                rows,
+                quotes,
+                last,
+                tx,
+                ..
             }
+            | Sub::Thread {
+                rows,
+                quotes,
+                last,
+                tx,
+                ..
+            } => deliver(
+                last,
+                overlay_messages(overlay, rows, quotes, unavailable),
+                tx,
+                reset,
+            ),
             Sub::Starred {
                 limit,
                 rows,
+                quotes,
                 last,
                 tx,
             } => {
-                let items = overlay_messages(overlay, rows)
+                let items = overlay_messages(overlay, rows, quotes, unavailable)
                     .into_iter()
                     .filter(|m| m.starred)
                     .take(*limit as usize)
@@ -461,7 +525,7 @@ impl Registry {
         let (tx, rx) = unbounded_channel();
         let mut sub = make(tx);
         sub.update_rows(cache, overlay, &Changed::Rows)?;
-        sub.deliver(overlay, true);
+        sub.deliver(overlay, &self.unavailable, true);
         self.next_id += 1;
         let id = self.next_id;
         self.subs.insert(id, sub);
@@ -495,6 +559,7 @@ impl Registry {
             cid,
             window,
             rows: Vec::new(),
+            quotes: Quotes::default(),
             last: Vec::new(),
             tx,
         })
@@ -510,6 +575,7 @@ impl Registry {
         self.add(cache, overlay, |tx| Sub::Thread {
             parent,
             rows: Vec::new(),
+            quotes: Quotes::default(),
             last: Vec::new(),
             tx,
         })
@@ -527,19 +593,22 @@ impl Registry {
         let mut first_error = None;
         for (&id, sub) in &mut self.subs {
             let open = match changed {
+                // An echo that quotes a message needs its preview: the full path.
                 Changed::Echoes {
                     echoes,
                     overlay: false,
-                } => match sub.append_echoes(cache, overlay, echoes) {
-                    Ok(open) => open,
-                    Err(e) => {
-                        first_error.get_or_insert(e);
-                        true
+                } if echoes.iter().all(|e| e.message.quoted_message_id.is_none()) => {
+                    match sub.append_echoes(cache, overlay, echoes) {
+                        Ok(open) => open,
+                        Err(e) => {
+                            first_error.get_or_insert(e);
+                            true
+                        }
                     }
-                },
+                }
                 // One failing query must not leave the other subscriptions stale.
                 _ => match sub.update_rows(cache, overlay, changed) {
-                    Ok(()) => sub.deliver(overlay, false),
+                    Ok(()) => sub.deliver(overlay, &self.unavailable, false),
                     Err(e) => {
                         first_error.get_or_insert(e);
                         true
@@ -596,6 +665,7 @@ impl Registry {
         self.add(cache, overlay, |tx| Sub::Starred {
             limit,
             rows: Vec::new(),
+            quotes: Quotes::default(),
             last: Vec::new(),
             tx,
         })
@@ -605,7 +675,7 @@ impl Registry {
     /// query runs, and no other list is touched).
     pub(crate) fn refresh_presence(&mut self, overlay: &Overlay) {
         self.subs.retain(|_, sub| match sub {
-            Sub::Members { .. } => sub.deliver(overlay, false),
+            Sub::Members { .. } => sub.deliver(overlay, &self.unavailable, false),
             _ => true,
         });
     }
@@ -627,6 +697,26 @@ impl Registry {
             Sub::Starred { limit, .. } => Some(limit),
             _ => None,
         }
+    }
+
+    /// The quoted messages open lists show that the cache does not have (to fetch).
+    pub(crate) fn missing_quotes(&self) -> HashSet<Uuid> {
+        self.subs
+            .values()
+            .flat_map(|s| match s {
+                Sub::Messages { quotes, .. }
+                | Sub::Thread { quotes, .. }
+                | Sub::Starred { quotes, .. } => quotes.missing(),
+                _ => &[],
+            })
+            .copied()
+            .collect()
+    }
+
+    /// The server refused quoted message `id`: its previews say it is unavailable (from
+    /// the next delivery on).
+    pub(crate) fn quote_unavailable(&mut self, id: Uuid) {
+        self.unavailable.insert(id);
     }
 
     /// A message window's channel, geometry and delivered items.

@@ -44,6 +44,7 @@ mod outbox_engine;
 mod outbox_live;
 mod outbox_sim;
 mod proxy_selftest;
+mod quotes;
 mod realtime;
 mod realtime_chaos;
 mod realtime_props;

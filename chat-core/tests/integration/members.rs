@@ -273,3 +273,52 @@ async fn a_change_the_role_does_not_allow_fails_and_the_lists_show_the_server_ag
     assert_eq!(bob.outbox().await.unwrap().len(), 2);
     bob.shutdown().await;
 }
+
+/// `@` suggestions: local (offline too), by case-insensitive id prefix, the most recent
+/// author first, never the user themselves, with a member being added included.
+#[tokio::test]
+async fn mention_candidates_rank_recent_authors_first_and_work_offline() {
+    let (t, app, c) = setup().await;
+    let text = |user: &str, s: &str| {
+        let api = t.user(&app, user);
+        let s = s.to_owned();
+        async move { api.send_text("team:crew", &s, None).await }
+    };
+    text("dave", "dave was here first").await;
+    text("bob", "then bob").await;
+    text("alice", "alice, the newest").await;
+    let net = FaultyTransport::new(&t.server.base_url());
+    let alice = synced(&t, &app, "alice", None, net.clone()).await;
+    let ids =
+        |items: Vec<MemberItem>| -> Vec<String> { items.into_iter().map(|m| m.user_id).collect() };
+
+    net.set_offline(true);
+    let all = alice.mention_candidates(&c, "", 10).await.unwrap();
+    assert_eq!(
+        ids(all),
+        ["bob", "dave"],
+        "recent authors first; never alice"
+    );
+    assert_eq!(
+        ids(alice.mention_candidates(&c, "D", 10).await.unwrap()),
+        ["dave"]
+    );
+    assert!(
+        alice
+            .mention_candidates(&c, "x", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ids(alice.mention_candidates(&c, "", 1).await.unwrap()),
+        ["bob"]
+    );
+
+    // Carol, being added offline, is suggested at once (after the authors).
+    alice.add_members(&c, &["carol"]).await.unwrap();
+    let with_carol = alice.mention_candidates(&c, "", 10).await.unwrap();
+    assert_eq!(ids(with_carol.clone()), ["bob", "dave", "carol"]);
+    assert!(with_carol[2].pending);
+    alice.shutdown().await;
+}

@@ -136,6 +136,7 @@ function ChatLayout({
   // The start's snapshot is for the first list of its channel only (not after a switch).
   const [firstList, setFirstList] = useState(true);
   const [threadParent, setThreadParent] = useState<MessageItem | null>(null);
+  const [quoting, setQuoting] = useState<MessageItem | null>(null);
   const [showMembers, setShowMembers] = useState(false);
   const [creating, setCreating] = useState(false);
 
@@ -238,11 +239,18 @@ function ChatLayout({
                 key={cid}
                 cid={cid}
                 onOpenThread={openThread}
+                onQuote={setQuoting}
                 firstPaint
                 {...(firstList && snapshot?.cid === cid ? { snapshot: snapshot.items } : {})}
               />
               <TypingIndicator cid={cid} />
-              <MessageInput key={`input-${cid}`} cid={cid} autoFocus />
+              <MessageInput
+                key={`input-${cid}`}
+                cid={cid}
+                autoFocus
+                quoting={quoting?.message.cid === cid ? quoting : null}
+                onQuoteEnd={() => setQuoting(null)}
+              />
             </>
           ) : (
             <div className="app__no-channel">{ready ? "Pick or create a channel." : "Loading…"}</div>

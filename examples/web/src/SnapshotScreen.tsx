@@ -69,7 +69,7 @@ export function SnapshotScreen({ session, title, items, getUser }: Props) {
           <div className="app__channel-head">
             <h2>{title}</h2>
           </div>
-          <MessageListSnapshot items={items} userId={session.user.id} getUser={getUser} onOpenThread={noop} />
+          <MessageListSnapshot items={items} userId={session.user.id} getUser={getUser} onOpenThread={noop} onQuote={noop} />
           <div className="onyx-typing" />
           <form className="onyx-message-input">
             <textarea

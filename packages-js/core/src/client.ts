@@ -331,6 +331,16 @@ export class ChatClient {
     return this.run("discard", [opId]);
   }
 
+  /**
+   * Suggestions for an `@` mention in `cid`: the members whose id starts with `prefix`
+   * (case-insensitive; `""` lists everyone), most recently active in the channel first,
+   * then online ones, at most `limit`, never the current user. Answered from the local
+   * cache (offline too), with queued member changes applied.
+   */
+  mentionCandidates(cid: string, prefix: string, limit = 8): Promise<MemberItem[]> {
+    return this.run("mentionCandidates", [cid, prefix, limit]);
+  }
+
   /** Every queued operation, oldest first (see also {@link ChatClient.outboxStore}). */
   outbox(): Promise<OutboxItem[]> {
     return this.run("outbox", []);

@@ -27,6 +27,7 @@ export const CLIENT_METHODS = [
   "leaveChannel",
   "retry",
   "discard",
+  "mentionCandidates",
   "outbox",
   "status",
   "sync",

@@ -95,7 +95,16 @@ function revive(raw: unknown, cid: string): MessageItem | undefined {
     else if (typeof m[f] !== "string") return undefined;
     else message[f] = new Date(m[f] as string);
   }
-  return { ...raw, message } as unknown as MessageItem;
+  // A quote preview's time is revived too; a row written before previews has none.
+  let quoted: unknown = raw.quoted ?? null;
+  if (isObject(quoted) && quoted.type === "message") {
+    const d = new Date(quoted.createdAt as string);
+    if (typeof quoted.createdAt !== "string" || Number.isNaN(d.getTime())) return undefined;
+    quoted = { ...quoted, createdAt: d };
+  } else if (quoted !== null && !isObject(quoted)) {
+    return undefined;
+  }
+  return { ...raw, message, quoted } as unknown as MessageItem;
 }
 
 /**

@@ -92,8 +92,27 @@ export interface MessageItem {
   state: MessageState;
   ownReactions: string[];
   starred: boolean;
+  /** For a quote-reply, the quoted message as it stands now (edits and deletes included). */
+  quoted: QuotedPreview | null;
 }
 
+/**
+ * The message a quote-reply quotes: known (`message`), being fetched because it is older
+ * than the local cache (`loading`), or not visible to the user (`unavailable`).
+ */
+export type QuotedPreview =
+  | {
+      type: "message";
+      id: string;
+      userId: string;
+      /** Empty when deleted. */
+      text: string;
+      attachmentCount: number;
+      createdAt: Date;
+      deleted: boolean;
+    }
+  | { type: "loading"; id: string }
+  | { type: "unavailable"; id: string };
 /** A half-open range of a text in UTF-16 code units (what JS string indexes count). */
 export interface TextRange {
   start: number;

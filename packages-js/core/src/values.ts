@@ -20,6 +20,7 @@ import type {
   MessageState,
   OutboxItem,
   MemberItem,
+  QuotedPreview,
   ReadReceipt,
   SearchHit,
   SearchPage,
@@ -100,12 +101,28 @@ function messageState(s: Wire): MessageState {
   return { type: s.type } as MessageState;
 }
 
+function quotedPreview(q: Wire): QuotedPreview {
+  if (q.type === "message") {
+    return {
+      type: "message",
+      id: q.id,
+      userId: q.user_id,
+      text: q.text,
+      attachmentCount: q.attachment_count,
+      createdAt: date(q.created_at),
+      deleted: q.deleted,
+    } as QuotedPreview;
+  }
+  return { type: q.type, id: q.id } as QuotedPreview;
+}
+
 function messageItem(i: Wire): MessageItem {
   return {
     message: message(i.message as Wire),
     state: messageState(i.state as Wire),
     ownReactions: i.own_reactions,
     starred: i.starred,
+    quoted: i.quoted == null ? null : quotedPreview(i.quoted as Wire),
   } as MessageItem;
 }
 
@@ -202,6 +219,7 @@ function searchPage(p: Wire): SearchPage {
 }
 
 const CALLS: Record<string, (value: unknown) => unknown> = {
+  mentionCandidates: (v) => (v as Wire[]).map(memberItem),
   search: (v) => searchPage(v as Wire),
   searchLocal: (v) => (v as Wire[]).map(searchHit),
   outbox: (v) => (v as Wire[]).map(outboxItem),

@@ -212,6 +212,33 @@ describe("ChatClient", () => {
     expect((bad as ChatError).kind).toBe("invalid_input");
   });
 
+  it("shows a quote-reply's preview at once, following the quoted message's edit and delete", async () => {
+    const alice = (await connect("alice")).client;
+    const cid = await alice.createChannel({ type: "messaging", id: unique(), members: ["alice"] });
+    const mine = alice.messages(cid);
+    await until(mine, () => true);
+    const quoted = await alice.sendMessage(cid, "the plan");
+    const reply = await alice.sendMessage(cid, { text: "agreed", quotedMessageId: quoted });
+    const preview = (l: MessageItem[]) => byId(l, reply)?.quoted;
+    let l = await until(mine, (l) => preview(l)?.type === "message");
+    const shown = preview(l)!;
+    expect(shown).toMatchObject({ type: "message", id: quoted, userId: "alice", text: "the plan", deleted: false });
+    expect(shown.type === "message" && shown.createdAt instanceof Date).toBe(true);
+    expect(byId(l, quoted)!.quoted).toBeNull();
+
+    await alice.editMessage(quoted, "the new plan");
+    l = await until(mine, (l) => {
+      const q = preview(l);
+      return q?.type === "message" && q.text === "the new plan";
+    });
+    await alice.deleteMessage(quoted);
+    l = await until(mine, (l) => {
+      const q = preview(l);
+      return q?.type === "message" && q.deleted;
+    });
+    await eventually(async () => (await alice.outbox()).length === 0);
+  });
+
   it("rejects with typed ChatErrors", async () => {
     const { client } = await connect("alice");
     const bad = await client.sendMessage("not a cid", "x").catch((e: unknown) => e);

@@ -63,4 +63,23 @@ describe("channel and member management", () => {
     await alice.sync();
     await until(alice.members(cid), (l) => l.map((m) => m.userId).join() === "alice");
   });
+
+  it("suggests members for an @ mention: recent authors first, never the user, Dates in the public shape", async () => {
+    const alice = (await connect("alice")).client;
+    const bob = (await connect("bob")).client;
+    const cid = await alice.createChannel({ type: "team", id: unique("at"), members: ["bob", "dave"] });
+    await until(alice.members(cid), (l) => l.length === 3 && l.every((m) => !m.pending));
+    await bob.sync();
+    await bob.sendMessage(cid, "bob was here");
+    await eventually(async () => (await bob.outbox()).length === 0);
+    await alice.sync();
+    await until(alice.messages(cid), (l) => l.some((m) => m.message.text === "bob was here"));
+
+    const all = await alice.mentionCandidates(cid, "");
+    expect(all.map((m) => m.userId)).toEqual(["bob", "dave"]);
+    expect(all[0]!.joinedAt).toBeInstanceOf(Date);
+    expect((await alice.mentionCandidates(cid, "DA")).map((m) => m.userId)).toEqual(["dave"]);
+    expect(await alice.mentionCandidates(cid, "zed")).toEqual([]);
+    expect((await alice.mentionCandidates(cid, "", 1)).map((m) => m.userId)).toEqual(["bob"]);
+  });
 });

@@ -76,6 +76,7 @@ function item(i: number, cid = CID, text = `m${i}`): MessageItem {
     state: { type: "sent" },
     ownReactions: [],
     starred: false,
+    quoted: i === 2 ? { type: "message", id: "id-1", userId: "alice", text: "m1", attachmentCount: 0, createdAt: at, deleted: false } : null,
   };
 }
 const rows = (n: number, cid = CID) => Array.from({ length: n }, (_, i) => item(i + 1, cid));
@@ -89,6 +90,10 @@ describe("the first-paint snapshot", () => {
     expect(read[0]!.message.createdAt).toBeInstanceOf(Date);
     expect(read.find((m) => m.message.id === "id-3")).toBeUndefined(); // older than the newest 20
     expect(read.at(-1)!.message.editedAt).toBeNull();
+    const small = rows(3);
+    writeMessageSnapshot(alice, CID, small);
+    const quoted = readMessageSnapshot(alice, CID)[1]!.quoted;
+    expect(quoted?.type === "message" && quoted.createdAt).toBeInstanceOf(Date);
   });
 
   it("is keyed per server URL, app, user and channel", () => {
@@ -115,6 +120,7 @@ describe("the first-paint snapshot", () => {
       JSON.stringify({ ...good, items: [{ message: { id: 1 } }] }),
       JSON.stringify({ ...good, items: [{ ...item(1), message: { ...item(1).message, createdAt: "never" } }] }),
       JSON.stringify({ ...good, items: [item(1, "team:random")] }),
+      JSON.stringify({ ...good, items: [{ ...item(2), quoted: { ...item(2).quoted, createdAt: "never" } }] }),
       JSON.stringify({ ...good, items: [...rows(1), null] }),
     ];
     for (const value of bad) {

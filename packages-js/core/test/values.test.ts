@@ -51,10 +51,14 @@ describe("value shapes", () => {
       created_at: t, updated_at: t, edited_at: null, deleted_at: null, rev: 0,
     };
     const [update] = fromEngineSub("messages", [
-      { type: "update", index: 0, item: { message: wire, state: { type: "update_failed", op_id: "o2", failure }, own_reactions: [], starred: false } },
+      { type: "update", index: 0, item: { message: wire, state: { type: "update_failed", op_id: "o2", failure }, own_reactions: [], starred: false,
+        quoted: { type: "message", id: "m0", user_id: "bob", text: "q", attachment_count: 1, created_at: t, deleted: false } } },
     ]) as { item: MessageItem }[];
     expect(update!.item.state).toEqual({ type: "update_failed", opId: "o2", failure });
     expect(update!.item.message.createdAt).toEqual(new Date(t));
+    expect(update!.item.quoted).toEqual({
+      type: "message", id: "m0", userId: "bob", text: "q", attachmentCount: 1, createdAt: new Date(t), deleted: false,
+    });
     expect(snakeKeys(update)).toEqual([]);
   });
 

@@ -36,6 +36,7 @@ export type {
   NewChannel,
   NewMessage,
   OutboxItem,
+  QuotedPreview,
   ReadReceipt,
   SearchHit,
   SearchOptions,
@@ -112,6 +113,8 @@ export interface ChatClientLike {
   reconnect(): Promise<void>;
   startTyping(cid: string, parentId?: string): Promise<void>;
   stopTyping(cid: string, parentId?: string): Promise<void>;
+  /** `@` autocomplete suggestions (without it, `MessageInput` offers none). */
+  mentionCandidates?(cid: string, prefix: string, limit?: number): Promise<MemberItem[]>;
   search(text: string, options?: SearchOptions): Promise<SearchPage>;
   searchLocal(text: string, options?: Omit<SearchOptions, "cursor">): Promise<SearchHit[]>;
 }

@@ -2,7 +2,8 @@ import { act, fireEvent, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { MessageInput } from "../src/index.js";
-import { createFakeClient } from "./fakeClient.js";
+import type { MemberItem } from "../src/index.js";
+import { createFakeClient, message } from "./fakeClient.js";
 import { renderWithClient } from "./render.js";
 
 const cid = "messaging:general";
@@ -106,5 +107,103 @@ describe("MessageInput", () => {
     expect(fake.client.startTyping).toHaveBeenCalledTimes(1);
     unmount();
     expect(fake.client.stopTyping).toHaveBeenCalledWith(cid, undefined);
+  });
+
+  describe("@ mentions", () => {
+    const member = (userId: string, online = false): MemberItem => ({
+      userId,
+      role: "member",
+      joinedAt: new Date(0),
+      online,
+      lastReadMessageId: null,
+      lastReadAt: null,
+      pending: false,
+    });
+
+    it("suggests members for the typed prefix; arrows and Enter pick; the pick is sent as a mention", async () => {
+      const user = userEvent.setup();
+      const fake = createFakeClient("alice");
+      fake.client.mentionCandidates.mockImplementation(async (_cid: string, prefix: string) =>
+        [member("bob", true), member("bella")].filter((m) => m.userId.startsWith(prefix.toLowerCase())),
+      );
+      renderWithClient(<MessageInput cid={cid} />, fake);
+      const box = screen.getByTestId("message-input") as HTMLTextAreaElement;
+      await user.type(box, "hi @b");
+      const list = await screen.findByTestId("mention-suggestions");
+      expect(list.getAttribute("role")).toBe("listbox");
+      expect(fake.client.mentionCandidates).toHaveBeenLastCalledWith(cid, "b", 8);
+      expect(box.getAttribute("role")).toBeNull(); // still a textbox
+      expect(box.getAttribute("aria-controls")).toBe(list.id);
+      expect(box.getAttribute("aria-activedescendant")).toBe(screen.getByTestId("mention-bob").id);
+      await user.keyboard("{ArrowDown}");
+      expect(screen.getByTestId("mention-bella").getAttribute("aria-selected")).toBe("true");
+      expect(box.getAttribute("aria-activedescendant")).toBe(screen.getByTestId("mention-bella").id);
+      await user.keyboard("{Enter}");
+      expect(box.value).toBe("hi @bella ");
+      expect(screen.queryByTestId("mention-suggestions")).toBeNull();
+      expect(fake.client.sendMessage).not.toHaveBeenCalled();
+      await user.type(box, "look");
+      await user.keyboard("{Enter}");
+      expect(fake.client.sendMessage).toHaveBeenCalledWith(cid, { text: "hi @bella look", mentionedUsers: ["bella"] });
+    });
+
+    it("closes on Escape, picks by click, and drops a pick the text no longer mentions", async () => {
+      const user = userEvent.setup();
+      const fake = createFakeClient("alice");
+      fake.client.mentionCandidates.mockResolvedValue([member("bob")]);
+      renderWithClient(<MessageInput cid={cid} />, fake);
+      const box = screen.getByTestId("message-input") as HTMLTextAreaElement;
+      await user.type(box, "@");
+      await screen.findByTestId("mention-suggestions");
+      await user.keyboard("{Escape}");
+      expect(screen.queryByTestId("mention-suggestions")).toBeNull();
+      await user.type(box, "b");
+      fireEvent.mouseDown(await screen.findByTestId("mention-bob"));
+      expect(box.value).toBe("@bob ");
+      await user.clear(box);
+      await user.type(box, "no one{Enter}");
+      expect(fake.client.sendMessage).toHaveBeenCalledWith(cid, "no one");
+    });
+
+    it("offers nothing inside a word (an email address) or with mentions off", async () => {
+      const user = userEvent.setup();
+      const on = createFakeClient("alice");
+      on.client.mentionCandidates.mockResolvedValue([member("bob")]);
+      const { unmount } = renderWithClient(<MessageInput cid={cid} />, on);
+      await user.type(screen.getByTestId("message-input"), "mail a@b");
+      expect(on.client.mentionCandidates).not.toHaveBeenCalled();
+      unmount();
+
+      const fake = createFakeClient("alice");
+      fake.client.mentionCandidates.mockResolvedValue([member("bob")]);
+      renderWithClient(<MessageInput cid={cid} mentions={false} />, fake);
+      const box = screen.getByTestId("message-input") as HTMLTextAreaElement;
+      await user.type(box, "@b");
+      expect(fake.client.mentionCandidates).not.toHaveBeenCalled();
+      expect(box.getAttribute("aria-controls")).toBeNull();
+      expect(box.getAttribute("aria-autocomplete")).toBeNull();
+    });
+  });
+
+  it("sends a quote-reply: the quoted message above the box, sent as quotedMessageId; Escape or × cancels", async () => {
+    const user = userEvent.setup();
+    const fake = createFakeClient("alice");
+    const quoted = message({ id: "q1", text: "the plan", userId: "bob" });
+    const onQuoteEnd = vi.fn();
+    const { rerender } = renderWithClient(<MessageInput cid={cid} quoting={quoted} onQuoteEnd={onQuoteEnd} />, fake);
+    const bar = screen.getByTestId("quoting");
+    expect(bar.textContent).toContain("the plan");
+    const box = screen.getByTestId("message-input") as HTMLTextAreaElement;
+    await user.type(box, "agreed{Enter}");
+    expect(fake.client.sendMessage).toHaveBeenCalledWith(cid, { text: "agreed", quotedMessageId: "q1" });
+    expect(onQuoteEnd).toHaveBeenCalledTimes(1);
+
+    await user.type(box, "x");
+    await user.keyboard("{Escape}");
+    expect(onQuoteEnd).toHaveBeenCalledTimes(2);
+    await user.click(screen.getByTestId("cancel-quote"));
+    expect(onQuoteEnd).toHaveBeenCalledTimes(3);
+    rerender(<MessageInput cid={cid} quoting={null} onQuoteEnd={onQuoteEnd} />);
+    expect(screen.queryByTestId("quoting")).toBeNull();
   });
 });

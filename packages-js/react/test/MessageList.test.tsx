@@ -95,6 +95,70 @@ describe("MessageList", () => {
     expect(fake.client.starMessage).toHaveBeenCalledTimes(1);
   });
 
+  it("shows the quoted message above a quote-reply: known, deleted, loading, unavailable", () => {
+    const fake = createFakeClient("alice");
+    const at = new Date("2026-11-23T09:00:00.000Z");
+    const known = message({ id: "q1", quotedMessageId: "old1" }, { type: "sent" }, {
+      quoted: { type: "message", id: "old1", userId: "bob", text: "the plan", attachmentCount: 0, createdAt: at, deleted: false },
+    });
+    const gone = message({ id: "q2", quotedMessageId: "old2" }, { type: "sent" }, {
+      quoted: { type: "message", id: "old2", userId: "bob", text: "", attachmentCount: 0, createdAt: at, deleted: true },
+    });
+    const loading = message({ id: "q3", quotedMessageId: "old3" }, { type: "sent" }, { quoted: { type: "loading", id: "old3" } });
+    const hidden = message({ id: "q4", quotedMessageId: "old4" }, { type: "sent" }, { quoted: { type: "unavailable", id: "old4" } });
+    fake.messageStore(cid).set([known, gone, loading, hidden]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    const quote = within(screen.getByTestId("message-q1")).getByTestId("quote-old1");
+    expect(quote.tagName).toBe("BLOCKQUOTE");
+    expect(quote.textContent).toContain("the plan");
+    expect(within(screen.getByTestId("message-q2")).getByTestId("quote-old2").textContent).toContain("Message deleted");
+    expect(within(screen.getByTestId("message-q3")).getByTestId("quote-old3").textContent).toContain("Loading the quoted message");
+    expect(within(screen.getByTestId("message-q4")).getByTestId("quote-old4").textContent).toContain("not available");
+    expect(screen.queryByTestId("quote-none")).toBeNull();
+  });
+
+  it("renders the text as safe Markdown: formatting and clickable links, never raw HTML or scripts", () => {
+    const fake = createFakeClient("alice");
+    const text = [
+      "**bold** and _soft_",
+      "line two",
+      "",
+      "see https://example.com/a and [docs](https://example.com/docs)",
+      "",
+      '<img src=x onerror="alert(1)"> <b>raw</b> [evil](javascript:alert(1)) ![pic](https://example.com/p.png)',
+    ].join("\n");
+    fake.messageStore(cid).set([message({ id: "md", text })]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} />, fake);
+    const body = screen.getByTestId("message-text-md");
+    expect(body.querySelector("strong")?.textContent).toBe("bold");
+    expect(body.querySelector("em")?.textContent).toBe("soft");
+    expect(body.querySelector("p")?.textContent).toContain("soft\nline two");
+    const links = Array.from(body.querySelectorAll("a")).map((a) => [a.textContent, a.getAttribute("href"), a.getAttribute("rel")]);
+    expect(links).toContainEqual(["https://example.com/a", "https://example.com/a", "noopener noreferrer nofollow ugc"]);
+    expect(links).toContainEqual(["docs", "https://example.com/docs", "noopener noreferrer nofollow ugc"]);
+    // The image is a link, not a load; the javascript: link has no target.
+    expect(links).toContainEqual(["pic", "https://example.com/p.png", "noopener noreferrer nofollow ugc"]);
+    expect(body.querySelector("img")).toBeNull();
+    expect(body.querySelector("b")).toBeNull();
+    expect(body.innerHTML).not.toContain("onerror");
+    expect(body.innerHTML).not.toContain("javascript:");
+    expect(Array.from(body.querySelectorAll("a")).find((a) => a.textContent === "evil")?.getAttribute("href") ?? "").toBe("");
+  });
+
+  it("offers a quote action with onQuote (not on deleted or failed messages)", () => {
+    const fake = createFakeClient("alice");
+    const onQuote = vi.fn();
+    const plain = message({ id: "p1" });
+    const gone = message({ id: "p2", deletedAt: new Date() });
+    const failed = message({ id: "p3", userId: "alice" }, { type: "failed", opId: "p3", failure: { reason: "no", code: null, status: 400 } });
+    fake.messageStore(cid).set([plain, gone, failed]);
+    renderWithClient(<MessageList virtuosoProps={virtuosoProps} cid={cid} onQuote={onQuote} />, fake);
+    fireEvent.click(screen.getByTestId("quote-action-p1"));
+    expect(onQuote).toHaveBeenCalledWith(plain);
+    expect(screen.queryByTestId("quote-action-p2")).toBeNull();
+    expect(screen.queryByTestId("quote-action-p3")).toBeNull();
+  });
+
   it("offers reply in thread with the reply count", () => {
     const fake = createFakeClient("alice");
     const m = message({ id: "t1", replyCount: 3 });

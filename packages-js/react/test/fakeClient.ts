@@ -109,6 +109,7 @@ export function message(
     state,
     ownReactions: [],
     starred: false,
+    quoted: null,
     ...extra,
   };
 }
@@ -201,6 +202,7 @@ export function createFakeClient(userId = "alice") {
     reconnect: vi.fn(async () => {}),
     startTyping: vi.fn(async (_cid: string, _parentId?: string) => {}),
     stopTyping: vi.fn(async (_cid: string, _parentId?: string) => {}),
+    mentionCandidates: vi.fn(async (_cid: string, _prefix: string, _limit?: number): Promise<MemberItem[]> => []),
     search: vi.fn(
       async (_text: string, _options?: SearchOptions): Promise<SearchPage> => ({
         hits: [],

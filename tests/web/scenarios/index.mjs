@@ -10,6 +10,7 @@ import keyboard from "./keyboard.mjs";
 import strictMode from "./strict-mode.mjs";
 import snapshotFirstPaint from "./snapshot-first-paint.mjs";
 import members from "./members.mjs";
+import mentions from "./mentions.mjs";
 import search from "./search.mjs";
 
-export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard, strictMode, snapshotFirstPaint, members, search];
+export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard, strictMode, snapshotFirstPaint, members, mentions, search];

@@ -1075,6 +1075,12 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
     func markRead(cid: String) async throws 
     
     /**
+     * Suggestions for an `@` mention in `cid`: members whose id starts with `prefix`
+     * (case-insensitive), most recently active first, at most `limit`. Local, offline too.
+     */
+    func mentionCandidates(cid: String, prefix: String, limit: UInt32) async throws  -> [MemberItem]
+    
+    /**
      * Opens (creating it if needed) the distinct conversation between the current user and
      * `members`: a direct message with one member, a fixed group with several. Its cid is
      * derived from the member set, so it is the same for every member and known offline.
@@ -1483,6 +1489,26 @@ open func markRead(cid: String)async throws   {
             completeFunc: ffi_chat_ffi_rust_future_complete_void,
             freeFunc: ffi_chat_ffi_rust_future_free_void,
             liftFunc: { $0 },
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * Suggestions for an `@` mention in `cid`: members whose id starts with `prefix`
+     * (case-insensitive), most recently active first, at most `limit`. Local, offline too.
+     */
+open func mentionCandidates(cid: String, prefix: String, limit: UInt32)async throws  -> [MemberItem]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_mention_candidates(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterString.lower(prefix),FfiConverterUInt32.lower(limit)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeMemberItem.lift,
             errorHandler: FfiConverterTypeChatError_lift
         )
 }
@@ -4914,6 +4940,10 @@ public struct MessageItem: Equatable, Hashable {
      * Whether the current user starred it.
      */
     public var starred: Bool
+    /**
+     * For a quote-reply, the quoted message as it stands now.
+     */
+    public var quoted: QuotedPreview?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4929,11 +4959,15 @@ public struct MessageItem: Equatable, Hashable {
          */ownReactions: [String], 
         /**
          * Whether the current user starred it.
-         */starred: Bool) {
+         */starred: Bool, 
+        /**
+         * For a quote-reply, the quoted message as it stands now.
+         */quoted: QuotedPreview?) {
         self.message = message
         self.state = state
         self.ownReactions = ownReactions
         self.starred = starred
+        self.quoted = quoted
     }
 
     
@@ -4955,7 +4989,8 @@ public struct FfiConverterTypeMessageItem: FfiConverterRustBuffer {
                 message: FfiConverterTypeMessage.read(from: &buf), 
                 state: FfiConverterTypeMessageState.read(from: &buf), 
                 ownReactions: FfiConverterSequenceString.read(from: &buf), 
-                starred: FfiConverterBool.read(from: &buf)
+                starred: FfiConverterBool.read(from: &buf), 
+                quoted: FfiConverterOptionTypeQuotedPreview.read(from: &buf)
         )
     }
 
@@ -4964,6 +4999,7 @@ public struct FfiConverterTypeMessageItem: FfiConverterRustBuffer {
         FfiConverterTypeMessageState.write(value.state, into: &buf)
         FfiConverterSequenceString.write(value.ownReactions, into: &buf)
         FfiConverterBool.write(value.starred, into: &buf)
+        FfiConverterOptionTypeQuotedPreview.write(value.quoted, into: &buf)
     }
 }
 
@@ -6922,6 +6958,129 @@ public func FfiConverterTypeOutboxState_lower(_ value: OutboxState) -> RustBuffe
 
 
 /**
+ * The message a quote-reply quotes, as the reply shows it (it follows edits and deletes).
+ */
+
+public enum QuotedPreview: Equatable, Hashable {
+    
+    /**
+     * The quoted message is known.
+     */
+    case message(
+        /**
+         * Its id.
+         */id: String, 
+        /**
+         * Its author.
+         */userId: String, 
+        /**
+         * Its text (empty when deleted).
+         */text: String, 
+        /**
+         * How many attachments it has.
+         */attachmentCount: UInt32, 
+        /**
+         * When it was sent.
+         */createdAt: Timestamp, 
+        /**
+         * Whether it was deleted.
+         */deleted: Bool
+    )
+    /**
+     * Not known yet: being fetched (or waiting for the network).
+     */
+    case loading(
+        /**
+         * Its id.
+         */id: String
+    )
+    /**
+     * The server does not have it, or the user may not see it.
+     */
+    case unavailable(
+        /**
+         * Its id.
+         */id: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension QuotedPreview: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQuotedPreview: FfiConverterRustBuffer {
+    typealias SwiftType = QuotedPreview
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QuotedPreview {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .message(id: try FfiConverterString.read(from: &buf), userId: try FfiConverterString.read(from: &buf), text: try FfiConverterString.read(from: &buf), attachmentCount: try FfiConverterUInt32.read(from: &buf), createdAt: try FfiConverterTypeTimestamp.read(from: &buf), deleted: try FfiConverterBool.read(from: &buf)
+        )
+        
+        case 2: return .loading(id: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .unavailable(id: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: QuotedPreview, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .message(id,userId,text,attachmentCount,createdAt,deleted):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(id, into: &buf)
+            FfiConverterString.write(userId, into: &buf)
+            FfiConverterString.write(text, into: &buf)
+            FfiConverterUInt32.write(attachmentCount, into: &buf)
+            FfiConverterTypeTimestamp.write(createdAt, into: &buf)
+            FfiConverterBool.write(deleted, into: &buf)
+            
+        
+        case let .loading(id):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(id, into: &buf)
+            
+        
+        case let .unavailable(id):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(id, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQuotedPreview_lift(_ buf: RustBuffer) throws -> QuotedPreview {
+    return try FfiConverterTypeQuotedPreview.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQuotedPreview_lower(_ value: QuotedPreview) -> RustBuffer {
+    return FfiConverterTypeQuotedPreview.lower(value)
+}
+
+
+
+/**
  * One change to a channel's read receipts. Apply a batch's changes in order.
  */
 
@@ -7282,6 +7441,30 @@ fileprivate struct FfiConverterOptionTypeMessageItem: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeMessageItem.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeQuotedPreview: FfiConverterRustBuffer {
+    typealias SwiftType = QuotedPreview?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeQuotedPreview.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeQuotedPreview.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -7795,6 +7978,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_mark_read() != 31899) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_mention_candidates() != 29328) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_open_distinct_channel() != 49752) {

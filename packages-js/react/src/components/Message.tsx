@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { useChatContext, useComponentOverrides } from "../context.js";
 import { useUser } from "../hooks.js";
 import type { MessageItem } from "../types.js";
@@ -6,7 +6,9 @@ import { useTranslation } from "../i18n/context.js";
 import type { Translator } from "../i18n/translator.js";
 import { cx, reportError } from "../utils.js";
 import { Avatar as DefaultAvatar } from "./basics.js";
-import { EditIcon, ReplyIcon, SmileIcon, StarIcon, TrashIcon } from "./icons.js";
+import { EditIcon, QuoteIcon, ReplyIcon, SmileIcon, StarIcon, TrashIcon } from "./icons.js";
+import { MessageText } from "./MessageText.js";
+import { QuotedMessage } from "./QuotedMessage.js";
 import type { MessageProps, MessageStatusProps, ReactionListProps } from "./types.js";
 
 /** The translation keys naming the default reactions. */
@@ -187,6 +189,7 @@ export function Message({
   isFirstInGroup,
   inThread,
   onOpenThread,
+  onQuote,
   className,
 }: MessageProps) {
   const { client, reactions, onError } = useChatContext();
@@ -220,7 +223,8 @@ export function Message({
   const canThread = !!onOpenThread && !inThread && m.parentId == null && !deleted;
 
   // The actions are a toolbar: one Tab stop (the last one used), arrows move within it.
-  const tools = ["react", "star", canThread && "reply", isOwn && "edit", isOwn && "delete"].filter(
+  const canQuote = !!onQuote && !deleted && !isFailed(item);
+  const tools = ["react", "star", canQuote && "quote", canThread && "reply", isOwn && "edit", isOwn && "delete"].filter(
     (x): x is string => typeof x === "string",
   );
   const [tool, setTool] = useState("react");
@@ -275,11 +279,12 @@ export function Message({
             </time>
           </div>
         ) : null}
+        {item.quoted && !deleted ? <QuotedMessage quoted={item.quoted} /> : null}
         {editing ? (
           <EditBox item={item} onDone={() => setEditing(false)} />
         ) : (
           <div className="onyx-message__text" data-testid={`message-text-${m.id}`}>
-            {deleted ? <em>{t("messageDeleted")}</em> : m.text}
+            {deleted ? <em>{t("messageDeleted")}</em> : <MessageText text={m.text} />}
             {edited ? <span className="onyx-message__edited"> {t("edited")}</span> : null}
           </div>
         )}
@@ -304,74 +309,62 @@ export function Message({
       </div>
       {!deleted && !editing ? (
         <div className="onyx-message__actions" role="toolbar" aria-label={t("messageActions")} onKeyDown={onToolbarKeyDown}>
-          <button
-            type="button"
-            className="onyx-icon-button"
-            title={t("addReaction")}
-            aria-label={t("addReaction")}
-            aria-expanded={picking}
-            data-testid={`react-${m.id}`}
-            data-tool="react"
+          <ToolButton
+            tool="react"
+            label={t("addReaction")}
+            testId={`react-${m.id}`}
             tabIndex={toolTab("react")}
+            aria-expanded={picking}
             onClick={() => setPicking((p) => !p)}
           >
             <SmileIcon />
-          </button>
-          <button
-            type="button"
-            className={cx("onyx-icon-button", item.starred && "onyx-icon-button--on")}
+          </ToolButton>
+          <ToolButton
+            tool="star"
+            label={t("starMessage")}
             title={t(item.starred ? "unstarMessage" : "starMessage")}
-            aria-label={t("starMessage")}
-            aria-pressed={item.starred}
-            data-testid={`star-${m.id}`}
-            data-tool="star"
+            testId={`star-${m.id}`}
             tabIndex={toolTab("star")}
+            on={item.starred}
+            aria-pressed={item.starred}
             onClick={toggleStar}
           >
             <StarIcon filled={item.starred} />
-          </button>
+          </ToolButton>
+          {canQuote ? (
+            <ToolButton tool="quote" label={t("quoteMessage")} testId={`quote-action-${m.id}`} tabIndex={toolTab("quote")} onClick={() => onQuote?.(item)}>
+              <QuoteIcon />
+            </ToolButton>
+          ) : null}
           {canThread ? (
-            <button
-              type="button"
-              className="onyx-icon-button"
-              title={t("replyInThread")}
-              aria-label={t("replyInThread")}
-              data-testid={`reply-${m.id}`}
-            data-tool="reply"
-            tabIndex={toolTab("reply")}
-              onClick={() => onOpenThread?.(item)}
-            >
+            <ToolButton tool="reply" label={t("replyInThread")} testId={`reply-${m.id}`} tabIndex={toolTab("reply")} onClick={() => onOpenThread?.(item)}>
               <ReplyIcon />
-            </button>
+            </ToolButton>
           ) : null}
           {isOwn ? (
             <>
-              <button
-                type="button"
-                className="onyx-icon-button"
+              <ToolButton
+                tool="edit"
+                label={t("editMessage")}
                 title={t("edit")}
-                aria-label={t("editMessage")}
-                data-testid={`edit-${m.id}`}
-            data-tool="edit"
-            tabIndex={toolTab("edit")}
+                testId={`edit-${m.id}`}
+                tabIndex={toolTab("edit")}
                 onClick={() => setEditing(true)}
               >
                 <EditIcon />
-              </button>
-              <button
-                type="button"
-                className="onyx-icon-button onyx-icon-button--danger"
-                title={t("deleteMessage")}
-                aria-label={t("deleteMessage")}
-                data-testid={`delete-${m.id}`}
-            data-tool="delete"
-            tabIndex={toolTab("delete")}
+              </ToolButton>
+              <ToolButton
+                tool="delete"
+                label={t("deleteMessage")}
+                testId={`delete-${m.id}`}
+                tabIndex={toolTab("delete")}
+                danger
                 onClick={() => {
                   client.deleteMessage(m.id).catch(reportError(onError, "delete"));
                 }}
               >
                 <TrashIcon />
-              </button>
+              </ToolButton>
             </>
           ) : null}
           {picking ? (
@@ -402,5 +395,47 @@ export function Message({
         </div>
       ) : null}
     </div>
+  );
+}
+
+/** One button of a message's action toolbar (`data-tool` names it for the roving Tab stop). */
+function ToolButton({
+  tool,
+  label,
+  title = label,
+  testId,
+  tabIndex,
+  on = false,
+  danger = false,
+  onClick,
+  children,
+  ...aria
+}: {
+  tool: string;
+  label: string;
+  title?: string;
+  testId: string;
+  tabIndex: number;
+  on?: boolean;
+  danger?: boolean;
+  onClick: () => void;
+  children: ReactNode;
+  "aria-expanded"?: boolean;
+  "aria-pressed"?: boolean;
+}) {
+  return (
+    <button
+      type="button"
+      className={cx("onyx-icon-button", on && "onyx-icon-button--on", danger && "onyx-icon-button--danger")}
+      title={title}
+      aria-label={label}
+      data-testid={testId}
+      data-tool={tool}
+      tabIndex={tabIndex}
+      onClick={onClick}
+      {...aria}
+    >
+      {children}
+    </button>
   );
 }

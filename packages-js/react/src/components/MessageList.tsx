@@ -92,6 +92,8 @@ export interface MessageListProps {
   renderMessage?: RenderMessage;
   /** Opens a message's thread; without it, the thread actions are hidden. */
   onOpenThread?: (item: MessageItem) => void;
+  /** Starts a quote-reply (e.g. `MessageInput`'s `quoting`); without it, no quote action. */
+  onQuote?: (item: MessageItem) => void;
   /** Marks the channel read while its newest message is in view (default true). */
   markRead?: boolean;
   /** Extra props for the underlying `Virtuoso` (e.g. `initialItemCount` in tests). */
@@ -160,6 +162,7 @@ function ChannelMessageList({
   components,
   renderMessage,
   onOpenThread,
+  onQuote,
   markRead = true,
   virtuosoProps,
   firstPaint: firstPaintWanted = false,
@@ -329,7 +332,7 @@ function ChannelMessageList({
     client.markRead(cid).catch(report("mark read"));
   }, [markRead, ready, atBottom, detached, visible, lastId, lastOtherId, cid, client, report]);
 
-  const renderItem = useRowRenderer({ me, starts, Message, onOpenThread, renderMessage });
+  const renderItem = useRowRenderer({ me, starts, Message, onOpenThread, onQuote, renderMessage });
 
   // The newest rows at once, while Virtuoso's first pass is hidden (see FirstPaint.tsx).
   const firstPaint = useFirstPaint(

@@ -33,6 +33,8 @@ export interface MessageListSnapshotProps {
   renderMessage?: RenderMessage;
   /** As `MessageList`'s (the rows are inert: only for the same markup). */
   onOpenThread?: (item: MessageItem) => void;
+  /** As `MessageList`'s (the rows must be painted with the same actions). */
+  onQuote?: (item: MessageItem) => void;
   /** Names and pictures, outside a `ChatProvider` (inside, the provider's). */
   getUser?: (userId: string) => UserDisplay | undefined;
 }
@@ -93,13 +95,13 @@ export function MessageListSnapshot(props: MessageListSnapshotProps) {
   );
 }
 
-function SnapshotList({ items, userId, className, components, renderMessage, onOpenThread }: MessageListSnapshotProps) {
+function SnapshotList({ items, userId, className, components, renderMessage, onOpenThread, onQuote }: MessageListSnapshotProps) {
   const { t } = useTranslation();
   const merged = useComponentOverrides(components);
   const Message = merged.Message ?? DefaultMessage;
   const starts = useMemo(() => groupStarts(items), [items]);
   const layerRef = useRef<HTMLDivElement | null>(null);
-  const renderItem = useRowRenderer({ me: userId, starts, Message, onOpenThread, renderMessage });
+  const renderItem = useRowRenderer({ me: userId, starts, Message, onOpenThread, onQuote, renderMessage });
   if (items.length === 0) return null;
   return (
     <ComponentsProvider components={merged}>

@@ -58,6 +58,13 @@ export const StarIcon = ({ filled = false }: { filled?: boolean }) => (
   </Icon>
 );
 
+/** Quotation marks (quote-reply). */
+export const QuoteIcon = () => (
+  <Icon>
+    <path d="M7 17c-2 0-3-1.5-3-3.5C4 10 6 8 9 7M17 17c-2 0-3-1.5-3-3.5 0-3.5 2-5.5 5-6.5" />
+  </Icon>
+);
+
 export const CloseIcon = () => (
   <Icon>
     <path d="M6 6l12 12M18 6L6 18" />

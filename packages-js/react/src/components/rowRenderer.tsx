@@ -5,7 +5,7 @@
 // Rules: a row is `renderMessage(item, context)` when given, else the `Message` component
 // (the default or `components.Message`); the context says whether the row is the user's
 // own, whether it starts a group (`starts`), that it is not in a thread, and carries
-// `onOpenThread` when given.
+// `onOpenThread` and `onQuote` when given.
 
 import { useCallback, type ComponentType, type ReactNode } from "react";
 import type { MessageItem } from "../types.js";
@@ -20,11 +20,12 @@ export interface RowRendering {
   /** The message component to render a row with. */
   Message: ComponentType<{ item: MessageItem } & MessageRenderContext>;
   onOpenThread?: ((item: MessageItem) => void) | undefined;
+  onQuote?: ((item: MessageItem) => void) | undefined;
   renderMessage?: RenderMessage | undefined;
 }
 
 /** The `(index, item) => row` function of a top-level message list (stable while its inputs are). */
-export function useRowRenderer({ me, starts, Message, onOpenThread, renderMessage }: RowRendering) {
+export function useRowRenderer({ me, starts, Message, onOpenThread, onQuote, renderMessage }: RowRendering) {
   return useCallback(
     (_index: number, item: MessageItem): ReactNode => {
       const context: MessageRenderContext = {
@@ -32,10 +33,11 @@ export function useRowRenderer({ me, starts, Message, onOpenThread, renderMessag
         isFirstInGroup: starts.has(item.message.id),
         inThread: false,
         ...(onOpenThread ? { onOpenThread } : {}),
+        ...(onQuote ? { onQuote } : {}),
       };
       if (renderMessage) return renderMessage(item, context);
       return <Message item={item} {...context} />;
     },
-    [me, starts, onOpenThread, renderMessage, Message],
+    [me, starts, onOpenThread, onQuote, renderMessage, Message],
   );
 }

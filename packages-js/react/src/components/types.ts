@@ -31,6 +31,8 @@ export interface MessageRenderContext {
   inThread: boolean;
   /** Opens this message's thread (absent: threads are off). */
   onOpenThread?: (item: MessageItem) => void;
+  /** Starts a quote-reply to this message (absent: no quote action). */
+  onQuote?: (item: MessageItem) => void;
 }
 
 export interface MessageProps extends MessageRenderContext {

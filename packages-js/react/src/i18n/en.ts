@@ -38,6 +38,12 @@ export const en = {
   authFailed: "Sign-in expired or refused: {reason}",
   reconnectNow: "Reconnect now",
   // Previews
+  mentionSuggestions: "Mention suggestions",
+  quoteMessage: "Quote",
+  quotingLabel: "Replying to {author}",
+  cancelQuote: "Cancel the quote",
+  quoteLoading: "Loading the quoted message…",
+  quoteUnavailable: "The quoted message is not available",
   messageDeletedPreview: "Message deleted",
   attachmentsPreview: { one: "📎 Attachment", other: "📎 {count} attachments" },
   // Typing

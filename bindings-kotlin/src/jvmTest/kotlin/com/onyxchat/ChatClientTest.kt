@@ -184,9 +184,42 @@ class ChatClientTest : Fixture() {
         val again = connect("alice", dir)
         val list = again.messages(cid)
         assertEquals(listOf("queued before the app died"), list.items.value.texts)
-        list.items.await("delivered after the restart") { it.singleOrNull()?.state == MessageState.Sent }
+        try {
+            list.items.await("delivered after the restart") { it.singleOrNull()?.state == MessageState.Sent }
+        } catch (e: AssertionError) {
+            // What the client was doing (rare CI failure: the request stayed in flight).
+            throw AssertionError(
+                "${e.message}\nstatus: ${again.status()}\noutbox: ${again.outbox()}\nserver log:\n${server.logTail()}",
+                e,
+            )
+        }
         val bob = connect("bob")
         bob.messages(cid).items.await("bob receives it") { it.texts == listOf("queued before the app died") }
+    }
+
+    @Test
+    fun aQuoteReplyShowsTheQuotedMessageAsItStands(): Unit = runBlocking {
+        val alice = connect("alice")
+        val bob = connect("bob")
+        val cid = channel(alice, "bob")
+        val plan = alice.sendMessage(cid, "the plan")
+        val bobList = bob.messages(cid)
+        bobList.items.await("bob has the plan") { it.texts == listOf("the plan") }
+        val reply = bob.sendMessage(cid, "agreed", quotedMessageId = plan)
+        fun preview(items: List<MessageItem>) = items.firstOrNull { it.message.id == reply }?.quoted
+        val shown = bobList.items.await("the preview, at once") { preview(it) is QuotedPreview.Message }
+        val quoted = preview(shown) as QuotedPreview.Message
+        assertEquals(plan, quoted.id)
+        assertEquals("alice", quoted.userId)
+        assertEquals("the plan", quoted.text)
+        assertFalse(quoted.deleted)
+
+        // Alice edits, then deletes the quoted message: bob's preview follows.
+        alice.editMessage(plan, "the new plan")
+        bobList.items.await("the edit in the preview") { (preview(it) as? QuotedPreview.Message)?.text == "the new plan" }
+        alice.deleteMessage(plan)
+        bobList.items.await("the delete in the preview") { (preview(it) as? QuotedPreview.Message)?.deleted == true }
+        bobList.close()
     }
 
     @Test

@@ -65,4 +65,20 @@ class MembersTest : Fixture() {
             list.map { it.userId } == listOf("alice")
         }
     }
+
+    @Test
+    fun mentionCandidatesPutTheRecentAuthorFirstOffline(): Unit = runBlocking {
+        val alice = connect("alice")
+        val bob = connect("bob")
+        val cid = channel(alice, "bob")
+        alice.addMembers(cid, listOf("carol"))
+        alice.members(cid).await("carol added") { l -> l.any { it.userId == "carol" && !it.pending } }
+        bob.sendMessage(cid, "bob speaks")
+        alice.messages(cid).items.await("bob's message arrived") { it.texts == listOf("bob speaks") }
+
+        alice.setNetworkReachable(false)
+        assertEquals(listOf("bob", "carol"), alice.mentionCandidates(cid, "").map { it.userId })
+        assertEquals(listOf("carol"), alice.mentionCandidates(cid, "CA").map { it.userId })
+        assertTrue(alice.mentionCandidates(cid, "zed").isEmpty())
+    }
 }

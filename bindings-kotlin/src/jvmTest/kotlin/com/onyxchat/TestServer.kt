@@ -50,16 +50,29 @@ class TestServer : Closeable {
         }
         check(this::appId.isInitialized) { "no app_id in:\n$output" }
         tokens.putAll(printed)
-        // Keep draining the server's log so it never blocks on a full pipe.
+        // Keep draining the server's log so it never blocks on a full pipe (its last lines
+        // are kept for failure messages).
         Thread {
             try {
-                lines.useLines { it.forEach { } }
+                lines.useLines {
+                    it.forEach { line ->
+                        synchronized(recent) {
+                            recent.addLast(line)
+                            if (recent.size > 40) recent.removeFirst()
+                        }
+                    }
+                }
             } catch (_: java.io.IOException) {
                 // The process was stopped.
             }
         }.apply { isDaemon = true }.start()
         return this
     }
+
+    private val recent = ArrayDeque<String>()
+
+    /** The server's last log lines (for failure messages). */
+    fun logTail(): String = synchronized(recent) { recent.joinToString("\n") }
 
     /** Stops the server process. */
     fun stop() {

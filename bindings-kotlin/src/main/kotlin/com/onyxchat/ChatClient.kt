@@ -142,6 +142,14 @@ class ChatClient private constructor(
     /** Gives up a queued or failed operation (an unsent message disappears). */
     suspend fun discard(opId: String) = ffi.discard(opId)
 
+    /**
+     * Suggestions for an `@` mention in [cid]: members whose id starts with [prefix]
+     * (case-insensitive; empty lists everyone), most recently active first, then online ones,
+     * at most [limit]; never the current user. Local and immediate, offline too.
+     */
+    suspend fun mentionCandidates(cid: String, prefix: String, limit: UInt = 8u): List<MemberItem> =
+        ffi.mentionCandidates(cid, prefix, limit)
+
     /** Every queued operation, oldest first (once; see [liveOutbox]). */
     suspend fun outbox(): List<OutboxEntry> = ffi.outbox()
 

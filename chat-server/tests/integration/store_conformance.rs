@@ -358,6 +358,8 @@ async fn a_database_with_a_row_per_recipient_migrates_to_the_same_counts() {
          DROP INDEX messages_unread; DROP INDEX user_messages_unread_mentions; \
          ALTER TABLE members DROP COLUMN joined_pk; \
          ALTER TABLE apps DROP COLUMN rate_limits; \
+         DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_update; \
+         DROP TRIGGER messages_fts_delete; DROP TABLE messages_fts; \
          PRAGMA user_version = 4;",
     )
     .unwrap();

@@ -452,7 +452,7 @@ fn sync_ingest(c: &mut Criterion) {
         );
     });
 
-    // The same apply with the full-text index's triggers dropped (schema version 6):
+    // The same apply with the full-text index's triggers dropped (schema version 7):
     // what keeping `messages_fts` in step costs a sync (docs/BENCHMARKS.md §12).
     group.bench_function("cache_apply_sync_page_without_fts", |b| {
         b.iter_batched(

@@ -15,7 +15,7 @@ use crate::outbox::{
     ChannelKind, ChannelUpdate, ClientStatus, MemberRole, NewChannel, OutboxEntry,
 };
 use crate::runtime::run;
-use crate::types::{MemberItem, NewMessage};
+use crate::types::{Draft, MemberItem, NewMessage};
 
 /// Where tokens come from: the host asks its backend for a fresh user token. Called on a
 /// background thread; it may block.
@@ -316,6 +316,42 @@ impl FfiClient {
                 .open_distinct_channel(kind.into(), members, name)
                 .await?
                 .to_string())
+        })
+        .await
+    }
+
+    /// Stores what the user is writing in `cid` (in the thread of `parent_id`), so it
+    /// survives a restart; a blank text deletes it. Sending there deletes it. Local.
+    pub async fn set_draft(
+        &self,
+        cid: String,
+        parent_id: Option<String>,
+        text: String,
+    ) -> Result<(), ChatError> {
+        let client = self.inner.clone();
+        run(async move {
+            let cid = self::cid(&cid)?;
+            let parent = parent_id
+                .map(|p| uuid("thread parent id", &p))
+                .transpose()?;
+            Ok(client.set_draft(&cid, parent, &text).await?)
+        })
+        .await
+    }
+
+    /// The draft of `cid` (in the thread of `parent_id`), to put back in the composer.
+    pub async fn draft(
+        &self,
+        cid: String,
+        parent_id: Option<String>,
+    ) -> Result<Option<Draft>, ChatError> {
+        let client = self.inner.clone();
+        run(async move {
+            let cid = self::cid(&cid)?;
+            let parent = parent_id
+                .map(|p| uuid("thread parent id", &p))
+                .transpose()?;
+            Ok(client.draft(&cid, parent).await?.map(Into::into))
         })
         .await
     }

@@ -386,3 +386,27 @@ impl From<CoreMember> for MemberItem {
         }
     }
 }
+
+/// What the user was writing in a channel or a thread and has not sent.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Draft {
+    /// The channel (`type:id`).
+    pub cid: String,
+    /// The thread root, for a draft reply in a thread.
+    pub parent_id: Option<String>,
+    /// The text.
+    pub text: String,
+    /// When it was last changed.
+    pub updated_at: Timestamp,
+}
+
+impl From<chat_core::client::Draft> for Draft {
+    fn from(d: chat_core::client::Draft) -> Self {
+        Self {
+            cid: d.cid.to_string(),
+            parent_id: d.parent_id.map(|p| p.to_string()),
+            text: d.text,
+            updated_at: d.updated_at,
+        }
+    }
+}

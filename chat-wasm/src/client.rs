@@ -392,6 +392,39 @@ impl WasmClient {
         })
     }
 
+    /// Stores what the user is writing in `cid` (in the thread of `parentId`), so it
+    /// survives a reload; a blank text deletes it. Sending there deletes it. Local.
+    #[wasm_bindgen(js_name = setDraft, unchecked_return_type = "Promise<void>")]
+    pub fn set_draft(&self, cid: String, parent_id: Option<String>, text: String) -> Promise {
+        let client = self.inner.clone();
+        promise(async move {
+            let parent = parent_id
+                .map(|p| uuid("thread parent id", &p))
+                .transpose()?;
+            client
+                .set_draft(&self::cid(&cid)?, parent, &text)
+                .await
+                .map_err(error_to_js)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The draft of `cid` (in the thread of `parentId`), or `null`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Draft | null>")]
+    pub fn draft(&self, cid: String, parent_id: Option<String>) -> Promise {
+        let client = self.inner.clone();
+        promise(async move {
+            let parent = parent_id
+                .map(|p| uuid("thread parent id", &p))
+                .transpose()?;
+            let found = client
+                .draft(&self::cid(&cid)?, parent)
+                .await
+                .map_err(error_to_js)?;
+            Ok(to_js(&found))
+        })
+    }
+
     /// Suggestions for an `@` mention in `cid`: members whose id starts with `prefix`
     /// (case-insensitive), most recently active first, at most `limit`. Local, offline too.
     #[wasm_bindgen(js_name = mentionCandidates, unchecked_return_type = "Promise<MemberItem[]>")]

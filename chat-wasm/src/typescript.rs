@@ -126,6 +126,14 @@ export interface MemberItem {
   pending: boolean;
 }
 
+/** Unsent text of a channel or a thread (local to this device). */
+export interface Draft {
+  cid: string;
+  parent_id: string | null;
+  text: string;
+  updated_at: Timestamp;
+}
+
 export interface TypingUser {
   user_id: string;
   parent_id: string | null;

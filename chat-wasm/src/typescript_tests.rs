@@ -392,6 +392,16 @@ fn the_typescript_shapes_match_what_rust_serializes() {
     }
     check(
         &shapes,
+        "Draft",
+        &chat_core::client::Draft {
+            cid: "team:a".parse().unwrap(),
+            parent_id: Some(Uuid::nil()),
+            text: "half".into(),
+            updated_at: Timestamp::now(),
+        },
+    );
+    check(
+        &shapes,
         "TypingUser",
         &TypingUser {
             user_id: "bob".into(),

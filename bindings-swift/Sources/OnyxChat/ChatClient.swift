@@ -226,6 +226,17 @@ public final class ChatClient: Sendable {
         try await ffi.discard(opId: opId)
     }
 
+    /// Stores what the user is writing in `cid` (in the thread of `parentId`) so it survives a
+    /// restart; a blank `text` deletes it. Sending a message there deletes it. Local to this device.
+    public func setDraft(cid: String, text: String, parentId: String? = nil) async throws {
+        try await ffi.setDraft(cid: cid, parentId: parentId, text: text)
+    }
+
+    /// The draft of `cid` (in the thread of `parentId`), to put back in the composer.
+    public func draft(cid: String, parentId: String? = nil) async throws -> Draft? {
+        try await ffi.draft(cid: cid, parentId: parentId)
+    }
+
     /// Suggestions for an `@` mention in `cid`: members whose id starts with `prefix`
     /// (case-insensitive; empty lists everyone), most recently active first, then online ones, at
     /// most `limit`; never the current user. Local and immediate, offline too.

@@ -9,6 +9,7 @@ extension ChannelItem: @unchecked Sendable {}
 extension ChannelUpdate: @unchecked Sendable {}
 extension ClientConfig: @unchecked Sendable {}
 extension ClientStatus: @unchecked Sendable {}
+extension Draft: @unchecked Sendable {}
 extension MemberItem: @unchecked Sendable {}
 extension Message: @unchecked Sendable {}
 extension MessageItem: @unchecked Sendable {}

@@ -427,6 +427,11 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_delete_message(uint64_t ptr, RustBu
 uint64_t uniffi_chat_ffi_fn_method_fficlient_discard(uint64_t ptr, RustBuffer op_id
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_DRAFT
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_DRAFT
+uint64_t uniffi_chat_ffi_fn_method_fficlient_draft(uint64_t ptr, RustBuffer cid, RustBuffer parent_id
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_EDIT_MESSAGE
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_EDIT_MESSAGE
 uint64_t uniffi_chat_ffi_fn_method_fficlient_edit_message(uint64_t ptr, RustBuffer id, RustBuffer text
@@ -485,6 +490,11 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_retry(uint64_t ptr, RustBuffer op_i
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SEND_MESSAGE
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SEND_MESSAGE
 uint64_t uniffi_chat_ffi_fn_method_fficlient_send_message(uint64_t ptr, RustBuffer cid, RustBuffer message
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SET_DRAFT
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SET_DRAFT
+uint64_t uniffi_chat_ffi_fn_method_fficlient_set_draft(uint64_t ptr, RustBuffer cid, RustBuffer parent_id, RustBuffer text
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SET_FOREGROUND
@@ -1162,6 +1172,12 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_discard(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_DRAFT
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_DRAFT
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_draft(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_EDIT_MESSAGE
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_EDIT_MESSAGE
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_edit_message(void
@@ -1231,6 +1247,12 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_retry(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SEND_MESSAGE
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SEND_MESSAGE
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_send_message(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SET_DRAFT
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SET_DRAFT
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_set_draft(void
     
 );
 #endif

@@ -69,6 +69,7 @@
 mod apply;
 #[cfg(test)]
 mod apply_tests;
+mod drafts;
 pub mod error;
 mod message_codec;
 mod outbox_rows;
@@ -89,6 +90,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension};
 
 pub use apply::Completion;
+pub use drafts::{Draft, parent_key as drafts_key};
 pub use error::{CacheError, CacheResult};
 pub use outbox_rows::{OutboxRow, OutboxWrite};
 pub use queries::ChannelQuery;

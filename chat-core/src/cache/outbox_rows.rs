@@ -148,7 +148,24 @@ impl Cache {
         op_id: &str,
         payload: &str,
     ) -> CacheResult<i64> {
+        self.insert_local_message_with(message, op_id, payload, false)
+    }
+
+    /// [`Cache::insert_local_message`] that also deletes the draft of the message's channel
+    /// or thread (`clear_draft`) in the same transaction (`drafts.rs`).
+    pub fn insert_local_message_with(
+        &mut self,
+        message: &Message,
+        op_id: &str,
+        payload: &str,
+        clear_draft: bool,
+    ) -> CacheResult<i64> {
         let tx = self.conn.transaction()?;
+        if clear_draft {
+            // The text leaves the draft and becomes the queued message, in one commit.
+            let parent = super::drafts::parent_key(message.parent_id);
+            super::drafts::clear(&tx, &message.cid.to_string(), &parent)?;
+        }
         let position = insert_outbox(&tx, op_id, &message.cid, payload)?;
         // The echo is the message with rev 0 (bound in the statement; the body has no rev).
         let echo = message;

@@ -27,9 +27,10 @@
 //!   highest `rev` seen) and the `rev` of the flags change that listed it (`flags_rev`, 0
 //!   when a `GET /v1/starred` page did). Not tied to `channels` or to the windows: a
 //!   star of a message outside its channel's window lives here alone.
+//! - `drafts` (version 6): unsent text per channel and thread (`drafts.rs`).
 //! - `quoted` (version 5): copies of quoted messages fetched for quote-reply previews
 //!   (`quoted.rs`), kept at the highest `rev` seen; dropped with their channel.
-//! - `messages_fts` (version 6): the full-text index of `messages.text` (external content;
+//! - `messages_fts` (version 7): the full-text index of `messages.text` (external content;
 //!   triggers queue changed rows in `fts_queue`, applied by the
 //!   writer or at the engine's step end; deleted messages are not indexed). See `cache/search.rs`.
 
@@ -232,7 +233,18 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX quoted_channel ON quoted (cid);
     "#,
-    // Version 6: full-text search over the cached message text (`cache/search.rs`). An
+    // Version 6: unsent text per channel and per thread (`cache/drafts.rs`); `parent_id`
+    // is '' for the channel itself.
+    r#"
+    CREATE TABLE drafts (
+        cid TEXT NOT NULL,
+        parent_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (cid, parent_id)
+    ) WITHOUT ROWID;
+    "#,
+    // Version 7: full-text search over the cached message text (`cache/search.rs`). An
     // external-content FTS5 index on `messages.text` (the text is stored once). Triggers
     // do not write the index themselves: FTS5 flushes its pending terms at every statement
     // savepoint, and a trigger runs inside one, so indexing row by row from a trigger made

@@ -1,9 +1,9 @@
 //! Local full-text search over the cached messages (the `messages_fts` index of schema
-//! version 6), which works offline.
+//! version 7), which works offline.
 //!
 //! Rules this module owns:
 //! - The index follows `messages` through triggers that queue each changed row
-//!   (`fts_queue`, schema version 6, durable in the write's own transaction); applying the
+//!   (`fts_queue`, schema version 7, durable in the write's own transaction); applying the
 //!   queue takes two statements (FTS5 flushes its pending terms at every statement
 //!   savepoint, so indexing from the triggers themselves cost ~10× a sync page). Small
 //!   writes (a local echo, an API reply, realtime changes, outbox rows) apply it in their

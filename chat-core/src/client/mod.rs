@@ -48,7 +48,7 @@ pub use starred::{StarredControl, StarredList};
 pub use token::{TokenError, TokenProvider, static_token};
 pub use window::{MessageWindow, WindowControl};
 
-pub use crate::cache::ChannelQuery;
+pub use crate::cache::{ChannelQuery, Draft};
 pub use crate::engine::EngineStatus;
 use crate::engine::driver::{Command, Job};
 use crate::engine::realtime::TypingMap;
@@ -447,6 +447,29 @@ impl ChatClient {
     pub async fn members(&self, cid: &Cid) -> ClientResult<LiveList<MemberItem>> {
         let cid = cid.clone();
         self.run(move |e, _| e.watch_members(cid))
+            .await?
+            .map_err(Into::into)
+    }
+
+    /// Stores what the user is writing in `cid` (in the thread of `parent_id`, if any), so
+    /// it survives a restart; a blank text deletes it. Sending a message there deletes the
+    /// draft together with queuing the message. Local to this device.
+    pub async fn set_draft(
+        &self,
+        cid: &Cid,
+        parent_id: Option<Uuid>,
+        text: &str,
+    ) -> ClientResult<()> {
+        let (cid, text) = (cid.clone(), text.to_owned());
+        self.run(move |e, _| e.set_draft(cid, parent_id, &text))
+            .await?
+    }
+
+    /// The draft of `cid` (in the thread of `parent_id`, if any), to put back in the
+    /// composer.
+    pub async fn draft(&self, cid: &Cid, parent_id: Option<Uuid>) -> ClientResult<Option<Draft>> {
+        let cid = cid.clone();
+        self.run(move |e, _| e.draft(&cid, parent_id))
             .await?
             .map_err(Into::into)
     }

@@ -159,6 +159,9 @@ pub(crate) struct Engine {
     /// Sends whose row was written as "may have reached the server" together with their
     /// echo (they were to leave at once): their `Send` needs no second write.
     written_in_flight: std::collections::HashSet<OpId>,
+    /// The (channel, thread key) of every stored draft: a send deletes its draft only when
+    /// there is one (`cache/drafts.rs`).
+    drafts: std::collections::HashSet<(String, String)>,
     /// Realtime: the connection, typing and presence (see `realtime.rs`).
     rt: RealtimeParts,
     /// Answers to callers, sent at the end of [`Engine::pump`] (see [`Engine::answer`]).
@@ -191,6 +194,7 @@ impl Engine {
             }
         }
         let outbox = Outbox::restore(outbox_config, seed, OutboxSnapshot { items })?;
+        let drafts = cache.draft_keys()?.into_iter().collect();
         Ok(Self {
             cache,
             outbox,
@@ -210,6 +214,7 @@ impl Engine {
             read_epoch: 0,
             unread_asked_at: 0,
             written_in_flight: std::collections::HashSet::new(),
+            drafts,
             rt: RealtimeParts::default(),
             answers: Vec::new(),
             outbox_feed: outbox_feed::OutboxFeed::default(),

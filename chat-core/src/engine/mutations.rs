@@ -98,11 +98,19 @@ impl Engine {
         };
         op.validate(op_id)?;
         let at_once = self.auth.token.is_some() && self.outbox.goes_at_once(&cid, &op, at);
-        self.cache.insert_local_message(
+        // No draft anywhere (the common case): no key is even built.
+        let draft = (!self.drafts.is_empty())
+            .then(|| (cid.to_string(), crate::cache::drafts_key(echo.parent_id)));
+        let clear_draft = draft.as_ref().is_some_and(|d| self.drafts.contains(d));
+        self.cache.insert_local_message_with(
             &echo,
             &op_id.to_string(),
             &payload_as(op_id, &op, at_once),
+            clear_draft,
         )?;
+        if let Some(d) = draft.filter(|_| clear_draft) {
+            self.drafts.remove(&d);
+        }
         if at_once {
             let outbox = &self.outbox;
             self.written_in_flight
@@ -123,6 +131,26 @@ impl Engine {
             starred: false,
         });
         Ok(id)
+    }
+
+    /// Stores (or, blank, deletes) the draft of `cid` / the thread of `parent_id`.
+    pub(crate) fn set_draft(
+        &mut self,
+        cid: Cid,
+        parent_id: Option<Uuid>,
+        text: &str,
+    ) -> ClientResult<()> {
+        check_content(text, &[], &[])?;
+        let stored = self
+            .cache
+            .set_draft(&cid, parent_id, text, Timestamp::now())?;
+        let key = (cid.to_string(), crate::cache::drafts_key(parent_id));
+        if stored {
+            self.drafts.insert(key);
+        } else {
+            self.drafts.remove(&key);
+        }
+        Ok(())
     }
 
     /// Queues any other mutation, mirroring exactly what the outbox decided (queued,

@@ -64,6 +64,15 @@ impl Engine {
         crate::live::mentions::candidates(&self.cache, &overlay, cid, prefix, limit)
     }
 
+    /// The stored draft of `cid` / the thread of `parent_id`.
+    pub(crate) fn draft(
+        &self,
+        cid: &Cid,
+        parent_id: Option<Uuid>,
+    ) -> CacheResult<Option<crate::cache::Draft>> {
+        self.cache.draft(cid, parent_id)
+    }
+
     /// Every queued operation, oldest first.
     pub(crate) fn outbox_items(&self) -> Vec<OutboxItem> {
         super::outbox_feed::items(&self.outbox)

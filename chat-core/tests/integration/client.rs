@@ -967,3 +967,58 @@ async fn unreadable_or_invalid_outbox_rows_are_kept_aside_and_the_rest_is_sent()
         .collect();
     assert_eq!(ids, ["future-op", "bad-op"]);
 }
+
+/// Drafts: one per channel and per thread, kept across a restart, deleted by sending there
+/// (with the message queued in the same write), never sent anywhere.
+#[tokio::test]
+async fn drafts_survive_a_restart_and_sending_deletes_them() {
+    let t = chat_test::TestServer::start_unthrottled().await;
+    let app = t.app_with_users(&["alice", "carol"]).await;
+    t.user(&app, "carol")
+        .create_channel("team:general", &["alice", "carol"])
+        .await;
+    let c = chat_test::cid("team:general");
+    let dir = tempfile::tempdir().unwrap();
+    let net = FaultyTransport::new(&t.server.base_url());
+    let root = uuid::Uuid::now_v7();
+    {
+        let alice = client(&t, &app, "alice", Some(dir.path()), net.clone()).await;
+        alice.set_draft(&c, None, "half a thought").await.unwrap();
+        alice
+            .set_draft(&c, Some(root), "a reply in the thread")
+            .await
+            .unwrap();
+        let too_long = "x".repeat(5_001);
+        assert!(alice.set_draft(&c, None, &too_long).await.is_err());
+        alice.shutdown().await;
+    }
+    let alice = client(&t, &app, "alice", Some(dir.path()), net.clone()).await;
+    let draft = alice.draft(&c, None).await.unwrap().expect("kept");
+    assert_eq!(draft.text, "half a thought");
+    assert_eq!(
+        alice.draft(&c, Some(root)).await.unwrap().unwrap().text,
+        "a reply in the thread"
+    );
+    alice
+        .send_message(&c, chat_core::client::NewMessage::text("a whole thought"))
+        .await
+        .unwrap();
+    assert_eq!(alice.draft(&c, None).await.unwrap(), None, "sent: gone");
+    assert!(
+        alice.draft(&c, Some(root)).await.unwrap().is_some(),
+        "the thread's stays"
+    );
+    alice.set_draft(&c, Some(root), " ").await.unwrap();
+    assert_eq!(
+        alice.draft(&c, Some(root)).await.unwrap(),
+        None,
+        "blank: gone"
+    );
+    flushed(&alice).await;
+    let log = net.log.lock().unwrap().clone();
+    assert!(
+        !log.iter().any(|r| r.contains("draft")),
+        "drafts stay on the device: {log:?}"
+    );
+    alice.shutdown().await;
+}

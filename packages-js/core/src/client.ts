@@ -25,6 +25,7 @@ import type {
   ChannelType,
   ChannelUpdate,
   ConnectionState,
+  Draft,
   EngineStatus,
   MemberItem,
   MemberRole,
@@ -329,6 +330,19 @@ export class ChatClient {
   /** Gives up a queued or failed operation (a failed message disappears). */
   discard(opId: string): Promise<void> {
     return this.run("discard", [opId]);
+  }
+
+  /**
+   * Stores what the user is writing in `cid` (in the thread of `parentId`), so it survives a
+   * reload; a blank text deletes it. Sending a message there deletes it. Local to this device.
+   */
+  setDraft(cid: string, parentId: string | null, text: string): Promise<void> {
+    return this.run("setDraft", [cid, parentId ?? undefined, text]);
+  }
+
+  /** The draft of `cid` (in the thread of `parentId`), or `null`. */
+  draft(cid: string, parentId: string | null = null): Promise<Draft | null> {
+    return this.run<Draft | null | undefined>("draft", [cid, parentId ?? undefined]).then((d) => d ?? null);
   }
 
   /**

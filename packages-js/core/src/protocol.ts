@@ -28,6 +28,8 @@ export const CLIENT_METHODS = [
   "retry",
   "discard",
   "mentionCandidates",
+  "setDraft",
+  "draft",
   "outbox",
   "status",
   "sync",

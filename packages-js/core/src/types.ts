@@ -185,6 +185,14 @@ export interface MemberItem {
   pending: boolean;
 }
 
+/** What the user was writing in a channel (or a thread: `parentId`) and has not sent. */
+export interface Draft {
+  cid: string;
+  parentId: string | null;
+  text: string;
+  updatedAt: Date;
+}
+
 /** Someone typing (in the thread of `parentId`, if any). */
 export interface TypingUser {
   userId: string;

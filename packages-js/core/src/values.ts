@@ -11,6 +11,7 @@
 import type {
   Channel,
   ChannelItem,
+  Draft,
   ConnectionState,
   EngineStatus,
   Failure,
@@ -219,6 +220,10 @@ function searchPage(p: Wire): SearchPage {
 }
 
 const CALLS: Record<string, (value: unknown) => unknown> = {
+  draft: (v) => {
+    const d = v as Wire;
+    return { cid: d.cid, parentId: d.parent_id ?? null, text: d.text, updatedAt: date(d.updated_at) } as Draft;
+  },
   mentionCandidates: (v) => (v as Wire[]).map(memberItem),
   search: (v) => searchPage(v as Wire),
   searchLocal: (v) => (v as Wire[]).map(searchHit),

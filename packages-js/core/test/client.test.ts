@@ -239,6 +239,25 @@ describe("ChatClient", () => {
     await eventually(async () => (await alice.outbox()).length === 0);
   });
 
+  it("keeps drafts per channel and thread; sending deletes the channel's", async () => {
+    const { client } = await connect("alice");
+    const cid = await client.createChannel({ type: "messaging", id: unique(), members: ["alice"] });
+    expect(await client.draft(cid)).toBeNull();
+    await client.setDraft(cid, null, "half a thought");
+    const root = await client.sendMessage(cid, "root");
+    expect(await client.draft(cid)).toBeNull(); // the send deleted it
+    await client.setDraft(cid, null, "again");
+    await client.setDraft(cid, root, "in the thread");
+    const top = await client.draft(cid);
+    expect(top).toMatchObject({ cid, parentId: null, text: "again" });
+    expect(top!.updatedAt).toBeInstanceOf(Date);
+    expect((await client.draft(cid, root))!.text).toBe("in the thread");
+    await client.setDraft(cid, root, "   ");
+    expect(await client.draft(cid, root)).toBeNull();
+    const bad = await client.setDraft("no-colon", null, "x").catch((e: unknown) => e);
+    expect((bad as ChatError).kind).toBe("invalid_input");
+  });
+
   it("rejects with typed ChatErrors", async () => {
     const { client } = await connect("alice");
     const bad = await client.sendMessage("not a cid", "x").catch((e: unknown) => e);

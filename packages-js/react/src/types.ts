@@ -113,6 +113,9 @@ export interface ChatClientLike {
   reconnect(): Promise<void>;
   startTyping(cid: string, parentId?: string): Promise<void>;
   stopTyping(cid: string, parentId?: string): Promise<void>;
+  /** Keeps the composer's text across reloads (without it, `MessageInput` keeps none). */
+  setDraft?(cid: string, parentId: string | null, text: string): Promise<void>;
+  draft?(cid: string, parentId?: string | null): Promise<{ text: string } | null>;
   /** `@` autocomplete suggestions (without it, `MessageInput` offers none). */
   mentionCandidates?(cid: string, prefix: string, limit?: number): Promise<MemberItem[]>;
   search(text: string, options?: SearchOptions): Promise<SearchPage>;

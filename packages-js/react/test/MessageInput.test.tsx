@@ -206,4 +206,37 @@ describe("MessageInput", () => {
     rerender(<MessageInput cid={cid} quoting={null} onQuoteEnd={onQuoteEnd} />);
     expect(screen.queryByTestId("quoting")).toBeNull();
   });
+
+  it("puts the draft back, saves it after a pause and on unmount, and leaves it to the core on send", async () => {
+    const user = userEvent.setup();
+    const fake = createFakeClient("alice");
+    const saved = new Map<string, string>([["messaging:general|", "where was I"]]);
+    const client = Object.assign(fake.client, {
+      draft: vi.fn(async (c: string, p?: string | null) => {
+        const text = saved.get(`${c}|${p ?? ""}`);
+        return text === undefined ? null : { text };
+      }),
+      setDraft: vi.fn(async (c: string, p: string | null, text: string) => {
+        saved.set(`${c}|${p ?? ""}`, text);
+      }),
+    });
+    const { unmount } = renderWithClient(<MessageInput cid={cid} />, { ...fake, client });
+    const box = screen.getByTestId("message-input") as HTMLTextAreaElement;
+    await vi.waitFor(() => expect(box.value).toBe("where was I"));
+    expect(client.draft).toHaveBeenCalledWith(cid, null);
+    await user.type(box, "?");
+    await vi.waitFor(() => expect(client.setDraft).toHaveBeenLastCalledWith(cid, null, "where was I?"));
+    await user.type(box, "!");
+    unmount(); // saved at once, not lost with the pending pause
+    expect(client.setDraft).toHaveBeenLastCalledWith(cid, null, "where was I?!");
+
+    renderWithClient(<MessageInput cid={cid} />, { ...fake, client });
+    const again = screen.getByTestId("message-input") as HTMLTextAreaElement;
+    await vi.waitFor(() => expect(again.value).toBe("where was I?!"));
+    const calls = client.setDraft.mock.calls.length;
+    await user.type(again, "{Enter}");
+    expect(fake.client.sendMessage).toHaveBeenCalledWith(cid, "where was I?!");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(client.setDraft.mock.calls.length).toBe(calls); // the core deletes it with the send
+  });
 });

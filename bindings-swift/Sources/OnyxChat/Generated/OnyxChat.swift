@@ -1060,6 +1060,11 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
     func discard(opId: String) async throws 
     
     /**
+     * The draft of `cid` (in the thread of `parent_id`), to put back in the composer.
+     */
+    func draft(cid: String, parentId: String?) async throws  -> Draft?
+    
+    /**
      * Edits a message's text (shown at once).
      */
     func editMessage(id: String, text: String) async throws 
@@ -1122,6 +1127,12 @@ public protocol FfiClientProtocol: AnyObject, Sendable {
      * Sends a message; returns its id once it is stored and shown (state `Pending`).
      */
     func sendMessage(cid: String, message: NewMessage) async throws  -> String
+    
+    /**
+     * Stores what the user is writing in `cid` (in the thread of `parent_id`), so it
+     * survives a restart; a blank text deletes it. Sending there deletes it. Local.
+     */
+    func setDraft(cid: String, parentId: String?, text: String) async throws 
     
     /**
      * The app moved to the foreground (`true`) or the background.
@@ -1437,6 +1448,25 @@ open func discard(opId: String)async throws   {
 }
     
     /**
+     * The draft of `cid` (in the thread of `parent_id`), to put back in the composer.
+     */
+open func draft(cid: String, parentId: String?)async throws  -> Draft?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_draft(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterOptionString.lower(parentId)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeDraft.lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
      * Edits a message's text (shown at once).
      */
 open func editMessage(id: String, text: String)async throws   {
@@ -1664,6 +1694,26 @@ open func sendMessage(cid: String, message: NewMessage)async throws  -> String  
             completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * Stores what the user is writing in `cid` (in the thread of `parent_id`), so it
+     * survives a restart; a blank text deletes it. Sending there deletes it. Local.
+     */
+open func setDraft(cid: String, parentId: String?, text: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_set_draft(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterOptionString.lower(parentId),FfiConverterString.lower(text)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_void,
+            completeFunc: ffi_chat_ffi_rust_future_complete_void,
+            freeFunc: ffi_chat_ffi_rust_future_free_void,
+            liftFunc: { $0 },
             errorHandler: FfiConverterTypeChatError_lift
         )
 }
@@ -4611,6 +4661,95 @@ public func FfiConverterTypeClientStatus_lower(_ value: ClientStatus) -> RustBuf
 
 
 /**
+ * What the user was writing in a channel or a thread and has not sent.
+ */
+public struct Draft: Equatable, Hashable {
+    /**
+     * The channel (`type:id`).
+     */
+    public var cid: String
+    /**
+     * The thread root, for a draft reply in a thread.
+     */
+    public var parentId: String?
+    /**
+     * The text.
+     */
+    public var text: String
+    /**
+     * When it was last changed.
+     */
+    public var updatedAt: Timestamp
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The channel (`type:id`).
+         */cid: String, 
+        /**
+         * The thread root, for a draft reply in a thread.
+         */parentId: String?, 
+        /**
+         * The text.
+         */text: String, 
+        /**
+         * When it was last changed.
+         */updatedAt: Timestamp) {
+        self.cid = cid
+        self.parentId = parentId
+        self.text = text
+        self.updatedAt = updatedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Draft: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDraft: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Draft {
+        return
+            try Draft(
+                cid: FfiConverterString.read(from: &buf), 
+                parentId: FfiConverterOptionString.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf), 
+                updatedAt: FfiConverterTypeTimestamp.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Draft, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.cid, into: &buf)
+        FfiConverterOptionString.write(value.parentId, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+        FfiConverterTypeTimestamp.write(value.updatedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDraft_lift(_ buf: RustBuffer) throws -> Draft {
+    return try FfiConverterTypeDraft.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDraft_lower(_ value: Draft) -> RustBuffer {
+    return FfiConverterTypeDraft.lower(value)
+}
+
+
+/**
  * One row of a channel's member list.
  */
 public struct MemberItem: Equatable, Hashable {
@@ -7425,6 +7564,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeDraft: FfiConverterRustBuffer {
+    typealias SwiftType = Draft?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDraft.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDraft.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeMessageItem: FfiConverterRustBuffer {
     typealias SwiftType = MessageItem?
 
@@ -7971,6 +8134,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chat_ffi_checksum_method_fficlient_discard() != 37920) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chat_ffi_checksum_method_fficlient_draft() != 24135) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chat_ffi_checksum_method_fficlient_edit_message() != 43641) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8005,6 +8171,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_send_message() != 27338) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_set_draft() != 31670) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chat_ffi_checksum_method_fficlient_set_foreground() != 16486) {

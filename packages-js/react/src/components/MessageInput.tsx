@@ -21,6 +21,8 @@ import { MentionSuggestions, optionId } from "./MentionSuggestions.js";
 
 /** How often, at most, keystrokes re-announce typing (the core throttles too). */
 const TYPING_EVERY_MS = 2_000;
+/** How long typing pauses before the draft is saved. */
+const DRAFT_SAVE_MS = 400;
 /** How many `@` suggestions show at most. */
 const MENTION_SUGGESTIONS = 8;
 
@@ -41,6 +43,11 @@ export interface MessageInputProps {
   quoting?: MessageItem | null;
   /** The quote is done with: the message was sent, or the user cancelled it. */
   onQuoteEnd?: () => void;
+  /**
+   * Keeps the text as the channel's (or thread's) draft across reloads: put back when the
+   * box opens, saved while typing, deleted by sending (default true, when the client can).
+   */
+  drafts?: boolean;
   /** Offers `@` suggestions from the channel's members (default true, when the client can). */
   mentions?: boolean;
   /**
@@ -73,6 +80,7 @@ export function MessageInput({
   disabled = false,
   typing = true,
   mentions = true,
+  drafts = true,
   quoting = null,
   onQuoteEnd,
   onSend,
@@ -118,6 +126,7 @@ export function MessageInput({
     const next = applyMention(text, query, userId);
     picked.current.add(userId);
     setText(next.text);
+    if (keepsDrafts) unsaved.current = next.text;
     setQuery(null);
     caretAfterPick.current = next.caret;
     ref.current?.focus();
@@ -143,6 +152,34 @@ export function MessageInput({
   // A new channel or thread: withdraw from the old one (and on unmount).
   useEffect(() => stopTyping, [stopTyping, cid, parentId]);
 
+  // Drafts: put back once when the box opens (unless the user typed first), saved after a
+  // pause and when the box goes away; sending deletes the draft in the core.
+  const keepsDrafts = drafts && typeof client.setDraft === "function" && typeof client.draft === "function";
+  const touched = useRef(false);
+  const unsaved = useRef<string | null>(null);
+  useEffect(() => {
+    if (!keepsDrafts) return;
+    let live = true;
+    client.draft!(cid, parentId).then((d) => {
+      if (live && d && !touched.current) setText(d.text);
+    }, reportError(onError, "draft"));
+    return () => {
+      live = false;
+    };
+  }, [keepsDrafts, client, cid, parentId, onError]);
+  const saveDraft = useCallback(() => {
+    const pending = unsaved.current;
+    if (pending === null || !keepsDrafts) return;
+    unsaved.current = null;
+    client.setDraft!(cid, parentId, pending).catch(reportError(onError, "draft"));
+  }, [keepsDrafts, client, cid, parentId, onError]);
+  useEffect(() => {
+    if (unsaved.current === null) return;
+    const timer = setTimeout(saveDraft, DRAFT_SAVE_MS);
+    return () => clearTimeout(timer);
+  }, [text, saveDraft]);
+  useEffect(() => saveDraft, [saveDraft]);
+
   // Grow with the text (the theme caps it with max-height); place the caret after a pick.
   useLayoutEffect(() => {
     const el = ref.current;
@@ -164,6 +201,7 @@ export function MessageInput({
     if (!body || disabled) return;
     const mentionedUsers = mentionedIn(body, picked.current);
     setText("");
+    unsaved.current = null; // the core deletes the draft with the send
     setError(null);
     setQuery(null);
     picked.current = new Set();
@@ -197,6 +235,8 @@ export function MessageInput({
   const onChange = (e: ChangeEvent<HTMLTextAreaElement>) => {
     const value = e.target.value;
     setText(value);
+    touched.current = true;
+    if (keepsDrafts) unsaved.current = value;
     follow(value, e.target.selectionStart);
     if (error) setError(null);
     if (value.trim()) startTyping();

@@ -223,6 +223,21 @@ class ChatClientTest : Fixture() {
     }
 
     @Test
+    fun draftsSurviveARestartAndSendingDeletesThem(): Unit = runBlocking {
+        val dir = newDir()
+        val first = connect("alice", dir)
+        val cid = channel(first, "bob")
+        first.setDraft(cid, "half a thought")
+        first.close()
+        val alice = connect("alice", dir)
+        val draft = alice.draft(cid)
+        assertEquals("half a thought", draft?.text)
+        assertEquals(cid, draft?.cid)
+        alice.sendMessage(cid, "a whole thought")
+        assertEquals(null, alice.draft(cid))
+    }
+
+    @Test
     fun editsDeletesAndReactionsUpdateLiveLists(): Unit = runBlocking {
         val alice = connect("alice")
         val bob = connect("bob")

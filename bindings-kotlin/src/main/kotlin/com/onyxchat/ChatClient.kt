@@ -143,6 +143,15 @@ class ChatClient private constructor(
     suspend fun discard(opId: String) = ffi.discard(opId)
 
     /**
+     * Stores what the user is writing in [cid] (in the thread of [parentId]) so it survives a
+     * restart; a blank [text] deletes it. Sending a message there deletes it. Local to this device.
+     */
+    suspend fun setDraft(cid: String, text: String, parentId: String? = null) = ffi.setDraft(cid, parentId, text)
+
+    /** The draft of [cid] (in the thread of [parentId]), to put back in the composer. */
+    suspend fun draft(cid: String, parentId: String? = null): Draft? = ffi.draft(cid, parentId)
+
+    /**
      * Suggestions for an `@` mention in [cid]: members whose id starts with [prefix]
      * (case-insensitive; empty lists everyone), most recently active first, then online ones,
      * at most [limit]; never the current user. Local and immediate, offline too.

@@ -6,7 +6,10 @@
 //!   raw batched rusqlite inserts of the same 10,000 JSON rows (one transaction per 1,000
 //!   rows, same WAL / `synchronous = FULL` settings). A third, diagnostic entry inserts the
 //!   same rows into the cache's own `messages` table, to split the gap into schema cost
-//!   and apply-logic cost.
+//!   and apply-logic cost. The cache entry brings the full-text index up to date after
+//!   each page, as the engine does; `diag_apply_index_deferred` leaves that to after the
+//!   measurement, and `cache_apply_sync_page_without_fts` drops the index's triggers: the
+//!   cost of keeping the search index in step (docs/BENCHMARKS.md §12).
 //! - `cold_start_100k`: [`Cache::open`] + the first channel-list page + the first
 //!   channel's newest 50 messages on a cache holding 100,000 messages in 200 channels,
 //!   versus opening a raw connection and selecting 50 rows by primary-key range from a
@@ -419,14 +422,60 @@ fn sync_ingest(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(15));
 
+    // As the engine runs it: each page, then the search index brought up to date (the
+    // engine's step-end `flush_search_index`).
     group.bench_function("cache_apply_sync_page", |b| {
         b.iter_batched(
             || prepared_cache(&data),
             |(dir, mut cache)| {
                 for page in &data.pages {
                     cache.apply_sync_page(black_box(page)).expect("apply");
+                    cache.flush_search_index().expect("index");
                 }
                 (dir, cache) // dropped outside the measurement
+            },
+            BatchSize::PerIteration,
+        );
+    });
+
+    // Diagnostic: the pages alone (what stands between a received page and its messages
+    // shown); the index's work queued, done after each step.
+    group.bench_function("diag_apply_index_deferred", |b| {
+        b.iter_batched(
+            || prepared_cache(&data),
+            |(dir, mut cache)| {
+                for page in &data.pages {
+                    cache.apply_sync_page(black_box(page)).expect("apply");
+                }
+                (dir, cache)
+            },
+            BatchSize::PerIteration,
+        );
+    });
+
+    // The same apply with the full-text index's triggers dropped (schema version 7):
+    // what keeping `messages_fts` in step costs a sync (docs/BENCHMARKS.md §12).
+    group.bench_function("cache_apply_sync_page_without_fts", |b| {
+        b.iter_batched(
+            || {
+                let (dir, cache) = prepared_cache(&data);
+                drop(cache);
+                let path = dir.path().join("cache.db");
+                Connection::open(&path)
+                    .expect("open")
+                    .execute_batch(
+                        "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_update; \
+                         DROP TRIGGER messages_fts_delete;",
+                    )
+                    .expect("drop the index's triggers");
+                let cache = Cache::open(&path).expect("reopen cache");
+                (dir, cache)
+            },
+            |(dir, mut cache)| {
+                for page in &data.pages {
+                    cache.apply_sync_page(black_box(page)).expect("apply");
+                }
+                (dir, cache)
             },
             BatchSize::PerIteration,
         );

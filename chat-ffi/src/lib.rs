@@ -19,6 +19,7 @@ mod error;
 mod live;
 mod outbox;
 mod runtime;
+mod search;
 mod starred;
 mod subscription;
 mod time;
@@ -34,6 +35,7 @@ pub use live::MessageWindow;
 pub use outbox::{
     ChannelKind, ChannelUpdate, ClientStatus, MemberRole, NewChannel, OutboxEntry, OutboxState,
 };
+pub use search::{SearchHit, SearchPage, SearchServerPart, TextRange};
 pub use starred::StarredList;
 pub use subscription::{
     ChannelListListener, ConnectionListener, MemberListListener, MessageListListener,

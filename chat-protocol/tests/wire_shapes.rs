@@ -307,6 +307,25 @@ fn messages_reactions_and_reads() {
         },
     );
     pin(
+        "search_params",
+        &SearchParams {
+            q: "lunch caf".into(),
+            cid: Some("team:general".parse().unwrap()),
+            cursor: Some("s1.42".into()),
+            limit: Some(20),
+        },
+    );
+    pin(
+        "search_response",
+        &SearchResponse {
+            results: vec![SearchResult {
+                message: message(),
+                highlights: vec![TextRange { start: 0, end: 5 }],
+            }],
+            next_cursor: Some("s1.41".into()),
+        },
+    );
+    pin(
         "reaction_request",
         &ReactionRequest {
             kind: "like".into(),

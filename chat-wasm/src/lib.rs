@@ -22,6 +22,7 @@ pub mod client;
 pub mod error;
 pub mod live;
 mod marks;
+pub mod search;
 pub mod starred;
 pub mod storage;
 mod typescript;

@@ -201,6 +201,30 @@ export interface OpenOptions {
   storage?: "auto" | "opfs" | "memory";
 }
 
+/** A half-open range of a text in UTF-16 code units (JS string indexes). */
+export interface TextRange {
+  start: number;
+  end: number;
+}
+
+export interface SearchHit {
+  message: Message;
+  highlights: TextRange[];
+  local: boolean;
+  pending: boolean;
+}
+
+export type SearchServerPart =
+  | { type: "answered" }
+  | { type: "not_reached"; reason: string }
+  | { type: "exhausted" };
+
+export interface SearchPage {
+  hits: SearchHit[];
+  server: SearchServerPart;
+  next: string | null;
+}
+
 export interface NewMessage {
   text: string;
   parentId?: string;

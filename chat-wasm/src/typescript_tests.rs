@@ -10,14 +10,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chat_core::cache::test_support::{channel, message};
-use chat_core::client::{EngineStatus, OutboxItem};
+use chat_core::client::{EngineStatus, OutboxItem, SearchHit, SearchPage, ServerPart};
 use chat_core::clock::Millis;
 use chat_core::live::{
     ChannelItem, ListDiff, MemberItem, MessageItem, MessageState, QuotedPreview, ReadReceipt,
 };
 use chat_core::outbox::{Failure, ItemState, OpId, OutboxOp, PauseReason};
 use chat_core::realtime::{ConnectionState, DisconnectReason, TypingUser};
-use chat_protocol::{ChannelConfig, ErrorCode, Timestamp};
+use chat_protocol::{ChannelConfig, ErrorCode, TextRange, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -295,6 +295,18 @@ fn every_variant() -> Vec<(&'static str, Value)> {
             | ListDiff::Remove { .. } => {}
         }
     }
+    let parts = [
+        ServerPart::Answered,
+        ServerPart::NotReached {
+            reason: "offline".into(),
+        },
+        ServerPart::Exhausted,
+    ];
+    for p in &parts {
+        match p {
+            ServerPart::Answered | ServerPart::NotReached { .. } | ServerPart::Exhausted => {}
+        }
+    }
     let json = |v: &dyn ErasedSerialize| v.json();
     let mut out: Vec<(&'static str, Value)> = Vec::new();
     out.extend(states.iter().map(|s| ("MessageState", json(s))));
@@ -303,6 +315,7 @@ fn every_variant() -> Vec<(&'static str, Value)> {
     out.extend(items.iter().map(|s| ("OutboxItemState", json(s))));
     out.extend(quotes.iter().map(|s| ("QuotedPreview", json(s))));
     out.extend(diffs.iter().map(|s| ("ListDiff", json(s))));
+    out.extend(parts.iter().map(|s| ("SearchServerPart", json(s))));
     out
 }
 
@@ -326,6 +339,23 @@ fn the_typescript_shapes_match_what_rust_serializes() {
     check(&shapes, "Message", &message("team:a", 1, "bob", 1, 1));
     check(&shapes, "Failure", &failure());
     check(&shapes, "MessageItem", &item());
+    let hit = SearchHit {
+        message: message("team:a", 1, "bob", 1, 1),
+        highlights: vec![TextRange { start: 0, end: 2 }],
+        local: true,
+        pending: false,
+    };
+    check(&shapes, "TextRange", &TextRange { start: 0, end: 2 });
+    check(&shapes, "SearchHit", &hit);
+    check(
+        &shapes,
+        "SearchPage",
+        &SearchPage {
+            hits: vec![hit],
+            server: ServerPart::Exhausted,
+            next: Some("0|".into()),
+        },
+    );
     check(
         &shapes,
         "ChannelItem",

@@ -328,6 +328,44 @@ public final class ChatClient: Sendable {
         }
     }
 
+    /// One page of a full-text search of `text` (plain words; locally the last one also matches
+    /// as a prefix), in `cid` or everywhere: the local cache's hits first (`local`), then a page of
+    /// the server's for history the cache does not hold, each message once. Offline the page holds
+    /// the local hits alone and `server` is `.notReached`. Pass the page's `next` as `cursor` for
+    /// the next page. Highlights are UTF-16 ranges (`text.utf16` / `NSRange` offsets).
+    public func search(
+        _ text: String, cid: String? = nil, limit: Int = 20, cursor: String? = nil
+    ) async throws -> SearchPage {
+        try await ffi.search(text: text, cid: cid, limit: UInt32(clamping: limit), cursor: cursor)
+    }
+
+    /// The local hits alone (the first `limit`, best first): instant, offline too.
+    public func searchLocal(_ text: String, cid: String? = nil, limit: Int = 20) async throws -> [SearchHit] {
+        try await ffi.searchLocal(text: text, cid: cid, limit: UInt32(clamping: limit))
+    }
+
+    /// Search results as they come: the local hits at once, then the first merged page's hits
+    /// (see ``search(_:cid:limit:cursor:)``); finishes after the second.
+    public func searchResults(_ text: String, cid: String? = nil, limit: Int = 20)
+        -> AsyncThrowingStream<[SearchHit], Error>
+    {
+        let ffi = self.ffi
+        let limit = UInt32(clamping: limit)
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    continuation.yield(try await ffi.searchLocal(text: text, cid: cid, limit: limit))
+                    let page = try await ffi.search(text: text, cid: cid, limit: limit, cursor: nil)
+                    continuation.yield(page.hits)
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
     /// A thread's replies, oldest first. Conflated; ends when the stream does.
     public func thread(parentId: String) -> AsyncThrowingStream<[MessageItem], Error> {
         let ffi = self.ffi

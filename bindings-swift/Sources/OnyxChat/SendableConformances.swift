@@ -19,6 +19,10 @@ extension NewChannel: @unchecked Sendable {}
 extension NewMessage: @unchecked Sendable {}
 extension OutboxEntry: @unchecked Sendable {}
 extension ReadReceipt: @unchecked Sendable {}
+extension SearchHit: @unchecked Sendable {}
+extension SearchPage: @unchecked Sendable {}
+extension SearchServerPart: @unchecked Sendable {}
+extension TextRange: @unchecked Sendable {}
 extension TypingUser: @unchecked Sendable {}
 extension ChannelDiff: @unchecked Sendable {}
 extension ChannelKind: @unchecked Sendable {}

@@ -673,6 +673,16 @@ uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_thread(uint64_t ptr, RustBuff
 uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_typing(uint64_t ptr, RustBuffer cid, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SEARCH
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SEARCH
+uint64_t uniffi_chat_ffi_fn_method_fficlient_search(uint64_t ptr, RustBuffer text, RustBuffer cid, uint32_t limit, RustBuffer cursor
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SEARCH_LOCAL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_SEARCH_LOCAL
+uint64_t uniffi_chat_ffi_fn_method_fficlient_search_local(uint64_t ptr, RustBuffer text, RustBuffer cid, uint32_t limit
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_STARRED
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_FN_METHOD_FFICLIENT_WATCH_STARRED
 uint64_t uniffi_chat_ffi_fn_method_fficlient_watch_starred(uint64_t ptr, uint32_t page, uint64_t listener
@@ -1483,6 +1493,18 @@ uint16_t uniffi_chat_ffi_checksum_method_fficlient_watch_thread(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_TYPING
 #define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_WATCH_TYPING
 uint16_t uniffi_chat_ffi_checksum_method_fficlient_watch_typing(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SEARCH
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SEARCH
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_search(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SEARCH_LOCAL
+#define UNIFFI_FFIDEF_UNIFFI_CHAT_FFI_CHECKSUM_METHOD_FFICLIENT_SEARCH_LOCAL
+uint16_t uniffi_chat_ffi_checksum_method_fficlient_search_local(void
     
 );
 #endif

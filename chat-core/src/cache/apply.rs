@@ -76,6 +76,7 @@ impl Cache {
         }
         let unheld = applier.starred_unheld;
         applier.finish()?;
+        super::search::flush_small(&tx)?;
         tx.commit()?;
         self.starred_unheld |= unheld;
         Ok(())
@@ -91,6 +92,7 @@ impl Cache {
         let mut applier = Applier::new(&tx, &me);
         let applied = applier.apply_message(message)?;
         applier.finish()?;
+        super::search::flush_small(&tx)?;
         tx.commit()?;
         Ok(applied)
     }
@@ -132,6 +134,7 @@ impl Cache {
             }
             super::outbox_rows::delete_outbox(&tx, c.op_id)?;
         }
+        super::search::flush_small(&tx)?;
         tx.commit()?;
         Ok(())
     }

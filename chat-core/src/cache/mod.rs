@@ -81,6 +81,7 @@ mod queries;
 mod quoted;
 mod rows;
 pub mod schema;
+pub mod search;
 mod starred;
 #[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]

@@ -83,6 +83,7 @@ impl Cache {
     pub fn outbox_insert(&mut self, op_id: &str, cid: &Cid, payload: &str) -> CacheResult<i64> {
         let tx = self.conn.transaction()?;
         let position = insert_outbox(&tx, op_id, cid, payload)?;
+        super::search::flush_small(&tx)?;
         tx.commit()?;
         Ok(position)
     }
@@ -100,6 +101,7 @@ impl Cache {
         for (op_id, payload) in rows {
             update_outbox(&tx, op_id, payload)?;
         }
+        super::search::flush_small(&tx)?;
         tx.commit()?;
         Ok(())
     }
@@ -190,6 +192,7 @@ impl Cache {
             tx.prepare_cached("UPDATE channels SET sort_at = max(sort_at, ?2) WHERE cid = ?1")?
                 .execute(params![echo.cid.to_string(), echo.created_at.millis()])?;
         }
+        super::search::flush_small(&tx)?;
         tx.commit()?;
         Ok(position)
     }
@@ -216,6 +219,7 @@ impl Cache {
         if let Some(op_id) = op_id {
             delete_outbox(&tx, op_id)?;
         }
+        super::search::flush_small(&tx)?;
         tx.commit()?;
         Ok(n > 0)
     }
@@ -251,6 +255,7 @@ impl Cache {
         for id in &write.remove_echoes {
             delete_echo(&tx, id)?;
         }
+        super::search::flush_small(&tx)?;
         tx.commit()?;
         Ok(())
     }

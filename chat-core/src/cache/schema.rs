@@ -30,6 +30,9 @@
 //! - `drafts` (version 6): unsent text per channel and thread (`drafts.rs`).
 //! - `quoted` (version 5): copies of quoted messages fetched for quote-reply previews
 //!   (`quoted.rs`), kept at the highest `rev` seen; dropped with their channel.
+//! - `messages_fts` (version 8): the full-text index of `messages.text` (external content;
+//!   triggers queue changed rows in `fts_queue`, applied by the
+//!   writer or at the engine's step end; deleted messages are not indexed). See `cache/search.rs`.
 
 use rusqlite::Connection;
 use rusqlite::config::DbConfig;
@@ -254,6 +257,50 @@ const MIGRATIONS: &[&str] = &[
         WHERE unread_count > 0;
     CREATE INDEX channels_by_unread
         ON channels (unread_count DESC, sort_at DESC, created_at DESC, cid DESC);
+    "#,
+    // Version 8: full-text search over the cached message text (`cache/search.rs`). An
+    // external-content FTS5 index on `messages.text` (the text is stored once). Triggers
+    // do not write the index themselves: FTS5 flushes its pending terms at every statement
+    // savepoint, and a trigger runs inside one, so indexing row by row from a trigger made
+    // a sync page ~10× slower (docs/BENCHMARKS.md §12). Instead they queue the changed
+    // rowids in `fts_queue` with the text the index holds for them (`indexed`, NULL when
+    // none; the first change of a transaction wins: not `OR IGNORE`, which an upsert's
+    // conflict clause overrides inside a trigger); `search::flush` applies the queue to the
+    // index in two statements (in a small write's own transaction, or at the engine's step
+    // end after a sync page). Deleted messages are not indexed. Rows written before version 3 get their
+    // text into the `text` column first. The index names rows by `messages`' implicit
+    // rowid, which only `VACUUM` could renumber: the cache never vacuums.
+    r#"
+    UPDATE messages SET text = json_extract(data, '$.text')
+        WHERE text IS NULL AND json_valid(data);
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, content = 'messages', content_rowid = 'rowid',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO messages_fts (rowid, text)
+        SELECT rowid, text FROM messages WHERE text IS NOT NULL AND deleted_at IS NULL;
+    CREATE TABLE fts_queue (
+        rowid INTEGER PRIMARY KEY,
+        indexed TEXT
+    );
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+    BEGIN
+        INSERT INTO fts_queue (rowid, indexed) SELECT new.rowid, NULL
+            WHERE NOT EXISTS (SELECT 1 FROM fts_queue WHERE rowid = new.rowid);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+    BEGIN
+        INSERT INTO fts_queue (rowid, indexed)
+            SELECT old.rowid, CASE WHEN old.deleted_at IS NULL THEN old.text END
+            WHERE NOT EXISTS (SELECT 1 FROM fts_queue WHERE rowid = old.rowid);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, deleted_at ON messages
+        WHEN new.text IS NOT old.text OR (new.deleted_at IS NULL) <> (old.deleted_at IS NULL)
+    BEGIN
+        INSERT INTO fts_queue (rowid, indexed)
+            SELECT old.rowid, CASE WHEN old.deleted_at IS NULL THEN old.text END
+            WHERE NOT EXISTS (SELECT 1 FROM fts_queue WHERE rowid = old.rowid);
+    END;
     "#,
 ];
 

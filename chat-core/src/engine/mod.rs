@@ -37,6 +37,7 @@ mod outbox_feed;
 mod queries;
 mod quotes;
 pub(crate) mod realtime;
+mod search;
 mod starred;
 #[cfg(test)]
 mod tests;
@@ -404,6 +405,11 @@ impl Engine {
         }
         self.outbox_feed.publish(&self.outbox);
         self.send_answers();
+        // The search index catches up with the step's writes after everything the step
+        // shows and answers is out (`cache/search.rs`).
+        if let Err(e) = self.cache.flush_search_index() {
+            self.last_error = Some(e.to_string());
+        }
     }
 
     /// Fails everyone waiting for a sync.

@@ -17,7 +17,9 @@
 
 use std::time::Duration;
 
-use chat_protocol::{Cid, Message, MessageResponse, MessagesResponse, StarredResponse};
+use chat_protocol::{
+    Cid, Message, MessageResponse, MessagesResponse, SearchResponse, StarredResponse,
+};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -66,6 +68,13 @@ pub(crate) enum Query {
         /// Told once the page is stored.
         waiter: Option<oneshot::Sender<ClientResult<bool>>>,
     },
+    /// A page of `GET /v1/search` for a merged search (`engine/search.rs`).
+    Search {
+        /// The request path.
+        path: String,
+        /// The page's local part and its waiter.
+        pending: super::search::PendingSearch,
+    },
     /// A quoted message a preview needs (`engine/quotes.rs`): stored as a copy.
     Quote {
         /// The quoted message.
@@ -109,6 +118,7 @@ impl Query {
                 }
             }
             Self::Lookup { id, .. } | Self::Quote { id } => format!("/v1/messages/{id}"),
+            Self::Search { path, .. } => path.clone(),
         }
     }
 }
@@ -252,6 +262,11 @@ impl Engine {
                     (None, Ok(_)) => {}
                 }
             }
+            Query::Search { pending, .. } => {
+                let page = serde_json::from_slice::<SearchResponse>(&reply.body)
+                    .map_err(|e| format!("undecodable reply: {e}"));
+                self.search_answered(pending, page);
+            }
             Query::Quote { id } => match serde_json::from_slice::<MessageResponse>(&reply.body) {
                 Ok(r) => self.quote_fetched(&r.message),
                 Err(e) => self.quote_failed(id, &undecodable(e)),
@@ -281,6 +296,7 @@ impl Engine {
             Query::Lookup { waiter, .. } => {
                 self.answer(waiter, Err(error));
             }
+            Query::Search { pending, .. } => self.search_answered(pending, Err(error.to_string())),
             Query::Quote { id } => self.quote_failed(id, &error),
         }
     }

@@ -49,6 +49,7 @@ mod quotes;
 mod realtime;
 mod realtime_chaos;
 mod realtime_props;
+mod search;
 mod stars;
 mod sync_driver;
 mod two_nodes;

@@ -11,6 +11,7 @@ mod membership;
 mod messages;
 mod openapi;
 pub mod ops;
+mod search;
 mod send_batch;
 pub mod state;
 pub mod static_files;
@@ -108,6 +109,7 @@ pub fn router(state: AppState) -> Router {
             post(messages::star).delete(messages::unstar),
         )
         .route("/v1/starred", get(messages::starred))
+        .route("/v1/search", get(search::search))
         .route("/v1/sync", get(sync::sync))
         .route("/v1/unread", get(sync::unread))
         .route("/connection/websocket", get(websocket::handler))

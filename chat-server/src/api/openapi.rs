@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{app_settings, channels, membership, messages, send_batch, sync, users};
+use super::{app_settings, channels, membership, messages, search, send_batch, sync, users};
 
 struct Security;
 
@@ -44,7 +44,7 @@ impl Modify for Security {
         messages::list_replies,
         messages::get_message, messages::update_message, messages::delete_message,
         messages::add_reaction, messages::remove_reaction, messages::list_reactions,
-        messages::star, messages::unstar, messages::starred,
+        messages::star, messages::unstar, messages::starred, search::search,
         sync::sync, sync::unread,
         app_settings::get_settings, app_settings::put_settings,
     ),

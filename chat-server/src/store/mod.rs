@@ -13,6 +13,7 @@ pub mod columns;
 mod cursor;
 pub mod postgres;
 pub mod rules;
+pub mod search;
 pub mod sqlite;
 
 pub use cursor::{SyncPhase, SyncPosition};
@@ -340,6 +341,15 @@ pub trait Store: Send + Sync + 'static {
         user: &str,
         query: StarredQuery,
     ) -> StoreResult<StarredResponse>;
+
+    /// Messages of the user's current channels matching `query`, newest first (the rules:
+    /// [`search`]). A `cid` the user is not a member of is refused like a read of it.
+    async fn search(
+        &self,
+        app: &str,
+        user: &str,
+        query: search::SearchQuery,
+    ) -> StoreResult<chat_protocol::SearchResponse>;
 
     /// One page of the user's changes after `from` (`None` = bootstrap).
     async fn sync(

@@ -362,6 +362,8 @@ async fn a_database_with_a_row_per_recipient_migrates_to_the_same_counts() {
          ALTER TABLE members DROP COLUMN hidden; ALTER TABLE members DROP COLUMN muted; \
          ALTER TABLE members DROP COLUMN archived; ALTER TABLE members DROP COLUMN state_rev; \
          ALTER TABLE channels DROP COLUMN deleted_at; \
+         DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_update; \
+         DROP TRIGGER messages_fts_delete; DROP TABLE messages_fts; \
          PRAGMA user_version = 4;",
     )
     .unwrap();

@@ -5,6 +5,7 @@ import {
   ChatProvider,
   ConnectionBanner,
   MemberList,
+  Search,
   MessageInput,
   MessageList,
   Thread,
@@ -214,6 +215,7 @@ function ChatLayout({
           {creating ? (
             <NewChannel session={session} onCreated={select} onCancel={() => setCreating(false)} />
           ) : null}
+          <Search onSelect={(hit) => select(hit.message.cid)} className="app__search" />
           <label className="app__archived-toggle">
             <input
               type="checkbox"

@@ -35,6 +35,9 @@ import type {
   NewMessage,
   OutboxItem,
   ReadReceipt,
+  SearchHit,
+  SearchOptions,
+  SearchPage,
   TotalUnread,
   TypingUser,
 } from "./types.js";
@@ -380,6 +383,23 @@ export class ChatClient {
   /** Every queued operation, oldest first (see also {@link ChatClient.outboxStore}). */
   outbox(): Promise<OutboxItem[]> {
     return this.run("outbox", []);
+  }
+
+  /**
+   * One page of a full-text search of `text` (plain words; locally the last one also
+   * matches as a prefix, for search as you type): the local cache's hits first (`local`),
+   * then a page of the server's for history the cache does not hold, each message once.
+   * Offline the page holds the local hits alone and `server.type` is `"not_reached"`.
+   * Pass the page's `next` as `cursor` for the next page. Highlights are UTF-16 ranges of
+   * `message.text`.
+   */
+  search(text: string, options: SearchOptions = {}): Promise<SearchPage> {
+    return this.run("search", [text, options.cid ?? null, options.limit ?? 20, options.cursor ?? null]);
+  }
+
+  /** The local hits alone (the first `limit`, best first): instant, offline too. */
+  searchLocal(text: string, options: Omit<SearchOptions, "cursor"> = {}): Promise<SearchHit[]> {
+    return this.run("searchLocal", [text, options.cid ?? null, options.limit ?? 20]);
   }
 
   /** The engine's state (outbox length, sync cursor, whether auth stopped, errors). */

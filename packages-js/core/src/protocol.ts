@@ -44,6 +44,8 @@ export const CLIENT_METHODS = [
   "startTyping",
   "stopTyping",
   "connectionState",
+  "search",
+  "searchLocal",
 ] as const;
 
 /** One of {@link CLIENT_METHODS}. */

@@ -115,6 +115,48 @@ export type QuotedPreview =
     }
   | { type: "loading"; id: string }
   | { type: "unavailable"; id: string };
+/** A half-open range of a text in UTF-16 code units (what JS string indexes count). */
+export interface TextRange {
+  start: number;
+  end: number;
+}
+
+/** One message a search found. */
+export interface SearchHit {
+  message: Message;
+  /** Where the words matched `message.text`: slice the text with these to highlight. */
+  highlights: TextRange[];
+  /** Found in the local cache (`false`: on the server only). */
+  local: boolean;
+  /** Sent from this device and not confirmed by the server yet. */
+  pending: boolean;
+}
+
+/** What the server part of a search page did. */
+export type SearchServerPart =
+  | { type: "answered" }
+  /** Not reached (offline, no token) or refused: the page holds local hits only. */
+  | { type: "not_reached"; reason: string }
+  /** No more server pages. */
+  | { type: "exhausted" };
+
+/** One page of a search: local hits first, then the server's. */
+export interface SearchPage {
+  hits: SearchHit[];
+  server: SearchServerPart;
+  /** Pass as `cursor` for the next page; `null` when nothing remains. */
+  next: string | null;
+}
+
+/** Options of {@link ChatClient.search}. */
+export interface SearchOptions {
+  /** Only this channel. */
+  cid?: string;
+  /** Hits per part of a page (local and server), 1 to 100 (default 20). */
+  limit?: number;
+  /** The previous page's `next`. */
+  cursor?: string | null;
+}
 
 /** A channel in the channel list, with the user's own settings (a queued change shown at once). */
 export interface ChannelItem {

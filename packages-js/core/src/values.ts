@@ -24,6 +24,10 @@ import type {
   MemberItem,
   QuotedPreview,
   ReadReceipt,
+  SearchHit,
+  SearchPage,
+  SearchServerPart,
+  TextRange,
   TypingUser,
 } from "./types.js";
 
@@ -204,12 +208,31 @@ const SUBS: Record<string, (payload: unknown) => unknown> = {
   outbox: (p) => (p as Wire[]).map(outboxItem),
 };
 
+function searchHit(h: Wire): SearchHit {
+  return {
+    message: message(h.message as Wire),
+    highlights: (h.highlights as Wire[]).map((r) => ({ start: r.start, end: r.end }) as TextRange),
+    local: h.local,
+    pending: h.pending,
+  } as SearchHit;
+}
+
+function searchPage(p: Wire): SearchPage {
+  return {
+    hits: (p.hits as Wire[]).map(searchHit),
+    server: p.server as SearchServerPart,
+    next: p.next ?? null,
+  } as SearchPage;
+}
+
 const CALLS: Record<string, (value: unknown) => unknown> = {
   draft: (v) => {
     const d = v as Wire;
     return { cid: d.cid, parentId: d.parent_id ?? null, text: d.text, updatedAt: date(d.updated_at) } as Draft;
   },
   mentionCandidates: (v) => (v as Wire[]).map(memberItem),
+  search: (v) => searchPage(v as Wire),
+  searchLocal: (v) => (v as Wire[]).map(searchHit),
   outbox: (v) => (v as Wire[]).map(outboxItem),
   status: (v) => camelKeys(v as Wire) as unknown as EngineStatus,
   connectionState: (v) => connectionState(v as Wire),

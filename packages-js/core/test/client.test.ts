@@ -97,6 +97,34 @@ describe("ChatClient", () => {
     expect(await bob.outbox()).toEqual([]);
   });
 
+  it("searches the local index at once (a queued message too), then merges the server's page", async () => {
+    const alice = (await connect("alice")).client;
+    const bob = (await connect("bob")).client;
+    const cid = await alice.createChannel({ type: "messaging", id: unique(), members: ["alice", "bob"] });
+    const word = `quokka${unique().replace(/[^a-z0-9]/gi, "")}`;
+    const fromBob = await bob.sendMessage(cid, `from bob ${word}`);
+    await eventually(async () => (await bob.outbox()).length === 0);
+    await alice.sync();
+    // Held while unreachable: the queued message is in the local index at once.
+    await alice.setNetworkReachable(false);
+    const queued = await alice.sendMessage(cid, `queued ${word} café`);
+    const local = await alice.searchLocal(word.slice(0, -2));
+    expect(local.map((h) => h.message.id).sort()).toEqual([fromBob, queued].sort());
+    const mine = local.find((h) => h.message.id === queued)!;
+    expect(mine.local && mine.pending).toBe(true);
+    expect(mine.highlights).toEqual([{ start: 7, end: 7 + word.length }]);
+    // Accents are ignored; the page says what the server did; each message once.
+    const page = await alice.search("cafe");
+    expect(page.hits.map((h) => h.message.id)).toEqual([queued]);
+    expect(["answered", "not_reached", "exhausted"]).toContain(page.server.type);
+    await alice.setNetworkReachable(true);
+    await eventually(async () => (await alice.outbox()).length === 0);
+    const online = await alice.search(word);
+    expect(online.server.type).toBe("answered");
+    expect(online.hits.map((h) => h.message.id).sort()).toEqual([fromBob, queued].sort());
+    expect(online.hits.every((h) => h.local && !h.pending)).toBe(true);
+  });
+
   it("opens one distinct conversation under the same cid for both members", async () => {
     const alice = (await connect("alice")).client;
     const dave = (await connect("dave")).client;

@@ -47,6 +47,8 @@ export { MessageListSnapshot, type MessageListSnapshotProps } from "./components
 export { Thread, type ThreadProps } from "./components/Thread.js";
 export { TypingIndicator, typingText, type TypingIndicatorProps } from "./components/TypingIndicator.js";
 export { MemberList, type MemberListProps } from "./components/MemberList.js";
+export { Search, highlighted, type SearchProps } from "./components/Search.js";
+export { useSearch, type SearchState, type UseSearchOptions } from "./useSearch.js";
 export type {
   AvatarProps,
   ChannelPreviewProps,

@@ -17,6 +17,9 @@ import type {
   NewMessage,
   OutboxItem,
   ReadReceipt,
+  SearchHit,
+  SearchOptions,
+  SearchPage,
   TotalUnread,
   TypingUser,
 } from "@onyxchat/core";
@@ -40,6 +43,11 @@ export type {
   OutboxItem,
   QuotedPreview,
   ReadReceipt,
+  SearchHit,
+  SearchOptions,
+  SearchPage,
+  SearchServerPart,
+  TextRange,
   TypingUser,
 } from "@onyxchat/core";
 
@@ -122,6 +130,8 @@ export interface ChatClientLike {
   draft?(cid: string, parentId?: string | null): Promise<{ text: string } | null>;
   /** `@` autocomplete suggestions (without it, `MessageInput` offers none). */
   mentionCandidates?(cid: string, prefix: string, limit?: number): Promise<MemberItem[]>;
+  search(text: string, options?: SearchOptions): Promise<SearchPage>;
+  searchLocal(text: string, options?: Omit<SearchOptions, "cursor">): Promise<SearchHit[]>;
 }
 
 /** How the UI shows a user: the core knows ids only, the app knows names and pictures. */

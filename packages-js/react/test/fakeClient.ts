@@ -16,6 +16,9 @@ import type {
   OutboxItem,
   MemberItem,
   ReadReceipt,
+  SearchHit,
+  SearchOptions,
+  SearchPage,
   StarredListStore,
   TypingUser,
 } from "../src/index.js";
@@ -213,6 +216,14 @@ export function createFakeClient(userId = "alice") {
     startTyping: vi.fn(async (_cid: string, _parentId?: string) => {}),
     stopTyping: vi.fn(async (_cid: string, _parentId?: string) => {}),
     mentionCandidates: vi.fn(async (_cid: string, _prefix: string, _limit?: number): Promise<MemberItem[]> => []),
+    search: vi.fn(
+      async (_text: string, _options?: SearchOptions): Promise<SearchPage> => ({
+        hits: [],
+        server: { type: "exhausted" },
+        next: null,
+      }),
+    ),
+    searchLocal: vi.fn(async (_text: string, _options?: Omit<SearchOptions, "cursor">): Promise<SearchHit[]> => []),
   } satisfies ChatClientLike;
 
   return {

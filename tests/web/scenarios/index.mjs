@@ -12,5 +12,6 @@ import snapshotFirstPaint from "./snapshot-first-paint.mjs";
 import members from "./members.mjs";
 import mentions from "./mentions.mjs";
 import muteArchive from "./mute-archive.mjs";
+import search from "./search.mjs";
 
-export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard, strictMode, snapshotFirstPaint, members, mentions, muteArchive];
+export const scenarios = [liveChat, offlineSend, reloadOffline, bigChannel, multiTab, secondOrigin, keyboard, strictMode, snapshotFirstPaint, members, mentions, muteArchive, search];

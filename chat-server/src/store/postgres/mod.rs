@@ -56,6 +56,7 @@ mod reactions;
 mod reads;
 mod rows;
 pub mod schema;
+pub(crate) mod search;
 mod store;
 mod sync;
 

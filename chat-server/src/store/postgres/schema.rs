@@ -22,6 +22,8 @@
 //!   memberships) for a walk of the user's channels.
 //! - `rate_limits` (PostgreSQL only, migration 2) holds the shared rate limiter's state
 //!   (see `super::limits`).
+//! - Full-text search (migration 3) is a stored `tsvector` column with one GIN index on
+//!   `(app_id, cid, tsv)` (`btree_gin`), read one channel at a time (`super::search`).
 //! - Ids, cids and types compare bytewise (`COLLATE "C"`), as on SQLite, whatever the
 //!   database's locale: orders and cursors by cid or user id come from the indexes.
 
@@ -244,6 +246,8 @@ const MIGRATIONS: &[&str] = &[
         FOR EACH ROW WHEN (NEW.state_rev > 0) EXECUTE FUNCTION onyx_bump_last_state_rev();
     ALTER TABLE channels ADD COLUMN deleted_at BIGINT;
     "#,
+    // 4: full-text search (SQLite's version 8; `super::search`)
+    super::search::MIGRATION,
 ];
 
 /// The schema version this build writes.

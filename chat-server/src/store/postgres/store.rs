@@ -386,6 +386,19 @@ impl Store for PgStore {
             .await
     }
 
+    async fn search(
+        &self,
+        app: &str,
+        user: &str,
+        query: crate::store::search::SearchQuery,
+    ) -> StoreResult<chat_protocol::SearchResponse> {
+        let (app, user) = (app.to_owned(), user.to_owned());
+        self.read(move |c| {
+            Box::pin(async move { super::search::search(c, &app, &user, &query).await })
+        })
+        .await
+    }
+
     async fn sync(
         &self,
         app: &str,

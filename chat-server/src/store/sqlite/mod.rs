@@ -32,6 +32,7 @@ mod reactions;
 mod reads;
 mod rows;
 pub mod schema;
+pub(crate) mod search;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -620,6 +621,17 @@ impl Store for SqliteStore {
     ) -> StoreResult<StarredResponse> {
         let (app, user) = (app.to_owned(), user.to_owned());
         self.read(move |c| flags::starred(c, &app, &user, &query))
+            .await
+    }
+
+    async fn search(
+        &self,
+        app: &str,
+        user: &str,
+        query: crate::store::search::SearchQuery,
+    ) -> StoreResult<chat_protocol::SearchResponse> {
+        let (app, user) = (app.to_owned(), user.to_owned());
+        self.read(move |c| search::search(c, &app, &user, &query))
             .await
     }
 

@@ -306,6 +306,36 @@ const MIGRATIONS: &[&str] = &[
         WHERE app_id = NEW.app_id AND cid = NEW.cid AND last_rev < NEW.state_rev; END;
     ALTER TABLE channels ADD COLUMN deleted_at INTEGER;
     "#,
+    // 8: full-text search (`store::search`, `sqlite/search.rs`). `messages_fts` holds each
+    // live message's text (rowid = pk) and its channel's scope token
+    // (`search_scope(app_id, cid)`), so a search matches only the caller's channels' scope
+    // tokens: the index range of their memberships, never every match of the tenant.
+    // Triggers keep it in step with sends, edits and deletions.
+    r#"
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, scope, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO messages_fts (rowid, text, scope)
+        SELECT pk, text, 's' || lower(hex(app_id || ' ' || cid)) FROM messages
+        WHERE deleted_at IS NULL;
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN NEW.deleted_at IS NULL
+    BEGIN
+      INSERT INTO messages_fts (rowid, text, scope)
+        VALUES (NEW.pk, NEW.text, 's' || lower(hex(NEW.app_id || ' ' || NEW.cid)));
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, deleted_at ON messages
+      WHEN NEW.text IS NOT OLD.text OR NEW.deleted_at IS NOT OLD.deleted_at
+    BEGIN
+      DELETE FROM messages_fts WHERE rowid = OLD.pk;
+      INSERT INTO messages_fts (rowid, text, scope)
+        SELECT NEW.pk, NEW.text, 's' || lower(hex(NEW.app_id || ' ' || NEW.cid))
+        WHERE NEW.deleted_at IS NULL;
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+    BEGIN
+      DELETE FROM messages_fts WHERE rowid = OLD.pk;
+    END;
+    "#,
 ];
 
 /// The schema version this build writes.

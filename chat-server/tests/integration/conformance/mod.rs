@@ -6,6 +6,7 @@ mod channels;
 pub use channels::{distinct_channels, explicit_ids_replay_only_for_their_creator};
 pub mod app_settings;
 pub mod member_state;
+pub mod search;
 pub mod send_batch;
 pub mod unread;
 
@@ -95,6 +96,17 @@ macro_rules! conformance_suite {
                 $factory,
             )
             .await;
+        }
+        #[tokio::test]
+        async fn search_finds_the_callers_live_messages_newest_first() {
+            $crate::conformance::search::search_finds_the_callers_live_messages_newest_first(
+                $factory,
+            )
+            .await;
+        }
+        #[tokio::test]
+        async fn search_pages_with_its_cursor() {
+            $crate::conformance::search::search_pages_with_its_cursor($factory).await;
         }
         #[tokio::test]
         async fn app_settings_round_trip() {

@@ -12,6 +12,8 @@
 //!   connect rate limits.
 //! - `read_cost`: sync and other per-user reads cost what the user's own data costs, never
 //!   the size of the app (query plans pinned).
+//! - `search`: a search reads only the caller's current channels of the caller's app; its
+//!   text, page size and cursor are bounded.
 //! - `send_batch`: batch sends grant nothing a single send does not; their size and rate
 //!   limits.
 //! - `web`: CORS, static files, tokens' time claims, dev mode, existence oracles.
@@ -22,6 +24,7 @@ mod channel_state;
 mod conversations;
 mod ops;
 mod read_cost;
+mod search;
 mod send_batch;
 mod transport;
 mod web;

@@ -276,6 +276,8 @@ fn downgrade_to_schema_1(db: &Path) {
          ALTER TABLE members DROP COLUMN hidden; ALTER TABLE members DROP COLUMN muted; \
          ALTER TABLE members DROP COLUMN archived; ALTER TABLE members DROP COLUMN state_rev; \
          ALTER TABLE channels DROP COLUMN deleted_at; \
+         DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_update; \
+         DROP TRIGGER messages_fts_delete; DROP TABLE messages_fts; \
          PRAGMA user_version = 1;",
     )
     .expect("downgrade");

@@ -75,6 +75,8 @@ const INERT_CLIENT: ChatClientLike = {
   reconnect: notConnected,
   startTyping: notConnected,
   stopTyping: notConnected,
+  search: notConnected,
+  searchLocal: notConnected,
 };
 
 /**

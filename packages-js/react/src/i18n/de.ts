@@ -93,4 +93,11 @@ export const de: Translations = {
   addMember: "Mitglied hinzufügen",
   addMemberPlaceholder: "Benutzer-ID",
   add: "Hinzufügen",
+  // Search
+  search: "Nachrichten durchsuchen",
+  searchPlaceholder: "Suchen…",
+  searchNoResults: "Keine Nachrichten gefunden.",
+  searchOffline: "Offline: nur Nachrichten auf diesem Gerät.",
+  searchMore: "Weitere Ergebnisse",
+  searchNotSent: "Noch nicht gesendet",
 };

@@ -112,6 +112,13 @@ export const en = {
   addMember: "Add member",
   addMemberPlaceholder: "User id",
   add: "Add",
+  // Search
+  search: "Search messages",
+  searchPlaceholder: "Search…",
+  searchNoResults: "No messages found.",
+  searchOffline: "Offline: showing messages on this device only.",
+  searchMore: "More results",
+  searchNotSent: "Not sent yet",
 } as const;
 
 /** Every key of the component strings. */

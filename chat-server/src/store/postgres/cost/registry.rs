@@ -12,7 +12,8 @@ use chat_protocol::Cid;
 
 use super::super::messages::{self, Scope};
 use super::super::{
-    access, channel_delete, channels, flags, member_state, reactions, reads, rows, schema, sync,
+    access, channel_delete, channels, flags, member_state, reactions, reads, rows, schema, search,
+    sync,
 };
 
 /// How one table (by its alias in the query) must be reached.
@@ -376,6 +377,15 @@ pub fn hot_queries() -> Vec<HotQuery> {
             "starred messages",
             flags::starred_sql(),
             &[("u", &["user_messages_starred"]), ("m", &["messages_pkey"])],
+        ),
+        q(
+            "search: matches, channel by channel",
+            search::search_sql(),
+            &[
+                ("mb", &["members_by_user", "members_pkey"]),
+                ("x", &["messages_search", "messages_unread"]),
+                ("m", &["messages_pkey"]),
+            ],
         ),
     ]
 }

@@ -107,6 +107,45 @@ class ChatClientTest : Fixture() {
     }
 
     @Test
+    fun searchFindsAnOfflineSentMessageLocallyThenMergesTheServers(): Unit = runBlocking {
+        val alice = connect("alice")
+        val bob = connect("bob")
+        val cid = channel(alice, "bob")
+        bob.sendMessage(cid, "pancakes for everyone")
+        alice.sync()
+        val aliceList = alice.messages(cid)
+        aliceList.items.await("bob's message cached") { it.texts == listOf("pancakes for everyone") }
+
+        server.stop()
+        alice.setNetworkReachable(false)
+        alice.connectionState.await("alice offline") { it is ConnectionState.WaitingForNetwork }
+        val id = alice.sendMessage(cid, "more pancakes from the plane")
+
+        // Offline: the local index answers, the offline-sent message among the hits.
+        val local = alice.searchLocal("pancak")
+        assertEquals(2, local.size)
+        val mine = local.single { it.message.id == id }
+        assertTrue(mine.local && mine.pending)
+        // "pancakes" is code units 5..13 of "more pancakes from the plane".
+        assertEquals(listOf(TextRange(5u, 13u)), mine.highlights)
+        val offline = alice.search("pancakes")
+        assertTrue(offline.server is SearchServerPart.NotReached)
+        assertEquals(setOf(id), offline.hits.filter { it.pending }.map { it.message.id }.toSet())
+
+        // Back online: the server answers, every message listed once.
+        server.start()
+        alice.setNetworkReachable(true)
+        aliceList.items.await("alice's message sent") { items -> items.all { it.state == MessageState.Sent } }
+        val online = alice.search("pancakes")
+        assertEquals(SearchServerPart.Answered, online.server)
+        assertEquals(2, online.hits.map { it.message.id }.toSet().size)
+        assertEquals(2, online.hits.size)
+        val flowed = mutableListOf<List<SearchHit>>()
+        alice.searchResults("pancakes").collect { flowed.add(it) }
+        assertEquals(2, flowed.size)
+    }
+
+    @Test
     fun liveOutboxFollowsAnOfflineSendUntilItLeaves(): Unit = runBlocking {
         val alice = connect("alice")
         val cid = channel(alice, "bob")

@@ -14,6 +14,7 @@ import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.runBlocking
 
 /**
@@ -271,6 +272,30 @@ class ChatClient private constructor(
      */
     suspend fun starred(pageSize: Int = 30): StarredMessages =
         StarredMessages.open { listener -> ffi.watchStarred(pageSize.toUInt(), listener) }
+
+    /**
+     * One page of a full-text search of [text] (plain words; locally the last one also matches
+     * as a prefix), in [cid] or everywhere: the local cache's hits first (`local`), then a page
+     * of the server's for history the cache does not hold, each message once. Offline the page
+     * holds the local hits alone and [SearchPage.server] is [SearchServerPart.NotReached].
+     * Pass [SearchPage.next] as [cursor] for the next page. Highlights are UTF-16 ranges,
+     * as Kotlin strings index.
+     */
+    suspend fun search(text: String, cid: String? = null, limit: Int = 20, cursor: String? = null): SearchPage =
+        ffi.search(text, cid, limit.toUInt(), cursor)
+
+    /** The local hits alone (the first [limit], best first): instant, offline too. */
+    suspend fun searchLocal(text: String, cid: String? = null, limit: Int = 20): List<SearchHit> =
+        ffi.searchLocal(text, cid, limit.toUInt())
+
+    /**
+     * Search results as they come: the local hits at once, then the first merged page's hits
+     * (local and server, see [search]); completes after the second emission.
+     */
+    fun searchResults(text: String, cid: String? = null, limit: Int = 20): Flow<List<SearchHit>> = flow {
+        emit(searchLocal(text, cid, limit))
+        emit(search(text, cid, limit).hits)
+    }
 
     /** A thread's replies, oldest first. */
     fun thread(parentId: String): Flow<List<MessageItem>> =

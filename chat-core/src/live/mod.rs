@@ -10,12 +10,14 @@
 //! the engine never waits for the app, and the app's code never runs while the engine
 //! holds anything. A [`LiveList`] is the receiving end; dropping it ends the subscription.
 
+mod changes;
 mod channel_rows;
 #[cfg(test)]
 mod channel_state_tests;
 pub mod diff;
 pub mod items;
 pub mod mentions;
+mod message_rows;
 pub(crate) mod overlay;
 #[cfg(test)]
 mod overlay_tests;

@@ -13,84 +13,19 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chat_protocol::{Cid, Member, Message, ReadState, Timestamp};
+use chat_protocol::{Cid, Member, ReadState};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use uuid::Uuid;
 
 use super::LiveList;
+pub(crate) use super::changes::{Changed, Window};
 use super::channel_rows::{channel_echoes, channel_items, channel_rows, needs_rows};
 use super::diff::{ListDiff, diff};
 use super::items::{ChannelItem, MemberItem, MessageItem, ReadReceipt};
+use super::message_rows::{appended, overlay_messages, push_rows, starred_rows, window_rows};
 use super::overlay::Overlay;
 use super::quotes::Quotes;
 use crate::cache::{Cache, CacheResult, CachedMessage, ChannelListItem, ChannelQuery};
-
-/// Which slice of a channel's history a message window shows: the newest `limit`
-/// top-level messages created before `end` (`None`: up to the newest, following new
-/// messages as they arrive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Window {
-    /// Messages shown.
-    pub limit: u32,
-    /// How many messages one `load_older`/`load_newer` step adds.
-    pub page: u32,
-    /// The most messages kept: beyond it the window slides instead of growing.
-    pub max: u32,
-    /// Exclusive upper bound (server `created_at`); `None` = live at the newest message.
-    pub end: Option<Timestamp>,
-}
-
-/// What changed since the last refresh.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) enum Changed {
-    /// Nothing.
-    #[default]
-    Nothing,
-    /// Only the outbox (item states): the cached rows are the same.
-    Overlay,
-    /// Only new local echoes were stored, with their send items; `overlay` says whether
-    /// other outbox items changed too.
-    Echoes {
-        /// The echoes, in enqueue order.
-        echoes: Vec<CachedMessage>,
-        /// Other outbox items changed (the overlay of other rows must be recomputed).
-        overlay: bool,
-    },
-    /// Anything else: re-run the queries.
-    Rows,
-}
-
-impl Changed {
-    /// Merges another change into this one.
-    pub(crate) fn add(&mut self, other: Changed) {
-        *self = match (std::mem::take(self), other) {
-            (Self::Rows, _) | (_, Self::Rows) => Self::Rows,
-            (
-                Self::Echoes {
-                    echoes: mut a,
-                    overlay: oa,
-                },
-                Self::Echoes {
-                    echoes: b,
-                    overlay: ob,
-                },
-            ) => {
-                a.extend(b);
-                Self::Echoes {
-                    echoes: a,
-                    overlay: oa || ob,
-                }
-            }
-            (Self::Echoes { echoes, overlay }, other)
-            | (other, Self::Echoes { echoes, overlay }) => Self::Echoes {
-                echoes,
-                overlay: overlay || other == Self::Overlay,
-            },
-            (Self::Overlay, _) | (_, Self::Overlay) => Self::Overlay,
-            (Self::Nothing, Self::Nothing) => Self::Nothing,
-        };
-    }
-}
 
 enum Sub {
     Channels {
@@ -171,34 +106,6 @@ pub(crate) struct Registry {
     pub(crate) total: super::total::TotalFeed,
     /// Quoted messages the server refused to show (their previews say so).
     unavailable: HashSet<Uuid>,
-}
-
-/// Re-reads a message window, reusing the decoded messages of `rows` whose revision did
-/// not change.
-fn window_rows(
-    cache: &Cache,
-    cid: &Cid,
-    window: &Window,
-    rows: &[CachedMessage],
-) -> CacheResult<Vec<CachedMessage>> {
-    let memo: HashMap<Uuid, &Message> = rows
-        .iter()
-        .filter(|m| m.local_state.is_none())
-        .map(|m| (m.message.id, &m.message))
-        .collect();
-    cache.messages_window_memo(cid, window.limit, window.end, Some(&memo))
-}
-
-/// A message list's items: the overlay laid over the rows, with quote previews.
-fn overlay_messages(
-    overlay: &Overlay,
-    rows: &[CachedMessage],
-    quotes: &Quotes,
-    unavailable: &HashSet<Uuid>,
-) -> Vec<MessageItem> {
-    let mut items: Vec<MessageItem> = rows.iter().map(|m| overlay.message(m.clone())).collect();
-    quotes.decorate(&mut items, overlay, unavailable);
-    items
 }
 
 /// Sends `new` as a diff against `last` (a `Reset` if `reset`); `false` if the receiver
@@ -421,73 +328,9 @@ impl Sub {
     }
 }
 
-/// The rows of a starred list: the newest `limit` of the cache's list (and one more per
-/// queued unstar, which the overlay hides), plus the cached messages of queued stars
-/// (those older than a full list's oldest row wait for the rows before them), most
-/// recently sent first. Finding the queued changes walks the outbox: only open starred
-/// lists pay it.
-fn starred_rows(cache: &Cache, overlay: &Overlay, limit: u32) -> CacheResult<Vec<CachedMessage>> {
-    let (stars, unstars) = overlay.pending_stars();
-    let limit = limit.saturating_add(unstars);
-    let mut rows = cache.starred(limit)?;
-    let floor = match rows.len() as u32 >= limit {
-        true => rows.last().map(|m| m.message.created_at),
-        false => None,
-    };
-    for id in stars {
-        if rows.iter().any(|m| m.message.id == id) {
-            continue;
-        }
-        if let Some(m) = cache.message(&id)?
-            && floor.is_none_or(|floor| m.message.created_at >= floor)
-        {
-            rows.push(m);
-        }
-    }
-    rows.sort_by(|a, b| {
-        (b.message.created_at, b.message.id).cmp(&(a.message.created_at, a.message.id))
-    });
-    Ok(rows)
-}
-
-/// Appends `new` echoes to a message list's rows, keeping at most `limit` (dropping the
-/// oldest); returns how many rows were dropped.
-fn push_rows(rows: &mut Vec<CachedMessage>, new: &[&CachedMessage], limit: Option<usize>) -> usize {
-    rows.extend(new.iter().map(|e| (*e).clone()));
-    let excess = limit.map_or(0, |l| rows.len().saturating_sub(l));
-    rows.drain(..excess);
-    excess
-}
-
 /// Sends a batch (if not empty); `false` if the subscriber is gone.
 fn send<T>(tx: &UnboundedSender<Vec<ListDiff<T>>>, batch: Vec<ListDiff<T>>) -> bool {
     !tx.is_closed() && (batch.is_empty() || tx.send(batch).is_ok())
-}
-
-/// Updates the delivered items of a message list (index-aligned with its rows) after
-/// `new` echoes were appended and `excess` of the oldest rows dropped, and returns the
-/// matching diff.
-fn appended(
-    last: &mut Vec<MessageItem>,
-    overlay: &Overlay,
-    new: &[&CachedMessage],
-    excess: usize,
-) -> Vec<ListDiff<MessageItem>> {
-    let dropped_old = excess.min(last.len());
-    let skipped_new = excess - dropped_old;
-    let mut batch: Vec<ListDiff<MessageItem>> = (0..dropped_old)
-        .map(|_| ListDiff::Remove { index: 0 })
-        .collect();
-    last.drain(..dropped_old);
-    for echo in &new[skipped_new..] {
-        let item = overlay.message((*echo).clone());
-        batch.push(ListDiff::Insert {
-            index: last.len(),
-            item: item.clone(),
-        });
-        last.push(item);
-    }
-    batch
 }
 
 impl Registry {

@@ -1032,6 +1032,39 @@ public func FfiConverterTypeConnectionListener_lower(_ value: ConnectionListener
 public protocol FfiClientProtocol: AnyObject, Sendable {
     
     /**
+     * Archives a channel for the user (`false`: un-archives), as a queued operation.
+     */
+    func archiveChannel(cid: String, archived: Bool) async throws  -> String
+    
+    /**
+     * Deletes a channel for everyone (owners and admins), as a queued operation: it
+     * leaves the channel list at once.
+     */
+    func deleteChannel(cid: String) async throws  -> String
+    
+    /**
+     * Hides a channel from the user's list until its next new message (`false`: shows
+     * it), as a queued operation: it leaves the list at once.
+     */
+    func hideChannel(cid: String, hidden: Bool) async throws  -> String
+    
+    /**
+     * Mutes a channel for the user (no unread badge; `false`: unmutes), as a queued
+     * operation: the total unread follows at once.
+     */
+    func muteChannel(cid: String, muted: Bool) async throws  -> String
+    
+    /**
+     * The live channel list with options (filters, order), delivered to `listener`.
+     */
+    func watchChannelList(query: ChannelListQuery, listener: ChannelListListener) async throws  -> Subscription
+    
+    /**
+     * The user's total unread counts (not muted channels), delivered to `listener`.
+     */
+    func watchTotalUnread(listener: TotalUnreadListener) async throws  -> Subscription
+    
+    /**
      * Adds members with the default role (moderators and above), as a queued operation:
      * they show at once in the member list, `pending` until confirmed.
      */
@@ -1348,6 +1381,123 @@ public static func `open`(config: ClientConfig, tokens: FfiTokenProvider)async t
 }
     
 
+    
+    /**
+     * Archives a channel for the user (`false`: un-archives), as a queued operation.
+     */
+open func archiveChannel(cid: String, archived: Bool)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_archive_channel(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterBool.lower(archived)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * Deletes a channel for everyone (owners and admins), as a queued operation: it
+     * leaves the channel list at once.
+     */
+open func deleteChannel(cid: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_delete_channel(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * Hides a channel from the user's list until its next new message (`false`: shows
+     * it), as a queued operation: it leaves the list at once.
+     */
+open func hideChannel(cid: String, hidden: Bool)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_hide_channel(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterBool.lower(hidden)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * Mutes a channel for the user (no unread badge; `false`: unmutes), as a queued
+     * operation: the total unread follows at once.
+     */
+open func muteChannel(cid: String, muted: Bool)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_mute_channel(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(cid),FfiConverterBool.lower(muted)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chat_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chat_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * The live channel list with options (filters, order), delivered to `listener`.
+     */
+open func watchChannelList(query: ChannelListQuery, listener: ChannelListListener)async throws  -> Subscription  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_watch_channel_list(
+                        self.uniffiCloneHandle(),FfiConverterTypeChannelListQuery_lower(query),FfiConverterTypeChannelListListener_lower(listener)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_u64,
+            completeFunc: ffi_chat_ffi_rust_future_complete_u64,
+            freeFunc: ffi_chat_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeSubscription_lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+    /**
+     * The user's total unread counts (not muted channels), delivered to `listener`.
+     */
+open func watchTotalUnread(listener: TotalUnreadListener)async throws  -> Subscription  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chat_ffi_fn_method_fficlient_watch_total_unread(
+                        self.uniffiCloneHandle(),FfiConverterTypeTotalUnreadListener_lower(listener)
+                )
+            },
+            pollFunc: ffi_chat_ffi_rust_future_poll_u64,
+            completeFunc: ffi_chat_ffi_rust_future_complete_u64,
+            freeFunc: ffi_chat_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeSubscription_lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
     
     /**
      * Adds members with the default role (moderators and above), as a queued operation:
@@ -4035,6 +4185,216 @@ public func FfiConverterTypeSubscription_lower(_ value: Subscription) -> UInt64 
 
 
 /**
+ * Receives the total unread counts (the current value first, then each change).
+ */
+public protocol TotalUnreadListener: AnyObject, Sendable {
+    
+    /**
+     * The counts now.
+     */
+    func onTotal(total: TotalUnread) 
+    
+}
+/**
+ * Receives the total unread counts (the current value first, then each change).
+ */
+open class TotalUnreadListenerImpl: TotalUnreadListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chat_ffi_fn_clone_totalunreadlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chat_ffi_fn_free_totalunreadlistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The counts now.
+     */
+open func onTotal(total: TotalUnread)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chat_ffi_fn_method_totalunreadlistener_on_total(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeTotalUnread_lower(total),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceTotalUnreadListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceTotalUnreadListener = UniffiVTableCallbackInterfaceTotalUnreadListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeTotalUnreadListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface TotalUnreadListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeTotalUnreadListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface TotalUnreadListener: handle missing in uniffiClone")
+            }
+        },
+        onTotal: { (
+            uniffiHandle: UInt64,
+            total: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeTotalUnreadListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onTotal(
+                     total: try FfiConverterTypeTotalUnread_lift(total)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceTotalUnreadListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceTotalUnreadListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitTotalUnreadListener() {
+    uniffi_chat_ffi_fn_init_callback_vtable_totalunreadlistener(UniffiCallbackInterfaceTotalUnreadListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTotalUnreadListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<TotalUnreadListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = TotalUnreadListener
+
+    public static func lift(_ handle: UInt64) throws -> TotalUnreadListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return TotalUnreadListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: TotalUnreadListener) -> UInt64 {
+         if let rustImpl = value as? TotalUnreadListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TotalUnreadListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: TotalUnreadListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTotalUnreadListener_lift(_ handle: UInt64) throws -> TotalUnreadListener {
+    return try FfiConverterTypeTotalUnreadListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTotalUnreadListener_lower(_ value: TotalUnreadListener) -> UInt64 {
+    return FfiConverterTypeTotalUnreadListener.lower(value)
+}
+
+
+
+
+
+
+/**
  * Receives who is typing in a channel (the current list first, then each change).
  */
 public protocol TypingListener: AnyObject, Sendable {
@@ -4282,6 +4642,18 @@ public struct ChannelItem: Equatable, Hashable {
      * The newest message, for the preview.
      */
     public var lastMessage: MessageItem?
+    /**
+     * The user hid it (until its next new message).
+     */
+    public var hidden: Bool
+    /**
+     * The user muted it: it counts toward no unread total.
+     */
+    public var muted: Bool
+    /**
+     * The user archived it.
+     */
+    public var archived: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4312,7 +4684,16 @@ public struct ChannelItem: Equatable, Hashable {
          */unreadMentions: UInt32, 
         /**
          * The newest message, for the preview.
-         */lastMessage: MessageItem?) {
+         */lastMessage: MessageItem?, 
+        /**
+         * The user hid it (until its next new message).
+         */hidden: Bool, 
+        /**
+         * The user muted it: it counts toward no unread total.
+         */muted: Bool, 
+        /**
+         * The user archived it.
+         */archived: Bool) {
         self.cid = cid
         self.name = name
         self.image = image
@@ -4322,6 +4703,9 @@ public struct ChannelItem: Equatable, Hashable {
         self.unreadCount = unreadCount
         self.unreadMentions = unreadMentions
         self.lastMessage = lastMessage
+        self.hidden = hidden
+        self.muted = muted
+        self.archived = archived
     }
 
     
@@ -4348,7 +4732,10 @@ public struct FfiConverterTypeChannelItem: FfiConverterRustBuffer {
                 lastMessageAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
                 unreadCount: FfiConverterUInt32.read(from: &buf), 
                 unreadMentions: FfiConverterUInt32.read(from: &buf), 
-                lastMessage: FfiConverterOptionTypeMessageItem.read(from: &buf)
+                lastMessage: FfiConverterOptionTypeMessageItem.read(from: &buf), 
+                hidden: FfiConverterBool.read(from: &buf), 
+                muted: FfiConverterBool.read(from: &buf), 
+                archived: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -4362,6 +4749,9 @@ public struct FfiConverterTypeChannelItem: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.unreadCount, into: &buf)
         FfiConverterUInt32.write(value.unreadMentions, into: &buf)
         FfiConverterOptionTypeMessageItem.write(value.lastMessage, into: &buf)
+        FfiConverterBool.write(value.hidden, into: &buf)
+        FfiConverterBool.write(value.muted, into: &buf)
+        FfiConverterBool.write(value.archived, into: &buf)
     }
 }
 
@@ -4378,6 +4768,137 @@ public func FfiConverterTypeChannelItem_lift(_ buf: RustBuffer) throws -> Channe
 #endif
 public func FfiConverterTypeChannelItem_lower(_ value: ChannelItem) -> RustBuffer {
     return FfiConverterTypeChannelItem.lower(value)
+}
+
+
+/**
+ * Which channels a channel list shows. The platform wrappers default it to chat-core's
+ * default list: every type, neither hidden nor archived (muted ones included), most
+ * recently active first.
+ */
+public struct ChannelListQuery: Equatable, Hashable {
+    /**
+     * Most channels listed.
+     */
+    public var limit: UInt32
+    /**
+     * Only channels of this type.
+     */
+    public var kind: ChannelKind?
+    /**
+     * Only channels with unread messages.
+     */
+    public var unreadOnly: Bool
+    /**
+     * Hidden channels.
+     */
+    public var hidden: Inclusion
+    /**
+     * Muted channels.
+     */
+    public var muted: Inclusion
+    /**
+     * Archived channels.
+     */
+    public var archived: Inclusion
+    /**
+     * Only channels whose name, cid or a member's id contains this text.
+     */
+    public var text: String?
+    /**
+     * The order.
+     */
+    public var sort: ChannelSort
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Most channels listed.
+         */limit: UInt32 = UInt32(30), 
+        /**
+         * Only channels of this type.
+         */kind: ChannelKind? = nil, 
+        /**
+         * Only channels with unread messages.
+         */unreadOnly: Bool = false, 
+        /**
+         * Hidden channels.
+         */hidden: Inclusion, 
+        /**
+         * Muted channels.
+         */muted: Inclusion, 
+        /**
+         * Archived channels.
+         */archived: Inclusion, 
+        /**
+         * Only channels whose name, cid or a member's id contains this text.
+         */text: String? = nil, 
+        /**
+         * The order.
+         */sort: ChannelSort) {
+        self.limit = limit
+        self.kind = kind
+        self.unreadOnly = unreadOnly
+        self.hidden = hidden
+        self.muted = muted
+        self.archived = archived
+        self.text = text
+        self.sort = sort
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ChannelListQuery: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeChannelListQuery: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChannelListQuery {
+        return
+            try ChannelListQuery(
+                limit: FfiConverterUInt32.read(from: &buf), 
+                kind: FfiConverterOptionTypeChannelKind.read(from: &buf), 
+                unreadOnly: FfiConverterBool.read(from: &buf), 
+                hidden: FfiConverterTypeInclusion.read(from: &buf), 
+                muted: FfiConverterTypeInclusion.read(from: &buf), 
+                archived: FfiConverterTypeInclusion.read(from: &buf), 
+                text: FfiConverterOptionString.read(from: &buf), 
+                sort: FfiConverterTypeChannelSort.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ChannelListQuery, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.limit, into: &buf)
+        FfiConverterOptionTypeChannelKind.write(value.kind, into: &buf)
+        FfiConverterBool.write(value.unreadOnly, into: &buf)
+        FfiConverterTypeInclusion.write(value.hidden, into: &buf)
+        FfiConverterTypeInclusion.write(value.muted, into: &buf)
+        FfiConverterTypeInclusion.write(value.archived, into: &buf)
+        FfiConverterOptionString.write(value.text, into: &buf)
+        FfiConverterTypeChannelSort.write(value.sort, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChannelListQuery_lift(_ buf: RustBuffer) throws -> ChannelListQuery {
+    return try FfiConverterTypeChannelListQuery.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChannelListQuery_lower(_ value: ChannelListQuery) -> RustBuffer {
+    return FfiConverterTypeChannelListQuery.lower(value)
 }
 
 
@@ -5783,6 +6304,75 @@ public func FfiConverterTypeTextRange_lower(_ value: TextRange) -> RustBuffer {
 
 
 /**
+ * The user's unread counts over every channel they have not muted (app badges).
+ */
+public struct TotalUnread: Equatable, Hashable {
+    /**
+     * Unread messages.
+     */
+    public var unreadCount: UInt64
+    /**
+     * Unread messages mentioning the user.
+     */
+    public var unreadMentions: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Unread messages.
+         */unreadCount: UInt64, 
+        /**
+         * Unread messages mentioning the user.
+         */unreadMentions: UInt64) {
+        self.unreadCount = unreadCount
+        self.unreadMentions = unreadMentions
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TotalUnread: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTotalUnread: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TotalUnread {
+        return
+            try TotalUnread(
+                unreadCount: FfiConverterUInt64.read(from: &buf), 
+                unreadMentions: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TotalUnread, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.unreadCount, into: &buf)
+        FfiConverterUInt64.write(value.unreadMentions, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTotalUnread_lift(_ buf: RustBuffer) throws -> TotalUnread {
+    return try FfiConverterTypeTotalUnread.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTotalUnread_lower(_ value: TotalUnread) -> RustBuffer {
+    return FfiConverterTypeTotalUnread.lower(value)
+}
+
+
+/**
  * Someone typing in a channel (or in one of its threads).
  */
 public struct TypingUser: Equatable, Hashable {
@@ -6069,6 +6659,81 @@ public func FfiConverterTypeChannelKind_lift(_ buf: RustBuffer) throws -> Channe
 #endif
 public func FfiConverterTypeChannelKind_lower(_ value: ChannelKind) -> RustBuffer {
     return FfiConverterTypeChannelKind.lower(value)
+}
+
+
+
+/**
+ * The order of a channel list.
+ */
+
+public enum ChannelSort: Equatable, Hashable {
+    
+    /**
+     * Most recently active first.
+     */
+    case lastMessage
+    /**
+     * Most unread first, then most recently active.
+     */
+    case unread
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ChannelSort: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeChannelSort: FfiConverterRustBuffer {
+    typealias SwiftType = ChannelSort
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChannelSort {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .lastMessage
+        
+        case 2: return .unread
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ChannelSort, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .lastMessage:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .unread:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChannelSort_lift(_ buf: RustBuffer) throws -> ChannelSort {
+    return try FfiConverterTypeChannelSort.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChannelSort_lower(_ value: ChannelSort) -> RustBuffer {
+    return FfiConverterTypeChannelSort.lower(value)
 }
 
 
@@ -6445,6 +7110,91 @@ public func FfiConverterTypeConnectionState_lift(_ buf: RustBuffer) throws -> Co
 #endif
 public func FfiConverterTypeConnectionState_lower(_ value: ConnectionState) -> RustBuffer {
     return FfiConverterTypeConnectionState.lower(value)
+}
+
+
+
+/**
+ * Whether a channel list shows channels with a setting (hidden, muted, archived).
+ */
+
+public enum Inclusion: Equatable, Hashable {
+    
+    /**
+     * With or without it.
+     */
+    case include
+    /**
+     * Only channels without it.
+     */
+    case exclude
+    /**
+     * Only channels with it.
+     */
+    case only
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Inclusion: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInclusion: FfiConverterRustBuffer {
+    typealias SwiftType = Inclusion
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Inclusion {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .include
+        
+        case 2: return .exclude
+        
+        case 3: return .only
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Inclusion, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .include:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .exclude:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .only:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInclusion_lift(_ buf: RustBuffer) throws -> Inclusion {
+    return try FfiConverterTypeInclusion.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInclusion_lower(_ value: Inclusion) -> RustBuffer {
+    return FfiConverterTypeInclusion.lower(value)
 }
 
 
@@ -7612,6 +8362,30 @@ fileprivate struct FfiConverterOptionTypeMessageItem: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeChannelKind: FfiConverterRustBuffer {
+    typealias SwiftType = ChannelKind?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeChannelKind.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeChannelKind.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeQuotedPreview: FfiConverterRustBuffer {
     typealias SwiftType = QuotedPreview?
 
@@ -8119,6 +8893,27 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_chat_ffi_checksum_method_totalunreadlistener_on_total() != 7469) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_archive_channel() != 56894) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_delete_channel() != 46201) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_hide_channel() != 9112) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_mute_channel() != 11307) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_watch_channel_list() != 52390) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chat_ffi_checksum_method_fficlient_watch_total_unread() != 44357) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chat_ffi_checksum_method_fficlient_add_members() != 55679) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8320,6 +9115,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitOutboxListener()
     uniffiCallbackInitPresenceListener()
     uniffiCallbackInitReadReceiptListener()
+    uniffiCallbackInitTotalUnreadListener()
     uniffiCallbackInitTypingListener()
     return InitializationResult.ok
 }()

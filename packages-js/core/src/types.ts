@@ -148,7 +148,7 @@ export interface SearchPage {
   next: string | null;
 }
 
-/** Options of {@link ChatClient.search}. */
+/** Options of `ChatClient.search` (`@onyxchat/core`). */
 export interface SearchOptions {
   /** Only this channel. */
   cid?: string;

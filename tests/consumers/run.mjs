@@ -154,6 +154,12 @@ async function prepare(app) {
   cpSync(join(HERE, "shared/Chat.jsx"), join(dir, src, "Chat.jsx"));
 
   if (UPDATE_LOCKS) {
+    // Forget what the lock recorded of our tarballs (their dependencies may have changed),
+    // so npm reads them again.
+    const before = JSON.parse(readFileSync(join(dir, "package-lock.json"), "utf8"));
+    for (const name of ["@onyxchat/core", "@onyxchat/react"]) delete before.packages[`node_modules/${name}`];
+    writeFileSync(join(dir, "package-lock.json"), `${JSON.stringify(before, null, 2)}\n`);
+    rmSync(join(dir, "node_modules/@onyxchat"), { recursive: true, force: true });
     await sh(["npm", "install", "--no-audit", "--no-fund"], dir);
     // The tarballs change with every build: keep their integrity out of the committed lock.
     const lock = JSON.parse(readFileSync(join(dir, "package-lock.json"), "utf8"));
